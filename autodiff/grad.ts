@@ -1,0 +1,208 @@
+/**
+ * Reverse-mode autodiff by tracing: `grad(f)` runs `f` while a Trace records the primitive
+ * applications that depend on its inputs, then walks them backward applying each primitive's VJP
+ * rule. VJP rules are ordinary ops, so when an outer `grad` is tracing they are recorded too and
+ * gradients of gradients work. Nothing outside `grad` pays for recording.
+ * @module
+ */
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { isFloat } from "../core/dtype.ts";
+import {
+  definePrimitive,
+  idIn,
+  makeLeaf,
+  type Primitive,
+  record,
+  suspended,
+  Trace,
+  withoutTracing,
+  withTrace,
+} from "../core/primitive.ts";
+import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { Tensor } from "../core/tensor.ts";
+import { add, astype, onesLike, zerosLike } from "../core/ops/mod.ts";
+
+/** Walks `trace` backward from `seeds` (output id → cotangent); returns cotangents by id. */
+function backward(trace: Trace, seeds: Map<number, Tensor>): Map<number, Tensor> {
+  const ct = new Map(seeds);
+  return suspended(trace, () => {
+    for (let n = trace.nodes.length - 1; n >= 0; n--) {
+      const node = trace.nodes[n];
+      let any = false;
+      const outCts = node.outIds.map((id) => {
+        const c = ct.get(id);
+        if (c) any = true;
+        return c ?? null;
+      });
+      if (!any) continue;
+      if (!node.prim.vjp) continue; // no gradient flows through (comparisons, random)
+      const inCts = node.prim.vjp(outCts, node.inputs, node.outputs, node.params);
+      node.inIds.forEach((id, i) => {
+        const g = inCts[i];
+        if (id === undefined || !g) return;
+        const x = node.inputs[i];
+        const gi = g.dtype === x.dtype ? g : astype(g, x.dtype);
+        const prev = ct.get(id);
+        ct.set(id, prev ? add(prev, gi) : gi);
+      });
+    }
+    return ct;
+  });
+}
+
+/** Output leaf with its trace id (undefined when the output does not depend on the inputs). */
+function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
+  return outs.map((o) => idIn(o, trace));
+}
+
+/**
+ * Runs `f` on `primals`, returning its output and a pullback that maps an output cotangent (same
+ * structure as the output) to cotangents of each primal (same structures as the primals).
+ * @example
+ * ```ts
+ * import { vjp, tensor, mul } from "./mod.ts";
+ * const [y, pullback] = vjp((x) => mul(x, x), tensor([1, 2, 3]));
+ * const [dx] = pullback(tensor([1, 1, 1])); // [2, 4, 6]
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Out, (ct: Out) => unknown[]] {
+  const trace = new Trace();
+  const leafIds: number[][] = [];
+  const args = primals.map((p) => {
+    const ids: number[] = [];
+    const leaves = treeLeaves(p).map((t) => {
+      const [leaf, id] = makeLeaf(t, trace);
+      ids.push(id);
+      return leaf;
+    });
+    leafIds.push(ids);
+    return treeUnflatten(p, leaves);
+  });
+  const out = withTrace(trace, () => f(...args));
+  const outLeaves = treeLeaves(out);
+  const ids = outIds(trace, outLeaves);
+  const pullback = (ct: Out): unknown[] => {
+    const ctLeaves = treeLeaves(ct);
+    if (ctLeaves.length !== outLeaves.length) {
+      throw new ShapeError(`vjp: cotangent has ${ctLeaves.length} tensors, the output has ${outLeaves.length}`);
+    }
+    const seeds = new Map<number, Tensor>();
+    ctLeaves.forEach((c, i) => {
+      const o = outLeaves[i];
+      if (c.shape.length !== o.shape.length || c.shape.some((d, j) => d !== o.shape[j])) {
+        throw new ShapeError(
+          `vjp: cotangent shape ${fmtShape(c.shape)} differs from output shape ${fmtShape(o.shape)}`,
+        );
+      }
+      const id = ids[i];
+      if (id !== undefined) seeds.set(id, seeds.has(id) ? add(seeds.get(id)!, c) : c);
+    });
+    const cts = backward(trace, seeds);
+    return primals.map((p, k) => {
+      const ls = treeLeaves(p);
+      return treeUnflatten(p, ls.map((l, j) => cts.get(leafIds[k][j]) ?? zerosLike(l)));
+    });
+  };
+  return [out, pullback];
+}
+
+/** Options for `grad` and `valueAndGrad`. */
+export interface GradOptions {
+  /** Which positional argument(s) to differentiate (default 0). */
+  argnums?: number | readonly number[];
+}
+
+function checkScalar(y: unknown): Tensor {
+  if (!(y instanceof Tensor)) throw new ShapeError(`grad: the function must return a scalar tensor, got ${typeof y}`);
+  if (y.size !== 1) {
+    throw new ShapeError(
+      `grad: the function must return a scalar, got shape ${fmtShape(y.shape)}; reduce it (e.g. sum) or use vjp`,
+    );
+  }
+  if (!isFloat(y.dtype)) throw new DTypeError(`grad: the function returned ${y.dtype}; it must return a float scalar`);
+  return y;
+}
+
+/**
+ * The function returning both `f(...args)` and its gradient with respect to `args[argnums]`
+ * (each a pytree; gradients have the same structure).
+ */
+// deno-lint-ignore no-explicit-any
+export function valueAndGrad<A extends any[]>(
+  f: (...args: A) => Tensor,
+  opts: GradOptions = {},
+  // deno-lint-ignore no-explicit-any
+): (...args: A) => [Tensor, any] {
+  const argnums = opts.argnums ?? 0;
+  const which = typeof argnums === "number" ? [argnums] : [...argnums];
+  return (...args: A) => {
+    const diffArgs = which.map((i) => args[i]);
+    const [y, pullback] = vjp((...d: unknown[]) => {
+      const full = [...args] as A;
+      which.forEach((i, k) => (full[i] = d[k]));
+      return checkScalar(f(...full));
+    }, ...diffArgs);
+    const grads = pullback(onesLike(y));
+    return [y, typeof argnums === "number" ? grads[0] : grads];
+  };
+}
+
+/**
+ * The gradient of a scalar function with respect to its first argument (or `argnums`).
+ * @example
+ * ```ts
+ * import { grad, sum, mul, tensor } from "./mod.ts";
+ * const g = grad((x) => sum(mul(x, x)))(tensor([1, 2])); // [2, 4]
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function grad<A extends any[]>(f: (...args: A) => Tensor, opts: GradOptions = {}): (...args: A) => any {
+  const vg = valueAndGrad(f, opts);
+  return (...args: A) => vg(...args)[1];
+}
+
+/**
+ * Forward mode: `f(...primals)` and the directional derivative along `tangents`, computed by
+ * transposing the (linear) pullback, so it works wherever reverse mode does.
+ */
+export function jvp<Out>(
+  // deno-lint-ignore no-explicit-any
+  f: (...args: any[]) => Out,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+): [Out, Out] {
+  const [out, pullback] = vjp(f, ...primals);
+  const zero = treeUnflatten(out, treeLeaves(out).map(zerosLike));
+  // u ↦ pullback(u) is linear; its transpose applied to the tangents is the JVP.
+  const [, pb2] = vjp((u: Out) => pullback(u), zero);
+  const [tOut] = pb2(tangents as unknown[]) as [Out];
+  return [out, tOut];
+}
+
+/** The same value, but gradients do not flow through it. */
+export function stopGradient(x: Tensor): Tensor {
+  return x._tr ? x._alias() : x;
+}
+
+/**
+ * A function with a hand-written gradient: `f` runs without recording, and `bwd(ct, out, ...xs)`
+ * gives the cotangent of each input (null for none). `bwd` should use differentiable ops if
+ * gradients of gradients are wanted.
+ */
+export function customVjp(
+  f: (...xs: Tensor[]) => Tensor,
+  bwd: (ct: Tensor, out: Tensor, ...xs: Tensor[]) => (Tensor | null)[],
+  name = "customVjp",
+): (...xs: Tensor[]) => Tensor {
+  const prim: Primitive<null> = definePrimitive<null>({
+    name,
+    abstract: () => [],
+    vjp: ([ct], xs, [out]) => (ct ? bwd(ct, out, ...xs) : xs.map(() => null)),
+  });
+  return (...xs: Tensor[]) => {
+    const out = withoutTracing(() => f(...xs))._alias();
+    record(prim, xs, [out], null);
+    return out;
+  };
+}

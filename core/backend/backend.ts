@@ -1,0 +1,113 @@
+/**
+ * What a backend provides: storage for tensor elements, transfers to and from the host, and one
+ * kernel per primitive. Everything above the primitives is backend-independent.
+ * @module
+ */
+import type { DType, TypedArray } from "../dtype.ts";
+import { BackendError } from "../errors.ts";
+
+/** The abstract value of a tensor: its shape and dtype, without elements. */
+export interface Aval {
+  /** Extent of each axis. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+}
+
+/**
+ * A backend's handle to a tensor's elements. Several tensors may share one storage (a reshape, an
+ * alias made for autodiff), so a backend frees it only when the storage object itself is
+ * unreachable or `release`d by a scope.
+ */
+export interface Storage {
+  /** The backend that owns this storage. */
+  readonly backend: Backend;
+  /** Set once the storage was released; any further use is a bug reported by `checkLive`. */
+  released?: boolean;
+}
+
+/** A primitive's implementation on one backend. */
+export type Kernel = (
+  inputs: readonly Storage[],
+  inAvals: readonly Aval[],
+  // deno-lint-ignore no-explicit-any
+  params: any,
+  outAvals: readonly Aval[],
+) => Storage[];
+
+/** A place where tensors live and primitives run. */
+export interface Backend {
+  /** `"cpu"` or `"webgpu"`. */
+  readonly name: string;
+  /** Kernels by primitive name. */
+  readonly kernels: Map<string, Kernel>;
+  /** Copies host elements into a new storage. */
+  fromHost(data: TypedArray, aval: Aval): Storage;
+  /** Reads a storage back to the host. */
+  toHost(storage: Storage, aval: Aval): Promise<TypedArray>;
+  /** Reads synchronously where the backend can (CPU); otherwise throws BackendError. */
+  toHostSync(storage: Storage, aval: Aval): TypedArray;
+  /** Frees a storage now (used by `scope`); later uses throw. */
+  release(storage: Storage): void;
+}
+
+const backends = new Map<string, Backend>();
+const factories = new Map<string, () => Promise<Backend>>();
+let current: Backend | undefined;
+
+/** Registers a backend instance (the CPU backend registers itself). */
+export function registerBackend(b: Backend, makeDefault = false): void {
+  backends.set(b.name, b);
+  if (makeDefault || !current) current = b;
+}
+
+/** Registers an asynchronously created backend, made on first `useBackend(name)`. */
+export function registerBackendFactory(name: string, make: () => Promise<Backend>): void {
+  factories.set(name, make);
+}
+
+/** Returns a backend by name, creating it if a factory was registered. */
+export async function loadBackend(name: string): Promise<Backend> {
+  let b = backends.get(name);
+  if (!b) {
+    const make = factories.get(name);
+    if (!make) {
+      throw new BackendError(
+        `useBackend: unknown backend "${name}"; known: ${[...backends.keys(), ...factories.keys()].join(", ")}`,
+      );
+    }
+    b = await make();
+    backends.set(name, b);
+  }
+  return b;
+}
+
+/** Returns an already created backend by name, or throws. */
+export function backendNamed(name: string): Backend {
+  const b = backends.get(name);
+  if (!b) throw new BackendError(`backend "${name}" is not initialised: call \`await useBackend("${name}")\` first`);
+  return b;
+}
+
+/**
+ * Sets the default backend for new tensors.
+ * @example
+ * ```ts
+ * import { useBackend } from "./mod.ts";
+ * await useBackend("cpu");
+ * ```
+ */
+export async function useBackend(name: "cpu" | "webgpu" | (string & Record<never, never>)): Promise<void> {
+  current = await loadBackend(name);
+}
+
+/** The default backend. */
+export function getBackend(): Backend {
+  if (!current) throw new BackendError("no backend registered: import Tangent through mod.ts");
+  return current;
+}
+
+/** Registers a kernel for a primitive on a backend. */
+export function registerKernel(backend: Backend, primitive: string, kernel: Kernel): void {
+  backend.kernels.set(primitive, kernel);
+}

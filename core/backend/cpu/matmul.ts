@@ -1,0 +1,91 @@
+/**
+ * CPU matrix multiply: operands are packed into 4-wide panels (transposes are absorbed by the
+ * packing), then a 4×4 register-blocked micro-kernel runs over cache-sized blocks of k.
+ * Accumulation is in float64 for both float32 and float64 inputs.
+ * @module
+ */
+import type { TypedArray } from "../../dtype.ts";
+
+const KC = 256; // k-block: an A panel (4×KC) and a B panel (KC×4) stay in L1
+const MC = 64; // rows of A packed at once
+
+/**
+ * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
+ * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n).
+ */
+export function gemm(
+  A: TypedArray,
+  ao: number,
+  transA: boolean,
+  B: TypedArray,
+  bo: number,
+  transB: boolean,
+  C: TypedArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const acc = new Float64Array(m * n);
+  const np = Math.ceil(n / 4), mp4 = Math.ceil(Math.min(MC, m) / 4);
+  const Bp = new Float64Array(np * 4 * KC);
+  const Ap = new Float64Array(mp4 * 4 * KC);
+  // element (i, p) of op(A) and (p, j) of op(B)
+  const aRow = transA ? 1 : k, aCol = transA ? m : 1;
+  const bRow = transB ? 1 : n, bCol = transB ? k : 1;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = Math.min(KC, k - p0);
+    // pack B[p0:p0+kc, :] into panels of 4 columns: Bp[panel][p][4]
+    Bp.fill(0);
+    for (let jp = 0; jp < np; jp++) {
+      const base = jp * 4 * kc;
+      for (let jj = 0; jj < 4; jj++) {
+        const j = jp * 4 + jj;
+        if (j >= n) break;
+        let src = bo + p0 * bRow + j * bCol;
+        for (let p = 0; p < kc; p++, src += bRow) Bp[base + p * 4 + jj] = B[src];
+      }
+    }
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const mc = Math.min(MC, m - i0);
+      const mp = Math.ceil(mc / 4);
+      Ap.fill(0);
+      for (let ip = 0; ip < mp; ip++) {
+        const base = ip * 4 * kc;
+        for (let ii = 0; ii < 4; ii++) {
+          const i = i0 + ip * 4 + ii;
+          if (i >= i0 + mc) break;
+          let src = ao + i * aRow + p0 * aCol;
+          for (let p = 0; p < kc; p++, src += aCol) Ap[base + p * 4 + ii] = A[src];
+        }
+      }
+      for (let ip = 0; ip < mp; ip++) {
+        const aBase = ip * 4 * kc;
+        const i = i0 + ip * 4;
+        const rows = Math.min(4, m - i);
+        for (let jp = 0; jp < np; jp++) {
+          const bBase = jp * 4 * kc;
+          let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+          let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+          for (let p = 0, a = aBase, b = bBase; p < kc; p++, a += 4, b += 4) {
+            const a0 = Ap[a], a1 = Ap[a + 1], a2 = Ap[a + 2], a3 = Ap[a + 3];
+            const b0 = Bp[b], b1 = Bp[b + 1], b2 = Bp[b + 2], b3 = Bp[b + 3];
+            c00 += a0 * b0, c01 += a0 * b1, c02 += a0 * b2, c03 += a0 * b3;
+            c10 += a1 * b0, c11 += a1 * b1, c12 += a1 * b2, c13 += a1 * b3;
+            c20 += a2 * b0, c21 += a2 * b1, c22 += a2 * b2, c23 += a2 * b3;
+            c30 += a3 * b0, c31 += a3 * b1, c32 += a3 * b2, c33 += a3 * b3;
+          }
+          const j = jp * 4;
+          const cols = Math.min(4, n - j);
+          const cs = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+          for (let r = 0; r < rows; r++) {
+            const o = (i + r) * n + j;
+            for (let c = 0; c < cols; c++) acc[o + c] += cs[r * 4 + c];
+          }
+        }
+      }
+    }
+  }
+  if (co === 0 && C.length === acc.length) C.set(acc);
+  else C.set(acc, co);
+}

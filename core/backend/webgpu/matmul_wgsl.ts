@@ -1,0 +1,616 @@
+/**
+ * WGSL float32 matrix-product kernels for the WebGPU backend.
+ *
+ *   C[b] = op(A[b]) @ op(B[b]),   op(X) = X or Xᵀ (read transposed in the kernel, never copied)
+ *
+ * Storage (all row-major float32): A is m×k (k×m when `transA`), B is k×n (n×k when `transB`),
+ * C is m×n, batch b at offsets b·strideA, b·strideB, b·m·n elements (stride 0 broadcasts).
+ * Bindings: 0 = A (read-only storage), 1 = B (read-only storage), 2 = C (read_write storage),
+ * 3 = uniform {@link MatmulKernel.uniforms} (8 × u32: m, n, k, batch, strideA, strideB, 0, 0).
+ *
+ * Variants, picked by shape in {@link matmulKernel}:
+ * - `tile128` / `tile64`: workgroup tile BM×BN in workgroup memory (double-buffered over BK),
+ *   each thread accumulating a TM×TN register block; vec4 loads and stores where the
+ *   contiguous dimension is a multiple of 4. For large products.
+ * - `splitk`: one operand skinny (m ≤ 16 or n ≤ 16, e.g. LoRA factors): threads split k,
+ *   read the large operand coalesced once, and sum their partial products in workgroup memory.
+ * - `simple`: one output per thread, no workgroup memory; for tiny products.
+ *
+ * The WGSL source depends only on the variant, the transposes and the 4-alignment of the
+ * operands, never on the exact sizes (those are uniforms), so pipelines cached by source are
+ * shared across shapes. Generation is deterministic.
+ * @module
+ */
+import { BackendError, ShapeError } from "../../errors.ts";
+
+/** Shape and layout of one (batched) matrix product. */
+export interface MatmulParams {
+  /** Rows of op(A) and C. */
+  m: number;
+  /** Columns of op(B) and C. */
+  n: number;
+  /** Inner dimension. */
+  k: number;
+  /** Number of products (default 1). */
+  batch?: number;
+  /** A is stored k×m and read transposed. */
+  transA?: boolean;
+  /** B is stored n×k and read transposed. */
+  transB?: boolean;
+  /** Elements between consecutive batch entries of A (default m·k; 0 broadcasts one A). */
+  strideA?: number;
+  /** Elements between consecutive batch entries of B (default k·n; 0 broadcasts one B). */
+  strideB?: number;
+  /** Force a variant (tests and benchmarks); default picks by shape. */
+  variant?: MatmulVariant;
+  /** Override the tile configuration of the tiled variants (benchmarks). */
+  tile?: TileConfig;
+  /** Workgroup memory available, bytes (default 16384, WebGPU's default limit). */
+  maxWorkgroupStorage?: number;
+}
+
+/** Kernel family names. */
+export type MatmulVariant = "tile128" | "tile64" | "splitk" | "simple";
+
+/** Tile configuration of the tiled variants: BM×BN output tile, BK deep, TM×TN per thread. */
+export interface TileConfig {
+  /** Rows of the workgroup's output tile. */
+  bm: number;
+  /** Columns of the workgroup's output tile. */
+  bn: number;
+  /** Depth of one workgroup-memory stage. */
+  bk: number;
+  /** Rows per thread (multiple of 4). */
+  tm: number;
+  /** Columns per thread (multiple of 4). */
+  tn: number;
+}
+
+/** Everything the backend needs to encode one matmul dispatch. */
+export interface MatmulKernel {
+  /** WGSL source (deterministic; cache pipelines by it). */
+  code: string;
+  /** Entry point name in `code`. */
+  entryPoint: string;
+  /** `@workgroup_size` of the entry point. */
+  workgroupSize: [number, number, number];
+  /** Workgroup counts for `dispatchWorkgroups(x, y, z)`. */
+  dispatch: [number, number, number];
+  /** Variant chosen. */
+  variant: MatmulVariant;
+  /** Contents of the uniform buffer at binding 3 ({@link MATMUL_UNIFORM_BYTES} bytes). */
+  uniforms: Uint32Array;
+}
+
+/** Size in bytes of the uniform buffer at binding 3. */
+export const MATMUL_UNIFORM_BYTES = 32;
+
+/** Tile configurations of the two tiled variants. */
+export const TILE_CONFIGS: Readonly<Record<"tile128" | "tile64", TileConfig>> = {
+  tile128: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  tile64: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+};
+
+const MAX_GROUPS = 65535;
+
+/**
+ * Generates the WGSL kernel, workgroup size, dispatch size and uniforms for
+ * C[b] = op(A[b]) @ op(B[b]) on float32 row-major storage buffers.
+ *
+ * @example
+ * ```ts
+ * const kern = matmulKernel({ m: 4096, n: 4096, k: 4096 });
+ * // device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: kern.code }), entryPoint: kern.entryPoint } })
+ * // pass.dispatchWorkgroups(...kern.dispatch)
+ * ```
+ * @param p shape, transposes, batch strides; optional variant/tile overrides
+ * @returns the kernel description
+ */
+export function matmulKernel(p: MatmulParams): MatmulKernel {
+  const { m, n, k } = p;
+  const batch = p.batch ?? 1;
+  const transA = p.transA ?? false;
+  const transB = p.transB ?? false;
+  const strideA = p.strideA ?? m * k;
+  const strideB = p.strideB ?? k * n;
+  for (
+    const [name, v] of [["m", m], ["n", n], ["k", k], ["batch", batch], ["strideA", strideA], [
+      "strideB",
+      strideB,
+    ]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) {
+      throw new ShapeError(`matmul (webgpu): ${name} = ${v} must be a non-negative integer below 2^32`);
+    }
+  }
+  const uniforms = new Uint32Array([m, n, k, batch, strideA, strideB, 0, 0]);
+  // 4-alignment of each operand's contiguous dimension (and of its batch stride) enables vec4 access.
+  const alignA = (transA ? m : k) % 4 === 0 && strideA % 4 === 0;
+  const alignB = (transB ? k : n) % 4 === 0 && strideB % 4 === 0;
+  const alignC = n % 4 === 0;
+  const smem = p.maxWorkgroupStorage ?? 16384;
+  const variant = p.variant ?? pickVariant(m, n, k, batch);
+  const L: Layout = { transA, transB, alignA, alignB, alignC };
+  let out: Omit<MatmulKernel, "uniforms" | "variant">;
+  if (variant === "simple") out = simpleKernel(L, m, n, batch);
+  else if (variant === "splitk") out = splitkKernel(L, m, n, batch);
+  else {
+    const cfg = p.tile ?? TILE_CONFIGS[variant];
+    checkTile(cfg, smem);
+    out = tiledKernel(L, cfg, m, n, batch);
+  }
+  if (out.dispatch.some((d) => d > MAX_GROUPS)) {
+    throw new BackendError(
+      `matmul (webgpu): ${batch}×[${m}, ${k}] @ [${k}, ${n}] needs ${out.dispatch.join("×")} workgroups, ` +
+        `over WebGPU's ${MAX_GROUPS} per dimension; split the batch or the matrix into smaller products`,
+    );
+  }
+  return { ...out, variant, uniforms };
+}
+
+/**
+ * Picks a variant: skinny products (m or n ≤ 16) split k; products giving enough 128×128 tiles
+ * to fill a large GPU use `tile128`; mid-size ones `tile64`; tiny ones `simple`.
+ */
+function pickVariant(m: number, n: number, k: number, batch: number): MatmulVariant {
+  const flops = m * n * k * batch;
+  if (flops <= 32 * 32 * 32 || (k <= 4 && m * n * batch <= 1 << 16)) return "simple";
+  if (m <= 16 || n <= 16) return "splitk";
+  const tiles128 = Math.ceil(m / 128) * Math.ceil(n / 128) * batch;
+  return tiles128 >= 132 ? "tile128" : "tile64";
+}
+
+interface Layout {
+  transA: boolean;
+  transB: boolean;
+  alignA: boolean;
+  alignB: boolean;
+  alignC: boolean;
+}
+
+/** Shared declarations: bindings (vec4 arrays where aligned) and the dims uniform. */
+function header(L: Layout): string {
+  const t = (aligned: boolean) => (aligned ? "vec4<f32>" : "f32");
+  return `// tangent matmul: C = ${L.transA ? "A^T" : "A"} @ ${L.transB ? "B^T" : "B"}
+struct Dims { m: u32, n: u32, k: u32, batch: u32, strideA: u32, strideB: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<storage, read> A: array<${t(L.alignA)}>;
+@group(0) @binding(1) var<storage, read> B: array<${t(L.alignB)}>;
+@group(0) @binding(2) var<storage, read_write> C: array<${t(L.alignC)}>;
+@group(0) @binding(3) var<uniform> dims: Dims;
+`;
+}
+
+/** WGSL expression: flat element index of op(A)[row, kk] (row < m, kk < k) from batch base `base`. */
+function aIndex(L: Layout, row: string, kk: string): string {
+  return L.transA ? `aBase + (${kk}) * M + (${row})` : `aBase + (${row}) * K + (${kk})`;
+}
+/** WGSL expression: flat element index of op(B)[kk, col]. */
+function bIndex(L: Layout, kk: string, col: string): string {
+  return L.transB ? `bBase + (${col}) * K + (${kk})` : `bBase + (${kk}) * N + (${col})`;
+}
+/** Scalar element read of a possibly vec4-typed buffer. */
+function scalarRead(buf: "A" | "B", aligned: boolean, idx: string): string {
+  return aligned ? `${buf}[(${idx}) >> 2u][(${idx}) & 3u]` : `${buf}[${idx}]`;
+}
+
+// ---------------------------------------------------------------- simple
+
+function simpleKernel(L: Layout, m: number, n: number, batch: number): Omit<MatmulKernel, "uniforms" | "variant"> {
+  const code = header(L) + `
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = dims.m; let N = dims.n; let K = dims.k;
+  let row = gid.y; let col = gid.x; let b = gid.z;
+  if (row >= M || col >= N) { return; }
+  let aBase = b * dims.strideA; let bBase = b * dims.strideB;
+  // c = Σ_kk A[row, kk] · B[kk, col]
+  var acc = 0.0;
+  for (var kk = 0u; kk < K; kk++) {
+    acc = fma(${scalarRead("A", L.alignA, aIndex(L, "row", "kk"))}, ${
+    scalarRead("B", L.alignB, bIndex(L, "kk", "col"))
+  }, acc);
+  }
+  let ci = b * M * N + row * N + col;
+  ${L.alignC ? "C[ci >> 2u][ci & 3u] = acc;" : "C[ci] = acc;"}
+}
+`;
+  return {
+    code,
+    entryPoint: "main",
+    workgroupSize: [16, 16, 1],
+    dispatch: [Math.ceil(n / 16), Math.ceil(m / 16), batch],
+  };
+}
+
+// ---------------------------------------------------------------- tiled
+
+function checkTile(c: TileConfig, smem: number): void {
+  const threads = (c.bm / c.tm) * (c.bn / c.tn);
+  const ok = c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && c.bm % c.tm === 0 && c.bn % c.tn === 0 &&
+    Number.isInteger(threads) && threads <= 1024 && 2 * c.bk * (c.bm + c.bn) * 4 <= smem;
+  const divides = (q: number) => q % threads === 0 || threads % q === 0;
+  if (!ok || !divides((c.bm * c.bk) / 4) || !divides((c.bn * c.bk) / 4)) {
+    throw new BackendError(
+      `matmul (webgpu): tile config ${JSON.stringify(c)} is invalid for ${smem} bytes of workgroup memory`,
+    );
+  }
+}
+
+/**
+ * Tiled kernel. Workgroup (x, y, z) computes C[b][y·BM .. +BM, x·BN .. +BN]. Thread (tx, ty)
+ * owns rows g·4·THY + 4·ty + i and columns h·4·THX + 4·tx + j (g < TM/4, h < TN/4, i, j < 4),
+ * so its shared-memory reads are vec4s. Workgroup memory holds two BK-deep stages:
+ * As[s][kk][row] (op(A) transposed, k-major) and Bs[s][kk][col]; the next stage is fetched into
+ * registers while the current one is multiplied, then stored, with one barrier per stage.
+ */
+function tiledKernel(
+  L: Layout,
+  c: TileConfig,
+  m: number,
+  n: number,
+  batch: number,
+): Omit<MatmulKernel, "uniforms" | "variant"> {
+  const { bm: BM, bn: BN, bk: BK, tm: TM, tn: TN } = c;
+  const THX = BN / TN, THY = BM / TM, T = THX * THY;
+  const GA = TM / 4, GB = TN / 4; // vec4 groups per thread
+  const AS = (BK * BM) / 4, BS = (BK * BN) / 4; // vec4s per stage
+  const QA = (BM * BK) / 4, QB = (BN * BK) / 4; // quads (4 contiguous elements) per stage
+  const lines: string[] = [];
+  const w = (s: string) => lines.push(s);
+
+  // --- global → register loads of one stage (quad q = lid + r·T), and register → shared stores.
+  interface Quad {
+    load: string[];
+    store: string[];
+  }
+  const quadsA: Quad[] = [], quadsB: Quad[] = [];
+  for (let r = 0; r < Math.max(1, QA / T); r++) {
+    const q = `(lid + ${r * T}u)`, v = `ra${r}`;
+    if (!L.transA) {
+      // contiguous along k: quad = A[row, k0 + 4kq .. +3]; stored transposed (scalar stores).
+      const row = `(${q} % ${BM}u)`, kq = `(${q} / ${BM}u)`;
+      const gr = `(row0 + ${row})`, gk = `(k0 + ${kq} * 4u)`;
+      quadsA.push({
+        load: loadQuad(
+          v,
+          "A",
+          L.alignA,
+          (i) => aIndex(L, gr, `${gk} + ${i}u`),
+          `${gr} < M`,
+          (i) => `${gk} + ${i}u < K`,
+        ),
+        store: [0, 1, 2, 3].map((i) =>
+          `As[sOff + (${kq} * 4u + ${i}u) * ${BM / 4}u + ${row} / 4u][${row} % 4u] = ${v}[${i}];`
+        ),
+      });
+    } else {
+      // contiguous along m: quad = A^T[k0 + kk, row0 + 4mq .. +3] = op(A)[rows, kk]; stored as vec4.
+      const mq = `(${q} % ${BM / 4}u)`, kk = `(${q} / ${BM / 4}u)`;
+      const gk = `(k0 + ${kk})`, gr = `(row0 + ${mq} * 4u)`;
+      quadsA.push({
+        load: loadQuad(
+          v,
+          "A",
+          L.alignA,
+          (i) => aIndex(L, `${gr} + ${i}u`, gk),
+          `${gk} < K`,
+          (i) => `${gr} + ${i}u < M`,
+        ),
+        store: [`As[sOff + ${kk} * ${BM / 4}u + ${mq}] = ${v};`],
+      });
+    }
+  }
+  for (let r = 0; r < Math.max(1, QB / T); r++) {
+    const q = `(lid + ${r * T}u)`, v = `rb${r}`;
+    if (!L.transB) {
+      const nq = `(${q} % ${BN / 4}u)`, kk = `(${q} / ${BN / 4}u)`;
+      const gk = `(k0 + ${kk})`, gc = `(col0 + ${nq} * 4u)`;
+      quadsB.push({
+        load: loadQuad(
+          v,
+          "B",
+          L.alignB,
+          (i) => bIndex(L, gk, `${gc} + ${i}u`),
+          `${gk} < K`,
+          (i) => `${gc} + ${i}u < N`,
+        ),
+        store: [`Bs[sOff + ${kk} * ${BN / 4}u + ${nq}] = ${v};`],
+      });
+    } else {
+      const col = `(${q} % ${BN}u)`, kq = `(${q} / ${BN}u)`;
+      const gc = `(col0 + ${col})`, gk = `(k0 + ${kq} * 4u)`;
+      quadsB.push({
+        load: loadQuad(
+          v,
+          "B",
+          L.alignB,
+          (i) => bIndex(L, `${gk} + ${i}u`, gc),
+          `${gc} < N`,
+          (i) => `${gk} + ${i}u < K`,
+        ),
+        store: [0, 1, 2, 3].map((i) =>
+          `Bs[sOff + (${kq} * 4u + ${i}u) * ${BN / 4}u + ${col} / 4u][${col} % 4u] = ${v}[${i}];`
+        ),
+      });
+    }
+  }
+  const guardA = QA < T ? `lid < ${QA}u` : "", guardB = QB < T ? `lid < ${QB}u` : "";
+  const emitLoads = (ind: string) => {
+    const block = (qs: Quad[], guard: string) => {
+      if (guard) w(`${ind}if (${guard}) {`);
+      for (const q of qs) for (const s of q.load) w(`${ind}${guard ? "  " : ""}${s}`);
+      if (guard) w(`${ind}}`);
+    };
+    block(quadsA, guardA);
+    block(quadsB, guardB);
+  };
+  const emitStores = (ind: string, stage: string) => {
+    w(`${ind}{`);
+    w(`${ind}  let sOff = ${stage} * ${AS}u;`);
+    if (guardA) w(`${ind}  if (${guardA}) {`);
+    for (const q of quadsA) for (const s of q.store) w(`${ind}  ${guardA ? "  " : ""}${s}`);
+    if (guardA) w(`${ind}  }`);
+    w(`${ind}}`);
+    w(`${ind}{`);
+    w(`${ind}  let sOff = ${stage} * ${BS}u;`);
+    if (guardB) w(`${ind}  if (${guardB}) {`);
+    for (const q of quadsB) for (const s of q.store) w(`${ind}  ${guardB ? "  " : ""}${s}`);
+    if (guardB) w(`${ind}  }`);
+    w(`${ind}}`);
+  };
+
+  w(header(L));
+  w(`var<workgroup> As: array<vec4<f32>, ${2 * AS}>;`);
+  w(`var<workgroup> Bs: array<vec4<f32>, ${2 * BS}>;`);
+  w(``);
+  w(`@compute @workgroup_size(${T}, 1, 1)`);
+  w(`fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`);
+  w(`  let M = dims.m; let N = dims.n; let K = dims.k;`);
+  w(`  let b = wg.z;`);
+  w(`  let aBase = b * dims.strideA; let bBase = b * dims.strideB;`);
+  w(`  let row0 = wg.y * ${BM}u; let col0 = wg.x * ${BN}u;`);
+  w(`  let tx = lid % ${THX}u; let ty = lid / ${THX}u;`);
+  for (let r = 0; r < Math.max(1, QA / T); r++) w(`  var ra${r} = vec4<f32>(0.0);`);
+  for (let r = 0; r < Math.max(1, QB / T); r++) w(`  var rb${r} = vec4<f32>(0.0);`);
+  for (let i = 0; i < TM; i++) for (let h = 0; h < GB; h++) w(`  var c${i}_${h} = vec4<f32>(0.0);`);
+  w(`  let numTiles = (K + ${BK - 1}u) / ${BK}u;`);
+  w(`  // prologue: stage 0`);
+  w(`  {`);
+  w(`    let k0 = 0u;`);
+  emitLoads("    ");
+  emitStores("    ", "0u");
+  w(`  }`);
+  w(`  workgroupBarrier();`);
+  w(`  for (var t = 0u; t < numTiles; t++) {`);
+  w(`    let cur = t & 1u;`);
+  w(`    let more = t + 1u < numTiles;`);
+  w(`    if (more) {`);
+  w(`      let k0 = (t + 1u) * ${BK}u;`);
+  emitLoads("      ");
+  w(`    }`);
+  w(`    // C_tile += As[cur]ᵀ · Bs[cur], one rank-1 update per kk`);
+  w(`    let aOff = cur * ${AS}u + ty;`);
+  w(`    let bOff = cur * ${BS}u + tx;`);
+  for (let kk = 0; kk < BK; kk++) {
+    for (let g = 0; g < GA; g++) w(`    let a${kk}_${g} = As[aOff + ${kk * (BM / 4) + g * THY}u];`);
+    for (let h = 0; h < GB; h++) w(`    let b${kk}_${h} = Bs[bOff + ${kk * (BN / 4) + h * THX}u];`);
+    for (let g = 0; g < GA; g++) {
+      for (let i = 0; i < 4; i++) {
+        for (let h = 0; h < GB; h++) {
+          const acc = `c${g * 4 + i}_${h}`;
+          w(`    ${acc} = fma(vec4<f32>(a${kk}_${g}[${i}]), b${kk}_${h}, ${acc});`);
+        }
+      }
+    }
+  }
+  w(`    if (more) {`);
+  emitStores("      ", "(1u - cur)");
+  w(`    }`);
+  w(`    workgroupBarrier();`);
+  w(`  }`);
+  // --- epilogue: write the register block.
+  w(`  let cBase = b * M * N;`);
+  for (let g = 0; g < GA; g++) {
+    for (let i = 0; i < 4; i++) {
+      const r = `row0 + ${g * 4 * THY + i}u + ty * 4u`;
+      w(`  {`);
+      w(`    let r = ${r};`);
+      w(`    if (r < M) {`);
+      for (let h = 0; h < GB; h++) {
+        const acc = `c${g * 4 + i}_${h}`;
+        w(`      {`);
+        w(`        let cc = col0 + ${h * 4 * THX}u + tx * 4u;`);
+        w(`        let ci = cBase + r * N + cc;`);
+        if (L.alignC) {
+          w(`        if (cc < N) { C[ci >> 2u] = ${acc}; }`);
+        } else {
+          for (let j = 0; j < 4; j++) w(`        if (cc + ${j}u < N) { C[ci + ${j}u] = ${acc}[${j}]; }`);
+        }
+        w(`      }`);
+      }
+      w(`    }`);
+      w(`  }`);
+    }
+  }
+  w(`}`);
+  return {
+    code: lines.join("\n") + "\n",
+    entryPoint: "main",
+    workgroupSize: [T, 1, 1],
+    dispatch: [Math.ceil(n / BN), Math.ceil(m / BM), batch],
+  };
+}
+
+/**
+ * Statements loading 4 elements (a quad along the operand's contiguous dimension) into vec4 `v`,
+ * zero outside the matrix. `idx(i)` is the flat element index of element i; `outer` the bounds
+ * test of the quad's other coordinate; `inner(i)` that of element i along the contiguous one.
+ * Aligned: one vec4 load (the quad is either wholly inside or wholly outside).
+ */
+function loadQuad(
+  v: string,
+  buf: "A" | "B",
+  aligned: boolean,
+  idx: (i: number) => string,
+  outer: string,
+  inner: (i: number) => string,
+): string[] {
+  if (aligned) {
+    return [`${v} = select(vec4<f32>(0.0), ${buf}[(${idx(0)}) >> 2u], ${outer} && ${inner(0)});`];
+  }
+  return [0, 1, 2, 3].map((i) => `${v}[${i}] = select(0.0, ${buf}[${idx(i)}], ${outer} && ${inner(i)});`);
+}
+
+// ---------------------------------------------------------------- split-k (skinny)
+
+/**
+ * Skinny products (m ≤ 16 or n ≤ 16): 256 threads = KS k-lanes × GM row-groups × GN column-groups.
+ * Thread (kl, gm, gn) accumulates its TM×TN outputs over k-quads kq ≡ kl (mod KS), reading the
+ * large operand along its contiguous dimension across neighbouring threads, then the KS partial
+ * sums of every output are added in workgroup memory (in chunks of ≤ 8 outputs per thread).
+ */
+function splitkKernel(L: Layout, m: number, n: number, batch: number): Omit<MatmulKernel, "uniforms" | "variant"> {
+  const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+  let TM: number, TN: number, GM: number, GN: number, KS: number;
+  let order: ("k" | "m" | "n")[]; // fastest first
+  if (n <= 16 && (m > 16 || n <= m)) {
+    // A is the large operand.
+    TN = n <= 4 ? Math.max(1, n) : Math.ceil(n / 4) * 4;
+    GN = 1;
+    if (!L.transA) {
+      TM = Math.max(1, Math.min(4, Math.floor(16 / TN)));
+      KS = 32;
+      GM = 8;
+      order = ["k", "m", "n"];
+    } else {
+      TM = 1;
+      GM = 32;
+      KS = 8;
+      order = ["m", "k", "n"];
+    }
+  } else {
+    // B is the large operand.
+    TM = Math.min(4, Math.max(1, m));
+    GM = nextPow2(Math.ceil(m / TM));
+    TN = 4;
+    if (!L.transB) {
+      GN = 8;
+      KS = 256 / (GM * GN);
+      order = ["n", "k", "m"];
+    } else {
+      KS = 32;
+      GN = 256 / (KS * GM);
+      order = ["k", "n", "m"];
+    }
+  }
+  const T = 256;
+  const size = { k: KS, m: GM, n: GN };
+  const lines: string[] = [];
+  const w = (s: string) => lines.push(s);
+  w(header(L));
+  const OUT = GM * GN * TM * TN; // outputs per workgroup
+  const CH = Math.min(8, TM * TN); // outputs per thread per reduction chunk
+  const chunks = Math.ceil((TM * TN) / CH);
+  const OUTC = GM * GN * CH; // outputs per chunk
+  w(`var<workgroup> red: array<f32, ${KS * (OUTC + 1)}>;`);
+  w(``);
+  w(`@compute @workgroup_size(${T}, 1, 1)`);
+  w(`fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`);
+  w(`  let M = dims.m; let N = dims.n; let K = dims.k;`);
+  w(`  let b = wg.z;`);
+  w(`  let aBase = b * dims.strideA; let bBase = b * dims.strideB;`);
+  // decompose lid: fastest first
+  let div = 1;
+  const lane: Record<string, string> = {};
+  for (const d of order) {
+    lane[d] = `((lid / ${div}u) % ${size[d]}u)`;
+    div *= size[d];
+  }
+  w(`  let kl = ${lane.k}; let gm = ${lane.m}; let gn = ${lane.n};`);
+  w(`  let row0 = wg.y * ${GM * TM}u + gm * ${TM}u;`);
+  w(`  let col0 = wg.x * ${GN * TN}u + gn * ${TN}u;`);
+  for (let i = 0; i < TM; i++) for (let j = 0; j < TN; j++) w(`  var c${i}_${j} = 0.0;`);
+  w(`  // c[i, j] += Σ_{kk<4} op(A)[row0+i, 4kq+kk] · op(B)[4kq+kk, col0+j] for kq ≡ kl (mod ${KS})`);
+  w(`  for (var k0 = kl * 4u; k0 < K; k0 += ${KS * 4}u) {`);
+  // A values a{i}_{kk}
+  for (let i = 0; i < TM; i++) {
+    const r = `row0 + ${i}u`;
+    if (!L.transA && L.alignA) {
+      w(`    let a${i} = select(vec4<f32>(0.0), A[(${aIndex(L, r, "k0")}) >> 2u], ${r} < M);`);
+      for (let kk = 0; kk < 4; kk++) w(`    let a${i}_${kk} = a${i}[${kk}];`);
+    } else {
+      for (let kk = 0; kk < 4; kk++) {
+        w(`    let a${i}_${kk} = select(0.0, ${
+          scalarRead("A", L.alignA, aIndex(L, r, `k0 + ${kk}u`))
+        }, ${r} < M && k0 + ${kk}u < K);`);
+      }
+    }
+  }
+  for (let kk = 0; kk < 4; kk++) {
+    if (!L.transB && L.alignB && TN % 4 === 0) {
+      for (let h = 0; h < TN / 4; h++) {
+        const cc = `col0 + ${4 * h}u`;
+        w(`    let bv${kk}_${h} = select(vec4<f32>(0.0), B[(${
+          bIndex(L, `k0 + ${kk}u`, cc)
+        }) >> 2u], k0 + ${kk}u < K && ${cc} < N);`);
+        for (let j = 0; j < 4; j++) w(`    let b${kk}_${4 * h + j} = bv${kk}_${h}[${j}];`);
+      }
+    }
+  }
+  if (L.transB && L.alignB) {
+    for (let j = 0; j < TN; j++) {
+      w(`    let bt${j} = select(vec4<f32>(0.0), B[(${bIndex(L, "k0", `col0 + ${j}u`)}) >> 2u], col0 + ${j}u < N);`);
+      for (let kk = 0; kk < 4; kk++) w(`    let b${kk}_${j} = bt${j}[${kk}];`);
+    }
+  } else if (!(!L.transB && L.alignB && TN % 4 === 0)) {
+    for (let kk = 0; kk < 4; kk++) {
+      for (let j = 0; j < TN; j++) {
+        w(`    let b${kk}_${j} = select(0.0, ${
+          scalarRead("B", L.alignB, bIndex(L, `k0 + ${kk}u`, `col0 + ${j}u`))
+        }, k0 + ${kk}u < K && col0 + ${j}u < N);`);
+      }
+    }
+  }
+  for (let kk = 0; kk < 4; kk++) {
+    for (let i = 0; i < TM; i++) {
+      for (let j = 0; j < TN; j++) w(`    c${i}_${j} = fma(a${i}_${kk}, b${kk}_${j}, c${i}_${j});`);
+    }
+  }
+  w(`  }`);
+  // reduction over kl, in chunks of CH outputs per thread
+  w(`  let g = gm * ${GN}u + gn;`);
+  w(`  let cBase = b * M * N;`);
+  for (let ch = 0; ch < chunks; ch++) {
+    w(`  // chunk ${ch}: red[kl][g·${CH} + e] = partial of output e`);
+    for (let e = 0; e < CH; e++) {
+      const o = ch * CH + e;
+      if (o >= TM * TN) break;
+      const [i, j] = [Math.floor(o / TN), o % TN];
+      w(`  red[kl * ${OUTC + 1}u + g * ${CH}u + ${e}u] = c${i}_${j};`);
+    }
+    w(`  workgroupBarrier();`);
+    for (let base = 0; base < OUTC; base += T) {
+      w(`  {`);
+      w(`    let o = lid + ${base}u;`);
+      w(`    let og = o / ${CH}u; let e = o % ${CH}u + ${ch * CH}u;`);
+      w(`    let r = wg.y * ${GM * TM}u + (og / ${GN}u) * ${TM}u + e / ${TN}u;`);
+      w(`    let cc = wg.x * ${GN * TN}u + (og % ${GN}u) * ${TN}u + e % ${TN}u;`);
+      w(`    if (o < ${OUTC}u && e < ${TM * TN}u && r < M && cc < N) {`);
+      w(`      var s = 0.0;`);
+      w(`      for (var l = 0u; l < ${KS}u; l++) { s += red[l * ${OUTC + 1}u + o]; }`);
+      w(`      let ci = cBase + r * N + cc;`);
+      w(`      ${L.alignC ? "C[ci >> 2u][ci & 3u] = s;" : "C[ci] = s;"}`);
+      w(`    }`);
+      w(`  }`);
+    }
+    if (ch + 1 < chunks) w(`  workgroupBarrier();`);
+  }
+  w(`}`);
+  void OUT;
+  return {
+    code: lines.join("\n") + "\n",
+    entryPoint: "main",
+    workgroupSize: [T, 1, 1],
+    dispatch: [Math.ceil(n / (GN * TN)), Math.ceil(m / (GM * TM)), batch],
+  };
+}

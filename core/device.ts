@@ -1,0 +1,22 @@
+/**
+ * Moving tensors between backends.
+ * @module
+ */
+import { loadBackend } from "./backend/backend.ts";
+import { Tensor } from "./tensor.ts";
+
+/**
+ * A copy of `t` on the named backend (the same tensor if it is already there). Reading back from
+ * a GPU waits for it, hence async.
+ * @example
+ * ```ts
+ * import { toBackend, tensor } from "./mod.ts";
+ * const onCpu = await toBackend(tensor([1, 2]), "cpu");
+ * ```
+ */
+export async function toBackend(t: Tensor, name: "cpu" | "webgpu" | (string & Record<never, never>)): Promise<Tensor> {
+  const target = await loadBackend(name);
+  if (t.backend === target) return t;
+  const host = await t.data();
+  return new Tensor(target.fromHost(host, t), t.shape, t.dtype);
+}

@@ -1,0 +1,63 @@
+/**
+ * Element types and the one promotion rule.
+ *
+ * Promotion: `bool < int32 < float32 < float64`; a binary op computes in the larger of its
+ * operands' dtypes. Plain JavaScript numbers are weakly typed: they take the tensor operand's
+ * dtype (an integer-valued number with an int32 tensor stays int32; a fractional one with an int32
+ * or bool tensor promotes to float32), as in JAX.
+ * @module
+ */
+
+/** The element type of a tensor. */
+export type DType = "float32" | "float64" | "int32" | "bool";
+
+/** A typed array holding a tensor's elements (bool is stored as one byte per element). */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** All dtypes, in promotion order. */
+export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
+
+/** True for float32 and float64. */
+export function isFloat(d: DType): boolean {
+  return d === "float32" || d === "float64";
+}
+
+/** The dtype two operands are promoted to. */
+export function promote(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** The dtype a plain number takes beside a tensor of dtype `d`. */
+export function weakDType(d: DType, value: number): DType {
+  if (isFloat(d)) return d;
+  return Number.isInteger(value) ? (d === "bool" && value !== 0 && value !== 1 ? "int32" : d) : "float32";
+}
+
+/** Allocates a zeroed typed array for `n` elements of dtype `d`. */
+export function allocate(d: DType, n: number): TypedArray {
+  switch (d) {
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+  }
+}
+
+/** The dtype a typed array stores naturally. */
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float64Array) return "float64";
+  if (a instanceof Int32Array) return "int32";
+  return "bool";
+}
+
+/** Bytes per element. */
+export function itemSize(d: DType): number {
+  return d === "float64" ? 8 : d === "bool" ? 1 : 4;
+}

@@ -1,0 +1,32 @@
+/**
+ * One error type per failure kind. Every message names the operation, the offending shapes or
+ * values, and the fix.
+ * @module
+ */
+
+/** Base class of every error Tangent throws on purpose. */
+export class TangentError extends Error {
+  /** @param message what went wrong, where, and how to fix it */
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit the operation (`matmul: inner dimensions differ: [3, 4] @ [5, 2]`). */
+export class ShapeError extends TangentError {}
+/** A dtype the operation does not accept. */
+export class DTypeError extends TangentError {}
+/** Values outside the operation's domain: singular, non-finite, not symmetric, out of range. */
+export class DomainError extends TangentError {}
+/** A tensor that should lie on a manifold does not; the message carries the measured violation. */
+export class ManifoldError extends TangentError {}
+/** A file, config or tensor name in the wrong format. */
+export class FormatError extends TangentError {}
+/** A backend that is missing, or a tensor used on the wrong backend. */
+export class BackendError extends TangentError {}
+
+/** Formats a shape as `[3, 4]`. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}

@@ -1,0 +1,60 @@
+/**
+ * Deterministic release of a loop's intermediates. Tensors are otherwise freed when unreachable
+ * (each backend registers its storages with a FinalizationRegistry); users never count references.
+ * @module
+ */
+import type { Storage } from "./backend/backend.ts";
+import type { Tensor } from "./tensor.ts";
+
+const scopes: Set<Storage>[] = [];
+
+/** Called by every new tensor: remembers its storage in the innermost open scope. */
+export function noteCreated(s: Storage): void {
+  if (scopes.length) scopes[scopes.length - 1].add(s);
+}
+
+function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== "object" || seen.has(value)) return;
+  seen.add(value);
+  const t = value as Partial<Tensor>;
+  if (t._storage !== undefined && typeof t._alias === "function") {
+    out.add(t._storage);
+    return;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) collect(v, out, seen);
+}
+
+/**
+ * Runs `fn`, then releases every tensor created inside it that is not part of its return value
+ * (tensors found in the returned pytree, also nested in arrays and plain objects, are kept and
+ * handed to the enclosing scope). A released tensor throws if used again, so do not stash
+ * intermediates outside the returned value. On the CPU release only drops references; on WebGPU
+ * it returns buffers to the pool at once instead of waiting for garbage collection.
+ * @example
+ * ```ts
+ * import { scope, tensor, add } from "./mod.ts";
+ * let x = tensor([1, 2, 3]);
+ * for (let i = 0; i < 3; i++) x = scope(() => add(x, 1));
+ * ```
+ */
+export function scope<T>(fn: () => T): T {
+  const created = new Set<Storage>();
+  scopes.push(created);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Storage>();
+  collect(result, keep, new Set());
+  for (const s of created) {
+    if (keep.has(s)) {
+      noteCreated(s);
+    } else if (!s.released) {
+      s.backend.release(s);
+      s.released = true;
+    }
+  }
+  return result;
+}

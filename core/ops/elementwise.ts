@@ -1,0 +1,203 @@
+/**
+ * Elementwise operations with NumPy broadcasting and the one dtype promotion rule (core/dtype.ts).
+ * @module
+ */
+import { type DType, isFloat, promote, weakDType } from "../dtype.ts";
+import { DTypeError } from "../errors.ts";
+import { bind1 } from "../primitive.ts";
+import { type BinaryOp, binaryP, castP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
+import { Tensor } from "../tensor.ts";
+import { full } from "./creation.ts";
+
+/** A tensor or a plain number (weakly typed: it takes the other operand's dtype). */
+export type TensorLike = Tensor | number;
+
+/** Converts a dtype; a no-op when it already matches. */
+export function astype(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind1(castP, [x], { dtype });
+}
+
+/** Brings two operands to one dtype (numbers adopt the tensor's). */
+export function coerce(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (typeof a === "number" && typeof b === "number") {
+    return [full([], a, { dtype: "float32" }), full([], b, { dtype: "float32" })];
+  }
+  if (typeof a === "number") {
+    const bt = b as Tensor;
+    const d = weakDType(bt.dtype, a);
+    return [full([], a, { dtype: d, like: bt }), astype(bt, d)];
+  }
+  if (typeof b === "number") {
+    const d = weakDType(a.dtype, b);
+    return [astype(a, d), full([], b, { dtype: d, like: a })];
+  }
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+    throw new DTypeError(`${op}: operands must be tensors or numbers, got ${typeof a} and ${typeof b}`);
+  }
+  const d = promote(a.dtype, b.dtype);
+  return [astype(a, d), astype(b, d)];
+}
+
+function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce(op, a, b);
+  return bind1(binaryP, [x, y], { op });
+}
+
+function unary(op: UnaryOp, x: TensorLike): Tensor {
+  const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : x;
+  const needsFloat = op !== "neg" && op !== "abs" && op !== "sign";
+  return bind1(unaryP, [needsFloat && !isFloat(t.dtype) ? astype(t, "float32") : t], { op });
+}
+
+/** `a + b` */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return binary("add", a, b);
+}
+/** `a − b` */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  return binary("sub", a, b);
+}
+/** `a · b` elementwise */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return binary("mul", a, b);
+}
+/** `a / b` elementwise (integer operands are promoted to float32 first) */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce("div", a, b);
+  return isFloat(x.dtype)
+    ? bind1(binaryP, [x, y], { op: "div" })
+    : binary("div", astype(x, "float32"), astype(y, "float32"));
+}
+/** `a ** b` (float) */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce("pow", a, b);
+  return isFloat(x.dtype)
+    ? bind1(binaryP, [x, y], { op: "pow" })
+    : binary("pow", astype(x, "float32"), astype(y, "float32"));
+}
+/** Elementwise maximum (ties share the gradient). */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return binary("max", a, b);
+}
+/** Elementwise minimum (ties share the gradient). */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return binary("min", a, b);
+}
+/** `a == b` → bool */
+export function equal(a: TensorLike, b: TensorLike): Tensor {
+  return binary("eq", a, b);
+}
+/** `a != b` → bool */
+export function notEqual(a: TensorLike, b: TensorLike): Tensor {
+  return binary("ne", a, b);
+}
+/** `a < b` → bool */
+export function less(a: TensorLike, b: TensorLike): Tensor {
+  return binary("lt", a, b);
+}
+/** `a <= b` → bool */
+export function lessEqual(a: TensorLike, b: TensorLike): Tensor {
+  return binary("le", a, b);
+}
+/** `a > b` → bool */
+export function greater(a: TensorLike, b: TensorLike): Tensor {
+  return binary("gt", a, b);
+}
+/** `a >= b` → bool */
+export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
+  return binary("ge", a, b);
+}
+/** Logical and of bool tensors. */
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  return where(a, b, full([], 0, { dtype: "bool", like: a }));
+}
+/** Logical not of a bool tensor. */
+export function logicalNot(a: Tensor): Tensor {
+  return equal(a, full([], 0, { dtype: "bool", like: a }));
+}
+
+/** `cond ? a : b` elementwise, broadcasting all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(cond instanceof Tensor) || cond.dtype !== "bool") {
+    throw new DTypeError(`where: condition must be a bool tensor; build it with a comparison such as greater(x, 0)`);
+  }
+  const [x, y] = coerce("where", a, b);
+  return bind1(whereP, [cond, x, y], {});
+}
+
+/** `−x` */
+export function neg(x: TensorLike): Tensor {
+  return unary("neg", x);
+}
+/** `eˣ` */
+export function exp(x: TensorLike): Tensor {
+  return unary("exp", x);
+}
+/** Natural logarithm. */
+export function log(x: TensorLike): Tensor {
+  return unary("log", x);
+}
+/** Square root. */
+export function sqrt(x: TensorLike): Tensor {
+  return unary("sqrt", x);
+}
+/** `|x|` */
+export function abs(x: TensorLike): Tensor {
+  return unary("abs", x);
+}
+/** −1, 0 or 1 (zero gradient). */
+export function sign(x: TensorLike): Tensor {
+  return unary("sign", x);
+}
+/** Hyperbolic tangent. */
+export function tanh(x: TensorLike): Tensor {
+  return unary("tanh", x);
+}
+/** Sine. */
+export function sin(x: TensorLike): Tensor {
+  return unary("sin", x);
+}
+/** Cosine. */
+export function cos(x: TensorLike): Tensor {
+  return unary("cos", x);
+}
+/** The error function. */
+export function erf(x: TensorLike): Tensor {
+  return unary("erf", x);
+}
+/** Largest integer ≤ x (zero gradient). */
+export function floor(x: TensorLike): Tensor {
+  return unary("floor", x);
+}
+/** `x²` */
+export function square(x: TensorLike): Tensor {
+  return typeof x === "number" ? full([], x * x, { dtype: "float32" }) : mul(x, x);
+}
+/** `1 / x` */
+export function reciprocal(x: TensorLike): Tensor {
+  return div(1, x);
+}
+/** `1 / (1 + e^{−x})`, computed as `(1 + tanh(x/2)) / 2` so it never overflows. */
+export function sigmoid(x: TensorLike): Tensor {
+  return mul(add(tanh(mul(x, 0.5)), 1), 0.5);
+}
+/** `max(x, 0)` */
+export function relu(x: TensorLike): Tensor {
+  const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : x;
+  return where(greater(t, 0), t, 0);
+}
+/**
+ * Gaussian error linear unit. Exact form `x·Φ(x) = x/2 · (1 + erf(x/√2))` (PyTorch's default), or
+ * the tanh approximation `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))` with `{ approximate: "tanh" }`.
+ */
+export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
+  if (opts.approximate === "tanh") {
+    const inner = mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return mul(mul(x, 0.5), add(tanh(inner), 1));
+  }
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+/** Clamps to `[lo, hi]`. */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  return minimum(maximum(x, lo), hi);
+}

@@ -1,0 +1,51 @@
+/**
+ * Matrix products.
+ * @module
+ */
+import { fmtShape, ShapeError } from "../errors.ts";
+import { bind1 } from "../primitive.ts";
+import { matmulP } from "../primitives.ts";
+import type { Tensor } from "../tensor.ts";
+import { coerce, mul } from "./elementwise.ts";
+import { sum } from "./reduce.ts";
+import { expandDims, reshape, squeeze } from "./shape.ts";
+
+/**
+ * `op(a) @ op(b)` where op transposes the last two axes when its flag is set; batch axes
+ * broadcast. The backends read transposed operands in place (no copy).
+ */
+export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  const [x, y] = coerce("matmul", a, b);
+  return bind1(matmulP, [x, y], { transA, transB });
+}
+
+/**
+ * Matrix product with NumPy semantics: batch axes broadcast; a 1-D left operand is a row, a 1-D
+ * right operand a column, and the added axis is removed from the result.
+ * @example
+ * ```ts
+ * import { matmul, ones } from "./mod.ts";
+ * matmul(ones([2, 3]), ones([3, 4])); // shape [2, 4]
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new ShapeError(`matmul: scalar operand (${fmtShape(a.shape)} @ ${fmtShape(b.shape)}); use mul for scaling`);
+  }
+  const a2 = a.ndim === 1 ? expandDims(a, 0) : a;
+  const b2 = b.ndim === 1 ? expandDims(b, -1) : b;
+  let c = matmulT(a2, b2, false, false);
+  if (b.ndim === 1) c = squeeze(c, -1);
+  if (a.ndim === 1) c = squeeze(c, c.ndim - (b.ndim === 1 ? 1 : 2));
+  return c;
+}
+
+/** Outer product of two vectors. */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  return mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
+}
+
+/** Inner product `Σ aᵢbᵢ` over the last axis (vectors give a scalar). */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  return sum(mul(a, b), { axis: -1 });
+}

@@ -1,0 +1,115 @@
+/**
+ * Reductions over axes, and the normalisations built from them.
+ * @module
+ */
+import { isFloat } from "../dtype.ts";
+import { fmtShape, ShapeError } from "../errors.ts";
+import { bind1 } from "../primitive.ts";
+import { type ReduceOp, reduceP } from "../primitives.ts";
+import type { Tensor } from "../tensor.ts";
+import { stopGradient } from "../../autodiff/grad.ts";
+import { abs, add, astype, div, exp, greater, log, mul, pow, sqrt, sub, where } from "./elementwise.ts";
+import { reshape } from "./shape.ts";
+
+/** Which axes to reduce (all when absent; negative counts from the end) and whether to keep them. */
+export interface ReduceOptions {
+  /** Axis or axes; all axes when absent. */
+  axis?: number | readonly number[];
+  /** Keep reduced axes with extent 1. */
+  keepdims?: boolean;
+}
+
+/** Normalises `axis` for a tensor of rank `ndim` into sorted, unique, non-negative axes. */
+export function normAxes(op: string, ndim: number, axis?: number | readonly number[]): number[] {
+  if (axis === undefined) return [...Array(ndim).keys()];
+  const list = typeof axis === "number" ? [axis] : [...axis];
+  const out = list.map((a) => {
+    if (!Number.isInteger(a) || a < -ndim || a >= ndim) {
+      throw new ShapeError(`${op}: axis ${a} is out of range for a tensor with ${ndim} axes`);
+    }
+    return a < 0 ? a + ndim : a;
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+function reduce(op: ReduceOp, x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const axes = normAxes(op, x.ndim, opts.axis);
+  const y = axes.length ? bind1(reduceP, [x], { op, axes }) : x;
+  return opts.keepdims ? reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : y;
+}
+
+/** Sum over axes (bool sums as int32). */
+export function sum(x: Tensor, opts?: ReduceOptions): Tensor {
+  return reduce("sum", x.dtype === "bool" ? astype(x, "int32") : x, opts);
+}
+/** Product over axes. */
+export function prod(x: Tensor, opts?: ReduceOptions): Tensor {
+  return reduce("prod", x, opts);
+}
+/** Maximum over axes. */
+export function max(x: Tensor, opts?: ReduceOptions): Tensor {
+  return reduce("max", x, opts);
+}
+/** Minimum over axes. */
+export function min(x: Tensor, opts?: ReduceOptions): Tensor {
+  return reduce("min", x, opts);
+}
+
+function count(x: Tensor, opts?: ReduceOptions): number {
+  return normAxes("mean", x.ndim, opts?.axis).reduce((n, a) => n * x.shape[a], 1);
+}
+
+/** Arithmetic mean over axes (integers are averaged in float32). */
+export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
+  const t = isFloat(x.dtype) ? x : astype(x, "float32");
+  return div(sum(t, opts), count(x, opts));
+}
+
+/** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
+export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
+  const m = mean(x, { axis: opts.axis, keepdims: true });
+  const d = sub(x, m);
+  return div(sum(mul(d, d), opts), count(x, opts) - (opts.ddof ?? 0));
+}
+
+/** `log Σ eˣ` over axes, computed stably around the maximum. */
+export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const m = stopGradient(max(x, { axis: opts.axis, keepdims: true }));
+  const s = log(sum(exp(sub(x, m)), { axis: opts.axis, keepdims: true }));
+  const r = add(s, m);
+  return opts.keepdims
+    ? r
+    : reshape(r, x.shape.filter((_, i) => !normAxes("logsumexp", x.ndim, opts.axis).includes(i)));
+}
+
+/** `eˣ / Σ eˣ` along `axis` (default −1). */
+export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
+  return exp(logSoftmax(x, opts));
+}
+
+/** `x − logsumexp(x)` along `axis` (default −1). */
+export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
+  return sub(x, logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
+}
+
+/**
+ * Vector or Frobenius norm over the given axes (all by default): `ord` 2 / "fro" is
+ * `sqrt(Σ x²)`, 1 is `Σ |x|`, Infinity is `max |x|`, any other p is `(Σ |x|ᵖ)^{1/p}`. The
+ * gradient at x = 0 is 0 (a subgradient), not NaN. For a matrix's spectral norm use
+ * `linalg.matrixNorm(x, 2)`.
+ */
+export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
+  const ord = opts.ord ?? 2;
+  const r = { axis: opts.axis, keepdims: opts.keepdims };
+  if (ord === 2 || ord === "fro") {
+    const s = sum(mul(x, x), r);
+    const pos = greater(s, 0);
+    return mul(sqrt(where(pos, s, 1)), astype(pos, s.dtype));
+  }
+  if (ord === 1) return sum(abs(x), r);
+  if (ord === Infinity) return max(abs(x), r);
+  if (typeof ord !== "number" || !(ord > 0)) {
+    throw new ShapeError(`norm: ord must be a positive number or "fro", got ${ord}; shape ${fmtShape(x.shape)}`);
+  }
+  return pow(sum(pow(abs(x), ord), r), 1 / ord);
+}

@@ -1,0 +1,224 @@
+/**
+ * Shape operations: views, permutations, slicing, joining, indexing.
+ * @module
+ */
+import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
+import { bind1 } from "../primitive.ts";
+import {
+  broadcastP,
+  broadcastShapes,
+  concatP,
+  gatherP,
+  padP,
+  reshapeP,
+  scatterAddP,
+  sliceP,
+  transposeP,
+} from "../primitives.ts";
+import { Tensor } from "../tensor.ts";
+import { arange, eye, tensor } from "./creation.ts";
+import { astype, equal, greaterEqual, mul, sub, where } from "./elementwise.ts";
+import { normAxes, sum } from "./reduce.ts";
+
+function axisOf(op: string, ndim: number, axis: number): number {
+  return normAxes(op, ndim, axis)[0];
+}
+
+/** Same elements in a new shape; one extent may be −1 (inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = [...shape];
+  const hole = s.indexOf(-1);
+  const known = s.reduce((a, d, i) => (i === hole ? a : a * d), 1);
+  if (hole >= 0) s[hole] = known === 0 ? 0 : x.size / known;
+  if (s.some((d) => !Number.isInteger(d) || d < 0) || s.reduce((a, b) => a * b, 1) !== x.size) {
+    throw new ShapeError(
+      `reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}`,
+    );
+  }
+  if (s.length === x.ndim && s.every((d, i) => d === x.shape[i])) return x;
+  return bind1(reshapeP, [x], { shape: s });
+}
+
+/** Permutes axes (reverses them by default). */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const p = perm ? [...perm] : [...Array(x.ndim).keys()].reverse();
+  if (p.length !== x.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new ShapeError(`transpose: perm [${p}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}`);
+  }
+  if (p.every((v, i) => v === i)) return x;
+  return bind1(transposeP, [x], { perm: p });
+}
+
+/** Swaps the last two axes. */
+export function matrixTranspose(x: Tensor): Tensor {
+  if (x.ndim < 2) throw new ShapeError(`matrixTranspose: needs 2+ axes, got ${fmtShape(x.shape)}`);
+  const p = [...Array(x.ndim).keys()];
+  [p[x.ndim - 2], p[x.ndim - 1]] = [p[x.ndim - 1], p[x.ndim - 2]];
+  return transpose(x, p);
+}
+
+/** Inserts an axis of extent 1 at `axis`. */
+export function expandDims(x: Tensor, axis: number): Tensor {
+  const a = axis < 0 ? axis + x.ndim + 1 : axis;
+  if (a < 0 || a > x.ndim) throw new ShapeError(`expandDims: axis ${axis} out of range for ${fmtShape(x.shape)}`);
+  const s = [...x.shape];
+  s.splice(a, 0, 1);
+  return reshape(x, s);
+}
+
+/** Removes axes of extent 1 (all of them, or the given ones). */
+export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes("squeeze", x.ndim, axis);
+  for (const a of axes) {
+    if (x.shape[a] !== 1) {
+      throw new ShapeError(`squeeze: axis ${a} of ${fmtShape(x.shape)} has extent ${x.shape[a]}, not 1`);
+    }
+  }
+  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+}
+
+/** Broadcasts to `shape` by NumPy rules. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  if (x.ndim === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  const lead = shape.length - x.ndim;
+  const r = lead > 0 ? reshape(x, [...Array(lead).fill(1), ...x.shape]) : x;
+  return bind1(broadcastP, [r], { shape: [...shape] });
+}
+
+/** Broadcasts several tensors to their common shape. */
+export function broadcastArrays(...xs: Tensor[]): Tensor[] {
+  const s = xs.reduce<number[]>((acc, t) => broadcastShapes("broadcastArrays", acc, t.shape), []);
+  return xs.map((t) => broadcastTo(t, s));
+}
+
+/**
+ * `x[start:stop]` on each axis: `ranges[i]` is `[start, stop]` (negative counts from the end) or
+ * `null`/absent for the whole axis.
+ */
+export function slice(x: Tensor, ranges: readonly ([number, number] | null | undefined)[]): Tensor {
+  if (ranges.length > x.ndim) throw new ShapeError(`slice: ${ranges.length} ranges for ${fmtShape(x.shape)}`);
+  const starts: number[] = [], stops: number[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    const d = x.shape[i];
+    const r = ranges[i];
+    let [s, e] = r ?? [0, d];
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > d || s > e) {
+      throw new ShapeError(`slice: range [${r}] is outside axis ${i} of ${fmtShape(x.shape)}`);
+    }
+    starts.push(s);
+    stops.push(e);
+  }
+  if (starts.every((s, i) => s === 0 && stops[i] === x.shape[i])) return x;
+  return bind1(sliceP, [x], { starts, stops });
+}
+
+/** Pads each axis with `[before, after]` elements equal to `value` (missing axes: none). */
+export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
+  const w = x.shape.map((_, i) => [...(widths[i] ?? [0, 0])] as [number, number]);
+  if (w.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+    throw new ShapeError(`pad: widths ${JSON.stringify(widths)} must be non-negative integers`);
+  }
+  if (w.every(([a, b]) => a === 0 && b === 0)) return x;
+  return bind1(padP, [x], { widths: w, value });
+}
+
+/** Joins tensors along an existing axis. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError("concat: needs at least one tensor");
+  if (xs.length === 1) return xs[0];
+  const a = axisOf("concat", xs[0].ndim, axis);
+  return bind1(concatP, xs, { axis: a });
+}
+
+/** Joins tensors along a new axis. */
+export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError("stack: needs at least one tensor");
+  return concat(xs.map((x) => expandDims(x, axis)), axis < 0 ? axis : axis);
+}
+
+/**
+ * Elements at `indices` along `axis` (NumPy `take`); without `axis`, indexes the flattened tensor.
+ * Negative indices count from the end.
+ */
+export function take(x: Tensor, indices: Tensor | readonly number[], axis?: number): Tensor {
+  const src = axis === undefined ? reshape(x, [x.size]) : x;
+  const a = axis === undefined ? 0 : axisOf("take", x.ndim, axis);
+  let idx: Tensor;
+  if (indices instanceof Tensor) {
+    if (indices.dtype !== "int32") throw new DTypeError(`take: indices must be int32, got ${indices.dtype}`);
+    idx = indices;
+  } else {
+    const d = src.shape[a];
+    const fixed = indices.map((i) => {
+      const j = i < 0 ? i + d : i;
+      if (!Number.isInteger(j) || j < 0 || j >= d) {
+        throw new ShapeError(`take: index ${i} is out of range for axis ${a} of extent ${d}`);
+      }
+      return j;
+    });
+    idx = tensor(Int32Array.from(fixed));
+  }
+  return bind1(gatherP, [src, idx], { axis: a });
+}
+
+/** Zeros of `shape` with `updates` added at `indices` along `axis` (repeated indices add up). */
+export function scatterAdd(indices: Tensor, updates: Tensor, axis: number, shape: readonly number[]): Tensor {
+  return bind1(scatterAddP, [indices, updates], { axis: axisOf("scatterAdd", shape.length, axis), shape: [...shape] });
+}
+
+/**
+ * With a vector: the square matrix with it on diagonal `k`. With a matrix (or a batch of them,
+ * last two axes): its diagonal `k` as a vector.
+ */
+export function diag(x: Tensor, k = 0): Tensor {
+  if (x.ndim === 1) {
+    const n = x.shape[0] + Math.abs(k);
+    const d = mul(eye(x.shape[0], { dtype: x.dtype }), x); // rows scaled: M[i][j] = δᵢⱼ vⱼ
+    return pad(d, [[Math.max(0, -k), Math.max(0, k)], [Math.max(0, k), Math.max(0, -k)]]).reshape([n, n]);
+  }
+  if (x.ndim < 2) throw new ShapeError(`diag: needs a vector or a matrix, got ${fmtShape(x.shape)}`);
+  const [m, n] = x.shape.slice(-2);
+  const len = Math.max(0, Math.min(m, n - k, m + k, n));
+  const idx: number[] = [];
+  for (let i = 0; i < len; i++) {
+    const r = k >= 0 ? i : i - k, c = k >= 0 ? i + k : i;
+    idx.push(r * n + c);
+  }
+  return take(reshape(x, [...x.shape.slice(0, -2), m * n]), idx, -1);
+}
+
+/** Sum of the main diagonal (of the last two axes). */
+export function trace(x: Tensor): Tensor {
+  return sum(diag(x), { axis: -1 });
+}
+
+function triMask(x: Tensor, k: number, upper: boolean): Tensor {
+  const [m, n] = x.shape.slice(-2);
+  const rows = reshape(arange(m), [m, 1]), cols = reshape(arange(n), [1, n]);
+  return upper ? greaterEqual(sub(cols, rows), k) : greaterEqual(sub(rows, cols), -k);
+}
+
+/** Upper triangle (on and above diagonal `k`), zeros elsewhere. */
+export function triu(x: Tensor, k = 0): Tensor {
+  if (x.ndim < 2) throw new ShapeError(`triu: needs 2+ axes, got ${fmtShape(x.shape)}`);
+  return where(triMask(x, k, true), x, 0);
+}
+
+/** Lower triangle (on and below diagonal `k`), zeros elsewhere. */
+export function tril(x: Tensor, k = 0): Tensor {
+  if (x.ndim < 2) throw new ShapeError(`tril: needs 2+ axes, got ${fmtShape(x.shape)}`);
+  return where(triMask(x, k, false), x, 0);
+}
+
+/** Flattens to one axis. */
+export function flatten(x: Tensor): Tensor {
+  return reshape(x, [x.size]);
+}
+
+/** One-hot rows (float32) of int32 `indices` with `n` classes. */
+export function oneHot(indices: Tensor, n: number): Tensor {
+  const hit = equal(reshape(indices, [...indices.shape, 1]), reshape(arange(n), [...indices.shape.map(() => 1), n]));
+  return astype(hit, "float32");
+}

@@ -1,0 +1,165 @@
+/**
+ * Primitives: the few operations that carry the math. A primitive has a shape rule, a VJP rule
+ * written with differentiable ops (so gradients of gradients work) and one kernel per backend.
+ * `bind` runs the kernel and, while a `grad` is tracing, records the application.
+ * @module
+ */
+import type { Aval, Backend } from "./backend/backend.ts";
+import { getBackend } from "./backend/backend.ts";
+import { BackendError, fmtShape } from "./errors.ts";
+import { Tensor } from "./tensor.ts";
+
+/** A primitive operation. `P` is its static parameters. */
+export interface Primitive<P = unknown> {
+  /** Unique name; backends register kernels under it. */
+  readonly name: string;
+  /** Output shapes and dtypes for the given inputs; validates and throws on bad input. */
+  abstract(inputs: readonly Aval[], params: P): Aval[];
+  /**
+   * Cotangents of the inputs given cotangents of the outputs (`null` = zero). Written with
+   * differentiable ops. Omitted for primitives with no gradient (comparisons, random bits).
+   */
+  vjp?(
+    cts: readonly (Tensor | null)[],
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+    params: P,
+  ): (Tensor | null)[];
+}
+
+/** Defines a primitive. */
+export function definePrimitive<P>(p: Primitive<P>): Primitive<P> {
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracing. A Trace records primitive applications whose inputs it tracks; nested `grad`s push
+// deeper traces. A tensor carries its identity in each trace that tracks it.
+
+/** One recorded primitive application. */
+export interface Node {
+  readonly prim: Primitive<unknown>;
+  readonly params: unknown;
+  readonly inputs: readonly Tensor[];
+  readonly inIds: readonly (number | undefined)[];
+  readonly outputs: readonly Tensor[];
+  readonly outIds: readonly number[];
+}
+
+/** A recording of the primitive applications that depend on some leaves. */
+export class Trace {
+  /** Recorded applications in execution order. */
+  readonly nodes: Node[] = [];
+  private nextId = 0;
+  /** A fresh identity in this trace. */
+  newId(): number {
+    return this.nextId++;
+  }
+}
+
+const active: Trace[] = [];
+
+/** The trace identity of `t` in `trace`, if it tracks `t`. */
+export function idIn(t: Tensor, trace: Trace): number | undefined {
+  const tr = t._tr;
+  if (!tr) return undefined;
+  for (let i = 0; i < tr.length; i++) if (tr[i][0] === trace) return tr[i][1];
+  return undefined;
+}
+
+/** Runs `fn` with `trace` active (recording). */
+export function withTrace<T>(trace: Trace, fn: () => T): T {
+  active.push(trace);
+  try {
+    return fn();
+  } finally {
+    const i = active.lastIndexOf(trace);
+    if (i >= 0) active.splice(i, 1);
+  }
+}
+
+/** Runs `fn` with no trace recording (used by customVjp's forward pass). */
+export function withoutTracing<T>(fn: () => T): T {
+  const saved = active.splice(0, active.length);
+  try {
+    return fn();
+  } finally {
+    active.push(...saved);
+  }
+}
+
+/** Suspends `trace` while `fn` runs (its backward pass must not record into itself). */
+export function suspended<T>(trace: Trace, fn: () => T): T {
+  const i = active.indexOf(trace);
+  if (i < 0) return fn();
+  active.splice(i, 1);
+  try {
+    return fn();
+  } finally {
+    active.splice(i, 0, trace);
+  }
+}
+
+/** Makes `t` a fresh leaf of `trace`: an alias sharing storage and outer identities. */
+export function makeLeaf(t: Tensor, trace: Trace): [Tensor, number] {
+  const id = trace.newId();
+  const leaf = t._alias();
+  leaf._tr = [...(t._tr ?? []), [trace, id]];
+  return [leaf, id];
+}
+
+/** Records an application in every active trace that tracks one of its inputs. */
+export function record<P>(prim: Primitive<P>, inputs: readonly Tensor[], outputs: Tensor[], params: P): void {
+  if (active.length === 0) return;
+  for (const trace of active) {
+    let inIds: (number | undefined)[] | undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      const id = idIn(inputs[i], trace);
+      if (id !== undefined) (inIds ??= new Array(inputs.length).fill(undefined))[i] = id;
+    }
+    if (!inIds) continue;
+    const outIds = outputs.map((o) => {
+      const id = trace.newId();
+      (o._tr ??= []).push([trace, id]);
+      return id;
+    });
+    trace.nodes.push({ prim: prim as Primitive<unknown>, params, inputs, inIds, outputs, outIds });
+  }
+}
+
+/** The backend all inputs live on (the default backend when there are none). */
+function commonBackend(name: string, inputs: readonly Tensor[]): Backend {
+  if (inputs.length === 0) return getBackend();
+  const b = inputs[0].backend;
+  for (const t of inputs) {
+    if (t.backend !== b) {
+      throw new BackendError(
+        `${name}: inputs live on different backends (${b.name} and ${t.backend.name}); move one with toBackend(t, "${b.name}")`,
+      );
+    }
+  }
+  return b;
+}
+
+/** Applies a primitive: checks shapes, runs the backend kernel, records for autodiff. */
+export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor[] {
+  const outAvals = prim.abstract(inputs, params);
+  const backend = commonBackend(prim.name, inputs);
+  const kernel = backend.kernels.get(prim.name);
+  if (!kernel) {
+    throw new BackendError(
+      `${prim.name}: the ${backend.name} backend has no kernel for it (inputs ${
+        inputs.map((t) => fmtShape(t.shape)).join(", ")
+      }); move the inputs with toBackend(t, "cpu")`,
+    );
+  }
+  const storages = kernel(inputs.map((t) => t._live()), inputs, params, outAvals);
+  const outputs = storages.map((s, i) => new Tensor(s, outAvals[i].shape, outAvals[i].dtype));
+  record(prim, inputs, outputs, params);
+  return outputs;
+}
+
+/** `bind` for single-output primitives. */
+export function bind1<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor {
+  return bind(prim, inputs, params)[0];
+}

@@ -1,0 +1,349 @@
+/**
+ * The core primitives: their shape rules and VJP rules, side by side. Everything else in the
+ * library is composed from these (and from the linear-algebra primitives in `core/linalg`).
+ * A backend implements exactly these names.
+ * @module
+ */
+import type { Aval } from "./backend/backend.ts";
+import { type DType, isFloat } from "./dtype.ts";
+import { DTypeError, fmtShape, ShapeError } from "./errors.ts";
+import { definePrimitive } from "./primitive.ts";
+import type { Tensor } from "./tensor.ts";
+import * as o from "./ops/mod.ts";
+
+/** Elementwise unary operations. */
+export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "abs" | "sign" | "tanh" | "sin" | "cos" | "erf" | "floor";
+/** Elementwise binary operations producing the operands' dtype. */
+export type ArithOp = "add" | "sub" | "mul" | "div" | "pow" | "max" | "min";
+/** Elementwise comparisons producing bool. */
+export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+/** Binary operations. */
+export type BinaryOp = ArithOp | CompareOp;
+/** Reductions. */
+export type ReduceOp = "sum" | "max" | "min" | "prod";
+
+const COMPARE = new Set<string>(["eq", "ne", "lt", "le", "gt", "ge"]);
+
+/** NumPy broadcasting of two shapes; throws a ShapeError naming `op`. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(
+        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} do not broadcast (axis ${i - n}: ${da} vs ${db}); ` +
+          `reshape or expandDims one operand so each axis matches or is 1`,
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Sums `g` down to `shape` over the axes that broadcasting expanded. */
+export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  return o.reshape(o.sum(g, { axis: axes }), shape);
+}
+
+function floatOnly(op: string, d: DType): void {
+  if (!isFloat(d)) throw new DTypeError(`${op}: needs a float tensor, got ${d}; convert with astype(x, "float32")`);
+}
+
+/** `y = op(x)` elementwise. */
+export const unaryP = definePrimitive<{ op: UnaryOp }>({
+  name: "unary",
+  abstract([x], { op }) {
+    if (op !== "neg" && op !== "abs" && op !== "sign") floatOnly(op, x.dtype);
+    if (x.dtype === "bool") throw new DTypeError(`${op}: bool input; convert with astype(x, "int32")`);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  vjp([g], [x], [y], { op }) {
+    if (!g) return [null];
+    switch (op) {
+      case "neg":
+        return [o.neg(g)];
+      case "exp":
+        return [o.mul(g, y)];
+      case "log":
+        return [o.div(g, x)];
+      case "sqrt":
+        return [o.div(g, o.mul(y, 2))];
+      case "abs":
+        return [o.mul(g, o.sign(x))];
+      case "tanh":
+        return [o.mul(g, o.sub(1, o.square(y)))];
+      case "sin":
+        return [o.mul(g, o.cos(x))];
+      case "cos":
+        return [o.neg(o.mul(g, o.sin(x)))];
+      case "erf": // d erf(x) = 2/√π · e^{−x²}
+        return [o.mul(g, o.mul(o.exp(o.neg(o.square(x))), 2 / Math.sqrt(Math.PI)))];
+      case "sign":
+      case "floor":
+        return [null];
+    }
+  },
+});
+
+/** `z = a op b` elementwise with NumPy broadcasting; operands share one dtype. */
+export const binaryP = definePrimitive<{ op: BinaryOp }>({
+  name: "binary",
+  abstract([a, b], { op }) {
+    if (a.dtype !== b.dtype) throw new DTypeError(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype})`);
+    if (op === "pow") floatOnly("pow", a.dtype);
+    return [{ shape: broadcastShapes(op, a.shape, b.shape), dtype: COMPARE.has(op) ? "bool" : a.dtype }];
+  },
+  vjp([g], [a, b], [z], { op }) {
+    if (!g || COMPARE.has(op)) return [null, null];
+    const ub = (t: Tensor | null, like: Tensor) => t && unbroadcast(t, like.shape);
+    switch (op as ArithOp) {
+      case "add":
+        return [ub(g, a), ub(g, b)];
+      case "sub":
+        return [ub(g, a), ub(o.neg(g), b)];
+      case "mul":
+        return [ub(o.mul(g, b), a), ub(o.mul(g, a), b)];
+      case "div":
+        return [ub(o.div(g, b), a), ub(o.neg(o.div(o.mul(g, z), b)), b)];
+      case "pow": { // d a^b = b a^{b−1} da + log(a) a^b db  (the second term taken as 0 where a ≤ 0)
+        const da = o.mul(g, o.mul(b, o.pow(a, o.sub(b, 1))));
+        const pos = o.greater(a, 0);
+        const db = o.mul(g, o.mul(z, o.log(o.where(pos, a, 1))));
+        return [ub(da, a), ub(o.where(pos, db, 0), b)];
+      }
+      case "max":
+      case "min": { // ties split the gradient evenly, as JAX does
+        const first = op === "max" ? o.greater(a, b) : o.less(a, b);
+        const w = o.add(o.astype(first, g.dtype), o.mul(o.astype(o.equal(a, b), g.dtype), 0.5));
+        return [ub(o.mul(g, w), a), ub(o.mul(g, o.sub(1, w)), b)];
+      }
+    }
+  },
+});
+
+/** `where(cond, a, b)`: `a` where cond is true, else `b`; all three broadcast. */
+export const whereP = definePrimitive<Record<never, never>>({
+  name: "where",
+  abstract([c, a, b]) {
+    if (c.dtype !== "bool") throw new DTypeError(`where: condition must be bool, got ${c.dtype}; compare first`);
+    if (a.dtype !== b.dtype) throw new DTypeError(`where: branch dtypes differ (${a.dtype}, ${b.dtype})`);
+    return [{ shape: broadcastShapes("where", broadcastShapes("where", c.shape, a.shape), b.shape), dtype: a.dtype }];
+  },
+  vjp([g], [c, a, b]) {
+    if (!g) return [null, null, null];
+    return [null, unbroadcast(o.where(c, g, 0), a.shape), unbroadcast(o.where(c, 0, g), b.shape)];
+  },
+});
+
+/** Converts elements to another dtype. */
+export const castP = definePrimitive<{ dtype: DType }>({
+  name: "cast",
+  abstract([x], { dtype }) {
+    return [{ shape: x.shape, dtype }];
+  },
+  vjp([g], [x]) {
+    return [g && isFloat(x.dtype) ? o.astype(g, x.dtype) : null];
+  },
+});
+
+/** Reduces over `axes` (removed from the shape). */
+export const reduceP = definePrimitive<{ op: ReduceOp; axes: number[] }>({
+  name: "reduce",
+  abstract([x], { op, axes }) {
+    if (x.dtype === "bool" && op !== "max" && op !== "min") {
+      throw new DTypeError(`${op}: bool input; convert with astype(x, "int32")`);
+    }
+    for (const a of axes) {
+      if (x.shape[a] === 0 && op !== "sum" && op !== "prod") {
+        throw new ShapeError(`${op}: reducing an empty axis ${a} of ${fmtShape(x.shape)}`);
+      }
+    }
+    return [{ shape: x.shape.filter((_, i) => !axes.includes(i)), dtype: x.dtype }];
+  },
+  vjp([g], [x], [y], { op, axes }) {
+    if (!g) return [null];
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const gk = o.reshape(g, kept);
+    switch (op) {
+      case "sum":
+        return [o.broadcastTo(gk, x.shape)];
+      case "prod":
+        return [o.div(o.mul(gk, o.reshape(y, kept)), x)];
+      case "max":
+      case "min": { // the gradient is shared among the elements that attain the extreme
+        const mask = o.astype(o.equal(x, o.reshape(y, kept)), g.dtype);
+        const count = o.sum(mask, { axis: axes, keepdims: true });
+        return [o.mul(mask, o.div(gk, count))];
+      }
+    }
+  },
+});
+
+/** Permutes axes: `y.shape[i] = x.shape[perm[i]]`. */
+export const transposeP = definePrimitive<{ perm: number[] }>({
+  name: "transpose",
+  abstract([x], { perm }) {
+    return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
+  },
+  vjp([g], _x, _y, { perm }) {
+    if (!g) return [null];
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [o.transpose(g, inv)];
+  },
+});
+
+/** Same elements, new shape (no copy on any backend). */
+export const reshapeP = definePrimitive<{ shape: number[] }>({
+  name: "reshape",
+  abstract([x], { shape }) {
+    return [{ shape, dtype: x.dtype }];
+  },
+  vjp([g], [x]) {
+    return [g && o.reshape(g, x.shape)];
+  },
+});
+
+/** Broadcasts to a larger shape (materialised). */
+export const broadcastP = definePrimitive<{ shape: number[] }>({
+  name: "broadcast",
+  abstract([x], { shape }) {
+    const b = broadcastShapes("broadcastTo", x.shape, shape);
+    if (b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    }
+    return [{ shape, dtype: x.dtype }];
+  },
+  vjp([g], [x]) {
+    return [g && unbroadcast(g, x.shape)];
+  },
+});
+
+/** `x[starts:stops]` per axis (step 1). */
+export const sliceP = definePrimitive<{ starts: number[]; stops: number[] }>({
+  name: "slice",
+  abstract([x], { starts, stops }) {
+    return [{ shape: starts.map((s, i) => stops[i] - s), dtype: x.dtype }];
+  },
+  vjp([g], [x], _y, { starts, stops }) {
+    return [g && o.pad(g, starts.map((s, i) => [s, x.shape[i] - stops[i]] as [number, number]))];
+  },
+});
+
+/** Pads each axis with `widths[i] = [before, after]` copies of `value`. */
+export const padP = definePrimitive<{ widths: [number, number][]; value: number }>({
+  name: "pad",
+  abstract([x], { widths }) {
+    return [{ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }];
+  },
+  vjp([g], [x], _y, { widths }) {
+    return [g && o.slice(g, widths.map(([b], i) => [b, b + x.shape[i]] as [number, number]))];
+  },
+});
+
+/** Joins tensors along an existing axis. */
+export const concatP = definePrimitive<{ axis: number }>({
+  name: "concat",
+  abstract(xs, { axis }) {
+    const s = [...xs[0].shape];
+    for (const x of xs.slice(1)) {
+      if (x.dtype !== xs[0].dtype) throw new DTypeError(`concat: dtypes differ (${xs[0].dtype}, ${x.dtype})`);
+      if (x.shape.length !== s.length || x.shape.some((d, i) => i !== axis && d !== s[i])) {
+        throw new ShapeError(
+          `concat: shapes ${xs.map((t) => fmtShape(t.shape)).join(", ")} differ outside axis ${axis}`,
+        );
+      }
+      s[axis] += x.shape[axis];
+    }
+    return [{ shape: s, dtype: xs[0].dtype }];
+  },
+  vjp([g], xs, _y, { axis }) {
+    if (!g) return xs.map(() => null);
+    let at = 0;
+    return xs.map((x) => {
+      const r = g.shape.map((d, i) => (i === axis ? [at, at + x.shape[axis]] : [0, d]) as [number, number]);
+      at += x.shape[axis];
+      return o.slice(g, r);
+    });
+  },
+});
+
+/** `y = x.take(indices, axis)`: out shape `x.shape[:axis] + idx.shape + x.shape[axis+1:]`. */
+export const gatherP = definePrimitive<{ axis: number }>({
+  name: "gather",
+  abstract([x, idx], { axis }) {
+    if (idx.dtype !== "int32") throw new DTypeError(`take: indices must be int32, got ${idx.dtype}`);
+    return [{ shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], dtype: x.dtype }];
+  },
+  vjp([g], [x, idx], _y, { axis }) {
+    return [g && o.scatterAdd(idx, g, axis, x.shape), null];
+  },
+});
+
+/** Zeros of `shape` with `updates` added at `indices` along `axis` (the transpose of gather). */
+export const scatterAddP = definePrimitive<{ axis: number; shape: number[] }>({
+  name: "scatterAdd",
+  abstract([idx, upd], { axis, shape }) {
+    if (idx.dtype !== "int32") throw new DTypeError(`scatterAdd: indices must be int32, got ${idx.dtype}`);
+    const want = [...shape.slice(0, axis), ...idx.shape, ...shape.slice(axis + 1)];
+    if (want.length !== upd.shape.length || want.some((d, i) => d !== upd.shape[i])) {
+      throw new ShapeError(`scatterAdd: updates ${fmtShape(upd.shape)} should be ${fmtShape(want)}`);
+    }
+    return [{ shape, dtype: upd.dtype }];
+  },
+  vjp([g], [idx], _y, { axis }) {
+    return [null, g && o.take(g, idx, axis)];
+  },
+});
+
+/** Batched matrix product of `op(a)` and `op(b)`, op an optional transpose of the last two axes. */
+export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
+  name: "matmul",
+  abstract([a, b], { transA, transB }) {
+    if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ (${a.dtype}, ${b.dtype})`);
+    if (a.shape.length < 2 || b.shape.length < 2) throw new ShapeError(`matmul: operands need 2+ axes here`);
+    const [m, k] = transA ? [a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]] : a.shape.slice(-2);
+    const [k2, n] = transB ? [b.shape[b.shape.length - 1], b.shape[b.shape.length - 2]] : b.shape.slice(-2);
+    if (k !== k2) {
+      const show = (t: Aval, tr: boolean) => fmtShape(t.shape) + (tr ? "ᵀ" : "");
+      throw new ShapeError(
+        `matmul: inner dimensions differ: ${show(a, transA)} @ ${show(b, transB)} (${k} vs ${k2}); ` +
+          `transpose an operand or fix its shape`,
+      );
+    }
+    const batch = broadcastShapes("matmul (batch axes)", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    return [{ shape: [...batch, m, n], dtype: a.dtype }];
+  },
+  vjp([g], [a, b], _y, { transA, transB }) {
+    if (!g) return [null, null];
+    // C = A'B' with A' = op(a), B' = op(b): dA' = g B'ᵀ, dB' = A'ᵀ g.
+    const da = transA ? o.matmulT(b, g, transB, true) : o.matmulT(g, b, false, !transB);
+    const db = transB ? o.matmulT(g, a, true, transA) : o.matmulT(a, g, !transA, false);
+    const ub = (t: Tensor, x: Tensor) =>
+      t.ndim === x.ndim && t.shape.every((d, i) => d === x.shape[i]) ? t : unbroadcast(t, x.shape);
+    return [ub(da, a), ub(db, b)];
+  },
+});
+
+/** A tensor of `shape` filled with `value`. */
+export const fullP = definePrimitive<{ shape: number[]; value: number; dtype: DType }>({
+  name: "full",
+  abstract(_in, { shape, dtype }) {
+    return [{ shape, dtype }];
+  },
+});
+
+/** Counter-based random numbers (Threefry-2x32); see core/random.ts for the exact definition. */
+export const randomP = definePrimitive<
+  { key: [number, number]; shape: number[]; dist: "bits" | "uniform" | "normal"; dtype: DType }
+>({
+  name: "random",
+  abstract(_in, { shape, dtype }) {
+    return [{ shape, dtype }];
+  },
+});

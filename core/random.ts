@@ -1,0 +1,173 @@
+/**
+ * Counter-based randomness: Threefry-2x32 (20 rounds, Salmon et al. 2011) with explicit keys,
+ * laid out as JAX lays it out, so every backend produces the same bits and `key`, `split`,
+ * `foldIn` and float32 `uniform` agree with `jax.random` bit for bit.
+ *
+ * Words for n elements under key k: with M = ⌈n/2⌉, pair c ∈ [0, M) is
+ * `threefry(k, (c, M + c < n ? M + c : 0))`; word j is the first output of pair j for j < M and the
+ * second output of pair j − M otherwise.
+ * - `randomBits`: word j as int32.
+ * - float32 `uniform`: `bitcast((w >>> 9) | 0x3f800000) − 1` ∈ [0, 1).
+ * - float64 `uniform`: from words 2j, 2j+1 of 2n words: `((w₀ >>> 6)·2²⁷ + (w₁ >>> 5)) / 2⁵³`.
+ * - `normal`: Box–Muller on the uniforms u of 2n elements: `√(−2 ln(1 − uⱼ)) · cos(2π u_{n+j})`.
+ * @module
+ */
+import type { DType } from "./dtype.ts";
+import { DTypeError, ShapeError } from "./errors.ts";
+import { bind1 } from "./primitive.ts";
+import { randomP } from "./primitives.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** A PRNG key: two 32-bit words. Keys are values: split them, never reuse one for two purposes. */
+export interface Key {
+  /** The two words. */
+  readonly words: readonly [number, number];
+}
+
+const ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
+
+/** Threefry-2x32 with 20 rounds on one counter pair; returns two uint32 words. */
+export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [number, number] {
+  const ks = [k0 >>> 0, k1 >>> 0, (k0 ^ k1 ^ 0x1bd11bda) >>> 0];
+  x0 = (x0 + ks[0]) >>> 0;
+  x1 = (x1 + ks[1]) >>> 0;
+  for (let i = 0; i < 5; i++) {
+    for (const r of ROT[i & 1]) {
+      x0 = (x0 + x1) >>> 0;
+      x1 = ((x1 << r) | (x1 >>> (32 - r))) ^ x0;
+      x1 >>>= 0;
+    }
+    x0 = (x0 + ks[(i + 1) % 3]) >>> 0;
+    x1 = (x1 + ks[(i + 2) % 3] + i + 1) >>> 0;
+  }
+  return [x0, x1];
+}
+
+/** The n uint32 words of a key (see the module doc for the layout). */
+export function randomWords(key: readonly [number, number], n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  const m = Math.ceil(n / 2);
+  for (let c = 0; c < m; c++) {
+    const [y0, y1] = threefry2x32(key[0], key[1], c, m + c < n ? m + c : 0);
+    out[c] = y0;
+    if (m + c < n) out[m + c] = y1;
+  }
+  return out;
+}
+
+function makeKey(w0: number, w1: number): Key {
+  return Object.freeze({ words: Object.freeze([w0 >>> 0, w1 >>> 0]) as readonly [number, number] });
+}
+
+/**
+ * A key from an integer seed (as `jax.random.PRNGKey(seed)`).
+ * @example
+ * ```ts
+ * import { key, split, normal } from "./mod.ts";
+ * const [k1, k2] = split(key(0));
+ * const x = normal(k1, [2, 3]);
+ * ```
+ */
+export function key(seed: number): Key {
+  if (!Number.isSafeInteger(seed)) throw new DTypeError(`key: seed must be a safe integer, got ${seed}`);
+  const hi = Math.floor(seed / 2 ** 32), lo = seed - hi * 2 ** 32;
+  return makeKey(hi, lo);
+}
+
+/** `n` independent keys derived from `k` (as `jax.random.split`). */
+export function split(k: Key, n = 2): Key[] {
+  const w = randomWords(k.words, 2 * n);
+  return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));
+}
+
+/** A key derived from `k` and an integer (as `jax.random.fold_in`). */
+export function foldIn(k: Key, data: number): Key {
+  const [y0, y1] = threefry2x32(k.words[0], k.words[1], 0, data >>> 0);
+  return makeKey(y0, y1);
+}
+
+function checkKey(op: string, k: Key): void {
+  if (!k || !Array.isArray(k.words) || k.words.length !== 2) {
+    throw new DTypeError(`${op}: expected a key from key(seed) or split(...), got ${JSON.stringify(k)}`);
+  }
+}
+
+function checkShape(op: string, shape: readonly number[]): number[] {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${op}: shape [${shape}] must hold non-negative integers`);
+  }
+  return [...shape];
+}
+
+/** Uniform floats in `[min, max)` (default [0, 1)). */
+export function uniform(
+  k: Key,
+  shape: readonly number[],
+  opts: { dtype?: DType; min?: number; max?: number } = {},
+): Tensor {
+  checkKey("uniform", k);
+  const dtype = opts.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`uniform: dtype must be a float, got ${dtype}`);
+  const u = bind1(randomP, [], {
+    key: [...k.words] as [number, number],
+    shape: checkShape("uniform", shape),
+    dist: "uniform",
+    dtype,
+  });
+  const lo = opts.min ?? 0, hi = opts.max ?? 1;
+  return lo === 0 && hi === 1 ? u : u.mul(hi - lo).add(lo);
+}
+
+/** Standard normal floats. */
+export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
+  checkKey("normal", k);
+  const dtype = opts.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`normal: dtype must be a float, got ${dtype}`);
+  return bind1(randomP, [], {
+    key: [...k.words] as [number, number],
+    shape: checkShape("normal", shape),
+    dist: "normal",
+    dtype,
+  });
+}
+
+/** Raw random 32-bit words as int32. */
+export function randomBits(k: Key, shape: readonly number[]): Tensor {
+  checkKey("randomBits", k);
+  return bind1(randomP, [], {
+    key: [...k.words] as [number, number],
+    shape: checkShape("randomBits", shape),
+    dist: "bits",
+    dtype: "int32",
+  });
+}
+
+/** Fills `out` (float32/float64/int32 array of n elements) with the distribution's values. */
+export function fillRandom(
+  key: readonly [number, number],
+  dist: "bits" | "uniform" | "normal",
+  out: Float32Array | Float64Array | Int32Array,
+): void {
+  const n = out.length;
+  const f64 = out instanceof Float64Array;
+  const uniforms = (count: number): Float64Array => {
+    const u = new Float64Array(count);
+    if (f64) {
+      const w = randomWords(key, 2 * count);
+      for (let j = 0; j < count; j++) u[j] = ((w[2 * j] >>> 6) * 134217728 + (w[2 * j + 1] >>> 5)) / 9007199254740992;
+    } else {
+      const w = randomWords(key, count);
+      for (let j = 0; j < count; j++) u[j] = (w[j] >>> 9) / 8388608;
+    }
+    return u;
+  };
+  if (dist === "bits") {
+    const w = randomWords(key, n);
+    for (let j = 0; j < n; j++) out[j] = w[j] | 0;
+  } else if (dist === "uniform") {
+    out.set(uniforms(n));
+  } else {
+    const u = uniforms(2 * n);
+    for (let j = 0; j < n; j++) out[j] = Math.sqrt(-2 * Math.log(1 - u[j])) * Math.cos(2 * Math.PI * u[n + j]);
+  }
+}

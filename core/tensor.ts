@@ -1,0 +1,207 @@
+/**
+ * The tensor value: an immutable n-dimensional array on a backend.
+ * @module
+ */
+import type { Backend, Storage } from "./backend/backend.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import { BackendError } from "./errors.ts";
+import { noteCreated } from "./memory.ts";
+import type { Trace } from "./primitive.ts";
+import * as ops from "./ops/mod.ts";
+import type { ReduceOptions } from "./ops/reduce.ts";
+
+/** Nested arrays of numbers, as `tensor` accepts and `array()` returns. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/**
+ * An immutable n-dimensional array. Ops return new tensors; nothing mutates one.
+ * Create tensors with `tensor`, `zeros`, `normal`, ...; read them with `await t.data()`.
+ */
+export class Tensor {
+  /** Extent of each axis (`[]` for a scalar). */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  /** @internal backend storage, possibly shared with aliases. */
+  readonly _storage: Storage;
+  /** @internal identities in the traces that track this tensor. */
+  _tr?: [Trace, number][];
+
+  /** @internal use `tensor(...)` and the other creation functions. */
+  constructor(storage: Storage, shape: readonly number[], dtype: DType) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    let n = 1;
+    for (const d of shape) n *= d;
+    this.size = n;
+    noteCreated(storage);
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The backend holding the elements. */
+  get backend(): Backend {
+    return this._storage.backend;
+  }
+
+  /** @internal the storage, checked not to have been released by a scope. */
+  _live(): Storage {
+    if (this._storage.released) {
+      throw new BackendError(
+        `tensor of shape [${this.shape}] was released by scope(); return it from the scope's function to keep it`,
+      );
+    }
+    return this._storage;
+  }
+
+  /** @internal a new tensor object sharing this one's storage (no trace identity). */
+  _alias(): Tensor {
+    return new Tensor(this._storage, this.shape, this.dtype);
+  }
+
+  /** The elements in row-major order (waits for the device where there is one). */
+  data(): Promise<TypedArray> {
+    return this.backend.toHost(this._live(), this);
+  }
+
+  /** The elements now; only on backends that can read synchronously (the CPU). */
+  dataSync(): TypedArray {
+    return this.backend.toHostSync(this._live(), this);
+  }
+
+  /** The elements as nested arrays. */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+
+  /** The elements as nested arrays, synchronously (CPU). */
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** The single element of a one-element tensor, synchronously (CPU). */
+  item(): number {
+    if (this.size !== 1) throw new BackendError(`item: tensor has ${this.size} elements, shape [${this.shape}]`);
+    return Number(this.dataSync()[0]);
+  }
+
+  /** A readable summary; the elements are shown when the backend can read synchronously. */
+  toString(): string {
+    let body = "…";
+    if (this.backend.name === "cpu" && !this._storage.released) body = format(this.arraySync());
+    return `Tensor(${body}, shape=[${this.shape}], dtype=${this.dtype})`;
+  }
+
+  /** `add(this, y)` */
+  add(y: Tensor | number): Tensor {
+    return ops.add(this, y);
+  }
+  /** `sub(this, y)` */
+  sub(y: Tensor | number): Tensor {
+    return ops.sub(this, y);
+  }
+  /** `mul(this, y)` */
+  mul(y: Tensor | number): Tensor {
+    return ops.mul(this, y);
+  }
+  /** `div(this, y)` */
+  div(y: Tensor | number): Tensor {
+    return ops.div(this, y);
+  }
+  /** `pow(this, y)` */
+  pow(y: Tensor | number): Tensor {
+    return ops.pow(this, y);
+  }
+  /** `neg(this)` */
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  /** `exp(this)` */
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  /** `log(this)` */
+  log(): Tensor {
+    return ops.log(this);
+  }
+  /** `sqrt(this)` */
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  /** `abs(this)` */
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  /** `matmul(this, y)` */
+  matmul(y: Tensor): Tensor {
+    return ops.matmul(this, y);
+  }
+  /** `sum(this, opts)` */
+  sum(opts?: ReduceOptions): Tensor {
+    return ops.sum(this, opts);
+  }
+  /** `mean(this, opts)` */
+  mean(opts?: ReduceOptions): Tensor {
+    return ops.mean(this, opts);
+  }
+  /** `max(this, opts)` */
+  max(opts?: ReduceOptions): Tensor {
+    return ops.max(this, opts);
+  }
+  /** `min(this, opts)` */
+  min(opts?: ReduceOptions): Tensor {
+    return ops.min(this, opts);
+  }
+  /** `reshape(this, shape)` */
+  reshape(shape: readonly number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  /** `transpose(this, perm)` */
+  transpose(perm?: readonly number[]): Tensor {
+    return ops.transpose(this, perm);
+  }
+  /** `astype(this, dtype)` */
+  astype(dtype: DType): Tensor {
+    return ops.astype(this, dtype);
+  }
+  /** All axes reversed. */
+  get T(): Tensor {
+    return ops.transpose(this);
+  }
+  /** The last two axes swapped. */
+  get mT(): Tensor {
+    return ops.matrixTranspose(this);
+  }
+}
+
+function nest(data: TypedArray, shape: readonly number[], dtype: DType): NestedArray {
+  const conv = (v: number): number | boolean => dtype === "bool" ? v !== 0 : v;
+  if (shape.length === 0) return conv(data[0]);
+  const rec = (off: number, ax: number): NestedArray[] => {
+    const out: NestedArray[] = [];
+    let stride = 1;
+    for (let i = ax + 1; i < shape.length; i++) stride *= shape[i];
+    for (let i = 0; i < shape[ax]; i++) {
+      out.push(ax === shape.length - 1 ? conv(data[off + i]) : rec(off + i * stride, ax + 1));
+    }
+    return out;
+  };
+  return rec(0, 0);
+}
+
+function format(a: NestedArray): string {
+  if (Array.isArray(a)) return `[${a.map(format).join(", ")}]`;
+  if (typeof a === "boolean") return String(a);
+  return Number.isInteger(a) ? String(a) : a.toPrecision(6).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+}
+
+/** True when `x` is a Tensor. */
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}

@@ -1,0 +1,36 @@
+/**
+ * Tangent: a functional tensor library with reverse-mode autodiff, first-class manifolds and
+ * parameter-efficient fine-tuning adapters, for Deno, on the CPU and WebGPU.
+ *
+ * @example
+ * ```ts
+ * import { grad, matmul, mean, normal, key, split, square, sub } from "./mod.ts";
+ * const [k1, k2] = split(key(0));
+ * const x = normal(k1, [32, 4]), w = normal(k2, [4, 1]);
+ * const loss = (w: any) => mean(square(sub(matmul(x, w), 1)));
+ * const g = grad(loss)(w); // shape [4, 1]
+ * ```
+ * @module
+ */
+import "./core/backend/cpu/mod.ts";
+
+export type { DType, TypedArray } from "./core/dtype.ts";
+export { promote } from "./core/dtype.ts";
+export {
+  BackendError,
+  DomainError,
+  DTypeError,
+  FormatError,
+  ManifoldError,
+  ShapeError,
+  TangentError,
+} from "./core/errors.ts";
+export { isTensor, type NestedArray, Tensor } from "./core/tensor.ts";
+export * from "./core/ops/mod.ts";
+export { foldIn, type Key, key, normal, randomBits, split, uniform } from "./core/random.ts";
+export { type Tree, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
+export { scope } from "./core/memory.ts";
+export { type Backend, getBackend, useBackend } from "./core/backend/backend.ts";
+export { toBackend } from "./core/device.ts";
+export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
+export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
