@@ -30,7 +30,7 @@ export * from "./core/ops/mod.ts";
 export { foldIn, type Key, key, normal, randomBits, split, uniform } from "./core/random.ts";
 export { type Tree, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
 export { scope } from "./core/memory.ts";
-export { type Backend, getBackend, useBackend } from "./core/backend/backend.ts";
+export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";

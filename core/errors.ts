@@ -6,7 +6,10 @@
 
 /** Base class of every error Tangent throws on purpose. */
 export class TangentError extends Error {
-  /** @param message what went wrong, where, and how to fix it */
+  /**
+   * An error with the given message.
+   * @param message what went wrong, where, and how to fix it
+   */
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
