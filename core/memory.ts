@@ -7,9 +7,17 @@ import type { Storage } from "./backend/backend.ts";
 import type { Tensor } from "./tensor.ts";
 
 const scopes: Set<Storage>[] = [];
+/** Storages already owned by some tensor: aliases of them (reshape, autodiff leaves) own nothing new. */
+const seen = new WeakSet<Storage>();
 
-/** Called by every new tensor: remembers its storage in the innermost open scope. */
+/**
+ * Called by every new tensor: remembers a storage the first time a tensor holds it, in the
+ * innermost open scope. A tensor sharing an older storage (a reshape, an alias) does not make the
+ * scope own it, so a scope never frees its inputs' storage.
+ */
 export function noteCreated(s: Storage): void {
+  if (seen.has(s)) return;
+  seen.add(s);
   if (scopes.length) scopes[scopes.length - 1].add(s);
 }
 
@@ -50,7 +58,7 @@ export function scope<T>(fn: () => T): T {
   collect(result, keep, new Set());
   for (const s of created) {
     if (keep.has(s)) {
-      noteCreated(s);
+      if (scopes.length) scopes[scopes.length - 1].add(s);
     } else if (!s.released) {
       s.backend.release(s);
       s.released = true;
