@@ -96,6 +96,9 @@ export const binaryP = definePrimitive<{ op: BinaryOp }>({
   abstract([a, b], { op }) {
     if (a.dtype !== b.dtype) throw new DTypeError(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype})`);
     if (op === "pow") floatOnly("pow", a.dtype);
+    if (a.dtype === "bool" && (op === "add" || op === "sub" || op === "mul" || op === "div")) {
+      throw new DTypeError(`${op}: bool operands; convert with astype(x, "int32")`);
+    }
     return [{ shape: broadcastShapes(op, a.shape, b.shape), dtype: COMPARE.has(op) ? "bool" : a.dtype }];
   },
   vjp([g], [a, b], [z], { op }) {

@@ -107,7 +107,7 @@ export function full(
   checkShape("full", shape);
   const dtype = opts.dtype ?? "float32";
   if (dtype === "int32" && !Number.isInteger(value)) throw new DTypeError(`full: ${value} is not an int32 value`);
-  const params = { shape: [...shape], value, dtype };
+  const params = { shape: [...shape], value: dtype === "bool" ? Number(value !== 0) : value, dtype };
   if (opts.like && opts.like.backend !== getBackend()) {
     const k = opts.like.backend.kernels.get("full")!;
     return new Tensor(k([], [], params, [params])[0], shape, dtype);

@@ -40,6 +40,10 @@ export function coerce(op: string, a: TensorLike, b: TensorLike): [Tensor, Tenso
 
 function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = coerce(op, a, b);
+  // bool arithmetic counts in int32 (true + true = 2), so a bool result never holds a 2
+  if (x.dtype === "bool" && (op === "add" || op === "sub" || op === "mul")) {
+    return bind1(binaryP, [astype(x, "int32"), astype(y, "int32")], { op });
+  }
   return bind1(binaryP, [x, y], { op });
 }
 

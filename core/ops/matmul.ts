@@ -6,7 +6,7 @@ import { fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { matmulP } from "../primitives.ts";
 import type { Tensor } from "../tensor.ts";
-import { coerce, mul } from "./elementwise.ts";
+import { astype, coerce, mul } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 import { expandDims, reshape, squeeze } from "./shape.ts";
 
@@ -16,6 +16,8 @@ import { expandDims, reshape, squeeze } from "./shape.ts";
  */
 export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const [x, y] = coerce("matmul", a, b);
+  // bool products count in int32, like bool arithmetic
+  if (x.dtype === "bool") return bind1(matmulP, [astype(x, "int32"), astype(y, "int32")], { transA, transB });
   return bind1(matmulP, [x, y], { transA, transB });
 }
 
