@@ -19,6 +19,8 @@ export function astype(x: Tensor, dtype: DType): Tensor {
 
 /** Brings two operands to one dtype (numbers adopt the tensor's). */
 export function coerce(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  checkOperand(op, a);
+  checkOperand(op, b);
   if (typeof a === "number" && typeof b === "number") {
     return [full([], a, { dtype: "float32" }), full([], b, { dtype: "float32" })];
   }
@@ -31,11 +33,16 @@ export function coerce(op: string, a: TensorLike, b: TensorLike): [Tensor, Tenso
     const d = weakDType(a.dtype, b);
     return [astype(a, d), full([], b, { dtype: d, like: a })];
   }
-  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
-    throw new DTypeError(`${op}: operands must be tensors or numbers, got ${typeof a} and ${typeof b}`);
-  }
   const d = promote(a.dtype, b.dtype);
   return [astype(a, d), astype(b, d)];
+}
+
+/** Throws unless `x` is a tensor or a plain number. */
+function checkOperand(op: string, x: unknown): void {
+  if (typeof x !== "number" && !(x instanceof Tensor)) {
+    const what = x === null ? "null" : Array.isArray(x) ? "an array" : typeof x;
+    throw new DTypeError(`${op}: operands must be tensors or numbers, got ${what}; wrap data with tensor(...)`);
+  }
 }
 
 function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
@@ -48,6 +55,7 @@ function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 }
 
 function unary(op: UnaryOp, x: TensorLike): Tensor {
+  checkOperand(op, x);
   const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : x;
   const needsFloat = op !== "neg" && op !== "abs" && op !== "sign";
   return bind1(unaryP, [needsFloat && !isFloat(t.dtype) ? astype(t, "float32") : t], { op });
