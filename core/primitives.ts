@@ -175,8 +175,14 @@ export const reduceP = definePrimitive<{ op: ReduceOp; axes: number[] }>({
     switch (op) {
       case "sum":
         return [o.broadcastTo(gk, x.shape)];
-      case "prod":
-        return [o.div(o.mul(gk, o.reshape(y, kept)), x)];
+      case "prod": { // ∂y/∂xᵢ = ∏_{j≠i} xⱼ: y/xᵢ when no x is 0; at a lone zero, the product of the others
+        const zero = o.equal(x, 0);
+        const nz = o.sum(zero, { axis: axes, keepdims: true });
+        const safe = o.where(zero, 1, x);
+        const others = o.prod(safe, { axis: axes, keepdims: true });
+        const d = o.where(zero, o.where(o.equal(nz, 1), others, 0), o.where(o.equal(nz, 0), o.div(others, safe), 0));
+        return [o.mul(gk, d)];
+      }
       case "max":
       case "min": { // the gradient is shared among the elements that attain the extreme
         const mask = o.astype(o.equal(x, o.reshape(y, kept)), g.dtype);
