@@ -196,13 +196,15 @@ function norm2(x: Float64Array, off: number, len: number): number {
 /**
  * Householder reflector of x = buf[off, off+len) (LAPACK dlarfg): H = I − τ v vᵀ with v₀ = 1 and
  * H x = β e₁, β = −sign(x₀)‖x‖. Overwrites buf[off] with β and buf[off+1 …] with v[1 …]; returns τ
- * (0 when x[1 …] = 0: H = I).
+ * (0, H = I and buf untouched, when ‖x[1 …]‖ < 1e-280: negligible for the pre-scaled inputs).
  */
 function householder(buf: Float64Array, off: number, len: number): number {
   if (len <= 1) return 0;
   const alpha = buf[off];
   const xnorm = norm2(buf, off + 1, len - 1);
-  if (xnorm === 0) return 0;
+  // callers pre-scale to max |a_ij| ∈ [1, 2): a sub-column this small is treated as zero (H = I)
+  // instead of dividing by a subnormal α − β
+  if (xnorm < 1e-280) return 0;
   const h = hypot(alpha, xnorm);
   const beta = alpha >= 0 ? -h : h;
   const tau = (beta - alpha) / beta;
