@@ -4,3 +4,15 @@
  * @module
  */
 export { arbitraryShape, arbitraryTensor, type TensorArbOptions, tensorOfShape } from "./testing/arbitraries.ts";
+export {
+  type AmbientArbOptions,
+  arbitraryAmbient,
+  arbitraryMatrix,
+  arbitraryPoint,
+  arbitraryTangent,
+  type ManifoldArbOptions,
+  type PointAndTangent,
+} from "./manifolds/arbitraries.ts";
+export { checkManifoldLaws, type ManifoldLaw, type ManifoldLawOptions, manifoldLaws } from "./manifolds/laws.ts";
+export type { FloatDType, Manifold } from "./manifolds/manifold.ts";
+export type { Point } from "./manifolds/point.ts";

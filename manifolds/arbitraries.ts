@@ -1,0 +1,96 @@
+/**
+ * fast-check arbitraries for manifold points, tangent vectors and ambient matrices. They draw from
+ * the library's counter-based PRNG under a fast-check-chosen seed, so a failing case replays
+ * exactly from its seed.
+ * @module
+ */
+import fc from "fast-check";
+import { key, normal } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { FloatDType, Manifold } from "./manifold.ts";
+import type { Point } from "./point.ts";
+import { mul } from "../core/ops/mod.ts";
+
+/** Options of the manifold arbitraries. */
+export interface ManifoldArbOptions {
+  /** Element type (default float64). */
+  dtype?: FloatDType;
+}
+
+/** A point and a tangent vector at it. */
+export interface PointAndTangent<M extends Manifold = Manifold> {
+  /** The point. */
+  x: Point<M>;
+  /** A Gaussian tangent vector at x. */
+  u: Tensor;
+}
+
+const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+/**
+ * Random points of `m` (`m.random` under a random seed).
+ * @example
+ * ```ts
+ * import fc from "fast-check";
+ * import { arbitraryPoint, sphere } from "../testing.ts";
+ * fc.assert(fc.property(arbitraryPoint(sphere(3)), (x) => x.shape[0] === 3), { numRuns: 5 });
+ * ```
+ */
+export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOptions = {}): fc.Arbitrary<Point<M>> {
+  return seeds().map((s) => m.random(key(s), { dtype: opts.dtype ?? "float64" }) as Point<M>);
+}
+
+/**
+ * Random points of `m` with a random tangent vector at each.
+ * @example
+ * ```ts
+ * import fc from "fast-check";
+ * import { arbitraryTangent, sphere } from "../testing.ts";
+ * fc.assert(fc.property(arbitraryTangent(sphere(3)), ({ x, u }) => u.shape[0] === x.shape[0]), { numRuns: 5 });
+ * ```
+ */
+export function arbitraryTangent<M extends Manifold>(
+  m: M,
+  opts: ManifoldArbOptions = {},
+): fc.Arbitrary<PointAndTangent<M>> {
+  return fc.tuple(seeds(), seeds()).map(([a, b]) => {
+    const x = m.random(key(a), { dtype: opts.dtype ?? "float64" }) as Point<M>;
+    return { x, u: m.randomTangent(key(b), x) };
+  });
+}
+
+/** Options of `arbitraryMatrix` / `arbitraryAmbient`. */
+export interface AmbientArbOptions extends ManifoldArbOptions {
+  /** Standard deviation of the entries (default 1). */
+  scale?: number;
+}
+
+/**
+ * Random Gaussian tensors of `shape` (e.g. ambient matrices, Euclidean gradients).
+ * @example
+ * ```ts
+ * import fc from "fast-check";
+ * import { arbitraryMatrix } from "../testing.ts";
+ * fc.assert(fc.property(arbitraryMatrix([4, 2]), (a) => a.size === 8), { numRuns: 5 });
+ * ```
+ */
+export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+  return seeds().map((s) => {
+    const g = normal(key(s), shape, { dtype: opts.dtype ?? "float64" });
+    return opts.scale === undefined ? g : mul(g, opts.scale);
+  });
+}
+
+/**
+ * Random Gaussian tensors of the manifold's ambient shape.
+ * @example
+ * ```ts
+ * import fc from "fast-check";
+ * import { arbitraryAmbient, stiefel } from "../testing.ts";
+ * const St = stiefel(5, 2);
+ * fc.assert(fc.property(arbitraryAmbient(St), (a) => St.project(a).shape[1] === 2), { numRuns: 3 });
+ * ```
+ */
+export function arbitraryAmbient(m: Manifold, opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+  return arbitraryMatrix(m.shape, opts);
+}

@@ -1,0 +1,196 @@
+/**
+ * The laws every manifold satisfies, as fast-check properties: what `checkManifoldLaws` runs on each
+ * built-in in float64 and float32, and what a user's own manifold should pass.
+ *
+ * With tol the dtype's tolerance (scaled by the sizes involved):
+ * - random points satisfy the constraint: `violation(random()) ≤ tol`
+ * - `project` lands on the manifold and is idempotent: `project(project(a)) = project(a)`
+ * - `toTangent` gives tangent vectors and is idempotent
+ * - `retract(x, 0) = x`
+ * - the retraction is first order: `‖R(x, tu) − (x + tu)‖ ≤ C t²` for unit u (and, in float64,
+ *   halving t divides the error by about 4)
+ * - it stays on the manifold for large steps: `violation(R(x, 10u)) ≤ tol`
+ * - `transport(x, y, v)` lies in the tangent space at y
+ * - `egradToRgrad` matches the metric: `⟨rgrad(x, g), v⟩ₓ = ⟨g, v⟩` for tangent v, rgrad tangent
+ * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
+ * - `exp` (where present) is on the manifold, `exp(x, 0) = x`, and first order
+ * @module
+ */
+import fc from "fast-check";
+import { DomainError } from "../core/errors.ts";
+import { add, broadcastTo, div, min, mul, sub, sum, zerosLike } from "../core/ops/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { arbitraryAmbient, arbitraryTangent } from "./arbitraries.ts";
+import { type FloatDType, type Manifold, safeSqrt } from "./manifold.ts";
+import type { Point } from "./point.ts";
+
+/** Options of `checkManifoldLaws`. */
+export interface ManifoldLawOptions {
+  /** Element type (default float64). */
+  dtype?: FloatDType;
+  /** Runs per property (default 20). */
+  numRuns?: number;
+  /** fast-check seed (default: fast-check's). */
+  seed?: number;
+  /** Absolute tolerance on violations and identities (default 1e-8 in float64, 2e-4 in float32). */
+  tol?: number;
+  /** The "large" step of the stays-on-manifold law, times a Gaussian tangent (default 10; false skips). */
+  largeStep?: number | false;
+  /** The constant C of the first-order law `‖R(x, tu) − (x + tu)‖ ≤ C t²` (default 4). */
+  firstOrderConstant?: number;
+}
+
+/** One named law as a fast-check property. */
+export interface ManifoldLaw {
+  /** What the law says. */
+  name: string;
+  /** The property (asynchronous: values are read back with `await t.data()`). */
+  property: fc.IAsyncProperty<[unknown]>;
+}
+
+async function val(t: Tensor): Promise<number> {
+  return Number((await t.data())[0]);
+}
+
+function fail(m: Manifold, law: string, detail: string): never {
+  throw new DomainError(`${m.name}: law "${law}" fails: ${detail}`);
+}
+
+async function expectAtMost(m: Manifold, law: string, what: string, t: Tensor, bound: number): Promise<void> {
+  const v = await val(t);
+  if (!(v <= bound)) fail(m, law, `${what} = ${v} > ${bound}`);
+}
+
+// ‖a − b‖_F that keeps NaN (core `norm` maps NaN to 0)
+const fro = (a: Tensor): Tensor => safeSqrt(sum(mul(a, a)));
+const dist = (a: Tensor, b: Tensor): Tensor => fro(sub(a, b));
+
+/**
+ * The manifold laws as named fast-check properties (for running one by one, e.g. as test steps).
+ * @param m the manifold
+ * @param opts dtype, tolerance, large-step factor, first-order constant
+ * @example
+ * ```ts
+ * import fc from "fast-check";
+ * import { manifoldLaws, sphere } from "../testing.ts";
+ * for (const law of manifoldLaws(sphere(3))) await fc.assert(law.property, { numRuns: 3 });
+ * ```
+ */
+export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): ManifoldLaw[] {
+  const dtype = opts.dtype ?? "float64";
+  const tol = opts.tol ?? (dtype === "float64" ? 1e-8 : 2e-4);
+  const large = opts.largeStep ?? 10;
+  const C = opts.firstOrderConstant ?? 4;
+  const tangent = arbitraryTangent(m, { dtype });
+  const ambient = arbitraryAmbient(m, { dtype });
+  const laws: ManifoldLaw[] = [];
+  const law = <T>(name: string, arb: fc.Arbitrary<T>, body: (v: T) => Promise<void>): void => {
+    laws.push({ name, property: fc.asyncProperty(arb, body) as unknown as fc.IAsyncProperty<[unknown]> });
+  };
+  const unit = (x: Point<Manifold>, u: Tensor): Tensor => div(u, m.norm(x, u));
+  const scale = async (u: Tensor): Promise<number> => 1 + (await val(fro(u)));
+
+  law("random points satisfy the constraint", tangent, async ({ x }) => {
+    await expectAtMost(m, "random", "violation(random)", m.constraintViolation(x), tol);
+  });
+
+  law("project lands on the manifold and is idempotent", ambient, async (a) => {
+    const y = m.project(a);
+    await expectAtMost(m, "project", "violation(project(a))", m.constraintViolation(y), tol);
+    await expectAtMost(m, "project", "‖project(project(a)) − project(a)‖", dist(m.project(y), y), tol);
+  });
+
+  law("toTangent gives tangent vectors and is idempotent", fc.tuple(tangent, ambient), async ([{ x }, a]) => {
+    const u = m.toTangent(x, a), s = await scale(a);
+    await expectAtMost(m, "toTangent", "tangentViolation(toTangent(a))", m.tangentViolation(x, u), tol * s);
+    await expectAtMost(m, "toTangent", "‖toTangent(toTangent(a)) − toTangent(a)‖", dist(m.toTangent(x, u), u), tol * s);
+  });
+
+  law("retract(x, 0) = x", tangent, async ({ x }) => {
+    await expectAtMost(m, "retract(x, 0)", "‖R(x, 0) − x‖", dist(m.retract(x, zerosLike(x)), x), tol);
+  });
+
+  law("the retraction is first order", tangent, async ({ x, u }) => {
+    if (m.dim === 0) return;
+    const e = unit(x, u);
+    const err = (t: number): Promise<number> => val(dist(m.retract(x, mul(e, t)), add(x, mul(e, t))));
+    const t = 0.05, e1 = await err(t);
+    if (!(e1 <= C * t * t + tol)) fail(m, "first order", `‖R(x, tu) − (x + tu)‖ = ${e1} > ${C}t² at t = ${t}`);
+    if (dtype === "float64" && e1 > 1e-9) {
+      const e2 = await err(t / 2);
+      if (!(e1 / e2 >= 3)) fail(m, "first order", `error ratio for t, t/2 is ${e1 / e2} (< 3): not O(t²)`);
+    }
+  });
+
+  if (large !== false) {
+    law("the retraction stays on the manifold for large steps", tangent, async ({ x, u }) => {
+      const y = m.retract(x, mul(u, large));
+      await expectAtMost(m, "large step", `violation(R(x, ${large}u))`, m.constraintViolation(y), 10 * tol);
+    });
+  }
+
+  law("transport lands in the destination's tangent space", fc.tuple(tangent, ambient), async ([{ x, u }, a]) => {
+    const y = m.retract(x, u);
+    const v = m.toTangent(x, a);
+    const w = m.transport(x, y, v);
+    await expectAtMost(
+      m,
+      "transport",
+      "tangentViolation(y, transport(x, y, v))",
+      m.tangentViolation(y, w),
+      tol * (await scale(v)),
+    );
+  });
+
+  law("egradToRgrad matches the metric", fc.tuple(tangent, ambient), async ([{ x, u }, g]) => {
+    const r = m.egradToRgrad(x, g), s = await scale(g);
+    await expectAtMost(m, "egradToRgrad", "tangentViolation(rgrad)", m.tangentViolation(x, r), tol * s);
+    const lhs = m.inner(x, r, u), rhs = mul(g, u).sum();
+    await expectAtMost(m, "egradToRgrad", "|⟨rgrad, v⟩ₓ − ⟨g, v⟩|", sub(lhs, rhs).abs(), tol * s * (await scale(u)));
+  });
+
+  law("inner is symmetric and positive", fc.tuple(tangent, ambient), async ([{ x, u }, a]) => {
+    const v = m.toTangent(x, a), s = (await scale(u)) * (await scale(v));
+    await expectAtMost(m, "inner", "|⟨u, v⟩ − ⟨v, u⟩|", sub(m.inner(x, u, v), m.inner(x, v, u)).abs(), tol * s);
+    const uu = await val(m.inner(x, u, u));
+    if (m.dim > 0 && !(uu > 0)) fail(m, "inner", `⟨u, u⟩ = ${uu} is not positive for a random tangent u`);
+    const n = await val(m.norm(x, u));
+    if (!(Math.abs(n * n - uu) <= tol * s)) fail(m, "inner", `norm² = ${n * n} ≠ ⟨u, u⟩ = ${uu}`);
+    const c = broadcastTo(m.componentInner(x, u), m.shape);
+    if (!((await val(min(c))) >= 0)) fail(m, "inner", "componentInner has a negative entry");
+  });
+
+  if (typeof m.exp === "function") {
+    const exp = m.exp.bind(m) as (x: Point<Manifold>, v: Tensor) => Point<Manifold>;
+    law("exp is on the manifold, exp(x, 0) = x, and first order", tangent, async ({ x, u }) => {
+      await expectAtMost(m, "exp", "violation(exp(x, u))", m.constraintViolation(exp(x, u)), 10 * tol);
+      await expectAtMost(m, "exp", "‖exp(x, 0) − x‖", dist(exp(x, zerosLike(x)), x), tol);
+      if (m.dim === 0) return;
+      const e = unit(x, u), t = 0.05;
+      const e1 = await val(dist(exp(x, mul(e, t)), add(x, mul(e, t))));
+      if (!(e1 <= C * t * t + tol)) fail(m, "exp", `‖exp(x, tu) − (x + tu)‖ = ${e1} > ${C}t² at t = ${t}`);
+    });
+  }
+  return laws;
+}
+
+/**
+ * Runs every manifold law on `m` (see the module doc); throws on the first failure with the
+ * counterexample and its replay seed.
+ * @param m the manifold
+ * @param opts dtype (default float64), numRuns (default 20), seed, tolerance, large-step factor
+ * @example
+ * ```ts
+ * import { checkManifoldLaws, sphere } from "../testing.ts";
+ * await checkManifoldLaws(sphere(4), { dtype: "float32", numRuns: 5 });
+ * ```
+ */
+export async function checkManifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Promise<void> {
+  for (const { name, property } of manifoldLaws(m, opts)) {
+    try {
+      await fc.assert(property, { numRuns: opts.numRuns ?? 20, seed: opts.seed });
+    } catch (e) {
+      throw new DomainError(`${m.name} (${opts.dtype ?? "float64"}): law "${name}" failed:\n${(e as Error).message}`);
+    }
+  }
+}

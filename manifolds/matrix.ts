@@ -1,0 +1,112 @@
+/**
+ * Small matrix helpers shared by the manifolds: symmetric and skew parts, Gram matrices, the
+ * Frobenius inner product. Built from core ops, so differentiable and backend-independent.
+ * @module
+ */
+import { eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+
+/**
+ * `sym(A) = (A + Aᵀ) / 2` over the last two axes.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { sym } from "./matrix.ts";
+ * sym(tensor([[0, 2], [0, 0]])); // [[0, 1], [1, 0]]
+ * ```
+ */
+export function sym(a: Tensor): Tensor {
+  return mul(a.add(a.mT), 0.5);
+}
+
+/**
+ * `skew(A) = (A − Aᵀ) / 2` over the last two axes.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { skew } from "./matrix.ts";
+ * skew(tensor([[0, 2], [0, 0]])); // [[0, 1], [-1, 0]]
+ * ```
+ */
+export function skew(a: Tensor): Tensor {
+  return mul(sub(a, a.mT), 0.5);
+}
+
+/**
+ * `AᵀB` without materialising the transpose.
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { tmm } from "./matrix.ts";
+ * tmm(ones([5, 2]), ones([5, 3])); // shape [2, 3]
+ * ```
+ */
+export function tmm(a: Tensor, b: Tensor): Tensor {
+  return matmulT(a, b, true, false);
+}
+
+/**
+ * `ABᵀ` without materialising the transpose.
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { mmt } from "./matrix.ts";
+ * mmt(ones([5, 2]), ones([3, 2])); // shape [5, 3]
+ * ```
+ */
+export function mmt(a: Tensor, b: Tensor): Tensor {
+  return matmulT(a, b, false, true);
+}
+
+/**
+ * `AB` (2-D or batched).
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { mm } from "./matrix.ts";
+ * mm(ones([5, 2]), ones([2, 3])); // shape [5, 3]
+ * ```
+ */
+export function mm(a: Tensor, b: Tensor): Tensor {
+  return matmulT(a, b, false, false);
+}
+
+/**
+ * The Frobenius inner product `⟨U, V⟩ = Σᵢⱼ UᵢⱼVᵢⱼ` (a scalar tensor).
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { frobInner } from "./matrix.ts";
+ * frobInner(ones([2, 2]), ones([2, 2])); // 4
+ * ```
+ */
+export function frobInner(u: Tensor, v: Tensor): Tensor {
+  return sum(mul(u, v));
+}
+
+/**
+ * `‖XᵀX − I‖_F`: how far the columns of X are from orthonormal (a scalar tensor).
+ * @example
+ * ```ts
+ * import { eye } from "../mod.ts";
+ * import { orthonormalityError } from "./matrix.ts";
+ * orthonormalityError(eye(3, { m: 2 })); // 0
+ * ```
+ */
+export function orthonormalityError(x: Tensor): Tensor {
+  const p = x.shape[x.ndim - 1];
+  return norm(sub(tmm(x, x), eye(p, { dtype: x.dtype })));
+}
+
+/**
+ * The p×p identity in `like`'s dtype.
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { eyeOf } from "./matrix.ts";
+ * eyeOf(2, ones([1], { dtype: "float64" })); // float64 identity
+ * ```
+ */
+export function eyeOf(p: number, like: Tensor): Tensor {
+  return eye(p, { dtype: like.dtype });
+}
