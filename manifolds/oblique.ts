@@ -19,6 +19,10 @@ import { sinc } from "./sphere.ts";
 export interface Oblique extends Manifold {
   /** `"oblique"`. */
   readonly kind: "oblique";
+  /** Length of each column. */
+  readonly n: number;
+  /** Number of columns. */
+  readonly k: number;
   /** Column exponential maps of the spheres. */
   exp(x: Point<this>, v: Tensor): Point<this>;
 }

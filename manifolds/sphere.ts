@@ -17,6 +17,8 @@ import type { Point } from "./point.ts";
 export interface Sphere extends Manifold {
   /** `"sphere"`. */
   readonly kind: "sphere";
+  /** Ambient dimension. */
+  readonly n: number;
   /** `exp(x, v) = cos(‖v‖) x + sin(‖v‖) v / ‖v‖`. */
   exp(x: Point<this>, v: Tensor): Point<this>;
 }

@@ -1,0 +1,154 @@
+/**
+ * Adam, AdamW and Riemannian Adam (geoopt's RiemannianAdam; Bécigneul & Ganea 2019). One step on a
+ * leaf x with gradient g at step t:
+ * ```
+ * g ← rgrad(x, g + wd·x)                       (L2 decay; AdamW decays the step instead)
+ * m ← β₁m + (1 − β₁)g
+ * v ← β₂v + (1 − β₂)⟨g, g⟩ₓ                    (component-wise: elementwise on plain tensors,
+ *                                               one scalar per point on a manifold)
+ * d ← (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)  (+ wd·x for AdamW)
+ * x' ← R(x, −η·d);  m ← T_{x→x'}(m)
+ * ```
+ * On a plain tensor this is Adam exactly.
+ * @module
+ */
+import { DomainError } from "../core/errors.ts";
+import { add, div, mul, sqrt, zerosLike } from "../core/ops/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { Manifold } from "./manifold.ts";
+import { leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import type { Point } from "./point.ts";
+import { type LearningRate, learningRateAt } from "./schedules.ts";
+
+/** Options of `adam`, `adamw` and `riemannianAdam`. */
+export interface AdamOptions {
+  /** Learning rate or schedule (default 1e-3). */
+  lr?: LearningRate;
+  /** β₁ (default 0.9). */
+  b1?: number;
+  /** β₂ (default 0.999). */
+  b2?: number;
+  /** ε (default 1e-8). */
+  eps?: number;
+  /** Weight decay: L2 added to the gradient for `adam`/`riemannianAdam`, decoupled for `adamw`. */
+  weightDecay?: number;
+}
+
+/** Options of `riemannianAdam`. */
+export interface RiemannianAdamOptions extends AdamOptions {
+  /** Every this many steps, project manifold leaves back onto their manifold (and first moments onto the tangent spaces). */
+  stabilize?: number;
+}
+
+/** State of the Adam family: the step count and the two moments per leaf. */
+export interface AdamState {
+  /** Updates done so far. */
+  readonly count: number;
+  /** First moments, in `treeLeaves` order. */
+  readonly mu: readonly Tensor[];
+  /** Second moments (component-wise squared norms), in `treeLeaves` order. */
+  readonly nu: readonly Tensor[];
+}
+
+function makeAdam(
+  op: string,
+  o: RiemannianAdamOptions,
+  riemannian: boolean,
+  decoupled: boolean,
+): Optimizer<AdamState> {
+  const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999, eps = o.eps ?? 1e-8, lrOpt = o.lr ?? 1e-3;
+  const wd = o.weightDecay ?? (decoupled ? 1e-4 : 0);
+  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {
+    throw new DomainError(`${op}: b1 and b2 must be in [0, 1), got ${b1}, ${b2}`);
+  }
+  return {
+    init<P>(params: P): AdamState {
+      const xs = pairLeaves(op, params, params)[0];
+      return {
+        count: 0,
+        mu: xs.map(zerosLike),
+        nu: xs.map((x) => zerosLike(leafGeometry(x, riemannian).sqInner(x, zerosLike(x)))),
+      };
+    },
+    update<P>(grads: unknown, state: AdamState, params: P) {
+      const [xs, gs] = pairLeaves(op, params, grads);
+      const lr = learningRateAt(lrOpt, state.count), t = state.count + 1;
+      const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
+      const stabilize = riemannian && o.stabilize !== undefined && t % o.stabilize === 0;
+      const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];
+      xs.forEach((x, i) => {
+        const geo = leafGeometry(x, riemannian);
+        const g = geo.rgrad(x, wd && !decoupled ? add(gs[i], mul(x, wd)) : gs[i]);
+        let m = add(mul(state.mu[i], b1), mul(g, 1 - b1));
+        const v = add(mul(state.nu[i], b2), mul(geo.sqInner(x, g), 1 - b2));
+        let d = div(div(m, bc1), add(sqrt(div(v, bc2)), eps));
+        if (wd && decoupled) d = add(d, mul(x, wd));
+        let y = geo.retract(x, mul(d, -lr));
+        m = geo.transport(x, y, m);
+        if (stabilize && geo.manifold) {
+          const M = geo.manifold;
+          y = M.project(y);
+          m = M.toTangent(y as Point<Manifold>, m);
+        }
+        newX.push(y);
+        newM.push(m);
+        newV.push(v);
+      });
+      return { params: rebuild(params, newX), state: { count: t, mu: newM, nu: newV } };
+    },
+  };
+}
+
+/**
+ * Adam (Kingma & Ba 2015) with optional L2 weight decay added to the gradient (PyTorch's Adam).
+ * Manifold tags are ignored.
+ * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay
+ * @example
+ * ```ts
+ * import { grad, sum, square, tensor } from "../mod.ts";
+ * import { adam } from "./mod.ts";
+ * const opt = adam({ lr: 1e-2 });
+ * let w = tensor([1, 2]);
+ * let state = opt.init(w);
+ * ({ params: w, state } = opt.update(grad((w: any) => sum(square(w)))(w), state, w));
+ * ```
+ */
+export function adam(opts: AdamOptions = {}): Optimizer<AdamState> {
+  return makeAdam("adam", opts, false, false);
+}
+
+/**
+ * AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay `x ← x − η(d + wd·x)`
+ * (default wd 1e-4, as optax). Manifold tags are ignored.
+ * @param opts as `adam`; `weightDecay` is decoupled
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { adamw } from "./mod.ts";
+ * const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
+ * const state = opt.init({ w: tensor([1, 2]) });
+ * ```
+ */
+export function adamw(opts: AdamOptions = {}): Optimizer<AdamState> {
+  return makeAdam("adamw", opts, false, true);
+}
+
+/**
+ * Riemannian Adam (geoopt's RiemannianAdam): on each leaf carrying a manifold, the Riemannian
+ * gradient, the second moment as the manifold's component-wise inner product (one scalar per
+ * Stiefel point, one per column of an oblique point), a step by the retraction, and the first
+ * moment moved by the transport. On plain tensors exactly `adam`.
+ * @param opts as `adam` (L2 weight decay), plus `stabilize` (re-project every k steps)
+ * @example
+ * ```ts
+ * import { key } from "../mod.ts";
+ * import { riemannianAdam, stiefel } from "./mod.ts";
+ * const St = stiefel(8, 3);
+ * const params = { u: St.random(key(0)) };
+ * const opt = riemannianAdam({ lr: 1e-2 });
+ * const state = opt.init(params);
+ * ```
+ */
+export function riemannianAdam(opts: RiemannianAdamOptions = {}): Optimizer<AdamState> {
+  return makeAdam("riemannianAdam", opts, true, false);
+}

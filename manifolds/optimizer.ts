@@ -1,0 +1,104 @@
+/**
+ * The functional optimizer interface (optax style) and the per-leaf geometry the optimizers use:
+ * a leaf that carries a manifold (`x.manifold`) is updated with that manifold's Riemannian gradient,
+ * retraction and transport; a plain tensor is Euclidean (`R(x, v) = x + v`, transport = identity).
+ * @module
+ */
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { add, astype, mul } from "../core/ops/mod.ts";
+import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { Manifold } from "./manifold.ts";
+import { manifoldOf, type Point } from "./point.ts";
+
+/** What `update` returns: the new parameters (same structure) and the new state. */
+export interface OptimizerUpdate<P, S> {
+  /** The updated parameters; manifold leaves stay points of their manifold. */
+  params: P;
+  /** The state to pass to the next `update`. */
+  state: S;
+}
+
+/**
+ * A functional optimizer: `init(params)` gives the state; `update(grads, state, params)` gives the
+ * new parameters and state. Nothing is mutated. `params` and `grads` are pytrees of the same
+ * structure (grads are Euclidean gradients, e.g. from `grad`).
+ */
+export interface Optimizer<S = unknown> {
+  /** The initial state for `params`. */
+  init<P>(params: P): S;
+  /** One step. */
+  update<P>(grads: unknown, state: S, params: P): OptimizerUpdate<P, S>;
+}
+
+/**
+ * How an optimizer moves one leaf: its Riemannian gradient, retraction, transport and the
+ * component-wise squared norm Adam keeps.
+ * @internal
+ */
+export interface LeafGeometry {
+  /** The manifold, or undefined for a plain (Euclidean) tensor. */
+  readonly manifold?: Manifold;
+  rgrad(x: Tensor, g: Tensor): Tensor;
+  retract(x: Tensor, v: Tensor): Tensor;
+  transport(x: Tensor, y: Tensor, v: Tensor): Tensor;
+  sqInner(x: Tensor, g: Tensor): Tensor;
+}
+
+const flat: LeafGeometry = {
+  rgrad: (_x, g) => g,
+  retract: (x, v) => add(x, v),
+  transport: (_x, _y, v) => v,
+  sqInner: (_x, g) => mul(g, g),
+};
+
+/**
+ * The geometry of a leaf: its manifold's (when `riemannian` and it carries one) or flat.
+ * @internal
+ */
+export function leafGeometry(x: Tensor, riemannian: boolean): LeafGeometry {
+  const m = riemannian ? (manifoldOf(x) as Manifold | undefined) : undefined;
+  if (!m) return flat;
+  return {
+    manifold: m,
+    rgrad: (x, g) => m.egradToRgrad(x as Point<Manifold>, g),
+    retract: (x, v) => m.retract(x as Point<Manifold>, v),
+    transport: (x, y, v) => m.transport(x as Point<Manifold>, y as Point<Manifold>, v),
+    sqInner: (x, g) => m.componentInner(x as Point<Manifold>, g),
+  };
+}
+
+/**
+ * The leaves of params and grads, checked to correspond (count, shapes), grads cast to the
+ * params' dtypes.
+ * @internal
+ */
+export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor[], Tensor[]] {
+  const ps = treeLeaves(params), gs = treeLeaves(grads);
+  if (ps.length !== gs.length) {
+    throw new ShapeError(
+      `${op}: grads have ${gs.length} tensors but params have ${ps.length}; pass grad(loss)(params)`,
+    );
+  }
+  return [
+    ps,
+    gs.map((g, i) => {
+      const p = ps[i];
+      if (g.ndim !== p.ndim || g.shape.some((d, j) => d !== p.shape[j])) {
+        throw new ShapeError(`${op}: gradient ${i} has shape ${fmtShape(g.shape)}, its parameter ${fmtShape(p.shape)}`);
+      }
+      if (p.dtype !== "float32" && p.dtype !== "float64") {
+        throw new DTypeError(`${op}: parameter ${i} is ${p.dtype}; optimizers update float tensors`);
+      }
+      return astype(g, p.dtype);
+    }),
+  ];
+}
+
+/**
+ * Rebuilds `params`' structure with new leaves.
+ * @internal
+ */
+export function rebuild<P>(params: P, leaves: readonly Tensor[]): P {
+  return treeUnflatten(params, leaves);
+}

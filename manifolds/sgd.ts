@@ -1,0 +1,128 @@
+/**
+ * Stochastic gradient descent with momentum and Nesterov, Euclidean (`sgd`) and Riemannian
+ * (`riemannianSgd`, geoopt's RiemannianSGD). One step on a leaf x with gradient g:
+ * ```
+ * g ← rgrad(x, g + wd·x)
+ * b ← μ·b + g                              (with momentum μ)
+ * d ← g + μ·b (Nesterov) | b | g (no momentum)
+ * x' ← R(x, −η·d);  b ← T_{x→x'}(b)
+ * ```
+ * On a plain tensor rgrad is the identity, `R(x, v) = x + v` and T the identity, which is `sgd`
+ * exactly; `riemannianSgd` uses the manifold a leaf carries.
+ * @module
+ */
+import { DomainError } from "../core/errors.ts";
+import { add, mul, zerosLike } from "../core/ops/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { Manifold } from "./manifold.ts";
+import { leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import type { Point } from "./point.ts";
+import { type LearningRate, learningRateAt } from "./schedules.ts";
+
+/** Options of `sgd` and `riemannianSgd`. */
+export interface SgdOptions {
+  /** Learning rate or schedule. */
+  lr: LearningRate;
+  /** Momentum μ (default 0). */
+  momentum?: number;
+  /** Nesterov momentum (default false; needs μ > 0). */
+  nesterov?: boolean;
+  /** L2 weight decay added to the gradient (default 0). */
+  weightDecay?: number;
+}
+
+/** Options of `riemannianSgd`. */
+export interface RiemannianSgdOptions extends SgdOptions {
+  /** Every this many steps, project manifold leaves back onto their manifold (and momenta onto the tangent spaces). */
+  stabilize?: number;
+}
+
+/** State of `sgd` / `riemannianSgd`: the step count and one momentum buffer per leaf. */
+export interface SgdState {
+  /** Updates done so far. */
+  readonly count: number;
+  /** Momentum buffers in `treeLeaves` order (empty without momentum). */
+  readonly momentum: readonly Tensor[];
+}
+
+function checkOptions(op: string, o: SgdOptions): void {
+  const mu = o.momentum ?? 0;
+  if (!(mu >= 0 && mu < 1)) throw new DomainError(`${op}: momentum must be in [0, 1), got ${mu}`);
+  if (o.nesterov && mu === 0) throw new DomainError(`${op}: nesterov needs momentum > 0`);
+}
+
+function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Optimizer<SgdState> {
+  checkOptions(op, o);
+  const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0, nesterov = o.nesterov ?? false;
+  return {
+    init<P>(params: P): SgdState {
+      const leaves = pairLeaves(op, params, params)[0];
+      return { count: 0, momentum: mu > 0 ? leaves.map(zerosLike) : [] };
+    },
+    update<P>(grads: unknown, state: SgdState, params: P) {
+      const [xs, gs] = pairLeaves(op, params, grads);
+      const lr = learningRateAt(o.lr, state.count), count = state.count + 1;
+      const stabilize = riemannian && o.stabilize !== undefined && count % o.stabilize === 0;
+      const newX: Tensor[] = [], newB: Tensor[] = [];
+      xs.forEach((x, i) => {
+        const geo = leafGeometry(x, riemannian);
+        const g = geo.rgrad(x, wd ? add(gs[i], mul(x, wd)) : gs[i]);
+        let d = g, b: Tensor | undefined;
+        if (mu > 0) {
+          b = add(mul(state.momentum[i], mu), g);
+          d = nesterov ? add(g, mul(b, mu)) : b;
+        }
+        let y = geo.retract(x, mul(d, -lr));
+        if (b) b = geo.transport(x, y, b);
+        if (stabilize && geo.manifold) {
+          const m = geo.manifold;
+          y = m.project(y);
+          if (b) b = m.toTangent(y as Point<Manifold>, b);
+        }
+        newX.push(y);
+        if (b) newB.push(b);
+      });
+      return { params: rebuild(params, newX), state: { count, momentum: newB } };
+    },
+  };
+}
+
+/**
+ * Euclidean SGD with momentum and Nesterov (PyTorch semantics): `b ← μb + g`,
+ * `x ← x − η(g + μb)` (Nesterov) or `x ← x − ηb`. Manifold tags are ignored.
+ * @param opts learning rate (number or schedule), momentum, nesterov, weight decay
+ * @example
+ * ```ts
+ * import { grad, sum, square, tensor } from "../mod.ts";
+ * import { sgd } from "./mod.ts";
+ * const opt = sgd({ lr: 0.1, momentum: 0.9 });
+ * let params = { w: tensor([1, 2]) };
+ * let state = opt.init(params);
+ * const g = grad((p: { w: any }) => sum(square(p.w)))(params);
+ * ({ params, state } = opt.update(g, state, params));
+ * ```
+ */
+export function sgd(opts: SgdOptions): Optimizer<SgdState> {
+  return makeSgd("sgd", opts, false);
+}
+
+/**
+ * Riemannian SGD (geoopt's RiemannianSGD): on each leaf carrying a manifold, the Riemannian
+ * gradient, a step by the manifold's retraction, and the momentum moved by its transport; on plain
+ * tensors exactly `sgd`.
+ * @param opts as `sgd`, plus `stabilize` (re-project every k steps)
+ * @example
+ * ```ts
+ * import { key, matmul, mul, sum, grad } from "../mod.ts";
+ * import { riemannianSgd, sphere } from "./mod.ts";
+ * const S = sphere(3);
+ * let x = S.random(key(0));
+ * const opt = riemannianSgd({ lr: 0.1 });
+ * let state = opt.init(x);
+ * const g = grad((x: any) => sum(mul(x, x)))(x);
+ * ({ params: x, state } = opt.update(g, state, x)); // x is still a point of S
+ * ```
+ */
+export function riemannianSgd(opts: RiemannianSgdOptions): Optimizer<SgdState> {
+  return makeSgd("riemannianSgd", opts, true);
+}
