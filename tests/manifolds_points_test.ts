@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any
 import "../mod.ts";
 import assert from "node:assert/strict";
 import { grad, key, ManifoldError, mul, ShapeError, sum, type Tensor, tensor } from "../mod.ts";
