@@ -16,3 +16,11 @@ export {
 export { checkManifoldLaws, type ManifoldLaw, type ManifoldLawOptions, manifoldLaws } from "./manifolds/laws.ts";
 export type { FloatDType, Manifold } from "./manifolds/manifold.ts";
 export type { Point } from "./manifolds/point.ts";
+export {
+  type AdapterLaw,
+  type AdapterLawOptions,
+  adapterLaws,
+  type AnyAdapter,
+  checkAdapterLaws,
+  type LawOptimizer,
+} from "./adapters/laws.ts";

@@ -1,0 +1,215 @@
+/**
+ * The adapter contract and the helpers every adapter shares: the base linear layer, PEFT tensor
+ * names, parameter counting and PyTorch's initialisers.
+ *
+ * Layout is PyTorch's throughout: a weight is `out × in` and a layer computes `y = x Wᵀ + b` for
+ * `x` of shape `[..., in]`.
+ * @module
+ */
+import { FormatError, ShapeError } from "../core/errors.ts";
+import { add, full, matmulT, reshape } from "../core/ops/mod.ts";
+import { treeLeaves } from "../core/pytree.ts";
+import { type Key, uniform } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { DType } from "../core/dtype.ts";
+
+/** A linear layer: `weight` is `out × in` (PyTorch layout), `bias` is `[out]`. */
+export interface LinearBase {
+  /** The weight, `out × in`. */
+  readonly weight: Tensor;
+  /** The bias, `[out]` (absent: none). */
+  readonly bias?: Tensor;
+}
+
+/**
+ * What an adapter does not train: the (possibly re-initialised) base weight and bias, plus the
+ * adapter's own fixed tensors (VeRA's shared projections).
+ */
+export interface Frozen extends LinearBase {
+  /** Adapter-specific frozen tensors. */
+  readonly [name: string]: Tensor | undefined;
+}
+
+/** Options naming tensors the way PEFT's state dict does. */
+export interface PeftNameOptions {
+  /**
+   * Module path put in front, e.g. `"base_model.model.proj"` (default: none, so names start at
+   * the adapter's own tensor, e.g. `lora_A.weight`).
+   */
+  prefix?: string;
+  /**
+   * The adapter name PEFT inserts in memory (`lora_A.default.weight`); leave it out for the
+   * on-disk names (`lora_A.weight`), which also drop `.weight` where PEFT does (DoRA's magnitude).
+   */
+  adapterName?: string;
+}
+
+/**
+ * A parameter-efficient adapter of one linear layer. Every function is pure; `params` is a pytree
+ * (its leaves may be manifold points), `frozen` holds what is not trained.
+ *
+ * Laws (checked by `checkAdapterLaws` in `./testing`): `apply(p, f, x) = x·merge(p, f)ᵀ + bias`;
+ * `unmerge(p, f, merge(p, f)) = f.weight`; at `init` the adapted layer equals the base where
+ * `identityAtInit` says so; `trainableCount(p)` is the number of scalars in `p`.
+ */
+export interface Adapter<P = unknown, F extends Frozen = Frozen> {
+  /** Short method name (`"lora"`, `"hra"`, …). */
+  readonly kind: string;
+  /** Whether `init` promises an adapted layer equal to the base layer. */
+  readonly identityAtInit: boolean;
+  /** Trainable parameters and frozen tensors for `base`, drawn from `key`. */
+  init(key: Key, base: LinearBase): { params: P; frozen: F };
+  /** The adapted layer on a batch `x` of shape `[..., in]`: `[..., out]`. */
+  apply(params: P, frozen: F, x: Tensor): Tensor;
+  /** The adapted weight, `out × in`. */
+  merge(params: P, frozen: F): Tensor;
+  /** The base weight that `merge` maps to `merged` (its inverse for these params). */
+  unmerge(params: P, frozen: F, merged: Tensor): Tensor;
+  /** The method's regularising loss (a scalar; 0 where the method has none). */
+  regularizer(params: P): Tensor;
+  /** Number of trainable scalars. */
+  trainableCount(params: P): number;
+  /** `params` (or gradients shaped like them) under PEFT's tensor names. */
+  toPeft(tree: P, opts?: PeftNameOptions): Record<string, Tensor>;
+  /**
+   * Matrices the method keeps orthogonal (square, or with orthonormal columns), for the laws and
+   * for `orthogonalityError`; absent or empty where there are none. May build dense matrices.
+   */
+  orthogonalFactors?(params: P, frozen: F): Tensor[];
+}
+
+/** `x Wᵀ + b` for `x` of shape `[..., in]` (flattened to one matrix product). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const [out, inF] = weight.shape;
+  if (x.shape[x.ndim - 1] !== inF) {
+    throw new ShapeError(
+      `linear: input [${x.shape}] has ${x.shape[x.ndim - 1]} features, the weight [${weight.shape}] expects ${inF}`,
+    );
+  }
+  const y = rowsMatmulT(x, weight);
+  const yb = bias ? add(y, bias) : y;
+  return x.ndim === 2 ? yb : reshape(yb, [...x.shape.slice(0, -1), out]);
+}
+
+/** `x2 Mᵀ` with `x` flattened to rows `[n, k]` and `M` `[m, k]`: `[n, m]`. */
+export function rowsMatmulT(x: Tensor, m: Tensor): Tensor {
+  const x2 = x.ndim === 2 ? x : reshape(x, [-1, x.shape[x.ndim - 1]]);
+  return matmulT(x2, m, false, true);
+}
+
+/** `x2 M` with `x` flattened to rows `[n, k]` and `M` `[k, m]`: `[n, m]`. */
+export function rowsMatmul(x: Tensor, m: Tensor): Tensor {
+  const x2 = x.ndim === 2 ? x : reshape(x, [-1, x.shape[x.ndim - 1]]);
+  return matmulT(x2, m, false, false);
+}
+
+/** Restores the leading axes of `x` on a row matrix `y2` `[n, m]`. */
+export function unflattenRows(x: Tensor, y2: Tensor): Tensor {
+  return x.ndim === 2 ? y2 : reshape(y2, [...x.shape.slice(0, -1), y2.shape[1]]);
+}
+
+/** Checks that `base.weight` is a matrix and returns `[out, in]`. */
+export function baseShape(op: string, base: LinearBase): [number, number] {
+  const w = base?.weight;
+  if (!w || w.ndim !== 2) {
+    throw new ShapeError(`${op}: base.weight must be an out × in matrix, got ${w ? `[${w.shape}]` : String(w)}`);
+  }
+  if (base.bias && (base.bias.ndim !== 1 || base.bias.shape[0] !== w.shape[0])) {
+    throw new ShapeError(`${op}: base.bias [${base.bias.shape}] must be [${w.shape[0]}] for weight [${w.shape}]`);
+  }
+  return [w.shape[0], w.shape[1]];
+}
+
+/** Number of scalars in a pytree's tensor leaves. */
+export function countScalars(tree: unknown): number {
+  return treeLeaves(tree).reduce((n, t) => n + t.size, 0);
+}
+
+/** A scalar 0 of the dtype of the first leaf of `tree` (float32 when it has none). */
+export function zeroLike(tree: unknown): Tensor {
+  const l = treeLeaves(tree)[0];
+  return full([], 0, { dtype: l?.dtype ?? "float32" });
+}
+
+/**
+ * PyTorch's `kaiming_uniform_(t, a=√5)` bound for a matrix `[fanOut, fanIn]`: U(±1/√fanIn), the
+ * default initialisation of `nn.Linear` and of LoRA's A.
+ */
+export function kaimingUniform(key: Key, shape: readonly number[], dtype: DType): Tensor {
+  const bound = 1 / Math.sqrt(shape[shape.length - 1]);
+  return uniform(key, shape, { dtype, min: -bound, max: bound });
+}
+
+/** The float dtype adapters compute in for `base`. */
+export function floatDType(base: LinearBase): DType {
+  const d = base.weight.dtype;
+  return d === "float64" ? "float64" : "float32";
+}
+
+/**
+ * One PEFT tensor: the param key in Tangent's pytree, PEFT's module name, and the suffix after the
+ * adapter name in memory (`".weight"` or `""`) and on disk.
+ */
+export interface PeftTensorName {
+  /** Key in the adapter's params object. */
+  key: string;
+  /** PEFT's name, e.g. `lora_A`. */
+  peft: string;
+  /** Suffix in memory (`lora_A.default.weight` → `".weight"`). */
+  memory: string;
+  /** Suffix on disk (`lora_magnitude_vector` → `""`). */
+  disk: string;
+}
+
+/** Builds a PEFT name table entry. */
+export function peftName(key: string, peft: string, memory = "", disk = memory): PeftTensorName {
+  return { key, peft, memory, disk };
+}
+
+/** Renames `tree[key]` to PEFT's names (see `PeftNameOptions`). */
+export function renameToPeft(
+  names: readonly PeftTensorName[],
+  tree: Record<string, unknown>,
+  opts: PeftNameOptions = {},
+): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const pre = opts.prefix ? `${opts.prefix}.` : "";
+  for (const n of names) {
+    const t = tree[n.key] as Tensor | undefined;
+    if (t === undefined) continue;
+    const name = opts.adapterName ? `${n.peft}.${opts.adapterName}${n.memory}` : `${n.peft}${n.disk}`;
+    out[pre + name] = t;
+  }
+  return out;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Finds PEFT's tensor `peft` in a state dict: any key ending in `peft`, optionally followed by an
+ * adapter name and/or `.weight` (`x.lora_A.default.weight`, `x.lora_A.weight`, `lora_A`). Throws a
+ * FormatError when it is missing (unless `optional`) or ambiguous.
+ */
+export function findPeftTensor(
+  tensors: Record<string, Tensor>,
+  peft: string,
+  opts: { adapterName?: string; optional?: boolean } = {},
+): Tensor | undefined {
+  const name = opts.adapterName ? `\\.${escapeRe(opts.adapterName)}` : "(\\.[A-Za-z0-9_-]+)?";
+  const re = new RegExp(`(^|\\.)${escapeRe(peft)}${name}(\\.weight)?$`);
+  const uniq = Object.keys(tensors).filter((k) => re.test(k));
+  if (uniq.length === 0) {
+    if (opts.optional) return undefined;
+    throw new FormatError(
+      `fromPeft: no tensor named like '${peft}' among [${Object.keys(tensors).join(", ")}]; pass PEFT's state dict`,
+    );
+  }
+  if (uniq.length > 1) {
+    throw new FormatError(
+      `fromPeft: several tensors match '${peft}' ([${uniq.join(", ")}]); pass adapterName to choose one`,
+    );
+  }
+  return tensors[uniq[0]];
+}

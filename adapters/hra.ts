@@ -1,0 +1,200 @@
+/**
+ * HRA (Yuan et al. 2024): Householder reflection adaptation. The adapted weight is `W H` with
+ * `H = H₀H₁⋯H_{r−1}`, `Hᵢ = I − 2ûᵢûᵢᵀ` (input side, as in PEFT), applied through the compact WY
+ * form `H = I + Û Γ Ûᵀ`, `Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹` for unit columns Û (Schreiber & Van Loan
+ * 1989), so a forward pass costs a rank-r update and never forms the in × in H.
+ * @module
+ */
+import { DomainError, ShapeError } from "../core/errors.ts";
+import { add, broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum, triu } from "../core/ops/mod.ts";
+import { split } from "../core/random.ts";
+import type { Key } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import {
+  type Adapter,
+  baseShape,
+  countScalars,
+  floatDType,
+  type Frozen,
+  kaimingUniform,
+  linear,
+  type LinearBase,
+  peftName,
+  type PeftNameOptions,
+  renameToPeft,
+  rowsMatmul,
+  rowsMatmulT,
+  unflattenRows,
+} from "./adapter.ts";
+
+/** HRA's trainable reflection vectors. */
+export interface HraParams {
+  /** Reflection vectors as columns, `[in, r]` (PEFT `hra_u`). */
+  readonly U: Tensor;
+}
+
+/** Options of `hra`. */
+export interface HraOptions {
+  /** Number of reflections r. */
+  r: number;
+  /** Weight λ of the orthogonality regulariser λ‖I − ÛᵀÛ‖_F (default 0: none). */
+  lambda?: number;
+  /**
+   * PEFT's `apply_GS`: orthonormalise the columns by modified Gram–Schmidt into Ŵ and use the single
+   * reflection `H = I − 2ŴŴᵀ` (default false). See `hra` for how it is initialised.
+   */
+  gramSchmidt?: boolean;
+}
+
+const NAMES = [peftName("U", "hra_u")];
+
+/** `U` with unit columns: `ûᵢ = uᵢ / ‖uᵢ‖`. */
+export function unitColumns(U: Tensor): Tensor {
+  return div(U, norm(U, { axis: 0, keepdims: true }));
+}
+
+/**
+ * `T⁻¹` for a unit upper-triangular r × r `T = I + N` (N strictly upper, so Nʳ = 0):
+ * `(I + N)⁻¹ = (I − N)(I + N²)(I + N⁴)⋯`, exact after ⌈log₂ r⌉ factors.
+ */
+export function unitUpperInverse(T: Tensor): Tensor {
+  const r = T.shape[0];
+  const I = eye(r, { dtype: T.dtype });
+  let P = sub(I, T); // −N
+  let inv = add(I, P); // I − N
+  for (let k = 2; k < r; k *= 2) {
+    P = matmulT(P, P, false, false); // N^k (sign irrelevant for even powers)
+    inv = matmulT(inv, add(I, P), false, false);
+  }
+  return inv;
+}
+
+/**
+ * The WY factor Γ of `H₀H₁⋯H_{r−1} = I + ÛΓÛᵀ` for unit columns Û:
+ * `Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹`.
+ */
+export function householderWY(Uhat: Tensor): Tensor {
+  const G = matmulT(Uhat, Uhat, true, false);
+  const T = add(eye(G.shape[0], { dtype: G.dtype }), mul(triu(G, 1), 2));
+  return mul(unitUpperInverse(T), -2);
+}
+
+/**
+ * Modified Gram–Schmidt on the columns of U (PEFT's order): `w₀ = u₀/‖u₀‖`; `v ← uᵢ`, then
+ * `v ← v − (wⱼᵀv) wⱼ` for j < i with the updated v; `wᵢ = v/‖v‖`.
+ */
+export function gramSchmidt(U: Tensor): Tensor {
+  const cols: Tensor[] = [];
+  for (let i = 0; i < U.shape[1]; i++) {
+    let v = slice(U, [null, [i, i + 1]]);
+    for (const w of cols) v = sub(v, mul(w, sum(mul(w, v))));
+    cols.push(div(v, norm(v)));
+  }
+  return concat(cols, 1);
+}
+
+/**
+ * The reflection as `H = I + V Γ Vᵀ`: for plain HRA, V = Û and Γ from `householderWY`; for the
+ * Gram–Schmidt variant, V = Ŵ and Γ = −2I.
+ */
+function factors(U: Tensor, gs: boolean): { V: Tensor; Gamma: Tensor } {
+  if (gs) {
+    const V = gramSchmidt(U);
+    return { V, Gamma: mul(eye(U.shape[1], { dtype: U.dtype }), -2) };
+  }
+  const V = unitColumns(U);
+  return { V, Gamma: householderWY(V) };
+}
+
+/** `M H` (or `M Hᵀ`) for the rows of M, `[..., in]`: `M + ((M V) Γ) Vᵀ`. */
+function timesH(M: Tensor, V: Tensor, Gamma: Tensor, transpose = false): Tensor {
+  const MV = rowsMatmul(M, V);
+  const low = rowsMatmulT(matmulT(MV, Gamma, false, transpose), V);
+  return M.add(unflattenRows(M, low));
+}
+
+/**
+ * HRA: `W' = W H`, `H = Π(I − 2ûᵢûᵢᵀ) = I + ÛΓÛᵀ` with the columns of U normalised in every
+ * forward pass (as PEFT does); `y = x (W H)ᵀ + b = (x + ((x Û) Γᵀ) Ûᵀ) Wᵀ + b` costs
+ * O(batch·in·r) on top of the base layer. Unmerge is `W' Hᵀ` (H is orthogonal).
+ *
+ * Initialisation: for even r the columns come in identical pairs (u₀, u₀, u₁, u₁, …), each half
+ * kaiming-uniform, so each pair of reflections cancels and H = I (as PEFT does); for odd r they
+ * are independent and H ≠ I (`identityAtInit` is false).
+ *
+ * Regulariser (the paper's): `λ‖I − ÛᵀÛ‖_F`. Parameters: in·r.
+ *
+ * Gram–Schmidt variant (`gramSchmidt: true`, PEFT's `apply_GS`): `H = I − 2ŴŴᵀ` with Ŵ the
+ * modified Gram–Schmidt of U. PEFT initialises it with the same pairs, which Gram–Schmidt turns
+ * into rounding noise (the second vector of a pair is u − (ŵᵀu)ŵ ≈ 1e-16, then normalised), so its
+ * start is neither the identity nor reproducible, and the gradient of that normalisation is huge.
+ * Here the columns start independent instead, and the initial reflection H₀ (an involution) is
+ * folded into the frozen weight, `W_frozen = W H₀`, so the adapted layer `W_frozen H` starts
+ * exactly at W (as PiSSA keeps a residual). Loading PEFT's tensors with `fromPeft` keeps PEFT's
+ * semantics (frozen weight = base weight).
+ * @example
+ * ```ts
+ * import { key, normal } from "../mod.ts";
+ * import { hra } from "./mod.ts";
+ * const ad = hra({ r: 4, lambda: 1e-4 });
+ * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
+ * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // equals x Wᵀ at init
+ * ```
+ */
+export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
+  const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false;
+  if (!Number.isInteger(r) || r < 1) throw new ShapeError(`hra: r must be a positive integer, got ${r}`);
+  if (!(lambda >= 0)) throw new DomainError(`hra: lambda must be ≥ 0, got ${lambda}`);
+  return {
+    kind: gs ? "hra_gs" : "hra",
+    identityAtInit: gs || r % 2 === 0,
+    init(key: Key, base: LinearBase) {
+      const [, inF] = baseShape("hra", base);
+      if (r > inF) throw new ShapeError(`hra: r = ${r} reflections exceed the input dimension ${inF}`);
+      const dtype = floatDType(base);
+      const k = split(key, 1)[0];
+      if (gs) {
+        const U = kaimingUniform(k, [inF, r], dtype);
+        const { V, Gamma } = factors(U, true);
+        return { params: { U }, frozen: { weight: timesH(base.weight, V, Gamma), bias: base.bias } };
+      }
+      let U: Tensor;
+      if (r % 2 === 0) {
+        // repeat_interleave(half, 2): columns (c₀, c₀, c₁, c₁, …) so Hᵢ Hᵢ₊₁ = I
+        const half = kaimingUniform(k, [inF, r / 2], dtype);
+        U = broadcastTo(half.reshape([inF, r / 2, 1]), [inF, r / 2, 2]).reshape([inF, r]);
+      } else {
+        U = kaimingUniform(k, [inF, r], dtype);
+      }
+      return { params: { U }, frozen: { weight: base.weight, bias: base.bias } };
+    },
+    apply(p: HraParams, f: Frozen, x: Tensor): Tensor {
+      // y = x (W H)ᵀ + b = (x Hᵀ) Wᵀ + b = (x + ((x V) Γᵀ) Vᵀ) Wᵀ + b
+      const { V, Gamma } = factors(p.U, gs);
+      return linear(timesH(x, V, Gamma, true), f.weight, f.bias);
+    },
+    merge(p: HraParams, f: Frozen): Tensor {
+      // W H = W + ((W V) Γ) Vᵀ
+      const { V, Gamma } = factors(p.U, gs);
+      return timesH(f.weight, V, Gamma);
+    },
+    unmerge(p: HraParams, _f: Frozen, merged: Tensor): Tensor {
+      // W = W' Hᵀ = W' + ((W' V) Γᵀ) Vᵀ
+      const { V, Gamma } = factors(p.U, gs);
+      return timesH(merged, V, Gamma, true);
+    },
+    regularizer(p: HraParams): Tensor {
+      // λ‖I − ÛᵀÛ‖_F
+      const Uh = unitColumns(p.U);
+      const G = matmulT(Uh, Uh, true, false);
+      return mul(norm(sub(eye(r, { dtype: G.dtype }), G)), lambda);
+    },
+    trainableCount: (p: HraParams): number => countScalars(p),
+    toPeft: (t: HraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    orthogonalFactors(p: HraParams): Tensor[] {
+      // the dense in × in H, for tests and diagnostics only
+      const { V, Gamma } = factors(p.U, gs);
+      return [timesH(eye(p.U.shape[0], { dtype: p.U.dtype }), V, Gamma)];
+    },
+  };
+}
