@@ -1,0 +1,208 @@
+/**
+ * Data-movement kernels: transpose, broadcast, slice and concat are one strided copy kernel
+ * (source strides and offset, destination strides and offset, in the uniform block); pad writes
+ * the value or the source element per output element; gather and scatterAdd index along an axis
+ * (scatterAdd loops over the indices per output element, so it is deterministic).
+ * @module
+ */
+import type { Aval } from "../backend.ts";
+import type { DType } from "../../dtype.ts";
+import { BackendError } from "../../errors.ts";
+import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
+import type { WebGPUBackend } from "./backend.ts";
+import { MAX_RANK } from "./elementwise.ts";
+import { grid, Uniforms } from "./runtime.ts";
+import { AT, entry, WG, wgslType } from "./wgsl.ts";
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Encodes `dst[dstOffset + Σ cᵢ·dstStridesᵢ] = src[srcOffset + Σ cᵢ·srcStridesᵢ]` for every
+ * coordinate c of `shape`.
+ */
+export function stridedCopy(
+  gpu: WebGPUBackend,
+  dtype: DType,
+  src: GPUBuffer,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  dst: GPUBuffer,
+  dstOffset: number,
+  dstStrides: readonly number[],
+  shape: readonly number[],
+): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const [sh, [ss, ds]] = coalesce(shape, [srcStrides, dstStrides]);
+  if (sh.length > MAX_RANK) throw new BackendError(`webgpu copy: rank ${sh.length} exceeds ${MAX_RANK}`);
+  const cs = contiguousStrides(sh);
+  const dstLinear = ds.every((v, i) => v === cs[i]);
+  const srcLinear = ss.every((v, i) => v === cs[i]);
+  const t = wgslType(dtype);
+  const code = `struct U { n: u32, rank: u32, sof: u32, dof: u32, shape: array<vec4<u32>, 2>,
+  ss: array<vec4<u32>, 2>, ds: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(2) var<uniform> u: U;
+${AT}
+${entry("u.n")}
+  var s = u.sof; var d = u.dof;
+  ${
+    srcLinear && dstLinear ? "s += i; d += i;" : `var r = i;
+  for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {
+    let e = at8(u.shape, u32(ax)); let c = r % e; r = r / e;
+    ${srcLinear ? "" : "s += c * at8(u.ss, u32(ax));"}
+    ${dstLinear ? "" : "d += c * at8(u.ds, u32(ax));"}
+  }
+  ${srcLinear ? "s += i;" : ""} ${dstLinear ? "d += i;" : ""}`
+  }
+  dst[d] = src[s];
+}`;
+  const uni = new Uniforms().u(n, sh.length, srcOffset, dstOffset).arr(sh, 8).arr(ss, 8).arr(ds, 8);
+  gpu.runtime.dispatch({ code, inputs: [src], output: dst, uniforms: uni.u32, groups: grid(Math.ceil(n / WG)) });
+}
+
+/** A new buffer holding the strided view of `src` described by offset and strides over `o.shape`. */
+export function gatherView(
+  gpu: WebGPUBackend,
+  src: GPUBuffer,
+  offset: number,
+  strides: readonly number[],
+  o: Aval,
+): GPUBuffer {
+  const out = gpu.alloc(o);
+  stridedCopy(gpu, o.dtype, src, offset, strides, out, 0, contiguousStrides(o.shape), o.shape);
+  return out;
+}
+
+/** Registers reshape, transpose, broadcast, slice, pad, concat, gather, scatterAdd. */
+export function registerLayout(gpu: WebGPUBackend): void {
+  const k = gpu.kernels;
+  k.set("reshape", ([x]) => [x]);
+  k.set("transpose", ([x], [xa], p: { perm: number[] }, [o]) => {
+    const cs = contiguousStrides(xa.shape);
+    return [gpu.wrap(gatherView(gpu, gpu.buf(x), 0, p.perm.map((q) => cs[q]), o), o)];
+  });
+  k.set("broadcast", ([x], [xa], _p, [o]) => {
+    return [gpu.wrap(gatherView(gpu, gpu.buf(x), 0, broadcastStrides(xa.shape, o.shape), o), o)];
+  });
+  k.set("slice", ([x], [xa], p: { starts: number[] }, [o]) => {
+    const cs = contiguousStrides(xa.shape);
+    const off = p.starts.reduce((acc, s, i) => acc + s * cs[i], 0);
+    return [gpu.wrap(gatherView(gpu, gpu.buf(x), off, cs, o), o)];
+  });
+  k.set("concat", (xs, avals, p: { axis: number }, [o]) => {
+    const out = gpu.alloc(o);
+    const os = contiguousStrides(o.shape);
+    let at = 0;
+    xs.forEach((x, i) => {
+      const a = avals[i];
+      stridedCopy(gpu, o.dtype, gpu.buf(x), 0, contiguousStrides(a.shape), out, at * os[p.axis], os, a.shape);
+      at += a.shape[p.axis];
+    });
+    return [gpu.wrap(out, o)];
+  });
+  k.set("pad", ([x], [xa], p: { widths: [number, number][]; value: number }, [o]) => {
+    const out = gpu.alloc(o);
+    const n = sizeOf(o.shape);
+    const rank = o.shape.length;
+    if (rank > MAX_RANK) throw new BackendError(`webgpu pad: rank ${rank} exceeds ${MAX_RANK}`);
+    const t = wgslType(o.dtype, "pad");
+    const code = `struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,
+  before: array<vec4<u32>, 2>, inner: array<vec4<u32>, 2>, ss: array<vec4<u32>, 2>, v: ${t} }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(2) var<uniform> u: U;
+${AT}
+${entry("u.n")}
+  var r = i; var s = 0u; var inside = true;
+  for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {
+    let a = u32(ax);
+    let e = at8(u.shape, a); let c = r % e; r = r / e;
+    let b = at8(u.before, a);
+    inside = inside && c >= b && c - b < at8(u.inner, a);
+    s += (c - b) * at8(u.ss, a);
+  }
+  dst[i] = select(u.v, src[select(0u, s, inside)], inside);
+}`;
+    const uni = new Uniforms().u(n, rank, 0, 0).arr(o.shape, 8).arr(p.widths.map((w) => w[0]), 8)
+      .arr(xa.shape, 8).arr(contiguousStrides(xa.shape), 8);
+    if (t === "f32") uni.f(p.value);
+    else if (t === "i32") uni.i(p.value);
+    else uni.u(p.value ? 1 : 0);
+    if (n > 0) {
+      gpu.runtime.dispatch({
+        code,
+        inputs: [gpu.buf(x)],
+        output: out,
+        uniforms: uni.u32,
+        groups: grid(Math.ceil(n / WG)),
+      });
+    }
+    return [gpu.wrap(out, o)];
+  });
+  k.set("gather", ([x, idx], [xa, ia], p: { axis: number }, [o]) => {
+    // out[a, i, b] = x[a, idx[i], b]  (negative indices count from the end; out of range gives 0)
+    const out = gpu.alloc(o);
+    const n = sizeOf(o.shape);
+    const D = xa.shape[p.axis], B = sizeOf(xa.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
+    const t = wgslType(o.dtype, "take");
+    const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(3) var<uniform> u: U;
+${entry("u.n")}
+  let b = i % u.B; let q = i / u.B; let ii = q % u.I; let a = q / u.I;
+  var j = idx[ii];
+  if (j < 0) { j += i32(u.D); }
+  let ok = j >= 0 && u32(j) < u.D;
+  let v = src[select(0u, (a * u.D + u32(j)) * u.B + b, ok)];
+  dst[i] = select(${t}(0), v, ok);
+}`;
+    if (n > 0) {
+      gpu.runtime.dispatch({
+        code,
+        inputs: [gpu.buf(x), gpu.buf(idx)],
+        output: out,
+        uniforms: new Uniforms().u(n, D, B, I).u32,
+        groups: grid(Math.ceil(n / WG)),
+      });
+    }
+    return [gpu.wrap(out, o)];
+  });
+  k.set("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) => {
+    // out[a, j, b] = Σ_{i : idx[i] ≡ j} upd[a, i, b], summed in index order (deterministic)
+    const out = gpu.alloc(o);
+    const n = sizeOf(o.shape);
+    const D = p.shape[p.axis], B = sizeOf(p.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
+    const t = wgslType(o.dtype, "scatterAdd");
+    const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
+@group(0) @binding(0) var<storage, read> idx: array<i32>;
+@group(0) @binding(1) var<storage, read> upd: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(3) var<uniform> u: U;
+${entry("u.n")}
+  let b = i % u.B; let q = i / u.B; let j = i32(q % u.D); let a = q / u.D;
+  var acc = ${t}(0);
+  for (var ii = 0u; ii < u.I; ii++) {
+    var v = idx[ii];
+    if (v < 0) { v += i32(u.D); }
+    if (v == j) { acc += upd[(a * u.I + ii) * u.B + b]; }
+  }
+  dst[i] = acc;
+}`;
+    if (n > 0) {
+      gpu.runtime.dispatch({
+        code,
+        inputs: [gpu.buf(idx), gpu.buf(upd)],
+        output: out,
+        uniforms: new Uniforms().u(n, D, B, I).u32,
+        groups: grid(Math.ceil(n / WG)),
+      });
+    }
+    return [gpu.wrap(out, o)];
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Counter-based random numbers on the GPU: Threefry-2x32 (20 rounds) in u32 arithmetic with the
+ * word layout of core/random.ts, so bits and float32 uniforms equal the CPU's bit for bit and
+ * normals (the same Box–Muller) agree to float32 rounding.
+ * @module
+ */
+import type { WebGPUBackend } from "./backend.ts";
+import { grid, Uniforms } from "./runtime.ts";
+import { entry, mathLib, WG, wgslType } from "./wgsl.ts";
+
+/** WGSL Threefry-2x32, 20 rounds (5 groups of 4 rotations, a key injection after each group). */
+export const THREEFRY_WGSL = `fn rotl(x: u32, r: u32) -> u32 { return (x << r) | (x >> (32u - r)); }
+fn mix4(v: vec2<u32>, r: vec4<u32>) -> vec2<u32> {
+  var x0 = v.x; var x1 = v.y;
+  x0 += x1; x1 = rotl(x1, r.x) ^ x0;
+  x0 += x1; x1 = rotl(x1, r.y) ^ x0;
+  x0 += x1; x1 = rotl(x1, r.z) ^ x0;
+  x0 += x1; x1 = rotl(x1, r.w) ^ x0;
+  return vec2<u32>(x0, x1);
+}
+fn threefry(k0: u32, k1: u32, c0: u32, c1: u32) -> vec2<u32> {
+  let k2 = k0 ^ k1 ^ 0x1bd11bdau;
+  let ra = vec4<u32>(13u, 15u, 26u, 6u);
+  let rb = vec4<u32>(17u, 29u, 16u, 24u);
+  var x = vec2<u32>(c0 + k0, c1 + k1);
+  x = mix4(x, ra); x += vec2<u32>(k1, k2 + 1u);
+  x = mix4(x, rb); x += vec2<u32>(k2, k0 + 2u);
+  x = mix4(x, ra); x += vec2<u32>(k0, k1 + 3u);
+  x = mix4(x, rb); x += vec2<u32>(k1, k2 + 4u);
+  x = mix4(x, ra); x += vec2<u32>(k2, k0 + 5u);
+  return x;
+}
+fn unit(w: u32) -> f32 { return bitcast<f32>((w >> 9u) | 0x3f800000u) - 1.0; }`;
+
+/** Registers random (bits as int32, float32 uniform and normal). */
+export function registerRandom(gpu: WebGPUBackend): void {
+  gpu.kernels.set("random", (_i, _a, p: { key: [number, number]; dist: "bits" | "uniform" | "normal" }, [o]) => {
+    const t = wgslType(o.dtype, p.dist === "bits" ? "randomBits" : p.dist);
+    const out = gpu.alloc(o);
+    const n = gpu.size(o.shape);
+    if (n === 0) return [gpu.wrap(out, o)];
+    let body: string, threads: number;
+    if (p.dist === "normal") {
+      // pair j of 2n words gives u_j and u_{n+j}: z_j = √(−2 ln(1 − u_j)) · cos(2π u_{n+j})
+      threads = n;
+      body = `let w = threefry(u.k0, u.k1, i, u.n + i);
+  out[i] = sqrt(-2.0 * t_log(1.0 - unit(w.x))) * t_cos2pi(unit(w.y));`;
+    } else {
+      // pair c of n words gives words c and M + c (M = ⌈n/2⌉)
+      const conv = (w: string) => (p.dist === "bits" ? `bitcast<i32>(${w})` : `unit(${w})`);
+      threads = Math.ceil(n / 2);
+      body = `let m = u.m;
+  let hi = m + i < u.n;
+  let w = threefry(u.k0, u.k1, i, select(0u, m + i, hi));
+  out[i] = ${conv("w.x")};
+  if (hi) { out[m + i] = ${conv("w.y")}; }`;
+    }
+    const code = `struct U { n: u32, m: u32, k0: u32, k1: u32 }
+@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(1) var<uniform> u: U;
+${THREEFRY_WGSL}
+${p.dist === "normal" ? mathLib(["t_log", "t_sinq"]) : ""}
+${entry(p.dist === "normal" ? "u.n" : "u.m")}
+  ${body}
+}`;
+    gpu.runtime.dispatch({
+      code,
+      inputs: [],
+      output: out,
+      uniforms: new Uniforms().u(n, Math.ceil(n / 2), p.key[0], p.key[1]).u32,
+      groups: grid(Math.ceil(threads / WG)),
+    });
+    return [gpu.wrap(out, o)];
+  });
+}

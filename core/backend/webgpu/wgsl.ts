@@ -1,0 +1,222 @@
+/**
+ * WGSL building blocks shared by the kernels: element types, the linear invocation index, and a
+ * float32 math library (exp, log, sin, cos, tanh, erf, pow) written out in WGSL so that results
+ * match the CPU backend to float32 accuracy on every adapter (WGSL's built-in transcendental
+ * functions may be far less accurate, e.g. sin/cos to 2⁻¹¹ absolute).
+ * @module
+ */
+import type { DType } from "../../dtype.ts";
+import { DTypeError } from "../../errors.ts";
+
+/** Workgroup size of the one-dimensional kernels. */
+export const WG = 256;
+
+/** The WGSL element type storing `d` (bool is stored as u32 0/1). */
+export function wgslType(d: DType, op = "webgpu"): "f32" | "i32" | "u32" {
+  switch (d) {
+    case "float32":
+      return "f32";
+    case "int32":
+      return "i32";
+    case "bool":
+      return "u32";
+    default:
+      throw new DTypeError(
+        `${op}: ${d} is not supported on the webgpu backend (WebGPU has no float64); ` +
+          `use the cpu backend for float64 (toBackend(t, "cpu") or useBackend("cpu")), or astype(x, "float32")`,
+      );
+  }
+}
+
+/** Bytes per element on the GPU (every dtype takes 4). */
+export const GPU_ITEM = 4;
+
+/**
+ * Kernel entry that computes the linear invocation index `i` over a 2-D grid (see `grid`) and
+ * returns when `i >= limit`.
+ */
+export function entry(limit: string): string {
+  return `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * ${WG}u + li;
+  if (i >= ${limit}) { return; }`;
+}
+
+/** Reads element `ax` of a `array<vec4<u32>, N>` uniform field. */
+export const AT = `fn at8(v: array<vec4<u32>, 2>, ax: u32) -> u32 { return v[ax >> 2u][ax & 3u]; }`;
+
+const MATH: Record<string, { deps: string[]; code: string }> = {
+  t_inf: {
+    deps: [],
+    code: `fn t_inf() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn t_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }`,
+  },
+  t_exp: {
+    deps: ["t_inf"],
+    // eˣ: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), eʳ by Cephes' expf polynomial.
+    code: `fn t_exp(x: f32) -> f32 {
+  if (x != x) { return x; }
+  if (x > 88.72283935546875) { return t_inf(); }
+  if (x < -103.97208) { return 0.0; }
+  let n = round(x * 1.4426950408889634);
+  var r = fma(-n, 0.693359375, x);
+  r = fma(n, 2.12194440e-4, r);
+  var p = 1.9875691500e-4;
+  p = fma(p, r, 1.3981999507e-3);
+  p = fma(p, r, 8.3334519073e-3);
+  p = fma(p, r, 4.1665795894e-2);
+  p = fma(p, r, 1.6666665459e-1);
+  p = fma(p, r, 5.0000001201e-1);
+  let e = fma(p, r * r, r) + 1.0;
+  let ni = i32(n);
+  let h = ni / 2;
+  return ldexp(ldexp(e, h), ni - h);
+}`,
+  },
+  t_log: {
+    deps: ["t_inf"],
+    // ln x = e·ln2 + ln(1 + f), x = 2ᵉ(1 + f) with 1 + f ∈ [√½, √2), ln(1 + f) by Cephes' logf polynomial.
+    code: `fn t_log(x0: f32) -> f32 {
+  if (!(x0 > 0.0)) { return select(t_nan(), -t_inf(), x0 == 0.0); }
+  if (x0 == t_inf()) { return x0; }
+  let fe = frexp(x0);
+  var e = f32(fe.exp);
+  var x = fe.fract;
+  if (x < 0.70710678118654752) { e -= 1.0; x = x + x - 1.0; } else { x = x - 1.0; }
+  let z = x * x;
+  var y = 7.0376836292e-2;
+  y = fma(y, x, -1.1514610310e-1);
+  y = fma(y, x, 1.1676998740e-1);
+  y = fma(y, x, -1.2420140846e-1);
+  y = fma(y, x, 1.4249322787e-1);
+  y = fma(y, x, -1.6668057665e-1);
+  y = fma(y, x, 2.0000714765e-1);
+  y = fma(y, x, -2.4999993993e-1);
+  y = fma(y, x, 3.3333331174e-1);
+  y = y * x * z;
+  y = fma(e, -2.12194440e-4, y);
+  y = fma(z, -0.5, y);
+  return fma(e, 0.693359375, x + y);
+}`,
+  },
+  t_sinq: {
+    deps: [],
+    // sin(r + q·π/2) for |r| ≤ π/4: Cephes' sinf/cosf polynomials, picked by q mod 4.
+    code: `fn t_sinq(r: f32, q: i32) -> f32 {
+  let z = r * r;
+  let s = fma(fma(fma(-1.9515295891e-4, z, 8.3321608736e-3), z, -1.6666654611e-1) * z, r, r);
+  let c = fma(fma(fma(2.443315711809948e-5, z, -1.388731625493765e-3), z, 4.166664568298827e-2) * z, z,
+              fma(-0.5, z, 1.0));
+  let m = q & 3;
+  if (m == 0) { return s; }
+  if (m == 1) { return c; }
+  if (m == 2) { return -s; }
+  return -c;
+}
+// x = q·π/2 + r, |r| ≤ π/4, with π/2 split in three parts (exact products for |q| < 2¹⁶).
+fn t_reduce(x: f32) -> vec2<f32> {
+  let q = round(x * 0.63661977236758134);
+  var r = fma(-q, 1.5703125, x);
+  r = fma(-q, 4.837512969970703125e-4, r);
+  r = fma(-q, 7.54978995489188216e-8, r);
+  return vec2<f32>(r, q);
+}
+fn t_sin(x: f32) -> f32 { let v = t_reduce(x); return t_sinq(v.x, i32(v.y)); }
+fn t_cos(x: f32) -> f32 { let v = t_reduce(x); return t_sinq(v.x, i32(v.y) + 1); }
+// cos(2πu) for u in turns: u = q/4 + t exactly, |t| ≤ 1/8, so only 2πt is rounded.
+fn t_cos2pi(u: f32) -> f32 {
+  let q = round(u * 4.0);
+  let t = u - q * 0.25;
+  return t_sinq(t * 6.283185307179586, i32(q) + 1);
+}`,
+  },
+  t_tanh: {
+    deps: ["t_exp"],
+    // tanh: Cephes' odd polynomial for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1).
+    code: `fn t_tanh(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.625) {
+    let z = x * x;
+    let p = fma(fma(fma(fma(-5.70498872745e-3, z, 2.06390887954e-2), z, -5.37397155531e-2), z,
+                    1.33314422036e-1), z, -3.33332819422e-1);
+    return fma(p * z, x, x);
+  }
+  if (a > 10.0) { return sign(x); }
+  let r = 1.0 - 2.0 / (t_exp(2.0 * a) + 1.0);
+  return select(r, -r, x < 0.0);
+}`,
+  },
+  t_erf: {
+    deps: ["t_exp"],
+    // erf: odd minimax polynomial below 0.9277, 1 − exp(poly(|x|)) above (N. Juffa's erff, ≈1 ulp).
+    code: `fn t_erf(a: f32) -> f32 {
+  let t = abs(a);
+  let s = a * a;
+  if (t > 0.927734375) {
+    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+    let u = fma(-3.88396438e-3, t, 2.42546219e-2);
+    r = fma(r, s, u);
+    r = fma(r, t, -1.06777877e-1);
+    r = fma(r, t, -6.34846687e-1);
+    r = fma(r, t, -1.28717512e-1);
+    r = fma(r, t, -t);
+    r = 1.0 - t_exp(r);
+    return select(r, -r, a < 0.0);
+  }
+  var r = -5.96761703e-4;
+  r = fma(r, s, 4.99119423e-3);
+  r = fma(r, s, -2.67681349e-2);
+  r = fma(r, s, 1.12819925e-1);
+  r = fma(r, s, -3.76125336e-1);
+  r = fma(r, s, 1.28379166e-1);
+  return fma(r, a, a);
+}`,
+  },
+  t_pow: {
+    deps: ["t_exp", "t_log"],
+    // xʸ = e^{y ln|x|}, negative x only for integer y (sign from y's parity), as Math.pow.
+    code: `fn t_pow(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (y == 1.0) { return x; }
+  if (y == 2.0) { return x * x; }
+  if (x != x || y != y) { return t_nan(); }
+  let ax = abs(x);
+  let yi = floor(y) == y;
+  if (x < 0.0 && !yi) { return t_nan(); }
+  var r: f32;
+  if (ax == 0.0) { r = select(t_inf(), 0.0, y > 0.0); }
+  else if (ax == t_inf()) { r = select(0.0, t_inf(), y > 0.0); }
+  else if (y == 0.5) { r = sqrt(ax); }
+  else { r = t_exp(y * t_log(ax)); }
+  let odd = yi && abs(y) < 16777216.0 && floor(y * 0.5) != y * 0.5;
+  return select(r, -r, x < 0.0 && odd);
+}`,
+  },
+  t_f2i: {
+    deps: [],
+    // float → int32 as Math.trunc(x) | 0: truncation, then wrap-around modulo 2³²; NaN and ±∞ give 0.
+    code: `fn t_f2i(x: f32) -> i32 {
+  if (!(abs(x) < 3.0e38)) { return 0; }
+  let a = abs(trunc(x));
+  let m = a - floor(a / 4294967296.0) * 4294967296.0;
+  let v = bitcast<i32>(u32(m));
+  return select(v, -v, x < 0.0);
+}`,
+  },
+};
+
+/** The WGSL source of the math functions `names` and their dependencies, each once. */
+export function mathLib(names: Iterable<string>): string {
+  const out: string[] = [];
+  const done = new Set<string>();
+  const add = (n: string) => {
+    if (done.has(n)) return;
+    done.add(n);
+    const f = MATH[n];
+    for (const d of f.deps) add(d);
+    out.push(f.code);
+  };
+  for (const n of names) add(n);
+  return out.join("\n");
+}
