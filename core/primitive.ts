@@ -153,7 +153,7 @@ export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P
       }); move the inputs with toBackend(t, "cpu")`,
     );
   }
-  const storages = kernel(inputs.map((t) => t._live()), inputs, params, outAvals);
+  const storages = kernel(inputs.map((t) => t._live(prim.name)), inputs, params, outAvals);
   const outputs = storages.map((s, i) => new Tensor(s, outAvals[i].shape, outAvals[i].dtype));
   record(prim, inputs, outputs, params);
   return outputs;

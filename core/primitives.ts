@@ -94,7 +94,9 @@ export const unaryP = definePrimitive<{ op: UnaryOp }>({
 export const binaryP = definePrimitive<{ op: BinaryOp }>({
   name: "binary",
   abstract([a, b], { op }) {
-    if (a.dtype !== b.dtype) throw new DTypeError(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype})`);
+    if (a.dtype !== b.dtype) {
+      throw new DTypeError(`${op}: operand dtypes differ (${a.dtype}, ${b.dtype}); convert one with astype`);
+    }
     if (op === "pow") floatOnly("pow", a.dtype);
     if (a.dtype === "bool" && (op === "add" || op === "sub" || op === "mul" || op === "div")) {
       throw new DTypeError(`${op}: bool operands; convert with astype(x, "int32")`);
@@ -134,7 +136,9 @@ export const whereP = definePrimitive<Record<never, never>>({
   name: "where",
   abstract([c, a, b]) {
     if (c.dtype !== "bool") throw new DTypeError(`where: condition must be bool, got ${c.dtype}; compare first`);
-    if (a.dtype !== b.dtype) throw new DTypeError(`where: branch dtypes differ (${a.dtype}, ${b.dtype})`);
+    if (a.dtype !== b.dtype) {
+      throw new DTypeError(`where: branch dtypes differ (${a.dtype}, ${b.dtype}); convert one with astype`);
+    }
     return [{ shape: broadcastShapes("where", broadcastShapes("where", c.shape, a.shape), b.shape), dtype: a.dtype }];
   },
   vjp([g], [c, a, b]) {
@@ -163,7 +167,10 @@ export const reduceP = definePrimitive<{ op: ReduceOp; axes: number[] }>({
     }
     for (const a of axes) {
       if (x.shape[a] === 0 && op !== "sum" && op !== "prod") {
-        throw new ShapeError(`${op}: reducing an empty axis ${a} of ${fmtShape(x.shape)}`);
+        throw new ShapeError(
+          `${op}: reducing an empty axis ${a} of ${fmtShape(x.shape)}; ${op} of no elements is undefined, ` +
+            `reduce a non-empty axis`,
+        );
       }
     }
     return [{ shape: x.shape.filter((_, i) => !axes.includes(i)), dtype: x.dtype }];
@@ -224,7 +231,10 @@ export const broadcastP = definePrimitive<{ shape: number[] }>({
   abstract([x], { shape }) {
     const b = broadcastShapes("broadcastTo", x.shape, shape);
     if (b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
-      throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+      throw new ShapeError(
+        `broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}; ` +
+          `the target needs at least as many axes, each equal to the input's or where the input has 1`,
+      );
     }
     return [{ shape, dtype: x.dtype }];
   },
@@ -261,10 +271,13 @@ export const concatP = definePrimitive<{ axis: number }>({
   abstract(xs, { axis }) {
     const s = [...xs[0].shape];
     for (const x of xs.slice(1)) {
-      if (x.dtype !== xs[0].dtype) throw new DTypeError(`concat: dtypes differ (${xs[0].dtype}, ${x.dtype})`);
+      if (x.dtype !== xs[0].dtype) {
+        throw new DTypeError(`concat: dtypes differ (${xs[0].dtype}, ${x.dtype}); convert with astype first`);
+      }
       if (x.shape.length !== s.length || x.shape.some((d, i) => i !== axis && d !== s[i])) {
         throw new ShapeError(
-          `concat: shapes ${xs.map((t) => fmtShape(t.shape)).join(", ")} differ outside axis ${axis}`,
+          `concat: shapes ${xs.map((t) => fmtShape(t.shape)).join(", ")} differ outside axis ${axis}; ` +
+            `every axis but the joined one must match`,
         );
       }
       s[axis] += x.shape[axis];
@@ -286,7 +299,9 @@ export const concatP = definePrimitive<{ axis: number }>({
 export const gatherP = definePrimitive<{ axis: number }>({
   name: "gather",
   abstract([x, idx], { axis }) {
-    if (idx.dtype !== "int32") throw new DTypeError(`take: indices must be int32, got ${idx.dtype}`);
+    if (idx.dtype !== "int32") {
+      throw new DTypeError(`take: indices must be int32, got ${idx.dtype}; convert with astype(indices, "int32")`);
+    }
     return [{ shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], dtype: x.dtype }];
   },
   vjp([g], [x, idx], _y, { axis }) {
@@ -298,10 +313,17 @@ export const gatherP = definePrimitive<{ axis: number }>({
 export const scatterAddP = definePrimitive<{ axis: number; shape: number[] }>({
   name: "scatterAdd",
   abstract([idx, upd], { axis, shape }) {
-    if (idx.dtype !== "int32") throw new DTypeError(`scatterAdd: indices must be int32, got ${idx.dtype}`);
+    if (idx.dtype !== "int32") {
+      throw new DTypeError(
+        `scatterAdd: indices must be int32, got ${idx.dtype}; convert with astype(indices, "int32")`,
+      );
+    }
     const want = [...shape.slice(0, axis), ...idx.shape, ...shape.slice(axis + 1)];
     if (want.length !== upd.shape.length || want.some((d, i) => d !== upd.shape[i])) {
-      throw new ShapeError(`scatterAdd: updates ${fmtShape(upd.shape)} should be ${fmtShape(want)}`);
+      throw new ShapeError(
+        `scatterAdd: updates ${fmtShape(upd.shape)} should be ${fmtShape(want)} ` +
+          `(indices ${fmtShape(idx.shape)} along axis ${axis} of ${fmtShape(shape)}); reshape the updates`,
+      );
     }
     return [{ shape, dtype: upd.dtype }];
   },
@@ -314,8 +336,15 @@ export const scatterAddP = definePrimitive<{ axis: number; shape: number[] }>({
 export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
   name: "matmul",
   abstract([a, b], { transA, transB }) {
-    if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ (${a.dtype}, ${b.dtype})`);
-    if (a.shape.length < 2 || b.shape.length < 2) throw new ShapeError(`matmul: operands need 2+ axes here`);
+    if (a.dtype !== b.dtype) {
+      throw new DTypeError(`matmul: dtypes differ (${a.dtype}, ${b.dtype}); convert one with astype`);
+    }
+    if (a.shape.length < 2 || b.shape.length < 2) {
+      throw new ShapeError(
+        `matmul: operands need 2+ axes here, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; ` +
+          `use matmul (it takes vectors) or expandDims`,
+      );
+    }
     const [m, k] = transA ? [a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]] : a.shape.slice(-2);
     const [k2, n] = transB ? [b.shape[b.shape.length - 1], b.shape[b.shape.length - 2]] : b.shape.slice(-2);
     if (k !== k2) {

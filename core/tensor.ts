@@ -4,7 +4,7 @@
  */
 import type { Backend, Storage } from "./backend/backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { BackendError } from "./errors.ts";
+import { BackendError, ShapeError } from "./errors.ts";
 import { noteCreated } from "./memory.ts";
 import type { Trace } from "./primitive.ts";
 import * as ops from "./ops/mod.ts";
@@ -50,11 +50,12 @@ export class Tensor {
     return this._storage.backend;
   }
 
-  /** @internal the storage, checked not to have been released by a scope. */
-  _live(): Storage {
+  /** @internal the storage, checked not to have been released by a scope; `op` names the user. */
+  _live(op = "data"): Storage {
     if (this._storage.released) {
       throw new BackendError(
-        `tensor of shape [${this.shape}] was released by scope(); return it from the scope's function to keep it`,
+        `${op}: tensor of shape [${this.shape.join(", ")}] was released by scope(); ` +
+          `return it from the scope's function to keep it`,
       );
     }
     return this._storage;
@@ -87,7 +88,12 @@ export class Tensor {
 
   /** The single element of a one-element tensor, synchronously (CPU). */
   item(): number {
-    if (this.size !== 1) throw new BackendError(`item: tensor has ${this.size} elements, shape [${this.shape}]`);
+    if (this.size !== 1) {
+      throw new ShapeError(
+        `item: tensor has ${this.size} elements, shape [${this.shape.join(", ")}]; item() needs exactly one ` +
+          `(use data() or arraySync() for more)`,
+      );
+    }
     return Number(this.dataSync()[0]);
   }
 

@@ -61,13 +61,17 @@ export function tensor(
     const walk = (a: NestedArray, ax: number) => {
       if (ax === shape.length) {
         if (Array.isArray(a)) {
-          throw new ShapeError(`tensor: nested arrays are ragged (expected shape ${fmtShape(shape)})`);
+          throw new ShapeError(
+            `tensor: nested arrays are ragged (expected shape ${fmtShape(shape)}); give every row the same length`,
+          );
         }
         out.push(typeof a === "boolean" ? (a ? 1 : 0) : a);
         return;
       }
       if (!Array.isArray(a) || a.length !== shape[ax]) {
-        throw new ShapeError(`tensor: nested arrays are ragged (expected shape ${fmtShape(shape)})`);
+        throw new ShapeError(
+          `tensor: nested arrays are ragged (expected shape ${fmtShape(shape)}); give every row the same length`,
+        );
       }
       for (const v of a) walk(v, ax + 1);
     };
@@ -81,12 +85,16 @@ export function tensor(
   checkShape("tensor", shape);
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== flat.length) {
-    throw new ShapeError(`tensor: ${flat.length} elements do not fill shape ${fmtShape(shape)} (${n} elements)`);
+    throw new ShapeError(
+      `tensor: ${flat.length} elements do not fill shape ${fmtShape(shape)} (${n} elements); fix the shape or the data`,
+    );
   }
   const arr = allocate(dtype, n);
   if (dtype === "int32") {
     for (let i = 0; i < n; i++) {
-      if (!Number.isInteger(flat[i])) throw new DTypeError(`tensor: ${flat[i]} is not an int32 value`);
+      if (!Number.isInteger(flat[i])) {
+        throw new DTypeError(`tensor: ${flat[i]} is not an int32 value; round it or use a float dtype`);
+      }
       arr[i] = flat[i];
     }
   } else if (dtype === "bool") {
@@ -106,7 +114,9 @@ export function full(
 ): Tensor {
   checkShape("full", shape);
   const dtype = opts.dtype ?? "float32";
-  if (dtype === "int32" && !Number.isInteger(value)) throw new DTypeError(`full: ${value} is not an int32 value`);
+  if (dtype === "int32" && !Number.isInteger(value)) {
+    throw new DTypeError(`full: ${value} is not an int32 value; round it or use a float dtype`);
+  }
   const params = { shape: [...shape], value: dtype === "bool" ? Number(value !== 0) : value, dtype };
   if (opts.like && opts.like.backend !== getBackend()) {
     const k = opts.like.backend.kernels.get("full")!;

@@ -34,6 +34,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: scalar operand (${fmtShape(a.shape)} @ ${fmtShape(b.shape)}); use mul for scaling`);
   }
+  const ka = a.shape[a.ndim - 1], kb = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
+  if (ka !== kb) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${ka} vs ${kb}); ` +
+        `transpose an operand or fix its shape`,
+    );
+  }
   const a2 = a.ndim === 1 ? expandDims(a, 0) : a;
   const b2 = b.ndim === 1 ? expandDims(b, -1) : b;
   let c = matmulT(a2, b2, false, false);

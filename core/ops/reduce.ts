@@ -25,7 +25,9 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => {
     if (!Number.isInteger(a) || a < -ndim || a >= ndim) {
-      throw new ShapeError(`${op}: axis ${a} is out of range for a tensor with ${ndim} axes`);
+      throw new ShapeError(
+        `${op}: axis ${a} is out of range for a tensor with ${ndim} axes; use an axis in [${-ndim}, ${ndim - 1}]`,
+      );
     }
     return a < 0 ? a + ndim : a;
   });

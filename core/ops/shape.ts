@@ -32,7 +32,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (hole >= 0) s[hole] = known === 0 ? 0 : x.size / known;
   if (s.some((d) => !Number.isInteger(d) || d < 0) || s.reduce((a, b) => a * b, 1) !== x.size) {
     throw new ShapeError(
-      `reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}`,
+      `reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}; ` +
+        `the new shape must hold ${x.size} elements (one extent may be -1)`,
     );
   }
   if (s.length === x.ndim && s.every((d, i) => d === x.shape[i])) return x;
@@ -43,7 +44,10 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const p = perm ? [...perm] : [...Array(x.ndim).keys()].reverse();
   if (p.length !== x.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
-    throw new ShapeError(`transpose: perm [${p}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}`);
+    throw new ShapeError(
+      `transpose: perm [${p}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}; ` +
+        `list each axis 0..${x.ndim - 1} exactly once`,
+    );
   }
   if (p.every((v, i) => v === i)) return x;
   return bind1(transposeP, [x], { perm: p });
@@ -51,7 +55,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 
 /** Swaps the last two axes. */
 export function matrixTranspose(x: Tensor): Tensor {
-  if (x.ndim < 2) throw new ShapeError(`matrixTranspose: needs 2+ axes, got ${fmtShape(x.shape)}`);
+  if (x.ndim < 2) {
+    throw new ShapeError(`matrixTranspose: needs 2+ axes, got ${fmtShape(x.shape)}; expandDims a vector first`);
+  }
   const p = [...Array(x.ndim).keys()];
   [p[x.ndim - 2], p[x.ndim - 1]] = [p[x.ndim - 1], p[x.ndim - 2]];
   return transpose(x, p);
@@ -60,7 +66,11 @@ export function matrixTranspose(x: Tensor): Tensor {
 /** Inserts an axis of extent 1 at `axis`. */
 export function expandDims(x: Tensor, axis: number): Tensor {
   const a = axis < 0 ? axis + x.ndim + 1 : axis;
-  if (a < 0 || a > x.ndim) throw new ShapeError(`expandDims: axis ${axis} out of range for ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(a) || a < 0 || a > x.ndim) {
+    throw new ShapeError(
+      `expandDims: axis ${axis} out of range for ${fmtShape(x.shape)}; use an axis in [${-x.ndim - 1}, ${x.ndim}]`,
+    );
+  }
   const s = [...x.shape];
   s.splice(a, 0, 1);
   return reshape(x, s);
@@ -71,7 +81,9 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes("squeeze", x.ndim, axis);
   for (const a of axes) {
     if (x.shape[a] !== 1) {
-      throw new ShapeError(`squeeze: axis ${a} of ${fmtShape(x.shape)} has extent ${x.shape[a]}, not 1`);
+      throw new ShapeError(
+        `squeeze: axis ${a} of ${fmtShape(x.shape)} has extent ${x.shape[a]}, not 1; squeeze only axes of extent 1`,
+      );
     }
   }
   return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
@@ -96,7 +108,9 @@ export function broadcastArrays(...xs: Tensor[]): Tensor[] {
  * `null`/absent for the whole axis.
  */
 export function slice(x: Tensor, ranges: readonly ([number, number] | null | undefined)[]): Tensor {
-  if (ranges.length > x.ndim) throw new ShapeError(`slice: ${ranges.length} ranges for ${fmtShape(x.shape)}`);
+  if (ranges.length > x.ndim) {
+    throw new ShapeError(`slice: ${ranges.length} ranges for ${fmtShape(x.shape)}; give at most ${x.ndim}`);
+  }
   const starts: number[] = [], stops: number[] = [];
   for (let i = 0; i < x.ndim; i++) {
     const d = x.shape[i];
@@ -105,7 +119,10 @@ export function slice(x: Tensor, ranges: readonly ([number, number] | null | und
     if (s < 0) s += d;
     if (e < 0) e += d;
     if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > d || s > e) {
-      throw new ShapeError(`slice: range [${r}] is outside axis ${i} of ${fmtShape(x.shape)}`);
+      throw new ShapeError(
+        `slice: range [${r}] is outside axis ${i} of ${fmtShape(x.shape)}; ` +
+          `use integers with 0 <= start <= stop <= ${d} (negative ones count from the end)`,
+      );
     }
     starts.push(s);
     stops.push(e);
@@ -118,7 +135,9 @@ export function slice(x: Tensor, ranges: readonly ([number, number] | null | und
 export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
   const w = x.shape.map((_, i) => [...(widths[i] ?? [0, 0])] as [number, number]);
   if (w.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
-    throw new ShapeError(`pad: widths ${JSON.stringify(widths)} must be non-negative integers`);
+    throw new ShapeError(
+      `pad: widths ${JSON.stringify(widths)} for ${fmtShape(x.shape)} must be non-negative integers`,
+    );
   }
   if (w.every(([a, b]) => a === 0 && b === 0)) return x;
   return bind1(padP, [x], { widths: w, value });
@@ -127,14 +146,20 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
 /** Joins tensors along an existing axis. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError("concat: needs at least one tensor");
-  if (xs.length === 1) return xs[0];
   const a = axisOf("concat", xs[0].ndim, axis);
+  if (xs.length === 1) return xs[0];
   return bind1(concatP, xs, { axis: a });
 }
 
 /** Joins tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError("stack: needs at least one tensor");
+  const s0 = xs[0].shape;
+  if (xs.some((x) => x.ndim !== s0.length || x.shape.some((d, i) => d !== s0[i]))) {
+    throw new ShapeError(
+      `stack: shapes ${xs.map((x) => fmtShape(x.shape)).join(", ")} differ; stacked tensors need one shape`,
+    );
+  }
   return concat(xs.map((x) => expandDims(x, axis)), axis < 0 ? axis : axis);
 }
 
@@ -147,14 +172,18 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
   const a = axis === undefined ? 0 : axisOf("take", x.ndim, axis);
   let idx: Tensor;
   if (indices instanceof Tensor) {
-    if (indices.dtype !== "int32") throw new DTypeError(`take: indices must be int32, got ${indices.dtype}`);
+    if (indices.dtype !== "int32") {
+      throw new DTypeError(`take: indices must be int32, got ${indices.dtype}; convert with astype(indices, "int32")`);
+    }
     idx = indices;
   } else {
     const d = src.shape[a];
     const fixed = indices.map((i) => {
       const j = i < 0 ? i + d : i;
       if (!Number.isInteger(j) || j < 0 || j >= d) {
-        throw new ShapeError(`take: index ${i} is out of range for axis ${a} of extent ${d}`);
+        throw new ShapeError(
+          `take: index ${i} is out of range for axis ${a} of ${fmtShape(src.shape)}; use indices in [${-d}, ${d - 1}]`,
+        );
       }
       return j;
     });
@@ -178,7 +207,7 @@ export function diag(x: Tensor, k = 0): Tensor {
     const d = mul(eye(x.shape[0], { dtype: x.dtype }), x); // rows scaled: M[i][j] = δᵢⱼ vⱼ
     return pad(d, [[Math.max(0, -k), Math.max(0, k)], [Math.max(0, k), Math.max(0, -k)]]).reshape([n, n]);
   }
-  if (x.ndim < 2) throw new ShapeError(`diag: needs a vector or a matrix, got ${fmtShape(x.shape)}`);
+  if (x.ndim < 2) throw new ShapeError(`diag: needs a vector or a matrix, got ${fmtShape(x.shape)}; reshape it`);
   const [m, n] = x.shape.slice(-2);
   const len = Math.max(0, Math.min(m, n - k, m + k, n));
   const idx: number[] = [];

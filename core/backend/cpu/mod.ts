@@ -150,7 +150,11 @@ k("concat", (xs, avals, p: { axis: number }, [o]) => {
 
 function checkedIndex(op: string, v: number, d: number): number {
   const j = v < 0 ? v + d : v;
-  if (j < 0 || j >= d) throw new DomainError(`${op}: index ${v} is out of range for an axis of extent ${d}`);
+  if (j < 0 || j >= d) {
+    throw new DomainError(
+      `${op}: index ${v} is out of range for an axis of extent ${d}; use indices in [${-d}, ${d - 1}]`,
+    );
+  }
   return j;
 }
 
