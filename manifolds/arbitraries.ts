@@ -1,11 +1,12 @@
 /**
  * fast-check arbitraries for manifold points, tangent vectors and ambient matrices. They draw from
  * the library's counter-based PRNG under a fast-check-chosen seed, so a failing case replays
- * exactly from its seed.
+ * exactly from its seed. Points, tangents and ambient tensors use separate key streams, so equal
+ * seeds still give independent draws.
  * @module
  */
 import fc from "fast-check";
-import { key, normal } from "../core/random.ts";
+import { foldIn, key, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { FloatDType, Manifold } from "./manifold.ts";
 import type { Point } from "./point.ts";
@@ -31,21 +32,25 @@ const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 
  * Random points of `m` (`m.random` under a random seed).
  * @example
  * ```ts
+ * import "../mod.ts";
  * import fc from "fast-check";
- * import { arbitraryPoint, sphere } from "../testing.ts";
+ * import { arbitraryPoint } from "../testing.ts";
+ * import { sphere } from "./mod.ts";
  * fc.assert(fc.property(arbitraryPoint(sphere(3)), (x) => x.shape[0] === 3), { numRuns: 5 });
  * ```
  */
 export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOptions = {}): fc.Arbitrary<Point<M>> {
-  return seeds().map((s) => m.random(key(s), { dtype: opts.dtype ?? "float64" }) as Point<M>);
+  return seeds().map((s) => m.random(split(key(s))[0], { dtype: opts.dtype ?? "float64" }) as Point<M>);
 }
 
 /**
  * Random points of `m` with a random tangent vector at each.
  * @example
  * ```ts
+ * import "../mod.ts";
  * import fc from "fast-check";
- * import { arbitraryTangent, sphere } from "../testing.ts";
+ * import { arbitraryTangent } from "../testing.ts";
+ * import { sphere } from "./mod.ts";
  * fc.assert(fc.property(arbitraryTangent(sphere(3)), ({ x, u }) => u.shape[0] === x.shape[0]), { numRuns: 5 });
  * ```
  */
@@ -53,9 +58,10 @@ export function arbitraryTangent<M extends Manifold>(
   m: M,
   opts: ManifoldArbOptions = {},
 ): fc.Arbitrary<PointAndTangent<M>> {
-  return fc.tuple(seeds(), seeds()).map(([a, b]) => {
-    const x = m.random(key(a), { dtype: opts.dtype ?? "float64" }) as Point<M>;
-    return { x, u: m.randomTangent(key(b), x) };
+  return seeds().map((s) => {
+    const [kx, ku] = split(key(s));
+    const x = m.random(kx, { dtype: opts.dtype ?? "float64" }) as Point<M>;
+    return { x, u: m.randomTangent(ku, x) };
   });
 }
 
@@ -69,6 +75,7 @@ export interface AmbientArbOptions extends ManifoldArbOptions {
  * Random Gaussian tensors of `shape` (e.g. ambient matrices, Euclidean gradients).
  * @example
  * ```ts
+ * import "../mod.ts";
  * import fc from "fast-check";
  * import { arbitraryMatrix } from "../testing.ts";
  * fc.assert(fc.property(arbitraryMatrix([4, 2]), (a) => a.size === 8), { numRuns: 5 });
@@ -76,7 +83,7 @@ export interface AmbientArbOptions extends ManifoldArbOptions {
  */
 export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
   return seeds().map((s) => {
-    const g = normal(key(s), shape, { dtype: opts.dtype ?? "float64" });
+    const g = normal(foldIn(key(s), 0xa), shape, { dtype: opts.dtype ?? "float64" }); // a stream apart from points
     return opts.scale === undefined ? g : mul(g, opts.scale);
   });
 }
@@ -85,8 +92,10 @@ export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOption
  * Random Gaussian tensors of the manifold's ambient shape.
  * @example
  * ```ts
+ * import "../mod.ts";
  * import fc from "fast-check";
- * import { arbitraryAmbient, stiefel } from "../testing.ts";
+ * import { arbitraryAmbient } from "../testing.ts";
+ * import { stiefel } from "./mod.ts";
  * const St = stiefel(5, 2);
  * fc.assert(fc.property(arbitraryAmbient(St), (a) => St.project(a).shape[1] === 2), { numRuns: 3 });
  * ```

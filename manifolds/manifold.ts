@@ -153,6 +153,7 @@ export abstract class ManifoldBase implements Manifold {
     return this.verdict("assertOnAsync", x, v, tol);
   }
 
+  /** Throws a ManifoldError naming the measured violation unless it is at most the tolerance. */
   private verdict(op: string, x: Tensor, v: number, tol?: number): Point<this> {
     const t = tol ?? defaultTolerance(x.dtype);
     if (!(v <= t)) {

@@ -1,0 +1,145 @@
+/**
+ * The orthogonal group O(n) = { X ∈ ℝⁿˣⁿ : XᵀX = I } and the rotations SO(n) (det X = 1), with the
+ * metric of ℝⁿˣⁿ (as Pymanopt's SpecialOrthogonalGroup). Tangent vectors are ambient: `U = XΩ`
+ * with Ω skew-symmetric.
+ * - projection onto the tangent space: `X skew(XᵀU)`
+ * - retraction "cayley" (default): `R(X, V) = X (I − ½Ω)⁻¹(I + ½Ω)`, `Ω = skew(XᵀV)`
+ *   (`= X · cayley(−½Ω)` with `cayley(S) = (I − S)(I + S)⁻¹`)
+ * - retraction "exp": the exponential `exp(X, V) = X expm(Ω)`
+ * - both retractions end with one Newton–Schulz step `Y(3I − YᵀY)/2` (the identity on O(n)) so
+ *   that rounding does not accumulate over many steps
+ * - transport: projection onto the tangent space at the destination
+ * - nearest point: `U Vh` of the SVD; for SO(n), `U diag(1, …, 1, det(UVh)) Vh`
+ * @module
+ */
+import { ShapeError } from "../core/errors.ts";
+import { add, arange, equal, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
+import { type Key, normal } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { cayley, det, expm, svd } from "../core/linalg/mod.ts";
+import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
+import { frobInner, mm, newtonSchulzStep, orthonormalityError, skew, tmm } from "./matrix.ts";
+import type { Point } from "./point.ts";
+import { qf } from "./stiefel.ts";
+
+/** The retraction of the orthogonal group. */
+export type OrthogonalRetraction = "cayley" | "exp";
+
+/** Options of `orthogonal`. */
+export interface OrthogonalOptions {
+  /** SO(n) (det = 1) instead of O(n) (default false). */
+  special?: boolean;
+  /** `"cayley"` (default) or `"exp"`. */
+  retraction?: OrthogonalRetraction;
+}
+
+/** n×n orthogonal matrices, or rotations. */
+export interface Orthogonal extends Manifold {
+  /** `"orthogonal"`. */
+  readonly kind: "orthogonal";
+  /** Matrix size. */
+  readonly n: number;
+  /** True for SO(n). */
+  readonly special: boolean;
+  /** The retraction. */
+  readonly retraction: OrthogonalRetraction;
+  /** `exp(X, V) = X expm(skew(XᵀV))`. */
+  exp(x: Point<this>, v: Tensor): Point<this>;
+}
+
+class OrthogonalImpl extends ManifoldBase implements Orthogonal {
+  readonly kind = "orthogonal" as const;
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dim: number;
+  readonly special: boolean;
+  readonly retraction: OrthogonalRetraction;
+
+  constructor(readonly n: number, opts: OrthogonalOptions) {
+    super();
+    this.shape = Object.freeze([n, n]);
+    this.dim = (n * (n - 1)) / 2;
+    this.special = opts.special ?? false;
+    this.retraction = opts.retraction ?? "cayley";
+    this.name = `${this.special ? "special" : ""}orthogonal(${n}, ${this.retraction})`;
+  }
+
+  /** Multiplies the last column of `u` by `s` (a scalar tensor). */
+  private scaleLastColumn(u: Tensor, s: Tensor): Tensor {
+    return mul(u, where(equal(arange(this.n), this.n - 1), s, 1));
+  }
+
+  // qf(G), G ~ N(0, I) is Haar on O(n); for SO(n) flip a column when det < 0 (Haar on SO(n))
+  random(key: Key, opts: RandomOptions = {}): Point<this> {
+    const q = qf(normal(key, this.shape, { dtype: opts.dtype ?? "float32" }));
+    return this.point(this.special ? this.scaleLastColumn(q, sign(det(q))) : q);
+  }
+  randomTangent(key: Key, x: Point<this>): Tensor {
+    return this.toTangent(x, normal(key, this.shape, { dtype: x.dtype as "float32" | "float64" }));
+  }
+  // U Vh, or U diag(1, …, 1, det(UVh)) Vh for SO(n)
+  project(x: Tensor): Point<this> {
+    this.checkShape("project", x);
+    const { U, Vh } = svd(x);
+    if (!this.special) return this.point(mm(U, Vh));
+    return this.point(mm(this.scaleLastColumn(U, sign(det(mm(U, Vh)))), Vh));
+  }
+  // X skew(XᵀU)
+  toTangent(x: Point<this>, u: Tensor): Tensor {
+    this.checkPoint("toTangent", x);
+    this.checkVector("toTangent", x, u);
+    return mm(x, skew(tmm(x, u)));
+  }
+  egradToRgrad(x: Point<this>, g: Tensor): Tensor {
+    return this.toTangent(x, g);
+  }
+  inner(_x: Point<this>, u: Tensor, v: Tensor): Tensor {
+    return frobInner(u, v);
+  }
+  retract(x: Point<this>, v: Tensor): Point<this> {
+    if (this.retraction === "exp") return this.exp(x, v);
+    this.checkPoint("retract", x);
+    this.checkVector("retract", x, v);
+    // X (I − ½Ω)⁻¹(I + ½Ω) = X cayley(−½Ω)
+    return this.point(newtonSchulzStep(mm(x, cayley(mul(skew(tmm(x, v)), -0.5)))));
+  }
+  // X expm(skew(XᵀV))
+  exp(x: Point<this>, v: Tensor): Point<this> {
+    this.checkPoint("exp", x);
+    this.checkVector("exp", x, v);
+    return this.point(newtonSchulzStep(mm(x, expm(skew(tmm(x, v))))));
+  }
+  transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {
+    return this.toTangent(y, v);
+  }
+  // ‖XᵀX − I‖_F, plus max(0, −det X) for SO(n)
+  constraintViolation(x: Tensor): Tensor {
+    const e = orthonormalityError(x);
+    return this.special ? add(e, relu(sub(0, det(x)))) : e;
+  }
+  // ‖XᵀU + UᵀX‖_F
+  tangentViolation(x: Point<this>, u: Tensor): Tensor {
+    const a = tmm(x, u);
+    return norm(add(a, a.mT));
+  }
+}
+
+/**
+ * The orthogonal group O(n), or SO(n) with `special: true` (dimension n(n − 1)/2).
+ * @param n matrix size
+ * @param opts `special` for SO(n); `retraction` `"cayley"` (default) or `"exp"`
+ * @example
+ * ```ts
+ * import { key } from "../mod.ts";
+ * import { orthogonal } from "./mod.ts";
+ * const SO3 = orthogonal(3, { special: true });
+ * const r = SO3.random(key(0), { dtype: "float64" }); // a random rotation
+ * ```
+ */
+export function orthogonal(n: number, opts: OrthogonalOptions = {}): Orthogonal {
+  if (!Number.isInteger(n) || n < 1) throw new ShapeError(`orthogonal: n must be a positive integer, got ${n}`);
+  if (opts.retraction !== undefined && opts.retraction !== "cayley" && opts.retraction !== "exp") {
+    throw new ShapeError(`orthogonal: retraction must be "cayley" or "exp", got ${opts.retraction}`);
+  }
+  return new OrthogonalImpl(n, opts);
+}
