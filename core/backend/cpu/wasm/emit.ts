@@ -1,0 +1,214 @@
+/**
+ * A tiny WebAssembly bytecode emitter: just enough of the binary format (LEB128 integers, the type,
+ * import, function, export and code sections, i32 control flow and 128-bit SIMD) to assemble the
+ * GEMM kernels in `gemm_kernel.ts` without an external toolchain.
+ * @module
+ */
+
+/** Value types of the binary format. */
+export const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
+
+/** Unsigned LEB128 encoding of a non-negative integer. */
+export function uleb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+/** Signed LEB128 encoding of a 32-bit integer. */
+export function sleb(v: number): number[] {
+  const out: number[] = [];
+  v |= 0;
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** A length-prefixed UTF-8 name. */
+function name(s: string): number[] {
+  const b = new TextEncoder().encode(s);
+  return [...uleb(b.length), ...b];
+}
+
+/** A vector: its length, then its items. */
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+/** A section: its id, byte length, then contents. */
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+/** Builder for a function body: each method appends one instruction and returns `this`. */
+export class Code {
+  /** Encoded instructions (without locals and the final `end`). */
+  readonly bytes: number[] = [];
+  /** Appends raw bytes. */
+  raw(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  /** `local.get i`. */
+  get(i: number): this {
+    return this.raw(0x20, ...uleb(i));
+  }
+  /** `local.set i`. */
+  set(i: number): this {
+    return this.raw(0x21, ...uleb(i));
+  }
+  /** `local.tee i`. */
+  tee(i: number): this {
+    return this.raw(0x22, ...uleb(i));
+  }
+  /** `i32.const v`. */
+  i32(v: number): this {
+    return this.raw(0x41, ...sleb(v));
+  }
+  /** `i32.add`. */
+  add(): this {
+    return this.raw(0x6a);
+  }
+  /** `i32.sub`. */
+  sub(): this {
+    return this.raw(0x6b);
+  }
+  /** `i32.mul`. */
+  mul(): this {
+    return this.raw(0x6c);
+  }
+  /** `i32.lt_u`. */
+  ltU(): this {
+    return this.raw(0x49);
+  }
+  /** `i32.ne`. */
+  ne(): this {
+    return this.raw(0x47);
+  }
+  /** `select` (untyped: picks the first operand when the condition is non-zero). */
+  select(): this {
+    return this.raw(0x1b);
+  }
+  /** `block` with no result. */
+  block(): this {
+    return this.raw(0x02, 0x40);
+  }
+  /** `loop` with no result. */
+  loop(): this {
+    return this.raw(0x03, 0x40);
+  }
+  /** `end` of a block or loop. */
+  end(): this {
+    return this.raw(0x0b);
+  }
+  /** `br depth`. */
+  br(depth: number): this {
+    return this.raw(0x0c, ...uleb(depth));
+  }
+  /** `br_if depth`. */
+  brIf(depth: number): this {
+    return this.raw(0x0d, ...uleb(depth));
+  }
+  /** `if` with no result. */
+  if(): this {
+    return this.raw(0x04, 0x40);
+  }
+  /** `else`. */
+  else(): this {
+    return this.raw(0x05);
+  }
+  /** `i32.eq`. */
+  eq(): this {
+    return this.raw(0x46);
+  }
+  /** Scalar memory access `op` (e.g. `I32_LOAD`) with alignment exponent `align` and byte `offset`. */
+  mem(op: number, align: number, offset: number): this {
+    return this.raw(op, ...uleb(align), ...uleb(offset));
+  }
+  /** A SIMD instruction (`0xfd` prefix, LEB128 opcode), then immediates. */
+  simd(op: number, ...imm: number[]): this {
+    return this.raw(0xfd, ...uleb(op), ...imm);
+  }
+  /** SIMD memory access `op` with alignment exponent `align` and constant byte `offset`. */
+  simdMem(op: number, align: number, offset: number): this {
+    return this.simd(op, ...uleb(align), ...uleb(offset));
+  }
+}
+
+/** Scalar load/store opcodes (bit-exact moves of 32- and 64-bit elements). */
+export const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
+
+/** SIMD opcodes used by the kernels. */
+export const SIMD = {
+  load: 0x00,
+  load32Splat: 0x09,
+  load64Splat: 0x0a,
+  store: 0x0b,
+  f32x4Add: 0xe4,
+  f32x4Mul: 0xe6,
+  f64x2Add: 0xf0,
+  f64x2Mul: 0xf2,
+} as const;
+
+/** One exported function: its parameter and local types and its body. */
+export interface FuncDef {
+  /** Export name. */
+  name: string;
+  /** Parameter types (the function returns nothing). */
+  params: number[];
+  /** Types of the extra locals (indices follow the parameters). */
+  locals: number[];
+  /** Body. */
+  code: Code;
+}
+
+/** Memory import `env.memory`: initial pages, optional maximum, shared or not. */
+export interface MemoryDef {
+  /** Initial size in 64 KiB pages. */
+  initial: number;
+  /** Maximum size in pages (required when shared). */
+  maximum?: number;
+  /** Shared memory (for threads). */
+  shared?: boolean;
+}
+
+/** Assembles a module importing `env.memory` and exporting the given functions. */
+export function assemble(memory: MemoryDef, funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
+  const limits = memory.maximum === undefined
+    ? [0x00, ...uleb(memory.initial)]
+    : [memory.shared ? 0x03 : 0x01, ...uleb(memory.initial), ...uleb(memory.maximum)];
+  const imports = vec([[...name("env"), ...name("memory"), 0x02, ...limits]]);
+  const fnSection = vec(funcs.map((_, i) => uleb(i)));
+  const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
+  const bodies = funcs.map((f) => {
+    // locals: run-length groups of equal types
+    const groups: number[][] = [];
+    for (const t of f.locals) {
+      const g = groups[groups.length - 1];
+      if (g && g[1] === t) g[0]++;
+      else groups.push([1, t]);
+    }
+    const body = [...vec(groups.map(([n, t]) => [...uleb(n), t])), ...f.code.bytes, 0x0b];
+    return [...uleb(body.length), ...body];
+  });
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, fnSection),
+    ...section(7, exports),
+    ...section(10, vec(bodies)),
+  ]);
+}
