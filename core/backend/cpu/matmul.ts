@@ -1,19 +1,91 @@
 /**
- * CPU matrix multiply: operands are packed into 4-wide panels (transposes are absorbed by the
- * packing), then a 4×4 register-blocked micro-kernel runs over cache-sized blocks of k.
- * Accumulation is in float64 for both float32 and float64 inputs.
+ * CPU matrix multiply.
+ *
+ * - float32 / float64 products of at least `WASM_MIN` multiply-adds run on the WebAssembly SIMD
+ *   kernels of `wasm/gemm.ts` (packed panels, register tiles, several threads for large ones).
+ * - Smaller float products run `gemmSmall`, a plain loop with the same arithmetic: every output is
+ *   summed in order of k, float64 in float64 and float32 rounded to float32 after each multiply and
+ *   add (float32 accumulation, as BLAS and jax-js do), so results do not depend on the size path.
+ * - int32 (and the rare float product whose Wasm memory cannot grow) runs `gemmPacked`: 4-wide
+ *   panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
  * @module
  */
 import type { TypedArray } from "../../dtype.ts";
+import { wasmGemm } from "./wasm/gemm.ts";
 
-const KC = 256; // k-block: an A panel (4×KC) and a B panel (KC×4) stay in L1
-const MC = 64; // rows of A packed at once
+/** Products with fewer multiply-adds (m·n·k) stay in JS. */
+const WASM_MIN = 4096;
 
 /**
  * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
  * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n).
  */
 export function gemm(
+  A: TypedArray,
+  ao: number,
+  transA: boolean,
+  B: TypedArray,
+  bo: number,
+  transB: boolean,
+  C: TypedArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  // element (i, p) of op(A) is A[ao + i·ars + p·acs]; (p, j) of op(B) is B[bo + p·brs + j·bcs]
+  const ars = transA ? 1 : k, acs = transA ? m : 1;
+  const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  const f32 = A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array;
+  const f64 = A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array;
+  if (!f32 && !f64) return gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
+  if (m * n * k < WASM_MIN) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  try {
+    wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k); // Wasm memory could not grow
+  }
+}
+
+/**
+ * Plain loop for small float products: `C[i, j] = (((0 + a_i0·b_0j) + a_i1·b_1j) + …)`, each step
+ * rounded to float32 when `f32` (exact float32 arithmetic: float64 holds the exact product of two
+ * float32 values, and rounding a float64 sum of two float32 values to float32 is correctly rounded).
+ */
+function gemmSmall(
+  f32: boolean,
+  A: TypedArray,
+  ao: number,
+  ars: number,
+  acs: number,
+  B: TypedArray,
+  bo: number,
+  brs: number,
+  bcs: number,
+  C: TypedArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const fr = Math.fround;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let a = ao + i * ars, b = bo + j * bcs;
+      if (f32) { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + fr(A[a] * B[b])); }
+      else for (let p = 0; p < k; p++, a += acs, b += brs) s += A[a] * B[b];
+      C[co + i * n + j] = s;
+    }
+  }
+}
+
+const KC = 256; // k-block: an A panel (4×KC) and a B panel (KC×4) stay in L1
+const MC = 64; // rows of A packed at once
+
+/** The JS packed kernel (float64 accumulation), same arguments as `gemm`. */
+function gemmPacked(
   A: TypedArray,
   ao: number,
   transA: boolean,

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type DType, matmulT, tensor } from "../mod.ts";
+import { gemm } from "../core/backend/cpu/matmul.ts";
+import { setMatmulThreads, setPassBytes } from "../core/backend/cpu/wasm/gemm.ts";
+
+/** Deterministic uniform [-1, 1) values (mulberry32). */
+function randoms(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out.push((((t ^ (t >>> 14)) >>> 0) / 2 ** 31) - 1);
+  }
+  return out;
+}
+
+/** One product case: batch shapes of a and b (broadcasting), m, n, k and the transposes. */
+interface Case {
+  batchA: number[];
+  batchB: number[];
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/**
+ * op(a) @ op(b) by a naive float64 loop (batch broadcast); also returns Σ|a||b| per output, the
+ * scale of rounding errors. When `f32`, each multiply and add is rounded to float32 (`exact`).
+ */
+function naive(c: Case, a: ArrayLike<number>, b: ArrayLike<number>, f32 = false) {
+  const { m, n, k, transA, transB } = c;
+  const nd = Math.max(c.batchA.length, c.batchB.length);
+  const pa = [...Array(nd - c.batchA.length).fill(1), ...c.batchA];
+  const pb = [...Array(nd - c.batchB.length).fill(1), ...c.batchB];
+  const batch = pa.map((x, i) => Math.max(x, pb[i]));
+  const nb = batch.reduce((x, y) => x * y, 1);
+  const out = new Float64Array(nb * m * n), scale = new Float64Array(nb * m * n);
+  const fr = f32 ? Math.fround : (x: number) => x;
+  for (let t = 0; t < nb; t++) {
+    // batch index → offsets into a and b (size-1 axes broadcast)
+    let rem = t, ia = 0, ib = 0, sa = 1, sb = 1;
+    for (let d = nd - 1; d >= 0; d--) {
+      const x = rem % batch[d];
+      rem = Math.floor(rem / batch[d]);
+      ia += (pa[d] === 1 ? 0 : x) * sa;
+      ib += (pb[d] === 1 ? 0 : x) * sb;
+      sa *= pa[d];
+      sb *= pb[d];
+    }
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0, g = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[ia * m * k + (transA ? p * m + i : i * k + p)];
+          const y = b[ib * k * n + (transB ? j * k + p : p * n + j)];
+          s = fr(s + fr(x * y));
+          g += Math.abs(x * y);
+        }
+        out[t * m * n + i * n + j] = s;
+        scale[t * m * n + i * n + j] = g;
+      }
+    }
+  }
+  return { out, scale, shape: [...batch, m, n] };
+}
+
+/**
+ * Runs `matmulT` on the case and checks it against `naive` in float64 within `tol`·Σ|a||b|, or, when
+ * `exact`, bit for bit against `naive` with float32 rounding for float32.
+ */
+function check(c: Case, dtype: DType, seed: number, tol: number, exact = false): Float64Array | Float32Array {
+  const aShape = [...c.batchA, ...(c.transA ? [c.k, c.m] : [c.m, c.k])];
+  const bShape = [...c.batchB, ...(c.transB ? [c.n, c.k] : [c.k, c.n])];
+  const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const T = dtype === "float32" ? Float32Array : Float64Array;
+  const a = T.from(randoms(size(aShape), seed)), b = T.from(randoms(size(bShape), seed + 1));
+  const got = matmulT(tensor(a, { shape: aShape, dtype }), tensor(b, { shape: bShape, dtype }), c.transA, c.transB);
+  const want = naive(c, a, b, exact && dtype === "float32");
+  assert.deepEqual(got.shape, want.shape);
+  const g = got.dataSync() as Float32Array | Float64Array;
+  for (let i = 0; i < g.length; i++) {
+    const err = Math.abs(g[i] - want.out[i]);
+    if (exact ? err !== 0 : err > tol * want.scale[i] + 1e-300) {
+      assert.fail(`${dtype} ${JSON.stringify(c)}: element ${i} is ${g[i]}, want ${want.out[i]} (err ${err})`);
+    }
+  }
+  return g;
+}
+
+const dims = fc.integer({ min: 1, max: 70 });
+const batch = fc.oneof(
+  fc.constant<[number[], number[]]>([[], []]),
+  fc.constant<[number[], number[]]>([[3], [3]]),
+  fc.constant<[number[], number[]]>([[2, 1], [3]]),
+  fc.constant<[number[], number[]]>([[], [2]]),
+);
+const cases = fc.record({ bt: batch, m: dims, n: dims, k: dims, transA: fc.boolean(), transB: fc.boolean() })
+  .map(({ bt, ...r }): Case => ({ batchA: bt[0], batchB: bt[1], ...r }));
+
+Deno.test("cpu matmul float64: random odd shapes, transposes, batches vs naive loop (1e-12)", () => {
+  fc.assert(fc.property(cases, fc.nat(1000), (c, seed) => void check(c, "float64", seed, 1e-12)), { numRuns: 80 });
+});
+
+Deno.test("cpu matmul float32: random odd shapes, transposes, batches vs naive loop (1e-5)", () => {
+  fc.assert(fc.property(cases, fc.nat(1000), (c, seed) => void check(c, "float32", seed, 1e-5)), { numRuns: 80 });
+});
+
+Deno.test("cpu matmul: sums in order of k, float32 rounded per step — bit for bit, every size path", () => {
+  for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [9, 17, 33], [70, 69, 67], [257, 129, 300]]) {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const [transA, transB] of [[false, false], [true, true]]) {
+        check({ batchA: [], batchB: [], m, n, k, transA, transB }, dtype, m + n + k, 0, true);
+      }
+    }
+  }
+});
+
+Deno.test("cpu matmul: 257×129×300 (threaded size) vs naive, and equal with one thread", () => {
+  const c = (transA: boolean, transB: boolean): Case => ({
+    batchA: [],
+    batchB: [],
+    m: 257,
+    n: 129,
+    k: 300,
+    transA,
+    transB,
+  });
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [ta, tb] of [[false, false], [true, true]]) {
+      const many = check(c(ta, tb), dtype, 7, dtype === "float32" ? 1e-5 : 1e-12);
+      setMatmulThreads(1);
+      try {
+        assert.deepEqual(check(c(ta, tb), dtype, 7, 0, true), many);
+      } finally {
+        setMatmulThreads(navigator.hardwareConcurrency);
+      }
+    }
+  }
+});
+
+Deno.test("cpu matmul: products split into several passes give the same bits", () => {
+  const old = setPassBytes(64 * 1024);
+  try {
+    for (const dtype of ["float32", "float64"] as const) {
+      check({ batchA: [2], batchB: [], m: 150, n: 90, k: 200, transA: false, transB: true }, dtype, 3, 0, true);
+      check({ batchA: [], batchB: [], m: 40, n: 300, k: 100, transA: true, transB: false }, dtype, 4, 0, true);
+    }
+  } finally {
+    setPassBytes(old);
+  }
+});
+
+Deno.test("cpu matmul: inf and nan propagate like the naive loop; padding never leaks", () => {
+  for (const T of [Float32Array, Float64Array]) {
+    const m = 5, n = 9, k = 130; // neither a whole number of register tiles
+    const A = T.from(randoms(m * k, 1)), B = T.from(randoms(k * n, 2));
+    A[3] = 0; // 0 · inf = nan in row 0
+    B[3 * n + 2] = Infinity;
+    B[7 * n + 8] = NaN;
+    A[4 * k + 100] = -Infinity;
+    const C = new T(m * n);
+    gemm(A, 0, false, B, 0, false, C, 0, m, n, k);
+    const c: Case = { batchA: [], batchB: [], m, n, k, transA: false, transB: false };
+    const want = naive(c, A, B, T === Float32Array).out;
+    for (let i = 0; i < m * n; i++) {
+      assert.ok(Object.is(C[i], want[i]), `${T.name} element ${i}: ${C[i]} vs ${want[i]}`);
+    }
+  }
+});
+
+Deno.test("cpu matmul: offsets inside larger arrays, k = 0 and int32", () => {
+  const A = Float64Array.from(randoms(3 + 40 * 50, 5)), B = Float64Array.from(randoms(2 + 50 * 30, 6));
+  const C = new Float64Array(1 + 40 * 30 + 1).fill(7);
+  gemm(A, 3, false, B, 2, false, C, 1, 40, 30, 50);
+  const want = naive(
+    { batchA: [], batchB: [], m: 40, n: 30, k: 50, transA: false, transB: false },
+    A.subarray(3),
+    B.subarray(2),
+  );
+  assert.deepEqual(C.subarray(1, 1201), Float64Array.from(want.out));
+  assert.equal(C[0], 7);
+  assert.equal(C[1201], 7);
+  const Z = new Float32Array(6).fill(3);
+  gemm(new Float32Array(0), 0, false, new Float32Array(0), 0, false, Z, 0, 2, 3, 0);
+  assert.deepEqual(Array.from(Z), [0, 0, 0, 0, 0, 0]);
+  const I = new Int32Array(4);
+  gemm(Int32Array.of(1, 2, 3, 4), 0, false, Int32Array.of(5, 6, 7, 8), 0, false, I, 0, 2, 2, 2);
+  assert.deepEqual(Array.from(I), [19, 22, 43, 50]);
+});
