@@ -543,102 +543,69 @@ function jacobiRows(
 }
 
 /**
- * Applies the rotations Gⱼ (j = j0 … j1−1, in that order) on columns (j, j+1) to every row of the
- * rows×ld row-major matrix buf: colⱼ ← cⱼ colⱼ + sⱼ colⱼ₊₁, colⱼ₊₁ ← cⱼ colⱼ₊₁ − sⱼ colⱼ. Each
- * row is one contiguous pass with the running column kept in a register (two rows at a time).
+ * Applies the plane rotations j = j0 … j1−1, in that order, to the rows (j, j+1) of buf (rows of
+ * length len): rowⱼ ← cⱼ rowⱼ + sⱼ rowⱼ₊₁, rowⱼ₊₁ ← cⱼ rowⱼ₊₁ − sⱼ rowⱼ. Four rotations share one
+ * pass over five rows, so each element is loaded and stored once per four rotations.
  */
-function rotChainUp(
-  buf: Float64Array,
-  rows: number,
-  ld: number,
+function rotSeqUp(
+  b: Float64Array,
+  len: number,
   j0: number,
   j1: number,
   cs: Float64Array,
   sn: Float64Array,
 ): void {
-  let r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const o0 = r * ld, o1 = o0 + ld;
-    let x0 = buf[o0 + j0], x1 = buf[o1 + j0];
-    for (let j = j0; j < j1; j++) {
-      const c = cs[j], s = sn[j];
-      const y0 = buf[o0 + j + 1], y1 = buf[o1 + j + 1];
-      buf[o0 + j] = c * x0 + s * y0;
-      buf[o1 + j] = c * x1 + s * y1;
-      x0 = c * y0 - s * x0;
-      x1 = c * y1 - s * x1;
+  let j = j0;
+  for (; j + 3 < j1; j += 4) {
+    const c0 = cs[j], s0 = sn[j], c1 = cs[j + 1], s1 = sn[j + 1];
+    const c2 = cs[j + 2], s2 = sn[j + 2], c3 = cs[j + 3], s3 = sn[j + 3];
+    const o0 = j * len, o1 = o0 + len, o2 = o1 + len, o3 = o2 + len, o4 = o3 + len;
+    for (let i = 0; i < len; i++) {
+      const x0 = b[o0 + i], x1 = b[o1 + i], x2 = b[o2 + i], x3 = b[o3 + i], x4 = b[o4 + i];
+      b[o0 + i] = c0 * x0 + s0 * x1;
+      const y1 = c0 * x1 - s0 * x0;
+      b[o1 + i] = c1 * y1 + s1 * x2;
+      const y2 = c1 * x2 - s1 * y1;
+      b[o2 + i] = c2 * y2 + s2 * x3;
+      const y3 = c2 * x3 - s2 * y2;
+      b[o3 + i] = c3 * y3 + s3 * x4;
+      b[o4 + i] = c3 * x4 - s3 * y3;
     }
-    buf[o0 + j1] = x0;
-    buf[o1 + j1] = x1;
   }
-  if (r < rows) {
-    const o0 = r * ld;
-    let x0 = buf[o0 + j0];
-    for (let j = j0; j < j1; j++) {
-      const c = cs[j], s = sn[j];
-      const y0 = buf[o0 + j + 1];
-      buf[o0 + j] = c * x0 + s * y0;
-      x0 = c * y0 - s * x0;
-    }
-    buf[o0 + j1] = x0;
-  }
+  for (; j < j1; j++) rot(b, j * len, (j + 1) * len, len, cs[j], sn[j]);
 }
 
 /**
- * Applies the rotations (i = i1−1 down to i0) on columns (i, i+1) to every row of the rows×ld
- * row-major buf: colᵢ₊₁ ← sᵢ colᵢ + cᵢ colᵢ₊₁, colᵢ ← cᵢ colᵢ − sᵢ colᵢ₊₁ (EISPACK tql2's order).
+ * Applies the plane rotations i = i1−1 down to i0, in that order, to the rows (i, i+1) of buf:
+ * rowᵢ ← cᵢ rowᵢ + sᵢ rowᵢ₊₁, rowᵢ₊₁ ← cᵢ rowᵢ₊₁ − sᵢ rowᵢ (four rotations per pass).
  */
-function rotChainDown(
-  buf: Float64Array,
-  rows: number,
-  ld: number,
+function rotSeqDown(
+  b: Float64Array,
+  len: number,
   i0: number,
   i1: number,
   cs: Float64Array,
   sn: Float64Array,
 ): void {
-  let r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const o0 = r * ld, o1 = o0 + ld;
-    let h0 = buf[o0 + i1], h1 = buf[o1 + i1];
-    for (let i = i1 - 1; i >= i0; i--) {
-      const c = cs[i], s = sn[i];
-      const a0 = buf[o0 + i], a1 = buf[o1 + i];
-      buf[o0 + i + 1] = s * a0 + c * h0;
-      buf[o1 + i + 1] = s * a1 + c * h1;
-      h0 = c * a0 - s * h0;
-      h1 = c * a1 - s * h1;
+  let j = i1 - 1;
+  for (; j - 3 >= i0; j -= 4) {
+    // rotations j, j−1, j−2, j−3 on rows j−3 … j+1
+    const c0 = cs[j], s0 = sn[j], c1 = cs[j - 1], s1 = sn[j - 1];
+    const c2 = cs[j - 2], s2 = sn[j - 2], c3 = cs[j - 3], s3 = sn[j - 3];
+    const o4 = (j + 1) * len, o3 = o4 - len, o2 = o3 - len, o1 = o2 - len, o0 = o1 - len;
+    for (let i = 0; i < len; i++) {
+      const x0 = b[o0 + i], x1 = b[o1 + i], x2 = b[o2 + i], x3 = b[o3 + i], x4 = b[o4 + i];
+      b[o4 + i] = c0 * x4 - s0 * x3;
+      const y3 = c0 * x3 + s0 * x4;
+      b[o3 + i] = c1 * y3 - s1 * x2;
+      const y2 = c1 * x2 + s1 * y3;
+      b[o2 + i] = c2 * y2 - s2 * x1;
+      const y1 = c2 * x1 + s2 * y2;
+      b[o1 + i] = c3 * y1 - s3 * x0;
+      b[o0 + i] = c3 * x0 + s3 * y1;
     }
-    buf[o0 + i0] = h0;
-    buf[o1 + i0] = h1;
   }
-  if (r < rows) {
-    const o0 = r * ld;
-    let h0 = buf[o0 + i1];
-    for (let i = i1 - 1; i >= i0; i--) {
-      const c = cs[i], s = sn[i];
-      const a0 = buf[o0 + i];
-      buf[o0 + i + 1] = s * a0 + c * h0;
-      h0 = c * a0 - s * h0;
-    }
-    buf[o0 + i0] = h0;
-  }
-}
-
-/** Rotation of two columns of a rows×ld row-major matrix: x ← c·x + s·y, y ← c·y − s·x. */
-function rotCols(buf: Float64Array, rows: number, ld: number, cx: number, cy: number, c: number, s: number): void {
-  for (let r = 0, o = 0; r < rows; r++, o += ld) {
-    const x = buf[o + cx], y = buf[o + cy];
-    buf[o + cx] = c * x + s * y;
-    buf[o + cy] = c * y - s * x;
-  }
-}
-
-/** Transpose of the rows×cols row-major src into dst (cols×rows). */
-function transposeInto(src: Float64Array, rows: number, cols: number, dst: Float64Array): void {
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
-  }
+  for (; j >= i0; j--) rot(b, j * len, (j + 1) * len, len, cs[j], sn[j]);
 }
 
 /**
@@ -681,20 +648,17 @@ function golubKahan(
     }
   }
   e[q - 1] = 0;
-  // U (element-major p×q) from the left reflectors; V (q×q) = G₀G₁⋯G_{q−3}, G_k on coords k+1 …
+  // U from the left reflectors; V = G₀G₁⋯G_{q−3}, G_k on coords k+1 … (both as rows: vectors)
   formQt(xt, p, q, tauL, ut);
-  const U = new Float64Array(p * q), V = new Float64Array(q * q);
-  transposeInto(ut, q, p, U);
   vt.fill(0, 0, q * q);
   for (let c = 0; c < q; c++) vt[c * q + c] = 1;
   for (let k = q - 3; k >= 0; k--) {
     const t = tauR[k];
     if (t !== 0) applyReflectorMany(rv, k * q, vt, (k + 1) * q + k + 1, q, q - k - 1, q - k - 1, t);
   }
-  transposeInto(vt, q, q, V);
 
   // Implicit-shift QR on the bidiagonal (s on the diagonal, e above it). The rotations of a QR
-  // step are recorded and applied afterwards as one chain per row of U and V.
+  // step are recorded and applied afterwards to the vector rows of U and V, four per pass.
   const csU = new Float64Array(q), snU = new Float64Array(q);
   const csV = new Float64Array(q), snV = new Float64Array(q);
   let pa = q; // active size
@@ -740,7 +704,7 @@ function golubKahan(
           f = -sn * e[j - 1];
           e[j - 1] = cs * e[j - 1];
         }
-        rotCols(V, q, q, j, pa - 1, cs, sn);
+        rot(vt, j * q, (pa - 1) * q, q, cs, sn);
       }
     } else if (kase === 2) {
       // split at a negligible s[k−1]: chase e[k−1] down with rotations from the left
@@ -752,7 +716,7 @@ function golubKahan(
         s[j] = t;
         f = -sn * e[j];
         e[j] = cs * e[j];
-        rotCols(U, p, q, j, k - 1, cs, sn);
+        rot(ut, j * p, (k - 1) * p, p, cs, sn);
       }
     } else if (kase === 3) {
       // one QR step on rows/columns k … pa−1, shift from the trailing 2×2 of BᵀB
@@ -798,19 +762,17 @@ function golubKahan(
         snU[j] = sn;
       }
       e[pa - 2] = f;
-      rotChainUp(V, q, q, k, pa - 1, csV, snV);
-      rotChainUp(U, p, q, k, pa - 1, csU, snU);
+      rotSeqUp(vt, q, k, pa - 1, csV, snV);
+      rotSeqUp(ut, p, k, pa - 1, csU, snU);
     } else {
       // converged: s[k] is a singular value; make it non-negative
       if (s[k] < 0) {
         s[k] = -s[k];
-        for (let t = 0; t < q; t++) V[t * q + k] = -V[t * q + k];
+        for (let t = 0; t < q; t++) vt[k * q + t] = -vt[k * q + t];
       } else if (s[k] === 0) s[k] = 0; // −0 → 0
       pa--;
     }
   }
-  transposeInto(U, p, q, ut);
-  transposeInto(V, q, q, vt);
   return true;
 }
 
@@ -1075,7 +1037,7 @@ export function eighKernel<T extends FloatArray>(a: T, dims: SquareDims): EighRe
   const batch = batchOf("eighKernel", a.length, n * n, dims.batch);
   const vals = like(a, batch * n), vecs = like(a, batch * n * n);
   const failures: KernelFailure[] = [];
-  const w = new Float64Array(n * n), vt = new Float64Array(n * n), v = new Float64Array(n * n);
+  const w = new Float64Array(n * n), vt = new Float64Array(n * n);
   const d = new Float64Array(n), e = new Float64Array(n);
   for (let b = 0; b < batch; b++) {
     const off = b * n * n, lo = b * n;
@@ -1094,8 +1056,7 @@ export function eighKernel<T extends FloatArray>(a: T, dims: SquareDims): EighRe
       }
     }
     tridiagonalize(w, n, d, e, vt);
-    transposeInto(vt, n, n, v);
-    if (!tql2(d, e, n, v)) {
+    if (!tql2(d, e, n, vt)) {
       failures.push({ batch: b, kind: "notConverged", index: -1 });
       vals.fill(NaN, lo, lo + n);
       vecs.fill(NaN, off, off + n * n);
@@ -1103,19 +1064,11 @@ export function eighKernel<T extends FloatArray>(a: T, dims: SquareDims): EighRe
     }
     const order = sortOrder(d, n, true);
     for (let c = 0; c < n; c++) {
-      // column order[c] of v, largest-magnitude entry made positive
-      const oc = order[c];
-      let best = 0, mx = -1;
-      for (let r = 0; r < n; r++) {
-        const x = Math.abs(v[r * n + oc]);
-        if (x > mx) {
-          mx = x;
-          best = r;
-        }
-      }
-      const flip = v[best * n + oc] < 0 ? -1 : 1;
-      vals[lo + c] = d[oc] / scale;
-      for (let r = 0; r < n; r++) vecs[off + r * n + c] = flip * v[r * n + oc];
+      // eigenvector order[c] (a row of vt), largest-magnitude entry made positive
+      const vo = order[c] * n;
+      const flip = vt[vo + argMaxAbs(vt, vo, n)] < 0 ? -1 : 1;
+      vals[lo + c] = d[order[c]] / scale;
+      for (let r = 0; r < n; r++) vecs[off + r * n + c] = flip * vt[vo + r];
     }
   }
   return { eigenvalues: vals, eigenvectors: vecs, failures };
@@ -1172,11 +1125,10 @@ function tridiagonalize(
 
 /**
  * Implicit QL iteration on the symmetric tridiagonal (d, e) (EISPACK tql2, Bowdler–Martin–
- * Reinsch–Wilkinson): d receives the eigenvalues (unsorted); the rotations are applied to the
- * columns of the row-major n×n v (eigenvectors as columns). Returns false if some eigenvalue needed
- * more than 100 iterations.
+ * Reinsch–Wilkinson): d receives the eigenvalues (unsorted); the rotations are applied to the rows
+ * of vt (eigenvectors as rows). Returns false if some eigenvalue needed more than 100 iterations.
  */
-function tql2(d: Float64Array, e: Float64Array, n: number, v: Float64Array): boolean {
+function tql2(d: Float64Array, e: Float64Array, n: number, vt: Float64Array): boolean {
   const cs = new Float64Array(n), sn = new Float64Array(n);
   let f = 0, tst1 = 0;
   for (let l = 0; l < n; l++) {
@@ -1218,9 +1170,9 @@ function tql2(d: Float64Array, e: Float64Array, n: number, v: Float64Array): boo
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
           cs[i] = c;
-          sn[i] = s;
+          sn[i] = -s; // rowsᵢ ← c vᵢ − s vᵢ₊₁, vᵢ₊₁ ← c vᵢ₊₁ + s vᵢ
         }
-        rotChainDown(v, n, n, l, m, cs, sn);
+        rotSeqDown(vt, n, l, m, cs, sn);
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
         d[l] = c * p;
