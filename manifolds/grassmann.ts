@@ -14,9 +14,9 @@ import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { svd } from "../core/linalg/mod.ts";
 import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
-import { frobInner, mm, orthonormalityError, tmm } from "./matrix.ts";
+import { frobInner, mm, orthonormalityError, polarFactor, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
-import { polarFactor, qf } from "./stiefel.ts";
+import { qf } from "./stiefel.ts";
 
 /** The retraction of a Grassmann manifold. */
 export type GrassmannRetraction = "polar" | "qr";

@@ -3,7 +3,10 @@
  * Frobenius inner product. Built from core ops, so differentiable and backend-independent.
  * @module
  */
-import { eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
+import { customVjp } from "../autodiff/grad.ts";
+import { ShapeError } from "../core/errors.ts";
+import { add, div, expandDims, eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
+import { svd } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 
 /**
@@ -126,3 +129,39 @@ export function eyeOf(p: number, like: Tensor): Tensor {
 export function newtonSchulzStep(y: Tensor): Tensor {
   return sub(mul(y, 1.5), mul(mm(y, tmm(y, y)), 0.5));
 }
+
+/**
+ * The orthonormal polar factor `Q = U Vh` of a tall or square `a = U diag(S) Vh` (thin SVD): the
+ * nearest matrix with orthonormal columns in the Frobenius norm. Its gradient is the polar
+ * factor's own, stable where singular values repeat (e.g. at `X + V` on O(n)), unlike the SVD's:
+ * with `K = UᵀḠV`, `Fᵢⱼ = 1/(sᵢ + sⱼ)`,
+ * `Ā = U (F ∘ (K − Kᵀ)) Vᵀ + (I − UUᵀ) Ḡ V S⁻¹ Vᵀ` (needs full column rank).
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { polarFactor } from "./matrix.ts";
+ * polarFactor(tensor([[2, 0], [0, -3]], { dtype: "float64" })); // [[1, 0], [0, -1]]
+ * ```
+ */
+export function polarFactor(a: Tensor): Tensor {
+  if (a.ndim !== 2 || a.shape[0] < a.shape[1]) {
+    throw new ShapeError(`polarFactor: needs a tall or square matrix, got [${a.shape.join(", ")}]`);
+  }
+  return polarVjp(a);
+}
+
+const polarVjp = customVjp(
+  (a: Tensor): Tensor => {
+    const { U, Vh } = svd(a);
+    return mm(U, Vh);
+  },
+  (g: Tensor, _q: Tensor, a: Tensor): Tensor[] => {
+    const { U, S, Vh } = svd(a);
+    const k = mm(tmm(U, g), Vh.mT); // UᵀḠV
+    const f = div(1, add(expandDims(S, 1), expandDims(S, 0))); // 1/(sᵢ + sⱼ)
+    const inRange = mm(mm(U, mul(f, sub(k, k.mT))), Vh);
+    const off = sub(g, mm(U, tmm(U, g))); // (I − UUᵀ)Ḡ
+    return [add(inRange, mm(mm(off, Vh.mT), div(Vh, expandDims(S, 1))))]; // … V S⁻¹ Vᵀ
+  },
+  "polarFactor",
+);

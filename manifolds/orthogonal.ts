@@ -13,12 +13,12 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { add, arange, equal, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
+import { add, arange, equal, greater, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { cayley, det, expm, svd } from "../core/linalg/mod.ts";
 import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
-import { frobInner, mm, newtonSchulzStep, orthonormalityError, skew, tmm } from "./matrix.ts";
+import { frobInner, mm, newtonSchulzStep, orthonormalityError, polarFactor, skew, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
 import { qf } from "./stiefel.ts";
 
@@ -65,7 +65,7 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
   }
 
   /** Multiplies the last column of `u` by `s` (a scalar tensor). */
-  private scaleLastColumn(u: Tensor, s: Tensor): Tensor {
+  private scaleLastColumn(u: Tensor, s: Tensor | number): Tensor {
     return mul(u, where(equal(arange(this.n), this.n - 1), s, 1));
   }
 
@@ -80,9 +80,10 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
   // U Vh, or U diag(1, …, 1, det(UVh)) Vh for SO(n)
   project(x: Tensor): Point<this> {
     this.checkShape("project", x);
+    const q = polarFactor(x);
+    if (!this.special) return this.point(q);
     const { U, Vh } = svd(x);
-    if (!this.special) return this.point(mm(U, Vh));
-    return this.point(mm(this.scaleLastColumn(U, sign(det(mm(U, Vh)))), Vh));
+    return this.point(where(greater(det(q), 0), q, mm(this.scaleLastColumn(U, -1), Vh)));
   }
   // X skew(XᵀU)
   toTangent(x: Point<this>, u: Tensor): Tensor {

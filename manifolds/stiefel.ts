@@ -25,9 +25,9 @@ import { ShapeError } from "../core/errors.ts";
 import { add, concat, mul, neg, norm, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { expm, qr, solve, svd } from "../core/linalg/mod.ts";
+import { expm, qr, solve } from "../core/linalg/mod.ts";
 import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
-import { eyeOf, frobInner, mm, newtonSchulzStep, orthonormalityError, sym, tmm } from "./matrix.ts";
+import { eyeOf, frobInner, mm, newtonSchulzStep, orthonormalityError, polarFactor, sym, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
 
 /** The metric of a Stiefel manifold. */
@@ -67,16 +67,6 @@ export interface Stiefel extends Manifold {
  */
 export function qf(a: Tensor): Tensor {
   return qr(a).Q;
-}
-
-/**
- * The orthonormal polar factor `U Vh` of `a`'s thin SVD: the nearest matrix with orthonormal
- * columns in the Frobenius norm.
- * @internal
- */
-export function polarFactor(a: Tensor): Tensor {
-  const { U, Vh } = svd(a);
-  return mm(U, Vh);
 }
 
 class StiefelImpl extends ManifoldBase implements Stiefel {
