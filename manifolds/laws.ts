@@ -14,11 +14,13 @@
  * - `egradToRgrad` matches the metric: `⟨rgrad(x, g), v⟩ₓ = ⟨g, v⟩` for tangent v, rgrad tangent
  * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
  * - `exp` (where present) is on the manifold, `exp(x, 0) = x`, and first order
+ * - `dim` is the rank of `toTangent` (the dimension of the tangent space)
  * @module
  */
 import fc from "fast-check";
 import { DomainError } from "../core/errors.ts";
-import { add, broadcastTo, div, min, mul, sub, sum, zerosLike } from "../core/ops/mod.ts";
+import { add, broadcastTo, concat, div, min, mul, oneHot, sub, sum, tensor, zerosLike } from "../core/ops/mod.ts";
+import { svdvals } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { arbitraryAmbient, arbitraryTangent } from "./arbitraries.ts";
 import { type FloatDType, type Manifold, safeSqrt } from "./manifold.ts";
@@ -179,6 +181,17 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
       if (!(e1 <= C * t * t + tol)) fail(m, "exp", `‖exp(x, tu) − (x + tu)‖ = ${e1} > ${C}t² at t = ${t}`);
     });
   }
+  law("dim is the rank of toTangent", tangent, async ({ x }) => {
+    const size = m.shape.reduce((a, b) => a * b, 1);
+    if (size > 400) return; // the size² projection matrix gets large
+    const cols = Array.from({ length: size }, (_, i) => {
+      const e = oneHot(tensor([i], { dtype: "int32" }), size).astype(x.dtype).reshape(m.shape);
+      return m.toTangent(x, e).reshape([size, 1]);
+    });
+    const s = await svdvals(concat(cols, 1)).data();
+    const rank = Array.from(s).filter((v) => v > (dtype === "float64" ? 1e-8 : 1e-3) * Math.max(1, s[0])).length;
+    if (rank !== m.dim) fail(m, "dim", `toTangent has rank ${rank}, but dim = ${m.dim}`);
+  });
   return laws;
 }
 
