@@ -141,7 +141,7 @@ export function kaimingUniform(key: Key, shape: readonly number[], dtype: DType)
 }
 
 /** The float dtype adapters compute in for `base`. */
-export function floatDType(base: LinearBase): DType {
+export function floatDType(base: LinearBase): "float32" | "float64" {
   const d = base.weight.dtype;
   return d === "float64" ? "float64" : "float32";
 }

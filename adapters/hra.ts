@@ -6,8 +6,10 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { add, broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum, triu } from "../core/ops/mod.ts";
+import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum, triu } from "../core/ops/mod.ts";
+import { solveTriangular } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
+import { oblique, stiefel } from "../manifolds/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
@@ -44,6 +46,15 @@ export interface HraOptions {
    * reflection `H = I − 2ŴŴᵀ` (default false). See `hra` for how it is initialised.
    */
   gramSchmidt?: boolean;
+  /**
+   * Keep the reflection vectors on a manifold, as manifold points the Riemannian optimizers
+   * retract (default: none, plain tensors normalised in the forward pass):
+   * - "oblique": unit columns (the same paired start, so H = I at init);
+   * - "stiefel": orthonormal columns, so `H = I − 2UUᵀ` and `ÛᵀÛ = I` exactly (the regulariser's
+   *   target is a constraint). Pairs cannot be orthonormal, so the initial reflection is folded into
+   *   the frozen weight (`W_frozen = W H₀ᵀ`) and the layer still starts at W.
+   */
+  manifold?: "oblique" | "stiefel";
 }
 
 const NAMES = [peftName("U", "hra_u")];
@@ -54,29 +65,14 @@ export function unitColumns(U: Tensor): Tensor {
 }
 
 /**
- * `T⁻¹` for a unit upper-triangular r × r `T = I + N` (N strictly upper, so Nʳ = 0):
- * `(I + N)⁻¹ = (I − N)(I + N²)(I + N⁴)⋯`, exact after ⌈log₂ r⌉ factors.
- */
-export function unitUpperInverse(T: Tensor): Tensor {
-  const r = T.shape[0];
-  const I = eye(r, { dtype: T.dtype });
-  let P = sub(I, T); // −N
-  let inv = add(I, P); // I − N
-  for (let k = 2; k < r; k *= 2) {
-    P = matmulT(P, P, false, false); // N^k (sign irrelevant for even powers)
-    inv = matmulT(inv, add(I, P), false, false);
-  }
-  return inv;
-}
-
-/**
  * The WY factor Γ of `H₀H₁⋯H_{r−1} = I + ÛΓÛᵀ` for unit columns Û:
  * `Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹`.
  */
 export function householderWY(Uhat: Tensor): Tensor {
   const G = matmulT(Uhat, Uhat, true, false);
-  const T = add(eye(G.shape[0], { dtype: G.dtype }), mul(triu(G, 1), 2));
-  return mul(unitUpperInverse(T), -2);
+  const I = eye(G.shape[0], { dtype: G.dtype });
+  // (I + 2·striu(G))⁻¹ by back substitution (unit diagonal, strict upper triangle read)
+  return mul(solveTriangular(mul(triu(G, 1), 2), I, { lower: false, unitDiagonal: true }), -2);
 }
 
 /**
@@ -142,21 +138,29 @@ function timesH(M: Tensor, V: Tensor, Gamma: Tensor, transpose = false): Tensor 
  * ```
  */
 export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
-  const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false;
+  const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false, on = opts.manifold;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`hra: r must be a positive integer, got ${r}`);
   if (!(lambda >= 0)) throw new DomainError(`hra: lambda must be ≥ 0, got ${lambda}`);
+  if (on !== undefined && on !== "oblique" && on !== "stiefel") {
+    throw new DomainError(`hra: manifold must be "oblique" or "stiefel", got '${on}'`);
+  }
+  if (on && gs) {
+    throw new DomainError(`hra: gramSchmidt and manifold exclude each other; on "stiefel" no Gram–Schmidt is needed`);
+  }
   return {
     kind: gs ? "hra_gs" : "hra",
-    identityAtInit: gs || r % 2 === 0,
+    identityAtInit: gs || on === "stiefel" || r % 2 === 0,
     init(key: Key, base: LinearBase) {
       const [, inF] = baseShape("hra", base);
       if (r > inF) throw new ShapeError(`hra: r = ${r} reflections exceed the input dimension ${inF}`);
       const dtype = floatDType(base);
       const k = split(key, 1)[0];
-      if (gs) {
-        const U = kaimingUniform(k, [inF, r], dtype);
-        const { V, Gamma } = factors(U, true);
-        return { params: { U }, frozen: { weight: timesH(base.weight, V, Gamma), bias: base.bias } };
+      if (gs || on === "stiefel") {
+        // independent columns (Gram–Schmidt stays well conditioned) or a random Stiefel point;
+        // the initial reflection H₀ is folded into the frozen weight: W_frozen = W H₀ᵀ
+        const U = on === "stiefel" ? stiefel(inF, r).random(k, { dtype }) : kaimingUniform(k, [inF, r], dtype);
+        const { V, Gamma } = factors(U, gs);
+        return { params: { U }, frozen: { weight: timesH(base.weight, V, Gamma, true), bias: base.bias } };
       }
       let U: Tensor;
       if (r % 2 === 0) {
@@ -166,7 +170,10 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
       } else {
         U = kaimingUniform(k, [inF, r], dtype);
       }
-      return { params: { U }, frozen: { weight: base.weight, bias: base.bias } };
+      return {
+        params: { U: on === "oblique" ? oblique(inF, r).project(U) : U },
+        frozen: { weight: base.weight, bias: base.bias },
+      };
     },
     apply(p: HraParams, f: Frozen, x: Tensor): Tensor {
       // y = x (W H)ᵀ + b = (x Hᵀ) Wᵀ + b = (x + ((x V) Γᵀ) Vᵀ) Wᵀ + b
@@ -192,9 +199,10 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
     trainableCount: (p: HraParams): number => countScalars(p),
     toPeft: (t: HraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
     orthogonalFactors(p: HraParams): Tensor[] {
-      // the dense in × in H, for tests and diagnostics only
+      // the dense in × in H (for tests and diagnostics only), and U itself on Stiefel
       const { V, Gamma } = factors(p.U, gs);
-      return [timesH(eye(p.U.shape[0], { dtype: p.U.dtype }), V, Gamma)];
+      const H = timesH(eye(p.U.shape[0], { dtype: p.U.dtype }), V, Gamma);
+      return on === "stiefel" ? [H, p.U] : [H];
     },
   };
 }

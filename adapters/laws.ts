@@ -61,7 +61,7 @@ export interface AdapterLawOptions {
    * weight norm PEFT detaches); their gradient check is skipped.
    */
   detachedGradients?: readonly string[];
-  /** Options of the gradient check (default rtol 1e-6, atol 1e-8). */
+  /** Options of the gradient check (default rtol 1e-6, atol 1e-8·max(1, |loss|)). */
   gradCheck?: CheckGradOptions;
 }
 
@@ -211,7 +211,14 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
       const p = treeUnflatten(s.params, args.slice(0, leaves.length));
       return add(sum(mul(adapter.apply(p, s.frozen, args[leaves.length]), s.G)), adapter.regularizer(p));
     };
-    checkGrad(loss, all.filter((_, i) => free[i]), { rtol: 1e-6, atol: 1e-8, ...opts.gradCheck });
+    // central differences lose about ε_machine·|L|/h: scale atol with the loss
+    const args = all.filter((_, i) => free[i]);
+    const atol = 1e-8 * Math.max(1, Math.abs(loss(...args).item()));
+    try {
+      checkGrad(loss, args, { rtol: 1e-6, atol, ...opts.gradCheck });
+    } catch (e) {
+      fail(adapter, "gradients", (e as Error).message);
+    }
     return Promise.resolve();
   });
 

@@ -25,7 +25,7 @@ import {
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
-import { linalg } from "./_linalg.ts";
+import { qr, svd } from "../core/linalg/mod.ts";
 
 /** LoRA's trainable factors: ΔW = s·B A. */
 export interface LoraParams {
@@ -92,7 +92,7 @@ export function loraInit(op: string, opts: LoraOptions, key: Key, base: LinearBa
       return { A: mul(normal(key, [r, inF], { dtype }), 1 / r), B: zeros([out, r], { dtype }), W };
     case "pissa": {
       // W = U diag(σ) Vᵀ; A = diag(√(σ_r/s)) V_rᵀ, B = U_r diag(√(σ_r/s)); W_res = W − s·B A
-      const { U, S, Vh } = linalg().svd(W, { fullMatrices: false });
+      const { U, S, Vh } = svd(W);
       const root = sqrt(div(slice(S, [[0, r]]), s));
       const A = mul(slice(Vh, [[0, r], null]), root.reshape([r, 1]));
       const B = mul(slice(U, [null, [0, r]]), root);
@@ -100,7 +100,7 @@ export function loraInit(op: string, opts: LoraOptions, key: Key, base: LinearBa
     }
     case "olora": {
       // W = Q R (reduced); B = Q_r, A = R_r; W_res = W − s·B A
-      const { Q, R } = linalg().qr(W);
+      const { Q, R } = qr(W);
       const A = slice(R, [[0, r], null]), B = slice(Q, [null, [0, r]]);
       return { A, B, W: sub(W, mul(matmul(B, A), s)) };
     }

@@ -35,5 +35,8 @@ export { hadamardFactors, loha, type LohaOptions, type LohaParams } from "./loha
 export { factorization, kron, kronApply, lokr, type LokrOptions, type LokrParams } from "./lokr.ts";
 export { vera, type VeraFrozen, type VeraOptions, type VeraParams } from "./vera.ts";
 export { khatriRao, lokh, type LokhOptions, type LokhParams } from "./lokh.ts";
+export { sorsa, type SorsaOptions, sorsaOrthonormality, type SorsaParams } from "./sorsa.ts";
+export { polar, type PolarOptions, type PolarParams, type PolarTheta } from "./polar.ts";
+export { conditionNumber, orthogonalityError, type SpectralDrift, spectralDrift, stableRank } from "./analysis.ts";
 export { adapt, type Adapted, type AdaptOptions, type AdaptTarget } from "./adapt.ts";
 export { fromPeft, type FromPeftOptions, type FromPeftResult, type PeftConfig } from "./peft.ts";

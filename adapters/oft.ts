@@ -4,20 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import {
-  add,
-  broadcastTo,
-  concat,
-  eye,
-  matmulT,
-  mul,
-  neg,
-  reshape,
-  sub,
-  take,
-  transpose,
-  zeros,
-} from "../core/ops/mod.ts";
+import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transpose, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
@@ -34,7 +21,7 @@ import {
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
-import { linalg } from "./_linalg.ts";
+import { cayley, solve } from "../core/linalg/mod.ts";
 
 /** OFT's trainable skew generators. */
 export interface OftParams {
@@ -122,9 +109,7 @@ export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
 
 /** PEFT's exact Cayley map `(I − Q)(I + Q)⁻¹ = (I + Q)⁻¹(I − Q)` (Q skew, so the factors commute). */
 export function cayleyExact(Q: Tensor): Tensor {
-  const bs = Q.shape[Q.ndim - 1];
-  const I = broadcastTo(eye(bs, { dtype: Q.dtype }), Q.shape);
-  return linalg().solve(add(I, Q), sub(I, Q));
+  return cayley(Q);
 }
 
 /**
@@ -145,7 +130,7 @@ function blockUnrotate(M: Tensor, R: Tensor): Tensor {
   const [nb, bs] = R.shape;
   const rows = M.shape[0];
   const mt = transpose(reshape(M, [rows, nb, bs]), [1, 2, 0]); // [nb, bs, rows] = Mᵢᵀ
-  const xt = linalg().solve(R, mt); // Rᵢ Xᵢᵀ = Mᵢᵀ
+  const xt = solve(R, mt); // Rᵢ Xᵢᵀ = Mᵢᵀ
   return reshape(transpose(xt, [2, 0, 1]), [rows, nb * bs]);
 }
 

@@ -1,6 +1,22 @@
-import "../mod.ts";
+import assert from "node:assert/strict";
+import { type Key, ones, stopGradient, type Tensor } from "../mod.ts";
 import { checkAdapterLaws } from "../testing.ts";
-import { dora, hra, loha, lokr, lora, vera } from "../adapters/mod.ts";
+import {
+  boft,
+  dora,
+  type Frozen,
+  hra,
+  type LinearBase,
+  loha,
+  lokr,
+  lora,
+  type LoraParams,
+  oft,
+  polar,
+  sorsa,
+  vera,
+} from "../adapters/mod.ts";
+import { adam, landing, riemannianAdam } from "../manifolds/mod.ts";
 
 Deno.test("adapter laws: lora (kaiming, gaussian, rslora)", async () => {
   await checkAdapterLaws(lora({ r: 2, alpha: 4 }));
@@ -23,4 +39,50 @@ Deno.test("adapter laws: loha (factored and dense forward), lokr, vera", async (
   await checkAdapterLaws(lokr({ r: 2, alpha: 4 }));
   await checkAdapterLaws(lokr({ r: 1, decomposeBoth: true }), { out: 8, in: 12 });
   await checkAdapterLaws(vera({ r: 3 }));
+});
+
+Deno.test("adapter laws catch broken adapters", async () => {
+  const good = lora({ r: 2, alpha: 4 });
+  const broken = [
+    { ...good, merge: (p: LoraParams, f: Frozen) => good.merge(p, f).mul(1.001) },
+    { ...good, unmerge: (p: LoraParams, f: Frozen, m: Tensor) => good.unmerge(p, f, m).add(1e-6) },
+    { ...good, trainableCount: (p: LoraParams) => good.trainableCount(p) - 1 },
+    {
+      ...good,
+      init: (k: Key, b: LinearBase) => ({
+        ...good.init(k, b),
+        params: { ...good.init(k, b).params, B: ones([6, 2], { dtype: "float64" }) },
+      }),
+    },
+    { ...good, apply: (p: LoraParams, f: Frozen, x: Tensor) => good.apply({ ...p, A: stopGradient(p.A) }, f, x) },
+  ];
+  for (const [i, ad] of broken.entries()) {
+    await assert.rejects(() => checkAdapterLaws(ad, { numRuns: 1 }), /law ".*" fails/, `broken adapter ${i} passed`);
+  }
+});
+
+Deno.test("adapter laws: oft (Neumann, exact, shared block) and boft (1 and 2 butterfly factors)", async () => {
+  await checkAdapterLaws(oft({ blockSize: 4 }));
+  await checkAdapterLaws(oft({ r: 2, cayley: "exact", blockShare: true }));
+  await checkAdapterLaws(oft({ blockSize: 2, terms: 3 }), { numRuns: 1 });
+  await checkAdapterLaws(boft({ blockSize: 4 }));
+  await checkAdapterLaws(boft({ blockSize: 2, butterflyFactors: 2 }));
+  await checkAdapterLaws(boft({ blockNum: 4, butterflyFactors: 3 }), { in: 16, numRuns: 1 });
+});
+
+Deno.test("adapter laws: exactly orthogonal HRA on the oblique and Stiefel manifolds, after Riemannian Adam", async () => {
+  const optimizer = riemannianAdam({ lr: 0.05 });
+  await checkAdapterLaws(hra({ r: 4, lambda: 0.1, manifold: "oblique" }), { optimizer, orthoTol: 1e-12 });
+  await checkAdapterLaws(hra({ r: 3, manifold: "stiefel" }), { optimizer, orthoTol: 1e-12 });
+});
+
+Deno.test("adapter laws: sorsa, polar (Riemannian Adam keeps X, Y orthonormal; landing keeps them near)", async () => {
+  await checkAdapterLaws(sorsa({ r: 3, gamma: 0.1, peakLr: 0.5 }));
+  await checkAdapterLaws(polar({ r: 2, alpha: 4 }), { optimizer: riemannianAdam({ lr: 0.05 }), orthoTol: 1e-12 });
+  await checkAdapterLaws(polar({ r: 3, theta: "diagonal" }), {
+    // landing is retraction-free: under Adam each step moves X, Y by about lr per entry
+    optimizer: landing({ lambda: 1, base: adam({ lr: 1e-3 }) }),
+    orthoTol: 0.05,
+  });
+  await checkAdapterLaws(polar({ r: 2, theta: "identity" }));
 });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { type Tensor, vjp } from "../mod.ts";
-import { fromPeft } from "../adapters/mod.ts";
+import { key, type Tensor, vjp } from "../mod.ts";
+import { fromPeft, linear } from "../adapters/mod.ts";
 import { loadPeftFixture, relErr, t64 } from "./adapters_helpers.ts";
 
-// oft, boft, pissa and olora join when core/linalg (solve, svd, qr) lands
-const KINDS = ["lora", "lora_rslora", "dora", "hra", "hra_gs", "loha", "lokr", "vera"];
+const KINDS = ["lora", "lora_rslora", "dora", "hra", "hra_gs", "oft", "boft", "loha", "lokr", "vera", "pissa", "olora"];
 const TOL: Record<string, number> = { pissa: 2e-5, olora: 2e-5 };
 const PREFIX = "base_model.model.proj";
 
@@ -32,5 +31,23 @@ for (const kind of KINDS) {
     errs.merged = relErr(merged, t64(fx.merged_weight));
     errs.unmerge = relErr(adapter.unmerge(params, frozen, merged), frozen.weight);
     for (const [what, e] of Object.entries(errs)) assert.ok(e <= tol, `${kind} ${what}: rel. error ${e} > ${tol}`);
+  });
+}
+
+// PEFT's y_at_init is the base layer's output except for hra_gs (Gram–Schmidt of paired vectors: noise)
+for (const kind of KINDS.filter((k) => k !== "hra_gs")) {
+  Deno.test(`${kind}: init starts at PEFT's y_at_init (the base layer)`, () => {
+    const fx = loadPeftFixture(kind);
+    const tensors: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries({ ...fx.adapter_params, ...(fx.frozen_adapter_tensors ?? {}) })) {
+      tensors[k] = t64(v);
+    }
+    const base = { weight: t64(fx.base.weight), bias: t64(fx.base.bias) };
+    const { adapter } = fromPeft({ config: fx.config, base, tensors });
+    const { params, frozen } = adapter.init(key(1), base);
+    const x = t64(fx.x), yInit = t64(fx.y_at_init);
+    const e = relErr(adapter.apply(params, frozen, x), yInit);
+    assert.ok(e <= (TOL[kind] ?? 1e-12), `${kind}: ${e}`);
+    assert.ok(relErr(linear(x, base.weight, base.bias), yInit) <= (TOL[kind] ?? 1e-12));
   });
 }
