@@ -136,7 +136,8 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
   const w = x.shape.map((_, i) => [...(widths[i] ?? [0, 0])] as [number, number]);
   if (w.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
     throw new ShapeError(
-      `pad: widths ${JSON.stringify(widths)} for ${fmtShape(x.shape)} must be non-negative integers`,
+      `pad: widths ${JSON.stringify(widths)} for ${fmtShape(x.shape)} are not all non-negative integers; ` +
+        `give [before, after] counts >= 0 per axis`,
     );
   }
   if (w.every(([a, b]) => a === 0 && b === 0)) return x;
