@@ -34,3 +34,4 @@ export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBack
 export { toBackend } from "./core/device.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
+export * as linalg from "./core/linalg/mod.ts";
