@@ -68,7 +68,11 @@ export class Tensor {
 
   /** The elements in row-major order (waits for the device where there is one). */
   data(): Promise<TypedArray> {
-    return this.backend.toHost(this._live(), this);
+    try {
+      return this.backend.toHost(this._live(), this);
+    } catch (e) {
+      return Promise.reject(e); // a released tensor rejects like any other read failure
+    }
   }
 
   /** The elements now; only on backends that can read synchronously (the CPU). */
