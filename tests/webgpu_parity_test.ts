@@ -12,7 +12,7 @@ import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
 const gpuOk = await webgpuAvailable();
 if (!gpuOk) console.warn("webgpu_parity_test: no WebGPU adapter; skipping");
 await T.useBackend("cpu");
-const RUNS = 12;
+const RUNS = 8;
 
 /** |g − c| ≤ atol + rtol·|c| elementwise (NaN matches NaN, ±∞ matches itself). */
 function assertClose(got: TypedArray, want: TypedArray, what: string, rtol = 2e-5, atol = 2e-6): void {

@@ -1,32 +1,62 @@
 /**
- * The WebGPU backend object: storage (a pooled GPU buffer per tensor, returned to the pool when
- * the storage is released by a scope or garbage-collected), host transfers, and the kernel table.
+ * The WebGPU backend object: storage, host transfers, the kernel table, and the bookkeeping that
+ * frees GPU buffers. A storage is either concrete (a pooled GPU buffer) or lazy (a fused
+ * elementwise expression, see fusion.ts). Buffers are reference-counted: a concrete storage holds
+ * its buffer, a lazy one holds every buffer its expression reads; a buffer returns to the pool
+ * when its count drops to zero (storage released by a scope, or garbage-collected).
  * @module
  */
 import type { Aval, Backend, Kernel, Storage } from "../backend.ts";
 import type { TypedArray } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
+import {
+  compileFused,
+  type ConstNode,
+  fits,
+  type FNode,
+  fusedGroups,
+  type FusionLimits,
+  leafBuffers,
+  type LeafNode,
+} from "./fusion.ts";
 import type { GpuRuntime, WebGPUMemory } from "./runtime.ts";
 import { GPU_ITEM, wgslType } from "./wgsl.ts";
 
-/** WebGPU storage: a GPU buffer holding the elements (float32, int32, or bool as u32). */
+/** What a storage keeps alive; the finalizer releases it. */
+interface Holder {
+  /** The concrete buffer, once there is one. */
+  buffer: GPUBuffer | null;
+  /** Buffers read by the lazy expression, until it is materialised. */
+  leaves: GPUBuffer[];
+}
+
+/** WebGPU storage: a GPU buffer (float32, int32, or bool as u32), or a lazy fused expression. */
 export class WebGPUStorage implements Storage {
   /** The backend that owns this storage. */
   readonly backend: Backend;
-  /** The buffer (from the pool; possibly larger than `byteSize`). */
-  readonly buffer: GPUBuffer;
   /** Bytes of elements. */
   readonly byteSize: number;
   /** Set once released by a scope. */
   released?: boolean;
+  /** @internal what this storage keeps alive */
+  readonly holder: Holder;
+  /** @internal the lazy expression (null once concrete) */
+  node: FNode | null;
+  /** @internal times the expression was inlined into another */
+  inlined = 0;
+  /** @internal leaf nodes reading this storage's buffer, by shape */
+  leafCache?: Map<string, LeafNode>;
+
   /**
    * @param backend the owning backend
-   * @param buffer the buffer
+   * @param holder what it keeps alive
+   * @param node the lazy expression, or null for a concrete buffer
    * @param byteSize bytes of elements
    */
-  constructor(backend: Backend, buffer: GPUBuffer, byteSize: number) {
+  constructor(backend: Backend, holder: Holder, node: FNode | null, byteSize: number) {
     this.backend = backend;
-    this.buffer = buffer;
+    this.holder = holder;
+    this.node = node;
     this.byteSize = byteSize;
   }
 }
@@ -41,7 +71,12 @@ export class WebGPUBackend implements Backend {
   readonly runtime: GpuRuntime;
   /** Adapter description. */
   readonly description: string;
-  private readonly registry: FinalizationRegistry<GPUBuffer>;
+  /** Limits of one fused elementwise kernel. */
+  readonly limits: FusionLimits;
+  /** Whether elementwise ops are fused (lazy); false runs each op as its own kernel. */
+  fusion = true;
+  private readonly refs = new Map<GPUBuffer, number>();
+  private readonly registry: FinalizationRegistry<Holder>;
 
   /**
    * @param runtime the runtime over the device
@@ -50,7 +85,9 @@ export class WebGPUBackend implements Backend {
   constructor(runtime: GpuRuntime, description: string) {
     this.runtime = runtime;
     this.description = description;
-    this.registry = new FinalizationRegistry((buf) => runtime.free(buf));
+    const bindings = runtime.device.limits.maxStorageBuffersPerShaderStage;
+    this.limits = { maxBuffers: Math.min(10, bindings - 1), maxStrided: 12, maxConsts: 16, maxOps: 48 };
+    this.registry = new FinalizationRegistry((h) => this.drop(h));
   }
 
   /** Number of elements of a shape. */
@@ -66,19 +103,187 @@ export class WebGPUBackend implements Backend {
     return this.runtime.alloc(this.size(aval.shape) * GPU_ITEM);
   }
 
-  /** Wraps a buffer holding `aval`'s elements as storage freed when unreachable. */
+  private retain(b: GPUBuffer): void {
+    this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
+  }
+
+  private unref(b: GPUBuffer): void {
+    const c = (this.refs.get(b) ?? 1) - 1;
+    if (c > 0) this.refs.set(b, c);
+    else {
+      this.refs.delete(b);
+      this.runtime.free(b);
+    }
+  }
+
+  private drop(h: Holder): void {
+    if (h.buffer) this.unref(h.buffer);
+    for (const b of h.leaves) this.unref(b);
+    h.buffer = null;
+    h.leaves = [];
+  }
+
+  /** Wraps a freshly allocated buffer holding `aval`'s elements as concrete storage. */
   wrap(buffer: GPUBuffer, aval: Aval): WebGPUStorage {
-    const s = new WebGPUStorage(this, buffer, this.size(aval.shape) * GPU_ITEM);
-    this.registry.register(s, buffer, s);
+    this.retain(buffer);
+    const h: Holder = { buffer, leaves: [] };
+    const s = new WebGPUStorage(this, h, null, this.size(aval.shape) * GPU_ITEM);
+    this.registry.register(s, h, s);
     return s;
   }
 
-  /** The buffer of a storage. */
+  /** A lazy storage computing `node` (its leaf buffers are kept alive until it is materialised). */
+  lazy(node: FNode, aval: Aval): WebGPUStorage {
+    const leaves = leafBuffers(node);
+    for (const b of leaves) this.retain(b);
+    const h: Holder = { buffer: null, leaves };
+    const s = new WebGPUStorage(this, h, node, this.size(aval.shape) * GPU_ITEM);
+    this.registry.register(s, h, s);
+    return s;
+  }
+
+  /** The buffer of a storage, running its fused kernel first if it is lazy. */
   buf(s: Storage): GPUBuffer {
     if (s.released) {
       throw new BackendError("webgpu: tensor was released by scope(); return it from the scope to keep it");
     }
-    return (s as WebGPUStorage).buffer;
+    const g = s as WebGPUStorage;
+    if (g.node) this.materialize(g);
+    return g.holder.buffer!;
+  }
+
+  /** Encodes the fused kernel of a lazy storage into a new buffer; the storage becomes concrete. */
+  private materialize(s: WebGPUStorage): void {
+    const node = s.node!;
+    const out = this.alloc(node);
+    const n = this.size(node.shape);
+    if (n > 0) {
+      const k = compileFused(node, node.shape);
+      this.runtime.dispatch({
+        code: k.code,
+        inputs: k.inputs,
+        output: out,
+        uniforms: k.uniforms,
+        groups: fusedGroups(n),
+      });
+    }
+    this.retain(out);
+    const old = s.holder.leaves;
+    s.holder.buffer = out;
+    s.holder.leaves = [];
+    s.node = null;
+    s.leafCache = undefined;
+    for (const b of old) this.unref(b);
+  }
+
+  /** The node to use for input storage `s` (of aval `a`) in an elementwise op producing `out`. */
+  nodeOf(s: Storage, a: Aval, out: Aval): FNode {
+    const g = s as WebGPUStorage;
+    if (g.released) this.buf(s); // throws
+    const node = g.node;
+    if (node && this.fusion) {
+      if (node.kind === "const") return node;
+      const sameShape = a.shape.length === node.shape.length && a.shape.every((d, i) => d === node.shape[i]);
+      const sameOut = sameShape && a.shape.length === out.shape.length && a.shape.every((d, i) => d === out.shape[i]);
+      // inline once (a second consumer reads a materialised buffer), or always when it is cheap
+      const cheap = node.kind === "op" && node.cost <= 2;
+      if (sameShape && (g.inlined === 0 || cheap) && (sameOut || (node.kind === "op" && node.cost <= 4))) {
+        g.inlined++;
+        return node;
+      }
+    }
+    const buffer = this.buf(s);
+    const key = a.shape.join(",");
+    g.leafCache ??= new Map();
+    let leaf = g.leafCache.get(key);
+    if (!leaf) {
+      leaf = { kind: "leaf", buffer, shape: a.shape, dtype: a.dtype };
+      g.leafCache.set(key, leaf);
+    }
+    return leaf;
+  }
+
+  /**
+   * A storage for the elementwise result `make(args)` of `inputs`: lazy when fusion is on and the
+   * DAG fits one kernel (otherwise the inputs are materialised first), concrete when fusion is off.
+   */
+  elementwise(
+    inputs: readonly Storage[],
+    inAvals: readonly Aval[],
+    out: Aval,
+    make: (args: FNode[]) => FNode,
+    fold?: (values: number[]) => number,
+  ): WebGPUStorage {
+    // constants in, constant out: folded on the host
+    const consts = inputs.map((s) => (s as WebGPUStorage).node);
+    if (fold && this.fusion && consts.every((c) => c?.kind === "const")) {
+      return this.constant(fold(consts.map((c) => (c as ConstNode).value)), out);
+    }
+    wgslType(out.dtype);
+    // an input passed twice (square = x·x) is one node
+    const memo = new Map<string, FNode>();
+    const ids = new Map<Storage, number>();
+    let node = make(inputs.map((s, i) => {
+      if (!ids.has(s)) ids.set(s, ids.size);
+      const key = `${ids.get(s)}|${inAvals[i].shape}`;
+      let nd = memo.get(key);
+      if (!nd) memo.set(key, nd = this.nodeOf(s, inAvals[i], out));
+      return nd;
+    }));
+    if (!fits(node, this.limits)) {
+      const leaf = (s: Storage, a: Aval): FNode => {
+        const g = s as WebGPUStorage;
+        return g.node?.kind === "const"
+          ? g.node
+          : { kind: "leaf", buffer: this.buf(s), shape: a.shape, dtype: a.dtype } as LeafNode;
+      };
+      node = make(inputs.map((s, i) => leaf(s, inAvals[i])));
+    }
+    const s = this.lazy(node, out);
+    if (!this.fusion) this.materialize(s);
+    return s;
+  }
+
+  /**
+   * The reshape of a lazy storage to `to` as a new lazy storage, when its expression reads every
+   * buffer contiguously at its own shape or as a scalar; otherwise null (the caller shares storage).
+   */
+  reshapeLazy(s: Storage, to: Aval): WebGPUStorage | null {
+    const g = s as WebGPUStorage;
+    const node = g.node;
+    if (!node || !this.fusion || g.released) return null;
+    if (node.kind === "const") return this.constant(node.value, to);
+    const from = node.shape;
+    const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+    const memo = new Map<FNode, FNode | null>();
+    const remap = (x: FNode): FNode | null => {
+      if (memo.has(x)) return memo.get(x)!;
+      let r: FNode | null;
+      if (x.kind === "const") r = { ...x, shape: to.shape };
+      else if (x.kind === "leaf") {
+        r = this.size(x.shape) === 1 ? x : same(x.shape, from) ? { ...x, shape: to.shape } : null;
+      } else if (!same(x.shape, from)) r = null;
+      else {
+        const args = x.args.map(remap);
+        r = args.every((a) => a !== null) ? { ...x, args: args as FNode[], shape: to.shape } : null;
+      }
+      memo.set(x, r);
+      return r;
+    };
+    const moved = remap(node);
+    if (!moved) return null;
+    g.inlined++;
+    return this.lazy(moved, to);
+  }
+
+  /** A lazy constant of `aval`. */
+  constant(value: number, aval: Aval): WebGPUStorage {
+    const t = wgslType(aval.dtype, "full");
+    const v = t === "u32" ? (value !== 0 ? 1 : 0) : value;
+    const node: ConstNode = { kind: "const", value: v, shape: aval.shape, dtype: aval.dtype };
+    const s = this.lazy(node, aval);
+    if (!this.fusion) this.materialize(s);
+    return s;
   }
 
   /** Copies host elements into a new storage. */
@@ -111,13 +316,15 @@ export class WebGPUBackend implements Backend {
     );
   }
 
-  /** Returns the storage's buffer to the pool now. */
+  /** Releases the storage now: its buffer (or its expression's buffers) lose this holder. */
   release(s: Storage): void {
     if (s.released) return;
     const g = s as WebGPUStorage;
     this.registry.unregister(g);
     g.released = true;
-    this.runtime.free(g.buffer);
+    g.node = null;
+    g.leafCache = undefined;
+    this.drop(g.holder);
   }
 
   /** Pool counters. */

@@ -1,31 +1,19 @@
 /**
- * Elementwise kernels (unary, binary, where, cast, full) with NumPy broadcasting: each input is
- * read contiguously, as a scalar, or through strides over the output's (coalesced) shape, passed
- * in the uniform block, so one compiled pipeline serves every shape of a given pattern.
+ * Elementwise primitives (unary, binary, where, cast, full) as WGSL expressions. They build the
+ * lazy expression DAGs of fusion.ts; NumPy broadcasting is resolved when a DAG is compiled (each
+ * leaf read contiguously, as a scalar, or through strides in the uniform block).
  * @module
  */
 import type { Aval } from "../backend.ts";
-import type { DType } from "../../dtype.ts";
-import { BackendError } from "../../errors.ts";
+import { allocate, type DType } from "../../dtype.ts";
+import { arr, cpu, wrap } from "../cpu/mod.ts";
 import type { BinaryOp, UnaryOp } from "../../primitives.ts";
-import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
-import { grid, Uniforms } from "./runtime.ts";
-import { AT, entry, mathLib, WG, wgslType } from "./wgsl.ts";
+import type { FNode, OpNode } from "./fusion.ts";
+import { wgslType } from "./wgsl.ts";
 
 /** Largest rank after coalescing that the strided kernels index (uniform arrays of 8). */
 export const MAX_RANK = 8;
-
-/** How an elementwise kernel reads one input. */
-type Mode = "same" | "scalar" | "strided";
-
-/** One elementwise input: its dtype and shape (broadcast to the output's). */
-export interface EwInput {
-  /** Element type. */
-  dtype: DType;
-  /** Shape before broadcasting. */
-  shape: readonly number[];
-}
 
 /** The WGSL expression and math functions of a unary op on value `x` of WGSL type `t`. */
 export function unaryExpr(op: UnaryOp, x: string, t: string): [string, string[]] {
@@ -97,112 +85,47 @@ export function castExpr(from: DType, to: DType, x: string): [string, string[]] 
   return [`${tt}(${x})`, []];
 }
 
-/**
- * Encodes `out = expr(v0, v1, ...)` over `outAval`, where `vj` is input j broadcast to the output
- * shape; `expr` is a WGSL expression of `v0..v(k−1)` producing the output's WGSL type.
- */
-export function elementwise(
-  gpu: WebGPUBackend,
-  inputs: readonly GPUBuffer[],
-  ins: readonly EwInput[],
-  outAval: Aval,
-  expr: string,
-  math: readonly string[],
-): GPUBuffer {
-  const out = gpu.alloc(outAval);
-  const n = gpu.size(outAval.shape);
-  if (n === 0) return out;
-  const outShape = outAval.shape;
-  const [shape, strides] = coalesce(outShape, [
-    ...ins.map((x) => broadcastStrides(x.shape, outShape)),
-    contiguousStrides(outShape),
-  ]);
-  const cs = contiguousStrides(shape);
-  const modes: Mode[] = ins.map((_, j) => {
-    const s = strides[j];
-    if (s.every((v) => v === 0)) return "scalar";
-    if (s.every((v, i) => v === cs[i] || shape[i] === 1)) return "same";
-    return "strided";
-  });
-  const strided = modes.flatMap((m, j) => (m === "strided" ? [j] : []));
-  if (strided.length && shape.length > MAX_RANK) {
-    throw new BackendError(`webgpu elementwise: rank ${shape.length} after merging axes exceeds ${MAX_RANK}`);
-  }
-  const tOut = wgslType(outAval.dtype);
-  const lines: string[] = [];
-  lines.push(`struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,`);
-  strided.forEach((j) => lines.push(`  st${j}: array<vec4<u32>, 2>,`));
-  lines.push(`}`);
-  ins.forEach((x, j) => lines.push(`@group(0) @binding(${j}) var<storage, read> in${j}: array<${wgslType(x.dtype)}>;`));
-  lines.push(`@group(0) @binding(${ins.length}) var<storage, read_write> out: array<${tOut}>;`);
-  lines.push(`@group(0) @binding(${ins.length + 1}) var<uniform> u: U;`);
-  if (strided.length) lines.push(AT);
-  lines.push(mathLib(math));
-  lines.push(entry("u.n"));
-  if (strided.length) {
-    strided.forEach((j) => lines.push(`  var o${j} = 0u;`));
-    lines.push(`  var r = i;`);
-    lines.push(`  for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {`);
-    lines.push(`    let d = at8(u.shape, u32(ax)); let c = r % d; r = r / d;`);
-    strided.forEach((j) => lines.push(`    o${j} += c * at8(u.st${j}, u32(ax));`));
-    lines.push(`  }`);
-  }
-  modes.forEach((m, j) => {
-    const idx = m === "same" ? "i" : m === "scalar" ? "0u" : `o${j}`;
-    lines.push(`  let v${j} = in${j}[${idx}];`);
-  });
-  lines.push(`  out[i] = ${expr};`);
-  lines.push(`}`);
-  const uni = new Uniforms().u(n, shape.length, 0, 0).arr(shape, 8);
-  strided.forEach((j) => uni.arr(strides[j], 8));
-  gpu.runtime.dispatch({
-    code: lines.join("\n"),
-    inputs,
-    output: out,
-    uniforms: uni.u32,
-    groups: grid(Math.ceil(n / WG)),
-  });
-  return out;
+/** An op node: `expr` is a WGSL expression of `a0`, `a1`, ... (the arguments). */
+export function opNode(key: string, expr: string, math: readonly string[], args: FNode[], out: Aval): OpNode {
+  const cost = 1 + args.reduce((c, a) => c + (a.kind === "op" ? a.cost : 0), 0);
+  const code = (names: readonly string[]) => expr.replace(/\ba(\d)\b/g, (_, j) => names[Number(j)]);
+  return { kind: "op", code, key: `${key}:${expr}`, math, args, shape: out.shape, dtype: out.dtype, cost };
 }
 
-/** Encodes a fill of `aval` with `value` (bool: nonzero → 1). */
-export function fill(gpu: WebGPUBackend, aval: Aval, value: number): GPUBuffer {
-  const out = gpu.alloc(aval);
-  const n = gpu.size(aval.shape);
-  if (n === 0) return out;
-  const t = wgslType(aval.dtype, "full");
-  const uni = new Uniforms().u(n, 0, 0, 0);
-  if (t === "f32") uni.f(value);
-  else if (t === "i32") uni.i(value);
-  else uni.u(value !== 0 ? 1 : 0);
-  const code = `struct U { n: u32, p0: u32, p1: u32, p2: u32, v: ${t} }
-@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
-@group(0) @binding(1) var<uniform> u: U;
-${entry("u.n")}
-  out[i] = u.v;
-}`;
-  gpu.runtime.dispatch({ code, inputs: [], output: out, uniforms: uni.u32, groups: grid(Math.ceil(n / WG)) });
-  return out;
+/** Evaluates a primitive on scalar constants with the CPU backend's kernel (constant folding). */
+function foldWith(prim: string, params: unknown, inAvals: readonly Aval[], out: Aval): (values: number[]) => number {
+  return (values) => {
+    const ins = values.map((v, i) => {
+      const a = allocate(inAvals[i].dtype, 1);
+      a[0] = v;
+      return wrap(a);
+    });
+    const scalar = (d: DType): Aval => ({ shape: [], dtype: d });
+    const r = cpu.kernels.get(prim)!(ins, inAvals.map((a) => scalar(a.dtype)), params, [scalar(out.dtype)]);
+    return Number(arr(r[0])[0]);
+  };
 }
 
-/** Registers full, unary, binary, where and cast. */
+/** Registers full, unary, binary, where and cast (all fused lazily, see fusion.ts). */
 export function registerElementwise(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
-  k.set("full", (_i, _a, p: { value: number }, [o]) => [gpu.wrap(fill(gpu, o, p.value), o)]);
-  k.set("unary", ([x], [xa], p: { op: UnaryOp }, [o]) => {
-    const [e, m] = unaryExpr(p.op, "v0", wgslType(xa.dtype, p.op));
-    return [gpu.wrap(elementwise(gpu, [gpu.buf(x)], [xa], o, e, m), o)];
+  k.set("full", (_i, _a, p: { value: number }, [o]) => [gpu.constant(p.value, o)]);
+  k.set("unary", (xs, avals, p: { op: UnaryOp }, [o]) => {
+    const [e, m] = unaryExpr(p.op, "a0", wgslType(avals[0].dtype, p.op));
+    return [gpu.elementwise(xs, avals, o, (args) => opNode(p.op, e, m, args, o), foldWith("unary", p, avals, o))];
   });
-  k.set("binary", ([a, b], [aa, ba], p: { op: BinaryOp }, [o]) => {
-    const [e, m] = binaryExpr(p.op, "v0", "v1", wgslType(aa.dtype, p.op));
-    return [gpu.wrap(elementwise(gpu, [gpu.buf(a), gpu.buf(b)], [aa, ba], o, e, m), o)];
+  k.set("binary", (xs, avals, p: { op: BinaryOp }, [o]) => {
+    const [e, m] = binaryExpr(p.op, "a0", "a1", wgslType(avals[0].dtype, p.op));
+    return [gpu.elementwise(xs, avals, o, (args) => opNode(p.op, e, m, args, o), foldWith("binary", p, avals, o))];
   });
-  k.set("where", ([c, a, b], [ca, aa, ba], _p, [o]) => {
-    const out = elementwise(gpu, [gpu.buf(c), gpu.buf(a), gpu.buf(b)], [ca, aa, ba], o, `select(v2, v1, v0 != 0u)`, []);
-    return [gpu.wrap(out, o)];
+  k.set("where", (xs, avals, p, [o]) => {
+    const make = (args: FNode[]) => opNode("where", "select(a2, a1, a0 != 0u)", [], args, o);
+    return [gpu.elementwise(xs, avals, o, make, foldWith("where", p, avals, o))];
   });
-  k.set("cast", ([x], [xa], _p, [o]) => {
-    const [e, m] = castExpr(xa.dtype, o.dtype, "v0");
-    return [gpu.wrap(elementwise(gpu, [gpu.buf(x)], [xa], o, e, m), o)];
+  k.set("cast", (xs, avals, p, [o]) => {
+    const [e, m] = castExpr(avals[0].dtype, o.dtype, "a0");
+    return [
+      gpu.elementwise(xs, avals, o, (args) => opNode(`cast:${o.dtype}`, e, m, args, o), foldWith("cast", p, avals, o)),
+    ];
   });
 }

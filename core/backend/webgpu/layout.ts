@@ -10,7 +10,7 @@ import type { DType } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
-import { MAX_RANK } from "./elementwise.ts";
+import { MAX_RANK, opNode } from "./elementwise.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { AT, entry, WG, wgslType } from "./wgsl.ts";
 
@@ -80,13 +80,17 @@ export function gatherView(
 /** Registers reshape, transpose, broadcast, slice, pad, concat, gather, scatterAdd. */
 export function registerLayout(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
-  k.set("reshape", ([x]) => [x]);
+  k.set("reshape", ([x], _a, _p, [o]) => [gpu.reshapeLazy(x, o) ?? x]);
   k.set("transpose", ([x], [xa], p: { perm: number[] }, [o]) => {
     const cs = contiguousStrides(xa.shape);
     return [gpu.wrap(gatherView(gpu, gpu.buf(x), 0, p.perm.map((q) => cs[q]), o), o)];
   });
-  k.set("broadcast", ([x], [xa], _p, [o]) => {
-    return [gpu.wrap(gatherView(gpu, gpu.buf(x), 0, broadcastStrides(xa.shape, o.shape), o), o)];
+  k.set("broadcast", (xs, avals, _p, [o]) => {
+    // lazy: a fused consumer reads the input through broadcast strides, nothing is copied
+    if (gpu.fusion) {
+      return [gpu.elementwise(xs, avals, o, (args) => opNode("broadcast", "a0", [], args, o), (v) => v[0])];
+    }
+    return [gpu.wrap(gatherView(gpu, gpu.buf(xs[0]), 0, broadcastStrides(avals[0].shape, o.shape), o), o)];
   });
   k.set("slice", ([x], [xa], p: { starts: number[] }, [o]) => {
     const cs = contiguousStrides(xa.shape);

@@ -8,7 +8,7 @@
 import type { Aval, Storage } from "../backend.ts";
 import { broadcastStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
-import { castExpr, elementwise, fill } from "./elementwise.ts";
+import { castExpr, opNode } from "./elementwise.ts";
 import { gatherView } from "./layout.ts";
 import { matmulKernel } from "./matmul_wgsl.ts";
 import { Uniforms } from "./runtime.ts";
@@ -17,7 +17,7 @@ function prod(s: readonly number[]): number {
   return s.reduce((a, b) => a * b, 1);
 }
 
-/** Encodes C = op(A)·op(B) for float32 buffers of avals `aa`, `ba` into a new buffer of `o`. */
+/** Encodes C = op(A)·op(B) for float32 buffers of avals `aa`, `ba` into new storage of `o`. */
 function matmulF32(
   gpu: WebGPUBackend,
   a: GPUBuffer,
@@ -27,14 +27,14 @@ function matmulF32(
   transA: boolean,
   transB: boolean,
   o: Aval,
-): GPUBuffer {
+): Storage {
   const nd = o.shape.length;
   const m = o.shape[nd - 2], n = o.shape[nd - 1];
   const k = transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
   const batch = o.shape.slice(0, nd - 2);
   const nb = prod(batch);
-  if (prod(o.shape) === 0) return gpu.alloc(o);
-  if (k === 0) return fill(gpu, o, 0);
+  if (prod(o.shape) === 0) return gpu.wrap(gpu.alloc(o), o);
+  if (k === 0) return gpu.constant(0, o);
   const temps: GPUBuffer[] = [];
   // an operand's batch stride: its own matrices in order, one matrix for all, or a broadcast copy
   const operand = (buf: GPUBuffer, av: Aval): [GPUBuffer, number] => {
@@ -75,35 +75,23 @@ function matmulF32(
     groups: kern.dispatch,
   });
   for (const t of temps) gpu.runtime.free(t);
-  return out;
+  return gpu.wrap(out, o);
 }
 
 /** Registers matmul. */
 export function registerMatmul(gpu: WebGPUBackend): void {
   gpu.kernels.set("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]): Storage[] => {
-    if (aa.dtype === "float32") {
-      return [gpu.wrap(matmulF32(gpu, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o), o)];
-    }
-    // int32 (and anything castable): through float32
-    const f = (s: Storage, av: Aval) => {
-      const [e, m] = castExpr(av.dtype, "float32", "v0");
-      return elementwise(gpu, [gpu.buf(s)], [av], { shape: av.shape, dtype: "float32" }, e, m);
+    if (aa.dtype === "float32") return [matmulF32(gpu, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o)];
+    // int32: through float32
+    const f32 = (av: Aval): Aval => ({ shape: av.shape, dtype: "float32" });
+    const cast = (s: Storage, av: Aval, to: Aval) => {
+      const [e, m] = castExpr(av.dtype, to.dtype, "a0");
+      return gpu.elementwise([s], [av], to, (args) => opNode(`cast:${to.dtype}`, e, m, args, to));
     };
-    const af = f(a, aa), bf = f(b, ba);
-    const of = { shape: o.shape, dtype: "float32" as const };
-    const cf = matmulF32(
-      gpu,
-      af,
-      { shape: aa.shape, dtype: "float32" },
-      bf,
-      { shape: ba.shape, dtype: "float32" },
-      p.transA,
-      p.transB,
-      of,
-    );
-    const [e, m] = castExpr("float32", o.dtype, "v0");
-    const out = elementwise(gpu, [cf], [of], o, e, m);
-    for (const t of [af, bf, cf]) gpu.runtime.free(t);
-    return [gpu.wrap(out, o)];
+    const af = cast(a, aa, f32(aa)), bf = cast(b, ba, f32(ba));
+    const cf = matmulF32(gpu, gpu.buf(af), f32(aa), gpu.buf(bf), f32(ba), p.transA, p.transB, f32(o));
+    const out = cast(cf, f32(o), o);
+    for (const t of [af, bf, cf]) gpu.release(t);
+    return [out];
   });
 }

@@ -12,7 +12,6 @@ import type { DType } from "../../dtype.ts";
 import type { ReduceOp } from "../../primitives.ts";
 import { contiguousStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
-import { fill } from "./elementwise.ts";
 import { gatherView } from "./layout.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { entry, mathLib, WG, wgslType } from "./wgsl.ts";
@@ -177,7 +176,7 @@ export function registerReduce(gpu: WebGPUBackend): void {
     const outer0 = gpu.size(o.shape);
     const R = axes.reduce((a, ax) => a * shape[ax], 1);
     if (outer0 === 0) return [gpu.wrap(gpu.alloc(o), o)];
-    if (R === 0) return [gpu.wrap(fill(gpu, o, p.op === "prod" ? 1 : 0), o)];
+    if (R === 0) return [gpu.constant(p.op === "prod" ? 1 : 0, o)];
     if (R === 1) return [x];
     let work: number[] = shape;
     if (!axes.every((a, i) => i === 0 || a === axes[i - 1] + 1)) {

@@ -19,8 +19,8 @@ import { BackendError } from "../../errors.ts";
 const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 0x80;
 const MAP_MODE_READ = 0x1, STAGE_COMPUTE = 0x4;
 
-/** Bytes of one dispatch's uniform slot (the device's minUniformBufferOffsetAlignment is ≤ 256). */
-export const UNIFORM_SLOT = 256;
+/** Bytes of one dispatch's uniform slot (a multiple of minUniformBufferOffsetAlignment, ≤ 256). */
+export const UNIFORM_SLOT = 512;
 /** Dispatches encoded before a batch is submitted. */
 const MAX_PENDING = 128;
 /** Largest workgroup count along one dispatch dimension. */
@@ -132,6 +132,8 @@ export class GpuRuntime {
   private liveCount = 0;
   private created = 0;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Pipelines compiled so far. */
+  compiled = 0;
   private readonly layouts: GPUPipelineLayout[] = [];
   private readonly groupLayouts: GPUBindGroupLayout[] = [];
   private encoder: GPUCommandEncoder | null = null;
@@ -244,6 +246,7 @@ export class GpuRuntime {
     const key = `${k}|${entryPoint}|${code}`;
     let p = this.pipelines.get(key);
     if (!p) {
+      this.compiled++;
       const module = this.device.createShaderModule({ code });
       p = this.device.createComputePipeline({ layout: this.layoutFor(k), compute: { module, entryPoint } });
       this.pipelines.set(key, p);

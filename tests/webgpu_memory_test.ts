@@ -1,0 +1,77 @@
+/**
+ * GPU memory stays flat over a 10,000-step training loop on the WebGPU backend: each step's
+ * intermediates are released by its `scope`, and the pool hands the same buffers out again (no
+ * new buffers after warm-up). No step waits for the GPU; one readback at the end checks that the
+ * loop trained.
+ *
+ * The previous step's parameters would be freed by garbage collection (a FinalizationRegistry)
+ * once unreachable; the test frees them explicitly so that the counts are deterministic.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
+
+const gpuOk = await webgpuAvailable();
+if (!gpuOk) console.warn("webgpu_memory_test: no WebGPU adapter; skipping");
+
+/** Frees a pytree's tensors now (what garbage collection would do once they are unreachable). */
+function releaseNow(tree: unknown): void {
+  for (const t of T.treeLeaves(tree)) {
+    const s = t._storage;
+    if (!s.released) {
+      t.backend.release(s);
+      s.released = true;
+    }
+  }
+}
+
+interface Params {
+  w: Tensor;
+  b: Tensor;
+}
+
+Deno.test({
+  name: "webgpu memory: 10,000 training steps in scopes keep live bytes and buffer count flat",
+  ignore: !gpuOk,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await T.useBackend("webgpu");
+    try {
+      const [k1, k2] = T.split(T.key(7));
+      // y = x·w* + 0.5: a linear regression the loop must fit
+      const x = T.normal(k1, [16, 3]);
+      const wStar = T.tensor([[1], [-2], [0.5]]);
+      const y = T.add(T.matmul(x, wStar), 0.5);
+      let p: Params = { w: T.mul(T.normal(k2, [3, 1]), 0.1), b: T.zeros([1]) };
+      const loss = (q: Params) => T.mean(T.square(T.sub(T.add(T.matmul(x, q.w), q.b), y)));
+      const step = (q: Params): Params => {
+        const g = T.grad(loss)(q);
+        return { w: T.sub(q.w, T.mul(g.w, 0.1)), b: T.sub(q.b, T.mul(g.b, 0.1)) };
+      };
+      const first = await loss(p).data();
+      const STEPS = 10_000;
+      const live: number[] = [], created: number[] = [];
+      for (let i = 0; i < STEPS; i++) {
+        const next = T.scope(() => step(p));
+        releaseNow(p);
+        p = next;
+        if (i % 100 === 99) {
+          const m = webgpuMemory();
+          live.push(m.liveBytes);
+          created.push(m.createdBuffers);
+        }
+      }
+      const last = await loss(p).data();
+      assert.ok(last[0] < first[0] * 1e-3, `loss ${first[0]} → ${last[0]}`);
+      const w = await p.w.data();
+      assert.ok(Math.abs(w[0] - 1) < 1e-2 && Math.abs(w[1] + 2) < 1e-2, `w = ${w}`);
+      // after the first 100 steps (warm-up) nothing grows
+      assert.ok(live.every((v) => v === live[1]), `live bytes per chunk vary: ${[...new Set(live)]}`);
+      assert.ok(created.every((v) => v === created[1]), `buffers created per chunk grow: ${[...new Set(created)]}`);
+    } finally {
+      await T.useBackend("cpu");
+    }
+  },
+});
