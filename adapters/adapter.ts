@@ -9,6 +9,7 @@
 import { FormatError, ShapeError } from "../core/errors.ts";
 import { add, full, matmulT, reshape } from "../core/ops/mod.ts";
 import { treeLeaves } from "../core/pytree.ts";
+import { customVjp, stopGradient } from "../autodiff/grad.ts";
 import { type Key, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { DType } from "../core/dtype.ts";
@@ -89,6 +90,29 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const y = rowsMatmulT(x, weight);
   const yb = bias ? add(y, bias) : y;
   return x.ndim === 2 ? yb : reshape(yb, [...x.shape.slice(0, -1), out]);
+}
+
+/**
+ * `x Wᵀ + b` for a frozen layer: W and b are constants to autodiff, so a backward pass computes
+ * only x's cotangent `G W` and never the weight gradient `Gᵀx` (a full out × in × batch product
+ * that a frozen weight does not need). Every adapter's base path goes through it.
+ */
+export function frozenLinear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const base = customVjp(
+    (xx: Tensor) => rowsMatmulT(xx, weight),
+    (ct: Tensor) => [matmulT(ct, weight, false, false)],
+    "frozenLinear",
+  );
+  const x2 = x.ndim === 2 ? x : reshape(x, [-1, x.shape[x.ndim - 1]]);
+  if (x2.shape[1] !== weight.shape[1]) {
+    throw new ShapeError(
+      `linear: input [${x.shape}] has ${x.shape[x.ndim - 1]} features, the weight [${weight.shape}] expects ${
+        weight.shape[1]
+      }`,
+    );
+  }
+  const y = base(x2);
+  return unflattenRows(x, bias ? add(y, stopGradient(bias)) : y);
 }
 
 /** `x2 Mᵀ` with `x` flattened to rows `[n, k]` and `M` `[m, k]`: `[n, m]`. */

@@ -13,7 +13,7 @@ import {
   countScalars,
   floatDType,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -132,7 +132,7 @@ export function boft(opts: BoftOptions): Adapter<BoftParams, Frozen> {
     },
     apply(p: BoftParams, f: Frozen, x: Tensor): Tensor {
       // y = ((x M) Wᵀ) ⊙ sᵀ + b
-      const y = mul(linear(butterfly(x, p, false), f.weight), reshape(p.s, [-1]));
+      const y = mul(frozenLinear(butterfly(x, p, false), f.weight), reshape(p.s, [-1]));
       return f.bias ? add(y, f.bias) : y;
     },
     // W' = diag(s) W Mᵀ

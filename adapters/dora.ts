@@ -13,7 +13,7 @@ import {
   type Adapter,
   countScalars,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -71,7 +71,7 @@ export function dora(opts: LoraOptions): Adapter<DoraParams, Frozen> {
     apply(p: DoraParams, f: Frozen, x: Tensor): Tensor {
       // y = k ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b,  k = m / stopGradient(‖W + s·B A‖_row)
       const k = div(p.m, rowNorm(p, f.weight));
-      const z = linear(x, f.weight).add(unflattenRows(x, mul(rowsMatmulT(rowsMatmulT(x, p.A), p.B), s)));
+      const z = frozenLinear(x, f.weight).add(unflattenRows(x, mul(rowsMatmulT(rowsMatmulT(x, p.A), p.B), s)));
       const y = mul(z, k);
       return f.bias ? y.add(f.bias) : y;
     },

@@ -18,8 +18,8 @@ import {
   countScalars,
   floatDType,
   type Frozen,
+  frozenLinear,
   kaimingUniform,
-  linear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -178,7 +178,7 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
     apply(p: HraParams, f: Frozen, x: Tensor): Tensor {
       // y = x (W H)ᵀ + b = (x Hᵀ) Wᵀ + b = (x + ((x V) Γᵀ) Vᵀ) Wᵀ + b
       const { V, Gamma } = factors(p.U, gs);
-      return linear(timesH(x, V, Gamma, true), f.weight, f.bias);
+      return frozenLinear(timesH(x, V, Gamma, true), f.weight, f.bias);
     },
     merge(p: HraParams, f: Frozen): Tensor {
       // W H = W + ((W V) Γ) Vᵀ

@@ -14,6 +14,7 @@ import {
   countScalars,
   floatDType,
   type Frozen,
+  frozenLinear,
   kaimingUniform,
   linear,
   type LinearBase,
@@ -104,7 +105,7 @@ export function loha(opts: LohaOptions): Adapter<LohaParams, Frozen> {
       if (rr * (inF + out) >= inF * out) return linear(x, f.weight.add(delta(p)), f.bias);
       // x ΔWᵀ = s·(x Dᵀ) Cᵀ
       const [C, D] = hadamardFactors(p.w1a, p.w1b, p.w2a, p.w2b);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, mul(rowsMatmulT(rowsMatmulT(x, D), C), s)));
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, mul(rowsMatmulT(rowsMatmulT(x, D), C), s)));
     },
     merge: (p: LohaParams, f: Frozen): Tensor => f.weight.add(delta(p)),
     unmerge: (p: LohaParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, delta(p)),

@@ -27,12 +27,13 @@ import {
   countScalars,
   floatDType,
   type Frozen,
+  frozenLinear,
   kaimingUniform,
-  linear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
   renameToPeft,
+  rowsMatmulT,
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
@@ -111,15 +112,13 @@ export function lokh(opts: LokhOptions): Adapter<LokhParams, Frozen> {
       return { params, frozen: { weight: base.weight, bias: base.bias } };
     },
     apply(p: LokhParams, f: Frozen, x: Tensor): Tensor {
-      // Z = x (A₁ ⊙ A₂)ᵀ as [n, r, r]: Z[n, j, k] = Σᵢ (x[n, i] A₁[j, i]) A₂[k, i]
-      const inF = f.weight.shape[1], r1 = p.A1.shape[0], r2 = p.A2.shape[0];
-      const x2 = reshape(x, [-1, inF]);
-      const n = x2.shape[0];
-      const xa = mul(reshape(x2, [n, 1, inF]), p.A1); // [n, r, in]
-      const Z = reshape(matmul(reshape(xa, [n * r1, inF]), p.A2.mT), [n, r1 * r2]);
+      // Z = x (A₁ ⊙ A₂)ᵀ with the Khatri–Rao rows (A₁ ⊙ A₂)[j·r + k] = A₁[j] ⊙ A₂[k] ([r², in], one GEMM)
+      const [r1, inF] = p.A1.shape, r2 = p.A2.shape[0];
+      const rows = reshape(mul(reshape(p.A1, [r1, 1, inF]), reshape(p.A2, [1, r2, inF])), [r1 * r2, inF]);
+      const z = rowsMatmulT(x, rows);
       // y += s·Z (B₁ ⊗ B₂)ᵀ
-      const low = mul(kronApply(Z, p.B1, p.B2), s);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, low));
+      const low = mul(kronApply(z, p.B1, p.B2), s);
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, low));
     },
     merge: (p: LokhParams, f: Frozen): Tensor => f.weight.add(delta(p)),
     unmerge: (p: LokhParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, delta(p)),

@@ -14,8 +14,8 @@ import {
   countScalars,
   floatDType,
   type Frozen,
+  frozenLinear,
   kaimingUniform,
-  linear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -163,7 +163,7 @@ export function lokr(opts: LokrOptions): Adapter<LokrParams, Frozen> {
     apply(p: LokrParams, f: Frozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + s·x (W₁ ⊗ W₂)ᵀ
       const [w1, w2] = lokrFactors(p);
-      return linear(x, f.weight, f.bias).add(mul(kronApply(x, w1, w2), s));
+      return frozenLinear(x, f.weight, f.bias).add(mul(kronApply(x, w1, w2), s));
     },
     merge: (p: LokrParams, f: Frozen): Tensor => f.weight.add(delta(p)),
     unmerge: (p: LokrParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, delta(p)),

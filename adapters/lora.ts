@@ -15,8 +15,8 @@ import {
   countScalars,
   floatDType,
   type Frozen,
+  frozenLinear,
   kaimingUniform,
-  linear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -135,7 +135,7 @@ export function lora(opts: LoraOptions): Adapter<LoraParams, Frozen> {
     apply(p: LoraParams, f: Frozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + s·(x Aᵀ) Bᵀ
       const low = mul(rowsMatmulT(rowsMatmulT(x, p.A), p.B), s);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, low));
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, low));
     },
     merge: (p: LoraParams, f: Frozen): Tensor => f.weight.add(delta(p)),
     unmerge: (p: LoraParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, delta(p)),

@@ -13,7 +13,7 @@ import {
   countScalars,
   floatDType,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -186,7 +186,7 @@ export function oft(opts: OftOptions): Adapter<OftParams, Frozen> {
     },
     // y = (x R_bd) Wᵀ + b
     apply: (p: OftParams, f: Frozen, x: Tensor): Tensor =>
-      linear(blockRotate(x, blocks(p, f.weight.shape[1])), f.weight, f.bias),
+      frozenLinear(blockRotate(x, blocks(p, f.weight.shape[1])), f.weight, f.bias),
     // W' = W R_bdᵀ
     merge: (p: OftParams, f: Frozen): Tensor => blockRotate(f.weight, blocks(p, f.weight.shape[1]), true),
     unmerge(p: OftParams, f: Frozen, merged: Tensor): Tensor {

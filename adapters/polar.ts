@@ -14,7 +14,7 @@ import {
   countScalars,
   floatDType,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -108,7 +108,7 @@ export function polar(opts: PolarOptions): Adapter<PolarParams, Frozen> {
       let z = rowsMatmul(x, p.Y);
       if (theta === "full") z = matmulT(z, p.Theta!, false, true);
       else if (theta === "diagonal") z = mul(z, p.Theta!);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, mul(rowsMatmulT(z, p.X), s)));
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, mul(rowsMatmulT(z, p.X), s)));
     },
     merge: (p: PolarParams, f: Frozen): Tensor => f.weight.add(delta(p)),
     unmerge: (p: PolarParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, delta(p)),

@@ -14,7 +14,7 @@ import {
   baseShape,
   countScalars,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -102,7 +102,7 @@ export function sorsa(opts: SorsaOptions): Adapter<SorsaParams, Frozen> {
     apply(p: SorsaParams, f: Frozen, x: Tensor): Tensor {
       // y = x W_resᵀ + b + s·((x V) ⊙ S) Uᵀ
       const low = mul(rowsMatmulT(mul(rowsMatmul(x, p.V), p.S), p.U), s);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, low));
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, low));
     },
     merge: (p: SorsaParams, f: Frozen): Tensor => f.weight.add(principal(p)),
     unmerge: (p: SorsaParams, _f: Frozen, merged: Tensor): Tensor => sub(merged, principal(p)),

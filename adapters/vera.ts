@@ -13,7 +13,7 @@ import {
   countScalars,
   floatDType,
   type Frozen,
-  linear,
+  frozenLinear,
   type LinearBase,
   peftName,
   type PeftNameOptions,
@@ -106,7 +106,7 @@ export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
     apply(p: VeraParams, f: VeraFrozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + λ_b ⊙ ((λ_d ⊙ (x Aᵀ)) Bᵀ)
       const low = mul(rowsMatmulT(mul(rowsMatmulT(x, f.A), p.lambdaD), f.B), p.lambdaB);
-      return linear(x, f.weight, f.bias).add(unflattenRows(x, low));
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, low));
     },
     merge: (p: VeraParams, f: VeraFrozen): Tensor => f.weight.add(delta(p, f)),
     unmerge: (p: VeraParams, f: VeraFrozen, merged: Tensor): Tensor => sub(merged, delta(p, f)),
