@@ -35,3 +35,4 @@ export { toBackend } from "./core/device.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export * as linalg from "./core/linalg/mod.ts";
+export * as manifolds from "./manifolds/mod.ts";

@@ -3,10 +3,9 @@
  * Frobenius inner product. Built from core ops, so differentiable and backend-independent.
  * @module
  */
-import { customVjp } from "../autodiff/grad.ts";
 import { ShapeError } from "../core/errors.ts";
-import { add, div, expandDims, eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
-import { svd } from "../core/linalg/mod.ts";
+import { eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
+import { polar } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 
 /**
@@ -147,21 +146,5 @@ export function polarFactor(a: Tensor): Tensor {
   if (a.ndim !== 2 || a.shape[0] < a.shape[1]) {
     throw new ShapeError(`polarFactor: needs a tall or square matrix, got [${a.shape.join(", ")}]`);
   }
-  return polarVjp(a);
+  return polar(a).U;
 }
-
-const polarVjp = customVjp(
-  (a: Tensor): Tensor => {
-    const { U, Vh } = svd(a);
-    return mm(U, Vh);
-  },
-  (g: Tensor, _q: Tensor, a: Tensor): Tensor[] => {
-    const { U, S, Vh } = svd(a);
-    const k = mm(tmm(U, g), Vh.mT); // UᵀḠV
-    const f = div(1, add(expandDims(S, 1), expandDims(S, 0))); // 1/(sᵢ + sⱼ)
-    const inRange = mm(mm(U, mul(f, sub(k, k.mT))), Vh);
-    const off = sub(g, mm(U, tmm(U, g))); // (I − UUᵀ)Ḡ
-    return [add(inRange, mm(mm(off, Vh.mT), div(Vh, expandDims(S, 1))))]; // … V S⁻¹ Vᵀ
-  },
-  "polarFactor",
-);

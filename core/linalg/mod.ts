@@ -16,6 +16,7 @@ import { arr, cpu, wrap } from "../backend/cpu/mod.ts";
 import type { DType } from "../dtype.ts";
 import { DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind, definePrimitive } from "../primitive.ts";
+import { customVjp } from "../../autodiff/grad.ts";
 import { unbroadcast } from "../primitives.ts";
 import * as o from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
@@ -754,12 +755,35 @@ export function expm(a: Tensor): Tensor {
  * ```
  */
 export function polar(a: Tensor): { U: Tensor; P: Tensor } {
-  const { U, S, Vh } = svd(a);
-  return {
-    U: o.matmul(U, Vh),
-    P: o.matmulT(Vh, o.mul(o.expandDims(S, -1), Vh), true, false),
-  };
+  const { m, n } = matrixShape("polar", a, false);
+  if (m < n) {
+    throw new ShapeError(`polar: needs a tall or square matrix (m ≥ n), got ${fmtShape(a.shape)}; polar-decompose aᵀ`);
+  }
+  const U = polarFactor(a);
+  const P = o.matmulT(U, a, true, false); // P = UᵀA = V S Vᵀ, symmetrised against rounding
+  return { U, P: o.mul(o.add(P, o.matrixTranspose(P)), 0.5) };
 }
+
+/**
+ * The orthogonal polar factor Q = U Vᵀ with its own gradient, which stays finite and exact when
+ * singular values repeat (the SVD's own rule must drop those terms):
+ * Ā = U (F ∘ (K − Kᵀ)) Vᵀ + (I − UUᵀ) Ḡ V S⁻¹ Vᵀ, with K = UᵀḠV and Fᵢⱼ = 1/(sᵢ + sⱼ).
+ */
+const polarFactor = customVjp(
+  (a: Tensor): Tensor => {
+    const { U, Vh } = svd(a);
+    return o.matmul(U, Vh);
+  },
+  (g: Tensor, _q: Tensor, a: Tensor): Tensor[] => {
+    const { U, S, Vh } = svd(a);
+    const k = o.matmulT(o.matmulT(U, g, true, false), Vh, false, true);
+    const f = o.div(1, o.add(o.expandDims(S, -1), o.expandDims(S, -2)));
+    const inRange = o.matmul(o.matmul(U, o.mul(f, o.sub(k, o.matrixTranspose(k)))), Vh);
+    const off = o.sub(g, o.matmul(U, o.matmulT(U, g, true, false)));
+    return [o.add(inRange, o.matmul(o.matmulT(off, Vh, false, true), o.div(Vh, o.expandDims(S, -1))))];
+  },
+  "polar",
+);
 
 /**
  * Cayley transform (I − S)(I + S)⁻¹, orthogonal for skew-symmetric S (computed as

@@ -8,7 +8,7 @@ import { bind1 } from "../primitive.ts";
 import { type ReduceOp, reduceP } from "../primitives.ts";
 import type { Tensor } from "../tensor.ts";
 import { stopGradient } from "../../autodiff/grad.ts";
-import { abs, add, astype, div, exp, greater, log, mul, pow, sqrt, sub, where } from "./elementwise.ts";
+import { abs, add, astype, div, exp, less, log, mul, notEqual, pow, sqrt, sub, where } from "./elementwise.ts";
 import { reshape } from "./shape.ts";
 
 /** Which axes to reduce (all when absent; negative counts from the end) and whether to keep them. */
@@ -76,7 +76,9 @@ export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}
 
 /** `log Σ eˣ` over axes, computed stably around the maximum. */
 export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
-  const m = stopGradient(max(x, { axis: opts.axis, keepdims: true }));
+  // shift by the maximum; a non-finite one (all −∞, or a +∞) by 0, so the result is −∞ or +∞, not NaN
+  const mx = max(x, { axis: opts.axis, keepdims: true });
+  const m = stopGradient(where(less(abs(mx), Infinity), mx, 0));
   const s = log(sum(exp(sub(x, m)), { axis: opts.axis, keepdims: true }));
   const r = add(s, m);
   return opts.keepdims
@@ -105,8 +107,8 @@ export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } =
   const r = { axis: opts.axis, keepdims: opts.keepdims };
   if (ord === 2 || ord === "fro") {
     const s = sum(mul(x, x), r);
-    const pos = greater(s, 0);
-    return mul(sqrt(where(pos, s, 1)), astype(pos, s.dtype));
+    const nonzero = notEqual(s, 0); // NaN stays NaN; only an exact 0 takes the 0 subgradient
+    return mul(sqrt(where(nonzero, s, 1)), astype(nonzero, s.dtype));
   }
   if (ord === 1) return sum(abs(x), r);
   if (ord === Infinity) return max(abs(x), r);
