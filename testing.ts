@@ -24,3 +24,4 @@ export {
   checkAdapterLaws,
   type LawOptimizer,
 } from "./adapters/laws.ts";
+export type { Adapter } from "./adapters/adapter.ts";

@@ -79,7 +79,15 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
   orthogonalFactors?(params: P, frozen: F): Tensor[];
 }
 
-/** `x Wᵀ + b` for `x` of shape `[..., in]` (flattened to one matrix product). */
+/**
+ * `x Wᵀ + b` for `x` of shape `[..., in]` (flattened to one matrix product).
+ * @example
+ * ```ts
+ * import { ones, zeros } from "../mod.ts";
+ * import { linear } from "./mod.ts";
+ * linear(ones([5, 4]), ones([3, 4]), zeros([3])); // [5, 3], every entry 4
+ * ```
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const [out, inF] = weight.shape;
   if (x.shape[x.ndim - 1] !== inF) {
@@ -96,6 +104,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
  * `x Wᵀ + b` for a frozen layer: W and b are constants to autodiff, so a backward pass computes
  * only x's cotangent `G W` and never the weight gradient `Gᵀx` (a full out × in × batch product
  * that a frozen weight does not need). Every adapter's base path goes through it.
+ * @example
+ * ```ts
+ * import { grad, ones, sum } from "../mod.ts";
+ * import { frozenLinear } from "./mod.ts";
+ * const W = ones([3, 4]);
+ * grad((x) => sum(frozenLinear(x, W)))(ones([5, 4])); // d/dx = 1ᵀW: every entry 3
+ * ```
  */
 export function frozenLinear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const base = customVjp(

@@ -45,6 +45,11 @@ const NAMES = [peftName("R", "boft_R"), peftName("s", "boft_s")];
 /**
  * PEFT's `block_butterfly_perm(n, b, r, ·)`: within each of the b chunks of n/b indices, the groups
  * of r indices are reordered even-numbered groups first, then odd-numbered.
+ * @example
+ * ```ts
+ * import { butterflyPerm } from "./mod.ts";
+ * butterflyPerm(8, 2, 1); // [0, 2, 1, 3, 4, 6, 5, 7]
+ * ```
  */
 export function butterflyPerm(n: number, b: number, r: number): number[] {
   const chunk = n / b, groups = chunk / r;

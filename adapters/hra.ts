@@ -59,7 +59,15 @@ export interface HraOptions {
 
 const NAMES = [peftName("U", "hra_u")];
 
-/** `U` with unit columns: `ûᵢ = uᵢ / ‖uᵢ‖`. */
+/**
+ * `U` with unit columns: `ûᵢ = uᵢ / ‖uᵢ‖`.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { unitColumns } from "./mod.ts";
+ * unitColumns(tensor([[3, 0], [4, 2]])); // [[0.6, 0], [0.8, 1]]
+ * ```
+ */
 export function unitColumns(U: Tensor): Tensor {
   return div(U, norm(U, { axis: 0, keepdims: true }));
 }
@@ -67,6 +75,13 @@ export function unitColumns(U: Tensor): Tensor {
 /**
  * The WY factor Γ of `H₀H₁⋯H_{r−1} = I + ÛΓÛᵀ` for unit columns Û:
  * `Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹`.
+ * @example
+ * ```ts
+ * import { key, normal } from "../mod.ts";
+ * import { householderWY, unitColumns } from "./mod.ts";
+ * const U = unitColumns(normal(key(0), [6, 3], { dtype: "float64" }));
+ * const Gamma = householderWY(U); // I + U Γ Uᵀ = H₀H₁H₂
+ * ```
  */
 export function householderWY(Uhat: Tensor): Tensor {
   const G = matmulT(Uhat, Uhat, true, false);
@@ -78,6 +93,12 @@ export function householderWY(Uhat: Tensor): Tensor {
 /**
  * Modified Gram–Schmidt on the columns of U (PEFT's order): `w₀ = u₀/‖u₀‖`; `v ← uᵢ`, then
  * `v ← v − (wⱼᵀv) wⱼ` for j < i with the updated v; `wᵢ = v/‖v‖`.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { gramSchmidt } from "./mod.ts";
+ * gramSchmidt(tensor([[1, 1], [0, 1]], { dtype: "float64" })); // [[1, 0], [0, 1]]
+ * ```
  */
 export function gramSchmidt(U: Tensor): Tensor {
   const cols: Tensor[] = [];

@@ -57,6 +57,13 @@ const NAMES = [
  * The face-splitting factors of a Hadamard product of two products:
  * `(A₁B₁) ⊙ (A₂B₂) = C D` with `C[:, j·r + k] = A₁[:, j] ⊙ A₂[:, k]` (`[out, r₁r₂]`) and
  * `D[j·r + k, :] = B₁[j, :] ⊙ B₂[k, :]` (`[r₁r₂, in]`).
+ * @example
+ * ```ts
+ * import { key, matmul, mul, normal } from "../mod.ts";
+ * import { hadamardFactors } from "./mod.ts";
+ * const [a1, b1, a2, b2] = [[4, 2], [2, 5], [4, 2], [2, 5]].map((s, i) => normal(key(i), s));
+ * const [C, D] = hadamardFactors(a1, b1, a2, b2); // C D = (a1 b1) ⊙ (a2 b2), C [4, 4], D [4, 5]
+ * ```
  */
 export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor): [Tensor, Tensor] {
   const [out, r1] = a1.shape, r2 = a2.shape[1], inF = b1.shape[1];

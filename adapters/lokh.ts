@@ -69,7 +69,15 @@ const NAMES = [
   peftName("A2", "lokh_A2"),
 ];
 
-/** The Khatri–Rao (column-wise Kronecker) product: `(P ⊙ Q)[a·m₂ + b, j] = P[a, j]·Q[b, j]`. */
+/**
+ * The Khatri–Rao (column-wise Kronecker) product: `(P ⊙ Q)[a·m₂ + b, j] = P[a, j]·Q[b, j]`.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { khatriRao } from "./mod.ts";
+ * khatriRao(tensor([[1, 2]]), tensor([[3, 4], [5, 6]])); // [[3, 8], [5, 12]]
+ * ```
+ */
 export function khatriRao(p: Tensor, q: Tensor): Tensor {
   const [m1, n] = p.shape, m2 = q.shape[0];
   if (q.shape[1] !== n) throw new ShapeError(`khatriRao: column counts differ: [${p.shape}] and [${q.shape}]`);

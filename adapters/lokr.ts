@@ -71,6 +71,12 @@ const NAMES = [
  * LyCORIS's `factorization(dim, factor)`, as PEFT uses it: `(factor, dim/factor)` when factor > 0
  * divides dim; otherwise the divisor pair (m ≤ n) reached by growing m while m + n shrinks and
  * m ≤ factor (factor −1: no bound), which is the pair nearest √dim. 12 → (3, 4), 16 → (4, 4).
+ * @example
+ * ```ts
+ * import { factorization } from "./mod.ts";
+ * factorization(12); // [3, 4]
+ * factorization(128, 4); // [4, 32]
+ * ```
  */
 export function factorization(dim: number, factor = -1): [number, number] {
   if (factor > 0 && dim % factor === 0) return [factor, dim / factor];
@@ -93,7 +99,15 @@ export function lokrFactors(p: LokrParams): [Tensor, Tensor] {
   return [w1, w2];
 }
 
-/** `A ⊗ B` for matrices: `(A ⊗ B)[i·p + k, j·q + l] = A[i, j]·B[k, l]`. */
+/**
+ * `A ⊗ B` for matrices: `(A ⊗ B)[i·p + k, j·q + l] = A[i, j]·B[k, l]`.
+ * @example
+ * ```ts
+ * import { eye, tensor } from "../mod.ts";
+ * import { kron } from "./mod.ts";
+ * kron(eye(2), tensor([[1, 2]])); // [[1, 2, 0, 0], [0, 0, 1, 2]]
+ * ```
+ */
 export function kron(a: Tensor, b: Tensor): Tensor {
   const [m, n] = a.shape, [p, q] = b.shape;
   return reshape(mul(reshape(a, [m, 1, n, 1]), reshape(b, [1, p, 1, q])), [m * p, n * q]);
@@ -102,6 +116,13 @@ export function kron(a: Tensor, b: Tensor): Tensor {
 /**
  * `x (W₁ ⊗ W₂)ᵀ` without forming the Kronecker product: with x viewed as `[batch, inM, inN]`,
  * `Y[n, a, b] = Σ_c Σ_d W₁[a, c] W₂[b, d] X[n, c, d]` — two small matrix products.
+ * @example
+ * ```ts
+ * import { key, normal } from "../mod.ts";
+ * import { kron, kronApply } from "./mod.ts";
+ * const [w1, w2, x] = [normal(key(0), [3, 4]), normal(key(1), [4, 4]), normal(key(2), [5, 16])];
+ * kronApply(x, w1, w2); // = x kron(w1, w2)ᵀ, [5, 12]
+ * ```
  */
 export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
   const [outL, inM] = w1.shape, [outK, inN] = w2.shape;

@@ -57,13 +57,21 @@ export interface LoraOptions {
   init?: LoraInit;
 }
 
-/** The LoRA scale s = α/r, or α/√r with rsLoRA. */
+/**
+ * The LoRA scale s = α/r, or α/√r with rsLoRA.
+ * @example
+ * ```ts
+ * import { loraScale } from "./mod.ts";
+ * loraScale({ r: 4, alpha: 8 }); // 2
+ * loraScale({ r: 4, alpha: 8, rslora: true }); // 4
+ * ```
+ */
 export function loraScale(opts: LoraOptions): number {
   const alpha = opts.alpha ?? opts.r;
   return opts.rslora ? alpha / Math.sqrt(opts.r) : alpha / opts.r;
 }
 
-export const LORA_NAMES = [peftName("A", "lora_A", ".weight"), peftName("B", "lora_B", ".weight")];
+const LORA_NAMES = [peftName("A", "lora_A", ".weight"), peftName("B", "lora_B", ".weight")];
 
 function checkRank(op: string, r: number, out: number, inF: number): void {
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`${op}: rank r must be a positive integer, got ${r}`);

@@ -83,6 +83,12 @@ export function blockSizeOfPacked(n: number): number {
 /**
  * Skew blocks `Q = U − Uᵀ` from packed strict upper triangles `[nb, bs(bs−1)/2]` → `[nb, bs, bs]`
  * (one gather, so it is differentiable).
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { skewFromPacked } from "./mod.ts";
+ * skewFromPacked(tensor([[1, 2, 3]])); // [[[0, 1, 2], [-1, 0, 3], [-2, -3, 0]]]
+ * ```
  */
 export function skewFromPacked(v: Tensor): Tensor {
   const [nb, n] = v.shape;
@@ -91,7 +97,15 @@ export function skewFromPacked(v: Tensor): Tensor {
   return reshape(take(src, skewIndex(bs), 1), [nb, bs, bs]);
 }
 
-/** `I + 2Q + 2Q² + … + 2Q^m + Q^{m+1}` with m = max(2, t − 2) (t ≥ 3), `I + 2Q` (t = 2), `I` (t = 1). */
+/**
+ * `I + 2Q + 2Q² + … + 2Q^m + Q^{m+1}` with m = max(2, t − 2) (t ≥ 3), `I + 2Q` (t = 2), `I` (t = 1).
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { cayleyNeumann, skewFromPacked } from "./mod.ts";
+ * cayleyNeumann(skewFromPacked(tensor([[0.1]], { dtype: "float64" })), 5); // ≈ (I − Q)⁻¹(I + Q)
+ * ```
+ */
 export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
   const bs = Q.shape[Q.ndim - 1];
   const I = broadcastTo(eye(bs, { dtype: Q.dtype }), Q.shape);
@@ -107,7 +121,15 @@ export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
   return add(R, matmulT(P, Q, false, false));
 }
 
-/** PEFT's exact Cayley map `(I − Q)(I + Q)⁻¹ = (I + Q)⁻¹(I − Q)` (Q skew, so the factors commute). */
+/**
+ * PEFT's exact Cayley map `(I − Q)(I + Q)⁻¹ = (I + Q)⁻¹(I − Q)` (Q skew, so the factors commute).
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { cayleyExact, skewFromPacked } from "./mod.ts";
+ * cayleyExact(skewFromPacked(tensor([[0.1]], { dtype: "float64" }))); // orthogonal 2 × 2
+ * ```
+ */
 export function cayleyExact(Q: Tensor): Tensor {
   return cayley(Q);
 }
@@ -116,6 +138,13 @@ export function cayleyExact(Q: Tensor): Tensor {
  * Multiplies each length-bs block of the rows of `M` (`[..., nb·bs]`) by its block:
  * `mᵢ ↦ mᵢ Rᵢ` (or `mᵢ Rᵢᵀ` with `transposeBlocks`), i.e. `M R_bd` (or `M R_bdᵀ`), without forming
  * the block-diagonal matrix. `R` is `[nb, bs, bs]`.
+ * @example
+ * ```ts
+ * import { eye, key, normal } from "../mod.ts";
+ * import { blockRotate } from "./mod.ts";
+ * const R = eye(2).reshape([1, 2, 2]).add(normal(key(0), [2, 2, 2]).mul(0));
+ * blockRotate(normal(key(1), [5, 4]), R); // x R_bd = x (identity blocks)
+ * ```
  */
 export function blockRotate(M: Tensor, R: Tensor, transposeBlocks = false): Tensor {
   const [nb, bs] = R.shape;

@@ -53,7 +53,15 @@ export interface SorsaOptions {
 // The reference code's names: sorsa_A = V_pᵀ [r, in], sorsa_B = U_p [out, r], sorsa_S = Σ_p.
 const NAMES = [peftName("A", "sorsa_A", ".weight"), peftName("B", "sorsa_B", ".weight"), peftName("S", "sorsa_S")];
 
-/** `‖UᵀU − I‖_F + ‖VᵀV − I‖_F` (Frobenius norms, not squared, as in the paper). */
+/**
+ * `‖UᵀU − I‖_F + ‖VᵀV − I‖_F` (Frobenius norms, not squared, as in the paper).
+ * @example
+ * ```ts
+ * import { eye, ones, zeros } from "../mod.ts";
+ * import { sorsaOrthonormality } from "./mod.ts";
+ * sorsaOrthonormality({ U: eye(4, { m: 2 }), S: ones([2]), V: eye(3, { m: 2 }) }); // 0
+ * ```
+ */
 export function sorsaOrthonormality(p: SorsaParams): Tensor {
   const dev = (M: Tensor) => {
     const G = matmulT(M, M, true, false);

@@ -18,8 +18,10 @@ import {
 } from "../adapters/mod.ts";
 import { adam, landing, riemannianAdam } from "../manifolds/mod.ts";
 
-Deno.test("adapter laws: lora (kaiming, gaussian, rslora)", async () => {
+Deno.test("adapter laws: lora (kaiming, gaussian, rslora, pissa, olora)", async () => {
   await checkAdapterLaws(lora({ r: 2, alpha: 4 }));
+  await checkAdapterLaws(lora({ r: 2, alpha: 3, init: "pissa" }), { numRuns: 2 });
+  await checkAdapterLaws(lora({ r: 3, alpha: 6, init: "olora" }), { numRuns: 2 });
   await checkAdapterLaws(lora({ r: 3, alpha: 2, rslora: true, init: "gaussian" }), { bias: false });
 });
 

@@ -51,3 +51,18 @@ for (const kind of KINDS.filter((k) => k !== "hra_gs")) {
     assert.ok(relErr(linear(x, base.weight, base.bias), yInit) <= (TOL[kind] ?? 1e-12));
   });
 }
+
+Deno.test("fromPeft reads on-disk names (no .default, DoRA's magnitude without .weight) and round-trips toPeft", () => {
+  for (const kind of ["dora", "hra", "oft", "vera", "lokr"]) {
+    const fx = loadPeftFixture(kind);
+    const disk: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries({ ...fx.adapter_params, ...(fx.frozen_adapter_tensors ?? {}) })) {
+      disk[k.replace(".default", "").replace("lora_magnitude_vector.weight", "lora_magnitude_vector")] = t64(v);
+    }
+    const base = { weight: t64(fx.base.weight), bias: t64(fx.base.bias) };
+    const { adapter, params, frozen } = fromPeft({ config: fx.config, base, tensors: disk });
+    assert.ok(relErr(adapter.apply(params, frozen, t64(fx.x)), t64(fx.y)) <= 1e-12, kind);
+    const names = Object.keys(adapter.toPeft(params, { prefix: PREFIX })).sort();
+    assert.deepEqual(names, Object.keys(disk).filter((k) => k.startsWith(PREFIX)).sort(), kind);
+  }
+});
