@@ -37,10 +37,22 @@ function backward(trace: Trace, seeds: Map<number, Tensor>): Map<number, Tensor>
       if (!any) continue;
       if (!node.prim.vjp) continue; // no gradient flows through (comparisons, random)
       const inCts = node.prim.vjp(outCts, node.inputs, node.outputs, node.params);
+      if (inCts.length !== node.inputs.length) {
+        throw new ShapeError(
+          `${node.prim.name}: the VJP rule returned ${inCts.length} cotangents for ${node.inputs.length} inputs; ` +
+            `return one per input (null for none)`,
+        );
+      }
       node.inIds.forEach((id, i) => {
         const g = inCts[i];
         if (id === undefined || !g) return;
         const x = node.inputs[i];
+        if (g.ndim !== x.ndim || g.shape.some((d, j) => d !== x.shape[j])) {
+          throw new ShapeError(
+            `${node.prim.name}: the VJP rule returned a cotangent of shape ${fmtShape(g.shape)} for input ${i} ` +
+              `of shape ${fmtShape(x.shape)}; a cotangent has its input's shape (sum over broadcast axes)`,
+          );
+        }
         const gi = g.dtype === x.dtype ? g : astype(g, x.dtype);
         const prev = ct.get(id);
         ct.set(id, prev ? add(prev, gi) : gi);
