@@ -149,6 +149,18 @@ export function valueAndGrad<A extends any[]>(
   const argnums = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {
+    for (const i of which) {
+      if (!Number.isInteger(i) || i < 0 || i >= args.length) {
+        throw new ShapeError(`grad: argnums ${i} is out of range for ${args.length} arguments; count from 0`);
+      }
+      const a: unknown = args[i];
+      if (!(a instanceof Tensor) && !Array.isArray(a) && (a === null || typeof a !== "object")) {
+        throw new DTypeError(
+          `grad: argument ${i} is ${a === null ? "null" : typeof a}, not a tensor or a pytree of tensors; ` +
+            `differentiate tensors (tensor(${typeof a === "number" ? a : "…"}))`,
+        );
+      }
+    }
     const diffArgs = which.map((i) => args[i]);
     const [y, pullback] = vjp((...d: unknown[]) => {
       const full = [...args] as A;
