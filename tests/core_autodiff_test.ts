@@ -39,6 +39,11 @@ const vals = (t: Tensor) => [...t.dataSync()];
 const near = (a: number[], b: number[], tol = 1e-12) =>
   assert.ok(a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol), `${a} vs ${b}`);
 
+/** Asserts `fn` throws `cls` with exactly `message`. */
+function throwsMsg(fn: () => unknown, cls: typeof ShapeError, message: string): void {
+  assert.throws(fn, (e: unknown) => e instanceof cls && e.message === message);
+}
+
 Deno.test("grad: argnums as a number or a list; valueAndGrad returns the value too", () => {
   const f = (x: Tensor, y: Tensor) => sum(mul(mul(x, x), y));
   const x = f64([1, 2]), y = f64([3, 4]);
@@ -234,6 +239,31 @@ Deno.test("grad misuse: non-scalar, integer or non-tensor results throw clear er
   );
   // a size-1 result of any rank is accepted
   near(vals(grad((a: Tensor) => sum(a, { keepdims: true }))(x)), [1, 1]);
+  // arguments that cannot be differentiated
+  throwsMsg(
+    () => grad((a: number) => mul(x, a))(3),
+    DTypeError,
+    "grad: argument 0 is number, not a tensor or a pytree of tensors; differentiate tensors (tensor(3))",
+  );
+  throwsMsg(
+    () => grad((a: Tensor) => sum(a), { argnums: 2 })(x),
+    ShapeError,
+    "grad: argnums 2 is out of range for 1 arguments; count from 0",
+  );
+  // a backward rule must give one cotangent per input, each of its input's shape
+  const badShape = customVjp((a: Tensor) => sum(a), (ct: Tensor) => [ct]);
+  throwsMsg(
+    () => grad((a: Tensor) => badShape(a))(x),
+    ShapeError,
+    "customVjp: the VJP rule returned a cotangent of shape [] for input 0 of shape [2]; " +
+      "a cotangent has its input's shape (sum over broadcast axes)",
+  );
+  const tooFew = customVjp((a: Tensor, b: Tensor) => sum(mul(a, b)), (ct: Tensor) => [ct]);
+  throwsMsg(
+    () => grad((a: Tensor) => tooFew(a, a))(f64([2], [])),
+    ShapeError,
+    "customVjp: the VJP rule returned 1 cotangents for 2 inputs; return one per input (null for none)",
+  );
   const [, pb] = vjp((a: Tensor) => mul(a, 2), x);
   assert.throws(
     () => pb(zeros([3], { dtype: "float64" })),

@@ -10,17 +10,21 @@ import {
   add,
   arange,
   astype,
+  broadcastArrays,
   broadcastTo,
   clip,
   concat,
   diag,
   div,
+  dot,
   type DType,
   equal,
   erf,
   exp,
   expandDims,
   eye,
+  flatten,
+  floor,
   full,
   gelu,
   greater,
@@ -29,6 +33,8 @@ import {
   lessEqual,
   linspace,
   log,
+  logicalAnd,
+  logicalNot,
   logSoftmax,
   logsumexp,
   matmul,
@@ -42,8 +48,10 @@ import {
   mul,
   norm,
   notEqual,
+  oneHot,
   ones,
   onesLike,
+  outer,
   pad,
   pow,
   prod,
@@ -373,6 +381,12 @@ Deno.test("reduce: logsumexp, softmax and logSoftmax", () => {
   assert.equal(logsumexp(big).item(), 1000 + Math.log(2));
   close(softmax(big).dataSync(), [0.5, 0.5, 0]);
   assert.deepEqual(logsumexp(ones([2, 3]), { axis: [0, 1], keepdims: true }).shape, [1, 1]);
+  // infinities give infinities, not NaN (as in JAX)
+  assert.deepEqual(vals(logsumexp(tensor([[-Infinity, -Infinity], [Infinity, 0], [-Infinity, 0]]), { axis: 1 })), [
+    -Infinity,
+    Infinity,
+    0,
+  ]);
   // default axis is the last
   close(softmax(tensor([[0, Math.log(3)]], { dtype: "float64" })).dataSync(), [0.25, 0.75], 1e-15);
 });
@@ -683,6 +697,23 @@ Deno.test("relu, sigmoid, sign, square, reciprocal, clip, exp/log", () => {
   assert.deepEqual(vals(reciprocal(f64([2, -4], [2]))), [0.5, -0.25]);
   assert.deepEqual(vals(clip(x, -1, 1)), [-1, -0.5, 0, 0.5, 1]);
   close(log(exp(x)).dataSync(), vals(x), 1e-15, 1e-15);
+});
+
+Deno.test("outer, dot, flatten, oneHot, broadcastArrays, logicalAnd/Not, floor", () => {
+  assert.deepEqual(outer(tensor([1, 2]), tensor([3, 4, 5])).arraySync(), [[3, 4, 5], [6, 8, 10]]);
+  assert.deepEqual(dot(tensor([[1, 2], [3, 4]]), tensor([1, 1])).arraySync(), [3, 7]);
+  assert.equal(dot(tensor([1, 2]), tensor([3, 4])).item(), 11);
+  assert.deepEqual(flatten(ones([2, 3])).shape, [6]);
+  assert.deepEqual(oneHot(tensor([0, 2], { dtype: "int32" }), 3).arraySync(), [[1, 0, 0], [0, 0, 1]]);
+  const [p, q] = broadcastArrays(tensor([1, 2]), tensor([[1], [2]]));
+  assert.deepEqual([p.arraySync(), q.arraySync()], [[[1, 2], [1, 2]], [[1, 1], [2, 2]]]);
+  assert.deepEqual(logicalNot(tensor([true, false])).arraySync(), [false, true]);
+  assert.deepEqual(logicalAnd(tensor([true, false, true]), tensor([true, true, false])).arraySync(), [
+    true,
+    false,
+    false,
+  ]);
+  assert.deepEqual(floor(tensor([-1.5, 1.5, 2])).arraySync(), [-2, 1, 2]);
 });
 
 // ------------------------------------------------------------------------------------------------
