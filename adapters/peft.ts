@@ -167,7 +167,7 @@ export function fromPeft(opts: FromPeftOptions): FromPeftResult {
       return {
         adapter: lokr({
           r,
-          alpha: num(config, "alpha", r),
+          alpha: num(config, "alpha", 8),
           decomposeBoth: config.decompose_both === true,
           decomposeFactor: num(config, "decompose_factor", -1),
         }),
