@@ -370,3 +370,43 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "webgpu parity: triangularSolve (every flag, batched) and an HRA gradient through it",
+  ...opt,
+  async fn() {
+    const arb = fc.tuple(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.constantFrom<number[]>([], [2]),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      fc.nat(2 ** 31),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, async ([n, k, batch, lower, transpose, unitDiagonal]) => {
+        // well conditioned: diagonal in [1, 2], off-diagonal in [-0.5, 0.5]
+        const off = T.uniform(T.key(n * 7 + k), [...batch, n, n], { min: -0.5, max: 0.5 });
+        const a = T.add(off, T.mul(T.eye(n), 1.5));
+        const b = T.normal(T.key(k), [...batch, n, k]);
+        await parity(
+          "triangularSolve",
+          [a, b],
+          (x, y) => T.linalg.solveTriangular(x, y, { lower, transpose, unitDiagonal }),
+          { rtol: 1e-4, atol: 1e-5 },
+        );
+      }),
+      { numRuns: 10 },
+    );
+    // HRA's WY factor: Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹ by a triangular solve, and its gradient
+    const { householderWY, unitColumns } = await import("../adapters/hra.ts");
+    const U = T.normal(T.key(3), [12, 4]);
+    const C = T.normal(T.key(4), [4, 4]);
+    const f = (u: Tensor, c: Tensor) => T.grad((v: Tensor) => T.sum(T.mul(householderWY(unitColumns(v)), c)))(u);
+    await parity("hra Γ gradient", [U, C], (u, c) => [householderWY(unitColumns(u)), f(u, c)], {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
+  },
+});

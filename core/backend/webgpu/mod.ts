@@ -26,6 +26,7 @@ import { WebGPUBackend } from "./backend.ts";
 import { requestWebGPUDevice } from "./device.ts";
 import { registerElementwise } from "./elementwise.ts";
 import { registerLayout } from "./layout.ts";
+import { registerLinalg } from "./linalg.ts";
 import { registerMatmul } from "./matmul.ts";
 import { registerRandom } from "./random.ts";
 import { registerReduce } from "./reduce.ts";
@@ -44,6 +45,7 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerReduce(gpu);
   registerRandom(gpu);
   registerMatmul(gpu);
+  registerLinalg(gpu);
   instance = gpu;
   return gpu;
 }

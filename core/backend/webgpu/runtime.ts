@@ -134,6 +134,8 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Pipelines compiled so far. */
   compiled = 0;
+  /** Dispatches encoded so far. */
+  dispatched = 0;
   private readonly layouts: GPUPipelineLayout[] = [];
   private readonly groupLayouts: GPUBindGroupLayout[] = [];
   private encoder: GPUCommandEncoder | null = null;
@@ -262,6 +264,7 @@ export class GpuRuntime {
   /** Encodes one dispatch into the current batch. */
   dispatch(d: Dispatch): void {
     if (d.groups[0] * d.groups[1] * d.groups[2] === 0) return;
+    this.dispatched++;
     const k = d.inputs.length;
     const pipeline = this.pipeline(d.code, k, d.entryPoint);
     if (this.uniformUsed + UNIFORM_SLOT > this.uniformBuffer.size) this.flush();
