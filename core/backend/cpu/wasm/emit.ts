@@ -159,6 +159,8 @@ export const SIMD = {
   f32x4Mul: 0xe6,
   f64x2Add: 0xf0,
   f64x2Mul: 0xf2,
+  f32x4RelaxedMadd: 0x105,
+  f64x2RelaxedMadd: 0x107,
 } as const;
 
 /** One exported function: its parameter and local types and its body. */

@@ -6,8 +6,9 @@
  * `passBytesMax` (256 MiB) is done in several passes). Per pass: the operands are copied into the memory
  * (`TypedArray.set`), packed into register-tile panels by Wasm (packing absorbs transposes and pads
  * with exact zeros), multiplied by the kernel of `gemm_kernel.ts`, and the rows of C copied out.
- * float32 is accumulated in float32 lanes (as BLAS and jax-js do); float64 in float64 lanes, each
- * output summed in order of k, so float64 results equal a naive sequential dot product bit for bit.
+ * float32 is accumulated in float32 lanes (as BLAS and jax-js do), float64 in float64 lanes; each
+ * output is summed in order of k, one multiply-add per step (fused where the CPU has FMA, see
+ * `gemm_kernel.ts`). Results do not depend on the number of threads or passes.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges) that the
  * calling thread and `threads − 1` workers (`node:worker_threads`, unref'd so they never keep the
@@ -32,7 +33,7 @@ const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 const MAX_THREADS = 8;
 
 // control block (int32 indices): header, then a task table of [fn, ...args] rows
-const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4;
+const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
 const TASK0 = 16, TASK_INTS = 12, MAX_TASKS = 255;
 const CTRL_BYTES = (TASK0 + TASK_INTS * MAX_TASKS) * 4 + 64;
 
@@ -64,6 +65,7 @@ try {
       } catch {
         Atomics.store(ctrl, ${ERR}, 1);
       }
+      Atomics.add(ctrl, ${BY_WORKERS}, 1);
       Atomics.add(ctrl, ${DONE}, 1);
       Atomics.notify(ctrl, ${DONE});
     }
@@ -74,6 +76,9 @@ try {
 `;
 
 interface Engine {
+  /** Kernel shapes compiled (float32, float64). */
+  s32: KernelShape;
+  s64: KernelShape;
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   fns: WasmFn[];
@@ -98,6 +103,11 @@ export function setMatmulThreads(n: number): void {
   threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
 }
 
+/** How many tasks workers have run so far (0 before any ran; for tests and diagnostics). */
+export function workerTaskCount(): number {
+  return engine ? Atomics.load(engine.ctrl, BY_WORKERS) : 0;
+}
+
 /**
  * Sets the memory budget of one pass in bytes (testing hook: a small budget exercises the
  * splitting of products into passes); returns the previous budget.
@@ -113,10 +123,20 @@ function getEngine(): Engine {
   if (engine) return engine;
   const mem = { initial: Math.ceil(CTRL_BYTES / PAGE) + 16, maximum: MAX_PAGES, shared: true };
   const memory = new WebAssembly.Memory(mem);
-  const module = new WebAssembly.Module(gemmModuleBytes(mem));
+  let s32 = F32_SHAPE, s64 = F64_SHAPE, module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(gemmModuleBytes(mem, s32, s64));
+  } catch {
+    // no relaxed SIMD here: multiply then add
+    s32 = { ...s32, fma: false };
+    s64 = { ...s64, fma: false };
+    module = new WebAssembly.Module(gemmModuleBytes(mem, s32, s64));
+  }
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const buf = memory.buffer;
   engine = {
+    s32,
+    s64,
     memory,
     module,
     fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
@@ -285,7 +305,7 @@ export function wasmGemm(
   }
   const e = getEngine();
   const f64 = C instanceof Float64Array;
-  const s: KernelShape = f64 ? F64_SHAPE : F32_SHAPE;
+  const s = f64 ? e.s64 : e.s32;
   const { es, mr, nr, unroll } = s;
   const fn0 = f64 ? 3 : 0;
   // pass sizes: halve a dimension until one pass fits passBytesMax
