@@ -3,9 +3,8 @@
  *
  * - float32 / float64 products of at least `WASM_MIN` multiply-adds run on the WebAssembly SIMD
  *   kernels of `wasm/gemm.ts` (packed panels, register tiles, several threads for large ones).
- * - Smaller float products run `gemmSmall`, a plain loop with the same arithmetic: every output is
- *   summed in order of k, float64 in float64 and float32 rounded to float32 after each multiply and
- *   add (float32 accumulation, as BLAS and jax-js do), so results do not depend on the size path.
+ * - Smaller float products run `gemmSmall`, a plain loop with the kernel's order of summation: every
+ *   output is summed in order of k, float64 in float64 and float32 in float32 (as BLAS and jax-js do).
  * - int32 (and the rare float product whose Wasm memory cannot grow) runs `gemmPacked`: 4-wide
  *   panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
  * @module
@@ -14,7 +13,7 @@ import type { TypedArray } from "../../dtype.ts";
 import { wasmGemm } from "./wasm/gemm.ts";
 
 /** Products with fewer multiply-adds (m·n·k) stay in JS. */
-const WASM_MIN = 4096;
+const WASM_MIN = 1024;
 
 /**
  * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
@@ -49,9 +48,9 @@ export function gemm(
 }
 
 /**
- * Plain loop for small float products: `C[i, j] = (((0 + a_i0·b_0j) + a_i1·b_1j) + …)`, each step
- * rounded to float32 when `f32` (exact float32 arithmetic: float64 holds the exact product of two
- * float32 values, and rounding a float64 sum of two float32 values to float32 is correctly rounded).
+ * Plain loop for small float products: `C[i, j] = (((0 + a_i0·b_0j) + a_i1·b_1j) + …)`; for float32
+ * each step `s + a·b` is rounded to float32 once (float64 holds a·b exactly and, for terms of similar
+ * size, the sum exactly too: a fused float32 multiply-add, like the kernel's).
  */
 function gemmSmall(
   f32: boolean,
@@ -74,7 +73,7 @@ function gemmSmall(
     for (let j = 0; j < n; j++) {
       let s = 0;
       let a = ao + i * ars, b = bo + j * bcs;
-      if (f32) { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + fr(A[a] * B[b])); }
+      if (f32) { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + A[a] * B[b]); }
       else for (let p = 0; p < k; p++, a += acs, b += brs) s += A[a] * B[b];
       C[co + i * n + j] = s;
     }
