@@ -36,3 +36,4 @@ export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";
+export * as adapters from "./adapters/mod.ts";

@@ -36,7 +36,8 @@ function backward(trace: Trace, seeds: Map<number, Tensor>): Map<number, Tensor>
       });
       if (!any) continue;
       if (!node.prim.vjp) continue; // no gradient flows through (comparisons, random)
-      const inCts = node.prim.vjp(outCts, node.inputs, node.outputs, node.params);
+      const needs = node.inIds.map((id) => id !== undefined);
+      const inCts = node.prim.vjp(outCts, node.inputs, node.outputs, node.params, needs);
       if (inCts.length !== node.inputs.length) {
         throw new ShapeError(
           `${node.prim.name}: the VJP rule returned ${inCts.length} cotangents for ${node.inputs.length} inputs; ` +

@@ -18,12 +18,15 @@ export interface Primitive<P = unknown> {
   /**
    * Cotangents of the inputs given cotangents of the outputs (`null` = zero). Written with
    * differentiable ops. Omitted for primitives with no gradient (comparisons, random bits).
+   * `needs[i]` is false when nobody differentiates input i (a frozen weight): a rule may skip
+   * that cotangent's work and return null for it.
    */
   vjp?(
     cts: readonly (Tensor | null)[],
     inputs: readonly Tensor[],
     outputs: readonly Tensor[],
     params: P,
+    needs: readonly boolean[],
   ): (Tensor | null)[];
 }
 

@@ -103,7 +103,7 @@ export const binaryP = definePrimitive<{ op: BinaryOp }>({
     }
     return [{ shape: broadcastShapes(op, a.shape, b.shape), dtype: COMPARE.has(op) ? "bool" : a.dtype }];
   },
-  vjp([g], [a, b], [z], { op }) {
+  vjp([g], [a, b], [z], { op }, needs) {
     if (!g || COMPARE.has(op)) return [null, null];
     const ub = (t: Tensor | null, like: Tensor) => t && unbroadcast(t, like.shape);
     switch (op as ArithOp) {
@@ -112,7 +112,7 @@ export const binaryP = definePrimitive<{ op: BinaryOp }>({
       case "sub":
         return [ub(g, a), ub(o.neg(g), b)];
       case "mul":
-        return [ub(o.mul(g, b), a), ub(o.mul(g, a), b)];
+        return [needs[0] ? ub(o.mul(g, b), a) : null, needs[1] ? ub(o.mul(g, a), b) : null];
       case "div":
         return [ub(o.div(g, b), a), ub(o.neg(o.div(o.mul(g, z), b)), b)];
       case "pow": { // d a^b = b a^{b−1} da + log(a) a^b db  (the second term taken as 0 where a ≤ 0)
@@ -357,14 +357,14 @@ export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
     const batch = broadcastShapes("matmul (batch axes)", a.shape.slice(0, -2), b.shape.slice(0, -2));
     return [{ shape: [...batch, m, n], dtype: a.dtype }];
   },
-  vjp([g], [a, b], _y, { transA, transB }) {
+  vjp([g], [a, b], _y, { transA, transB }, needs) {
     if (!g) return [null, null];
     // C = A'B' with A' = op(a), B' = op(b): dA' = g B'ᵀ, dB' = A'ᵀ g.
-    const da = transA ? o.matmulT(b, g, transB, true) : o.matmulT(g, b, false, !transB);
-    const db = transB ? o.matmulT(g, a, true, transA) : o.matmulT(a, g, !transA, false);
     const ub = (t: Tensor, x: Tensor) =>
       t.ndim === x.ndim && t.shape.every((d, i) => d === x.shape[i]) ? t : unbroadcast(t, x.shape);
-    return [ub(da, a), ub(db, b)];
+    const da = needs[0] ? ub(transA ? o.matmulT(b, g, transB, true) : o.matmulT(g, b, false, !transB), a) : null;
+    const db = needs[1] ? ub(transB ? o.matmulT(g, a, true, transA) : o.matmulT(a, g, !transA, false), b) : null;
+    return [da, db];
   },
 });
 
