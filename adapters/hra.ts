@@ -6,8 +6,8 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum, triu } from "../core/ops/mod.ts";
-import { solveTriangular } from "../core/linalg/mod.ts";
+import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum } from "../core/ops/mod.ts";
+import { unitTriangularInverse } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
 import { oblique, stiefel } from "../manifolds/mod.ts";
 import type { Key } from "../core/random.ts";
@@ -85,9 +85,8 @@ export function unitColumns(U: Tensor): Tensor {
  */
 export function householderWY(Uhat: Tensor): Tensor {
   const G = matmulT(Uhat, Uhat, true, false);
-  const I = eye(G.shape[0], { dtype: G.dtype });
-  // (I + 2·striu(G))⁻¹ by back substitution (unit diagonal, strict upper triangle read)
-  return mul(solveTriangular(mul(triu(G, 1), 2), I, { lower: false, unitDiagonal: true }), -2);
+  // (I + 2·striu(G))⁻¹ with matrix products only (the strict triangle is nilpotent), so HRA runs on any backend
+  return mul(unitTriangularInverse(mul(G, 2), { lower: false }), -2);
 }
 
 /**

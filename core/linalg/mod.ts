@@ -801,6 +801,31 @@ export function cayley(s: Tensor): Tensor {
   return solve(o.add(id, s), o.sub(id, s));
 }
 
+/**
+ * Inverse of the unit triangular matrix I + N (N strictly triangular, the only part of `n` read),
+ * with matrix products only, so it runs and differentiates on any backend: N is nilpotent, so
+ * (I + N)⁻¹ = Σₖ (−N)ᵏ = (I − N)(I + N²)(I + N⁴)⋯ exactly after ⌈log₂ r⌉ factors. The same
+ * numbers as back substitution up to rounding; use `solveTriangular` for large, badly conditioned
+ * triangles.
+ * @example
+ * ```ts
+ * import { tensor } from "../../mod.ts";
+ * import { unitTriangularInverse } from "./mod.ts";
+ * unitTriangularInverse(tensor([[0, 2], [0, 0]], { dtype: "float64" }), { lower: false }); // [[1, -2], [0, 1]]
+ * ```
+ */
+export function unitTriangularInverse(n: Tensor, opts: { lower: boolean }): Tensor {
+  const { n: r } = matrixShape("unitTriangularInverse", n, true);
+  const id = identityLike(n, r);
+  let p = opts.lower ? o.tril(n, -1) : o.triu(n, 1); // strict triangle
+  let inv = o.sub(id, p);
+  for (let span = 2; span < r; span *= 2) {
+    p = o.matmul(p, p); // N^{span}
+    inv = o.matmul(inv, o.add(id, p));
+  }
+  return inv;
+}
+
 /** Options of {@linkcode newtonSchulz}. */
 export interface NewtonSchulzOptions {
   /** Number of iterations (default 5). */
