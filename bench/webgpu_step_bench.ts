@@ -115,6 +115,26 @@ async function measure(name: string, ad: Adapter<unknown, Frozen>): Promise<void
   releaseNow([params, state.mu, state.nu, loss, frozen.weight === W ? [] : frozen]);
 }
 
+/** The frozen base product x Wᵀ alone (what every variant's forward pass contains). */
+async function baseMatmul(): Promise<void> {
+  const run = async (n: number) => {
+    const t0 = performance.now();
+    let y: Tensor = T.zeros([]);
+    for (let i = 0; i < n; i++) {
+      const prev = y;
+      y = T.scope(() => T.matmulT(x, W, false, true));
+      releaseNow(prev);
+    }
+    await T.slice(y, [[0, 1], [0, 1]]).data();
+    return performance.now() - t0;
+  };
+  await run(2);
+  const t1 = await run(STEPS), t2 = await run(2 * STEPS);
+  const ms = (t2 - t1) / STEPS;
+  console.log(`x·Wᵀ    ${ms.toFixed(2).padStart(7)} ms  (${((2 * N * D * D) / ms / 1e9).toFixed(1)} TFLOP/s)`);
+}
+
+if (!only || only.includes("matmul")) await baseMatmul();
 const variants: [string, Adapter<unknown, Frozen>][] = [
   ["lora", lora({ r: 8 }) as Adapter<unknown, Frozen>],
   ["hra-wy", hraWY(8) as Adapter<unknown, Frozen>],

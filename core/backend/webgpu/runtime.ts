@@ -147,6 +147,10 @@ export class GpuRuntime {
   private uniformUsed = 0;
   private flushQueued = false;
   private firstError: string | null = null;
+  private readonly groups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
+  private lastPipeline: GPUComputePipeline | null = null;
 
   /** @param device a device created with the adapter's larger limits */
   constructor(device: GPUDevice) {
@@ -201,6 +205,7 @@ export class GpuRuntime {
     this.live -= size;
     this.liveCount--;
     if (this.pooled + size > this.poolLimit) {
+      this.groups.clear();
       if (this.encoder) this.doomed.push(buf);
       else buf.destroy();
       return;
@@ -216,6 +221,7 @@ export class GpuRuntime {
     this.flush();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
+    this.groups.clear();
     this.pooled = 0;
   }
 
@@ -234,7 +240,11 @@ export class GpuRuntime {
         entries.push({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: "read-only-storage" } });
       }
       entries.push({ binding: k, visibility: STAGE_COMPUTE, buffer: { type: "storage" } });
-      entries.push({ binding: k + 1, visibility: STAGE_COMPUTE, buffer: { type: "uniform" } });
+      entries.push({
+        binding: k + 1,
+        visibility: STAGE_COMPUTE,
+        buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: UNIFORM_SLOT },
+      });
       const group = this.device.createBindGroupLayout({ entries });
       this.groupLayouts[k] = group;
       layout = this.device.createPipelineLayout({ bindGroupLayouts: [group] });
@@ -271,20 +281,45 @@ export class GpuRuntime {
     const offset = this.uniformUsed;
     this.uniformHost.set(d.uniforms.subarray(0, UNIFORM_SLOT / 4), offset / 4);
     this.uniformUsed += UNIFORM_SLOT;
-    const entries: GPUBindGroupEntry[] = d.inputs.map((b, i) => ({ binding: i, resource: this.binding(b) }));
-    entries.push({ binding: k, resource: this.binding(d.output) });
-    entries.push({ binding: k + 1, resource: { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT } });
-    const group = this.device.createBindGroup({ layout: this.groupLayouts[k], entries });
+    const group = this.bindGroup(k, d.inputs, d.output);
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    if (pipeline !== this.lastPipeline) pass.setPipeline(pipeline);
+    this.lastPipeline = pipeline;
+    pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
     if (++this.pending >= MAX_PENDING) this.flush();
     else this.scheduleFlush();
   }
 
+  private idOf(b: GPUBuffer): number {
+    let id = this.ids.get(b);
+    if (id === undefined) this.ids.set(b, id = this.nextId++);
+    return id;
+  }
+
+  /**
+   * The bind group of (inputs, output, the uniform buffer at a dynamic offset), cached: the pool
+   * hands the same buffers to the same kernels step after step, so a training loop reuses them.
+   */
+  private bindGroup(k: number, inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
+    let key = `${k}`;
+    for (const b of inputs) key += `,${this.idOf(b)}`;
+    key += `:${this.idOf(output)}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      if (this.groups.size >= 8192) this.groups.clear();
+      const entries: GPUBindGroupEntry[] = inputs.map((b, i) => ({ binding: i, resource: this.binding(b) }));
+      entries.push({ binding: k, resource: this.binding(output) });
+      entries.push({ binding: k + 1, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
+      group = this.device.createBindGroup({ layout: this.groupLayouts[k], entries });
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+
   private computePass(): GPUComputePassEncoder {
     if (!this.pass) {
+      this.lastPipeline = null;
       this.encoder ??= this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
     }
