@@ -134,7 +134,7 @@ Deno.test("vjp: pytree outputs take cotangents of the same structure; one cotang
 });
 
 Deno.test("jvp: ⟨u, J v⟩ = ⟨Jᵀ u, v⟩ on random inputs; output value is f(x)", () => {
-  const f = (a: Tensor) => mul(sin(a), exp(matmul(a, a)));
+  const f = (a: Tensor) => mul(sin(a), exp(tanh(matmul(a, a)))); // bounded, so finite differences stay accurate
   fc.assert(
     fc.property(
       arbitraryTensor({ shape: [3, 3] }),
