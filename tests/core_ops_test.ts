@@ -716,6 +716,22 @@ Deno.test("outer, dot, flatten, oneHot, broadcastArrays, logicalAnd/Not, floor",
   assert.deepEqual(floor(tensor([-1.5, 1.5, 2])).arraySync(), [-2, 1, 2]);
 });
 
+Deno.test("zero-size tensors flow through every kind of op", () => {
+  const z = zeros([0, 3]);
+  assert.deepEqual(add(z, ones([3])).shape, [0, 3]);
+  assert.deepEqual(add(zeros([2, 0, 3]), ones([2, 1, 3])).shape, [2, 0, 3]);
+  assert.deepEqual([sum(z, { axis: 0 }).arraySync(), sum(z, { axis: 1 }).shape], [[0, 0, 0], [0]]);
+  assert.deepEqual(transpose(zeros([0, 3, 2]), [2, 0, 1]).shape, [2, 0, 3]);
+  assert.deepEqual(concat([z, ones([1, 3])]).arraySync(), [[1, 1, 1]]);
+  assert.deepEqual(pad(z, [[1, 0]]).arraySync(), [[0, 0, 0]]);
+  assert.deepEqual(softmax(z).shape, [0, 3]);
+  assert.deepEqual(matmul(zeros([0, 2, 3]), ones([3, 4])).shape, [0, 2, 4]);
+  assert.deepEqual(take(zeros([2, 0]), [1], 0).shape, [1, 0]);
+  assert.deepEqual(broadcastTo(ones([1, 3]), [0, 3]).shape, [0, 3]);
+  assert.deepEqual(reshape(z, [3, -1]).shape, [3, 0]);
+  assert.deepEqual(diag(zeros([0])).shape, [0, 0]);
+});
+
 // ------------------------------------------------------------------------------------------------
 // the dtype promotion rule (core/dtype.ts)
 
