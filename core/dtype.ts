@@ -2,7 +2,7 @@
  * Element types and the one promotion rule.
  *
  * Promotion: `bool < int32 < float32 < float64`; a binary op computes in the larger of its
- * operands' dtypes. Plain JavaScript numbers are weakly typed: they take the tensor operand's
+ * operands' dtypes (so do matmul, where's branches, and concat/stack of several tensors). Plain JavaScript numbers are weakly typed: they take the tensor operand's
  * dtype (an integer-valued number with an int32 tensor stays int32; a fractional one with an int32
  * or bool tensor promotes to float32), as in JAX. Arithmetic (add, sub, mul) on bool operands
  * counts in int32; div and pow compute integers and bools in float32.

@@ -2,6 +2,7 @@
  * Shape operations: views, permutations, slicing, joining, indexing.
  * @module
  */
+import { promote } from "../dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import {
@@ -144,12 +145,13 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
   return bind1(padP, [x], { widths: w, value });
 }
 
-/** Joins tensors along an existing axis. */
+/** Joins tensors along an existing axis (mixed dtypes promote as a binary op's operands do). */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError("concat: needs at least one tensor");
   const a = axisOf("concat", xs[0].ndim, axis);
   if (xs.length === 1) return xs[0];
-  return bind1(concatP, xs, { axis: a });
+  const d = xs.map((x) => x.dtype).reduce(promote);
+  return bind1(concatP, xs.map((x) => astype(x, d)), { axis: a });
 }
 
 /** Joins tensors along a new axis. */
