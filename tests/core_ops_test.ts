@@ -766,4 +766,12 @@ Deno.test("dtype promotion: bool < int32 < float32 < float64; numbers are weak; 
   assert.deepEqual(vals(astype(f64([-1.7, 2.9], [2]), "int32")), [-1, 2]);
   assert.deepEqual(vals(astype(f64([-1.7, 0], [2]), "bool")), [1, 0]);
   assert.equal(exp(tensor([0], { dtype: "int32" })).dtype, "float32");
+  // several operands: concat and stack promote like a binary op
+  const mixed = concat([tensor([1], { dtype: "int32" }), tensor([0.5], { dtype: "float64" }), tensor([true])]);
+  assert.deepEqual([mixed.dtype, vals(mixed)], ["float64", [1, 0.5, 1]]);
+  assert.equal(stack([tensor([1], { dtype: "int32" }), tensor([2])]).dtype, "float32");
+  assert.equal(
+    where(tensor([true]), tensor([1], { dtype: "int32" }), tensor([2], { dtype: "float64" })).dtype,
+    "float64",
+  );
 });
