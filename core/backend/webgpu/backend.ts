@@ -289,7 +289,7 @@ export class WebGPUBackend implements Backend {
   /** Copies host elements into a new storage. */
   fromHost(data: TypedArray, aval: Aval): Storage {
     const t = wgslType(aval.dtype, "tensor");
-    const buffer = this.alloc(aval);
+    const buffer = this.runtime.alloc(this.size(aval.shape) * GPU_ITEM, true);
     let words: Float32Array | Int32Array | Uint32Array;
     if (t === "u32") words = Uint32Array.from(data as Uint8Array, (v) => (v ? 1 : 0));
     else if (t === "f32") words = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);

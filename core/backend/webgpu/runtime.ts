@@ -5,9 +5,9 @@
  * at the end of the current synchronous run of JavaScript, or when a value is read back).
  *
  * Ordering rules that make the pool and the uniforms safe without any wait:
- * - a buffer returned to the pool may still be read by encoded, unsubmitted dispatches; it is only
- *   handed out to later dispatches (queue order) or written by `upload`, which submits the pending
- *   batch first;
+ * - a buffer returned to the pool may still be read by encoded, unsubmitted dispatches; it is
+ *   handed out to later dispatches (queue order), and `upload` (a `writeBuffer`, queued before the
+ *   open batch) only writes buffers released before the open batch began;
  * - each batch's uniforms are staged on the host and written with one `writeBuffer` just before the
  *   batch is submitted (queue order puts it after the previous batch).
  * @module
@@ -141,6 +141,8 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
+  private batch = 0;
+  private readonly freedIn = new WeakMap<GPUBuffer, number>();
   private doomed: GPUBuffer[] = [];
   private readonly uniformHost: Uint32Array;
   private uniformBuffer: GPUBuffer;
@@ -177,7 +179,7 @@ export class GpuRuntime {
   }
 
   /** A storage buffer of at least `bytes` bytes, from the pool when one of its bucket is free. */
-  alloc(bytes: number): GPUBuffer {
+  alloc(bytes: number, clean = false): GPUBuffer {
     if (bytes > this.maxBinding) {
       throw new BackendError(
         `webgpu: a tensor of ${bytes} bytes exceeds this adapter's largest storage binding (${this.maxBinding} bytes); ` +
@@ -186,7 +188,18 @@ export class GpuRuntime {
     }
     const size = bucketSize(bytes);
     const free = this.pool.get(size);
-    let buf = free?.pop();
+    let buf: GPUBuffer | undefined;
+    if (!clean) buf = free?.pop();
+    else if (free) {
+      // a buffer no unsubmitted dispatch can still read: released before the open batch began
+      for (let i = free.length - 1; i >= 0; i--) {
+        if (this.freedIn.get(free[i]) !== this.batch) {
+          buf = free[i];
+          free.splice(i, 1);
+          break;
+        }
+      }
+    }
     if (buf) {
       this.pooled -= size;
     } else {
@@ -211,6 +224,7 @@ export class GpuRuntime {
       return;
     }
     this.pooled += size;
+    this.freedIn.set(buf, this.encoder ? this.batch : -1);
     let list = this.pool.get(size);
     if (!list) this.pool.set(size, list = []);
     list.push(buf);
@@ -225,10 +239,13 @@ export class GpuRuntime {
     this.pooled = 0;
   }
 
-  /** Writes host data into `buf` at offset 0, after everything encoded so far. */
+  /**
+   * Writes host data into `buf` at offset 0. `buf` must come from `alloc(bytes, true)`: no encoded,
+   * unsubmitted dispatch reads it, so the write (queued before the open batch) cannot be seen by
+   * earlier work, and later dispatches (submitted after it) see it. No submit, no wait.
+   */
   upload(buf: GPUBuffer, data: ArrayBufferView): void {
     if (data.byteLength === 0) return;
-    this.flush();
     this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -348,6 +365,7 @@ export class GpuRuntime {
     this.device.queue.submit([cmd]);
     this.uniformUsed = 0;
     this.pending = 0;
+    this.batch++;
     for (const b of this.doomed) b.destroy();
     this.doomed = [];
   }
