@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { type DType, matmulT, tensor } from "../mod.ts";
 import { gemm } from "../core/backend/cpu/matmul.ts";
 import { setMatmulThreads, setPassBytes, workerTaskCount } from "../core/backend/cpu/wasm/gemm.ts";
+import { F32_SHAPE, F64_SHAPE, gemmModuleBytes } from "../core/backend/cpu/wasm/gemm_kernel.ts";
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
 function randoms(n: number, seed: number): number[] {
@@ -208,4 +209,10 @@ Deno.test({
     }
     assert.ok(workerTaskCount() > before, "no task ran on a worker");
   },
+});
+
+Deno.test("cpu matmul: the generated module validates with and without relaxed SIMD (fallback)", () => {
+  const mem = { initial: 1, maximum: 16, shared: true };
+  assert.ok(WebAssembly.validate(gemmModuleBytes(mem, F32_SHAPE, F64_SHAPE)));
+  assert.ok(WebAssembly.validate(gemmModuleBytes(mem, { ...F32_SHAPE, fma: false }, { ...F64_SHAPE, fma: false })));
 });

@@ -1,8 +1,9 @@
 /**
  * CPU matrix multiply.
  *
- * - float32 / float64 products of at least `WASM_MIN` multiply-adds run on the WebAssembly SIMD
- *   kernels of `wasm/gemm.ts` (packed panels, register tiles, several threads for large ones).
+ * - float32 / float64 products of at least `WASM_MIN` multiply-adds and more than 4 outputs run on
+ *   the WebAssembly SIMD kernels of `wasm/gemm.ts` (packed panels, register tiles, several threads
+ *   for large ones).
  * - Smaller float products run `gemmSmall`, a plain loop with the kernel's order of summation: every
  *   output is summed in order of k, float64 in float64 and float32 in float32 (as BLAS and jax-js do).
  * - int32 (and the rare float product whose Wasm memory cannot grow) runs `gemmPacked`: 4-wide
@@ -38,7 +39,8 @@ export function gemm(
   const f32 = A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array;
   const f64 = A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array;
   if (!f32 && !f64) return gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
-  if (m * n * k < WASM_MIN) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  // (a few dot products: the kernel would pad them to whole register tiles)
+  if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   try {
     wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   } catch (e) {
