@@ -162,6 +162,9 @@ export class GpuRuntime {
     this.maxWorkgroupStorage = device.limits.maxComputeWorkgroupStorageSize;
     this.uniformHost = new Uint32Array((MAX_PENDING * UNIFORM_SLOT) / 4);
     this.uniformBuffer = device.createBuffer({ size: MAX_PENDING * UNIFORM_SLOT, usage: UNIFORM | COPY_DST });
+    device.lost?.then((info) => {
+      this.firstError ??= `the device was lost (${info.reason}): ${info.message}; create a new backend`;
+    });
     device.addEventListener("uncapturederror", (e) => {
       const msg = (e as GPUUncapturedErrorEvent).error?.message ?? String(e);
       if (this.firstError === null) this.firstError = msg;
