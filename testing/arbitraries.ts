@@ -24,8 +24,9 @@ export interface TensorArbOptions {
   /** Largest element (overrides `bound`). */
   max?: number;
   /**
-   * Elements pairwise at least `(max − min) / (8·size + 8)` apart, so max, min, abs and sorting
-   * see no ties or kinks within a finite-difference step (default false).
+   * Elements pairwise at least `(max − min) / (8·size + 8)` apart (magnitudes too, on a symmetric
+   * range), so max, min, abs and sorting see no ties or kinks within a finite-difference step
+   * (default false).
    */
   distinct?: boolean;
   /** Element type (default float64); int32 draws integers in the range, bool draws booleans. */
@@ -54,10 +55,11 @@ export function arbitraryValues(n: number, opts: TensorArbOptions = {}): fc.Arbi
     return fc.array(fc.integer({ min: Math.ceil(lo), max: Math.floor(hi) }), { minLength: n, maxLength: n });
   }
   if (opts.distinct) {
-    // distinct grid points: k ↦ lo + (k + ½)·step with step = (hi − lo) / slots
+    // distinct grid points k ↦ lo + (k + ⅓)·step, step = (hi − lo) / slots; off-centre, so on a
+    // symmetric range no two share a magnitude and none is 0 or an integer
     const slots = 8 * n + 8, step = (hi - lo) / slots;
     return fc.uniqueArray(fc.integer({ min: 0, max: slots - 1 }), { minLength: n, maxLength: n })
-      .map((ks) => ks.map((k) => lo + (k + 0.5) * step));
+      .map((ks) => ks.map((k) => lo + (k + 1 / 3) * step));
   }
   return fc.array(fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true }), {
     minLength: n,

@@ -10,41 +10,62 @@ import {
   astype,
   broadcastTo,
   checkGrad,
+  clip,
   concat,
   cos,
+  diag,
   div,
+  dot,
   equal,
   erf,
   exp,
+  expandDims,
   floor,
+  gelu,
   grad,
   greater,
   less,
   log,
+  logSoftmax,
+  logsumexp,
   matmul,
   matmulT,
   max,
   maximum,
+  mean,
   min,
   minimum,
   mul,
   neg,
+  norm,
+  outer,
   pad,
   pow,
   prod,
+  reciprocal,
+  relu,
   reshape,
   scatterAdd,
+  sigmoid,
   sign,
   sin,
   slice,
+  softmax,
   sqrt,
+  square,
+  squeeze,
+  stack,
   sub,
   sum,
   take,
   tanh,
   type Tensor,
   tensor,
+  trace,
   transpose,
+  tril,
+  triu,
+  variance,
   where,
 } from "../mod.ts";
 import { add } from "../core/ops/mod.ts";
@@ -344,6 +365,41 @@ Deno.test("vjp: matmul with 1-D operands", () => {
       )
     );
   fc.assert(fc.property(arb, ([a, b]) => checkGrad((x, y) => weighted(matmul(x, y)), [a, b]) <= 1), RUNS);
+});
+
+// ------------------------------------------------------------------------------------------------
+// composite ops: built from the primitives, so their gradients come for free — check them anyway
+
+const sq: TensorArbOptions = { minRank: 2, maxRank: 2, shape: [3, 3] };
+const COMPOSITE: [string, (a: Tensor) => Tensor, TensorArbOptions][] = [
+  ["softmax", (a) => softmax(a, { axis: 0 }), { minRank: 1 }],
+  ["logSoftmax", (a) => logSoftmax(a), { minRank: 1 }],
+  ["logsumexp", (a) => logsumexp(a, { axis: -1, keepdims: true }), { minRank: 1 }],
+  ["mean", (a) => mean(a, { axis: 0 }), { minRank: 1 }],
+  ["variance", (a) => variance(a, { axis: -1, ddof: 1 }), { shape: [3, 4] }],
+  ["norm 2", (a) => norm(a, { axis: -1 }), { minRank: 1, distinct: true }],
+  ["norm 1", (a) => norm(a, { ord: 1 }), { distinct: true }],
+  ["norm 3", (a) => norm(a, { ord: 3 }), { distinct: true }],
+  ["norm inf", (a) => norm(a, { ord: Infinity }), { distinct: true }],
+  ["sigmoid", sigmoid, {}],
+  ["relu", relu, { distinct: true }],
+  ["gelu", (a) => gelu(a), {}],
+  ["gelu tanh", (a) => gelu(a, { approximate: "tanh" }), {}],
+  ["clip", (a) => clip(a, -0.5, 0.7), { distinct: true }],
+  ["square, reciprocal", (a) => reciprocal(add(square(a), 1)), {}],
+  ["diag, trace, triu, tril", (a) => add(mul(trace(a), diag(diag(a, 1), -1)), sub(triu(a, 1), tril(a))), sq],
+  ["outer, dot", (a) => mul(outer(diag(a), diag(a)), dot(a, a)), sq],
+  ["stack, expandDims, squeeze", (a) => squeeze(stack([a, expandDims(sum(a), 0)], 0), 1), { shape: [1] }],
+];
+
+for (const [name, f, range] of COMPOSITE) {
+  Deno.test(`vjp: composite ${name}`, () => {
+    fc.assert(fc.property(arbitraryTensor(range), (x) => checkGrad((a) => weighted(f(a)), [x]) <= 1), RUNS);
+  });
+}
+
+Deno.test("vjp: norm's gradient at zero is zero (a subgradient), not NaN", () => {
+  assert.deepEqual([...grad((a: Tensor) => norm(a))(f64([0, 0], [2])).dataSync()], [0, 0]);
 });
 
 // ------------------------------------------------------------------------------------------------
