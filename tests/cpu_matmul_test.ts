@@ -208,6 +208,16 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(workerTaskCount() > before, "no task ran on a worker");
+    // a product larger than any before grows the shared memory under the running worker
+    const a = tensor(Float64Array.from(randoms(600 * 300, 1)), { shape: [600, 300], dtype: "float64" });
+    const b = tensor(Float64Array.from(randoms(300 * 500, 2)), { shape: [300, 500], dtype: "float64" });
+    const many = matmulT(a, b, false, false).dataSync();
+    setMatmulThreads(1);
+    try {
+      assert.deepEqual(matmulT(a, b, false, false).dataSync(), many);
+    } finally {
+      setMatmulThreads(navigator.hardwareConcurrency);
+    }
   },
 });
 
