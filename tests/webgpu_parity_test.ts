@@ -275,6 +275,29 @@ Deno.test({
 });
 
 Deno.test({
+  name: "webgpu parity: scatterAdd by atomics (many indices) and by the deterministic loop agree with the cpu",
+  ...opt,
+  async fn() {
+    const gpu = (await T.toBackend(T.zeros([1]), "webgpu")).backend as unknown as { scatterLoopLimit: number };
+    const idx = T.tensor(Int32Array.from({ length: 300 }, (_, i) => (i * 7) % 13 - (i % 5 === 0 ? 13 : 0)));
+    const upd = T.normal(T.key(9), [3, 300, 4]);
+    const f = (
+      i: Tensor,
+      u: Tensor,
+    ) => [T.scatterAdd(i, u, 1, [3, 13, 4]), T.scatterAdd(i, T.astype(T.floor(u), "int32"), 1, [3, 13, 4])];
+    const saved = gpu.scatterLoopLimit;
+    try {
+      for (const limit of [0, saved]) {
+        gpu.scatterLoopLimit = limit;
+        await parity(`scatterAdd (limit ${limit})`, [idx, upd], f, { rtol: 1e-5, atol: 1e-5 });
+      }
+    } finally {
+      gpu.scatterLoopLimit = saved;
+    }
+  },
+});
+
+Deno.test({
   name: "webgpu parity: matmul with transposes and broadcast batches",
   ...opt,
   async fn() {

@@ -75,6 +75,11 @@ export class WebGPUBackend implements Backend {
   readonly limits: FusionLimits;
   /** Whether elementwise ops are fused (lazy); false runs each op as its own kernel. */
   fusion = true;
+  /**
+   * scatterAdd loops over the indices per output element (deterministic) while
+   * outputs × indices ≤ this; beyond, it adds atomically per update (order varies).
+   */
+  scatterLoopLimit: number = 1 << 26;
   private readonly refs = new Map<GPUBuffer, number>();
   private readonly registry: FinalizationRegistry<Holder>;
 

@@ -178,12 +178,14 @@ ${entry("u.n")}
     return [gpu.wrap(out, o)];
   });
   k.set("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) => {
-    // out[a, j, b] = Σ_{i : idx[i] ≡ j} upd[a, i, b], summed in index order (deterministic)
-    const out = gpu.alloc(o);
     const n = sizeOf(o.shape);
     const D = p.shape[p.axis], B = sizeOf(p.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
     const t = wgslType(o.dtype, "scatterAdd");
-    const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
+    if (n === 0) return [gpu.wrap(gpu.alloc(o), o)];
+    if (n * I <= gpu.scatterLoopLimit || t === "u32") {
+      // out[a, j, b] = Σ_{i : idx[i] ≡ j} upd[a, i, b], summed in index order (deterministic)
+      const out = gpu.alloc(o);
+      const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read> upd: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> dst: array<${t}>;
@@ -198,7 +200,6 @@ ${entry("u.n")}
   }
   dst[i] = acc;
 }`;
-    if (n > 0) {
       gpu.runtime.dispatch({
         code,
         inputs: [gpu.buf(idx), gpu.buf(upd)],
@@ -206,7 +207,39 @@ ${entry("u.n")}
         uniforms: new Uniforms().u(n, D, B, I).u32,
         groups: grid(Math.ceil(n / WG)),
       });
+      return [gpu.wrap(out, o)];
     }
-    return [gpu.wrap(out, o)];
+    // Many indices (an embedding's gradient): one thread per update, atomically added into zeros
+    // (a compare-and-swap loop for float32). Fast, but the order of the additions varies.
+    const zeros = gpu.constant(0, o);
+    const out = gpu.buf(zeros); // materialised zeros, added into in place before anyone sees them
+    const m = sizeOf(ia.shape) * B * sizeOf(p.shape.slice(0, p.axis));
+    const add = t === "i32" ? "atomicAdd(&dst[k], v);" : `loop {
+    let old = atomicLoad(&dst[k]);
+    let r = atomicCompareExchangeWeak(&dst[k], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+  }`;
+    const code = `struct U { m: u32, D: u32, B: u32, I: u32 }
+@group(0) @binding(0) var<storage, read> idx: array<i32>;
+@group(0) @binding(1) var<storage, read> upd: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> dst: array<atomic<${t === "i32" ? "i32" : "u32"}>>;
+@group(0) @binding(3) var<uniform> u: U;
+${entry("u.m")}
+  let b = i % u.B; let q = i / u.B; let ii = q % u.I; let a = q / u.I;
+  var j = idx[ii];
+  if (j < 0) { j += i32(u.D); }
+  if (j < 0 || u32(j) >= u.D) { return; }
+  let k = (a * u.D + u32(j)) * u.B + b;
+  let v = upd[i];
+  ${add}
+}`;
+    gpu.runtime.dispatch({
+      code,
+      inputs: [gpu.buf(idx), gpu.buf(upd)],
+      output: out,
+      uniforms: new Uniforms().u(m, D, B, I).u32,
+      groups: grid(Math.ceil(m / WG)),
+    });
+    return [zeros];
   });
 }
