@@ -6,8 +6,8 @@
  *   for large ones).
  * - Smaller float products run `gemmSmall`, a plain loop with the kernel's order of summation: every
  *   output is summed in order of k, float64 in float64 and float32 in float32 (as BLAS and jax-js do).
- * - int32 (and the rare float product whose Wasm memory cannot grow) runs `gemmPacked`: 4-wide
- *   panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
+ * - int32, and float products where WebAssembly SIMD is missing or its memory cannot grow, run
+ *   `gemmPacked`: 4-wide panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
  * @module
  */
 import type { TypedArray } from "../../dtype.ts";
@@ -41,12 +41,13 @@ export function gemm(
   if (!f32 && !f64) return gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
   // (a few dot products: the kernel would pad them to whole register tiles)
   if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  let done = false;
   try {
-    wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k); // Wasm memory could not grow
+    if (!(e instanceof RangeError)) throw e; // RangeError: the Wasm memory could not grow
   }
+  if (!done) gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
 }
 
 /**

@@ -92,7 +92,7 @@ interface Engine {
   seq: number;
 }
 
-let engine: Engine | undefined;
+let engine: Engine | null | undefined;
 let threads = Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareConcurrency ?? 1));
 
 /**
@@ -118,35 +118,51 @@ export function setPassBytes(bytes: number): number {
   return old;
 }
 
-/** Creates the memory and instantiates the module on first use (synchronous: the module is small). */
-function getEngine(): Engine {
-  if (engine) return engine;
-  const mem = { initial: Math.ceil(CTRL_BYTES / PAGE) + 16, maximum: MAX_PAGES, shared: true };
-  const memory = new WebAssembly.Memory(mem);
-  let s32 = F32_SHAPE, s64 = F64_SHAPE, module: WebAssembly.Module;
+/** Compiles the module for a memory of the given limits: relaxed SIMD first, else multiply then add. */
+function compile(
+  mem: { initial: number; maximum: number; shared: boolean },
+): [WebAssembly.Module, KernelShape, KernelShape] {
   try {
-    module = new WebAssembly.Module(gemmModuleBytes(mem, s32, s64));
+    return [new WebAssembly.Module(gemmModuleBytes(mem, F32_SHAPE, F64_SHAPE)), F32_SHAPE, F64_SHAPE];
   } catch {
-    // no relaxed SIMD here: multiply then add
-    s32 = { ...s32, fma: false };
-    s64 = { ...s64, fma: false };
-    module = new WebAssembly.Module(gemmModuleBytes(mem, s32, s64));
+    const s32 = { ...F32_SHAPE, fma: false }, s64 = { ...F64_SHAPE, fma: false };
+    return [new WebAssembly.Module(gemmModuleBytes(mem, s32, s64)), s32, s64];
   }
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const buf = memory.buffer;
-  engine = {
-    s32,
-    s64,
-    memory,
-    module,
-    fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
-    ctrl: new Int32Array(buf, 0, TASK0 + TASK_INTS * MAX_TASKS),
-    v32: new Float32Array(buf),
-    v64: new Float64Array(buf),
-    workers: 0,
-    canThread: true,
-    seq: 0,
-  };
+}
+
+/**
+ * Creates the memory and instantiates the module on first use (synchronous: the module is small).
+ * Shared memory where the platform allows it (else one thread); `null` (cached) where WebAssembly
+ * SIMD is unavailable.
+ */
+function getEngine(): Engine | null {
+  if (engine !== undefined) return engine;
+  engine = null;
+  for (const shared of [true, false]) {
+    try {
+      const mem = { initial: Math.ceil(CTRL_BYTES / PAGE) + 16, maximum: MAX_PAGES, shared };
+      const memory = new WebAssembly.Memory(mem);
+      const [module, s32, s64] = compile(mem);
+      const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+      const buf = memory.buffer;
+      engine = {
+        s32,
+        s64,
+        memory,
+        module,
+        fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
+        ctrl: new Int32Array(buf, 0, TASK0 + TASK_INTS * MAX_TASKS),
+        v32: new Float32Array(buf),
+        v64: new Float64Array(buf),
+        workers: 0,
+        canThread: shared,
+        seq: 0,
+      };
+      return engine;
+    } catch {
+      // try unshared memory, then give up (JS kernels)
+    }
+  }
   return engine;
 }
 
@@ -155,9 +171,10 @@ function ensure(e: Engine, bytes: number): void {
   const have = e.memory.buffer.byteLength;
   if (have < bytes) e.memory.grow(Math.ceil((bytes - have) / PAGE));
   if (e.v32.buffer.byteLength !== e.memory.buffer.byteLength) {
-    const buf = e.memory.buffer;
+    const buf = e.memory.buffer; // (an unshared memory's old buffer is detached by the growth)
     e.v32 = new Float32Array(buf);
     e.v64 = new Float64Array(buf);
+    e.ctrl = new Int32Array(buf, 0, TASK0 + TASK_INTS * MAX_TASKS);
   }
 }
 
@@ -281,7 +298,8 @@ function packRest(
  * `C[co + i·n + j] = Σ_p op(A)[i, p] · op(B)[p, j]` (0 ≤ i < m, 0 ≤ j < n) with the Wasm kernels; A,
  * B and C must be all Float32Array or all Float64Array. Element (i, p) of op(A) is
  * `A[ao + i·ars + p·acs]` and (p, j) of op(B) is `B[bo + p·brs + j·bcs]`.
- * Throws RangeError when the memory cannot grow enough.
+ * Returns false (C untouched) where WebAssembly SIMD is unavailable; throws RangeError when the
+ * memory cannot grow enough (before writing C).
  */
 export function wasmGemm(
   A: Float,
@@ -297,13 +315,14 @@ export function wasmGemm(
   m: number,
   n: number,
   k: number,
-): void {
-  if (m === 0 || n === 0) return;
+): boolean {
+  const e = getEngine();
+  if (!e) return false;
+  if (m === 0 || n === 0) return true;
   if (k === 0) {
     C.fill(0, co, co + m * n);
-    return;
+    return true;
   }
-  const e = getEngine();
   const f64 = C instanceof Float64Array;
   const s = f64 ? e.s64 : e.s32;
   const { es, mr, nr, unroll } = s;
@@ -382,4 +401,5 @@ export function wasmGemm(
       }
     }
   }
+  return true;
 }
