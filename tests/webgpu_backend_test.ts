@@ -141,3 +141,22 @@ Deno.test({
     assert.ok(Math.abs(on[4][0] - (1 / 3 + Math.E)) < 1e-6);
   },
 });
+
+Deno.test({
+  name: "webgpu fusion: the widest kernels (strided leaves and constants at their limits) fit their uniform block",
+  ...gopt,
+  async fn() {
+    // 11 broadcast (strided) leaves and 19 constants: past the limits of one kernel, on both backends
+    const f = (xs: Tensor[]) => {
+      let s: Tensor = T.zeros([3, 2, 10, 2]);
+      xs.forEach((x, i) => (s = T.add(s, T.mul(x, i + 0.5))));
+      for (let c = 0; c < 7; c++) s = T.add(s, c + 0.25);
+      return s;
+    };
+    const xs = Array.from({ length: 11 }, (_, i) => T.uniform(T.key(i), i % 2 ? [3, 1, 10, 1] : [1, 2, 10, 1]));
+    const want = f(xs).dataSync();
+    const gx = await Promise.all(xs.map((x) => T.toBackend(x, "webgpu")));
+    const got = await onGpu(() => f(gx).data());
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5);
+  },
+});

@@ -91,7 +91,8 @@ export class WebGPUBackend implements Backend {
     this.runtime = runtime;
     this.description = description;
     const bindings = runtime.device.limits.maxStorageBuffersPerShaderStage;
-    this.limits = { maxBuffers: Math.min(10, bindings - 1), maxStrided: 12, maxConsts: 16, maxOps: 48 };
+    // 10 strided leaves, 16 constants: 4 + 8 + 10·8 + 16 + 12 = 120 uniform words ≤ 128
+    this.limits = { maxBuffers: Math.min(12, bindings - 1), maxStrided: 10, maxConsts: 16, maxOps: 48 };
     this.registry = new FinalizationRegistry((h) => this.drop(h));
   }
 

@@ -111,11 +111,16 @@ export function measure(root: FNode): { buffers: number; consts: number; ops: nu
   return { buffers: bufs.size, consts, ops, leaves };
 }
 
-/** Whether a DAG fits one kernel. */
+/** Uniform words of a kernel with `leaves` leaves (all strided, the worst case) and `consts` constants. */
+function uniformWords(leaves: number, consts: number): number {
+  return 4 + 8 + 8 * leaves + 4 * Math.max(1, Math.ceil(consts / 4)) + 4 * Math.max(1, Math.ceil(leaves / 4));
+}
+
+/** Whether a DAG fits one kernel (bindings, uniform block, size). */
 export function fits(root: FNode, lim: FusionLimits): boolean {
   const m = measure(root);
   return m.buffers <= lim.maxBuffers && m.consts <= lim.maxConsts && m.ops <= lim.maxOps &&
-    m.leaves <= lim.maxStrided;
+    m.leaves <= lim.maxStrided && uniformWords(m.leaves, m.consts) * 4 <= UNIFORM_SLOT;
 }
 
 /** A compiled fused kernel: WGSL, buffers to bind in order, uniform words, element count. */
@@ -163,8 +168,7 @@ export function compileFused(root: FNode, outShape: readonly number[]): FusedKer
   const strided = modes.flatMap((m, j) => (m === "strided" ? [j] : []));
   const nc4 = Math.max(1, Math.ceil(consts.length / 4));
   const nm4 = Math.max(1, Math.ceil(leaves.length / 4));
-  const words = 4 + 8 + 8 * strided.length + 4 * nc4 + 4 * nm4;
-  if (words * 4 > UNIFORM_SLOT || (strided.length && shape.length > 8)) {
+  if (uniformWords(strided.length, consts.length) * 4 > UNIFORM_SLOT || (strided.length && shape.length > 8)) {
     throw new BackendError(`webgpu fusion: kernel too large (${strided.length} strided inputs, rank ${shape.length})`);
   }
   const name = new Map<FNode, string>();
