@@ -3,7 +3,16 @@
  * adapter satisfies. Import it only in tests, so fast-check is loaded only there.
  * @module
  */
-export { arbitraryShape, arbitraryTensor, type TensorArbOptions, tensorOfShape } from "./testing/arbitraries.ts";
+export {
+  arbitraryAxes,
+  arbitraryBroadcastShapes,
+  arbitraryPerm,
+  arbitraryShape,
+  arbitraryTensor,
+  arbitraryValues,
+  type TensorArbOptions,
+  tensorOfShape,
+} from "./testing/arbitraries.ts";
 export {
   type AmbientArbOptions,
   arbitraryAmbient,
