@@ -32,6 +32,7 @@ export { type Tree, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts"
 export { scope } from "./core/memory.ts";
 export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";
+export { setMatmulThreads } from "./core/backend/cpu/wasm/gemm.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export * as linalg from "./core/linalg/mod.ts";
