@@ -8,7 +8,8 @@ import {
   MATMUL_UNIFORM_BYTES,
   matmulKernel,
   type MatmulParams,
-  type MatmulVariant,
+  type SplitkConfig,
+  type TileConfig,
 } from "../core/backend/webgpu/matmul_wgsl.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
@@ -29,7 +30,7 @@ function rand(size: number, seed: number): Float32Array {
 
 /** C[b] = op(A[b]) @ op(B[b]) in float64. */
 function reference(
-  p: Required<Omit<MatmulParams, "variant" | "tile" | "maxWorkgroupStorage">>,
+  p: Required<Omit<MatmulParams, "variant" | "tile" | "splitk" | "maxWorkgroupStorage" | "fallbackAdapter">>,
   a: Float32Array,
   b: Float32Array,
 ): Float64Array {
@@ -125,8 +126,10 @@ async function runCase(dev: GPUDevice, p: MatmulParams, seed: number): Promise<v
   assert.ok(rel < 1e-5, `${kern.variant} ${JSON.stringify(p)}: relative error ${rel}`);
 }
 
-// tile128 itself (8×8 register blocks, 256 threads) takes llvmpipe ~15 s per pipeline to compile;
-// its code paths are covered by the small 8×8-block tile below. TANGENT_SLOW_TESTS=1 adds it.
+// llvmpipe compiles the production configurations slowly (5–30 s per pipeline: `large`, `medium`,
+// default `splitk`), so this file checks every code path of the generators with small
+// configurations (a few hundred ms each) and leaves the production ones to TANGENT_SLOW_TESTS=1
+// and to bench/webgpu_matmul_bench.ts, which checks all of them on the GPU before timing.
 const slow = (() => {
   try {
     return Deno.env.get("TANGENT_SLOW_TESTS") === "1";
@@ -134,56 +137,59 @@ const slow = (() => {
     return false;
   }
 })();
-const variants: MatmulVariant[] = ["simple", "splitk", "tile64"];
-const shapes: [number, number, number][] = [
-  [1, 1, 1],
-  [3, 5, 7],
-  [1, 9, 1],
-  [17, 1, 33],
-  [5, 4, 1],
-  [33, 65, 17],
-  [8, 12, 16],
-  [130, 67, 21],
-  [64, 128, 24],
-];
+const trans: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+/** Small configurations with the production kernels' structure. */
+const TILE_8X8: TileConfig = { bm: 16, bn: 32, bk: 4, tm: 8, tn: 8 }; // 8×8 blocks, 2 vec4 groups, several quads per thread
+const TILE_GUARDED: TileConfig = { bm: 8, bn: 32, bk: 4, tm: 4, tn: 4 }; // fewer A quads than threads
+const SPLITK_A: Partial<SplitkConfig> = { tm: 2, tn: 3, gm: 2, gn: 2, ks: 4, order: ["k", "m", "n"], unroll: 2 };
+const SPLITK_B: Partial<SplitkConfig> = { tm: 3, tn: 4, gm: 2, gn: 2, ks: 4, order: ["n", "k", "m"], unroll: 1 };
 
 Deno.test({
-  name: "webgpu matmul: simple, splitk, tile64 on odd shapes and every transpose",
+  name: "webgpu matmul: simple variant on odd shapes and every transpose",
   ignore: skip,
   async fn() {
+    const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 1, 33], [33, 65, 17], [8, 12, 16], [
+      20,
+      8,
+      4,
+    ]];
     let seed = 1;
-    for (const variant of variants) {
-      for (const [m, n, k] of shapes) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) await runCase(device!, { m, n, k, transA, transB, variant }, seed++);
-        }
+    for (const [m, n, k] of shapes) {
+      for (const [transA, transB] of trans) {
+        await runCase(device!, { m, n, k, transA, transB, variant: "simple" }, seed++);
       }
     }
   },
 });
 
 Deno.test({
-  name: "webgpu matmul: tiled kernel with 8×8 register blocks (small tile), odd and aligned shapes",
+  name: "webgpu matmul: split-k kernel (small configurations) on skinny and odd shapes, every transpose",
   ignore: skip,
   async fn() {
-    const tile = { bm: 16, bn: 32, bk: 4, tm: 8, tn: 8 };
-    let seed = 500;
-    for (const [m, n, k] of [[33, 65, 17], [40, 64, 24], [1, 1, 1], [16, 3, 9]] as const) {
-      for (const [transA, transB] of [[false, true], [true, false]]) {
-        await runCase(device!, { m, n, k, transA, transB, variant: "tile128", tile }, seed++);
+    let seed = 100;
+    for (const [transA, transB] of trans) {
+      // n-skinny, unaligned: A is the large operand (its loads are issued first)
+      for (const [m, n, k] of [[37, 6, 45], [1, 1, 1]]) {
+        await runCase(device!, { m, n, k, transA, transB, variant: "splitk", splitk: SPLITK_A }, seed++);
+      }
+      // m-skinny, aligned: B is the large operand (vec4 loads)
+      for (const [m, n, k] of [[8, 40, 64], [5, 3, 9]]) {
+        await runCase(device!, { m, n, k, transA, transB, variant: "splitk", splitk: SPLITK_B }, seed++);
       }
     }
-    await runCase(device!, { m: 20, n: 36, k: 12, batch: 2, strideA: 0, variant: "tile128", tile }, seed++);
   },
 });
 
 Deno.test({
-  name: "webgpu matmul: tile128 (slow on llvmpipe; TANGENT_SLOW_TESTS=1)",
-  ignore: skip || !slow,
+  name: "webgpu matmul: tiled kernel (small configurations) on odd and aligned shapes, every transpose",
+  ignore: skip,
   async fn() {
-    let seed = 700;
-    for (const [transA, transB] of [[false, false], [true, true]]) {
-      await runCase(device!, { m: 130, n: 260, k: 20, transA, transB, variant: "tile128" }, seed++);
+    let seed = 500;
+    for (const [transA, transB] of trans) {
+      const tile = transA === transB ? TILE_8X8 : TILE_GUARDED;
+      for (const [m, n, k] of [[33, 65, 17], [40, 64, 24], [1, 1, 1]]) {
+        await runCase(device!, { m, n, k, transA, transB, variant: "large", tile }, seed++);
+      }
     }
   },
 });
@@ -193,39 +199,64 @@ Deno.test({
   ignore: skip,
   async fn() {
     let seed = 1000;
-    for (const variant of variants) {
-      await runCase(device!, { m: 9, n: 13, k: 11, batch: 3, variant }, seed++);
-      await runCase(device!, { m: 9, n: 13, k: 11, batch: 3, strideA: 0, transB: true, variant }, seed++);
-      await runCase(device!, { m: 12, n: 8, k: 20, batch: 2, strideB: 0, transA: true, variant }, seed++);
+    const kinds: Partial<MatmulParams>[] = [
+      { variant: "simple" },
+      { variant: "splitk", splitk: SPLITK_A },
+      { variant: "large", tile: TILE_8X8 },
+    ];
+    for (const kind of kinds) {
+      await runCase(device!, { m: 9, n: 13, k: 11, batch: 3, ...kind }, seed++);
+      await runCase(device!, { m: 9, n: 13, k: 11, batch: 3, strideA: 0, transB: true, ...kind }, seed++);
+      await runCase(device!, { m: 12, n: 8, k: 20, batch: 2, strideB: 0, transA: true, ...kind }, seed++);
     }
   },
 });
 
 Deno.test({
-  name: "webgpu matmul: shape-picked variants (skinny LoRA-like, mid, tiny)",
-  ignore: skip,
+  name: "webgpu matmul: production configurations (slow on llvmpipe; TANGENT_SLOW_TESTS=1)",
+  ignore: skip || !slow,
   async fn() {
+    let seed = 700;
     const cases: MatmulParams[] = [
+      { m: 130, n: 260, k: 20, variant: "large" },
+      { m: 130, n: 260, k: 21, transA: true, transB: true, variant: "large" },
+      { m: 150, n: 100, k: 40, transA: true, variant: "medium" },
       { m: 256, n: 8, k: 96 }, // n-skinny → splitk
-      { m: 8, n: 256, k: 96 }, // m-skinny → splitk
-      { m: 200, n: 4, k: 64, transA: true },
-      { m: 4, n: 200, k: 64, transB: true },
-      { m: 150, n: 100, k: 40, transA: true, transB: true }, // tile64
-      { m: 7, n: 3, k: 2 }, // simple
+      { m: 8, n: 256, k: 96, transA: true }, // m-skinny → splitk
+      { m: 200, n: 5, k: 63, transB: true },
     ];
-    let seed = 2000;
     for (const p of cases) await runCase(device!, p, seed++);
   },
 });
 
-Deno.test("matmul kernel generation is deterministic and shape-independent within a variant", () => {
+Deno.test({
+  name: "webgpu matmul: fallbackAdapter picks the simple kernel",
+  ignore: skip,
+  async fn() {
+    const p = { m: 70, n: 9, k: 33, transB: true, fallbackAdapter: true };
+    assert.equal(matmulKernel(p).variant, "simple");
+    await runCase(device!, p, 900);
+  },
+});
+
+Deno.test("matmul kernel generation: variants by shape, deterministic, shape-independent source", () => {
   const a = matmulKernel({ m: 4096, n: 4096, k: 4096 });
   const b = matmulKernel({ m: 4096, n: 4096, k: 4096 });
   const c = matmulKernel({ m: 2048, n: 3072, k: 512 });
   assert.equal(a.code, b.code);
-  assert.equal(a.variant, "tile128");
+  assert.equal(a.variant, "large");
   assert.equal(a.code, c.code);
-  assert.deepEqual(a.dispatch, [32, 32, 1]);
+  assert.deepEqual(a.dispatch, [32, 64, 1]);
+  assert.deepEqual(a.workgroupSize, [128, 1, 1]);
+  assert.equal(matmulKernel({ m: 1024, n: 1024, k: 1024 }).variant, "medium");
   assert.equal(matmulKernel({ m: 4096, n: 8, k: 4096 }).variant, "splitk");
+  assert.equal(matmulKernel({ m: 8, n: 4096, k: 4096, transA: true }).variant, "splitk");
   assert.equal(matmulKernel({ m: 2, n: 3, k: 4 }).variant, "simple");
+  assert.notEqual(matmulKernel({ m: 64, n: 64, k: 64, transA: true }).code, matmulKernel({ m: 64, n: 64, k: 64 }).code);
+  assert.deepEqual([...matmulKernel({ m: 5, n: 6, k: 7, batch: 2, strideA: 0 }).uniforms], [5, 6, 7, 2, 0, 42, 0, 0]);
+  assert.throws(() => matmulKernel({ m: -1, n: 2, k: 2 }), /non-negative integer/);
+  assert.throws(
+    () => matmulKernel({ m: 8, n: 8, k: 8, variant: "large", tile: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 } }),
+    /invalid/,
+  );
 });

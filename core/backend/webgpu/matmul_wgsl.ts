@@ -9,9 +9,10 @@
  * 3 = uniform {@link MatmulKernel.uniforms} (8 × u32: m, n, k, batch, strideA, strideB, 0, 0).
  *
  * Variants, picked by shape in {@link matmulKernel}:
- * - `tile128` / `tile64`: workgroup tile BM×BN in workgroup memory (double-buffered over BK),
- *   each thread accumulating a TM×TN register block; vec4 loads and stores where the
- *   contiguous dimension is a multiple of 4. For large products.
+ * - `large` (64×128 tile, 8×8 per thread, 128 threads) / `medium` (64×64, 4×4, 256 threads):
+ *   workgroup tile BM×BN in workgroup memory (double-buffered over BK), each thread
+ *   accumulating a TM×TN register block; vec4 loads and stores where the contiguous dimension
+ *   is a multiple of 4. `large` when there are ≥ 256 of its tiles (2 per SM on an H100).
  * - `splitk`: one operand skinny (m ≤ 16 or n ≤ 16, e.g. LoRA factors): threads split k,
  *   read the large operand coalesced once, and sum their partial products in workgroup memory.
  * - `simple`: one output per thread, no workgroup memory; for tiny products.
@@ -45,12 +46,20 @@ export interface MatmulParams {
   variant?: MatmulVariant;
   /** Override the tile configuration of the tiled variants (benchmarks). */
   tile?: TileConfig;
+  /** Override parts of the split-k configuration (benchmarks). */
+  splitk?: Partial<SplitkConfig>;
   /** Workgroup memory available, bytes (default 16384, WebGPU's default limit). */
   maxWorkgroupStorage?: number;
+  /**
+   * The adapter is a CPU fallback (`adapter.info.isFallbackAdapter`, e.g. llvmpipe): pick the
+   * `simple` variant, which llvmpipe compiles in milliseconds (the tiled and split-k kernels take
+   * it 5–30 s per pipeline). Ignored when `variant` is given.
+   */
+  fallbackAdapter?: boolean;
 }
 
 /** Kernel family names. */
-export type MatmulVariant = "tile128" | "tile64" | "splitk" | "simple";
+export type MatmulVariant = "large" | "medium" | "splitk" | "simple";
 
 /** Tile configuration of the tiled variants: BM×BN output tile, BK deep, TM×TN per thread. */
 export interface TileConfig {
@@ -86,9 +95,12 @@ export interface MatmulKernel {
 export const MATMUL_UNIFORM_BYTES = 32;
 
 /** Tile configurations of the two tiled variants. */
-export const TILE_CONFIGS: Readonly<Record<"tile128" | "tile64", TileConfig>> = {
-  tile128: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
-  tile64: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+export const TILE_CONFIGS: Readonly<Record<"large" | "medium", TileConfig>> = {
+  // H100 (Vulkan via Deno/wgpu), float32 TFLOP/s at 4096 / 8192: 64×128 bk8 8×8 (128 threads)
+  // 33.3 / 34.9; 128×64 31.6 / 33.3; 128×128 bk16 29.1 / 28.9; 128×128 bk8 (256 threads) 23.4 / 23.1.
+  large: { bm: 64, bn: 128, bk: 8, tm: 8, tn: 8 },
+  // 1024: 64×64 bk16 4×4 21.5 TFLOP/s vs 20.9 for `large`.
+  medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
 };
 
 const MAX_GROUPS = 65535;
@@ -129,11 +141,11 @@ export function matmulKernel(p: MatmulParams): MatmulKernel {
   const alignB = (transB ? k : n) % 4 === 0 && strideB % 4 === 0;
   const alignC = n % 4 === 0;
   const smem = p.maxWorkgroupStorage ?? 16384;
-  const variant = p.variant ?? pickVariant(m, n, k, batch);
+  const variant = p.variant ?? (p.fallbackAdapter ? "simple" : pickVariant(m, n, k, batch));
   const L: Layout = { transA, transB, alignA, alignB, alignC };
   let out: Omit<MatmulKernel, "uniforms" | "variant">;
   if (variant === "simple") out = simpleKernel(L, m, n, batch);
-  else if (variant === "splitk") out = splitkKernel(L, m, n, batch);
+  else if (variant === "splitk") out = splitkKernel(L, m, n, batch, p.splitk);
   else {
     const cfg = p.tile ?? TILE_CONFIGS[variant];
     checkTile(cfg, smem);
@@ -149,15 +161,16 @@ export function matmulKernel(p: MatmulParams): MatmulKernel {
 }
 
 /**
- * Picks a variant: skinny products (m or n ≤ 16) split k; products giving enough 128×128 tiles
- * to fill a large GPU use `tile128`; mid-size ones `tile64`; tiny ones `simple`.
+ * Picks a variant: tiny products `simple`; skinny ones (m or n ≤ 16) `splitk`; products with at
+ * least 256 tiles of `large` (2 per SM on a 132-SM H100) `large`; the rest `medium`.
  */
 function pickVariant(m: number, n: number, k: number, batch: number): MatmulVariant {
   const flops = m * n * k * batch;
   if (flops <= 32 * 32 * 32 || (k <= 4 && m * n * batch <= 1 << 16)) return "simple";
   if (m <= 16 || n <= 16) return "splitk";
-  const tiles128 = Math.ceil(m / 128) * Math.ceil(n / 128) * batch;
-  return tiles128 >= 132 ? "tile128" : "tile64";
+  const { bm, bn } = TILE_CONFIGS.large;
+  const tiles = Math.ceil(m / bm) * Math.ceil(n / bn) * batch;
+  return tiles >= 256 ? "large" : "medium";
 }
 
 interface Layout {
@@ -464,51 +477,80 @@ function loadQuad(
 // ---------------------------------------------------------------- split-k (skinny)
 
 /**
- * Skinny products (m ≤ 16 or n ≤ 16): 256 threads = KS k-lanes × GM row-groups × GN column-groups.
- * Thread (kl, gm, gn) accumulates its TM×TN outputs over k-quads kq ≡ kl (mod KS), reading the
- * large operand along its contiguous dimension across neighbouring threads, then the KS partial
- * sums of every output are added in workgroup memory (in chunks of ≤ 8 outputs per thread).
+ * Configuration of the split-k variant: ks·gm·gn threads (256 by default) = ks k-lanes × gm row-groups × gn
+ * column-groups, each thread accumulating tm×tn outputs; `order` lists the lane dimensions
+ * fastest first; `unroll` k-quads are loaded before they are used (memory-level parallelism).
  */
-function splitkKernel(L: Layout, m: number, n: number, batch: number): Omit<MatmulKernel, "uniforms" | "variant"> {
+export interface SplitkConfig {
+  /** Rows per thread. */
+  tm: number;
+  /** Columns per thread. */
+  tn: number;
+  /** Row groups per workgroup. */
+  gm: number;
+  /** Column groups per workgroup. */
+  gn: number;
+  /** k-lanes per workgroup (ks·gm·gn threads, at most 256; default 256). */
+  ks: number;
+  /** Lane dimensions, fastest first. */
+  order: ("k" | "m" | "n")[];
+  /** k-quads per loop iteration. */
+  unroll: number;
+}
+
+/** Default split-k configuration: the large operand is read along its contiguous dimension. */
+function splitkDefaults(L: Layout, m: number, n: number): SplitkConfig {
   const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
-  let TM: number, TN: number, GM: number, GN: number, KS: number;
-  let order: ("k" | "m" | "n")[]; // fastest first
   if (n <= 16 && (m > 16 || n <= m)) {
     // A is the large operand.
-    TN = n <= 4 ? Math.max(1, n) : Math.ceil(n / 4) * 4;
-    GN = 1;
+    const tn = n <= 4 ? Math.max(1, n) : Math.min(16, Math.ceil(n / 4) * 4);
     if (!L.transA) {
-      TM = Math.max(1, Math.min(4, Math.floor(16 / TN)));
-      KS = 32;
-      GM = 8;
-      order = ["k", "m", "n"];
-    } else {
-      TM = 1;
-      GM = 32;
-      KS = 8;
-      order = ["m", "k", "n"];
+      return {
+        // H100, 4096×4096 @ 4096×8: tm 4 → 1157 GB/s, tm 2 → 841, tm 1 → 461
+        tm: Math.max(1, Math.min(4, Math.floor(32 / tn))),
+        tn,
+        gm: 8,
+        gn: 1,
+        ks: 32,
+        order: ["k", "m", "n"],
+        unroll: 4,
+      };
     }
-  } else {
-    // B is the large operand.
-    TM = Math.min(4, Math.max(1, m));
-    GM = nextPow2(Math.ceil(m / TM));
-    TN = 4;
-    if (!L.transB) {
-      GN = 8;
-      KS = 256 / (GM * GN);
-      order = ["n", "k", "m"];
-    } else {
-      KS = 32;
-      GN = 256 / (KS * GM);
-      order = ["k", "n", "m"];
-    }
+    return { tm: 1, tn, gm: 32, gn: 1, ks: 8, order: ["m", "k", "n"], unroll: 4 };
   }
-  const T = 256;
+  // B is the large operand.
+  const tm = Math.min(4, Math.max(1, m));
+  const gm = Math.min(4, nextPow2(Math.ceil(m / tm)));
+  // H100, 8×4096 @ 4096×4096: gn 4 → 1309 GB/s, gn 8 → 854, gn 16 → 835
+  if (!L.transB) return { tm, tn: 4, gm, gn: 4, ks: 256 / (gm * 4), order: ["n", "k", "m"], unroll: 4 };
+  return { tm, tn: 4, gm, gn: 256 / (32 * gm), ks: 32, order: ["k", "n", "m"], unroll: 4 };
+}
+
+/**
+ * Skinny products (m ≤ 16 or n ≤ 16): thread (kl, gm, gn) accumulates its TM×TN outputs over
+ * k-quads kq ≡ kl (mod KS), the large operand read coalesced along its contiguous dimension
+ * by neighbouring threads; then the KS partial sums of every output are added in workgroup
+ * memory (in chunks of ≤ 8 outputs per thread).
+ */
+function splitkKernel(
+  L: Layout,
+  m: number,
+  n: number,
+  batch: number,
+  over: Partial<SplitkConfig> = {},
+): Omit<MatmulKernel, "uniforms" | "variant"> {
+  const cfg = { ...splitkDefaults(L, m, n), ...over };
+  if (over.ks === undefined && (over.gm !== undefined || over.gn !== undefined)) cfg.ks = 256 / (cfg.gm * cfg.gn);
+  const { tm: TM, tn: TN, gm: GM, gn: GN, ks: KS, order, unroll: U } = cfg;
+  const T = KS * GM * GN;
+  if (T > 256 || !Number.isInteger(KS) || KS < 1 || new Set(order).size !== 3) {
+    throw new BackendError(`matmul (webgpu): split-k config ${JSON.stringify(cfg)} must have ks·gm·gn ≤ 256`);
+  }
+  const bigA = n <= 16 && (m > 16 || n <= m);
   const size = { k: KS, m: GM, n: GN };
   const lines: string[] = [];
   const w = (s: string) => lines.push(s);
   w(header(L));
-  const OUT = GM * GN * TM * TN; // outputs per workgroup
   const CH = Math.min(8, TM * TN); // outputs per thread per reduction chunk
   const chunks = Math.ceil((TM * TN) / CH);
   const OUTC = GM * GN * CH; // outputs per chunk
@@ -530,50 +572,65 @@ function splitkKernel(L: Layout, m: number, n: number, batch: number): Omit<Matm
   w(`  let row0 = wg.y * ${GM * TM}u + gm * ${TM}u;`);
   w(`  let col0 = wg.x * ${GN * TN}u + gn * ${TN}u;`);
   for (let i = 0; i < TM; i++) for (let j = 0; j < TN; j++) w(`  var c${i}_${j} = 0.0;`);
-  w(`  // c[i, j] += Σ_{kk<4} op(A)[row0+i, 4kq+kk] · op(B)[4kq+kk, col0+j] for kq ≡ kl (mod ${KS})`);
-  w(`  for (var k0 = kl * 4u; k0 < K; k0 += ${KS * 4}u) {`);
-  // A values a{i}_{kk}
-  for (let i = 0; i < TM; i++) {
-    const r = `row0 + ${i}u`;
-    if (!L.transA && L.alignA) {
-      w(`    let a${i} = select(vec4<f32>(0.0), A[(${aIndex(L, r, "k0")}) >> 2u], ${r} < M);`);
-      for (let kk = 0; kk < 4; kk++) w(`    let a${i}_${kk} = a${i}[${kk}];`);
+
+  // op(A)[row0+i, ku+kk] as a${u}_${i}_${kk}
+  const loadA = (u: number, ind: string) => {
+    const ku = `k${u}`;
+    for (let i = 0; i < TM; i++) {
+      const r = `row0 + ${i}u`;
+      if (!L.transA && L.alignA) {
+        w(`${ind}let av${u}_${i} = select(vec4<f32>(0.0), A[(${aIndex(L, r, ku)}) >> 2u], ${r} < M && ${ku} < K);`);
+        for (let kk = 0; kk < 4; kk++) w(`${ind}let a${u}_${i}_${kk} = av${u}_${i}[${kk}];`);
+      } else {
+        for (let kk = 0; kk < 4; kk++) {
+          const idx = aIndex(L, r, `${ku} + ${kk}u`);
+          w(`${ind}let a${u}_${i}_${kk} = select(0.0, ${
+            scalarRead("A", L.alignA, idx)
+          }, ${r} < M && ${ku} + ${kk}u < K);`);
+        }
+      }
+    }
+  };
+  // op(B)[ku+kk, col0+j] as b${u}_${kk}_${j}
+  const loadB = (u: number, ind: string) => {
+    const ku = `k${u}`;
+    if (!L.transB && L.alignB && TN % 4 === 0) {
+      for (let kk = 0; kk < 4; kk++) {
+        for (let h = 0; h < TN / 4; h++) {
+          const cc = `col0 + ${4 * h}u`;
+          const idx = bIndex(L, `${ku} + ${kk}u`, cc);
+          w(`${ind}let bv${u}_${kk}_${h} = select(vec4<f32>(0.0), B[(${idx}) >> 2u], ${ku} + ${kk}u < K && ${cc} < N);`);
+          for (let j = 0; j < 4; j++) w(`${ind}let b${u}_${kk}_${4 * h + j} = bv${u}_${kk}_${h}[${j}];`);
+        }
+      }
+    } else if (L.transB && L.alignB) {
+      for (let j = 0; j < TN; j++) {
+        const idx = bIndex(L, ku, `col0 + ${j}u`);
+        w(`${ind}let bt${u}_${j} = select(vec4<f32>(0.0), B[(${idx}) >> 2u], col0 + ${j}u < N && ${ku} < K);`);
+        for (let kk = 0; kk < 4; kk++) w(`${ind}let b${u}_${kk}_${j} = bt${u}_${j}[${kk}];`);
+      }
     } else {
       for (let kk = 0; kk < 4; kk++) {
-        w(`    let a${i}_${kk} = select(0.0, ${
-          scalarRead("A", L.alignA, aIndex(L, r, `k0 + ${kk}u`))
-        }, ${r} < M && k0 + ${kk}u < K);`);
+        for (let j = 0; j < TN; j++) {
+          const idx = bIndex(L, `${ku} + ${kk}u`, `col0 + ${j}u`);
+          w(`${ind}let b${u}_${kk}_${j} = select(0.0, ${
+            scalarRead("B", L.alignB, idx)
+          }, ${ku} + ${kk}u < K && col0 + ${j}u < N);`);
+        }
       }
     }
-  }
-  for (let kk = 0; kk < 4; kk++) {
-    if (!L.transB && L.alignB && TN % 4 === 0) {
-      for (let h = 0; h < TN / 4; h++) {
-        const cc = `col0 + ${4 * h}u`;
-        w(`    let bv${kk}_${h} = select(vec4<f32>(0.0), B[(${
-          bIndex(L, `k0 + ${kk}u`, cc)
-        }) >> 2u], k0 + ${kk}u < K && ${cc} < N);`);
-        for (let j = 0; j < 4; j++) w(`    let b${kk}_${4 * h + j} = bv${kk}_${h}[${j}];`);
-      }
-    }
-  }
-  if (L.transB && L.alignB) {
-    for (let j = 0; j < TN; j++) {
-      w(`    let bt${j} = select(vec4<f32>(0.0), B[(${bIndex(L, "k0", `col0 + ${j}u`)}) >> 2u], col0 + ${j}u < N);`);
-      for (let kk = 0; kk < 4; kk++) w(`    let b${kk}_${j} = bt${j}[${kk}];`);
-    }
-  } else if (!(!L.transB && L.alignB && TN % 4 === 0)) {
+  };
+  w(`  // c[i, j] += Σ_{kk<4} op(A)[row0+i, 4kq+kk] · op(B)[4kq+kk, col0+j] for kq ≡ kl (mod ${KS})`);
+  w(`  for (var kb = kl * 4u; kb < K; kb += ${KS * 4 * U}u) {`);
+  for (let u = 0; u < U; u++) w(`    let k${u} = kb + ${u * KS * 4}u;`);
+  // the large operand's loads first, all of them, so they are in flight together
+  for (let u = 0; u < U; u++) (bigA ? loadA : loadB)(u, "    ");
+  for (let u = 0; u < U; u++) {
+    (bigA ? loadB : loadA)(u, "    ");
     for (let kk = 0; kk < 4; kk++) {
-      for (let j = 0; j < TN; j++) {
-        w(`    let b${kk}_${j} = select(0.0, ${
-          scalarRead("B", L.alignB, bIndex(L, `k0 + ${kk}u`, `col0 + ${j}u`))
-        }, k0 + ${kk}u < K && col0 + ${j}u < N);`);
+      for (let i = 0; i < TM; i++) {
+        for (let j = 0; j < TN; j++) w(`    c${i}_${j} = fma(a${u}_${i}_${kk}, b${u}_${kk}_${j}, c${i}_${j});`);
       }
-    }
-  }
-  for (let kk = 0; kk < 4; kk++) {
-    for (let i = 0; i < TM; i++) {
-      for (let j = 0; j < TN; j++) w(`    c${i}_${j} = fma(a${i}_${kk}, b${kk}_${j}, c${i}_${j});`);
     }
   }
   w(`  }`);
@@ -606,7 +663,6 @@ function splitkKernel(L: Layout, m: number, n: number, batch: number): Omit<Matm
     if (ch + 1 < chunks) w(`  workgroupBarrier();`);
   }
   w(`}`);
-  void OUT;
   return {
     code: lines.join("\n") + "\n",
     entryPoint: "main",
