@@ -6,8 +6,8 @@
  *   deno run -A bench/webgpu_step_bench.ts [--quick] [--dim 4096] [--tokens 4096] [--steps 40]
  *
  * Timing: T(n) = wall time of n steps followed by one readback of the last loss (which waits for
- * the GPU); ms/step = (T(2n) − T(n)) / n cancels the fixed readback (~11 ms in Deno), best of three
- * after 10 warm-up steps. "host" is
+ * the GPU); ms/step = (T(3n) − T(n)) / 2n cancels the fixed readback (~11 ms in Deno, polled in
+ * ~10 ms slices), median of five after 10 warm-up steps; the upper bound T(3n)/3n keeps it. "host" is
  * the time to encode one step (what the CPU spends; the GPU runs behind it). Also printed: the
  * kernels dispatched per step and GPU memory (live bytes after the run).
  *
@@ -65,6 +65,11 @@ function hraWY(r: number): Adapter<{ U: Tensor }, Frozen> {
   };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
 /** Frees a pytree's tensors now (the previous step's parameters and state). */
 function releaseNow(tree: unknown): void {
   for (const t of T.treeLeaves(tree)) {
@@ -109,19 +114,20 @@ async function measure(name: string, ad: Adapter<unknown, Frozen>): Promise<void
   const d0 = gpu.runtime.dispatched;
   await run(1);
   const perStep = gpu.runtime.dispatched - d0;
-  // best of three estimates (T(2n) − T(n)) / n; host = encode time per step
-  let ms = Infinity, host = Infinity, wall = Infinity;
-  for (let rep = 0; rep < 3; rep++) {
+  // median of five estimates (T(3n) − T(n)) / 2n; host = encode time per step
+  const ests: number[] = [], hosts: number[] = [], walls: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
     const [t1, h1] = await run(STEPS);
-    const [t2, h2] = await run(2 * STEPS);
-    ms = Math.min(ms, (t2 - t1) / STEPS);
-    host = Math.min(host, (h1 + h2) / (3 * STEPS));
-    wall = Math.min(wall, t2 / (2 * STEPS));
+    const [t3, h3] = await run(3 * STEPS);
+    ests.push((t3 - t1) / (2 * STEPS));
+    hosts.push((h1 + h3) / (4 * STEPS));
+    walls.push(t3 / (3 * STEPS));
   }
+  const ms = median(ests), host = median(hosts), wall = median(walls);
   const mem = webgpuMemory();
   const l = (await loss.data())[0];
   console.log(
-    `${name.padEnd(7)} ${ms.toFixed(2).padStart(7)} ms/step  (≤ ${wall.toFixed(2)} with the readback; ` +
+    `${name.padEnd(7)} ${ms.toFixed(2).padStart(7)} ms/step  (≤ ${wall.toFixed(2)}; ` +
       `host ${host.toFixed(2)} ms/step, ` +
       `${perStep.toFixed(0)} kernels/step, live ${(mem.liveBytes / 2 ** 20).toFixed(0)} MiB, loss ${l.toFixed(4)})`,
   );
@@ -142,11 +148,12 @@ async function baseMatmul(): Promise<void> {
     return performance.now() - t0;
   };
   await run(10);
-  let ms = Infinity;
-  for (let rep = 0; rep < 3; rep++) {
-    const t1 = await run(STEPS), t2 = await run(2 * STEPS);
-    ms = Math.min(ms, (t2 - t1) / STEPS);
+  const ests: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const t1 = await run(STEPS), t3 = await run(3 * STEPS);
+    ests.push((t3 - t1) / (2 * STEPS));
   }
+  const ms = median(ests);
   console.log(`x·Wᵀ    ${ms.toFixed(2).padStart(7)} ms  (${((2 * N * D * D) / ms / 1e9).toFixed(1)} TFLOP/s)`);
 }
 

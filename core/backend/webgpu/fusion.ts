@@ -15,7 +15,7 @@ import type { DType } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
 import { grid, UNIFORM_SLOT, Uniforms } from "./runtime.ts";
-import { AT, entry, mathLib, WG, wgslType } from "./wgsl.ts";
+import { AT, entry, mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
 
 /** A buffer read at every output element through broadcast strides. */
 export interface LeafNode {
@@ -171,53 +171,66 @@ export function compileFused(root: FNode, outShape: readonly number[]): FusedKer
   if (uniformWords(strided.length, consts.length) * 4 > UNIFORM_SLOT || (strided.length && shape.length > 8)) {
     throw new BackendError(`webgpu fusion: kernel too large (${strided.length} strided inputs, rank ${shape.length})`);
   }
-  const name = new Map<FNode, string>();
-  const lines: string[] = [];
-  lines.push(`struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,`);
-  strided.forEach((j) => lines.push(`  st${j}: array<vec4<u32>, 2>,`));
-  lines.push(`  cs: array<vec4<u32>, ${nc4}>,`);
-  lines.push(`  ms: array<vec4<u32>, ${nm4}>,`);
-  lines.push(`}`);
-  buffers.forEach((b, k) => {
-    const t = wgslType(leaves.find((l) => l.buffer === b)!.dtype);
-    lines.push(`@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`);
-  });
-  const tOut = wgslType(root.dtype);
-  lines.push(`@group(0) @binding(${buffers.length}) var<storage, read_write> out: array<${tOut}>;`);
-  lines.push(`@group(0) @binding(${buffers.length + 1}) var<uniform> u: U;`);
-  if (strided.length) lines.push(AT);
-  lines.push(`fn cst(k: u32) -> u32 { return u.cs[k >> 2u][k & 3u]; }`);
-  const math = new Set<string>();
-  for (const x of order) if (x.kind === "op") x.math.forEach((m) => math.add(m));
-  lines.push(mathLib(math));
-  lines.push(entry("u.n"));
-  if (strided.length) {
-    strided.forEach((j) => lines.push(`  var o${j} = 0u;`));
-    lines.push(`  var r = i;`);
-    lines.push(`  for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {`);
-    lines.push(`    let d = at8(u.shape, u32(ax)); let c = r % d; r = r / d;`);
-    strided.forEach((j) => lines.push(`    o${j} += c * at8(u.st${j}, u32(ax));`));
-    lines.push(`  }`);
-  }
-  leaves.forEach((l, j) => {
-    const idx = modes[j] === "linear" ? `i * u.ms[${j >> 2}][${j & 3}]` : `o${j}`;
-    name.set(l, `l${j}`);
-    lines.push(`  let l${j} = in${buffers.indexOf(l.buffer)}[${idx}];`);
-  });
-  consts.forEach((c, k) => {
-    const t = wgslType(c.dtype);
-    name.set(c, `c${k}`);
-    lines.push(`  let c${k} = ${t === "u32" ? `cst(${k}u)` : `bitcast<${t}>(cst(${k}u))`};`);
-  });
-  let v = 0;
+  // the source depends only on the DAG's structure, its dtypes and the leaf modes: memoised by a
+  // short signature, so a training loop generates each kernel's WGSL once
+  const pos = new Map<FNode, number>();
+  order.forEach((x, i) => pos.set(x, i));
+  let sig = `f|${linear ? "L" : "S"}|${root.dtype}|`;
   for (const x of order) {
-    if (x.kind !== "op") continue;
-    const nm = `v${v++}`;
-    name.set(x, nm);
-    lines.push(`  let ${nm} = ${x.code(x.args.map((a) => name.get(a)!))};`);
+    if (x.kind === "leaf") sig += `l${buffers.indexOf(x.buffer)}${x.dtype};`;
+    else if (x.kind === "const") sig += `c${x.dtype};`;
+    else sig += `${x.key}(${x.args.map((y) => pos.get(y)).join(",")});`;
   }
-  lines.push(`  out[i] = ${name.get(root)};`);
-  lines.push(`}`);
+  const code = memoCode(sig, () => {
+    const name = new Map<FNode, string>();
+    const lines: string[] = [];
+    lines.push(`struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,`);
+    strided.forEach((j) => lines.push(`  st${j}: array<vec4<u32>, 2>,`));
+    lines.push(`  cs: array<vec4<u32>, ${nc4}>,`);
+    lines.push(`  ms: array<vec4<u32>, ${nm4}>,`);
+    lines.push(`}`);
+    buffers.forEach((b, k) => {
+      const t = wgslType(leaves.find((l) => l.buffer === b)!.dtype);
+      lines.push(`@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`);
+    });
+    const tOut = wgslType(root.dtype);
+    lines.push(`@group(0) @binding(${buffers.length}) var<storage, read_write> out: array<${tOut}>;`);
+    lines.push(`@group(0) @binding(${buffers.length + 1}) var<uniform> u: U;`);
+    if (strided.length) lines.push(AT);
+    lines.push(`fn cst(k: u32) -> u32 { return u.cs[k >> 2u][k & 3u]; }`);
+    const math = new Set<string>();
+    for (const x of order) if (x.kind === "op") x.math.forEach((m) => math.add(m));
+    lines.push(mathLib(math));
+    lines.push(entry("u.n"));
+    if (strided.length) {
+      strided.forEach((j) => lines.push(`  var o${j} = 0u;`));
+      lines.push(`  var r = i;`);
+      lines.push(`  for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {`);
+      lines.push(`    let d = at8(u.shape, u32(ax)); let c = r % d; r = r / d;`);
+      strided.forEach((j) => lines.push(`    o${j} += c * at8(u.st${j}, u32(ax));`));
+      lines.push(`  }`);
+    }
+    leaves.forEach((l, j) => {
+      const idx = modes[j] === "linear" ? `i * u.ms[${j >> 2}][${j & 3}]` : `o${j}`;
+      name.set(l, `l${j}`);
+      lines.push(`  let l${j} = in${buffers.indexOf(l.buffer)}[${idx}];`);
+    });
+    consts.forEach((c, k) => {
+      const t = wgslType(c.dtype);
+      name.set(c, `c${k}`);
+      lines.push(`  let c${k} = ${t === "u32" ? `cst(${k}u)` : `bitcast<${t}>(cst(${k}u))`};`);
+    });
+    let v = 0;
+    for (const x of order) {
+      if (x.kind !== "op") continue;
+      const nm = `v${v++}`;
+      name.set(x, nm);
+      lines.push(`  let ${nm} = ${x.code(x.args.map((a) => name.get(a)!))};`);
+    }
+    lines.push(`  out[i] = ${name.get(root)};`);
+    lines.push(`}`);
+    return lines.join("\n");
+  });
   const uni = new Uniforms().u(n, shape.length, 0, 0).arr(shape, 8);
   strided.forEach((j) => uni.arr(strides[j], 8));
   uni.align4();
@@ -230,7 +243,7 @@ export function compileFused(root: FNode, outShape: readonly number[]): FusedKer
   if (consts.length === 0) uni.u(0);
   uni.align4();
   for (let j = 0; j < leaves.length; j++) uni.u(strides[j].every((v) => v === 0) ? 0 : 1);
-  return { code: lines.join("\n"), inputs: buffers, uniforms: uni.u32, n };
+  return { code, inputs: buffers, uniforms: uni.u32, n };
 }
 
 /** Workgroups for `n` elements. */

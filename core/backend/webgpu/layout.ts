@@ -12,7 +12,7 @@ import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts
 import type { WebGPUBackend } from "./backend.ts";
 import { MAX_RANK, opNode } from "./elementwise.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { AT, entry, WG, wgslType } from "./wgsl.ts";
+import { AT, entry, memoCode, WG, wgslType } from "./wgsl.ts";
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -41,7 +41,10 @@ export function stridedCopy(
   const dstLinear = ds.every((v, i) => v === cs[i]);
   const srcLinear = ss.every((v, i) => v === cs[i]);
   const t = wgslType(dtype);
-  const code = `struct U { n: u32, rank: u32, sof: u32, dof: u32, shape: array<vec4<u32>, 2>,
+  const code = memoCode(
+    `cp|${t}|${srcLinear}|${dstLinear}`,
+    () =>
+      `struct U { n: u32, rank: u32, sof: u32, dof: u32, shape: array<vec4<u32>, 2>,
   ss: array<vec4<u32>, 2>, ds: array<vec4<u32>, 2> }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
@@ -50,16 +53,17 @@ ${AT}
 ${entry("u.n")}
   var s = u.sof; var d = u.dof;
   ${
-    srcLinear && dstLinear ? "s += i; d += i;" : `var r = i;
+        srcLinear && dstLinear ? "s += i; d += i;" : `var r = i;
   for (var ax = i32(u.rank) - 1; ax >= 0; ax--) {
     let e = at8(u.shape, u32(ax)); let c = r % e; r = r / e;
     ${srcLinear ? "" : "s += c * at8(u.ss, u32(ax));"}
     ${dstLinear ? "" : "d += c * at8(u.ds, u32(ax));"}
   }
   ${srcLinear ? "s += i;" : ""} ${dstLinear ? "d += i;" : ""}`
-  }
+      }
   dst[d] = src[s];
-}`;
+}`,
+  );
   const uni = new Uniforms().u(n, sh.length, srcOffset, dstOffset).arr(sh, 8).arr(ss, 8).arr(ds, 8);
   gpu.runtime.dispatch({ code, inputs: [src], output: dst, uniforms: uni.u32, groups: grid(Math.ceil(n / WG)) });
 }
@@ -114,7 +118,8 @@ export function registerLayout(gpu: WebGPUBackend): void {
     const rank = o.shape.length;
     if (rank > MAX_RANK) throw new BackendError(`webgpu pad: rank ${rank} exceeds ${MAX_RANK}`);
     const t = wgslType(o.dtype, "pad");
-    const code = `struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,
+    const code = memoCode(`pad|${t}`, () =>
+      `struct U { n: u32, rank: u32, p0: u32, p1: u32, shape: array<vec4<u32>, 2>,
   before: array<vec4<u32>, 2>, inner: array<vec4<u32>, 2>, ss: array<vec4<u32>, 2>, v: ${t} }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
@@ -130,7 +135,7 @@ ${entry("u.n")}
     s += (c - b) * at8(u.ss, a);
   }
   dst[i] = select(u.v, src[select(0u, s, inside)], inside);
-}`;
+}`);
     const uni = new Uniforms().u(n, rank, 0, 0).arr(o.shape, 8).arr(p.widths.map((w) => w[0]), 8)
       .arr(xa.shape, 8).arr(contiguousStrides(xa.shape), 8);
     if (t === "f32") uni.f(p.value);
@@ -153,7 +158,8 @@ ${entry("u.n")}
     const n = sizeOf(o.shape);
     const D = xa.shape[p.axis], B = sizeOf(xa.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
     const t = wgslType(o.dtype, "take");
-    const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
+    const code = memoCode(`ga|${t}`, () =>
+      `struct U { n: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<${t}>;
@@ -165,7 +171,7 @@ ${entry("u.n")}
   let ok = j >= 0 && u32(j) < u.D;
   let v = src[select(0u, (a * u.D + u32(j)) * u.B + b, ok)];
   dst[i] = select(${t}(0), v, ok);
-}`;
+}`);
     if (n > 0) {
       gpu.runtime.dispatch({
         code,
@@ -185,7 +191,8 @@ ${entry("u.n")}
     if (n * I <= gpu.scatterLoopLimit || t === "u32") {
       // out[a, j, b] = Σ_{i : idx[i] ≡ j} upd[a, i, b], summed in index order (deterministic)
       const out = gpu.alloc(o);
-      const code = `struct U { n: u32, D: u32, B: u32, I: u32 }
+      const code = memoCode(`sa|${t}`, () =>
+        `struct U { n: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read> upd: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> dst: array<${t}>;
@@ -199,7 +206,7 @@ ${entry("u.n")}
     if (v == j) { acc += upd[(a * u.I + ii) * u.B + b]; }
   }
   dst[i] = acc;
-}`;
+}`);
       gpu.runtime.dispatch({
         code,
         inputs: [gpu.buf(idx), gpu.buf(upd)],
@@ -219,7 +226,8 @@ ${entry("u.n")}
     let r = atomicCompareExchangeWeak(&dst[k], old, bitcast<u32>(bitcast<f32>(old) + v));
     if (r.exchanged) { break; }
   }`;
-    const code = `struct U { m: u32, D: u32, B: u32, I: u32 }
+    const code = memoCode(`sat|${t}`, () =>
+      `struct U { m: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read> upd: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> dst: array<atomic<${t === "i32" ? "i32" : "u32"}>>;
@@ -232,7 +240,7 @@ ${entry("u.m")}
   let k = (a * u.D + u32(j)) * u.B + b;
   let v = upd[i];
   ${add}
-}`;
+}`);
     gpu.runtime.dispatch({
       code,
       inputs: [gpu.buf(idx), gpu.buf(upd)],

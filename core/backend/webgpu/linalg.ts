@@ -10,7 +10,7 @@
 import type { Storage } from "../backend.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { entry, WG, wgslType } from "./wgsl.ts";
+import { entry, memoCode, WG, wgslType } from "./wgsl.ts";
 
 /** Registers triangularSolve. */
 export function registerLinalg(gpu: WebGPUBackend): void {
@@ -28,7 +28,10 @@ export function registerLinalg(gpu: WebGPUBackend): void {
       const t = wgslType(o.dtype, p.op);
       const out = gpu.alloc(o);
       // x_i = (b_i − Σ_{j solved} w_ij x_j) / w_ii, w = op(A), rows in solving order
-      const code = `struct U { n: u32, k: u32, total: u32, aBatched: u32, lower: u32, trans: u32, unit: u32 }
+      const code = memoCode(
+        `trs|${t}`,
+        () =>
+          `struct U { n: u32, k: u32, total: u32, aBatched: u32, lower: u32, trans: u32, unit: u32 }
 @group(0) @binding(0) var<storage, read> A: array<${t}>;
 @group(0) @binding(1) var<storage, read> B: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> X: array<${t}>;
@@ -50,7 +53,8 @@ ${entry("u.total")}
     if (u.unit == 0u) { acc /= w(aBase, r, r); }
     X[xBase + r * k] = acc;
   }
-}`;
+}`,
+      );
       const total = count * k;
       if (total > 0 && n > 0) {
         const lower = p.lower !== p.transpose ? 1 : 0;

@@ -10,8 +10,11 @@ import { broadcastStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { castExpr, opNode } from "./elementwise.ts";
 import { gatherView } from "./layout.ts";
-import { matmulKernel } from "./matmul_wgsl.ts";
+import { type MatmulKernel, matmulKernel } from "./matmul_wgsl.ts";
 import { Uniforms } from "./runtime.ts";
+
+/** Generated kernels by shape and layout (the same product recurs every training step). */
+const kernels = new Map<string, MatmulKernel>();
 
 function prod(s: readonly number[]): number {
   return s.reduce((a, b) => a * b, 1);
@@ -52,17 +55,23 @@ function matmulF32(
   };
   const [ab, strideA] = operand(a, aa);
   const [bb, strideB] = operand(b, ba);
-  const kern = matmulKernel({
-    m,
-    n,
-    k,
-    batch: nb,
-    transA,
-    transB,
-    strideA,
-    strideB,
-    maxWorkgroupStorage: gpu.runtime.maxWorkgroupStorage,
-  });
+  const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB}`;
+  let kern = kernels.get(key);
+  if (!kern) {
+    if (kernels.size > 4096) kernels.clear();
+    kern = matmulKernel({
+      m,
+      n,
+      k,
+      batch: nb,
+      transA,
+      transB,
+      strideA,
+      strideB,
+      maxWorkgroupStorage: gpu.runtime.maxWorkgroupStorage,
+    });
+    kernels.set(key, kern);
+  }
   const out = gpu.alloc(o);
   const uni = new Uniforms();
   uni.u32.set(kern.uniforms);

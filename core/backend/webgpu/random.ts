@@ -6,7 +6,7 @@
  */
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { entry, mathLib, WG, wgslType } from "./wgsl.ts";
+import { entry, mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
 
 /** WGSL Threefry-2x32, 20 rounds (5 groups of 4 rotations, a key injection after each group). */
 export const THREEFRY_WGSL = `fn rotl(x: u32, r: u32) -> u32 { return (x << r) | (x >> (32u - r)); }
@@ -55,14 +55,15 @@ export function registerRandom(gpu: WebGPUBackend): void {
   out[i] = ${conv("w.x")};
   if (hi) { out[m + i] = ${conv("w.y")}; }`;
     }
-    const code = `struct U { n: u32, m: u32, k0: u32, k1: u32 }
+    const code = memoCode(`rnd|${p.dist}|${t}`, () =>
+      `struct U { n: u32, m: u32, k0: u32, k1: u32 }
 @group(0) @binding(0) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(1) var<uniform> u: U;
 ${THREEFRY_WGSL}
 ${p.dist === "normal" ? mathLib(["t_log", "t_sinq"]) : ""}
 ${entry(p.dist === "normal" ? "u.n" : "u.m")}
   ${body}
-}`;
+}`);
     gpu.runtime.dispatch({
       code,
       inputs: [],

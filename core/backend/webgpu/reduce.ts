@@ -14,7 +14,7 @@ import { contiguousStrides } from "../cpu/strided.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { gatherView } from "./layout.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { entry, mathLib, WG, wgslType } from "./wgsl.ts";
+import { entry, mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
 
 const SEG = 128; // terms per thread in the column pass
 const SMALL = 64; // R at or below which one column pass finishes
@@ -53,7 +53,8 @@ function columnPass(
   const n = outer * splits * inner;
   const t = wgslType(dtype, op);
   const out = gpu.runtime.alloc(n * 4);
-  const code = `struct U { n: u32, R: u32, inner: u32, splits: u32, seg: u32 }
+  const code = memoCode(`rc|${op}|${t}`, () =>
+    `struct U { n: u32, R: u32, inner: u32, splits: u32, seg: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -69,7 +70,7 @@ ${entry("u.n")}
     p += u.inner;
   }
   dst[i] = acc;
-}`;
+}`);
   gpu.runtime.dispatch({
     code,
     inputs: [src],
@@ -94,7 +95,8 @@ function rowPass(
   const groups = outer * splits;
   const t = wgslType(dtype, op);
   const out = gpu.runtime.alloc(groups * 4);
-  const code = `struct U { groups: u32, R: u32, splits: u32, seg: u32 }
+  const code = memoCode(`rr|${op}|${t}`, () =>
+    `struct U { groups: u32, R: u32, splits: u32, seg: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -122,7 +124,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
   }
   if (li == 0u) { dst[w] = sh[0]; }
-}`;
+}`);
   gpu.runtime.dispatch({
     code,
     inputs: [src],

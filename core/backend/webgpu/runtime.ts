@@ -131,11 +131,13 @@ export class GpuRuntime {
   private pooled = 0;
   private liveCount = 0;
   private created = 0;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: Map<string, GPUComputePipeline>[] = [];
   /** Pipelines compiled so far. */
   compiled = 0;
   /** Dispatches encoded so far. */
   dispatched = 0;
+  /** Bind groups created so far (flat over a training loop when the cache works). */
+  bindGroupsCreated = 0;
   private readonly layouts: GPUPipelineLayout[] = [];
   private readonly groupLayouts: GPUBindGroupLayout[] = [];
   private encoder: GPUCommandEncoder | null = null;
@@ -149,9 +151,8 @@ export class GpuRuntime {
   private uniformUsed = 0;
   private flushQueued = false;
   private firstError: string | null = null;
-  private readonly groups = new Map<string, GPUBindGroup>();
-  private readonly ids = new WeakMap<GPUBuffer, number>();
-  private nextId = 0;
+  private readonly groupTries: Map<GPUBuffer, unknown>[] = [];
+  private groupCount = 0;
   private lastPipeline: GPUComputePipeline | null = null;
 
   /** @param device a device created with the adapter's larger limits */
@@ -191,17 +192,14 @@ export class GpuRuntime {
     }
     const size = bucketSize(bytes);
     const free = this.pool.get(size);
+    // Last in, first out: a training step frees and reallocates in the same order every time, so
+    // kernels see the same buffers step after step and their bind groups are reused.
     let buf: GPUBuffer | undefined;
     if (!clean) buf = free?.pop();
     else if (free) {
       // a buffer no unsubmitted dispatch can still read: released before the open batch began
-      for (let i = free.length - 1; i >= 0; i--) {
-        if (this.freedIn.get(free[i]) !== this.batch) {
-          buf = free[i];
-          free.splice(i, 1);
-          break;
-        }
-      }
+      const i = free.findIndex((b) => this.freedIn.get(b) !== this.batch);
+      if (i >= 0) buf = free.splice(i, 1)[0];
     }
     if (buf) {
       this.pooled -= size;
@@ -221,7 +219,7 @@ export class GpuRuntime {
     this.live -= size;
     this.liveCount--;
     if (this.pooled + size > this.poolLimit) {
-      this.groups.clear();
+      this.clearGroups();
       if (this.encoder) this.doomed.push(buf);
       else buf.destroy();
       return;
@@ -238,7 +236,7 @@ export class GpuRuntime {
     this.flush();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
-    this.groups.clear();
+    this.clearGroups();
     this.pooled = 0;
   }
 
@@ -273,15 +271,19 @@ export class GpuRuntime {
     return layout;
   }
 
-  /** The pipeline for `code` with `k` read-only inputs (compiled once per source). */
+  /**
+   * The pipeline for `code` with `k` read-only inputs (compiled once per source). Kernels pass the
+   * same string object for the same source (see `memoCode`), so the lookup hashes it once.
+   */
   pipeline(code: string, k: number, entryPoint = "main"): GPUComputePipeline {
-    const key = `${k}|${entryPoint}|${code}`;
-    let p = this.pipelines.get(key);
+    const byCode = this.pipelines[k] ??= new Map();
+    const key = entryPoint === "main" ? code : `${entryPoint}\u0000${code}`;
+    let p = byCode.get(key);
     if (!p) {
       this.compiled++;
       const module = this.device.createShaderModule({ code });
       p = this.device.createComputePipeline({ layout: this.layoutFor(k), compute: { module, entryPoint } });
-      this.pipelines.set(key, p);
+      byCode.set(key, p);
     }
     return p;
   }
@@ -311,30 +313,34 @@ export class GpuRuntime {
     else this.scheduleFlush();
   }
 
-  private idOf(b: GPUBuffer): number {
-    let id = this.ids.get(b);
-    if (id === undefined) this.ids.set(b, id = this.nextId++);
-    return id;
-  }
-
   /**
-   * The bind group of (inputs, output, the uniform buffer at a dynamic offset), cached: the pool
-   * hands the same buffers to the same kernels step after step, so a training loop reuses them.
+   * The bind group of (inputs, output, the uniform buffer at a dynamic offset), cached in a trie
+   * keyed by the buffers: the pool hands the same buffers to the same kernels step after step, so a
+   * training loop reuses them.
    */
   private bindGroup(k: number, inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
-    let key = `${k}`;
-    for (const b of inputs) key += `,${this.idOf(b)}`;
-    key += `:${this.idOf(output)}`;
-    let group = this.groups.get(key);
+    let node = this.groupTries[k] ??= new Map();
+    for (const b of inputs) {
+      let next = node.get(b) as Map<GPUBuffer, unknown> | undefined;
+      if (!next) node.set(b, next = new Map());
+      node = next;
+    }
+    let group = node.get(output) as GPUBindGroup | undefined;
     if (!group) {
-      if (this.groups.size >= 8192) this.groups.clear();
+      if (++this.groupCount > 8192) this.clearGroups();
       const entries: GPUBindGroupEntry[] = inputs.map((b, i) => ({ binding: i, resource: this.binding(b) }));
       entries.push({ binding: k, resource: this.binding(output) });
       entries.push({ binding: k + 1, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
       group = this.device.createBindGroup({ layout: this.groupLayouts[k], entries });
-      this.groups.set(key, group);
+      this.bindGroupsCreated++;
+      node.set(output, group);
     }
     return group;
+  }
+
+  private clearGroups(): void {
+    this.groupTries.length = 0;
+    this.groupCount = 0;
   }
 
   private computePass(): GPUComputePassEncoder {

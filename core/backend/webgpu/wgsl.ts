@@ -8,6 +8,18 @@
 import type { DType } from "../../dtype.ts";
 import { DTypeError } from "../../errors.ts";
 
+const codes = new Map<string, string>();
+
+/**
+ * The WGSL source for `key`, generated once by `make`: kernels look their source up by a short key
+ * instead of regenerating it, and the runtime's pipeline cache then sees the same string object.
+ */
+export function memoCode(key: string, make: () => string): string {
+  let c = codes.get(key);
+  if (c === undefined) codes.set(key, c = make());
+  return c;
+}
+
 /** Workgroup size of the one-dimensional kernels. */
 export const WG = 256;
 
