@@ -16,11 +16,11 @@
  * y = x Wᵀ + ((x Û) Γᵀ)(W Û)ᵀ, whose backward needs only rank-r products).
  * PyTorch + PEFT (H100, float32, d = tokens = 4096): LoRA 3.5 ms/step, HRA 20 ms/step.
  *
- * Measured here (H100 80GB HBM3 through Vulkan, Deno 2.9.6, d = tokens = 4096, r = 8; the matmul
- * kernels of matmul_wgsl.ts as of this commit): x·Wᵀ alone 5.9 ms (23.3 TFLOP/s); lora 6.25
- * ms/step (19 kernels, host 1.7–2.2 ms); hra-wy 6.1–7.4 ms/step (60 kernels, host-bound at
- * ~7 ms); hra 12.4 ms/step (two d×d×tokens products). A LoRA step is the base product plus
- * ~0.35 ms.
+ * Measured here (H100 80GB HBM3 through Vulkan, Deno 2.9.6, d = tokens = 4096, r = 8, the matmul
+ * kernels of commit a39d1bf): x·Wᵀ alone 4.57 ms (30.1 TFLOP/s); lora 5.13 ms/step (19 kernels,
+ * host 1.05 ms); hra-wy 5.65 ms/step (60 kernels, host 2.7 ms) = 1.10× lora; hra 9.33 ms/step
+ * (a second d×d×tokens product in the backward) = 1.82× lora. A LoRA step is the base product
+ * plus ~0.55 ms.
  * @module
  */
 import * as T from "../mod.ts";
