@@ -196,9 +196,12 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
       };
     },
     apply(p: HraParams, f: Frozen, x: Tensor): Tensor {
-      // y = x (W H)ᵀ + b = (x Hᵀ) Wᵀ + b = (x + ((x V) Γᵀ) Vᵀ) Wᵀ + b
+      // y = x (W H)ᵀ + b = x Wᵀ + b + ((x V) Γᵀ)(W V)ᵀ: the base product plus a rank-r update, whose
+      // backward needs only rank-r products (written as (x Hᵀ) Wᵀ it would need a second x·W-sized one)
       const { V, Gamma } = factors(p.U, gs);
-      return frozenLinear(timesH(x, V, Gamma, true), f.weight, f.bias);
+      const WV = matmulT(f.weight, V, false, false);
+      const low = rowsMatmulT(matmulT(rowsMatmul(x, V), Gamma, false, true), WV);
+      return frozenLinear(x, f.weight, f.bias).add(unflattenRows(x, low));
     },
     merge(p: HraParams, f: Frozen): Tensor {
       // W H = W + ((W V) Γ) Vᵀ
