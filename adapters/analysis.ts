@@ -59,7 +59,7 @@ export function orthogonalityError(q: Tensor): Tensor {
   if (q.ndim < 2) throw new ShapeError(`orthogonalityError: needs a matrix, got shape [${q.shape}]`);
   const [m, n] = q.shape.slice(-2);
   const g = m >= n ? matmulT(q, q, true, false) : matmulT(q, q, false, true);
-  const e = norm(sub(g, eye(Math.min(m, n), { dtype: q.dtype })), { axis: [-2, -1] });
+  const e = norm(sub(g, eye(Math.min(m, n), { dtype: q.dtype, like: q })), { axis: [-2, -1] });
   return e.ndim === 0 ? e : e.max();
 }
 

@@ -149,7 +149,7 @@ export function boft(opts: BoftOptions): Adapter<BoftParams, Frozen> {
     toPeft: (t: BoftParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
     orthogonalFactors(p: BoftParams): Tensor[] {
       const [, nb, bs] = p.R.shape;
-      return [butterfly(eye(nb * bs, { dtype: p.R.dtype }), p, false)];
+      return [butterfly(eye(nb * bs, { dtype: p.R.dtype, like: p.R }), p, false)];
     },
   };
 }

@@ -116,7 +116,7 @@ export function gramSchmidt(U: Tensor): Tensor {
 function factors(U: Tensor, gs: boolean): { V: Tensor; Gamma: Tensor } {
   if (gs) {
     const V = gramSchmidt(U);
-    return { V, Gamma: mul(eye(U.shape[1], { dtype: U.dtype }), -2) };
+    return { V, Gamma: mul(eye(U.shape[1], { dtype: U.dtype, like: U }), -2) };
   }
   const V = unitColumns(U);
   return { V, Gamma: householderWY(V) };
@@ -217,14 +217,14 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
       // λ‖I − ÛᵀÛ‖_F
       const Uh = unitColumns(p.U);
       const G = matmulT(Uh, Uh, true, false);
-      return mul(norm(sub(eye(r, { dtype: G.dtype }), G)), lambda);
+      return mul(norm(sub(eye(r, { dtype: G.dtype, like: G }), G)), lambda);
     },
     trainableCount: (p: HraParams): number => countScalars(p),
     toPeft: (t: HraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
     orthogonalFactors(p: HraParams): Tensor[] {
       // the dense in × in H (for tests and diagnostics only), and U itself on Stiefel
       const { V, Gamma } = factors(p.U, gs);
-      const H = timesH(eye(p.U.shape[0], { dtype: p.U.dtype }), V, Gamma);
+      const H = timesH(eye(p.U.shape[0], { dtype: p.U.dtype, like: p.U }), V, Gamma);
       return on === "stiefel" ? [H, p.U] : [H];
     },
   };

@@ -122,7 +122,7 @@ function orthoError(q: Tensor): Tensor {
   // ‖QᵀQ − I‖_F over the last two axes (the largest over a batch of blocks)
   const g = matmulT(q, q, true, false);
   const p = q.shape[q.ndim - 1];
-  const d = sub(g, eye(p, { dtype: q.dtype }));
+  const d = sub(g, eye(p, { dtype: q.dtype, like: q }));
   return max(reshape(norm(d, { axis: [-2, -1] }), [-1]));
 }
 

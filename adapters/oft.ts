@@ -108,7 +108,7 @@ export function skewFromPacked(v: Tensor): Tensor {
  */
 export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
   const bs = Q.shape[Q.ndim - 1];
-  const I = broadcastTo(eye(bs, { dtype: Q.dtype }), Q.shape);
+  const I = broadcastTo(eye(bs, { dtype: Q.dtype, like: Q }), Q.shape);
   if (terms <= 1) return I;
   let R = add(I, mul(Q, 2));
   if (terms === 2) return R;

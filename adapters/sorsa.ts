@@ -65,7 +65,7 @@ const NAMES = [peftName("A", "sorsa_A", ".weight"), peftName("B", "sorsa_B", ".w
 export function sorsaOrthonormality(p: SorsaParams): Tensor {
   const dev = (M: Tensor) => {
     const G = matmulT(M, M, true, false);
-    return norm(sub(G, eye(G.shape[0], { dtype: G.dtype })));
+    return norm(sub(G, eye(G.shape[0], { dtype: G.dtype, like: G })));
   };
   return add(dev(p.U), dev(p.V));
 }

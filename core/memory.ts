@@ -38,14 +38,19 @@ function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
  * handed to the enclosing scope). A released tensor throws if used again, so do not stash
  * intermediates outside the returned value. On the CPU release only drops references; on WebGPU
  * it returns buffers to the pool at once instead of waiting for garbage collection.
+ *
+ * `release` names a pytree the loop is done with once `fn` has run (the previous step's
+ * parameters and optimizer state): its tensors are released too, except those the result still
+ * holds. That makes a training loop's memory flat without any reference counting, even in a
+ * synchronous loop where garbage-collection callbacks never get to run.
  * @example
  * ```ts
  * import { scope, tensor, add } from "./mod.ts";
  * let x = tensor([1, 2, 3]);
- * for (let i = 0; i < 3; i++) x = scope(() => add(x, 1));
+ * for (let i = 0; i < 3; i++) x = scope(() => add(x, 1), { release: x });
  * ```
  */
-export function scope<T>(fn: () => T): T {
+export function scope<T>(fn: () => T, opts: { release?: unknown } = {}): T {
   const created = new Set<Storage>();
   scopes.push(created);
   let result: T;
@@ -56,6 +61,11 @@ export function scope<T>(fn: () => T): T {
   }
   const keep = new Set<Storage>();
   collect(result, keep, new Set());
+  if (opts.release !== undefined) {
+    const done = new Set<Storage>();
+    collect(opts.release, done, new Set());
+    for (const s of done) created.add(s);
+  }
   for (const s of created) {
     if (keep.has(s)) {
       if (scopes.length) scopes[scopes.length - 1].add(s);

@@ -97,7 +97,7 @@ export function frobInner(u: Tensor, v: Tensor): Tensor {
  */
 export function orthonormalityError(x: Tensor): Tensor {
   const p = x.shape[x.ndim - 1];
-  return norm(sub(tmm(x, x), eye(p, { dtype: x.dtype })));
+  return norm(sub(tmm(x, x), eye(p, { dtype: x.dtype, like: x })));
 }
 
 /**
@@ -110,7 +110,7 @@ export function orthonormalityError(x: Tensor): Tensor {
  * ```
  */
 export function eyeOf(p: number, like: Tensor): Tensor {
-  return eye(p, { dtype: like.dtype });
+  return eye(p, { dtype: like.dtype, like: like });
 }
 
 /**

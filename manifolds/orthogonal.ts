@@ -66,7 +66,7 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
 
   /** Multiplies the last column of `u` by `s` (a scalar tensor). */
   private scaleLastColumn(u: Tensor, s: Tensor | number): Tensor {
-    return mul(u, where(equal(arange(this.n), this.n - 1), s, 1));
+    return mul(u, where(equal(arange(this.n, undefined, 1, { like: u }), this.n - 1), s, 1));
   }
 
   // qf(G), G ~ N(0, I) is Haar on O(n); for SO(n) flip a column when det < 0 (Haar on SO(n))

@@ -129,3 +129,13 @@ Deno.test("scope: an exception propagates and leaves the scope stack as it was",
   const r = scope(() => add(before, 1));
   assert.deepEqual([vals(before), vals(r)], [[1, 1, 1], [2, 2, 2]]);
 });
+
+Deno.test("scope({ release }) frees the previous step's tensors but keeps what the result still holds", () => {
+  const w = tensor([1, 2, 3]);
+  const frozen = tensor([5]);
+  const prev = { w, frozen };
+  const next = scope(() => ({ w: add(prev.w, 1), frozen: prev.frozen }), { release: prev });
+  assert.deepEqual(next.w.arraySync(), [2, 3, 4]);
+  assert.deepEqual(next.frozen.arraySync(), [5]);
+  assert.throws(() => w.dataSync(), /released by scope/);
+});

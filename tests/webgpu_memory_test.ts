@@ -4,8 +4,8 @@
  * new buffers after warm-up). No step waits for the GPU; one readback at the end checks that the
  * loop trained.
  *
- * The previous step's parameters would be freed by garbage collection (a FinalizationRegistry)
- * once unreachable; the test frees them explicitly so that the counts are deterministic.
+ * The previous step's parameters are handed back with `scope(fn, { release })`, so the counts are
+ * deterministic (garbage-collection callbacks never run inside a synchronous loop).
  */
 import assert from "node:assert/strict";
 import * as T from "../mod.ts";
@@ -14,17 +14,6 @@ import { webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
 
 const gpuOk = await webgpuAvailable();
 if (!gpuOk) console.warn("webgpu_memory_test: no WebGPU adapter; skipping");
-
-/** Frees a pytree's tensors now (what garbage collection would do once they are unreachable). */
-function releaseNow(tree: unknown): void {
-  for (const t of T.treeLeaves(tree)) {
-    const s = t._storage;
-    if (!s.released) {
-      t.backend.release(s);
-      s.released = true;
-    }
-  }
-}
 
 interface Params {
   w: Tensor;
@@ -54,9 +43,7 @@ Deno.test({
       const STEPS = 10_000;
       const live: number[] = [], created: number[] = [];
       for (let i = 0; i < STEPS; i++) {
-        const next = T.scope(() => step(p));
-        releaseNow(p);
-        p = next;
+        p = T.scope(() => step(p), { release: p });
         if (i % 100 === 99) {
           const m = webgpuMemory();
           live.push(m.liveBytes);

@@ -113,7 +113,7 @@ function floats(s: Storage): FloatArray {
 /** Batched diagonal matrix from vectors (…, k) → (…, k, k). */
 function diagEmbed(v: Tensor): Tensor {
   const k = v.shape[v.ndim - 1];
-  return o.mul(o.expandDims(v, -2), o.eye(k, { dtype: v.dtype }));
+  return o.mul(o.expandDims(v, -2), o.eye(k, { dtype: v.dtype, like: v }));
 }
 
 /** X − Xᵀ over the last two axes. */
@@ -134,7 +134,7 @@ function gapMatrix(v: Tensor, scale: Tensor): Tensor {
 }
 
 function identityLike(a: Tensor, n: number): Tensor {
-  return o.eye(n, { dtype: a.dtype });
+  return o.eye(n, { dtype: a.dtype, like: a });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import { type NestedArray, Tensor } from "../tensor.ts";
 export interface CreateOptions {
   /** Element type (float32 unless said otherwise). */
   dtype?: DType;
+  /** Create on this tensor's backend instead of the default one (helper constants of an op). */
+  like?: Tensor;
 }
 
 function checkShape(op: string, shape: readonly number[]): void {
@@ -46,7 +48,7 @@ function inferShape(data: NestedArray): number[] {
  */
 export function tensor(
   data: NestedArray | TypedArray,
-  opts: { shape?: readonly number[]; dtype?: DType } = {},
+  opts: CreateOptions & { shape?: readonly number[] } = {},
 ): Tensor {
   let flat: ArrayLike<number>;
   let shape: readonly number[];
@@ -102,16 +104,12 @@ export function tensor(
   } else {
     arr.set(flat);
   }
-  const b = getBackend();
+  const b = opts.like?.backend ?? getBackend();
   return new Tensor(b.fromHost(arr, { shape, dtype }), shape, dtype);
 }
 
 /** A tensor filled with `value` (on `like`'s backend when given). */
-export function full(
-  shape: readonly number[],
-  value: number,
-  opts: CreateOptions & { like?: Tensor } = {},
-): Tensor {
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   checkShape("full", shape);
   const dtype = opts.dtype ?? "float32";
   if (dtype === "int32" && !Number.isInteger(value)) {
@@ -147,7 +145,7 @@ export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } 
   const m = opts.m ?? n, k = opts.k ?? 0;
   const a = allocate(opts.dtype ?? "float32", n * m);
   for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) a[i * m + i + k] = 1;
-  return tensor(a, { shape: [n, m] });
+  return tensor(a, { shape: [n, m], like: opts.like });
 }
 
 /** `[start, start + step, ...)` up to `stop` (exclusive); `arange(n)` is `0..n−1`. */
@@ -158,12 +156,12 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
   const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? "int32" : "float32");
   const a = allocate(dtype, n);
   for (let i = 0; i < n; i++) a[i] = start + i * step;
-  return tensor(a);
+  return tensor(a, { like: opts.like });
 }
 
 /** `num` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, opts: CreateOptions = {}): Tensor {
   const a = allocate(opts.dtype ?? "float32", num);
   for (let i = 0; i < num; i++) a[i] = num === 1 ? start : start + ((stop - start) * i) / (num - 1);
-  return tensor(a);
+  return tensor(a, { like: opts.like });
 }

@@ -190,7 +190,7 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
       }
       return j;
     });
-    idx = tensor(Int32Array.from(fixed));
+    idx = tensor(Int32Array.from(fixed), { like: x });
   }
   return bind1(gatherP, [src, idx], { axis: a });
 }
@@ -207,7 +207,7 @@ export function scatterAdd(indices: Tensor, updates: Tensor, axis: number, shape
 export function diag(x: Tensor, k = 0): Tensor {
   if (x.ndim === 1) {
     const n = x.shape[0] + Math.abs(k);
-    const d = mul(eye(x.shape[0], { dtype: x.dtype }), x); // rows scaled: M[i][j] = δᵢⱼ vⱼ
+    const d = mul(eye(x.shape[0], { dtype: x.dtype, like: x }), x); // rows scaled: M[i][j] = δᵢⱼ vⱼ
     return pad(d, [[Math.max(0, -k), Math.max(0, k)], [Math.max(0, k), Math.max(0, -k)]]).reshape([n, n]);
   }
   if (x.ndim < 2) throw new ShapeError(`diag: needs a vector or a matrix, got ${fmtShape(x.shape)}; reshape it`);
@@ -228,7 +228,8 @@ export function trace(x: Tensor): Tensor {
 
 function triMask(x: Tensor, k: number, upper: boolean): Tensor {
   const [m, n] = x.shape.slice(-2);
-  const rows = reshape(arange(m), [m, 1]), cols = reshape(arange(n), [1, n]);
+  const rows = reshape(arange(m, undefined, 1, { like: x }), [m, 1]);
+  const cols = reshape(arange(n, undefined, 1, { like: x }), [1, n]);
   return upper ? greaterEqual(sub(cols, rows), k) : greaterEqual(sub(rows, cols), -k);
 }
 
@@ -251,6 +252,9 @@ export function flatten(x: Tensor): Tensor {
 
 /** One-hot rows (float32) of int32 `indices` with `n` classes. */
 export function oneHot(indices: Tensor, n: number): Tensor {
-  const hit = equal(reshape(indices, [...indices.shape, 1]), reshape(arange(n), [...indices.shape.map(() => 1), n]));
+  const hit = equal(
+    reshape(indices, [...indices.shape, 1]),
+    reshape(arange(n, undefined, 1, { like: indices }), [...indices.shape.map(() => 1), n]),
+  );
   return astype(hit, "float32");
 }
