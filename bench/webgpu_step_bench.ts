@@ -11,16 +11,14 @@
  * the time to encode one step (what the CPU spends; the GPU runs behind it). Also printed: the
  * kernels dispatched per step and GPU memory (live bytes after the run).
  *
- * Variants: `lora` (adapters/lora.ts), `hra` (adapters/hra.ts: y = (x Hᵀ) Wᵀ, whose backward needs
- * the cotangent of x Hᵀ, a second d×d×tokens product), and `hra-wy` (the same layer written as
- * y = x Wᵀ + ((x Û) Γᵀ)(W Û)ᵀ, whose backward needs only rank-r products).
+ * Variants: `lora` (adapters/lora.ts), `hra` (adapters/hra.ts, which applies W H as
+ * y = x Wᵀ + ((x Û) Γᵀ)(W Û)ᵀ, so its backward needs only rank-r products), and `hra-wy` (the same
+ * form written out here, as a check on the adapter).
  * PyTorch + PEFT (H100, float32, d = tokens = 4096): LoRA 3.5 ms/step, HRA 20 ms/step.
  *
- * Measured here (H100 80GB HBM3 through Vulkan, Deno 2.9.6, d = tokens = 4096, r = 8, the matmul
- * kernels of commit a39d1bf): x·Wᵀ alone 4.57 ms (30.1 TFLOP/s); lora 5.13 ms/step (19 kernels,
- * host 1.05 ms); hra-wy 5.65 ms/step (60 kernels, host 2.7 ms) = 1.10× lora; hra 9.33 ms/step
- * (a second d×d×tokens product in the backward) = 1.82× lora. A LoRA step is the base product
- * plus ~0.55 ms.
+ * Measured here (H100 80GB HBM3 through Vulkan, Deno 2.9.6, d = tokens = 4096, r = 8): x·Wᵀ alone
+ * 4.57 ms (30.1 TFLOP/s); lora 5.16 ms/step (19 kernels, host 1.2 ms); hra 5.70 ms/step (60
+ * kernels, host 3.4 ms). A LoRA step is the base product plus ~0.6 ms.
  * @module
  */
 import * as T from "../mod.ts";
