@@ -34,7 +34,13 @@ export { scope } from "./core/memory.ts";
 export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";
 export { setMatmulThreads } from "./core/backend/cpu/wasm/gemm.ts";
-export { flushWebGPU, syncWebGPU, webgpuAvailable, webgpuMemory, type WebGPUMemory } from "./core/backend/webgpu/mod.ts";
+export {
+  flushWebGPU,
+  syncWebGPU,
+  webgpuAvailable,
+  type WebGPUMemory,
+  webgpuMemory,
+} from "./core/backend/webgpu/mod.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export * as linalg from "./core/linalg/mod.ts";
