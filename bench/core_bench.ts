@@ -12,7 +12,12 @@ import { type Mlp, mlpProblem, mlpStep } from "./core_mlp.ts";
 for (const dtype of ["float32", "float64"] as DType[]) {
   for (const n of [256, 512, 1024]) {
     const a = normal(key(0), [n, n], { dtype }), b = normal(key(1), [n, n], { dtype });
-    Deno.bench({ name: `matmul ${dtype} ${n}×${n}×${n}`, group: `matmul ${n}`, n: n === 1024 ? 10 : undefined }, () => {
+    Deno.bench({
+      name: `matmul ${dtype} ${n}×${n}×${n}`,
+      group: `matmul ${n}`,
+      n: n === 1024 ? 10 : undefined,
+      warmup: 2,
+    }, () => {
       matmul(a, b).dataSync();
     });
   }
