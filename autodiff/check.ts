@@ -26,8 +26,8 @@ export interface CheckGradOptions {
  * returns the largest such discrepancy, scaled by the tolerance (≤ 1 when it passes).
  * @example
  * ```ts
- * import { checkGrad, sum, sin, tensor } from "./mod.ts";
- * checkGrad((x) => sum(sin(x)), [tensor([0.1, 0.2], { dtype: "float64" })]);
+ * import { checkGrad, sin, sum, type Tensor, tensor } from "../mod.ts";
+ * checkGrad((x: Tensor) => sum(sin(x)), [tensor([0.1, 0.2], { dtype: "float64" })]);
  * ```
  */
 export function checkGrad(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], opts: CheckGradOptions = {}): number {

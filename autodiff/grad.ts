@@ -73,8 +73,8 @@ function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
  * structure as the output) to cotangents of each primal (same structures as the primals).
  * @example
  * ```ts
- * import { vjp, tensor, mul } from "./mod.ts";
- * const [y, pullback] = vjp((x) => mul(x, x), tensor([1, 2, 3]));
+ * import { mul, type Tensor, tensor, vjp } from "../mod.ts";
+ * const [y, pullback] = vjp((x: Tensor) => mul(x, x), tensor([1, 2, 3]));
  * const [dx] = pullback(tensor([1, 1, 1])); // [2, 4, 6]
  * ```
  */
@@ -177,8 +177,8 @@ export function valueAndGrad<A extends any[]>(
  * The gradient of a scalar function with respect to its first argument (or `argnums`).
  * @example
  * ```ts
- * import { grad, sum, mul, tensor } from "./mod.ts";
- * const g = grad((x) => sum(mul(x, x)))(tensor([1, 2])); // [2, 4]
+ * import { grad, mul, sum, type Tensor, tensor } from "../mod.ts";
+ * const g = grad((x: Tensor) => sum(mul(x, x)))(tensor([1, 2])); // [2, 4]
  * ```
  */
 // deno-lint-ignore no-explicit-any

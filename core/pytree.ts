@@ -54,8 +54,8 @@ export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
  * Applies `fn` to corresponding tensor leaves of one or more trees of the same structure.
  * @example
  * ```ts
- * import { treeMap, tensor, mul } from "./mod.ts";
- * const halved = treeMap((p) => mul(p, 0.5), { w: tensor([2, 4]), b: [tensor(1)] });
+ * import { mul, type Tensor, tensor, treeMap } from "../mod.ts";
+ * const halved = treeMap((p: Tensor) => mul(p, 0.5), { w: tensor([2, 4]), b: [tensor(1)] });
  * ```
  */
 // deno-lint-ignore no-explicit-any

@@ -57,7 +57,7 @@ registerBackendFactory("webgpu", createWebGPUBackend);
  * reuse. All zero before the backend is created.
  * @example
  * ```ts
- * import { webgpuMemory } from "./mod.ts";
+ * import { webgpuMemory } from "../../../mod.ts";
  * const { liveBytes } = webgpuMemory();
  * ```
  */
@@ -89,7 +89,7 @@ export async function syncWebGPU(): Promise<void> {
  * `useBackend("webgpu")` is immediate).
  * @example
  * ```ts
- * import { webgpuAvailable } from "./mod.ts";
+ * import { webgpuAvailable } from "../../../mod.ts";
  * if (!(await webgpuAvailable())) console.log("no WebGPU: staying on the cpu backend");
  * ```
  */
