@@ -8,7 +8,7 @@ import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Adapter, Frozen, LinearBase, PeftNameOptions } from "./adapter.ts";
 
-/** Which modules to adapt: PEFT-style names (a module whose path equals or ends in `.name`), a RegExp on the path, or a predicate. */
+/** Which modules to adapt: PEFT-style names (a module whose path equals or ends in `.name`; a string may list several, comma-separated), a RegExp on the path, or a predicate. */
 export type AdaptTarget = string | readonly string[] | RegExp | ((path: string) => boolean);
 
 /** Options of `adapt`. */
@@ -51,10 +51,20 @@ function isModule(x: unknown): x is LinearBase {
     (x as LinearBase).weight.ndim === 2;
 }
 
-function matcher(t: AdaptTarget): (path: string) => boolean {
+/**
+ * The predicate a target stands for: PEFT-style names (a comma-separated string or a list; a
+ * module matches when its path equals a name or ends in `.name`), a RegExp tested on the path, or
+ * a predicate itself.
+ * @example
+ * ```ts
+ * import { targetMatcher } from "./mod.ts";
+ * targetMatcher("q_proj,v_proj")("model.layers.0.self_attn.v_proj"); // true
+ * ```
+ */
+export function targetMatcher(t: AdaptTarget): (path: string) => boolean {
   if (typeof t === "function") return t;
   if (t instanceof RegExp) return (p) => t.test(p);
-  const names = typeof t === "string" ? [t] : t;
+  const names = (typeof t === "string" ? t.split(",") : t).map((n) => n.trim()).filter((n) => n.length > 0);
   return (p) => names.some((n) => p === n || p.endsWith(`.${n}`));
 }
 
@@ -91,7 +101,7 @@ function replaceAt(tree: unknown, path: readonly string[], fn: (m: LinearBase) =
  * ```
  */
 export function adapt<P, F extends Frozen>(model: unknown, opts: AdaptOptions<P, F>): Adapted<P, F> {
-  const match = matcher(opts.target);
+  const match = targetMatcher(opts.target);
   const found = modules(model).filter(([p]) => match(p));
   if (found.length === 0) {
     const all = modules(model).map(([p]) => p);

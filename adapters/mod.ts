@@ -38,5 +38,5 @@ export { khatriRao, lokh, type LokhOptions, type LokhParams } from "./lokh.ts";
 export { sorsa, type SorsaOptions, sorsaOrthonormality, type SorsaParams } from "./sorsa.ts";
 export { polar, type PolarOptions, type PolarParams, type PolarTheta } from "./polar.ts";
 export { conditionNumber, orthogonalityError, type SpectralDrift, spectralDrift, stableRank } from "./analysis.ts";
-export { adapt, type Adapted, type AdaptOptions, type AdaptTarget } from "./adapt.ts";
+export { adapt, type Adapted, type AdaptOptions, type AdaptTarget, targetMatcher } from "./adapt.ts";
 export { fromPeft, type FromPeftOptions, type FromPeftResult, type PeftConfig } from "./peft.ts";
