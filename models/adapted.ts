@@ -1,0 +1,162 @@
+/**
+ * A model with adapters on some of its linear modules: the base stays frozen, the adapters'
+ * parameters are the model's parameters (a pytree by module path), and the forward pass routes
+ * each adapted module through its adapter, as PEFT's `get_peft_model` does.
+ * @module
+ */
+import { FormatError } from "../core/errors.ts";
+import { add, full } from "../core/ops/mod.ts";
+import { foldIn, type Key, key as makeKey } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { Adapter, Frozen, PeftNameOptions } from "../adapters/adapter.ts";
+import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
+import { linear } from "../adapters/adapter.ts";
+import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
+import { getPath } from "./model.ts";
+
+/** One adapted module: its adapter and what it keeps frozen (the base weight and bias included). */
+export interface AdaptedLayer<P = unknown> {
+  /** The adapter of this module. */
+  // deno-lint-ignore no-explicit-any
+  readonly adapter: Adapter<P, any>;
+  /** The adapter's frozen tensors for this module. */
+  readonly frozen: Frozen;
+}
+
+/**
+ * A base model with adapters: a `CausalLM` whose parameters are the adapters' (by module path),
+ * so `valueAndGrad` and the optimizers train exactly them.
+ */
+export interface AdaptedModel<P = unknown> extends CausalLM<Record<string, P>> {
+  /** The frozen base model. */
+  readonly base: CausalLM;
+  /** The adapted module paths, in model order. */
+  readonly paths: readonly string[];
+  /** Each adapted module's adapter and frozen tensors. */
+  readonly layers: Readonly<Record<string, AdaptedLayer<P>>>;
+  /** The base parameters with each adapted weight replaced by its merged weight. */
+  merge(params: Record<string, P>): ModelParams;
+  /** Sum of the adapters' regularisers (0 where a method has none). */
+  regularizer(params: Record<string, P>): Tensor;
+  /** Trainable scalars over all adapted modules. */
+  trainableCount(params: Record<string, P>): number;
+  /** The parameters under PEFT's state-dict names (`base_model.model.<path>.<tensor>`). */
+  toPeft(params: Record<string, P>, opts?: PeftNameOptions): Record<string, Tensor>;
+}
+
+function replaceAt(tree: unknown, path: readonly string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [k, ...rest] = path;
+  if (Array.isArray(tree)) return tree.map((v, i) => (String(i) === k ? replaceAt(v, rest, value) : v));
+  const o = tree as Record<string, unknown>;
+  return { ...o, [k]: replaceAt(o[k], rest, value) };
+}
+
+/**
+ * The adapted model for given layers and parameters (what `adaptModel` and `loadPeftAdapter`
+ * build).
+ */
+export function adaptedModel<P>(
+  base: CausalLM,
+  layers: Record<string, AdaptedLayer<P>>,
+  params: Record<string, P>,
+): AdaptedModel<P> {
+  const paths = base.linearPaths.filter((p) => layers[p]);
+  const route = (p: Record<string, P>, outer?: LinearHook): LinearHook => (path, m, x) => {
+    const l = layers[path];
+    if (l) return l.adapter.apply(p[path], l.frozen, x);
+    return outer ? outer(path, m, x) : linear(x, m.weight, m.bias);
+  };
+  const forward = (p: Record<string, P>, ids: Tensor, opts: ForwardOptions = {}) =>
+    base.forward(base.params, ids, { ...opts, linear: route(p, opts.linear) });
+  return {
+    config: base.config,
+    params,
+    linearPaths: base.linearPaths,
+    base,
+    paths,
+    layers,
+    forward,
+    apply: (p, ids) => forward(p, ids).logits,
+    merge(p) {
+      let tree: unknown = base.params;
+      for (const path of paths) {
+        const m = getPath(base.params, path) as LinearModule;
+        const merged = { ...m, weight: layers[path].adapter.merge(p[path], layers[path].frozen) };
+        tree = replaceAt(tree, path.split("."), merged);
+      }
+      return tree as ModelParams;
+    },
+    regularizer(p) {
+      const zero = full([], 0, { dtype: (getPath(base.params, `${paths[0]}.weight`) as Tensor).dtype });
+      return paths.reduce<Tensor>((acc, path) => add(acc, layers[path].adapter.regularizer(p[path])), zero);
+    },
+    trainableCount: (p) => paths.reduce((n, path) => n + layers[path].adapter.trainableCount(p[path]), 0),
+    toPeft(p, o = {}) {
+      const out: Record<string, Tensor> = {};
+      const prefix = o.prefix ?? "base_model.model";
+      for (const path of paths) {
+        Object.assign(out, layers[path].adapter.toPeft(p[path], { ...o, prefix: `${prefix}.${path}` }));
+      }
+      return out;
+    },
+  };
+}
+
+/** Options of `adaptModel`. */
+export interface AdaptModelOptions<P> {
+  /**
+   * Which linear modules: PEFT's `target_modules` names (`"q_proj,v_proj"`, `["c_attn"]`: a
+   * module matches when its path equals a name or ends in `.name`), a RegExp on the path, or a
+   * predicate.
+   */
+  target: AdaptTarget;
+  /** The adapter put on each of them. */
+  // deno-lint-ignore no-explicit-any
+  adapter: Adapter<P, any>;
+  /** Key for the adapters' init; the i-th adapted module uses `foldIn(key, i)` (default `key(0)`). */
+  key?: Key;
+}
+
+/**
+ * Puts `adapter` on every linear module of `model` whose path matches `target`, keeping the base
+ * frozen. The result is a model whose `params` are the adapters' parameters; differentiate its
+ * `apply` and step any optimizer on them. A target matching no module is a `FormatError` that
+ * lists the linear modules.
+ * @example
+ * ```ts
+ * import { adapters, adaptModel, createModel, initModel, key, parseConfig } from "../mod.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 2, n_head: 2, n_positions: 8 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * const peft = adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }) });
+ * peft.paths; // ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"]
+ * peft.trainableCount(peft.params); // 2 · 2 · (8 + 24) = 128
+ * ```
+ */
+export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): AdaptedModel<P> {
+  const match = targetMatcher(opts.target);
+  const found = model.linearPaths.filter(match);
+  if (found.length === 0) {
+    const shown = typeof opts.target === "function" ? "the predicate" : String(opts.target);
+    throw new FormatError(
+      `adaptModel: target ${shown} matches no linear module; the ${model.config.modelType} model's are ` +
+        `${describeModules(model.linearPaths)}`,
+    );
+  }
+  const k = opts.key ?? makeKey(0);
+  const layers: Record<string, AdaptedLayer<P>> = {};
+  const params: Record<string, P> = {};
+  found.forEach((path, i) => {
+    const m = getPath(model.params, path) as LinearModule;
+    const s = opts.adapter.init(foldIn(k, i), m);
+    params[path] = s.params;
+    layers[path] = { adapter: opts.adapter, frozen: s.frozen };
+  });
+  return adaptedModel(model, layers, params);
+}
+
+/** The distinct module names (last path segments) with an example path, for error messages. */
+export function describeModules(paths: readonly string[]): string {
+  const names = [...new Set(paths.map((p) => p.split(".").pop()))];
+  return `${names.join(", ")} (e.g. ${paths[0]})`;
+}

@@ -1,0 +1,38 @@
+/**
+ * The architectures Tangent runs, and a model made from a config and parameters in memory.
+ * @module
+ */
+import type { Architecture, ModelConfig } from "./config.ts";
+import { gpt2 } from "./gpt2.ts";
+import { llama } from "./llama.ts";
+import { type ArchitectureSpec, type CausalLM, linearPathsOf, type ModelParams } from "./model.ts";
+
+const SPECS: Record<Architecture, ArchitectureSpec> = { gpt2, llama };
+
+/** The architecture spec that runs `config`. */
+export function specOf(config: ModelConfig): ArchitectureSpec {
+  return SPECS[config.architecture];
+}
+
+/**
+ * A model from parameters already in memory: the closures `apply` and `forward` over the
+ * architecture's forward pass.
+ * @example
+ * ```ts
+ * import { createModel, initModel, key, parseConfig, tensor } from "../mod.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * const logits = model.apply(model.params, tensor([[1, 2, 3]], { dtype: "int32" })); // [1, 3, 16]
+ * ```
+ */
+export function createModel(config: ModelConfig, params: ModelParams): CausalLM {
+  const spec = specOf(config);
+  const embeddings = ["transformer.wte.weight", "transformer.wpe.weight", "model.embed_tokens.weight"];
+  return {
+    config,
+    params,
+    linearPaths: linearPathsOf(spec, config, embeddings),
+    apply: (p, ids) => spec.forward(config, p, ids, {}).logits,
+    forward: (p, ids, opts = {}) => spec.forward(config, p, ids, opts),
+  };
+}

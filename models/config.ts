@@ -1,0 +1,205 @@
+/**
+ * Model configurations: a Hugging Face `config.json` read into one typed description of a
+ * decoder-only transformer, for the GPT-2 family and the Llama family (Llama, Mistral, Qwen2).
+ * @module
+ */
+import { FormatError } from "../core/errors.ts";
+
+/** The architectures `loadModel` runs. */
+export type Architecture = "gpt2" | "llama";
+
+/** The `model_type`s read, and the architecture each runs as. */
+export const SUPPORTED_MODEL_TYPES: Readonly<Record<string, Architecture>> = {
+  gpt2: "gpt2",
+  llama: "llama",
+  mistral: "llama",
+  qwen2: "llama",
+};
+
+/** How RoPE's frequencies are scaled (transformers' `rope_type`). */
+export interface RopeConfig {
+  /** θ in 1/θ^(2i/d). */
+  theta: number;
+  /** "default", "linear" (frequencies / factor) or "llama3" (Llama 3.1's smooth band). */
+  type: "default" | "linear" | "llama3";
+  /** The scaling factor ("linear", "llama3"). */
+  factor?: number;
+  /** Llama 3.1: low-frequency factor. */
+  lowFreqFactor?: number;
+  /** Llama 3.1: high-frequency factor. */
+  highFreqFactor?: number;
+  /** Llama 3.1: the context length the frequencies were trained for. */
+  originalMaxPositions?: number;
+}
+
+/** A decoder-only transformer's shape and conventions, whatever the config file called them. */
+export interface ModelConfig {
+  /** The config's own `model_type` (`gpt2`, `llama`, `mistral`, `qwen2`). */
+  readonly modelType: string;
+  /** The forward pass it runs. */
+  readonly architecture: Architecture;
+  /** Vocabulary size V. */
+  readonly vocabSize: number;
+  /** Width of the residual stream. */
+  readonly hiddenSize: number;
+  /** Number of transformer blocks. */
+  readonly numLayers: number;
+  /** Attention heads (queries). */
+  readonly numHeads: number;
+  /** Key/value heads (grouped-query attention; equal to `numHeads` without grouping). */
+  readonly numKvHeads: number;
+  /** Width of one head. */
+  readonly headDim: number;
+  /** Width of the MLP's hidden layer. */
+  readonly intermediateSize: number;
+  /** The longest sequence the positions cover. */
+  readonly maxPositions: number;
+  /** ε of LayerNorm (GPT-2) or RMSNorm (Llama). */
+  readonly normEps: number;
+  /** The output projection shares the token embedding. */
+  readonly tieWordEmbeddings: boolean;
+  /** RoPE (Llama family). */
+  readonly rope?: RopeConfig;
+  /** Tokens a query sees back (Mistral's sliding window); absent: all earlier tokens. */
+  readonly slidingWindow?: number;
+  /** GPT-2: divide attention scores by (layer index + 1) too. */
+  readonly scaleAttnByInverseLayerIdx?: boolean;
+  /** The MLP's activation: `gelu_new` (GPT-2's tanh form), `gelu`, `relu` or `silu`. */
+  readonly activation: string;
+  /** Token ids from the config (absent when it names none). */
+  readonly bosTokenId?: number;
+  /** End-of-sequence id. */
+  readonly eosTokenId?: number;
+  /** The config file as read, written back unchanged when the model is saved. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+function int(raw: Record<string, unknown>, names: readonly string[], fallback?: number): number {
+  for (const n of names) {
+    const v = raw[n];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      throw new FormatError(`config: ${n} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+  if (fallback !== undefined) return fallback;
+  throw new FormatError(`config: ${names.join(" / ")} is missing; the ${raw.model_type} config needs it`);
+}
+
+function real(raw: Record<string, unknown>, name: string, fallback: number): number {
+  const v = raw[name] ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new FormatError(`config: ${name} must be a finite number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function tokenId(v: unknown): number | undefined {
+  if (typeof v === "number") return v;
+  if (Array.isArray(v) && typeof v[0] === "number") return v[0];
+  return undefined;
+}
+
+function ropeOf(raw: Record<string, unknown>): RopeConfig {
+  // transformers 5 writes `rope_parameters`; 4.x wrote `rope_theta` and `rope_scaling`
+  const params = (raw.rope_parameters ?? raw.rope_scaling ?? {}) as Record<string, unknown>;
+  const theta = Number(params.rope_theta ?? raw.rope_theta ?? 10000);
+  const type = String(params.rope_type ?? params.type ?? "default");
+  if (type !== "default" && type !== "linear" && type !== "llama3") {
+    throw new FormatError(
+      `config: rope_type '${type}' is not supported; Tangent runs "default", "linear" and "llama3" RoPE`,
+    );
+  }
+  const num = (k: string) => (params[k] === undefined ? undefined : Number(params[k]));
+  return {
+    theta,
+    type,
+    factor: num("factor"),
+    lowFreqFactor: num("low_freq_factor"),
+    highFreqFactor: num("high_freq_factor"),
+    originalMaxPositions: num("original_max_position_embeddings"),
+  };
+}
+
+/**
+ * Reads a Hugging Face `config.json` (parsed) into a `ModelConfig`. An unsupported `model_type`
+ * is a `FormatError` naming the supported ones.
+ * @example
+ * ```ts
+ * import { parseConfig } from "../mod.ts";
+ * const c = parseConfig({ model_type: "gpt2", vocab_size: 64, n_embd: 32, n_layer: 2, n_head: 2, n_positions: 32 });
+ * c.headDim; // 16
+ * ```
+ */
+export function parseConfig(raw: Record<string, unknown>): ModelConfig {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new FormatError(`config: expected a JSON object (config.json), got ${JSON.stringify(raw)?.slice(0, 40)}`);
+  }
+  const modelType = String(raw.model_type ?? "");
+  const architecture = SUPPORTED_MODEL_TYPES[modelType];
+  if (!architecture) {
+    throw new FormatError(
+      `config: model_type '${modelType || "(none)"}' is not supported; Tangent loads ${
+        Object.keys(SUPPORTED_MODEL_TYPES).join(", ")
+      }`,
+    );
+  }
+  const common = {
+    modelType,
+    architecture,
+    vocabSize: int(raw, ["vocab_size"]),
+    bosTokenId: tokenId(raw.bos_token_id),
+    eosTokenId: tokenId(raw.eos_token_id),
+    raw,
+  };
+  if (architecture === "gpt2") {
+    const hidden = int(raw, ["n_embd", "hidden_size"]);
+    const heads = int(raw, ["n_head", "num_attention_heads"]);
+    if (hidden % heads !== 0) {
+      throw new FormatError(`config: n_embd = ${hidden} is not a multiple of n_head = ${heads}`);
+    }
+    if (raw.add_cross_attention === true) {
+      throw new FormatError("config: GPT-2 with add_cross_attention is an encoder-decoder; Tangent runs decoders only");
+    }
+    return {
+      ...common,
+      hiddenSize: hidden,
+      numLayers: int(raw, ["n_layer", "num_hidden_layers"]),
+      numHeads: heads,
+      numKvHeads: heads,
+      headDim: hidden / heads,
+      intermediateSize: int(raw, ["n_inner"], 4 * hidden),
+      maxPositions: int(raw, ["n_positions", "max_position_embeddings"]),
+      normEps: real(raw, "layer_norm_epsilon", 1e-5),
+      tieWordEmbeddings: raw.tie_word_embeddings !== false,
+      scaleAttnByInverseLayerIdx: raw.scale_attn_by_inverse_layer_idx === true,
+      activation: String(raw.activation_function ?? "gelu_new"),
+    };
+  }
+  const hidden = int(raw, ["hidden_size"]);
+  const heads = int(raw, ["num_attention_heads"]);
+  const kvHeads = int(raw, ["num_key_value_heads"], heads);
+  if (heads % kvHeads !== 0) {
+    throw new FormatError(
+      `config: num_attention_heads = ${heads} is not a multiple of num_key_value_heads = ${kvHeads}`,
+    );
+  }
+  const window = raw.sliding_window;
+  const useWindow = typeof window === "number" && (modelType !== "qwen2" || raw.use_sliding_window === true);
+  return {
+    ...common,
+    hiddenSize: hidden,
+    numLayers: int(raw, ["num_hidden_layers"]),
+    numHeads: heads,
+    numKvHeads: kvHeads,
+    headDim: int(raw, ["head_dim"], Math.floor(hidden / heads)),
+    intermediateSize: int(raw, ["intermediate_size"]),
+    maxPositions: int(raw, ["max_position_embeddings"], 2048),
+    normEps: real(raw, "rms_norm_eps", 1e-6),
+    tieWordEmbeddings: raw.tie_word_embeddings === true,
+    rope: ropeOf(raw),
+    slidingWindow: useWindow ? (window as number) : undefined,
+    activation: String(raw.hidden_act ?? "silu"),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Text generation with a key/value cache: the prompt runs once, then each new token costs one
+ * position.
+ * @module
+ */
+import { DomainError, ShapeError } from "../core/errors.ts";
+import { slice, tensor } from "../core/ops/mod.ts";
+import { scope } from "../core/memory.ts";
+import { foldIn, type Key, uniform } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { CausalLM, ForwardResult } from "./model.ts";
+
+/** Options of `generate`. */
+export interface GenerateOptions {
+  /** How many tokens to add. */
+  maxNewTokens: number;
+  /** Sampling temperature; 0 or absent: greedy (the most likely token). */
+  temperature?: number;
+  /** Sample only among the k most likely tokens (default: all). */
+  topK?: number;
+  /** Randomness for sampling (required when temperature > 0). */
+  key?: Key;
+  /** Stop a sequence once it produced this token (default: the config's `eos_token_id`, if any). */
+  eosTokenId?: number | null;
+  /** Called with each new token per sequence (streaming). */
+  onToken?: (tokens: readonly number[], step: number) => void;
+}
+
+/** The index of the largest of `v[off .. off+n)` (the first on ties, as NumPy's argmax). */
+function argmaxRow(v: ArrayLike<number>, off: number, n: number): number {
+  let best = 0, bv = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const x = v[off + j];
+    if (x > bv || (Number.isNaN(x) && !Number.isNaN(bv))) [best, bv] = [j, x];
+  }
+  return best;
+}
+
+/**
+ * Continues each sequence of `inputIds` (`[B, T]`, int32) by up to `maxNewTokens` tokens and
+ * returns the whole sequences `[B, T + n]` as arrays. Greedy by default; with a temperature, it
+ * samples from softmax(logits / temperature) (optionally restricted to the top k) by the
+ * Gumbel-max trick with `foldIn(key, step)`, so the same key gives the same text on every
+ * backend. A sequence that produced the EOS token is padded with it until all have stopped.
+ * @example
+ * ```ts
+ * import { createModel, generate, initModel, key, parseConfig, tensor } from "../mod.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * const out = await generate(model, model.params, tensor([[1, 2, 3]], { dtype: "int32" }), { maxNewTokens: 4 });
+ * out[0].length; // 7
+ * ```
+ */
+export async function generate<P>(
+  model: CausalLM<P>,
+  params: P,
+  inputIds: Tensor,
+  opts: GenerateOptions,
+): Promise<number[][]> {
+  const n = opts.maxNewTokens;
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ShapeError(`generate: maxNewTokens must be a non-negative integer, got ${n}`);
+  }
+  const temperature = opts.temperature ?? 0;
+  if (!(temperature >= 0)) throw new DomainError(`generate: temperature must be ≥ 0, got ${temperature}`);
+  if (temperature > 0 && !opts.key) {
+    throw new DomainError("generate: sampling (temperature > 0) needs a key, e.g. { key: key(0) }");
+  }
+  if (inputIds.ndim !== 2) {
+    throw new ShapeError(`generate: inputIds must be [batch, seq], got [${inputIds.shape}]`);
+  }
+  const [B, T] = inputIds.shape;
+  const V = model.config.vocabSize;
+  const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId ?? undefined;
+  const seqs = (await inputIds.array() as number[][]).map((r) => [...r]);
+  const done = new Array<boolean>(B).fill(false);
+  let step: ForwardResult = scope(() => model.forward(params, inputIds));
+  let last = T;
+  for (let s = 0; s < n && !done.every(Boolean); s++) {
+    const logits = await slice(step.logits, [null, [last - 1, last], null]).data();
+    const scores = Float64Array.from(logits);
+    if (temperature > 0) {
+      // Gumbel-max: argmax(logits/τ − log(−log u)) samples softmax(logits/τ)
+      const u = (await uniform(foldIn(opts.key!, s), [B, V], { dtype: "float64" }).data()) as Float64Array;
+      for (let b = 0; b < B; b++) {
+        const off = b * V;
+        let cut = -Infinity;
+        if (opts.topK !== undefined && opts.topK < V) {
+          cut = [...scores.subarray(off, off + V)].sort((x, y) => y - x)[opts.topK - 1];
+        }
+        for (let j = 0; j < V; j++) {
+          const x = scores[off + j];
+          scores[off + j] = x < cut ? -Infinity : x / temperature - Math.log(-Math.log(Math.max(u[off + j], 1e-300)));
+        }
+      }
+    }
+    const next = seqs.map((_, b) => (done[b] ? eos! : argmaxRow(scores, b * V, V)));
+    next.forEach((t, b) => {
+      seqs[b].push(t);
+      if (eos !== undefined && t === eos) done[b] = true;
+    });
+    opts.onToken?.(next, s);
+    if (s === n - 1 || done.every(Boolean)) break;
+    const ids = tensor(Int32Array.from(next), { shape: [B, 1], like: inputIds });
+    const prev = step;
+    step = scope(() => model.forward(params, ids, { cache: prev.cache }), { release: prev });
+    last = 1;
+  }
+  return seqs;
+}
