@@ -46,3 +46,4 @@ export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";
 export * as adapters from "./adapters/mod.ts";
+export * as lowrank from "./lowrank/mod.ts";
