@@ -46,6 +46,57 @@ export interface PeftNameOptions {
 }
 
 /**
+ * An adapter's config as PEFT serialises it in `adapter_config.json`: `peft_type` and the method's
+ * own fields under PEFT's names (`r`, `lora_alpha`, `use_dora`, `apply_GS`, `oft_block_size`, …).
+ * Module-level fields (`target_modules`, `fan_in_fan_out`, `base_model_name_or_path`, `task_type`)
+ * belong to the folder, not to one adapter. Two Tangent additions, which PEFT ignores or refuses:
+ * - `tangent`: an object of Tangent-only options on a PEFT type (HRA's `lambda`, a `manifold`,
+ *   VeRA's `projection_key`) that change training, not the forward PEFT rebuilds; PEFT's
+ *   `PeftConfig.from_pretrained` drops unknown keys with a warning, its config classes reject them,
+ *   so strip it (`const { tangent, ...peft } = config`) for a clean PEFT file;
+ * - a `peft_type` PEFT 0.21 does not have (`SORSA`, `POLAR`, `LOKH`, `HRA_FOLDED`) with
+ *   `library: "tangent"` and a `note`: only Tangent's `fromPeft` loads those.
+ */
+export interface PeftConfig {
+  /** "LORA", "HRA", "OFT", "BOFT", "LOHA", "LOKR", "VERA", or a Tangent-only type. */
+  peft_type: string;
+  /** The method's fields (`r`, `lora_alpha`, `use_dora`, `apply_GS`, `oft_block_size`, …). */
+  [field: string]: unknown;
+}
+
+/**
+ * A PEFT config with Tangent-only options under `tangent`, left out when every one is undefined.
+ * @example
+ * ```ts
+ * import { withTangentExtras } from "./adapter.ts";
+ * withTangentExtras({ peft_type: "HRA", r: 4 }, { lambda: 1e-4 }); // { peft_type: "HRA", r: 4, tangent: { lambda: 1e-4 } }
+ * withTangentExtras({ peft_type: "HRA", r: 4 }, { lambda: undefined }); // { peft_type: "HRA", r: 4 }
+ * ```
+ */
+export function withTangentExtras(config: PeftConfig, extras: Record<string, unknown>): PeftConfig {
+  const set = Object.entries(extras).filter(([, v]) => v !== undefined);
+  return set.length ? { ...config, tangent: Object.fromEntries(set) } : config;
+}
+
+/**
+ * A config for a method PEFT 0.21 does not have: `peft_type`, the fields that rebuild it, and
+ * `library: "tangent"` with a note saying who loads it.
+ * @example
+ * ```ts
+ * import { tangentPeftConfig } from "./adapter.ts";
+ * tangentPeftConfig("SORSA", { r: 4, alpha: 4 }).library; // "tangent"
+ * ```
+ */
+export function tangentPeftConfig(peftType: string, fields: Record<string, unknown>): PeftConfig {
+  return {
+    peft_type: peftType,
+    ...fields,
+    library: "tangent",
+    note: `PEFT 0.21 has no ${peftType} type; Tangent's loadPeftAdapter / fromPeft loads it`,
+  };
+}
+
+/**
  * A parameter-efficient adapter of one linear layer. Every function is pure; `params` is a pytree
  * (its leaves may be manifold points), `frozen` holds what is not trained.
  *
@@ -77,6 +128,18 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
    * for `orthogonalityError`; absent or empty where there are none. May build dense matrices.
    */
   orthogonalFactors?(params: P, frozen: F): Tensor[];
+  /**
+   * The method's config as PEFT names it (see `PeftConfig`), enough for `fromPeft` (and, for the
+   * PEFT types, PEFT itself) to rebuild this adapter from it and `toPeft(params)` plus
+   * `frozenToPeft(frozen)`; module-level fields are left to the folder writer.
+   */
+  peftConfig?(): PeftConfig;
+  /**
+   * The frozen tensors besides the base layer that `fromPeft` needs to rebuild `frozen`, by the
+   * names it reads (VeRA's `vera_A`/`vera_B`, a folded HRA's `hra_u0`); absent or empty where the
+   * base layer and the config suffice.
+   */
+  frozenToPeft?(frozen: F, opts?: PeftNameOptions): Record<string, Tensor>;
 }
 
 /**
@@ -223,18 +286,45 @@ function escapeRe(s: string): string {
 }
 
 /**
- * Finds PEFT's tensor `peft` in a state dict: any key ending in `peft`, optionally followed by an
- * adapter name and/or `.weight` (`x.lora_A.default.weight`, `x.lora_A.weight`, `lora_A`). Throws a
- * FormatError when it is missing (unless `optional`) or ambiguous.
+ * Where PEFT's tensor `peft` sits in a state-dict key: the module prefix before it (`""` for none)
+ * and the adapter-name segment after it (undefined for none), or undefined when `key` is not a
+ * name of `peft` (see `findPeftKey`).
+ * @example
+ * ```ts
+ * import { parsePeftKey } from "./adapter.ts";
+ * parsePeftKey("base_model.model.proj.lora_A.default.weight", "lora_A"); // { prefix: "base_model.model.proj", segment: "default" }
+ * ```
  */
-export function findPeftTensor(
+export function parsePeftKey(
+  key: string,
+  peft: string,
+  adapterName?: string,
+): { prefix: string; segment?: string } | undefined {
+  const name = adapterName ? `\\.(${escapeRe(adapterName)})` : "(?:\\.([A-Za-z0-9_-]+))?";
+  const m = new RegExp(`(^|\\.)${escapeRe(peft)}${name}(\\.weight)?$`).exec(key);
+  if (!m) return undefined;
+  // "x.lora_A.weight": the optional segment would swallow "weight"; it is the suffix
+  const segment = m[2] === "weight" && m[3] === undefined ? undefined : m[2];
+  return { prefix: key.slice(0, m.index), segment };
+}
+
+/**
+ * The key of PEFT's tensor `peft` in a state dict: any key ending in `peft`, optionally followed by
+ * an adapter name and/or `.weight` (`x.lora_A.default.weight`, `x.lora_A.weight`, `lora_A`).
+ * Throws a FormatError when it is missing (unless `optional`) or ambiguous.
+ * @example
+ * ```ts
+ * import { zeros } from "../mod.ts";
+ * import { findPeftKey } from "./adapter.ts";
+ * findPeftKey({ "m.lora_A.weight": zeros([2, 3]), "m.lora_B.weight": zeros([4, 2]) }, "lora_A"); // "m.lora_A.weight"
+ * ```
+ */
+export function findPeftKey(
   tensors: Record<string, Tensor>,
   peft: string,
   opts: { adapterName?: string; optional?: boolean } = {},
-): Tensor | undefined {
-  const name = opts.adapterName ? `\\.${escapeRe(opts.adapterName)}` : "(\\.[A-Za-z0-9_-]+)?";
-  const re = new RegExp(`(^|\\.)${escapeRe(peft)}${name}(\\.weight)?$`);
-  const uniq = Object.keys(tensors).filter((k) => re.test(k));
+): string | undefined {
+  const uniq = Object.keys(tensors).filter((k) => parsePeftKey(k, peft, opts.adapterName) !== undefined);
   if (uniq.length === 0) {
     if (opts.optional) return undefined;
     throw new FormatError(
@@ -246,5 +336,18 @@ export function findPeftTensor(
       `fromPeft: several tensors match '${peft}' ([${uniq.join(", ")}]); pass adapterName to choose one`,
     );
   }
-  return tensors[uniq[0]];
+  return uniq[0];
+}
+
+/**
+ * Finds PEFT's tensor `peft` in a state dict (see `findPeftKey` for the names it matches). Throws a
+ * FormatError when it is missing (unless `optional`) or ambiguous.
+ */
+export function findPeftTensor(
+  tensors: Record<string, Tensor>,
+  peft: string,
+  opts: { adapterName?: string; optional?: boolean } = {},
+): Tensor | undefined {
+  const k = findPeftKey(tensors, peft, opts);
+  return k === undefined ? undefined : tensors[k];
 }

@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -79,6 +80,13 @@ function isIdentity(perm: readonly number[]): boolean {
  * in × in matrix is formed. Each block is PEFT's exact Cayley map `(I − S)(I + S)⁻¹` of
  * `S = ½(R − Rᵀ)`; the permutations are PEFT's `block_butterfly_perm` (P₀ = I). Starts at R = 0,
  * s = 1 (the base layer). Parameters: N·nb·bs² + out (PEFT stores full blocks).
+ *
+ * `peftConfig()`: PEFT's BOFT config: `boft_block_size` or `boft_block_num` (the other 0, as PEFT
+ * requires), `boft_n_butterfly_factor` = N, the number of factors (PEFT subtracts 1 internally "to
+ * be consistent with the paper", then builds N factors: `boft_R` is `[N, nb, bs, bs]`), and
+ * `init_weights`. Caveat: PEFT 0.21 builds N > 1 factors only where its `fbd_cuda` extension
+ * compiles (CUDA and ninja); elsewhere it warns and sets the factor count to 1, so a checkpoint with
+ * N > 1 then fails to load there (size mismatch on `boft_R`).
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -147,6 +155,13 @@ export function boft(opts: BoftOptions): Adapter<BoftParams, Frozen> {
     regularizer: (p: BoftParams): Tensor => zeroLike(p),
     trainableCount: (p: BoftParams): number => countScalars(p),
     toPeft: (t: BoftParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: (): PeftConfig => ({
+      peft_type: "BOFT",
+      boft_block_size: opts.blockNum ? 0 : opts.blockSize ?? 0,
+      boft_block_num: opts.blockNum ?? 0,
+      boft_n_butterfly_factor: N,
+      init_weights: true,
+    }),
     orthogonalFactors(p: BoftParams): Tensor[] {
       const [, nb, bs] = p.R.shape;
       return [butterfly(eye(nb * bs, { dtype: p.R.dtype, like: p.R }), p, false)];

@@ -22,7 +22,7 @@ import {
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
-import { loraInit, type LoraOptions, loraScale } from "./lora.ts";
+import { loraInit, type LoraOptions, loraPeftConfig, loraScale } from "./lora.ts";
 
 /** DoRA's trainable tensors. */
 export interface DoraParams {
@@ -44,7 +44,8 @@ const NAMES = [
  * DoRA: `y = k ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b` with `k = m / n`, `n = ‖W + s·B A‖` per output row.
  * As the paper's §4.3 prescribes and PEFT implements, n (and the B A inside it) is treated as a
  * constant by autodiff, so gradients are those of PEFT. m starts at `‖W‖_row`, so the layer starts
- * equal to the base. The bias is not scaled. Parameters: r(in + out) + out.
+ * equal to the base. The bias is not scaled. Parameters: r(in + out) + out. `peftConfig()` is
+ * PEFT's LoRA config with `use_dora: true` (PiSSA / OLoRA residuals as for `lora`).
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -82,6 +83,7 @@ export function dora(opts: LoraOptions): Adapter<DoraParams, Frozen> {
     regularizer: (p: DoraParams): Tensor => zeroLike(p),
     trainableCount: (p: DoraParams): number => countScalars(p),
     toPeft: (t: DoraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: () => loraPeftConfig(opts, true),
   };
 }
 

@@ -21,12 +21,15 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
   rowsMatmul,
   rowsMatmulT,
+  tangentPeftConfig,
   unflattenRows,
+  withTangentExtras,
 } from "./adapter.ts";
 
 /** HRA's trainable reflection vectors. */
@@ -55,9 +58,19 @@ export interface HraOptions {
    *   the frozen weight (`W_frozen = W H₀ᵀ`) and the layer still starts at W.
    */
   manifold?: "oblique" | "stiefel";
+  /**
+   * With `gramSchmidt` or `manifold: "stiefel"`: fold the initial reflection H₀ into the frozen
+   * weight (`W_frozen = W H₀ᵀ`, the initial U kept as `frozen.U0`) so the layer starts exactly at W
+   * (default true). False keeps PEFT's semantics, frozen weight = W, with PEFT's initial vectors
+   * (paired for even r, so with Gram–Schmidt the start is rounding noise, see `hra`); `fromPeft`
+   * builds PEFT's `apply_GS` HRA this way. Ignored elsewhere (nothing is folded).
+   */
+  foldInit?: boolean;
 }
 
 const NAMES = [peftName("U", "hra_u")];
+// Tangent's own name: a folded layer's initial vectors (frozen), from which fromPeft rebuilds W H₀ᵀ
+const FROZEN_NAMES = [peftName("U0", "hra_u0")];
 
 /**
  * `U` with unit columns: `ûᵢ = uᵢ / ‖uᵢ‖`.
@@ -130,6 +143,22 @@ function timesH(M: Tensor, V: Tensor, Gamma: Tensor, transpose = false): Tensor 
 }
 
 /**
+ * The frozen weight of a folded HRA: `W H₀ᵀ`, H₀ the reflection of the initial vectors `U0`
+ * (Householder product, or `I − 2Ŵ₀Ŵ₀ᵀ` with `gramSchmidt`); what `hra`'s init freezes and what
+ * `fromPeft` rebuilds from PEFT's base weight and `hra_u0`.
+ * @example
+ * ```ts
+ * import { key, normal } from "../mod.ts";
+ * import { hraFoldedWeight } from "./hra.ts";
+ * const W0 = hraFoldedWeight(normal(key(0), [3, 6]), normal(key(1), [6, 2]), true); // [3, 6]
+ * ```
+ */
+export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean): Tensor {
+  const { V, Gamma } = factors(U0, gramSchmidt);
+  return timesH(weight, V, Gamma, true);
+}
+
+/**
  * HRA: `W' = W H`, `H = Π(I − 2ûᵢûᵢᵀ) = I + ÛΓÛᵀ` with the columns of U normalised in every
  * forward pass (as PEFT does); `y = x (W H)ᵀ + b = (x + ((x Û) Γᵀ) Ûᵀ) Wᵀ + b` costs
  * O(batch·in·r) on top of the base layer. Unmerge is `W' Hᵀ` (H is orthogonal).
@@ -147,7 +176,18 @@ function timesH(M: Tensor, V: Tensor, Gamma: Tensor, transpose = false): Tensor 
  * Here the columns start independent instead, and the initial reflection H₀ (an involution) is
  * folded into the frozen weight, `W_frozen = W H₀`, so the adapted layer `W_frozen H` starts
  * exactly at W (as PiSSA keeps a residual). Loading PEFT's tensors with `fromPeft` keeps PEFT's
- * semantics (frozen weight = base weight).
+ * semantics (frozen weight = base weight): `foldInit: false`.
+ *
+ * `peftConfig()`: PEFT's HRA config (`r`, `apply_GS`, `init_weights`) when PEFT rebuilds the same
+ * layer from it and `hra_u`, with the Tangent-only options under `tangent` (`lambda`, which only
+ * adds the regulariser, and `manifold`: on "oblique", or on "stiefel" unfolded, PEFT's forward is
+ * the same since it normalises the columns anyway; only Tangent's optimizers use the manifold).
+ * A folded layer (`gramSchmidt` or "stiefel" with `foldInit`) is `peft_type: "HRA_FOLDED"`, which
+ * PEFT refuses rather than silently computing `W H` instead of `W H₀ᵀ H`: PEFT cannot rebuild it
+ * from the base weight, `hra_u` and a config. `frozenToPeft(frozen)` gives the initial vectors as
+ * `hra_u0` (`[in, r]`), from which `fromPeft` rebuilds the frozen weight `W H₀ᵀ` bit for bit. (To
+ * run it in PEFT, replace the base weight by `frozen.weight`, or note that `H₀ᵀ H` is itself a
+ * product of 2r reflections, a plain PEFT HRA of rank 2r.)
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -167,20 +207,25 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
   if (on && gs) {
     throw new DomainError(`hra: gramSchmidt and manifold exclude each other; on "stiefel" no Gram–Schmidt is needed`);
   }
+  const foldable = gs || on === "stiefel";
+  if (opts.foldInit === true && !foldable) {
+    throw new DomainError(`hra: foldInit applies with gramSchmidt or manifold "stiefel" only`);
+  }
+  const fold = foldable && opts.foldInit !== false;
   return {
     kind: gs ? "hra_gs" : "hra",
-    identityAtInit: gs || on === "stiefel" || r % 2 === 0,
+    identityAtInit: fold || (!foldable && r % 2 === 0),
     init(key: Key, base: LinearBase) {
       const [, inF] = baseShape("hra", base);
       if (r > inF) throw new ShapeError(`hra: r = ${r} reflections exceed the input dimension ${inF}`);
       const dtype = floatDType(base);
       const k = split(key, 1)[0];
-      if (gs || on === "stiefel") {
+      if (fold || on === "stiefel") {
         // independent columns (Gram–Schmidt stays well conditioned) or a random Stiefel point;
-        // the initial reflection H₀ is folded into the frozen weight: W_frozen = W H₀ᵀ
+        // folded: the initial reflection H₀ goes into the frozen weight, W_frozen = W H₀ᵀ
         const U = on === "stiefel" ? stiefel(inF, r).random(k, { dtype }) : kaimingUniform(k, [inF, r], dtype);
-        const { V, Gamma } = factors(U, gs);
-        return { params: { U }, frozen: { weight: timesH(base.weight, V, Gamma, true), bias: base.bias } };
+        const weight = fold ? hraFoldedWeight(base.weight, U, gs) : base.weight;
+        return { params: { U }, frozen: { weight, bias: base.bias, ...(fold ? { U0: U } : {}) } };
       }
       let U: Tensor;
       if (r % 2 === 0) {
@@ -221,6 +266,14 @@ export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
     },
     trainableCount: (p: HraParams): number => countScalars(p),
     toPeft: (t: HraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig(): PeftConfig {
+      if (fold) {
+        return tangentPeftConfig("HRA_FOLDED", { r, apply_GS: gs, manifold: on ?? null, lambda });
+      }
+      const config = { peft_type: "HRA", r, apply_GS: gs, init_weights: true };
+      return withTangentExtras(config, { lambda: lambda || undefined, manifold: on });
+    },
+    frozenToPeft: (f: Frozen, o?: PeftNameOptions) => renameToPeft(FROZEN_NAMES, f as never, o),
     orthogonalFactors(p: HraParams): Tensor[] {
       // the dense in × in H (for tests and diagnostics only), and U itself on Stiefel
       const { V, Gamma } = factors(p.U, gs);

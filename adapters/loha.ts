@@ -18,6 +18,7 @@ import {
   kaimingUniform,
   linear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -77,7 +78,7 @@ export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor):
  * `x ΔWᵀ = s·(x Dᵀ) Cᵀ` with the r²-column face-splitting factors (`hadamardFactors`) while
  * r²(in + out) < in·out, which keeps the backward pass free of an out × in weight gradient;
  * beyond that it forms ΔW. Init (PEFT): W₁ₐ, W₁ᵦ, W₂ₐ kaiming-uniform, W₂ᵦ = 0. Parameters:
- * 2r(in + out).
+ * 2r(in + out). `peftConfig()`: PEFT's LoHa config (`r`, `alpha`, `init_weights`).
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -119,5 +120,6 @@ export function loha(opts: LohaOptions): Adapter<LohaParams, Frozen> {
     regularizer: (p: LohaParams): Tensor => zeroLike(p),
     trainableCount: (p: LohaParams): number => countScalars(p),
     toPeft: (t: LohaParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: (): PeftConfig => ({ peft_type: "LOHA", r, alpha: opts.alpha ?? r, init_weights: true }),
   };
 }

@@ -30,10 +30,12 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
   rowsMatmulT,
+  tangentPeftConfig,
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
@@ -89,6 +91,9 @@ export function khatriRao(p: Tensor, q: Tensor): Tensor {
  * why). The forward never forms ΔW: `x (A₁ ⊙ A₂)ᵀ` is `Z[n, j, k] = Σᵢ x[n, i] A₁[j, i] A₂[k, i]`
  * (O(batch·r²·in)), then `(B₁ ⊗ B₂)` acts on Z as LoKr's `kronApply` does. Init: B₁, A₁, A₂
  * kaiming-uniform and B₂ = 0, so ΔW = 0 (as LoHa zeroes one factor). Parameters: r(m₁ + m₂ + 2·in).
+ * `peftConfig()`: `peft_type: "LOKH"` (PEFT 0.21 has none; `fromPeft` loads it) with `r`, `alpha`
+ * and `out_factors` ([m₁, m₂], or null for `factorization(out)`); tensors `lokh_B1`, `lokh_A1`,
+ * `lokh_B2`, `lokh_A2`.
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -133,5 +138,7 @@ export function lokh(opts: LokhOptions): Adapter<LokhParams, Frozen> {
     regularizer: (p: LokhParams): Tensor => zeroLike(p),
     trainableCount: (p: LokhParams): number => countScalars(p),
     toPeft: (t: LokhParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: (): PeftConfig =>
+      tangentPeftConfig("LOKH", { r, alpha: opts.alpha ?? r, out_factors: opts.outFactors ?? null }),
   };
 }

@@ -17,6 +17,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -140,7 +141,9 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * Shapes (PEFT/LyCORIS): `out = outL·outK`, `in = inM·inN` from `factorization`; W₁ `[outL, inM]`
  * (the outer, slow factor), W₂ `[outK, inN]`, each full or rank r by PEFT's rule
  * (`use_w1 = !(decomposeBoth && r < max(outL, inM)/2)`, `use_w2 = !(r < max(outK, inN)/2)`).
- * Init "peft": W₁ (or W₁ₐ) = 0. Parameters: the factors' sizes.
+ * Init "peft": W₁ (or W₁ₐ) = 0. Parameters: the factors' sizes. `peftConfig()`: PEFT's LoKr config
+ * (`r`, `alpha`, `decompose_both`, `decompose_factor`, `init_weights`: true, or "lycoris" for
+ * `init: "lycoris"`).
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -191,5 +194,13 @@ export function lokr(opts: LokrOptions): Adapter<LokrParams, Frozen> {
     regularizer: (p: LokrParams): Tensor => zeroLike(p),
     trainableCount: (p: LokrParams): number => countScalars(p),
     toPeft: (t: LokrParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: (): PeftConfig => ({
+      peft_type: "LOKR",
+      r,
+      alpha: opts.alpha ?? r,
+      decompose_both: opts.decomposeBoth ?? false,
+      decompose_factor: opts.decomposeFactor ?? -1,
+      init_weights: opts.init === "lycoris" ? "lycoris" : true,
+    }),
   };
 }

@@ -18,6 +18,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -118,9 +119,38 @@ export function loraInit(op: string, opts: LoraOptions, key: Key, base: LinearBa
 }
 
 /**
+ * PEFT's LoRA config fields for `opts` (shared by `lora` and `dora`): `r`, `lora_alpha`,
+ * `use_rslora`, `use_dora`, `init_lora_weights` (true for "kaiming", or "gaussian" / "pissa" /
+ * "olora").
+ * @example
+ * ```ts
+ * import { loraPeftConfig } from "./lora.ts";
+ * loraPeftConfig({ r: 4, alpha: 8 }, false); // { peft_type: "LORA", r: 4, lora_alpha: 8, use_rslora: false, … }
+ * ```
+ */
+export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
+  const init = opts.init ?? "kaiming";
+  return {
+    peft_type: "LORA",
+    r: opts.r,
+    lora_alpha: opts.alpha ?? opts.r,
+    use_rslora: opts.rslora ?? false,
+    use_dora: dora,
+    init_lora_weights: init === "kaiming" ? true : init,
+  };
+}
+
+/**
  * LoRA: `y = x Wᵀ + b + s·(x Aᵀ) Bᵀ`, merged `W + s·B A`, s = α/r (α/√r with `rslora`).
  * Parameters: r(in + out). With `init: "pissa" | "olora"` the frozen weight is the residual
  * `W − s·B₀A₀`, so the adapted layer still starts equal to the base layer.
+ *
+ * `peftConfig()` is PEFT's LoRA config (`loraPeftConfig`). PiSSA and OLoRA: the frozen residual is
+ * not saved; PEFT (whose `pissa_init` / `olora_init` run again when it loads the adapter, on the
+ * original base weight, in float32, and refuse a float64 base) and `fromPeft` (same SVD / QR as
+ * `init`, bit for bit) recompute it from the original weight. PEFT's float32 residual differs from a
+ * float64 one by float32 rounding (≈1e-7 relative; the residual does not depend on SVD / QR sign
+ * conventions).
  * @example
  * ```ts
  * import { key, normal, zeros } from "../mod.ts";
@@ -150,5 +180,6 @@ export function lora(opts: LoraOptions): Adapter<LoraParams, Frozen> {
     regularizer: (p: LoraParams): Tensor => zeroLike(p),
     trainableCount: (p: LoraParams): number => countScalars(p),
     toPeft: (t: LoraParams, o?: PeftNameOptions) => renameToPeft(LORA_NAMES, t as never, o),
+    peftConfig: () => loraPeftConfig(opts, false),
   };
 }

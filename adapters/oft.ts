@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -180,6 +181,10 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * `Rᵢ` is the Cayley map (exact or Neumann, see `OftOptions.cayley`) of the skew `Qᵢ = Uᵢ − Uᵢᵀ`
  * packed in `params.R`. Costs O(batch·in·bs) on top of the base layer; never forms R_bd. Starts at
  * Q = 0, R = I. Parameters: nb·bs(bs−1)/2 (bs(bs−1)/2 with `blockShare`).
+ *
+ * `peftConfig()`: PEFT's OFT config, `oft_block_size` with `r = 0` when `blockSize` is given, else
+ * `r` (the number of blocks) with `oft_block_size = 0` (PEFT takes exactly one of them), plus
+ * `use_cayley_neumann` ("neumann"), `num_cayley_neumann_terms`, `block_share`, `init_weights`.
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -226,6 +231,15 @@ export function oft(opts: OftOptions): Adapter<OftParams, Frozen> {
     regularizer: (p: OftParams): Tensor => zeroLike(p),
     trainableCount: (p: OftParams): number => countScalars(p),
     toPeft: (t: OftParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig: (): PeftConfig => ({
+      peft_type: "OFT",
+      r: opts.blockSize !== undefined ? 0 : opts.r ?? 0,
+      oft_block_size: opts.blockSize ?? 0,
+      use_cayley_neumann: mode === "neumann",
+      num_cayley_neumann_terms: terms,
+      block_share: share,
+      init_weights: true,
+    }),
     orthogonalFactors: (p: OftParams): Tensor[] => mode === "exact" ? [cayleyExact(skewFromPacked(p.R))] : [],
   };
 }

@@ -16,11 +16,13 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
   rowsMatmul,
   rowsMatmulT,
+  tangentPeftConfig,
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
@@ -64,6 +66,11 @@ const NAMES = [
  * Train X and Y with `landing({ lambda, base: adam(...) })` from `manifolds` (PoLAR's choice: the
  * landing field replaces their gradients, Θ gets its plain gradient) or with `riemannianAdam`.
  * `orthogonalFactors` returns [X, Y]. Parameters: r(out + in) + r² ("full"), + r ("diagonal").
+ *
+ * `peftConfig()`: `peft_type: "POLAR"` (PEFT 0.21 has none; `fromPeft` loads it, X and Y as
+ * Stiefel points) with `r`, `lora_alpha`, `theta`; tensors `lora_A` = Yᵀ, `lora_B` = X, `lora_S` = Θ
+ * as an r × r matrix (diag(θ) for "diagonal", whose diagonal `fromPeft` reads back; none for
+ * "identity").
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -116,6 +123,7 @@ export function polar(opts: PolarOptions): Adapter<PolarParams, Frozen> {
     trainableCount: (p: PolarParams): number => countScalars(p),
     toPeft: (t: PolarParams, o?: PeftNameOptions) =>
       renameToPeft(NAMES, { A: t.Y.mT, B: t.X, ...(t.Theta ? { S: thetaMatrix(t) } : {}) }, o),
+    peftConfig: (): PeftConfig => tangentPeftConfig("POLAR", { r, lora_alpha: opts.alpha ?? r, theta }),
     orthogonalFactors: (p: PolarParams): Tensor[] => [p.X, p.Y],
   };
 }

@@ -16,11 +16,13 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
   rowsMatmul,
   rowsMatmulT,
+  tangentPeftConfig,
   unflattenRows,
 } from "./adapter.ts";
 
@@ -78,6 +80,12 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * Caveat (as in the paper's code): the Frobenius norm is not differentiable at 0, and at init
  * `U_pᵀU_p − I` is rounding noise, so the regulariser's first gradients are unit-scale noise
  * directions scaled by γ/η_d. Parameters: r(out + in + 1).
+ *
+ * `peftConfig()`: `peft_type: "SORSA"` (PEFT 0.21 has none; `fromPeft` loads it) with `r`, `alpha`
+ * (r when unset: the same scale 1), `gamma`, `peak_lr`; tensors `sorsa_A` = V_pᵀ, `sorsa_B` = U_p,
+ * `sorsa_S` = Σ_p. The frozen residual is not saved: `fromPeft` recomputes it from the original
+ * base weight by the same SVD as `init` (bit for bit), or takes `base.weight` as the residual
+ * with `baseIsResidual`.
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -118,5 +126,7 @@ export function sorsa(opts: SorsaOptions): Adapter<SorsaParams, Frozen> {
     trainableCount: (p: SorsaParams): number => countScalars(p),
     toPeft: (t: SorsaParams, o?: PeftNameOptions) =>
       renameToPeft(NAMES, { A: t.V.mT, B: t.U, S: reshape(t.S, [-1]) }, o),
+    peftConfig: (): PeftConfig =>
+      tangentPeftConfig("SORSA", { r, alpha: opts.alpha ?? r, gamma: opts.gamma ?? 0, peak_lr: opts.peakLr ?? 1 }),
   };
 }

@@ -15,11 +15,13 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftConfig,
   peftName,
   type PeftNameOptions,
   renameToPeft,
   rowsMatmulT,
   unflattenRows,
+  withTangentExtras,
   zeroLike,
 } from "./adapter.ts";
 
@@ -56,6 +58,7 @@ export interface VeraOptions {
 }
 
 const NAMES = [peftName("lambdaB", "vera_lambda_b"), peftName("lambdaD", "vera_lambda_d")];
+const FROZEN_NAMES = [peftName("A", "vera_A"), peftName("B", "vera_B")];
 
 /**
  * VeRA: `y = x Wᵀ + b + λ_b ⊙ ((λ_d ⊙ (x Aᵀ)) Bᵀ)` (no α/r scale), merged
@@ -63,6 +66,16 @@ const NAMES = [peftName("lambdaB", "vera_lambda_b"), peftName("lambdaD", "vera_l
  * U(±√(6/fan_in)) (kaiming-uniform with gain √2, fan_in the last dimension); PEFT's torch
  * generator stream cannot be reproduced, so load them (`fromPeft`) to match PEFT. Starts at
  * λ_b = 0, λ_d = `dInitial`. Parameters: out + r.
+ *
+ * `peftConfig()`: PEFT's VeRA config (`r`, `d_initial`, `save_projection: true`,
+ * `projection_prng_key: 0`, `init_weights`): PEFT cannot redraw Tangent's projections from a torch
+ * seed, so they must be saved. `frozenToPeft(frozen)` gives this layer's slices as `vera_A`
+ * `[r, in]` and `vera_B` `[out, r]`; PEFT keeps one shared pair per model (`base_model.vera_A`,
+ * `[r, max in]`, each layer using `A[:, :in]`), so a model whose layers differ in shape needs
+ * `projection` (one shared pair) for its slices to agree. Without `projection`, the key the
+ * projections were drawn from is recorded as `tangent.projection_key` (its two words; also when
+ * `projectionKey` is given with `projection`), from which `fromPeft` redraws them when `vera_A` /
+ * `vera_B` are absent.
  * @example
  * ```ts
  * import { key, normal } from "../mod.ts";
@@ -113,5 +126,19 @@ export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
     regularizer: (p: VeraParams): Tensor => zeroLike(p),
     trainableCount: (p: VeraParams): number => countScalars(p),
     toPeft: (t: VeraParams, o?: PeftNameOptions) => renameToPeft(NAMES, t as never, o),
+    peftConfig(): PeftConfig {
+      const config = {
+        peft_type: "VERA",
+        r,
+        d_initial: opts.dInitial ?? 0.1,
+        projection_prng_key: 0,
+        save_projection: true,
+        init_weights: true,
+      };
+      // the key the projections were (or, with `projection`, would have been) drawn from
+      const k = opts.projection && !opts.projectionKey ? undefined : (opts.projectionKey ?? makeKey(0)).words;
+      return withTangentExtras(config, { projection_key: k ? [k[0], k[1]] : undefined });
+    },
+    frozenToPeft: (f: VeraFrozen, o?: PeftNameOptions) => renameToPeft(FROZEN_NAMES, f as never, o),
   };
 }
