@@ -47,3 +47,4 @@ export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";
 export * as adapters from "./adapters/mod.ts";
 export * as lowrank from "./lowrank/mod.ts";
+export * as safetensors from "./models/safetensors.ts";

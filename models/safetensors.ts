@@ -1,0 +1,639 @@
+/**
+ * Safetensors files (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+ * length N, N bytes of UTF-8 JSON (`name → { dtype, shape, data_offsets: [begin, end] }`, offsets
+ * relative to the byte buffer after the header, and an optional `__metadata__` map of strings),
+ * then the byte buffer. Headers are validated as the reference reader does: the tensors tile the
+ * buffer from 0 to its very end, with no gap and no overlap, and each holds prod(shape) × itemsize
+ * bytes. Paths are read header first, then tensor by tensor at its offset, never as one copy.
+ * @module
+ */
+import { type FileHandle, open } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
+import { type DType, isFloat, type TypedArray } from "../core/dtype.ts";
+import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
+import { isTensor, Tensor } from "../core/tensor.ts";
+import { writeAtomic } from "./files.ts";
+import { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./half.ts";
+
+/** The largest header the reference reader accepts. */
+const MAX_HEADER = 100_000_000;
+/** Bits per element of every dtype of the format, in the reference's order (increasing alignment). */
+const BITS = new Map<string, number>(
+  ("BOOL:8 F4:4 F6_E2M3:6 F6_E3M2:6 U8:8 I8:8 F8_E5M2:8 F8_E4M3:8 F8_E8M0:8 F8_E4M3FNUZ:8 F8_E5M2FNUZ:8 " +
+    "I16:16 U16:16 F16:16 BF16:16 I32:32 U32:32 F32:32 C64:64 F64:64 I64:64 U64:64")
+    .split(" ").map((s) => [s.split(":")[0], Number(s.split(":")[1])]),
+);
+const RANK = new Map([...BITS.keys()].map((d, i) => [d, i]));
+const READABLE = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "U16", "I8", "U8", "BOOL"];
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a BOM stays, and is not JSON
+
+/** One tensor's record in a file's header. */
+export interface HeaderEntry {
+  /** The tensor's name. */
+  name: string;
+  /** Its safetensors dtype: `"F32"`, `"BF16"`, `"I64"`, ... (any dtype of the format). */
+  dtype: string;
+  /** Its shape. */
+  shape: number[];
+  /** Its first byte, relative to the byte buffer (at file position `dataStart + begin`). */
+  begin: number;
+  /** One past its last byte, relative to the byte buffer. */
+  end: number;
+}
+
+/** A validated header. */
+export interface Header {
+  /** The tensors in file order (by offset). */
+  entries: HeaderEntry[];
+  /** The `__metadata__` strings (`{}` when there are none). */
+  metadata: Record<string, string>;
+  /** Where the byte buffer starts in the file: 8 + the header length. */
+  dataStart: number;
+}
+
+/** Options of `deserialize`. */
+export interface DeserializeOptions {
+  /** Read only these tensors (a FormatError names any the file lacks). */
+  names?: readonly string[];
+  /** Convert every float tensor to this dtype (default: F64 → float64; F32, F16, BF16 → float32). */
+  dtype?: "float32" | "float64";
+}
+
+/** Options of `read`. */
+export interface ReadOptions extends DeserializeOptions {
+  /** Create the tensors on this backend (default: the current default backend). */
+  backend?: "cpu" | "webgpu" | (string & Record<never, never>);
+}
+
+/** Options of `write` and `serialize`. */
+export interface WriteOptions {
+  /** Store every float tensor (float32 and float64) as this dtype, rounding to nearest even. */
+  dtype?: "F32" | "F16" | "BF16";
+}
+
+/** Tensors by name and the file's metadata. */
+export interface Loaded {
+  /** The tensors, in the order asked for (file order by default). */
+  tensors: Record<string, Tensor>;
+  /** The `__metadata__` strings. */
+  metadata: Record<string, string>;
+}
+
+// ---------------------------------------------------------------- the header
+
+/** JSON with its number texts: ES2025's source access, as in V8 (Deno 2) and current browsers. */
+const JSON_ = JSON as unknown as {
+  parse(text: string, reviver: (key: string, value: unknown, context: { source?: string }) => unknown): unknown;
+  rawJSON(text: string): unknown;
+  isRawJSON(v: unknown): boolean;
+};
+/**
+ * Keeps a number written other than as a plain non-negative integer (1.0, 1e2, -0, -3) as its raw
+ * text, which no integer check accepts and messages print as written: the reference refuses them.
+ */
+const keepNonIntegers = (_: string, v: unknown, { source }: { source?: string }) =>
+  typeof v === "number" && source !== undefined && !/^(0|[1-9][0-9]*)$/.test(source) ? JSON_.rawJSON(source) : v;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && !JSON_.isRawJSON(v);
+const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+/** A short rendering of a JSON value for messages. */
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+/** Defines an own property, so a name such as `__proto__` is a key like any other. */
+function put<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The header length N from the first 8 bytes (of a file of `size` bytes), checked against the limit and the size. */
+function headerLength(first8: Uint8Array, size: number, where: string): number {
+  if (size < 8) {
+    throw new FormatError(`${where}: ${size} bytes, shorter than the 8-byte header length; not a safetensors file`);
+  }
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER)) {
+    throw new FormatError(
+      `${where}: header length ${n} exceeds the limit of ${MAX_HEADER} bytes; the file is corrupt or not safetensors`,
+    );
+  }
+  if (8 + Number(n) > size) {
+    throw new FormatError(
+      `${where}: header length ${n} runs past the end of the ${size}-byte file; the file is truncated or not safetensors`,
+    );
+  }
+  return Number(n);
+}
+
+function parseMetadata(v: unknown, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === null) return out;
+  if (!isObject(v)) throw new FormatError(`${where}: __metadata__ is ${show(v)}, not an object of strings`);
+  for (const [k, s] of Object.entries(v)) {
+    if (typeof s !== "string" || !s.isWellFormed() || !k.isWellFormed()) {
+      throw new FormatError(`${where}: __metadata__ "${k}" is ${show(s)}; metadata values must be (Unicode) strings`);
+    }
+    put(out, k, s);
+  }
+  return out;
+}
+
+function parseEntry(name: string, v: unknown, where: string): HeaderEntry {
+  const at = `${where}: tensor "${name}"`;
+  if (!isObject(v)) throw new FormatError(`${at}: entry is ${show(v)}, not an object { dtype, shape, data_offsets }`);
+  for (const k of ["dtype", "shape", "data_offsets"]) {
+    if (!Object.hasOwn(v, k)) {
+      throw new FormatError(`${at}: entry lacks "${k}"; it needs dtype, shape and data_offsets`);
+    }
+  }
+  const { dtype, shape, data_offsets: offsets } = v;
+  if (typeof dtype !== "string" || !BITS.has(dtype)) {
+    throw new FormatError(`${at}: dtype ${show(dtype)} is not a safetensors dtype (${[...BITS.keys()].join(", ")})`);
+  }
+  if (!Array.isArray(shape) || !shape.every(isIndex)) {
+    throw new FormatError(`${at}: shape ${show(shape)} is not an array of non-negative integers`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+    throw new FormatError(`${at}: data_offsets ${show(offsets)} is not a pair [begin, end] of non-negative integers`);
+  }
+  const [begin, end] = offsets as number[];
+  if (begin > end) throw new FormatError(`${at}: data_offsets [${begin}, ${end}] begin after they end`);
+  return { name, dtype, shape, begin, end };
+}
+
+/** prod(shape) × bits / 8, with the reference's overflow and whole-byte checks. */
+function byteCount(e: HeaderEntry, where: string): number {
+  let n = 1;
+  for (const d of e.shape) {
+    n *= d;
+    if (n > Number.MAX_SAFE_INTEGER) {
+      throw new FormatError(`${where}: tensor "${e.name}": shape ${fmtShape(e.shape)} overflows the element count`);
+    }
+  }
+  const bits = n * BITS.get(e.dtype)!;
+  if (bits > Number.MAX_SAFE_INTEGER) {
+    throw new FormatError(`${where}: tensor "${e.name}": ${e.dtype} × ${fmtShape(e.shape)} overflows the byte count`);
+  }
+  if (bits % 8 !== 0) {
+    throw new FormatError(
+      `${where}: tensor "${e.name}": ${e.dtype} × ${fmtShape(e.shape)} is not a whole number of bytes`,
+    );
+  }
+  return bits / 8;
+}
+
+/** Parses and validates the header bytes of a file of `size` bytes whose buffer starts at `dataStart`. */
+function parseHeader(raw: Uint8Array, dataStart: number, size: number, where: string): Header {
+  let text: string;
+  try {
+    text = UTF8.decode(raw);
+  } catch {
+    throw new FormatError(`${where}: the ${raw.length}-byte header is not valid UTF-8`);
+  }
+  let json: unknown;
+  try {
+    json = JSON_.parse(text, keepNonIntegers);
+  } catch (e) {
+    throw new FormatError(`${where}: the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObject(json)) throw new FormatError(`${where}: the header is ${show(json)}, not a JSON object of tensors`);
+  let metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  for (const [name, v] of Object.entries(json)) {
+    if (!name.isWellFormed()) throw new FormatError(`${where}: the name ${show(name)} holds a lone UTF-16 surrogate`);
+    if (name === "__metadata__") metadata = parseMetadata(v, where);
+    else entries.push(parseEntry(name, v, where));
+  }
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0, prev: HeaderEntry | undefined;
+  for (const e of entries) {
+    if (e.begin !== at) {
+      const before = prev ? `"${prev.name}" [${prev.begin}, ${prev.end}]` : "the start of the buffer";
+      const what = e.begin < at ? `overlap ${before}` : `leave a gap of ${e.begin - at} bytes after ${before}`;
+      throw new FormatError(
+        `${where}: tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] ${what}; ` +
+          `tensors must tile the byte buffer from 0 with no gaps or overlaps`,
+      );
+    }
+    const need = byteCount(e, where);
+    if (e.end - e.begin !== need) {
+      throw new FormatError(
+        `${where}: tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] hold ${e.end - e.begin} bytes, ` +
+          `but ${e.dtype} × ${fmtShape(e.shape)} needs ${need}`,
+      );
+    }
+    at = e.end;
+    prev = e;
+  }
+  const buffer = size - dataStart;
+  if (at > buffer) {
+    throw new FormatError(
+      `${where}: the tensors end at byte ${at} of the byte buffer, but the file holds only ${buffer} bytes ` +
+        `after the header; the file is truncated`,
+    );
+  }
+  if (at < buffer) {
+    throw new FormatError(
+      `${where}: the byte buffer holds ${buffer} bytes but the tensors end at byte ${at}; ` +
+        `${buffer - at} trailing bytes belong to no tensor`,
+    );
+  }
+  return { entries, metadata, dataStart };
+}
+
+function headerOfBytes(bytes: Uint8Array, where: string): Header {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, where);
+  return parseHeader(bytes.subarray(8, 8 + n), 8 + n, bytes.length, where);
+}
+
+/** Fills `buf` from the file at `position` (reads may return less than asked). */
+async function readExact(fh: FileHandle, buf: Uint8Array, position: number, where: string): Promise<void> {
+  for (let off = 0; off < buf.length;) {
+    const len = Math.min(buf.length - off, 1 << 30);
+    const { bytesRead } = await fh.read(buf, off, len, position + off);
+    if (bytesRead === 0) {
+      throw new FormatError(
+        `${where}: the file ends at byte ${position + off}, before byte ${position + buf.length}; it is truncated ` +
+          `(or changed while being read)`,
+      );
+    }
+    off += bytesRead;
+  }
+}
+
+async function headerOfFile(fh: FileHandle, size: number, where: string): Promise<Header> {
+  const first = new Uint8Array(8);
+  await readExact(fh, first.subarray(0, Math.min(size, 8)), 0, where);
+  const n = headerLength(first, size, where);
+  const raw = new Uint8Array(n);
+  await readExact(fh, raw, 8, where);
+  return parseHeader(raw, 8 + n, size, where);
+}
+
+const toPath = (p: string | URL): string => (p instanceof URL ? fileURLToPath(p) : p);
+
+async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+  const fh = await open(path, "r");
+  try {
+    return await fn(fh, (await fh.stat()).size);
+  } finally {
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------- tensors from bytes
+
+/** The entries to load: all, or the named ones (a FormatError names a missing one); all readable. */
+function select(h: Header, names: readonly string[] | undefined, where: string): HeaderEntry[] {
+  let chosen = h.entries;
+  if (names) {
+    const byName = new Map(h.entries.map((e) => [e.name, e]));
+    chosen = [...new Set(names)].map((n) => {
+      const e = byName.get(n);
+      if (!e) {
+        const some = h.entries.slice(0, 5).map((e) => `"${e.name}"`).join(", ");
+        throw new FormatError(
+          `${where}: no tensor named "${n}"; the file has ${h.entries.length}` +
+            (some ? ` (${some}${h.entries.length > 5 ? ", ..." : ""})` : ""),
+        );
+      }
+      return e;
+    });
+  }
+  for (const e of chosen) {
+    if (!READABLE.includes(e.dtype)) {
+      throw new FormatError(
+        `${where}: tensor "${e.name}" has dtype ${e.dtype}, which Tangent cannot load; supported: ` +
+          `${READABLE.join(", ")} (convert it before saving, e.g. tensor.to(torch.float32))`,
+      );
+    }
+  }
+  return chosen;
+}
+
+/**
+ * The elements of `bytes` as a typed array, copied only when misaligned. Typed arrays use the
+ * host's byte order, little-endian on every platform Deno runs on, as the format is.
+ */
+function view<T>(C: new (b: ArrayBufferLike, off: number, n: number) => T, bytes: Uint8Array, size: number): T {
+  const u = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return new C(u.buffer, u.byteOffset, u.length / size);
+}
+
+/** How to load: the float dtype asked for, the backend, and the `op: file` prefix of messages. */
+interface Ctx {
+  want: "float32" | "float64" | undefined;
+  backend: Backend;
+  where: string;
+}
+
+function floats(x: Float32Array | Float64Array, dtype: "float32" | "float64"): { data: TypedArray; dtype: DType } {
+  if (dtype === "float64") return { data: x instanceof Float64Array ? x : Float64Array.from(x), dtype };
+  return { data: x instanceof Float32Array ? x : Float32Array.from(x), dtype };
+}
+
+const NARROW_INTS = { I16: [Int16Array, 2], U16: [Uint16Array, 2], I8: [Int8Array, 1], U8: [Uint8Array, 1] } as const;
+
+/** Decodes one tensor's bytes into a Tangent dtype. */
+function decode(e: HeaderEntry, bytes: Uint8Array, { want, where }: Ctx): { data: TypedArray; dtype: DType } {
+  const n = bytes.length / (BITS.get(e.dtype)! / 8);
+  switch (e.dtype) {
+    case "F64":
+      return floats(view(Float64Array, bytes, 8), want ?? "float64");
+    case "F32":
+      return floats(view(Float32Array, bytes, 4), want ?? "float32");
+    case "F16":
+    case "BF16": {
+      const dec = e.dtype === "F16" ? decodeF16 : decodeBF16, bits = view(Uint16Array, bytes, 2);
+      if (want === "float64") return { data: dec(bits, new Float64Array(n)), dtype: "float64" };
+      return { data: dec(bits, new Float32Array(n)), dtype: "float32" };
+    }
+    case "I64": {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const lo = dv.getInt32(8 * i, true), hi = dv.getInt32(8 * i + 4, true); // fits int32 iff hi is lo's sign
+        if (hi !== lo >> 31) {
+          throw new FormatError(
+            `${where}: tensor "${e.name}" (I64 ${fmtShape(e.shape)}): element ${i} = ${
+              (BigInt(hi) << 32n) |
+              BigInt(lo >>> 0)
+            } does not fit int32, Tangent's integer dtype; store it as I32 (or a float) before saving`,
+          );
+        }
+        out[i] = lo;
+      }
+      return { data: out, dtype: "int32" };
+    }
+    case "I32":
+      return { data: view(Int32Array, bytes, 4), dtype: "int32" };
+    case "I16":
+    case "U16":
+    case "I8":
+    case "U8": {
+      const [C, size] = NARROW_INTS[e.dtype];
+      return { data: Int32Array.from(view<ArrayLike<number>>(C, bytes, size)), dtype: "int32" };
+    }
+    default: { // BOOL (select() let nothing else through): any non-zero byte is true
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = bytes[i] ? 1 : 0;
+      return { data: out, dtype: "bool" };
+    }
+  }
+}
+
+function makeTensor(e: HeaderEntry, bytes: Uint8Array, ctx: Ctx): Tensor {
+  const { data, dtype } = decode(e, bytes, ctx);
+  try {
+    return new Tensor(ctx.backend.fromHost(data, { shape: e.shape, dtype }), e.shape, dtype);
+  } catch (err) {
+    if (!(err instanceof DTypeError)) throw err;
+    throw new DTypeError(
+      `${ctx.where}: tensor "${e.name}" (${e.dtype}): ${err.message}; read with { dtype: "float32" }`,
+    );
+  }
+}
+
+function context(opts: DeserializeOptions, backend: Backend, where: string): Ctx {
+  const want = opts.dtype;
+  if (want !== undefined && want !== "float32" && want !== "float64") {
+    throw new DTypeError(`${where}: dtype ${show(want)} is not "float32" or "float64"`);
+  }
+  return { want, backend, where };
+}
+
+function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loaded {
+  const h = headerOfBytes(bytes, ctx.where);
+  const tensors: Record<string, Tensor> = {};
+  for (const e of select(h, opts.names, ctx.where)) {
+    const at = h.dataStart + e.begin;
+    put(tensors, e.name, makeTensor(e, bytes.subarray(at, at + e.end - e.begin), ctx));
+  }
+  return { tensors, metadata: h.metadata };
+}
+
+/**
+ * Reads a safetensors file (a path, a `file:` URL, or its bytes): its header, then each tensor's
+ * byte range at its offset. F64 → float64; F32, F16, BF16 → float32 (16-bit floats widen exactly);
+ * I64, I32, I16, U16, I8, U8 → int32 (a FormatError names an I64 value out of int32 range);
+ * BOOL → bool. Other dtypes (F8_*, U32, U64, C64, ...) give a FormatError, as does any header the
+ * reference reader would refuse.
+ * @param pathOrBytes the file, or its bytes
+ * @param opts `names` to read only those tensors, `dtype` to convert every float tensor to,
+ *   `backend` to create the tensors on
+ * @returns the tensors by name and the `__metadata__` strings
+ * @example
+ * ```ts
+ * import { safetensors, tensor } from "../mod.ts";
+ * const bytes = safetensors.serialize({ w: tensor([[1, 2], [3, 4]]), b: tensor([0.5, -1]) }, { format: "pt" });
+ * const { tensors, metadata } = await safetensors.read(bytes, { names: ["w"], dtype: "float64" });
+ * console.log(tensors.w.shape, tensors.w.dtype, metadata.format); // [2, 2] float64 pt
+ * ```
+ */
+export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOptions = {}): Promise<Loaded> {
+  const backend = opts.backend ? await loadBackend(opts.backend) : getBackend();
+  if (pathOrBytes instanceof Uint8Array) {
+    return loadBytes(pathOrBytes, opts, context(opts, backend, "safetensors.read: <bytes>"));
+  }
+  const path = toPath(pathOrBytes), ctx = context(opts, backend, `safetensors.read: ${path}`);
+  return await withFile(path, async (fh, size) => {
+    const h = await headerOfFile(fh, size, ctx.where);
+    const tensors: Record<string, Tensor> = {};
+    for (const e of select(h, opts.names, ctx.where)) {
+      const bytes = new Uint8Array(e.end - e.begin); // one tensor at a time, read at its offset
+      await readExact(fh, bytes, h.dataStart + e.begin, ctx.where);
+      put(tensors, e.name, makeTensor(e, bytes, ctx));
+    }
+    return { tensors, metadata: h.metadata };
+  });
+}
+
+/**
+ * Reads and validates a file's header only, no tensor bytes: names, dtypes (any of the format's),
+ * shapes and byte ranges, e.g. to check a checkpoint before loading it or to index shards.
+ * @param pathOrBytes the file, or its bytes
+ * @returns the entries in file order, the metadata, and where the byte buffer starts
+ * @example
+ * ```ts
+ * import { safetensors, tensor } from "../mod.ts";
+ * const bytes = safetensors.serialize({ w: tensor([[1, 2], [3, 4]]) });
+ * const { entries, dataStart } = await safetensors.readHeader(bytes);
+ * console.log(entries[0]); // { name: "w", dtype: "F32", shape: [2, 2], begin: 0, end: 16 }, at byte dataStart
+ * ```
+ */
+export async function readHeader(pathOrBytes: string | URL | Uint8Array): Promise<Header> {
+  if (pathOrBytes instanceof Uint8Array) return headerOfBytes(pathOrBytes, "safetensors.readHeader: <bytes>");
+  const path = toPath(pathOrBytes);
+  return await withFile(path, (fh, size) => headerOfFile(fh, size, `safetensors.readHeader: ${path}`));
+}
+
+/**
+ * The tensors and metadata of safetensors bytes in memory, on the CPU (synchronously); the same
+ * conversions and checks as `read`.
+ * @param bytes a whole safetensors file
+ * @param opts `names` to read only those tensors, `dtype` to convert every float tensor to
+ * @returns the tensors by name and the `__metadata__` strings
+ * @example
+ * ```ts
+ * import { safetensors, tensor } from "../mod.ts";
+ * const { tensors } = safetensors.deserialize(safetensors.serialize({ ids: tensor([1, 2, 3], { dtype: "int32" }) }));
+ * console.log(tensors.ids.arraySync()); // [1, 2, 3]
+ * ```
+ */
+export function deserialize(bytes: Uint8Array, opts: DeserializeOptions = {}): Loaded {
+  return loadBytes(bytes, opts, context(opts, backendNamed("cpu"), "safetensors.deserialize: <bytes>"));
+}
+
+// ---------------------------------------------------------------- writing
+
+interface Planned {
+  name: string;
+  tensor: Tensor;
+  dtype: "F64" | "F32" | "F16" | "BF16" | "I32" | "BOOL";
+  begin: number;
+  end: number;
+}
+
+const STORED = { float64: "F64", float32: "F32", int32: "I32", bool: "BOOL" } as const;
+
+/** Code point order, which is the byte order of UTF-8 and so the reference writer's name order. */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a], y = [...b]; // code points, not UTF-16 units (which put U+E000..U+FFFF after the astral planes)
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    if (x[i] !== y[i]) return x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+  }
+  return x.length - y.length;
+}
+
+/** Validates everything, sorts as the reference writer does, and builds the padded header. */
+function layout(
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string> | undefined,
+  opts: WriteOptions,
+  op: string,
+): { header: Uint8Array; items: Planned[]; total: number } {
+  const float = opts.dtype;
+  if (float !== undefined && float !== "F32" && float !== "F16" && float !== "BF16") {
+    throw new DTypeError(`${op}: dtype ${show(float)} is not "F32", "F16" or "BF16"`);
+  }
+  if (!isObject(tensors)) throw new FormatError(`${op}: tensors must be an object of name → Tensor`);
+  const items: Planned[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === "" || name === "__metadata__" || !name.isWellFormed()) {
+      throw new FormatError(
+        `${op}: tensor name ${show(name)} is not allowed: names are non-empty Unicode strings, not "__metadata__"`,
+      );
+    }
+    if (!isTensor(t)) throw new FormatError(`${op}: "${name}" is ${show(t)}, not a Tensor`);
+    t._live(op);
+    const dtype = (isFloat(t.dtype) && float) || STORED[t.dtype];
+    items.push({ name, tensor: t, dtype, begin: 0, end: 0 });
+  }
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    if (!isObject(metadata)) throw new FormatError(`${op}: metadata must be an object of strings`);
+    const kv = Object.entries(metadata).map(([k, v]) => {
+      if (typeof v !== "string" || !v.isWellFormed() || !k.isWellFormed()) {
+        throw new FormatError(`${op}: metadata "${k}" is ${show(v)}; values must be strings (JSON-encode others)`);
+      }
+      return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    });
+    parts.push(`"__metadata__":{${kv.join(",")}}`);
+  }
+  items.sort((a, b) => RANK.get(b.dtype)! - RANK.get(a.dtype)! || byCodePoint(a.name, b.name));
+  let at = 0;
+  for (const it of items) {
+    it.begin = at;
+    it.end = at += (it.tensor.size * BITS.get(it.dtype)!) / 8;
+    const shape = it.tensor.shape.join(",");
+    parts.push(
+      `${JSON.stringify(it.name)}:{"dtype":"${it.dtype}","shape":[${shape}],"data_offsets":[${it.begin},${it.end}]}`,
+    );
+  }
+  const json = new TextEncoder().encode(`{${parts.join(",")}}`);
+  const n = Math.ceil(json.length / 8) * 8; // padded with spaces so the buffer starts 8-aligned
+  if (n > MAX_HEADER) throw new FormatError(`${op}: the header would be ${n} bytes, over the ${MAX_HEADER}-byte limit`);
+  const header = new Uint8Array(8 + n).fill(0x20, 8 + json.length);
+  new DataView(header.buffer).setBigUint64(0, BigInt(n), true);
+  header.set(json, 8);
+  return { header, items, total: at };
+}
+
+/** A tensor's elements as little-endian bytes of its file dtype. */
+function encode(data: TypedArray, it: Planned): Uint8Array {
+  const asFloat = () => (data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data));
+  let out: Float64Array | Float32Array | Int32Array | Uint16Array | Uint8Array;
+  if (it.dtype === "F64") out = data instanceof Float64Array ? data : Float64Array.from(data);
+  else if (it.dtype === "F32") out = data instanceof Float32Array ? data : Float32Array.from(data);
+  else if (it.dtype === "F16") out = encodeF16(asFloat());
+  else if (it.dtype === "BF16") out = encodeBF16(asFloat());
+  else if (it.dtype === "I32") out = data instanceof Int32Array ? data : Int32Array.from(data);
+  else out = Uint8Array.from(data, (v) => (v ? 1 : 0));
+  if (out.byteLength !== it.end - it.begin) {
+    throw new FormatError(
+      `safetensors: tensor "${it.name}" gave ${out.byteLength} bytes, expected ${it.end - it.begin}`,
+    );
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // little-endian, as the host
+}
+
+/**
+ * A safetensors file's bytes, in memory, from CPU tensors: laid out as `safetensors.torch.save_file`
+ * does (by dtype alignment, largest first, then by name; the header padded with spaces to a
+ * multiple of 8), so the bytes match PyTorch's for the same tensors and at most one metadata key.
+ * float64 → F64, float32 → F32 (or `opts.dtype` for every float tensor), int32 → I32, bool → BOOL.
+ * @param tensors tensors by name (non-empty names other than `__metadata__`)
+ * @param metadata strings stored under `__metadata__` (omitted when undefined)
+ * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)
+ * @returns the whole file
+ * @example
+ * ```ts
+ * import { safetensors, tensor } from "../mod.ts";
+ * const bytes = safetensors.serialize({ w: tensor([1, 2.5, -3]) }, { format: "pt" }, { dtype: "BF16" });
+ * console.log(safetensors.deserialize(bytes).tensors.w.arraySync()); // [1, 2.5, -3]
+ * ```
+ */
+export function serialize(
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  opts: WriteOptions = {},
+): Uint8Array {
+  const { header, items, total } = layout(tensors, metadata, opts, "safetensors.serialize");
+  const out = new Uint8Array(header.length + total);
+  out.set(header);
+  for (const it of items) out.set(encode(it.tensor.dataSync(), it), header.length + it.begin);
+  return out;
+}
+
+/**
+ * Writes tensors (on any backend) to a safetensors file, laid out as `serialize` does, tensor by
+ * tensor. Names and metadata are validated before anything is written; the file is written under a
+ * temporary name in the same folder and renamed when complete (`writeAtomic`), so a failure leaves
+ * no partial file and an existing file is replaced only whole.
+ * @param path the file to write (replaced if it exists)
+ * @param tensors tensors by name (non-empty names other than `__metadata__`)
+ * @param metadata strings stored under `__metadata__` (omitted when undefined)
+ * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)
+ * @example
+ * ```ts
+ * import { safetensors, tensor } from "../mod.ts";
+ * const path = "/tmp/tangent_example.safetensors";
+ * if (Deno.permissions.querySync({ name: "write", path }).state === "granted") { // the doc test may not write
+ *   await safetensors.write(path, { "lora_A.weight": tensor([[0.5, -1]]) }, { format: "pt" }, { dtype: "F16" });
+ *   console.log((await safetensors.read(path)).tensors["lora_A.weight"].arraySync()); // [[0.5, -1]]
+ * }
+ * ```
+ */
+export async function write(
+  path: string | URL,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  opts: WriteOptions = {},
+): Promise<void> {
+  const { header, items } = layout(tensors, metadata, opts, "safetensors.write");
+  await writeAtomic(toPath(path), async (append) => {
+    await append(header);
+    for (const it of items) await append(encode(await it.tensor.data(), it));
+  });
+}
