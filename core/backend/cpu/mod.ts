@@ -4,13 +4,16 @@
  * @module
  */
 import { type Aval, type Backend, type Kernel, registerBackend, type Storage } from "../backend.ts";
-import { allocate, type TypedArray } from "../../dtype.ts";
+import { dtypeOfArray, type TypedArray } from "../../dtype.ts";
 import { BackendError, DomainError } from "../../errors.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../primitives.ts";
 import { fillRandom } from "../../random.ts";
-import { binaryKernel, unaryKernel, whereKernel } from "./elementwise.ts";
+import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./elementwise.ts";
+import { disown, giveArray, takeArray } from "./pool.ts";
+import { reduceKernel } from "./reduce.ts";
 import { gemm } from "./matmul.ts";
-import { broadcastStrides, contiguousStrides, stridedCopy } from "./strided.ts";
+import { stridedCopy } from "./copy.ts";
+import { broadcastStrides, contiguousStrides } from "./strided.ts";
 
 /** CPU storage: a contiguous typed array. */
 export class CpuStorage implements Storage {
@@ -33,8 +36,17 @@ export function arr(s: Storage): TypedArray {
   return (s as CpuStorage).data;
 }
 
-/** Wraps a typed array as CPU storage. */
+/**
+ * Wraps a typed array as CPU storage. The array is never recycled when the storage is released (it
+ * may be shared); kernels that allocate their output with `takeArray` use `own` instead.
+ */
 export function wrap(a: TypedArray): CpuStorage {
+  disown(a);
+  return new CpuStorage(a);
+}
+
+/** Wraps a kernel's freshly taken output array (recycled when the storage is released). */
+function own(a: TypedArray): CpuStorage {
   return new CpuStorage(a);
 }
 
@@ -49,9 +61,9 @@ export const cpu: Backend = {
   name: "cpu",
   kernels: new Map<string, Kernel>(),
   fromHost(data: TypedArray, aval: Aval): Storage {
-    const a = allocate(aval.dtype, data.length);
+    const a = takeArray(aval.dtype, data.length, false);
     a.set(data);
-    return new CpuStorage(a);
+    return own(a);
   },
   toHost(s: Storage, aval: Aval): Promise<TypedArray> {
     return Promise.resolve(cpu.toHostSync(s, aval));
@@ -61,7 +73,9 @@ export const cpu: Backend = {
     return arr(s).slice();
   },
   release(s: Storage): void {
+    const a = (s as CpuStorage).data;
     (s as CpuStorage).data = new Float32Array(0);
+    giveArray(a, dtypeOfArray(a));
   },
 };
 registerBackend(cpu, true);
@@ -69,50 +83,48 @@ registerBackend(cpu, true);
 const k = (name: string, fn: Kernel) => cpu.kernels.set(name, fn);
 
 k("full", (_i, _a, p: { value: number }, [o]) => {
-  const a = allocate(o.dtype, size(o.shape));
+  const a = takeArray(o.dtype, size(o.shape), p.value === 0);
   if (p.value !== 0) a.fill(p.value);
-  return [wrap(a)];
+  return [own(a)];
 });
 
 k("random", (_i, _a, p: { key: [number, number]; dist: "bits" | "uniform" | "normal" }, [o]) => {
-  const a = allocate(o.dtype, size(o.shape)) as Float32Array | Float64Array | Int32Array;
+  const a = takeArray(o.dtype, size(o.shape), false) as Float32Array | Float64Array | Int32Array;
   fillRandom(p.key, p.dist, a);
-  return [wrap(a)];
+  return [own(a)];
 });
 
 k("unary", ([x], _a, p: { op: UnaryOp }, [o]) => {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   unaryKernel(p.op, arr(x), out);
-  return [wrap(out)];
+  return [own(out)];
 });
 
 k("binary", ([a, b], [aa, ba], p: { op: BinaryOp }, [o]) => {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   binaryKernel(p.op, arr(a), aa.shape, arr(b), ba.shape, out, o.shape);
-  return [wrap(out)];
+  return [own(out)];
 });
 
 k("where", ([c, a, b], [ca, aa, ba], _p, [o]) => {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   whereKernel(arr(c), ca.shape, arr(a), aa.shape, arr(b), ba.shape, out, o.shape);
-  return [wrap(out)];
+  return [own(out)];
 });
 
 k("cast", ([x], _a, _p, [o]) => {
   const src = arr(x);
-  const out = allocate(o.dtype, src.length);
-  if (o.dtype === "bool") { for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0; }
-  else if (o.dtype === "int32") { for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i]) | 0; }
-  else out.set(src);
-  return [wrap(out)];
+  const out = takeArray(o.dtype, src.length, false);
+  castKernel(src, out, o.dtype);
+  return [own(out)];
 });
 
 k("reshape", ([x]) => [x]);
 
 function copyKernel(x: Storage, strides: readonly number[], offset: number, o: Aval): Storage {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   stridedCopy(arr(x), offset, strides, out, 0, contiguousStrides(o.shape), o.shape);
-  return wrap(out);
+  return own(out);
 }
 
 k("transpose", ([x], [xa], p: { perm: number[] }, [o]) => {
@@ -129,23 +141,23 @@ k("slice", ([x], [xa], p: { starts: number[] }, [o]) => {
 });
 
 k("pad", ([x], [xa], p: { widths: [number, number][]; value: number }, [o]) => {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), p.value === 0);
   if (p.value !== 0) out.fill(p.value);
   const os = contiguousStrides(o.shape);
   const off = p.widths.reduce((acc, [b], i) => acc + b * os[i], 0);
   stridedCopy(arr(x), 0, contiguousStrides(xa.shape), out, off, os, xa.shape);
-  return [wrap(out)];
+  return [own(out)];
 });
 
 k("concat", (xs, avals, p: { axis: number }, [o]) => {
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   const os = contiguousStrides(o.shape);
   let at = 0;
   xs.forEach((x, i) => {
     stridedCopy(arr(x), 0, contiguousStrides(avals[i].shape), out, at * os[p.axis], os, avals[i].shape);
     at += avals[i].shape[p.axis];
   });
-  return [wrap(out)];
+  return [own(out)];
 });
 
 function checkedIndex(op: string, v: number, d: number): number {
@@ -162,7 +174,7 @@ k("gather", ([x, idx], [xa], p: { axis: number }, [o]) => {
   const src = arr(x), ix = arr(idx);
   const D = xa.shape[p.axis];
   const A = size(xa.shape.slice(0, p.axis)), B = size(xa.shape.slice(p.axis + 1));
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), false);
   const I = ix.length;
   const fixed = Int32Array.from(ix, (v) => checkedIndex("take", v, D));
   for (let a = 0; a < A; a++) {
@@ -172,7 +184,7 @@ k("gather", ([x, idx], [xa], p: { axis: number }, [o]) => {
       else out.set(src.subarray(s, s + B), d);
     }
   }
-  return [wrap(out)];
+  return [own(out)];
 });
 
 k("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) => {
@@ -180,7 +192,7 @@ k("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) =>
   const D = p.shape[p.axis];
   const A = size(p.shape.slice(0, p.axis)), B = size(p.shape.slice(p.axis + 1));
   const I = size(ia.shape);
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), true);
   for (let a = 0; a < A; a++) {
     for (let i = 0; i < I; i++) {
       const j = checkedIndex("scatterAdd", ix[i], D);
@@ -188,55 +200,12 @@ k("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) =>
       for (let b = 0; b < B; b++) out[d + b] += u[s + b];
     }
   }
-  return [wrap(out)];
+  return [own(out)];
 });
 
-k("reduce", ([x], [xa], p: { op: ReduceOp; axes: number[] }, [o]) => {
-  let src = arr(x);
-  let shape = [...xa.shape];
-  let axes = p.axes;
-  // reduce a contiguous run of axes as [outer, R, inner]; otherwise move the axes last first
-  const contiguousRun = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-  if (!contiguousRun) {
-    const keep = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    const perm = [...keep, ...axes];
-    const cs = contiguousStrides(shape);
-    const ps = perm.map((q) => shape[q]);
-    const moved = allocate(xa.dtype, src.length);
-    stridedCopy(src, 0, perm.map((q) => cs[q]), moved, 0, contiguousStrides(ps), ps);
-    src = moved;
-    shape = ps;
-    axes = axes.map((_, i) => keep.length + i);
-  }
-  const outer = size(shape.slice(0, axes[0]));
-  const R = size(axes.map((a) => shape[a]));
-  const inner = size(shape.slice(axes[axes.length - 1] + 1));
-  const acc = new Float64Array(outer * inner);
-  const op = p.op;
-  const init = op === "sum" ? 0 : op === "prod" ? 1 : op === "max" ? -Infinity : Infinity;
-  acc.fill(init);
-  for (let a = 0; a < outer; a++) {
-    for (let r = 0; r < R; r++) {
-      const s = (a * R + r) * inner, d = a * inner;
-      if (op === "sum") { for (let i = 0; i < inner; i++) acc[d + i] += src[s + i]; }
-      else if (op === "prod") { for (let i = 0; i < inner; i++) acc[d + i] *= src[s + i]; }
-      else if (op === "max") {
-        for (let i = 0; i < inner; i++) {
-          const v = src[s + i];
-          if (v > acc[d + i] || v !== v) acc[d + i] = v;
-        }
-      } else {
-        for (let i = 0; i < inner; i++) {
-          const v = src[s + i];
-          if (v < acc[d + i] || v !== v) acc[d + i] = v;
-        }
-      }
-    }
-  }
-  const out = allocate(o.dtype, acc.length);
-  out.set(acc);
-  return [wrap(out)];
-});
+k("reduce", ([x], [xa], p: { op: ReduceOp; axes: number[] }, [o]) => [
+  own(reduceKernel(p.op, arr(x), xa.shape, p.axes, o.dtype)),
+]);
 
 k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => {
   const A = arr(a), B = arr(b);
@@ -244,7 +213,7 @@ k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => 
   const m = o.shape[nd - 2], n = o.shape[nd - 1];
   const kk = p.transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
   const batch = o.shape.slice(0, nd - 2);
-  const out = allocate(o.dtype, size(o.shape));
+  const out = takeArray(o.dtype, size(o.shape), true);
   const nb = size(batch);
   const sa = broadcastStrides(aa.shape.slice(0, -2), batch), sb = broadcastStrides(ba.shape.slice(0, -2), batch);
   const idx = new Array(batch.length).fill(0);
@@ -260,5 +229,5 @@ k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => 
       idx[i] = 0;
     }
   }
-  return [wrap(out)];
+  return [own(out)];
 });

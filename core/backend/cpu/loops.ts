@@ -1,0 +1,123 @@
+/**
+ * Compiled strided loops for the CPU kernels. One generator writes, for a given expression, rank
+ * and operand layout, a function of nested `for` loops (`new Function`), compiled once and cached.
+ * The cache key holds every operand's typed-array type, so each compiled loop only ever sees one
+ * array type per operand and V8 keeps its element accesses monomorphic; it also holds the kind of
+ * each operand's innermost stride (0: hoisted out of the loop, 1: contiguous, other), so a row
+ * broadcast or a per-row scalar costs nothing in the inner loop.
+ * @module
+ */
+import type { TypedArray } from "../../dtype.ts";
+import { coalesce } from "./strided.ts";
+
+/** One letter for a typed array's element type (part of every loop's cache key). */
+export function tagOf(a: TypedArray): string {
+  return a instanceof Float32Array ? "f" : a instanceof Float64Array ? "d" : a instanceof Int32Array ? "i" : "u";
+}
+
+/** Innermost-stride kind: hoisted (0), contiguous (1) or strided. */
+function kindOf(stride: number): string {
+  return stride === 0 ? "0" : stride === 1 ? "1" : "s";
+}
+
+// deno-lint-ignore no-explicit-any
+type Loop = (...args: any[]) => void;
+const cache = new Map<string, Loop>();
+
+/**
+ * Compiles (once per key) `return function(params) { body }`, with `env`'s entries in scope.
+ * The key is written into the source so distinct loops never share compiled code or type feedback.
+ */
+export function compileLoop(key: string, params: string, body: string, env: Record<string, unknown> = {}): Loop {
+  let f = cache.get(key);
+  if (!f) {
+    const names = Object.keys(env);
+    const src = `// ${key.replace(/\n/g, " ")}\nreturn function(${params}) {\n${body}\n}`;
+    f = new Function(...names, src)(...names.map((n) => env[n])) as Loop;
+    cache.set(key, f);
+  }
+  return f;
+}
+
+/**
+ * Source of a nested loop over `nd` axes: operand 0 is written (`o`), operands 1…k are read
+ * (`a1`…`ak`, bound to `x1`…`xk` for `expr`). Parameters: the arrays, then `sh` (extents), `st`
+ * (strides per operand) and `off` (start offsets per operand).
+ */
+function loopSource(nd: number, kinds: readonly string[], expr: string): string {
+  const k = kinds.length;
+  const ops = [...Array(k).keys()];
+  const L: string[] = [];
+  for (let d = 0; d < nd; d++) L.push(`const n${d} = sh[${d}];`);
+  for (const q of ops) {
+    for (let d = 0; d < nd; d++) L.push(`const s${q}_${d} = st[${q}][${d}];`);
+  }
+  L.push(`let ${ops.map((q) => `p${q}_0 = off[${q}]`).join(", ")};`);
+  const last = nd - 1;
+  for (let d = 0; d < last; d++) {
+    L.push(`for (let i${d} = 0; i${d} < n${d}; i${d}++) {`);
+    L.push(`let ${ops.map((q) => `p${q}_${d + 1} = p${q}_${d}`).join(", ")};`);
+  }
+  // innermost axis
+  const at = (q: number) =>
+    kinds[q] === "1" ? `p${q}_${last} + j` : kinds[q] === "s" ? `p${q}_${last} + j * s${q}_${last}` : `p${q}_${last}`;
+  const hoisted = ops.filter((q) => q > 0 && kinds[q] === "0");
+  for (const q of hoisted) L.push(`const x${q} = a${q}[${at(q)}];`);
+  L.push(`for (let j = 0; j < n${last}; j++) {`);
+  for (const q of ops) if (q > 0 && kinds[q] !== "0") L.push(`const x${q} = a${q}[${at(q)}];`);
+  L.push(`o[${at(0)}] = ${expr};`);
+  L.push(`}`);
+  for (let d = last - 1; d >= 0; d--) {
+    L.push(ops.map((q) => `p${q}_${d} += s${q}_${d};`).join(" "));
+    L.push(`}`);
+  }
+  return L.join("\n");
+}
+
+/**
+ * `out[i] = expr(ins[0][i'], ins[1][i''], …)` over a shape, each operand read (and `out` written)
+ * through its own strides and offset. `expr` names the operands `x1`, `x2`, …; `env` supplies
+ * functions it calls. `name` identifies the expression in the cache key (with `expr` itself).
+ */
+export function stridedMap(
+  name: string,
+  expr: string,
+  out: TypedArray,
+  outStrides: readonly number[],
+  outOffset: number,
+  ins: readonly TypedArray[],
+  inStrides: readonly (readonly number[])[],
+  inOffsets: readonly number[],
+  shape: readonly number[],
+  env?: Record<string, unknown>,
+): void {
+  for (const d of shape) if (d === 0) return;
+  const [sh, st] = coalesce(shape, [outStrides, ...inStrides]);
+  const nd = sh.length;
+  const kinds = st.map((s) => kindOf(s[nd - 1]));
+  const tags = tagOf(out) + ins.map(tagOf).join("");
+  const key = `${name}|${expr}|${tags}|${nd}|${kinds.join("")}`;
+  const params = ["o", ...ins.map((_, i) => `a${i + 1}`), "sh", "st", "off"].join(", ");
+  const f = compileLoop(key, params, loopSource(nd, kinds, expr), env);
+  f(out, ...ins, sh, st, [outOffset, ...inOffsets]);
+}
+
+/**
+ * `out[i] = expr(ins[0][i], …)` over contiguous arrays of one length (the fast path of every
+ * elementwise kernel: no strides at all).
+ */
+export function contiguousMap(
+  name: string,
+  expr: string,
+  out: TypedArray,
+  ins: readonly TypedArray[],
+  env?: Record<string, unknown>,
+): void {
+  const tags = tagOf(out) + ins.map(tagOf).join("");
+  const key = `${name}|${expr}|${tags}|flat`;
+  const params = ["o", ...ins.map((_, i) => `a${i + 1}`), "n"].join(", ");
+  const body = `for (let j = 0; j < n; j++) {\n${
+    ins.map((_, i) => `const x${i + 1} = a${i + 1}[j];`).join(" ")
+  }\no[j] = ${expr};\n}`;
+  compileLoop(key, params, body, env)(out, ...ins, out.length);
+}

@@ -1,0 +1,72 @@
+/**
+ * Recycling of the CPU backend's element arrays. When `scope` releases a CPU tensor, its typed
+ * array goes to a free list by dtype and length, and the next kernel output of that dtype and
+ * length reuses it. A training loop then allocates almost nothing after its first step, which
+ * spares V8 the garbage collections that fresh array buffers provoke ("external memory
+ * pressure") and keeps the arrays warm in cache.
+ *
+ * Only arrays this module handed out are recycled, and only once: `disown` (called when an array
+ * is wrapped from outside the CPU kernels, for instance by a linear-algebra kernel that may return
+ * an input's array) removes an array from recycling for good, so an array shared by two storages
+ * is never handed out while one of them still reads it.
+ * @module
+ */
+import { allocate, type DType, type TypedArray } from "../../dtype.ts";
+
+/** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
+const MIN_BYTES = 4096;
+/** Most bytes kept on the free lists; beyond it released arrays are left to the garbage collector. */
+let maxBytes = 256 * 1024 * 1024;
+
+const owned = new WeakSet<TypedArray>();
+const free = new Map<string, TypedArray[]>();
+let freeBytes = 0;
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/**
+ * An array for `n` elements of dtype `d`: recycled when one of that dtype and length is free,
+ * else new. `zero`: the caller needs zeros (a recycled array is cleared first); otherwise the
+ * caller must write every element.
+ */
+export function takeArray(d: DType, n: number, zero: boolean): TypedArray {
+  const bytes = n * BYTES[d];
+  if (bytes < MIN_BYTES) return allocate(d, n);
+  const list = free.get(`${d}:${n}`);
+  const a = list?.pop();
+  if (a) {
+    freeBytes -= bytes;
+    if (zero) a.fill(0);
+    return a;
+  }
+  const fresh = allocate(d, n);
+  owned.add(fresh);
+  return fresh;
+}
+
+/** Hands a released array back for reuse (ignored unless `takeArray` made it and nothing disowned it). */
+export function giveArray(a: TypedArray, d: DType): void {
+  if (!owned.has(a) || freeBytes + a.byteLength > maxBytes) return;
+  const k = `${d}:${a.length}`;
+  let list = free.get(k);
+  if (!list) free.set(k, list = []);
+  list.push(a);
+  freeBytes += a.byteLength;
+}
+
+/** Removes an array from recycling for good (it may be shared with storage this module cannot see). */
+export function disown(a: TypedArray): void {
+  owned.delete(a);
+}
+
+/**
+ * Sets the most bytes the free lists keep (default 256 MiB; 0 turns recycling off) and empties
+ * them; returns the previous limit.
+ */
+export function setPoolBytes(bytes: number): number {
+  const prev = maxBytes;
+  maxBytes = bytes;
+  free.clear();
+  freeBytes = 0;
+  return prev;
+}

@@ -1,0 +1,97 @@
+/**
+ * The CPU reduction kernel. Axes are reduced as one contiguous run `[outer, R, inner]` (other axes
+ * are moved last first): over the last axis each output is one float64 running value in a tight
+ * loop; over leading or middle axes a float64 row of `inner` accumulators is swept once per reduced
+ * row. Both are compiled per operation and array types (`loops.ts`). Elements are combined in index
+ * order in float64, then rounded once to the output dtype.
+ * @module
+ */
+import { type DType, dtypeOfArray, type TypedArray } from "../../dtype.ts";
+import type { ReduceOp } from "../../primitives.ts";
+import { stridedCopy } from "./copy.ts";
+import { compileLoop, tagOf } from "./loops.ts";
+import { giveArray, takeArray } from "./pool.ts";
+import { contiguousStrides } from "./strided.ts";
+
+const INIT: Record<ReduceOp, string> = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity" };
+
+/** `acc ← acc ∘ v` for each operation (max/min propagate NaN). */
+function combine(op: ReduceOp, acc: string): string {
+  switch (op) {
+    case "sum":
+      return `${acc} += v;`;
+    case "prod":
+      return `${acc} *= v;`;
+    case "max":
+      return `if (v > ${acc} || v !== v) ${acc} = v;`;
+    case "min":
+      return `if (v < ${acc} || v !== v) ${acc} = v;`;
+  }
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Reduces `src` (of `shape`) over the sorted `axes` into a new array of `dtype` (from the pool). */
+export function reduceKernel(
+  op: ReduceOp,
+  src: TypedArray,
+  shape: readonly number[],
+  axes: readonly number[],
+  dtype: DType,
+): TypedArray {
+  let sh = shape;
+  let ax = axes;
+  let temp: TypedArray | undefined;
+  const contiguousRun = ax.every((a, i) => i === 0 || a === ax[i - 1] + 1);
+  if (!contiguousRun) {
+    // move the reduced axes last
+    const keep = sh.map((_, i) => i).filter((i) => !ax.includes(i));
+    const perm = [...keep, ...ax];
+    const cs = contiguousStrides(sh);
+    const ps = perm.map((q) => sh[q]);
+    const moved = takeArray(dtypeOfArray(src), src.length, false);
+    stridedCopy(src, 0, perm.map((q) => cs[q]), moved, 0, contiguousStrides(ps), ps);
+    src = temp = moved;
+    sh = ps;
+    ax = ax.map((_, i) => keep.length + i);
+  }
+  const outer = size(sh.slice(0, ax[0]));
+  const R = size(ax.map((a) => sh[a]));
+  const inner = size(sh.slice(ax[ax.length - 1] + 1));
+  const out = takeArray(dtype, outer * inner, false);
+  if (out.length === 0) return out;
+  const tags = tagOf(out) + tagOf(src);
+  if (inner === 1) {
+    compileLoop(
+      `reduce-last|${op}|${tags}`,
+      "src, out, outer, R",
+      `let p = 0;
+for (let a = 0; a < outer; a++) {
+  let s = ${INIT[op]};
+  for (let r = 0; r < R; r++) { const v = src[p++]; ${combine(op, "s")} }
+  out[a] = s;
+}`,
+    )(src, out, outer, R);
+  } else {
+    compileLoop(
+      `reduce-rows|${op}|${tags}`,
+      "src, out, outer, R, inner",
+      `const acc = new Float64Array(inner);
+let p = 0;
+for (let a = 0; a < outer; a++) {
+  acc.fill(${INIT[op]});
+  for (let r = 0; r < R; r++) {
+    for (let i = 0; i < inner; i++) { const v = src[p++]; ${combine(op, "acc[i]")} }
+  }
+  const d = a * inner;
+  for (let i = 0; i < inner; i++) out[d + i] = acc[i];
+}`,
+    )(src, out, outer, R, inner);
+  }
+  if (temp) giveArray(temp, dtypeOfArray(temp));
+  return out;
+}
