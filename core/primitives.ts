@@ -108,15 +108,16 @@ export const binaryP = definePrimitive<{ op: BinaryOp }>({
     const ub = (t: Tensor | null, like: Tensor) => t && unbroadcast(t, like.shape);
     switch (op as ArithOp) {
       case "add":
-        return [ub(g, a), ub(g, b)];
+        return [needs[0] ? ub(g, a) : null, needs[1] ? ub(g, b) : null];
       case "sub":
-        return [ub(g, a), ub(o.neg(g), b)];
+        return [needs[0] ? ub(g, a) : null, needs[1] ? ub(o.neg(g), b) : null];
       case "mul":
         return [needs[0] ? ub(o.mul(g, b), a) : null, needs[1] ? ub(o.mul(g, a), b) : null];
       case "div":
-        return [ub(o.div(g, b), a), ub(o.neg(o.div(o.mul(g, z), b)), b)];
+        return [needs[0] ? ub(o.div(g, b), a) : null, needs[1] ? ub(o.neg(o.div(o.mul(g, z), b)), b) : null];
       case "pow": { // d a^b = b a^{b−1} da + log(a) a^b db  (the second term taken as 0 where a ≤ 0)
-        const da = o.mul(g, o.mul(b, o.pow(a, o.sub(b, 1))));
+        const da = needs[0] ? o.mul(g, o.mul(b, o.pow(a, o.sub(b, 1)))) : null;
+        if (!needs[1]) return [ub(da, a), null];
         const pos = o.greater(a, 0);
         const db = o.mul(g, o.mul(z, o.log(o.where(pos, a, 1))));
         return [ub(da, a), ub(o.where(pos, db, 0), b)];
@@ -125,7 +126,7 @@ export const binaryP = definePrimitive<{ op: BinaryOp }>({
       case "min": { // ties split the gradient evenly, as JAX does
         const first = op === "max" ? o.greater(a, b) : o.less(a, b);
         const w = o.add(o.astype(first, g.dtype), o.mul(o.astype(o.equal(a, b), g.dtype), 0.5));
-        return [ub(o.mul(g, w), a), ub(o.mul(g, o.sub(1, w)), b)];
+        return [needs[0] ? ub(o.mul(g, w), a) : null, needs[1] ? ub(o.mul(g, o.sub(1, w)), b) : null];
       }
     }
   },
@@ -141,9 +142,13 @@ export const whereP = definePrimitive<Record<never, never>>({
     }
     return [{ shape: broadcastShapes("where", broadcastShapes("where", c.shape, a.shape), b.shape), dtype: a.dtype }];
   },
-  vjp([g], [c, a, b]) {
+  vjp([g], [c, a, b], _y, _p, needs) {
     if (!g) return [null, null, null];
-    return [null, unbroadcast(o.where(c, g, 0), a.shape), unbroadcast(o.where(c, 0, g), b.shape)];
+    return [
+      null,
+      needs[1] ? unbroadcast(o.where(c, g, 0), a.shape) : null,
+      needs[2] ? unbroadcast(o.where(c, 0, g), b.shape) : null,
+    ];
   },
 });
 

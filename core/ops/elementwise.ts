@@ -204,7 +204,8 @@ export function relu(x: TensorLike): Tensor {
  */
 export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
   if (opts.approximate === "tanh") {
-    const inner = mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    const cube = mul(mul(x, x), x); // x³ as two products: far cheaper than pow, forward and backward
+    const inner = mul(add(x, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
     return mul(mul(x, 0.5), add(tanh(inner), 1));
   }
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
