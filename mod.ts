@@ -48,3 +48,16 @@ export * as manifolds from "./manifolds/mod.ts";
 export * as adapters from "./adapters/mod.ts";
 export * as lowrank from "./lowrank/mod.ts";
 export * as safetensors from "./models/safetensors.ts";
+export * as models from "./models/mod.ts";
+export {
+  adaptModel,
+  createModel,
+  generate,
+  initModel,
+  loadModel,
+  loadPeftAdapter,
+  loadTokenizer,
+  parseConfig,
+  saveModel,
+  savePeftAdapter,
+} from "./models/mod.ts";

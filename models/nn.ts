@@ -135,7 +135,8 @@ export function ropeTables(
   like: Tensor,
 ): { cos: Tensor; sin: Tensor } {
   const half = inv.length, d = 2 * half;
-  const c = new Float64Array(T * d), s = new Float64Array(T * d);
+  const Arr = like.dtype === "float64" ? Float64Array : Float32Array;
+  const c = new Arr(T * d), s = new Arr(T * d);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
       const a = (offset + t) * inv[i];
@@ -143,7 +144,7 @@ export function ropeTables(
       s[t * d + i] = s[t * d + half + i] = Math.sin(a);
     }
   }
-  const make = (a: Float64Array) => astype(tensor(a, { shape: [T, d], like }), like.dtype);
+  const make = (a: Float32Array | Float64Array) => tensor(a, { shape: [T, d], like });
   return { cos: make(c), sin: make(s) };
 }
 

@@ -1,0 +1,281 @@
+/**
+ * PEFT's adapter folders: `adapter_config.json` and `adapter_model.safetensors`, read onto a
+ * loaded model and written from an adapted one, with PEFT's tensor names and config fields so
+ * `PeftModel.from_pretrained` loads what Tangent trained.
+ * @module
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { FormatError } from "../core/errors.ts";
+import { astype, slice } from "../core/ops/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import type { PeftConfig } from "../adapters/adapter.ts";
+import { fromPeft } from "../adapters/peft.ts";
+import { type AdaptedLayer, type AdaptedModel, adaptedModel, describeModules } from "./adapted.ts";
+import { writeFileAtomic } from "./files.ts";
+import { type CausalLM, getPath, type LinearModule } from "./model.ts";
+import * as safetensors from "./safetensors.ts";
+
+const PREFIX = "base_model.model.";
+/** The types PEFT 0.21 has; others are Tangent's own (SORSA, POLAR, LOKH, HRA_FOLDED). */
+const PEFT_TYPES = new Set(["LORA", "HRA", "OFT", "BOFT", "LOHA", "LOKR", "VERA"]);
+/** PEFT types whose layers PEFT 0.21 can put on GPT-2's Conv1D modules. */
+const CONV1D_TYPES = new Set(["LORA", "VERA"]);
+
+/** Does PEFT's `target_modules` (a list of names, or a regex string matched in full) select `path`? */
+function peftTargets(config: PeftConfig): (path: string) => boolean {
+  const t = config.target_modules;
+  const exclude = config.exclude_modules;
+  let pick: (p: string) => boolean;
+  if (typeof t === "string") {
+    const re = new RegExp(`^(?:${t})$`);
+    pick = (p) => re.test(p);
+  } else if (Array.isArray(t)) {
+    pick = (p) => t.some((n) => p === n || p.endsWith(`.${n}`));
+  } else {
+    throw new FormatError(`loadPeftAdapter: adapter_config.json has no target_modules (got ${JSON.stringify(t)})`);
+  }
+  let skip: (p: string) => boolean = () => false;
+  if (typeof exclude === "string") {
+    const re = new RegExp(`^(?:${exclude})$`);
+    skip = (p) => re.test(p);
+  } else if (Array.isArray(exclude)) skip = (p) => exclude.some((n) => p === n || p.endsWith(`.${n}`));
+  const layers = config.layers_to_transform;
+  const only = typeof layers === "number" ? [layers] : Array.isArray(layers) ? layers as number[] : undefined;
+  const layerOf = (p: string) => Number(/\.(?:h|layers)\.(\d+)\./.exec(p)?.[1]);
+  return (p) => pick(p) && !skip(p) && (!only || only.includes(layerOf(p)));
+}
+
+async function readConfig(dir: string): Promise<PeftConfig> {
+  const path = join(dir, "adapter_config.json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new FormatError(`loadPeftAdapter: cannot read ${path} (${(e as Error).message}); pass a PEFT adapter folder`);
+  }
+  let config: PeftConfig;
+  try {
+    config = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(`loadPeftAdapter: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!config || typeof config !== "object" || typeof config.peft_type !== "string") {
+    throw new FormatError(`loadPeftAdapter: ${path} has no peft_type; it is not a PEFT adapter config`);
+  }
+  return config;
+}
+
+/**
+ * Applies the PEFT adapter in `dir` (`adapter_config.json` + `adapter_model.safetensors`, as
+ * `PeftModel.save_pretrained` writes them) to `model`: every PEFT type `adapters.fromPeft` knows
+ * (LoRA with rsLoRA/DoRA/PiSSA/OLoRA, HRA, OFT, BOFT, LoHa, LoKr, VeRA) and Tangent's own (SORSA,
+ * PoLAR, LoKH), on any target module, with `rank_pattern`, `alpha_pattern`, `exclude_modules` and
+ * `layers_to_transform`. Each tensor is checked against its module (a size mismatch names the
+ * key); a tensor for a module the model lacks or the config does not target is an error. The
+ * tensors take the model's dtype and backend.
+ * @example
+ * ```ts
+ * import { loadModel, loadPeftAdapter, tensor } from "../mod.ts";
+ * const model = await loadModel("../shared/fixtures/models/tiny_llama");
+ * const peft = await loadPeftAdapter(model, "../shared/fixtures/models/tiny_llama_lora_adapter");
+ * const logits = peft.apply(peft.params, tensor([[1, 2, 3]], { dtype: "int32" })); // with LoRA
+ * ```
+ */
+export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<AdaptedModel> {
+  const config = await readConfig(dir);
+  const names = await readdir(dir);
+  if (!names.includes("adapter_model.safetensors")) {
+    const bin = names.includes("adapter_model.bin");
+    throw new FormatError(
+      `loadPeftAdapter: ${dir} has no adapter_model.safetensors` +
+        (bin
+          ? " (only adapter_model.bin); save it again in Python with save_pretrained(dir, safe_serialization=True)"
+          : ""),
+    );
+  }
+  const w0 = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
+  const dtype = w0.dtype === "float64" ? "float64" : "float32";
+  const { tensors } = await safetensors.read(join(dir, "adapter_model.safetensors"), {
+    dtype,
+    backend: w0.backend.name as "cpu" | "webgpu",
+  });
+  const selects = peftTargets(config);
+  const targets = model.linearPaths.filter(selects);
+  if (!targets.length) {
+    throw new FormatError(
+      `loadPeftAdapter: target_modules ${JSON.stringify(config.target_modules)} selects no linear module of the ` +
+        `${model.config.modelType} model; its modules are ${describeModules(model.linearPaths)}`,
+    );
+  }
+  // every tensor belongs to a targeted module, or is shared (VeRA's base_model.vera_A / vera_B)
+  const owner = (k: string) => targets.find((p) => k.startsWith(`${PREFIX}${p}.`));
+  const shared: Record<string, Tensor> = {};
+  for (const k of Object.keys(tensors)) {
+    if (owner(k)) continue;
+    const other = model.linearPaths.find((p) => k.startsWith(`${PREFIX}${p}.`));
+    if (other) {
+      throw new FormatError(
+        `loadPeftAdapter: ${k} belongs to ${other}, which target_modules ${
+          JSON.stringify(config.target_modules)
+        } does not select; the folder and its config disagree`,
+      );
+    }
+    if (k.startsWith(PREFIX)) {
+      throw new FormatError(
+        `loadPeftAdapter: ${k} names no linear module of the ${model.config.modelType} model (modules: ` +
+          `${describeModules(model.linearPaths)}); was the adapter trained on another architecture?`,
+      );
+    }
+    shared[k] = tensors[k];
+  }
+  const layers: Record<string, AdaptedLayer<Record<string, Tensor>>> = {};
+  const params: Record<string, Record<string, Tensor>> = {};
+  for (const path of targets) {
+    const own: Record<string, Tensor> = { ...shared };
+    for (const [k, t] of Object.entries(tensors)) if (owner(k) === path) own[k] = t;
+    const m = getPath(model.params, path) as LinearModule;
+    // the loaded model already holds GPT-2's Conv1D weights as out × in
+    const built = fromPeft({ config: { ...config, fan_in_fan_out: false }, base: m, tensors: own, module: path });
+    layers[path] = { adapter: built.adapter, frozen: built.frozen };
+    params[path] = built.params;
+  }
+  return adaptedModel(model, layers, params);
+}
+
+/** Options of `savePeftAdapter`. */
+export interface SavePeftOptions {
+  /** `base_model_name_or_path` in the config (default: none). */
+  baseModelNameOrPath?: string;
+}
+
+/** What `savePeftAdapter` wrote and what a reader should know. */
+export interface SavedPeftAdapter {
+  /** The config written. */
+  config: PeftConfig;
+  /** Number of tensors written. */
+  tensors: number;
+  /** Facts about loading it elsewhere (a Tangent-only type, a module PEFT cannot adapt). */
+  notes: string[];
+}
+
+/** `a` and `b` equal as JSON, ignoring the fields `ignore`. */
+function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): boolean {
+  const strip = (c: PeftConfig) =>
+    JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k]) => !ignore.includes(k))));
+  return strip(a) === strip(b);
+}
+
+/**
+ * Writes an adapted model's adapters in PEFT's folder layout: `adapter_config.json` (the
+ * adapter's `peftConfig()` plus `target_modules`, `fan_in_fan_out` for GPT-2's Conv1D modules,
+ * `rank_pattern`/`alpha_pattern` where layers differ, `task_type: "CAUSAL_LM"`) and
+ * `adapter_model.safetensors` with PEFT's on-disk names (`base_model.model.<module>.lora_A.weight`,
+ * VeRA's shared `base_model.vera_A`). Both files are written whole (temporary name, rename).
+ * Methods PEFT 0.21 does not have (SORSA, PoLAR, LoKH, folded HRA) are written under their own
+ * `peft_type` and the returned notes say that only Tangent loads them.
+ * @example
+ * ```ts
+ * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
+ * const model = await loadModel("../shared/fixtures/models/tiny_llama");
+ * const peft = adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 2 }) });
+ * const dir = await Deno.makeTempDir();
+ * await savePeftAdapter(dir, peft, peft.params);
+ * const back = await loadPeftAdapter(model, dir);
+ * ```
+ */
+export async function savePeftAdapter<P>(
+  dir: string,
+  adapted: AdaptedModel<P>,
+  params: Record<string, P> = adapted.params,
+  opts: SavePeftOptions = {},
+): Promise<SavedPeftAdapter> {
+  const paths = adapted.paths;
+  const configs = paths.map((p) => {
+    const c = adapted.layers[p].adapter.peftConfig?.();
+    if (!c) {
+      throw new FormatError(
+        `savePeftAdapter: the adapter at ${p} (${adapted.layers[p].adapter.kind}) has no peftConfig()`,
+      );
+    }
+    return c;
+  });
+  const first = configs[0];
+  const type = String(first.peft_type).toUpperCase();
+  const rankKey = "r", alphaKey = type === "LORA" ? "lora_alpha" : "alpha";
+  const rankPattern: Record<string, unknown> = {}, alphaPattern: Record<string, unknown> = {};
+  configs.forEach((c, i) => {
+    if (!sameConfig(c, first, [rankKey, alphaKey])) {
+      throw new FormatError(
+        `savePeftAdapter: ${paths[i]} and ${paths[0]} have different adapter configs; PEFT's folder holds one ` +
+          `(layers may differ only in ${rankKey} and ${alphaKey})`,
+      );
+    }
+    if (c[rankKey] !== first[rankKey]) rankPattern[paths[i]] = c[rankKey];
+    if (c[alphaKey] !== first[alphaKey]) alphaPattern[paths[i]] = c[alphaKey];
+  });
+  // PEFT's target_modules: the modules' own names when they select exactly these paths, else the paths
+  const linear = adapted.base.linearPaths;
+  const names = [...new Set(paths.map((p) => p.split(".").pop()!))].sort();
+  const exact = linear.filter((p) => names.some((n) => p.endsWith(`.${n}`))).length === paths.length;
+  const conv1d = adapted.config.architecture === "gpt2";
+  const config: PeftConfig = {
+    ...first,
+    target_modules: exact ? names : [...paths],
+    ...(Object.keys(rankPattern).length && { rank_pattern: rankPattern }),
+    ...(Object.keys(alphaPattern).length && { alpha_pattern: alphaPattern }),
+    ...(CONV1D_TYPES.has(type) && { fan_in_fan_out: conv1d }),
+    base_model_name_or_path: opts.baseModelNameOrPath ?? null,
+    task_type: "CAUSAL_LM",
+    inference_mode: true,
+  };
+  const notes: string[] = [];
+  if (!PEFT_TYPES.has(type)) {
+    notes.push(`${type} is not a PEFT 0.21 type: PEFT cannot load this folder; Tangent's loadPeftAdapter does`);
+  } else if (conv1d && !CONV1D_TYPES.has(type)) {
+    notes.push(
+      `PEFT 0.21 has no ${type} layer for GPT-2's Conv1D modules (only nn.Linear): PeftModel.from_pretrained ` +
+        `refuses this folder on a GPT-2; Tangent's loadPeftAdapter loads it`,
+    );
+  }
+  const tensors: Record<string, Tensor> = {};
+  for (const path of paths) {
+    const l = adapted.layers[path];
+    const prefix = `${PREFIX}${path}`;
+    Object.assign(tensors, l.adapter.toPeft(params[path], { prefix }));
+    const frozen = l.adapter.frozenToPeft?.(l.frozen, { prefix }) ?? {};
+    for (const [k, t] of Object.entries(frozen)) {
+      const leaf = k.slice(prefix.length + 1);
+      if (type === "VERA" && (leaf === "vera_A" || leaf === "vera_B")) continue;
+      tensors[k] = t;
+    }
+  }
+  if (type === "VERA") Object.assign(tensors, await sharedVera(adapted as AdaptedModel));
+  const w = getPath(adapted.base.params, `${paths[0]}.weight`) as Tensor;
+  for (const [k, t] of Object.entries(tensors)) if (t.dtype !== w.dtype) tensors[k] = astype(t, w.dtype);
+  await safetensors.write(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
+  await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2) + "\n");
+  return { config, tensors: Object.keys(tensors).length, notes };
+}
+
+/**
+ * VeRA's one pair of projections for the model, `base_model.vera_A` `[r, max in]` and
+ * `base_model.vera_B` `[max out, r]`: the widest layer's, checked to contain every layer's as
+ * its leading slice (as PEFT slices them).
+ */
+async function sharedVera(adapted: AdaptedModel): Promise<Record<string, Tensor>> {
+  const fz = adapted.paths.map((p) => adapted.layers[p].frozen as unknown as { A: Tensor; B: Tensor });
+  const A = fz.reduce((a, f) => (f.A.shape[1] > a.shape[1] ? f.A : a), fz[0].A);
+  const B = fz.reduce((b, f) => (f.B.shape[0] > b.shape[0] ? f.B : b), fz[0].B);
+  for (const [i, f] of fz.entries()) {
+    const a = await slice(A, [null, [0, f.A.shape[1]]]).data(), b = await slice(B, [[0, f.B.shape[0]], null]).data();
+    const fa = await f.A.data(), fb = await f.B.data();
+    if (a.some((v, j) => v !== fa[j]) || b.some((v, j) => v !== fb[j])) {
+      throw new FormatError(
+        `savePeftAdapter: VeRA's projections at ${adapted.paths[i]} are not slices of one shared pair, as PEFT ` +
+          `requires; create the adapter with vera({ r, projection: { A, B } }) so every layer shares them`,
+      );
+    }
+  }
+  return { "base_model.vera_A": A, "base_model.vera_B": B };
+}
