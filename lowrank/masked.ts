@@ -6,7 +6,8 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { astype, matmul, mul, notEqual, sum, transpose, where } from "../core/ops/mod.ts";
+import { astype, matmul, mul, notEqual, slice, sum, transpose, where } from "../core/ops/mod.ts";
+import { svd } from "../core/linalg/mod.ts";
 import { type Key, key as makeKey, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { checkRank, type Factorization, ridge, sweepOptions } from "./als.ts";
@@ -27,16 +28,20 @@ export interface AlsMaskedOptions {
   sweeps?: number;
   /** Stop once the relative error on the observed entries is at most this (default 0). */
   tol?: number;
-  /** Random key for the initial C (default key(0)). */
+  /** Random key for the "random" start (default key(0)). */
   key?: Key;
-  /** The initial C `[m, k]`. */
-  init?: Tensor;
+  /**
+   * The initial C `[m, k]`, or how to choose it: "spectral" (default; the top k left singular
+   * vectors of the zero-filled W ∘ M, as in Keshavan, Montanari & Oh 2010) or "random" (standard
+   * normal; ALS then stalls at a spurious stationary point more often).
+   */
+  init?: Tensor | "spectral" | "random";
   /** Called after every sweep with the error on the observed entries. */
   onSweep?: (sweep: number, error: number, factors: { C: Tensor; R: Tensor }) => void;
 }
 
 /**
- * ALS on the observed entries Ω (`mask` true) only:
+ * ALS on the observed entries Ω (`mask` true) only, from a spectral start (see `init`):
  * `min Σ_{(i,j)∈Ω} (W − CR)²ᵢⱼ + λ_C‖C‖²_F + λ_R‖R‖²_F`, column by column
  * ```
  * r_j ← (Cᵀ D_j C + λ_R I)⁻¹ Cᵀ D_j w_j,    D_j = diag(mask_j)
@@ -71,7 +76,12 @@ export function alsMasked(W: Tensor, mask: Tensor, opts: AlsMaskedOptions): Fact
   const M = astype(observed, W.dtype);
   // W ∘ M by a select, so unobserved entries (even NaN) never enter
   const WM = where(observed, W, 0);
-  let C = opts.init ?? normal(opts.key ?? makeKey(0), [m, k], { dtype: W.dtype });
+  const init = opts.init ?? "spectral";
+  let C = init === "spectral"
+    ? slice(svd(WM).U, [null, [0, k]])
+    : init === "random"
+    ? normal(opts.key ?? makeKey(0), [m, k], { dtype: W.dtype })
+    : init;
   if (C.shape.join() !== `${m},${k}`) {
     throw new ShapeError(`alsMasked: init must be [${m}, ${k}], got ${fmtShape(C.shape)}`);
   }

@@ -19,6 +19,8 @@ export interface LineSeries {
   readonly y: readonly number[];
   /** Draw dashed (default: solid, unless the palette has run out of colours). */
   readonly dashed?: boolean;
+  /** Colour (default: the palette's next; give the same colour to related series, e.g. one method at two ranks). */
+  readonly color?: string;
 }
 
 /** A horizontal reference line, e.g. the number from the paper's figure. */
@@ -464,7 +466,10 @@ export function linePlot(opts: LinePlotOptions): string {
       );
     }
   });
-  const styles = series.map((s, i) => styleOf(i, s.dashed));
+  const styles = series.map((s, i) => {
+    const st = styleOf(i, s.dashed);
+    return s.color ? { ...st, color: escapeXml(s.color) } : st;
+  });
   const showMarkers = series.map((s, i) => i >= PALETTE.length || s.x.length <= 20);
   const pts = function* (): Iterable<[number, number]> {
     for (const s of series) for (let i = 0; i < s.x.length; i++) yield [s.x[i], s.y[i]];

@@ -18,8 +18,10 @@ export interface Column {
   readonly align?: "left" | "right";
 }
 
-/** A table row: values by column key. */
-export type Row = Readonly<Record<string, unknown>>;
+/** A table row: values by column key (any object; an interface works too). */
+export type Row = object;
+
+const cell = (row: Row, key: string): unknown => (row as Record<string, unknown>)[key];
 
 /** Options of `fmt`. */
 export interface FmtOptions {
@@ -80,10 +82,10 @@ const isNumeric = (v: unknown) => typeof v === "number" || typeof v === "bigint"
 
 /** The cells as text, and each column's alignment. */
 function cells(columns: readonly Column[], rows: readonly Row[]): { text: string[][]; right: boolean[] } {
-  const text = rows.map((row) => columns.map((c) => (c.format ? c.format(row[c.key]) : fmt(row[c.key]))));
+  const text = rows.map((row) => columns.map((c) => (c.format ? c.format(cell(row, c.key)) : fmt(cell(row, c.key)))));
   const right = columns.map((c) => {
     if (c.align) return c.align === "right";
-    const present = rows.map((r) => r[c.key]).filter((v) => v !== null && v !== undefined);
+    const present = rows.map((r) => cell(r, c.key)).filter((v) => v !== null && v !== undefined);
     return present.length > 0 && present.every(isNumeric);
   });
   return { text, right };

@@ -1,0 +1,72 @@
+/**
+ * `deno task reproduce [--out dir] [--quick]`: runs the reproductions of the founding papers'
+ * claims (issue 10's experiments 2, 4 and 5 for now) and writes `report.md` with SVG plots.
+ * Progress goes to stderr, the summary to stdout.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fmt, textTable } from "../report/mod.ts";
+import { EXPERIMENTS, runReproductions } from "./run.ts";
+
+/** The command-line options; `--help` is generated from this table, and the parser reads it too. */
+const OPTIONS = {
+  out: { type: "string", default: "./out/reproduce", help: "folder for report.md and the SVG plots" },
+  quick: { type: "boolean", default: false, help: "small sizes: the whole run well under a minute (CI)" },
+  help: { type: "boolean", short: "h", default: false, help: "print this help and exit" },
+} as const;
+
+/** The `--help` text, generated from the option table. */
+export function usage(): string {
+  const lines = Object.entries(OPTIONS).map(([name, o]) => {
+    const flag = `${"short" in o ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? " <value>" : ""}`;
+    const def = o.type === "string" ? ` (default ${o.default})` : "";
+    return `  ${flag.padEnd(22)} ${o.help}${def}`;
+  });
+  return [
+    "Usage: deno task reproduce [options]",
+    "",
+    "Reproduces the founding papers' claims at small scale and writes report.md with plots:",
+    ...EXPERIMENTS.map((e) => `  ${e.id}. ${e.title}`),
+    "",
+    "Options:",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+/** The parsed options: `{ out, quick, help }`; throws a TypeError naming an unknown or malformed option. */
+export function parseOptions(args: string[]): { out: string; quick: boolean; help: boolean } {
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(([k, { help: _help, ...o }]) => [k, o]),
+  ) as { [K in keyof typeof OPTIONS]: Omit<typeof OPTIONS[K], "help"> };
+  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  return { out: values.out, quick: values.quick, help: values.help };
+}
+
+/** Runs the job with command-line `args`; returns the exit code (2 for bad options). */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseOptions(args);
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  const summary = await runReproductions({ out: values.out, quick: values.quick });
+  console.log(
+    textTable([
+      { key: "id", title: "experiment" },
+      { key: "title", title: "" },
+      { key: "verdict", title: "verdict" },
+      { key: "seconds", title: "seconds", format: (v) => fmt(v, { digits: 2 }) },
+    ], summary),
+  );
+  console.log(`report: ${values.out.replace(/\/$/, "")}/report.md`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,48 @@
+/**
+ * Reproductions of the founding papers' claims, each a function a user can call with their own
+ * sizes; each returns its numbers, a Markdown section (claim, set-up, numbers, verdict) and SVG
+ * plots. `runReproductions` runs them all and writes `report.md` (what `deno task reproduce`
+ * does). Not part of the tensor API; import `reproduce/mod.ts`.
+ *
+ * @example
+ * ```ts
+ * import { hraIdentity } from "./mod.ts";
+ * const { rows, verdict } = hraIdentity({ sizes: [8, 32], reflections: [2, 4] });
+ * // rows[i].error ≈ 1e-16, verdict "reproduced"
+ * ```
+ * @module
+ */
+export {
+  downsample,
+  type ExperimentReport,
+  image,
+  iterationsTo,
+  type OnProgress,
+  quote,
+  type Verdict,
+  verdictLine,
+} from "./common.ts";
+export {
+  type ConvergenceMethod,
+  type ConvergenceRun,
+  polarConvergence,
+  type PolarConvergenceOptions,
+  type PolarConvergenceResult,
+} from "./polar.ts";
+export {
+  hraIdentity,
+  type HraIdentityOptions,
+  type HraIdentityResult,
+  type HraIdentityRow,
+  hraLambdaSweep,
+  type HraLambdaSweepOptions,
+  type HraLambdaSweepResult,
+  type HraSweepRow,
+} from "./hra.ts";
+export {
+  type DecompositionRow,
+  decompositions,
+  type DecompositionsOptions,
+  type DecompositionsResult,
+} from "./decompositions.ts";
+export { type Experiment, EXPERIMENTS, type RunOptions, runReproductions, type RunSummary } from "./run.ts";
