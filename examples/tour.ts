@@ -1,10 +1,10 @@
 /**
- * The main job, a short tour: fine-tune one frozen layer towards a target with several adapters
+ * A short tour of the layer-level API: fine-tune one frozen layer towards a target with several adapters
  * (LoRA, HRA, exactly orthogonal HRA, PoLAR, SORSA), each a few lines of Tangent, and print what
  * each learned: loss, trainable scalars, stable rank of ΔW and how orthogonal its factors stayed.
  * Then check one adapter against Hugging Face PEFT's own numbers when the fixtures are present.
  *
- * Run: `deno task demo` (or `npx -y deno@2.9.6 task demo`).
+ * Run: `deno task tour`.
  * @module
  */
 import {

@@ -1,0 +1,83 @@
+/**
+ * Command-line parsing for the example jobs: one option table gives both `node:util`'s
+ * `parseArgs` configuration and the `--help` text, so they cannot disagree.
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** One command-line option. */
+export interface OptionSpec {
+  /** `string` takes a value, `boolean` is a flag. */
+  type: "string" | "boolean";
+  /** What it does (one line of `--help`). */
+  help: string;
+  /** Placeholder for the value in `--help` (`<dir>`). */
+  value?: string;
+  /** Default, shown in `--help`. */
+  default?: string | boolean;
+  /** One-letter alias. */
+  short?: string;
+}
+
+/** The `--help` text: usage, a description, and one line per option. */
+export function helpText(usage: string, description: string, options: Record<string, OptionSpec>): string {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${
+      o.type === "string" ? ` ${o.value ?? "<value>"}` : ""
+    }`;
+    const def = o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : "";
+    return [flag, o.help + def] as const;
+  });
+  const width = Math.max(...rows.map(([f]) => f.length)) + 2;
+  return [`Usage: ${usage}`, "", description, "", "Options:", ...rows.map(([f, h]) => `  ${f.padEnd(width)}${h}`)]
+    .join("\n") + "\n";
+}
+
+/**
+ * Parses `args` against the table; an unknown option or a missing value prints the error and the
+ * help to stderr and exits with status 2. Returns the values (defaults filled in).
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  usage: string,
+  description: string,
+  options: Record<string, OptionSpec>,
+): Record<string, string | boolean | undefined> {
+  const config = Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.short && { short: o.short }), ...(o.default !== undefined && { default: o.default }) },
+    ]),
+  );
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options: config as never, allowPositionals: true });
+    if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}'`);
+    return values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n`);
+    console.error(helpText(usage, description, options));
+    Deno.exit(2);
+  }
+}
+
+/** A positive integer option, or an error naming it. */
+export function intOption(name: string, v: string | boolean | undefined, fallback: number): number {
+  if (v === undefined || v === false) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`error: --${name} must be a positive integer, got '${v}'`);
+    Deno.exit(2);
+  }
+  return n;
+}
+
+/** A positive number option, or an error naming it. */
+export function numberOption(name: string, v: string | boolean | undefined): number | undefined {
+  if (v === undefined || v === false) return undefined;
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    console.error(`error: --${name} must be a positive number, got '${v}'`);
+    Deno.exit(2);
+  }
+  return n;
+}

@@ -1,0 +1,73 @@
+/**
+ * `deno task generate --model <dir> [--adapter <dir>] --prompt "..."`: continues a prompt with a
+ * Hugging Face model (and optionally a PEFT adapter), greedily or by sampling, with a KV cache.
+ * @module
+ */
+import { resolve } from "node:path";
+import { key, TangentError, tensor, useBackend } from "../mod.ts";
+import { generate, loadModel, loadPeftAdapter, loadTokenizer, resolveModel } from "../models/mod.ts";
+import type { CausalLM } from "../models/mod.ts";
+import { helpText, intOption, type OptionSpec, parseCommandLine } from "./cli.ts";
+
+const USAGE = 'deno task generate --model <dir|hub id> [--adapter <dir>] --prompt "..."';
+const ABOUT = "Prints the prompt's continuation (stdout) by a model and, with --adapter, a PEFT adapter on it.";
+const OPTIONS: Record<string, OptionSpec> = {
+  model: {
+    type: "string",
+    value: "<dir|hub id>",
+    help: "a Hugging Face model folder (e.g. out/base-model), or a hub id",
+  },
+  adapter: {
+    type: "string",
+    value: "<dir>",
+    help: "a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)",
+  },
+  prompt: { type: "string", value: "<text>", help: "the text to continue" },
+  "max-new-tokens": { type: "string", value: "<n>", help: "tokens to add at most", default: "32" },
+  temperature: { type: "string", value: "<t>", help: "sampling temperature; 0 is greedy", default: "0" },
+  "top-k": { type: "string", value: "<k>", help: "sample among the k most likely tokens" },
+  seed: { type: "string", value: "<n>", help: "sampling seed", default: "0" },
+  backend: { type: "string", value: "cpu|webgpu", help: "where to compute", default: "cpu" },
+  help: { type: "boolean", short: "h", help: "print this help" },
+};
+
+async function main(): Promise<void> {
+  const o = parseCommandLine(Deno.args, USAGE, ABOUT, OPTIONS);
+  if (o.help) {
+    console.log(helpText(USAGE, ABOUT, OPTIONS));
+    return;
+  }
+  if (!o.model || o.prompt === undefined) {
+    console.error(`error: --model and --prompt are required\n\n${helpText(USAGE, ABOUT, OPTIONS)}`);
+    Deno.exit(2);
+  }
+  const backend = o.backend === "webgpu" ? "webgpu" : "cpu";
+  if (backend === "webgpu") await useBackend("webgpu");
+  const dir = await resolveModel(String(o.model), { onProgress: (m) => console.error(m) });
+  const base = await loadModel(dir, { backend });
+  const model: CausalLM<unknown> = o.adapter ? await loadPeftAdapter(base, resolve(String(o.adapter))) : base;
+  const tokenizer = await loadTokenizer(dir);
+  const ids = tokenizer.encode(String(o.prompt));
+  if (!ids.length) throw new TangentError("generate: the prompt encodes to no tokens; give a non-empty --prompt");
+  const temperature = Number(o.temperature ?? 0);
+  const out = await generate(model, model.params, tensor([ids], { dtype: "int32" }), {
+    maxNewTokens: intOption("max-new-tokens", o["max-new-tokens"], 32),
+    temperature,
+    topK: o["top-k"] === undefined ? undefined : intOption("top-k", o["top-k"], 1),
+    key: key(Number(o.seed ?? 0)),
+    eosTokenId: tokenizer.eosId,
+  });
+  console.log(tokenizer.decode(out[0].slice(ids.length), { skipSpecialTokens: true }));
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    if (e instanceof TangentError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(1);
+    }
+    throw e;
+  }
+}

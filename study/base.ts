@@ -1,0 +1,154 @@
+/**
+ * The study's embedded default base model: a small GPT-2 pretrained in-process on string
+ * reversal, saved as a Hugging Face folder (so transformers, `loadModel` and `deno task generate`
+ * all read it) and reused while its settings are unchanged.
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { key as makeKey } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { adamw } from "../manifolds/mod.ts";
+import { createModel } from "../models/architectures.ts";
+import { parseConfig } from "../models/config.ts";
+import { writeFileAtomic } from "../models/files.ts";
+import { initModel } from "../models/init.ts";
+import { loadModel, saveModel } from "../models/load.ts";
+import type { CausalLM } from "../models/model.ts";
+import { getPath } from "../models/model.ts";
+import { crossEntropy } from "../models/nn.ts";
+import { charTokenizerJson, loadTokenizer, type TextTokenizer } from "../models/tokenizer.ts";
+import { evaluate } from "./run.ts";
+import { transductionTask } from "./tasks.ts";
+import { train } from "./train.ts";
+
+/** The default base model's settings (its cache key). */
+export interface BaseSettings {
+  /** The task's alphabet. */
+  alphabet: string;
+  /** Letters per example. */
+  length: number;
+  /** GPT-2 width. */
+  n_embd: number;
+  /** GPT-2 blocks. */
+  n_layer: number;
+  /** GPT-2 heads. */
+  n_head: number;
+  /** Pretraining steps. */
+  steps: number;
+  /** Sequences per step. */
+  batch: number;
+  /** AdamW learning rate. */
+  lr: number;
+  /** Initialisation key and example stream. */
+  seed: number;
+}
+
+/** The settings of the default base model (`quick`: fewer pretraining steps). */
+export function baseSettings(opts: { quick?: boolean; seed?: number; length?: number } = {}): BaseSettings {
+  return {
+    alphabet: "abcdefghij",
+    length: opts.length ?? 6,
+    n_embd: 64,
+    n_layer: 2,
+    n_head: 4,
+    steps: opts.quick ? 250 : 600,
+    batch: 64,
+    lr: 3e-3,
+    seed: opts.seed ?? 0,
+  };
+}
+
+/** What `defaultBaseModel` returns. */
+export interface BaseModel {
+  /** The pretrained model. */
+  model: CausalLM;
+  /** Its character tokenizer. */
+  tokenizer: TextTokenizer;
+  /** The folder it is saved in. */
+  dir: string;
+  /** Whether it was read from `dir` rather than trained now. */
+  reused: boolean;
+  /** Held-out exact-match accuracy on the pretraining task. */
+  accuracy: number;
+}
+
+/**
+ * The default base model in `dir`: read back when `dir/pretraining.json` records the same
+ * settings, else pretrained now (GPT-2 architecture, `n_embd` 64, 2 blocks, 4 heads, vocabulary
+ * `abcdefghij=;`, on reversing 6 letters) and saved there with its tokenizer.
+ */
+export async function defaultBaseModel(opts: {
+  dir: string;
+  quick?: boolean;
+  seed?: number;
+  /** Letters per example (default 6). */
+  length?: number;
+  backend?: "cpu" | "webgpu";
+  onProgress?: (step: number, total: number, loss: number) => void;
+}): Promise<BaseModel> {
+  const settings = baseSettings(opts);
+  const task = transductionTask({ rule: "reverse", alphabet: settings.alphabet, length: settings.length, seed: 1 });
+  const recordPath = join(opts.dir, "pretraining.json");
+  try {
+    const record = JSON.parse(await readFile(recordPath, "utf8"));
+    if (JSON.stringify(record.settings) === JSON.stringify(settings)) {
+      const model = await loadModel(opts.dir, { backend: opts.backend });
+      return {
+        model,
+        tokenizer: await loadTokenizer(opts.dir),
+        dir: opts.dir,
+        reused: true,
+        accuracy: record.accuracy,
+      };
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
+  }
+  const vocab = task.vocabulary;
+  const config = parseConfig({
+    architectures: ["GPT2LMHeadModel"],
+    model_type: "gpt2",
+    vocab_size: vocab.length,
+    n_embd: settings.n_embd,
+    n_layer: settings.n_layer,
+    n_head: settings.n_head,
+    n_positions: 2 * settings.length + 4,
+    activation_function: "gelu_new",
+    layer_norm_epsilon: 1e-5,
+    initializer_range: 0.02,
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    tie_word_embeddings: true,
+    bos_token_id: vocab.indexOf(";"),
+    eos_token_id: vocab.indexOf(";"),
+    torch_dtype: "float32",
+  });
+  const model = createModel(config, initModel(config, makeKey(settings.seed)));
+  const like = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
+  const r = await train({
+    params: model.params,
+    optimizer: adamw({ lr: settings.lr, weightDecay: 0 }),
+    steps: settings.steps,
+    loss: (p, x, y) => crossEntropy(model.apply(p, x), y),
+    batch: (step) => task.trainBatch(step, settings.batch),
+    like,
+    onProgress: (step, loss) => opts.onProgress?.(step, settings.steps, loss),
+  });
+  const trained = createModel(config, r.params);
+  const { heldOutAccuracy } = await evaluate(trained, trained.params, task, 512, like);
+  await saveModel(opts.dir, trained);
+  const { tokenizerJson, tokenizerConfig } = charTokenizerJson(vocab);
+  await writeFileAtomic(join(opts.dir, "tokenizer.json"), JSON.stringify(tokenizerJson, null, 2) + "\n");
+  await writeFileAtomic(join(opts.dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2) + "\n");
+  const record = { settings, task: task.description, accuracy: heldOutAccuracy, finalLoss: r.losses.at(-1) };
+  await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + "\n");
+  return {
+    model: trained,
+    tokenizer: await loadTokenizer(opts.dir),
+    dir: opts.dir,
+    reused: false,
+    accuracy: heldOutAccuracy,
+  };
+}

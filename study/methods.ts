@@ -1,0 +1,116 @@
+/**
+ * The methods the adapter study compares, each at a trainable budget comparable to LoRA's at the
+ * study's rank, with the optimizer its paper trains it with.
+ * @module
+ */
+import { FormatError } from "../core/errors.ts";
+import type { Adapter } from "../adapters/adapter.ts";
+import { boft, dora, hra, loha, lokh, lokr, lora, oft, polar, sorsa, vera } from "../adapters/mod.ts";
+import { adamw, landing } from "../manifolds/mod.ts";
+import type { Optimizer } from "../manifolds/optimizer.ts";
+
+/** One method of the study. */
+export interface Method {
+  /** Identifier on the command line (`lora`, `hra`, …, `full`). */
+  readonly name: string;
+  /** How it is set up, for the report (`LoRA r=4, α=8`). */
+  readonly label: string;
+  /** The adapter for modules of width `inF` → `outF` (absent for full fine-tuning). */
+  // deno-lint-ignore no-explicit-any
+  readonly adapter?: (dims: { inF: number; outF: number }) => Adapter<any, any>;
+  /** The optimizer at learning rate `lr`. */
+  readonly optimizer: (lr: number) => Optimizer;
+  /** The default learning rate at the study's scale (a short sweep per method picked it). */
+  readonly lr: number;
+}
+
+/** The largest divisor of `n` that is at most `cap` (a block size that tiles `n`). */
+function blockFor(n: number, cap: number): number {
+  for (let b = Math.min(cap, n); b > 1; b--) if (n % b === 0) return b;
+  return 1;
+}
+
+const adam = (lr: number) => adamw({ lr, weightDecay: 0 });
+
+/**
+ * The study's methods at rank `r` (default 4): LoRA, DoRA, PiSSA and SORSA at rank r; PoLAR at
+ * rank r on Stiefel factors (Riemannian Adam, as the manifold keeps them exactly orthonormal);
+ * HRA with 2r reflections (in·2r scalars, about LoRA's r(in + out)); OFT and BOFT with blocks of
+ * 4r; LoHa and LoKH at rank r/2 … r (their updates reach rank r² from fewer scalars); LoKr; VeRA
+ * with shared random projections of rank 16r (only out + 16r trainable scalars); and full
+ * fine-tuning of every parameter as the reference.
+ */
+export function studyMethods(r = 4): Method[] {
+  const half = Math.max(1, Math.floor(r / 2));
+  return [
+    { name: "full", label: "full fine-tuning (every parameter)", optimizer: adam, lr: 1e-3 },
+    {
+      name: "lora",
+      label: `LoRA r=${r}, α=${2 * r}`,
+      adapter: () => lora({ r, alpha: 2 * r }),
+      optimizer: adam,
+      lr: 3e-3,
+    },
+    {
+      name: "dora",
+      label: `DoRA r=${r}, α=${2 * r}`,
+      adapter: () => dora({ r, alpha: 2 * r }),
+      optimizer: adam,
+      lr: 3e-3,
+    },
+    {
+      name: "pissa",
+      label: `PiSSA r=${r} (LoRA from the principal singular triplets)`,
+      adapter: () => lora({ r, alpha: r, init: "pissa" }),
+      optimizer: adam,
+      lr: 1e-3,
+    },
+    { name: "hra", label: `HRA r=${2 * r}`, adapter: () => hra({ r: 2 * r }), optimizer: adam, lr: 3e-3 },
+    {
+      name: "oft",
+      label: `OFT blocks of ${4 * r} (Cayley–Neumann)`,
+      adapter: ({ inF }) => oft({ blockSize: blockFor(inF, 4 * r) }),
+      optimizer: adam,
+      lr: 3e-3,
+    },
+    {
+      name: "boft",
+      label: `BOFT blocks of ${2 * r}, 2 butterfly factors`,
+      adapter: ({ inF }) => boft({ blockSize: blockFor(inF, 2 * r), butterflyFactors: 2 }),
+      optimizer: adam,
+      lr: 3e-3,
+    },
+    { name: "loha", label: `LoHa r=${half}`, adapter: () => loha({ r: half, alpha: half }), optimizer: adam, lr: 3e-3 },
+    { name: "lokr", label: `LoKr r=${r}`, adapter: () => lokr({ r, alpha: r }), optimizer: adam, lr: 3e-3 },
+    { name: "lokh", label: `LoKH r=${half}`, adapter: () => lokh({ r: half, alpha: half }), optimizer: adam, lr: 3e-3 },
+    { name: "vera", label: `VeRA r=${16 * r}`, adapter: () => vera({ r: 16 * r }), optimizer: adam, lr: 1e-2 },
+    {
+      name: "sorsa",
+      label: `SORSA r=${r}, γ=0.1`,
+      adapter: () => sorsa({ r, gamma: 0.1 }),
+      optimizer: adam,
+      lr: 1e-3,
+    },
+    {
+      name: "polar",
+      label: `PoLAR r=${r} (Stiefel X, Y; landing under Adam)`,
+      adapter: () => polar({ r, alpha: r }),
+      optimizer: (lr) => landing({ lambda: 1, base: adamw({ lr, weightDecay: 0 }) }),
+      lr: 3e-3,
+    },
+  ];
+}
+
+/** The named methods (comma-separated or a list), or all; an unknown name lists the known ones. */
+export function selectMethods(names: string | readonly string[] | undefined, r = 4): Method[] {
+  const all = studyMethods(r);
+  if (names === undefined || names === "" || names === "all") return all;
+  const wanted = (typeof names === "string" ? names.split(",") : names).map((n) => n.trim().toLowerCase());
+  const unknown = wanted.filter((n) => !all.some((m) => m.name === n));
+  if (unknown.length) {
+    throw new FormatError(
+      `--adapters: unknown method(s) ${unknown.join(", ")}; choose from ${all.map((m) => m.name).join(", ")}`,
+    );
+  }
+  return all.filter((m) => wanted.includes(m.name));
+}

@@ -1,0 +1,266 @@
+/**
+ * The adapter study: fine-tune one base model on one task with each method at a comparable
+ * budget, and measure what each gives: losses, held-out accuracy, speed, memory, how orthogonal
+ * its orthogonal factors stayed and the stable rank of the weight change it made.
+ * @module
+ */
+import { FormatError } from "../core/errors.ts";
+import { add, astype, equal, greaterEqual, logicalNot, max, mul, reshape, sum, take, where } from "../core/ops/mod.ts";
+import { arange } from "../core/ops/mod.ts";
+import { foldIn, type Key, key as makeKey } from "../core/random.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { toBackend } from "../core/device.ts";
+import { orthogonalityError, stableRank } from "../adapters/analysis.ts";
+import { countScalars } from "../adapters/adapter.ts";
+import { type AdaptedModel, adaptModel } from "../models/adapted.ts";
+import { type CausalLM, getPath, type LinearModule, type ModelParams } from "../models/model.ts";
+import { crossEntropy } from "../models/nn.ts";
+import { targetMatcher } from "../adapters/adapt.ts";
+import type { Method } from "./methods.ts";
+import type { Task } from "./tasks.ts";
+import { batchTensors, train } from "./train.ts";
+
+/** Options of `runStudy`. */
+export interface StudyOptions {
+  /** The base model (frozen for every method but full fine-tuning). */
+  model: CausalLM;
+  /** The task to fine-tune on. */
+  task: Task;
+  /** The methods to compare. */
+  methods: readonly Method[];
+  /** Target modules (PEFT's `target_modules`: `"c_attn"`, `"q_proj,v_proj"`). */
+  target: string;
+  /** Optimizer steps per method. */
+  steps: number;
+  /** Sequences per batch. */
+  batch: number;
+  /** Held-out sequences. */
+  heldOut?: number;
+  /** One learning rate for every method (default: each method's own). */
+  lr?: number;
+  /** Key of the adapters' initialisation (default `key(0)`). */
+  key?: Key;
+  /** Progress of a method's training: steps done of `total` (0 when it starts), latest loss. */
+  onProgress?: (method: Method, step: number, total: number, loss: number) => void;
+  /** Called when a method is done, with the trained model and parameters (to export them). */
+  onTrained?: (method: Method, trained: TrainedMethod) => Promise<void> | void;
+}
+
+/** A method's trained state. */
+export interface TrainedMethod {
+  /** The adapted model (absent for full fine-tuning). */
+  adapted?: AdaptedModel;
+  /** The trained parameters: the adapters' or (full fine-tuning) the whole model's. */
+  params: unknown;
+}
+
+/** What one method achieved. */
+export interface MethodResult {
+  /** The method's identifier. */
+  name: string;
+  /** How it was set up. */
+  label: string;
+  /** Learning rate used. */
+  lr: number;
+  /** Trainable scalars. */
+  trainable: number;
+  /** Mean training loss over the last 10% of steps. */
+  trainLoss: number;
+  /** Loss on the held-out set. */
+  heldOutLoss: number;
+  /** Exact-match accuracy on the held-out set (next-token top-1 accuracy for text). */
+  heldOutAccuracy: number;
+  /** Milliseconds per optimizer step. */
+  msPerStep: number;
+  /** Peak resident memory during its training, in MB. */
+  peakMemoryMB: number;
+  /** Largest ‖QᵀQ − I‖_F over its orthogonal factors (NaN where it has none). */
+  orthogonalityError: number;
+  /** Median over the adapted modules of the stable rank ‖ΔW‖_F²/‖ΔW‖₂² of its weight change. */
+  stableRank: number;
+  /** Training loss at every step. */
+  losses: number[];
+}
+
+/** What `runStudy` returns. */
+export interface StudyResult {
+  /** One entry per method, in the order run. */
+  methods: MethodResult[];
+  /** The base model before fine-tuning, on the held-out set. */
+  base: { heldOutLoss: number; heldOutAccuracy: number };
+  /** The adapted module paths. */
+  targets: string[];
+}
+
+/**
+ * Held-out loss and accuracy: exact match when the task has exact answers (every answer token is
+ * the model's top-1 under teacher forcing, which is exactly when greedy decoding reproduces the
+ * answer), else next-token top-1 accuracy. Computed in chunks of 64 sequences on the model's
+ * backend; only per-position hits are read back.
+ */
+export async function evaluate<P>(
+  model: CausalLM<P>,
+  params: P,
+  task: Task,
+  size: number,
+  like: Tensor,
+): Promise<{ heldOutLoss: number; heldOutAccuracy: number }> {
+  const b = task.heldOut(size);
+  let lossSum = 0, count = 0, hits = 0, total = 0;
+  for (let start = 0; start < b.batch; start += 64) {
+    const n = Math.min(64, b.batch - start);
+    const part = {
+      inputs: b.inputs.subarray(start * b.seq, (start + n) * b.seq),
+      labels: b.labels.subarray(start * b.seq, (start + n) * b.seq),
+      batch: n,
+      seq: b.seq,
+    };
+    const { inputs, labels } = batchTensors(part, like);
+    const logits = model.apply(params, inputs);
+    const V = logits.shape[2], N = n * b.seq;
+    const counted = reshape(logicalNot(equal(labels, -100)), [N]);
+    const k = Number((await sum(counted).data())[0]);
+    lossSum += Number((await crossEntropy(logits, labels).data())[0]) * k;
+    count += k;
+    // a position is right when the label's logit is the largest (ties count as right)
+    const flat = reshape(logits, [N * V]);
+    const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), where(counted, reshape(labels, [N]), 0));
+    const right = greaterEqual(take(flat, reshape(idx, [N])), reshape(max(logits, { axis: -1 }), [N]));
+    const ok = (await astype(right, "int32").data()) as Int32Array;
+    const mask = (await astype(counted, "int32").data()) as Int32Array;
+    for (let r = 0; r < n; r++) {
+      let all = true;
+      for (let t = 0; t < b.seq; t++) {
+        const i = r * b.seq + t;
+        if (!mask[i]) continue;
+        if (task.exact) all &&= ok[i] === 1;
+        else {
+          hits += ok[i];
+          total++;
+        }
+      }
+      if (task.exact) {
+        hits += all ? 1 : 0;
+        total++;
+      }
+    }
+  }
+  return { heldOutLoss: lossSum / Math.max(1, count), heldOutAccuracy: hits / Math.max(1, total) };
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function onCpu(t: Tensor): Promise<Tensor> {
+  return t.backend.name === "cpu" ? t : await toBackend(t, "cpu");
+}
+
+/** Stable rank of each target's weight change and the largest orthogonality error. */
+async function analyse(
+  base: CausalLM,
+  targets: readonly string[],
+  merged: (path: string) => Tensor,
+  factors: (path: string) => Tensor[],
+): Promise<{ stableRank: number; orthogonalityError: number }> {
+  const ranks: number[] = [];
+  let ortho = NaN;
+  for (const path of targets) {
+    const w0 = (getPath(base.params, path) as LinearModule).weight;
+    const delta = await onCpu(merged(path).sub(w0));
+    ranks.push(stableRank(delta).item());
+    for (const f of factors(path)) {
+      const e = orthogonalityError(await onCpu(f)).item();
+      ortho = Number.isNaN(ortho) ? e : Math.max(ortho, e);
+    }
+  }
+  return { stableRank: median(ranks), orthogonalityError: ortho };
+}
+
+/**
+ * Fine-tunes `model` on `task` with each method in turn and measures each. Deterministic given
+ * the key: every method sees the same batches in the same order.
+ * @example
+ * ```ts ignore
+ * const result = await runStudy({ model, task, methods: studyMethods(4), target: "c_attn", steps: 200, batch: 64 });
+ * ```
+ */
+export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
+  const { model, task } = opts;
+  const like = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
+  const heldOut = opts.heldOut ?? 512;
+  const targets = model.linearPaths.filter(targetMatcher(opts.target));
+  if (!targets.length) {
+    throw new FormatError(
+      `--target ${opts.target} matches no linear module of the ${model.config.modelType} model; its modules are ` +
+        `${[...new Set(model.linearPaths.map((p) => p.split(".").pop()))].join(", ")}`,
+    );
+  }
+  const base = await evaluate(model, model.params, task, heldOut, like);
+  const results: MethodResult[] = [];
+  const k = opts.key ?? makeKey(0);
+  const lossOf = <P>(m: CausalLM<P>, reg?: (p: P) => Tensor) => (p: P, x: Tensor, y: Tensor) => {
+    const l = crossEntropy(m.apply(p, x), y);
+    return reg ? add(l, reg(p)) : l;
+  };
+  for (const [i, method] of opts.methods.entries()) {
+    const lr = opts.lr ?? method.lr;
+    const common = {
+      optimizer: method.optimizer(lr),
+      steps: opts.steps,
+      batch: (step: number) => task.trainBatch(step, opts.batch),
+      like,
+      onProgress: (step: number, loss: number) => opts.onProgress?.(method, step, opts.steps, loss),
+    };
+    opts.onProgress?.(method, 0, opts.steps, NaN);
+    let row: Omit<MethodResult, "name" | "label" | "lr">;
+    if (!method.adapter) {
+      const r = await train({ ...common, params: model.params as ModelParams, loss: lossOf(model) });
+      const ev = await evaluate(model, r.params, task, heldOut, like);
+      const an = await analyse(model, targets, (p) => (getPath(r.params, p) as LinearModule).weight, () => []);
+      row = summary(r, ev, an, countScalars(model.params));
+      await opts.onTrained?.(method, { params: r.params });
+    } else {
+      const dims = (p: string) => {
+        const [outF, inF] = (getPath(model.params, p) as LinearModule).weight.shape;
+        return { inF, outF };
+      };
+      const adapter = method.adapter(dims(targets[0]));
+      const adapted = adaptModel(model, { target: (p) => targets.includes(p), adapter, key: foldIn(k, i) });
+      const reg = (p: Record<string, unknown>) => adapted.regularizer(p);
+      const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted, reg) });
+      const ev = await evaluate(adapted, r.params, task, heldOut, like);
+      const an = await analyse(
+        model,
+        targets,
+        (p) => adapted.layers[p].adapter.merge(r.params[p], adapted.layers[p].frozen),
+        (p) => adapted.layers[p].adapter.orthogonalFactors?.(r.params[p], adapted.layers[p].frozen) ?? [],
+      );
+      row = summary(r, ev, an, adapted.trainableCount(r.params));
+      await opts.onTrained?.(method, { adapted: adapted as AdaptedModel, params: r.params });
+    }
+    results.push({ name: method.name, label: method.label, lr, ...row });
+  }
+  return { methods: results, base, targets };
+}
+
+function summary(
+  r: { losses: number[]; msPerStep: number; peakRss: number },
+  ev: { heldOutLoss: number; heldOutAccuracy: number },
+  an: { stableRank: number; orthogonalityError: number },
+  trainable: number,
+): Omit<MethodResult, "name" | "label" | "lr"> {
+  const tail = r.losses.slice(-Math.max(1, Math.floor(r.losses.length / 10)));
+  return {
+    trainable,
+    trainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    ...ev,
+    msPerStep: r.msPerStep,
+    peakMemoryMB: r.peakRss / 2 ** 20,
+    ...an,
+    losses: r.losses,
+  };
+}
