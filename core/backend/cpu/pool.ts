@@ -16,11 +16,12 @@ import { allocate, type DType, type TypedArray } from "../../dtype.ts";
 /** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
 const MIN_BYTES = 4096;
 /** Most bytes kept on the free lists; beyond it released arrays are left to the garbage collector. */
-let maxBytes = 256 * 1024 * 1024;
+let maxBytes = 2 * 1024 * 1024 * 1024;
 
 const owned = new WeakSet<TypedArray>();
 const free = new Map<string, TypedArray[]>();
 let freeBytes = 0;
+const stats = { fresh: 0, freshBytes: 0, reused: 0, reusedBytes: 0, dropped: 0 };
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
@@ -36,17 +37,25 @@ export function takeArray(d: DType, n: number, zero: boolean): TypedArray {
   const a = list?.pop();
   if (a) {
     freeBytes -= bytes;
+    stats.reused++;
+    stats.reusedBytes += bytes;
     if (zero) a.fill(0);
     return a;
   }
   const fresh = allocate(d, n);
   owned.add(fresh);
+  stats.fresh++;
+  stats.freshBytes += bytes;
   return fresh;
 }
 
 /** Hands a released array back for reuse (ignored unless `takeArray` made it and nothing disowned it). */
 export function giveArray(a: TypedArray, d: DType): void {
-  if (!owned.has(a) || freeBytes + a.byteLength > maxBytes) return;
+  if (!owned.has(a)) return;
+  if (freeBytes + a.byteLength > maxBytes) {
+    stats.dropped++;
+    return;
+  }
   const k = `${d}:${a.length}`;
   let list = free.get(k);
   if (!list) free.set(k, list = []);
@@ -60,7 +69,7 @@ export function disown(a: TypedArray): void {
 }
 
 /**
- * Sets the most bytes the free lists keep (default 256 MiB; 0 turns recycling off) and empties
+ * Sets the most bytes the free lists keep (default 2 GiB; 0 turns recycling off) and empties
  * them; returns the previous limit.
  */
 export function setPoolBytes(bytes: number): number {
@@ -69,4 +78,26 @@ export function setPoolBytes(bytes: number): number {
   free.clear();
   freeBytes = 0;
   return prev;
+}
+
+/**
+ * Counts since the last call (then reset): arrays taken fresh and recycled (number and bytes),
+ * released arrays dropped for want of room, and the bytes on the free lists now.
+ */
+export function poolStats(): {
+  fresh: number;
+  freshBytes: number;
+  reused: number;
+  reusedBytes: number;
+  dropped: number;
+  freeBytes: number;
+} {
+  const out = { ...stats, freeBytes };
+  stats.fresh =
+    stats.freshBytes =
+    stats.reused =
+    stats.reusedBytes =
+    stats.dropped =
+      0;
+  return out;
 }
