@@ -50,14 +50,31 @@ export * as lowrank from "./lowrank/mod.ts";
 export * as safetensors from "./models/safetensors.ts";
 export * as models from "./models/mod.ts";
 export {
+  type AdaptedLayer,
+  type AdaptedModel,
   adaptModel,
+  type AdaptModelOptions,
+  type CausalLM,
   createModel,
+  type ForwardOptions,
+  type ForwardResult,
   generate,
+  type GenerateOptions,
   initModel,
   loadModel,
+  type LoadModelOptions,
   loadPeftAdapter,
   loadTokenizer,
+  type ModelConfig,
+  type ModelParams,
+  type ModelSource,
   parseConfig,
+  type RopeConfig,
   saveModel,
+  type SavedPeftAdapter,
   savePeftAdapter,
+  type SavePeftOptions,
+  type TextTokenizer,
 } from "./models/mod.ts";
+export type { Architecture, KVCache, LayerCache, LinearHook, LinearModule } from "./models/mod.ts";
+export type { Adapter, AdaptTarget, Frozen, LinearBase, PeftConfig, PeftNameOptions } from "./adapters/mod.ts";
