@@ -98,6 +98,43 @@ Deno.test("cpu kernels: broadcasting binary ops equal a naive loop on random sha
   );
 });
 
+Deno.test("cpu kernels: float32 SIMD arithmetic (same shape, scalars, rows, columns, chunks) is bit-identical to JS", () => {
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-45, -3.4028235e38, 1, -1, 2 ** -126];
+  const cases: [number[], number[], number[]][] = [
+    [[1037], [1037], [1037]], // odd length: a padded last vector
+    [[33001], [33001], []], // two chunks, scalar right
+    [[3, 11001], [], [3, 11001]], // scalar left
+    [[300, 64], [300, 64], [64]], // row vector
+    [[300, 64], [300, 1], [300, 64]], // column vector on the left
+    [[2, 1500, 12], [2, 1500, 12], [2, 1500, 1]], // rows of 12 after coalescing
+    [[5000, 8], [1, 8], [5000, 1]], // row and column: an outer product
+    [[4, 9000], [4, 9000], [4, 1]], // long rows (one row per chunk)
+    [[3, 2001], [3, 2001], [3, 1]], // rows that are not whole vectors, one at a time
+    [[6, 301], [301], [6, 301]],
+    [[9, 30], [9, 30], [30]], // short rows of 30: left to JS
+  ];
+  for (const [out, aS, bS] of cases) {
+    for (const op of ["add", "sub", "mul", "div", "max", "min"] as const) {
+      const a = randomArray("float32", size(aS), size(out) + 1) as Float32Array;
+      const b = randomArray("float32", size(bS), size(out) + 2) as Float32Array;
+      specials.forEach((v, i) => {
+        if (i < a.length) a[(i * 7919) % a.length] = v;
+        if (i < b.length) b[(i * 104729) % b.length] = specials[(i + 3) % specials.length];
+      });
+      if (b.length > 5) b[5] = a.length > 5 ? a[5] : 0; // a tie
+      const got = new Float32Array(size(out)), want = new Float32Array(size(out));
+      binaryKernel(op, a, aS, b, bS, got, out);
+      const sa = broadcastStrides(aS, out), sb = broadcastStrides(bS, out);
+      const f = op === "div"
+        ? (x: number, y: number) => x / y
+        : REF[op] ?? ((x: number, y: number) => (x < y || x !== x ? x : y));
+      let k = 0;
+      for (const idx of indices(out)) want[k++] = f(a[dot(idx, sa)], b[dot(idx, sb)]);
+      same(got, want);
+    }
+  }
+});
+
 Deno.test("cpu kernels: where (bit select for 4-byte types, branch otherwise) equals a naive loop", () => {
   fc.assert(
     fc.property(

@@ -9,7 +9,8 @@ import type { DType, TypedArray } from "../../dtype.ts";
 import type { BinaryOp, UnaryOp } from "../../primitives.ts";
 import { exp32, log32, tanh32 } from "./fastmath.ts";
 import { contiguousMap, stridedMap } from "./loops.ts";
-import { broadcastStrides, contiguousStrides } from "./strided.ts";
+import { broadcastStrides, coalesce, contiguousStrides } from "./strided.ts";
+import { type SimdArithOp, simdBinary32, type SimdOperand } from "./wasm/elementwise.ts";
 
 /**
  * Error function to float64 accuracy (within 6e-16 of the exact value): series for |x| < 1.25,
@@ -122,7 +123,52 @@ export function binaryKernel(
   out: TypedArray,
   outShape: readonly number[],
 ): void {
+  if (
+    out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
+    out.length >= SIMD_MIN && SIMD_OPS.has(op) && simdBinary(op as SimdArithOp, a, aShape, b, bShape, out, outShape)
+  ) return;
   broadcastMap("b", BINARY[op], [a, b], [aShape, bShape], out, outShape);
+}
+
+/** float32 arithmetic with at least this many outputs goes to the SIMD kernels when the layout fits. */
+const SIMD_MIN = 1024;
+const SIMD_OPS = new Set<string>(["add", "sub", "mul", "div", "max", "min"]);
+
+/**
+ * The SIMD kernels (`wasm/elementwise.ts`) when the coalesced layout is one contiguous run (each
+ * operand contiguous or a scalar) or rows where each operand is the full matrix, a row vector, a
+ * column vector or a scalar; false otherwise (or without WebAssembly SIMD).
+ */
+function simdBinary(
+  op: SimdArithOp,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  out: Float32Array,
+  outShape: readonly number[],
+): boolean {
+  const n = out.length;
+  if (a.length === n && b.length === n) {
+    return simdBinary32(op, { data: a, vec: true, rowStride: 0 }, { data: b, vec: true, rowStride: 0 }, out, 1, n);
+  }
+  const [sh, [sa, sb]] = coalesce(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  if (sh.length === 1) {
+    if (sa[0] > 1 || sb[0] > 1) return false;
+    const operand = (d: Float32Array, s: number): SimdOperand => ({ data: d, vec: s === 1, rowStride: 0 });
+    return simdBinary32(op, operand(a, sa[0]), operand(b, sb[0]), out, 1, n);
+  }
+  if (sh.length !== 2) return false;
+  const C = sh[1];
+  // (outer, inner) strides: full matrix (C, 1), row vector (0, 1), column vector (1, 0), scalar (0, 0)
+  const operand = (d: Float32Array, s: number[]): SimdOperand | null =>
+    s[1] === 1 && (s[0] === C || s[0] === 0)
+      ? { data: d, vec: true, rowStride: s[0] }
+      : s[1] === 0 && (s[0] === 1 || s[0] === 0)
+      ? { data: d, vec: false, rowStride: s[0] }
+      : null;
+  const oa = operand(a, sa), ob = operand(b, sb);
+  return oa !== null && ob !== null && simdBinary32(op, oa, ob, out, sh[0], C);
 }
 
 /** `out = cond ? a : b` with broadcasting. */

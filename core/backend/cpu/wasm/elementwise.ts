@@ -1,0 +1,195 @@
+/**
+ * WebAssembly SIMD kernels for float32 elementwise arithmetic (add, sub, mul, div, max, min) on
+ * the CPU backend, generated with the emitter of `emit.ts`. Four lanes per instruction make them
+ * about twice as fast as the compiled JavaScript loops even though operands are copied into the
+ * module's memory and the result copied out (measured on 196,608 elements: 0.09 vs 0.17 ms).
+ *
+ * Results are bit-identical to the JavaScript loops: IEEE float32 `+ − × ÷` are correctly rounded,
+ * as is float64 arithmetic rounded to float32 (53 ≥ 2·24 + 2 bits); max and min select with the
+ * loops' rule `x > y || x ≠ x ? x : y` (NaN from either side propagates, ties keep the second).
+ *
+ * A kernel walks `rows` rows of `cols` outputs (a multiple of 4); each operand is either a vector
+ * along the row (16 bytes per 4 outputs) or one scalar per row (splat), with its own byte stride
+ * from row to row (0 repeats the row). That covers, after coalescing, same-shape operands, scalars,
+ * a row vector broadcast down a matrix and a column broadcast across it.
+ * @module
+ */
+import { assemble, Code, type FuncDef, I32, SIMD, V128 } from "./emit.ts";
+
+/** The operations with SIMD kernels. */
+export type SimdArithOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+
+const OPS: readonly SimdArithOp[] = ["add", "sub", "mul", "div", "max", "min"];
+/** Operand layouts: each operand a vector along the row (v) or a per-row scalar (s). */
+const LAYOUTS = ["vv", "vs", "sv"] as const;
+
+const PAGE = 65536;
+/** Outputs per chunk: three operands of this many float32 stay within a 1 MiB L2 cache. */
+const CHUNK = 32768;
+
+/** Pushes `op(x, y)` for the v128 locals x and y. */
+function emitOp(c: Code, op: SimdArithOp, x: number, y: number): void {
+  switch (op) {
+    case "add":
+      c.get(x).get(y).simd(SIMD.f32x4Add);
+      return;
+    case "sub":
+      c.get(x).get(y).simd(SIMD.f32x4Sub);
+      return;
+    case "mul":
+      c.get(x).get(y).simd(SIMD.f32x4Mul);
+      return;
+    case "div":
+      c.get(x).get(y).simd(SIMD.f32x4Div);
+      return;
+    case "max":
+    case "min":
+      // bitselect(x, y, (x > y or x < y) | x ≠ x)
+      c.get(x).get(y);
+      c.get(x).get(y).simd(op === "max" ? SIMD.f32x4Gt : SIMD.f32x4Lt);
+      c.get(x).get(x).simd(SIMD.f32x4Ne).simd(SIMD.v128Or);
+      c.simd(SIMD.v128Bitselect);
+      return;
+  }
+}
+
+/** `name(a, aRow, b, bRow, o, rows, colBytes)`: the kernel of one operation and operand layout. */
+function kernel(op: SimdArithOp, layout: (typeof LAYOUTS)[number]): FuncDef {
+  const A = 0, AROW = 1, B = 2, BROW = 3, O = 4, ROWS = 5, COLB = 6, J = 7, VA = 8, VB = 9;
+  const aVec = layout[0] === "v", bVec = layout[1] === "v";
+  const c = new Code();
+  c.loop(); // rows
+  {
+    if (!aVec) c.get(A).simdMem(SIMD.load32Splat, 2, 0).set(VA);
+    if (!bVec) c.get(B).simdMem(SIMD.load32Splat, 2, 0).set(VB);
+    c.i32(0).set(J);
+    c.loop(); // 4 outputs per step
+    {
+      if (aVec) c.get(A).get(J).add().simdMem(SIMD.load, 0, 0).set(VA);
+      if (bVec) c.get(B).get(J).add().simdMem(SIMD.load, 0, 0).set(VB);
+      c.get(O).get(J).add();
+      emitOp(c, op, VA, VB);
+      c.simdMem(SIMD.store, 0, 0);
+      c.get(J).i32(16).add().tee(J).get(COLB).ltU().brIf(0);
+    }
+    c.end();
+    c.get(A).get(AROW).add().set(A);
+    c.get(B).get(BROW).add().set(B);
+    c.get(O).get(COLB).add().set(O);
+    c.get(ROWS).i32(1).sub().tee(ROWS).brIf(0);
+  }
+  c.end();
+  return { name: `${op}_${layout}`, params: Array(7).fill(I32), locals: [I32, V128, V128], code: c };
+}
+
+type Fn = (a: number, aRow: number, b: number, bRow: number, o: number, rows: number, colBytes: number) => void;
+
+interface Engine {
+  memory: WebAssembly.Memory;
+  fns: Map<string, Fn>;
+  view: Float32Array;
+}
+
+let engine: Engine | null | undefined;
+
+/** Instantiates the module on first use; `null` (cached) where WebAssembly SIMD is unavailable. */
+function getEngine(): Engine | null {
+  if (engine !== undefined) return engine;
+  engine = null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 16 });
+    const funcs = OPS.flatMap((op) => LAYOUTS.map((l) => kernel(op, l)));
+    const module = new WebAssembly.Module(assemble({ initial: 16 }, funcs));
+    const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const fns = new Map(funcs.map((f) => [f.name, ex[f.name] as unknown as Fn]));
+    engine = { memory, fns, view: new Float32Array(memory.buffer) };
+  } catch {
+    // no SIMD: the JavaScript loops do everything
+  }
+  return engine;
+}
+
+/** Whether the SIMD kernels are available (compiled on first call). */
+export function simdAvailable(): boolean {
+  return getEngine() !== null;
+}
+
+function ensure(e: Engine, bytes: number): void {
+  const have = e.memory.buffer.byteLength;
+  if (have < bytes) e.memory.grow(Math.ceil((bytes - have) / PAGE));
+  if (e.view.buffer !== e.memory.buffer) e.view = new Float32Array(e.memory.buffer);
+}
+
+/**
+ * One operand of a row-structured map: `vec` (one element per output along the row) or a per-row
+ * scalar, and `rowStride` in elements from one row to the next (0 repeats).
+ */
+export interface SimdOperand {
+  /** The elements (read from index 0 of the first row). */
+  data: Float32Array;
+  /** One element per output along the row (else one per row, splat across it). */
+  vec: boolean;
+  /** Elements from one row's start to the next (0: every row reads the same). */
+  rowStride: number;
+}
+
+const align16 = (x: number) => (x + 15) & ~15;
+
+/**
+ * `out[r·cols + j] = op(a(r, j), b(r, j))` for `rows × cols` outputs, where an operand reads
+ * `data[r·rowStride + j]` (vec) or `data[r·rowStride]`. Returns false (out untouched) when
+ * WebAssembly SIMD is unavailable, when neither operand is a vector, or for several rows of fewer
+ * than 256 outputs that are not a multiple of 4.
+ */
+export function simdBinary32(
+  op: SimdArithOp,
+  a: SimdOperand,
+  b: SimdOperand,
+  out: Float32Array,
+  rows: number,
+  cols: number,
+): boolean {
+  const e = getEngine();
+  if (!e || !(a.vec || b.vec)) return false;
+  if (rows > 1 && cols % 4 !== 0) {
+    // rows that do not fill whole vectors: one padded row at a time (long rows only)
+    if (cols < 256) return false;
+    const row = (o: SimdOperand, r: number): SimdOperand => ({
+      data: o.rowStride === 0 ? o.data : o.data.subarray(r * o.rowStride),
+      vec: o.vec,
+      rowStride: 0,
+    });
+    for (let r = 0; r < rows; r++) {
+      simdBinary32(op, row(a, r), row(b, r), out.subarray(r * cols, (r + 1) * cols), 1, cols);
+    }
+    return true;
+  }
+  const fn = e.fns.get(`${op}_${a.vec ? "v" : "s"}${b.vec ? "v" : "s"}`)!;
+  // rows of one chunk; a single long row is cut into chunks of whole vectors
+  const rowsPer = rows === 1 ? 1 : Math.max(1, Math.floor(CHUNK / cols));
+  const colsPer = rows === 1 ? Math.min(cols, CHUNK) : cols;
+  const span = (o: SimdOperand, nr: number, nc: number) =>
+    o.rowStride === 0 ? (o.vec ? nc : 1) : (nr - 1) * o.rowStride + (o.vec ? nc : 1);
+  const padded = (colsPer + 3) & ~3;
+  const bytesA = align16(4 * (span(a, rowsPer, padded) + 3)), bytesB = align16(4 * (span(b, rowsPer, padded) + 3));
+  const pa = 0, pb = bytesA, po = bytesA + bytesB;
+  ensure(e, po + rowsPer * padded * 4 + 16);
+  const v = e.view;
+  const load = (o: SimdOperand, at: number, r0: number, nr: number, c0: number, nc: number) => {
+    const start = r0 * o.rowStride + (o.vec ? c0 : 0);
+    v.set(o.data.subarray(start, start + span(o, nr, nc)), at / 4);
+  };
+  for (let r0 = 0; r0 < rows; r0 += rowsPer) {
+    const nr = Math.min(rowsPer, rows - r0);
+    for (let c0 = 0; c0 < cols; c0 += colsPer) {
+      const nc = Math.min(colsPer, cols - c0), ncp = (nc + 3) & ~3;
+      load(a, pa, r0, nr, c0, nc);
+      load(b, pb, r0, nr, c0, nc);
+      fn(pa, 4 * a.rowStride, pb, 4 * b.rowStride, po, nr, 4 * ncp);
+      const dst = r0 * cols + c0;
+      if (ncp === nc) out.set(v.subarray(po / 4, po / 4 + nr * nc), dst);
+      else out.set(v.subarray(po / 4, po / 4 + nc), dst); // (a single row: nr = 1)
+    }
+  }
+  return true;
+}
