@@ -9,6 +9,7 @@
 import type { Aval, Backend, Kernel, Storage } from "../backend.ts";
 import type { TypedArray } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import {
   compileFused,
   type ConstNode,

@@ -4,6 +4,7 @@
  * @module
  */
 import { BackendError } from "../../errors.ts";
+import type { GPU, GPUAdapter, GPUDevice } from "./gpu_types.ts";
 
 /** What `requestWebGPUDevice` found. */
 export interface WebGPUDeviceInfo {
@@ -35,7 +36,9 @@ const LIMITS = [
  * limits. Throws a BackendError naming the fix when WebGPU or an adapter is absent.
  */
 export async function requestWebGPUDevice(): Promise<WebGPUDeviceInfo> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  // read as unknown: Node has no navigator.gpu, and a project's lib may declare no WebGPU at all
+  const nav: unknown = Reflect.get(globalThis, "navigator");
+  const gpu = (nav as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) {
     throw new BackendError(
       `WebGPU is not available: navigator.gpu is undefined; use the cpu backend (await useBackend("cpu"))`,
@@ -54,7 +57,7 @@ export async function requestWebGPUDevice(): Promise<WebGPUDeviceInfo> {
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS) {
-    const v = (adapter.limits as unknown as Record<string, number>)[name];
+    const v = adapter.limits[name];
     if (typeof v === "number") requiredLimits[name] = v;
   }
   const f16 = adapter.features.has("shader-f16");
@@ -66,7 +69,7 @@ export async function requestWebGPUDevice(): Promise<WebGPUDeviceInfo> {
   return {
     device,
     description: info?.description || info?.device || info?.vendor || "unknown adapter",
-    isFallback: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? false,
+    isFallback: info?.isFallbackAdapter ?? false,
     f16,
   };
 }

@@ -14,6 +14,7 @@
 import type { DType } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import { grid, UNIFORM_SLOT, Uniforms } from "./runtime.ts";
 import { AT, entry, mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
 

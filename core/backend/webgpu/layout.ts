@@ -9,6 +9,7 @@ import type { Aval } from "../backend.ts";
 import type { DType } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { MAX_RANK, opNode } from "./elementwise.ts";
 import { grid, Uniforms } from "./runtime.ts";

@@ -7,6 +7,7 @@
  */
 import type { Aval, Storage } from "../backend.ts";
 import { broadcastStrides } from "../cpu/strided.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { castExpr, opNode } from "./elementwise.ts";
 import { gatherView } from "./layout.ts";

@@ -11,6 +11,7 @@ import type { Aval, Storage } from "../backend.ts";
 import type { DType } from "../../dtype.ts";
 import type { ReduceOp } from "../../primitives.ts";
 import { contiguousStrides } from "../cpu/strided.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { gatherView } from "./layout.ts";
 import { grid, Uniforms } from "./runtime.ts";

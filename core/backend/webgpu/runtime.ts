@@ -13,6 +13,19 @@
  * @module
  */
 import { BackendError } from "../../errors.ts";
+import type {
+  GPUBindGroup,
+  GPUBindGroupEntry,
+  GPUBindGroupLayout,
+  GPUBindGroupLayoutEntry,
+  GPUBuffer,
+  GPUBufferBinding,
+  GPUCommandEncoder,
+  GPUComputePassEncoder,
+  GPUComputePipeline,
+  GPUDevice,
+  GPUPipelineLayout,
+} from "./gpu_types.ts";
 
 // GPUBufferUsage / GPUMapMode / GPUShaderStage values, spelled out so that importing this module
 // works where WebGPU's globals are absent.
@@ -146,7 +159,7 @@ export class GpuRuntime {
   private batch = 0;
   private readonly freedIn = new WeakMap<GPUBuffer, number>();
   private doomed: GPUBuffer[] = [];
-  private readonly uniformHost: Uint32Array;
+  private readonly uniformHost: Uint32Array<ArrayBuffer>;
   private uniformBuffer: GPUBuffer;
   private uniformUsed = 0;
   private flushQueued = false;
@@ -167,7 +180,7 @@ export class GpuRuntime {
       this.firstError ??= `the device was lost (${info.reason}): ${info.message}; create a new backend`;
     });
     device.addEventListener("uncapturederror", (e) => {
-      const msg = (e as GPUUncapturedErrorEvent).error?.message ?? String(e);
+      const msg = e.error?.message ?? String(e);
       if (this.firstError === null) this.firstError = msg;
     });
   }
@@ -247,7 +260,13 @@ export class GpuRuntime {
    */
   upload(buf: GPUBuffer, data: ArrayBufferView): void {
     if (data.byteLength === 0) return;
-    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    // writeBuffer takes bytes in an ArrayBuffer: a view of shared memory (a threaded WebAssembly
+    // memory, say) is copied out first
+    const bytes = data.buffer instanceof ArrayBuffer
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data.byteLength);
+    if (bytes.buffer !== data.buffer) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.device.queue.writeBuffer(buf, 0, bytes);
   }
 
   private layoutFor(k: number): GPUPipelineLayout {
