@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { exp, log, tanh, tensor } from "../mod.ts";
 import { exp32, log32, log32Of, tanh32 } from "../core/backend/cpu/fastmath.ts";
+import { unaryKernel } from "../core/backend/cpu/elementwise.ts";
+import type { UnaryOp } from "../core/primitives.ts";
 
 const F = new Float32Array(1), I = new Int32Array(F.buffer);
 
@@ -108,4 +110,33 @@ Deno.test("fastmath: float32 tensors use the fast forms, float64 tensors Math.*"
   assert.deepEqual([...exp(x64).dataSync()], xs.map(Math.exp));
   assert.deepEqual([...tanh(x64).dataSync()], xs.map(Math.tanh));
   assert.deepEqual([...log(tensor(pos, { dtype: "float64" })).dataSync()], pos.map(Math.log));
+});
+
+Deno.test("fastmath: long float32 arrays (SIMD kernels where there are) give the same bits as the scalar forms", () => {
+  // every 4099th float32 bit pattern, then the edges; long enough to take the SIMD path in chunks
+  const xs: number[] = [];
+  for (let b = 0; b < 2 ** 32; b += 4099) {
+    I[0] = b | 0;
+    xs.push(F[0]);
+  }
+  xs.push(...edges());
+  const x = new Float32Array(xs);
+  const cases: [string, (v: number) => number][] = [
+    ["exp", exp32],
+    ["tanh", tanh32],
+    ["sqrt", Math.sqrt],
+    ["neg", (v) => -v],
+    ["abs", Math.abs],
+  ];
+  for (const [op, js] of cases) {
+    const out = new Float32Array(x.length);
+    unaryKernel(op as UnaryOp, x, out);
+    for (let i = 0; i < x.length; i++) {
+      const want = Math.fround(js(x[i]));
+      assert.ok(
+        Object.is(out[i], want) || (Number.isNaN(out[i]) && Number.isNaN(want)),
+        `${op}(${x[i]}): ${out[i]} vs ${want}`,
+      );
+    }
+  }
 });

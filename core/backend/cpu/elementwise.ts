@@ -10,7 +10,7 @@ import type { BinaryOp, UnaryOp } from "../../primitives.ts";
 import { exp32, log32, tanh32 } from "./fastmath.ts";
 import { contiguousMap, stridedMap } from "./loops.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "./strided.ts";
-import { type SimdArithOp, simdBinary32, type SimdOperand } from "./wasm/elementwise.ts";
+import { type SimdArithOp, simdBinary32, type SimdOperand, simdUnary32, type SimdUnaryOp } from "./wasm/elementwise.ts";
 
 /**
  * Error function to float64 accuracy (within 6e-16 of the exact value): series for |x| < 1.25,
@@ -79,7 +79,9 @@ const ENV = { erf, exp32, log32, tanh32 };
 
 /** `out[i] = op(x[i])` over contiguous arrays. */
 export function unaryKernel(op: UnaryOp, x: TypedArray, out: TypedArray): void {
-  const fast = x instanceof Float32Array && out instanceof Float32Array ? UNARY_F32[op] : undefined;
+  const f32 = x instanceof Float32Array && out instanceof Float32Array;
+  if (f32 && x.length >= SIMD_MIN && SIMD_UNARY.has(op) && simdUnary32(op as SimdUnaryOp, x, out)) return;
+  const fast = f32 ? UNARY_F32[op] : undefined;
   if (fast === undefined) return contiguousMap("u", UNARY[op], out, [x], ENV);
   const ins = op === "log" ? [x, new Int32Array(x.buffer, x.byteOffset, x.length)] : [x];
   contiguousMap("u", fast, out, ins, ENV);
@@ -133,6 +135,7 @@ export function binaryKernel(
 /** float32 arithmetic with at least this many outputs goes to the SIMD kernels when the layout fits. */
 const SIMD_MIN = 1024;
 const SIMD_OPS = new Set<string>(["add", "sub", "mul", "div", "max", "min"]);
+const SIMD_UNARY = new Set<string>(["neg", "abs", "sqrt"]);
 
 /**
  * The SIMD kernels (`wasm/elementwise.ts`) when the coalesced layout is one contiguous run (each
