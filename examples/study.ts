@@ -41,7 +41,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "target modules (default: c_attn for GPT-2, q_proj,v_proj for Llama)",
   },
   rank: { type: "string", value: "<r>", help: "rank the budgets are set from", default: "4" },
-  steps: { type: "string", value: "<n>", help: "optimizer steps per method (default: 150, --quick 40)" },
+  steps: { type: "string", value: "<n>", help: "optimizer steps per method (default: 100, --quick 30)" },
   lr: { type: "string", value: "<rate>", help: "one learning rate for every method (default: each method's own)" },
   batch: { type: "string", value: "<n>", help: "sequences per step", default: "64" },
   seq: {
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const seed = Number(o.seed ?? 0);
   const rank = intOption("rank", o.rank, 4);
   const batch = intOption("batch", o.batch, 64);
-  const steps = intOption("steps", o.steps, quick ? 40 : 150);
+  const steps = intOption("steps", o.steps, quick ? 30 : 100);
   const lr = numberOption("lr", o.lr);
   const out = resolve(String(o.out ?? "./out"));
   const backend = String(o.backend ?? "cpu");
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       length: o.seq === undefined ? undefined : intOption("seq", o.seq, 6),
       onProgress: (s, n, loss) => {
         bar ??= progress({ label: "pretraining the default GPT-2", total: n });
-        bar.tick(s, { loss });
+        if (s > 0) bar.tick(s, { loss });
       },
     });
     if (bar) bar.done({ "exact match": base.accuracy });

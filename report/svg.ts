@@ -552,20 +552,34 @@ export function scatterPlot(opts: ScatterPlotOptions): string {
     for (const p of visible) {
       if (!p.label) continue;
       const X = f.sx(p.x), Y = f.sy(p.y), w = textWidth(p.label, 11), h = 11;
-      // candidate boxes: right, left, above, below (x0, baseline y)
-      const cands: [number, number, string][] = [
-        [X + 7, Y + 4, "start"],
-        [X - 7 - w, Y + 4, "start"],
-        [X - w / 2, Y - 8, "start"],
-        [X - w / 2, Y + 8 + h, "start"],
+      // candidate boxes (x0, baseline y): right, left, above, below, then right and left one to four
+      // lines up or down (joined to the point by a leader line), so clustered points keep their labels
+      const cands: [number, number, boolean][] = [
+        [X + 7, Y + 4, false],
+        [X - 7 - w, Y + 4, false],
+        [X - w / 2, Y - 8, false],
+        [X - w / 2, Y + 8 + h, false],
       ];
-      const fits = (c: [number, number, string]) => {
+      for (let k = 1; k <= 4; k++) {
+        for (const dy of [-k, k]) {
+          cands.push([X + 14, Y + 4 + dy * (h + 3), true], [X - 14 - w, Y + 4 + dy * (h + 3), true]);
+        }
+      }
+      const fits = (c: [number, number, boolean]) => {
         const b = { x0: c[0], y0: c[1] - h, x1: c[0] + w, y1: c[1] + 2 };
         const inPlot = b.x0 >= f.box.l + 2 && b.x1 <= f.box.r - 2 && b.y0 >= f.box.t + 2 && b.y1 <= f.box.b - 2;
         return inPlot && !boxes.some((o) => b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1);
       };
-      const c = cands.find(fits) ?? cands.find((c) => c[0] >= f.box.l && c[0] + w <= f.box.r) ?? cands[0];
+      const free = cands.find(fits);
+      const c = free ?? cands.find((c) => c[0] >= f.box.l && c[0] + w <= f.box.r) ?? cands[0];
       boxes.push({ x0: c[0], y0: c[1] - h, x1: c[0] + w, y1: c[1] + 2 });
+      if (c[2] && free) {
+        const ex = c[0] > X ? c[0] - 2 : c[0] + w + 2, ey = c[1] - h / 2 + 1;
+        labels.push(
+          `<line x1="${X.toFixed(1)}" y1="${Y.toFixed(1)}" x2="${ex.toFixed(1)}" y2="${ey.toFixed(1)}" ` +
+            `stroke="#888888" stroke-width="0.8"/>`,
+        );
+      }
       labels.push(text(c[0], c[1], p.label, 11, `fill="#222222" ${HALO}`));
     }
     out.push(`</g>`);

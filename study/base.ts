@@ -52,7 +52,7 @@ export function baseSettings(opts: { quick?: boolean; seed?: number; length?: nu
     n_embd: 64,
     n_layer: 2,
     n_head: 4,
-    steps: opts.quick ? 250 : 600,
+    steps: opts.quick ? 250 : 500,
     batch: 64,
     lr: 3e-3,
     seed: opts.seed ?? 0,

@@ -73,6 +73,13 @@ export function lossPlot(result: StudyResult): string {
   });
 }
 
+const FAMILY: Record<string, string> = {
+  full: "full fine-tuning",
+  "low-rank": "low-rank (LoRA family, VeRA, SORSA, PoLAR)",
+  orthogonal: "orthogonal (HRA, OFT, BOFT)",
+  structured: "Hadamard / Kronecker / Khatri–Rao products",
+};
+
 /** Held-out accuracy against trainable parameters (log scale), one labelled point per method. */
 export function accuracyPlot(result: StudyResult, exact: boolean): string {
   return scatterPlot({
@@ -85,7 +92,7 @@ export function accuracyPlot(result: StudyResult, exact: boolean): string {
       x: m.trainable,
       y: m.heldOutAccuracy,
       label: m.name,
-      group: m.name === "full" ? "full fine-tuning" : m.orthogonalityError >= 0 ? "orthogonal factors" : "additive",
+      group: FAMILY[m.family] ?? m.family,
     })),
   });
 }

@@ -60,6 +60,8 @@ export interface MethodResult {
   name: string;
   /** How it was set up. */
   label: string;
+  /** Which kind of update it makes. */
+  family: string;
   /** Learning rate used. */
   lr: number;
   /** Trainable scalars. */
@@ -215,8 +217,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       like,
       onProgress: (step: number, loss: number) => opts.onProgress?.(method, step, opts.steps, loss),
     };
-    opts.onProgress?.(method, 0, opts.steps, NaN);
-    let row: Omit<MethodResult, "name" | "label" | "lr">;
+    let row: Omit<MethodResult, "name" | "label" | "family" | "lr">;
     if (!method.adapter) {
       const r = await train({ ...common, params: model.params as ModelParams, loss: lossOf(model) });
       const ev = await evaluate(model, r.params, task, heldOut, like);
@@ -224,11 +225,11 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       row = summary(r, ev, an, countScalars(model.params));
       await opts.onTrained?.(method, { params: r.params });
     } else {
-      const dims = (p: string) => {
-        const [outF, inF] = (getPath(model.params, p) as LinearModule).weight.shape;
-        return { inF, outF };
-      };
-      const adapter = method.adapter(dims(targets[0]));
+      const shapes = targets.map((p) => (getPath(model.params, p) as LinearModule).weight.shape);
+      const adapter = method.adapter({
+        inF: Math.max(...shapes.map((s) => s[1])),
+        outF: Math.max(...shapes.map((s) => s[0])),
+      });
       const adapted = adaptModel(model, { target: (p) => targets.includes(p), adapter, key: foldIn(k, i) });
       const reg = (p: Record<string, unknown>) => adapted.regularizer(p);
       const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted, reg) });
@@ -242,7 +243,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       row = summary(r, ev, an, adapted.trainableCount(r.params));
       await opts.onTrained?.(method, { adapted: adapted as AdaptedModel, params: r.params });
     }
-    results.push({ name: method.name, label: method.label, lr, ...row });
+    results.push({ name: method.name, label: method.label, family: method.family, lr, ...row });
   }
   return { methods: results, base, targets };
 }
@@ -252,7 +253,7 @@ function summary(
   ev: { heldOutLoss: number; heldOutAccuracy: number },
   an: { stableRank: number; orthogonalityError: number },
   trainable: number,
-): Omit<MethodResult, "name" | "label" | "lr"> {
+): Omit<MethodResult, "name" | "label" | "family" | "lr"> {
   const tail = r.losses.slice(-Math.max(1, Math.floor(r.losses.length / 10)));
   return {
     trainable,

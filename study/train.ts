@@ -36,7 +36,7 @@ export interface TrainOptions<P> {
   like: Tensor;
   /** Read the loss back every this many steps (default 1 on the CPU, 10 elsewhere). */
   readEvery?: number;
-  /** Called after each read with the steps done and the latest loss. */
+  /** Called at the start (step 0, loss NaN) and after each read with the steps done and the latest loss. */
   onProgress?: (step: number, loss: number) => void;
 }
 
@@ -82,6 +82,7 @@ export async function train<P>(opts: TrainOptions<P>): Promise<TrainResult<P>> {
   let pending: Tensor[] = [];
   let peakRss = Deno.memoryUsage().rss;
   let t0 = performance.now();
+  opts.onProgress?.(0, NaN);
   const flush = async () => {
     if (!pending.length) return;
     const values = await scope(() => stack(pending)).data();
