@@ -15,6 +15,7 @@ import { reduceKernel } from "../core/backend/cpu/reduce.ts";
 import { broadcastStrides, contiguousStrides } from "../core/backend/cpu/strided.ts";
 import { arr, wrap } from "../core/backend/cpu/mod.ts";
 import { giveArray, takeArray } from "../core/backend/cpu/pool.ts";
+import { gemm, gemmBatch } from "../core/backend/cpu/matmul.ts";
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -246,6 +247,24 @@ Deno.test("cpu kernels: casts truncate to int32 and test non-zero for bool", () 
   assert.deepEqual([...i], [...src].map((v) => Math.trunc(v) | 0));
   assert.deepEqual([...b], [...src].map((v) => (v !== 0 ? 1 : 0)));
   assert.deepEqual([...f], [...src].map(Math.fround));
+});
+
+Deno.test("cpu kernels: batched small products give the bits of one gemm per item", () => {
+  const shapes = [[24, 24, 16], [24, 16, 24], [7, 13, 5], [61, 9, 33], [2, 2, 300], [128, 128, 64]];
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [m, n, k] of shapes) {
+      for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+        const count = 5;
+        const A = randomArray(dtype, 3 * m * k, m + k), B = randomArray(dtype, count * k * n, n * k);
+        // A broadcast over the batch (three matrices, read as 0, 1, 2, 0, 1), B one per item
+        const aOffs = [0, 1, 2, 0, 1].map((i) => i * m * k), bOffs = [0, 1, 2, 3, 4].map((i) => i * k * n);
+        const got = allocate(dtype, count * m * n), want = allocate(dtype, count * m * n);
+        gemmBatch(A, aOffs, ta, B, bOffs, tb, got, 0, m, n, k, count);
+        for (let t = 0; t < count; t++) gemm(A, aOffs[t], ta, B, bOffs[t], tb, want, t * m * n, m, n, k);
+        same(got, want);
+      }
+    }
+  }
 });
 
 Deno.test("cpu pool: released arrays are reused with the right contents; wrapped arrays never are", () => {

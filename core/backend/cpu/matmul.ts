@@ -11,7 +11,7 @@
  * @module
  */
 import type { TypedArray } from "../../dtype.ts";
-import { wasmGemm } from "./wasm/gemm.ts";
+import { wasmGemm, wasmGemmBatch } from "./wasm/gemm.ts";
 
 /** Products with fewer multiply-adds (m·n·k) stay in JS. */
 const WASM_MIN = 1024;
@@ -48,6 +48,56 @@ export function gemm(
     if (!(e instanceof RangeError)) throw e; // RangeError: the Wasm memory could not grow
   }
   if (!done) gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
+}
+
+/**
+ * `count` products of one shape (`gemm`'s arguments, item t reading A at `aOffs[t]` and B at
+ * `bOffs[t]`, writing C at `co + t·m·n`): small float products go through `wasmGemmBatch` in one
+ * call (same bits as one `gemm` per item, without the per-call overhead), the rest one by one.
+ */
+export function gemmBatch(
+  A: TypedArray,
+  aOffs: ArrayLike<number>,
+  transA: boolean,
+  B: TypedArray,
+  bOffs: ArrayLike<number>,
+  transB: boolean,
+  C: TypedArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+  count: number,
+): void {
+  const same = (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) ||
+    (A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array);
+  if (count > 1 && same && m * n * k >= WASM_MIN && m * n > 4) {
+    const ars = transA ? 1 : k, acs = transA ? m : 1;
+    const brs = transB ? 1 : n, bcs = transB ? k : 1;
+    let done = false;
+    try {
+      done = wasmGemmBatch(
+        A as Float32Array,
+        aOffs,
+        ars,
+        acs,
+        B as Float32Array,
+        bOffs,
+        brs,
+        bcs,
+        C as Float32Array,
+        co,
+        m,
+        n,
+        k,
+        count,
+      );
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e; // the Wasm memory could not grow: one by one
+    }
+    if (done) return;
+  }
+  for (let t = 0; t < count; t++) gemm(A, aOffs[t], transA, B, bOffs[t], transB, C, co + t * m * n, m, n, k);
 }
 
 /**

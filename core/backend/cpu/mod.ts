@@ -11,7 +11,7 @@ import { fillRandom } from "../../random.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./elementwise.ts";
 import { disown, giveArray, takeArray } from "./pool.ts";
 import { reduceKernel } from "./reduce.ts";
-import { gemm } from "./matmul.ts";
+import { gemm, gemmBatch } from "./matmul.ts";
 import { stridedCopy } from "./copy.ts";
 import { broadcastStrides, contiguousStrides } from "./strided.ts";
 
@@ -217,17 +217,21 @@ k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => 
   const nb = size(batch);
   const sa = broadcastStrides(aa.shape.slice(0, -2), batch), sb = broadcastStrides(ba.shape.slice(0, -2), batch);
   const idx = new Array(batch.length).fill(0);
+  const aOffs = new Array<number>(nb), bOffs = new Array<number>(nb);
   for (let t = 0; t < nb; t++) {
     let ao = 0, bo = 0;
     for (let i = 0; i < batch.length; i++) {
       ao += idx[i] * sa[i];
       bo += idx[i] * sb[i];
     }
-    gemm(A, ao * m * kk, p.transA, B, bo * kk * n, p.transB, out, t * m * n, m, n, kk);
+    aOffs[t] = ao * m * kk;
+    bOffs[t] = bo * kk * n;
     for (let i = batch.length - 1; i >= 0; i--) {
       if (++idx[i] < batch[i]) break;
       idx[i] = 0;
     }
   }
+  if (nb === 1) gemm(A, aOffs[0], p.transA, B, bOffs[0], p.transB, out, 0, m, n, kk);
+  else gemmBatch(A, aOffs, p.transA, B, bOffs, p.transB, out, 0, m, n, kk, nb);
   return [own(out)];
 });

@@ -403,3 +403,68 @@ export function wasmGemm(
   }
   return true;
 }
+
+/**
+ * A batch of equal-shaped products `C_t = op(A_t) · op(B_t)`, `t < count`, too small to be split
+ * among threads (2·m·n·k below `THREAD_MIN_FLOPS`): item t reads A from `aOffs[t]` and B from
+ * `bOffs[t]` (strides as in `wasmGemm`) and writes `C[co + t·m·n …]`. Each item is packed and
+ * multiplied exactly as `wasmGemm` does on one thread, in the same memory regions, so the bits are
+ * the same; what is saved is the per-call work (layout, task tables, argument arrays), about 1.5 µs
+ * an item (128 products of 24×24×16: 0.39 -> 0.2 ms). Returns false (C untouched) where `wasmGemm`
+ * would run on threads, without WebAssembly SIMD, or when an item needs more than a pass's memory.
+ */
+export function wasmGemmBatch(
+  A: Float,
+  aOffs: ArrayLike<number>,
+  ars: number,
+  acs: number,
+  B: Float,
+  bOffs: ArrayLike<number>,
+  brs: number,
+  bcs: number,
+  C: Float,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+  count: number,
+): boolean {
+  const e = getEngine();
+  if (!e || 2 * m * n * k >= THREAD_MIN_FLOPS) return false;
+  if (m === 0 || n === 0 || count === 0) return true;
+  if (k === 0) {
+    C.fill(0, co, co + count * m * n);
+    return true;
+  }
+  const f64 = C instanceof Float64Array;
+  const s = f64 ? e.s64 : e.s32;
+  const { es, mr, nr, unroll } = s;
+  const fn0 = f64 ? 3 : 0;
+  const mp = Math.ceil(m / mr), np = Math.ceil(n / nr), kp = roundUp(k, unroll), ldc = np * nr;
+  const lenA = (m - 1) * ars + (k - 1) * acs + 1, lenB = (n - 1) * bcs + (k - 1) * brs + 1;
+  const align = (x: number) => roundUp(x, 64);
+  // one item's regions, reused by every item (they stay in cache): packed A, packed B, C, raw A, raw B
+  const ap = align(CTRL_BYTES);
+  const bp = align(ap + mp * mr * kp * es), cp = align(bp + np * nr * kp * es);
+  const ra = align(cp + mp * mr * ldc * es), rb = align(ra + lenA * es), end = rb + lenB * es;
+  if (end > passBytesMax) return false;
+  ensure(e, end);
+  const view = f64 ? e.v64 : e.v32;
+  const fullA = Math.floor(m / mr), fullB = Math.floor(n / nr);
+  const [gemmFn, packA, packB] = [e.fns[fn0 + GEMM], e.fns[fn0 + PACK_A], e.fns[fn0 + PACK_B]];
+  const c0 = cp / es, cEnd = c0 + mp * mr * ldc;
+  for (let t = 0; t < count; t++) {
+    view.fill(0, c0, cEnd);
+    view.set(A.subarray(aOffs[t], aOffs[t] + lenA), ra / es);
+    view.set(B.subarray(bOffs[t], bOffs[t] + lenB), rb / es);
+    packA(ra, ars, acs, 0, fullA, k, kp, ap, mp);
+    packB(rb, bcs, brs, 0, fullB, k, kp, bp, np);
+    packRest(A, aOffs[t], ars, acs, m, k, kp, mr, s.kc, view, ap / es);
+    packRest(B, bOffs[t], bcs, brs, n, k, kp, nr, s.kc, view, bp / es);
+    gemmFn(ap, bp, cp, mp, np, 0, mp, 0, np, kp, ldc * es);
+    const d = co + t * m * n;
+    if (ldc === n) C.set(view.subarray(c0, c0 + m * n), d);
+    else for (let i = 0; i < m; i++) C.set(view.subarray(c0 + i * ldc, c0 + i * ldc + n), d + i * n);
+  }
+  return true;
+}
