@@ -1,0 +1,284 @@
+/**
+ * Transformer forward passes and training steps on the CPU, float32, beside PyTorch (+ PEFT) on the
+ * same shapes (`bench/models_peer.py`, run in the same invocation when python3 with torch and peft is
+ * installed; `--no-peer` skips it):
+ *
+ * - the tiny fixture models (`../shared/fixtures/models/tiny_gpt2`, `tiny_llama`): forward, and a
+ *   LoRA r=8 step (GPT-2 `c_attn`, Llama `q_proj,v_proj`) with AdamW, batch 8 × 32 tokens;
+ * - a GPT-2-small-shaped model (12 layers, width 768, 12 heads, vocab 50257, random weights):
+ *   forward and a LoRA r=8 `c_attn` AdamW step at 1 × 128 tokens;
+ * - the adapter study's tiny GPT-2 (width 64, 2 layers, 4 heads, vocab 24, batch 32 × 24): forward,
+ *   full fine-tuning with Adam, and LoRA r=4 on `c_attn,c_proj,c_fc` with Adam.
+ *
+ * A step is forward, next-token cross-entropy, backward and the optimizer update, inside `scope`
+ * (the previous step's parameters and state released). Figures are medians of timed runs after a
+ * warm-up, in ms, with tokens/s = batch·tokens / time.
+ *
+ * - `deno run -A bench/models_bench.ts [--reps N] [--cases a,b] [--no-peer] [--threads 2]`
+ *   prints the table (Tangent vs PyTorch, ratio = Tangent time / PyTorch time);
+ * - `deno bench -A bench/models_bench.ts` runs the fixture and study cases under `Deno.bench`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  adapters,
+  adaptModel,
+  createModel,
+  initModel,
+  key,
+  loadModel,
+  manifolds,
+  parseConfig,
+  scope,
+  slice,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+} from "../mod.ts";
+import { crossEntropy } from "../models/nn.ts";
+import type { CausalLM } from "../models/model.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = join(HERE, "..", "..", "shared", "fixtures", "models");
+
+/** One benchmark case; the same object (JSON) tells the Python peer what to build. */
+interface Case {
+  case: string;
+  source: "fixture" | "config";
+  /** Fixture folder name, or the GPT-2 config (transformers' names). */
+  name?: string;
+  config?: Record<string, number>;
+  vocab: number;
+  batch: number;
+  tokens: number;
+  what: ("forward" | "lora" | "full")[];
+  r?: number;
+  targets?: string[];
+  reps?: number;
+  warmup?: number;
+}
+
+const noDropout = { resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bos_token_id: 0, eos_token_id: 0 };
+
+const CASES: Case[] = [
+  {
+    case: "tiny_gpt2",
+    source: "fixture",
+    name: "tiny_gpt2",
+    vocab: 64,
+    batch: 8,
+    tokens: 32,
+    what: ["forward", "lora"],
+    r: 8,
+    targets: ["c_attn"],
+    reps: 30,
+  },
+  {
+    case: "tiny_llama",
+    source: "fixture",
+    name: "tiny_llama",
+    vocab: 64,
+    batch: 8,
+    tokens: 32,
+    what: ["forward", "lora"],
+    r: 8,
+    targets: ["q_proj", "v_proj"],
+    reps: 30,
+  },
+  {
+    case: "study",
+    source: "config",
+    config: { n_embd: 64, n_layer: 2, n_head: 4, vocab_size: 24, n_positions: 64, ...noDropout },
+    vocab: 24,
+    batch: 32,
+    tokens: 24,
+    what: ["forward", "full", "lora"],
+    r: 4,
+    targets: ["c_attn", "c_proj", "c_fc"],
+    reps: 20,
+  },
+  {
+    case: "gpt2_small",
+    source: "config",
+    config: { n_embd: 768, n_layer: 12, n_head: 12, vocab_size: 50257, n_positions: 1024, ...noDropout },
+    vocab: 50257,
+    batch: 1,
+    tokens: 128,
+    what: ["forward", "lora"],
+    r: 8,
+    targets: ["c_attn"],
+    reps: 5,
+    warmup: 2,
+  },
+];
+
+/** Token ids `[batch, tokens + 1]` (inputs and next-token labels), the same for every run. */
+function tokenIds(c: Case): Tensor {
+  const n = c.batch * (c.tokens + 1);
+  const ids = new Int32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    ids[i] = (s >>> 8) % c.vocab;
+  }
+  return tensor(ids, { shape: [c.batch, c.tokens + 1], dtype: "int32" });
+}
+
+async function makeModel(c: Case): Promise<CausalLM> {
+  if (c.source === "fixture") return await loadModel(join(FIXTURES, c.name!));
+  const config = parseConfig({ model_type: "gpt2", ...c.config });
+  return createModel(config, initModel(config, key(0)));
+}
+
+/** A function running one forward pass or one training step (and waiting for its result). */
+function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): () => void {
+  const ids = tokenIds(c);
+  const x = slice(ids, [null, [0, c.tokens]]), y = slice(ids, [null, [1, c.tokens + 1]]);
+  if (what === "forward") return () => scope(() => void model.apply(model.params, x).dataSync());
+  // deno-lint-ignore no-explicit-any
+  const m: CausalLM<any> = what === "full"
+    ? createModel(model.config, scope(() => copyTree(model.params)))
+    : adaptModel(model, { target: c.targets!.join(","), adapter: adapters.lora({ r: c.r!, alpha: 2 * c.r! }) });
+  const opt = what === "full" || c.case === "study" ? manifolds.adam({ lr: 1e-3 }) : manifolds.adamw({ lr: 1e-3 });
+  const loss = valueAndGrad((p: unknown) => crossEntropy(m.apply(p, x), y));
+  let params = m.params, state = opt.init(params);
+  return () => {
+    ({ params, state } = scope(() => {
+      const [l, g] = loss(params);
+      l.dataSync();
+      return opt.update(g, state, params);
+    }, { release: { params, state } }));
+  };
+}
+
+/** A copy of every tensor of a pytree (so releasing the copy leaves the original alone). */
+function copyTree<T>(t: T): T {
+  if (t && typeof t === "object" && "dataSync" in (t as object)) {
+    const x = t as unknown as Tensor;
+    return tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype }) as unknown as T;
+  }
+  if (Array.isArray(t)) return t.map(copyTree) as unknown as T;
+  if (t && typeof t === "object") {
+    return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, copyTree(v)])) as T;
+  }
+  return t;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Median and least milliseconds of `reps` runs after `warmup` untimed ones. */
+function time(fn: () => void, reps: number, warmup: number): [number, number] {
+  for (let i = 0; i < warmup; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  return [median(ts), Math.min(...ts)];
+}
+
+interface Row {
+  case: string;
+  what: string;
+  /** Median ms. */
+  ms: number;
+  /** Least ms. */
+  min: number;
+  tokens: number;
+}
+
+/** Runs the Python peer; rows it printed, or an explanation of why there are none. */
+async function runPeer(cases: Case[], reps: number | undefined, threads: number): Promise<Row[] | string> {
+  const args = [join(HERE, "models_peer.py"), "--spec", JSON.stringify(cases), "--threads", String(threads)];
+  if (reps) args.push("--reps", String(reps));
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("python3", {
+      args,
+      env: { OMP_WAIT_POLICY: "PASSIVE", TRANSFORMERS_VERBOSITY: "error", PYTHONWARNINGS: "ignore" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    return `python3 not runnable (${(e as Error).message})`;
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    return `the peer failed (${err})`;
+  }
+  return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((r) => "ms" in r);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      reps: { type: "string" },
+      cases: { type: "string" },
+      "no-peer": { type: "boolean" },
+      threads: { type: "string", default: "2" },
+    },
+  });
+  const only = new Set((values.cases ?? "").split(",").filter(Boolean));
+  const reps = values.reps ? Number(values.reps) : undefined;
+  const cases = CASES.filter((c) => !only.size || only.has(c.case)).map((c) => (reps ? { ...c, reps } : c));
+  const peer = values["no-peer"] ? "skipped (--no-peer)" : await runPeer(cases, reps, Number(values.threads));
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const model = await makeModel(c);
+    for (const what of c.what) {
+      const fn = runner(c, model, what);
+      const [ms, min] = time(fn, c.reps ?? 10, c.warmup ?? 3);
+      rows.push({ case: c.case, what, ms, min, tokens: c.batch * c.tokens });
+      console.error(`tangent ${c.case} ${what}: ${ms.toFixed(1)} ms (least ${min.toFixed(1)})`);
+    }
+  }
+  const peerRows = typeof peer === "string" ? [] : peer;
+  const shape = (c: string) => {
+    const k = CASES.find((x) => x.case === c)!;
+    return `${k.batch}×${k.tokens}`;
+  };
+  console.log(
+    `CPU float32, median ms (least in parentheses), tokens/s from the median; PyTorch: ${
+      typeof peer === "string" ? peer : "torch + peft, " + values.threads + " threads"
+    }`,
+  );
+  console.log(
+    `| case | tokens | step | Tangent ms | Tangent tok/s | PyTorch ms | PyTorch tok/s | Tangent / PyTorch |\n` +
+      `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`,
+  );
+  const f = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+  for (const r of rows) {
+    const p = peerRows.find((q) => q.case === r.case && q.what === r.what);
+    const tps = (ms: number) => Math.round((r.tokens / ms) * 1000).toLocaleString("en-US");
+    const cells = [
+      r.case,
+      shape(r.case),
+      r.what,
+      `${f(r.ms)} (${f(r.min)})`,
+      tps(r.ms),
+      p ? `${f(p.ms)} (${f(p.min)})` : "–",
+      p ? tps(p.ms) : "–",
+      p ? `${(r.ms / p.ms).toFixed(2)}×` : "–",
+    ];
+    console.log(`| ${cells.join(" | ")} |`);
+  }
+}
+
+if (import.meta.main) {
+  await main();
+} else {
+  for (const c of CASES.filter((c) => c.case !== "gpt2_small")) {
+    const model = await makeModel(c);
+    for (const what of c.what) {
+      Deno.bench({ name: `${c.case} ${what}`, group: "models", n: 10, warmup: 3 }, runner(c, model, what));
+    }
+  }
+}
