@@ -238,6 +238,22 @@ export async function savePeftAdapter<P>(
         `refuses this folder on a GPT-2; Tangent's loadPeftAdapter loads it`,
     );
   }
+  if (type === "BOFT" && Number(first.boft_n_butterfly_factor ?? 1) > 1) {
+    notes.push(
+      `PEFT 0.21 builds BOFT with ${first.boft_n_butterfly_factor} butterfly factors only where its CUDA extension ` +
+        `compiles; elsewhere it falls back to one factor and PeftModel.from_pretrained refuses this folder (size mismatch)`,
+    );
+  }
+  const w = getPath(adapted.base.params, `${paths[0]}.weight`) as Tensor;
+  if (
+    typeof first.init_lora_weights === "string" && /^(pissa|olora)/.test(first.init_lora_weights) &&
+    w.dtype === "float64"
+  ) {
+    notes.push(
+      `PEFT rebuilds ${first.init_lora_weights} residuals only in float32/float16/bfloat16: load the base model in ` +
+        `float32 on the PEFT side`,
+    );
+  }
   const tensors: Record<string, Tensor> = {};
   for (const path of paths) {
     const l = adapted.layers[path];
@@ -251,7 +267,6 @@ export async function savePeftAdapter<P>(
     }
   }
   if (type === "VERA") Object.assign(tensors, await sharedVera(adapted as AdaptedModel));
-  const w = getPath(adapted.base.params, `${paths[0]}.weight`) as Tensor;
   for (const [k, t] of Object.entries(tensors)) if (t.dtype !== w.dtype) tensors[k] = astype(t, w.dtype);
   await safetensors.write(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
   await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2) + "\n");
