@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { TangentError } from "../mod.ts";
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -80,4 +81,15 @@ export function numberOption(name: string, v: string | boolean | undefined): num
     Deno.exit(2);
   }
   return n;
+}
+
+/** Runs a command-line `main`: a Tangent error (bad input) prints its message and exits with status 1. */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    if (!(e instanceof TangentError)) throw e;
+    console.error(`error: ${e.message}`);
+    Deno.exit(1);
+  }
 }

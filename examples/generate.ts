@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { key, TangentError, tensor, useBackend } from "../mod.ts";
 import { generate, loadModel, loadPeftAdapter, loadTokenizer, resolveModel } from "../models/mod.ts";
 import type { CausalLM } from "../models/mod.ts";
-import { helpText, intOption, type OptionSpec, parseCommandLine } from "./cli.ts";
+import { helpText, intOption, type OptionSpec, parseCommandLine, runMain } from "./cli.ts";
 
 const USAGE = 'deno task generate --model <dir|hub id> [--adapter <dir>] --prompt "..."';
 const ABOUT = "Prints the prompt's continuation (stdout) by a model and, with --adapter, a PEFT adapter on it.";
@@ -60,14 +60,4 @@ async function main(): Promise<void> {
   console.log(tokenizer.decode(out[0].slice(ids.length), { skipSpecialTokens: true }));
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    if (e instanceof TangentError) {
-      console.error(`error: ${e.message}`);
-      Deno.exit(1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -8,7 +8,7 @@
  */
 import { join, resolve } from "node:path";
 import { readFile } from "node:fs/promises";
-import { FormatError, TangentError, type Tensor, tensor, useBackend } from "../mod.ts";
+import { FormatError, type Tensor, tensor, useBackend } from "../mod.ts";
 import { getPath } from "../models/mod.ts";
 import { generate, loadModel, loadTokenizer, resolveModel, saveModel, savePeftAdapter } from "../models/mod.ts";
 import type { CausalLM, TextTokenizer } from "../models/mod.ts";
@@ -19,7 +19,7 @@ import { writeStudyReport } from "../study/report.ts";
 import { studyTable } from "../study/report.ts";
 import { runStudy, type TrainedMethod } from "../study/run.ts";
 import { type Task, textTask, transductionTask } from "../study/tasks.ts";
-import { helpText, intOption, numberOption, type OptionSpec, parseCommandLine } from "./cli.ts";
+import { helpText, intOption, numberOption, type OptionSpec, parseCommandLine, runMain } from "./cli.ts";
 
 const USAGE = "deno task demo [options]";
 const ABOUT = "Fine-tune one base model with every adapter at comparable budgets and compare them.\n" +
@@ -214,14 +214,4 @@ async function sampleGenerations(
   return lines;
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    if (e instanceof TangentError) {
-      console.error(`error: ${e.message}`);
-      Deno.exit(1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runMain(main);

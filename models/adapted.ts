@@ -10,9 +10,8 @@ import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Adapter, Frozen, PeftNameOptions } from "../adapters/adapter.ts";
 import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
-import { linear } from "../adapters/adapter.ts";
 import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
-import { getPath } from "./model.ts";
+import { defaultLinear, getPath } from "./model.ts";
 
 /** One adapted module: its adapter and what it keeps frozen (the base weight and bias included). */
 export interface AdaptedLayer<P = unknown> {
@@ -65,7 +64,7 @@ export function adaptedModel<P>(
   const route = (p: Record<string, P>, outer?: LinearHook): LinearHook => (path, m, x) => {
     const l = layers[path];
     if (l) return l.adapter.apply(p[path], l.frozen, x);
-    return outer ? outer(path, m, x) : linear(x, m.weight, m.bias);
+    return (outer ?? defaultLinear)(path, m, x);
   };
   const forward = (p: Record<string, P>, ids: Tensor, opts: ForwardOptions = {}) =>
     base.forward(base.params, ids, { ...opts, linear: route(p, opts.linear) });

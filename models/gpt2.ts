@@ -15,6 +15,7 @@ import type { ModelConfig } from "./config.ts";
 import {
   type ArchitectureSpec,
   checkInputIds,
+  defaultLinear,
   type ExpectedTensor,
   type ForwardOptions,
   type ForwardResult,
@@ -38,11 +39,9 @@ interface Gpt2Params {
   lm_head?: LinearModule;
 }
 
-const plainLinear = (_path: string, m: LinearModule, x: Tensor) => linear(x, m.weight, m.bias);
-
 function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: ForwardOptions): ForwardResult {
   const p = params as unknown as Gpt2Params;
-  const lin = opts.linear ?? plainLinear;
+  const lin = opts.linear ?? defaultLinear;
   const past = opts.cache?.length ?? 0;
   checkInputIds("gpt2", ids, c.vocabSize, c.maxPositions, past);
   const [B, T] = ids.shape;

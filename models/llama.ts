@@ -14,6 +14,7 @@ import type { ModelConfig } from "./config.ts";
 import {
   type ArchitectureSpec,
   checkInputIds,
+  defaultLinear,
   type ExpectedTensor,
   type ForwardOptions,
   type ForwardResult,
@@ -41,11 +42,9 @@ interface LlamaParams {
   lm_head?: LinearModule;
 }
 
-const plainLinear = (_path: string, m: LinearModule, x: Tensor) => linear(x, m.weight, m.bias);
-
 function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: ForwardOptions): ForwardResult {
   const p = params as unknown as LlamaParams;
-  const lin = opts.linear ?? plainLinear;
+  const lin = opts.linear ?? defaultLinear;
   const past = opts.cache?.length ?? 0;
   checkInputIds(c.modelType, ids, c.vocabSize, c.maxPositions, past);
   const [B, T] = ids.shape;

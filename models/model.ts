@@ -11,6 +11,7 @@
  */
 import { fmtShape, FormatError, ShapeError } from "../core/errors.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import type { LayerCache } from "./nn.ts";
 
@@ -27,6 +28,9 @@ export interface LinearModule {
  * model routes its target modules through their adapters instead.
  */
 export type LinearHook = (path: string, module: LinearModule, x: Tensor) => Tensor;
+
+/** The default `LinearHook`: `x Wᵀ + b`. */
+export const defaultLinear: LinearHook = (_path, m, x) => linear(x, m.weight, m.bias);
 
 /** Keys and values of the positions a model has seen, one entry per layer. */
 export interface KVCache {
