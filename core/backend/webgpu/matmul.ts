@@ -21,9 +21,20 @@ function prod(s: readonly number[]): number {
   return s.reduce((a, b) => a * b, 1);
 }
 
+/** How the backend picks matmul kernels. */
+export interface MatmulOptions {
+  /**
+   * The adapter is a CPU fallback (llvmpipe, SwiftShader): every product uses the `simple` kernel,
+   * which they compile in milliseconds; the tiled and split-k kernels take llvmpipe seconds per
+   * pipeline and make SwiftShader (Chromium's software WebGPU) lose the device.
+   */
+  fallbackAdapter?: boolean;
+}
+
 /** Encodes C = op(A)·op(B) for float32 buffers of avals `aa`, `ba` into new storage of `o`. */
 function matmulF32(
   gpu: WebGPUBackend,
+  opts: MatmulOptions,
   a: GPUBuffer,
   aa: Aval,
   b: GPUBuffer,
@@ -56,7 +67,8 @@ function matmulF32(
   };
   const [ab, strideA] = operand(a, aa);
   const [bb, strideB] = operand(b, ba);
-  const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB}`;
+  const fallback = opts.fallbackAdapter ?? false;
+  const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB},${+fallback}`;
   let kern = kernels.get(key);
   if (!kern) {
     if (kernels.size > 4096) kernels.clear();
@@ -70,6 +82,7 @@ function matmulF32(
       strideA,
       strideB,
       maxWorkgroupStorage: gpu.runtime.maxWorkgroupStorage,
+      fallbackAdapter: fallback,
     });
     kernels.set(key, kern);
   }
@@ -89,9 +102,9 @@ function matmulF32(
 }
 
 /** Registers matmul. */
-export function registerMatmul(gpu: WebGPUBackend): void {
+export function registerMatmul(gpu: WebGPUBackend, opts: MatmulOptions = {}): void {
   gpu.kernels.set("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]): Storage[] => {
-    if (aa.dtype === "float32") return [matmulF32(gpu, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o)];
+    if (aa.dtype === "float32") return [matmulF32(gpu, opts, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o)];
     // int32: through float32
     const f32 = (av: Aval): Aval => ({ shape: av.shape, dtype: "float32" });
     const cast = (s: Storage, av: Aval, to: Aval) => {
@@ -99,7 +112,7 @@ export function registerMatmul(gpu: WebGPUBackend): void {
       return gpu.elementwise([s], [av], to, (args) => opNode(`cast:${to.dtype}`, e, m, args, to));
     };
     const af = cast(a, aa, f32(aa)), bf = cast(b, ba, f32(ba));
-    const cf = matmulF32(gpu, gpu.buf(af), f32(aa), gpu.buf(bf), f32(ba), p.transA, p.transB, f32(o));
+    const cf = matmulF32(gpu, opts, gpu.buf(af), f32(aa), gpu.buf(bf), f32(ba), p.transA, p.transB, f32(o));
     const out = cast(cf, f32(o), o);
     for (const t of [af, bf, cf]) gpu.release(t);
     return [out];

@@ -44,7 +44,7 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerLayout(gpu);
   registerReduce(gpu);
   registerRandom(gpu);
-  registerMatmul(gpu);
+  registerMatmul(gpu, { fallbackAdapter: info.isFallback });
   registerLinalg(gpu);
   instance = gpu;
   return gpu;

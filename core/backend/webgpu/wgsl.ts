@@ -61,8 +61,10 @@ export const AT = `fn at8(v: array<vec4<u32>, 2>, ax: u32) -> u32 { return v[ax 
 const MATH: Record<string, { deps: string[]; code: string }> = {
   t_inf: {
     deps: [],
-    code: `fn t_inf() -> f32 { return bitcast<f32>(0x7f800000u); }
-fn t_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }`,
+    // from a var, not a constant: Tint (Chromium's WGSL compiler) rejects a constant expression whose
+    // value is inf or NaN ("value inf cannot be represented as 'f32'"); naga accepts both
+    code: `fn t_inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+fn t_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }`,
   },
   t_exp: {
     deps: ["t_inf"],
