@@ -14,7 +14,7 @@ import { boft } from "./boft.ts";
 import { dora } from "./dora.ts";
 import { hra, hraFoldedWeight } from "./hra.ts";
 import { loha } from "./loha.ts";
-import { lokh } from "./lokh.ts";
+import { lokh, lokhOutFactors } from "./lokh.ts";
 import { factorization, lokr } from "./lokr.ts";
 import { lora, type LoraInit, loraInit } from "./lora.ts";
 import { oft } from "./oft.ts";
@@ -335,25 +335,32 @@ const lokh_: Reader = (c) => {
   const { config, st, out, inF } = c;
   const r = intField(config, "r");
   const alpha = numField(config, "alpha", r);
+  const k = intField(config, "num_factors", 2, 2);
   const f = config.out_factors;
-  if (f !== undefined && f !== null && (!Array.isArray(f) || f.length !== 2 || !f.every(Number.isInteger))) {
-    throw new FormatError(`fromPeft: LOKH out_factors must be [m1, m2] or null, got ${JSON.stringify(f)}`);
-  }
-  const [m1, m2] = (f as [number, number] | null | undefined) ?? factorization(out);
-  if (m1 * m2 !== out) {
-    throw new ShapeError(
-      `fromPeft: LOKH out_factors ${m1} × ${m2} ≠ out = ${out} of base.weight [${out}, ${inF}]; fix out_factors`,
+  if (f !== undefined && f !== null && (!Array.isArray(f) || f.length !== k || !f.every(Number.isInteger))) {
+    throw new FormatError(
+      `fromPeft: LOKH out_factors must be ${k} integers [m1, …, m${k}] (one per factor, num_factors = ${k}) or null, ` +
+        `got ${JSON.stringify(f)}`,
     );
   }
-  st.context += `; r = ${r} from config.r, out = ${m1}·${m2}`;
-  const params = {
-    B1: st.tensor("lokh_B1", [m1, r], "[m1, r]"),
-    A1: st.tensor("lokh_A1", [r, inF], "[r, in]"),
-    B2: st.tensor("lokh_B2", [m2, r], "[m2, r]"),
-    A2: st.tensor("lokh_A2", [r, inF], "[r, in]"),
-  };
-  const outFactors = f ? [m1, m2] as [number, number] : undefined;
-  return () => ({ adapter: lokh({ r, alpha, outFactors }), params, frozen: c.frozen });
+  const ms = (f as number[] | null | undefined) ?? lokhOutFactors(out, k);
+  if (ms.reduce((a, b) => a * b, 1) !== out) {
+    throw new ShapeError(
+      `fromPeft: LOKH out_factors ${ms.join(" × ")} ≠ out = ${out} of base.weight [${out}, ${inF}]; fix out_factors`,
+    );
+  }
+  st.context += `; r = ${r} from config.r, out = ${ms.join("·")}`;
+  const params: Record<string, Tensor> = {};
+  ms.forEach((m, i) => {
+    params[`B${i + 1}`] = st.tensor(`lokh_B${i + 1}`, [m, r], `[m${i + 1}, r]`);
+    params[`A${i + 1}`] = st.tensor(`lokh_A${i + 1}`, [r, inF], "[r, in]");
+  });
+  const outFactors = f ? ms : undefined;
+  return () => ({
+    adapter: lokh({ r, alpha, factors: k, outFactors }),
+    params,
+    frozen: c.frozen,
+  });
 };
 
 const sorsa_: Reader = (c) => {
