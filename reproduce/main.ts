@@ -1,6 +1,7 @@
 /**
  * `deno task reproduce [--out dir] [--quick]`: runs the reproductions of the founding papers'
- * claims (issue 10's experiments 2, 4 and 5 for now) and writes `report.md` with SVG plots.
+ * claims (issue 10's six experiments) and writes `report.md` with SVG plots. Experiments 1 and 3
+ * fine-tune the demo transformer, pretrained once into `<out>/base-model` (read back on a rerun).
  * Progress goes to stderr, the summary to stdout.
  * @module
  */
@@ -10,8 +11,12 @@ import { EXPERIMENTS, runReproductions } from "./run.ts";
 
 /** The command-line options; `--help` is generated from this table, and the parser reads it too. */
 const OPTIONS = {
-  out: { type: "string", default: "./out/reproduce", help: "folder for report.md and the SVG plots" },
-  quick: { type: "boolean", default: false, help: "small sizes: the whole run well under a minute (CI)" },
+  out: {
+    type: "string",
+    default: "./out/reproduce",
+    help: "folder for report.md, the SVG plots and the cached demo transformer (base-model/)",
+  },
+  quick: { type: "boolean", default: false, help: "small sizes: the whole run in under 2 minutes (CI)" },
   help: { type: "boolean", short: "h", default: false, help: "print this help and exit" },
 } as const;
 

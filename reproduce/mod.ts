@@ -45,4 +45,43 @@ export {
   type DecompositionsOptions,
   type DecompositionsResult,
 } from "./decompositions.ts";
-export { type Experiment, EXPERIMENTS, type RunOptions, runReproductions, type RunSummary } from "./run.ts";
+export {
+  baseWeight,
+  type DemoModelOptions,
+  type DemoSetup,
+  demoSetup,
+  demoTask,
+  median,
+  mergedWeights,
+  quantile,
+  watching,
+} from "./demo.ts";
+export {
+  polarStableRank,
+  type PolarStableRankOptions,
+  type PolarStableRankResult,
+  type StableRankRow,
+} from "./polar_rank.ts";
+export {
+  type DriftMethod,
+  type DriftPoint,
+  type DriftRun,
+  sorsaDrift,
+  type SorsaDriftOptions,
+  type SorsaDriftResult,
+} from "./sorsa_drift.ts";
+export {
+  type CascadeCheck,
+  type CascadeFit,
+  lokhCascade,
+  type LokhCascadeOptions,
+  type LokhCascadeResult,
+} from "./lokh_cascade.ts";
+export {
+  type Experiment,
+  type ExperimentContext,
+  EXPERIMENTS,
+  type RunOptions,
+  runReproductions,
+  type RunSummary,
+} from "./run.ts";

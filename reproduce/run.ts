@@ -8,8 +8,20 @@ import { fmt, markdownTable, type Progress, progress, type ProgressOptions, writ
 import type { ExperimentReport, OnProgress, Verdict } from "./common.ts";
 import { verdictLine } from "./common.ts";
 import { decompositions } from "./decompositions.ts";
+import { type DemoSetup, demoSetup } from "./demo.ts";
 import { hraIdentity, hraLambdaSweep } from "./hra.ts";
+import { lokhCascade } from "./lokh_cascade.ts";
 import { polarConvergence } from "./polar.ts";
+import { polarStableRank } from "./polar_rank.ts";
+import { sorsaDrift } from "./sorsa_drift.ts";
+
+/** What an experiment is given besides its size. */
+export interface ExperimentContext {
+  /** The report's folder. */
+  readonly out: string;
+  /** The demo transformer and its task (for experiments with `needsDemo`). */
+  readonly demo?: DemoSetup;
+}
 
 /** One experiment of the report. */
 export interface Experiment {
@@ -19,18 +31,46 @@ export interface Experiment {
   readonly title: string;
   /** The paper it checks. */
   readonly paper: string;
+  /** Whether it fine-tunes the demo transformer (prepared once, in `<out>/base-model`, before the experiments). */
+  readonly needsDemo?: boolean;
   /** Runs it at full or quick sizes. */
-  run(quick: boolean, onProgress: OnProgress): ExperimentReport;
+  run(quick: boolean, onProgress: OnProgress, context: ExperimentContext): ExperimentReport | Promise<ExperimentReport>;
 }
 
-/** Experiments 2, 4 and 5 (1, 3 and 6 need the demo model and come later). */
+/** Issue 10's six experiments, in its order. */
 export const EXPERIMENTS: readonly Experiment[] = [
+  {
+    id: 1,
+    title: "PoLAR: the stable rank of the weight change",
+    paper: "PoLAR (arXiv 2506.03133)",
+    needsDemo: true,
+    run: (quick, onProgress, { demo }) =>
+      polarStableRank({
+        demo,
+        onProgress,
+        ...(quick ? { steps: 30, batch: 16, heldOut: 64, every: 10 } : { steps: 300, batch: 64, every: 25 }),
+      }),
+  },
   {
     id: 2,
     title: "PoLAR: convergence on a canonical low-rank problem",
     paper: "PoLAR (arXiv 2506.03133)",
     run: (quick, onProgress) =>
       polarConvergence(quick ? { size: 24, iterations: 1000, onProgress } : { size: 48, iterations: 4000, onProgress }),
+  },
+  {
+    id: 3,
+    title: "SORSA: singular-structure drift",
+    paper: "SORSA (arXiv 2409.00055)",
+    needsDemo: true,
+    run: (quick, onProgress, { demo }) =>
+      sorsaDrift({
+        demo,
+        onProgress,
+        ...(quick
+          ? { steps: 30, batch: 16, heldOut: 64, every: 5, lrFactors: [1] }
+          : { steps: 300, batch: 64, every: 20, lrFactors: [1 / 3, 1, 3] }),
+      }),
   },
   {
     id: 4,
@@ -70,16 +110,30 @@ export const EXPERIMENTS: readonly Experiment[] = [
         quick ? { rows: 32, cols: 28, rank: 3, missing: [0.3, 0.5], hadamardStarts: 6, onProgress } : { onProgress },
       ),
   },
+  {
+    id: 6,
+    title: "LoKH as the survey draws it",
+    paper: "Lu, Low-Rank Approximation, Adaptation, and Other Tales (arXiv 2408.05883)",
+    run: (quick, onProgress) =>
+      lokhCascade(
+        quick ? { size: 16, factors: [2, 4], budgets: [96, 192], iterations: 400, onProgress } : { onProgress },
+      ),
+  },
 ];
 
 /** Options of `runReproductions`. */
 export interface RunOptions {
   /** Folder for `report.md` and the SVG plots (created if missing). */
   out: string;
-  /** Small sizes (well under a minute in all). */
+  /** Small sizes (under 2 minutes in all). */
   quick?: boolean;
   /** Which experiments (default all of `EXPERIMENTS`). */
   only?: readonly number[];
+  /**
+   * The model and task for experiments 1 and 3 (default: the demo transformer, pretrained into or read back from
+   * `<out>/base-model`, and its shifted task).
+   */
+  demo?: DemoSetup;
   /** Progress line options for each experiment (default: stderr, as `progress` does). */
   progress?: Omit<ProgressOptions, "label" | "total">;
 }
@@ -113,14 +167,31 @@ export async function runReproductions(opts: RunOptions): Promise<RunSummary[]> 
   const chosen = EXPERIMENTS.filter((e) => !opts.only || opts.only.includes(e.id));
   const sections: string[] = [];
   const summary: RunSummary[] = [];
+  let demo = opts.demo;
+  if (!demo && chosen.some((e) => e.needsDemo)) {
+    // the demo transformer, pretrained once (or read back) for every experiment that fine-tunes it
+    let line: Progress | undefined;
+    const baseDir = join(opts.out, "base-model");
+    demo = await demoSetup({
+      baseDir,
+      quickBase: quick,
+      onPretrain: (step, total, loss) => {
+        line ??= progress({ label: "demo transformer: pretraining", total, ...opts.progress });
+        line.tick(step, { loss });
+      },
+    });
+    (line ?? progress({ label: "demo transformer", total: 0, ...opts.progress })).done({
+      model: line ? `saved to ${baseDir}` : `read back from ${baseDir}`,
+    });
+  }
   for (const exp of chosen) {
     let line: Progress | undefined;
     const label = `experiment ${exp.id}`;
     const t0 = performance.now();
-    const res = exp.run(quick, (step, total, fields) => {
+    const res = await exp.run(quick, (step, total, fields) => {
       line ??= progress({ label, total, ...opts.progress });
       line.tick(step, fields);
-    });
+    }, { out: opts.out, demo });
     (line ?? progress({ label, total: 1, ...opts.progress })).done({ verdict: res.verdict });
     const files = Object.keys(res.plots).sort();
     for (const f of files) await writeFileAtomic(join(opts.out, f), res.plots[f]);
@@ -146,9 +217,10 @@ export async function runReproductions(opts: RunOptions): Promise<RunSummary[]> 
       quick ? "quick mode: small sizes" : "full sizes"
     }). ` +
     `Each section quotes the paper's claim and says where it comes from, states our set-up, gives our numbers and plots, ` +
-    `and ends with a one-line verdict (reproduced / partly / not) drawn from those numbers. Experiments 1, 3 and 6 of ` +
-    `issue 10 need the demo transformer and are not here yet. Every experiment is a function in \`reproduce/\` ` +
-    `(\`polarConvergence\`, \`hraIdentity\`, \`hraLambdaSweep\`, \`decompositions\`) that takes its own sizes.`,
+    `and ends with a one-line verdict (reproduced / partly / not) drawn from those numbers. Every experiment is a ` +
+    `function in \`reproduce/\` (\`polarStableRank\`, \`polarConvergence\`, \`sorsaDrift\`, \`hraIdentity\`, ` +
+    `\`hraLambdaSweep\`, \`decompositions\`, \`lokhCascade\`) that takes its own sizes.` +
+    (demo ? ` Experiments 1 and 3 fine-tune ${demo.description}.` : ""),
     ``,
     overview,
     ...sections,

@@ -3,13 +3,35 @@ import { readdir, readFile } from "node:fs/promises";
 import {
   type ConvergenceRun,
   decompositions,
+  type DemoSetup,
+  demoTask,
   hraIdentity,
   hraLambdaSweep,
   iterationsTo,
+  lokhCascade,
+  median,
   polarConvergence,
+  polarStableRank,
+  quantile,
   runReproductions,
+  sorsaDrift,
 } from "../reproduce/mod.ts";
 import { parseOptions, usage } from "../reproduce/main.ts";
+import { createModel, initModel, key, parseConfig } from "../mod.ts";
+
+/** A small randomly initialised GPT-2 on the demo task (width 32, so the runner's r = 32 fits; one block). */
+function tinyDemo(): DemoSetup {
+  const config = parseConfig({
+    model_type: "gpt2",
+    vocab_size: 12,
+    n_embd: 32,
+    n_layer: 1,
+    n_head: 2,
+    n_positions: 12,
+  });
+  const model = createModel(config, initModel(config, key(3)));
+  return { model, task: demoTask(model), description: "a tiny random GPT-2 (test)" };
+}
 
 const seriesCount = (svg: string) => svg.match(/<path class="series"/g)?.length ?? 0;
 const verdictOf = (md: string) => [...md.matchAll(/\*\*Verdict: (\w+)\.\*\*/g)].map((m) => m[1]);
@@ -138,11 +160,170 @@ Deno.test("reproduce/main.ts: options from one table, --help generated from it",
       "--quick",
       "-h, --help",
       "default ./out/reproduce",
+      "1. PoLAR: the stable rank",
       "2. PoLAR",
+      "3. SORSA",
       "4. HRA",
       "5. The survey",
+      "6. LoKH",
+      "base-model/",
     ]
   ) {
     assert.ok(text.includes(s), s);
+  }
+});
+
+Deno.test("polarStableRank: every ΔW's stable rank lies in [1, r]; the flags and the verdict follow the medians", async () => {
+  const demo = tinyDemo();
+  const res = await polarStableRank({ demo, ranks: [2, 4], steps: 12, batch: 8, heldOut: 16, every: 4 });
+  // every linear module of the block: c_attn, attn c_proj, c_fc, mlp c_proj
+  assert.deepEqual(res.paths, demo.model.linearPaths);
+  assert.deepEqual(res.rows.map((r) => [r.method, r.rank]), [["lora", 2], ["polar", 2], ["lora", 4], ["polar", 4]]);
+  for (const r of res.rows) {
+    assert.equal(r.stableRanks.length, 4);
+    // stable rank ≤ rank(ΔW) ≤ r: an adapter of rank r cannot do better
+    for (const v of r.stableRanks) assert.ok(v >= 1 - 1e-9 && v <= r.rank + 1e-9, `${r.method} r=${r.rank}: ${v}`);
+    assert.equal(r.median, median(r.stableRanks));
+    assert.equal(r.q1, quantile(r.stableRanks, 0.25));
+    assert.equal(r.min, Math.min(...r.stableRanks));
+    assert.deepEqual(r.curve.steps, [4, 8, 12]);
+    assert.equal(r.curve.median.at(-1), r.median, "the curve ends at the final measurement");
+    assert.ok(Number.isFinite(r.heldOutLoss) && r.trainLoss > 0);
+  }
+  const at = (m: string, rank: number) => res.rows.find((r) => r.method === m && r.rank === rank)!.median;
+  assert.equal(res.loraLow, at("lora", 2) < 0.5 && at("lora", 4) < 1);
+  assert.deepEqual(res.polarHigherAt, [2, 4].filter((r) => at("polar", r) >= 1.5 * at("lora", r)));
+  const verdict = res.loraLow && res.polarHigherAt.length === 2
+    ? "reproduced"
+    : res.loraLow || res.polarHigherAt.length
+    ? "partly"
+    : "not";
+  assert.equal(res.verdict, verdict);
+  assert.deepEqual(verdictOf(res.markdown), [verdict]);
+  assert.ok(res.markdown.includes("1.06") && res.markdown.includes("5.49"), "the paper's numbers beside ours");
+  assert.deepEqual(Object.keys(res.plots).sort(), ["exp1_stable_rank.svg", "exp1_stable_rank_training.svg"]);
+  assert.equal(seriesCount(res.plots["exp1_stable_rank_training.svg"]), 4);
+});
+
+Deno.test("sorsaDrift: no drift at the start, the learning rate kept is the nearest loss, flags follow the finals", async () => {
+  const res = await sorsaDrift({
+    demo: tinyDemo(),
+    r: 2,
+    steps: 12,
+    batch: 8,
+    heldOut: 16,
+    every: 4,
+    lrFactors: [0.5, 2],
+  });
+  assert.deepEqual(res.runs.map((r) => r.method), ["lora", "full", "pissa", "sorsa-unreg", "sorsa"]);
+  const lora = res.runs[0];
+  assert.equal(lora.tried.length, 1, "LoRA runs at its own rate: the reference");
+  for (const r of res.runs) {
+    const steps = [...new Set(r.points.map((p) => p.step))];
+    assert.deepEqual(steps, [0, 4, 8, 12]);
+    // every method starts at the pretrained weight (SORSA and PiSSA split it exactly): no drift at step 0
+    for (const p of r.points.filter((p) => p.step === 0)) {
+      assert.ok(p.deltaSigma < 1e-6 && Math.abs(p.deltaD) < 1e-6, `${r.method} ${p.path}: ${p.deltaSigma} ${p.deltaD}`);
+    }
+    for (const p of r.points) assert.ok(p.deltaD <= 1 + 1e-12 && p.deltaSigma >= 0);
+    const last = r.points.filter((p) => p.step === 12);
+    assert.equal(r.final.deltaSigma, median(last.map((p) => p.deltaSigma)));
+    assert.equal(r.final.deltaD, median(last.map((p) => p.deltaD)));
+    if (r.method !== "lora") {
+      assert.equal(r.tried.length, 2);
+      const gap = (l: number) => Math.abs(Math.log(l / lora.heldOutLoss));
+      const best = r.tried.reduce((a, b) => (gap(b.heldOutLoss) < gap(a.heldOutLoss) ? b : a));
+      assert.equal(r.lr, best.lr);
+      assert.equal(r.heldOutLoss, best.heldOutLoss);
+    }
+  }
+  // full fine-tuning and LoRA move every singular value; the regulariser only adds to SORSA's loss
+  assert.ok(res.runs[1].final.deltaSigma > 0 && lora.final.deltaD > 0);
+  const f = (m: string) => res.runs.find((r) => r.method === m)!.final;
+  assert.equal(
+    res.regularisedSmaller,
+    f("sorsa").deltaSigma <= 0.5 * Math.min(f("lora").deltaSigma, f("full").deltaSigma) &&
+      f("sorsa").deltaD <= 0.5 * Math.min(f("lora").deltaD, f("full").deltaD),
+  );
+  const w2 = (a: number, b: number) => a >= b / 2 && a <= 2 * b;
+  assert.equal(
+    res.unregularisedLikeLora,
+    w2(f("sorsa-unreg").deltaSigma, f("lora").deltaSigma) && w2(f("sorsa-unreg").deltaD, f("lora").deltaD),
+  );
+  const losses = res.runs.map((r) => r.heldOutLoss);
+  assert.equal(res.lossSpread, Math.max(...losses) / Math.min(...losses));
+  const verdict = res.regularisedSmaller && res.unregularisedLikeLora && res.lossSpread <= 1.25
+    ? "reproduced"
+    : res.regularisedSmaller || res.unregularisedLikeLora
+    ? "partly"
+    : "not";
+  assert.equal(res.verdict, verdict);
+  assert.deepEqual(verdictOf(res.markdown), [verdict]);
+  assert.equal(seriesCount(res.plots["exp3_sorsa_drift_steps.svg"]), 10);
+});
+
+Deno.test("lokhCascade: k = 2 is the two-factor adapter; budgets, ranks and errors support the verdict", () => {
+  const res = lokhCascade({ size: 16, factors: [2, 4], budgets: [96, 192], iterations: 300 });
+  for (const c of res.checks) assert.ok(c.ok && c.difference <= 1e-13, `${c.check}: ${c.difference}`);
+  assert.ok(res.checks.some((c) => c.check.startsWith("k = 2 and the default")));
+  for (const f of res.fits) {
+    assert.ok(f.params <= f.budget, `${f.method} at ${f.budget}: ${f.params}`);
+    assert.ok(f.rank <= f.rankBound, `${f.target} ${f.method} at ${f.budget}: rank ${f.rank} > ${f.rankBound}`);
+    assert.ok(f.error >= 0 && f.error < 1.0001, `${f.method}: ${f.error}`);
+  }
+  const fit = (t: string, b: number, m: string) =>
+    res.fits.find((f) => f.target === t && f.budget === b && f.method === m)!;
+  // LoRA at budget 192 on 16 × 16: r = 6; LoKH k = 2 (out 4·4): r = 4, rank min(16, 16) = 16 reached
+  assert.equal(fit("spectrum", 192, "LoRA").rank, 6);
+  assert.equal(fit("spectrum", 192, "LoKH k=2").params, 4 * (4 + 4 + 2 * 16));
+  assert.equal(fit("spectrum", 192, "LoKH k=2").rank, 16);
+  // LoRA reaches the Eckart–Young optimum on the spectrum target σᵢ = 1/√i
+  const h = (a: number, b: number) =>
+    Array.from({ length: b - a }, (_, i) => 1 / (a + i + 1)).reduce((x, y) => x + y, 0);
+  assert.ok(Math.abs(fit("spectrum", 192, "LoRA").error - Math.sqrt(h(6, 16) / h(0, 16))) < 1e-3);
+  // the Khatri–Rao target is the k = 2 cascade's own structure: representable at r = 4, fitted
+  assert.ok(fit("khatri-rao", 192, "LoKH k=2").error < 1e-3);
+  assert.ok(res.lokhBetterOnKhatriRao.includes(192));
+  const lokhRanks = (b: number) =>
+    res.fits.filter((f) => f.target === "spectrum" && f.budget === b && f.method.startsWith("LoKH"));
+  assert.equal(
+    res.higherRank,
+    [96, 192].every((b) => lokhRanks(b).some((f) => f.rank > fit("spectrum", b, "LoRA").rank)),
+  );
+  assert.equal(res.verdict, res.higherRank ? "reproduced" : "partly");
+  assert.deepEqual(verdictOf(res.markdown), [res.verdict]);
+  assert.deepEqual(Object.keys(res.plots).sort(), ["exp6_lokh_khatri_rao.svg", "exp6_lokh_spectrum.svg"]);
+});
+
+Deno.test("runReproductions: experiments 1 and 3 on a given model; the demo transformer only when one needs it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reproduce_test_demo_" });
+  try {
+    const lines: string[] = [];
+    const summary = await runReproductions({
+      out: dir,
+      quick: true,
+      only: [1, 3],
+      demo: tinyDemo(),
+      progress: { write: (s) => lines.push(s), isTerminal: false },
+    });
+    assert.deepEqual(summary.map((s) => s.id), [1, 3]);
+    const files = (await readdir(dir)).sort();
+    assert.deepEqual(files, [
+      "exp1_stable_rank.svg",
+      "exp1_stable_rank_training.svg",
+      "exp3_sorsa_drift.svg",
+      "exp3_sorsa_drift_steps.svg",
+      "report.md",
+    ], "no base-model folder: the given model is used");
+    const report = await readFile(`${dir}/report.md`, "utf8");
+    assert.ok(report.includes("## 1. PoLAR: the stable rank") && report.includes("## 3. SORSA"));
+    assert.ok(report.includes("a tiny random GPT-2 (test)"));
+    assert.ok(lines.some((l) => l.startsWith("experiment 1")) && lines.some((l) => l.startsWith("experiment 3")));
+    assert.ok(!lines.some((l) => l.startsWith("demo transformer")));
+    // experiment 6 alone needs no model: nothing is pretrained
+    await runReproductions({ out: dir, quick: true, only: [6], progress: { write: () => {}, isTerminal: false } });
+    assert.ok(!(await readdir(dir)).includes("base-model"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
