@@ -14,8 +14,9 @@
 import { type Aval, registerKernel, type Storage } from "../backend/backend.ts";
 import { arr, cpu, wrap } from "../backend/cpu/mod.ts";
 import type { DType } from "../dtype.ts";
-import { DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
+import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind, definePrimitive } from "../primitive.ts";
+import { asymmetryError, expmNonFiniteError, failureError } from "./failure.ts";
 import { customVjp } from "../../autodiff/grad.ts";
 import { unbroadcast } from "../primitives.ts";
 import * as o from "../ops/mod.ts";
@@ -67,43 +68,9 @@ function matrixShape(op: string, x: Aval, square = false): MatrixShape {
   return { batch, m, n, count: batch.reduce((a, b) => a * b, 1) };
 }
 
-/** `[i, j, …]` of batch entry `b` in a batch of shape `batch` (empty for a single matrix). */
-function batchIndex(b: number, batch: readonly number[]): string {
-  if (batch.length === 0) return "";
-  const idx = new Array<number>(batch.length);
-  for (let i = batch.length - 1; i >= 0; i--) {
-    idx[i] = b % batch[i];
-    b = Math.floor(b / batch[i]);
-  }
-  return ` (batch index [${idx.join(", ")}])`;
-}
-
 /** Throws the DomainError describing a kernel's first failure. */
 function raise(op: string, f: KernelFailure, x: Aval, cols: number, input = "input"): never {
-  const where = batchIndex(f.batch, x.shape.slice(0, -2));
-  switch (f.kind) {
-    case "nonFinite":
-      throw new DomainError(
-        `${op}: ${input} ${fmtShape(x.shape)} has a non-finite entry (NaN or ±Infinity) at row ${
-          Math.floor(f.index / cols)
-        }, column ${f.index % cols}${where}; remove or replace non-finite values first`,
-      );
-    case "notPositiveDefinite":
-      throw new DomainError(
-        `${op}: matrix ${fmtShape(x.shape)} is not positive definite${where}: the pivot of column ${f.index} is ≤ 0; ` +
-          `add a multiple of the identity (a + λI) or use eigh for indefinite matrices`,
-      );
-    case "singular":
-      throw new DomainError(
-        `${op}: matrix ${fmtShape(x.shape)} is singular${where}: zero pivot in column ${f.index}; ` +
-          `use lstsq-style regularization (a + λI) or check the input`,
-      );
-    case "notConverged":
-      throw new DomainError(
-        `${op}: the iteration did not converge for the matrix ${fmtShape(x.shape)}${where}; ` +
-          `this indicates badly scaled input, please report it`,
-      );
-  }
+  throw failureError(op, f, x.shape, cols, input);
 }
 
 function floats(s: Storage): FloatArray {
@@ -399,11 +366,7 @@ registerKernel(cpu, "eigh", ([x], [xa]) => {
   const asym = symmetryError(data, { n, batch: count });
   for (let b = 0; b < count; b++) {
     if (asym[b] > SYMMETRY_TOL[xa.dtype]) {
-      throw new DomainError(
-        `eigh: matrix ${fmtShape(xa.shape)} is not symmetric${batchIndex(b, xa.shape.slice(0, -2))}: ` +
-          `max |a − aᵀ| / max |a| = ${asym[b].toExponential(2)} (tolerance ${SYMMETRY_TOL[xa.dtype]}); ` +
-          `symmetrize it with mul(add(a, a.mT), 0.5) or use svd`,
-      );
+      throw asymmetryError(xa.shape, b, asym[b], SYMMETRY_TOL[xa.dtype]);
     }
   }
   const r = eighKernel(data, { n, batch: count });
@@ -698,11 +661,52 @@ const PADE13 = [
 /** ‖A‖₁ up to which the [13/13] Padé approximant is accurate to double precision (Higham 2005). */
 const THETA13 = 5.371920351148152;
 
+/** Squarings the device path of `expm` runs (masked): enough for ‖A‖₁ ≤ θ₁₃·2¹² ≈ 2.2·10⁴. */
+export const EXPM_DEVICE_SQUARINGS = 12;
+
+/** s = max(0, ⌈log₂(‖A‖₁/θ₁₃)⌉) for the largest ‖A‖₁ of a batch: the squarings `expm` needs. */
+function expmSquaringCount(norm1: number): number {
+  return norm1 > THETA13 ? Math.ceil(Math.log2(norm1 / THETA13)) : 0;
+}
+
+/**
+ * The number of squarings of `expm` (a scalar of A's dtype), computed where A lives so that a
+ * backend that reads asynchronously (WebGPU) need not wait; a non-finite entry is a DomainError.
+ * No gradient flows through it (s is held fixed).
+ */
+const expmSquaringsP = definePrimitive<{ max: number }>({
+  name: "expmSquarings",
+  abstract([a]) {
+    matrixShape("expm", a, true);
+    return [{ shape: [], dtype: a.dtype }];
+  },
+});
+
+registerKernel(cpu, "expmSquarings", ([x], [xa]) => {
+  const { n, count } = matrixShape("expm", xa, true);
+  const d = floats(x);
+  let norm1 = 0;
+  for (let b = 0; b < count; b++) {
+    for (let c = 0; c < n; c++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += Math.abs(d[b * n * n + r * n + c]);
+      if (!Number.isFinite(s)) throw expmNonFiniteError(xa.shape);
+      norm1 = Math.max(norm1, s);
+    }
+  }
+  const out = xa.dtype === "float64" ? new Float64Array(1) : new Float32Array(1);
+  out[0] = expmSquaringCount(norm1);
+  return [wrap(out)];
+});
+
 /**
  * Matrix exponential by scaling and squaring with the [13/13] Padé approximant (Higham 2005):
  * A is scaled by 2⁻ˢ so that ‖A‖₁ ≤ θ₁₃, exp ≈ (V − U)⁻¹(V + U), then squared s times. Built from
- * matmul and solve, so it is differentiable (s is chosen from the value and held fixed). Reads ‖A‖₁
- * back to the host to choose s.
+ * matmul and solve, so it is differentiable (s is chosen from the value and held fixed). On the
+ * CPU, s is read at once; on a backend that reads asynchronously (WebGPU) it stays on the device:
+ * the scaling is a product of masked halvings and the squarings are masked, up to
+ * `EXPM_DEVICE_SQUARINGS` of them (a larger ‖A‖₁ is a DomainError there, raised when a result
+ * is read), so nothing waits for the GPU.
  * @example
  * ```ts
  * import { tensor } from "../../mod.ts";
@@ -712,16 +716,18 @@ const THETA13 = 5.371920351148152;
  */
 export function expm(a: Tensor): Tensor {
   const { n, batch } = matrixShape("expm", a, true);
-  const norms = o.max(o.sum(o.abs(a), { axis: -2 }), { axis: -1 }).dataSync();
-  let norm1 = 0;
-  for (const v of norms) {
-    if (!Number.isFinite(v)) {
-      throw new DomainError(`expm: input ${fmtShape(a.shape)} has non-finite entries; remove them first`);
-    }
-    norm1 = Math.max(norm1, v);
+  const sT = bind(expmSquaringsP, [a], { max: EXPM_DEVICE_SQUARINGS })[0];
+  const onHost = a.backend.name === "cpu";
+  const s = onHost ? sT.item() : EXPM_DEVICE_SQUARINGS;
+  let x = a;
+  if (onHost) {
+    if (s > 0) x = o.mul(a, 2 ** -s);
+  } else {
+    // 2⁻ˢ as a product of exact halvings (a power of two: the squarings undo it exactly)
+    let f = o.full([], 1, { dtype: a.dtype, like: a });
+    for (let k = 0; k < s; k++) f = o.where(o.less(k, sT), o.mul(f, 0.5), f);
+    x = o.mul(a, f);
   }
-  const s = norm1 > THETA13 ? Math.ceil(Math.log2(norm1 / THETA13)) : 0;
-  const x = s > 0 ? o.mul(a, 2 ** -s) : a;
   const b = PADE13;
   const id = o.broadcastTo(identityLike(a, n), [...batch, n, n]);
   const x2 = o.matmul(x, x), x4 = o.matmul(x2, x2), x6 = o.matmul(x4, x2);
@@ -740,7 +746,7 @@ export function expm(a: Tensor): Tensor {
     lin([b[6], b[4], b[2], b[0]], [x6, x4, x2, id]),
   );
   let r = solve(o.sub(v, u), o.add(v, u));
-  for (let i = 0; i < s; i++) r = o.matmul(r, r);
+  for (let i = 0; i < s; i++) r = onHost ? o.matmul(r, r) : o.where(o.less(i, sT), o.matmul(r, r), r);
   return r;
 }
 

@@ -81,6 +81,11 @@ export class WebGPUBackend implements Backend {
    * outputs × indices ≤ this; beyond, it adds atomically per update (order varies).
    */
   scatterLoopLimit: number = 1 << 26;
+  /**
+   * Checks run beside every read (linear algebra's failure log, see linalg_status.ts); one that
+   * throws fails the read. They read in the same wait as the data.
+   */
+  readonly readChecks: (() => Promise<void>)[] = [];
   private readonly refs = new Map<GPUBuffer, number>();
   private readonly registry: FinalizationRegistry<Holder>;
 
@@ -310,7 +315,10 @@ export class WebGPUBackend implements Backend {
     const n = this.size(aval.shape);
     const t = wgslType(aval.dtype, "data");
     if (n === 0) return t === "f32" ? new Float32Array(0) : t === "i32" ? new Int32Array(0) : new Uint8Array(0);
-    const bytes = await this.runtime.read(this.buf(s), n * GPU_ITEM);
+    const read = this.runtime.read(this.buf(s), n * GPU_ITEM);
+    const bytes = this.readChecks.length
+      ? (await Promise.all([read, ...this.readChecks.map((check) => check())]))[0]
+      : await read;
     if (t === "f32") return new Float32Array(bytes);
     if (t === "i32") return new Int32Array(bytes);
     return Uint8Array.from(new Uint32Array(bytes), (v) => (v ? 1 : 0));

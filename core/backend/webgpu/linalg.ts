@@ -1,37 +1,47 @@
 /**
- * Linear-algebra primitives that run on the GPU without a host round trip. `triangularSolve`
- * (X = op(A)⁻¹B, A triangular) is substitution with one thread per right-hand-side column: meant
- * for the small r × r systems of adapters (HRA's WY factor Γ), O(n²) sequential work per column.
- * Unlike the CPU kernel it cannot report a singular or non-finite matrix without waiting for the
- * GPU: those give ±∞/NaN. The factorizations (qr, svd, eigh, cholesky, lu) have no WebGPU kernel:
- * move their (small) inputs with `toBackend(t, "cpu")`.
+ * The linear-algebra primitives on WebGPU, all without a host round trip: `cholesky`, `lu`, `qr`,
+ * `svd`, `eigh` and `triangularSolve`, float32. Small matrices (the blocks of OFT and BOFT, an
+ * adapter's r × r systems, tall-skinny Stiefel points) get one workgroup each
+ * (linalg_lu.ts, linalg_qr.ts, linalg_jacobi.ts); large ones go through blocked algorithms whose
+ * trailing updates are the matmul kernel (linalg_blocked.ts, linalg_block_jacobi.ts).
+ *
+ * Failures (a non-finite entry, a singular or non-positive-definite matrix, a non-symmetric input
+ * to `eigh`) raise the CPU's DomainError when a result is read (see linalg_status.ts); the failed
+ * matrix's results are NaN meanwhile.
  * @module
  */
-import type { Storage } from "../backend.ts";
+import type { Aval, Storage } from "../backend.ts";
+import { failureError } from "../../linalg/failure.ts";
 import type { WebGPUBackend } from "./backend.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
+import { blockedCholesky, blockedLu, blockedTriangularSolve } from "./linalg_blocked.ts";
+import { linalgTuning } from "./linalg_tuning.ts";
+import { choleskyCode, luCode, triangularCheckCode } from "./linalg_lu.ts";
+import { registerQr } from "./linalg_qr.ts";
+import { registerExpm } from "./linalg_expm.ts";
+import { registerSpectral } from "./linalg_spectral.ts";
+import { describe, failureLog, kernelFailure, STATUS } from "./linalg_status.ts";
+import { groupSize, runPerMatrix } from "./linalg_wgsl.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { entry, memoCode, WG, wgslType } from "./wgsl.ts";
 
-/** Registers triangularSolve. */
-export function registerLinalg(gpu: WebGPUBackend): void {
-  gpu.kernels.set(
-    "triangularSolve",
-    (
-      [a, b],
-      [aa, ba],
-      p: { lower: boolean; transpose: boolean; unitDiagonal: boolean; op: string },
-      [o],
-    ): Storage[] => {
-      const n = aa.shape[aa.shape.length - 1], k = ba.shape[ba.shape.length - 1];
-      const count = ba.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-      const aBatched = aa.shape.length > 2 ? 1 : 0;
-      const t = wgslType(o.dtype, p.op);
-      const out = gpu.alloc(o);
-      // x_i = (b_i − Σ_{j solved} w_ij x_j) / w_ii, w = op(A), rows in solving order
-      const code = memoCode(
-        `trs|${t}`,
-        () =>
-          `struct U { n: u32, k: u32, total: u32, aBatched: u32, lower: u32, trans: u32, unit: u32 }
+function count(shape: readonly number[]): number {
+  return shape.slice(0, -2).reduce((a, b) => a * b, 1);
+}
+
+interface TriParams {
+  lower: boolean;
+  transpose: boolean;
+  unitDiagonal: boolean;
+  op: string;
+}
+
+/** Substitution with one thread per right-hand-side column (fine up to orders of a few hundred). */
+function substitutionCode(t: string): string {
+  return memoCode(
+    `trs|${t}`,
+    () =>
+      `struct U { n: u32, k: u32, total: u32, aBatched: u32, lower: u32, trans: u32, unit: u32 }
 @group(0) @binding(0) var<storage, read> A: array<${t}>;
 @group(0) @binding(1) var<storage, read> B: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> X: array<${t}>;
@@ -54,19 +64,114 @@ ${entry("u.total")}
     X[xBase + r * k] = acc;
   }
 }`,
-      );
-      const total = count * k;
-      if (total > 0 && n > 0) {
-        const lower = p.lower !== p.transpose ? 1 : 0;
-        gpu.runtime.dispatch({
-          code,
-          inputs: [gpu.buf(a), gpu.buf(b)],
-          output: out,
-          uniforms: new Uniforms().u(n, k, total, aBatched, lower, p.transpose ? 1 : 0, p.unitDiagonal ? 1 : 0).u32,
-          groups: grid(Math.ceil(total / WG)),
-        });
-      }
-      return [gpu.wrap(out, o)];
-    },
   );
+}
+
+/** Encodes X = op(A)⁻¹B by substitution into `out` (no checks). */
+export function substitute(
+  gpu: WebGPUBackend,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  out: GPUBuffer,
+  dims: { n: number; k: number; count: number; aBatched: boolean },
+  p: { lower: boolean; transpose: boolean; unitDiagonal: boolean },
+): void {
+  const total = dims.count * dims.k;
+  if (total === 0 || dims.n === 0) return;
+  const lower = p.lower !== p.transpose ? 1 : 0;
+  gpu.runtime.dispatch({
+    code: substitutionCode("f32"),
+    inputs: [a, b],
+    output: out,
+    uniforms: new Uniforms().u(
+      dims.n,
+      dims.k,
+      total,
+      dims.aBatched ? 1 : 0,
+      lower,
+      p.transpose ? 1 : 0,
+      p.unitDiagonal ? 1 : 0,
+    ).u32,
+    groups: grid(Math.ceil(total / WG)),
+  });
+}
+
+/** Registers the linear-algebra kernels. */
+export function registerLinalg(gpu: WebGPUBackend): void {
+  const log = failureLog(gpu);
+  if (/llvmpipe|lavapipe|swiftshader|software/i.test(gpu.description)) linalgTuning.maxGroup = 64;
+
+  gpu.kernels.set("triangularSolve", ([a, b], [aa, ba], p: TriParams, [o]): Storage[] => {
+    const n = aa.shape[aa.shape.length - 1], k = ba.shape[ba.shape.length - 1];
+    const cnt = count(ba.shape);
+    wgslType(o.dtype, p.op);
+    const out = gpu.alloc(o);
+    if (cnt === 0) return [gpu.wrap(out, o)];
+    const dims = { n, k, count: cnt, aBatched: aa.shape.length > 2 };
+    // checks first (they read A and B as given)
+    const region = log.region(cnt);
+    runPerMatrix(
+      gpu,
+      triangularCheckCode(groupSize(n)),
+      [gpu.buf(a), gpu.buf(b)],
+      [region],
+      new Uniforms().u(n, k, cnt, dims.aBatched ? 1 : 0, p.unitDiagonal ? 1 : 0).u32,
+      cnt,
+    );
+    log.fold(
+      region,
+      cnt,
+      `trs|${p.op}|${aa.shape}|${ba.shape}`,
+      (f) =>
+        f.kind === STATUS.nonFiniteB
+          ? failureError(p.op, kernelFailure(f), ba.shape, k, "right-hand side")
+          : failureError(p.op, kernelFailure(f), aa.shape, n, "matrix"),
+    );
+    if (n > linalgTuning.smallMax) blockedTriangularSolve(gpu, gpu.buf(a), gpu.buf(b), out, dims, p, linalgTuning);
+    else substitute(gpu, gpu.buf(a), gpu.buf(b), out, dims, p);
+    return [gpu.wrap(out, o)];
+  });
+
+  gpu.kernels.set("cholesky", ([x], [xa], _p, [o]): Storage[] => {
+    const n = xa.shape[xa.shape.length - 1], cnt = count(xa.shape);
+    const out = gpu.alloc(o);
+    if (cnt === 0) return [gpu.wrap(out, o)];
+    const region = log.region(cnt);
+    if (n > linalgTuning.smallMax) blockedCholesky(gpu, gpu.buf(x), out, region, n, cnt, linalgTuning);
+    else {
+      runPerMatrix(gpu, choleskyCode(groupSize(n)), [gpu.buf(x)], [out, region], new Uniforms().u(n, cnt).u32, cnt);
+    }
+    log.fold(region, cnt, `cholesky|${xa.shape}`, describe("cholesky", xa.shape, n));
+    return [gpu.wrap(out, o)];
+  });
+
+  gpu.kernels.set("lu", ([x], [xa], _p, [lo, po, so]): Storage[] => {
+    const n = xa.shape[xa.shape.length - 1], cnt = count(xa.shape);
+    const lu = gpu.alloc(lo), perm = gpu.alloc(po), sign = gpu.alloc(so);
+    const wrapAll = () => [gpu.wrap(lu, lo), gpu.wrap(perm, po), gpu.wrap(sign, so)];
+    if (cnt === 0) return wrapAll();
+    const region = log.region(cnt);
+    if (n > linalgTuning.smallMax) blockedLu(gpu, gpu.buf(x), [lu, perm, sign], region, n, cnt, linalgTuning);
+    else {
+      runPerMatrix(
+        gpu,
+        luCode(groupSize(n)),
+        [gpu.buf(x)],
+        [lu, perm, sign, region],
+        new Uniforms().u(n, cnt).u32,
+        cnt,
+      );
+    }
+    log.fold(region, cnt, `lu|${xa.shape}`, describe("lu", xa.shape, n));
+    return wrapAll();
+  });
+
+  registerQr(gpu, log);
+  registerExpm(gpu, log);
+  registerSpectral(gpu, log);
+}
+
+/** Avals helper for kernels that call other kernels. */
+export function aval(shape: readonly number[]): Aval {
+  return { shape, dtype: "float32" };
 }

@@ -119,7 +119,9 @@ export interface Dispatch {
   inputs: readonly GPUBuffer[];
   /** The read-write storage buffer, bound at k. */
   output: GPUBuffer;
-  /** Uniform words, bound at k+1 (at most 256 bytes). */
+  /** More read-write storage buffers, bound at k+1 … k+e (the uniforms then follow them). */
+  outputs?: readonly GPUBuffer[];
+  /** Uniform words, bound after the outputs (at most 256 bytes). */
   uniforms: Uint32Array;
   /** Workgroup counts. */
   groups: readonly [number, number, number];
@@ -269,39 +271,44 @@ export class GpuRuntime {
     this.device.queue.writeBuffer(buf, 0, bytes);
   }
 
-  private layoutFor(k: number): GPUPipelineLayout {
-    let layout = this.layouts[k];
+  /** `k` read-only inputs and `1 + e` read-write outputs, one table index per combination. */
+  private layoutFor(k: number, e = 0): GPUPipelineLayout {
+    const key = k + 32 * e;
+    let layout = this.layouts[key];
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [];
       for (let i = 0; i < k; i++) {
         entries.push({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: "read-only-storage" } });
       }
-      entries.push({ binding: k, visibility: STAGE_COMPUTE, buffer: { type: "storage" } });
+      for (let i = 0; i <= e; i++) {
+        entries.push({ binding: k + i, visibility: STAGE_COMPUTE, buffer: { type: "storage" } });
+      }
       entries.push({
-        binding: k + 1,
+        binding: k + e + 1,
         visibility: STAGE_COMPUTE,
         buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: UNIFORM_SLOT },
       });
       const group = this.device.createBindGroupLayout({ entries });
-      this.groupLayouts[k] = group;
+      this.groupLayouts[key] = group;
       layout = this.device.createPipelineLayout({ bindGroupLayouts: [group] });
-      this.layouts[k] = layout;
+      this.layouts[key] = layout;
     }
     return layout;
   }
 
   /**
-   * The pipeline for `code` with `k` read-only inputs (compiled once per source). Kernels pass the
-   * same string object for the same source (see `memoCode`), so the lookup hashes it once.
+   * The pipeline for `code` with `k` read-only inputs and `e` extra outputs (compiled once per
+   * source). Kernels pass the same string object for the same source (see `memoCode`), so the
+   * lookup hashes it once.
    */
-  pipeline(code: string, k: number, entryPoint = "main"): GPUComputePipeline {
-    const byCode = this.pipelines[k] ??= new Map();
+  pipeline(code: string, k: number, entryPoint = "main", e = 0): GPUComputePipeline {
+    const byCode = this.pipelines[k + 32 * e] ??= new Map();
     const key = entryPoint === "main" ? code : `${entryPoint}\u0000${code}`;
     let p = byCode.get(key);
     if (!p) {
       this.compiled++;
       const module = this.device.createShaderModule({ code });
-      p = this.device.createComputePipeline({ layout: this.layoutFor(k), compute: { module, entryPoint } });
+      p = this.device.createComputePipeline({ layout: this.layoutFor(k, e), compute: { module, entryPoint } });
       byCode.set(key, p);
     }
     return p;
@@ -316,13 +323,15 @@ export class GpuRuntime {
   dispatch(d: Dispatch): void {
     if (d.groups[0] * d.groups[1] * d.groups[2] === 0) return;
     this.dispatched++;
-    const k = d.inputs.length;
-    const pipeline = this.pipeline(d.code, k, d.entryPoint);
+    const k = d.inputs.length, extra = d.outputs ?? [];
+    const pipeline = this.pipeline(d.code, k, d.entryPoint, extra.length);
     if (this.uniformUsed + UNIFORM_SLOT > this.uniformBuffer.size) this.flush();
     const offset = this.uniformUsed;
     this.uniformHost.set(d.uniforms.subarray(0, UNIFORM_SLOT / 4), offset / 4);
     this.uniformUsed += UNIFORM_SLOT;
-    const group = this.bindGroup(k, d.inputs, d.output);
+    const group = extra.length
+      ? this.bindGroup(k, [...d.inputs, d.output, ...extra], null)
+      : this.bindGroup(k, d.inputs, d.output);
     const pass = this.computePass();
     if (pipeline !== this.lastPipeline) pass.setPipeline(pipeline);
     this.lastPipeline = pipeline;
@@ -335,24 +344,30 @@ export class GpuRuntime {
   /**
    * The bind group of (inputs, output, the uniform buffer at a dynamic offset), cached in a trie
    * keyed by the buffers: the pool hands the same buffers to the same kernels step after step, so a
-   * training loop reuses them.
+   * training loop reuses them. With `output` null, `inputs` lists every buffer (k read-only ones,
+   * then the outputs).
    */
-  private bindGroup(k: number, inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
-    let node = this.groupTries[k] ??= new Map();
-    for (const b of inputs) {
-      let next = node.get(b) as Map<GPUBuffer, unknown> | undefined;
-      if (!next) node.set(b, next = new Map());
+  private bindGroup(k: number, inputs: readonly GPUBuffer[], output: GPUBuffer | null): GPUBindGroup {
+    const all = output ? [...inputs, output] : inputs;
+    const key = k + 32 * (all.length - k - 1);
+    let node = this.groupTries[key] ??= new Map();
+    for (let i = 0; i < all.length - 1; i++) {
+      let next = node.get(all[i]) as Map<GPUBuffer, unknown> | undefined;
+      if (!next) node.set(all[i], next = new Map());
       node = next;
     }
-    let group = node.get(output) as GPUBindGroup | undefined;
+    const last = all[all.length - 1];
+    let group = node.get(last) as GPUBindGroup | undefined;
     if (!group) {
       if (++this.groupCount > 8192) this.clearGroups();
-      const entries: GPUBindGroupEntry[] = inputs.map((b, i) => ({ binding: i, resource: this.binding(b) }));
-      entries.push({ binding: k, resource: this.binding(output) });
-      entries.push({ binding: k + 1, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
-      group = this.device.createBindGroup({ layout: this.groupLayouts[k], entries });
+      const entries: GPUBindGroupEntry[] = all.map((b, i) => ({ binding: i, resource: this.binding(b) }));
+      entries.push({
+        binding: all.length,
+        resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT },
+      });
+      group = this.device.createBindGroup({ layout: this.groupLayouts[key], entries });
       this.bindGroupsCreated++;
-      node.set(output, group);
+      node.set(last, group);
     }
     return group;
   }
