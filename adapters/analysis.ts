@@ -72,7 +72,7 @@ export interface SpectralDrift {
 }
 
 /**
- * SORSA's (Cao 2024, §4) singular-value drift ΔΣ and singular-vector drift ΔD between `w0` and
+ * SORSA's (Cao 2024, §3.2) singular-value drift ΔΣ and singular-vector drift ΔD between `w0` and
  * `wt` (same shape), over the top `k` singular triplets (default all, min(out, in)); sign
  * conventions cancel in |⟨·,·⟩|. ΔD = 0 when the singular vectors did not move.
  * @example

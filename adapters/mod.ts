@@ -34,7 +34,7 @@ export { boft, type BoftOptions, type BoftParams, butterflyPerm } from "./boft.t
 export { hadamardFactors, loha, type LohaOptions, type LohaParams } from "./loha.ts";
 export { factorization, kron, kronApply, lokr, type LokrOptions, type LokrParams } from "./lokr.ts";
 export { vera, type VeraFrozen, type VeraOptions, type VeraParams } from "./vera.ts";
-export { khatriRao, lokh, type LokhOptions, type LokhParams } from "./lokh.ts";
+export { khatriRao, lokh, type LokhOptions, lokhOutFactors, type LokhParams } from "./lokh.ts";
 export { sorsa, type SorsaOptions, sorsaOrthonormality, type SorsaParams } from "./sorsa.ts";
 export { polar, type PolarOptions, type PolarParams, type PolarTheta } from "./polar.ts";
 export { conditionNumber, orthogonalityError, type SpectralDrift, spectralDrift, stableRank } from "./analysis.ts";
