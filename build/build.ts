@@ -1,0 +1,334 @@
+/**
+ * `deno task build`: bundles the two entry points (`mod.ts`, `testing.ts`) with esbuild into
+ * `dist/` as minified ES modules with source maps, once for browsers (`dist/browser/`) and once for
+ * Node (`dist/node/`), emits `.d.ts` declarations (`dist/types/`) with TypeScript, and writes
+ * `dist/package.json`, so `npm pack` in `dist/` makes an installable package (no dependencies;
+ * fast-check, which the `./testing` entry imports, is an optional peer dependency).
+ *
+ * - npm packages the library imports are bundled; esbuild finds them in a scratch `node_modules`
+ *   that `deno install` fills from Deno's cache (versions pinned in deno.json).
+ * - Browser build: `node:` modules are replaced by stubs whose functions throw a clear error when
+ *   called (they serve only the file-based model functions), and `@huggingface/hub` (downloads
+ *   into a cache folder) likewise; importing the bundle touches none of them.
+ * - Both builds: the few `Deno.*` members the library uses are provided by a shim that falls back
+ *   to Node's `process` (or nothing, in a browser); the build fails if the library uses another.
+ *
+ * Usage: `deno run -A build/build.ts [--out dist] [--no-types] [--quiet]`; prints the bundle sizes
+ * (raw and gzipped) and writes them to `<out>/sizes.json`.
+ * @module
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+import { emitDeclarations } from "./declarations.ts";
+import { stubModule } from "./stubs.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** The package's entry points: dist name → source. */
+const ENTRIES = { mod: "mod.ts", testing: "testing.ts" } as const;
+/** Source folders of the library (what the bundles contain). */
+const LIBRARY = ["core", "autodiff", "manifolds", "adapters", "lowrank", "models", "testing", "mod.ts", "testing.ts"];
+/** The `Deno` members the shim provides (build/shims/deno.ts). */
+const SHIMMED_DENO = new Set(["env", "pid"]);
+/** npm packages the browser build replaces by throwing stubs (they need a file system). */
+const BROWSER_STUBBED_NPM = ["@huggingface/hub"];
+/** An import statement from a module the browser build stubs: [, type, clause, specifier]. */
+const STUBBED_IMPORT = new RegExp(
+  `import\\s+(type\\s+)?([^;]*?)\\s+from\\s+"(node:[^"]+|${BROWSER_STUBBED_NPM.map(reEscape).join("|")})"`,
+  "g",
+);
+/** Build tools in deno.json's imports, not bundled. */
+const TOOLS = new Set(["esbuild", "typescript", "@webgpu/types"]);
+/**
+ * npm packages left as imports and declared as peer dependencies: fast-check, which the `./testing`
+ * entry's types and values share with the user's own properties (one copy, not a bundled second).
+ */
+const PEERS = ["fast-check"];
+
+/** One output file's size. */
+export interface BundleSize {
+  /** Path under the output folder. */
+  file: string;
+  /** Bytes. */
+  bytes: number;
+  /** Bytes after gzip -9. */
+  gzip: number;
+}
+
+/** What `build` produced. */
+export interface BuildResult {
+  /** The output folder. */
+  out: string;
+  /** Sizes of the JavaScript files (no source maps). */
+  sizes: BundleSize[];
+}
+
+/** Options of `build`. */
+export interface BuildOptions {
+  /** Output folder (default `<repo>/dist`); replaced whole. */
+  out?: string;
+  /** Emit `.d.ts` declarations (default true). */
+  types?: boolean;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+function reEscape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+async function sourceFiles(path: string): Promise<string[]> {
+  if (path.endsWith(".ts")) return [path];
+  const out: string[] = [];
+  for (const e of await readdir(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isDirectory()) out.push(...await sourceFiles(p));
+    else if (e.name.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+/** Code without comments, string contents kept (good enough to find `Deno.x` and imports). */
+function stripComments(src: string): string {
+  return src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+}
+
+/**
+ * Scans the library: the names imported from each `node:` module (for the browser stubs) and the
+ * `Deno` members used outside comments (each must be shimmed).
+ */
+async function scanLibrary(): Promise<{ nodeImports: Map<string, Set<string>>; deno: Map<string, string[]> }> {
+  const nodeImports = new Map<string, Set<string>>();
+  const deno = new Map<string, string[]>();
+  for (const top of LIBRARY) {
+    for (const file of await sourceFiles(join(ROOT, top))) {
+      const code = stripComments(await readFile(file, "utf8"));
+      for (const m of code.matchAll(STUBBED_IMPORT)) {
+        if (m[1]) continue;
+        const names = nodeImports.get(m[3]) ?? new Set<string>();
+        nodeImports.set(m[3], names);
+        const braces = /\{([^}]*)\}/.exec(m[2]);
+        if (!braces) {
+          throw new Error(
+            `${relative(ROOT, file)}: \`import ${m[2]} from "${m[3]}"\`: the browser stubs need named imports`,
+          );
+        }
+        for (const part of braces[1].split(",")) {
+          const name = part.trim();
+          if (name && !name.startsWith("type ")) names.add(name.split(/\s+as\s+/)[0]);
+        }
+      }
+      for (const m of code.matchAll(/\bDeno\.([A-Za-z_$][\w$]*)/g)) {
+        const files = deno.get(m[1]) ?? [];
+        files.push(relative(ROOT, file));
+        deno.set(m[1], files);
+      }
+    }
+  }
+  return { nodeImports, deno };
+}
+
+/** A scratch folder whose node_modules holds the npm packages of deno.json's imports. */
+async function installDeps(imports: Record<string, string>, log: (l: string) => void): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "tangent-build-" });
+  const npm = Object.fromEntries(
+    Object.entries(imports).filter(([name, spec]) => spec.startsWith("npm:") && !TOOLS.has(name)),
+  );
+  await writeFile(join(dir, "deno.json"), JSON.stringify({ imports: npm, nodeModulesDir: "auto" }));
+  log(`installing ${Object.keys(npm).join(", ")} into a scratch node_modules`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["install", "--quiet"],
+    cwd: dir,
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) throw new Error(`deno install failed in ${dir}:\n${new TextDecoder().decode(out.stderr)}`);
+  return dir;
+}
+
+/** Replaces `node:` modules (and the stubbed npm packages) by throwing stubs in the browser build. */
+function browserStubs(nodeImports: Map<string, Set<string>>): esbuild.Plugin {
+  const npm = new RegExp(`^(${BROWSER_STUBBED_NPM.map(reEscape).join("|")})$`);
+  return {
+    name: "tangent-browser-stubs",
+    setup(b) {
+      b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: "tangent-stub" }));
+      b.onResolve({ filter: npm }, (a) => ({ path: a.path, namespace: "tangent-stub" }));
+      b.onLoad({ filter: /.*/, namespace: "tangent-stub" }, (a) => ({
+        contents: stubModule(a.path, [...(nodeImports.get(a.path) ?? [])]),
+        loader: "js",
+      }));
+    },
+  };
+}
+
+async function bundle(
+  platform: "browser" | "node",
+  out: string,
+  nodePaths: string[],
+  nodeImports: Map<string, Set<string>>,
+): Promise<esbuild.Metafile> {
+  const r = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: Object.entries(ENTRIES).map(([out, src]) => ({ out, in: join(ROOT, src) })),
+    outdir: join(out, platform),
+    bundle: true,
+    splitting: true, // mod and testing share one copy of the library (one backend registry, one Tensor class)
+    format: "esm",
+    platform,
+    target: "es2022",
+    minify: true,
+    sourcemap: true,
+    metafile: true,
+    legalComments: "linked",
+    chunkNames: "chunks/[name]-[hash]",
+    nodePaths,
+    external: PEERS,
+    inject: [join(ROOT, "build/shims/deno.ts")],
+    plugins: platform === "browser" ? [browserStubs(nodeImports)] : [],
+    logLevel: "silent",
+  });
+  for (const w of r.warnings) console.warn(`esbuild (${platform}): ${w.text}`);
+  if (Deno.env.get("TANGENT_BUILD_ANALYZE")) console.error(await esbuild.analyzeMetafile(r.metafile));
+  return r.metafile;
+}
+
+async function sizesOf(out: string): Promise<BundleSize[]> {
+  const sizes: BundleSize[] = [];
+  for (const file of await sourceFilesJs(out)) {
+    const bytes = await readFile(file);
+    sizes.push({ file: relative(out, file), bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+  }
+  return sizes.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+async function sourceFilesJs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() && e.name !== "types") out.push(...await sourceFilesJs(p));
+    else if (e.name.endsWith(".js")) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The package.json that makes `dist/` an npm package: no dependencies (the npm packages the library
+ * uses are bundled), fast-check as an optional peer for `./testing`.
+ */
+function packageJson(
+  config: { name: string; version: string; license: string; description?: string; imports: Record<string, string> },
+  types: boolean,
+) {
+  const entry = (name: string) => ({
+    ...(types ? { types: `./types/${name}.d.ts` } : {}),
+    browser: `./browser/${name}.js`,
+    node: `./node/${name}.js`,
+    default: `./browser/${name}.js`,
+  });
+  return {
+    name: config.name,
+    version: config.version,
+    description: config.description,
+    license: config.license,
+    type: "module",
+    exports: { ".": entry("mod"), "./testing": entry("testing"), "./package.json": "./package.json" },
+    ...(types ? { types: "./types/mod.d.ts" } : {}),
+    files: ["browser", "node", ...(types ? ["types"] : []), "README.md"],
+    // the ./testing entry imports these; the main entry needs none
+    peerDependencies: Object.fromEntries(
+      PEERS.map((p) => [p, `^${config.imports[p].replace(/^npm:[^@]*@?[^@]*@/, "")}`]),
+    ),
+    peerDependenciesMeta: Object.fromEntries(PEERS.map((p) => [p, { optional: true }])),
+    sideEffects: true,
+    engines: { node: ">=20.16" },
+    keywords: ["autodiff", "tensor", "webgpu", "peft", "lora", "manifolds"],
+  };
+}
+
+/** Builds the package into `opts.out` (default `dist/`). */
+export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
+  const log = opts.log ?? (() => {});
+  const out = resolve(opts.out ?? join(ROOT, "dist"));
+  const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
+  const { nodeImports, deno } = await scanLibrary();
+  for (const [member, files] of deno) {
+    if (!SHIMMED_DENO.has(member)) {
+      throw new Error(
+        `Deno.${member} (in ${[...new Set(files)].join(", ")}) has no shim in build/shims/deno.ts: the Node and ` +
+          `browser bundles would fail where it runs; use a node: module or add the member to the shim`,
+      );
+    }
+  }
+  const deps = await installDeps(config.imports, log);
+  // write beside the target and rename, so a failed build leaves the previous dist/ whole
+  const tmp = `${out}.tmp-${crypto.randomUUID()}`;
+  try {
+    const nodePaths = [join(deps, "node_modules")];
+    for (const platform of ["browser", "node"] as const) {
+      log(`bundling for ${platform}`);
+      await bundle(platform, tmp, nodePaths, nodeImports);
+    }
+    if (opts.types !== false) {
+      log("emitting .d.ts declarations");
+      await emitDeclarations(ROOT, Object.values(ENTRIES), join(tmp, "types"), join(deps, "node_modules"));
+    }
+    await writeFile(
+      join(tmp, "package.json"),
+      JSON.stringify(packageJson(config, opts.types !== false), null, 2) + "\n",
+    );
+    await writeFile(join(tmp, "README.md"), await npmReadme(config));
+    const sizes = await sizesOf(tmp);
+    await writeFile(join(tmp, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
+    await mkdir(dirname(out), { recursive: true });
+    await rm(out, { recursive: true, force: true });
+    await rename(tmp, out);
+    return { out, sizes };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await rm(deps, { recursive: true, force: true });
+    await esbuild.stop();
+  }
+}
+
+/** The npm README: the repository README with a note on the two builds. */
+async function npmReadme(config: { name: string }): Promise<string> {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  return `<!-- generated by build/build.ts -->\n` +
+    `> npm build of ${config.name}: \`import { grad, adapters } from "${config.name}"\` loads \`browser/mod.js\` ` +
+    `in browsers and bundlers, \`node/mod.js\` in Node; the file-based model functions need Node or Deno.\n\n` +
+    readme;
+}
+
+/** `total KB (gzip KB)` of the files under `prefix` (a platform's entry plus its chunks). */
+export function totalOf(sizes: BundleSize[], prefix: string): { bytes: number; gzip: number } {
+  const picked = sizes.filter((s) => s.file.startsWith(prefix));
+  return { bytes: picked.reduce((a, s) => a + s.bytes, 0), gzip: picked.reduce((a, s) => a + s.gzip, 0) };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      out: { type: "string" },
+      "no-types": { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log("deno run -A build/build.ts [--out dist] [--no-types] [--quiet]");
+    Deno.exit(0);
+  }
+  const log = values.quiet ? () => {} : (l: string) => console.error(`build: ${l}`);
+  const { out, sizes } = await build({ out: values.out, types: !values["no-types"], log });
+  if (!values.quiet) {
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+    console.log(`built ${relative(Deno.cwd(), out) || "."}:`);
+    for (const s of sizes) console.log(`  ${s.file.padEnd(40)} ${kb(s.bytes).padStart(10)}  gzip ${kb(s.gzip)}`);
+  }
+}

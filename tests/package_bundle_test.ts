@@ -1,0 +1,158 @@
+// The npm build works: build/build.ts bundles into a folder under /tmp, `npm pack` makes a tarball,
+// `npm install` puts it in a fresh Node project, and Node (a) imports the package, takes a gradient
+// and trains a LoRA layer, (b) runs the adapter laws through `@tangent/tangent/testing`, and
+// TypeScript checks a consumer file against the emitted declarations (skipLibCheck off).
+import assert from "node:assert/strict";
+import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function version(cmd: string): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(cmd, { args: ["--version"], stdout: "piped", stderr: "null" }).output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null; // not on PATH
+  }
+}
+
+const node = await version("node");
+const npm = node ? await version("npm") : null;
+const skip = !node || !npm;
+if (skip) {
+  console.warn(
+    `package_bundle_test: SKIPPED: ${node ? "npm" : "node"} is not on PATH, so the Node bundle is not tested`,
+  );
+}
+
+async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", npm_config_update_notifier: "false" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(
+    out.code,
+    0,
+    `${cmd} ${args.join(" ")} failed in ${cwd}:\n${text}\n${new TextDecoder().decode(out.stderr)}`,
+  );
+  return text;
+}
+
+const NODE_CHECK = `import {
+  adapters, grad, key, manifolds, matmul, mean, mul, normal, scope, split, square, sub, tensor, transpose, valueAndGrad,
+} from "@tangent/tangent";
+import { checkAdapterLaws } from "@tangent/tangent/testing";
+
+const x = tensor([[1, 2], [3, 4]], { dtype: "float64" });
+const g = Array.from(grad((a) => mean(square(a)))(x).dataSync()); // x / 2
+
+const [kx, kw, ka, kb, kc] = split(key(0), 5);
+const X = normal(kx, [64, 16]);
+const W = normal(kw, [8, 16]);
+const delta = matmul(normal(kb, [8, 4]), normal(kc, [4, 16])); // rank 4: within reach of LoRA r = 4
+const Y = matmul(X, transpose(sub(W, mul(delta, 0.5))));
+const lora = adapters.lora({ r: 4, alpha: 8 });
+const { params: p0, frozen } = lora.init(ka, { weight: W });
+const loss = (p) => mean(square(sub(lora.apply(p, frozen, X), Y)));
+const opt = manifolds.adam({ lr: 0.05 });
+let params = p0, state = opt.init(p0);
+const losses = [];
+for (let i = 0; i < 150; i++) {
+  let value;
+  ({ params, state, value } = scope(() => {
+    const [l, gr] = valueAndGrad(loss)(params);
+    return { ...opt.update(gr, state, params), value: l };
+  }));
+  losses.push(value.dataSync()[0]);
+}
+await checkAdapterLaws(adapters.lora({ r: 2 }), { numRuns: 2, seed: 1 });
+console.log(JSON.stringify({ g, losses }));
+`;
+
+const TS_CHECK = `import { adapters, grad, key, manifolds, mean, normal, square, type Tensor } from "@tangent/tangent";
+import { arbitraryTensor, checkAdapterLaws } from "@tangent/tangent/testing";
+const w: Tensor = normal(key(0), [4, 4]);
+const g: Tensor = grad((t: Tensor) => mean(square(t)))(w);
+const lora = adapters.lora({ r: 2 });
+const { params } = lora.init(key(1), { weight: w });
+const opt = manifolds.adam({ lr: 1e-3 });
+const state = opt.init(params);
+await checkAdapterLaws(lora, { in: 4, out: 4 });
+export { arbitraryTensor, g, state };
+`;
+
+Deno.test({
+  name:
+    "the npm build: npm pack, npm install, Node takes a gradient, trains a LoRA layer and runs the laws; tsc checks the .d.ts",
+  ignore: skip,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ dir: "/tmp", prefix: "tangent-bundle-" });
+    try {
+      const dist = join(tmp, "dist");
+      await run(Deno.execPath(), ["run", "-A", join(ROOT, "build/build.ts"), "--out", dist, "--quiet"], ROOT);
+      const pkg = JSON.parse(await readFile(join(dist, "package.json"), "utf8"));
+      assert.equal(pkg.name, "@tangent/tangent");
+      assert.deepEqual(pkg.dependencies ?? {}, {}, "the bundles need no npm dependencies");
+
+      const tarball = (await run("npm", ["pack", "--silent", "--pack-destination", tmp], dist)).trim().split("\n").at(
+        -1,
+      )!;
+      const app = join(tmp, "app");
+      await mkdir(app);
+      await writeFile(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+      await run(
+        "npm",
+        ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", join(tmp, tarball)],
+        app,
+      );
+
+      // fast-check (the optional peer of ./testing) and TypeScript, from Deno's cache
+      const tools = join(tmp, "tools");
+      await mkdir(tools);
+      const imports = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8")).imports;
+      await writeFile(
+        join(tools, "deno.json"),
+        JSON.stringify({
+          imports: { "fast-check": imports["fast-check"], typescript: imports.typescript },
+          nodeModulesDir: "auto",
+        }),
+      );
+      await run(Deno.execPath(), ["install", "--quiet"], tools);
+      const fastCheck = await realpath(join(tools, "node_modules/fast-check"));
+      await run("ln", ["-s", fastCheck, join(app, "node_modules/fast-check")], app); // Deno.symlink needs unscoped --allow-write
+
+      await writeFile(join(app, "check.mjs"), NODE_CHECK);
+      const result = JSON.parse((await run("node", ["check.mjs"], app)).trim().split("\n").at(-1)!);
+      assert.deepEqual(result.g, [0.5, 1, 1.5, 2]);
+      const losses: number[] = result.losses;
+      assert.ok(losses.every(Number.isFinite), `non-finite loss: ${losses}`);
+      assert.ok(losses.at(-1)! < 1e-3 * losses[0], `LoRA training in Node: loss ${losses[0]} → ${losses.at(-1)}`);
+
+      await writeFile(join(app, "main.ts"), TS_CHECK);
+      await writeFile(
+        join(app, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            target: "es2022",
+            module: "nodenext",
+            moduleResolution: "nodenext",
+            lib: ["es2023", "dom"],
+            types: [],
+            skipLibCheck: false,
+          },
+          files: ["main.ts"],
+        }),
+      );
+      await run("node", [join(await realpath(join(tools, "node_modules/typescript")), "bin/tsc"), "-p", "."], app);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  },
+});
