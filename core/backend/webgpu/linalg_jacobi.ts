@@ -207,7 +207,8 @@ ${entry(wgs)}
 }
 
 /**
- * Two-sided Jacobi eigh (uniforms n, count, and the asymmetry tolerance as f32 bits; bindings A,
+ * Two-sided Jacobi eigh (uniforms n, count, the asymmetry tolerance as f32 bits, and `raw`: skip
+ * the sorting and sign convention, leaving V the product of the rotations; bindings A,
  * W (eigenvalues), V (eigenvectors), S (scratch: the working matrix, V's columns as contiguous
  * vectors), ST). A relative asymmetry above the tolerance fails with kind 5 and the asymmetry as
  * the status value.
@@ -221,7 +222,7 @@ export function eighCode(wgs: number): string {
         { name: "VO", type: "f32", rw: true },
         { name: "S", type: "f32", rw: true },
         { name: "ST", type: "u32", rw: true },
-      ], ["n", "count", "symTol"])
+      ], ["n", "count", "symTol", "raw"])
     }
 var<workgroup> rc: array<f32, ${wgs}>;
 var<workgroup> rs: array<f32, ${wgs}>;
@@ -330,10 +331,12 @@ ${entry(wgs)}
           let wj = S[wb + j * n + j];
           if (wj < wi || (wj == wi && j < i)) { rank++; }
         }
+        // raw: the accumulated rotations as they are (near the identity for a nearly diagonal A)
+        if (u.raw != 0u) { rank = i; }
         var bv = -1.0; var bi = NONE;
         for (var r = t; r < n; r += WGS) { let v = abs(S[vb + i * n + r]); if (v > bv) { bv = v; bi = r; } }
         let big = wargmax(t, bv, bi);
-        let flip = select(1.0, -1.0, S[vb + i * n + big] < 0.0);
+        let flip = select(select(1.0, -1.0, S[vb + i * n + big] < 0.0), 1.0, u.raw != 0u);
         if (t == 0u) { WO[b * n + rank] = wi / scale; }
         for (var r = t; r < n; r += WGS) { VO[ab + r * n + rank] = flip * S[vb + i * n + r]; }
         storageBarrier();

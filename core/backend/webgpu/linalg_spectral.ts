@@ -61,7 +61,7 @@ export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
           eighCode(groupSize(n)),
           [gpu.buf(x)],
           [w, v, scratch, region],
-          new Uniforms().u(n, cnt).f(SYMMETRY_TOL).u32,
+          new Uniforms().u(n, cnt).f(SYMMETRY_TOL).u(0).u32,
           cnt,
         );
         gpu.runtime.free(scratch);

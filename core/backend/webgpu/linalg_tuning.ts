@@ -22,9 +22,9 @@ export interface LinalgTuning {
 
 /** The switch points in use (mutable, for tests and benchmarks). */
 export const linalgTuning: LinalgTuning = {
-  smallMax: Infinity,
+  smallMax: 128,
   block: 64,
-  jacobiMax: Infinity,
+  jacobiMax: 128,
   jacobiBlock: 16,
   jacobiSweeps: 10,
   maxGroup: 256,
