@@ -256,6 +256,6 @@ function leafKeys(params: unknown): string[] {
  */
 export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): Promise<void> {
   for (const law of adapterLaws(adapter, opts)) {
-    await fc.assert(law.property, { numRuns: opts.numRuns ?? 3, seed: opts.seed });
+    await fc.assert(law.property, { numRuns: opts.numRuns ?? 3, seed: opts.seed, includeErrorInReport: true });
   }
 }

@@ -211,7 +211,7 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
 export async function checkManifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Promise<void> {
   for (const { name, property } of manifoldLaws(m, opts)) {
     try {
-      await fc.assert(property, { numRuns: opts.numRuns ?? 20, seed: opts.seed });
+      await fc.assert(property, { numRuns: opts.numRuns ?? 20, seed: opts.seed, includeErrorInReport: true });
     } catch (e) {
       throw new DomainError(`${m.name} (${opts.dtype ?? "float64"}): law "${name}" failed:\n${(e as Error).message}`);
     }

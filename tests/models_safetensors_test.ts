@@ -559,7 +559,13 @@ const mutated = fc.oneof(
   }),
   fc.tuple(validFile, fc.jsonValue({ maxDepth: 2 }), fc.nat(), fc.nat())
     .map(([v, value, i, j]) => file(substitute(v.header, value, i, j), v.data)),
-  fc.tuple(validFile, fc.oneof(fc.bigUintN(64), fc.constantFrom(2n ** 64n - 1n, 2n ** 53n, 100_000_001n, 100_000_000n)))
+  fc.tuple(
+    validFile,
+    fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      fc.constantFrom(2n ** 64n - 1n, 2n ** 53n, 100_000_001n, 100_000_000n),
+    ),
+  )
     .map(([v, n]) => {
       const b = v.bytes.slice();
       new DataView(b.buffer).setBigUint64(0, n, true);
