@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { grad, matmul, mean, normal, key, split, square, sub } from "./mod.ts";
+ * import { grad, matmul, mean, normal, key, split, square, sub } from "@tangent/tangent";
  * const [k1, k2] = split(key(0));
  * const x = normal(k1, [32, 4]), w = normal(k2, [4, 1]);
  * const loss = (w: any) => mean(square(sub(matmul(x, w), 1)));

@@ -57,7 +57,7 @@ function isModule(x: unknown): x is LinearBase {
  * a predicate itself.
  * @example
  * ```ts
- * import { targetMatcher } from "./mod.ts";
+ * import { targetMatcher } from "@tangent/tangent/adapters";
  * targetMatcher("q_proj,v_proj")("model.layers.0.self_attn.v_proj"); // true
  * ```
  */
@@ -92,8 +92,8 @@ function replaceAt(tree: unknown, path: readonly string[], fn: (m: LinearBase) =
  * and frozen tensors by path and functions to run, merge and name them.
  * @example
  * ```ts
- * import { key, normal, zeros } from "../mod.ts";
- * import { adapt, lora } from "./mod.ts";
+ * import { key, normal, zeros } from "@tangent/tangent";
+ * import { adapt, lora } from "@tangent/tangent/adapters";
  * const model = { layers: [{ q: { weight: normal(key(0), [8, 8]), bias: zeros([8]) }, k: { weight: normal(key(1), [8, 8]) } }] };
  * const a = adapt(model, { target: "q", adapter: lora({ r: 2 }) });
  * a.paths; // ["layers.0.q"]

@@ -146,8 +146,8 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
  * `x Wᵀ + b` for `x` of shape `[..., in]` (flattened to one matrix product).
  * @example
  * ```ts
- * import { ones, zeros } from "../mod.ts";
- * import { linear } from "./mod.ts";
+ * import { ones, zeros } from "@tangent/tangent";
+ * import { linear } from "@tangent/tangent/adapters";
  * linear(ones([5, 4]), ones([3, 4]), zeros([3])); // [5, 3], every entry 4
  * ```
  */
@@ -169,8 +169,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
  * that a frozen weight does not need). Every adapter's base path goes through it.
  * @example
  * ```ts
- * import { grad, ones, sum } from "../mod.ts";
- * import { frozenLinear } from "./mod.ts";
+ * import { grad, ones, sum } from "@tangent/tangent";
+ * import { frozenLinear } from "@tangent/tangent/adapters";
  * const W = ones([3, 4]);
  * grad((x) => sum(frozenLinear(x, W)))(ones([5, 4])); // d/dx = 1ᵀW: every entry 3
  * ```
@@ -314,7 +314,7 @@ export function parsePeftKey(
  * Throws a FormatError when it is missing (unless `optional`) or ambiguous.
  * @example
  * ```ts
- * import { zeros } from "../mod.ts";
+ * import { zeros } from "@tangent/tangent";
  * import { findPeftKey } from "./adapter.ts";
  * findPeftKey({ "m.lora_A.weight": zeros([2, 3]), "m.lora_B.weight": zeros([4, 2]) }, "lora_A"); // "m.lora_A.weight"
  * ```

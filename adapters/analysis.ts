@@ -19,8 +19,8 @@ function matrix(op: string, a: Tensor): void {
  * `ΔW = merge(p, f) − W`. PoLAR's motivation: LoRA updates drift to stable rank ≈ 1.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { stableRank } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { stableRank } from "@tangent/tangent/adapters";
  * stableRank(tensor([[3, 0], [0, 4]], { dtype: "float64" })).item(); // 25/16
  * ```
  */
@@ -34,8 +34,8 @@ export function stableRank(m: Tensor): Tensor {
  * Condition number `σ_max / σ_min` over the min(m, n) singular values (Infinity when singular).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { conditionNumber } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { conditionNumber } from "@tangent/tangent/adapters";
  * conditionNumber(tensor([[3, 0], [0, 4]], { dtype: "float64" })).item(); // 4/3
  * ```
  */
@@ -50,8 +50,8 @@ export function conditionNumber(m: Tensor): Tensor {
  * (the largest). 0 exactly when Q has orthonormal columns (rows).
  * @example
  * ```ts
- * import { eye } from "../mod.ts";
- * import { orthogonalityError } from "./mod.ts";
+ * import { eye } from "@tangent/tangent";
+ * import { orthogonalityError } from "@tangent/tangent/adapters";
  * orthogonalityError(eye(3, { dtype: "float64" })).item(); // 0
  * ```
  */
@@ -77,8 +77,8 @@ export interface SpectralDrift {
  * conventions cancel in |⟨·,·⟩|. ΔD = 0 when the singular vectors did not move.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { spectralDrift } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { spectralDrift } from "@tangent/tangent/adapters";
  * const w = normal(key(0), [6, 4], { dtype: "float64" });
  * spectralDrift(w, w.mul(2)).deltaD.item(); // 0 (only the singular values moved)
  * ```

@@ -48,7 +48,7 @@ const NAMES = [peftName("R", "boft_R"), peftName("s", "boft_s")];
  * of r indices are reordered even-numbered groups first, then odd-numbered.
  * @example
  * ```ts
- * import { butterflyPerm } from "./mod.ts";
+ * import { butterflyPerm } from "@tangent/tangent/adapters";
  * butterflyPerm(8, 2, 1); // [0, 2, 1, 3, 4, 6, 5, 7]
  * ```
  */
@@ -89,8 +89,8 @@ function isIdentity(perm: readonly number[]): boolean {
  * N > 1 then fails to load there (size mismatch on `boft_R`).
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { boft } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { boft } from "@tangent/tangent/adapters";
  * const ad = boft({ blockSize: 4, butterflyFactors: 2 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

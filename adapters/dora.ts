@@ -48,8 +48,8 @@ const NAMES = [
  * PEFT's LoRA config with `use_dora: true` (PiSSA / OLoRA residuals as for `lora`).
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { dora } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { dora } from "@tangent/tangent/adapters";
  * const ad = dora({ r: 4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

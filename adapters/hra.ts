@@ -76,8 +76,8 @@ const FROZEN_NAMES = [peftName("U0", "hra_u0")];
  * `U` with unit columns: `ûᵢ = uᵢ / ‖uᵢ‖`.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { unitColumns } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { unitColumns } from "@tangent/tangent/adapters";
  * unitColumns(tensor([[3, 0], [4, 2]])); // [[0.6, 0], [0.8, 1]]
  * ```
  */
@@ -90,8 +90,8 @@ export function unitColumns(U: Tensor): Tensor {
  * `Γ = −2(I + 2·striu(ÛᵀÛ))⁻¹`.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { householderWY, unitColumns } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { householderWY, unitColumns } from "@tangent/tangent/adapters";
  * const U = unitColumns(normal(key(0), [6, 3], { dtype: "float64" }));
  * const Gamma = householderWY(U); // I + U Γ Uᵀ = H₀H₁H₂
  * ```
@@ -107,8 +107,8 @@ export function householderWY(Uhat: Tensor): Tensor {
  * `v ← v − (wⱼᵀv) wⱼ` for j < i with the updated v; `wᵢ = v/‖v‖`.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { gramSchmidt } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { gramSchmidt } from "@tangent/tangent/adapters";
  * gramSchmidt(tensor([[1, 1], [0, 1]], { dtype: "float64" })); // [[1, 0], [0, 1]]
  * ```
  */
@@ -148,7 +148,7 @@ function timesH(M: Tensor, V: Tensor, Gamma: Tensor, transpose = false): Tensor 
  * `fromPeft` rebuilds from PEFT's base weight and `hra_u0`.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
+ * import { key, normal } from "@tangent/tangent";
  * import { hraFoldedWeight } from "./hra.ts";
  * const W0 = hraFoldedWeight(normal(key(0), [3, 6]), normal(key(1), [6, 2]), true); // [3, 6]
  * ```
@@ -190,8 +190,8 @@ export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean
  * product of 2r reflections, a plain PEFT HRA of rank 2r.)
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { hra } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { hra } from "@tangent/tangent/adapters";
  * const ad = hra({ r: 4, lambda: 1e-4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // equals x Wᵀ at init

@@ -133,8 +133,8 @@ function orthoError(q: Tensor): Tensor {
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { lora } from "../adapters/mod.ts";
- * import { adapterLaws } from "../testing.ts";
+ * import { lora } from "@tangent/tangent/adapters";
+ * import { adapterLaws } from "@tangent/tangent/testing";
  * for (const law of adapterLaws(lora({ r: 2 }))) await fc.assert(law.property, { numRuns: 2 });
  * ```
  */
@@ -249,8 +249,8 @@ function leafKeys(params: unknown): string[] {
  * @param opts sizes, tolerances, perturbation, optimizer, runs
  * @example
  * ```ts
- * import { hra } from "../adapters/mod.ts";
- * import { checkAdapterLaws } from "../testing.ts";
+ * import { hra } from "@tangent/tangent/adapters";
+ * import { checkAdapterLaws } from "@tangent/tangent/testing";
  * await checkAdapterLaws(hra({ r: 4 }), { numRuns: 1 });
  * ```
  */

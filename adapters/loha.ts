@@ -60,8 +60,8 @@ const NAMES = [
  * `D[j·r + k, :] = B₁[j, :] ⊙ B₂[k, :]` (`[r₁r₂, in]`).
  * @example
  * ```ts
- * import { key, matmul, mul, normal } from "../mod.ts";
- * import { hadamardFactors } from "./mod.ts";
+ * import { key, matmul, mul, normal } from "@tangent/tangent";
+ * import { hadamardFactors } from "@tangent/tangent/adapters";
  * const [a1, b1, a2, b2] = [[4, 2], [2, 5], [4, 2], [2, 5]].map((s, i) => normal(key(i), s));
  * const [C, D] = hadamardFactors(a1, b1, a2, b2); // C D = (a1 b1) ⊙ (a2 b2), C [4, 4], D [4, 5]
  * ```
@@ -81,8 +81,8 @@ export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor):
  * 2r(in + out). `peftConfig()`: PEFT's LoHa config (`r`, `alpha`, `init_weights`).
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { loha } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { loha } from "@tangent/tangent/adapters";
  * const ad = loha({ r: 4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

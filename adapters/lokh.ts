@@ -112,8 +112,8 @@ export function lokhOutFactors(out: number, k: number): number[] {
  * The Khatri–Rao (column-wise Kronecker) product: `(P ⊙ Q)[a·m₂ + b, j] = P[a, j]·Q[b, j]`.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { khatriRao } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { khatriRao } from "@tangent/tangent/adapters";
  * khatriRao(tensor([[1, 2]]), tensor([[3, 4], [5, 6]])); // [[3, 8], [5, 12]]
  * ```
  */
@@ -152,8 +152,8 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
  * tensors `lokh_B1`, `lokh_A1`, …, `lokh_Bk`, `lokh_Ak`.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { lokh } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { lokh } from "@tangent/tangent/adapters";
  * const ad = lokh({ r: 2 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

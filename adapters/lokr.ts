@@ -74,7 +74,7 @@ const NAMES = [
  * m ≤ factor (factor −1: no bound), which is the pair nearest √dim. 12 → (3, 4), 16 → (4, 4).
  * @example
  * ```ts
- * import { factorization } from "./mod.ts";
+ * import { factorization } from "@tangent/tangent/adapters";
  * factorization(12); // [3, 4]
  * factorization(128, 4); // [4, 32]
  * ```
@@ -104,8 +104,8 @@ export function lokrFactors(p: LokrParams): [Tensor, Tensor] {
  * `A ⊗ B` for matrices: `(A ⊗ B)[i·p + k, j·q + l] = A[i, j]·B[k, l]`.
  * @example
  * ```ts
- * import { eye, tensor } from "../mod.ts";
- * import { kron } from "./mod.ts";
+ * import { eye, tensor } from "@tangent/tangent";
+ * import { kron } from "@tangent/tangent/adapters";
  * kron(eye(2), tensor([[1, 2]])); // [[1, 2, 0, 0], [0, 0, 1, 2]]
  * ```
  */
@@ -119,8 +119,8 @@ export function kron(a: Tensor, b: Tensor): Tensor {
  * `Y[n, a, b] = Σ_c Σ_d W₁[a, c] W₂[b, d] X[n, c, d]` — two small matrix products.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { kron, kronApply } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { kron, kronApply } from "@tangent/tangent/adapters";
  * const [w1, w2, x] = [normal(key(0), [3, 4]), normal(key(1), [4, 4]), normal(key(2), [5, 16])];
  * kronApply(x, w1, w2); // = x kron(w1, w2)ᵀ, [5, 12]
  * ```
@@ -146,8 +146,8 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * `init: "lycoris"`).
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { lokr } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { lokr } from "@tangent/tangent/adapters";
  * const ad = lokr({ r: 4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

@@ -62,7 +62,7 @@ export interface LoraOptions {
  * The LoRA scale s = α/r, or α/√r with rsLoRA.
  * @example
  * ```ts
- * import { loraScale } from "./mod.ts";
+ * import { loraScale } from "@tangent/tangent/adapters";
  * loraScale({ r: 4, alpha: 8 }); // 2
  * loraScale({ r: 4, alpha: 8, rslora: true }); // 4
  * ```
@@ -153,8 +153,8 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  * conventions).
  * @example
  * ```ts
- * import { key, normal, zeros } from "../mod.ts";
- * import { lora } from "./mod.ts";
+ * import { key, normal, zeros } from "@tangent/tangent";
+ * import { lora } from "@tangent/tangent/adapters";
  * const ad = lora({ r: 4, alpha: 8 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]), bias: zeros([12]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

@@ -7,8 +7,8 @@
  * `trainableCount` and `toPeft` (PEFT's tensor names). PyTorch layout: a weight is out × in.
  * @example
  * ```ts
- * import { grad, key, mul, normal, sum } from "../mod.ts";
- * import { lora } from "./mod.ts";
+ * import { grad, key, mul, normal, sum } from "@tangent/tangent";
+ * import { lora } from "@tangent/tangent/adapters";
  * const ad = lora({ r: 4, alpha: 8 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const x = normal(key(2), [5, 16]);

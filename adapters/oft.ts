@@ -86,8 +86,8 @@ export function blockSizeOfPacked(n: number): number {
  * (one gather, so it is differentiable).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { skewFromPacked } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { skewFromPacked } from "@tangent/tangent/adapters";
  * skewFromPacked(tensor([[1, 2, 3]])); // [[[0, 1, 2], [-1, 0, 3], [-2, -3, 0]]]
  * ```
  */
@@ -102,8 +102,8 @@ export function skewFromPacked(v: Tensor): Tensor {
  * `I + 2Q + 2Q² + … + 2Q^m + Q^{m+1}` with m = max(2, t − 2) (t ≥ 3), `I + 2Q` (t = 2), `I` (t = 1).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { cayleyNeumann, skewFromPacked } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { cayleyNeumann, skewFromPacked } from "@tangent/tangent/adapters";
  * cayleyNeumann(skewFromPacked(tensor([[0.1]], { dtype: "float64" })), 5); // ≈ (I − Q)⁻¹(I + Q)
  * ```
  */
@@ -126,8 +126,8 @@ export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
  * PEFT's exact Cayley map `(I − Q)(I + Q)⁻¹ = (I + Q)⁻¹(I − Q)` (Q skew, so the factors commute).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { cayleyExact, skewFromPacked } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { cayleyExact, skewFromPacked } from "@tangent/tangent/adapters";
  * cayleyExact(skewFromPacked(tensor([[0.1]], { dtype: "float64" }))); // orthogonal 2 × 2
  * ```
  */
@@ -141,8 +141,8 @@ export function cayleyExact(Q: Tensor): Tensor {
  * the block-diagonal matrix. `R` is `[nb, bs, bs]`.
  * @example
  * ```ts
- * import { eye, key, normal } from "../mod.ts";
- * import { blockRotate } from "./mod.ts";
+ * import { eye, key, normal } from "@tangent/tangent";
+ * import { blockRotate } from "@tangent/tangent/adapters";
  * const R = eye(2).reshape([1, 2, 2]).add(normal(key(0), [2, 2, 2]).mul(0));
  * blockRotate(normal(key(1), [5, 4]), R); // x R_bd = x (identity blocks)
  * ```
@@ -187,8 +187,8 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * `use_cayley_neumann` ("neumann"), `num_cayley_neumann_terms`, `block_share`, `init_weights`.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { oft } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { oft } from "@tangent/tangent/adapters";
  * const ad = oft({ blockSize: 4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

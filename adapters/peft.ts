@@ -439,8 +439,8 @@ const READERS: Record<string, Reader> = {
  * a FormatError listing them (other modules' and adapters' tensors pass).
  * @example
  * ```ts
- * import { normal, key } from "../mod.ts";
- * import { fromPeft } from "./mod.ts";
+ * import { normal, key } from "@tangent/tangent";
+ * import { fromPeft } from "@tangent/tangent/adapters";
  * const { adapter, params, frozen } = fromPeft({
  *   config: { peft_type: "LORA", r: 2, lora_alpha: 4 },
  *   base: { weight: normal(key(0), [3, 4]) },

@@ -33,7 +33,7 @@ function escapeRe(s: string): string {
  * config.r") goes into every shape error.
  * @example
  * ```ts
- * import { zeros } from "../mod.ts";
+ * import { zeros } from "@tangent/tangent";
  * import { PeftState } from "./peft_check.ts";
  * const st = new PeftState("LORA", { "lora_A.weight": zeros([2, 3]) }, undefined, "r = 2");
  * st.tensor("lora_A", [2, 3], "[r, in]"); // the tensor, checked

@@ -73,8 +73,8 @@ const NAMES = [
  * "identity").
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { polar } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { polar } from "@tangent/tangent/adapters";
  * const ad = polar({ r: 4, alpha: 8 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

@@ -59,8 +59,8 @@ const NAMES = [peftName("A", "sorsa_A", ".weight"), peftName("B", "sorsa_B", ".w
  * `‖UᵀU − I‖_F + ‖VᵀV − I‖_F` (Frobenius norms, not squared, as in the paper).
  * @example
  * ```ts
- * import { eye, ones, zeros } from "../mod.ts";
- * import { sorsaOrthonormality } from "./mod.ts";
+ * import { eye, ones, zeros } from "@tangent/tangent";
+ * import { sorsaOrthonormality } from "@tangent/tangent/adapters";
  * sorsaOrthonormality({ U: eye(4, { m: 2 }), S: ones([2]), V: eye(3, { m: 2 }) }); // 0
  * ```
  */
@@ -88,8 +88,8 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * with `baseIsResidual`.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { sorsa } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { sorsa } from "@tangent/tangent/adapters";
  * const ad = sorsa({ r: 4, gamma: 4e-4, peakLr: 3e-5 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16], { dtype: "float64" }) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16], { dtype: "float64" })); // = x Wᵀ at init

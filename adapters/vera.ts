@@ -78,8 +78,8 @@ const FROZEN_NAMES = [peftName("A", "vera_A"), peftName("B", "vera_B")];
  * `vera_B` are absent.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { vera } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { vera } from "@tangent/tangent/adapters";
  * const ad = vera({ r: 4 });
  * const { params, frozen } = ad.init(key(0), { weight: normal(key(1), [12, 16]) });
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]

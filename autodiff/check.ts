@@ -26,7 +26,7 @@ export interface CheckGradOptions {
  * returns the largest such discrepancy, scaled by the tolerance (≤ 1 when it passes).
  * @example
  * ```ts
- * import { checkGrad, sin, sum, type Tensor, tensor } from "../mod.ts";
+ * import { checkGrad, sin, sum, type Tensor, tensor } from "@tangent/tangent";
  * checkGrad((x: Tensor) => sum(sin(x)), [tensor([0.1, 0.2], { dtype: "float64" })]);
  * ```
  */

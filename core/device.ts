@@ -10,7 +10,7 @@ import { Tensor } from "./tensor.ts";
  * a GPU waits for it, hence async.
  * @example
  * ```ts
- * import { toBackend, tensor } from "../mod.ts";
+ * import { toBackend, tensor } from "@tangent/tangent";
  * const onCpu = await toBackend(tensor([1, 2]), "cpu");
  * ```
  */

@@ -45,7 +45,7 @@ function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
  * synchronous loop where garbage-collection callbacks never get to run.
  * @example
  * ```ts
- * import { scope, tensor, add } from "../mod.ts";
+ * import { scope, tensor, add } from "@tangent/tangent";
  * let x = tensor([1, 2, 3]);
  * for (let i = 0; i < 3; i++) x = scope(() => add(x, 1), { release: x });
  * ```

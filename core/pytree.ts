@@ -54,7 +54,7 @@ export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
  * Applies `fn` to corresponding tensor leaves of one or more trees of the same structure.
  * @example
  * ```ts
- * import { mul, type Tensor, tensor, treeMap } from "../mod.ts";
+ * import { mul, type Tensor, tensor, treeMap } from "@tangent/tangent";
  * const halved = treeMap((p: Tensor) => mul(p, 0.5), { w: tensor([2, 4]), b: [tensor(1)] });
  * ```
  */

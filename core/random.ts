@@ -63,7 +63,7 @@ function makeKey(w0: number, w1: number): Key {
  * A key from an integer seed (as `jax.random.PRNGKey(seed)`).
  * @example
  * ```ts
- * import { key, split, normal } from "../mod.ts";
+ * import { key, split, normal } from "@tangent/tangent";
  * const [k1, k2] = split(key(0));
  * const x = normal(k1, [2, 3]);
  * ```

@@ -85,8 +85,8 @@ export function ridge(op: string, name: string, v: number | undefined, fallback:
  * @param opts rank, ridge weights, sweeps, stopping tolerance, initial C or its key
  * @example
  * ```ts
- * import { key, matmul, normal } from "../mod.ts";
- * import { als } from "./mod.ts";
+ * import { key, matmul, normal } from "@tangent/tangent";
+ * import { als } from "@tangent/tangent/lowrank";
  * const W = matmul(normal(key(1), [8, 2], { dtype: "float64" }), normal(key(2), [2, 6], { dtype: "float64" }));
  * const { C, R, errors } = als(W, { rank: 2, sweeps: 3 }); // errors[0] ≈ 1e-16
  * ```

@@ -11,8 +11,8 @@ import type { Tensor } from "../core/tensor.ts";
  * differentiated).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { relativeError } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { relativeError } from "@tangent/tangent/lowrank";
  * relativeError(tensor([[3, 4.5]]), tensor([[3, 4]])).item(); // 0.1
  * ```
  */

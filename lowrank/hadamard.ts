@@ -54,8 +54,8 @@ export interface HadamardFactorization {
  * `(C₁R₁) ∘ (C₂R₂)`.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { hadamardProduct } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { hadamardProduct } from "@tangent/tangent/lowrank";
  * const one = tensor([[1], [2]]), row = tensor([[3, 4]]);
  * hadamardProduct(one, row, one, row); // [[9, 16], [36, 64]]
  * ```
@@ -99,8 +99,8 @@ function sweep(W: Tensor, s: State, lam: number): State {
  * @param opts ranks, ridge weight, sweeps, restarts, key
  * @example
  * ```ts
- * import { key, normal, split } from "../mod.ts";
- * import { hadamardAls, hadamardProduct } from "./mod.ts";
+ * import { key, normal, split } from "@tangent/tangent";
+ * import { hadamardAls, hadamardProduct } from "@tangent/tangent/lowrank";
  * const [a, b, c, d] = split(key(0), 4).map((k, i) => normal(k, i % 2 ? [1, 9] : [8, 1], { dtype: "float64" }));
  * const W = hadamardProduct(a, b, c, d); // rank one
  * const fit = hadamardAls(W, { ranks: [1, 1], sweeps: 20 }); // fit.errors.at(-1) ≈ 1e-16

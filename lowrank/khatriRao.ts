@@ -21,8 +21,8 @@ import { matrixOf } from "./error.ts";
  * @param rows the row counts [m₁, m₂] of P and Q
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { khatriRao, khatriRaoDecomposition } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { khatriRao, khatriRaoDecomposition } from "@tangent/tangent/lowrank";
  * const W = khatriRao(normal(key(0), [3, 5], { dtype: "float64" }), normal(key(1), [4, 5], { dtype: "float64" }));
  * const { P, Q } = khatriRaoDecomposition(W, [3, 4]); // khatriRao(P, Q) equals W to rounding
  * ```

@@ -19,8 +19,8 @@ import { matrixOf } from "./error.ts";
  * @param b the shape [m₂, n₂] of the right factor
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { kron, rearrange } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { kron, rearrange } from "@tangent/tangent/lowrank";
  * const A = tensor([[1, 2]]), B = tensor([[1], [3]]);
  * rearrange(kron(A, B), [1, 2], [2, 1]); // [[1, 3], [2, 6]] = vec(A) vec(B)ᵀ
  * ```
@@ -60,8 +60,8 @@ export interface KroneckerOptions {
  * @param opts the factor shapes and the number of terms
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { kroneckerDecomposition } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { kroneckerDecomposition } from "@tangent/tangent/lowrank";
  * const W = normal(key(0), [6, 8], { dtype: "float64" });
  * const { A, B } = kroneckerDecomposition(W, { a: [2, 2], b: [3, 4], rank: 2 }); // [2, 2, 2], [2, 3, 4]
  * ```
@@ -87,8 +87,8 @@ export function kroneckerDecomposition(W: Tensor, opts: KroneckerOptions): { A: 
  * @param b the shape [m₂, n₂] of B
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { kron, nearestKronecker } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { kron, nearestKronecker } from "@tangent/tangent/lowrank";
  * const W = kron(normal(key(0), [2, 3], { dtype: "float64" }), normal(key(1), [4, 2], { dtype: "float64" }));
  * const { A, B } = nearestKronecker(W, [2, 3], [4, 2]); // kron(A, B) equals W to rounding
  * ```

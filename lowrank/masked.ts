@@ -55,8 +55,8 @@ export interface AlsMaskedOptions {
  * @param opts rank, ridge weights, sweeps, stopping tolerance, initial C or its key
  * @example
  * ```ts
- * import { greater, key, matmul, normal, uniform } from "../mod.ts";
- * import { alsMasked } from "./mod.ts";
+ * import { greater, key, matmul, normal, uniform } from "@tangent/tangent";
+ * import { alsMasked } from "@tangent/tangent/lowrank";
  * const W = matmul(normal(key(1), [12, 2], { dtype: "float64" }), normal(key(2), [2, 10], { dtype: "float64" }));
  * const mask = greater(uniform(key(3), [12, 10]), 0.3); // ~70% observed
  * const { C, R } = alsMasked(W, mask, { rank: 2, sweeps: 30 }); // C R fills in the rest

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { key, lowrank, matmul, normal } from "../mod.ts";
+ * import { key, lowrank, matmul, normal } from "@tangent/tangent";
  * const W = matmul(normal(key(1), [10, 3], { dtype: "float64" }), normal(key(2), [3, 7], { dtype: "float64" }));
  * const { C, R, errors } = lowrank.als(W, { rank: 3, sweeps: 2 }); // errors ≈ [1e-16, 1e-16]
  * ```

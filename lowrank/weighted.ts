@@ -23,8 +23,8 @@ import type { Tensor } from "../core/tensor.ts";
  * @param lambda the ridge weight λ ≥ 0 (0 needs every Cⱼ of full column rank)
  * @example
  * ```ts
- * import { ones, tensor } from "../mod.ts";
- * import { weightedLeastSquares } from "./mod.ts";
+ * import { ones, tensor } from "@tangent/tangent";
+ * import { weightedLeastSquares } from "@tangent/tangent/lowrank";
  * const C = tensor([[1], [2]], { dtype: "float64" });
  * weightedLeastSquares(C, tensor([[2], [4]], { dtype: "float64" }), ones([2, 1], { dtype: "float64" }), 0); // [[2]]
  * ```

@@ -105,8 +105,8 @@ function makeAdam(
  * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay
  * @example
  * ```ts
- * import { grad, sum, square, tensor } from "../mod.ts";
- * import { adam } from "./mod.ts";
+ * import { grad, sum, square, tensor } from "@tangent/tangent";
+ * import { adam } from "@tangent/tangent/manifolds";
  * const opt = adam({ lr: 1e-2 });
  * let w = tensor([1, 2]);
  * let state = opt.init(w);
@@ -123,8 +123,8 @@ export function adam(opts: AdamOptions = {}): Optimizer<AdamState> {
  * @param opts as `adam`; `weightDecay` is decoupled
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { adamw } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { adamw } from "@tangent/tangent/manifolds";
  * const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
  * const state = opt.init({ w: tensor([1, 2]) });
  * ```
@@ -141,8 +141,8 @@ export function adamw(opts: AdamOptions = {}): Optimizer<AdamState> {
  * @param opts as `adam` (L2 weight decay), plus `stabilize` (re-project every k steps)
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { riemannianAdam, stiefel } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { riemannianAdam, stiefel } from "@tangent/tangent/manifolds";
  * const St = stiefel(8, 3);
  * const params = { u: St.random(key(0)) };
  * const opt = riemannianAdam({ lr: 1e-2 });

@@ -32,10 +32,10 @@ const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 
  * Random points of `m` (`m.random` under a random seed).
  * @example
  * ```ts
- * import "../mod.ts";
+ * import "@tangent/tangent";
  * import fc from "fast-check";
- * import { arbitraryPoint } from "../testing.ts";
- * import { sphere } from "./mod.ts";
+ * import { arbitraryPoint } from "@tangent/tangent/testing";
+ * import { sphere } from "@tangent/tangent/manifolds";
  * fc.assert(fc.property(arbitraryPoint(sphere(3)), (x) => x.shape[0] === 3), { numRuns: 5 });
  * ```
  */
@@ -47,10 +47,10 @@ export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOption
  * Random points of `m` with a random tangent vector at each.
  * @example
  * ```ts
- * import "../mod.ts";
+ * import "@tangent/tangent";
  * import fc from "fast-check";
- * import { arbitraryTangent } from "../testing.ts";
- * import { sphere } from "./mod.ts";
+ * import { arbitraryTangent } from "@tangent/tangent/testing";
+ * import { sphere } from "@tangent/tangent/manifolds";
  * fc.assert(fc.property(arbitraryTangent(sphere(3)), ({ x, u }) => u.shape[0] === x.shape[0]), { numRuns: 5 });
  * ```
  */
@@ -75,9 +75,9 @@ export interface AmbientArbOptions extends ManifoldArbOptions {
  * Random Gaussian tensors of `shape` (e.g. ambient matrices, Euclidean gradients).
  * @example
  * ```ts
- * import "../mod.ts";
+ * import "@tangent/tangent";
  * import fc from "fast-check";
- * import { arbitraryMatrix } from "../testing.ts";
+ * import { arbitraryMatrix } from "@tangent/tangent/testing";
  * fc.assert(fc.property(arbitraryMatrix([4, 2]), (a) => a.size === 8), { numRuns: 5 });
  * ```
  */
@@ -92,10 +92,10 @@ export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOption
  * Random Gaussian tensors of the manifold's ambient shape.
  * @example
  * ```ts
- * import "../mod.ts";
+ * import "@tangent/tangent";
  * import fc from "fast-check";
- * import { arbitraryAmbient } from "../testing.ts";
- * import { stiefel } from "./mod.ts";
+ * import { arbitraryAmbient } from "@tangent/tangent/testing";
+ * import { stiefel } from "@tangent/tangent/manifolds";
  * const St = stiefel(5, 2);
  * fc.assert(fc.property(arbitraryAmbient(St), (a) => St.project(a).shape[1] === 2), { numRuns: 3 });
  * ```

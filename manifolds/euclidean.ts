@@ -83,8 +83,8 @@ class EuclideanImpl extends ManifoldBase implements Euclidean {
  * @param shape the shape of a point
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { euclidean } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { euclidean } from "@tangent/tangent/manifolds";
  * const E = euclidean([2, 3]);
  * const x = E.random(key(0), { dtype: "float64" });
  * const y = E.retract(x, x); // 2x

@@ -110,8 +110,8 @@ class GrassmannImpl extends ManifoldBase implements Grassmann {
  * @param opts the retraction (`"polar"` default, or `"qr"`)
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { grassmann } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { grassmann } from "@tangent/tangent/manifolds";
  * const G = grassmann(6, 2);
  * const x = G.random(key(0), { dtype: "float64" }); // a basis of a random plane in ℝ⁶
  * ```

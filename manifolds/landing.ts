@@ -48,8 +48,8 @@ import { type LearningRate, learningRateAt } from "./schedules.ts";
  * @param lambda the attraction λ to the manifold (default 1)
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { landingField, stiefel } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { landingField, stiefel } from "@tangent/tangent/manifolds";
  * const x = stiefel(6, 2).random(key(0));
  * const field = landingField(x, normal(key(1), [6, 2]), 1);
  * ```
@@ -78,8 +78,8 @@ export interface LandingSafeStepOptions {
  * @param opts λ and ε
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
- * import { landingField, landingSafeStep, stiefel } from "./mod.ts";
+ * import { key, normal } from "@tangent/tangent";
+ * import { landingField, landingSafeStep, stiefel } from "@tangent/tangent/manifolds";
  * const x = stiefel(6, 2).random(key(0));
  * const f = landingField(x, normal(key(1), [6, 2]));
  * landingSafeStep(x, f).item(); // ≈ ε / ‖Λ‖ on the manifold
@@ -129,8 +129,8 @@ const landable = (m: Manifold | undefined): boolean => m?.kind === "stiefel" || 
  * @param opts lr, λ, safe-step ε, base optimizer
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { adam, landing, stiefel } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { adam, landing, stiefel } from "@tangent/tangent/manifolds";
  * const St = stiefel(16, 4);
  * const params = { a: St.random(key(0)) };
  * const opt = landing({ lambda: 1, base: adam({ lr: 1e-3 }) }); // PoLAR's choice

@@ -78,10 +78,10 @@ const dist = (a: Tensor, b: Tensor): Tensor => fro(sub(a, b));
  * @param opts dtype, tolerance, large-step factor, first-order constant
  * @example
  * ```ts
- * import "../mod.ts";
+ * import "@tangent/tangent";
  * import fc from "fast-check";
- * import { manifoldLaws } from "../testing.ts";
- * import { sphere } from "./mod.ts";
+ * import { manifoldLaws } from "@tangent/tangent/testing";
+ * import { sphere } from "@tangent/tangent/manifolds";
  * for (const law of manifoldLaws(sphere(3))) await fc.assert(law.property, { numRuns: 3 });
  * ```
  */
@@ -202,9 +202,9 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
  * @param opts dtype (default float64), numRuns (default 20), seed, tolerance, large-step factor
  * @example
  * ```ts
- * import "../mod.ts";
- * import { checkManifoldLaws } from "../testing.ts";
- * import { sphere } from "./mod.ts";
+ * import "@tangent/tangent";
+ * import { checkManifoldLaws } from "@tangent/tangent/testing";
+ * import { sphere } from "@tangent/tangent/manifolds";
  * await checkManifoldLaws(sphere(4), { dtype: "float32", numRuns: 5 });
  * ```
  */

@@ -95,7 +95,7 @@ export function defaultTolerance(dtype: DType): number {
  * `√s` with a zero (not NaN) gradient at s = 0, for norms of tangent vectors; NaN stays NaN.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { safeSqrt } from "./manifold.ts";
  * safeSqrt(tensor(4)); // 2
  * ```

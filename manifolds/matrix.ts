@@ -12,7 +12,7 @@ import type { Tensor } from "../core/tensor.ts";
  * `sym(A) = (A + Aᵀ) / 2` over the last two axes.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { sym } from "./matrix.ts";
  * sym(tensor([[0, 2], [0, 0]])); // [[0, 1], [1, 0]]
  * ```
@@ -25,7 +25,7 @@ export function sym(a: Tensor): Tensor {
  * `skew(A) = (A − Aᵀ) / 2` over the last two axes.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { skew } from "./matrix.ts";
  * skew(tensor([[0, 2], [0, 0]])); // [[0, 1], [-1, 0]]
  * ```
@@ -38,7 +38,7 @@ export function skew(a: Tensor): Tensor {
  * `AᵀB` without materialising the transpose.
  * @example
  * ```ts
- * import { ones } from "../mod.ts";
+ * import { ones } from "@tangent/tangent";
  * import { tmm } from "./matrix.ts";
  * tmm(ones([5, 2]), ones([5, 3])); // shape [2, 3]
  * ```
@@ -51,7 +51,7 @@ export function tmm(a: Tensor, b: Tensor): Tensor {
  * `ABᵀ` without materialising the transpose.
  * @example
  * ```ts
- * import { ones } from "../mod.ts";
+ * import { ones } from "@tangent/tangent";
  * import { mmt } from "./matrix.ts";
  * mmt(ones([5, 2]), ones([3, 2])); // shape [5, 3]
  * ```
@@ -64,7 +64,7 @@ export function mmt(a: Tensor, b: Tensor): Tensor {
  * `AB` (2-D or batched).
  * @example
  * ```ts
- * import { ones } from "../mod.ts";
+ * import { ones } from "@tangent/tangent";
  * import { mm } from "./matrix.ts";
  * mm(ones([5, 2]), ones([2, 3])); // shape [5, 3]
  * ```
@@ -77,7 +77,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
  * The Frobenius inner product `⟨U, V⟩ = Σᵢⱼ UᵢⱼVᵢⱼ` (a scalar tensor).
  * @example
  * ```ts
- * import { ones } from "../mod.ts";
+ * import { ones } from "@tangent/tangent";
  * import { frobInner } from "./matrix.ts";
  * frobInner(ones([2, 2]), ones([2, 2])); // 4
  * ```
@@ -90,7 +90,7 @@ export function frobInner(u: Tensor, v: Tensor): Tensor {
  * `‖XᵀX − I‖_F`: how far the columns of X are from orthonormal (a scalar tensor).
  * @example
  * ```ts
- * import { eye } from "../mod.ts";
+ * import { eye } from "@tangent/tangent";
  * import { orthonormalityError } from "./matrix.ts";
  * orthonormalityError(eye(3, { m: 2 })); // 0
  * ```
@@ -104,7 +104,7 @@ export function orthonormalityError(x: Tensor): Tensor {
  * The p×p identity in `like`'s dtype.
  * @example
  * ```ts
- * import { ones } from "../mod.ts";
+ * import { ones } from "@tangent/tangent";
  * import { eyeOf } from "./matrix.ts";
  * eyeOf(2, ones([1], { dtype: "float64" })); // float64 identity
  * ```
@@ -120,7 +120,7 @@ export function eyeOf(p: number, like: Tensor): Tensor {
  * many steps.
  * @example
  * ```ts
- * import { eye, mul } from "../mod.ts";
+ * import { eye, mul } from "@tangent/tangent";
  * import { newtonSchulzStep, orthonormalityError } from "./matrix.ts";
  * orthonormalityError(newtonSchulzStep(mul(eye(3), 1.001))); // ≈ 5e-6 (from 3.5e-3)
  * ```
@@ -137,7 +137,7 @@ export function newtonSchulzStep(y: Tensor): Tensor {
  * `Ā = U (F ∘ (K − Kᵀ)) Vᵀ + (I − UUᵀ) Ḡ V S⁻¹ Vᵀ` (needs full column rank).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { polarFactor } from "./matrix.ts";
  * polarFactor(tensor([[2, 0], [0, -3]], { dtype: "float64" })); // [[1, 0], [0, -1]]
  * ```

@@ -10,8 +10,8 @@
  *
  * @example
  * ```ts
- * import { eye, key, matmul, mul, sum, grad, tensor } from "../mod.ts";
- * import { riemannianAdam, stiefel } from "./mod.ts";
+ * import { eye, key, matmul, mul, sum, grad, tensor } from "@tangent/tangent";
+ * import { riemannianAdam, stiefel } from "@tangent/tangent/manifolds";
  * const A = tensor([[3, 0, 0], [0, 2, 0], [0, 0, 1]]);
  * const St = stiefel(3, 1);
  * let x = St.random(key(0));

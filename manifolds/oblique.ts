@@ -102,8 +102,8 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
  * @param k the number of columns
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { oblique } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { oblique } from "@tangent/tangent/manifolds";
  * const OB = oblique(16, 4);
  * const U = OB.random(key(0)); // 4 unit vectors in ℝ¹⁶, as columns
  * ```

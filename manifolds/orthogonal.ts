@@ -131,8 +131,8 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
  * @param opts `special` for SO(n); `retraction` `"cayley"` (default) or `"exp"`
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { orthogonal } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { orthogonal } from "@tangent/tangent/manifolds";
  * const SO3 = orthogonal(3, { special: true });
  * const r = SO3.random(key(0), { dtype: "float64" }); // a random rotation
  * ```

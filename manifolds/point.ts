@@ -11,8 +11,8 @@ import type { Tensor } from "../core/tensor.ts";
  * storage and gradient identity with the tensor it was made from.
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { type Point, sphere, type Sphere } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { type Point, sphere, type Sphere } from "@tangent/tangent/manifolds";
  * const S = sphere(3);
  * const x: Point<Sphere> = S.random(key(0));
  * x.manifold === S; // true
@@ -28,8 +28,8 @@ export type Point<M = unknown> = Tensor & { readonly manifold: M };
  * manifold).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { asPoint, sphere } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { asPoint, sphere } from "@tangent/tangent/manifolds";
  * const S = sphere(2);
  * const x = asPoint(tensor([1, 0]), S); // x.manifold === S
  * ```
@@ -46,8 +46,8 @@ export function asPoint<M>(x: Tensor, manifold: M): Point<M> {
  * Euclidean).
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
- * import { manifoldOf } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { manifoldOf } from "@tangent/tangent/manifolds";
  * manifoldOf(tensor([1, 2])); // undefined
  * ```
  */

@@ -137,8 +137,8 @@ class ProductImpl<Ms extends readonly Manifold[]> extends ManifoldBase implement
  * @param factors the manifolds (all points must share a dtype)
  * @example
  * ```ts
- * import { key } from "../mod.ts";
- * import { euclidean, product, sphere } from "./mod.ts";
+ * import { key } from "@tangent/tangent";
+ * import { euclidean, product, sphere } from "@tangent/tangent/manifolds";
  * const M = product(sphere(3), euclidean([2]));
  * const x = M.random(key(0)); // shape [5]
  * const [s, e] = M.split(x); // shapes [3] and [2]

@@ -14,7 +14,7 @@ export type LearningRate = number | Schedule;
  * The rate of `lr` at step `count`.
  * @example
  * ```ts
- * import { learningRateAt } from "./mod.ts";
+ * import { learningRateAt } from "@tangent/tangent/manifolds";
  * learningRateAt(0.1, 5); // 0.1
  * learningRateAt((t) => 1 / (t + 1), 1); // 0.5
  * ```
@@ -27,7 +27,7 @@ export function learningRateAt(lr: LearningRate, count: number): number {
  * The same rate at every step.
  * @example
  * ```ts
- * import { constantSchedule } from "./mod.ts";
+ * import { constantSchedule } from "@tangent/tangent/manifolds";
  * constantSchedule(1e-3)(100); // 0.001
  * ```
  */
@@ -56,7 +56,7 @@ export interface WarmupCosineOptions {
  * `end + (peak − end)·½(1 + cos(π·min(t − w, T − w)/(T − w)))`.
  * @example
  * ```ts
- * import { warmupCosineSchedule } from "./mod.ts";
+ * import { warmupCosineSchedule } from "@tangent/tangent/manifolds";
  * const lr = warmupCosineSchedule({ peakValue: 1e-3, warmupSteps: 100, decaySteps: 1000 });
  * lr(50); // 5e-4
  * lr(1000); // 0

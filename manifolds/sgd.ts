@@ -93,8 +93,8 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
  * @param opts learning rate (number or schedule), momentum, nesterov, weight decay
  * @example
  * ```ts
- * import { grad, sum, square, tensor } from "../mod.ts";
- * import { sgd } from "./mod.ts";
+ * import { grad, sum, square, tensor } from "@tangent/tangent";
+ * import { sgd } from "@tangent/tangent/manifolds";
  * const opt = sgd({ lr: 0.1, momentum: 0.9 });
  * let params = { w: tensor([1, 2]) };
  * let state = opt.init(params);
@@ -113,8 +113,8 @@ export function sgd(opts: SgdOptions): Optimizer<SgdState> {
  * @param opts as `sgd`, plus `stabilize` (re-project every k steps)
  * @example
  * ```ts
- * import { key, matmul, mul, sum, grad } from "../mod.ts";
- * import { riemannianSgd, sphere } from "./mod.ts";
+ * import { key, matmul, mul, sum, grad } from "@tangent/tangent";
+ * import { riemannianSgd, sphere } from "@tangent/tangent/manifolds";
  * const S = sphere(3);
  * let x = S.random(key(0));
  * const opt = riemannianSgd({ lr: 0.1 });

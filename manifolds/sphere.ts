@@ -103,8 +103,8 @@ class SphereImpl extends ManifoldBase implements Sphere {
  * @param n the ambient dimension
  * @example
  * ```ts
- * import { key, split } from "../mod.ts";
- * import { sphere } from "./mod.ts";
+ * import { key, split } from "@tangent/tangent";
+ * import { sphere } from "@tangent/tangent/manifolds";
  * const S = sphere(3);
  * const [k1, k2] = split(key(0));
  * const x = S.random(k1);

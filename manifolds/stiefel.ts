@@ -182,8 +182,8 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
  *   `cayleyIterations` for the iterative Cayley retraction
  * @example
  * ```ts
- * import { key, split } from "../mod.ts";
- * import { stiefel } from "./mod.ts";
+ * import { key, split } from "@tangent/tangent";
+ * import { stiefel } from "@tangent/tangent/manifolds";
  * const St = stiefel(8, 3, { metric: "canonical", retraction: "cayley" });
  * const [k1, k2] = split(key(0));
  * const x = St.random(k1, { dtype: "float64" });

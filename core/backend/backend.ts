@@ -93,7 +93,7 @@ export function backendNamed(name: string): Backend {
  * Sets the default backend for new tensors.
  * @example
  * ```ts
- * import { useBackend } from "../../mod.ts";
+ * import { useBackend } from "@tangent/tangent";
  * await useBackend("cpu");
  * ```
  */

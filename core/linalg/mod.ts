@@ -419,8 +419,8 @@ registerKernel(cpu, "triangularSolve", ([a, b], [aa, ba], p: TriParams) => {
  * k = min(m, n). Differentiable (the gradient needs R invertible, i.e. A of full column rank).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { qr } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { qr } from "@tangent/tangent/linalg";
  * const { Q, R } = qr(tensor([[3, 1], [4, 2]], { dtype: "float64" })); // R = [[5, 2.2], [0, 0.4]]
  * ```
  */
@@ -437,8 +437,8 @@ export function qr(a: Tensor): { Q: Tensor; R: Tensor } {
  * the basis chosen inside a repeated singular subspace get finite, correct gradients.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { svd } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { svd } from "@tangent/tangent/linalg";
  * const { S } = svd(tensor([[3, 0], [0, -4]], { dtype: "float64" })); // [4, 3]
  * ```
  */
@@ -451,8 +451,8 @@ export function svd(a: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
  * Singular values (…, min(m, n)), descending. Gradient: U diag(S̄) Vh.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { svdvals } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { svdvals } from "@tangent/tangent/linalg";
  * svdvals(tensor([[1, 0], [0, 2]])); // [2, 1]
  * ```
  */
@@ -468,8 +468,8 @@ export function svdvals(a: Tensor): Tensor {
  * drops the 1/(λⱼ − λᵢ) terms of repeated eigenvalues.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { eigh } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { eigh } from "@tangent/tangent/linalg";
  * const { eigenvalues } = eigh(tensor([[2, 1], [1, 2]], { dtype: "float64" })); // [1, 3]
  * ```
  */
@@ -484,8 +484,8 @@ export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
  * DomainError naming the failing column when A is not positive definite.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { cholesky } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { cholesky } from "@tangent/tangent/linalg";
  * cholesky(tensor([[4, 2], [2, 5]], { dtype: "float64" })); // [[2, 0], [1, 2]]
  * ```
  */
@@ -508,8 +508,8 @@ export interface SolveTriangularOptions {
  * Batch axes broadcast. Throws a DomainError when a diagonal entry of A is exactly zero.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { solveTriangular } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { solveTriangular } from "@tangent/tangent/linalg";
  * solveTriangular(tensor([[2, 0], [1, 4]]), tensor([2, 9]), { lower: true }); // [1, 2]
  * ```
  */
@@ -534,8 +534,8 @@ export function solveTriangular(a: Tensor, b: Tensor, opts: SolveTriangularOptio
  * Differentiable in `lu`. A singular matrix factors without error (U has a zero on its diagonal).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { luFactor } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { luFactor } from "@tangent/tangent/linalg";
  * const { lu, perm, sign } = luFactor(tensor([[1, 2], [3, 4]], { dtype: "float64" }));
  * // lu = [[3, 4], [1/3, 2/3]], perm = [1, 0], sign = -1
  * ```
@@ -550,8 +550,8 @@ export function luFactor(a: Tensor): { lu: Tensor; perm: Tensor; sign: Tensor } 
  * L unit lower triangular, U upper triangular), as `torch.linalg.lu` returns them.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { lu } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { lu } from "@tangent/tangent/linalg";
  * const { P, L, U } = lu(tensor([[1, 2], [3, 4]], { dtype: "float64" }));
  * ```
  */
@@ -570,8 +570,8 @@ export function lu(a: Tensor): { P: Tensor; L: Tensor; U: Tensor } {
  * vector (…, n). Batch axes broadcast. Throws a DomainError for an exactly singular A.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { solve } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { solve } from "@tangent/tangent/linalg";
  * solve(tensor([[1, 2], [3, 4]], { dtype: "float64" }), tensor([5, 11], { dtype: "float64" })); // [1, 2]
  * ```
  */
@@ -596,8 +596,8 @@ export function solve(a: Tensor, b: Tensor): Tensor {
  * Matrix inverse (…, n, n) through LU; throws a DomainError for an exactly singular matrix.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { inv } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { inv } from "@tangent/tangent/linalg";
  * inv(tensor([[2, 0], [0, 4]], { dtype: "float64" })); // [[0.5, 0], [0, 0.25]]
  * ```
  */
@@ -610,8 +610,8 @@ export function inv(a: Tensor): Tensor {
  * Determinant (…) = det P · Π uᵢᵢ from LU (0 for a singular matrix, no error).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { det } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { det } from "@tangent/tangent/linalg";
  * det(tensor([[1, 2], [3, 4]], { dtype: "float64" })); // -2
  * ```
  */
@@ -626,8 +626,8 @@ export function det(a: Tensor): Tensor {
  * logabsdet = Σ log|uᵢᵢ| (−Infinity and sign 0 for a singular matrix).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { slogdet } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { slogdet } from "@tangent/tangent/linalg";
  * const { sign, logabsdet } = slogdet(tensor([[1, 2], [3, 4]], { dtype: "float64" })); // -1, log 2
  * ```
  */
@@ -709,8 +709,8 @@ registerKernel(cpu, "expmSquarings", ([x], [xa]) => {
  * is read), so nothing waits for the GPU.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { expm } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { expm } from "@tangent/tangent/linalg";
  * expm(tensor([[0, 1], [-1, 0]], { dtype: "float64" })); // [[cos 1, sin 1], [-sin 1, cos 1]]
  * ```
  */
@@ -755,8 +755,8 @@ export function expm(a: Tensor): Tensor {
  * m < n) and P = Vhᵀ diag(S) Vh (…, n, n) is symmetric positive semi-definite.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { polar } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { polar } from "@tangent/tangent/linalg";
  * const { U, P } = polar(tensor([[2, 0], [0, -3]], { dtype: "float64" })); // U = diag(1, −1), P = diag(2, 3)
  * ```
  */
@@ -796,8 +796,8 @@ const polarFactor = customVjp(
  * solve(I + S, I − S): the two factors commute).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { cayley } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { cayley } from "@tangent/tangent/linalg";
  * cayley(tensor([[0, 1], [-1, 0]], { dtype: "float64" })); // [[0, -1], [1, 0]]
  * ```
  */
@@ -815,8 +815,8 @@ export function cayley(s: Tensor): Tensor {
  * triangles.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { unitTriangularInverse } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { unitTriangularInverse } from "@tangent/tangent/linalg";
  * unitTriangularInverse(tensor([[0, 2], [0, 0]], { dtype: "float64" }), { lower: false }); // [[1, -2], [0, 1]]
  * ```
  */
@@ -849,8 +849,8 @@ export interface NewtonSchulzOptions {
  * m ≥ n). Only matmuls, so it is differentiable and runs on every backend.
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { newtonSchulz } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { newtonSchulz } from "@tangent/tangent/linalg";
  * newtonSchulz(tensor([[2, 0], [0, 1]], { dtype: "float64" }), { steps: 20 }); // ≈ identity
  * ```
  */
@@ -879,8 +879,8 @@ export function newtonSchulz(a: Tensor, opts: NewtonSchulzOptions = {}): Tensor 
  * / `-Infinity` (max / min row sum).
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
- * import { matrixNorm } from "./mod.ts";
+ * import { tensor } from "@tangent/tangent";
+ * import { matrixNorm } from "@tangent/tangent/linalg";
  * matrixNorm(tensor([[3, 0], [0, 4]]), 2); // 4
  * ```
  */

@@ -26,7 +26,7 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
  * right operand a column, and the added axis is removed from the result.
  * @example
  * ```ts
- * import { matmul, ones } from "../../mod.ts";
+ * import { matmul, ones } from "@tangent/tangent";
  * matmul(ones([2, 3]), ones([3, 4])); // shape [2, 4]
  * ```
  */

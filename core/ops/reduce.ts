@@ -93,7 +93,7 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
  * one holding +∞ or NaN, gives NaN where `exp(logSoftmax(x))` does.
  * @example
  * ```ts
- * import { softmax, tensor } from "../../mod.ts";
+ * import { softmax, tensor } from "@tangent/tangent";
  * softmax(tensor([0, Math.log(3)])); // [0.25, 0.75]
  * ```
  */

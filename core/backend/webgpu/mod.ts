@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { useBackend, normal, key, matmul, toBackend } from "../../../mod.ts";
+ * import { useBackend, normal, key, matmul, toBackend } from "@tangent/tangent";
  * import "./mod.ts";
  * try {
  *   await useBackend("webgpu");
@@ -57,7 +57,7 @@ registerBackendFactory("webgpu", createWebGPUBackend);
  * reuse. All zero before the backend is created.
  * @example
  * ```ts
- * import { webgpuMemory } from "../../../mod.ts";
+ * import { webgpuMemory } from "@tangent/tangent";
  * const { liveBytes } = webgpuMemory();
  * ```
  */
@@ -89,7 +89,7 @@ export async function syncWebGPU(): Promise<void> {
  * `useBackend("webgpu")` is immediate).
  * @example
  * ```ts
- * import { webgpuAvailable } from "../../../mod.ts";
+ * import { webgpuAvailable } from "@tangent/tangent";
  * if (!(await webgpuAvailable())) console.log("no WebGPU: staying on the cpu backend");
  * ```
  */
