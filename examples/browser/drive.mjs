@@ -116,7 +116,7 @@ async function main() {
     for (const domain of ["Runtime", "Log", "Page"]) await cdp.send(`${domain}.enable`, {}, sessionId);
     await cdp.send("Emulation.setDeviceMetricsOverride", {
       width: 1000,
-      height: 760,
+      height: 700,
       deviceScaleFactor: 1,
       mobile: false,
     }, sessionId);
