@@ -285,6 +285,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     const sizes = await sizesOf(tmp);
     await writeFile(join(tmp, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
     await mkdir(dirname(out), { recursive: true });
+    // the HTML reference of `deno task doc` lives in dist/docs: keep it
+    await rename(join(out, "docs"), join(tmp, "docs")).catch(() => {});
     await rm(out, { recursive: true, force: true });
     await rename(tmp, out);
     return { out, sizes };
