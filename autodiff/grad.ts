@@ -15,6 +15,7 @@ import {
   record,
   suspended,
   Trace,
+  untracked,
   withoutTracing,
   withTrace,
 } from "../core/primitive.ts";
@@ -92,9 +93,12 @@ export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Ou
     leafIds.push(ids);
     return treeUnflatten(p, leaves);
   });
-  const out = withTrace(trace, () => f(...args));
-  const outLeaves = treeLeaves(out);
+  const traced = withTrace(trace, () => f(...args));
+  const outLeaves = treeLeaves(traced);
   const ids = outIds(trace, outLeaves);
+  // what the caller keeps holds no identity in this trace, so it does not keep the trace alive
+  const kept = outLeaves.map((t) => untracked(t, trace));
+  const out = kept.some((t, i) => t !== outLeaves[i]) ? treeUnflatten(traced, kept) : traced;
   const pullback = (ct: Out): unknown[] => {
     const ctLeaves = treeLeaves(ct);
     if (ctLeaves.length !== outLeaves.length) {
@@ -114,7 +118,7 @@ export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Ou
     const cts = backward(trace, seeds);
     return primals.map((p, k) => {
       const ls = treeLeaves(p);
-      return treeUnflatten(p, ls.map((l, j) => cts.get(leafIds[k][j]) ?? zerosLike(l)));
+      return treeUnflatten(p, ls.map((l, j) => untracked(cts.get(leafIds[k][j]) ?? zerosLike(l), trace)));
     });
   };
   return [out, pullback];

@@ -111,6 +111,26 @@ export function makeLeaf(t: Tensor, trace: Trace): [Tensor, number] {
   return [leaf, id];
 }
 
+/**
+ * `t` as `trace` no longer sees it: the same tensor when `trace` does not track it, else an alias
+ * keeping its identities in the other (outer) traces and its own extra fields (a point's manifold).
+ * What `grad`, `valueAndGrad` and `vjp` return passes through this, so a kept value does not keep
+ * the finished trace (every intermediate of the step) alive.
+ */
+export function untracked(t: Tensor, trace: Trace): Tensor {
+  const tr = t._tr;
+  if (!tr || !tr.some(([x]) => x === trace)) return t;
+  const a = t._alias();
+  const rest = tr.filter(([x]) => x !== trace);
+  if (rest.length) a._tr = rest;
+  for (const k of Reflect.ownKeys(t)) {
+    if (!Object.prototype.hasOwnProperty.call(a, k)) {
+      Object.defineProperty(a, k, Object.getOwnPropertyDescriptor(t, k)!);
+    }
+  }
+  return a;
+}
+
 /** Records an application in every active trace that tracks one of its inputs. */
 export function record<P>(prim: Primitive<P>, inputs: readonly Tensor[], outputs: Tensor[], params: P): void {
   if (active.length === 0) return;
