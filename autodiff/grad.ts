@@ -154,9 +154,12 @@ export function valueAndGrad<A extends any[]>(
   const argnums = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {
-    for (const i of which) {
+    which.forEach((i, k) => {
       if (!Number.isInteger(i) || i < 0 || i >= args.length) {
         throw new ShapeError(`grad: argnums ${i} is out of range for ${args.length} arguments; count from 0`);
+      }
+      if (which.indexOf(i) !== k) {
+        throw new ShapeError(`grad: argnums [${which.join(", ")}] names argument ${i} twice; list each argument once`);
       }
       const a: unknown = args[i];
       if (!(a instanceof Tensor) && !Array.isArray(a) && (a === null || typeof a !== "object")) {
@@ -165,7 +168,16 @@ export function valueAndGrad<A extends any[]>(
             `differentiate tensors (tensor(${typeof a === "number" ? a : "…"}))`,
         );
       }
-    }
+      const bad = treeLeaves(a).find((t) => !isFloat(t.dtype));
+      if (bad) {
+        throw new DTypeError(
+          `grad: argument ${i} holds a tensor of dtype ${bad.dtype}, shape ${
+            fmtShape(bad.shape)
+          }; gradients are defined ` +
+            `for float inputs only: convert it with astype(x, "float32"), or leave that argument out of argnums`,
+        );
+      }
+    });
     const diffArgs = which.map((i) => args[i]);
     const [y, pullback] = vjp((...d: unknown[]) => {
       const full = [...args] as A;
