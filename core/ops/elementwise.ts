@@ -193,10 +193,11 @@ export function reciprocal(x: TensorLike): Tensor {
 export function sigmoid(x: TensorLike): Tensor {
   return mul(add(tanh(mul(x, 0.5)), 1), 0.5);
 }
-/** `max(x, 0)` */
+/** `max(x, 0)`; NaN stays NaN (as in NumPy, PyTorch and JAX), the gradient at 0 is 0. */
 export function relu(x: TensorLike): Tensor {
+  checkOperand("relu", x);
   const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : x;
-  return where(greater(t, 0), t, 0);
+  return where(lessEqual(t, 0), 0, t);
 }
 /**
  * Gaussian error linear unit. Exact form `x·Φ(x) = x/2 · (1 + erf(x/√2))` (PyTorch's default), or
