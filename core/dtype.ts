@@ -8,6 +8,7 @@
  * counts in int32; div and pow compute integers and bools in float32.
  * @module
  */
+import { DTypeError } from "./errors.ts";
 
 /** The element type of a tensor. */
 export type DType = "float32" | "float64" | "int32" | "bool";
@@ -19,6 +20,17 @@ const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 
 
 /** All dtypes, in promotion order. */
 export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
+
+/**
+ * `d` itself when it is one of the four dtypes; otherwise a DTypeError naming `op` (a dtype from
+ * another library, "int64" or "float16", would otherwise fail far from the call).
+ */
+export function checkDType(op: string, d: unknown): DType {
+  if (typeof d === "string" && Object.hasOwn(RANK, d)) return d as DType;
+  throw new DTypeError(
+    `${op}: unknown dtype ${typeof d === "string" ? `"${d}"` : String(d)}; use one of ${DTYPES.join(", ")}`,
+  );
+}
 
 /** True for float32 and float64. */
 export function isFloat(d: DType): boolean {

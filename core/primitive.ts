@@ -4,7 +4,8 @@
  * `bind` runs the kernel and, while a `grad` is tracing, records the application.
  * @module
  */
-import type { Aval, Backend } from "./backend/backend.ts";
+import type { Aval, Backend, Storage } from "./backend/backend.ts";
+import { itemSize } from "./dtype.ts";
 import { getBackend } from "./backend/backend.ts";
 import { BackendError, fmtShape } from "./errors.ts";
 import { Tensor } from "./tensor.ts";
@@ -164,8 +165,25 @@ function commonBackend(name: string, inputs: readonly Tensor[]): Backend {
   return b;
 }
 
-/** Applies a primitive: checks shapes, runs the backend kernel, records for autodiff. */
-export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor[] {
+/** A RangeError thrown by a failed allocation (a typed array or buffer too large for the host). */
+function isAllocationFailure(e: unknown): e is Error {
+  if ((e as { allocation?: boolean } | null)?.allocation === true) return true; // a backend's own limit
+  return e instanceof RangeError &&
+    /allocation failed|Invalid (typed )?array( buffer)? length|out of memory/i.test(e.message);
+}
+
+function fmtBytes(b: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+  let i = 0;
+  while (b >= 1000 && i < units.length - 1) (b /= 1000), i++;
+  return `${Number(b.toPrecision(3))} ${units[i]}`;
+}
+
+/**
+ * Applies a primitive: checks shapes, runs the backend kernel, records for autodiff. `op` names the
+ * public function in errors when it differs from the primitive's name (`zeros` binds `full`).
+ */
+export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, op = prim.name): Tensor[] {
   const outAvals = prim.abstract(inputs, params);
   const backend = commonBackend(prim.name, inputs);
   const kernel = backend.kernels.get(prim.name);
@@ -176,13 +194,23 @@ export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P
       }); move the inputs with toBackend(t, "cpu")`,
     );
   }
-  const storages = kernel(inputs.map((t) => t._live(prim.name)), inputs, params, outAvals);
+  let storages: Storage[];
+  try {
+    storages = kernel(inputs.map((t) => t._live(prim.name)), inputs, params, outAvals);
+  } catch (e) {
+    if (!isAllocationFailure(e)) throw e;
+    const bytes = outAvals.reduce((s, a) => s + a.shape.reduce((n, d) => n * d, 1) * itemSize(a.dtype), 0);
+    throw new BackendError(
+      `${op}: cannot allocate ${outAvals.map((a) => `${fmtShape(a.shape)} ${a.dtype}`).join(", ")} ` +
+        `(${fmtBytes(bytes)}) on the ${backend.name} backend (${e.message}); use a smaller shape or split the work`,
+    );
+  }
   const outputs = storages.map((s, i) => new Tensor(s, outAvals[i].shape, outAvals[i].dtype));
   record(prim, inputs, outputs, params);
   return outputs;
 }
 
 /** `bind` for single-output primitives. */
-export function bind1<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor {
-  return bind(prim, inputs, params)[0];
+export function bind1<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, op?: string): Tensor {
+  return bind(prim, inputs, params, op)[0];
 }

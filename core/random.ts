@@ -13,7 +13,7 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import { DTypeError, ShapeError } from "./errors.ts";
+import { DomainError, DTypeError, ShapeError } from "./errors.ts";
 import { bind1 } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import type { Tensor } from "./tensor.ts";
@@ -76,19 +76,37 @@ export function key(seed: number): Key {
 
 /** `n` independent keys derived from `k` (as `jax.random.split`). */
 export function split(k: Key, n = 2): Key[] {
+  checkKey("split", k);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 28) {
+    throw new DomainError(`split: n = ${n} must be a whole number of keys in [0, 2²⁸]`);
+  }
   const w = randomWords(k.words, 2 * n);
   return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));
 }
 
 /** A key derived from `k` and an integer (as `jax.random.fold_in`). */
 export function foldIn(k: Key, data: number): Key {
+  checkKey("foldIn", k);
+  if (!Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
+    throw new DomainError(
+      `foldIn: data = ${data} must be an integer in [-2147483648, 4294967295] (it is folded in as 32 bits); ` +
+        `fold larger values in twice, e.g. foldIn(foldIn(k, hi), lo)`,
+    );
+  }
   const [y0, y1] = threefry2x32(k.words[0], k.words[1], 0, data >>> 0);
   return makeKey(y0, y1);
 }
 
 function checkKey(op: string, k: Key): void {
-  if (!k || !Array.isArray(k.words) || k.words.length !== 2) {
-    throw new DTypeError(`${op}: expected a key from key(seed) or split(...), got ${JSON.stringify(k)}`);
+  const w = (k as Partial<Key> | null | undefined)?.words;
+  if (!Array.isArray(w) || w.length !== 2 || !w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
+    let shown: string;
+    try {
+      shown = JSON.stringify(k) ?? String(k);
+    } catch {
+      shown = String(k);
+    }
+    throw new DTypeError(`${op}: expected a key from key(seed) or split(...), got ${shown}`);
   }
 }
 
@@ -115,6 +133,9 @@ export function uniform(
     dtype,
   });
   const lo = opts.min ?? 0, hi = opts.max ?? 1;
+  if (typeof lo !== "number" || typeof hi !== "number" || !Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) {
+    throw new DomainError(`uniform: min = ${lo} and max = ${hi} must be finite numbers with min ≤ max`);
+  }
   return lo === 0 && hi === 1 ? u : u.mul(hi - lo).add(lo);
 }
 

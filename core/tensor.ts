@@ -4,7 +4,7 @@
  */
 import type { Backend, Storage } from "./backend/backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { BackendError, ShapeError } from "./errors.ts";
+import { BackendError, DomainError, ShapeError } from "./errors.ts";
 import { noteCreated } from "./memory.ts";
 import type { Trace } from "./primitive.ts";
 import * as ops from "./ops/mod.ts";
@@ -101,10 +101,14 @@ export class Tensor {
     return Number(this.dataSync()[0]);
   }
 
-  /** A readable summary; the elements are shown when the backend can read synchronously. */
+  /**
+   * A readable summary; the elements are shown when the backend can read synchronously and there
+   * are at most 1000 of them (and at most 1000 nested rows).
+   */
   toString(): string {
     let body = "…";
-    if (this.backend.name === "cpu" && !this._storage.released) body = format(this.arraySync());
+    const small = this.size <= 1000 && nestedArrays(this.shape) <= 1000;
+    if (this.backend.name === "cpu" && !this._storage.released && small) body = format(this.arraySync());
     return `Tensor(${body}, shape=[${this.shape}], dtype=${this.dtype})`;
   }
 
@@ -190,7 +194,24 @@ export class Tensor {
   }
 }
 
+/** How many arrays the nested form of a tensor of `shape` has (one per row of every axis). */
+function nestedArrays(shape: readonly number[]): number {
+  let rows = 1, total = 0;
+  for (let i = 0; i < shape.length; i++) {
+    total += rows;
+    rows *= shape[i];
+  }
+  return total;
+}
+
 function nest(data: TypedArray, shape: readonly number[], dtype: DType): NestedArray {
+  const count = nestedArrays(shape);
+  if (count > 2 ** 26) {
+    throw new DomainError(
+      `array: a tensor of shape [${shape.join(", ")}] nests ${count} arrays, too many to build; ` +
+        `read it flat with data() (it holds ${data.length} elements)`,
+    );
+  }
   const conv = (v: number): number | boolean => dtype === "bool" ? v !== 0 : v;
   if (shape.length === 0) return conv(data[0]);
   const rec = (off: number, ax: number): NestedArray[] => {

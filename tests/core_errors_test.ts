@@ -268,7 +268,7 @@ Deno.test("errors: creation and reading", () => {
     DTypeError,
     "full: 0.5 is not an int32 value; round it or use a float dtype",
   );
-  assert.throws(() => zeros([2, -1]), /full: shape \[2, -1\] must hold non-negative integers/);
+  assert.throws(() => zeros([2, -1]), /zeros: shape \[2, -1\] must hold non-negative integers/);
   assert.throws(() => arange(0, 1, 0), /arange: step must not be 0/);
   throwsExactly(
     () => ones([3]).item(),

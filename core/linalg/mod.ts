@@ -321,6 +321,7 @@ function triangularSolveRaw(
     if (a.ndim > 2) a = broadcastMatrix(a, batch);
     b = broadcastMatrix(b, batch);
   }
+  if (a.shape[a.ndim - 1] === 0) return o.zerosLike(b); // 0×0 systems: nothing to solve (b has no rows)
   return bind(triangularSolveP, [a, b], { lower, transpose, unitDiagonal, op })[0];
 }
 

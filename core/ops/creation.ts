@@ -3,8 +3,8 @@
  * @module
  */
 import { getBackend } from "../backend/backend.ts";
-import { allocate, type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
-import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
+import { allocate, checkDType, type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
+import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { fullP } from "../primitives.ts";
 import { type NestedArray, Tensor } from "../tensor.ts";
@@ -18,11 +18,56 @@ export interface CreateOptions {
 }
 
 function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape)) {
+    throw new ShapeError(`${op}: shape ${String(shape)} is not an array; give extents as a list, e.g. [2, 3]`);
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new ShapeError(`${op}: shape ${fmtShape(shape)} must hold non-negative integers`);
     }
   }
+}
+
+/** Throws unless `v` fits the dtype: int32 values are integers in range (no silent wrap-around). */
+function checkValue(op: string, v: number, dtype: DType): void {
+  if (dtype !== "int32") return;
+  if (!Number.isInteger(v)) throw new DTypeError(`${op}: ${v} is not an int32 value; round it or use a float dtype`);
+  if (v < -2147483648 || v > 2147483647) {
+    throw new DomainError(
+      `${op}: ${v} is outside int32's range [-2147483648, 2147483647]; use a float dtype or a smaller value`,
+    );
+  }
+}
+
+/** A host array of `n` elements, or a BackendError naming `op` when it cannot be allocated. */
+function hostArray(op: string, dtype: DType, n: number, shape: readonly number[]): TypedArray {
+  try {
+    return allocate(dtype, n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new BackendError(
+      `${op}: cannot allocate ${fmtShape(shape)} ${dtype} on the host (${e.message}); use a smaller shape`,
+    );
+  }
+}
+
+/** What a typed array passed to `tensor` may be: the arrays the four dtypes are stored in. */
+function checkTypedArray(data: ArrayBufferView): void {
+  if (
+    data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array ||
+    data instanceof Uint8Array
+  ) return;
+  throw new DTypeError(
+    `tensor: a ${data.constructor.name} is not supported; pass a Float32Array, Float64Array, Int32Array or ` +
+      `Uint8Array (bool), or convert it (Float32Array.from(data))`,
+  );
+}
+
+/** The name of a value that is not a tensor element, for error messages. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "string") return `"${v}" (a string)`;
+  return `${String(v)} (${Array.isArray(v) ? "an array" : `a ${typeof v}`})`;
 }
 
 function inferShape(data: NestedArray): number[] {
@@ -53,11 +98,16 @@ export function tensor(
   let flat: ArrayLike<number>;
   let shape: readonly number[];
   let dtype: DType;
+  if (opts.dtype !== undefined) checkDType("tensor", opts.dtype);
   if (ArrayBuffer.isView(data)) {
+    checkTypedArray(data);
     flat = data;
     shape = opts.shape ?? [data.length];
     dtype = opts.dtype ?? dtypeOfArray(data);
   } else {
+    if (typeof data !== "number" && typeof data !== "boolean" && !Array.isArray(data)) {
+      throw new DTypeError(`tensor: data is ${describe(data)}; pass a number, nested arrays or a typed array`);
+    }
     shape = inferShape(data);
     const out: number[] = [];
     const walk = (a: NestedArray, ax: number) => {
@@ -65,6 +115,11 @@ export function tensor(
         if (Array.isArray(a)) {
           throw new ShapeError(
             `tensor: nested arrays are ragged (expected shape ${fmtShape(shape)}); give every row the same length`,
+          );
+        }
+        if (typeof a !== "number" && typeof a !== "boolean") {
+          throw new DTypeError(
+            `tensor: element ${out.length} is ${describe(a)}; elements must be numbers or booleans`,
           );
         }
         out.push(typeof a === "boolean" ? (a ? 1 : 0) : a);
@@ -91,16 +146,14 @@ export function tensor(
       `tensor: ${flat.length} elements do not fill shape ${fmtShape(shape)} (${n} elements); fix the shape or the data`,
     );
   }
-  const arr = allocate(dtype, n);
+  const arr = hostArray("tensor", dtype, n, shape);
   if (dtype === "int32") {
     for (let i = 0; i < n; i++) {
-      if (!Number.isInteger(flat[i])) {
-        throw new DTypeError(`tensor: ${flat[i]} is not an int32 value; round it or use a float dtype`);
-      }
+      checkValue("tensor", flat[i], dtype);
       arr[i] = flat[i];
     }
   } else if (dtype === "bool") {
-    for (let i = 0; i < n; i++) arr[i] = flat[i] ? 1 : 0;
+    for (let i = 0; i < n; i++) arr[i] = flat[i] !== 0 ? 1 : 0; // NaN is true, as in NumPy
   } else {
     arr.set(flat);
   }
@@ -110,26 +163,32 @@ export function tensor(
 
 /** A tensor filled with `value` (on `like`'s backend when given). */
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
-  checkShape("full", shape);
-  const dtype = opts.dtype ?? "float32";
-  if (dtype === "int32" && !Number.isInteger(value)) {
-    throw new DTypeError(`full: ${value} is not an int32 value; round it or use a float dtype`);
+  return fill("full", shape, value, opts);
+}
+
+function fill(op: string, shape: readonly number[], value: number | boolean, opts: CreateOptions): Tensor {
+  checkShape(op, shape);
+  const dtype = checkDType(op, opts.dtype ?? "float32");
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new DTypeError(`${op}: the value is ${describe(value)}; give a number`);
   }
-  const params = { shape: [...shape], value: dtype === "bool" ? Number(value !== 0) : value, dtype };
+  const v = Number(value);
+  checkValue(op, v, dtype);
+  const params = { shape: [...shape], value: dtype === "bool" ? Number(v !== 0) : v, dtype };
   if (opts.like && opts.like.backend !== getBackend()) {
     const k = opts.like.backend.kernels.get("full")!;
     return new Tensor(k([], [], params, [params])[0], shape, dtype);
   }
-  return bind1(fullP, [], params);
+  return bind1(fullP, [], params, op);
 }
 
 /** Zeros. */
 export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return fill("zeros", shape, 0, opts);
 }
 /** Ones. */
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fill("ones", shape, 1, opts);
 }
 /** Zeros with `x`'s shape and dtype. */
 export function zerosLike(x: Tensor): Tensor {
@@ -143,7 +202,10 @@ export function onesLike(x: Tensor): Tensor {
 /** The n×m identity (ones on diagonal `k`). */
 export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } = {}): Tensor {
   const m = opts.m ?? n, k = opts.k ?? 0;
-  const a = allocate(opts.dtype ?? "float32", n * m);
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0 || !Number.isInteger(k)) {
+    throw new ShapeError(`eye: n = ${n}, m = ${m} must be non-negative integers and k = ${k} an integer`);
+  }
+  const a = hostArray("eye", checkDType("eye", opts.dtype ?? "float32"), n * m, [n, m]);
   for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) a[i * m + i + k] = 1;
   return tensor(a, { shape: [n, m], like: opts.like });
 }
@@ -151,17 +213,32 @@ export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } 
 /** `[start, start + step, ...)` up to `stop` (exclusive); `arange(n)` is `0..n−1`. */
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
+  for (const [name, v] of [["start", start], ["stop", stop], ["step", step]] as const) {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new DomainError(`arange: ${name} is ${String(v)}; start, stop and step must be finite numbers`);
+    }
+  }
   if (step === 0) throw new ShapeError("arange: step must not be 0");
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? "int32" : "float32");
-  const a = allocate(dtype, n);
+  const dtype = checkDType(
+    "arange",
+    opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? "int32" : "float32"),
+  );
+  if (n > 0) checkValue("arange", start + (n - 1) * step, dtype);
+  const a = hostArray("arange", dtype, n, [n]);
   for (let i = 0; i < n; i++) a[i] = start + i * step;
   return tensor(a, { like: opts.like });
 }
 
 /** `num` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, opts: CreateOptions = {}): Tensor {
-  const a = allocate(opts.dtype ?? "float32", num);
+  if (!Number.isInteger(num) || num < 0) {
+    throw new ShapeError(`linspace: num = ${num} must be a non-negative integer (the number of values)`);
+  }
+  if (typeof start !== "number" || typeof stop !== "number" || !Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new DomainError(`linspace: start = ${start} and stop = ${stop} must be finite numbers`);
+  }
+  const a = hostArray("linspace", checkDType("linspace", opts.dtype ?? "float32"), num, [num]);
   for (let i = 0; i < num; i++) a[i] = num === 1 ? start : start + ((stop - start) * i) / (num - 1);
   return tensor(a, { like: opts.like });
 }

@@ -2,7 +2,7 @@
  * Elementwise operations with NumPy broadcasting and the one dtype promotion rule (core/dtype.ts).
  * @module
  */
-import { type DType, isFloat, promote, weakDType } from "../dtype.ts";
+import { checkDType, type DType, isFloat, promote, weakDType } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { type BinaryOp, binaryP, castP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
@@ -14,7 +14,8 @@ export type TensorLike = Tensor | number;
 
 /** Converts a dtype; a no-op when it already matches. */
 export function astype(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : bind1(castP, [x], { dtype });
+  checkOperand("astype", x);
+  return x.dtype === dtype ? x : bind1(castP, [x], { dtype: checkDType("astype", dtype) });
 }
 
 /** Brings two operands to one dtype (numbers adopt the tensor's). */

@@ -223,6 +223,9 @@ export function diag(x: Tensor, k = 0): Tensor {
 
 /** Sum of the main diagonal (of the last two axes). */
 export function trace(x: Tensor): Tensor {
+  if (x.ndim < 2) {
+    throw new ShapeError(`trace: needs a matrix (2+ axes), got ${fmtShape(x.shape)}; for a vector use sum`);
+  }
   return sum(diag(x), { axis: -1 });
 }
 

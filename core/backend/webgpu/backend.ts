@@ -146,6 +146,7 @@ export class WebGPUBackend implements Backend {
 
   /** A lazy storage computing `node` (its leaf buffers are kept alive until it is materialised). */
   lazy(node: FNode, aval: Aval): WebGPUStorage {
+    this.runtime.checkBytes(this.size(aval.shape) * GPU_ITEM); // fail now, in the op, not at a later read
     const leaves = leafBuffers(node);
     for (const b of leaves) this.retain(b);
     const h: Holder = { buffer: null, leaves };

@@ -127,6 +127,11 @@ export interface Dispatch {
   groups: readonly [number, number, number];
 }
 
+/** A BackendError marked as an allocation failure (`bind` adds the op and the shapes). */
+function allocationFailure(message: string): BackendError {
+  return Object.assign(new BackendError(message), { allocation: true });
+}
+
 /** The device, pool, pipeline cache and batch encoder. */
 export class GpuRuntime {
   /** The device. */
@@ -199,12 +204,7 @@ export class GpuRuntime {
 
   /** A storage buffer of at least `bytes` bytes, from the pool when one of its bucket is free. */
   alloc(bytes: number, clean = false): GPUBuffer {
-    if (bytes > this.maxBinding) {
-      throw new BackendError(
-        `webgpu: a tensor of ${bytes} bytes exceeds this adapter's largest storage binding (${this.maxBinding} bytes); ` +
-          `split it or use the cpu backend`,
-      );
-    }
+    this.checkBytes(bytes);
     const size = bucketSize(bytes);
     const free = this.pool.get(size);
     // Last in, first out: a training step frees and reallocates in the same order every time, so
@@ -226,6 +226,16 @@ export class GpuRuntime {
     this.live += size;
     this.liveCount++;
     return buf;
+  }
+
+  /** Throws (an allocation failure `bind` names the op for) when one tensor cannot have `bytes` bytes. */
+  checkBytes(bytes: number): void {
+    if (bytes > this.maxBinding) {
+      throw allocationFailure(
+        `webgpu: a tensor of ${bytes} bytes exceeds this adapter's largest storage binding (${this.maxBinding} bytes); ` +
+          `split it or use the cpu backend`,
+      );
+    }
   }
 
   /** Returns a buffer to the pool (encoded dispatches that read it still see its old contents). */
