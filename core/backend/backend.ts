@@ -51,6 +51,13 @@ export interface Backend {
   release(storage: Storage): void;
 }
 
+/**
+ * Index storages known to hold indices in `[0, bound)` (made by `take` from a list it checked on the
+ * host): a backend that checks indices on the device skips the check against an axis of extent ≥
+ * bound.
+ */
+export const checkedIndices: WeakMap<Storage, number> = new WeakMap();
+
 const backends = new Map<string, Backend>();
 const factories = new Map<string, () => Promise<Backend>>();
 let current: Backend | undefined;

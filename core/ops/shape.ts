@@ -2,6 +2,7 @@
  * Shape operations: views, permutations, slicing, joining, indexing.
  * @module
  */
+import { checkedIndices } from "../backend/backend.ts";
 import { promote } from "../dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
@@ -191,6 +192,7 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
       return j;
     });
     idx = tensor(Int32Array.from(fixed), { like: x });
+    checkedIndices.set(idx._storage, d); // checked here: a device-side bounds check may skip it
   }
   return bind1(gatherP, [src, idx], { axis: a });
 }

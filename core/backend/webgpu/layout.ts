@@ -12,6 +12,7 @@ import { broadcastStrides, coalesce, contiguousStrides } from "../cpu/strided.ts
 import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { MAX_RANK, opNode } from "./elementwise.ts";
+import { checkIndices } from "./index_check.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { AT, entry, memoCode, WG, wgslType } from "./wgsl.ts";
 
@@ -154,11 +155,13 @@ ${entry("u.n")}
     return [gpu.wrap(out, o)];
   });
   k.set("gather", ([x, idx], [xa, ia], p: { axis: number }, [o]) => {
-    // out[a, i, b] = x[a, idx[i], b]  (negative indices count from the end; out of range gives 0)
+    // out[a, i, b] = x[a, idx[i], b]  (negative indices count from the end; out of range gives 0 here
+    // and a DomainError at the next read)
     const out = gpu.alloc(o);
     const n = sizeOf(o.shape);
     const D = xa.shape[p.axis], B = sizeOf(xa.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
     const t = wgslType(o.dtype, "take");
+    checkIndices(gpu, "take", idx, gpu.buf(idx), I, D); // a bad index fails the next read, as on the cpu
     const code = memoCode(`ga|${t}`, () =>
       `struct U { n: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
@@ -188,6 +191,7 @@ ${entry("u.n")}
     const n = sizeOf(o.shape);
     const D = p.shape[p.axis], B = sizeOf(p.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
     const t = wgslType(o.dtype, "scatterAdd");
+    if (sizeOf(p.shape.slice(0, p.axis)) > 0) checkIndices(gpu, "scatterAdd", idx, gpu.buf(idx), I, D);
     if (n === 0) return [gpu.wrap(gpu.alloc(o), o)];
     if (n * I <= gpu.scatterLoopLimit || t === "u32") {
       // out[a, j, b] = Σ_{i : idx[i] ≡ j} upd[a, i, b], summed in index order (deterministic)
