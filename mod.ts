@@ -29,7 +29,7 @@ export {
 export { isTensor, type NestedArray, Tensor } from "./core/tensor.ts";
 export * from "./core/ops/mod.ts";
 export { foldIn, type Key, key, normal, randomBits, split, uniform } from "./core/random.ts";
-export { type Tree, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
+export { type Tree, treeDifference, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
 export { scope } from "./core/memory.ts";
 export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";

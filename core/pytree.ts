@@ -3,6 +3,7 @@
  * strings, null) pass through untouched.
  * @module
  */
+import { ShapeError } from "./errors.ts";
 import { Tensor } from "./tensor.ts";
 
 /** A nested structure of arrays and plain objects with tensor leaves. */
@@ -34,6 +35,64 @@ export function treeLeaves(tree: unknown): Tensor[] {
   return out;
 }
 
+/** Whether a subtree holds any tensor (subtrees without tensors do not count as structure). */
+function hasTensor(t: unknown): boolean {
+  if (t instanceof Tensor) return true;
+  if (Array.isArray(t)) return t.some(hasTensor);
+  if (isPlainObject(t)) return Object.values(t).some(hasTensor);
+  return false;
+}
+
+function fmtPath(path: string): string {
+  return path === "" ? "the root" : path;
+}
+
+/**
+ * The first place where `b`'s tensors are not laid out as `a`'s (keys, array lengths, tensor or
+ * not), described with both sides' names; null when their tensor leaves correspond one to one.
+ * Subtrees without tensors (numbers, strings, configs) are ignored.
+ * @example
+ * ```ts
+ * import { tensor, treeDifference } from "@tangent/tangent";
+ * treeDifference({ w: tensor([1]) }, { v: tensor([1]) }); // "at the root: keys [w] vs [v]"
+ * ```
+ */
+export function treeDifference(a: unknown, b: unknown, path = ""): string | null {
+  const ta = a instanceof Tensor, tb = b instanceof Tensor;
+  if (ta || tb) {
+    if (ta && tb) return null;
+    return `at ${fmtPath(path)}: ${ta ? "a tensor" : hasTensor(a) ? "a tree" : "no tensor"} vs ${
+      tb ? "a tensor" : hasTensor(b) ? "a tree" : "no tensor"
+    }`;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const ia = a.flatMap((v, i) => (hasTensor(v) ? [i] : [])), ib = b.flatMap((v, i) => (hasTensor(v) ? [i] : []));
+    if (ia.length !== ib.length || ia.some((v, i) => v !== ib[i])) {
+      return `at ${fmtPath(path)}: tensors at indices [${ia.join(", ")}] vs [${ib.join(", ")}]`;
+    }
+    for (const i of ia) {
+      const d = treeDifference(a[i], b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a).filter((k) => hasTensor(a[k])).sort();
+    const kb = Object.keys(b).filter((k) => hasTensor(b[k])).sort();
+    if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) {
+      return `at ${fmtPath(path)}: keys [${ka.join(", ")}] vs [${kb.join(", ")}]`;
+    }
+    for (const k of ka) {
+      const d = treeDifference(a[k], b[k], `${path}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (!hasTensor(a) && !hasTensor(b)) return null;
+  const kind = (t: unknown) => (Array.isArray(t) ? "an array" : isPlainObject(t) ? "an object" : "no tensor");
+  return `at ${fmtPath(path)}: ${kind(a)} vs ${kind(b)}`;
+}
+
 /** Rebuilds `tree` with its tensor leaves replaced, in `treeLeaves` order, by `leaves`. */
 export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
   let i = 0;
@@ -60,6 +119,16 @@ export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
  */
 // deno-lint-ignore no-explicit-any
 export function treeMap<T>(fn: (...leaves: any[]) => unknown, tree: T, ...rest: unknown[]): T {
+  rest.forEach((r, i) => {
+    const d = treeDifference(tree, r);
+    if (d) {
+      throw new ShapeError(
+        `treeMap: tree ${i + 1} is not laid out as the first (${treeLeaves(tree).length} vs ${
+          treeLeaves(r).length
+        } tensors), ${d}; pass trees of one structure`,
+      );
+    }
+  });
   const others = rest.map(treeLeaves);
   const leaves = treeLeaves(tree).map((l, i) => fn(l, ...others.map((o) => o[i])));
   return treeUnflatten(tree, leaves);

@@ -16,7 +16,7 @@ import { DomainError } from "../core/errors.ts";
 import { add, div, mul, sqrt, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
-import { leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import { checkHyper, checkLearningRate, leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import type { Point } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -61,6 +61,12 @@ function makeAdam(
   if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {
     throw new DomainError(`${op}: b1 and b2 must be in [0, 1), got ${b1}, ${b2}`);
   }
+  checkLearningRate(op, lrOpt);
+  checkHyper(op, "eps", eps);
+  checkHyper(op, "weightDecay", wd);
+  if (o.stabilize !== undefined && !(Number.isInteger(o.stabilize) && o.stabilize > 0)) {
+    throw new DomainError(`${op}: stabilize = ${o.stabilize} must be a positive whole number of steps`);
+  }
   return {
     init<P>(params: P): AdamState {
       const xs = pairLeaves(op, params, params)[0];
@@ -72,7 +78,7 @@ function makeAdam(
     },
     update<P>(grads: unknown, state: AdamState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
-      const lr = learningRateAt(lrOpt, state.count), t = state.count + 1;
+      const lr = learningRateAt(lrOpt, state.count, op), t = state.count + 1;
       const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
       const stabilize = riemannian && o.stabilize !== undefined && t % o.stabilize === 0;
       const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];

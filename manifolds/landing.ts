@@ -36,7 +36,7 @@ import {
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { eyeOf, mm, tmm } from "./matrix.ts";
-import { type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import { checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import { asPoint, manifoldOf } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -142,6 +142,9 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
   if (!opts.base && opts.lr === undefined) {
     throw new ManifoldError("landing: give a learning rate `lr`, or a `base` optimizer such as adam({ lr })");
   }
+  if (opts.lr !== undefined) checkLearningRate("landing", opts.lr);
+  checkHyper("landing", "lambda", lambda);
+  if (eps !== false) checkHyper("landing", "safeStep", eps);
   const base = opts.base;
   return {
     init<P>(params: P): LandingState {
@@ -168,7 +171,7 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
         ys = pairLeaves("landing", params, r.params)[1];
         baseState = r.state;
       } else {
-        const lr = learningRateAt(opts.lr!, state.count);
+        const lr = learningRateAt(opts.lr!, state.count, "landing");
         ys = xs.map((x, i) => {
           if (!landable(ms[i]) || eps === false) return sub(x, mul(fields[i], lr));
           const eta = minimum(landingSafeStep(x, fields[i], { lambda, eps }), lr);

@@ -4,9 +4,9 @@
  * retraction and transport; a plain tensor is Euclidean (`R(x, v) = x + v`, transport = identity).
  * @module
  */
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DomainError, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { add, astype, mul } from "../core/ops/mod.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { manifoldOf, type Point } from "./point.ts";
@@ -75,6 +75,12 @@ export function leafGeometry(x: Tensor, riemannian: boolean): LeafGeometry {
  */
 export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor[], Tensor[]] {
   const ps = treeLeaves(params), gs = treeLeaves(grads);
+  const diff = params === grads ? null : treeDifference(params, grads);
+  if (diff) {
+    throw new ShapeError(
+      `${op}: grads are not laid out as params (params vs grads ${diff}); pass grad(loss)(params) for the same tree`,
+    );
+  }
   if (ps.length !== gs.length) {
     throw new ShapeError(
       `${op}: grads have ${gs.length} tensors but params have ${ps.length}; pass grad(loss)(params)`,
@@ -93,6 +99,28 @@ export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor
       return astype(g, p.dtype);
     }),
   ];
+}
+
+/**
+ * `v` when it is a finite number in [lo, hi] (or undefined when `optional`); otherwise a DomainError
+ * naming the optimizer and the hyperparameter, before any step runs.
+ * @internal
+ */
+export function checkHyper(op: string, name: string, v: unknown, lo = 0, hi = Infinity): void {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi) {
+    const range = hi === Infinity ? `≥ ${lo}` : `in [${lo}, ${hi}]`;
+    throw new DomainError(`${op}: ${name} = ${String(v)} must be a finite number ${range}`);
+  }
+}
+
+/**
+ * Throws a DomainError naming `op` unless `lr` is a finite rate ≥ 0 or a schedule (a function).
+ * @internal
+ */
+export function checkLearningRate(op: string, lr: unknown): void {
+  if (typeof lr === "function") return;
+  if (lr === undefined) throw new DomainError(`${op}: lr is undefined; give a learning rate or a schedule`);
+  checkHyper(op, "lr", lr);
 }
 
 /**

@@ -3,6 +3,7 @@
  * optax.
  * @module
  */
+import { DomainError } from "../core/errors.ts";
 
 /** A learning-rate schedule: the rate at step `count` (0 at the first update). */
 export type Schedule = (count: number) => number;
@@ -19,8 +20,16 @@ export type LearningRate = number | Schedule;
  * learningRateAt((t) => 1 / (t + 1), 1); // 0.5
  * ```
  */
-export function learningRateAt(lr: LearningRate, count: number): number {
-  return typeof lr === "number" ? lr : lr(count);
+export function learningRateAt(lr: LearningRate, count: number, op = "learningRateAt"): number {
+  const v = typeof lr === "number" ? lr : lr(count);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new DomainError(
+      `${op}: lr at step ${count} is ${
+        String(v)
+      }; a learning rate (or its schedule's value) must be a finite number ≥ 0`,
+    );
+  }
+  return v;
 }
 
 /**

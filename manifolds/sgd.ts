@@ -15,7 +15,7 @@ import { DomainError } from "../core/errors.ts";
 import { add, mul, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
-import { leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import { checkHyper, checkLearningRate, leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import type { Point } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -45,7 +45,13 @@ export interface SgdState {
   readonly momentum: readonly Tensor[];
 }
 
-function checkOptions(op: string, o: SgdOptions): void {
+function checkOptions(op: string, o: RiemannianSgdOptions): void {
+  if (o === null || typeof o !== "object") throw new DomainError(`${op}: give options with a learning rate, { lr }`);
+  checkLearningRate(op, o.lr);
+  checkHyper(op, "weightDecay", o.weightDecay ?? 0);
+  if (o.stabilize !== undefined && !(Number.isInteger(o.stabilize) && o.stabilize > 0)) {
+    throw new DomainError(`${op}: stabilize = ${o.stabilize} must be a positive whole number of steps`);
+  }
   const mu = o.momentum ?? 0;
   if (!(mu >= 0 && mu < 1)) throw new DomainError(`${op}: momentum must be in [0, 1), got ${mu}`);
   if (o.nesterov && mu === 0) throw new DomainError(`${op}: nesterov needs momentum > 0`);
@@ -61,7 +67,7 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
     },
     update<P>(grads: unknown, state: SgdState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
-      const lr = learningRateAt(o.lr, state.count), count = state.count + 1;
+      const lr = learningRateAt(o.lr, state.count, op), count = state.count + 1;
       const stabilize = riemannian && o.stabilize !== undefined && count % o.stabilize === 0;
       const newX: Tensor[] = [], newB: Tensor[] = [];
       xs.forEach((x, i) => {
