@@ -137,7 +137,7 @@ export function adapt<P, F extends Frozen>(model: unknown, opts: AdaptOptions<P,
     regularizer(p: Record<string, P>): Tensor {
       return paths.reduce<Tensor>(
         (acc, path) => add(acc, ad.regularizer(p[path])),
-        full([], 0, { dtype: frozen[paths[0]].weight.dtype }),
+        full([], 0, { dtype: frozen[paths[0]].weight.dtype, like: frozen[paths[0]].weight }),
       );
     },
     trainableCount: (p: Record<string, P>): number => paths.reduce((n, path) => n + ad.trainableCount(p[path]), 0),

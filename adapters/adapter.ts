@@ -223,10 +223,10 @@ export function countScalars(tree: unknown): number {
   return treeLeaves(tree).reduce((n, t) => n + t.size, 0);
 }
 
-/** A scalar 0 of the dtype of the first leaf of `tree` (float32 when it has none). */
+/** A scalar 0 of the dtype and on the backend of the first leaf of `tree` (float32 when it has none). */
 export function zeroLike(tree: unknown): Tensor {
   const l = treeLeaves(tree)[0];
-  return full([], 0, { dtype: l?.dtype ?? "float32" });
+  return full([], 0, { dtype: l?.dtype ?? "float32", like: l });
 }
 
 /**

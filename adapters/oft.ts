@@ -94,7 +94,7 @@ export function blockSizeOfPacked(n: number): number {
 export function skewFromPacked(v: Tensor): Tensor {
   const [nb, n] = v.shape;
   const bs = blockSizeOfPacked(n);
-  const src = concat([zeros([nb, 1], { dtype: v.dtype }), v, neg(v)], 1);
+  const src = concat([zeros([nb, 1], { dtype: v.dtype, like: v }), v, neg(v)], 1);
   return reshape(take(src, skewIndex(bs), 1), [nb, bs, bs]);
 }
 

@@ -2,7 +2,7 @@
  * Gradient checking against central finite differences, for tests and for users' own primitives.
  * @module
  */
-import { DomainError } from "../core/errors.ts";
+import { BackendError, DomainError, fmtShape } from "../core/errors.ts";
 import { astype, tensor } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { grad } from "./grad.ts";
@@ -32,10 +32,18 @@ export interface CheckGradOptions {
  */
 export function checkGrad(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], opts: CheckGradOptions = {}): number {
   const eps = opts.eps ?? 1e-6, rtol = opts.rtol ?? 1e-5, atol = opts.atol ?? 1e-7;
+  xs.forEach((x, i) => {
+    if (x.backend.name !== "cpu") {
+      throw new BackendError(
+        `checkGrad: input ${i} ${fmtShape(x.shape)} lives on ${x.backend.name}; checkGrad works in float64 on the ` +
+          `cpu: move it first with await toBackend(x, "cpu")`,
+      );
+    }
+  });
   const x64 = xs.map((x) => astype(x, "float64"));
   const analytic = grad((...a: Tensor[]) => f(...a), { argnums: x64.map((_, i) => i) })(...x64) as Tensor[];
   const evalAt = (k: number, vals: Float64Array): number => {
-    const args = x64.map((x, i) => (i === k ? tensor(vals, { shape: x.shape }) : x));
+    const args = x64.map((x, i) => (i === k ? tensor(vals, { shape: x.shape, like: x }) : x));
     return f(...args).item();
   };
   let worst = 0, report = "";

@@ -71,10 +71,10 @@ class EuclideanImpl extends ManifoldBase implements Euclidean {
     return v;
   }
   constraintViolation(x: Tensor): Tensor {
-    return zeros([], { dtype: x.dtype });
+    return zeros([], { dtype: x.dtype, like: x });
   }
   tangentViolation(x: Point<this>, _u: Tensor): Tensor {
-    return zeros([], { dtype: x.dtype });
+    return zeros([], { dtype: x.dtype, like: x });
   }
 }
 

@@ -153,12 +153,12 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
       // [X, U] expm([[A, −S], [I, A]]) [expm(−A); 0]
       const s = tmm(u, u), i = eyeOf(p, x);
       const w = expm(concat([concat([a, neg(s)], 1), concat([i, a], 1)], 0));
-      const z = concat([expm(neg(a)), zeros([p, p], { dtype: x.dtype })], 0);
+      const z = concat([expm(neg(a)), zeros([p, p], { dtype: x.dtype, like: x })], 0);
       return this.point(mm(concat([x, u], 1), mm(w, z)));
     }
     // QR = (I − XXᵀ)U; [M; N] = expm([[A, −Rᵀ], [R, 0]])[:, :p]; Y = XM + QN
     const { Q, R } = qr(sub(u, mm(x, a)));
-    const blk = concat([concat([a, neg(R.mT)], 1), concat([R, zeros([p, p], { dtype: x.dtype })], 1)], 0);
+    const blk = concat([concat([a, neg(R.mT)], 1), concat([R, zeros([p, p], { dtype: x.dtype, like: x })], 1)], 0);
     const mn = slice(expm(blk), [null, [0, p]]);
     return this.point(add(mm(x, slice(mn, [[0, p]])), mm(Q, slice(mn, [[p, 2 * p]]))));
   }

@@ -87,7 +87,8 @@ export function adaptedModel<P>(
       return tree as ModelParams;
     },
     regularizer(p) {
-      const zero = full([], 0, { dtype: (getPath(base.params, `${paths[0]}.weight`) as Tensor).dtype });
+      const w0 = getPath(base.params, `${paths[0]}.weight`) as Tensor;
+      const zero = full([], 0, { dtype: w0.dtype, like: w0 });
       return paths.reduce<Tensor>((acc, path) => add(acc, layers[path].adapter.regularizer(p[path])), zero);
     },
     trainableCount: (p) => paths.reduce((n, path) => n + layers[path].adapter.trainableCount(p[path]), 0),
