@@ -3,7 +3,7 @@
  * gradients on random inputs and the same NaN/0 pattern on rows holding ±∞ or NaN.
  */
 import assert from "node:assert/strict";
-import { exp, grad, key, logSoftmax, mul, normal, softmax, split, sum, tensor } from "../mod.ts";
+import { exp, grad, key, logSoftmax, mul, normal, softmax, split, sum, type Tensor, tensor } from "../mod.ts";
 
 Deno.test("softmax: equals exp(logSoftmax(x)) in value and gradient, float64, any axis", () => {
   const [kx, kg] = split(key(7), 2);
@@ -11,8 +11,8 @@ Deno.test("softmax: equals exp(logSoftmax(x)) in value and gradient, float64, an
   for (const axis of [0, 1, 2, -1]) {
     const a = softmax(x, { axis }).dataSync(), b = exp(logSoftmax(x, { axis })).dataSync();
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-15, `axis ${axis}, ${i}: ${v} vs ${b[i]}`));
-    const ga = grad((t) => sum(mul(softmax(t, { axis }), g)))(x).dataSync();
-    const gb = grad((t) => sum(mul(exp(logSoftmax(t, { axis })), g)))(x).dataSync();
+    const ga = (grad((t: Tensor) => sum(mul(softmax(t, { axis }), g)))(x) as Tensor).dataSync();
+    const gb = (grad((t: Tensor) => sum(mul(exp(logSoftmax(t, { axis })), g)))(x) as Tensor).dataSync();
     ga.forEach((v, i) => assert.ok(Math.abs(v - gb[i]) <= 1e-14, `grad axis ${axis}, ${i}: ${v} vs ${gb[i]}`));
   }
 });
