@@ -49,8 +49,7 @@ function transposeBlocks(
 ): void {
   const nd = sh.length;
   const R = sh[nd - 2], C = sh[nd - 1];
-  const run = compileLoop(
-    `transpose|${tagOf(dst)}${tagOf(src)}`,
+  const run = compileLoop("transpose", tagOf(dst) + tagOf(src), () => [
     "src, s0, dst, d0, R, C, sr, sc, dr",
     `for (let r0 = 0; r0 < R; r0 += ${BLOCK}) {
   const r1 = Math.min(R, r0 + ${BLOCK});
@@ -62,7 +61,7 @@ function transposeBlocks(
     }
   }
 }`,
-  );
+  ]);
   // the leading axes, one tile grid each
   const outer = sh.slice(0, nd - 2);
   const idx = outer.map(() => 0);

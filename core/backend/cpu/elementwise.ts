@@ -132,8 +132,11 @@ export function binaryKernel(
   broadcastMap("b", BINARY[op], [a, b], [aShape, bShape], out, outShape);
 }
 
-/** float32 arithmetic with at least this many outputs goes to the SIMD kernels when the layout fits. */
-const SIMD_MIN = 1024;
+/**
+ * float32 arithmetic with at least this many outputs goes to the SIMD kernels when the layout fits
+ * (at 256 outputs both take ~0.3 µs, at 1024 the SIMD kernel 0.47 µs and the loop 0.76 µs).
+ */
+const SIMD_MIN = 512;
 const SIMD_OPS = new Set<string>(["add", "sub", "mul", "div", "max", "min"]);
 const SIMD_UNARY = new Set<string>(["neg", "abs", "sqrt"]);
 

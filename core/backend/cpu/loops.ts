@@ -22,19 +22,30 @@ function kindOf(stride: number): string {
 
 // deno-lint-ignore no-explicit-any
 type Loop = (...args: any[]) => void;
-const cache = new Map<string, Loop>();
+/** Compiled loops by expression (a constant string, so its hash is cached), then by a short layout key. */
+const cache = new Map<string, Map<string, Loop>>();
 
 /**
- * Compiles (once per key) `return function(params) { body }`, with `env`'s entries in scope.
- * The key is written into the source so distinct loops never share compiled code or type feedback.
+ * Compiles (once per `group` and `key`) `return function(params) { body }`, with `env`'s entries
+ * in scope; `source` makes the parameter list and body only on a miss (building them costs more
+ * than running a small loop). The keys are written into the source so distinct loops never share
+ * compiled code or type feedback.
  */
-export function compileLoop(key: string, params: string, body: string, env: Record<string, unknown> = {}): Loop {
-  let f = cache.get(key);
+export function compileLoop(
+  group: string,
+  key: string,
+  source: () => [params: string, body: string],
+  env: Record<string, unknown> = {},
+): Loop {
+  let byKey = cache.get(group);
+  if (!byKey) cache.set(group, byKey = new Map());
+  let f = byKey.get(key);
   if (!f) {
+    const [params, body] = source();
     const names = Object.keys(env);
-    const src = `// ${key.replace(/\n/g, " ")}\nreturn function(${params}) {\n${body}\n}`;
+    const src = `// ${(group + " " + key).replace(/\n/g, " ")}\nreturn function(${params}) {\n${body}\n}`;
     f = new Function(...names, src)(...names.map((n) => env[n])) as Loop;
-    cache.set(key, f);
+    byKey.set(key, f);
   }
   return f;
 }
@@ -94,12 +105,17 @@ export function stridedMap(
   for (const d of shape) if (d === 0) return;
   const [sh, st] = coalesce(shape, [outStrides, ...inStrides]);
   const nd = sh.length;
-  const kinds = st.map((s) => kindOf(s[nd - 1]));
-  const tags = tagOf(out) + ins.map(tagOf).join("");
-  const key = `${name}|${expr}|${tags}|${nd}|${kinds.join("")}`;
-  const params = ["o", ...ins.map((_, i) => `a${i + 1}`), "sh", "st", "off"].join(", ");
-  const f = compileLoop(key, params, loopSource(nd, kinds, expr), env);
-  f(out, ...ins, sh, st, [outOffset, ...inOffsets]);
+  let key = name + "|" + tagOf(out);
+  for (const a of ins) key += tagOf(a);
+  key += "|" + nd + "|";
+  for (const s of st) key += kindOf(s[nd - 1]);
+  const f = compileLoop(expr, key, () => {
+    const kinds = st.map((s) => kindOf(s[nd - 1]));
+    return [["o", ...ins.map((_, i) => `a${i + 1}`), "sh", "st", "off"].join(", "), loopSource(nd, kinds, expr)];
+  }, env);
+  if (ins.length === 1) f(out, ins[0], sh, st, [outOffset, inOffsets[0]]);
+  else if (ins.length === 2) f(out, ins[0], ins[1], sh, st, [outOffset, inOffsets[0], inOffsets[1]]);
+  else f(out, ...ins, sh, st, [outOffset, ...inOffsets]);
 }
 
 /**
@@ -113,11 +129,15 @@ export function contiguousMap(
   ins: readonly TypedArray[],
   env?: Record<string, unknown>,
 ): void {
-  const tags = tagOf(out) + ins.map(tagOf).join("");
-  const key = `${name}|${expr}|${tags}|flat`;
-  const params = ["o", ...ins.map((_, i) => `a${i + 1}`), "n"].join(", ");
-  const body = `for (let j = 0; j < n; j++) {\n${
-    ins.map((_, i) => `const x${i + 1} = a${i + 1}[j];`).join(" ")
-  }\no[j] = ${expr};\n}`;
-  compileLoop(key, params, body, env)(out, ...ins, out.length);
+  let key = name + "|flat|" + tagOf(out);
+  for (const a of ins) key += tagOf(a);
+  const f = compileLoop(expr, key, () => [
+    ["o", ...ins.map((_, i) => `a${i + 1}`), "n"].join(", "),
+    `for (let j = 0; j < n; j++) {\n${
+      ins.map((_, i) => `const x${i + 1} = a${i + 1}[j];`).join(" ")
+    }\no[j] = ${expr};\n}`,
+  ], env);
+  if (ins.length === 1) f(out, ins[0], out.length);
+  else if (ins.length === 2) f(out, ins[0], ins[1], out.length);
+  else f(out, ...ins, out.length);
 }

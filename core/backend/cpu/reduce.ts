@@ -66,8 +66,7 @@ export function reduceKernel(
   if (out.length === 0) return out;
   const tags = tagOf(out) + tagOf(src);
   if (inner === 1) {
-    compileLoop(
-      `reduce-last|${op}|${tags}`,
+    compileLoop("reduce-last", op + tags, () => [
       "src, out, outer, R",
       `let p = 0;
 for (let a = 0; a < outer; a++) {
@@ -75,10 +74,9 @@ for (let a = 0; a < outer; a++) {
   for (let r = 0; r < R; r++) { const v = src[p++]; ${combine(op, "s")} }
   out[a] = s;
 }`,
-    )(src, out, outer, R);
+    ])(src, out, outer, R);
   } else {
-    compileLoop(
-      `reduce-rows|${op}|${tags}`,
+    compileLoop("reduce-rows", op + tags, () => [
       "src, out, outer, R, inner",
       `const acc = new Float64Array(inner);
 let p = 0;
@@ -90,7 +88,7 @@ for (let a = 0; a < outer; a++) {
   const d = a * inner;
   for (let i = 0; i < inner; i++) out[d + i] = acc[i];
 }`,
-    )(src, out, outer, R, inner);
+    ])(src, out, outer, R, inner);
   }
   if (temp) giveArray(temp, dtypeOfArray(temp));
   return out;
