@@ -15,7 +15,7 @@ import {
   equal,
   gelu,
   logicalNot,
-  logSoftmax,
+  logsumexp,
   matmulT,
   maximum,
   mean,
@@ -257,7 +257,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: { ignoreIndex
   const ignored = equal(flatLabels, opts.ignoreIndex ?? -100);
   const safe = where(ignored, 0, flatLabels);
   const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), safe);
-  const picked = take(reshape(logSoftmax(logits, { axis: -1 }), [N * V]), idx);
+  // −log softmax(z)_y = logsumexp(z) − z_y: no [N, V] log-probabilities are formed
+  const flat = reshape(logits, [N, V]);
+  const nll = sub(logsumexp(flat, { axis: -1 }), take(reshape(flat, [N * V]), idx));
   const kept = astype(logicalNot(ignored), logits.dtype);
-  return div(neg(sum(mul(picked, kept))), maximum(sum(kept), 1));
+  return div(sum(mul(nll, kept)), maximum(sum(kept), 1));
 }
