@@ -15,7 +15,8 @@
  * warm-up, in ms, with tokens/s = batch·tokens / time; the least time and its ratio are printed beside the median
  * (on a shared machine the least is the figure load disturbs least).
  *
- * - `deno run -A bench/models_bench.ts [--reps N] [--rounds 2] [--cases a,b] [--no-peer] [--threads 2]`
+ * - `deno run -A bench/models_bench.ts [--reps N] [--rounds 2] [--cases a,b] [--no-peer] [--threads 2]
+ *   [--backend cpu|webgpu]` (on WebGPU, GPT-2 small runs at 8 × 512 tokens and the peer on CUDA)
  *   prints the table (Tangent vs PyTorch, ratio = Tangent time / PyTorch time). Per case, rounds
  *   alternate the peer and Tangent; each figure is the lowest over the rounds;
  * - `deno bench -A bench/models_bench.ts` runs the fixture and study cases under `Deno.bench`.
@@ -35,8 +36,10 @@ import {
   parseConfig,
   scope,
   slice,
+  sum,
   type Tensor,
   tensor,
+  useBackend,
   valueAndGrad,
 } from "../mod.ts";
 import { crossEntropy } from "../models/nn.ts";
@@ -131,17 +134,29 @@ function tokenIds(c: Case): Tensor {
   return tensor(ids, { shape: [c.batch, c.tokens + 1], dtype: "int32" });
 }
 
-async function makeModel(c: Case): Promise<CausalLM> {
-  if (c.source === "fixture") return await loadModel(join(FIXTURES, c.name!));
+async function makeModel(c: Case, backend: "cpu" | "webgpu"): Promise<CausalLM> {
+  if (c.source === "fixture") return await loadModel(join(FIXTURES, c.name!), { backend });
   const config = parseConfig({ model_type: "gpt2", ...c.config });
   return createModel(config, initModel(config, key(0)));
 }
 
-/** A function running one forward pass or one training step (and waiting for its result). */
-function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): () => void {
+/**
+ * A function running one forward pass or one training step. On the CPU it waits for the result;
+ * on WebGPU it only encodes (`wait` reads the last result back, once per timed batch of steps).
+ */
+function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): Runner {
   const ids = tokenIds(c);
   const x = slice(ids, [null, [0, c.tokens]]), y = slice(ids, [null, [1, c.tokens + 1]]);
-  if (what === "forward") return () => scope(() => void model.apply(model.params, x).dataSync());
+  const cpu = x.backend.name === "cpu";
+  let last: Tensor | undefined;
+  const wait = async () => void (last && await last.data());
+  if (what === "forward") {
+    const step = () => {
+      last = scope(() => sum(model.apply(model.params, x)));
+      if (cpu) last.dataSync();
+    };
+    return { step, wait };
+  }
   // deno-lint-ignore no-explicit-any
   const m: CausalLM<any> = what === "full"
     ? createModel(model.config, scope(() => copyTree(model.params)))
@@ -149,20 +164,27 @@ function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): ()
   const opt = what === "full" || c.case === "study" ? manifolds.adam({ lr: 1e-3 }) : manifolds.adamw({ lr: 1e-3 });
   const loss = valueAndGrad((p: unknown) => crossEntropy(m.apply(p, x), y));
   let params = m.params, state = opt.init(params);
-  return () => {
-    ({ params, state } = scope(() => {
+  const step = () => {
+    ({ params, state, l: last } = scope(() => {
       const [l, g] = loss(params);
-      l.dataSync();
-      return opt.update(g, state, params);
+      if (cpu) l.dataSync();
+      return { ...opt.update(g, state, params), l };
     }, { release: { params, state } }));
   };
+  return { step, wait };
+}
+
+/** One step, and a wait for the device to finish the steps run so far. */
+interface Runner {
+  step: () => void;
+  wait: () => Promise<void>;
 }
 
 /** A copy of every tensor of a pytree (so releasing the copy leaves the original alone). */
 function copyTree<T>(t: T): T {
   if (t && typeof t === "object" && "dataSync" in (t as object)) {
     const x = t as unknown as Tensor;
-    return tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype }) as unknown as T;
+    return x.add(0) as unknown as T;
   }
   if (Array.isArray(t)) return t.map(copyTree) as unknown as T;
   if (t && typeof t === "object") {
@@ -176,14 +198,32 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Median and least milliseconds of `reps` runs after `warmup` untimed ones. */
-function time(fn: () => void, reps: number, warmup: number): [number, number] {
-  for (let i = 0; i < warmup; i++) fn();
+/**
+ * Median and least milliseconds per step. On the CPU: `reps` timed steps after `warmup` untimed
+ * ones. On WebGPU (steps only encode; a read waits ~11 ms): five samples of (T(3n) − T(n)) / 2n
+ * with n = reps steps and one read each, so the read's fixed cost cancels.
+ */
+async function time(r: Runner, reps: number, warmup: number, cpu: boolean): Promise<[number, number]> {
+  for (let i = 0; i < warmup; i++) r.step();
+  await r.wait();
   const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  if (cpu) {
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      r.step();
+      ts.push(performance.now() - t0);
+    }
+    return [median(ts), Math.min(...ts)];
+  }
+  const run = async (n: number) => {
     const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
+    for (let i = 0; i < n; i++) r.step();
+    await r.wait();
+    return performance.now() - t0;
+  };
+  for (let s = 0; s < 5; s++) {
+    const one = await run(reps), three = await run(3 * reps);
+    ts.push((three - one) / (2 * reps));
   }
   return [median(ts), Math.min(...ts)];
 }
@@ -199,8 +239,16 @@ interface Row {
 }
 
 /** Runs the Python peer; rows it printed, or an explanation of why there are none. */
-async function runPeer(cases: Case[], reps: number | undefined, threads: number): Promise<Row[] | string> {
-  const args = [join(HERE, "models_peer.py"), "--spec", JSON.stringify(cases), "--threads", String(threads)];
+async function runPeer(
+  cases: Case[],
+  reps: number | undefined,
+  threads: number,
+  device: "cpu" | "cuda",
+): Promise<Row[] | string> {
+  const args = [
+    join(HERE, "models_peer.py"),
+    ...["--spec", JSON.stringify(cases), "--threads", String(threads), "--device", device],
+  ];
   if (reps) args.push("--reps", String(reps));
   let out: Deno.CommandOutput;
   try {
@@ -230,12 +278,19 @@ async function main(): Promise<void> {
       "no-peer": { type: "boolean" },
       threads: { type: "string", default: "2" },
       rounds: { type: "string", default: "2" },
+      backend: { type: "string", default: "cpu" },
     },
   });
+  const backend = values.backend === "webgpu" ? "webgpu" : "cpu";
+  if (backend === "webgpu") await useBackend("webgpu");
   const only = new Set((values.cases ?? "").split(",").filter(Boolean));
   const reps = values.reps ? Number(values.reps) : undefined;
   const rounds = Number(values.rounds);
-  const cases = CASES.filter((c) => !only.size || only.has(c.case)).map((c) => (reps ? { ...c, reps } : c));
+  // on a GPU, GPT-2 small runs at issue 9's shape (8 × 512 tokens)
+  const sized = backend === "webgpu"
+    ? CASES.map((c) => (c.case === "gpt2_small" ? { ...c, batch: 8, tokens: 512, reps: 10, warmup: 3 } : c))
+    : CASES;
+  const cases = sized.filter((c) => !only.size || only.has(c.case)).map((c) => (reps ? { ...c, reps } : c));
   // per case, rounds alternate the peer and Tangent, so load from other work hits both alike;
   // each entry keeps its lowest median and lowest least over the rounds
   const rows: Row[] = [], peerRows: Row[] = [];
@@ -249,28 +304,31 @@ async function main(): Promise<void> {
     }
   };
   for (const c of cases) {
-    const model = await makeModel(c);
+    const model = await makeModel(c, backend);
     const fns = c.what.map((what) => [what, runner(c, model, what)] as const);
     for (let round = 0; round < rounds; round++) {
       if (!peerNote) {
-        const got = await runPeer([c], reps, Number(values.threads));
+        const got = await runPeer([c], reps, Number(values.threads), backend === "webgpu" ? "cuda" : "cpu");
         if (typeof got === "string") peerNote = got;
         else got.forEach((r) => keep(peerRows, r));
       }
       for (const [what, fn] of fns) {
-        const [ms, min] = time(fn, c.reps ?? 10, c.warmup ?? 3);
+        const [ms, min] = await time(fn, c.reps ?? 10, c.warmup ?? 3, backend === "cpu");
         keep(rows, { case: c.case, what, ms, min, tokens: c.batch * c.tokens });
         console.error(`round ${round + 1}: tangent ${c.case} ${what}: ${ms.toFixed(1)} ms (least ${min.toFixed(1)})`);
       }
     }
   }
-  const peer = peerNote || "torch + peft, " + values.threads + " threads";
+  const peer = peerNote ||
+    (backend === "cpu" ? `torch + peft, ${values.threads} threads` : "torch + peft on CUDA, float32, TF32 off");
   const shape = (c: string) => {
     const k = CASES.find((x) => x.case === c)!;
     return `${k.batch}×${k.tokens}`;
   };
   console.log(
-    `CPU float32, best of ${rounds} rounds: median ms (least in parentheses), tokens/s from the median, ` +
+    `${
+      backend === "cpu" ? "CPU" : "WebGPU"
+    } float32, best of ${rounds} rounds: median ms (least in parentheses), tokens/s from the median, ` +
       `ratio of medians (of leasts); PyTorch: ${peer}`,
   );
   console.log(
@@ -299,9 +357,9 @@ if (import.meta.main) {
   await main();
 } else {
   for (const c of CASES.filter((c) => c.case !== "gpt2_small")) {
-    const model = await makeModel(c);
+    const model = await makeModel(c, "cpu");
     for (const what of c.what) {
-      Deno.bench({ name: `${c.case} ${what}`, group: "models", n: 10, warmup: 3 }, runner(c, model, what));
+      Deno.bench({ name: `${c.case} ${what}`, group: "models", n: 10, warmup: 3 }, runner(c, model, what).step);
     }
   }
 }

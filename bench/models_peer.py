@@ -1,4 +1,5 @@
-"""PyTorch (+ PEFT) peer of bench/models_bench.ts: the same models, shapes and steps, float32 on the CPU.
+"""PyTorch (+ PEFT) peer of bench/models_bench.ts: the same models, shapes and steps, float32 on the CPU
+(or with --device cuda on a GPU, TF32 off, synchronising after each timed run).
 
 Prints one JSON object per line: {"case", "what", "ms", "min", "tokens"}: the median and least milliseconds of a
 forward pass ("forward", under torch.no_grad) or of a training step ("lora" / "full": forward,
@@ -26,18 +27,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "..", "shared", "fixtures", "models")
 
 
+DEVICE = "cpu"
+
+
 def ids_for(vocab, batch, tokens, seed):
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, vocab, (batch, tokens + 1), generator=g)
+    return torch.randint(0, vocab, (batch, tokens + 1), generator=g).to(DEVICE)
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def timed(fn, reps, warmup):
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times), min(times)
 
@@ -48,7 +59,7 @@ def make_model(case):
     else:
         torch.manual_seed(0)
         m = GPT2LMHeadModel(GPT2Config(**case["config"]))
-    return m.float().eval()
+    return m.float().to(DEVICE).eval()
 
 
 def step_fn(model, ids, mode, r, targets):
@@ -85,8 +96,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cases", default="")
     ap.add_argument("--spec", required=True, help="JSON list of cases (written by models_bench.ts)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
     torch.set_num_threads(a.threads)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     cases = json.loads(a.spec)
     only = set(filter(None, a.cases.split(",")))
     for case in cases:
