@@ -7,18 +7,7 @@
  */
 import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { isFloat } from "../core/dtype.ts";
-import {
-  definePrimitive,
-  idIn,
-  makeLeaf,
-  type Primitive,
-  record,
-  suspended,
-  Trace,
-  untracked,
-  withoutTracing,
-  withTrace,
-} from "../core/primitive.ts";
+import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import { add, astype, onesLike, zerosLike } from "../core/ops/mod.ts";
@@ -221,29 +210,5 @@ export function jvp<Out>(
   return [out, tOut];
 }
 
-/** The same value, but gradients do not flow through it. */
-export function stopGradient(x: Tensor): Tensor {
-  return x._tr ? x._alias() : x;
-}
-
-/**
- * A function with a hand-written gradient: `f` runs without recording, and `bwd(ct, out, ...xs)`
- * gives the cotangent of each input (null for none). `bwd` should use differentiable ops if
- * gradients of gradients are wanted.
- */
-export function customVjp(
-  f: (...xs: Tensor[]) => Tensor,
-  bwd: (ct: Tensor, out: Tensor, ...xs: Tensor[]) => (Tensor | null)[],
-  name = "customVjp",
-): (...xs: Tensor[]) => Tensor {
-  const prim: Primitive<null> = definePrimitive<null>({
-    name,
-    abstract: () => [],
-    vjp: ([ct], xs, [out]) => (ct ? bwd(ct, out, ...xs) : xs.map(() => null)),
-  });
-  return (...xs: Tensor[]) => {
-    const out = withoutTracing(() => f(...xs))._alias();
-    record(prim, xs, [out], null);
-    return out;
-  };
-}
+export { stopGradient } from "../core/ops/elementwise.ts";
+export { customVjp } from "../core/custom_vjp.ts";

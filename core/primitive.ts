@@ -71,6 +71,14 @@ export function idIn(t: Tensor, trace: Trace): number | undefined {
   return undefined;
 }
 
+/**
+ * Whether an identity-like op on `x` must still go through `bind` (a trace tracks `x`, or a
+ * transformation interprets `bind`); otherwise it may return `x` itself.
+ */
+export function needsBind(x: Tensor): boolean {
+  return x._tr !== undefined;
+}
+
 /** Runs `fn` with `trace` active (recording). */
 export function withTrace<T>(trace: Trace, fn: () => T): T {
   active.push(trace);

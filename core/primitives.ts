@@ -152,6 +152,17 @@ export const whereP = definePrimitive<Record<never, never>>({
   },
 });
 
+/**
+ * The identity whose gradient is zero: `grad` records it with no VJP rule, so nothing flows back
+ * through it; every other transformation (vmap, jit) treats it as the identity.
+ */
+export const stopGradientP = definePrimitive<Record<never, never>>({
+  name: "stopGradient",
+  abstract([x]) {
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+});
+
 /** Converts elements to another dtype. */
 export const castP = definePrimitive<{ dtype: DType }>({
   name: "cast",
@@ -390,3 +401,27 @@ export const randomP = definePrimitive<
     return [{ shape, dtype }];
   },
 });
+
+/**
+ * Every core primitive by name: the key set of the rule tables in `autodiff/` (batching, jit
+ * lowering). A table typed over these keys fails to compile when a primitive has no rule.
+ */
+export const PRIMITIVES = {
+  unary: unaryP,
+  binary: binaryP,
+  where: whereP,
+  stopGradient: stopGradientP,
+  cast: castP,
+  reduce: reduceP,
+  transpose: transposeP,
+  reshape: reshapeP,
+  broadcast: broadcastP,
+  slice: sliceP,
+  pad: padP,
+  concat: concatP,
+  gather: gatherP,
+  scatterAdd: scatterAddP,
+  matmul: matmulP,
+  full: fullP,
+  random: randomP,
+} as const;

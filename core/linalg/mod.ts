@@ -17,7 +17,7 @@ import type { DType } from "../dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind, definePrimitive } from "../primitive.ts";
 import { asymmetryError, expmNonFiniteError, failureError } from "./failure.ts";
-import { customVjp } from "../../autodiff/grad.ts";
+import { customVjp } from "../custom_vjp.ts";
 import { unbroadcast } from "../primitives.ts";
 import * as o from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";

@@ -4,8 +4,8 @@
  */
 import { checkDType, type DType, isFloat, promote, weakDType } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
-import { bind1 } from "../primitive.ts";
-import { type BinaryOp, binaryP, castP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
+import { bind1, needsBind } from "../primitive.ts";
+import { type BinaryOp, binaryP, castP, stopGradientP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
 import { Tensor } from "../tensor.ts";
 import { full } from "./creation.ts";
 
@@ -16,6 +16,20 @@ export type TensorLike = Tensor | number;
 export function astype(x: Tensor, dtype: DType): Tensor {
   checkOperand("astype", x);
   return x.dtype === dtype ? x : bind1(castP, [x], { dtype: checkDType("astype", dtype) });
+}
+
+/**
+ * The same value, but gradients do not flow through it (a primitive with no VJP rule; `vmap` and
+ * `jit` see the identity).
+ * @example
+ * ```ts
+ * import { grad, mul, stopGradient, type Tensor, tensor } from "@tangent/tangent";
+ * grad((x: Tensor) => mul(x, stopGradient(x)))(tensor(3)); // 3, not 6
+ * ```
+ */
+export function stopGradient(x: Tensor): Tensor {
+  checkOperand("stopGradient", x);
+  return needsBind(x) ? bind1(stopGradientP, [x], {}) : x; // nothing watches x: it is returned as is
 }
 
 /** Brings two operands to one dtype (numbers adopt the tensor's). */

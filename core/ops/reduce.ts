@@ -7,8 +7,22 @@ import { fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { type ReduceOp, reduceP } from "../primitives.ts";
 import type { Tensor } from "../tensor.ts";
-import { stopGradient } from "../../autodiff/grad.ts";
-import { abs, add, astype, div, exp, less, log, mul, notEqual, pow, sqrt, sub, where } from "./elementwise.ts";
+import {
+  abs,
+  add,
+  astype,
+  div,
+  exp,
+  less,
+  log,
+  mul,
+  notEqual,
+  pow,
+  sqrt,
+  stopGradient,
+  sub,
+  where,
+} from "./elementwise.ts";
 import { reshape } from "./shape.ts";
 
 /** Which axes to reduce (all when absent; negative counts from the end) and whether to keep them. */

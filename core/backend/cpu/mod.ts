@@ -120,6 +120,7 @@ k("cast", ([x], _a, _p, [o]) => {
 });
 
 k("reshape", ([x]) => [x]);
+k("stopGradient", ([x]) => [x]);
 
 function copyKernel(x: Storage, strides: readonly number[], offset: number, o: Aval): Storage {
   const out = takeArray(o.dtype, size(o.shape), false);

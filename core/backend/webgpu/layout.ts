@@ -87,6 +87,7 @@ export function gatherView(
 export function registerLayout(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
   k.set("reshape", ([x], _a, _p, [o]) => [gpu.reshapeLazy(x, o) ?? x]);
+  k.set("stopGradient", ([x]) => [x]);
   k.set("transpose", ([x], [xa], p: { perm: number[] }, [o]) => {
     const cs = contiguousStrides(xa.shape);
     return [gpu.wrap(gatherView(gpu, gpu.buf(x), 0, p.perm.map((q) => cs[q]), o), o)];
