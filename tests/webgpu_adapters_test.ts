@@ -35,7 +35,7 @@ import {
   type Stiefel,
   stiefel,
 } from "../manifolds/mod.ts";
-import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
+import { webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
 
 const gpuOk = await webgpuAvailable();
 if (!gpuOk) console.warn("webgpu_adapters_test: no WebGPU adapter; skipping");
@@ -223,6 +223,40 @@ Deno.test({
         }
       };
       assertNear([await run("webgpu")], [await run("cpu")], name, 1e-4);
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu adapters: memory stays flat over training steps through factorizations (OFT exact, PoLAR's QR)",
+  ...opt,
+  async fn() {
+    await T.useBackend("webgpu");
+    try {
+      const d = data(9);
+      const [weight, x, y] = await Promise.all([d.weight, d.x, d.y].map((t) => T.toBackend(t, "webgpu")));
+      for (const ad of [oft({ blockSize: 4, cayley: "exact" }), polar({ r: 3 })] as Adapter<unknown, Frozen>[]) {
+        const { params: p0, frozen } = ad.init(T.key(2), { weight });
+        const o = riemannianAdam({ lr: 0.01 }) as Optimizer<unknown>;
+        let params = p0, state = o.init(p0);
+        const lossOf = (p: unknown) => T.mean(T.square(T.sub(ad.apply(p, frozen, x), y)));
+        const live: number[] = [], created: number[] = [];
+        for (let i = 0; i < 60; i++) {
+          ({ params, state } = T.scope(() => o.update(T.grad(lossOf)(params), state, params), {
+            release: { params, state },
+          }));
+          if (i % 10 === 9) {
+            const m = webgpuMemory();
+            live.push(m.liveBytes);
+            created.push(m.createdBuffers);
+          }
+        }
+        assert.ok(Number.isFinite((await lossOf(params).data())[0]));
+        assert.ok(live.every((v) => v === live[1]), `${ad.kind}: live bytes vary: ${[...new Set(live)]}`);
+        assert.ok(created.every((v) => v === created[1]), `${ad.kind}: buffers created grow: ${[...new Set(created)]}`);
+      }
+    } finally {
+      await T.useBackend("cpu");
     }
   },
 });
