@@ -12,7 +12,20 @@ import type { Tensor } from "./tensor.ts";
 import * as o from "./ops/mod.ts";
 
 /** Elementwise unary operations. */
-export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "abs" | "sign" | "tanh" | "sin" | "cos" | "erf" | "floor";
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "sign"
+  | "tanh"
+  | "sin"
+  | "cos"
+  | "erf"
+  | "floor"
+  | "log1p"
+  | "expm1";
 /** Elementwise binary operations producing the operands' dtype. */
 export type ArithOp = "add" | "sub" | "mul" | "div" | "pow" | "max" | "min";
 /** Elementwise comparisons producing bool. */
@@ -81,6 +94,10 @@ export const unaryP = definePrimitive<{ op: UnaryOp }>({
         return [o.mul(g, o.cos(x))];
       case "cos":
         return [o.neg(o.mul(g, o.sin(x)))];
+      case "log1p":
+        return [o.div(g, o.add(x, 1))];
+      case "expm1":
+        return [o.mul(g, o.add(y, 1))];
       case "erf": // d erf(x) = 2/√π · e^{−x²}
         return [o.mul(g, o.mul(o.exp(o.neg(o.square(x))), 2 / Math.sqrt(Math.PI)))];
       case "sign":
@@ -402,6 +419,80 @@ export const randomP = definePrimitive<
   },
 });
 
+/** The position of `axis` moved last: the permutation and its inverse. */
+function lastAxisPerm(ndim: number, axis: number): [number[], number[]] {
+  const perm = [...Array(ndim).keys()].filter((i) => i !== axis);
+  perm.push(axis);
+  const inv = new Array<number>(ndim);
+  perm.forEach((p, i) => (inv[p] = i));
+  return [perm, inv];
+}
+
+/**
+ * Index (int32) of the first maximum or minimum along `axis` (removed from the shape). A NaN is the
+ * extreme (the first NaN wins), as in NumPy. Integer output: no gradient.
+ */
+export const argReduceP = definePrimitive<{ op: "max" | "min"; axis: number }>({
+  name: "argReduce",
+  abstract([x], { op, axis }) {
+    if (x.shape[axis] === 0) {
+      throw new ShapeError(
+        `arg${op}: axis ${axis} of ${fmtShape(x.shape)} is empty; an empty sequence has no arg${op}`,
+      );
+    }
+    return [{ shape: x.shape.filter((_, i) => i !== axis), dtype: "int32" }];
+  },
+});
+
+/**
+ * Stable sort along `axis`: the sorted values and the int32 positions they came from. Ascending puts
+ * NaN last (NumPy); descending is its mirror with ties kept in input order (NaN first).
+ */
+export const sortP = definePrimitive<{ axis: number; descending: boolean }>({
+  name: "sort",
+  abstract([x]) {
+    if (x.dtype === "bool") throw new DTypeError(`sort: bool input; convert with astype(x, "int32")`);
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: x.shape, dtype: "int32" }];
+  },
+  vjp([g], [x], [_v, idx], { axis }) {
+    if (!g) return [null];
+    // x̄[idx[i]] = ḡ[i] along the axis: a scatter over the flattened rows
+    const [perm, inv] = lastAxisPerm(x.ndim, axis);
+    const gt = o.transpose(g, perm), it = o.transpose(idx, perm);
+    const n = x.shape[axis], rows = x.size / Math.max(n, 1);
+    const offs = o.reshape(o.mul(o.arange(rows, undefined, 1, { like: x }), n), [...it.shape.slice(0, -1), 1]);
+    const flat = o.reshape(o.add(it, offs), [x.size]);
+    const dx = o.reshape(o.scatterAdd(flat, o.reshape(gt, [x.size]), 0, [x.size]), gt.shape);
+    return [o.transpose(dx, inv)];
+  },
+});
+
+/** Inclusive running sum or product along `axis` (from the end when `reverse`). */
+export const cumulativeP = definePrimitive<{ op: "sum" | "prod"; axis: number; reverse: boolean }>({
+  name: "cumulative",
+  abstract([x], { op }) {
+    if (x.dtype === "bool") throw new DTypeError(`cum${op}: bool input; convert with astype(x, "int32")`);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  vjp([g], [x], _y, { op, axis, reverse }) {
+    if (!g) return [null];
+    if (op === "sum") return [o.cumsum(g, axis, { reverse: !reverse })];
+    // ∂yⱼ/∂xₖ = Π_{i ≤ j, i ≠ k} xᵢ (k ≤ j): the running product of x with xₖ replaced by 1, one row
+    // per k (n² work per row, exact where x has zeros, differentiable again)
+    const [perm, inv] = lastAxisPerm(x.ndim, axis);
+    const xt = o.transpose(x, perm), gt = o.transpose(g, perm);
+    const n = x.shape[axis];
+    const eye = o.astype(o.eye(n, { dtype: "float32", like: x }), "bool");
+    const m = o.where(eye, o.full([], 1, { dtype: x.dtype, like: x }), o.expandDims(xt, -2)); // [..., k, i]
+    const q = o.cumprod(m, -1, { reverse }); // q[k, j] = Π_{i ≤ j, i ≠ k} xᵢ (i ≥ j when reverse)
+    const ks = o.reshape(o.arange(n, undefined, 1, { like: x }), [n, 1]);
+    const js = o.reshape(o.arange(n, undefined, 1, { like: x }), [1, n]);
+    const reach = reverse ? o.lessEqual(js, ks) : o.greaterEqual(js, ks); // j ≥ k (j ≤ k reversed)
+    const dx = o.sum(o.where(reach, o.mul(q, o.expandDims(gt, -2)), 0), { axis: -1 });
+    return [o.transpose(dx, inv)];
+  },
+});
+
 /**
  * Every core primitive by name: the key set of the rule tables in `autodiff/` (batching, jit
  * lowering). A table typed over these keys fails to compile when a primitive has no rule.
@@ -424,4 +515,7 @@ export const PRIMITIVES = {
   matmul: matmulP,
   full: fullP,
   random: randomP,
+  argReduce: argReduceP,
+  sort: sortP,
+  cumulative: cumulativeP,
 } as const;

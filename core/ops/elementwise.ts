@@ -226,7 +226,97 @@ export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}
   }
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
-/** Clamps to `[lo, hi]`. */
-export function clip(x: Tensor, lo: number, hi: number): Tensor {
-  return minimum(maximum(x, lo), hi);
+/**
+ * Clamps to `[lo, hi]` as `np.clip` does: `min(max(x, lo), hi)` (so `hi` wins when lo > hi), either
+ * bound may be `null` (none); a NaN in `x` stays NaN. The gradient is 1 where lo ≤ x ≤ hi, else 0
+ * (it flows to the bound that was taken when the bound is a tensor).
+ * @example
+ * ```ts
+ * import { clip, tensor } from "@tangent/tangent";
+ * clip(tensor([-2, 0.5, NaN, 3]), 0, 1); // [0, 0.5, NaN, 1]
+ * ```
+ */
+export function clip(x: Tensor, lo: TensorLike | null, hi: TensorLike | null): Tensor {
+  checkOperand("clip", x);
+  let y = x;
+  if (lo !== null && lo !== undefined) y = where(less(y, lo), lo, y);
+  if (hi !== null && hi !== undefined) y = where(greater(y, hi), hi, y);
+  return y;
+}
+
+/**
+ * `log(1 + x)`, accurate for small x (where `log(add(1, x))` loses every digit below ε).
+ * @example
+ * ```ts
+ * import { log1p, tensor } from "@tangent/tangent";
+ * log1p(tensor([1e-10], { dtype: "float64" })); // 9.9999999995e-11
+ * ```
+ */
+export function log1p(x: TensorLike): Tensor {
+  return unary("log1p", x);
+}
+
+/**
+ * `eˣ − 1`, accurate for small x.
+ * @example
+ * ```ts
+ * import { expm1, tensor } from "@tangent/tangent";
+ * expm1(tensor([1e-10], { dtype: "float64" })); // 1.00000000005e-10
+ * ```
+ */
+export function expm1(x: TensorLike): Tensor {
+  return unary("expm1", x);
+}
+
+/**
+ * `log(1 + eˣ)` without overflow: `max(x, 0) + log1p(e^{−|x|})`. Its gradient is `sigmoid(x)`.
+ * @example
+ * ```ts
+ * import { softplus, tensor } from "@tangent/tangent";
+ * softplus(tensor([0, 1000])); // [log 2, 1000]
+ * ```
+ */
+export function softplus(x: TensorLike): Tensor {
+  checkOperand("softplus", x);
+  const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : isFloat(x.dtype) ? x : astype(x, "float32");
+  return add(relu(t), log1p(exp(neg(abs(t)))));
+}
+
+/**
+ * `log σ(x) = −softplus(−x)`, finite for large negative x (where `log(sigmoid(x))` gives −∞).
+ * @example
+ * ```ts
+ * import { logSigmoid, tensor } from "@tangent/tangent";
+ * logSigmoid(tensor([0, -1000])); // [−log 2, −1000]
+ * ```
+ */
+export function logSigmoid(x: TensorLike): Tensor {
+  return neg(softplus(neg(x)));
+}
+
+/**
+ * Where `x` is NaN (bool; false everywhere for integer tensors).
+ * @example
+ * ```ts
+ * import { isnan, tensor } from "@tangent/tangent";
+ * isnan(tensor([1, NaN, Infinity])); // [false, true, false]
+ * ```
+ */
+export function isnan(x: Tensor): Tensor {
+  checkOperand("isnan", x);
+  return notEqual(x, x);
+}
+
+/**
+ * Where `x` is neither NaN nor ±∞ (bool; true everywhere for integer tensors).
+ * @example
+ * ```ts
+ * import { isfinite, tensor } from "@tangent/tangent";
+ * isfinite(tensor([1, NaN, -Infinity])); // [true, false, false]
+ * ```
+ */
+export function isfinite(x: Tensor): Tensor {
+  checkOperand("isfinite", x);
+  if (!isFloat(x.dtype)) return equal(x, x);
+  return less(abs(x), Infinity);
 }

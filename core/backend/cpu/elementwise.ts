@@ -50,6 +50,8 @@ const UNARY: Record<UnaryOp, string> = {
   cos: "Math.cos(x1)",
   erf: "erf(x1)",
   floor: "Math.floor(x1)",
+  log1p: "Math.log1p(x1)",
+  expm1: "Math.expm1(x1)",
 };
 
 /** float32 forms (input and output float32); `log32` also reads the input's bits (operand 2). */

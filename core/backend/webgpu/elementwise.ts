@@ -40,6 +40,10 @@ export function unaryExpr(op: UnaryOp, x: string, t: string): [string, string[]]
       return [`t_erf(${x})`, ["t_erf"]];
     case "floor":
       return [`floor(${x})`, []];
+    case "log1p":
+      return [`t_log1p(${x})`, ["t_log1p"]];
+    case "expm1":
+      return [`t_expm1(${x})`, ["t_expm1"]];
   }
 }
 

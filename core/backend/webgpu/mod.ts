@@ -30,6 +30,7 @@ import { registerLinalg } from "./linalg.ts";
 import { registerMatmul } from "./matmul.ts";
 import { registerRandom } from "./random.ts";
 import { registerReduce } from "./reduce.ts";
+import { registerSorting } from "./sorting.ts";
 import { GpuRuntime, type WebGPUMemory } from "./runtime.ts";
 
 export type { WebGPUMemory } from "./runtime.ts";
@@ -43,6 +44,7 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerElementwise(gpu);
   registerLayout(gpu);
   registerReduce(gpu);
+  registerSorting(gpu);
   registerRandom(gpu);
   registerMatmul(gpu, { fallbackAdapter: info.isFallback });
   registerLinalg(gpu);

@@ -207,6 +207,27 @@ fn t_cos2pi(u: f32) -> f32 {
   return select(r, -r, x < 0.0 && odd);
 }`,
   },
+  t_log1p: {
+    deps: ["t_log"],
+    // log(1 + x) = log(u)·x/(u − 1) with u = 1 + x rounded: the rounding of u cancels (Goldberg)
+    code: `fn t_log1p(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  if (u == t_inf() || !(u > 0.0)) { return t_log(u); }
+  return t_log(u) * (x / (u - 1.0));
+}`,
+  },
+  t_expm1: {
+    deps: ["t_exp", "t_log"],
+    // eˣ − 1 = (u − 1)·x/log(u) with u = eˣ rounded (Kahan); exact x where u rounds to 1
+    code: `fn t_expm1(x: f32) -> f32 {
+  let u = t_exp(x);
+  if (u == 1.0) { return x; }
+  let um = u - 1.0;
+  if (um == -1.0 || u == t_inf() || x != x) { return um; }
+  return um * (x / t_log(u));
+}`,
+  },
   t_f2i: {
     deps: [],
     // float → int32 as Math.trunc(x) | 0: truncation, then wrap-around modulo 2³²; NaN and ±∞ give 0.
