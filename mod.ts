@@ -43,6 +43,8 @@ export {
 } from "./core/backend/webgpu/mod.ts";
 export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
+export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
+export type { Primitive } from "./core/primitive.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";
 export * as adapters from "./adapters/mod.ts";

@@ -76,7 +76,32 @@ export function idIn(t: Tensor, trace: Trace): number | undefined {
  * transformation interprets `bind`); otherwise it may return `x` itself.
  */
 export function needsBind(x: Tensor): boolean {
-  return x._tr !== undefined;
+  return x._tr !== undefined || x._bt !== undefined || interpreters.length > 0;
+}
+
+/**
+ * An interpretation of `bind` installed by a transformation (vmap's batching, jit's recording):
+ * given a primitive application and its outputs' abstract values, it returns the outputs, or
+ * undefined to let the next interpreter (at last the backend kernel) run it.
+ */
+export type Interpreter = (
+  prim: Primitive<unknown>,
+  inputs: readonly Tensor[],
+  params: unknown,
+  outAvals: readonly Aval[],
+) => Tensor[] | undefined;
+
+const interpreters: Interpreter[] = [];
+
+/** Runs `fn` with `interp` interpreting `bind` (innermost first); removes it afterwards. */
+export function withInterpreter<T>(interp: Interpreter, fn: () => T): T {
+  interpreters.push(interp);
+  try {
+    return fn();
+  } finally {
+    const i = interpreters.lastIndexOf(interp);
+    if (i >= 0) interpreters.splice(i, 1);
+  }
 }
 
 /** Runs `fn` with `trace` active (recording). */
@@ -193,6 +218,21 @@ function fmtBytes(b: number): string {
  */
 export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, op = prim.name): Tensor[] {
   const outAvals = prim.abstract(inputs, params);
+  for (let i = interpreters.length - 1; i >= 0; i--) {
+    const outs = interpreters[i](prim as Primitive<unknown>, inputs, params, outAvals);
+    if (outs) {
+      record(prim, inputs, outs, params);
+      return outs;
+    }
+  }
+  for (const t of inputs) {
+    if (t._bt) {
+      throw new BackendError(
+        `${op}: an input ${fmtShape(t.shape)} is a value from inside a vmap that has returned (it escaped ` +
+          `through a closure or a global); return it from the vmapped function instead`,
+      );
+    }
+  }
   const backend = commonBackend(prim.name, inputs);
   const kernel = backend.kernels.get(prim.name);
   if (!kernel) {

@@ -28,6 +28,11 @@ export class Tensor {
   readonly _storage: Storage;
   /** @internal identities in the traces that track this tensor. */
   _tr?: [Trace, number][];
+  /**
+   * @internal set while a `vmap` interprets this tensor: its level and the batched value (batch axis
+   * first); `shape` is then one example's shape and the elements live in `value`.
+   */
+  _bt?: { readonly level: number; readonly value: Tensor };
 
   /** @internal use `tensor(...)` and the other creation functions. */
   constructor(storage: Storage, shape: readonly number[], dtype: DType) {
@@ -61,9 +66,11 @@ export class Tensor {
     return this._storage;
   }
 
-  /** @internal a new tensor object sharing this one's storage (no trace identity). */
+  /** @internal a new tensor object sharing this one's storage (no trace identity; a vmap's batch kept). */
   _alias(): Tensor {
-    return new Tensor(this._storage, this.shape, this.dtype);
+    const a = new Tensor(this._storage, this.shape, this.dtype);
+    if (this._bt) a._bt = this._bt;
+    return a;
   }
 
   /** The elements in row-major order (waits for the device where there is one). */

@@ -15,7 +15,7 @@ import { type Aval, registerKernel, type Storage } from "../backend/backend.ts";
 import { arr, cpu, wrap } from "../backend/cpu/mod.ts";
 import type { DType } from "../dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
-import { bind, definePrimitive } from "../primitive.ts";
+import { bind, definePrimitive, type Primitive } from "../primitive.ts";
 import { asymmetryError, expmNonFiniteError, failureError } from "./failure.ts";
 import { customVjp } from "../custom_vjp.ts";
 import { unbroadcast } from "../primitives.ts";
@@ -910,3 +910,26 @@ export function matrixNorm(a: Tensor, ord: "fro" | "nuc" | number = "fro"): Tens
       );
   }
 }
+
+/**
+ * Every linear-algebra primitive by name: with `PRIMITIVES` (core/primitives.ts), the key set of
+ * the transformations' rule tables (a rule missing for one of them fails to compile).
+ * @internal
+ */
+export const LINALG_PRIMITIVES: {
+  readonly qr: Primitive<Record<never, never>>;
+  readonly svd: Primitive<Record<never, never>>;
+  readonly eigh: Primitive<Record<never, never>>;
+  readonly cholesky: Primitive<Record<never, never>>;
+  readonly lu: Primitive<Record<never, never>>;
+  readonly triangularSolve: Primitive<{ lower: boolean; transpose: boolean; unitDiagonal: boolean; op: string }>;
+  readonly expmSquarings: Primitive<{ max: number }>;
+} = {
+  qr: qrP,
+  svd: svdP,
+  eigh: eighP,
+  cholesky: choleskyP,
+  lu: luP,
+  triangularSolve: triangularSolveP,
+  expmSquarings: expmSquaringsP,
+};
