@@ -41,9 +41,20 @@ export {
   type WebGPUMemory,
   webgpuMemory,
 } from "./core/backend/webgpu/mod.ts";
-export { customVjp, grad, type GradOptions, jvp, stopGradient, valueAndGrad, vjp } from "./autodiff/grad.ts";
+export {
+  customVjp,
+  grad,
+  type GradOf,
+  type GradOptions,
+  jvp,
+  stopGradient,
+  valueAndGrad,
+  vjp,
+} from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
+export { hessian, jacfwd, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
+export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
 export type { Primitive } from "./core/primitive.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";

@@ -114,10 +114,18 @@ export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Ou
 }
 
 /** Options for `grad` and `valueAndGrad`. */
-export interface GradOptions {
+export interface GradOptions<N extends number | readonly number[] = number | readonly number[]> {
   /** Which positional argument(s) to differentiate (default 0). */
-  argnums?: number | readonly number[];
+  argnums?: N;
 }
+
+/**
+ * The type of a gradient: the differentiated argument's own type (a tensor, or a pytree of the same
+ * structure), or a tuple of them when `argnums` lists several.
+ */
+export type GradOf<A extends readonly unknown[], N> = N extends number ? A[N]
+  : N extends readonly number[] ? { -readonly [K in keyof N]: A[N[K] & number] }
+  : never;
 
 function checkScalar(y: unknown): Tensor {
   if (!(y instanceof Tensor)) throw new ShapeError(`grad: the function must return a scalar tensor, got ${typeof y}`);
@@ -135,12 +143,11 @@ function checkScalar(y: unknown): Tensor {
  * (each a pytree; gradients have the same structure).
  */
 // deno-lint-ignore no-explicit-any
-export function valueAndGrad<A extends any[]>(
+export function valueAndGrad<A extends any[], const N extends number | readonly number[] = 0>(
   f: (...args: A) => Tensor,
-  opts: GradOptions = {},
-  // deno-lint-ignore no-explicit-any
-): (...args: A) => [Tensor, any] {
-  const argnums = opts.argnums ?? 0;
+  opts: GradOptions<N> = {},
+): (...args: A) => [Tensor, GradOf<A, N>] {
+  const argnums: number | readonly number[] = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {
     which.forEach((i, k) => {
@@ -174,7 +181,7 @@ export function valueAndGrad<A extends any[]>(
       return checkScalar(f(...full));
     }, ...diffArgs);
     const grads = pullback(onesLike(y));
-    return [y, typeof argnums === "number" ? grads[0] : grads];
+    return [y, (typeof argnums === "number" ? grads[0] : grads) as GradOf<A, N>];
   };
 }
 
@@ -187,8 +194,11 @@ export function valueAndGrad<A extends any[]>(
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function grad<A extends any[]>(f: (...args: A) => Tensor, opts: GradOptions = {}): (...args: A) => any {
-  const vg = valueAndGrad(f, opts);
+export function grad<A extends any[], const N extends number | readonly number[] = 0>(
+  f: (...args: A) => Tensor,
+  opts: GradOptions<N> = {},
+): (...args: A) => GradOf<A, N> {
+  const vg = valueAndGrad<A, N>(f, opts);
   return (...args: A) => vg(...args)[1];
 }
 

@@ -1,0 +1,115 @@
+/**
+ * Control flow and memory: `checkpoint` (recompute a function's intermediates in the backward pass
+ * instead of storing them), `scan` (a loop carrying state and stacking per-step outputs) and
+ * `foriLoop`. All are differentiable: they are built from ordinary ops (and `customVjp`).
+ * @module
+ */
+import { ShapeError } from "../core/errors.ts";
+import { customVjp } from "../core/custom_vjp.ts";
+import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { Tensor } from "../core/tensor.ts";
+import * as o from "../core/ops/mod.ts";
+import { vjp } from "./grad.ts";
+
+/**
+ * `f` with rematerialisation: the forward pass keeps only `f`'s inputs and output, and the backward
+ * pass runs `f` again to get the intermediates it needs. Same values and gradients, less memory
+ * held between the passes (one recorded application instead of all of `f`'s), at the cost of a
+ * second forward. Arguments may be pytrees of tensors; the result is one tensor.
+ * @example
+ * ```ts
+ * import { checkpoint, grad, sum, tanh, type Tensor, tensor } from "@tangent/tangent";
+ * const block = checkpoint((x: Tensor) => tanh(tanh(tanh(x))));
+ * grad((x: Tensor) => sum(block(x)))(tensor([0.5, 1])); // as without checkpoint
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args: A) => Tensor {
+  return (...args: A) => {
+    const leaves = args.map((a) => treeLeaves(a));
+    const counts = leaves.map((l) => l.length);
+    const rebuild = (flat: Tensor[]): A => {
+      let at = 0;
+      return args.map((a, i) => {
+        const part = flat.slice(at, at + counts[i]);
+        at += counts[i];
+        return counts[i] === 0 ? a : treeUnflatten(a, part);
+      }) as A;
+    };
+    const run = (...flat: Tensor[]) => {
+      const y = f(...rebuild(flat));
+      if (!(y instanceof Tensor)) throw new ShapeError(`checkpoint: the function must return one tensor`);
+      return y;
+    };
+    const remat = customVjp(run, (ct, _out, ...flat) => {
+      const [, pullback] = vjp(run, ...flat);
+      return pullback(ct) as Tensor[];
+    }, "checkpoint");
+    return remat(...leaves.flat());
+  };
+}
+
+/** Slice `t` at step `i` of axis 0. */
+function step(t: Tensor, i: number): Tensor {
+  return o.squeeze(o.slice(t, [[i, i + 1]]), 0);
+}
+
+/**
+ * A loop with state: for each slice `x` of `xs` along axis 0 (a pytree of tensors sharing that
+ * length), `[carry, y] = f(carry, x)`; returns the last carry and the `y`s stacked along a new
+ * axis 0 (pytrees allowed). With `xs` null, `length` steps run with `x` undefined. Differentiable
+ * through every step.
+ * @example
+ * ```ts
+ * import { add, scan, type Tensor, tensor } from "@tangent/tangent";
+ * const [total, running] = scan((c: Tensor, x: Tensor) => { const s = add(c, x); return [s, s]; },
+ *   tensor(0), tensor([1, 2, 3])); // 6, [1, 3, 6]
+ * ```
+ */
+export function scan<C, X, Y>(
+  f: (carry: C, x: X) => [C, Y],
+  init: C,
+  xs: X | null,
+  opts: { length?: number; reverse?: boolean } = {},
+): [C, Y] {
+  const xLeaves = xs === null ? [] : treeLeaves(xs);
+  let n = opts.length ?? (xLeaves.length ? xLeaves[0].shape[0] : undefined);
+  if (n === undefined) throw new ShapeError(`scan: give xs with a leading axis, or opts.length when xs is null`);
+  for (const t of xLeaves) {
+    if (t.ndim === 0 || t.shape[0] !== n) {
+      throw new ShapeError(`scan: every xs leaf needs leading extent ${n}, got shape [${t.shape.join(", ")}]`);
+    }
+  }
+  n = n as number;
+  let carry = init;
+  const ys: Y[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = opts.reverse ? n - 1 - k : k;
+    const x = (xs === null ? undefined : treeUnflatten(xs, xLeaves.map((t) => step(t, i)))) as X;
+    const [c, y] = f(carry, x);
+    carry = c;
+    ys[i] = y;
+  }
+  if (n === 0) return [carry, undefined as Y];
+  const first = treeLeaves(ys[0]);
+  const stacked = first.map((_, j) => o.stack(ys.map((y) => treeLeaves(y)[j])));
+  return [carry, (ys[0] instanceof Tensor ? stacked[0] : treeUnflatten(ys[0], stacked)) as Y];
+}
+
+/**
+ * `for (i = lower; i < upper; i++) carry = body(i, carry)`; returns the final carry (any pytree).
+ * Differentiable through every step.
+ * @example
+ * ```ts
+ * import { foriLoop, mul, tensor } from "@tangent/tangent";
+ * foriLoop(0, 3, (_i, x) => mul(x, 2), tensor(1)); // 8
+ * ```
+ */
+export function foriLoop<C>(lower: number, upper: number, body: (i: number, carry: C) => C, init: C): C {
+  if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
+    throw new ShapeError(`foriLoop: bounds ${lower}, ${upper} must be integers`);
+  }
+  let c = init;
+  for (let i = lower; i < upper; i++) c = body(i, c);
+  return c;
+}
