@@ -58,6 +58,7 @@ export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
 export type { Primitive } from "./core/primitive.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";
+export * as optim from "./optim/mod.ts";
 export * as adapters from "./adapters/mod.ts";
 export * as lowrank from "./lowrank/mod.ts";
 export * as safetensors from "./models/safetensors.ts";

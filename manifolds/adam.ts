@@ -16,7 +16,15 @@ import { DomainError } from "../core/errors.ts";
 import { add, div, mul, sqrt, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
-import { checkHyper, checkLearningRate, leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import {
+  checkEuclidean,
+  checkHyper,
+  checkLearningRate,
+  leafGeometry,
+  type Optimizer,
+  pairLeaves,
+  rebuild,
+} from "./optimizer.ts";
 import type { Point } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -32,6 +40,8 @@ export interface AdamOptions {
   eps?: number;
   /** Weight decay: L2 added to the gradient for `adam`/`riemannianAdam`, decoupled for `adamw`. */
   weightDecay?: number;
+  /** `adam`/`adamw` given a manifold point throw instead of warning once (they would step off it). */
+  strict?: boolean;
 }
 
 /** Options of `riemannianAdam`. */
@@ -70,6 +80,7 @@ function makeAdam(
   return {
     init<P>(params: P): AdamState {
       const xs = pairLeaves(op, params, params)[0];
+      if (!riemannian) checkEuclidean(op, xs, o.strict);
       return {
         count: 0,
         mu: xs.map(zerosLike),
@@ -78,6 +89,7 @@ function makeAdam(
     },
     update<P>(grads: unknown, state: AdamState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
+      if (!riemannian) checkEuclidean(op, xs, o.strict);
       const lr = learningRateAt(lrOpt, state.count, op), t = state.count + 1;
       const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
       const stabilize = riemannian && o.stabilize !== undefined && t % o.stabilize === 0;
@@ -107,8 +119,9 @@ function makeAdam(
 
 /**
  * Adam (Kingma & Ba 2015) with optional L2 weight decay added to the gradient (PyTorch's Adam).
- * Manifold tags are ignored.
- * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay
+ * Given a manifold point it warns once (its steps leave the manifold; `{ strict: true }` throws):
+ * use `riemannianAdam` there.
+ * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay, strict
  * @example
  * ```ts
  * import { grad, sum, square, tensor } from "@tangent/tangent";
@@ -125,7 +138,7 @@ export function adam(opts: AdamOptions = {}): Optimizer<AdamState> {
 
 /**
  * AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay `x ← x − η(d + wd·x)`
- * (default wd 1e-4, as optax). Manifold tags are ignored.
+ * (default wd 1e-4, as optax). Warns once given a manifold point (`{ strict: true }` throws).
  * @param opts as `adam`; `weightDecay` is decoupled
  * @example
  * ```ts

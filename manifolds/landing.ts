@@ -36,7 +36,7 @@ import {
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { eyeOf, mm, tmm } from "./matrix.ts";
-import { checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import { asEuclidean, checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import { asPoint, manifoldOf } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -157,7 +157,7 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
           );
         }
       }
-      return { count: 0, base: base?.init(params) };
+      return { count: 0, base: base?.init(asEuclidean(params)) };
     },
     update<P>(grads: unknown, state: LandingState, params: P) {
       const [xs, gs] = pairLeaves("landing", params, grads);
@@ -167,7 +167,8 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
       let ys: Tensor[];
       let baseState: unknown;
       if (base) {
-        const r = base.update(rebuild(params, fields), state.base, params);
+        // the base steps along the landing field in the ambient space: it sees plain tensors
+        const r = base.update(rebuild(params, fields), state.base, asEuclidean(params));
         ys = pairLeaves("landing", params, r.params)[1];
         baseState = r.state;
       } else {

@@ -4,7 +4,7 @@
  * retraction and transport; a plain tensor is Euclidean (`R(x, v) = x + v`, transport = identity).
  * @module
  */
-import { DomainError, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { DomainError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
 import { add, astype, mul } from "../core/ops/mod.ts";
 import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -129,4 +129,47 @@ export function checkLearningRate(op: string, lr: unknown): void {
  */
 export function rebuild<P>(params: P, leaves: readonly Tensor[]): P {
   return treeUnflatten(params, leaves);
+}
+
+const warnedEuclidean = new Set<string>();
+
+/**
+ * A Euclidean optimizer given a point of a manifold steps off the manifold (`x − ηg` is not on it):
+ * throws a ManifoldError when `strict`, else warns once per optimizer kind. Names the fix.
+ * @internal
+ */
+export function checkEuclidean(op: string, xs: readonly Tensor[], strict: boolean | undefined): void {
+  const curved = (x: Tensor) => {
+    const m = manifoldOf(x) as Manifold | undefined;
+    return m !== undefined && !m.name.startsWith("euclidean("); // a Euclidean point is a plain tensor here
+  };
+  const i = xs.findIndex(curved);
+  if (i < 0) return;
+  const m = manifoldOf(xs[i]) as Manifold;
+  const msg = `${op}: parameter ${i} ${fmtShape(xs[i].shape)} is a point of ${m.name}, but ${op} is Euclidean: ` +
+    `its steps leave the manifold. Use the Riemannian form (riemannianSgd / riemannianAdam, or landing), or ` +
+    `pass a plain tensor`;
+  if (strict) throw new ManifoldError(msg);
+  if (warnedEuclidean.has(op)) return;
+  warnedEuclidean.add(op);
+  console.warn(`${msg} (shown once; { strict: true } makes it an error)`);
+}
+
+/**
+ * `params` with every manifold point replaced by a plain tensor sharing its elements (trace
+ * identities kept), for a Euclidean base optimizer that is meant to see them as plain.
+ * @internal
+ */
+export function asEuclidean<P>(params: P): P {
+  const leaves = treeLeaves(params);
+  if (!leaves.some((x) => manifoldOf(x) !== undefined)) return params;
+  return treeUnflatten(
+    params,
+    leaves.map((x) => {
+      if (manifoldOf(x) === undefined) return x;
+      const a = x._alias();
+      if (x._tr) a._tr = x._tr;
+      return a;
+    }),
+  );
 }

@@ -15,7 +15,15 @@ import { DomainError } from "../core/errors.ts";
 import { add, mul, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
-import { checkHyper, checkLearningRate, leafGeometry, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import {
+  checkEuclidean,
+  checkHyper,
+  checkLearningRate,
+  leafGeometry,
+  type Optimizer,
+  pairLeaves,
+  rebuild,
+} from "./optimizer.ts";
 import type { Point } from "./point.ts";
 import { type LearningRate, learningRateAt } from "./schedules.ts";
 
@@ -29,6 +37,8 @@ export interface SgdOptions {
   nesterov?: boolean;
   /** L2 weight decay added to the gradient (default 0). */
   weightDecay?: number;
+  /** `sgd` given a manifold point throws instead of warning once (it would step off the manifold). */
+  strict?: boolean;
 }
 
 /** Options of `riemannianSgd`. */
@@ -63,10 +73,12 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
   return {
     init<P>(params: P): SgdState {
       const leaves = pairLeaves(op, params, params)[0];
+      if (!riemannian) checkEuclidean(op, leaves, o.strict);
       return { count: 0, momentum: mu > 0 ? leaves.map(zerosLike) : [] };
     },
     update<P>(grads: unknown, state: SgdState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
+      if (!riemannian) checkEuclidean(op, xs, o.strict);
       const lr = learningRateAt(o.lr, state.count, op), count = state.count + 1;
       const stabilize = riemannian && o.stabilize !== undefined && count % o.stabilize === 0;
       const newX: Tensor[] = [], newB: Tensor[] = [];
@@ -95,7 +107,8 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
 
 /**
  * Euclidean SGD with momentum and Nesterov (PyTorch semantics): `b ← μb + g`,
- * `x ← x − η(g + μb)` (Nesterov) or `x ← x − ηb`. Manifold tags are ignored.
+ * `x ← x − η(g + μb)` (Nesterov) or `x ← x − ηb`. Given a manifold point it warns once (its steps
+ * leave the manifold; `{ strict: true }` throws): use `riemannianSgd` there.
  * @param opts learning rate (number or schedule), momentum, nesterov, weight decay
  * @example
  * ```ts

@@ -1,0 +1,288 @@
+/**
+ * optax's composition pieces over Tangent's functional optimizers. A `GradientTransformation` maps
+ * gradients to updates (`init(params)`, `update(updates, state, params)`); an `Optimizer` (sgd,
+ * adam, riemannianAdam, landing, …) takes the step itself. `chain` runs transformations in order
+ * and, when the last piece is an optimizer, hands it the transformed gradients, so
+ * `chain(clipByGlobalNorm(1), adamw({ lr }))` is an optimizer; a chain of transformations ending in
+ * `scaleByLearningRate` is applied with `applyUpdates`.
+ * @module
+ */
+import { DomainError, ShapeError } from "../core/errors.ts";
+import { add, div, maximum, mul, sqrt, sum } from "../core/ops/mod.ts";
+import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { Tensor } from "../core/tensor.ts";
+import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
+import { checkEuclidean, pairLeaves } from "../manifolds/optimizer.ts";
+import { type LearningRate, learningRateAt } from "../manifolds/schedules.ts";
+
+/** What a transformation's `update` returns: the transformed updates and its new state. */
+export interface TransformUpdate<S> {
+  /** The updates (same structure as the gradients). */
+  updates: unknown;
+  /** The state for the next call. */
+  state: S;
+}
+
+/** A gradient transformation (optax's `GradientTransformation`): gradients in, updates out. */
+export interface GradientTransformation<S = unknown> {
+  /** Marks a transformation (an optimizer has no such field). */
+  readonly kind: "transformation";
+  /** The initial state for `params`. */
+  init<P>(params: P): S;
+  /** Transforms `updates` (gradients, or the previous piece's output). */
+  update<P>(updates: unknown, state: S, params: P): TransformUpdate<S>;
+}
+
+function isTransformation(x: unknown): x is GradientTransformation {
+  return (x as GradientTransformation | null)?.kind === "transformation";
+}
+
+function mapLeaves(tree: unknown, f: (t: Tensor, i: number) => Tensor): unknown {
+  return treeUnflatten(tree, treeLeaves(tree).map(f));
+}
+
+/**
+ * Scales all gradients by `min(1, maxNorm / ‖g‖)`, ‖g‖ the norm of all leaves together (optax's
+ * `clip_by_global_norm`). Runs on the device: nothing is read back.
+ * @example
+ * ```ts
+ * import { tensor } from "@tangent/tangent";
+ * import { clipByGlobalNorm } from "@tangent/tangent/optim";
+ * const t = clipByGlobalNorm(1);
+ * const { updates } = t.update({ w: tensor([3, 4]) }, t.init({}), {}); // { w: [0.6, 0.8] }
+ * ```
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record<never, never>> {
+  if (!(typeof maxNorm === "number" && maxNorm > 0 && Number.isFinite(maxNorm))) {
+    throw new DomainError(`clipByGlobalNorm: maxNorm = ${maxNorm} must be a finite number > 0`);
+  }
+  return {
+    kind: "transformation",
+    init: () => ({}),
+    update(updates, state) {
+      const leaves = treeLeaves(updates);
+      if (leaves.length === 0) return { updates, state };
+      const norm = sqrt(leaves.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b)));
+      // maxNorm / max(‖g‖, maxNorm): 1 at or below the threshold, never a division by zero
+      const scale = div(maxNorm, maximum(norm, maxNorm));
+      return { updates: mapLeaves(updates, (g) => mul(g, scale.astype(g.dtype))), state };
+    },
+  };
+}
+
+/** State of `scaleByLearningRate`: the step count (for schedules). */
+export interface CountState {
+  /** Updates done so far. */
+  readonly count: number;
+}
+
+/**
+ * Multiplies updates by `−lr` (a number or a schedule of the step count), optax's
+ * `scale_by_learning_rate`: the last piece of a chain applied with `applyUpdates`.
+ * @example
+ * ```ts
+ * import { tensor } from "@tangent/tangent";
+ * import { applyUpdates, chain, clipByGlobalNorm, scaleByLearningRate } from "@tangent/tangent/optim";
+ * const t = chain(clipByGlobalNorm(1), scaleByLearningRate(0.1));
+ * const params = { w: tensor([1, 1]) };
+ * const { updates } = t.update({ w: tensor([3, 4]) }, t.init(params), params);
+ * applyUpdates(params, updates); // { w: [0.94, 0.92] }
+ * ```
+ */
+export function scaleByLearningRate(lr: LearningRate): GradientTransformation<CountState> {
+  learningRateAt(lr, 0, "scaleByLearningRate");
+  return {
+    kind: "transformation",
+    init: () => ({ count: 0 }),
+    update(updates, state) {
+      const r = learningRateAt(lr, state.count, "scaleByLearningRate");
+      return { updates: mapLeaves(updates, (g) => mul(g, -r)), state: { count: state.count + 1 } };
+    },
+  };
+}
+
+/**
+ * Adds `weightDecay · params` to the updates (optax's `add_decayed_weights`): before an optimizer
+ * (or `scaleByLearningRate`) in a chain, this is L2 decay decoupled from Adam's scaling when it
+ * follows the adaptive piece.
+ * @example
+ * ```ts
+ * import { tensor } from "@tangent/tangent";
+ * import { addDecayedWeights } from "@tangent/tangent/optim";
+ * const t = addDecayedWeights(0.1);
+ * const p = { w: tensor([1, 2]) };
+ * t.update({ w: tensor([0, 0]) }, t.init(p), p).updates; // { w: [0.1, 0.2] }
+ * ```
+ */
+export function addDecayedWeights(weightDecay: number): GradientTransformation<Record<never, never>> {
+  if (!(typeof weightDecay === "number" && weightDecay >= 0 && Number.isFinite(weightDecay))) {
+    throw new DomainError(`addDecayedWeights: weightDecay = ${weightDecay} must be a finite number ≥ 0`);
+  }
+  return {
+    kind: "transformation",
+    init: () => ({}),
+    update(updates, state, params) {
+      const [ps, us] = pairLeaves("addDecayedWeights", params, updates);
+      return { updates: treeUnflatten(updates, us.map((u, i) => add(u, mul(ps[i], weightDecay)))), state };
+    },
+  };
+}
+
+/** `params + updates` leaf by leaf (Euclidean; warns once for manifold points, as `sgd` does). */
+export function applyUpdates<P>(params: P, updates: unknown): P {
+  const [ps, us] = pairLeaves("applyUpdates", params, updates);
+  checkEuclidean("applyUpdates", ps, false);
+  return treeUnflatten(params, ps.map((p, i) => add(p, us[i])));
+}
+
+/**
+ * Runs the pieces in order. All transformations: a transformation (apply its updates with
+ * `applyUpdates`). Transformations then an optimizer: an optimizer that transforms the gradients,
+ * then steps (`chain(clipByGlobalNorm(1), riemannianAdam({ lr }))` keeps points on their manifolds).
+ * @example
+ * ```ts
+ * import { grad, sum, square, type Tensor, tensor } from "@tangent/tangent";
+ * import { adamw, chain, clipByGlobalNorm } from "@tangent/tangent/optim";
+ * const opt = chain(clipByGlobalNorm(1), adamw({ lr: 1e-2 }));
+ * let params = { w: tensor([1, 2]) };
+ * let state = opt.init(params);
+ * ({ params, state } = opt.update(grad((p: { w: Tensor }) => sum(square(p.w)))(params), state, params));
+ * ```
+ */
+export function chain(...pieces: GradientTransformation[]): GradientTransformation<unknown[]>;
+export function chain(...pieces: [...GradientTransformation[], Optimizer]): Optimizer<unknown[]>;
+export function chain(
+  ...pieces: (GradientTransformation | Optimizer)[]
+): GradientTransformation<unknown[]> | Optimizer<unknown[]> {
+  if (pieces.length === 0) throw new ShapeError("chain: give at least one transformation or optimizer");
+  const last = pieces[pieces.length - 1];
+  const transforms = pieces.slice(0, isTransformation(last) ? pieces.length : -1);
+  const bad = transforms.findIndex((t) => !isTransformation(t));
+  if (bad >= 0) {
+    throw new ShapeError(`chain: piece ${bad} is an optimizer; only the last piece may be one (it takes the step)`);
+  }
+  const ts = transforms as GradientTransformation[];
+  const run = <P>(grads: unknown, states: unknown[], params: P): [unknown, unknown[]] => {
+    let u = grads;
+    const next = ts.map((t, i) => {
+      const r = t.update(u, states[i], params);
+      u = r.updates;
+      return r.state;
+    });
+    return [u, next];
+  };
+  if (isTransformation(last)) {
+    return {
+      kind: "transformation",
+      init: (params) => ts.map((t) => t.init(params)),
+      update(updates, state, params) {
+        const [u, next] = run(updates, state, params);
+        return { updates: u, state: next };
+      },
+    };
+  }
+  const opt = last as Optimizer;
+  return {
+    init: (params) => [...ts.map((t) => t.init(params)), opt.init(params)],
+    update<P>(grads: unknown, state: unknown[], params: P): OptimizerUpdate<P, unknown[]> {
+      const [u, next] = run(grads, state, params);
+      const r = opt.update(u, state[ts.length], params);
+      return { params: r.params, state: [...next, r.state] };
+    },
+  };
+}
+
+/** A mask: a pytree of booleans shaped as the parameters (true = trained), or a function making one. */
+export type Mask = unknown | ((params: unknown) => unknown);
+
+function maskLeaves(mask: Mask, params: unknown): boolean[] {
+  const m = typeof mask === "function" ? (mask as (p: unknown) => unknown)(params) : mask;
+  const n = treeLeaves(params).length;
+  const out: boolean[] = [];
+  const walk = (mk: unknown, p: unknown) => {
+    if (typeof mk === "boolean") {
+      for (let i = 0; i < treeLeaves(p).length; i++) out.push(mk);
+    } else if (p instanceof Tensor) {
+      throw new ShapeError(
+        `masked: the mask has a subtree where the parameters have a tensor; use true or false there`,
+      );
+    } else if (Array.isArray(p)) {
+      if (!Array.isArray(mk) || mk.length !== p.length) {
+        throw new ShapeError(`masked: the mask is not laid out as the parameters`);
+      }
+      p.forEach((v, i) => walk(mk[i], v));
+    } else if (p !== null && typeof p === "object") {
+      const keys = Object.keys(p as object).sort();
+      for (const k of keys) {
+        const sub = (mk as Record<string, unknown> | null)?.[k];
+        if (sub === undefined) {
+          if (treeLeaves((p as Record<string, unknown>)[k]).length) {
+            throw new ShapeError(`masked: the mask has no entry for "${k}"; give true (train) or false (freeze)`);
+          }
+          continue;
+        }
+        walk(sub, (p as Record<string, unknown>)[k]);
+      }
+    }
+  };
+  walk(m, params);
+  if (out.length !== n) throw new ShapeError(`masked: the mask covers ${out.length} of ${n} parameter tensors`);
+  return out;
+}
+
+/**
+ * `inner` applied only where `mask` is true; the other parameters are frozen (an optimizer leaves
+ * them as they are, a transformation gives them zero updates) and hold no state. The mask is a
+ * pytree of booleans shaped as the parameters (a boolean covers a whole subtree) or a function of
+ * the parameters giving one.
+ * @example
+ * ```ts
+ * import { tensor } from "@tangent/tangent";
+ * import { masked, sgd } from "@tangent/tangent/optim";
+ * const opt = masked(sgd({ lr: 0.1 }), { base: false, lora: true });
+ * const params = { base: tensor([1]), lora: tensor([1]) };
+ * const { params: next } = opt.update({ base: tensor([1]), lora: tensor([1]) }, opt.init(params), params);
+ * // next.base is unchanged, next.lora = 0.9
+ * ```
+ */
+export function masked<S>(inner: Optimizer<S>, mask: Mask): Optimizer<S>;
+export function masked<S>(inner: GradientTransformation<S>, mask: Mask): GradientTransformation<S>;
+export function masked<S>(
+  inner: Optimizer<S> | GradientTransformation<S>,
+  mask: Mask,
+): Optimizer<S> | GradientTransformation<S> {
+  const pick = <T>(xs: T[], m: boolean[]) => xs.filter((_, i) => m[i]);
+  const init = <P>(params: P): S => {
+    const m = maskLeaves(mask, params);
+    return inner.init(pick(treeLeaves(params), m));
+  };
+  if (isTransformation(inner)) {
+    return {
+      kind: "transformation",
+      init,
+      update(updates, state, params) {
+        const m = maskLeaves(mask, params);
+        const [ps, us] = pairLeaves("masked", params, updates);
+        const r = inner.update(pick(us, m), state, pick(ps, m));
+        const sub = treeLeaves(r.updates);
+        let k = 0;
+        return {
+          updates: treeUnflatten(updates, us.map((u, i) => (m[i] ? sub[k++] : mul(u, 0)))),
+          state: r.state,
+        };
+      },
+    };
+  }
+  const opt = inner as Optimizer<S>;
+  return {
+    init,
+    update<P>(grads: unknown, state: S, params: P): OptimizerUpdate<P, S> {
+      const m = maskLeaves(mask, params);
+      const [ps, gs] = pairLeaves("masked", params, grads);
+      const r = opt.update(pick(gs, m), state, pick(ps, m));
+      const sub = treeLeaves(r.params);
+      let k = 0;
+      return { params: treeUnflatten(params, ps.map((p, i) => (m[i] ? sub[k++] : p))), state: r.state };
+    },
+  };
+}
