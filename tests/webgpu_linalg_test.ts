@@ -344,3 +344,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu linalg: on a software adapter a kernel that would outrun its loop cap throws a BackendError",
+  ...opt,
+  ignore: !gpuOk || linalgTuning.loopCap === Infinity,
+  async fn() {
+    const big = await T.toBackend(randn(31, [150, 150]), "webgpu");
+    assert.throws(() => L.qr(big), (e: unknown) => {
+      assert.ok(e instanceof T.BackendError);
+      assert.match(
+        e.message,
+        /qr: a matrix of \[150, 150\] needs about [\d,]+ loop iterations .* run it on the cpu backend/,
+      );
+      return true;
+    });
+    // the blocked and block-Jacobi paths keep their loops short: the same size works there
+    const want = L.svdvals(f64(await T.toBackend(big, "cpu")));
+    assertClose(await L.svdvals(big).data(), want.dataSync(), "svdvals 150×150", 1e-4);
+    const spdOf = (x: Tensor) => T.add(T.matmulT(x, x, false, true), T.mul(T.eye(150, { like: x }), 150));
+    const spdCpu = f64(spdOf(await T.toBackend(big, "cpu")));
+    assertClose(await L.cholesky(spdOf(big)).data(), L.cholesky(spdCpu).dataSync(), "cholesky 150×150", 1e-4);
+  },
+});

@@ -15,7 +15,7 @@ import { failureError } from "../../linalg/failure.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
 import { blockedCholesky, blockedLu, blockedTriangularSolve } from "./linalg_blocked.ts";
-import { linalgTuning } from "./linalg_tuning.ts";
+import { checkLoops, linalgTuning, loopEstimates, useSoftwareTuning } from "./linalg_tuning.ts";
 import { choleskyCode, luCode, triangularCheckCode } from "./linalg_lu.ts";
 import { registerQr } from "./linalg_qr.ts";
 import { registerExpm } from "./linalg_expm.ts";
@@ -99,12 +99,13 @@ export function substitute(
 /** Registers the linear-algebra kernels. */
 export function registerLinalg(gpu: WebGPUBackend): void {
   const log = failureLog(gpu);
-  if (/llvmpipe|lavapipe|swiftshader|software/i.test(gpu.description)) linalgTuning.maxGroup = 64;
+  if (/llvmpipe|lavapipe|swiftshader|software/i.test(gpu.description)) useSoftwareTuning();
 
   gpu.kernels.set("triangularSolve", ([a, b], [aa, ba], p: TriParams, [o]): Storage[] => {
     const n = aa.shape[aa.shape.length - 1], k = ba.shape[ba.shape.length - 1];
     const cnt = count(ba.shape);
     wgslType(o.dtype, p.op);
+    checkLoops(p.op, aa.shape, loopEstimates.triangularSolve(n, k));
     const out = gpu.alloc(o);
     if (cnt === 0) return [gpu.wrap(out, o)];
     const dims = { n, k, count: cnt, aBatched: aa.shape.length > 2 };
@@ -134,6 +135,7 @@ export function registerLinalg(gpu: WebGPUBackend): void {
 
   gpu.kernels.set("cholesky", ([x], [xa], _p, [o]): Storage[] => {
     const n = xa.shape[xa.shape.length - 1], cnt = count(xa.shape);
+    checkLoops("cholesky", xa.shape, loopEstimates.factor(n));
     const out = gpu.alloc(o);
     if (cnt === 0) return [gpu.wrap(out, o)];
     const region = log.region(cnt);
@@ -147,6 +149,7 @@ export function registerLinalg(gpu: WebGPUBackend): void {
 
   gpu.kernels.set("lu", ([x], [xa], _p, [lo, po, so]): Storage[] => {
     const n = xa.shape[xa.shape.length - 1], cnt = count(xa.shape);
+    checkLoops("lu", xa.shape, loopEstimates.factor(n));
     const lu = gpu.alloc(lo), perm = gpu.alloc(po), sign = gpu.alloc(so);
     const wrapAll = () => [gpu.wrap(lu, lo), gpu.wrap(perm, po), gpu.wrap(sign, so)];
     if (cnt === 0) return wrapAll();

@@ -12,8 +12,10 @@
  * `linalgTuning.jacobiSweeps` ample). Then σᵢ = ‖xᵢ‖, U = xᵢ/σᵢ, sorted and signed as the CPU
  * kernel does.
  *
- * `eigh` runs the same iteration on B = (A + cI), c = 2‖A‖_F (so B is positive definite with a
- * condition number ≤ 3 and its right singular vectors are A's eigenvectors): λᵢ = σᵢ − c.
+ * `eigh` runs the same iteration on the symmetric B = A + cI, c = ‖A‖_F/√n (the root mean square of
+ * the eigenvalues: a shift of the order of A's own scale keeps the relative gaps, and makes
+ * λᵢ = −λⱼ pairs, which one-sided Jacobi cannot separate, unlikely): its right singular vectors
+ * are A's eigenvectors, and λᵢ = vᵢᵀ B vᵢ − c = xᵢ·vᵢ − c, a Rayleigh quotient.
  *
  * Accuracy is float32's through Gram matrices: singular values far below ε·σ₁ lose relative
  * accuracy (the one-workgroup kernel, used up to `jacobiMax`, keeps it), and exactly zero singular
@@ -49,7 +51,7 @@ fn rowOf(b: u32, pos: u32, w: u32, n2: u32, bs: u32) -> u32 {
 
 /**
  * Per matrix: non-finite scan (kind 1), the power-of-two scale (max |a| ∈ [1, 2)), and for eigh
- * the asymmetry check (kind 5) and the shift c = 2‖A‖_F of the scaled matrix
+ * the asymmetry check (kind 5) and the shift c = ‖A‖_F/√n of the scaled matrix
  * (bindings A, SC (scale, shift), ST; uniforms len, count, n, eig, symTol).
  */
 function scanCode(wgs: number): string {
@@ -81,7 +83,7 @@ ${perMatrix(wgs)}
     kind = 5u; val = amx / amax;
   }
   if (t == 0u) {
-    SC[2u * b] = scale; SC[2u * b + 1u] = select(0.0, 2.0 * fro, u.eig != 0u);
+    SC[2u * b] = scale; SC[2u * b + 1u] = select(0.0, fro / sqrt(f32(max(u.n, 1u))), u.eig != 0u);
     ST[4u * b] = kind; ST[4u * b + 1u] = idx; ST[4u * b + 2u] = bitcast<u32>(val); ST[4u * b + 3u] = 0u;
   }
 }`);
@@ -135,18 +137,27 @@ ${entry("u.total")}
   if (e < u.q2) { ZV[row * u.q2 + e] = V[src * u.q2 + e]; }
 }`;
 
-/** σ of every column vector, in column order (bindings ZX, SG). */
-const NORMS = `struct U { total: u32, p: u32, q2: u32, n2: u32, bs: u32, r: u32 }
+/**
+ * Per column vector, in column order: σ = ‖xᵢ‖ (svd), or xᵢ·vᵢ = λᵢ + c (eigh: xᵢ = B vᵢ, the
+ * Rayleigh quotient of the shifted matrix) (bindings ZX, ZV, SG).
+ */
+const NORMS = `struct U { total: u32, p: u32, q2: u32, n2: u32, bs: u32, r: u32, eig: u32 }
 @group(0) @binding(0) var<storage, read> ZX: array<f32>;
-@group(0) @binding(1) var<storage, read_write> SG: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> ZV: array<f32>;
+@group(0) @binding(2) var<storage, read_write> SG: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
 ${LAYOUT}
 ${entry("u.total")}
   let b = i / u.q2; let col = i % u.q2;
   let row = rowOf(b, posOf(col / u.bs, u.r, u.n2), col % u.bs, u.n2, u.bs);
   var s = 0.0;
-  for (var e = 0u; e < u.p; e++) { let x = ZX[row * u.p + e]; s += x * x; }
-  SG[i] = sqrt(s);
+  if (u.eig != 0u) {
+    for (var e = 0u; e < u.p; e++) { s += ZX[row * u.p + e] * ZV[row * u.q2 + e]; }
+    SG[i] = s;
+  } else {
+    for (var e = 0u; e < u.p; e++) { let x = ZX[row * u.p + e]; s += x * x; }
+    SG[i] = sqrt(s);
+  }
 }`;
 
 /**
@@ -336,9 +347,9 @@ function blockJacobi(
   run1d(
     gpu,
     memoCode("bj-norms", () => NORMS),
-    [zx],
+    [zx, zv],
     [sg],
-    new Uniforms().u(count * q2, p, q2, n2, bs, layout).u32,
+    new Uniforms().u(count * q2, p, q2, n2, bs, layout, eig ? 1 : 0).u32,
     count * q2,
   );
   const [o0, o1, o2] = eig ? [outs[0], outs[1], outs[1]] : outs;

@@ -11,7 +11,7 @@ import { expmNonFiniteError } from "../../linalg/failure.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { type FailureLog, STATUS } from "./linalg_status.ts";
 import { header, scanBad } from "./linalg_wgsl.ts";
-import { linalgTuning } from "./linalg_tuning.ts";
+import { checkLoops, linalgTuning, loopEstimates } from "./linalg_tuning.ts";
 import { Uniforms } from "./runtime.ts";
 import { memoCode } from "./wgsl.ts";
 
@@ -60,6 +60,7 @@ export function registerExpm(gpu: WebGPUBackend, log: FailureLog): void {
   gpu.kernels.set("expmSquarings", ([x], [xa], p: { max: number }, [o]): Storage[] => {
     const n = xa.shape[xa.shape.length - 1];
     const cnt = xa.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    checkLoops("expm", xa.shape, loopEstimates.expm(n, cnt));
     const out = gpu.alloc(o);
     const region = log.region(cnt);
     const wgs = Math.min(64, linalgTuning.maxGroup);

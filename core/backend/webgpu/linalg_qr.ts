@@ -14,6 +14,7 @@ import type { WebGPUBackend } from "./backend.ts";
 import { describe, type FailureLog } from "./linalg_status.ts";
 import { entry, groupSize, header, runPerMatrix, scanBad, WRITE_STATUS } from "./linalg_wgsl.ts";
 import { Uniforms } from "./runtime.ts";
+import { checkLoops, loopEstimates } from "./linalg_tuning.ts";
 import { memoCode } from "./wgsl.ts";
 
 /**
@@ -127,6 +128,7 @@ export function registerQr(gpu: WebGPUBackend, log: FailureLog): void {
     const nd = xa.shape.length;
     const m = xa.shape[nd - 2], n = xa.shape[nd - 1], k = Math.min(m, n);
     const cnt = xa.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    checkLoops("qr", xa.shape, loopEstimates.qr(m, n));
     const q = gpu.alloc(qo), r = gpu.alloc(ro);
     if (cnt > 0) {
       const scratch = gpu.runtime.alloc(cnt * (m * n + m * k + k) * 4);

@@ -13,7 +13,7 @@ import { eighCode, svdCode } from "./linalg_jacobi.ts";
 import { describe, type FailureLog, STATUS } from "./linalg_status.ts";
 import { groupSize, runPerMatrix } from "./linalg_wgsl.ts";
 import { Uniforms } from "./runtime.ts";
-import { linalgTuning } from "./linalg_tuning.ts";
+import { checkLoops, linalgTuning, loopEstimates } from "./linalg_tuning.ts";
 
 /** Relative asymmetry `eigh` accepts in float32 (the CPU's tolerance). */
 const SYMMETRY_TOL = 1e-4;
@@ -25,10 +25,12 @@ export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
     const m = xa.shape[nd - 2], n = xa.shape[nd - 1];
     const p = Math.max(m, n), q = Math.min(m, n);
     const cnt = xa.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const block = q > linalgTuning.jacobiMax;
+    checkLoops("svd", xa.shape, block ? loopEstimates.blockJacobi(m, n) : loopEstimates.svd(m, n));
     const u = gpu.alloc(uo), s = gpu.alloc(so), vh = gpu.alloc(vo);
     if (cnt > 0) {
       const region = log.region(cnt);
-      if (q > linalgTuning.jacobiMax) blockJacobiSvd(gpu, gpu.buf(x), [u, s, vh], region, m, n, cnt, linalgTuning);
+      if (block) blockJacobiSvd(gpu, gpu.buf(x), [u, s, vh], region, m, n, cnt, linalgTuning);
       else {
         const scratch = gpu.runtime.alloc(cnt * (p * q + q * q + 2 * q) * 4);
         runPerMatrix(
@@ -49,6 +51,8 @@ export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
   gpu.kernels.set("eigh", ([x], [xa], _p, [wo, vo]): Storage[] => {
     const n = xa.shape[xa.shape.length - 1];
     const cnt = xa.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const block = n > linalgTuning.jacobiMax;
+    checkLoops("eigh", xa.shape, block ? loopEstimates.blockJacobi(n, n) : loopEstimates.eigh(n));
     const w = gpu.alloc(wo), v = gpu.alloc(vo);
     if (cnt > 0) {
       const region = log.region(cnt);
