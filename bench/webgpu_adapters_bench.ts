@@ -13,7 +13,15 @@
  * Timing (both sides): T(n) = wall time of n steps ending with one wait for the device; ms/step =
  * median over `reps` of (T(3n) − T(n)) / 2n, which cancels the fixed wait (~11 ms in Deno). "host"
  * is the time to encode one step, "kernels" the dispatches per step, "init" the adapter's `init`
- * on the GPU plus one read (SORSA's SVD, PiSSA-style inits and Stiefel sampling run there).
+ * on the GPU plus one read (SORSA's SVD, PiSSA-style inits and Stiefel sampling run there), and
+ * "‖QᵀQ − I‖" the orthonormality of the factors the init made orthonormal (SORSA's U and V from
+ * the block-Jacobi SVD at large d, PoLAR's X and Y from QR): a check that the fixed number of
+ * Jacobi sweeps converged.
+ *
+ * A second table times the factorizations alone (the linear algebra of issue 13: batched small
+ * blocks as OFT/BOFT have, an r × r solve, tall-skinny QR, and d × d Cholesky, LU solve, SVD,
+ * eigh) with the same (T(3n) − T(n)) / 2n method, beside torch.linalg in the peer, to tune the
+ * switch points in core/backend/webgpu/linalg_tuning.ts; `--no-linalg` skips it.
  * `--quick` (d = tokens = 128, 2 steps, 1 rep) checks that everything runs, e.g. on llvmpipe.
  * @module
  */
@@ -37,6 +45,7 @@ import {
   sorsa,
   vera,
 } from "../adapters/mod.ts";
+import { orthogonalityError } from "../adapters/analysis.ts";
 import { adamw, landing, type Optimizer } from "../manifolds/mod.ts";
 import { webgpuAdapterName, webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
 import type { WebGPUBackend } from "../core/backend/webgpu/backend.ts";
@@ -52,6 +61,7 @@ const { values: args } = parseArgs({
     reps: { type: "string" },
     only: { type: "string" },
     "no-peer": { type: "boolean", default: false },
+    "no-linalg": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -59,7 +69,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     "deno run -A bench/webgpu_adapters_bench.ts [--dim 4096] [--tokens 4096] [--steps 20] [--reps 5] " +
-      "[--only a,b] [--no-peer] [--quick]",
+      "[--only a,b] [--no-peer] [--no-linalg] [--quick]",
   );
   Deno.exit(0);
 }
@@ -99,6 +109,82 @@ const CASES: Case[] = [
   },
 ].filter((c) => !only || only.includes(c.name));
 
+/** A factorization timed alone: the op (named for the peer), its input shape, and how to run it. */
+interface LinalgCase {
+  name: string;
+  op: "cayley" | "solve" | "qr" | "svd" | "cholesky" | "eigh";
+  shape: number[];
+}
+
+const bsL = Math.min(32, D);
+const LINALG: LinalgCase[] = args["no-linalg"] ? [] : [
+  { name: "oft blocks: cayley (batched LU solve)", op: "cayley", shape: [D / bsL, bsL, bsL] },
+  { name: "r × r solve", op: "solve", shape: [8, 8] },
+  { name: "tall-skinny qr (Stiefel)", op: "qr", shape: [D, 8] },
+  { name: "tall-skinny svd (polar)", op: "svd", shape: [D, 8] },
+  { name: "cholesky", op: "cholesky", shape: [D, D] },
+  { name: "lu solve", op: "solve", shape: [D, D] },
+  { name: "svd (SORSA init)", op: "svd", shape: [D, D] },
+  { name: "eigh", op: "eigh", shape: [D, D] },
+];
+
+/** The op on a random input of its shape (well conditioned where it needs to be). */
+function linalgInput(l: LinalgCase): Tensor {
+  const a = T.normal(T.key(5), l.shape);
+  const n = l.shape[l.shape.length - 1];
+  if (l.op === "cholesky") return T.add(T.matmulT(a, a, false, true), T.mul(T.eye(n), n));
+  if (l.op === "eigh") return T.add(a, T.matrixTranspose(a));
+  if (l.op === "cayley") return T.mul(T.sub(a, T.matrixTranspose(a)), 0.1);
+  if (l.op === "solve") return T.add(a, T.mul(T.eye(n), Math.sqrt(n)));
+  return a;
+}
+
+function linalgRun(l: LinalgCase, a: Tensor, b: Tensor): Tensor {
+  switch (l.op) {
+    case "cayley":
+      return T.linalg.cayley(a);
+    case "solve":
+      return T.linalg.solve(a, b);
+    case "qr":
+      return T.linalg.qr(a).Q;
+    case "svd":
+      return T.linalg.svd(a).S;
+    case "cholesky":
+      return T.linalg.cholesky(a);
+    case "eigh":
+      return T.linalg.eigh(a).eigenvalues;
+  }
+}
+
+/** ms per call ((T(3n) − T(n)) / 2n, median of the reps; fewer calls for the d × d ones) and kernels. */
+async function timeLinalg(l: LinalgCase, gpu: WebGPUBackend): Promise<{ ms: number; kernels: number }> {
+  const a = linalgInput(l), b = T.normal(T.key(6), [l.shape[l.shape.length - 1], 4]);
+  const big = l.shape[0] === D && l.shape[1] === D;
+  const n = big ? Math.max(1, Math.floor(STEPS / 10)) : STEPS;
+  let out: Tensor = linalgRun(l, a, b);
+  await out.data();
+  const run = async (k: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < k; i++) {
+      const prev = out;
+      out = T.scope(() => linalgRun(l, a, b));
+      releaseNow(prev);
+    }
+    await out.data();
+    return performance.now() - t0;
+  };
+  const d0 = gpu.runtime.dispatched;
+  await run(1);
+  const kernels = gpu.runtime.dispatched - d0;
+  const ests: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const t1 = await run(n), t3 = await run(3 * n);
+    ests.push((t3 - t1) / (2 * n));
+  }
+  releaseNow([a, b, out]);
+  return { ms: median(ests), kernels };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
@@ -122,6 +208,15 @@ interface Row {
   init: number;
   liveMiB: number;
   loss: number;
+  /** max ‖QᵀQ − I‖_F of the init's orthonormal factors (NaN: none). */
+  ortho: number;
+}
+
+/** The init's orthonormal factors: SORSA's U, V and PoLAR's X, Y. */
+function orthonormalFactors(name: string, p: Record<string, Tensor>): Tensor[] {
+  if (name === "sorsa") return [p.U, p.V];
+  if (name === "polar") return [p.X, p.Y];
+  return [];
 }
 
 async function measure(c: Case, gpu: WebGPUBackend, W: Tensor, x: Tensor, target: Tensor): Promise<Row> {
@@ -129,6 +224,11 @@ async function measure(c: Case, gpu: WebGPUBackend, W: Tensor, x: Tensor, target
   const { params: p0, frozen } = c.adapter.init(T.key(1), { weight: W });
   await T.treeLeaves(p0)[0].data();
   const init = performance.now() - t0;
+  let ortho = NaN;
+  for (const q of orthonormalFactors(c.name, p0 as Record<string, Tensor>)) {
+    const e = (await orthogonalityError(q).data())[0];
+    ortho = Number.isNaN(ortho) ? e : Math.max(ortho, e);
+  }
   const opt = c.optimizer();
   let params: unknown = p0;
   let state = opt.init(params);
@@ -166,7 +266,7 @@ async function measure(c: Case, gpu: WebGPUBackend, W: Tensor, x: Tensor, target
   const l = (await loss.data())[0];
   const liveMiB = webgpuMemory().liveBytes / 2 ** 20;
   releaseNow([params, state, loss, frozen.weight === W ? [] : frozen]);
-  return { ms: median(ests), host: median(hosts), kernels, init, liveMiB, loss: l };
+  return { ms: median(ests), host: median(hosts), kernels, init, liveMiB, loss: l, ortho };
 }
 
 /** PEFT's ms/step per case from the Python peer, or the reason it did not run. */
@@ -178,6 +278,7 @@ async function peer(): Promise<Map<string, { ms: number; device: string }> | str
     steps: STEPS,
     reps: REPS,
     cases: CASES.map((c) => ({ case: c.name, peft: c.adapter.peftConfig?.() ?? {} })),
+    linalg: args["no-linalg"] ? [] : LINALG.map((l) => ({ case: l.name, op: l.op, shape: l.shape })),
   };
   try {
     const child = new Deno.Command("python3", {
@@ -224,24 +325,50 @@ for (const c of CASES) {
   rows.set(c.name, r);
   console.error(`${c.name}: ${r.ms.toFixed(2)} ms/step (host ${r.host.toFixed(2)}, ${r.kernels} kernels)`);
 }
+const linalgRows = new Map<string, { ms: number; kernels: number } | string>();
+for (const l of LINALG) {
+  try {
+    linalgRows.set(l.name, await timeLinalg(l, gpu));
+  } catch (e) {
+    linalgRows.set(l.name, `${(e as Error).name}: ${(e as Error).message.slice(0, 60)}…`);
+  }
+  console.error(`${l.name}: ${JSON.stringify(linalgRows.get(l.name))}`);
+}
 const peers = await peer();
 if (typeof peers === "string") console.error(`PEFT: ${peers}`);
 const device = typeof peers === "string" ? "" : [...peers.values()][0]?.device ?? "";
 
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const vs = (t: number, p?: { ms: number }) => (p ? `| ${fmt(p.ms)} | ${(t / p.ms).toFixed(2)}× |` : "| – | – |");
 console.log(
-  `| adapter | Tangent ms/step | host ms | kernels | init ms | live MiB | PEFT ms/step${
+  `| adapter | Tangent ms/step | host ms | kernels | init ms | ‖QᵀQ − I‖ | live MiB | PEFT ms/step${
     device ? ` (${device})` : ""
   } | Tangent / PEFT |`,
 );
-console.log("| ------- | --------------: | ------: | ------: | ------: | -------: | -----------: | -------------: |");
+console.log("| ------- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const c of CASES) {
   const r = rows.get(c.name)!;
   const p = typeof peers === "string" ? undefined : peers.get(c.name);
+  const ortho = Number.isNaN(r.ortho) ? "–" : r.ortho.toExponential(1);
+  const live = r.liveMiB.toFixed(r.liveMiB < 10 ? 1 : 0);
   console.log(
-    `| ${c.name} | ${fmt(r.ms)} | ${fmt(r.host)} | ${r.kernels} | ${fmt(r.init)} | ${
-      r.liveMiB.toFixed(r.liveMiB < 10 ? 1 : 0)
-    } | ${p ? fmt(p.ms) : "–"} | ${p ? `${(r.ms / p.ms).toFixed(2)}×` : "–"} |`,
+    `| ${c.name} | ${fmt(r.ms)} | ${fmt(r.host)} | ${r.kernels} | ${fmt(r.init)} | ${ortho} | ${live} ${vs(r.ms, p)}`,
   );
   if (!Number.isFinite(r.loss)) console.error(`${c.name}: the loss is not finite (${r.loss})`);
+}
+if (LINALG.length) {
+  console.log(
+    `\n| factorization | shape | Tangent ms | kernels | torch.linalg ms${device ? ` (${device})` : ""} | ratio |`,
+  );
+  console.log("| ------------- | ----- | ---: | ---: | ---: | ---: |");
+  for (const l of LINALG) {
+    const r = linalgRows.get(l.name)!;
+    const p = typeof peers === "string" ? undefined : peers.get(l.name);
+    const shape = `[${l.shape.join(", ")}]`;
+    console.log(
+      `| ${l.name} | ${shape} | ${typeof r === "string" ? r : `${fmt(r.ms)} | ${r.kernels}`} ${
+        typeof r === "string" ? "| – | – |" : vs(r.ms, p)
+      }`,
+    );
+  }
 }

@@ -301,7 +301,7 @@ function blockJacobi(
   const matmul = gpu.kernels.get("matmul")!;
   const ga = f32([pairs, o, o]), xa = f32([pairs, o, p]), va = f32([pairs, o, q2]);
   const evals = rt.alloc(pairs * o * 4);
-  const escratch = rt.alloc(pairs * 2 * o * o * 4), eregion = rt.alloc(pairs * 16);
+  const escratch = rt.alloc(pairs * 4 * o * o * 4), eregion = rt.alloc(pairs * 16);
   const rounds = n2 - 1;
   let r = 0;
   for (let sweep = 0; sweep < tune.jacobiSweeps; sweep++) {

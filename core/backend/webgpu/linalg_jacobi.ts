@@ -210,8 +210,8 @@ ${entry(wgs)}
  * Two-sided Jacobi eigh (uniforms n, count, the asymmetry tolerance as f32 bits, and `raw`: skip
  * the sorting and sign convention, leaving V the product of the rotations; bindings A,
  * W (eigenvalues), V (eigenvectors), S (scratch: the working matrix, V's columns as contiguous
- * vectors), ST). A relative asymmetry above the tolerance fails with kind 5 and the asymmetry as
- * the status value.
+ * vectors, and two n × n work areas), ST). A relative asymmetry above the tolerance fails with
+ * kind 5 and the asymmetry as the status value.
  */
 export function eighCode(wgs: number): string {
   return memoCode(`la-eigh|${wgs}`, () =>
@@ -233,7 +233,7 @@ ${scanBad("A")}
 ${PAIR}
 ${entry(wgs)}
   let n = u.n; let nn = n * n; let ab = b * nn;
-  let wb = b * 2u * nn; let vb = wb + nn;
+  let wb = b * 4u * nn; let vb = wb + nn; let gb = vb + nn; let hb = gb + nn;
   var kind = 0u; var idx = 0u; var val = 0.0;
   let bad = firstBadA(t, ab, nn);
   if (bad != NONE) { kind = 1u; idx = bad; } else {
@@ -324,6 +324,24 @@ ${entry(wgs)}
       sweep++;
     }
     if (sweep >= ${MAX_SWEEPS}u) { kind = 4u; } else {
+      // one Newton–Schulz step on the eigenvector rows, V ← 1.5 V − 0.5 (V Vᵀ) V: removes the
+      // rounding the thousands of rotations left in VᵀV − I (ε·count → ε²)
+      for (var e = t; e < nn; e += WGS) {
+        let i = e / n; let j = e % n;
+        var g = 0.0;
+        for (var r = 0u; r < n; r++) { g += S[vb + i * n + r] * S[vb + j * n + r]; }
+        S[gb + e] = g;
+      }
+      storageBarrier();
+      for (var e = t; e < nn; e += WGS) {
+        let i = e / n; let c = e % n;
+        var h = 0.0;
+        for (var j = 0u; j < n; j++) { h += S[gb + i * n + j] * S[vb + j * n + c]; }
+        S[hb + e] = 1.5 * S[vb + e] - 0.5 * h;
+      }
+      storageBarrier();
+      for (var e = t; e < nn; e += WGS) { S[vb + e] = S[hb + e]; }
+      storageBarrier();
       for (var i = 0u; i < n; i++) {
         let wi = S[wb + i * n + i];
         var rank = 0u;

@@ -59,7 +59,7 @@ export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
       if (n > linalgTuning.jacobiMax) {
         blockJacobiEigh(gpu, gpu.buf(x), [w, v], region, n, cnt, SYMMETRY_TOL, linalgTuning);
       } else {
-        const scratch = gpu.runtime.alloc(cnt * 2 * n * n * 4);
+        const scratch = gpu.runtime.alloc(cnt * 4 * n * n * 4);
         runPerMatrix(
           gpu,
           eighCode(groupSize(n)),

@@ -119,7 +119,7 @@ export const loopEstimates = {
   eigh(n: number): number {
     const g = wgs(n), pairs = Math.ceil(n / 2);
     const sweep = Math.max(1, n) * Math.ceil(pairs / g) * ((3 * pairs * n) / g + 4);
-    return (4 * n * n) / g + SWEEPS * sweep + n * (n + n / g + 16);
+    return (4 * n * n) / g + SWEEPS * sweep + n * (n + n / g + 16) + (2 * n * n * n + n * n) / g;
   },
   /** Block Jacobi (SVD, eigh) of m × n: the per-matrix scan and the per-column kernels. */
   blockJacobi(m: number, n: number): number {
