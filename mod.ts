@@ -55,6 +55,7 @@ export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
 export { hessian, jacfwd, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
 export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
+export { jit, type JitOptions } from "./autodiff/jit.ts";
 export type { Primitive } from "./core/primitive.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";

@@ -10,6 +10,7 @@ import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
+import { jit } from "./jit.ts";
 
 /**
  * `f` with rematerialisation: the forward pass keeps only `f`'s inputs and output, and the backward
@@ -57,8 +58,8 @@ function step(t: Tensor, i: number): Tensor {
 /**
  * A loop with state: for each slice `x` of `xs` along axis 0 (a pytree of tensors sharing that
  * length), `[carry, y] = f(carry, x)`; returns the last carry and the `y`s stacked along a new
- * axis 0 (pytrees allowed). With `xs` null, `length` steps run with `x` undefined. Differentiable
- * through every step.
+ * axis 0 (pytrees allowed). With `xs` null, `length` steps run with `x` undefined. The body is
+ * traced once (`jit`) and replayed for the other steps; differentiable through every step.
  * @example
  * ```ts
  * import { add, scan, type Tensor, tensor } from "@tangent/tangent";
@@ -81,12 +82,14 @@ export function scan<C, X, Y>(
     }
   }
   n = n as number;
+  // the body is traced once and replayed for the other steps (under grad or vmap it simply runs)
+  const body = jit(f);
   let carry = init;
   const ys: Y[] = new Array(n);
   for (let k = 0; k < n; k++) {
     const i = opts.reverse ? n - 1 - k : k;
     const x = (xs === null ? undefined : treeUnflatten(xs, xLeaves.map((t) => step(t, i)))) as X;
-    const [c, y] = f(carry, x);
+    const [c, y] = body(carry, x);
     carry = c;
     ys[i] = y;
   }

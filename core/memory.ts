@@ -21,6 +21,14 @@ export function noteCreated(s: Storage): void {
   if (scopes.length) scopes[scopes.length - 1].add(s);
 }
 
+/**
+ * Takes `s` out of every open scope: it outlives them (a compiled `jit` graph's constants, made
+ * while the first call traced inside a scope, must survive that scope).
+ */
+export function keepBeyondScopes(s: Storage): void {
+  for (const sc of scopes) sc.delete(s);
+}
+
 function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
   if (value === null || typeof value !== "object" || seen.has(value)) return;
   seen.add(value);

@@ -225,6 +225,22 @@ export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P
       return outs;
     }
   }
+  const outputs = evaluate(prim, inputs, params, outAvals, op);
+  record(prim, inputs, outputs, params);
+  return outputs;
+}
+
+/**
+ * Runs a primitive's backend kernel on concrete inputs (no interpretation, no recording): what
+ * `bind` does once no transformation claims the application. `outAvals` come from `abstract`.
+ */
+export function evaluate<P>(
+  prim: Primitive<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  outAvals: readonly Aval[],
+  op = prim.name,
+): Tensor[] {
   for (const t of inputs) {
     if (t._bt) {
       throw new BackendError(
@@ -253,9 +269,7 @@ export function bind<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P
         `(${fmtBytes(bytes)}) on the ${backend.name} backend (${e.message}); use a smaller shape or split the work`,
     );
   }
-  const outputs = storages.map((s, i) => new Tensor(s, outAvals[i].shape, outAvals[i].dtype));
-  record(prim, inputs, outputs, params);
-  return outputs;
+  return storages.map((s, i) => new Tensor(s, outAvals[i].shape, outAvals[i].dtype));
 }
 
 /** `bind` for single-output primitives. */

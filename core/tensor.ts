@@ -10,6 +10,14 @@ import type { Trace } from "./primitive.ts";
 import * as ops from "./ops/mod.ts";
 import type { ReduceOptions } from "./ops/reduce.ts";
 
+/**
+ * Counts reads of tensor values by the host (`data`, `dataSync` and what builds on them): `jit`
+ * compares it around a trace to tell a function whose control flow depends on values (not
+ * replayable) from one that only runs primitives.
+ * @internal
+ */
+export const valueReads: { count: number } = { count: 0 };
+
 /** Nested arrays of numbers, as `tensor` accepts and `array()` returns. */
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -75,6 +83,7 @@ export class Tensor {
 
   /** The elements in row-major order (waits for the device where there is one). */
   data(): Promise<TypedArray> {
+    valueReads.count++;
     try {
       return this.backend.toHost(this._live(), this);
     } catch (e) {
@@ -84,6 +93,7 @@ export class Tensor {
 
   /** The elements now; only on backends that can read synchronously (the CPU). */
   dataSync(): TypedArray {
+    valueReads.count++;
     return this.backend.toHostSync(this._live(), this);
   }
 
