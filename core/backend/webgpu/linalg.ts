@@ -1,16 +1,20 @@
 /**
  * The linear-algebra primitives on WebGPU, all without a host round trip: `cholesky`, `lu`, `qr`,
- * `svd`, `eigh` and `triangularSolve`, float32. Small matrices (the blocks of OFT and BOFT, an
- * adapter's r × r systems, tall-skinny Stiefel points) get one workgroup each
- * (linalg_lu.ts, linalg_qr.ts, linalg_jacobi.ts); large ones go through blocked algorithms whose
- * trailing updates are the matmul kernel (linalg_blocked.ts, linalg_block_jacobi.ts).
+ * `svd`, `eigh`, `triangularSolve` and `expmSquarings` (linalg_expm.ts), float32. Small matrices
+ * (the blocks of OFT and BOFT, an adapter's r × r systems, tall-skinny Stiefel points) get one
+ * workgroup each (linalg_lu.ts, linalg_qr.ts, linalg_jacobi.ts); large ones go through blocked
+ * algorithms whose trailing updates are the matmul kernel (linalg_blocked.ts), or block Jacobi
+ * (linalg_block_jacobi.ts); the switch points are in linalg_tuning.ts. QR has no blocked form
+ * yet: one workgroup per matrix at any size (O(mnk) on one workgroup; fine for the tall-skinny
+ * matrices adapters have, slow for a large square one).
  *
  * Failures (a non-finite entry, a singular or non-positive-definite matrix, a non-symmetric input
  * to `eigh`) raise the CPU's DomainError when a result is read (see linalg_status.ts); the failed
- * matrix's results are NaN meanwhile.
+ * matrix's results are NaN meanwhile. On a software adapter (llvmpipe) a kernel whose shader
+ * loops would outrun the adapter's loop cap throws a BackendError at once (linalg_tuning.ts).
  * @module
  */
-import type { Aval, Storage } from "../backend.ts";
+import type { Storage } from "../backend.ts";
 import { failureError } from "../../linalg/failure.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
@@ -172,9 +176,4 @@ export function registerLinalg(gpu: WebGPUBackend): void {
   registerQr(gpu, log);
   registerExpm(gpu, log);
   registerSpectral(gpu, log);
-}
-
-/** Avals helper for kernels that call other kernels. */
-export function aval(shape: readonly number[]): Aval {
-  return { shape, dtype: "float32" };
 }
