@@ -13,7 +13,7 @@ import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
 import type { Point } from "./point.ts";
-import { sinc } from "./sphere.ts";
+import { normalize, scaledNorm, sinc } from "./sphere.ts";
 
 /** k unit columns in ℝⁿ. */
 export interface Oblique extends Manifold {
@@ -50,10 +50,10 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
   randomTangent(key: Key, x: Point<this>): Tensor {
     return this.toTangent(x, normal(key, this.shape, { dtype: x.dtype as "float32" | "float64" }));
   }
-  // X / ‖X_{:,j}‖
+  // X / ‖X_{:,j}‖ (e₁ for a zero column: every unit column is then equally near)
   project(x: Tensor): Point<this> {
     this.checkShape("project", x);
-    return this.point(div(x, colNorms(x)));
+    return this.point(normalize(x, 0));
   }
   // U − X diag(XᵀU)
   toTangent(x: Point<this>, u: Tensor): Tensor {
@@ -74,13 +74,12 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
   retract(x: Point<this>, v: Tensor): Point<this> {
     this.checkPoint("retract", x);
     this.checkVector("retract", x, v);
-    const y = add(x, v);
-    return this.point(div(y, colNorms(y)));
+    return this.point(normalize(add(x, v), 0));
   }
   exp(x: Point<this>, v: Tensor): Point<this> {
     this.checkPoint("exp", x);
     this.checkVector("exp", x, v);
-    const t = colNorms(v);
+    const t = scaledNorm(v, 0);
     return this.point(add(mul(cos(t), x), mul(sinc(t), v)));
   }
   transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {

@@ -7,7 +7,24 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { abs, add, cos, div, greater, mul, norm, sin, sub, sum, where } from "../core/ops/mod.ts";
+import {
+  abs,
+  add,
+  cos,
+  div,
+  equal,
+  eye,
+  greater,
+  max,
+  mul,
+  norm,
+  reshape,
+  sin,
+  sub,
+  sum,
+  where,
+} from "../core/ops/mod.ts";
+import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
@@ -33,6 +50,36 @@ export function sinc(t: Tensor): Tensor {
   return where(pos, div(sin(safe), safe), 1);
 }
 
+/**
+ * `‖v‖` over `axis` (all axes when absent, kept as extent 1 otherwise) computed as `m·‖v/m‖` with
+ * `m = max |v|`, so a float32 vector of 1e20s does not overflow to ∞ (nor one of 1e-25s underflow
+ * to 0).
+ * @internal
+ */
+export function scaledNorm(v: Tensor, axis?: number): Tensor {
+  const keep = axis === undefined ? {} : { axis, keepdims: true };
+  const m = stopGradient(max(abs(v), keep));
+  const zero = equal(m, 0);
+  return mul(norm(div(v, where(zero, 1, m)), keep), m);
+}
+
+/**
+ * `y / ‖y‖` over `axis` (the whole tensor when absent), scaled by `max |y|` first so that ‖y‖²
+ * neither overflows nor underflows. Where `y` is exactly zero every unit vector is equally near,
+ * and the result is the first basis vector e₁ (a point on the sphere, not NaN); NaN stays NaN.
+ * @internal
+ */
+export function normalize(y: Tensor, axis?: number): Tensor {
+  const keep = axis === undefined ? {} : { axis, keepdims: true };
+  const m = stopGradient(max(abs(y), keep));
+  const zero = equal(m, 0);
+  const s = div(y, where(zero, 1, m));
+  const u = div(s, where(zero, 1, norm(s, keep)));
+  const n = y.shape[axis === undefined ? 0 : axis < 0 ? axis + y.ndim : axis];
+  const e1 = eye(n, { m: 1, dtype: y.dtype, like: y }); // [n, 1]: the first basis vector as a column
+  return where(zero, axis === undefined ? reshape(e1, y.shape) : e1, u);
+}
+
 class SphereImpl extends ManifoldBase implements Sphere {
   readonly kind = "sphere" as const;
   readonly name: string;
@@ -54,10 +101,10 @@ class SphereImpl extends ManifoldBase implements Sphere {
   randomTangent(key: Key, x: Point<this>): Tensor {
     return this.toTangent(x, normal(key, this.shape, { dtype: x.dtype as "float32" | "float64" }));
   }
-  // x / ‖x‖
+  // x / ‖x‖ (e₁ for x = 0: every point is then equally near)
   project(x: Tensor): Point<this> {
     this.checkShape("project", x);
-    return this.point(div(x, norm(x)));
+    return this.point(normalize(x));
   }
   // u − x⟨x, u⟩
   toTangent(x: Point<this>, u: Tensor): Tensor {
@@ -75,14 +122,13 @@ class SphereImpl extends ManifoldBase implements Sphere {
   retract(x: Point<this>, v: Tensor): Point<this> {
     this.checkPoint("retract", x);
     this.checkVector("retract", x, v);
-    const y = add(x, v);
-    return this.point(div(y, norm(y)));
+    return this.point(normalize(add(x, v)));
   }
   // cos(‖v‖) x + sin(‖v‖) v / ‖v‖
   exp(x: Point<this>, v: Tensor): Point<this> {
     this.checkPoint("exp", x);
     this.checkVector("exp", x, v);
-    const t = norm(v);
+    const t = scaledNorm(v);
     return this.point(add(mul(cos(t), x), mul(sinc(t), v)));
   }
   transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {

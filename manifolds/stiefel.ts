@@ -12,7 +12,9 @@
  *   `A = [PV, X]`, `B = [X, −PV]`, so by Sherman–Morrison–Woodbury
  *   `R(X, V) = X + A (I₂ₚ − ½BᵀA)⁻¹ BᵀX`: O(np²) work and a 2p×2p solve, never an n×n matrix.
  *   With `cayleyIterations: s` the fixed point `Y ← X + ½W(X + Y)` from `Y = X + V` is run s times
- *   instead (Li, Li & Todorovic 2020): matrix products only, accurate for ‖V‖ small.
+ *   instead (Li, Li & Todorovic 2020): matrix products only, accurate for ‖V‖ small. It contracts
+ *   only while ‖½W‖ < 1 (‖½W‖₂ ≤ ‖PV‖_F), so, as in their Cayley SGD, a longer step is shortened
+ *   to ‖PV‖_F = ½ (V scaled by min(1, ½/‖PV‖_F)) instead of diverging to ∞.
  *   Both end with one Newton–Schulz step `Y(3I − YᵀY)/2` (the identity on the manifold) so that
  *   rounding does not accumulate over thousands of float32 steps.
  * - transport: projection onto the tangent space at the destination
@@ -22,7 +24,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { add, concat, mul, neg, norm, slice, sub, zeros } from "../core/ops/mod.ts";
+import { add, concat, div, maximum, mul, neg, norm, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { expm, qr, solve } from "../core/linalg/mod.ts";
@@ -134,9 +136,11 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
     const m = sub(eyeOf(2 * this.p, x), mul(tmm(b, a), 0.5));
     return add(x, mm(a, solve(m, tmm(b, x))));
   }
-  // Y ← X + ½ A Bᵀ(X + Y), from Y = X + V
-  private cayleyIterative(x: Tensor, v: Tensor): Tensor {
-    const pv = sub(v, mul(mm(x, tmm(x, v)), 0.5));
+  // Y ← X + ½ A Bᵀ(X + Y), from Y = X + cV, the step scaled by c = min(1, ½/‖PV‖_F) so it contracts
+  private cayleyIterative(x: Tensor, v0: Tensor): Tensor {
+    const pv0 = sub(v0, mul(mm(x, tmm(x, v0)), 0.5));
+    const c = div(0.5, maximum(norm(pv0), 0.5)); // exactly 1 for ordinary steps
+    const v = mul(v0, c), pv = mul(pv0, c);
     const a = mul(concat([pv, x], 1), 0.5), b = concat([x, neg(pv)], 1);
     let y = add(x, v);
     for (let i = 0; i < this.cayleyIterations!; i++) y = add(x, mm(a, tmm(b, add(x, y))));

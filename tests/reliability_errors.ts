@@ -210,18 +210,30 @@ export const ERROR_CASES: ErrorCase[] = [
     error: T.DTypeError,
     words: ["normal", "int32"],
   },
-  // sizes that cannot be allocated
+  // sizes that cannot be allocated (beyond 2⁵³ bytes, so the host refuses at once instead of trying;
+  // zeros([1e6, 1e6]), which the host tries and fails, takes the same path)
   {
     name: "zeros: too large to allocate",
-    call: () => T.zeros([1e6, 1e6]),
+    call: () => T.zeros([2 ** 30, 2 ** 30]),
     error: T.BackendError,
-    words: ["zeros", "[1000000, 1000000]"],
+    words: ["zeros", "[1073741824, 1073741824]", "float32"],
   },
   {
     name: "matmul: a result too large to allocate",
-    call: () => T.matmul(T.zeros([1e6, 0]), T.zeros([0, 1e6])),
+    call: () => T.matmul(T.zeros([2 ** 27, 0]), T.zeros([0, 2 ** 27])),
     error: T.BackendError,
-    words: ["matmul", "[1000000, 1000000]"],
+    words: ["matmul", "[134217728, 134217728]"],
+  },
+  {
+    name: "array: a zero-size tensor with 2⁴⁰ rows",
+    call: () => {
+      const t = T.zeros([2 ** 40, 0]);
+      if (!t.toString().includes("shape=[1099511627776,0]")) throw new Error(`toString: ${t.toString()}`);
+      return t.arraySync();
+    },
+    error: T.DomainError,
+    words: ["array", "[1099511627776, 0]", "data()"],
+    cpuOnly: true,
   },
   // autodiff misuse
   {

@@ -225,3 +225,107 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "manifolds stay on the manifold at edge inputs: zero vectors, huge steps, rank-deficient polar",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const M = T.manifolds;
+    for (const b of backends) {
+      await T.useBackend(b);
+      try {
+        const S = M.sphere(3), OB = M.oblique(3, 2);
+        const p0 = await S.project(T.zeros([3])).data();
+        assert.deepEqual([...p0], [1, 0, 0], `${b}: sphere.project(0) is e₁`);
+        const q = await OB.project(T.tensor([[0, 3], [0, 0], [0, -4]])).data();
+        assert.deepEqual(
+          [...q].map((v) => Math.round(v * 1e6) / 1e6),
+          [1, 0.6, 0, 0, 0, -0.8],
+          `${b}: oblique zero column`,
+        );
+        const x = S.project(T.tensor([1, 0, 0]));
+        for (const step of [1e20, 1e-25]) {
+          const y = await S.retract(x, T.tensor([0, step, 0])).data();
+          const want = step > 1 ? [0, 1, 0] : [1, step, 0];
+          y.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `${b}: retract by ${step}: ${[...y]}`));
+          // WebGPU's float32 sin/cos reduce exactly only below ~1e5 (README: Errors and guarantees)
+          if (b === "cpu" || step < 1) {
+            const e = await S.exp(x, T.tensor([0, step, 0])).data();
+            assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-5, `${b}: exp by ${step}: ${[...e]}`);
+          }
+        }
+        const St = M.stiefel(6, 2, { retraction: "cayley", cayleyIterations: 4 });
+        const p = St.random(T.key(5)), v = T.mul(St.randomTangent(T.key(6), p), 100);
+        const r = St.retract(p, v);
+        const err = (await St.constraintViolation(r).data())[0];
+        assert.ok(err < 1e-4, `${b}: iterative Cayley with a long step: ‖YᵀY − I‖ = ${err}`);
+        const small = T.mul(St.randomTangent(T.key(7), p), 1e-3);
+        const exact = M.stiefel(6, 2, { retraction: "cayley" });
+        const d = await T.sub(St.retract(p, small), exact.retract(p, small)).data();
+        assert.ok(Math.max(...d.map(Math.abs)) < 1e-6, `${b}: an ordinary step is not shortened`);
+      } finally {
+        await T.useBackend("cpu");
+      }
+    }
+    // polar's gradient at a rank-deficient input: finite (the full-rank part), not NaN
+    const a = T.tensor([[2, 0], [0, 0], [0, 0]], { dtype: "float64" });
+    const g = T.grad((t: Tensor) =>
+      T.sum(T.mul(T.linalg.polar(t).U, T.tensor([[1, 2], [3, 4], [5, 6]], { dtype: "float64" })))
+    )(a);
+    const gv = g.dataSync();
+    assert.ok(gv.every(Number.isFinite), `polar gradient at rank 1: ${[...gv]}`);
+    // along the full-rank direction it is the exact derivative: d/dt U(a + t e₀₀) = 0 (U stays e₀₀)
+    assert.ok(Math.abs(gv[0]) < 1e-12, `polar gradient along the kept direction: ${gv[0]}`);
+  },
+});
+
+Deno.test("eigh gradients: the gap cutoff follows the dtype and the spectrum, and dropped terms are reported", () => {
+  const q = T.linalg.qr(T.normal(T.key(1), [4, 4], { dtype: "float64" })).Q;
+  const sym = (w: number[]) => {
+    const a = T.matmul(T.mul(q, T.tensor(w, { dtype: "float64" })), T.matrixTranspose(q));
+    return T.mul(T.add(a, T.matrixTranspose(a)), 0.5);
+  };
+  const c = T.normal(T.key(2), [4, 4], { dtype: "float64" });
+  const gaugeDependent = (x: Tensor) => T.sum(T.mul(T.linalg.eigh(x).eigenvectors, T.astype(c, x.dtype)));
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    // a true relative gap of 1e-5 (3.3e-6 of the largest eigenvalue): float32 keeps the term
+    const a = sym([1, 1 + 1e-5, 2, 3]);
+    const g64 = T.grad(gaugeDependent)(a).dataSync();
+    const g32 = T.grad(gaugeDependent)(T.astype(a, "float32")).dataSync();
+    const scale = Math.max(...g64.map(Math.abs));
+    g32.forEach((v: number, i: number) =>
+      assert.ok(Math.abs(v - g64[i]) < 0.05 * scale, `float32 ${i}: ${v} vs ${g64[i]}`)
+    );
+    assert.equal(warnings.length, 0, warnings.join("\n"));
+    // an exactly repeated eigenvalue: a loss of the eigenspace (the projector onto it), not of its
+    // basis, gets its exact gradient and no warning
+    const r = sym([1, 1, 2, 3]);
+    const projector = (x: Tensor) => {
+      const v = T.slice(T.linalg.eigh(x).eigenvectors, [null, [0, 2]]);
+      return T.sum(T.mul(T.matmul(v, T.matrixTranspose(v)), T.astype(c, x.dtype)));
+    };
+    const gp = T.grad(projector)(T.astype(r, "float32")).dataSync();
+    const h = 1e-6, n = 16;
+    for (let i = 0; i < n; i++) {
+      const e = new Float64Array(n);
+      e[i] += 0.5;
+      e[(i % 4) * 4 + Math.floor(i / 4)] += 0.5; // a symmetric direction
+      const d = T.tensor(e, { shape: [4, 4], dtype: "float64" });
+      const fd = (projector(T.add(r, T.mul(d, h))).item() - projector(T.sub(r, T.mul(d, h))).item()) / (2 * h);
+      const an = gp[i] * 0.5 + gp[(i % 4) * 4 + Math.floor(i / 4)] * 0.5;
+      assert.ok(Math.abs(an - fd) < 1e-4, `projector ${i}: ${an} vs finite differences ${fd}`);
+    }
+    assert.equal(warnings.length, 0, warnings.join("\n"));
+    // ... while one that depends on that basis is told, once
+    T.grad(gaugeDependent)(T.astype(r, "float32"));
+    T.grad(gaugeDependent)(T.astype(r, "float32"));
+    assert.equal(warnings.length, 1);
+    for (const w of ["eigh", "dropped", "float32", "float64"]) assert.ok(warnings[0].includes(w), warnings[0]);
+  } finally {
+    console.warn = warn;
+  }
+});

@@ -37,10 +37,18 @@ import {
 // Validation and helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Relative gap below which spectral VJPs drop a 1/(λᵢ − λⱼ) term (a repeated value). */
-const GAP: Record<string, number> = { float32: 1e-5, float64: 1e-12 };
 /** Machine epsilon per float dtype. */
 const EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52 };
+/**
+ * Relative gap (to the largest |value|) at or below which spectral VJPs drop a 1/(λⱼ − λᵢ) term:
+ * 2·k·ε of the dtype for k values. Computed repeated values differ by their rounding, measured at
+ * most 0.27·k·ε (float32 eigh on the CPU and WebGPU, k ≤ 64), so those are dropped, while any true
+ * gap above it keeps its term (float32, k = 4: 9.5e-7 — a fixed 1e-5 used to drop real gaps and
+ * leave gradients orders of magnitude off).
+ */
+function spectralGapTolerance(dtype: DType, k: number): number {
+  return 2 * Math.max(1, k) * EPS[dtype];
+}
 /** Relative asymmetry `eigh` accepts (max |a − aᵀ| / max |a|). */
 const SYMMETRY_TOL: Record<string, number> = { float32: 1e-4, float64: 1e-10 };
 
@@ -94,10 +102,63 @@ function guardedReciprocal(d: Tensor, tol: Tensor | number): Tensor {
   return o.where(ok, o.reciprocal(o.where(ok, d, 1)), 0);
 }
 
-/** Fᵢⱼ = 1/(vⱼ − vᵢ) for v (…, k), zero on the diagonal and where |vⱼ − vᵢ| ≤ gap · scale. */
+/** Fᵢⱼ = 1/(vⱼ − vᵢ) for v (…, k), zero on the diagonal and where |vⱼ − vᵢ| ≤ tol · scale. */
 function gapMatrix(v: Tensor, scale: Tensor): Tensor {
   const e = o.sub(o.expandDims(v, -2), o.expandDims(v, -1));
-  return guardedReciprocal(e, o.mul(o.expandDims(scale, -1), GAP[v.dtype]));
+  const tol = spectralGapTolerance(v.dtype, v.shape[v.ndim - 1]);
+  return guardedReciprocal(e, o.mul(o.expandDims(scale, -1), tol));
+}
+
+const warned = new Set<string>();
+
+/**
+ * Warns (once per op and dtype) when a spectral VJP dropped 1/(vⱼ − vᵢ) terms that the loss needs:
+ * pairs closer than the tolerance where the cotangent term (`k`'s skew part, or `k` itself when
+ * `skewPart` is false; `k` is (…, n, n)) is not at rounding level, i.e. the loss depends on the
+ * basis chosen inside a near-repeated eigenspace. Only where the values can be read without waiting
+ * (the cpu); elsewhere the terms are dropped without a word (README, "Errors and guarantees").
+ */
+function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor, skewPart: boolean): void {
+  if (v.backend.name !== "cpu" || warned.has(`${op}|${v.dtype}`)) return;
+  const n = v.shape[v.ndim - 1], tol = spectralGapTolerance(v.dtype, n);
+  const vs = v.dataSync(), sc = scale.dataSync(), ks = k.dataSync();
+  let kmax = 0;
+  for (const x of ks) kmax = Math.max(kmax, Math.abs(x));
+  const floor = Math.sqrt(EPS[v.dtype]) * kmax;
+  let dropped = 0, closest = Infinity;
+  for (let b = 0; b < sc.length; b++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const gap = Math.abs(vs[b * n + j] - vs[b * n + i]);
+        const a = ks[b * n * n + i * n + j], c = ks[b * n * n + j * n + i];
+        const kij = skewPart ? a - c : Math.max(Math.abs(a), Math.abs(c));
+        if (gap <= tol * sc[b] && Math.abs(kij) > floor && kmax > 0) {
+          dropped++;
+          closest = Math.min(closest, sc[b] > 0 ? gap / sc[b] : 0);
+        }
+      }
+    }
+  }
+  if (dropped === 0) return;
+  warned.add(`${op}|${v.dtype}`);
+  console.warn(
+    `${op} (gradient): dropped ${dropped} term(s) 1/(λⱼ − λᵢ) of ${v.dtype} values closer than ` +
+      `${tol.toExponential(1)} relative (2·n·ε, n = ${n}; closest ${closest.toExponential(1)}) although the loss ` +
+      `depends on the basis inside those near-repeated eigenspaces, so that part of the gradient is missing. ` +
+      `Compute in float64 (astype(a, "float64")), or make the loss invariant to rotations within each ` +
+      `eigenspace. (Shown once.)`,
+  );
+}
+
+/**
+ * `bind`, except that when every output is empty (a 0×n matrix, an empty batch) the outputs are
+ * made at once, after the shape checks and before any kernel runs: factorization kernels need not
+ * handle empty matrices, and every backend gives the same empty results.
+ */
+function bindNonEmpty<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor[] {
+  const avals = prim.abstract(inputs, params);
+  if (!avals.every((a) => a.shape.includes(0))) return bind(prim, inputs, params);
+  return avals.map((a) => o.zeros(a.shape, { dtype: a.dtype, like: inputs[0] }));
 }
 
 function identityLike(a: Tensor, n: number): Tensor {
@@ -177,6 +238,7 @@ const svdP = definePrimitive<Record<never, never>>({
       const t = o.mul(sCol, skew(o.matmulT(vh, gVh, false, true)));
       core = core ? o.add(core, t) : t;
     }
+    warnDroppedGaps("svd", s2, o.squeeze(smax2, -1), core!, false);
     let inner = o.mul(f, core!);
     if (gS) inner = o.add(inner, diagEmbed(gS));
     // 1/σ guarded where σ is numerically zero
@@ -211,7 +273,9 @@ const eighP = definePrimitive<Record<never, never>>({
     let inner: Tensor | null = gw ? diagEmbed(gw) : null;
     if (gV) {
       const scale = o.max(o.abs(w), { axis: -1, keepdims: true });
-      const t = o.mul(gapMatrix(w, scale), o.mul(skew(o.matmulT(v, gV, true, false)), 0.5));
+      const k = o.matmulT(v, gV, true, false);
+      warnDroppedGaps("eigh", w, o.squeeze(scale, -1), k, true);
+      const t = o.mul(gapMatrix(w, scale), o.mul(skew(k), 0.5));
       inner = inner ? o.add(inner, t) : t;
     }
     return [o.matmul(v, o.matmulT(inner!, v, false, true))];
@@ -322,7 +386,7 @@ function triangularSolveRaw(
     b = broadcastMatrix(b, batch);
   }
   if (a.shape[a.ndim - 1] === 0) return o.zerosLike(b); // 0×0 systems: nothing to solve (b has no rows)
-  return bind(triangularSolveP, [a, b], { lower, transpose, unitDiagonal, op })[0];
+  return bindNonEmpty(triangularSolveP, [a, b], { lower, transpose, unitDiagonal, op })[0];
 }
 
 function broadcastBatch(op: string, a: readonly number[], b: readonly number[]): number[] {
@@ -426,7 +490,7 @@ registerKernel(cpu, "triangularSolve", ([a, b], [aa, ba], p: TriParams) => {
  * ```
  */
 export function qr(a: Tensor): { Q: Tensor; R: Tensor } {
-  const [Q, R] = bind(qrP, [a], {});
+  const [Q, R] = bindNonEmpty(qrP, [a], {});
   return { Q, R };
 }
 
@@ -444,7 +508,7 @@ export function qr(a: Tensor): { Q: Tensor; R: Tensor } {
  * ```
  */
 export function svd(a: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
-  const [U, S, Vh] = bind(svdP, [a], {});
+  const [U, S, Vh] = bindNonEmpty(svdP, [a], {});
   return { U, S, Vh };
 }
 
@@ -458,7 +522,7 @@ export function svd(a: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
  * ```
  */
 export function svdvals(a: Tensor): Tensor {
-  return bind(svdP, [a], {})[1];
+  return bindNonEmpty(svdP, [a], {})[1];
 }
 
 /**
@@ -466,7 +530,12 @@ export function svdvals(a: Tensor): Tensor {
  * orthonormal eigenvectors as the columns of (…, n, n); the largest-magnitude entry of each
  * eigenvector is positive. Throws a DomainError if A is not symmetric (relative asymmetry above
  * 1e-10 in float64, 1e-4 in float32); the symmetric part is used. The gradient is symmetric and
- * drops the 1/(λⱼ − λᵢ) terms of repeated eigenvalues.
+ * drops the 1/(λⱼ − λᵢ) terms of (numerically) repeated eigenvalues: gaps up to 2·n·ε·max|λ| of the
+ * dtype (float32, n = 4: 9.5e-7 relative), the eigenvalues' own rounding. That is exact for losses
+ * of the eigenvalues and of whole eigenspaces (projectors); a loss that depends on the basis chosen
+ * inside a repeated eigenspace has no gradient there, and on the CPU a warning (once) says when such
+ * terms were dropped. A matrix function V f(Λ) Vᵀ loses its f′(λ) term inside a repeated
+ * eigenspace (the rule sees V̄, not f): compute those with expm or from the matrix itself.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
@@ -475,7 +544,7 @@ export function svdvals(a: Tensor): Tensor {
  * ```
  */
 export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
-  const [eigenvalues, eigenvectors] = bind(eighP, [a], {});
+  const [eigenvalues, eigenvectors] = bindNonEmpty(eighP, [a], {});
   return { eigenvalues, eigenvectors };
 }
 
@@ -491,7 +560,7 @@ export function eigh(a: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
  * ```
  */
 export function cholesky(a: Tensor): Tensor {
-  return bind(choleskyP, [a], {})[0];
+  return bindNonEmpty(choleskyP, [a], {})[0];
 }
 
 /** Options of {@linkcode solveTriangular}. */
@@ -542,7 +611,7 @@ export function solveTriangular(a: Tensor, b: Tensor, opts: SolveTriangularOptio
  * ```
  */
 export function luFactor(a: Tensor): { lu: Tensor; perm: Tensor; sign: Tensor } {
-  const [lu, perm, sign] = bind(luP, [a], {});
+  const [lu, perm, sign] = bindNonEmpty(luP, [a], {});
   return { lu, perm, sign };
 }
 
@@ -753,7 +822,9 @@ export function expm(a: Tensor): Tensor {
 
 /**
  * Polar decomposition A = U P through the SVD: U = U_svd Vh has orthonormal columns (rows when
- * m < n) and P = Vhᵀ diag(S) Vh (…, n, n) is symmetric positive semi-definite.
+ * m < n) and P = Vhᵀ diag(S) Vh (…, n, n) is symmetric positive semi-definite. The gradient is exact
+ * for A of full column rank, also where singular values repeat; at a rank-deficient A (where U is
+ * not unique) it is the gradient of the full-rank part: finite, the null-space terms dropped.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
@@ -775,6 +846,9 @@ export function polar(a: Tensor): { U: Tensor; P: Tensor } {
  * The orthogonal polar factor Q = U Vᵀ with its own gradient, which stays finite and exact when
  * singular values repeat (the SVD's own rule must drop those terms):
  * Ā = U (F ∘ (K − Kᵀ)) Vᵀ + (I − UUᵀ) Ḡ V S⁻¹ Vᵀ, with K = UᵀḠV and Fᵢⱼ = 1/(sᵢ + sⱼ).
+ * At a rank-deficient A, Q is not unique and has no derivative along the null space: the terms with
+ * sᵢ + sⱼ or sᵢ at rounding level (≤ ε·max(m, n)·s₁) are dropped, so the gradient is the one of the
+ * full-rank part, finite instead of NaN.
  */
 const polarFactor = customVjp(
   (a: Tensor): Tensor => {
@@ -784,10 +858,13 @@ const polarFactor = customVjp(
   (g: Tensor, _q: Tensor, a: Tensor): Tensor[] => {
     const { U, S, Vh } = svd(a);
     const k = o.matmulT(o.matmulT(U, g, true, false), Vh, false, true);
-    const f = o.div(1, o.add(o.expandDims(S, -1), o.expandDims(S, -2)));
+    const tol = o.mul(o.max(S, { axis: -1, keepdims: true }), EPS[a.dtype] * Math.max(...a.shape.slice(-2)));
+    const f = guardedReciprocal(o.add(o.expandDims(S, -1), o.expandDims(S, -2)), o.expandDims(tol, -1));
     const inRange = o.matmul(o.matmul(U, o.mul(f, o.sub(k, o.matrixTranspose(k)))), Vh);
     const off = o.sub(g, o.matmul(U, o.matmulT(U, g, true, false)));
-    return [o.add(inRange, o.matmul(o.matmulT(off, Vh, false, true), o.div(Vh, o.expandDims(S, -1))))];
+    return [
+      o.add(inRange, o.matmul(o.matmulT(off, Vh, false, true), o.mul(Vh, o.expandDims(guardedReciprocal(S, tol), -1)))),
+    ];
   },
   "polar",
 );
