@@ -144,6 +144,16 @@ export class GpuRuntime {
   readonly maxWorkgroupStorage: number;
   /** Pooled bytes above which released buffers are destroyed instead of kept. */
   poolLimit = 4 * 2 ** 30;
+  /**
+   * New buffers (count and bytes) created without JavaScript yielding to the event loop beyond which
+   * a warning (once) says that a synchronous loop without `scope` grows: unreachable tensors return
+   * their buffers only when their finalizers run, after the loop yields.
+   */
+  syncWarn: { buffers: number; bytes: number } = { buffers: 16384, bytes: 2 ** 30 };
+  private syncBuffers = 0;
+  private syncBytes = 0;
+  private syncResetQueued = false;
+  private syncWarned = false;
 
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
@@ -222,10 +232,36 @@ export class GpuRuntime {
       buf = this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
       this.sizes.set(buf, size);
       this.created++;
+      this.noteGrowth(size);
     }
     this.live += size;
     this.liveCount++;
     return buf;
+  }
+
+  /**
+   * Counts a new buffer towards the growth since JavaScript last yielded (reset at the next microtask
+   * checkpoint, which a synchronous loop never reaches) and warns once past `syncWarn`.
+   */
+  private noteGrowth(bytes: number): void {
+    this.syncBuffers++;
+    this.syncBytes += bytes;
+    if (!this.syncResetQueued) {
+      this.syncResetQueued = true;
+      queueMicrotask(() => {
+        this.syncBuffers = this.syncBytes = 0;
+        this.syncResetQueued = false;
+      });
+    }
+    if (this.syncWarned || (this.syncBuffers <= this.syncWarn.buffers && this.syncBytes <= this.syncWarn.bytes)) return;
+    this.syncWarned = true;
+    console.warn(
+      `webgpu: ${this.syncBuffers} new GPU buffers (${(this.syncBytes / 2 ** 20).toFixed(1)} MiB) were created ` +
+        `without JavaScript yielding to the event loop. Tensors that became unreachable give their buffers back ` +
+        `only when their finalizers run, after it yields, so a synchronous loop grows without bound: wrap each ` +
+        `step in scope(() => step(params), { release: params }) (see scope), or await between steps (await ` +
+        `loss.data()). Shown once.`,
+    );
   }
 
   /** Throws (an allocation failure `bind` names the op for) when one tensor cannot have `bytes` bytes. */
