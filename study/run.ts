@@ -5,7 +5,21 @@
  * @module
  */
 import { FormatError } from "../core/errors.ts";
-import { add, astype, equal, greaterEqual, logicalNot, max, mul, reshape, sum, take, where } from "../core/ops/mod.ts";
+import {
+  add,
+  astype,
+  concat,
+  equal,
+  greaterEqual,
+  logicalNot,
+  max,
+  mul,
+  reshape,
+  sum,
+  take,
+  where,
+} from "../core/ops/mod.ts";
+import { scope } from "../core/memory.ts";
 import { arange } from "../core/ops/mod.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -117,19 +131,26 @@ export async function evaluate<P>(
       batch: n,
       seq: b.seq,
     };
-    const { inputs, labels } = batchTensors(part, like);
-    const logits = model.apply(params, inputs);
-    const V = logits.shape[2], N = n * b.seq;
-    const counted = reshape(logicalNot(equal(labels, -100)), [N]);
-    const k = Number((await sum(counted).data())[0]);
-    lossSum += Number((await crossEntropy(logits, labels).data())[0]) * k;
-    count += k;
-    // a position is right when the label's logit is the largest (ties count as right)
-    const flat = reshape(logits, [N * V]);
-    const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), where(counted, reshape(labels, [N]), 0));
-    const right = greaterEqual(take(flat, reshape(idx, [N])), reshape(max(logits, { axis: -1 }), [N]));
-    const ok = (await astype(right, "int32").data()) as Int32Array;
-    const mask = (await astype(counted, "int32").data()) as Int32Array;
+    // one scope per chunk: its intermediates go back at once; one read brings the loss, count and hits
+    const packed = scope(() => {
+      const { inputs, labels } = batchTensors(part, like);
+      const logits = model.apply(params, inputs);
+      const V = logits.shape[2], N = n * b.seq;
+      const counted = reshape(logicalNot(equal(labels, -100)), [N]);
+      const k = sum(counted);
+      // a position is right when the label's logit is the largest (ties count as right)
+      const flat = reshape(logits, [N * V]);
+      const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), where(counted, reshape(labels, [N]), 0));
+      const right = greaterEqual(take(flat, idx), reshape(max(logits, { axis: -1 }), [N]));
+      const loss = mul(crossEntropy(logits, labels), astype(k, logits.dtype));
+      const f = (t: Tensor) => reshape(astype(t, logits.dtype), [-1]);
+      return concat([f(loss), f(k), f(right), f(counted)]);
+    });
+    const values = await packed.data();
+    const N = n * b.seq;
+    lossSum += Number(values[0]);
+    count += Number(values[1]);
+    const ok = values.subarray(2, 2 + N), mask = values.subarray(2 + N, 2 + 2 * N);
     for (let r = 0; r < n; r++) {
       let all = true;
       for (let t = 0; t < b.seq; t++) {
