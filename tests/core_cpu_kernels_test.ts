@@ -14,7 +14,8 @@ import { stridedCopy } from "../core/backend/cpu/copy.ts";
 import { reduceKernel } from "../core/backend/cpu/reduce.ts";
 import { broadcastStrides, contiguousStrides } from "../core/backend/cpu/strided.ts";
 import { arr, wrap } from "../core/backend/cpu/mod.ts";
-import { giveArray, takeArray } from "../core/backend/cpu/pool.ts";
+import { giveArray, poolStats, takeArray } from "../core/backend/cpu/pool.ts";
+import { getHeap, heapAddress } from "../core/backend/cpu/wasm/heap.ts";
 import { gemm, gemmBatch } from "../core/backend/cpu/matmul.ts";
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -269,10 +270,18 @@ Deno.test("cpu kernels: batched small products give the bits of one gemm per ite
 
 Deno.test("cpu pool: released arrays are reused with the right contents; wrapped arrays never are", () => {
   const a = takeArray("float32", 4096, false);
+  a.fill(5);
+  poolStats();
   giveArray(a, "float32");
   const b = takeArray("float32", 4096, true);
-  assert.equal(b, a); // recycled
+  assert.equal(poolStats().reused, 1); // recycled
   assert.ok(b.every((v) => v === 0)); // and cleared when zeros were asked for
+  // a released plain array is recycled as a block of the kernels' Wasm memory (where it is shared)
+  if (getHeap()?.shared) assert.ok(heapAddress(b) >= 0);
+  b.fill(7);
+  giveArray(b, "float32");
+  const c = takeArray("float32", 4096, false);
+  assert.equal(c, b); // the same array from then on
   const shared = new Float32Array(4096);
   wrap(shared);
   giveArray(shared, "float32");

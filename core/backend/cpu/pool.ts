@@ -5,13 +5,24 @@
  * spares V8 the garbage collections that fresh array buffers provoke ("external memory
  * pressure") and keeps the arrays warm in cache.
  *
+ * Recycled arrays live in the WebAssembly memory the CPU kernels share (`wasm/heap.ts`, where it is
+ * shared memory), so the Wasm GEMM and elementwise kernels read and write them in place: a released
+ * plain array is dropped and a block of that memory of the same dtype and length goes on the free
+ * list in its place. New arrays (a miss) are plain typed arrays, whose memory the garbage collector
+ * sees and reclaims: tensors dropped without `scope` (an evaluation loop) never grow the Wasm
+ * memory, which the collector cannot see (its blocks come back only through a
+ * `FinalizationRegistry`, whose callbacks wait for the event loop). So the Wasm memory holds what
+ * scoped loops recycle; a training loop runs in it from its second step on.
+ *
  * Only arrays this module handed out are recycled, and only once: `disown` (called when an array
  * is wrapped from outside the CPU kernels, for instance by a linear-algebra kernel that may return
  * an input's array) removes an array from recycling for good, so an array shared by two storages
- * is never handed out while one of them still reads it.
+ * is never handed out while one of them still reads it (an array in the Wasm memory that is
+ * disowned returns its bytes to the memory when it is garbage collected).
  * @module
  */
 import { allocate, type DType, type TypedArray } from "../../dtype.ts";
+import { heapAddress, heapArray, heapRelease } from "./wasm/heap.ts";
 
 /** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
 const MIN_BYTES = 4096;
@@ -54,13 +65,24 @@ export function giveArray(a: TypedArray, d: DType): void {
   if (!owned.has(a)) return;
   if (freeBytes + a.byteLength > maxBytes) {
     stats.dropped++;
+    heapRelease(a);
     return;
   }
   const k = `${d}:${a.length}`;
   let list = free.get(k);
   if (!list) free.set(k, list = []);
-  list.push(a);
-  freeBytes += a.byteLength;
+  let keep = a;
+  if (heapAddress(a) < 0) {
+    // recycle in the Wasm memory instead (the plain array is left to the garbage collector)
+    const h = heapArray(d, a.length, false);
+    if (h) {
+      owned.delete(a);
+      owned.add(h);
+      keep = h;
+    }
+  }
+  list.push(keep);
+  freeBytes += keep.byteLength;
 }
 
 /** Removes an array from recycling for good (it may be shared with storage this module cannot see). */
@@ -75,9 +97,15 @@ export function disown(a: TypedArray): void {
 export function setPoolBytes(bytes: number): number {
   const prev = maxBytes;
   maxBytes = bytes;
+  releaseFree();
+  return prev;
+}
+
+/** Empties the free lists, handing arrays that live in the Wasm memory back to it. */
+function releaseFree(): void {
+  for (const list of free.values()) for (const a of list) heapRelease(a);
   free.clear();
   freeBytes = 0;
-  return prev;
 }
 
 /**

@@ -132,6 +132,14 @@ export class Code {
   eq(): this {
     return this.raw(0x46);
   }
+  /** `i32.eqz`. */
+  eqz(): this {
+    return this.raw(0x45);
+  }
+  /** `i32.and`. */
+  and(): this {
+    return this.raw(0x71);
+  }
   /** Scalar memory access `op` (e.g. `I32_LOAD`) with alignment exponent `align` and byte `offset`. */
   mem(op: number, align: number, offset: number): this {
     return this.raw(op, ...uleb(align), ...uleb(offset));

@@ -1,43 +1,47 @@
 /**
  * WebAssembly SIMD GEMM for float32 and float64 on the CPU backend, optionally on several threads.
  *
- * One shared `WebAssembly.Memory` holds a control block, the packed operands, raw copies of the
- * operands and the padded result; it grows as needed (never shrinks; a product needing more than
- * `passBytesMax` (256 MiB) is done in several passes). Per pass: the operands are copied into the memory
- * (`TypedArray.set`), packed into register-tile panels by Wasm (packing absorbs transposes and pads
- * with exact zeros), multiplied by the kernel of `gemm_kernel.ts`, and the rows of C copied out.
- * float32 is accumulated in float32 lanes (as BLAS and jax-js do), float64 in float64 lanes; each
- * output is summed in order of k, one multiply-add per step (fused where the CPU has FMA, see
- * `gemm_kernel.ts`). Results do not depend on the number of threads or passes.
+ * The module runs on the CPU backend's shared memory (`heap.ts`), where tensor storage lives: an
+ * operand in that memory is packed straight from where it is, and a result in it is written in
+ * place (whole register tiles directly, the partial tiles of the last row and column panels through
+ * a small scratch). Operands elsewhere (plain typed arrays) are first copied into scratch, and a
+ * result elsewhere is computed in a padded scratch and copied out. Packing (in Wasm, the partial
+ * panel and the padding in JS) absorbs transposes and pads with exact zeros; the kernel of
+ * `gemm_kernel.ts` multiplies the packed panels. float32 is accumulated in float32 lanes (as BLAS
+ * and jax-js do), float64 in float64 lanes; each output is summed in order of k, one multiply-add
+ * per step (fused where the CPU has FMA, see `gemm_kernel.ts`), starting from zero. Results do not
+ * depend on the number of threads or passes, nor on where the operands live. A product whose
+ * scratch would exceed `passBytesMax` (256 MiB) is done in several passes.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges) that the
  * calling thread and `threads − 1` workers (`node:worker_threads`, unref'd so they never keep the
  * process alive, started lazily on the first large product) claim from a shared counter. The
  * calling thread blocks in `Atomics.wait` until all tasks are done; it never waits for a worker to
  * start (a task nobody else claimed, it runs itself), so a slow or missing worker costs speed,
- * never a hang. Without `node:worker_threads` or `Atomics.wait` everything runs on one thread.
+ * never a hang. Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on
+ * one thread.
  * @module
  */
 import { EXPORTS, F32_SHAPE, F64_SHAPE, gemmModuleBytes, type KernelShape } from "./gemm_kernel.ts";
+import { getHeap, heapAddress, scratch, type WasmHeap } from "./heap.ts";
 
 /** The element arrays the kernels take. */
 export type Float = Float32Array | Float64Array;
 type WasmFn = (...args: number[]) => void;
 
-const PAGE = 65536;
-const MAX_PAGES = 32768; // 2 GiB of address space for the memory
-/** Bytes of memory one pass may use; larger products are split into passes. */
+/** Bytes of scratch one pass may use; larger products are split into passes. */
 let passBytesMax = 256 * 1024 * 1024;
 /** Products of at least this many flops (2·m·n·k) are run on several threads. */
 const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 const MAX_THREADS = 8;
 
-// control block (int32 indices): header, then a task table of [fn, ...args] rows
+// control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
 const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
-const TASK0 = 16, TASK_INTS = 12, MAX_TASKS = 255;
-const CTRL_BYTES = (TASK0 + TASK_INTS * MAX_TASKS) * 4 + 64;
+const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
+const CTRL_INTS = TASK0 + TASK_INTS * MAX_TASKS;
 
-const GEMM = 0, PACK_A = 1, PACK_B = 2; // + 3 for float64
+// function indices (EXPORTS): kernels with both operands packed, op(A) direct, op(B) direct; packing; + 5 for float64
+const GEMM_PP = 0, GEMM_DP = 1, GEMM_PD = 2, PACK_A = 3, PACK_B = 4;
 
 /**
  * Source of a worker: instantiate the module on the shared memory, then forever wait for a new job
@@ -49,7 +53,7 @@ try {
   const { memory, module: mod, names } = require("node:worker_threads").workerData;
   const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports;
   const fns = names.map((n) => ex[n]);
-  const ctrl = new Int32Array(memory.buffer, 0, ${TASK0 + TASK_INTS * MAX_TASKS});
+  const ctrl = new Int32Array(memory.buffer, 0, ${CTRL_INTS});
   let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
     Atomics.wait(ctrl, ${SEQ}, seen);
@@ -61,7 +65,8 @@ try {
       const t = ${TASK0} + (v & 255) * ${TASK_INTS};
       try {
         fns[ctrl[t]](ctrl[t + 1], ctrl[t + 2], ctrl[t + 3], ctrl[t + 4], ctrl[t + 5], ctrl[t + 6],
-          ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11]);
+          ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11], ctrl[t + 12], ctrl[t + 13],
+          ctrl[t + 14], ctrl[t + 15]);
       } catch {
         Atomics.store(ctrl, ${ERR}, 1);
       }
@@ -79,7 +84,7 @@ interface Engine {
   /** Kernel shapes compiled (float32, float64). */
   s32: KernelShape;
   s64: KernelShape;
-  memory: WebAssembly.Memory;
+  heap: WasmHeap;
   module: WebAssembly.Module;
   fns: WasmFn[];
   ctrl: Int32Array;
@@ -87,7 +92,7 @@ interface Engine {
   v64: Float64Array;
   /** Workers started (0 until the first large product). */
   workers: number;
-  /** False once starting workers failed or `Atomics.wait` is not allowed here. */
+  /** False once starting workers failed, `Atomics.wait` is not allowed here, or memory is unshared. */
   canThread: boolean;
   seq: number;
 }
@@ -98,6 +103,12 @@ let threads = Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareCo
 /**
  * Sets how many threads (the caller included) large CPU matrix products use; 1 disables workers.
  * Workers already started stay (idle, blocked, unref'd). Default: the number of cores, at most 8.
+ * @example
+ * ```ts
+ * import { setMatmulThreads } from "@tangent/tangent";
+ * setMatmulThreads(1); // products on the calling thread only
+ * setMatmulThreads(navigator.hardwareConcurrency);
+ * ```
  */
 export function setMatmulThreads(n: number): void {
   threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
@@ -109,7 +120,7 @@ export function workerTaskCount(): number {
 }
 
 /**
- * Sets the memory budget of one pass in bytes (testing hook: a small budget exercises the
+ * Sets the scratch budget of one pass in bytes (testing hook: a small budget exercises the
  * splitting of products into passes); returns the previous budget.
  */
 export function setPassBytes(bytes: number): number {
@@ -118,64 +129,55 @@ export function setPassBytes(bytes: number): number {
   return old;
 }
 
-/** Compiles the module for a memory of the given limits: relaxed SIMD first, else multiply then add. */
-function compile(
-  mem: { initial: number; maximum: number; shared: boolean },
-): [WebAssembly.Module, KernelShape, KernelShape] {
+/** Compiles the module for the heap's memory: relaxed SIMD first, else multiply then add. */
+function compile(heap: WasmHeap): [WebAssembly.Module, KernelShape, KernelShape] {
   try {
-    return [new WebAssembly.Module(gemmModuleBytes(mem, F32_SHAPE, F64_SHAPE)), F32_SHAPE, F64_SHAPE];
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, F32_SHAPE, F64_SHAPE)), F32_SHAPE, F64_SHAPE];
   } catch {
     const s32 = { ...F32_SHAPE, fma: false }, s64 = { ...F64_SHAPE, fma: false };
-    return [new WebAssembly.Module(gemmModuleBytes(mem, s32, s64)), s32, s64];
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, s32, s64)), s32, s64];
   }
 }
 
 /**
- * Creates the memory and instantiates the module on first use (synchronous: the module is small).
- * Shared memory where the platform allows it (else one thread); `null` (cached) where WebAssembly
- * SIMD is unavailable.
+ * Instantiates the module on the heap's memory on first use (synchronous: the module is small);
+ * `null` (cached) where WebAssembly SIMD is unavailable.
  */
 function getEngine(): Engine | null {
   if (engine !== undefined) return engine;
   engine = null;
-  for (const shared of [true, false]) {
-    try {
-      const mem = { initial: Math.ceil(CTRL_BYTES / PAGE) + 16, maximum: MAX_PAGES, shared };
-      const memory = new WebAssembly.Memory(mem);
-      const [module, s32, s64] = compile(mem);
-      const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-      const buf = memory.buffer;
-      engine = {
-        s32,
-        s64,
-        memory,
-        module,
-        fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
-        ctrl: new Int32Array(buf, 0, TASK0 + TASK_INTS * MAX_TASKS),
-        v32: new Float32Array(buf),
-        v64: new Float64Array(buf),
-        workers: 0,
-        canThread: shared,
-        seq: 0,
-      };
-      return engine;
-    } catch {
-      // try unshared memory, then give up (JS kernels)
-    }
+  const heap = getHeap();
+  if (!heap) return null;
+  try {
+    const [module, s32, s64] = compile(heap);
+    const ex = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports;
+    const buf = heap.memory.buffer;
+    engine = {
+      s32,
+      s64,
+      heap,
+      module,
+      fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
+      ctrl: new Int32Array(buf, 0, CTRL_INTS),
+      v32: new Float32Array(buf),
+      v64: new Float64Array(buf),
+      workers: 0,
+      canThread: heap.shared,
+      seq: 0,
+    };
+  } catch {
+    // no SIMD: the JS kernels
   }
   return engine;
 }
 
-/** Grows the memory to at least `bytes` (throws RangeError past the maximum). */
-function ensure(e: Engine, bytes: number): void {
-  const have = e.memory.buffer.byteLength;
-  if (have < bytes) e.memory.grow(Math.ceil((bytes - have) / PAGE));
-  if (e.v32.buffer.byteLength !== e.memory.buffer.byteLength) {
-    const buf = e.memory.buffer; // (an unshared memory's old buffer is detached by the growth)
-    e.v32 = new Float32Array(buf);
-    e.v64 = new Float64Array(buf);
-    e.ctrl = new Int32Array(buf, 0, TASK0 + TASK_INTS * MAX_TASKS);
-  }
+/** Refreshes the engine's views after the memory grew (an unshared memory's old buffer is detached). */
+function views(e: Engine): void {
+  const buf = e.heap.memory.buffer;
+  if (e.v32.buffer === buf) return;
+  e.v32 = new Float32Array(buf);
+  e.v64 = new Float64Array(buf);
+  e.ctrl = new Int32Array(buf, 0, CTRL_INTS);
 }
 
 interface WorkerCtor {
@@ -197,7 +199,7 @@ function startWorkers(e: Engine): boolean {
     for (; e.workers < threads - 1; e.workers++) {
       const w = new wt.Worker(WORKER_SRC, {
         eval: true,
-        workerData: { memory: e.memory, module: e.module, names: EXPORTS },
+        workerData: { memory: e.heap.memory, module: e.module, names: EXPORTS },
       });
       w.on("error", () => {}); // a worker that fails to start just never claims tasks
       w.unref();
@@ -262,6 +264,9 @@ function ranges(count: number, parts: number): [number, number][] {
 }
 
 const roundUp = (x: number, q: number): number => Math.ceil(x / q) * q;
+const align = (x: number): number => roundUp(x, 64);
+/** Elements spanned by `rows` lanes of `kk` steps with strides `rs`, `ks`. */
+const rawLen = (rows: number, kk: number, rs: number, ks: number): number => (rows - 1) * rs + (kk - 1) * ks + 1;
 
 /**
  * Packs, in JS, what the Wasm packing leaves: the lanes of the last, partial panel `t` (`lanes` of
@@ -292,6 +297,202 @@ function packRest(
     }
     if (kb < kcb) { for (let t = 0; t < panels; t++) dst.fill(0, base + (t * kcb + kb) * w, base + (t + 1) * kcb * w); }
   }
+}
+
+/** One operand of a block product: its array, element offset and strides (lane, step), and its byte address in the memory (−1: copy it in). */
+interface Operand {
+  src: Float;
+  off: number;
+  /** Stride from lane to lane (row of op(A), column of op(B)). */
+  sq: number;
+  /** Stride from k step to k step. */
+  sk: number;
+  at: number;
+}
+
+/**
+ * Where C's tiles go for one block: in place (whole tiles at `C + (i·n + j)·es`, the partial last
+ * column panel and last row panel into scratch strips) or all into a padded scratch.
+ */
+interface CLayout {
+  /** Tasks' C arguments per region: [cp, ldc, i0, i1, j0, j1] (panel ranges). */
+  regions: [number, number, number, number, number, number][];
+  /** Copies the scratch parts into C once the block is done. */
+  finish: () => void;
+}
+
+/**
+ * The layout of C for the block of rows `i0 …` (mi of them) and columns `j0 …` (nj) of a product
+ * writing `C[co + i·n + j]`; `cs` is a scratch region of `cBytes(...)` bytes.
+ */
+function cLayout(
+  e: Engine,
+  s: KernelShape,
+  C: Float,
+  co: number,
+  n: number,
+  cAt: number,
+  i0: number,
+  mi: number,
+  j0: number,
+  nj: number,
+  cs: number,
+): CLayout {
+  const { es, mr, nr } = s;
+  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr), fullM = Math.floor(mi / mr), fullN = Math.floor(nj / nr);
+  const view = () => (es === 8 ? e.v64 : e.v32);
+  if (cAt < 0) {
+    // all tiles in a padded scratch, then the rows copied out
+    const ldc = np * nr;
+    return {
+      regions: [[cs, ldc * es, 0, mp, 0, np]],
+      finish: () => {
+        const v = view(), c0 = cs / es;
+        if (nj === ldc && n === nj) C.set(v.subarray(c0, c0 + mi * n), co + i0 * n);
+        else for (let i = 0; i < mi; i++) C.set(v.subarray(c0 + i * ldc, c0 + i * ldc + nj), co + (i0 + i) * n + j0);
+      },
+    };
+  }
+  const regions: CLayout["regions"] = [];
+  if (fullM > 0 && fullN > 0) regions.push([cAt + (co + i0 * n + j0) * es, n * es, 0, fullM, 0, fullN]);
+  // right strip: every row panel of the last, partial column panel (tile (ip, fullN) at cs + ip·mr·nr·es)
+  const right = fullN < np, bottom = fullM < mp && fullN > 0;
+  const bs = cs + (right ? mp * mr * nr * es : 0); // bottom strip: tile (fullM, jp) at bs + jp·nr·es
+  if (right) regions.push([cs - fullN * nr * es, nr * es, 0, mp, fullN, np]);
+  if (bottom) regions.push([bs - fullM * mr * fullN * nr * es, fullN * nr * es, fullM, mp, 0, fullN]);
+  return {
+    regions,
+    finish: () => {
+      const v = view();
+      if (right) {
+        const w = nj - fullN * nr, c0 = cs / es;
+        for (let i = 0; i < mi; i++) {
+          C.set(v.subarray(c0 + i * nr, c0 + i * nr + w), co + (i0 + i) * n + j0 + fullN * nr);
+        }
+      }
+      if (bottom) {
+        const w = fullN * nr, b0 = bs / es;
+        for (let i = fullM * mr; i < mi; i++) {
+          const r = i - fullM * mr;
+          C.set(v.subarray(b0 + r * w, b0 + (r + 1) * w), co + (i0 + i) * n + j0);
+        }
+      }
+    },
+  };
+}
+
+/** Scratch bytes `cLayout` needs for an mi × nj block (strips when C is in place, else the padded block). */
+function cBytes(s: KernelShape, inPlace: boolean, mi: number, nj: number): number {
+  const { es, mr, nr } = s;
+  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
+  return inPlace ? es * (mp * mr * nr + mr * np * nr) + 128 : es * mp * mr * np * nr;
+}
+
+/**
+ * Packs one k pass of the A block (mi lanes) and B block (nj lanes) into `ap` / `bp`: whole panels
+ * in Wasm (split among threads), the partial panel and padding in JS; an operand the kernel reads in
+ * place (`direct`) is not packed. An operand not in the memory is first copied to `raw`. Returns
+ * the byte addresses of the two blocks as the kernel reads them (direct: the operand, else packed).
+ */
+function pack(
+  e: Engine,
+  s: KernelShape,
+  fn0: number,
+  a: Operand,
+  b: Operand,
+  mi: number,
+  nj: number,
+  kk: number,
+  kp: number,
+  ap: number,
+  bp: number,
+  rawA: number,
+  rawB: number,
+  direct: Direct,
+  parallel: boolean,
+  nThreads: number,
+): [number, number] {
+  const { es, mr, nr } = s;
+  const view = es === 8 ? e.v64 : e.v32;
+  const place = (o: Operand, lanes: number, raw: number) => {
+    if (o.at >= 0) return o.at + o.off * es;
+    const len = rawLen(lanes, kk, o.sq, o.sk);
+    view.set(o.src.subarray(o.off, o.off + len), raw / es);
+    return raw;
+  };
+  const srcA = place(a, mi, rawA), srcB = place(b, nj, rawB);
+  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
+  const tasks: number[][] = [];
+  if (direct !== "A") {
+    for (const [t0, t1] of ranges(Math.floor(mi / mr), nThreads)) {
+      tasks.push([fn0 + PACK_A, srcA, a.sq, a.sk, t0, t1, kk, kp, ap, mp]);
+    }
+  }
+  if (direct !== "B") {
+    for (const [t0, t1] of ranges(Math.floor(nj / nr), nThreads)) {
+      tasks.push([fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np]);
+    }
+  }
+  runTasks(e, tasks, parallel, () => {
+    if (direct !== "A") packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
+    if (direct !== "B") packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
+  });
+  return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp];
+}
+
+/** Which operand the kernel reads where it is ("A", "B") or none (""). */
+type Direct = "" | "A" | "B";
+
+/** Most panels of the other operand for which a row-major operand is read in place (see `chooseDirect`). */
+let directMaxPanels = 4;
+
+/**
+ * Testing and tuning hook: the most panels of the other operand for which a row-major operand is
+ * read in place instead of packed (0: always pack); returns the previous value.
+ */
+export function setDirectPanels(panels: number): number {
+  const old = directMaxPanels;
+  directMaxPanels = panels;
+  return old;
+}
+
+/**
+ * Whether to read an operand in place rather than pack it. Packing reads and writes each element
+ * once; it pays when each packed panel is read by many panels of the other operand, and is most of
+ * the work when the other operand is narrow (a rank-r product reads each element of the wide one
+ * once). So: a row-major op(A) when n is at most `directMaxPanels` column panels, else a row-major
+ * op(B) when m is at most that many row panels and `bRoom` (nr elements past op(B) are readable).
+ */
+function chooseDirect(s: KernelShape, m: number, n: number, acs: number, bcs: number, bRoom: boolean): Direct {
+  if (acs === 1 && n <= directMaxPanels * s.nr) return "A";
+  if (bcs === 1 && m <= directMaxPanels * s.mr && bRoom) return "B";
+  return "";
+}
+
+/** k (padded) up to which the kernel walks a row of tiles (column panels inner) rather than a column. */
+const COLS_INNER_MAX_K = 64;
+
+/** Kernel index and its argument row (after the function index) for one task. */
+function gemmTask(
+  fn0: number,
+  direct: Direct,
+  srcA: number,
+  sa: number,
+  mrows: number,
+  srcB: number,
+  sb: number,
+  cp: number,
+  i0: number,
+  i1: number,
+  j0: number,
+  j1: number,
+  k: number,
+  kp: number,
+  ldc: number,
+  fresh: number,
+): number[] {
+  const fn = fn0 + (direct === "A" ? GEMM_DP : direct === "B" ? GEMM_PD : GEMM_PP);
+  return [fn, srcA, sa, mrows, srcB, sb, cp, i0, i1, j0, j1, k, kp, ldc, fresh, kp <= COLS_INNER_MAX_K ? 1 : 0];
 }
 
 /**
@@ -326,12 +527,16 @@ export function wasmGemm(
   const f64 = C instanceof Float64Array;
   const s = f64 ? e.s64 : e.s32;
   const { es, mr, nr, unroll } = s;
-  const fn0 = f64 ? 3 : 0;
-  // pass sizes: halve a dimension until one pass fits passBytesMax
-  const rawLen = (rows: number, kk: number, rs: number, ks: number) => (rows - 1) * rs + (kk - 1) * ks + 1;
+  const fn0 = f64 ? 5 : 0;
+  const aAt = heapAddress(A), bAt = heapAddress(B), cAt = heapAddress(C);
+  const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + nr) * es;
+  const direct = chooseDirect(s, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
+  // pass sizes: halve a dimension until one pass's scratch fits passBytesMax
   const passBytes = (mc: number, nc: number, kc: number) => {
     const mp = roundUp(mc, mr), np = roundUp(nc, nr), kp = roundUp(kc, unroll);
-    return es * (mp * kp + kp * np + mp * np + rawLen(mc, kc, ars, acs) + rawLen(nc, kc, bcs, brs)) + 4 * 64;
+    const raw = (aAt < 0 ? rawLen(mc, kc, ars, acs) : 0) + (bAt < 0 ? rawLen(nc, kc, bcs, brs) : 0);
+    return es * ((direct === "A" ? 0 : mp * kp) + (direct === "B" ? 0 : kp * np) + raw) + cBytes(s, cAt >= 0, mc, nc) +
+      5 * 64;
   };
   let mc = m, nc = n, kc = k;
   while (passBytes(mc, nc, kc) > passBytesMax) {
@@ -345,60 +550,61 @@ export function wasmGemm(
   }
   const parallel = 2 * m * n * k >= THREAD_MIN_FLOPS && startWorkers(e);
   const nThreads = parallel ? e.workers + 1 : 1;
-  // memory layout (bytes, 64-aligned): control | packed A | packed B | C | raw A | raw B
+  // scratch layout (bytes, 64-aligned): packed A | packed B | C scratch | raw A | raw B
   const mpMax = Math.ceil(mc / mr), npMax = Math.ceil(nc / nr), kpMax = roundUp(kc, unroll);
-  const align = (x: number) => roundUp(x, 64);
-  const ap = align(CTRL_BYTES);
-  const bp = align(ap + mpMax * mr * kpMax * es);
-  const cp = align(bp + npMax * nr * kpMax * es);
-  const ra = align(cp + mpMax * mr * npMax * nr * es);
-  const rb = align(ra + rawLen(mc, kc, ars, acs) * es);
-  ensure(e, rb + rawLen(nc, kc, bcs, brs) * es);
-  const view = f64 ? e.v64 : e.v32;
+  const bpOff = direct === "A" ? 0 : align(mpMax * mr * kpMax * es);
+  const csOff = align(bpOff + (direct === "B" ? 0 : npMax * nr * kpMax * es));
+  const raOff = align(csOff + cBytes(s, cAt >= 0, mc, nc));
+  const rbOff = align(raOff + (aAt < 0 ? rawLen(mc, kc, ars, acs) * es : 0));
+  const base = scratch("gemm", rbOff + (bAt < 0 ? rawLen(nc, kc, bcs, brs) * es : 0) + 64);
+  if (base < 0) throw new RangeError("wasm gemm: the memory cannot hold the product's scratch");
+  views(e);
+  const ap = base, bp = base + bpOff, cs = base + csOff;
   for (let i0 = 0; i0 < m; i0 += mc) {
     const mi = Math.min(mc, m - i0), mp = Math.ceil(mi / mr);
     for (let j0 = 0; j0 < n; j0 += nc) {
       const nj = Math.min(nc, n - j0), np = Math.ceil(nj / nr);
-      const ldc = np * nr; // elements
-      view.fill(0, cp / es, cp / es + mp * mr * ldc);
+      const layout = cLayout(e, s, C, co, n, cAt, i0, mi, j0, nj, cs);
       for (let p0 = 0; p0 < k; p0 += kc) {
         const kk = Math.min(kc, k - p0), kp = roundUp(kk, unroll);
-        // raw copies of the operand blocks
-        const offA = ao + i0 * ars + p0 * acs, offB = bo + p0 * brs + j0 * bcs;
-        const lenA = rawLen(mi, kk, ars, acs), lenB = rawLen(nj, kk, bcs, brs);
-        view.set(A.subarray(offA, offA + lenA), ra / es);
-        view.set(B.subarray(offB, offB + lenB), rb / es);
-        // pack: whole panels in Wasm (split among threads), the partial panel and padding in JS
-        const packTasks: number[][] = [];
-        const fullA = Math.floor(mi / mr), fullB = Math.floor(nj / nr);
-        for (const [t0, t1] of ranges(fullA, nThreads)) {
-          packTasks.push([fn0 + PACK_A, ra, ars, acs, t0, t1, kk, kp, ap, mp, 0, 0]);
-        }
-        for (const [t0, t1] of ranges(fullB, nThreads)) {
-          packTasks.push([fn0 + PACK_B, rb, bcs, brs, t0, t1, kk, kp, bp, np, 0, 0]);
-        }
-        runTasks(e, packTasks, parallel, () => {
-          packRest(A, offA, ars, acs, mi, kk, kp, mr, s.kc, view, ap / es);
-          packRest(B, offB, bcs, brs, nj, kk, kp, nr, s.kc, view, bp / es);
-        });
-        // multiply: column ranges (and row ranges when there are few columns), ~4 tasks per thread
-        const want = nThreads === 1 ? 1 : 4 * nThreads;
-        const cols = ranges(np, Math.min(np, want));
-        const rows = ranges(mp, Math.min(mp, Math.ceil(want / cols.length)));
-        const gemmTasks: number[][] = [];
-        for (const [j0p, j1p] of cols) {
-          for (const [i0p, i1p] of rows) {
-            gemmTasks.push([fn0 + GEMM, ap, bp, cp, mp, np, i0p, i1p, j0p, j1p, kp, ldc * es]);
+        const a = { src: A, off: ao + i0 * ars + p0 * acs, sq: ars, sk: acs, at: aAt };
+        const b = { src: B, off: bo + p0 * brs + j0 * bcs, sq: bcs, sk: brs, at: bAt };
+        const [srcA, srcB] = pack(
+          e,
+          s,
+          fn0,
+          a,
+          b,
+          mi,
+          nj,
+          kk,
+          kp,
+          ap,
+          bp,
+          base + raOff,
+          base + rbOff,
+          direct,
+          parallel,
+          nThreads,
+        );
+        const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
+        // multiply: per region, column ranges (and row ranges when there are few columns), ~4 tasks per thread
+        const fresh = p0 === 0 ? 1 : 0;
+        const tasks: number[][] = [];
+        for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
+          const want = nThreads === 1 ? 1 : 4 * nThreads;
+          const cols = ranges(rj1 - rj0, Math.min(rj1 - rj0, want));
+          const rows = ranges(ri1 - ri0, Math.min(ri1 - ri0, Math.ceil(want / cols.length)));
+          for (const [ja, jb] of cols) {
+            for (const [ia, ib] of rows) {
+              const [i0p, i1p, j0p, j1p] = [ri0 + ia, ri0 + ib, rj0 + ja, rj0 + jb];
+              tasks.push(gemmTask(fn0, direct, srcA, sa, mi, srcB, sb, cp, i0p, i1p, j0p, j1p, kk, kp, ldc, fresh));
+            }
           }
         }
-        runTasks(e, gemmTasks, parallel);
+        runTasks(e, tasks, parallel);
       }
-      // copy out the rows of C
-      const c0 = cp / es;
-      if (nj === ldc && n === nj) C.set(view.subarray(c0, c0 + mi * n), co + i0 * n);
-      else {
-        for (let i = 0; i < mi; i++) C.set(view.subarray(c0 + i * ldc, c0 + i * ldc + nj), co + (i0 + i) * n + j0);
-      }
+      layout.finish();
     }
   }
   return true;
@@ -408,10 +614,10 @@ export function wasmGemm(
  * A batch of equal-shaped products `C_t = op(A_t) · op(B_t)`, `t < count`, too small to be split
  * among threads (2·m·n·k below `THREAD_MIN_FLOPS`): item t reads A from `aOffs[t]` and B from
  * `bOffs[t]` (strides as in `wasmGemm`) and writes `C[co + t·m·n …]`. Each item is packed and
- * multiplied exactly as `wasmGemm` does on one thread, in the same memory regions, so the bits are
- * the same; what is saved is the per-call work (layout, task tables, argument arrays), about 1.5 µs
- * an item (128 products of 24×24×16: 0.39 -> 0.2 ms). Returns false (C untouched) where `wasmGemm`
- * would run on threads, without WebAssembly SIMD, or when an item needs more than a pass's memory.
+ * multiplied exactly as `wasmGemm` does on one thread, so the bits are the same; what is saved is
+ * the per-call work (layout, task tables, argument arrays), about 1.5 µs an item (128 products of
+ * 24×24×16: 0.39 -> 0.2 ms). Returns false (C untouched) where `wasmGemm` would run on threads,
+ * without WebAssembly SIMD, or when an item needs more than a pass's scratch.
  */
 export function wasmGemmBatch(
   A: Float,
@@ -439,32 +645,42 @@ export function wasmGemmBatch(
   const f64 = C instanceof Float64Array;
   const s = f64 ? e.s64 : e.s32;
   const { es, mr, nr, unroll } = s;
-  const fn0 = f64 ? 3 : 0;
-  const mp = Math.ceil(m / mr), np = Math.ceil(n / nr), kp = roundUp(k, unroll), ldc = np * nr;
-  const lenA = (m - 1) * ars + (k - 1) * acs + 1, lenB = (n - 1) * bcs + (k - 1) * brs + 1;
-  const align = (x: number) => roundUp(x, 64);
-  // one item's regions, reused by every item (they stay in cache): packed A, packed B, C, raw A, raw B
-  const ap = align(CTRL_BYTES);
-  const bp = align(ap + mp * mr * kp * es), cp = align(bp + np * nr * kp * es);
-  const ra = align(cp + mp * mr * ldc * es), rb = align(ra + lenA * es), end = rb + lenB * es;
+  const fn0 = f64 ? 5 : 0;
+  const aAt = heapAddress(A), bAt = heapAddress(B), cAt = heapAddress(C);
+  const mp = Math.ceil(m / mr), np = Math.ceil(n / nr), kp = roundUp(k, unroll);
+  const lenA = rawLen(m, k, ars, acs), lenB = rawLen(n, k, bcs, brs);
+  let maxB = 0;
+  for (let t = 0; t < count; t++) maxB = Math.max(maxB, bOffs[t]);
+  const direct = chooseDirect(
+    s,
+    m,
+    n,
+    acs,
+    bcs,
+    bAt < 0 || bAt + (maxB + lenB + nr) * es <= e.heap.memory.buffer.byteLength,
+  );
+  // one item's regions, reused by every item (they stay in cache): packed A, packed B, C scratch, raw A, raw B
+  const bpOff = direct === "A" ? 0 : align(mp * mr * kp * es);
+  const csOff = align(bpOff + (direct === "B" ? 0 : np * nr * kp * es));
+  const raOff = align(csOff + cBytes(s, cAt >= 0, m, n));
+  const rbOff = align(raOff + (aAt < 0 ? lenA * es : 0)), end = rbOff + (bAt < 0 ? lenB * es : 0) + 64;
   if (end > passBytesMax) return false;
-  ensure(e, end);
-  const view = f64 ? e.v64 : e.v32;
-  const fullA = Math.floor(m / mr), fullB = Math.floor(n / nr);
-  const [gemmFn, packA, packB] = [e.fns[fn0 + GEMM], e.fns[fn0 + PACK_A], e.fns[fn0 + PACK_B]];
-  const c0 = cp / es, cEnd = c0 + mp * mr * ldc;
+  const base = scratch("gemm", end);
+  if (base < 0) return false;
+  views(e);
+  const ap = base, bp = base + bpOff, cs = base + csOff;
+
   for (let t = 0; t < count; t++) {
-    view.fill(0, c0, cEnd);
-    view.set(A.subarray(aOffs[t], aOffs[t] + lenA), ra / es);
-    view.set(B.subarray(bOffs[t], bOffs[t] + lenB), rb / es);
-    packA(ra, ars, acs, 0, fullA, k, kp, ap, mp);
-    packB(rb, bcs, brs, 0, fullB, k, kp, bp, np);
-    packRest(A, aOffs[t], ars, acs, m, k, kp, mr, s.kc, view, ap / es);
-    packRest(B, bOffs[t], bcs, brs, n, k, kp, nr, s.kc, view, bp / es);
-    gemmFn(ap, bp, cp, mp, np, 0, mp, 0, np, kp, ldc * es);
-    const d = co + t * m * n;
-    if (ldc === n) C.set(view.subarray(c0, c0 + m * n), d);
-    else for (let i = 0; i < m; i++) C.set(view.subarray(c0 + i * ldc, c0 + i * ldc + n), d + i * n);
+    const layout = cLayout(e, s, C, co + t * m * n, n, cAt, 0, m, 0, n, cs);
+    const a = { src: A, off: aOffs[t], sq: ars, sk: acs, at: aAt };
+    const b = { src: B, off: bOffs[t], sq: bcs, sk: brs, at: bAt };
+    const [srcA, srcB] = pack(e, s, fn0, a, b, m, n, k, kp, ap, bp, base + raOff, base + rbOff, direct, false, 1);
+    const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
+    for (const [cp, ldc, i0, i1, j0, j1] of layout.regions) {
+      const [fn, ...args] = gemmTask(fn0, direct, srcA, sa, m, srcB, sb, cp, i0, i1, j0, j1, k, kp, ldc, 1);
+      e.fns[fn](...args);
+    }
+    layout.finish();
   }
   return true;
 }

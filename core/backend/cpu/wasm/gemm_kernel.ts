@@ -1,23 +1,39 @@
 /**
  * Generator of the WebAssembly SIMD GEMM module: for float32 (f32x4 lanes) and float64 (f64x2
- * lanes) a register-blocked `gemm` kernel and two packing routines. The module is assembled at
- * load time by `emit.ts` (a few KiB; no external toolchain).
+ * lanes) register-blocked kernels and two packing routines. The module is assembled at load time
+ * by `emit.ts` (a few tens of KiB; no external toolchain).
  *
  * Packed layout (k padded to a multiple of `unroll`, then cut into k blocks of `kc`): block `b`
  * (k steps `b·kc ..`, `kcb` of them) holds every panel; panel `t` of width `w` occupies
  * `kcb·w` consecutive elements, element (lane x, step p) at `p·w + x`. So the A panels (w = mr rows)
  * of block b start at `ap + b·kc·mp·mr·es` and the B panels (w = nr columns) at `bp + b·kc·np·nr·es`.
  *
- * `gemm(ap, bp, cp, mp, np, i0, i1, j0, j1, k, ldc)`: for row panels `i0 ≤ ip < i1` and column
- * panels `j0 ≤ jp < j1` of the mp × np grid, `C tile(ip, jp) += Σ_p Apanel(ip)[p] ⊗ Bpanel(jp)[p]`.
- * C is row-major, `ldc` bytes per row, tiles mr × nr. Loops (Goto/BLIS order): k blocks, row blocks
- * of `mcPanels` panels (an A block stays in L2), column panels (a kc × nr B panel stays in L1), row
- * panels, then the mr × nr register tile: per k step nr/lanes vector loads of B, mr splat loads of A
- * and mr·nr/lanes multiply-adds into accumulators of the element type. float32 is therefore
- * accumulated in float32 (as BLAS and jax-js do); each output element is summed in order of p.
- * With `fma` the multiply-add is `relaxed_madd`: one fused multiply-add where the CPU has FMA (every
- * x86-64 with AVX2, every ARM64), else multiply then add. On Zen 4 that is 25–30% faster than
- * separate `mul` + `add` (fewer instructions per k step) and rounds once instead of twice per step.
+ * Kernels `gemm{PP,DP,PD}{32,64}(a, sa, mrows, b, sb, cp, i0, i1, j0, j1, k, kp, ldc, fresh, colsInner)`:
+ * for row panels `i0 ≤ ip < i1` and column panels `j0 ≤ jp < j1`,
+ * `C tile(ip, jp) += Σ_p A(ip)[p] ⊗ B(jp)[p]` (with `fresh` ≠ 0, `=` instead of `+=`: the first k
+ * block starts from zero accumulators and never reads C). Each operand is either packed (`P`: `a` =
+ * the packed panels, `sa` = mp, the number of row panels; `b` likewise with `sb` = np) or read where
+ * it is (`D`, "direct"): a row-major op(A) at `a`, element (i, p) at `a + i·sa + p·es` (`sa` = bytes per
+ * row; tile rows past `mrows` read row `mrows − 1` again, their outputs land in scratch and are
+ * dropped, so nothing outside op(A) is read), or a row-major op(B) at `b`, element (p, j) at
+ * `b + p·sb + j·es` (the caller leaves `nr` elements of readable slack past op(B)). Direct operands
+ * skip packing (a read and a write of each element), which is most of the work when the other
+ * operand is narrow. `k` real steps (packed operands are padded with zeros to `kp`; a kernel with a
+ * direct operand runs `k` steps, padded ones `kp`, and zero padding leaves every sum's bits alone).
+ * C is row-major, `ldc` bytes per row, tiles mr × nr at `cp + ip·mr·ldc + jp·nr·es` (the address
+ * arithmetic wraps modulo 2³², so `cp` may be offset below the region it writes).
+ *
+ * Loops (Goto/BLIS order): k blocks, row blocks of `mcPanels` panels (an A block stays in L2),
+ * column panels (a kc × nr B panel stays in L1), row panels, then the mr × nr register tile: per k
+ * step nr/lanes vector loads of B, mr splat loads of A and mr·nr/lanes multiply-adds into
+ * accumulators of the element type. With `colsInner` the column panels are the inner loop instead:
+ * for small k a tile is mostly its stores, and walking down a column of tiles strides by `ldc`
+ * (4 KiB for 1024 float32 columns: every row of every tile in the same cache set). float32 is
+ * accumulated in float32 (as BLAS and jax-js do); each output element is summed in order of p, so
+ * every variant gives the same bits. With `fma` the multiply-add is `relaxed_madd`: one fused
+ * multiply-add where the CPU has FMA (every x86-64 with AVX2, every ARM64), else multiply then add.
+ * On Zen 4 that is 25–30% faster than separate `mul` + `add` (fewer instructions per k step) and
+ * rounds once instead of twice per step.
  *
  * `packA / packB(src, sq, sk, t0, t1, k, kp, dst, npTot)`: whole panels `t0 ≤ t < t1` of a strided
  * operand: element (lane q, step p) is at `src + (q·sq + p·sk)·es`, written to the packed layout at
@@ -66,87 +82,164 @@ export const F32_SHAPE: KernelShape = { es: 4, mr: 6, nr: 8, unroll: 4, kc: 256,
 /** float64: 3×6 tile (9 f64x2 accumulators); 4×4, 5×4, 6×4 and 2×8 are 3–7% slower, 4×6 and 3×8 spill. */
 export const F64_SHAPE: KernelShape = { es: 8, mr: 3, nr: 6, unroll: 4, kc: 256, mcPanels: 32, fma: true };
 
-/** The `gemm` function of the given shape. */
-export function gemmFunction(name: string, s: KernelShape): FuncDef {
+/** Which operands a kernel reads in place (see the module doc). */
+export interface GemmVariant {
+  /** op(A) row-major, read where it is. */
+  directA: boolean;
+  /** op(B) row-major, read where it is. */
+  directB: boolean;
+}
+
+/** The kernel of the given shape and variant (parameters in the module doc). */
+export function gemmFunction(
+  name: string,
+  s: KernelShape,
+  v: GemmVariant = { directA: false, directB: false },
+): FuncDef {
   const { es, mr, nr, unroll, kc: KC, mcPanels } = s;
   const nv = (nr * es) / 16; // vectors per tile row
   if (!Number.isInteger(nv) || KC % unroll !== 0) throw new Error(`bad kernel shape ${JSON.stringify(s)}`);
+  if (v.directA && v.directB) throw new Error("gemm kernel: at most one operand read in place");
   const [splat, add, mul, madd] = es === 4
     ? [SIMD.load32Splat, SIMD.f32x4Add, SIMD.f32x4Mul, SIMD.f32x4RelaxedMadd]
     : [SIMD.load64Splat, SIMD.f64x2Add, SIMD.f64x2Mul, SIMD.f64x2RelaxedMadd];
   const alignS = es === 4 ? 2 : 3;
+  const packedBoth = !v.directA && !v.directB;
   // parameters
-  const AP = 0, BP = 1, CP = 2, MP = 3, NP = 4, I0 = 5, I1 = 6, J0 = 7, J1 = 8, K = 9, LDC = 10;
-  // i32 locals
-  const PC = 11, KCL = 12, IC = 13, ICEND = 14, JP = 15, IP = 16, A = 17, B = 18, C = 19, P = 20, CR = 21;
-  // v128 locals
-  const ACC = 22, BV = ACC + mr * nv, AV = BV + nv;
-  const acc = (r: number, v: number) => ACC + r * nv + v;
-  const locals = [...Array(CR - PC + 1).fill(I32), ...Array(mr * nv + nv + 1).fill(V128)];
+  const AA = 0, SA = 1, MROWS = 2, BB = 3, SB = 4, CP = 5, I0 = 6, I1 = 7, J0 = 8, J1 = 9, K = 10, KP = 11;
+  const LDC = 12, FRESH = 13, COLS = 14;
+  // i32 locals; AR: the packed A panel pointer, or one pointer per tile row
+  const PC = 15, KCL = 16, KCB = 17, IC = 18, ICEND = 19, JP = 20, IP = 21, B = 22, C = 23, P = 24, CR = 25;
+  const ROW = 26, AR = 27;
+  const nAr = v.directA ? mr : 1;
+  // v128 locals (ZERO is never written)
+  const ACC = AR + nAr, BV = ACC + mr * nv, AV = BV + nv, ZERO = AV + 1;
+  const acc = (r: number, w: number) => ACC + r * nv + w;
+  const locals = [...Array(AR + nAr - PC).fill(I32), ...Array(mr * nv + nv + 2).fill(V128)];
+
+  /** `steps` k steps of the tile, then the pointers advanced past them. */
+  const body = (c: Code, steps: number) => {
+    for (let u = 0; u < steps; u++) {
+      for (let w = 0; w < nv; w++) {
+        c.get(B).simdMem(SIMD.load, 4, (v.directB ? 0 : u * nr * es) + w * 16).set(BV + w);
+      }
+      if (v.directB) c.get(B).get(SB).add().set(B);
+      for (let r = 0; r < mr; r++) {
+        if (v.directA) c.get(AR + r).simdMem(splat, alignS, u * es).set(AV);
+        else c.get(AR).simdMem(splat, alignS, (u * mr + r) * es).set(AV);
+        // acc[r][w] += a_r · b_w
+        for (let w = 0; w < nv; w++) {
+          if (s.fma) c.get(AV).get(BV + w).get(acc(r, w)).simd(madd).set(acc(r, w));
+          else c.get(acc(r, w)).get(AV).get(BV + w).simd(mul).simd(add).set(acc(r, w));
+        }
+      }
+    }
+    if (v.directA) { for (let r = 0; r < mr; r++) c.get(AR + r).i32(steps * es).add().set(AR + r); }
+    else c.get(AR).i32(steps * mr * es).add().set(AR);
+    if (!v.directB) c.get(B).i32(steps * nr * es).add().set(B);
+  };
+
+  /** The tile (IP, JP) of the current k block. */
+  const tile = (c: Code) => {
+    if (v.directB) c.get(BB).get(PC).get(SB).mul().add().get(JP).i32(nr * es).mul().add().set(B);
+    else c.get(BB).get(PC).get(SB).mul().get(JP).get(KCB).mul().add().i32(nr * es).mul().add().set(B);
+    if (v.directA) {
+      // row pointers: a + min(ip·mr + r, mrows − 1)·sa + pc·es
+      for (let r = 0; r < mr; r++) {
+        c.get(IP).i32(mr).mul().i32(r).add().set(ROW);
+        c.get(ROW).get(MROWS).i32(1).sub().get(ROW).get(MROWS).ltU().select();
+        c.get(SA).mul().get(AA).add().get(PC).i32(es).mul().add().set(AR + r);
+      }
+    } else c.get(AA).get(PC).get(SA).mul().get(IP).get(KCB).mul().add().i32(mr * es).mul().add().set(AR);
+    c.get(CP).get(IP).i32(mr).mul().get(LDC).mul().add().get(JP).i32(nr * es).mul().add().tee(C).set(CR);
+    // the first k block of a fresh product starts from zero, else from C
+    c.get(FRESH).get(PC).eqz().and().if();
+    for (let r = 0; r < mr; r++) for (let w = 0; w < nv; w++) c.get(ZERO).set(acc(r, w));
+    c.else();
+    for (let r = 0; r < mr; r++) {
+      for (let w = 0; w < nv; w++) c.get(CR).simdMem(SIMD.load, 4, w * 16).set(acc(r, w));
+      if (r < mr - 1) c.get(CR).get(LDC).add().set(CR);
+    }
+    c.end();
+    if (packedBoth) {
+      // kcb (a positive multiple of unroll) padded steps
+      c.get(KCB).set(P);
+      c.loop();
+      body(c, unroll);
+      c.get(P).i32(unroll).sub().tee(P).brIf(0);
+      c.end();
+    } else {
+      // kcl real steps: unrolled while p ≥ unroll, then one at a time
+      c.get(KCL).set(P);
+      c.block();
+      c.i32(unroll - 1).get(P).ltU().eqz().brIf(0);
+      c.loop();
+      body(c, unroll);
+      c.get(P).i32(unroll).sub().set(P);
+      c.i32(unroll - 1).get(P).ltU().brIf(0);
+      c.end();
+      c.end();
+      c.block();
+      c.get(P).eqz().brIf(0);
+      c.loop();
+      body(c, 1);
+      c.get(P).i32(1).sub().tee(P).brIf(0);
+      c.end();
+      c.end();
+    }
+    c.get(C).set(CR);
+    for (let r = 0; r < mr; r++) {
+      for (let w = 0; w < nv; w++) c.get(CR).get(acc(r, w)).simdMem(SIMD.store, 4, w * 16);
+      if (r < mr - 1) c.get(CR).get(LDC).add().set(CR);
+    }
+  };
 
   const c = new Code();
   c.i32(0).set(PC);
   c.loop(); // k blocks
   {
-    // kc = min(KC, k − pc)
+    // kcl = min(KC, k − pc) real steps; kcb = min(KC, kp − pc) packed steps
     c.get(K).get(PC).sub().set(KCL);
     c.i32(KC).get(KCL).i32(KC).get(KCL).ltU().select().set(KCL);
+    c.get(KP).get(PC).sub().set(KCB);
+    c.i32(KC).get(KCB).i32(KC).get(KCB).ltU().select().set(KCB);
     c.get(I0).set(IC);
     c.loop(); // row blocks
     {
       // icEnd = min(ic + mcPanels, i1)
       c.get(IC).i32(mcPanels).add().tee(ICEND).get(I1).get(ICEND).get(I1).ltU().select().set(ICEND);
-      c.get(J0).set(JP);
-      c.loop(); // column panels
+      c.get(COLS).if();
       {
         c.get(IC).set(IP);
         c.loop(); // row panels
-        {
-          // a = ap + (pc·mp + ip·kc)·mr·es ; b = bp + (pc·np + jp·kc)·nr·es ; c = cp + ip·mr·ldc + jp·nr·es
-          c.get(AP).get(PC).get(MP).mul().get(IP).get(KCL).mul().add().i32(mr * es).mul().add().set(A);
-          c.get(BP).get(PC).get(NP).mul().get(JP).get(KCL).mul().add().i32(nr * es).mul().add().set(B);
-          c.get(CP).get(IP).i32(mr).mul().get(LDC).mul().add().get(JP).i32(nr * es).mul().add().tee(C).set(CR);
-          for (let r = 0; r < mr; r++) {
-            for (let v = 0; v < nv; v++) c.get(CR).simdMem(SIMD.load, 4, v * 16).set(acc(r, v));
-            if (r < mr - 1) c.get(CR).get(LDC).add().set(CR);
-          }
-          c.get(KCL).set(P);
-          c.loop(); // k steps
-          {
-            for (let u = 0; u < unroll; u++) {
-              for (let v = 0; v < nv; v++) c.get(B).simdMem(SIMD.load, 4, (u * nr * es) + v * 16).set(BV + v);
-              for (let r = 0; r < mr; r++) {
-                c.get(A).simdMem(splat, alignS, (u * mr + r) * es).set(AV);
-                // acc[r][v] += a_r · b_v
-                for (let v = 0; v < nv; v++) {
-                  if (s.fma) c.get(AV).get(BV + v).get(acc(r, v)).simd(madd).set(acc(r, v));
-                  else c.get(acc(r, v)).get(AV).get(BV + v).simd(mul).simd(add).set(acc(r, v));
-                }
-              }
-            }
-            c.get(A).i32(unroll * mr * es).add().set(A);
-            c.get(B).i32(unroll * nr * es).add().set(B);
-            c.get(P).i32(unroll).sub().tee(P).brIf(0);
-          }
-          c.end();
-          c.get(C).set(CR);
-          for (let r = 0; r < mr; r++) {
-            for (let v = 0; v < nv; v++) c.get(CR).get(acc(r, v)).simdMem(SIMD.store, 4, v * 16);
-            if (r < mr - 1) c.get(CR).get(LDC).add().set(CR);
-          }
-          c.get(IP).i32(1).add().tee(IP).get(ICEND).ltU().brIf(0);
-        }
+        c.get(J0).set(JP);
+        c.loop(); // column panels
+        tile(c);
+        c.get(JP).i32(1).add().tee(JP).get(J1).ltU().brIf(0);
+        c.end();
+        c.get(IP).i32(1).add().tee(IP).get(ICEND).ltU().brIf(0);
+        c.end();
+      }
+      c.else();
+      {
+        c.get(J0).set(JP);
+        c.loop(); // column panels
+        c.get(IC).set(IP);
+        c.loop(); // row panels
+        tile(c);
+        c.get(IP).i32(1).add().tee(IP).get(ICEND).ltU().brIf(0);
         c.end();
         c.get(JP).i32(1).add().tee(JP).get(J1).ltU().brIf(0);
+        c.end();
       }
       c.end();
       c.get(ICEND).tee(IC).get(I1).ltU().brIf(0);
     }
     c.end();
-    c.get(PC).i32(KC).add().tee(PC).get(K).ltU().brIf(0);
+    c.get(PC).i32(KC).add().tee(PC).get(KP).ltU().brIf(0);
   }
   c.end();
-  return { name, params: Array(11).fill(I32), locals, code: c };
+  return { name, params: Array(15).fill(I32), locals, code: c };
 }
 
 /** A packing function for panels of width `w` (see the module doc). */
@@ -158,7 +251,9 @@ export function packFunction(name: string, s: KernelShape, w: number): FuncDef {
   // locals
   const B0 = 9, KCB = 10, KB = 11, T = 12, D = 13, S = 14, P = 15, X = 16;
   const locals = Array(X - B0 + 1).fill(I32);
-  const vectors = (w * es) % 16 === 0 ? (w * es) / 16 : 0;
+  // contiguous lanes move as whole v128s, plus one i64 when the panel is 8 bytes past a multiple of 16
+  const vectors = Math.floor((w * es) / 16), tail8 = (w * es) % 16 === 8;
+  const wholeMoves = (w * es) % 16 === 0 || tail8;
 
   const c = new Code();
   // byte strides
@@ -191,11 +286,12 @@ export function packFunction(name: string, s: KernelShape, w: number): FuncDef {
         c.get(P).i32(1).sub().tee(P).brIf(0);
         c.end();
       };
-      if (vectors > 0) {
+      if (wholeMoves) {
         // contiguous lanes (sq = es): whole v128 moves
         c.get(SQ).i32(es).eq().if();
         c.loop();
         for (let v = 0; v < vectors; v++) c.get(D).get(S).simdMem(SIMD.load, 0, v * 16).simdMem(SIMD.store, 4, v * 16);
+        if (tail8) c.get(D).get(S).mem(I64_LOAD, 0, vectors * 16).mem(I64_STORE, 3, vectors * 16);
         c.get(S).get(SK).add().set(S);
         c.get(D).i32(w * es).add().set(D);
         c.get(P).i32(1).sub().tee(P).brIf(0);
@@ -214,7 +310,18 @@ export function packFunction(name: string, s: KernelShape, w: number): FuncDef {
 }
 
 /** Export names, in the order of `gemmModuleBytes`. */
-export const EXPORTS = ["gemm32", "packA32", "packB32", "gemm64", "packA64", "packB64"] as const;
+export const EXPORTS = [
+  "gemmPP32",
+  "gemmDP32",
+  "gemmPD32",
+  "packA32",
+  "packB32",
+  "gemmPP64",
+  "gemmDP64",
+  "gemmPD64",
+  "packA64",
+  "packB64",
+] as const;
 
 /**
  * The module: imports `env.memory`, exports `EXPORTS` for the given float32 and float64 shapes.
@@ -225,12 +332,12 @@ export function gemmModuleBytes(
   f32: KernelShape = F32_SHAPE,
   f64: KernelShape = F64_SHAPE,
 ): Uint8Array<ArrayBuffer> {
-  return assemble(memory, [
-    gemmFunction("gemm32", f32),
-    packFunction("packA32", f32, f32.mr),
-    packFunction("packB32", f32, f32.nr),
-    gemmFunction("gemm64", f64),
-    packFunction("packA64", f64, f64.mr),
-    packFunction("packB64", f64, f64.nr),
-  ]);
+  const set = (sfx: string, sh: KernelShape) => [
+    gemmFunction(`gemmPP${sfx}`, sh, { directA: false, directB: false }),
+    gemmFunction(`gemmDP${sfx}`, sh, { directA: true, directB: false }),
+    gemmFunction(`gemmPD${sfx}`, sh, { directA: false, directB: true }),
+    packFunction(`packA${sfx}`, sh, sh.mr),
+    packFunction(`packB${sfx}`, sh, sh.nr),
+  ];
+  return assemble(memory, [...set("32", f32), ...set("64", f64)]);
 }

@@ -1,0 +1,154 @@
+/**
+ * The CPU backend's shared WebAssembly memory: the allocator, and the kernels that read and write
+ * tensors in place there (GEMM with operands packed or read directly, elementwise arithmetic), which
+ * must give the same bits as the paths that copy plain arrays in and out.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { gemm } from "../core/backend/cpu/matmul.ts";
+import { getHeap, heapAddress, heapArray, heapRelease, heapStats } from "../core/backend/cpu/wasm/heap.ts";
+import { setDirectPanels, setMatmulThreads } from "../core/backend/cpu/wasm/gemm.ts";
+import { simdBinary32, simdUnary32 } from "../core/backend/cpu/wasm/elementwise.ts";
+
+const shared = getHeap()?.shared === true;
+
+/** Deterministic values in [−1, 1) (an LCG). */
+function fill<T extends Float32Array | Float64Array>(a: T, seed: number): T {
+  let s = seed >>> 0;
+  for (let i = 0; i < a.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+/** A copy of `a` in the shared memory (or a plain copy where there is none). */
+function inHeap<T extends Float32Array | Float64Array>(a: T): T {
+  const h = (heapArray(a instanceof Float32Array ? "float32" : "float64", a.length, false) ?? a.slice()) as T;
+  h.set(a);
+  return h;
+}
+
+Deno.test({
+  name: "wasm heap: blocks are reused by size, zeroed on request, freed once",
+  ignore: !shared,
+  fn: () => {
+    const a = heapArray("float32", 5000, false)!;
+    assert.ok(heapAddress(a) >= 0 && heapAddress(a) % 64 === 0);
+    a.fill(3);
+    const before = heapStats();
+    assert.ok(heapRelease(a));
+    assert.ok(!heapRelease(a), "a second release does nothing");
+    assert.equal(heapStats().freeBytes, before.freeBytes + 20032);
+    const b = heapArray("float32", 5000, true)!;
+    assert.equal(heapAddress(b), heapAddress(a), "the freed block is handed out again");
+    assert.ok(b.every((v) => v === 0));
+    assert.equal(heapAddress(new Float32Array(10)), -1);
+    assert.equal(heapAddress(b.subarray(3)), heapAddress(b) + 12);
+    heapRelease(b);
+  },
+});
+
+const dims = fc.integer({ min: 1, max: 45 });
+
+Deno.test({
+  name: "wasm gemm: same bits with operands in the shared memory or not, packed or read in place",
+  ignore: !shared,
+  fn: () => {
+    fc.assert(
+      fc.property(
+        dims,
+        dims,
+        dims,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.nat(1000),
+        (m, n, k, ta, tb, f64, s) => {
+          const T = f64 ? Float64Array : Float32Array;
+          const A = fill(new T(m * k), s), B = fill(new T(k * n), s + 1);
+          const plain = new T(m * n);
+          gemm(A, 0, ta, B, 0, tb, plain, 0, m, n, k);
+          for (const panels of [0, 4, 64]) {
+            const old = setDirectPanels(panels);
+            try {
+              const C = inHeap(new T(m * n).fill(9));
+              gemm(inHeap(A), 0, ta, inHeap(B), 0, tb, C, 0, m, n, k);
+              assert.deepEqual(C, plain, `${m}×${n}×${k} ${ta} ${tb} ${T.name}, direct up to ${panels} panels`);
+            } finally {
+              setDirectPanels(old);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  },
+});
+
+Deno.test({
+  name: "wasm gemm: rank-8 and small-k shapes in place equal the copying path, on 1 and 2 threads",
+  ignore: !shared,
+  fn: () => {
+    const shapes: [number, number, number, boolean, boolean][] = [
+      [512, 8, 300, false, true], // x·Aᵀ: A read in place
+      [300, 520, 8, false, true], // (xAᵀ)·Bᵀ: k = 8, a row of tiles at a time
+      [7, 260, 200, true, false], // (gB)ᵀ·x: B read in place
+      [200, 8, 130, true, false], // gᵀ·u: A packed
+      [130, 131, 257, false, false],
+    ];
+    for (const [m, n, k, ta, tb] of shapes) {
+      for (const T of [Float32Array, Float64Array]) {
+        const A = fill(new T(m * k), m), B = fill(new T(k * n), n);
+        const want = new T(m * n);
+        gemm(A, 0, ta, B, 0, tb, want, 0, m, n, k);
+        for (const threads of [1, 2]) {
+          setMatmulThreads(threads);
+          try {
+            const C = inHeap(new T(m * n));
+            gemm(inHeap(A), 0, ta, inHeap(B), 0, tb, C, 0, m, n, k);
+            assert.deepEqual(C, want, `${m}×${n}×${k} ${T.name} on ${threads}`);
+            // a product written into the middle of a larger array in the memory leaves the rest alone
+            const big = inHeap(new T(m * n + 10).fill(4));
+            gemm(inHeap(A), 0, ta, inHeap(B), 0, tb, big, 5, m, n, k);
+            assert.deepEqual(big.subarray(5, 5 + m * n), want);
+            assert.ok(big.subarray(0, 5).every((v) => v === 4) && big.subarray(5 + m * n).every((v) => v === 4));
+          } finally {
+            setMatmulThreads(navigator.hardwareConcurrency);
+          }
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "wasm elementwise: in place in the shared memory equals the copying path (tails, rows, scalars)",
+  ignore: !shared,
+  fn: () => {
+    for (const [rows, cols] of [[1, 1027], [1, 4], [5, 260], [33, 64], [3, 1030]]) {
+      const n = rows * cols;
+      const a = fill(new Float32Array(n), 1), b = fill(new Float32Array(n), 2);
+      a[3] = NaN;
+      b[7] = -0;
+      for (const op of ["add", "sub", "mul", "div", "max", "min"] as const) {
+        for (const [va, vb] of [[true, true], [true, false], [false, true]]) {
+          const oa = { data: va ? a : a.subarray(0, rows), vec: va, rowStride: va ? cols : 1 };
+          const ob = { data: vb ? b : b.subarray(0, rows), vec: vb, rowStride: vb ? cols : 1 };
+          const want = new Float32Array(n);
+          assert.ok(simdBinary32(op, oa, ob, want, rows, cols) || cols % 4 !== 0);
+          if (cols % 4 !== 0 && rows > 1 && cols < 256) continue;
+          const got = inHeap(new Float32Array(n));
+          simdBinary32(op, { ...oa, data: inHeap(oa.data) }, { ...ob, data: inHeap(ob.data) }, got, rows, cols);
+          assert.deepEqual(got, want, `${op} ${rows}×${cols} ${va}${vb}`);
+        }
+      }
+      for (const op of ["neg", "abs", "sqrt"] as const) {
+        const want = new Float32Array(n), got = inHeap(new Float32Array(n));
+        simdUnary32(op, a, want);
+        simdUnary32(op, inHeap(a), got);
+        assert.deepEqual(got, want, `${op} ${n}`);
+      }
+    }
+  },
+});
