@@ -150,6 +150,7 @@ export function applyUpdates<P>(params: P, updates: unknown): P {
  * ```
  */
 export function chain(...pieces: GradientTransformation[]): GradientTransformation<unknown[]>;
+/** Transformations then an optimizer: an optimizer that transforms the gradients, then steps. */
 export function chain(...pieces: [...GradientTransformation[], Optimizer]): Optimizer<unknown[]>;
 export function chain(
   ...pieces: (GradientTransformation | Optimizer)[]
@@ -246,6 +247,7 @@ function maskLeaves(mask: Mask, params: unknown): boolean[] {
  * ```
  */
 export function masked<S>(inner: Optimizer<S>, mask: Mask): Optimizer<S>;
+/** A transformation applied only where `mask` is true; frozen leaves get zero updates. */
 export function masked<S>(inner: GradientTransformation<S>, mask: Mask): GradientTransformation<S>;
 export function masked<S>(
   inner: Optimizer<S> | GradientTransformation<S>,
