@@ -8,6 +8,7 @@ import { stack, tensor } from "../core/ops/mod.ts";
 import { scope } from "../core/memory.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { valueAndGrad } from "../autodiff/grad.ts";
+import { jit } from "../autodiff/jit.ts";
 import type { Optimizer } from "../manifolds/optimizer.ts";
 import type { Batch } from "./tasks.ts";
 
@@ -34,6 +35,11 @@ export interface TrainOptions<P> {
   batch: (step: number) => Batch;
   /** Any tensor on the backend to train on (batches are created beside it). */
   like: Tensor;
+  /**
+   * Compile the loss and its gradient with `jit` (default true): traced at the first step, replayed
+   * after (bit for bit the eager values on the CPU). The optimizer's update stays eager.
+   */
+  jit?: boolean;
   /** Read the loss back every this many steps (default 1 on the CPU, 10 elsewhere). */
   readEvery?: number;
   /** Called at the start (step 0, loss NaN) and after each read with the steps done and the latest loss. */
@@ -75,7 +81,8 @@ export async function train<P>(opts: TrainOptions<P>): Promise<TrainResult<P>> {
     throw new DomainError(`train: steps must be a positive integer, got ${steps}`);
   }
   const every = opts.readEvery ?? (opts.like.backend.name === "cpu" ? 1 : 10);
-  const vg = valueAndGrad((p: P, x: Tensor, y: Tensor) => opts.loss(p, x, y));
+  const eager = valueAndGrad((p: P, x: Tensor, y: Tensor) => opts.loss(p, x, y));
+  const vg = opts.jit === false ? eager : jit(eager);
   let params = opts.params;
   let state = optimizer.init(params);
   const losses: number[] = [];
