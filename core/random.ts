@@ -77,8 +77,10 @@ export function key(seed: number): Key {
 /** `n` independent keys derived from `k` (as `jax.random.split`). */
 export function split(k: Key, n = 2): Key[] {
   checkKey("split", k);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 28) {
-    throw new DomainError(`split: n = ${n} must be a whole number of keys in [0, 2²⁸]`);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 20) {
+    throw new DomainError(
+      `split: n = ${n} must be a whole number of keys in [0, 2²⁰]; for more, split in two levels or use foldIn(k, i)`,
+    );
   }
   const w = randomWords(k.words, 2 * n);
   return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));

@@ -4,7 +4,7 @@
  */
 import type { Backend, Storage } from "./backend/backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { BackendError, DomainError, ShapeError } from "./errors.ts";
+import { BackendError, DomainError, DTypeError, ShapeError } from "./errors.ts";
 import { noteCreated } from "./memory.ts";
 import type { Trace } from "./primitive.ts";
 import * as ops from "./ops/mod.ts";
@@ -247,6 +247,22 @@ function format(a: NestedArray): string {
   if (Array.isArray(a)) return `[${a.map(format).join(", ")}]`;
   if (typeof a === "boolean") return String(a);
   return Number.isInteger(a) ? String(a) : a.toPrecision(6).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+}
+
+/**
+ * Throws a DTypeError naming `op` unless `x` is a Tensor (so a missing or mistyped argument fails
+ * at the public boundary, not as a TypeError inside).
+ */
+export function checkTensor(op: string, x: unknown, what = "the input"): asserts x is Tensor {
+  if (x instanceof Tensor) return;
+  const got = x === null || x === undefined
+    ? String(x)
+    : Array.isArray(x)
+    ? "an array"
+    : typeof x === "object"
+    ? "an object"
+    : `${typeof x} ${typeof x === "string" ? `"${x}"` : String(x)}`;
+  throw new DTypeError(`${op}: ${what} must be a tensor, got ${got}; build one with tensor(...)`);
 }
 
 /** True when `x` is a Tensor. */

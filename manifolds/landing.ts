@@ -17,7 +17,7 @@
  * Adam as if it were the gradient: `landing({ base: adam(...) })`.
  * @module
  */
-import { ManifoldError } from "../core/errors.ts";
+import { DomainError, ManifoldError } from "../core/errors.ts";
 import {
   add,
   div,
@@ -138,6 +138,9 @@ const landable = (m: Manifold | undefined): boolean => m?.kind === "stiefel" || 
  * ```
  */
 export function landing(opts: LandingOptions): Optimizer<LandingState> {
+  if (opts === null || typeof opts !== "object") {
+    throw new DomainError("landing: give options with a learning rate `lr` or a `base` optimizer");
+  }
   const lambda = opts.lambda ?? 1, eps = opts.safeStep ?? 0.5;
   if (!opts.base && opts.lr === undefined) {
     throw new ManifoldError("landing: give a learning rate `lr`, or a `base` optimizer such as adam({ lr })");

@@ -20,7 +20,7 @@ import { asymmetryError, expmNonFiniteError, failureError } from "./failure.ts";
 import { customVjp } from "../custom_vjp.ts";
 import { unbroadcast } from "../primitives.ts";
 import * as o from "../ops/mod.ts";
-import type { Tensor } from "../tensor.ts";
+import { checkTensor, type Tensor } from "../tensor.ts";
 import {
   choleskyKernel,
   eighKernel,
@@ -60,6 +60,11 @@ interface MatrixShape {
 }
 
 function matrixShape(op: string, x: Aval, square = false): MatrixShape {
+  if (x === null || typeof x !== "object" || !Array.isArray(x.shape)) {
+    throw new DTypeError(
+      `${op}: needs a matrix (a tensor), got ${x === null ? "null" : typeof x}; build one with tensor(...)`,
+    );
+  }
   if (x.dtype !== "float32" && x.dtype !== "float64") {
     throw new DTypeError(`${op}: needs a float32 or float64 matrix, got ${x.dtype}; convert with astype(a, "float64")`);
   }
@@ -584,6 +589,10 @@ export interface SolveTriangularOptions {
  * ```
  */
 export function solveTriangular(a: Tensor, b: Tensor, opts: SolveTriangularOptions): Tensor {
+  checkTensor("solveTriangular", b, "the right-hand side");
+  if (opts === null || typeof opts !== "object" || typeof opts.lower !== "boolean") {
+    throw new ShapeError("solveTriangular: give options { lower: true } or { lower: false } (which triangle A holds)");
+  }
   matrixShape("solveTriangular", a, true);
   const vector = b.ndim === a.ndim - 1 || b.ndim === 1;
   const b2 = vector ? o.expandDims(b, -1) : b;
@@ -646,6 +655,7 @@ export function lu(a: Tensor): { P: Tensor; L: Tensor; U: Tensor } {
  * ```
  */
 export function solve(a: Tensor, b: Tensor): Tensor {
+  checkTensor("solve", b, "the right-hand side");
   const { n } = matrixShape("solve", a, true);
   const vector = b.ndim === 1 || b.ndim === a.ndim - 1;
   let b2 = vector ? o.expandDims(b, -1) : b;

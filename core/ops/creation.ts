@@ -7,7 +7,7 @@ import { allocate, checkDType, type DType, dtypeOfArray, type TypedArray } from 
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { fullP } from "../primitives.ts";
-import { type NestedArray, Tensor } from "../tensor.ts";
+import { checkTensor, type NestedArray, Tensor } from "../tensor.ts";
 
 /** Options for creation functions. */
 export interface CreateOptions {
@@ -192,10 +192,12 @@ export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor
 }
 /** Zeros with `x`'s shape and dtype. */
 export function zerosLike(x: Tensor): Tensor {
+  checkTensor("zerosLike", x);
   return full(x.shape, 0, { dtype: x.dtype, like: x });
 }
 /** Ones with `x`'s shape and dtype. */
 export function onesLike(x: Tensor): Tensor {
+  checkTensor("onesLike", x);
   return full(x.shape, 1, { dtype: x.dtype, like: x });
 }
 

@@ -6,7 +6,7 @@ import { checkDType, type DType, isFloat, promote, weakDType } from "../dtype.ts
 import { DTypeError } from "../errors.ts";
 import { bind1, needsBind } from "../primitive.ts";
 import { type BinaryOp, binaryP, castP, stopGradientP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
-import { Tensor } from "../tensor.ts";
+import { checkTensor, Tensor } from "../tensor.ts";
 import { full } from "./creation.ts";
 
 /** A tensor or a plain number (weakly typed: it takes the other operand's dtype). */
@@ -136,10 +136,13 @@ export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
 }
 /** Logical and of bool tensors. */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  checkTensor("logicalAnd", a);
+  checkTensor("logicalAnd", b);
   return where(a, b, full([], 0, { dtype: "bool", like: a }));
 }
 /** Logical not of a bool tensor. */
 export function logicalNot(a: Tensor): Tensor {
+  checkTensor("logicalNot", a);
   return equal(a, full([], 0, { dtype: "bool", like: a }));
 }
 

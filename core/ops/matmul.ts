@@ -5,7 +5,7 @@
 import { fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { matmulP } from "../primitives.ts";
-import type { Tensor } from "../tensor.ts";
+import { checkTensor, type Tensor } from "../tensor.ts";
 import { astype, coerce, mul } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 import { expandDims, reshape, squeeze } from "./shape.ts";
@@ -15,6 +15,8 @@ import { expandDims, reshape, squeeze } from "./shape.ts";
  * broadcast. The backends read transposed operands in place (no copy).
  */
 export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  checkTensor("matmul", a);
+  checkTensor("matmul", b);
   const [x, y] = coerce("matmul", a, b);
   // bool products count in int32, like bool arithmetic
   if (x.dtype === "bool") return bind1(matmulP, [astype(x, "int32"), astype(y, "int32")], { transA, transB });
@@ -31,6 +33,8 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
  * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor("matmul", a);
+  checkTensor("matmul", b);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: scalar operand (${fmtShape(a.shape)} @ ${fmtShape(b.shape)}); use mul for scaling`);
   }
@@ -51,10 +55,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** Outer product of two vectors. */
 export function outer(a: Tensor, b: Tensor): Tensor {
+  checkTensor("outer", a);
+  checkTensor("outer", b);
   return mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
 }
 
 /** Inner product `Σ aᵢbᵢ` over the last axis (vectors give a scalar). */
 export function dot(a: Tensor, b: Tensor): Tensor {
+  checkTensor("dot", a);
+  checkTensor("dot", b);
   return sum(mul(a, b), { axis: -1 });
 }

@@ -6,7 +6,7 @@ import { isFloat } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { type ReduceOp, reduceP } from "../primitives.ts";
-import type { Tensor } from "../tensor.ts";
+import { checkTensor, type Tensor } from "../tensor.ts";
 import {
   abs,
   add,
@@ -36,6 +36,9 @@ export interface ReduceOptions {
 /** Normalises `axis` for a tensor of rank `ndim` into sorted, unique, non-negative axes. */
 export function normAxes(op: string, ndim: number, axis?: number | readonly number[]): number[] {
   if (axis === undefined) return [...Array(ndim).keys()];
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    throw new ShapeError(`${op}: axis must be a number or a list of numbers, got ${String(axis)}`);
+  }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => {
     if (!Number.isInteger(a) || a < -ndim || a >= ndim) {
@@ -56,18 +59,22 @@ function reduce(op: ReduceOp, x: Tensor, opts: ReduceOptions = {}): Tensor {
 
 /** Sum over axes (bool sums as int32). */
 export function sum(x: Tensor, opts?: ReduceOptions): Tensor {
+  checkTensor("sum", x);
   return reduce("sum", x.dtype === "bool" ? astype(x, "int32") : x, opts);
 }
 /** Product over axes. */
 export function prod(x: Tensor, opts?: ReduceOptions): Tensor {
+  checkTensor("prod", x);
   return reduce("prod", x, opts);
 }
 /** Maximum over axes. */
 export function max(x: Tensor, opts?: ReduceOptions): Tensor {
+  checkTensor("max", x);
   return reduce("max", x, opts);
 }
 /** Minimum over axes. */
 export function min(x: Tensor, opts?: ReduceOptions): Tensor {
+  checkTensor("min", x);
   return reduce("min", x, opts);
 }
 
@@ -77,12 +84,14 @@ function count(x: Tensor, opts?: ReduceOptions): number {
 
 /** Arithmetic mean over axes (integers are averaged in float32). */
 export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
+  checkTensor("mean", x);
   const t = isFloat(x.dtype) ? x : astype(x, "float32");
   return div(sum(t, opts), count(x, opts));
 }
 
 /** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
 export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
+  checkTensor("variance", x);
   const m = mean(x, { axis: opts.axis, keepdims: true });
   const d = sub(x, m);
   return div(sum(mul(d, d), opts), count(x, opts) - (opts.ddof ?? 0));
@@ -90,6 +99,7 @@ export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}
 
 /** `log Σ eˣ` over axes, computed stably around the maximum. */
 export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  checkTensor("logsumexp", x);
   // shift by the maximum; a non-finite one (all −∞, or a +∞) by 0, so the result is −∞ or +∞, not NaN
   const mx = max(x, { axis: opts.axis, keepdims: true });
   const m = stopGradient(where(less(abs(mx), Infinity), mx, 0));
@@ -112,6 +122,7 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
  * ```
  */
 export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
+  checkTensor("softmax", x);
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });
   const e = exp(sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0))));
@@ -120,6 +131,7 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
 
 /** `x − logsumexp(x)` along `axis` (default −1). */
 export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
+  checkTensor("logSoftmax", x);
   return sub(x, logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
 }
 
@@ -130,6 +142,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  * `linalg.matrixNorm(x, 2)`.
  */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
+  checkTensor("norm", x);
   const ord = opts.ord ?? 2;
   const r = { axis: opts.axis, keepdims: opts.keepdims };
   if (ord === 2 || ord === "fro") {

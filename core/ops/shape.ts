@@ -17,10 +17,29 @@ import {
   sliceP,
   transposeP,
 } from "../primitives.ts";
-import { Tensor } from "../tensor.ts";
+import { checkTensor, Tensor } from "../tensor.ts";
 import { arange, eye, tensor } from "./creation.ts";
 import { astype, equal, greaterEqual, mul, sub, where } from "./elementwise.ts";
 import { normAxes, sum } from "./reduce.ts";
+
+/** Throws a ShapeError naming `op` unless `v` is an integer (an axis, a diagonal offset). */
+function checkInteger(op: string, what: string, v: unknown): void {
+  if (!Number.isInteger(v)) throw new ShapeError(`${op}: ${what} must be an integer, got ${String(v)}`);
+}
+
+/** Throws a ShapeError naming `op` unless `v` is a list of numbers (a shape, a permutation). */
+function checkList(op: string, what: string, v: unknown): void {
+  if (!Array.isArray(v) || v.some((d) => typeof d !== "number")) {
+    throw new ShapeError(
+      `${op}: ${what} must be a list of numbers, got ${Array.isArray(v) ? `[${v.join(", ")}]` : String(v)}`,
+    );
+  }
+}
+
+function checkTensorList(op: string, xs: unknown): asserts xs is Tensor[] {
+  if (!Array.isArray(xs)) throw new ShapeError(`${op}: give a list of tensors, got ${String(xs)}`);
+  xs.forEach((x, i) => checkTensor(op, x, `tensor ${i}`));
+}
 
 function axisOf(op: string, ndim: number, axis: number): number {
   return normAxes(op, ndim, axis)[0];
@@ -28,6 +47,8 @@ function axisOf(op: string, ndim: number, axis: number): number {
 
 /** Same elements in a new shape; one extent may be −1 (inferred). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor("reshape", x);
+  checkList("reshape", "shape", shape);
   const s = [...shape];
   const hole = s.indexOf(-1);
   const known = s.reduce((a, d, i) => (i === hole ? a : a * d), 1);
@@ -44,6 +65,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Permutes axes (reverses them by default). */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  checkTensor("transpose", x);
+  if (perm !== undefined) checkList("transpose", "perm", perm);
   const p = perm ? [...perm] : [...Array(x.ndim).keys()].reverse();
   if (p.length !== x.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new ShapeError(
@@ -57,6 +80,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 
 /** Swaps the last two axes. */
 export function matrixTranspose(x: Tensor): Tensor {
+  checkTensor("matrixTranspose", x);
   if (x.ndim < 2) {
     throw new ShapeError(`matrixTranspose: needs 2+ axes, got ${fmtShape(x.shape)}; expandDims a vector first`);
   }
@@ -67,6 +91,8 @@ export function matrixTranspose(x: Tensor): Tensor {
 
 /** Inserts an axis of extent 1 at `axis`. */
 export function expandDims(x: Tensor, axis: number): Tensor {
+  checkTensor("expandDims", x);
+  checkInteger("expandDims", "axis", axis);
   const a = axis < 0 ? axis + x.ndim + 1 : axis;
   if (!Number.isInteger(a) || a < 0 || a > x.ndim) {
     throw new ShapeError(
@@ -80,6 +106,7 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 
 /** Removes axes of extent 1 (all of them, or the given ones). */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  checkTensor("squeeze", x);
   const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes("squeeze", x.ndim, axis);
   for (const a of axes) {
     if (x.shape[a] !== 1) {
@@ -93,6 +120,8 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
 
 /** Broadcasts to `shape` by NumPy rules. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor("broadcastTo", x);
+  checkList("broadcastTo", "shape", shape);
   if (x.ndim === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
   const lead = shape.length - x.ndim;
   const r = lead > 0 ? reshape(x, [...Array(lead).fill(1), ...x.shape]) : x;
@@ -101,6 +130,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Broadcasts several tensors to their common shape. */
 export function broadcastArrays(...xs: Tensor[]): Tensor[] {
+  xs.forEach((x, i) => checkTensor("broadcastArrays", x, `argument ${i}`));
   const s = xs.reduce<number[]>((acc, t) => broadcastShapes("broadcastArrays", acc, t.shape), []);
   return xs.map((t) => broadcastTo(t, s));
 }
@@ -110,6 +140,10 @@ export function broadcastArrays(...xs: Tensor[]): Tensor[] {
  * `null`/absent for the whole axis.
  */
 export function slice(x: Tensor, ranges: readonly ([number, number] | null | undefined)[]): Tensor {
+  checkTensor("slice", x);
+  if (!Array.isArray(ranges)) {
+    throw new ShapeError(`slice: ranges must be a list of [start, stop] or null, got ${String(ranges)}`);
+  }
   if (ranges.length > x.ndim) {
     throw new ShapeError(`slice: ${ranges.length} ranges for ${fmtShape(x.shape)}; give at most ${x.ndim}`);
   }
@@ -117,6 +151,9 @@ export function slice(x: Tensor, ranges: readonly ([number, number] | null | und
   for (let i = 0; i < x.ndim; i++) {
     const d = x.shape[i];
     const r = ranges[i];
+    if (r != null && (!Array.isArray(r) || r.length !== 2)) {
+      throw new ShapeError(`slice: range ${i} must be [start, stop] or null, got ${JSON.stringify(r)}`);
+    }
     let [s, e] = r ?? [0, d];
     if (s < 0) s += d;
     if (e < 0) e += d;
@@ -135,6 +172,15 @@ export function slice(x: Tensor, ranges: readonly ([number, number] | null | und
 
 /** Pads each axis with `[before, after]` elements equal to `value` (missing axes: none). */
 export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
+  checkTensor("pad", x);
+  if (!Array.isArray(widths)) {
+    throw new ShapeError(`pad: widths must be a list of [before, after], got ${String(widths)}`);
+  }
+  widths.forEach((w, i) => {
+    if (w != null && (!Array.isArray(w) || w.length !== 2)) {
+      throw new ShapeError(`pad: width ${i} must be [before, after], got ${JSON.stringify(w)}`);
+    }
+  });
   const w = x.shape.map((_, i) => [...(widths[i] ?? [0, 0])] as [number, number]);
   if (w.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
     throw new ShapeError(
@@ -148,6 +194,7 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
 
 /** Joins tensors along an existing axis (mixed dtypes promote as a binary op's operands do). */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  checkTensorList("concat", xs);
   if (xs.length === 0) throw new ShapeError("concat: needs at least one tensor");
   const a = axisOf("concat", xs[0].ndim, axis);
   if (xs.length === 1) return xs[0];
@@ -157,6 +204,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Joins tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  checkTensorList("stack", xs);
   if (xs.length === 0) throw new ShapeError("stack: needs at least one tensor");
   const s0 = xs[0].shape;
   if (xs.some((x) => x.ndim !== s0.length || x.shape.some((d, i) => d !== s0[i]))) {
@@ -172,6 +220,8 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
  * Negative indices count from the end.
  */
 export function take(x: Tensor, indices: Tensor | readonly number[], axis?: number): Tensor {
+  checkTensor("take", x);
+  if (!(indices instanceof Tensor) && !Array.isArray(indices)) checkTensor("take", indices, "indices");
   const src = axis === undefined ? reshape(x, [x.size]) : x;
   const a = axis === undefined ? 0 : axisOf("take", x.ndim, axis);
   let idx: Tensor;
@@ -199,6 +249,9 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
 
 /** Zeros of `shape` with `updates` added at `indices` along `axis` (repeated indices add up). */
 export function scatterAdd(indices: Tensor, updates: Tensor, axis: number, shape: readonly number[]): Tensor {
+  checkTensor("scatterAdd", indices, "indices");
+  checkTensor("scatterAdd", updates, "updates");
+  if (!Array.isArray(shape)) throw new ShapeError(`scatterAdd: shape must be a list of extents, got ${String(shape)}`);
   return bind1(scatterAddP, [indices, updates], { axis: axisOf("scatterAdd", shape.length, axis), shape: [...shape] });
 }
 
@@ -207,6 +260,8 @@ export function scatterAdd(indices: Tensor, updates: Tensor, axis: number, shape
  * last two axes): its diagonal `k` as a vector.
  */
 export function diag(x: Tensor, k = 0): Tensor {
+  checkTensor("diag", x);
+  checkInteger("diag", "k", k);
   if (x.ndim === 1) {
     const n = x.shape[0] + Math.abs(k);
     const d = mul(eye(x.shape[0], { dtype: x.dtype, like: x }), x); // rows scaled: M[i][j] = δᵢⱼ vⱼ
@@ -225,6 +280,7 @@ export function diag(x: Tensor, k = 0): Tensor {
 
 /** Sum of the main diagonal (of the last two axes). */
 export function trace(x: Tensor): Tensor {
+  checkTensor("trace", x);
   if (x.ndim < 2) {
     throw new ShapeError(`trace: needs a matrix (2+ axes), got ${fmtShape(x.shape)}; for a vector use sum`);
   }
@@ -240,23 +296,29 @@ function triMask(x: Tensor, k: number, upper: boolean): Tensor {
 
 /** Upper triangle (on and above diagonal `k`), zeros elsewhere. */
 export function triu(x: Tensor, k = 0): Tensor {
+  checkTensor("triu", x);
+  checkInteger("triu", "k", k);
   if (x.ndim < 2) throw new ShapeError(`triu: needs 2+ axes, got ${fmtShape(x.shape)}`);
   return where(triMask(x, k, true), x, 0);
 }
 
 /** Lower triangle (on and below diagonal `k`), zeros elsewhere. */
 export function tril(x: Tensor, k = 0): Tensor {
+  checkTensor("tril", x);
+  checkInteger("tril", "k", k);
   if (x.ndim < 2) throw new ShapeError(`tril: needs 2+ axes, got ${fmtShape(x.shape)}`);
   return where(triMask(x, k, false), x, 0);
 }
 
 /** Flattens to one axis. */
 export function flatten(x: Tensor): Tensor {
+  checkTensor("flatten", x);
   return reshape(x, [x.size]);
 }
 
 /** One-hot rows (float32) of int32 `indices` with `n` classes. */
 export function oneHot(indices: Tensor, n: number): Tensor {
+  checkTensor("oneHot", indices, "indices");
   const hit = equal(
     reshape(indices, [...indices.shape, 1]),
     reshape(arange(n, undefined, 1, { like: indices }), [...indices.shape.map(() => 1), n]),
