@@ -11,7 +11,6 @@ import * as T from "../mod.ts";
 import type { DType, Tensor } from "../mod.ts";
 import {
   broadcastShape,
-  ew,
   h,
   type Host,
   matmulRef,
