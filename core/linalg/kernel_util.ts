@@ -5,6 +5,10 @@
  * so V8 keeps these helpers monomorphic.
  * @module
  */
+import { takeArray } from "../backend/cpu/pool.ts";
+import { wasmRotateRows } from "../backend/cpu/wasm/rotations.ts";
+import { wasmReflectRows } from "../backend/cpu/wasm/reflect.ts";
+import { heapArray, heapRelease } from "../backend/cpu/wasm/heap.ts";
 
 /** A floating-point typed array accepted by the kernels. */
 export type FloatArray = Float32Array | Float64Array;
@@ -57,9 +61,13 @@ export const EPS = 2 ** -52;
 /** Smallest magnitude the iterative kernels treat as non-negligible on their own. */
 export const TINY = 2 ** -966;
 
-/** A zeroed array of `len` elements of `a`'s type (the precision results are returned in). */
+/**
+ * A zeroed array of `len` elements of `a`'s type (the precision results are returned in), from the
+ * CPU backend's array pool: a result released by `scope` is recycled, and a recycled array costs no
+ * page faults (a fresh 2 MB array costs about 5 ms of them on a small VM).
+ */
 export function like<T extends FloatArray>(a: T, len: number): T {
-  return (a instanceof Float32Array ? new Float32Array(len) : new Float64Array(len)) as T;
+  return takeArray(a instanceof Float32Array ? "float32" : "float64", len, true) as T;
 }
 
 /** Throws a RangeError naming `op` unless `v` is a non-negative integer. */
@@ -245,6 +253,14 @@ export function applyReflectorMany(
   len: number,
   tau: number,
 ): void {
+  if (count * len >= 2048 && len > 1) {
+    // the Wasm kernel (f64x2, four rows per pass) when both live in the Wasm memory; v₀ = 1 explicit
+    const beta = v[vo];
+    v[vo] = 1;
+    const ok = wasmReflectRows(v, vo, c, co, stride, count, len, tau);
+    v[vo] = beta;
+    if (ok) return;
+  }
   let t = 0;
   for (; t + 3 < count; t += 4) {
     const o0 = co + t * stride, o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
@@ -467,4 +483,139 @@ export function substitute(
     }
   }
   return singular;
+}
+
+/**
+ * `dst[dof + c·rows + i] = src[so + i·cols + c] · scale` for an i < rows, c < cols row-major block:
+ * a transpose through tiles of 8 lines of the longer side by 128 of the shorter one, walked along
+ * the shorter one, so neither side's cache lines alias (a plain double loop, or square 32×32 tiles,
+ * stride by a power of two through one side: 1.6 ms for 4096 × 64 float64 against 0.25).
+ */
+export function transposeScaled(
+  src: FloatArray,
+  so: number,
+  rows: number,
+  cols: number,
+  dst: FloatArray,
+  dof: number,
+  scale: number,
+): void {
+  if (rows >= cols) {
+    // 8 source columns × 128 rows, each destination row written contiguously
+    for (let c0 = 0; c0 < cols; c0 += 8) {
+      const c1 = Math.min(cols, c0 + 8);
+      for (let i0 = 0; i0 < rows; i0 += 128) {
+        const i1 = Math.min(rows, i0 + 128);
+        for (let c = c0; c < c1; c++) {
+          const d = dof + c * rows;
+          for (let i = i0; i < i1; i++) dst[d + i] = src[so + i * cols + c] * scale;
+        }
+      }
+    }
+    return;
+  }
+  // 8 source rows × 128 columns, each source row read contiguously
+  for (let i0 = 0; i0 < rows; i0 += 8) {
+    const i1 = Math.min(rows, i0 + 8);
+    for (let c0 = 0; c0 < cols; c0 += 128) {
+      const c1 = Math.min(cols, c0 + 128);
+      for (let i = i0; i < i1; i++) {
+        const s = so + i * cols;
+        for (let c = c0; c < c1; c++) dst[dof + c * rows + i] = src[s + c] * scale;
+      }
+    }
+  }
+}
+
+/** A log buffer: in the Wasm memory where possible (the rotation kernels read it in place). */
+function logArray(d: "int32" | "float64", n: number): Int32Array | Float64Array {
+  return (heapArray(d, n, false) as Int32Array | Float64Array | null) ??
+    (d === "int32" ? new Int32Array(n) : new Float64Array(n));
+}
+
+/**
+ * Plane rotations of a QR iteration recorded in order, to be applied to the vector rows at the end
+ * (`apply`): the iteration on the bidiagonal or tridiagonal never reads the vectors, so they can
+ * wait, and then go through the Wasm kernels column chunk by column chunk on all threads
+ * (`wasmRotateRows`), the same arithmetic as `rot`, bit for bit.
+ */
+export class RotationLog {
+  /** Records `[kind, a, b, ci]`: kind 0 a chain of rotations j = a …< b of rows (j, j+1), kind 1 one of rows (a, b). */
+  ops: Int32Array = logArray("int32", 256) as Int32Array;
+  /** Number of records. */
+  nops = 0;
+  /** (c, s) pairs, in the order the records use them. */
+  cs: Float64Array = logArray("float64", 1024) as Float64Array;
+  /** Entries of `cs` in use. */
+  ncs = 0;
+  /** Rotations recorded. */
+  rotations = 0;
+
+  private push(kind: number, a: number, b: number, pairs: number): number {
+    if ((this.nops + 1) * 4 > this.ops.length) {
+      const o = logArray("int32", this.ops.length * 2) as Int32Array;
+      o.set(this.ops);
+      heapRelease(this.ops);
+      this.ops = o;
+    }
+    if (this.ncs + 2 * pairs > this.cs.length) {
+      const c = logArray("float64", Math.max(this.cs.length * 2, this.ncs + 2 * pairs)) as Float64Array;
+      c.set(this.cs);
+      heapRelease(this.cs);
+      this.cs = c;
+    }
+    const o = 4 * this.nops++;
+    this.ops[o] = kind;
+    this.ops[o + 1] = a;
+    this.ops[o + 2] = b;
+    this.ops[o + 3] = this.ncs;
+    this.rotations += pairs;
+    return this.ncs;
+  }
+
+  /** Forgets the recorded rotations. */
+  clear(): void {
+    this.nops = this.ncs = this.rotations = 0;
+  }
+
+  /** Rotations j = a …< b of rows (j, j+1) with (c, s) = (cs[j], sn[j]), as `rotSeqUp` applies them. */
+  chain(a: number, b: number, cs: Float64Array, sn: Float64Array): void {
+    if (b <= a) return;
+    let at = this.push(0, a, b, b - a);
+    for (let j = a; j < b; j++) {
+      this.cs[at++] = cs[j];
+      this.cs[at++] = sn[j];
+    }
+    this.ncs = at;
+  }
+
+  /** One rotation of rows (a, b), as `rot(buf, a·len, b·len, len, c, s)` (a = b: the row times c − s). */
+  one(a: number, b: number, c: number, s: number): void {
+    const at = this.push(1, a, b, 1);
+    this.cs[at] = c;
+    this.cs[at + 1] = s;
+    this.ncs = at + 2;
+  }
+
+  /** Applies the recorded rotations to `count` rows of `len` in `rows`, then forgets them. */
+  apply(rows: Float64Array, len: number, count: number): void {
+    if (
+      this.nops > 0 &&
+      !wasmRotateRows(rows, len, count, this.ops, this.nops, this.cs, this.ncs, this.rotations)
+    ) {
+      for (let t = 0; t < this.nops; t++) {
+        const [kind, a, b, ci] = this.ops.subarray(4 * t, 4 * t + 4);
+        if (kind === 0) {
+          for (let j = a; j < b; j++) {
+            const k = ci + 2 * (j - a);
+            rot(rows, j * len, (j + 1) * len, len, this.cs[k], this.cs[k + 1]);
+          }
+        } else if (a === b) {
+          const f = this.cs[ci] - this.cs[ci + 1];
+          for (let i = 0; i < len; i++) rows[a * len + i] *= f;
+        } else rot(rows, a * len, b * len, len, this.cs[ci], this.cs[ci + 1]);
+      }
+    }
+    this.clear();
+  }
 }

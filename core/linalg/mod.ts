@@ -12,7 +12,7 @@
  * @module
  */
 import { type Aval, registerKernel, type Storage } from "../backend/backend.ts";
-import { arr, cpu, wrap } from "../backend/cpu/mod.ts";
+import { arr, cpu, own, wrap } from "../backend/cpu/mod.ts";
 import type { DType } from "../dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind, definePrimitive, type Primitive } from "../primitive.ts";
@@ -420,14 +420,14 @@ registerKernel(cpu, "qr", ([x], [xa]) => {
   const { m, n, count } = matrixShape("qr", xa);
   const r = qrKernel(floats(x), { m, n, batch: count });
   if (r.failures.length) raise("qr", r.failures[0], xa, n);
-  return [wrap(r.q), wrap(r.r)];
+  return [own(r.q), own(r.r)];
 });
 
 registerKernel(cpu, "svd", ([x], [xa]) => {
   const { m, n, count } = matrixShape("svd", xa);
   const r = svdKernel(floats(x), { m, n, batch: count });
   if (r.failures.length) raise("svd", r.failures[0], xa, n);
-  return [wrap(r.u), wrap(r.s), wrap(r.vh)];
+  return [own(r.u), own(r.s), own(r.vh)];
 });
 
 registerKernel(cpu, "eigh", ([x], [xa]) => {
@@ -441,14 +441,14 @@ registerKernel(cpu, "eigh", ([x], [xa]) => {
   }
   const r = eighKernel(data, { n, batch: count });
   if (r.failures.length) raise("eigh", r.failures[0], xa, n);
-  return [wrap(r.eigenvalues), wrap(r.eigenvectors)];
+  return [own(r.eigenvalues), own(r.eigenvectors)];
 });
 
 registerKernel(cpu, "cholesky", ([x], [xa]) => {
   const { n, count } = matrixShape("cholesky", xa, true);
   const r = choleskyKernel(floats(x), { n, batch: count });
   if (r.failures.length) raise("cholesky", r.failures[0], xa, n);
-  return [wrap(r.l)];
+  return [own(r.l)];
 });
 
 registerKernel(cpu, "lu", ([x], [xa]) => {
@@ -457,7 +457,7 @@ registerKernel(cpu, "lu", ([x], [xa]) => {
   const bad = r.failures.find((f) => f.kind === "nonFinite");
   if (bad) raise("lu", bad, xa, n);
   const sign = xa.dtype === "float64" ? Float64Array.from(r.sign) : Float32Array.from(r.sign);
-  return [wrap(r.lu), wrap(r.perm), wrap(sign)];
+  return [own(r.lu), wrap(r.perm), wrap(sign)];
 });
 
 registerKernel(cpu, "triangularSolve", ([a, b], [aa, ba], p: TriParams) => {
@@ -476,7 +476,7 @@ registerKernel(cpu, "triangularSolve", ([a, b], [aa, ba], p: TriParams) => {
     if (f.input === "b") raise(p.op, f, ba, k, "right-hand side");
     raise(p.op, f, aa, n, "matrix");
   }
-  return [wrap(r.x)];
+  return [own(r.x)];
 });
 
 // ---------------------------------------------------------------------------------------------

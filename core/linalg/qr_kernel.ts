@@ -15,7 +15,9 @@ import {
   type MatrixDims,
   maxAbs,
   pow2Scale,
+  transposeScaled,
 } from "./kernel_util.ts";
+import { BLOCK, done, formQtBlocked, householderQrBlocked, work } from "./householder_blocked.ts";
 
 /** Result of {@linkcode qrKernel}. */
 export interface QrResult<T extends FloatArray = FloatArray> {
@@ -50,7 +52,11 @@ export function qrKernel<T extends FloatArray>(a: T, dims: MatrixDims): QrResult
   const k = Math.min(m, n);
   const q = like(a, batch * m * k), r = like(a, batch * k * n);
   const failures: KernelFailure[] = [];
-  const xt = new Float64Array(n * m), qt = new Float64Array(k * m), tau = new Float64Array(k);
+  // blocked (compact WY through the GEMM) once there is a whole block of columns to reuse
+  const blocked = k >= BLOCK && m * k >= 32768;
+  const xt = blocked ? work(n * m) : new Float64Array(n * m);
+  const qt = blocked ? work(k * m) : new Float64Array(k * m);
+  const tau = new Float64Array(k);
   for (let b = 0; b < batch; b++) {
     const off = b * m * n, qo = b * m * k, ro = b * k * n;
     const bad = firstNonFinite(a, off, m * n);
@@ -61,20 +67,25 @@ export function qrKernel<T extends FloatArray>(a: T, dims: MatrixDims): QrResult
       continue;
     }
     const scale = pow2Scale(maxAbs(a, off, m * n));
-    for (let i = 0; i < m; i++) {
-      for (let c = 0; c < n; c++) xt[c * m + i] = a[off + i * n + c] * scale;
+    transposeScaled(a, off, m, n, xt, 0, scale);
+    if (blocked) {
+      householderQrBlocked(xt, m, n, tau);
+      formQtBlocked(xt, m, k, tau, qt);
+    } else {
+      householderQr(xt, m, n, tau);
+      formQt(xt, m, k, tau, qt);
     }
-    householderQr(xt, m, n, tau);
-    formQt(xt, m, k, tau, qt);
     for (let j = 0; j < k; j++) {
       // R[j][j] < 0: negate row j of R and column j of Q (exact)
       const flip = xt[j * m + j] < 0 ? -1 : 1;
       for (let c = 0; c < n; c++) {
         r[ro + j * n + c] = c < j ? 0 : (flip * xt[c * m + j]) / scale;
       }
-      for (let i = 0; i < m; i++) q[qo + i * k + j] = flip * qt[j * m + i];
+      if (flip < 0) { for (let i = 0; i < m; i++) qt[j * m + i] = -qt[j * m + i]; }
     }
+    transposeScaled(qt, 0, k, m, q, qo, 1);
   }
+  if (blocked) done(xt, qt);
   return { q, r, failures };
 }
 

@@ -8,7 +8,6 @@ import {
   argMaxAbs,
   batchOf,
   checkDim,
-  combineRows,
   completeOrthonormal,
   dot,
   EPS,
@@ -24,8 +23,10 @@ import {
   pow2Scale,
   rot,
   sortOrder,
+  transposeScaled,
 } from "./kernel_util.ts";
 import { formQt, householderQr } from "./qr_kernel.ts";
+import { BLOCK, done, formQtBlocked, gemmInto, householderQrBlocked, work } from "./householder_blocked.ts";
 
 /** Largest core size (min(m, n)) for which `svdKernel` uses one-sided Jacobi under `method: "auto"`. */
 const JACOBI_MAX = 64;
@@ -90,7 +91,8 @@ export function svdKernel<T extends FloatArray>(a: T, dims: SvdDims): SvdResult<
   const u = like(a, batch * m * k), s = like(a, batch * k), vh = like(a, batch * k * n);
   const failures: KernelFailure[] = [];
   // work buffers: X has columns as rows (k rows of length p)
-  const xt = new Float64Array(k * p), ut = new Float64Array(k * p), vt = new Float64Array(k * k);
+  // (in the Wasm memory, so the blocked steps' products read them in place)
+  const xt = work(k * p), ut = work(k * p), vt = work(k * k);
   const sig = new Float64Array(k), tmp = new Float64Array(k * p);
   for (let b = 0; b < batch; b++) {
     const off = b * m * n, uo = b * m * k, so = b * k, vo = b * k * n;
@@ -104,13 +106,8 @@ export function svdKernel<T extends FloatArray>(a: T, dims: SvdDims): SvdResult<
     }
     if (k === 0) continue;
     const scale = pow2Scale(maxAbs(a, off, m * n));
-    if (tall) {
-      for (let i = 0; i < m; i++) {
-        for (let c = 0; c < n; c++) xt[c * m + i] = a[off + i * n + c] * scale;
-      }
-    } else {
-      for (let t = 0; t < m * n; t++) xt[t] = a[off + t] * scale; // Aᵀ's columns = A's rows
-    }
+    if (tall) transposeScaled(a, off, m, n, xt, 0, scale);
+    else for (let t = 0; t < m * n; t++) xt[t] = a[off + t] * scale; // Aᵀ's columns = A's rows
     const ok = svdCore(xt, p, k, method, ut, sig, vt, tmp);
     if (!ok) {
       failures.push({ batch: b, kind: "notConverged", index: -1 });
@@ -124,12 +121,16 @@ export function svdKernel<T extends FloatArray>(a: T, dims: SvdDims): SvdResult<
     const vRows = tall ? vt : ut, vLen = tall ? k : p;
     for (let c = 0; c < k; c++) {
       const i = argMaxAbs(uRows, c * uLen, uLen);
-      const flip = uRows[c * uLen + i] < 0 ? -1 : 1;
       s[so + c] = sig[c] / scale;
-      for (let t = 0; t < m; t++) u[uo + t * k + c] = flip * uRows[c * uLen + t];
-      for (let t = 0; t < n; t++) vh[vo + c * n + t] = flip * vRows[c * vLen + t];
+      if (uRows[c * uLen + i] < 0) {
+        for (let t = 0; t < m; t++) uRows[c * uLen + t] = -uRows[c * uLen + t];
+        for (let t = 0; t < n; t++) vRows[c * vLen + t] = -vRows[c * vLen + t];
+      }
+      for (let t = 0; t < n; t++) vh[vo + c * n + t] = vRows[c * vLen + t];
     }
+    transposeScaled(uRows, 0, k, m, u, uo, 1);
   }
+  done(xt, ut, vt);
   return { u, s, vh, failures };
 }
 
@@ -152,10 +153,16 @@ function svdCore(
   let ok: boolean;
   if (qrFirst) {
     // X = Q R; decompose the q×q core R.
-    const tau = new Float64Array(q), qt = new Float64Array(q * p);
-    householderQr(xt, p, q, tau);
-    formQt(xt, p, q, tau, qt);
-    const core = new Float64Array(q * q), w = new Float64Array(q * q);
+    const tau = new Float64Array(q), qt = work(q * p);
+    if (q >= BLOCK && p * q >= 32768) {
+      householderQrBlocked(xt, p, q, tau);
+      formQtBlocked(xt, p, q, tau, qt);
+    } else {
+      householderQr(xt, p, q, tau);
+      formQt(xt, p, q, tau, qt);
+    }
+    const core = work(q * q), w = work(q * q);
+    core.fill(0);
     if (jacobi) {
       // rows of R: R = W Σ Z → U_X = Q W, Vᵀ = Z
       for (let i = 0; i < q; i++) {
@@ -170,8 +177,9 @@ function svdCore(
       }
       ok = golubKahan(core, q, q, w, sig, vt);
     }
-    // left vectors: ut row c = Σ_k w[c][k] · Q[:, k]
-    combineRows(w, qt, q, p, ut);
+    // left vectors: ut row c = Σ_k w[c][k] · Q[:, k], i.e. ut = w · qt
+    gemmInto(w, 0, q, 1, qt, 0, p, 1, ut, 0, q, p, q);
+    done(qt, core, w);
   } else {
     ok = golubKahan(xt, p, q, ut, sig, vt);
   }

@@ -46,8 +46,11 @@ export function wrap(a: TypedArray): CpuStorage {
   return new CpuStorage(a);
 }
 
-/** Wraps a kernel's freshly taken output array (recycled when the storage is released). */
-function own(a: TypedArray): CpuStorage {
+/**
+ * Wraps a kernel's freshly taken output array (from `takeArray`, read by nothing else) as CPU
+ * storage that recycles it when released, as the linear-algebra kernels' results are.
+ */
+export function own(a: TypedArray): CpuStorage {
   return new CpuStorage(a);
 }
 

@@ -120,9 +120,9 @@ export class Code {
   brIf(depth: number): this {
     return this.raw(0x0d, ...uleb(depth));
   }
-  /** `if` with no result. */
-  if(): this {
-    return this.raw(0x04, 0x40);
+  /** `if`, with no result or a result of value type `type`. */
+  if(type = 0x40): this {
+    return this.raw(0x04, type);
   }
   /** `else`. */
   else(): this {
@@ -140,6 +140,14 @@ export class Code {
   and(): this {
     return this.raw(0x71);
   }
+  /** `i32.or`. */
+  or(): this {
+    return this.raw(0x72);
+  }
+  /** `f64.const v`. */
+  f64(v: number): this {
+    return this.raw(0x44, ...new Uint8Array(Float64Array.of(v).buffer));
+  }
   /** Scalar memory access `op` (e.g. `I32_LOAD`) with alignment exponent `align` and byte `offset`. */
   mem(op: number, align: number, offset: number): this {
     return this.raw(op, ...uleb(align), ...uleb(offset));
@@ -156,6 +164,8 @@ export class Code {
 
 /** Scalar load/store opcodes (bit-exact moves of 32- and 64-bit elements). */
 export const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
+/** float64 load and store opcodes. */
+export const F64_LOAD = 0x2b, F64_STORE = 0x39;
 
 /** SIMD opcodes used by the kernels. */
 export const SIMD = {
@@ -175,7 +185,11 @@ export const SIMD = {
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
+  f64x2Splat: 0x14,
+  f64x2ExtractLane: 0x21,
+  v128Xor: 0x51,
   f64x2Add: 0xf0,
+  f64x2Sub: 0xf1,
   f64x2Mul: 0xf2,
   f32x4RelaxedMadd: 0x105,
   f64x2RelaxedMadd: 0x107,

@@ -54,6 +54,8 @@ import {
   SIMD,
   V128,
 } from "./emit.ts";
+import { rotationFunction } from "./rotations_kernel.ts";
+import { rank1RowsFunction, reflectRowsFunction, sumRowsFunction } from "./reflect_kernel.ts";
 
 /** Shape of a generated kernel. */
 export interface KernelShape {
@@ -321,10 +323,16 @@ export const EXPORTS = [
   "gemmPD64",
   "packA64",
   "packB64",
+  "rot64v",
+  "rot64s",
+  "reflectRows64",
+  "sumRows64",
+  "rank1Rows64",
 ] as const;
 
 /**
- * The module: imports `env.memory`, exports `EXPORTS` for the given float32 and float64 shapes.
+ * The module: imports `env.memory`, exports `EXPORTS` for the given float32 and float64 shapes (and
+ * the rotation and reflector kernels of `rotations_kernel.ts` and `reflect_kernel.ts`).
  * (With `fma` it needs relaxed SIMD; `gemm.ts` falls back to `fma: false` where that fails to compile.)
  */
 export function gemmModuleBytes(
@@ -339,5 +347,12 @@ export function gemmModuleBytes(
     packFunction(`packA${sfx}`, sh, sh.mr),
     packFunction(`packB${sfx}`, sh, sh.nr),
   ];
-  return assemble(memory, [...set("32", f32), ...set("64", f64)]);
+  const rotations = [
+    rotationFunction("rot64v", "v"),
+    rotationFunction("rot64s", "s"),
+    reflectRowsFunction(),
+    sumRowsFunction(),
+    rank1RowsFunction(),
+  ];
+  return assemble(memory, [...set("32", f32), ...set("64", f64), ...rotations]);
 }

@@ -1,0 +1,231 @@
+/**
+ * The CPU backend's WebAssembly module (the GEMM and packing of `gemm_kernel.ts`, the plane
+ * rotations of `rotations_kernel.ts`), instantiated on the shared memory of `heap.ts`, and the
+ * threads that run its functions.
+ *
+ * Threads: a job is a table of tasks (rows `[function index, ...int32 arguments]`) that the calling
+ * thread and `threads − 1` workers (`node:worker_threads`, unref'd so they never keep the process
+ * alive, started lazily by the first job that wants them) claim from a shared counter. The calling
+ * thread blocks in `Atomics.wait` until all tasks are done; it never waits for a worker to start (a
+ * task nobody else claimed, it runs itself), so a slow or missing worker costs speed, never a hang.
+ * Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
+ * @module
+ */
+import { EXPORTS, F32_SHAPE, F64_SHAPE, gemmModuleBytes, type KernelShape } from "./gemm_kernel.ts";
+import { getHeap, type WasmHeap } from "./heap.ts";
+
+/** A function of the module: int32 arguments, no result. */
+export type WasmFn = (...args: number[]) => void;
+
+/** Index of an exported function in `Engine.fns` (task rows name functions by it). */
+export function fnIndex(name: (typeof EXPORTS)[number]): number {
+  return EXPORTS.indexOf(name);
+}
+
+const MAX_THREADS = 8;
+
+// control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
+const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
+const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
+const CTRL_INTS = TASK0 + TASK_INTS * MAX_TASKS;
+
+/**
+ * Source of a worker: instantiate the module on the shared memory, then forever wait for a new job
+ * sequence number and claim tasks of it (`next` = seq·256 + task index, claimed by compare-exchange,
+ * so a stale worker can never claim a task of a later job).
+ */
+const WORKER_SRC = `
+try {
+  const { memory, module: mod, names } = require("node:worker_threads").workerData;
+  const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports;
+  const fns = names.map((n) => ex[n]);
+  const ctrl = new Int32Array(memory.buffer, 0, ${CTRL_INTS});
+  let seen = Atomics.load(ctrl, ${SEQ});
+  for (;;) {
+    Atomics.wait(ctrl, ${SEQ}, seen);
+    seen = Atomics.load(ctrl, ${SEQ});
+    for (;;) {
+      const v = Atomics.load(ctrl, ${NEXT});
+      if ((v >>> 8) !== seen || (v & 255) >= Atomics.load(ctrl, ${NTASKS})) break;
+      if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) !== v) continue;
+      const t = ${TASK0} + (v & 255) * ${TASK_INTS};
+      try {
+        fns[ctrl[t]](ctrl[t + 1], ctrl[t + 2], ctrl[t + 3], ctrl[t + 4], ctrl[t + 5], ctrl[t + 6],
+          ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11], ctrl[t + 12], ctrl[t + 13],
+          ctrl[t + 14], ctrl[t + 15]);
+      } catch {
+        Atomics.store(ctrl, ${ERR}, 1);
+      }
+      Atomics.add(ctrl, ${BY_WORKERS}, 1);
+      Atomics.add(ctrl, ${DONE}, 1);
+      Atomics.notify(ctrl, ${DONE});
+    }
+  }
+} catch {
+  // cannot start: claim nothing (the calling thread does every task)
+}
+`;
+
+/** The instantiated module, its memory views and worker state. */
+export interface Engine {
+  /** Kernel shapes compiled (float32, float64). */
+  s32: KernelShape;
+  s64: KernelShape;
+  heap: WasmHeap;
+  module: WebAssembly.Module;
+  fns: WasmFn[];
+  ctrl: Int32Array;
+  v32: Float32Array;
+  v64: Float64Array;
+  /** Workers started (0 until the first large product). */
+  workers: number;
+  /** False once starting workers failed, `Atomics.wait` is not allowed here, or memory is unshared. */
+  canThread: boolean;
+  seq: number;
+}
+
+let engine: Engine | null | undefined;
+let threads = Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareConcurrency ?? 1));
+
+/**
+ * Sets how many threads (the caller included) large CPU matrix products use; 1 disables workers.
+ * Workers already started stay (idle, blocked, unref'd). Default: the number of cores, at most 8.
+ * @example
+ * ```ts
+ * import { setMatmulThreads } from "@tangent/tangent";
+ * setMatmulThreads(1); // products on the calling thread only
+ * setMatmulThreads(navigator.hardwareConcurrency);
+ * ```
+ */
+export function setMatmulThreads(n: number): void {
+  threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
+}
+
+/** How many tasks workers have run so far (0 before any ran; for tests and diagnostics). */
+export function workerTaskCount(): number {
+  return engine ? Atomics.load(engine.ctrl, BY_WORKERS) : 0;
+}
+
+/** Compiles the module for the heap's memory: relaxed SIMD first, else multiply then add. */
+function compile(heap: WasmHeap): [WebAssembly.Module, KernelShape, KernelShape] {
+  try {
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, F32_SHAPE, F64_SHAPE)), F32_SHAPE, F64_SHAPE];
+  } catch {
+    const s32 = { ...F32_SHAPE, fma: false }, s64 = { ...F64_SHAPE, fma: false };
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, s32, s64)), s32, s64];
+  }
+}
+
+/**
+ * Instantiates the module on the heap's memory on first use (synchronous: the module is small);
+ * `null` (cached) where WebAssembly SIMD is unavailable.
+ */
+export function getEngine(): Engine | null {
+  if (engine !== undefined) return engine;
+  engine = null;
+  const heap = getHeap();
+  if (!heap) return null;
+  try {
+    const [module, s32, s64] = compile(heap);
+    const ex = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports;
+    const buf = heap.memory.buffer;
+    engine = {
+      s32,
+      s64,
+      heap,
+      module,
+      fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),
+      ctrl: new Int32Array(buf, 0, CTRL_INTS),
+      v32: new Float32Array(buf),
+      v64: new Float64Array(buf),
+      workers: 0,
+      canThread: heap.shared,
+      seq: 0,
+    };
+  } catch {
+    // no SIMD: the JS kernels
+  }
+  return engine;
+}
+
+/** Refreshes the engine's views after the memory grew (an unshared memory's old buffer is detached). */
+export function views(e: Engine): void {
+  const buf = e.heap.memory.buffer;
+  if (e.v32.buffer === buf) return;
+  e.v32 = new Float32Array(buf);
+  e.v64 = new Float64Array(buf);
+  e.ctrl = new Int32Array(buf, 0, CTRL_INTS);
+}
+
+interface WorkerCtor {
+  new (src: string, opts: { eval: boolean; workerData: unknown }): {
+    unref(): void;
+    on(ev: string, f: (x: unknown) => void): void;
+  };
+}
+
+/** Starts workers up to `threads − 1`; returns whether tasks may be shared. */
+export function startWorkers(e: Engine): boolean {
+  if (!e.canThread || threads < 2) return false;
+  if (e.workers >= threads - 1) return true;
+  try {
+    Atomics.wait(e.ctrl, 15, 1, 0); // throws where the calling thread may not block
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const wt = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: WorkerCtor } | undefined;
+    if (!wt?.Worker) throw new Error("no node:worker_threads");
+    for (; e.workers < threads - 1; e.workers++) {
+      const w = new wt.Worker(WORKER_SRC, {
+        eval: true,
+        workerData: { memory: e.heap.memory, module: e.module, names: EXPORTS },
+      });
+      w.on("error", () => {}); // a worker that fails to start just never claims tasks
+      w.unref();
+    }
+  } catch {
+    e.canThread = e.workers > 0;
+  }
+  return e.workers > 0;
+}
+
+/** Claims and runs tasks of job `seq` until none are left. */
+function drain(e: Engine, seq: number): void {
+  const ctrl = e.ctrl;
+  for (;;) {
+    const v = Atomics.load(ctrl, NEXT);
+    if (v >>> 8 !== seq || (v & 255) >= Atomics.load(ctrl, NTASKS)) return;
+    if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
+    const t = TASK0 + (v & 255) * TASK_INTS;
+    try {
+      e.fns[ctrl[t]](...ctrl.subarray(t + 1, t + TASK_INTS));
+    } catch {
+      Atomics.store(ctrl, ERR, 1);
+    }
+    Atomics.add(ctrl, DONE, 1);
+  }
+}
+
+/**
+ * Runs `tasks` (rows `[fn, ...args]`), shared with the workers when `parallel`; `meanwhile` runs on
+ * this thread after the tasks are posted.
+ */
+export function runTasks(e: Engine, tasks: number[][], parallel: boolean, meanwhile?: () => void): void {
+  if (!parallel || tasks.length < 2) {
+    meanwhile?.();
+    for (const t of tasks) e.fns[t[0]](...t.slice(1));
+    return;
+  }
+  const ctrl = e.ctrl;
+  const seq = e.seq = (e.seq + 1) & 0x7fffff;
+  Atomics.store(ctrl, NEXT, -1); // invalidate claims of the previous job before rewriting the table
+  for (let i = 0; i < tasks.length; i++) ctrl.set(tasks[i], TASK0 + i * TASK_INTS);
+  Atomics.store(ctrl, NTASKS, tasks.length);
+  Atomics.store(ctrl, DONE, 0);
+  Atomics.store(ctrl, ERR, 0);
+  Atomics.store(ctrl, NEXT, seq << 8);
+  Atomics.store(ctrl, SEQ, seq);
+  Atomics.notify(ctrl, SEQ);
+  meanwhile?.();
+  drain(e, seq);
+  for (let d; (d = Atomics.load(ctrl, DONE)) < tasks.length;) Atomics.wait(ctrl, DONE, d, 1000);
+  if (Atomics.load(ctrl, ERR) !== 0) throw new Error("cpu wasm: a task failed");
+}
