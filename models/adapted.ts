@@ -134,6 +134,11 @@ export interface AdaptModelOptions<P> {
  * ```
  */
 export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): AdaptedModel<P> {
+  if (!opts?.adapter || opts.target === undefined) {
+    throw new FormatError(
+      'adaptModel: give { target, adapter }, e.g. adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 8 }) })',
+    );
+  }
   const match = targetMatcher(opts.target);
   const found = model.linearPaths.filter(match);
   if (found.length === 0) {

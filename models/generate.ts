@@ -57,6 +57,9 @@ export async function generate<P>(
   inputIds: Tensor,
   opts: GenerateOptions,
 ): Promise<number[][]> {
+  if (!opts || typeof opts !== "object") {
+    throw new ShapeError("generate: give the options, e.g. generate(model, params, ids, { maxNewTokens: 16 })");
+  }
   const n = opts.maxNewTokens;
   if (!Number.isInteger(n) || n < 0) {
     throw new ShapeError(`generate: maxNewTokens must be a non-negative integer, got ${n}`);

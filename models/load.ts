@@ -87,6 +87,16 @@ export async function loadModel(
   opts: LoadModelOptions = {},
 ): Promise<CausalLM> {
   const dtype = opts.dtype ?? "float32";
+  if (source === null || (typeof source !== "string" && typeof source !== "object")) {
+    throw new FormatError(
+      `loadModel: expected a folder path, a list of files or { config, tensors }, got ${
+        source === null ? "null" : typeof source
+      }`,
+    );
+  }
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new FormatError(`loadModel: dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
+  }
   if (typeof source === "object" && !Array.isArray(source)) {
     const src = source as ModelSource;
     const config = "architecture" in src.config ? src.config as ModelConfig : parseConfig(src.config);

@@ -177,3 +177,14 @@ for (const m of ["tiny_gpt2", "tiny_llama"]) {
     );
   });
 }
+
+Deno.test("model functions called without their arguments say what to pass", async () => {
+  const model = await loadModel(`${ROOT}tiny_gpt2`);
+  // deno-lint-ignore no-explicit-any
+  const none = undefined as any;
+  await assert.rejects(() => generate(model, model.params, ids, none), /give the options.*maxNewTokens/);
+  await assert.rejects(() => loadModel(none), /expected a folder path/);
+  await assert.rejects(() => loadModel(`${ROOT}tiny_gpt2`, { dtype: "int32" as never }), /dtype must be/);
+  const { adaptModel } = await import("../mod.ts");
+  assert.throws(() => adaptModel(model, none), /give \{ target, adapter \}/);
+});
