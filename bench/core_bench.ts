@@ -1,6 +1,6 @@
 /**
  * Core CPU benchmarks under `Deno.bench`: matmul at n = 256, 512, 1024 in float32 and float64
- * (GFLOP/s = 2n³ / time; `bench/core_matmul_gflops.ts` prints them), and one gradient step
+ * (GFLOP/s = 2n³ / time; `bench/cpu_peers.ts` prints them beside PyTorch and jax-js), and one gradient step
  * (forward, backward, SGD update) of a 2-layer MLP, batch 128, 784 → 256 → 10, float32.
  *
  * Run: `deno bench --allow-read --allow-env bench/core_bench.ts`

@@ -1,9 +1,12 @@
 /**
- * jax-js 0.1.25 float32 matmul throughput on WebGPU, for comparison with Tangent's kernel.
+ * jax-js 0.1.25 float32 matmul throughput on WebGPU (default) or its WebAssembly backend
+ * (`--device=wasm`, multithreaded where SharedArrayBuffer is available), for comparison with
+ * Tangent's kernels.
  *
- * Usage (offline on the device machine, after `source bench/gpu_env.sh`):
- *   DENO_DIR=.denodir deno run -A --cached-only bench/jaxjs_matmul.ts [maxIters] [MxKxN ...]
- * Default shapes: 1024, 2048, 4096, 8192 square and the LoRA shapes.
+ * Usage (WebGPU: offline on the device machine, after `source bench/gpu_env.sh`):
+ *   DENO_DIR=.denodir deno run -A --cached-only bench/jaxjs_matmul.ts [--device=wasm] [maxIters] [MxKxN ...]
+ * Default shapes: 1024, 2048, 4096, 8192 square and the LoRA shapes (WebGPU); 1024 square (wasm).
+ * `bench/cpu_peers.ts` runs it with `--device=wasm` beside Tangent's CPU matmul.
  *
  * Timing: r matmuls are queued back to back (jax-js is lazy; `blockUntilReady` dispatches and
  * waits on the GPU) and one wait covers all of them; per matmul = (T(2r) − T(r)) / r cancels the
@@ -14,16 +17,20 @@
 // deno-lint-ignore no-import-prefix
 import { blockUntilReady, defaultDevice, init, numpy as np } from "npm:@jax-js/jax@0.1.25";
 
-const devices = await init("webgpu");
-if (!devices.includes("webgpu")) {
-  console.log("jax-js: webgpu device unavailable; skipping");
+const device = Deno.args.find((a) => a.startsWith("--device="))?.slice(9) ?? "webgpu";
+const args = Deno.args.filter((a) => !a.startsWith("--device="));
+const devices = await init(device as "webgpu" | "wasm");
+if (!devices.includes(device as "webgpu" | "wasm")) {
+  console.log(`jax-js: ${device} device unavailable; skipping`);
   Deno.exit(0);
 }
-defaultDevice("webgpu");
+defaultDevice(device as "webgpu" | "wasm");
 
-const iters = Number(Deno.args[0] ?? 256); // upper bound on the calibrated batch
-const shapes: [number, number, number][] = Deno.args.length > 1
-  ? Deno.args.slice(1).map((s) => s.split("x").map(Number) as [number, number, number])
+const iters = Number(args[0] ?? 256); // upper bound on the calibrated batch
+const shapes: [number, number, number][] = args.length > 1
+  ? args.slice(1).map((s) => s.split("x").map(Number) as [number, number, number])
+  : device === "wasm"
+  ? [[1024, 1024, 1024]]
   : [
     [1024, 1024, 1024],
     [2048, 2048, 2048],
@@ -74,6 +81,7 @@ for (const [m, k, n] of shapes) {
   console.log(
     JSON.stringify({
       lib: "jax-js@0.1.25",
+      device,
       m,
       k,
       n,

@@ -93,7 +93,7 @@ export function svdKernel<T extends FloatArray>(a: T, dims: SvdDims): SvdResult<
   // work buffers: X has columns as rows (k rows of length p)
   // (in the Wasm memory, so the blocked steps' products read them in place)
   const xt = work(k * p), ut = work(k * p), vt = work(k * k);
-  const sig = new Float64Array(k), tmp = new Float64Array(k * p);
+  const sig = new Float64Array(k), tmp = work(k * p);
   for (let b = 0; b < batch; b++) {
     const off = b * m * n, uo = b * m * k, so = b * k, vo = b * k * n;
     const bad = firstNonFinite(a, off, m * n);
@@ -130,7 +130,7 @@ export function svdKernel<T extends FloatArray>(a: T, dims: SvdDims): SvdResult<
     }
     transposeScaled(uRows, 0, k, m, u, uo, 1);
   }
-  done(xt, ut, vt);
+  done(xt, ut, vt, tmp);
   return { u, s, vh, failures };
 }
 

@@ -173,6 +173,7 @@ export function startWorkers(e: Engine): boolean {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     const wt = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: WorkerCtor } | undefined;
     if (!wt?.Worker) throw new Error("no node:worker_threads");
+    startedAt = performance.now();
     for (; e.workers < threads - 1; e.workers++) {
       const w = new wt.Worker(WORKER_SRC, {
         eval: true,
@@ -185,6 +186,44 @@ export function startWorkers(e: Engine): boolean {
     e.canThread = e.workers > 0;
   }
   return e.workers > 0;
+}
+
+/** Moving averages of ms per unit of work, on one thread and on all, per kind of job and size. */
+const speeds = new Map<string, { one: number; all: number; jobs: number }>();
+/** Every this many jobs of a kind and size, the mode not chosen lately is measured again. */
+const PROBE = 8;
+/** When the workers were started (their first jobs, run while they instantiate, are not measured). */
+let startedAt = -Infinity;
+
+const bucket = (kind: string, work: number) => `${kind}:${Math.round(Math.log2(Math.max(1, work)))}`;
+
+/**
+ * Whether a job of `kind` and `work` units (flops, rotations × bytes) should share its tasks with
+ * the workers: the mode that ran faster per unit of work lately, for jobs of this kind and size
+ * (within a factor of √2), and the other one every `PROBE` jobs. So the split follows the machine's
+ * load: with another process busy on the second core a worker is descheduled mid-task and the
+ * calling thread waits for it, which made large products slower on two threads than on one.
+ * Results never depend on the choice (tasks split work, never a sum).
+ */
+export function useWorkers(kind: string, work: number): boolean {
+  const s = speeds.get(bucket(kind, work));
+  if (!s) return true;
+  s.jobs++;
+  if (Number.isNaN(s.one) || Number.isNaN(s.all)) return Number.isNaN(s.all);
+  const best = s.all <= s.one;
+  return s.jobs % PROBE === 0 ? !best : best;
+}
+
+/** Records how long a job took (`ms`) in the mode it ran (see `useWorkers`). */
+export function recordJob(kind: string, work: number, parallel: boolean, ms: number): void {
+  if (parallel && performance.now() - startedAt < 1000) return;
+  const key = bucket(kind, work);
+  let s = speeds.get(key);
+  if (!s) speeds.set(key, s = { one: NaN, all: NaN, jobs: 0 });
+  const per = ms / work, old = parallel ? s.all : s.one;
+  const next = Number.isNaN(old) ? per : 0.7 * old + 0.3 * per;
+  if (parallel) s.all = next;
+  else s.one = next;
 }
 
 /** Claims and runs tasks of job `seq` until none are left. */

@@ -18,7 +18,7 @@
  * @module
  */
 import type { KernelShape } from "./gemm_kernel.ts";
-import { type Engine, getEngine, runTasks, startWorkers, views } from "./engine.ts";
+import { type Engine, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
@@ -339,7 +339,9 @@ export function wasmGemm(
     if (options.length === 0) break;
     [mc, nc, kc] = options.reduce((x, y) => (passBytes(x[0], x[1], x[2]) <= passBytes(y[0], y[1], y[2]) ? x : y));
   }
-  const parallel = 2 * m * n * k >= THREAD_MIN_FLOPS && startWorkers(e);
+  const flops = 2 * m * n * k, t0 = performance.now();
+  const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
+  const parallel = eligible && useWorkers("gemm", flops);
   const nThreads = parallel ? e.workers + 1 : 1;
   // scratch layout (bytes, 64-aligned): packed A | packed B | C scratch | raw A | raw B
   const mpMax = Math.ceil(mc / mr), npMax = Math.ceil(nc / nr), kpMax = roundUp(kc, unroll);
@@ -398,6 +400,7 @@ export function wasmGemm(
       layout.finish();
     }
   }
+  if (eligible) recordJob("gemm", flops, parallel, performance.now() - t0);
   return true;
 }
 
