@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { add, mul, ones, scope, tensor } from "../mod.ts";
+import { add, broadcastTo, mul, ones, scope, tensor } from "../mod.ts";
 import { allocate, type DType, type TypedArray } from "../core/dtype.ts";
 import type { BinaryOp, ReduceOp } from "../core/primitives.ts";
 import { binaryKernel, castKernel, whereKernel } from "../core/backend/cpu/elementwise.ts";
@@ -294,4 +294,24 @@ Deno.test("cpu pool: released arrays are reused with the right contents; wrapped
   }
   assert.ok(arr(x._storage).every((v) => v === 15));
   assert.deepEqual([...tensor([1, 2]).dataSync()], [1, 2]);
+});
+
+Deno.test("cpu kernels: broadcast copies (a scalar filled, a row repeated, a column) equal a naive loop", () => {
+  for (const [from, to] of [[[1, 1], [37, 65]], [[65], [9, 65]], [[1, 20], [3, 7, 20]], [[7, 1], [7, 9]], [[], [5]]]) {
+    const n = from.reduce((a, b) => a * b, 1);
+    const x = tensor(Float32Array.from({ length: n }, (_, i) => i + 0.5), { shape: from });
+    const got = broadcastTo(x, to).dataSync();
+    const src = x.dataSync(), pad = [...Array(to.length - from.length).fill(1), ...from];
+    for (let i = 0; i < got.length; i++) {
+      // the source element of output i: its index along each axis, 0 on axes of extent 1
+      let rem = i, j = 0, stride = 1;
+      for (let d = to.length - 1; d >= 0; d--) {
+        const c = rem % to[d];
+        rem = Math.floor(rem / to[d]);
+        j += (pad[d] === 1 ? 0 : c) * stride;
+        stride *= pad[d];
+      }
+      assert.equal(got[i], src[j], `${JSON.stringify(from)} → ${JSON.stringify(to)} at ${i}`);
+    }
+  }
 });

@@ -141,6 +141,10 @@ Deno.test({
           const got = inHeap(new Float32Array(n));
           simdBinary32(op, { ...oa, data: inHeap(oa.data) }, { ...ob, data: inHeap(ob.data) }, got, rows, cols);
           assert.deepEqual(got, want, `${op} ${rows}×${cols} ${va}${vb}`);
+          // the result in the memory, operands not (copied in whole first)
+          const got2 = inHeap(new Float32Array(n));
+          simdBinary32(op, oa, ob, got2, rows, cols);
+          assert.deepEqual(got2, want, `${op} ${rows}×${cols} ${va}${vb}, plain operands`);
         }
       }
       for (const op of ["neg", "abs", "sqrt"] as const) {
@@ -148,6 +152,9 @@ Deno.test({
         simdUnary32(op, a, want);
         simdUnary32(op, inHeap(a), got);
         assert.deepEqual(got, want, `${op} ${n}`);
+        const got2 = inHeap(new Float32Array(n));
+        simdUnary32(op, a, got2);
+        assert.deepEqual(got2, want, `${op} ${n}, plain operand`);
       }
     }
   },

@@ -25,6 +25,17 @@ export function stridedCopy(
     dst.set(src.subarray(srcOffset, srcOffset + sh[0]), dstOffset);
     return;
   }
+  if (nd === 1 && ss[0] === 0 && ds[0] === 1) {
+    // one value broadcast over a contiguous run (a scalar cotangent spread by sum's VJP): a fill
+    dst.fill(src[srcOffset], dstOffset, dstOffset + sh[0]);
+    return;
+  }
+  if (nd === 2 && ss[0] === 0 && ss[1] === 1 && ds[1] === 1 && sh[1] >= 16) {
+    // one row repeated down contiguous rows: a block copy per row
+    const row = src.subarray(srcOffset, srcOffset + sh[1]);
+    for (let r = 0; r < sh[0]; r++) dst.set(row, dstOffset + r * ds[0]);
+    return;
+  }
   if (nd >= 2 && ss[nd - 1] !== 1 && ss[nd - 2] === 1 && ds[nd - 1] === 1 && sh[nd - 1] * sh[nd - 2] >= 4096) {
     transposeBlocks(src, srcOffset, ss, dst, dstOffset, ds, sh);
     return;

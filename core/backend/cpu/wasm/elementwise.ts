@@ -152,6 +152,17 @@ function scratchAt(e: Engine, bytes: number): number {
   return at;
 }
 
+/** Byte address of `data` in the memory: where it lives, or a copy in scratch `slot`; −1 when neither. */
+function placed(e: Engine, data: Float32Array, slot: string): number {
+  const at = heapAddress(data);
+  if (at >= 0) return at;
+  const to = scratch(slot, 4 * data.length + 16);
+  if (to < 0) return -1;
+  if (e.view.buffer !== e.memory.buffer) e.view = new Float32Array(e.memory.buffer);
+  e.view.set(data, to / 4);
+  return to;
+}
+
 /** `op(x, y)` in float32, as the SIMD kernels compute it (for the few outputs past the last whole vector). */
 function scalarOp(op: SimdArithOp, x: number, y: number): number {
   switch (op) {
@@ -215,7 +226,11 @@ export function simdBinary32(
     return true;
   }
   const fn = e.fns.get(`${op}_${a.vec ? "v" : "s"}${b.vec ? "v" : "s"}`) as Fn;
-  const oAt = heapAddress(out), aAt = heapAddress(a.data), bAt = heapAddress(b.data);
+  const oAt = heapAddress(out);
+  // a result in the memory: operands elsewhere (a scalar, a bias, an input made outside any scope)
+  // are copied in whole first (one copy instead of the chunked path's three)
+  const aAt = oAt < 0 ? -1 : placed(e, a.data, "elementwise-a");
+  const bAt = oAt < 0 ? -1 : placed(e, b.data, "elementwise-b");
   if (oAt >= 0 && aAt >= 0 && bAt >= 0) {
     // in place: whole vectors in Wasm, the last cols mod 4 outputs of a single row in JS
     const whole = rows === 1 ? cols & ~3 : cols;
@@ -260,7 +275,7 @@ export function simdUnary32(op: SimdUnaryOp, a: Float32Array, out: Float32Array)
   const e = getEngine();
   if (!e) return false;
   const fn = e.fns.get(`u_${op}`) as UnaryFn;
-  const n = a.length, aAt = heapAddress(a), oAt = heapAddress(out);
+  const n = a.length, oAt = heapAddress(out), aAt = oAt < 0 ? -1 : placed(e, a, "elementwise-a");
   if (aAt >= 0 && oAt >= 0) {
     // in place: whole vectors in Wasm, the last n mod 4 in JS
     const whole = n & ~3;
