@@ -9,6 +9,7 @@ import { gemm } from "../core/backend/cpu/matmul.ts";
 import { getHeap, heapAddress, heapArray, heapRelease, heapStats } from "../core/backend/cpu/wasm/heap.ts";
 import { setDirectPanels, setMatmulThreads } from "../core/backend/cpu/wasm/gemm.ts";
 import { simdBinary32, simdUnary32 } from "../core/backend/cpu/wasm/elementwise.ts";
+import { binaryKernel, whereKernel } from "../core/backend/cpu/elementwise.ts";
 
 const shared = getHeap()?.shared === true;
 
@@ -155,6 +156,41 @@ Deno.test({
         const got2 = inHeap(new Float32Array(n));
         simdUnary32(op, a, got2);
         assert.deepEqual(got2, want, `${op} ${n}, plain operand`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "wasm compare and where (relu's pieces): bool masks and selected bits equal the JavaScript loops",
+  ignore: !shared,
+  fn: () => {
+    for (const n of [512, 1027, 4096 + 13]) {
+      const a = fill(new Float32Array(n), n), b = fill(new Float32Array(n), n + 1);
+      a[5] = NaN;
+      b[9] = NaN;
+      a[17] = 0;
+      b[17] = -0;
+      a[33] = b[33];
+      const zero = new Float32Array([0]);
+      for (const op of ["eq", "ne", "lt", "le", "gt", "ge"] as const) {
+        for (const [x, y] of [[a, b], [a, zero], [zero, b]]) {
+          const want = new Uint8Array(n), got = heapArray("bool", n, false) as Uint8Array;
+          binaryKernel(op, x, [x.length], y, [y.length], want, [n]); // plain out: the JS loop
+          binaryKernel(op, x, [x.length], y, [y.length], got, [n]);
+          assert.deepEqual(got, want, `${op} ${n} ${x.length}/${y.length}`);
+        }
+      }
+      const cond = new Uint8Array(n).map((_, i) => (a[i] > 0 ? 1 : 0));
+      for (const [x, y] of [[a, b], [zero, b], [a, zero]]) {
+        const want = new Float32Array(n), got = heapArray("float32", n, false) as Float32Array;
+        whereKernel(cond, [n], x, [x.length], y, [y.length], want, [n]);
+        whereKernel(cond, [n], x, [x.length], y, [y.length], got, [n]);
+        assert.deepEqual(
+          new Int32Array(got.buffer, got.byteOffset, n),
+          new Int32Array(want.buffer, want.byteOffset, n),
+          `where ${n} ${x.length}/${y.length}`,
+        );
       }
     }
   },

@@ -10,7 +10,16 @@ import type { BinaryOp, UnaryOp } from "../../primitives.ts";
 import { exp32, log32, tanh32 } from "./fastmath.ts";
 import { contiguousMap, stridedMap } from "./loops.ts";
 import { broadcastStrides, coalesce, contiguousStrides } from "./strided.ts";
-import { type SimdArithOp, simdBinary32, type SimdOperand, simdUnary32, type SimdUnaryOp } from "./wasm/elementwise.ts";
+import {
+  type SimdArithOp,
+  simdBinary32,
+  simdCompare32,
+  type SimdCompareOp,
+  type SimdOperand,
+  simdUnary32,
+  type SimdUnaryOp,
+  simdWhere32,
+} from "./wasm/elementwise.ts";
 
 /**
  * Error function to float64 accuracy (within 6e-16 of the exact value): series for |x| < 1.25,
@@ -131,6 +140,12 @@ export function binaryKernel(
     out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
     out.length >= SIMD_MIN && SIMD_OPS.has(op) && simdBinary(op as SimdArithOp, a, aShape, b, bShape, out, outShape)
   ) return;
+  if (
+    out instanceof Uint8Array && a instanceof Float32Array && b instanceof Float32Array && out.length >= SIMD_MIN &&
+    SIMD_COMPARE.has(op) && (a.length === out.length || a.length === 1) &&
+    (b.length === out.length || b.length === 1) &&
+    simdCompare32(op as SimdCompareOp, a, a.length === out.length, b, b.length === out.length, out)
+  ) return;
   broadcastMap("b", BINARY[op], [a, b], [aShape, bShape], out, outShape);
 }
 
@@ -141,6 +156,7 @@ export function binaryKernel(
 const SIMD_MIN = 512;
 const SIMD_OPS = new Set<string>(["add", "sub", "mul", "div", "max", "min"]);
 const SIMD_UNARY = new Set<string>(["neg", "abs", "sqrt"]);
+const SIMD_COMPARE = new Set<string>(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 /**
  * The SIMD kernels (`wasm/elementwise.ts`) when the coalesced layout is one contiguous run (each
@@ -190,6 +206,12 @@ export function whereKernel(
   out: TypedArray,
   outShape: readonly number[],
 ): void {
+  const n = out.length;
+  if (
+    out instanceof Float32Array && c instanceof Uint8Array && a instanceof Float32Array && b instanceof Float32Array &&
+    n >= SIMD_MIN && c.length === n && (a.length === n || a.length === 1) && (b.length === n || b.length === 1) &&
+    simdWhere32(c, a, a.length === n, b, b.length === n, out)
+  ) return;
   if (out instanceof Float32Array || out instanceof Int32Array) {
     // a branch-free select on the bits (a data-dependent branch costs ~6 ns when the mask is random):
     // m = −1 where c ≠ 0 (the sign of c | −c), else 0; out = (a & m) | (b & ~m)

@@ -23,6 +23,9 @@
  */
 import { assemble, Code, type FuncDef, I32, SIMD, V128 } from "./emit.ts";
 import { getHeap, heapAddress, scratch } from "./heap.ts";
+import { COMPARE_OPS, compareFunction, SELECT_LAYOUTS, type SimdCompareOp, whereFunction } from "./select_kernel.ts";
+
+export type { SimdCompareOp } from "./select_kernel.ts";
 
 /** The operations with SIMD kernels. */
 export type SimdArithOp = "add" | "sub" | "mul" | "div" | "max" | "min";
@@ -128,7 +131,12 @@ function getEngine(): Engine | null {
   const heap = getHeap();
   if (!heap) return null;
   try {
-    const funcs = [...OPS.flatMap((op) => LAYOUTS.map((l) => kernel(op, l))), ...UNARY_OPS.map(unaryKernelFn)];
+    const funcs = [
+      ...OPS.flatMap((op) => LAYOUTS.map((l) => kernel(op, l))),
+      ...UNARY_OPS.map(unaryKernelFn),
+      ...COMPARE_OPS.flatMap((op) => LAYOUTS.map((l) => compareFunction(op, l))),
+      ...SELECT_LAYOUTS.map(whereFunction),
+    ];
     const module = new WebAssembly.Module(assemble(heap.def, funcs));
     const ex = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports;
     // deno-lint-ignore ban-types
@@ -153,14 +161,82 @@ function scratchAt(e: Engine, bytes: number): number {
 }
 
 /** Byte address of `data` in the memory: where it lives, or a copy in scratch `slot`; −1 when neither. */
-function placed(e: Engine, data: Float32Array, slot: string): number {
+function placed(e: Engine, data: Float32Array | Uint8Array, slot: string): number {
   const at = heapAddress(data);
   if (at >= 0) return at;
-  const to = scratch(slot, 4 * data.length + 16);
+  const to = scratch(slot, data.byteLength + 16);
   if (to < 0) return -1;
   if (e.view.buffer !== e.memory.buffer) e.view = new Float32Array(e.memory.buffer);
-  e.view.set(data, to / 4);
+  new Uint8Array(e.memory.buffer, to, data.byteLength).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
   return to;
+}
+
+/**
+ * `out[i] = a op b ? 1 : 0` over contiguous float32 operands, each a vector (`vec`) or one scalar,
+ * into bool bytes; false (out untouched) without WebAssembly SIMD or when `out` is not in the memory.
+ */
+export function simdCompare32(
+  op: SimdCompareOp,
+  a: Float32Array,
+  aVec: boolean,
+  b: Float32Array,
+  bVec: boolean,
+  out: Uint8Array,
+): boolean {
+  const e = getEngine();
+  const oAt = heapAddress(out);
+  if (!e || oAt < 0 || !(aVec || bVec)) return false;
+  const aAt = placed(e, a, "elementwise-a"), bAt = placed(e, b, "elementwise-b");
+  if (aAt < 0 || bAt < 0) return false;
+  const n = out.length, n16 = n >> 4;
+  (e.fns.get(`cmp_${op}_${aVec ? "v" : "s"}${bVec ? "v" : "s"}`) as (...x: number[]) => void)(aAt, bAt, oAt, n16);
+  for (let i = 16 * n16; i < n; i++) {
+    const x = a[aVec ? i : 0], y = b[bVec ? i : 0];
+    out[i] = (op === "eq"
+        ? x === y
+        : op === "ne"
+        ? x !== y
+        : op === "lt"
+        ? x < y
+        : op === "le"
+        ? x <= y
+        : op === "gt"
+        ? x > y
+        : x >= y)
+      ? 1
+      : 0;
+  }
+  return true;
+}
+
+/**
+ * `out[i] = cond[i] ≠ 0 ? a : b` over contiguous float32 (bits selected exactly), `cond` bool bytes,
+ * `a` and `b` each a vector or one scalar; false (out untouched) without WebAssembly SIMD or when
+ * `out` is not in the memory.
+ */
+export function simdWhere32(
+  cond: Uint8Array,
+  a: Float32Array,
+  aVec: boolean,
+  b: Float32Array,
+  bVec: boolean,
+  out: Float32Array,
+): boolean {
+  const e = getEngine();
+  const oAt = heapAddress(out);
+  if (!e || oAt < 0) return false;
+  const cAt = placed(e, cond, "elementwise-c"),
+    aAt = placed(e, a, "elementwise-a"),
+    bAt = placed(e, b, "elementwise-b");
+  if (cAt < 0 || aAt < 0 || bAt < 0) return false;
+  const n = out.length, n4 = n >> 2;
+  (e.fns.get(`where_${aVec ? "v" : "s"}${bVec ? "v" : "s"}`) as (...x: number[]) => void)(cAt, aAt, bAt, oAt, n4);
+  const ai = new Int32Array(a.buffer, a.byteOffset, a.length), bi = new Int32Array(b.buffer, b.byteOffset, b.length);
+  const oi = new Int32Array(out.buffer, out.byteOffset, n);
+  for (let i = 4 * n4; i < n; i++) oi[i] = cond[i] !== 0 ? ai[aVec ? i : 0] : bi[bVec ? i : 0];
+  return true;
 }
 
 /** `op(x, y)` in float32, as the SIMD kernels compute it (for the few outputs past the last whole vector). */
