@@ -167,12 +167,19 @@ function alloc(h: WasmHeap, bytes: number): [number, boolean] | null {
   return [off, fresh];
 }
 
-const CTORS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-} as const;
+/** A typed array of dtype `d` over `buf` (one constructor per branch: a union of them has no call signature a consumer's lib accepts). */
+function view(d: DType, buf: ArrayBufferLike, off: number, n: number): TypedArray {
+  switch (d) {
+    case "float32":
+      return new Float32Array(buf, off, n);
+    case "float64":
+      return new Float64Array(buf, off, n);
+    case "int32":
+      return new Int32Array(buf, off, n);
+    case "bool":
+      return new Uint8Array(buf, off, n);
+  }
+}
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /**
@@ -187,7 +194,7 @@ export function heapArray(d: DType, n: number, zero: boolean): TypedArray | null
   const got = alloc(h, bytes);
   if (!got) return null;
   const [off, fresh] = got;
-  const a = new CTORS[d](h.memory.buffer, off, n);
+  const a = view(d, h.memory.buffer, off, n);
   if (zero && !fresh) a.fill(0);
   registry.register(a, [off, roundUp(Math.max(bytes, 1), ALIGN)], a);
   return a;
