@@ -21,7 +21,14 @@ import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
-import { type FusedChain, type FusedLoop, fusedLoop, type FusedStep } from "../core/backend/cpu/fuse.ts";
+import {
+  canFuseReduce,
+  type FusedChain,
+  type FusedKernel,
+  fusedKernel,
+  type FusedReduce,
+  type FusedStep,
+} from "../core/backend/cpu/fuse.ts";
 
 /** Options of {@linkcode jit}. */
 export interface JitOptions {
@@ -50,11 +57,15 @@ interface FusedRun {
   kind: "fused";
   /** Applications fused. */
   loopSize: number;
-  loop: FusedLoop;
+  kernel: FusedKernel;
   ins: number[];
   outs: number[];
   outAvals: Aval[];
+  /** Elements per output (the chain's count; a reduction's number of results). */
+  outLens: number[];
   n: number;
+  /** The reduction fused at the end, if any. */
+  reduce?: string;
 }
 
 type Step = PrimStep | FusedRun;
@@ -245,25 +256,67 @@ function fuseChains(nodes: { rec: Rec; ins: number[]; outs: number[] }[], avals:
     const count = size(nodes[i].rec.outAvals[0]?.shape ?? []);
     let j = i;
     while (j < nodes.length && fusable(nodes[j], count, avals)) j++;
+    // a reduction of a chain value at the end joins the kernel where its order can be kept
+    if (j > i && j < nodes.length) {
+      const red = reduceOf(nodes[j], nodes.slice(i, j), avals, count);
+      if (red) {
+        const st = chainStep(nodes.slice(i, j), avals, lastUse, j, count, { node: nodes[j], ...red });
+        if (st) {
+          steps.push(st);
+          i = j + 1;
+          continue;
+        }
+      }
+    }
     if (j - i < 2) {
       const n = nodes[i];
       steps.push(primStep(n.rec, n.ins, n.outs, avals));
       i++;
       continue;
     }
-    steps.push(chainStep(nodes.slice(i, j), avals, lastUse, j - 1, count));
+    steps.push(chainStep(nodes.slice(i, j), avals, lastUse, j - 1, count)!);
     i = j;
   }
   return steps;
 }
 
+type Node = { rec: Rec; ins: number[]; outs: number[] };
+
+/**
+ * A sum, max or min of a value the group produces, over its last axes (the last one, or all), in
+ * float32 or float64: the shapes the eager kernel reduces row by row (`core/backend/cpu/reduce.ts`),
+ * whose order the fused kernel repeats. Other axes (a column sweep of float64 accumulators) and
+ * `prod` are not fused.
+ */
+function reduceOf(
+  n: Node,
+  group: Node[],
+  avals: Aval[],
+  count: number,
+): { op: FusedReduce["op"]; rows: number; length: number } | null {
+  if (n.rec.prim.name !== "reduce" || n.ins.length !== 1) return null;
+  const { op, axes } = n.rec.params as { op: string; axes: number[] };
+  if (op !== "sum" && op !== "max" && op !== "min") return null;
+  const a = avals[n.ins[0]];
+  if (a.dtype !== "float32" && a.dtype !== "float64") return null;
+  if (n.rec.outAvals[0].dtype !== a.dtype || size(a.shape) !== count) return null;
+  if (!group.some((g) => g.outs[0] === n.ins[0])) return null;
+  const nd = a.shape.length;
+  if (axes.length === 0 || axes.some((x, k) => x !== nd - axes.length + k)) return null;
+  const length = size(axes.map((x) => a.shape[x]));
+  if (length === 0) return null;
+  return { op, rows: count / length, length };
+}
+
+/** The fused step of a group (and a reduction ending it); null when the reduction cannot join the kernel. */
 function chainStep(
-  group: { rec: Rec; ins: number[]; outs: number[] }[],
+  group: Node[],
   avals: Aval[],
   lastUse: Map<number, number>,
   end: number,
   count: number,
-): FusedRun {
+  red?: { node: Node; op: FusedReduce["op"]; rows: number; length: number },
+): FusedRun | null {
   const value = new Map<number, number>(); // slot → value number
   const ins: number[] = [];
   const inputs: FusedChain["inputs"] = [];
@@ -309,14 +362,24 @@ function chainStep(
       outVals.push(base + k);
     }
   });
+  const chain: FusedChain = { inputs, steps, outputs: outVals };
+  const outLens = outs.map(() => count);
+  if (red) {
+    chain.reduce = { op: red.op, value: value.get(red.node.ins[0])!, rows: red.rows, length: red.length };
+    if (!canFuseReduce(chain)) return null;
+    outs.push(red.node.outs[0]);
+    outLens.push(red.rows);
+  }
   return {
     kind: "fused",
-    loopSize: group.length,
-    loop: fusedLoop({ inputs, steps, outputs: outVals }),
+    loopSize: group.length + (red ? 1 : 0),
+    kernel: fusedKernel(chain),
     ins,
     outs,
     outAvals: outs.map((s) => avals[s]),
+    outLens,
     n: count,
+    reduce: red?.op,
   };
 }
 
@@ -334,8 +397,8 @@ function replay(g: Graph, leaves: Tensor[]): Tensor[] {
     } else {
       const ins = new Array<TypedArray>(st.ins.length);
       for (let k = 0; k < ins.length; k++) ins[k] = arr(env[st.ins[k]]);
-      const outs = st.outAvals.map((a) => takeArray(a.dtype as DType, st.n, false));
-      st.loop(ins, outs, st.n);
+      const outs = st.outAvals.map((a, k) => takeArray(a.dtype as DType, st.outLens[k], false));
+      st.kernel.run(ins, outs, st.n);
       for (let k = 0; k < outs.length; k++) env[st.outs[k]] = new CpuStorage(outs[k]);
     }
   }
@@ -396,14 +459,22 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
 /** The compiled graphs of a jitted function, for tests: per signature, its steps or "eager". */
 export function jitGraphs(
   f: unknown,
-): ({ steps: { kind: string; prim?: string; size?: number }[]; consts: number } | "eager")[] {
+): (
+  | { steps: { kind: string; prim?: string; size?: number; wasm?: boolean; reduce?: string }[]; consts: number }
+  | "eager"
+)[] {
   const cache = caches.get(f as object);
   if (!cache) return [];
   return [...cache.values()].map((g) =>
     g === "eager" ? g : {
-      steps: g.steps.map((
-        s,
-      ) => (s.kind === "prim" ? { kind: "prim", prim: s.name } : { kind: "fused", size: s.loopSize })),
+      steps: g.steps.map((s) =>
+        s.kind === "prim" ? { kind: "prim", prim: s.name } : {
+          kind: "fused",
+          size: s.loopSize,
+          ...(s.kernel.wasm ? { wasm: true } : {}),
+          ...(s.reduce ? { reduce: s.reduce } : {}),
+        }
+      ),
       consts: g.consts.size,
     }
   );

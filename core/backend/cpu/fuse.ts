@@ -7,10 +7,14 @@
  * forms), so a fused chain gives bit for bit the eager results.
  * @module
  */
-import type { DType, TypedArray } from "../../dtype.ts";
+import { type DType, dtypeOfArray, type TypedArray } from "../../dtype.ts";
 import type { BinaryOp, UnaryOp } from "../../primitives.ts";
 import { erf } from "./elementwise.ts";
 import { exp32, log32, tanh32 } from "./fastmath.ts";
+import { giveArray, takeArray } from "./pool.ts";
+import { reduceKernel } from "./reduce.ts";
+import { wasmFusedKernel } from "./wasm/fused.ts";
+import { wasmFusable } from "./wasm/fused_kernel.ts";
 
 /** One operation of a chain: its kind, operation, argument value numbers and result dtype. */
 export interface FusedStep {
@@ -26,6 +30,21 @@ export interface FusedStep {
   dtype: DType;
 }
 
+/**
+ * A reduction ending a chain: `op` over each of `rows` runs of `length` consecutive elements of value
+ * `value` (the last axis, or every axis as one row), as the eager reduction orders it.
+ */
+export interface FusedReduce {
+  /** The reduction. */
+  op: "sum" | "max" | "min";
+  /** The value number reduced. */
+  value: number;
+  /** Number of results. */
+  rows: number;
+  /** Elements per result. */
+  length: number;
+}
+
 /** A chain to fuse: its inputs (scalar or full length) and steps; `outputs` are the values written out. */
 export interface FusedChain {
   /** Per input: its dtype and whether it is one element (broadcast) rather than one per output. */
@@ -34,6 +53,8 @@ export interface FusedChain {
   steps: FusedStep[];
   /** The value numbers written out, in order. */
   outputs: number[];
+  /** A reduction of one value, its `rows` results written after the outputs (only where `canFuseReduce`). */
+  reduce?: FusedReduce;
 }
 
 const UNARY64: Record<UnaryOp, (x: string) => string> = {
@@ -126,12 +147,68 @@ const cache = new Map<string, FusedLoop>();
 function key(c: FusedChain): string {
   let k = c.inputs.map((i) => `${i.dtype}${i.scalar ? "s" : "v"}`).join(",") + "|";
   for (const s of c.steps) k += `${s.kind}:${s.op ?? ""}:${s.dtype}(${s.args.join(",")});`;
-  return k + "|" + c.outputs.join(",");
+  k += "|" + c.outputs.join(",");
+  const r = c.reduce;
+  return r ? `${k}|${r.op}(${r.value})${r.rows}x${r.length}` : k;
 }
 
-/** Compiles (once per structure) the loop of `chain`. */
-export function fusedLoop(chain: FusedChain): FusedLoop {
+/** A fused chain ready to run: `run(ins, outs, n)` (outputs, then the reduction's results), and whether it runs as Wasm SIMD. */
+export interface FusedKernel {
+  /** Runs the chain over `n` elements. */
+  run: FusedLoop;
+  /** The chain runs as a WebAssembly SIMD kernel (else as the generated JavaScript loop). */
+  wasm: boolean;
+}
+
+const kernels = new Map<string, FusedKernel>();
+
+/**
+ * Whether a chain may end in its reduction inside the kernel: only where the chain has a SIMD kernel
+ * here (the JavaScript loop would materialise the reduced value anyway).
+ */
+export function canFuseReduce(chain: FusedChain): boolean {
+  return chain.reduce !== undefined && wasmFusable(chain) && fusedKernel(chain).wasm;
+}
+
+/**
+ * The kernel of `chain` (compiled once per structure): WebAssembly SIMD where every step has a
+ * form there (`wasm/fused_kernel.ts`), else the JavaScript loop of {@linkcode fusedLoop}; bit for
+ * bit the eager values either way. A reduction is computed in the kernel; should the Wasm memory be
+ * unable to hold the copies of operands outside it, the chain runs as JavaScript and the reduction
+ * as the eager kernel.
+ */
+export function fusedKernel(chain: FusedChain): FusedKernel {
   const k = key(chain);
+  let f = kernels.get(k);
+  if (f) return f;
+  const w = wasmFusedKernel(chain);
+  const red = chain.reduce;
+  let js: FusedLoop | undefined;
+  const fallback: FusedLoop = (ins, outs, n) => {
+    if (!red) return (js ??= fusedLoop(chain))(ins, outs, n);
+    // the reduced value written out too, then reduced by the eager kernel
+    const at = chain.outputs.indexOf(red.value);
+    js ??= fusedLoop(at >= 0 ? chain : { ...chain, outputs: [...chain.outputs, red.value] });
+    const d = dtypeOfArray(outs[outs.length - 1]);
+    const full = at >= 0 ? null : takeArray(d, n, false);
+    const chainOuts = outs.slice(0, chain.outputs.length);
+    js(ins, full ? [...chainOuts, full] : chainOuts, n);
+    const r = reduceKernel(red.op, full ?? chainOuts[at], [red.rows, red.length], [1], d);
+    outs[outs.length - 1].set(r);
+    giveArray(r, d);
+    if (full) giveArray(full, d);
+  };
+  const rows = red ? red.rows : 1;
+  f = w
+    ? { run: (ins, outs, n) => w.run(ins, outs, rows, n / rows) || fallback(ins, outs, n), wasm: true }
+    : { run: fallback, wasm: false };
+  kernels.set(k, f);
+  return f;
+}
+
+/** Compiles (once per structure) the JavaScript loop of `chain` (without its reduction). */
+export function fusedLoop(chain: FusedChain): FusedLoop {
+  const k = key({ ...chain, reduce: undefined });
   let f = cache.get(k);
   if (f) return f;
   const nIn = chain.inputs.length;

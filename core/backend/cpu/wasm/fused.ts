@@ -1,0 +1,96 @@
+/**
+ * Running `jit`'s fused chains as WebAssembly SIMD kernels (`fused_kernel.ts`): one module per chain
+ * structure, compiled on first use and instantiated on the shared memory of `heap.ts`. Operands and
+ * results that live in that memory (the array pool's recycled arrays: every array of 4 KiB or more
+ * from a scoped loop's second step on) are read and written in place; the others (small arrays,
+ * arrays made outside any scope) are copied into one scratch region first and the results copied
+ * out after.
+ * @module
+ */
+import type { TypedArray } from "../../../dtype.ts";
+import type { FusedChain } from "../fuse.ts";
+import { assemble } from "./emit.ts";
+import { fusedFunction, wasmFusable } from "./fused_kernel.ts";
+import { getHeap, heapAddress, scratch } from "./heap.ts";
+
+/** A compiled chain: `run(ins, outs, rows, len)`; false (nothing to trust in `outs`) when the memory cannot hold the copies. */
+export interface WasmFusedKernel {
+  /**
+   * Runs the chain over `rows × len` elements: `ins` as the chain's inputs, `outs` the chain's
+   * outputs (one element per input element) then, with a reduction, its `rows` results.
+   */
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[], rows: number, len: number): boolean;
+}
+
+type Fn = (...a: number[]) => void;
+
+let views: { memory: WebAssembly.Memory; u8: Uint8Array } | null = null;
+
+/** A byte view of the whole memory, renewed when it grew. */
+function bytesOf(memory: WebAssembly.Memory): Uint8Array {
+  if (!views || views.memory !== memory || views.u8.buffer !== memory.buffer) {
+    views = { memory, u8: new Uint8Array(memory.buffer) };
+  }
+  return views.u8;
+}
+
+const bytesOfArray = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * The SIMD kernel of `chain`, or null where it has no SIMD form (`wasmFusable`), where WebAssembly
+ * SIMD or the shared memory is unavailable, or where the module does not compile (a browser's main
+ * thread refuses to compile large modules synchronously).
+ */
+export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
+  if (!wasmFusable(chain)) return null;
+  const heap = getHeap();
+  if (!heap) return null;
+  let fn: Fn;
+  try {
+    const def = fusedFunction(chain);
+    const module = new WebAssembly.Module(assemble(heap.def, [def]));
+    fn = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports.fused as Fn;
+  } catch {
+    return null;
+  }
+  const memory = heap.memory;
+  const nIn = chain.inputs.length;
+  const args: number[] = [];
+  const copied: number[] = []; // per array: its scratch offset (−1: in place)
+  return {
+    run(ins, outs, rows, len) {
+      const all = nIn + outs.length;
+      let need = 0;
+      for (let i = 0; i < all; i++) {
+        const a = i < nIn ? ins[i] : outs[i - nIn];
+        const at = heapAddress(a);
+        args[i] = at;
+        copied[i] = at >= 0 ? -1 : need;
+        if (at < 0) need += (a.byteLength + 15) & ~15;
+      }
+      if (need > 0) {
+        const base = scratch("fused", need);
+        if (base < 0) return false;
+        const u8 = bytesOf(memory);
+        for (let i = 0; i < all; i++) {
+          if (copied[i] < 0) continue;
+          args[i] = base + copied[i];
+          if (i < nIn) u8.set(bytesOfArray(ins[i]), args[i]);
+        }
+      }
+      args[all] = rows;
+      args[all + 1] = len;
+      args.length = all + 2;
+      fn(...args);
+      if (need > 0) {
+        const u8 = bytesOf(memory);
+        for (let i = nIn; i < all; i++) {
+          if (copied[i] < 0) continue;
+          const o = outs[i - nIn];
+          bytesOfArray(o).set(u8.subarray(args[i], args[i] + o.byteLength));
+        }
+      }
+      return true;
+    },
+  };
+}

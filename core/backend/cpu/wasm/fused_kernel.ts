@@ -1,0 +1,398 @@
+/**
+ * Generator of the WebAssembly SIMD kernels of `jit`'s fused elementwise chains (`../fuse.ts`): one
+ * function per chain structure that walks `rows × len` elements, computes every step of the chain
+ * four float32 lanes (`f32x4`) or two float64 lanes (`f64x2`) at a time in registers, writes only
+ * the values used after the chain, and can end in a reduction over each row (the last axis, or all
+ * axes as one row) whose result is the only thing it stores for the reduced value.
+ *
+ * Bit for bit the eager kernels' values:
+ * - float32 `+ − × ÷` and `sqrt` are correctly rounded in `f32x4` as `Math.fround` of the float64
+ *   operation is (53 ≥ 2·24 + 2 bits); neg, abs and floor are exact; max/min select with the loops'
+ *   rule `x > y || x ≠ x ? x : y`; comparisons give lane masks, `where` selects bits.
+ * - A sum of 64 or more elements per row keeps the eager kernel's four float64 partial sums
+ *   (element `4k + q` into partial `q`, the rest into the first, then `(s0 + s1) + (s2 + s3)`): two
+ *   `f64x2` accumulators hold the four. Shorter sums, max and min combine lane by lane in index
+ *   order in float64, as the eager loop does (max/min in order: which of two equal zeros wins
+ *   depends on it).
+ * - The elements past the last whole vector of a row run the same chain in scalar Wasm.
+ *
+ * Supported: float32 chains (with bool masks from comparisons, bool inputs and outputs) and float64
+ * chains (masks only inside the chain) of add, sub, mul, div, max, min, neg, abs, sqrt, floor,
+ * comparisons, where and identities. Chains with exp, log, tanh, sin, pow, erf, casts or int32 have
+ * no SIMD form here and keep the JavaScript loop (`wasmFusable` says which).
+ * @module
+ */
+import type { FusedChain } from "../fuse.ts";
+import { Code, F32, F64, type FuncDef, I32, SIMD, uleb, V128 } from "./emit.ts";
+
+/** The kernel's element type: float32 four lanes to a vector, float64 two. */
+type Mode = "float32" | "float64";
+
+const ARITH = new Set(["add", "sub", "mul", "div", "max", "min"]);
+const COMPARE = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
+const UNARY = new Set(["neg", "abs", "sqrt", "floor"]);
+const REDUCE = new Set(["sum", "max", "min"]);
+
+/** The chain's element type when every step has a SIMD form here; null otherwise. */
+export function wasmMode(chain: FusedChain): Mode | null {
+  const floats = new Set<string>();
+  for (const i of chain.inputs) if (i.dtype !== "bool") floats.add(i.dtype);
+  for (const s of chain.steps) if (s.dtype !== "bool") floats.add(s.dtype);
+  if (floats.size !== 1) return null;
+  const mode = [...floats][0];
+  if (mode !== "float32" && mode !== "float64") return null;
+  const isBool = (v: number) =>
+    v < chain.inputs.length ? chain.inputs[v].dtype === "bool" : chain.steps[v - chain.inputs.length].dtype === "bool";
+  for (const s of chain.steps) {
+    const op = s.op ?? "";
+    const ok = s.kind === "copy"
+      ? true
+      : s.kind === "unary"
+      ? UNARY.has(op) && s.dtype === mode
+      : s.kind === "binary"
+      ? (ARITH.has(op) && s.dtype === mode) || (COMPARE.has(op) && s.dtype === "bool" && s.argDtypes[0] === mode)
+      : s.kind === "where"
+      ? s.dtype === mode && isBool(s.args[0]) && !isBool(s.args[1]) && !isBool(s.args[2])
+      : false;
+    if (!ok || (s.kind !== "where" && s.kind !== "copy" && s.argDtypes.some((d) => d !== mode))) return null;
+  }
+  if (mode === "float64") {
+    // float64 masks have 64-bit lanes: no bool bytes in or out
+    if (chain.inputs.some((i) => i.dtype === "bool") || chain.outputs.some(isBool)) return null;
+  }
+  const r = chain.reduce;
+  if (r && (!REDUCE.has(r.op) || isBool(r.value))) return null;
+  return mode;
+}
+
+/** Whether `chain` compiles to a SIMD kernel here (its steps, dtypes and reduction all have a form). */
+export function wasmFusable(chain: FusedChain): boolean {
+  return wasmMode(chain) !== null;
+}
+
+// scalar and SIMD opcodes beyond those `emit.ts` names
+const OP = {
+  i32Shl: 0x74,
+  i32LeU: 0x4d,
+  i32GtU: 0x4b,
+  i32GeU: 0x4f,
+  i32Load8U: 0x2d,
+  i32Store8: 0x3a,
+  f32Load: 0x2a,
+  f32Store: 0x38,
+  f64Load: 0x2b,
+  f64Store: 0x39,
+  f32DemoteF64: 0xb6,
+  f64PromoteF32: 0xbb,
+} as const;
+const V = {
+  shuffle: 0x0d,
+  i32x4Splat: 0x11,
+  f32x4ExtractLane: 0x1f,
+  f64x2ExtractLane: 0x21,
+  store32Lane: 0x5a,
+  f64x2PromoteLowF32x4: 0x5f,
+  f32x4Floor: 0x68,
+  f64x2Floor: 0x75,
+  f64x2Abs: 0xec,
+  f64x2Neg: 0xed,
+  f64x2Sqrt: 0xef,
+  f64x2Div: 0xf3,
+} as const;
+
+const VEC_OP: Record<Mode, Record<string, number>> = {
+  float32: {
+    add: SIMD.f32x4Add,
+    sub: SIMD.f32x4Sub,
+    mul: SIMD.f32x4Mul,
+    div: SIMD.f32x4Div,
+    neg: SIMD.f32x4Neg,
+    abs: SIMD.f32x4Abs,
+    sqrt: SIMD.f32x4Sqrt,
+    floor: V.f32x4Floor,
+    eq: SIMD.f32x4Eq,
+    ne: SIMD.f32x4Ne,
+    lt: SIMD.f32x4Lt,
+    le: SIMD.f32x4Le,
+    gt: SIMD.f32x4Gt,
+    ge: SIMD.f32x4Ge,
+  },
+  float64: {
+    add: SIMD.f64x2Add,
+    sub: SIMD.f64x2Sub,
+    mul: SIMD.f64x2Mul,
+    div: V.f64x2Div,
+    neg: V.f64x2Neg,
+    abs: V.f64x2Abs,
+    sqrt: V.f64x2Sqrt,
+    floor: V.f64x2Floor,
+    eq: 0x47,
+    ne: 0x48,
+    lt: 0x49,
+    gt: 0x4a,
+    le: 0x4b,
+    ge: 0x4c,
+  },
+};
+
+const SCALAR_OP: Record<Mode, Record<string, number>> = {
+  float32: {
+    add: 0x92,
+    sub: 0x93,
+    mul: 0x94,
+    div: 0x95,
+    neg: 0x8c,
+    abs: 0x8b,
+    sqrt: 0x91,
+    floor: 0x8e,
+    eq: 0x5b,
+    ne: 0x5c,
+    lt: 0x5d,
+    gt: 0x5e,
+    le: 0x5f,
+    ge: 0x60,
+  },
+  float64: {
+    add: 0xa0,
+    sub: 0xa1,
+    mul: 0xa2,
+    div: 0xa3,
+    neg: 0x9a,
+    abs: 0x99,
+    sqrt: 0x9f,
+    floor: 0x9c,
+    eq: 0x61,
+    ne: 0x62,
+    lt: 0x63,
+    gt: 0x64,
+    le: 0x65,
+    ge: 0x66,
+  },
+};
+
+/**
+ * The kernel of `chain`: `fused(in₀ … inₖ, out₀ … outₘ, [red,] rows, len)` over byte addresses in
+ * the shared memory, `rows × len` elements (a chain without reduction: one row of all elements).
+ * Throws when `wasmMode(chain)` is null.
+ */
+export function fusedFunction(chain: FusedChain): FuncDef {
+  const mode = wasmMode(chain);
+  if (!mode) throw new Error("fusedFunction: the chain has no SIMD form (check wasmFusable first)");
+  const f32 = mode === "float32";
+  const lanes = f32 ? 4 : 2, shift = f32 ? 2 : 3, size = f32 ? 4 : 8;
+  const red = chain.reduce;
+  const partial4 = red?.op === "sum" && red.length >= 64;
+  // vectors per block: 4 elements per block when reducing (the partial sums' groups), else 8 or 4
+  const U = red ? (f32 ? 1 : 2) : 2;
+  const B = U * lanes;
+  const nIn = chain.inputs.length, nOut = chain.outputs.length;
+  const params: number[] = Array(nIn + nOut + (red ? 1 : 0) + 2).fill(I32);
+  const ROWS = params.length - 2, LEN = params.length - 1, RED = nIn + nOut;
+  const locals: number[] = [];
+  const local = (t: number) => {
+    locals.push(t);
+    return params.length + locals.length - 1;
+  };
+  const ROW = local(I32), RR = local(I32), E = local(I32);
+  const isBoolV = (v: number) => v < nIn ? chain.inputs[v].dtype === "bool" : chain.steps[v - nIn].dtype === "bool";
+  const scalarType = (v: number) => (isBoolV(v) ? I32 : f32 ? F32 : F64);
+  // per value: U vector locals and one scalar local (copies share their argument's)
+  const vecLoc: number[][] = [], sclLoc: number[] = [];
+  const nVals = nIn + chain.steps.length;
+  for (let v = 0; v < nVals; v++) {
+    const s = v >= nIn ? chain.steps[v - nIn] : null;
+    if (s?.kind === "copy") {
+      vecLoc[v] = vecLoc[s.args[0]];
+      sclLoc[v] = sclLoc[s.args[0]];
+      continue;
+    }
+    const scalarIn = v < nIn && chain.inputs[v].scalar;
+    const one = scalarIn ? local(V128) : -1;
+    vecLoc[v] = Array.from({ length: U }, () => (scalarIn ? one : local(V128)));
+    sclLoc[v] = local(scalarType(v));
+  }
+  const ACC01 = local(V128), ACC23 = local(V128);
+  const S = [local(F64), local(F64), local(F64), local(F64)];
+  const X = local(F64);
+
+  const c = new Code();
+  // address of element E of an array at parameter `p` with `bytes` per element
+  const addr = (p: number, bytes: number) => {
+    c.get(p).get(E);
+    if (bytes > 1) c.i32(bytes === 4 ? 2 : 3).raw(OP.i32Shl);
+    c.add();
+  };
+  // scalar inputs: loaded once, splat
+  chain.inputs.forEach((inp, i) => {
+    if (!inp.scalar) return;
+    if (inp.dtype === "bool") {
+      c.get(i).mem(OP.i32Load8U, 0, 0).set(sclLoc[i]);
+      c.i32(0).get(sclLoc[i]).sub().simd(V.i32x4Splat).set(vecLoc[i][0]); // 1 → all bits set
+    } else {
+      c.get(i).mem(f32 ? OP.f32Load : OP.f64Load, shift, 0).set(sclLoc[i]);
+      c.get(i).simdMem(f32 ? SIMD.load32Splat : SIMD.load64Splat, shift, 0).set(vecLoc[i][0]);
+    }
+  });
+
+  /** The chain over one block (vector) or one element (scalar), results in the value locals. */
+  const body = (vec: boolean) => {
+    for (let u = 0; u < (vec ? U : 1); u++) {
+      const at = (v: number) => (vec ? vecLoc[v][u] : sclLoc[v]);
+      chain.inputs.forEach((inp, i) => {
+        if (inp.scalar) return;
+        if (inp.dtype === "bool") {
+          addr(i, 1);
+          if (vec) {
+            c.simdMem(SIMD.load32Zero, 0, 4 * u);
+            c.simd(SIMD.i16x8ExtendLowI8x16U).simd(SIMD.i32x4ExtendLowI16x8U);
+            c.i32(0).simd(SIMD.i8x16Splat).simd(SIMD.i32x4Ne);
+          } else c.mem(OP.i32Load8U, 0, 0);
+        } else {
+          addr(i, size);
+          if (vec) c.simdMem(SIMD.load, 0, 16 * u);
+          else c.mem(f32 ? OP.f32Load : OP.f64Load, shift, 0);
+        }
+        c.set(at(i));
+      });
+      chain.steps.forEach((s, k) => {
+        if (s.kind === "copy") return;
+        const [a, b, w] = s.args.map(at);
+        const op = s.op ?? "";
+        const table = vec ? VEC_OP[mode] : SCALAR_OP[mode];
+        if (s.kind === "where") {
+          // bitselect(a, b, mask) / select(a, b, cond)
+          c.get(b).get(w).get(a);
+          if (vec) c.simd(SIMD.v128Bitselect);
+          else c.select();
+        } else if (s.kind === "unary") {
+          c.get(a);
+          if (vec) c.simd(table[op]);
+          else c.raw(table[op]);
+        } else if (op === "max" || op === "min") {
+          // x > y (x < y) or x ≠ x picks x, else y
+          const cmp = op === "max" ? "gt" : "lt";
+          c.get(a).get(b);
+          if (vec) {
+            c.get(a).get(b).simd(table[cmp]).get(a).get(a).simd(table.ne).simd(SIMD.v128Or);
+            c.simd(SIMD.v128Bitselect);
+          } else {
+            c.get(a).get(b).raw(table[cmp]).get(a).get(a).raw(table.ne).or();
+            c.select();
+          }
+        } else {
+          c.get(a).get(b);
+          if (vec) c.simd(table[op]);
+          else c.raw(table[op]);
+        }
+        c.set(at(nIn + k));
+      });
+      // outputs
+      chain.outputs.forEach((v, o) => {
+        const p = nIn + o;
+        if (isBoolV(v)) {
+          addr(p, 1);
+          if (vec) {
+            // −1/0 lanes narrowed to bytes (the second operand only fills lanes not stored), masked to 1/0
+            c.get(at(v)).get(at(v)).simd(SIMD.i16x8NarrowI32x4S);
+            c.get(at(v)).get(at(v)).simd(SIMD.i16x8NarrowI32x4S).simd(SIMD.i8x16NarrowI16x8S);
+            c.i32(1).simd(SIMD.i8x16Splat).simd(SIMD.v128And);
+            c.simd(V.store32Lane, 0, ...uleb(4 * u), 0);
+          } else c.get(at(v)).mem(OP.i32Store8, 0, 0);
+        } else {
+          addr(p, size);
+          c.get(at(v));
+          if (vec) c.simdMem(SIMD.store, 0, 16 * u);
+          else c.mem(f32 ? OP.f32Store : OP.f64Store, shift, 0);
+        }
+      });
+    }
+    if (red) accumulate(vec);
+  };
+
+  /** Folds the reduced value of the block (or element) into the accumulators. */
+  const accumulate = (vec: boolean) => {
+    const v = red!.value;
+    const combine = () => {
+      // S0 ← S0 ∘ X
+      if (red!.op === "sum") c.get(S[0]).get(X).raw(0xa0).set(S[0]);
+      else {
+        c.get(X).get(S[0]).get(X).get(S[0]).raw(red!.op === "max" ? 0x64 : 0x63);
+        c.get(X).get(X).raw(0x62).or().select().set(S[0]);
+      }
+    };
+    if (!vec) {
+      c.get(sclLoc[v]);
+      if (f32) c.raw(OP.f64PromoteF32);
+      c.set(X);
+      combine();
+      return;
+    }
+    if (partial4) {
+      if (f32) {
+        const w = vecLoc[v][0];
+        c.get(ACC01).get(w).simd(V.f64x2PromoteLowF32x4).simd(SIMD.f64x2Add).set(ACC01);
+        c.get(ACC23).get(w).get(w).simd(V.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+        c.simd(V.f64x2PromoteLowF32x4).simd(SIMD.f64x2Add).set(ACC23);
+      } else {
+        c.get(ACC01).get(vecLoc[v][0]).simd(SIMD.f64x2Add).set(ACC01);
+        c.get(ACC23).get(vecLoc[v][1]).simd(SIMD.f64x2Add).set(ACC23);
+      }
+      return;
+    }
+    for (let u = 0; u < U; u++) {
+      for (let l = 0; l < lanes; l++) {
+        c.get(vecLoc[v][u]);
+        if (f32) c.simd(V.f32x4ExtractLane, l).raw(OP.f64PromoteF32);
+        else c.simd(V.f64x2ExtractLane, l);
+        c.set(X);
+        combine();
+      }
+    }
+  };
+
+  c.i32(0).set(ROW).i32(0).set(E);
+  c.loop(); // rows
+  {
+    if (red) {
+      const init = red.op === "sum" ? 0 : red.op === "max" ? -Infinity : Infinity;
+      c.f64(init).set(S[0]);
+      if (partial4) {
+        c.f64(0).simd(SIMD.f64x2Splat).tee(ACC01).set(ACC23);
+      }
+    }
+    c.i32(0).set(RR);
+    c.block();
+    c.get(RR).i32(B).add().get(LEN).raw(OP.i32GtU).brIf(0);
+    c.loop(); // blocks of B elements
+    body(true);
+    c.get(E).i32(B).add().set(E);
+    c.get(RR).i32(B).add().tee(RR).i32(B).add().get(LEN).raw(OP.i32LeU).brIf(0);
+    c.end();
+    c.end();
+    if (partial4) {
+      c.get(ACC01).simd(SIMD.f64x2ExtractLane, 0).set(S[0]);
+      c.get(ACC01).simd(SIMD.f64x2ExtractLane, 1).set(S[1]);
+      c.get(ACC23).simd(SIMD.f64x2ExtractLane, 0).set(S[2]);
+      c.get(ACC23).simd(SIMD.f64x2ExtractLane, 1).set(S[3]);
+    }
+    c.block();
+    c.get(RR).get(LEN).raw(OP.i32GeU).brIf(0);
+    c.loop(); // the rest, one element at a time
+    body(false);
+    c.get(E).i32(1).add().set(E);
+    c.get(RR).i32(1).add().tee(RR).get(LEN).ltU().brIf(0);
+    c.end();
+    c.end();
+    if (red) {
+      // out[row] = S0, or (S0 + S1) + (S2 + S3), rounded to the dtype
+      c.get(RED).get(ROW).i32(shift).raw(OP.i32Shl).add();
+      c.get(S[0]);
+      if (partial4) c.get(S[1]).raw(0xa0).get(S[2]).get(S[3]).raw(0xa0).raw(0xa0);
+      if (f32) c.raw(OP.f32DemoteF64).mem(OP.f32Store, 2, 0);
+      else c.mem(OP.f64Store, 3, 0);
+    }
+    c.get(ROW).i32(1).add().tee(ROW).get(ROWS).ltU().brIf(0);
+  }
+  c.end();
+  return { name: "fused", params, locals, code: c };
+}
