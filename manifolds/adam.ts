@@ -13,20 +13,21 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
-import { add, div, mul, sqrt, zerosLike } from "../core/ops/mod.ts";
+import type { DType } from "../core/dtype.ts";
+import { add, astype, div, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { Manifold } from "./manifold.ts";
 import {
   checkEuclidean,
   checkHyper,
   checkLearningRate,
+  everyKth,
   leafGeometry,
   type Optimizer,
   pairLeaves,
   rebuild,
+  stabilized,
 } from "./optimizer.ts";
-import type { Point } from "./point.ts";
-import { type LearningRate, learningRateAt } from "./schedules.ts";
+import { type LearningRate, learningRateAt, stepDType, zeroCount } from "./schedules.ts";
 
 /** Options of `adam`, `adamw` and `riemannianAdam`. */
 export interface AdamOptions {
@@ -46,14 +47,18 @@ export interface AdamOptions {
 
 /** Options of `riemannianAdam`. */
 export interface RiemannianAdamOptions extends AdamOptions {
-  /** Every this many steps, project manifold leaves back onto their manifold (and first moments onto the tangent spaces). */
+  /**
+   * Every this many steps, project manifold leaves back onto their manifold (and first moments onto
+   * the tangent spaces). The projection is computed at every step and kept at every k-th, so one
+   * `jit` trace serves every step.
+   */
   stabilize?: number;
 }
 
 /** State of the Adam family: the step count and the two moments per leaf. */
 export interface AdamState {
-  /** Updates done so far. */
-  readonly count: number;
+  /** Updates done so far: an int32 scalar tensor (optax's `count`), so a jitted step traces once. */
+  readonly count: Tensor;
   /** First moments, in `treeLeaves` order. */
   readonly mu: readonly Tensor[];
   /** Second moments (component-wise squared norms), in `treeLeaves` order. */
@@ -82,7 +87,7 @@ function makeAdam(
       const xs = pairLeaves(op, params, params)[0];
       if (!riemannian) checkEuclidean(op, xs, o.strict);
       return {
-        count: 0,
+        count: zeroCount(xs[0]),
         mu: xs.map(zerosLike),
         nu: xs.map((x) => zerosLike(leafGeometry(x, riemannian).sqInner(x, zerosLike(x)))),
       };
@@ -90,24 +95,26 @@ function makeAdam(
     update<P>(grads: unknown, state: AdamState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
       if (!riemannian) checkEuclidean(op, xs, o.strict);
-      const lr = learningRateAt(lrOpt, state.count, op), t = state.count + 1;
-      const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
-      const stabilize = riemannian && o.stabilize !== undefined && t % o.stabilize === 0;
+      // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
+      // same bits as on numbers; each cast once to the leaves' dtype
+      const t = add(state.count, 1), ft = astype(t, stepDType(t));
+      const lr = learningRateAt(lrOpt, state.count, op);
+      const bc = [sub(1, pow(b1, ft)), sub(1, pow(b2, ft)), neg(lr)];
+      const scalars = new Map<DType, Tensor[]>();
+      const at = (d: DType) => scalars.get(d) ?? scalars.set(d, bc.map((v) => astype(v, d))).get(d)!;
+      const stabilize = riemannian && o.stabilize !== undefined ? everyKth(t, o.stabilize) : undefined;
       const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];
       xs.forEach((x, i) => {
+        const [bc1, bc2, negLr] = at(x.dtype);
         const geo = leafGeometry(x, riemannian);
         const g = geo.rgrad(x, wd && !decoupled ? add(gs[i], mul(x, wd)) : gs[i]);
         let m = add(mul(state.mu[i], b1), mul(g, 1 - b1));
         const v = add(mul(state.nu[i], b2), mul(geo.sqInner(x, g), 1 - b2));
         let d = div(div(m, bc1), add(sqrt(div(v, bc2)), eps));
         if (wd && decoupled) d = add(d, mul(x, wd));
-        let y = geo.retract(x, mul(d, -lr));
+        let y = geo.retract(x, mul(d, negLr));
         m = geo.transport(x, y, m);
-        if (stabilize && geo.manifold) {
-          const M = geo.manifold;
-          y = M.project(y);
-          m = M.toTangent(y as Point<Manifold>, m);
-        }
+        if (stabilize && geo.manifold) [y, m] = stabilized(geo.manifold, stabilize, y, m);
         newX.push(y);
         newM.push(m);
         newV.push(v);

@@ -20,6 +20,7 @@
 import { DomainError, ManifoldError } from "../core/errors.ts";
 import {
   add,
+  astype,
   div,
   greater,
   greaterEqual,
@@ -38,7 +39,7 @@ import type { Manifold } from "./manifold.ts";
 import { eyeOf, mm, tmm } from "./matrix.ts";
 import { asEuclidean, checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import { asPoint, manifoldOf } from "./point.ts";
-import { type LearningRate, learningRateAt } from "./schedules.ts";
+import { type LearningRate, learningRateAt, zeroCount } from "./schedules.ts";
 
 /**
  * The landing field `Λ(X) = skew(GXᵀ)X + λX(XᵀX − I)` for a tall X (n ≥ p), computed with p×p
@@ -113,8 +114,8 @@ export interface LandingOptions {
 
 /** State of `landing`. */
 export interface LandingState {
-  /** Updates done so far. */
-  readonly count: number;
+  /** Updates done so far: an int32 scalar tensor (optax's `count`), so a jitted step traces once. */
+  readonly count: Tensor;
   /** The base optimizer's state, if any. */
   readonly base?: unknown;
 }
@@ -160,13 +161,13 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
           );
         }
       }
-      return { count: 0, base: base?.init(asEuclidean(params)) };
+      return { count: zeroCount(xs[0]), base: base?.init(asEuclidean(params)) };
     },
     update<P>(grads: unknown, state: LandingState, params: P) {
       const [xs, gs] = pairLeaves("landing", params, grads);
       const ms = xs.map((x) => manifoldOf(x) as Manifold | undefined);
       const fields = xs.map((x, i) => (landable(ms[i]) ? landingField(x, gs[i], lambda) : gs[i]));
-      const count = state.count + 1;
+      const count = add(state.count, 1);
       let ys: Tensor[];
       let baseState: unknown;
       if (base) {
@@ -175,8 +176,9 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
         ys = pairLeaves("landing", params, r.params)[1];
         baseState = r.state;
       } else {
-        const lr = learningRateAt(opts.lr!, state.count, "landing");
+        const rate = learningRateAt(opts.lr!, state.count, "landing");
         ys = xs.map((x, i) => {
+          const lr = astype(rate, x.dtype);
           if (!landable(ms[i]) || eps === false) return sub(x, mul(fields[i], lr));
           const eta = minimum(landingSafeStep(x, fields[i], { lambda, eps }), lr);
           return sub(x, mul(fields[i], eta));

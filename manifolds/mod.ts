@@ -45,6 +45,9 @@ export {
   type LearningRate,
   learningRateAt,
   type Schedule,
+  type StepSchedule,
+  type TensorSchedule,
+  tensorSchedule,
   type WarmupCosineOptions,
   warmupCosineSchedule,
 } from "./schedules.ts";

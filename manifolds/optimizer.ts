@@ -5,11 +5,12 @@
  * @module
  */
 import { DomainError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
-import { add, astype, mul } from "../core/ops/mod.ts";
+import { add, astype, div, equal, floor, mul, where } from "../core/ops/mod.ts";
 import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
-import { manifoldOf, type Point } from "./point.ts";
+import { asPoint, manifoldOf, type Point } from "./point.ts";
+import { stepDType } from "./schedules.ts";
 
 /** What `update` returns: the new parameters (same structure) and the new state. */
 export interface OptimizerUpdate<P, S> {
@@ -172,4 +173,26 @@ export function asEuclidean<P>(params: P): P {
       return a;
     }),
   );
+}
+
+/**
+ * Whether the step count `t` (an int32 scalar tensor) is a multiple of `k`, as a bool scalar
+ * tensor (exact in float64 on the CPU; in float32 elsewhere, exact up to 2²⁴ steps).
+ * @internal
+ */
+export function everyKth(t: Tensor, k: number): Tensor {
+  const ft = astype(t, stepDType(t));
+  return equal(mul(floor(div(ft, k)), k), ft);
+}
+
+/**
+ * The `stabilize` option's re-projection, selected by `when` (a bool scalar tensor): `y` projected
+ * onto `m` and the moment `v` (if any) moved to the tangent space there, or both as they are. Both
+ * are computed, so a traced step does not depend on the count's value.
+ * @internal
+ */
+export function stabilized<V extends Tensor | undefined>(m: Manifold, when: Tensor, y: Tensor, v: V): [Tensor, V] {
+  const yp = m.project(y);
+  const vNew = v && where(when, m.toTangent(yp as Point<Manifold>, v), v);
+  return [asPoint(where(when, yp, y), m), vNew as V];
 }

@@ -1,27 +1,60 @@
 /**
  * Learning-rate schedules: functions from the step count (0 at the first update) to a rate, as in
- * optax.
+ * optax. An optimizer's state holds the count as an int32 scalar tensor, so the built-in schedules
+ * (and any made with `tensorSchedule`) compute the rate with tensor ops from it: one `jit` trace of
+ * a training step serves every step. A schedule written on numbers still works eagerly on the CPU
+ * (the count is read back each step; under `jit` such a step runs as itself).
  * @module
  */
-import { DomainError } from "../core/errors.ts";
+import { DomainError, DTypeError, ShapeError } from "../core/errors.ts";
+import { isFloat } from "../core/dtype.ts";
+import { add, astype, cos, div, full, less, minimum, mul, sub, where } from "../core/ops/mod.ts";
+import { Tensor } from "../core/tensor.ts";
 
-/** A learning-rate schedule: the rate at step `count` (0 at the first update). */
+/** A schedule of numbers: the rate at step `count` (0 at the first update). Reads the count back each step. */
 export type Schedule = (count: number) => number;
 
+/**
+ * A schedule written with tensor ops: the step count (an int32 scalar tensor, 0 at the first
+ * update) to the rate (a scalar tensor or a number). Made by `tensorSchedule` or a built-in schedule.
+ */
+export interface TensorSchedule {
+  (count: Tensor): Tensor;
+  /** Marks a schedule computed with tensor ops (no value is read back). */
+  readonly tensorOps: true;
+}
+
+/** A built-in schedule: a number in gives a number (`lr(50)`), the count tensor in gives a tensor. */
+export interface StepSchedule extends TensorSchedule {
+  (count: number): number;
+}
+
 /** A fixed rate or a schedule. */
-export type LearningRate = number | Schedule;
+export type LearningRate = number | Schedule | TensorSchedule;
 
 /**
- * The rate of `lr` at step `count`.
- * @example
- * ```ts
- * import { learningRateAt } from "@tangent/tangent/manifolds";
- * learningRateAt(0.1, 5); // 0.1
- * learningRateAt((t) => 1 / (t + 1), 1); // 0.5
- * ```
+ * The dtype rates and Adam's bias corrections are computed in beside `count`: float64 on the CPU
+ * (the same bits as the same formula on JS numbers), float32 where there is no float64 (WebGPU).
+ * @internal
  */
-export function learningRateAt(lr: LearningRate, count: number, op = "learningRateAt"): number {
-  const v = typeof lr === "number" ? lr : lr(count);
+export function stepDType(count: Tensor): "float64" | "float32" {
+  return count.backend.name === "cpu" ? "float64" : "float32";
+}
+
+/**
+ * A fresh step count: an int32 zero on `like`'s backend (the default one without it).
+ * @internal
+ */
+export function zeroCount(like?: Tensor): Tensor {
+  return full([], 0, { dtype: "int32", like });
+}
+
+/** Whether `lr` is computed with tensor ops. */
+function isTensorSchedule(lr: LearningRate): lr is TensorSchedule {
+  return typeof lr === "function" && (lr as Partial<TensorSchedule>).tensorOps === true;
+}
+
+function checkRate(op: string, count: number | string, v: unknown): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
     throw new DomainError(
       `${op}: lr at step ${count} is ${
@@ -33,6 +66,91 @@ export function learningRateAt(lr: LearningRate, count: number, op = "learningRa
 }
 
 /**
+ * The rate of `lr` at step `count`: a number for a number count; for a count tensor (an
+ * optimizer's state), a scalar tensor beside it (float64 on the CPU, float32 on WebGPU). A fixed
+ * rate and a schedule of numbers are checked (finite, ≥ 0) at every step; a schedule of numbers
+ * reads the count back, which needs the CPU. A tensor schedule's value is not read (its shape and
+ * dtype are checked; the built-ins check their options when made).
+ * @example
+ * ```ts
+ * import { learningRateAt } from "@tangent/tangent/manifolds";
+ * learningRateAt(0.1, 5); // 0.1
+ * learningRateAt((t) => 1 / (t + 1), 1); // 0.5
+ * ```
+ */
+export function learningRateAt(lr: LearningRate, count: number, op?: string): number;
+/** The rate at the step count tensor, as a scalar tensor beside it. */
+export function learningRateAt(lr: LearningRate, count: Tensor, op?: string): Tensor;
+export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "learningRateAt"): number | Tensor {
+  if (!(count instanceof Tensor)) {
+    if (!isTensorSchedule(lr)) return checkRate(op, count, typeof lr === "number" ? lr : (lr as Schedule)(count));
+    const r = lr(full([], count, { dtype: "int32" }));
+    return checkRate(op, count, r instanceof Tensor ? r.item() : r);
+  }
+  const dtype = stepDType(count);
+  if (typeof lr === "number") return full([], checkRate(op, "(any)", lr), { dtype, like: count });
+  if (!isTensorSchedule(lr)) {
+    let c: number;
+    try {
+      c = count.item();
+    } catch (e) {
+      throw new DomainError(
+        `${op}: the learning-rate schedule is a function of numbers, which reads the step count back from the ` +
+          `${count.backend.name} backend (${(e as Error).message}); write it with tensor ops, ` +
+          `tensorSchedule((count) => ...), or use a built-in schedule`,
+      );
+    }
+    return full([], checkRate(op, c, (lr as Schedule)(c)), { dtype, like: count });
+  }
+  const r: Tensor | number = lr(count);
+  if (typeof r === "number") return full([], checkRate(op, "(any)", r), { dtype, like: count });
+  if (!(r instanceof Tensor) || r.size !== 1) {
+    throw new ShapeError(
+      `${op}: a tensor schedule gave ${
+        r instanceof Tensor ? `a tensor of shape [${r.shape.join(", ")}]` : String(r)
+      }; it must return a scalar (one element)`,
+    );
+  }
+  if (!isFloat(r.dtype)) {
+    throw new DTypeError(
+      `${op}: a tensor schedule gave a ${r.dtype} rate; return a float scalar (astype(x, "float32"))`,
+    );
+  }
+  return astype(r.ndim === 0 ? r : r.reshape([]), dtype);
+}
+
+/**
+ * Marks `f`, a schedule written with tensor ops on the step count (an int32 scalar tensor), so the
+ * optimizers hand it the count tensor: under `jit` one trace then serves every step. Its values are
+ * not read back (a negative rate is not caught); the result must be a float scalar.
+ * @example
+ * ```ts
+ * import { astype, div, type Tensor } from "@tangent/tangent";
+ * import { adam, tensorSchedule } from "@tangent/tangent/optim";
+ * const invSqrt = tensorSchedule((t: Tensor) => div(1e-2, astype(t, "float32").add(1).sqrt()));
+ * const opt = adam({ lr: invSqrt });
+ * ```
+ */
+export function tensorSchedule(f: (count: Tensor) => Tensor | number): TensorSchedule {
+  if (typeof f !== "function") throw new DomainError(`tensorSchedule: give a function of the count tensor`);
+  const s = (count: Tensor) => f(count);
+  return Object.assign(s, { tensorOps: true as const }) as TensorSchedule;
+}
+
+function checkOption(op: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new DomainError(`${op}: ${name} = ${String(v)} must be a finite number ≥ 0`);
+  }
+  return v;
+}
+
+/** A schedule from its number form and its tensor form (the same formula). */
+function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => Tensor): StepSchedule {
+  const s = (t: number | Tensor) => (t instanceof Tensor ? onTensor(t) : onNumber(t));
+  return Object.assign(s, { tensorOps: true as const }) as StepSchedule;
+}
+
+/**
  * The same rate at every step.
  * @example
  * ```ts
@@ -40,8 +158,9 @@ export function learningRateAt(lr: LearningRate, count: number, op = "learningRa
  * constantSchedule(1e-3)(100); // 0.001
  * ```
  */
-export function constantSchedule(value: number): Schedule {
-  return () => value;
+export function constantSchedule(value: number): StepSchedule {
+  checkOption("constantSchedule", "value", value);
+  return stepSchedule(() => value, (t) => full([], value, { dtype: stepDType(t), like: t }));
 }
 
 /** Options of `warmupCosineSchedule`. */
@@ -62,7 +181,8 @@ export interface WarmupCosineOptions {
  * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then cosine decay to `endValue`
  * at `decaySteps` (optax's `warmup_cosine_decay_schedule`):
  * `η(t) = init + (peak − init)·t/w` for t < w, then
- * `end + (peak − end)·½(1 + cos(π·min(t − w, T − w)/(T − w)))`.
+ * `end + (peak − end)·½(1 + cos(π·min(t − w, T − w)/(T − w)))`. Every rate lies between the three
+ * values, so checking them (finite, ≥ 0) when the schedule is made covers every step.
  * @example
  * ```ts
  * import { warmupCosineSchedule } from "@tangent/tangent/manifolds";
@@ -71,13 +191,29 @@ export interface WarmupCosineOptions {
  * lr(1000); // 0
  * ```
  */
-export function warmupCosineSchedule(opts: WarmupCosineOptions): Schedule {
-  const init = opts.initValue ?? 0, peak = opts.peakValue, end = opts.endValue ?? 0;
-  const w = opts.warmupSteps ?? 0, total = opts.decaySteps;
-  return (t: number): number => {
-    if (t < w) return init + ((peak - init) * t) / w;
-    const span = Math.max(1, total - w);
-    const frac = Math.min(t - w, span) / span;
-    return end + (peak - end) * 0.5 * (1 + Math.cos(Math.PI * frac));
-  };
+export function warmupCosineSchedule(opts: WarmupCosineOptions): StepSchedule {
+  const op = "warmupCosineSchedule";
+  if (opts === null || typeof opts !== "object") throw new DomainError(`${op}: give { peakValue, decaySteps }`);
+  const init = checkOption(op, "initValue", opts.initValue ?? 0);
+  const peak = checkOption(op, "peakValue", opts.peakValue);
+  const end = checkOption(op, "endValue", opts.endValue ?? 0);
+  const w = checkOption(op, "warmupSteps", opts.warmupSteps ?? 0);
+  const total = checkOption(op, "decaySteps", opts.decaySteps);
+  const span = Math.max(1, total - w);
+  return stepSchedule(
+    (t) => {
+      if (t < w) return init + ((peak - init) * t) / w;
+      const frac = Math.min(t - w, span) / span;
+      return end + (peak - end) * 0.5 * (1 + Math.cos(Math.PI * frac));
+    },
+    (count) => {
+      // the same operations in the same order as on numbers: the same bits in float64
+      const t = astype(count, stepDType(count));
+      const frac = div(minimum(sub(t, w), span), span);
+      const decay = add(end, mul((peak - end) * 0.5, add(1, cos(mul(frac, Math.PI)))));
+      if (w === 0) return decay;
+      const warm = add(init, div(mul(t, peak - init), w));
+      return where(less(t, w), warm, decay);
+    },
+  );
 }

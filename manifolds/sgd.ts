@@ -12,20 +12,21 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
-import { add, mul, zerosLike } from "../core/ops/mod.ts";
+import type { DType } from "../core/dtype.ts";
+import { add, astype, mul, neg, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { Manifold } from "./manifold.ts";
 import {
   checkEuclidean,
   checkHyper,
   checkLearningRate,
+  everyKth,
   leafGeometry,
   type Optimizer,
   pairLeaves,
   rebuild,
+  stabilized,
 } from "./optimizer.ts";
-import type { Point } from "./point.ts";
-import { type LearningRate, learningRateAt } from "./schedules.ts";
+import { type LearningRate, learningRateAt, zeroCount } from "./schedules.ts";
 
 /** Options of `sgd` and `riemannianSgd`. */
 export interface SgdOptions {
@@ -43,14 +44,18 @@ export interface SgdOptions {
 
 /** Options of `riemannianSgd`. */
 export interface RiemannianSgdOptions extends SgdOptions {
-  /** Every this many steps, project manifold leaves back onto their manifold (and momenta onto the tangent spaces). */
+  /**
+   * Every this many steps, project manifold leaves back onto their manifold (and momenta onto the
+   * tangent spaces). The projection is computed at every step and kept at every k-th, so one `jit`
+   * trace serves every step.
+   */
   stabilize?: number;
 }
 
 /** State of `sgd` / `riemannianSgd`: the step count and one momentum buffer per leaf. */
 export interface SgdState {
-  /** Updates done so far. */
-  readonly count: number;
+  /** Updates done so far: an int32 scalar tensor (optax's `count`), so a jitted step traces once. */
+  readonly count: Tensor;
   /** Momentum buffers in `treeLeaves` order (empty without momentum). */
   readonly momentum: readonly Tensor[];
 }
@@ -74,13 +79,15 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
     init<P>(params: P): SgdState {
       const leaves = pairLeaves(op, params, params)[0];
       if (!riemannian) checkEuclidean(op, leaves, o.strict);
-      return { count: 0, momentum: mu > 0 ? leaves.map(zerosLike) : [] };
+      return { count: zeroCount(leaves[0]), momentum: mu > 0 ? leaves.map(zerosLike) : [] };
     },
     update<P>(grads: unknown, state: SgdState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
       if (!riemannian) checkEuclidean(op, xs, o.strict);
-      const lr = learningRateAt(o.lr, state.count, op), count = state.count + 1;
-      const stabilize = riemannian && o.stabilize !== undefined && count % o.stabilize === 0;
+      const count = add(state.count, 1), lr = neg(learningRateAt(o.lr, state.count, op));
+      const negLr = new Map<DType, Tensor>();
+      const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;
+      const stabilize = riemannian && o.stabilize !== undefined ? everyKth(count, o.stabilize) : undefined;
       const newX: Tensor[] = [], newB: Tensor[] = [];
       xs.forEach((x, i) => {
         const geo = leafGeometry(x, riemannian);
@@ -90,13 +97,9 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
           b = add(mul(state.momentum[i], mu), g);
           d = nesterov ? add(g, mul(b, mu)) : b;
         }
-        let y = geo.retract(x, mul(d, -lr));
+        let y = geo.retract(x, mul(d, lrAs(x.dtype)));
         if (b) b = geo.transport(x, y, b);
-        if (stabilize && geo.manifold) {
-          const m = geo.manifold;
-          y = m.project(y);
-          if (b) b = m.toTangent(y as Point<Manifold>, b);
-        }
+        if (stabilize && geo.manifold) [y, b] = stabilized(geo.manifold, stabilize, y, b);
         newX.push(y);
         if (b) newB.push(b);
       });

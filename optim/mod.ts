@@ -24,6 +24,9 @@ export {
   type LearningRate,
   learningRateAt,
   type Schedule,
+  type StepSchedule,
+  type TensorSchedule,
+  tensorSchedule,
   type WarmupCosineOptions,
   warmupCosineSchedule,
 } from "../manifolds/schedules.ts";

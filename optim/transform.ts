@@ -8,12 +8,12 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { add, div, maximum, mul, sqrt, sum } from "../core/ops/mod.ts";
+import { add, astype, div, maximum, mul, neg, sqrt, sum } from "../core/ops/mod.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
-import { checkEuclidean, pairLeaves } from "../manifolds/optimizer.ts";
-import { type LearningRate, learningRateAt } from "../manifolds/schedules.ts";
+import { checkEuclidean, checkLearningRate, pairLeaves } from "../manifolds/optimizer.ts";
+import { type LearningRate, learningRateAt, zeroCount } from "../manifolds/schedules.ts";
 
 /** What a transformation's `update` returns: the transformed updates and its new state. */
 export interface TransformUpdate<S> {
@@ -72,8 +72,8 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record
 
 /** State of `scaleByLearningRate`: the step count (for schedules). */
 export interface CountState {
-  /** Updates done so far. */
-  readonly count: number;
+  /** Updates done so far: an int32 scalar tensor (optax's `count`), so a jitted step traces once. */
+  readonly count: Tensor;
 }
 
 /**
@@ -90,13 +90,16 @@ export interface CountState {
  * ```
  */
 export function scaleByLearningRate(lr: LearningRate): GradientTransformation<CountState> {
-  learningRateAt(lr, 0, "scaleByLearningRate");
+  checkLearningRate("scaleByLearningRate", lr);
   return {
     kind: "transformation",
-    init: () => ({ count: 0 }),
+    init: (params) => ({ count: zeroCount(treeLeaves(params)[0]) }),
     update(updates, state) {
-      const r = learningRateAt(lr, state.count, "scaleByLearningRate");
-      return { updates: mapLeaves(updates, (g) => mul(g, -r)), state: { count: state.count + 1 } };
+      const r = neg(learningRateAt(lr, state.count, "scaleByLearningRate"));
+      return {
+        updates: mapLeaves(updates, (g) => mul(g, astype(r, g.dtype))),
+        state: { count: add(state.count, 1) },
+      };
     },
   };
 }
