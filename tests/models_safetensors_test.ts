@@ -493,7 +493,12 @@ const KINDS: [string, number][] = [
   ["U32", 4],
   ["F4", 0.5],
 ]; // deno-fmt-ignore
-const BYTES = new Map(KINDS);
+/** Bytes per element of every dtype the format defines (a mutated header may name any of them). */
+const BYTES = new Map(
+  ("BOOL:8 F4:4 F6_E2M3:6 F6_E3M2:6 U8:8 I8:8 F8_E5M2:8 F8_E4M3:8 F8_E8M0:8 F8_E4M3FNUZ:8 F8_E5M2FNUZ:8 " +
+    "I16:16 U16:16 F16:16 BF16:16 I32:32 U32:32 F32:32 C64:64 F64:64 I64:64 U64:64")
+    .split(" ").map((s) => [s.split(":")[0], Number(s.split(":")[1]) / 8] as [string, number]),
+);
 
 /** A valid file (as the format allows; some dtypes Tangent cannot load) with its header object. */
 const validFile = fc.record({
