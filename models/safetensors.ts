@@ -10,7 +10,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
-import { type DType, isFloat, type TypedArray } from "../core/dtype.ts";
+import { type DType, float16Array, isFloat, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
 import { isTensor, Tensor } from "../core/tensor.ts";
 import { writeAtomic } from "./files.ts";
@@ -56,8 +56,12 @@ export interface Header {
 export interface DeserializeOptions {
   /** Read only these tensors (a FormatError names any the file lacks). */
   names?: readonly string[];
-  /** Convert every float tensor to this dtype (default: F64 → float64; F32, F16, BF16 → float32). */
-  dtype?: "float32" | "float64";
+  /**
+   * Convert every float tensor to this dtype (default: F64 → float64; F32, F16, BF16 → float32).
+   * `"float16"` keeps F16 tensors as they are (their bits, no conversion) and rounds F64, F32 and
+   * BF16 ones to float16 (nearest even, ±Infinity beyond 65504).
+   */
+  dtype?: "float16" | "float32" | "float64";
 }
 
 /** Options of `read`. */
@@ -323,12 +327,16 @@ function view<T>(C: new (b: ArrayBufferLike, off: number, n: number) => T, bytes
 
 /** How to load: the float dtype asked for, the backend, and the `op: file` prefix of messages. */
 interface Ctx {
-  want: "float32" | "float64" | undefined;
+  want: "float16" | "float32" | "float64" | undefined;
   backend: Backend;
   where: string;
 }
 
-function floats(x: Float32Array | Float64Array, dtype: "float32" | "float64"): { data: TypedArray; dtype: DType } {
+function floats(
+  x: Float32Array | Float64Array,
+  dtype: "float16" | "float32" | "float64",
+): { data: TypedArray; dtype: DType } {
+  if (dtype === "float16") return { data: float16Array("safetensors.read").from(x), dtype }; // one rounding
   if (dtype === "float64") return { data: x instanceof Float64Array ? x : Float64Array.from(x), dtype };
   return { data: x instanceof Float32Array ? x : Float32Array.from(x), dtype };
 }
@@ -345,7 +353,11 @@ function decode(e: HeaderEntry, bytes: Uint8Array, { want, where }: Ctx): { data
       return floats(view(Float32Array, bytes, 4), want ?? "float32");
     case "F16":
     case "BF16": {
+      if (e.dtype === "F16" && want === "float16") {
+        return { data: view(float16Array("safetensors.read"), bytes, 2), dtype: "float16" }; // kept as is
+      }
       const dec = e.dtype === "F16" ? decodeF16 : decodeBF16, bits = view(Uint16Array, bytes, 2);
+      if (want === "float16") return floats(dec(bits, new Float32Array(n)), "float16");
       if (want === "float64") return { data: dec(bits, new Float64Array(n)), dtype: "float64" };
       return { data: dec(bits, new Float32Array(n)), dtype: "float32" };
     }
@@ -397,8 +409,8 @@ function makeTensor(e: HeaderEntry, bytes: Uint8Array, ctx: Ctx): Tensor {
 
 function context(opts: DeserializeOptions, backend: Backend, where: string): Ctx {
   const want = opts.dtype;
-  if (want !== undefined && want !== "float32" && want !== "float64") {
-    throw new DTypeError(`${where}: dtype ${show(want)} is not "float32" or "float64"`);
+  if (want !== undefined && want !== "float16" && want !== "float32" && want !== "float64") {
+    throw new DTypeError(`${where}: dtype ${show(want)} is not "float16", "float32" or "float64"`);
   }
   return { want, backend, where };
 }
@@ -418,7 +430,8 @@ function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loade
  * byte range at its offset. F64 → float64; F32, F16, BF16 → float32 (16-bit floats widen exactly);
  * I64, I32, I16, U16, I8, U8 → int32 (a FormatError names an I64 value out of int32 range);
  * BOOL → bool. Other dtypes (F8_*, U32, U64, C64, ...) give a FormatError, as does any header the
- * reference reader would refuse.
+ * reference reader would refuse. With `dtype: "float16"`, F16 tensors stay float16 (their bits as
+ * they are) and F64, F32 and BF16 ones are rounded to float16 (nearest even).
  * @param pathOrBytes the file, or its bytes
  * @param opts `names` to read only those tensors, `dtype` to convert every float tensor to,
  *   `backend` to create the tensors on
@@ -495,7 +508,7 @@ interface Planned {
   end: number;
 }
 
-const STORED = { float64: "F64", float32: "F32", int32: "I32", bool: "BOOL" } as const;
+const STORED = { float64: "F64", float32: "F32", float16: "F16", int32: "I32", bool: "BOOL" } as const;
 
 /** Code point order, which is the byte order of UTF-8 and so the reference writer's name order. */
 function byCodePoint(a: string, b: string): number {
@@ -566,8 +579,11 @@ function encode(data: TypedArray, it: Planned): Uint8Array {
   let out: Float64Array | Float32Array | Int32Array | Uint16Array | Uint8Array;
   if (it.dtype === "F64") out = data instanceof Float64Array ? data : Float64Array.from(data);
   else if (it.dtype === "F32") out = data instanceof Float32Array ? data : Float32Array.from(data);
-  else if (it.dtype === "F16") out = encodeF16(asFloat());
-  else if (it.dtype === "BF16") out = encodeBF16(asFloat());
+  else if (it.dtype === "F16") {
+    out = data instanceof Float16Array
+      ? new Uint16Array(data.buffer, data.byteOffset, data.length)
+      : encodeF16(asFloat());
+  } else if (it.dtype === "BF16") out = encodeBF16(asFloat());
   else if (it.dtype === "I32") out = data instanceof Int32Array ? data : Int32Array.from(data);
   else out = Uint8Array.from(data, (v) => (v ? 1 : 0));
   if (out.byteLength !== it.end - it.begin) {
@@ -582,7 +598,8 @@ function encode(data: TypedArray, it: Planned): Uint8Array {
  * A safetensors file's bytes, in memory, from CPU tensors: laid out as `safetensors.torch.save_file`
  * does (by dtype alignment, largest first, then by name; the header padded with spaces to a
  * multiple of 8), so the bytes match PyTorch's for the same tensors and at most one metadata key.
- * float64 → F64, float32 → F32 (or `opts.dtype` for every float tensor), int32 → I32, bool → BOOL.
+ * float64 → F64, float32 → F32, float16 → F16 (its bits as they are), or `opts.dtype` for every float
+ * tensor; int32 → I32, bool → BOOL.
  * @param tensors tensors by name (non-empty names other than `__metadata__`)
  * @param metadata strings stored under `__metadata__` (omitted when undefined)
  * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)

@@ -31,10 +31,11 @@ const DTYPES: DType[] = ["float64", "float32", "int32", "bool"];
 const round: Record<DType, (v: number) => number> = {
   float64: (v) => v,
   float32: Math.fround,
+  float16: Math.f16round,
   int32: (v) => v | 0,
   bool: (v) => (v ? 1 : 0),
 };
-const TOL: Record<DType, number> = { float64: 1e-12, float32: 2e-6, int32: 0, bool: 0 };
+const TOL: Record<DType, number> = { float64: 1e-12, float32: 2e-6, float16: 2e-3, int32: 0, bool: 0 };
 
 const shapeArb = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 3 });
 /** Shapes of 2 to 4 axes (matmul's vector forms are in the op table). */

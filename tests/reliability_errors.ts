@@ -144,9 +144,9 @@ export const ERROR_CASES: ErrorCase[] = [
   },
   {
     name: "astype: unknown dtype",
-    call: () => T.astype(T.zeros([2]), bad("float16")),
+    call: () => T.astype(T.zeros([2]), bad("bfloat16")),
     error: T.DTypeError,
-    words: ["astype", "float16"],
+    words: ["astype", "bfloat16"],
   },
   {
     name: "tensor: int32 out of range",

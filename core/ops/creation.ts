@@ -55,10 +55,10 @@ function hostArray(op: string, dtype: DType, n: number, shape: readonly number[]
 function checkTypedArray(data: ArrayBufferView): void {
   if (
     data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array ||
-    data instanceof Uint8Array
+    data instanceof Uint8Array || (typeof Float16Array !== "undefined" && data instanceof Float16Array)
   ) return;
   throw new DTypeError(
-    `tensor: a ${data.constructor.name} is not supported; pass a Float32Array, Float64Array, Int32Array or ` +
+    `tensor: a ${data.constructor.name} is not supported; pass a Float16Array, Float32Array, Float64Array, Int32Array or ` +
       `Uint8Array (bool), or convert it (Float32Array.from(data))`,
   );
 }

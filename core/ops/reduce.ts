@@ -78,6 +78,14 @@ export function min(x: Tensor, opts?: ReduceOptions): Tensor {
   return reduce("min", x, opts);
 }
 
+/**
+ * `f(x)` for float16 `x` computed on x widened to float32 and rounded once to float16 at the end
+ * (a float16 mean or softmax would otherwise round, and overflow, at every intermediate).
+ */
+function via32(x: Tensor, f: (t: Tensor) => Tensor): Tensor {
+  return x.dtype === "float16" ? astype(f(astype(x, "float32")), "float16") : f(x);
+}
+
 function count(x: Tensor, opts?: ReduceOptions): number {
   return normAxes("mean", x.ndim, opts?.axis).reduce((n, a) => n * x.shape[a], 1);
 }
@@ -85,6 +93,7 @@ function count(x: Tensor, opts?: ReduceOptions): number {
 /** Arithmetic mean over axes (integers are averaged in float32). */
 export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
   checkTensor("mean", x);
+  if (x.dtype === "float16") return via32(x, (t) => mean(t, opts));
   const t = isFloat(x.dtype) ? x : astype(x, "float32");
   return div(sum(t, opts), count(x, opts));
 }
@@ -92,6 +101,7 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
 /** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
 export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   checkTensor("variance", x);
+  if (x.dtype === "float16") return via32(x, (t) => variance(t, opts));
   const m = mean(x, { axis: opts.axis, keepdims: true });
   const d = sub(x, m);
   return div(sum(mul(d, d), opts), count(x, opts) - (opts.ddof ?? 0));
@@ -100,6 +110,7 @@ export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}
 /** `log Σ eˣ` over axes, computed stably around the maximum. */
 export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
   checkTensor("logsumexp", x);
+  if (x.dtype === "float16") return via32(x, (t) => logsumexp(t, opts));
   // shift by the maximum; a non-finite one (all −∞, or a +∞) by 0, so the result is −∞ or +∞, not NaN
   const mx = max(x, { axis: opts.axis, keepdims: true });
   const m = stopGradient(where(less(abs(mx), Infinity), mx, 0));
@@ -123,6 +134,7 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
  */
 export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("softmax", x);
+  if (x.dtype === "float16") return via32(x, (t) => softmax(t, opts));
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });
   const e = exp(sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0))));
@@ -132,6 +144,7 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
 /** `x − logsumexp(x)` along `axis` (default −1). */
 export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("logSoftmax", x);
+  if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
   return sub(x, logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
 }
 
@@ -143,6 +156,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
   checkTensor("norm", x);
+  if (x.dtype === "float16") return via32(x, (t) => norm(t, opts));
   const ord = opts.ord ?? 2;
   const r = { axis: opts.axis, keepdims: opts.keepdims };
   if (ord === 2 || ord === "fro") {

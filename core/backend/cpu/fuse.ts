@@ -92,6 +92,7 @@ const BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
 /** `e` stored as `d` stores it (the rounding of a typed-array store). */
 function store(e: string, d: DType): string {
   if (d === "float32") return `fr(${e})`;
+  if (d === "float16") return `hr(${e})`;
   if (d === "int32") return `((${e}) | 0)`;
   if (d === "bool") return `((${e}) !== 0 ? 1 : 0)`; // a Uint8Array holds 0/1 here
   return e;
@@ -129,6 +130,7 @@ function expr(s: FusedStep, v: (i: number) => string): string {
 const F32 = new Float32Array(1), I32 = new Int32Array(F32.buffer);
 const ENV = {
   fr: Math.fround,
+  hr: (x: number) => Math.f16round(x),
   erf,
   exp32,
   log32,

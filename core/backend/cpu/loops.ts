@@ -12,7 +12,15 @@ import { coalesce } from "./strided.ts";
 
 /** One letter for a typed array's element type (part of every loop's cache key). */
 export function tagOf(a: TypedArray): string {
-  return a instanceof Float32Array ? "f" : a instanceof Float64Array ? "d" : a instanceof Int32Array ? "i" : "u";
+  return a instanceof Float32Array
+    ? "f"
+    : a instanceof Float64Array
+    ? "d"
+    : a instanceof Int32Array
+    ? "i"
+    : a instanceof Uint8Array
+    ? "u"
+    : "h";
 }
 
 /** Innermost-stride kind: hoisted (0), contiguous (1) or strided. */

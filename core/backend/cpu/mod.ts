@@ -213,8 +213,35 @@ k("reduce", ([x], [xa], p: { op: ReduceOp; axes: number[] }, [o]) => [
   own(reduceKernel(p.op, arr(x), xa.shape, p.axes, o.dtype)),
 ]);
 
-k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => {
-  const A = arr(a), B = arr(b);
+/** A float16 array widened into a float32 array from the pool (the caller gives it back); others as they are. */
+function widen16(x: TypedArray): TypedArray {
+  if (!(x instanceof Float16Array)) return x;
+  const w = takeArray("float32", x.length, false);
+  w.set(x);
+  return w;
+}
+
+k("matmul", (ins, avals, p: { transA: boolean; transB: boolean }, [o]) => {
+  if (o.dtype !== "float16") return [matmulKernel(arr(ins[0]), arr(ins[1]), avals, p, o)];
+  // float16 products: operands widened to float32 (pooled temporaries), the float32 GEMM (float32
+  // accumulation), the result rounded once to float16
+  const A = widen16(arr(ins[0])), B = widen16(arr(ins[1]));
+  const wide = matmulKernel(A, B, avals, p, { shape: o.shape, dtype: "float32" });
+  const out = takeArray("float16", wide.data.length, false);
+  out.set(wide.data);
+  cpu.release(wide);
+  giveArray(A, "float32");
+  if (B !== A) giveArray(B, "float32");
+  return [own(out)];
+});
+
+function matmulKernel(
+  A: TypedArray,
+  B: TypedArray,
+  [aa, ba]: readonly Aval[],
+  p: { transA: boolean; transB: boolean },
+  o: Aval,
+): CpuStorage {
   const nd = o.shape.length;
   const m = o.shape[nd - 2], n = o.shape[nd - 1];
   const kk = p.transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
@@ -239,5 +266,5 @@ k("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]) => 
   }
   if (nb === 1) gemm(A, aOffs[0], p.transA, B, bOffs[0], p.transB, out, 0, m, n, kk);
   else gemmBatch(A, aOffs, p.transA, B, bOffs, p.transB, out, 0, m, n, kk, nb);
-  return [own(out)];
-});
+  return own(out);
+}

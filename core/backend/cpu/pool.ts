@@ -34,7 +34,7 @@ const free = new Map<string, TypedArray[]>();
 let freeBytes = 0;
 const stats = { fresh: 0, freshBytes: 0, reused: 0, reusedBytes: 0, dropped: 0 };
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+const BYTES: Record<DType, number> = { float16: 2, float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /**
  * An array for `n` elements of dtype `d`: recycled when one of that dtype and length is free,

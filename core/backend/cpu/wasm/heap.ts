@@ -170,6 +170,8 @@ function alloc(h: WasmHeap, bytes: number): [number, boolean] | null {
 /** A typed array of dtype `d` over `buf` (one constructor per branch: a union of them has no call signature a consumer's lib accepts). */
 function view(d: DType, buf: ArrayBufferLike, off: number, n: number): TypedArray {
   switch (d) {
+    case "float16":
+      return new Float16Array(buf, off, n);
     case "float32":
       return new Float32Array(buf, off, n);
     case "float64":
@@ -180,7 +182,7 @@ function view(d: DType, buf: ArrayBufferLike, off: number, n: number): TypedArra
       return new Uint8Array(buf, off, n);
   }
 }
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+const BYTES: Record<DType, number> = { float16: 2, float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /**
  * A typed array of `n` elements of dtype `d` inside the shared memory (zeroed when `zero`; otherwise
