@@ -238,7 +238,8 @@ function matmulCases(): Case[] {
     make: () => {
       const [ka, kb] = split(key(i), 2);
       const a = normal(ka, ta ? [k, m] : [m, k]), b = normal(kb, tb ? [n, k] : [k, n]);
-      return { step: () => void scope(() => matmulT(a, b, ta, tb)) };
+      // the product is released at the end of each step (as in a training step), so its array is recycled
+      return { step: () => scope(() => void matmulT(a, b, ta, tb)) };
     },
   }));
 }

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type DType, matmulT, tensor } from "../mod.ts";
 import { gemm } from "../core/backend/cpu/matmul.ts";
-import { setMatmulThreads, setPassBytes, workerTaskCount } from "../core/backend/cpu/wasm/gemm.ts";
+import { setDirectPanels, setMatmulThreads, setPassBytes, workerTaskCount } from "../core/backend/cpu/wasm/gemm.ts";
 import { F32_SHAPE, F64_SHAPE, gemmModuleBytes } from "../core/backend/cpu/wasm/gemm_kernel.ts";
+import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
 function randoms(n: number, seed: number): number[] {
@@ -153,6 +154,47 @@ Deno.test("cpu matmul: batched products split into passes give the same bits", (
       } finally {
         setPassBytes(old);
       }
+    }
+  }
+});
+
+Deno.test("cpu matmul: rank-8 shapes with 4 KiB rows (narrow tiles, restrided copy, swapped product) keep the packed path's bits", () => {
+  // the LoRA step's products: x·Aᵀ, (xAᵀ)·Bᵀ, gᵀ·u, (gB)ᵀ·x, with rows of 1024 float32 / 512 float64
+  const shapes = (w: number): Case[] =>
+    [
+      [64, 8, w, false, true],
+      [64, w, 8, false, true],
+      [w, 8, 64, true, false],
+      [8, w, 64, true, false],
+      [12, w, 40, true, false],
+    ].map(([m, n, k, transA, transB]) => ({ batchA: [], batchB: [], m, n, k, transA, transB } as Case));
+  for (const [dtype, w] of [["float32", 1024], ["float64", 512]] as const) {
+    for (const c of shapes(w)) {
+      const fast = check(c, dtype, 11, tol(dtype));
+      const old = setDirectPanels(0); // every operand packed, C in place: the reference path
+      try {
+        assert.deepEqual(check(c, dtype, 11, tol(dtype)), fast, `${dtype} ${JSON.stringify(c)}`);
+      } finally {
+        setDirectPanels(old);
+      }
+    }
+  }
+  // operands and result in the Wasm memory (the copy and the transposed result stay inside it)
+  for (const [T, d, w] of [[Float32Array, "float32", 1024], [Float64Array, "float64", 512]] as const) {
+    for (const [m, n, k, ta] of [[8, w, 48, true], [w, 8, 48, true]] as const) {
+      const A = heapArray(d, m * k, false), B = heapArray(d, k * n, false);
+      const C = heapArray(d, m * n, false), D = new T(m * n);
+      if (!A || !B || !C) return; // no shared memory here
+      A.set(randoms(m * k, 1));
+      B.set(randoms(k * n, 2));
+      gemm(A, 0, ta, B, 0, false, C, 0, m, n, k);
+      const old = setDirectPanels(0);
+      try {
+        gemm(A, 0, ta, B, 0, false, D, 0, m, n, k);
+      } finally {
+        setDirectPanels(old);
+      }
+      assert.deepEqual(C, D, `${d} ${m}×${n}×${k}`);
     }
   }
 });

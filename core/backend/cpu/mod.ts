@@ -246,7 +246,7 @@ function matmulKernel(
   const m = o.shape[nd - 2], n = o.shape[nd - 1];
   const kk = p.transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
   const batch = o.shape.slice(0, nd - 2);
-  const out = takeArray(o.dtype, size(o.shape), true);
+  const out = takeArray(o.dtype, size(o.shape), false); // every element is written
   const nb = size(batch);
   const sa = broadcastStrides(aa.shape.slice(0, -2), batch), sb = broadcastStrides(ba.shape.slice(0, -2), batch);
   const idx = new Array(batch.length).fill(0);

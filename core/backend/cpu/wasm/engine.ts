@@ -11,7 +11,15 @@
  * Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
  * @module
  */
-import { EXPORTS, F32_SHAPE, F64_SHAPE, gemmModuleBytes, type KernelShape } from "./gemm_kernel.ts";
+import {
+  EXPORTS,
+  F32_NARROW,
+  F32_SHAPE,
+  F64_NARROW,
+  F64_SHAPE,
+  gemmModuleBytes,
+  type KernelShape,
+} from "./gemm_kernel.ts";
 import { getHeap, type WasmHeap } from "./heap.ts";
 
 /** A function of the module: int32 arguments, no result. */
@@ -68,9 +76,11 @@ try {
 
 /** The instantiated module, its memory views and worker state. */
 export interface Engine {
-  /** Kernel shapes compiled (float32, float64). */
+  /** Kernel shapes compiled (float32, float64; and their narrow shapes for products of few rows). */
   s32: KernelShape;
   s64: KernelShape;
+  n32: KernelShape;
+  n64: KernelShape;
   heap: WasmHeap;
   module: WebAssembly.Module;
   fns: WasmFn[];
@@ -107,12 +117,13 @@ export function workerTaskCount(): number {
 }
 
 /** Compiles the module for the heap's memory: relaxed SIMD first, else multiply then add. */
-function compile(heap: WasmHeap): [WebAssembly.Module, KernelShape, KernelShape] {
+function compile(heap: WasmHeap): [WebAssembly.Module, KernelShape[]] {
+  const shapes = [F32_SHAPE, F64_SHAPE, F32_NARROW, F64_NARROW];
   try {
-    return [new WebAssembly.Module(gemmModuleBytes(heap.def, F32_SHAPE, F64_SHAPE)), F32_SHAPE, F64_SHAPE];
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, ...shapes)), shapes];
   } catch {
-    const s32 = { ...F32_SHAPE, fma: false }, s64 = { ...F64_SHAPE, fma: false };
-    return [new WebAssembly.Module(gemmModuleBytes(heap.def, s32, s64)), s32, s64];
+    const plain = shapes.map((s) => ({ ...s, fma: false }));
+    return [new WebAssembly.Module(gemmModuleBytes(heap.def, ...plain)), plain];
   }
 }
 
@@ -126,12 +137,14 @@ export function getEngine(): Engine | null {
   const heap = getHeap();
   if (!heap) return null;
   try {
-    const [module, s32, s64] = compile(heap);
+    const [module, [s32, s64, n32, n64]] = compile(heap);
     const ex = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports;
     const buf = heap.memory.buffer;
     engine = {
       s32,
       s64,
+      n32,
+      n64,
       heap,
       module,
       fns: EXPORTS.map((n) => ex[n] as unknown as WasmFn),

@@ -13,12 +13,20 @@
  * depend on the number of threads or passes, nor on where the operands live. A product whose
  * scratch would exceed `passBytesMax` (256 MiB) is done in several passes.
  *
+ * Rank-r shapes (issue 12): a product of at most 16 rows uses the narrow 4×8 / 8×2 tiles of
+ * `gemm_kernel.ts` when they fill more of their rows; a row-major op(B) read in place whose rows
+ * are a multiple of 4 KiB apart (1024 float32 columns) is first copied with rows one cache line
+ * longer (else a column of tiles evicts itself from L1: 23 → 48 GFLOP/s); and a product whose
+ * operands could only be packed but could be read in place the other way round (gᵀ·u: op(A)
+ * column-major, few columns of C) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed. None of these
+ * changes a bit: every output is still summed in order of k from zero, one multiply-add a step.
+ *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges, about four
  * per thread) that `engine.ts` runs on the calling thread and its workers.
  * @module
  */
 import type { KernelShape } from "./gemm_kernel.ts";
-import { type Engine, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
+import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
@@ -33,6 +41,8 @@ const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
 // function indices (EXPORTS): kernels with both operands packed, op(A) direct, op(B) direct; packing; + 5 for float64
 const GEMM_PP = 0, GEMM_DP = 1, GEMM_PD = 2, PACK_A = 3, PACK_B = 4;
+// first function of the narrow float32 / float64 kernel sets
+const NARROW32 = fnIndex("gemmPP32n"), NARROW64 = fnIndex("gemmPP64n");
 
 /**
  * Sets the scratch budget of one pass in bytes (testing hook: a small budget exercises the
@@ -260,6 +270,31 @@ function chooseDirect(s: KernelShape, m: number, n: number, acs: number, bcs: nu
   return "";
 }
 
+/** Fraction of the rows of its row panels that an m-row product fills with tiles of `mr` rows. */
+const rowFill = (m: number, mr: number): number => m / (Math.ceil(m / mr) * mr);
+
+/**
+ * The kernel shape for an m × n product (the narrow one when m ≤ 16 and it fills more of its tile
+ * rows: a rank-8 factor times a wide operand), the index of its first function, and which operand
+ * it reads in place (`chooseDirect`). The shape changes no bits (each output is still summed in
+ * order of k from zero).
+ */
+function chooseKernel(
+  e: Engine,
+  f64: boolean,
+  m: number,
+  n: number,
+  acs: number,
+  bcs: number,
+  bRoom: boolean,
+): { s: KernelShape; fn0: number; direct: Direct } {
+  const wide = f64 ? e.s64 : e.s32, narrow = f64 ? e.n64 : e.n32;
+  const useNarrow = m <= 2 * narrow.mr && rowFill(m, narrow.mr) > rowFill(m, wide.mr);
+  const s = useNarrow ? narrow : wide;
+  const fn0 = useNarrow ? (f64 ? NARROW64 : NARROW32) : (f64 ? 5 : 0);
+  return { s, fn0, direct: chooseDirect(s, m, n, acs, bcs, bRoom) };
+}
+
 /** k (padded) up to which the kernel walks a row of tiles (column panels inner) rather than a column. */
 const COLS_INNER_MAX_K = 64;
 
@@ -315,13 +350,80 @@ export function wasmGemm(
     C.fill(0, co, co + m * n);
     return true;
   }
+  const f64 = C instanceof Float64Array, es = f64 ? 8 : 4;
+  // Neither operand readable in place, but both are the other way round (op(A) column-major with
+  // few columns of C, op(B) row-major: a rank-r gradient gᵀ·u): Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch,
+  // then transposed into C. The same products summed in the same order: the same bits.
+  if (
+    m * n * es <= SWAP_MAX_BYTES && chooseKernel(e, f64, m, n, acs, bcs, true).direct === "" &&
+    chooseKernel(e, f64, n, m, brs, ars, true).direct !== ""
+  ) {
+    const t = scratch("gemmT", m * n * es);
+    if (t >= 0) {
+      views(e);
+      const V = f64 ? e.v64 : e.v32, t0 = t / es;
+      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, V, t0, n, m, k);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[co + i * n + j] = V[t0 + j * m + i];
+      return true;
+    }
+  }
+  gemmCore(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  return true;
+}
+
+/** Largest C (bytes) computed transposed in scratch by `wasmGemm`. */
+const SWAP_MAX_BYTES = 1 << 20;
+
+/**
+ * Whether a row stride of `bytes` makes the rows of a k block fall into few sets of a 32 KiB 8-way
+ * L1 (64 sets of 64-byte lines): a column of tiles then evicts itself, and every k step of every
+ * tile misses L1 (a 512×1024 float32 operand read in place: 4 KiB rows, 23 instead of 48 GFLOP/s).
+ */
+function conflicts(bytes: number): boolean {
+  const sets = new Set<number>();
+  for (let p = 0; p < 32; p++) sets.add(Math.floor((p * bytes) / 64) % 64);
+  return sets.size < 16;
+}
+
+/** `wasmGemm` for m, n, k > 0 (on the engine `e`). */
+function gemmCore(
+  e: Engine,
+  A: Float,
+  ao: number,
+  ars: number,
+  acs: number,
+  B: Float,
+  bo: number,
+  brs: number,
+  bcs: number,
+  C: Float,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
   const f64 = C instanceof Float64Array;
-  const s = f64 ? e.s64 : e.s32;
-  const { es, mr, nr, unroll } = s;
-  const fn0 = f64 ? 5 : 0;
-  const aAt = heapAddress(A), bAt = heapAddress(B), cAt = heapAddress(C);
-  const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + nr) * es;
-  const direct = chooseDirect(s, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
+  const es = f64 ? 8 : 4;
+  const aAt = heapAddress(A), cAt = heapAddress(C);
+  let bAt = heapAddress(B);
+  // (op(B) read in place may be read up to 8 elements past its end: nr of any shape)
+  const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + 8) * es;
+  const { s, fn0, direct } = chooseKernel(e, f64, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
+  const { mr, nr, unroll } = s;
+  if (direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax) {
+    // read in place through a copy whose rows are a cache line longer (one copy of each row)
+    const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
+    if (at >= 0) {
+      views(e);
+      const V = f64 ? e.v64 : e.v32, d0 = at / es;
+      for (let p = 0; p < k; p++) {
+        const src = bo + p * brs;
+        if (bAt >= 0) V.copyWithin(d0 + p * ldb, bAt / es + src, bAt / es + src + n);
+        else V.set(B.subarray(src, src + n), d0 + p * ldb);
+      }
+      [B, bo, brs, bAt] = [V, d0, ldb, 0];
+    }
+  }
   // pass sizes: halve a dimension until one pass's scratch fits passBytesMax
   const passBytes = (mc: number, nc: number, kc: number) => {
     const mp = roundUp(mc, mr), np = roundUp(nc, nr), kp = roundUp(kc, unroll);
@@ -401,7 +503,6 @@ export function wasmGemm(
     }
   }
   if (eligible) recordJob("gemm", flops, parallel, performance.now() - t0);
-  return true;
 }
 
 /**
@@ -437,22 +538,15 @@ export function wasmGemmBatch(
     return true;
   }
   const f64 = C instanceof Float64Array;
-  const s = f64 ? e.s64 : e.s32;
-  const { es, mr, nr, unroll } = s;
-  const fn0 = f64 ? 5 : 0;
+  const es = f64 ? 8 : 4;
   const aAt = heapAddress(A), bAt = heapAddress(B), cAt = heapAddress(C);
-  const mp = Math.ceil(m / mr), np = Math.ceil(n / nr), kp = roundUp(k, unroll);
   const lenA = rawLen(m, k, ars, acs), lenB = rawLen(n, k, bcs, brs);
   let maxB = 0;
   for (let t = 0; t < count; t++) maxB = Math.max(maxB, bOffs[t]);
-  const direct = chooseDirect(
-    s,
-    m,
-    n,
-    acs,
-    bcs,
-    bAt < 0 || bAt + (maxB + lenB + nr) * es <= e.heap.memory.buffer.byteLength,
-  );
+  const bRoom = bAt < 0 || bAt + (maxB + lenB + 8) * es <= e.heap.memory.buffer.byteLength;
+  const { s, fn0, direct } = chooseKernel(e, f64, m, n, acs, bcs, bRoom);
+  const { mr, nr, unroll } = s;
+  const mp = Math.ceil(m / mr), np = Math.ceil(n / nr), kp = roundUp(k, unroll);
   // one item's regions, reused by every item (they stay in cache): packed A, packed B, C scratch, raw A, raw B
   const bpOff = direct === "A" ? 0 : align(mp * mr * kp * es);
   const csOff = align(bpOff + (direct === "B" ? 0 : np * nr * kp * es));

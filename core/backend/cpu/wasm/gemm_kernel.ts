@@ -84,6 +84,17 @@ export const F32_SHAPE: KernelShape = { es: 4, mr: 6, nr: 8, unroll: 4, kc: 256,
 /** float64: 3×6 tile (9 f64x2 accumulators); 4×4, 5×4, 6×4 and 2×8 are 3–7% slower, 4×6 and 3×8 spill. */
 export const F64_SHAPE: KernelShape = { es: 8, mr: 3, nr: 6, unroll: 4, kc: 256, mcPanels: 32, fma: true };
 
+/**
+ * Narrow tiles for products with few rows (m ≤ 16: a rank-r factor times a wide operand read in
+ * place): 4 rows of two vectors (8 accumulators, two B loads and 4 A splats per k step), so a
+ * rank-8 product fills every row of its two row panels instead of 8 of the 12 that two 6-row panels
+ * hold. (8 rows of one vector load B once per tile but issue more loads per multiply-add: 25%
+ * slower on Zen 4; 4×12 spills.)
+ */
+export const F32_NARROW: KernelShape = { es: 4, mr: 4, nr: 8, unroll: 4, kc: 256, mcPanels: 32, fma: true };
+/** float64 narrow tile: 4 rows of two f64x2 vectors. */
+export const F64_NARROW: KernelShape = { es: 8, mr: 4, nr: 4, unroll: 4, kc: 256, mcPanels: 32, fma: true };
+
 /** Which operands a kernel reads in place (see the module doc). */
 export interface GemmVariant {
   /** op(A) row-major, read where it is. */
@@ -328,17 +339,30 @@ export const EXPORTS = [
   "reflectRows64",
   "sumRows64",
   "rank1Rows64",
+  "gemmPP32n",
+  "gemmDP32n",
+  "gemmPD32n",
+  "packA32n",
+  "packB32n",
+  "gemmPP64n",
+  "gemmDP64n",
+  "gemmPD64n",
+  "packA64n",
+  "packB64n",
 ] as const;
 
 /**
  * The module: imports `env.memory`, exports `EXPORTS` for the given float32 and float64 shapes (and
- * the rotation and reflector kernels of `rotations_kernel.ts` and `reflect_kernel.ts`).
- * (With `fma` it needs relaxed SIMD; `gemm.ts` falls back to `fma: false` where that fails to compile.)
+ * the rotation and reflector kernels of `rotations_kernel.ts` and `reflect_kernel.ts`, then the
+ * kernels of the narrow float32 and float64 shapes). (With `fma` it needs relaxed SIMD; `engine.ts`
+ * falls back to `fma: false` where that fails to compile.)
  */
 export function gemmModuleBytes(
   memory: MemoryDef,
   f32: KernelShape = F32_SHAPE,
   f64: KernelShape = F64_SHAPE,
+  n32: KernelShape = F32_NARROW,
+  n64: KernelShape = F64_NARROW,
 ): Uint8Array<ArrayBuffer> {
   const set = (sfx: string, sh: KernelShape) => [
     gemmFunction(`gemmPP${sfx}`, sh, { directA: false, directB: false }),
@@ -354,5 +378,5 @@ export function gemmModuleBytes(
     sumRowsFunction(),
     rank1RowsFunction(),
   ];
-  return assemble(memory, [...set("32", f32), ...set("64", f64), ...rotations]);
+  return assemble(memory, [...set("32", f32), ...set("64", f64), ...rotations, ...set("32n", n32), ...set("64n", n64)]);
 }
