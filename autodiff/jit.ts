@@ -3,8 +3,10 @@
  * replay the graph instead of running the function. Tracing runs `f` on the real inputs with an
  * interpreter of `bind` that records every application; the graph keeps only what the outputs
  * need (dead code removed), applications whose inputs are all constants are folded into their
- * traced values, and on the CPU runs of elementwise applications become one generated loop each
- * (`core/backend/cpu/fuse.ts`, bit for bit the eager values); on WebGPU the replayed elementwise
+ * traced values, and on the CPU runs of elementwise applications become one generated kernel each
+ * (`core/backend/cpu/fuse.ts`: WebAssembly SIMD for float arithmetic, comparisons and where, with a
+ * sum/max/min over the last axes at the end computed in the same kernel; a JavaScript loop for the
+ * rest; bit for bit the eager values); on WebGPU the replayed elementwise
  * kernels fuse lazily as they always do. A replay calls the backend kernels directly (no op-level
  * checks, no tensors for intermediates) and returns the intermediates' memory at once.
  *
@@ -431,7 +433,9 @@ function transformed(t: Tensor): boolean {
  * Compiles `f`: the first call with a new input signature (argument structure, shapes, dtypes,
  * backends, manifolds, static arguments) runs `f` once while recording its primitive applications;
  * later calls with that signature replay the recorded graph (dead code removed, constants folded,
- * elementwise chains fused into one loop on the CPU), bit for bit what `f` returns on the CPU.
+ * elementwise chains, and a last-axis or full sum/max/min ending one, fused into one kernel on the
+ * CPU: WebAssembly SIMD where the chain's operations have a SIMD form), bit for bit what `f` returns
+ * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that
  * change between calls as arguments. A function that reads values (`item()`, `dataSync()`) to
  * decide what to compute is not replayable: it keeps running as is. Composes with `grad`, `vmap`

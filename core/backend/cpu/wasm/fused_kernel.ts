@@ -26,7 +26,7 @@ import type { FusedChain } from "../fuse.ts";
 import { Code, F32, F64, type FuncDef, I32, SIMD, uleb, V128 } from "./emit.ts";
 
 /** The kernel's element type: float32 four lanes to a vector, float64 two. */
-type Mode = "float32" | "float64";
+export type Mode = "float32" | "float64";
 
 const ARITH = new Set(["add", "sub", "mul", "div", "max", "min"]);
 const COMPARE = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);

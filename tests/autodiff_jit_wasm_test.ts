@@ -1,0 +1,251 @@
+/**
+ * jit's Wasm SIMD fusion on the CPU (issue 11): chains of float32/float64 arithmetic, comparisons
+ * and where run as one generated WebAssembly kernel, and a sum/max/min over the last axes at the
+ * end of such a chain runs in the same kernel; `jit(f)` equals `f` bit for bit either way (random
+ * chains and shapes, row tails, four-partial sums from 64 elements, NaN, ±0 and ±∞), in place in the
+ * Wasm memory and through copies; what has no SIMD form (exp, tanh, ...; reductions over leading
+ * axes, prod) keeps the JavaScript loop and the eager reduction.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+import { jitGraphs } from "../autodiff/jit.ts";
+import { getHeap, heapAddress } from "../core/backend/cpu/wasm/heap.ts";
+import { fusedKernel } from "../core/backend/cpu/fuse.ts";
+import { arr } from "../core/backend/cpu/mod.ts";
+
+/** Same elements, compared with Object.is (NaN equals NaN, 0 differs from −0). */
+function identical(a: Tensor, b: Tensor, what: string): void {
+  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
+  assert.equal(a.dtype, b.dtype, `${what}: dtype`);
+  const x = a.dataSync(), y = b.dataSync();
+  for (let i = 0; i < x.length; i++) assert.ok(Object.is(x[i], y[i]), `${what}: element ${i}: ${x[i]} vs ${y[i]}`);
+}
+
+type Steps = { kind: string; prim?: string; size?: number; wasm?: boolean; reduce?: string }[];
+function steps(f: unknown): Steps {
+  const [g] = jitGraphs(f);
+  assert.ok(g && g !== "eager", "a compiled graph");
+  return g.steps;
+}
+
+const simd = getHeap() !== null && fusedKernel({
+  inputs: [{ dtype: "float32", scalar: false }],
+  steps: [{ kind: "unary", op: "neg", args: [0], argDtypes: ["float32"], dtype: "float32" }],
+  outputs: [1],
+}).wasm;
+
+type Op = (x: Tensor, y: Tensor) => Tensor;
+/** Operations with a SIMD form (each a few primitives). */
+const SIMD_OPS: Op[] = [
+  (x, y) => T.add(x, y),
+  (x, y) => T.sub(x, T.mul(y, 0.5)),
+  (x, y) => T.mul(x, y),
+  (x, y) => T.div(x, T.add(T.abs(y), 0.25)),
+  (x, y) => T.div(x, y), // ±∞ and NaN where y is 0
+  (x, y) => T.maximum(x, y),
+  (x, y) => T.minimum(y, x),
+  (x) => T.neg(x),
+  (x) => T.sqrt(T.abs(x)),
+  (x) => T.sqrt(x), // NaN below 0
+  (x) => T.floor(T.mul(x, 3)),
+  (x, y) => T.where(T.greater(x, y), x, T.neg(y)),
+  (x, y) => T.where(T.lessEqual(x, 0), 0, T.mul(x, y)),
+  (x, y) => T.where(T.equal(x, y), y, T.sub(x, 1)),
+  (x) => T.relu(x),
+  (x) => T.square(x),
+];
+
+/** Values with the special cases mixed in: NaN, ±0, ±∞, ties. */
+function values(seed: number, shape: number[], dtype: "float32" | "float64", special: boolean): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const base = T.normal(T.key(seed), [n]).dataSync();
+  const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 1, -1];
+  // every third element special (so two operands meet special against special: 0 against −0, NaN against ∞)
+  const out = Array.from(base, (v, i) => (special && i % 3 === 0 ? SPECIAL[(i * (1 + (seed % 5)) + seed) % 7] : v));
+  return T.tensor(out, { dtype, shape });
+}
+
+Deno.test("Wasm fusion: random float32/float64 chains of arithmetic, comparisons and where equal the eager ops bit for bit", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: SIMD_OPS.length - 1 }), { minLength: 2, maxLength: 30 }),
+      fc.constantFrom("float32" as const, "float64" as const),
+      fc.array(fc.integer({ min: 1, max: 37 }), { minLength: 1, maxLength: 3 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 1e6 }),
+      (ops, dtype, shape, special, seed) => {
+        const x = values(seed, shape, dtype, special), y = values(seed + 1, shape, dtype, special);
+        const f = (a: Tensor, b: Tensor) => {
+          let h = a;
+          ops.forEach((o, i) => (h = SIMD_OPS[o](h, i % 4 === 3 ? T.reshape(T.sum(b), []) : b)));
+          return h;
+        };
+        const jf = T.jit(f);
+        const want = f(x, y);
+        identical(jf(x, y), want, "trace");
+        identical(jf(x, y), want, "replay");
+        if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm), JSON.stringify(steps(jf)));
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("Wasm fusion: several outputs and bool masks written out (float32), intermediates used after the chain", () => {
+  for (const n of [1, 3, 4, 9, 64, 101]) {
+    const x = values(n, [n], "float32", true), y = values(n + 5, [n], "float32", true);
+    const f = (a: Tensor, b: Tensor) => {
+      const d = T.sub(T.mul(a, 2), b);
+      const m = T.less(d, b);
+      const e = T.where(m, T.abs(d), T.neg(b));
+      return { d, m, e, s: T.matmul(T.reshape(e, [1, n]), T.reshape(d, [n, 1])) };
+    };
+    const jf = T.jit(f);
+    const want = f(x, y);
+    for (const got of [jf(x, y), jf(x, y)]) {
+      identical(got.d, want.d, `d ${n}`);
+      identical(got.m, want.m, `mask ${n}`);
+      identical(got.e, want.e, `e ${n}`);
+      identical(got.s, want.s, `s ${n}`);
+    }
+    if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm));
+  }
+});
+
+const REDUCTIONS: [string, (h: Tensor) => Tensor][] = [
+  ["sum all", (h) => T.sum(h)],
+  ["sum last", (h) => T.sum(h, { axis: -1 })],
+  ["mean all", (h) => T.mean(h)],
+  ["mean last keepdims", (h) => T.mean(h, { axis: -1, keepdims: true })],
+  ["max all", (h) => T.max(h)],
+  ["max last", (h) => T.max(h, { axis: -1 })],
+  ["min last", (h) => T.min(h, { axis: -1 })],
+];
+
+Deno.test("Wasm fusion: a sum, mean, max or min over the last axis or all axes joins the chain's kernel, bit for bit the eager reduction", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...REDUCTIONS.map((_, i) => i)),
+      fc.array(fc.integer({ min: 0, max: SIMD_OPS.length - 1 }), { minLength: 1, maxLength: 8 }),
+      fc.constantFrom("float32" as const, "float64" as const),
+      // lengths around the four-partial threshold (64) and its multiples of 4
+      fc.integer({ min: 1, max: 4 }),
+      fc.constantFrom(1, 2, 3, 4, 5, 7, 13, 63, 64, 65, 66, 67, 68, 130, 257),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 1e6 }),
+      (r, ops, dtype, rows, len, special, seed) => {
+        const x = values(seed, [rows, len], dtype, special), y = values(seed + 1, [rows, len], dtype, special);
+        const f = (a: Tensor, b: Tensor) => {
+          let h = a;
+          ops.forEach((o) => (h = SIMD_OPS[o](h, b)));
+          return REDUCTIONS[r][1](h);
+        };
+        const jf = T.jit(f);
+        const want = f(x, y);
+        identical(jf(x, y), want, `${REDUCTIONS[r][0]} trace`);
+        identical(jf(x, y), want, `${REDUCTIONS[r][0]} replay`);
+        if (simd) {
+          const op = REDUCTIONS[r][0].split(" ")[0];
+          const red = op === "mean" ? "sum" : op;
+          assert.ok(
+            steps(jf).some((s) => s.kind === "fused" && s.wasm && s.reduce === red),
+            JSON.stringify(steps(jf)),
+          );
+          assert.ok(!steps(jf).some((s) => s.prim === "reduce"), "no separate reduction");
+        }
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+Deno.test("Wasm fusion: max and min keep the eager order's choice between 0 and −0, and NaN wherever it sits", () => {
+  const rowsOf = [
+    [0, -0, -1, -2, -3, -4, -5, -0],
+    [-0, 0, -1, -2, -3, -4, -5, 0],
+    [-1, NaN, 2, 3, 4, 5, 6, 7],
+    [1, 2, 3, 4, 5, 6, 7, NaN],
+  ];
+  const x = T.tensor(rowsOf, { dtype: "float32" });
+  for (const red of [T.max, T.min]) {
+    const f = (a: Tensor) => red(T.mul(T.neg(a), -1), { axis: -1 });
+    const g = (a: Tensor) => red(T.neg(T.neg(a)));
+    for (const h of [f, g]) {
+      const jh = T.jit(h);
+      identical(jh(x), h(x), `${red.name} trace`);
+      identical(jh(x), h(x), `${red.name} replay`);
+    }
+  }
+  // elementwise: ties between 0 and −0 keep the second operand, NaN from either side propagates
+  const a = T.tensor([0, -0, 0, -0, NaN, 1, 2, -0, 0], { dtype: "float32" });
+  const b = T.tensor([-0, 0, 0, -0, 1, NaN, 2, 0, -0], { dtype: "float32" });
+  for (const op of [T.maximum, T.minimum]) {
+    const h = (u: Tensor, v: Tensor) => op(T.neg(T.neg(u)), T.neg(T.neg(v)));
+    const jh = T.jit(h);
+    identical(jh(a, b), h(a, b), `${op.name} trace`);
+    identical(jh(a, b), h(a, b), `${op.name} replay`);
+    if (simd) assert.ok(steps(jh).some((s) => s.kind === "fused" && s.wasm));
+  }
+  // the eager values themselves: the first of the equal zeros wins
+  const m = T.jit((a: Tensor) => T.max(T.neg(T.neg(a)), { axis: -1 }))(x).dataSync();
+  assert.ok(Object.is(m[0], 0) && Object.is(m[1], -0) && Number.isNaN(m[2]) && Number.isNaN(m[3]));
+});
+
+Deno.test("Wasm fusion in place: operands and results in the Wasm memory (a scoped loop), the same values as eager", () => {
+  const shape = [16, 96]; // 6 KiB per float32 array: pooled in the Wasm memory once released
+  const x = values(3, shape, "float32", false), y = values(4, shape, "float32", false);
+  const f = (a: Tensor, b: Tensor) => {
+    const d = T.sub(T.mul(a, 1.5), b);
+    return { d, s: T.sum(T.square(d), { axis: -1 }), m: T.max(T.add(d, b)) };
+  };
+  const jf = T.jit(f);
+  const want = f(x, y);
+  let inHeap = false;
+  for (let i = 0; i < 4; i++) {
+    T.scope(() => {
+      // made inside the scope: from the pool, in the memory from the second round on
+      const a = T.add(x, 0), spare = T.add(x, 1);
+      const r = jf(a, y);
+      identical(r.d, want.d, `d round ${i}`);
+      identical(r.s, want.s, `s round ${i}`);
+      identical(r.m, want.m, `m round ${i}`);
+      inHeap ||= heapAddress(arr(a._storage)) >= 0 && heapAddress(arr(r.d._storage)) >= 0;
+      return spare.shape;
+    });
+  }
+  if (simd && getHeap()?.shared) assert.ok(inHeap, "the loop ran in the Wasm memory");
+});
+
+Deno.test("Wasm fusion: jitted value and gradient of a mean squared error (the loss's sum fused), equal to eager", () => {
+  const x = values(11, [32, 80], "float32", false), t = values(12, [32, 80], "float32", false);
+  const w = values(13, [80], "float32", false);
+  const loss = (v: Tensor, xs: Tensor, ys: Tensor) => T.mean(T.square(T.sub(T.mul(xs, v), ys)));
+  const vg = (v: Tensor, xs: Tensor, ys: Tensor) => T.valueAndGrad(loss)(v, xs, ys);
+  const jvg = T.jit(vg);
+  const want = vg(w, x, t);
+  for (const got of [jvg(w, x, t), jvg(w, x, t)]) {
+    identical(got[0], want[0], "loss");
+    identical(got[1], want[1], "gradient");
+  }
+  if (simd) assert.ok(steps(jvg).some((s) => s.kind === "fused" && s.wasm && s.reduce === "sum"));
+});
+
+Deno.test("what has no SIMD form stays as before: exp/tanh chains in JavaScript, reductions over leading axes and prod not fused", () => {
+  const x = values(21, [6, 70], "float32", false), y = values(22, [6, 70], "float32", false);
+  const cases: [string, (a: Tensor, b: Tensor) => Tensor, (s: Steps) => boolean][] = [
+    ["tanh chain + sum", (a, b) => T.sum(T.tanh(T.add(a, b))), (s) => s.some((q) => q.prim === "reduce")],
+    ["sum over the first axis", (a, b) => T.sum(T.mul(a, b), { axis: 0 }), (s) => s.some((q) => q.prim === "reduce")],
+    ["prod", (a, b) => T.prod(T.mul(T.mul(a, b), 0.01), { axis: -1 }), (s) => s.some((q) => q.prim === "reduce")],
+    ["exp chain", (a, b) => T.exp(T.sub(a, b)), (s) => s.some((q) => q.kind === "fused" && !q.wasm)],
+    ["int32 chain", (a, b) => T.add(T.astype(a, "int32"), T.astype(b, "int32")), (s) => s.every((q) => !q.wasm)],
+  ];
+  for (const [what, f, shape] of cases) {
+    const jf = T.jit(f);
+    const want = f(x, y);
+    identical(jf(x, y), want, `${what} trace`);
+    identical(jf(x, y), want, `${what} replay`);
+    assert.ok(shape(steps(jf)), `${what}: ${JSON.stringify(steps(jf))}`);
+  }
+});
