@@ -27,7 +27,7 @@ import {
   rebuild,
   stabilized,
 } from "./optimizer.ts";
-import { type LearningRate, learningRateAt, stepDType, zeroCount } from "./schedules.ts";
+import { type LearningRate, learningRateAt, nextCount, stepDType, zeroCount } from "./schedules.ts";
 
 /** Options of `adam`, `adamw` and `riemannianAdam`. */
 export interface AdamOptions {
@@ -97,7 +97,7 @@ function makeAdam(
       if (!riemannian) checkEuclidean(op, xs, o.strict);
       // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
       // same bits as on numbers; each cast once to the leaves' dtype
-      const t = add(state.count, 1), ft = astype(t, stepDType(t));
+      const t = nextCount(state.count), ft = astype(t, stepDType(t));
       const lr = learningRateAt(lrOpt, state.count, op);
       const bc = [sub(1, pow(b1, ft)), sub(1, pow(b2, ft)), neg(lr)];
       const scalars = new Map<DType, Tensor[]>();

@@ -39,7 +39,7 @@ import type { Manifold } from "./manifold.ts";
 import { eyeOf, mm, tmm } from "./matrix.ts";
 import { asEuclidean, checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
 import { asPoint, manifoldOf } from "./point.ts";
-import { type LearningRate, learningRateAt, zeroCount } from "./schedules.ts";
+import { type LearningRate, learningRateAt, nextCount, zeroCount } from "./schedules.ts";
 
 /**
  * The landing field `Λ(X) = skew(GXᵀ)X + λX(XᵀX − I)` for a tall X (n ≥ p), computed with p×p
@@ -167,7 +167,7 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
       const [xs, gs] = pairLeaves("landing", params, grads);
       const ms = xs.map((x) => manifoldOf(x) as Manifold | undefined);
       const fields = xs.map((x, i) => (landable(ms[i]) ? landingField(x, gs[i], lambda) : gs[i]));
-      const count = add(state.count, 1);
+      const count = nextCount(state.count);
       let ys: Tensor[];
       let baseState: unknown;
       if (base) {

@@ -9,7 +9,7 @@
 import { DomainError, DTypeError, ShapeError } from "../core/errors.ts";
 import { isFloat } from "../core/dtype.ts";
 import { add, astype, cos, div, full, less, minimum, mul, sub, where } from "../core/ops/mod.ts";
-import { Tensor } from "../core/tensor.ts";
+import { Tensor, valueReads } from "../core/tensor.ts";
 
 /** A schedule of numbers: the rate at step `count` (0 at the first update). Reads the count back each step. */
 export type Schedule = (count: number) => number;
@@ -42,11 +42,48 @@ export function stepDType(count: Tensor): "float64" | "float32" {
 }
 
 /**
+ * The value of step counts made eagerly by `zeroCount` / `nextCount`, so that a schedule of numbers
+ * needs no read back from the device (a count a `jit` replay made has none and is read).
+ */
+const hostCounts = new WeakMap<Tensor, number>();
+
+/**
  * A fresh step count: an int32 zero on `like`'s backend (the default one without it).
  * @internal
  */
 export function zeroCount(like?: Tensor): Tensor {
-  return full([], 0, { dtype: "int32", like });
+  const c = full([], 0, { dtype: "int32", like });
+  hostCounts.set(c, 0);
+  return c;
+}
+
+/**
+ * `count + 1` (an int32 scalar tensor).
+ * @internal
+ */
+export function nextCount(count: Tensor): Tensor {
+  const c = add(count, 1);
+  const n = hostCounts.get(count);
+  if (n !== undefined) hostCounts.set(c, n + 1);
+  return c;
+}
+
+/** The count's value for a schedule of numbers: known on the host, else read back (the CPU only). */
+function countValue(op: string, count: Tensor): number {
+  const n = hostCounts.get(count);
+  if (n !== undefined) {
+    valueReads.count++; // what follows depends on the value: a jit trace of it must not be replayed
+    return n;
+  }
+  try {
+    return count.item();
+  } catch (e) {
+    throw new DomainError(
+      `${op}: the lr schedule is a function of numbers, and this step count (made by a jit replay or by hand) ` +
+        `must be read back from the ${count.backend.name} backend (${(e as Error).message}); write the schedule ` +
+        `with tensor ops, tensorSchedule((count) => ...), or use a built-in schedule`,
+    );
+  }
 }
 
 /** Whether `lr` is computed with tensor ops. */
@@ -69,7 +106,8 @@ function checkRate(op: string, count: number | string, v: unknown): number {
  * The rate of `lr` at step `count`: a number for a number count; for a count tensor (an
  * optimizer's state), a scalar tensor beside it (float64 on the CPU, float32 on WebGPU). A fixed
  * rate and a schedule of numbers are checked (finite, ≥ 0) at every step; a schedule of numbers
- * reads the count back, which needs the CPU. A tensor schedule's value is not read (its shape and
+ * needs the count's value (known on the host for counts the optimizers made eagerly, else read back
+ * on the CPU), so under `jit` its step runs as itself. A tensor schedule's value is not read (its shape and
  * dtype are checked; the built-ins check their options when made).
  * @example
  * ```ts
@@ -90,16 +128,7 @@ export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "l
   const dtype = stepDType(count);
   if (typeof lr === "number") return full([], checkRate(op, "(any)", lr), { dtype, like: count });
   if (!isTensorSchedule(lr)) {
-    let c: number;
-    try {
-      c = count.item();
-    } catch (e) {
-      throw new DomainError(
-        `${op}: the learning-rate schedule is a function of numbers, which reads the step count back from the ` +
-          `${count.backend.name} backend (${(e as Error).message}); write it with tensor ops, ` +
-          `tensorSchedule((count) => ...), or use a built-in schedule`,
-      );
-    }
+    const c = countValue(op, count);
     return full([], checkRate(op, c, (lr as Schedule)(c)), { dtype, like: count });
   }
   const r: Tensor | number = lr(count);

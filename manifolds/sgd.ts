@@ -26,7 +26,7 @@ import {
   rebuild,
   stabilized,
 } from "./optimizer.ts";
-import { type LearningRate, learningRateAt, zeroCount } from "./schedules.ts";
+import { type LearningRate, learningRateAt, nextCount, zeroCount } from "./schedules.ts";
 
 /** Options of `sgd` and `riemannianSgd`. */
 export interface SgdOptions {
@@ -84,7 +84,7 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
     update<P>(grads: unknown, state: SgdState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
       if (!riemannian) checkEuclidean(op, xs, o.strict);
-      const count = add(state.count, 1), lr = neg(learningRateAt(o.lr, state.count, op));
+      const count = nextCount(state.count), lr = neg(learningRateAt(o.lr, state.count, op));
       const negLr = new Map<DType, Tensor>();
       const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;
       const stabilize = riemannian && o.stabilize !== undefined ? everyKth(count, o.stabilize) : undefined;

@@ -13,7 +13,7 @@ import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
 import { checkEuclidean, checkLearningRate, pairLeaves } from "../manifolds/optimizer.ts";
-import { type LearningRate, learningRateAt, zeroCount } from "../manifolds/schedules.ts";
+import { type LearningRate, learningRateAt, nextCount, zeroCount } from "../manifolds/schedules.ts";
 
 /** What a transformation's `update` returns: the transformed updates and its new state. */
 export interface TransformUpdate<S> {
@@ -98,7 +98,7 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation<Co
       const r = neg(learningRateAt(lr, state.count, "scaleByLearningRate"));
       return {
         updates: mapLeaves(updates, (g) => mul(g, astype(r, g.dtype))),
-        state: { count: add(state.count, 1) },
+        state: { count: nextCount(state.count) },
       };
     },
   };
