@@ -5,7 +5,8 @@
  * @module
  */
 import { FormatError } from "../core/errors.ts";
-import { add, full } from "../core/ops/mod.ts";
+import { add, astype, full } from "../core/ops/mod.ts";
+import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Adapter, Frozen, PeftNameOptions } from "../adapters/adapter.ts";
@@ -88,7 +89,7 @@ export function adaptedModel<P>(
     },
     regularizer(p) {
       const w0 = getPath(base.params, `${paths[0]}.weight`) as Tensor;
-      const zero = full([], 0, { dtype: w0.dtype, like: w0 });
+      const zero = full([], 0, { dtype: w0.dtype === "float16" ? "float32" : w0.dtype, like: w0 });
       return paths.reduce<Tensor>((acc, path) => add(acc, layers[path].adapter.regularizer(p[path])), zero);
     },
     trainableCount: (p) => paths.reduce((n, path) => n + layers[path].adapter.trainableCount(p[path]), 0),
@@ -122,7 +123,8 @@ export interface AdaptModelOptions<P> {
  * Puts `adapter` on every linear module of `model` whose path matches `target`, keeping the base
  * frozen. The result is a model whose `params` are the adapters' parameters; differentiate its
  * `apply` and step any optimizer on them. A target matching no module is a `FormatError` that
- * lists the linear modules.
+ * lists the linear modules. On a float16 base (`loadModel(dir, { dtype: "float16" })`) the
+ * adapters' trainable parameters are float32 (the frozen weights stay float16).
  * @example
  * ```ts
  * import { adapters, adaptModel, createModel, initModel, key, parseConfig } from "../mod.ts";
@@ -154,7 +156,8 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
   found.forEach((path, i) => {
     const m = getPath(model.params, path) as LinearModule;
     const s = opts.adapter.init(foldIn(k, i), m);
-    params[path] = s.params;
+    // a float16 base (frozen weights loaded with dtype "float16") trains its adapters in float32
+    params[path] = treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), s.params);
     layers[path] = { adapter: opts.adapter, frozen: s.frozen };
   });
   return adaptedModel(model, layers, params);

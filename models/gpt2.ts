@@ -22,7 +22,7 @@ import {
   type LinearModule,
   type ModelParams,
 } from "./model.ts";
-import { activation, attention, type LayerCache, layerNorm } from "./nn.ts";
+import { activation, attention, type LayerCache, layerNorm, widenHalf } from "./nn.ts";
 
 interface Norm {
   weight: Tensor;
@@ -48,7 +48,8 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const E = c.hiddenSize, H = c.numHeads, D = c.headDim;
   const act = activation(c.activation);
   const pos = arange(past, past + T, 1, { like: ids });
-  let h = add(take(p.transformer.wte.weight, ids, 0), take(p.transformer.wpe.weight, pos, 0));
+  // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
+  let h = add(widenHalf(take(p.transformer.wte.weight, ids, 0)), widenHalf(take(p.transformer.wpe.weight, pos, 0)));
   const caches: LayerCache[] = [];
   p.transformer.h.forEach((l, i) => {
     const at = `transformer.h.${i}`;

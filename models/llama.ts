@@ -29,6 +29,7 @@ import {
   rmsNorm,
   ropeInverseFrequencies,
   ropeTables,
+  widenHalf,
 } from "./nn.ts";
 
 interface Layer {
@@ -50,7 +51,8 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const [B, T] = ids.shape;
   const H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim;
   const act = activation(c.activation);
-  let h = take(p.model.embed_tokens.weight, ids, 0);
+  // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
+  let h = widenHalf(take(p.model.embed_tokens.weight, ids, 0));
   const { cos, sin } = ropeTables(ropeInverseFrequencies(c.rope!, D), past, T, h);
   const caches: LayerCache[] = [];
   p.model.layers.forEach((l, i) => {

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isFloat } from "../core/dtype.ts";
 import { FormatError } from "../core/errors.ts";
 import { astype, matrixTranspose } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -16,8 +17,15 @@ import { writeFileAtomic } from "./files.ts";
 
 /** Options of `loadModel`. */
 export interface LoadModelOptions {
-  /** Float dtype of the parameters (default float32; float16/bfloat16 weights are widened). */
-  dtype?: "float32" | "float64";
+  /**
+   * Float dtype of the parameters (default float32; F16/BF16 weights are widened exactly).
+   * `"float16"` keeps the frozen weights in float16, half the memory of float32: F16 checkpoints
+   * as they are, BF16, F32 and F64 ones rounded to float16 (nearest even; values beyond ±65504
+   * become ±Infinity, which some BF16 checkpoints hold). The model then computes its activations
+   * in float32 (the embeddings are widened after the lookup; norms, attention and every product
+   * promote the float16 weights to float32), and adapters put on it train in float32.
+   */
+  dtype?: "float16" | "float32" | "float64";
   /** Backend to put the parameters on (default: the current default backend). */
   backend?: "cpu" | "webgpu";
 }
@@ -94,15 +102,17 @@ export async function loadModel(
       }`,
     );
   }
-  if (dtype !== "float32" && dtype !== "float64") {
-    throw new FormatError(`loadModel: dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16") {
+    throw new FormatError(
+      `loadModel: dtype must be "float16", "float32" or "float64", got ${JSON.stringify(dtype)}`,
+    );
   }
   if (typeof source === "object" && !Array.isArray(source)) {
     const src = source as ModelSource;
     const config = "architecture" in src.config ? src.config as ModelConfig : parseConfig(src.config);
     const tensors: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(src.tensors)) {
-      tensors[k] = t.dtype === "float32" || t.dtype === "float64" ? astype(t, dtype) : t;
+      tensors[k] = isFloat(t.dtype) ? astype(t, dtype) : t;
     }
     return createModel(config, paramsFromTensors(specOf(config), config, tensors, matrixTranspose));
   }

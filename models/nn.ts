@@ -38,6 +38,21 @@ import {
 import type { Tensor } from "../core/tensor.ts";
 import type { RopeConfig } from "./config.ts";
 
+/**
+ * `x` as float32 when it is float16, else `x`: a model with float16 weights (frozen, half the
+ * memory) computes its activations in float32, so its norms, attention and residual sums never
+ * round to float16; the float16 weights promote to float32 where they meet the activations.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { widenHalf } from "./nn.ts";
+ * widenHalf(tensor([1, 2], { dtype: "float16" })).dtype; // "float32"
+ * ```
+ */
+export function widenHalf(x: Tensor): Tensor {
+  return x.dtype === "float16" ? astype(x, "float32") : x;
+}
+
 /** `1/√(v + ε)` */
 function rsqrtEps(v: Tensor, eps: number): Tensor {
   return reciprocal(sqrt(add(v, eps)));

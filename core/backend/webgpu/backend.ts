@@ -22,6 +22,7 @@ import {
 } from "./fusion.ts";
 import type { GpuRuntime, WebGPUMemory } from "./runtime.ts";
 import { GPU_ITEM, wgslType } from "./wgsl.ts";
+import { packedBytes, packHost, unpackHost } from "./half.ts";
 
 /** What a storage keeps alive; the finalizer releases it. */
 interface Holder {
@@ -31,7 +32,10 @@ interface Holder {
   leaves: GPUBuffer[];
 }
 
-/** WebGPU storage: a GPU buffer (float32, int32, or bool as u32), or a lazy fused expression. */
+/**
+ * WebGPU storage: a GPU buffer (float32, int32, bool as u32, or float16 as packed pairs in u32
+ * words, see half.ts), or a lazy fused expression.
+ */
 export class WebGPUStorage implements Storage {
   /** The backend that owns this storage. */
   readonly backend: Backend;
@@ -301,6 +305,13 @@ export class WebGPUBackend implements Backend {
 
   /** Copies host elements into a new storage. */
   fromHost(data: TypedArray, aval: Aval): Storage {
+    if (aval.dtype === "float16") {
+      // packed pairs in u32 words (half.ts)
+      const host = data instanceof Float16Array ? data : Float16Array.from(data as ArrayLike<number>);
+      const buffer = this.runtime.alloc(packedBytes(host.length), true);
+      this.runtime.upload(buffer, packHost(host));
+      return this.wrap(buffer, aval);
+    }
     const t = wgslType(aval.dtype, "tensor");
     const buffer = this.runtime.alloc(this.size(aval.shape) * GPU_ITEM, true);
     let words: Float32Array | Int32Array | Uint32Array;
@@ -314,6 +325,14 @@ export class WebGPUBackend implements Backend {
   /** Reads a storage back (waits for the work encoded so far; about 11 ms in Deno). */
   async toHost(s: Storage, aval: Aval): Promise<TypedArray> {
     const n = this.size(aval.shape);
+    if (aval.dtype === "float16") {
+      if (n === 0) return new Float16Array(0);
+      const bytes = this.runtime.read(this.buf(s), packedBytes(n));
+      const all = this.readChecks.length
+        ? await Promise.all([bytes, ...this.readChecks.map((c) => c())])
+        : [await bytes];
+      return unpackHost(all[0] as ArrayBuffer, n);
+    }
     const t = wgslType(aval.dtype, "data");
     if (n === 0) return t === "f32" ? new Float32Array(0) : t === "i32" ? new Int32Array(0) : new Uint8Array(0);
     const read = this.runtime.read(this.buf(s), n * GPU_ITEM);

@@ -2,7 +2,8 @@
  * The WebGPU backend. Importing this module registers a factory, so `await useBackend("webgpu")`
  * creates the device on first use (throwing a BackendError that names the fix where WebGPU or an
  * adapter is absent). Every core primitive has a WGSL kernel with the CPU backend's semantics
- * (float32, int32 and bool; float64 is CPU-only). Kernels are encoded into one command encoder
+ * (float32, int32 and bool; float16 stored as packed pairs in u32 words and computed in f32, see
+ * half.ts; float64 is CPU-only). Kernels are encoded into one command encoder
  * and submitted without waiting; only reads (`await t.data()`) wait.
  *
  * @example
@@ -25,6 +26,7 @@ import { BackendError } from "../../errors.ts";
 import { WebGPUBackend } from "./backend.ts";
 import { requestWebGPUDevice } from "./device.ts";
 import { registerElementwise } from "./elementwise.ts";
+import { registerFloat16 } from "./half.ts";
 import { registerLayout } from "./layout.ts";
 import { registerLinalg } from "./linalg.ts";
 import { registerMatmul } from "./matmul.ts";
@@ -48,6 +50,7 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerRandom(gpu);
   registerMatmul(gpu, { fallbackAdapter: info.isFallback });
   registerLinalg(gpu);
+  registerFloat16(gpu); // last: wraps every kernel above
   instance = gpu;
   return gpu;
 }

@@ -1,0 +1,142 @@
+/**
+ * Models with float16 frozen weights: the tiny GPT-2 and Llama fixtures loaded with
+ * `dtype: "float16"` keep every weight in float16 (half the bytes), compute float32 logits within
+ * float16 tolerance of the float32 model's on the CPU and on WebGPU, read an F16 checkpoint as it
+ * is, and train a LoRA in float32 on top.
+ *
+ * Tolerance: max |Δlogit| ≤ 5e-3 · max |logit|. Rounding a weight to float16 changes it by at most
+ * 2⁻¹¹ ≈ 4.9e-4 relative; the errors of the 2-layer fixtures' products and residual sums add up to
+ * about that size (measured: 1.9e-4 for GPT-2, 4.9e-4 for Llama), so 5e-3 leaves a tenfold margin
+ * while a wrong weight or a float16 activation path (about 1e-2 and beyond) fails.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import {
+  adapters,
+  adaptModel,
+  type CausalLM,
+  loadModel,
+  manifolds,
+  safetensors,
+  slice,
+  type Tensor,
+  tensor,
+  treeLeaves,
+  useBackend,
+  valueAndGrad,
+} from "../mod.ts";
+import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
+import { crossEntropy } from "../models/mod.ts";
+
+const ROOT = "../shared/fixtures/models/";
+const MODELS = ["tiny_gpt2", "tiny_llama"] as const;
+const TOL = 5e-3;
+
+const ids = async (m: string): Promise<Tensor> => {
+  const g = JSON.parse(await readFile(`${ROOT}${m}_golden.json`, "utf8"));
+  return tensor(g.input_ids, { dtype: "int32" });
+};
+
+/** max |a − b| / max |b| */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+const bytesOf = (m: CausalLM) =>
+  treeLeaves(m.params).reduce((s, t) => s + t.size * (t.dtype === "float16" ? 2 : t.dtype === "float64" ? 8 : 4), 0);
+
+for (const m of MODELS) {
+  Deno.test(`loadModel ${m} with dtype float16: float16 weights (half the bytes), float32 logits within ${TOL}`, async () => {
+    const x = await ids(m);
+    const full = await loadModel(`${ROOT}${m}`);
+    const half = await loadModel(`${ROOT}${m}`, { dtype: "float16" });
+    assert.deepEqual([...new Set(treeLeaves(half.params).map((t) => t.dtype))], ["float16"]);
+    assert.equal(bytesOf(half) * 2, bytesOf(full));
+    const want = full.apply(full.params, x).dataSync();
+    const logits = half.apply(half.params, x);
+    assert.equal(logits.dtype, "float32");
+    const e = relErr(logits.dataSync(), want);
+    assert.ok(e < TOL, `relative error ${e}`);
+    assert.ok(e > 0, "the float16 weights were used"); // rounding the weights changes the logits
+  });
+}
+
+Deno.test("an F16 checkpoint loads as it is with dtype float16, and widens exactly by default", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    const m = "tiny_llama";
+    const src = await safetensors.read(`${ROOT}${m}/model.safetensors`);
+    await Deno.copyFile(`${ROOT}${m}/config.json`, `${dir}/config.json`);
+    await safetensors.write(`${dir}/model.safetensors`, src.tensors, { format: "pt" }, { dtype: "F16" });
+    const header = await safetensors.readHeader(`${dir}/model.safetensors`);
+    assert.ok(header.entries.every((e) => e.dtype === "F16"));
+    const fromF16 = await loadModel(dir, { dtype: "float16" });
+    const fromF32 = await loadModel(`${ROOT}${m}`, { dtype: "float16" });
+    const a = treeLeaves(fromF16.params), b = treeLeaves(fromF32.params);
+    a.forEach((t, i) => assert.deepEqual(t.dataSync(), b[i].dataSync())); // the same roundings
+    // written back: float16 tensors are F16, bit for bit the file's
+    const again = safetensors.serialize({ w: a[0] });
+    const back = safetensors.deserialize(again, { dtype: "float16" }).tensors.w;
+    assert.equal(back.dtype, "float16");
+    assert.deepEqual(back.dataSync(), a[0].dataSync());
+    const wide = await loadModel(dir);
+    assert.equal(treeLeaves(wide.params)[0].dtype, "float32");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a LoRA on a float16 base trains in float32 and lowers the loss", async () => {
+  const base = await loadModel(`${ROOT}tiny_gpt2`, { dtype: "float16" });
+  const peft = adaptModel(base, { target: "c_attn", adapter: adapters.lora({ r: 4, alpha: 8 }) });
+  assert.deepEqual([...new Set(treeLeaves(peft.params).map((t) => t.dtype))], ["float32"]);
+  const x = await ids("tiny_gpt2");
+  const inputs = slice(x, [null, [0, -1]]), labels = slice(x, [null, [1, x.shape[1]]]);
+  const loss = (p: typeof peft.params) => crossEntropy(peft.apply(p, inputs), labels);
+  const step = valueAndGrad(loss);
+  const opt = manifolds.adam({ lr: 1e-2 });
+  let params = peft.params, state = opt.init(params);
+  const losses: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const [value, g] = step(params);
+    losses.push(value.item());
+    assert.ok(treeLeaves(g).every((t) => t.dtype === "float32"));
+    ({ params, state } = opt.update(g, state, params));
+  }
+  assert.ok(losses[7] < losses[0] - 0.05, `loss ${losses[0]} → ${losses[7]}`);
+  assert.ok(treeLeaves(params).every((t) => t.dtype === "float32"));
+  assert.ok(treeLeaves(base.params).every((t) => t.dtype === "float16"));
+});
+
+const gpu = await webgpuAvailable();
+Deno.test({
+  name: `WebGPU: the fixtures loaded with dtype float16 give the float32 logits within ${TOL}`,
+  ignore: !gpu,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const m of MODELS) {
+      const x = await ids(m);
+      const full = await loadModel(`${ROOT}${m}`);
+      const want = full.apply(full.params, x).dataSync();
+      const half = await loadModel(`${ROOT}${m}`, { dtype: "float16", backend: "webgpu" });
+      assert.equal(treeLeaves(half.params)[0].backend.name, "webgpu");
+      assert.equal(bytesOf(half) * 2, bytesOf(full));
+      await useBackend("webgpu");
+      try {
+        const logits = half.apply(half.params, tensor(await x.array(), { dtype: "int32" }));
+        assert.equal(logits.dtype, "float32");
+        const e = relErr(await logits.data(), want);
+        assert.ok(e < TOL && e > 0, `${m}: relative error ${e}`);
+      } finally {
+        await useBackend("cpu");
+      }
+    }
+  },
+});
