@@ -24,6 +24,7 @@
  */
 import type { FusedChain } from "../fuse.ts";
 import { Code, F32, F64, type FuncDef, I32, SIMD, uleb, V128 } from "./emit.ts";
+import { emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
 
 /** The kernel's element type: float32 four lanes to a vector, float64 two. */
 export type Mode = "float32" | "float64";
@@ -48,7 +49,7 @@ export function wasmMode(chain: FusedChain): Mode | null {
     const ok = s.kind === "copy"
       ? true
       : s.kind === "unary"
-      ? UNARY.has(op) && s.dtype === mode
+      ? (UNARY.has(op) || (mode === "float32" && MATH_OPS.has(op))) && s.dtype === mode
       : s.kind === "binary"
       ? (ARITH.has(op) && s.dtype === mode) || (COMPARE.has(op) && s.dtype === "bool" && s.argDtypes[0] === mode)
       : s.kind === "where"
@@ -91,6 +92,7 @@ const V = {
   f32x4ExtractLane: 0x1f,
   f64x2ExtractLane: 0x21,
   store32Lane: 0x5a,
+  f32x4DemoteF64x2Zero: 0x5e,
   f64x2PromoteLowF32x4: 0x5f,
   f32x4Floor: 0x68,
   f64x2Floor: 0x75,
@@ -99,6 +101,9 @@ const V = {
   f64x2Sqrt: 0xef,
   f64x2Div: 0xf3,
 } as const;
+
+/** Shuffle lanes moving the high 8 bytes low. */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 const VEC_OP: Record<Mode, Record<string, number>> = {
   float32: {
@@ -214,6 +219,12 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   const ACC01 = local(V128), ACC23 = local(V128);
   const S = [local(F64), local(F64), local(F64), local(F64)];
   const X = local(F64);
+  // exp and tanh: float64 lanes, the tables in the memory
+  const math = chain.steps.some((s) => s.kind === "unary" && MATH_OPS.has(s.op ?? ""));
+  const tab = math ? mathTables() : 0;
+  if (tab < 0) throw new Error("fusedFunction: no room for the exp tables in the Wasm memory");
+  const ML = math ? mathLocals(local) : null;
+  const [LO, HI, RLO, RHI] = math ? [local(V128), local(V128), local(V128), local(V128)] : [];
 
   const c = new Code();
   // address of element E of an array at parameter `p` with `bytes` per element
@@ -264,6 +275,20 @@ export function fusedFunction(chain: FusedChain): FuncDef {
           c.get(b).get(w).get(a);
           if (vec) c.simd(SIMD.v128Bitselect);
           else c.select();
+        } else if (s.kind === "unary" && MATH_OPS.has(op)) {
+          // float32 → two float64 halves → fastmath's operations → rounded back to float32
+          if (vec) {
+            c.get(a).simd(V.f64x2PromoteLowF32x4).set(LO!);
+            c.get(a).get(a).simd(V.shuffle, ...HIGH_HALF).simd(V.f64x2PromoteLowF32x4).set(HI!);
+            emitMath(c, op, LO!, RLO!, ML!, tab);
+            emitMath(c, op, HI!, RHI!, ML!, tab);
+            c.get(RLO!).simd(V.f32x4DemoteF64x2Zero).get(RHI!).simd(V.f32x4DemoteF64x2Zero);
+            c.simd(V.shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+          } else {
+            c.get(a).raw(OP.f64PromoteF32).simd(SIMD.f64x2Splat).set(LO!);
+            emitMath(c, op, LO!, RLO!, ML!, tab);
+            c.get(RLO!).simd(SIMD.f64x2ExtractLane, 0).raw(OP.f32DemoteF64);
+          }
         } else if (s.kind === "unary") {
           c.get(a);
           if (vec) c.simd(table[op]);
@@ -331,7 +356,7 @@ export function fusedFunction(chain: FusedChain): FuncDef {
       if (f32) {
         const w = vecLoc[v][0];
         c.get(ACC01).get(w).simd(V.f64x2PromoteLowF32x4).simd(SIMD.f64x2Add).set(ACC01);
-        c.get(ACC23).get(w).get(w).simd(V.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+        c.get(ACC23).get(w).get(w).simd(V.shuffle, ...HIGH_HALF);
         c.simd(V.f64x2PromoteLowF32x4).simd(SIMD.f64x2Add).set(ACC23);
       } else {
         c.get(ACC01).get(vecLoc[v][0]).simd(SIMD.f64x2Add).set(ACC01);
