@@ -4,14 +4,14 @@
  * input read contiguously or as a scalar, only the values used after the chain written out.
  *
  * A float32 or float64 chain of add, sub, mul, div, max, min, neg, abs, sqrt, floor, comparisons
- * and where becomes a WebAssembly SIMD kernel (`wasm/fused_kernel.ts`: four float32 or two float64
- * lanes at a time, in place in the Wasm memory), which may also end in a sum, max or min over the
- * last axes (the reduced value never stored). Any other chain (exp, log, tanh, sin, pow, erf, casts,
- * int32: the float32 exp/log/tanh forms of `fastmath.ts` are table-driven) becomes a generated
- * JavaScript loop (`new Function`). Every intermediate is rounded to its dtype exactly as the
- * one-op kernels store it (float32 through `Math.fround` or float32 arithmetic, int32 through
- * `| 0`, the same `exp32`/`log32`/`tanh32` forms), and a reduction keeps the eager order, so a
- * fused chain gives bit for bit the eager results.
+ * and where (and float32 exp and tanh) becomes a WebAssembly SIMD kernel (`wasm/fused_kernel.ts`:
+ * four float32 or two float64 lanes at a time, in place in the Wasm memory), which may also end in
+ * a sum, max or min over the last axes (the reduced value never stored). Any other chain (log, sin,
+ * pow, erf, casts, int32, float16, float64 exp/tanh) becomes a generated JavaScript loop
+ * (`new Function`). Every intermediate is rounded to its dtype exactly as the one-op kernels store
+ * it (float32 through `Math.fround` or float32 arithmetic, int32 through `| 0`, the same
+ * `exp32`/`log32`/`tanh32` forms), and a reduction keeps the eager order, so a fused chain gives
+ * bit for bit the eager results.
  * @module
  */
 import { type DType, dtypeOfArray, type TypedArray } from "../../dtype.ts";
@@ -99,6 +99,7 @@ const BINARY: Record<BinaryOp, (a: string, b: string) => string> = {
 /** `e` stored as `d` stores it (the rounding of a typed-array store). */
 function store(e: string, d: DType): string {
   if (d === "float32") return `fr(${e})`;
+  if (d === "float16") return `hr(${e})`;
   if (d === "int32") return `((${e}) | 0)`;
   if (d === "bool") return `((${e}) !== 0 ? 1 : 0)`; // a Uint8Array holds 0/1 here
   return e;
@@ -136,6 +137,7 @@ function expr(s: FusedStep, v: (i: number) => string): string {
 const F32 = new Float32Array(1), I32 = new Int32Array(F32.buffer);
 const ENV = {
   fr: Math.fround,
+  hr: (x: number) => Math.f16round(x),
   erf,
   exp32,
   log32,

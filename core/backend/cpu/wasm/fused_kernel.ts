@@ -16,10 +16,15 @@
  *   depends on it).
  * - The elements past the last whole vector of a row run the same chain in scalar Wasm.
  *
- * Supported: float32 chains (with bool masks from comparisons, bool inputs and outputs) and float64
- * chains (masks only inside the chain) of add, sub, mul, div, max, min, neg, abs, sqrt, floor,
- * comparisons, where and identities. Chains with exp, log, tanh, sin, pow, erf, casts or int32 have
- * no SIMD form here and keep the JavaScript loop (`wasmFusable` says which).
+ * - float32 exp and tanh run two float64 lanes at a time with `fastmath.ts`'s exact operations and
+ *   tables (`fused_math.ts`), then round to float32 as the JavaScript forms' stores do.
+ *
+ * Supported: float32 chains (with bool masks from comparisons, bool inputs and outputs; exp and
+ * tanh) and float64 chains (masks only inside the chain) of add, sub, mul, div, max, min, neg, abs,
+ * sqrt, floor, comparisons, where and identities. Chains with log (its float32 form reads the
+ * input's bits into two tables: not done yet), sin, cos, pow, erf, log1p, expm1, sign, casts, int32
+ * or float64 exp/tanh (`Math.*`, whose results no polynomial here reproduces bit for bit) keep the
+ * JavaScript loop (`wasmFusable` says which).
  * @module
  */
 import type { FusedChain } from "../fuse.ts";
