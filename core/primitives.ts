@@ -369,7 +369,7 @@ export const scatterAddP = definePrimitive<{ axis: number; shape: number[] }>({
 export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
   name: "matmul",
   abstract([a, b], { transA, transB }) {
-    if (a.dtype !== b.dtype) {
+    if (a.dtype !== b.dtype && !halfWithSingle(a.dtype, b.dtype)) {
       throw new DTypeError(`matmul: dtypes differ (${a.dtype}, ${b.dtype}); convert one with astype`);
     }
     if (a.shape.length < 2 || b.shape.length < 2) {
@@ -388,7 +388,7 @@ export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
       );
     }
     const batch = broadcastShapes("matmul (batch axes)", a.shape.slice(0, -2), b.shape.slice(0, -2));
-    return [{ shape: [...batch, m, n], dtype: a.dtype }];
+    return [{ shape: [...batch, m, n], dtype: a.dtype === "float16" ? b.dtype : a.dtype }];
   },
   vjp([g], [a, b], _y, { transA, transB }, needs) {
     if (!g) return [null, null];
@@ -397,9 +397,20 @@ export const matmulP = definePrimitive<{ transA: boolean; transB: boolean }>({
       t.ndim === x.ndim && t.shape.every((d, i) => d === x.shape[i]) ? t : unbroadcast(t, x.shape);
     const da = needs[0] ? ub(transA ? o.matmulT(b, g, transB, true) : o.matmulT(g, b, false, !transB), a) : null;
     const db = needs[1] ? ub(transB ? o.matmulT(g, a, true, transA) : o.matmulT(a, g, !transA, false), b) : null;
-    return [da, db];
+    // a float16 operand beside a float32 one: its cotangent is rounded to float16
+    const like = (t: Tensor | null, x: Tensor) => (t && t.dtype !== x.dtype ? o.astype(t, x.dtype) : t);
+    return [like(da, a), like(db, b)];
   },
 });
+
+/**
+ * True for a float16 operand beside a float32 one: matmul takes the pair as it is (the backend
+ * widens the float16 operand into a float32 temporary for the product), so autodiff keeps the
+ * float16 weight, not a float32 copy of it, for the backward pass.
+ */
+export function halfWithSingle(a: DType, b: DType): boolean {
+  return (a === "float16" && b === "float32") || (a === "float32" && b === "float16");
+}
 
 /** A tensor of `shape` filled with `value`. */
 export const fullP = definePrimitive<{ shape: number[]; value: number; dtype: DType }>({

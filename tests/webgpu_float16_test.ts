@@ -183,6 +183,23 @@ Deno.test({
 });
 
 Deno.test({
+  name: "webgpu float16: x·Wᵀ widens a float16 W into a temporary released at once (no float32 copy stays alive)",
+  ...gopt,
+  async fn() {
+    await onGpu(async () => {
+      const W = T.astype(T.normal(T.key(1), [1024, 512]), "float16"); // 1 MiB; 2 MiB widened
+      const x = T.normal(T.key(2), [4, 512]);
+      await W.data();
+      const before = webgpuMemory().liveBytes;
+      const y = T.matmulT(x, W, false, true);
+      const grown = webgpuMemory().liveBytes - before;
+      assert.ok(grown < 1 << 20, `live bytes grew by ${grown}: the widened weight stayed alive`);
+      assert.deepEqual(await y.data(), await T.matmulT(x, T.astype(W, "float32"), false, true).data());
+    });
+  },
+});
+
+Deno.test({
   name: "webgpu float16: a float16 tensor's buffer takes half the bytes of a float32 one",
   ...gopt,
   async fn() {

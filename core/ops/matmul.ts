@@ -4,7 +4,7 @@
  */
 import { fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
-import { matmulP } from "../primitives.ts";
+import { halfWithSingle, matmulP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import { astype, coerce, mul } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
@@ -17,6 +17,8 @@ import { expandDims, reshape, squeeze } from "./shape.ts";
 export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   checkTensor("matmul", a);
   checkTensor("matmul", b);
+  // float16 · float32 (a frozen float16 weight): widened inside the kernel, float32 accumulation
+  if (halfWithSingle(a.dtype, b.dtype)) return bind1(matmulP, [a, b], { transA, transB });
   const [x, y] = coerce("matmul", a, b);
   // bool products count in int32, like bool arithmetic
   if (x.dtype === "bool") return bind1(matmulP, [astype(x, "int32"), astype(y, "int32")], { transA, transB });

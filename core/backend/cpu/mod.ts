@@ -222,16 +222,19 @@ function widen16(x: TypedArray): TypedArray {
 }
 
 k("matmul", (ins, avals, p: { transA: boolean; transB: boolean }, [o]) => {
-  if (o.dtype !== "float16") return [matmulKernel(arr(ins[0]), arr(ins[1]), avals, p, o)];
-  // float16 products: operands widened to float32 (pooled temporaries), the float32 GEMM (float32
-  // accumulation), the result rounded once to float16
-  const A = widen16(arr(ins[0])), B = widen16(arr(ins[1]));
-  const wide = matmulKernel(A, B, avals, p, { shape: o.shape, dtype: "float32" });
-  const out = takeArray("float16", wide.data.length, false);
-  out.set(wide.data);
-  cpu.release(wide);
-  giveArray(A, "float32");
-  if (B !== A) giveArray(B, "float32");
+  const a = arr(ins[0]), b = arr(ins[1]);
+  if (!(a instanceof Float16Array) && !(b instanceof Float16Array)) return [matmulKernel(a, b, avals, p, o)];
+  // a float16 operand (float16 · float16, or a float16 weight beside float32 activations): widened
+  // to float32 (a pooled temporary, returned at once), the float32 GEMM (float32 accumulation), a
+  // float16 result rounded once
+  const A = widen16(a), B = b === a ? A : widen16(b);
+  const result = matmulKernel(A, B, avals, p, { shape: o.shape, dtype: "float32" });
+  if (A !== a) giveArray(A, "float32");
+  if (B !== b && B !== A) giveArray(B, "float32");
+  if (o.dtype === "float32") return [result];
+  const out = takeArray("float16", result.data.length, false);
+  out.set(result.data);
+  cpu.release(result);
   return [own(out)];
 });
 
