@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
+import type { WebGPUBackend } from "../core/backend/webgpu/backend.ts";
 
 const gpuOk = await webgpuAvailable();
 if (!gpuOk) console.warn("webgpu_float16_test: no WebGPU adapter; skipping");
@@ -119,6 +120,18 @@ Deno.test({
       ["transpose", (a) => T.transpose(a), 0],
       ["slice", (a) => T.slice(a, [[1, 9], [2, 30]]), 0],
       ["take", (a, _b, _r, ids) => T.take(a, ids, 0), 0],
+      [
+        "take (even rows: packed words moved as they are)",
+        (a, _b, _r, ids) => T.take(T.slice(a, [null, [0, 32]]), ids, 0),
+        0,
+      ],
+      ["take (columns)", (a, _b, _r, ids) => T.take(a, ids, 1), 0],
+      [
+        "take (3-d, even rows)",
+        (a) =>
+          T.take(T.reshape(T.slice(a, [null, [0, 32]]), [4, 4, 32]), T.tensor([3, 0, -1, 2], { dtype: "int32" }), 1),
+        0,
+      ],
       ["concat", (a, b) => T.concat([a, b], 0), 0],
       ["reshape", (a) => T.reshape(a, [33, 16]), 0],
       ["add", (a, b) => T.add(a, b), 0],
@@ -195,6 +208,16 @@ Deno.test({
       const grown = webgpuMemory().liveBytes - before;
       assert.ok(grown < 1 << 20, `live bytes grew by ${grown}: the widened weight stayed alive`);
       assert.deepEqual(await y.data(), await T.matmulT(x, T.astype(W, "float32"), false, true).data());
+      // an embedding lookup moves the packed rows: no widened copy of the table at all
+      const ids = T.tensor([5, 1023, 0], { dtype: "int32" });
+      await ids.data();
+      const runtime = (T.getBackend() as WebGPUBackend).runtime;
+      const dispatched = runtime.dispatched;
+      const rows = T.take(W, ids, 0);
+      // the gather and its index checks (3), not widen, gather and round (8)
+      assert.ok(runtime.dispatched - dispatched <= 3, `${runtime.dispatched - dispatched} kernels`);
+      const want = T.take(await T.toBackend(W, "cpu"), await T.toBackend(ids, "cpu"), 0).dataSync();
+      assert.deepEqual(await rows.data(), want);
     });
   },
 });

@@ -10,6 +10,7 @@
  * Every kernel of the backend takes float16 through one wrapper: float16 inputs are widened into
  * float32 temporaries, the float32 kernel runs (float32 accumulation in matmul and reductions), and
  * each float16 result is rounded once into packed storage. The temporaries are released at once.
+ * `take` of rows with an even row length (an embedding lookup) moves the packed words as they are.
  * @module
  */
 import type { Aval, Kernel, Storage } from "../backend.ts";
@@ -138,6 +139,10 @@ export function registerFloat16(gpu: WebGPUBackend): void {
     const wrapped: Kernel = (ins, inAvals, params, outAvals) => {
       if (!inAvals.some(is16) && !outAvals.some(is16)) return kernel(ins, inAvals, params, outAvals);
       if (name === "cast") return [cast16(gpu, kernel, ins[0], inAvals[0], params, outAvals[0])];
+      if (name === "gather") {
+        const r = packedGather(kernel, ins, inAvals, params as { axis: number });
+        if (r) return [r];
+      }
       const temps: Storage[] = [];
       const wide = ins.map((s, i) => {
         if (!is16(inAvals[i])) return s;
@@ -157,6 +162,24 @@ export function registerFloat16(gpu: WebGPUBackend): void {
     };
     gpu.kernels.set(name, wrapped);
   }
+}
+
+/**
+ * `take` of rows from a float16 tensor (an embedding lookup) without widening it: when the elements
+ * after the gathered axis are an even count, a row is a run of whole packed words, so the int32
+ * gather moves the words as they are (checking the indices as always). Null otherwise.
+ */
+function packedGather(
+  gather: Kernel,
+  [x, idx]: readonly Storage[],
+  [xa, ia]: readonly Aval[],
+  { axis }: { axis: number },
+): Storage | null {
+  const B = size(xa.shape.slice(axis + 1));
+  if (B % 2 !== 0) return null;
+  const A = size(xa.shape.slice(0, axis)), D = xa.shape[axis], I = size(ia.shape);
+  const words: Aval = { shape: [A, D, B / 2], dtype: "int32" };
+  return gather([x, idx], [words, ia], { axis: 1 }, [{ shape: [A, I, B / 2], dtype: "int32" }])[0];
 }
 
 /** `cast` with float16 on either side: widening, rounding, or a float32 step between. */
