@@ -141,11 +141,24 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   return div(e, sum(e, { axis, keepdims: true }));
 }
 
-/** `x − logsumexp(x)` along `axis` (default −1). */
+/**
+ * `x − logsumexp(x)` along `axis` (default −1), computed as `z − log Σ eᶻ` with `z = x − max` (a
+ * non-finite maximum shifts by 0, as in `logsumexp`): one operation fewer forward and backward than
+ * `x − (log Σ e^{x−max} + max)` (a cross-entropy step runs it on a small batch, where each operation
+ * costs its dispatch more than its arithmetic), with the same values at ±∞ and NaN.
+ * @example
+ * ```ts
+ * import { logSoftmax, tensor } from "@tangent/tangent";
+ * logSoftmax(tensor([0, Math.log(3)])); // [log 0.25, log 0.75]
+ * ```
+ */
 export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("logSoftmax", x);
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
-  return sub(x, logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
+  const axis = opts.axis ?? -1;
+  const mx = max(x, { axis, keepdims: true });
+  const z = sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0)));
+  return sub(z, log(sum(exp(z), { axis, keepdims: true })));
 }
 
 /**
