@@ -17,8 +17,16 @@ import { DTypeError } from "./errors.ts";
 /** The element type of a tensor. */
 export type DType = "float16" | "float32" | "float64" | "int32" | "bool";
 
+/**
+ * `Float16Array`'s constructor and instance types where the TypeScript lib has them (ES2025, Deno);
+ * `never` for a consumer compiling against an older lib, whose types then still check.
+ */
+export type Float16ArrayConstructorType = typeof globalThis extends { Float16Array: infer C } ? C : never;
+/** An instance of `Float16Array` (see {@linkcode Float16ArrayConstructorType}). */
+export type Float16ArrayType = Float16ArrayConstructorType extends { prototype: infer A } ? A : never;
+
 /** A typed array holding a tensor's elements (bool is stored as one byte per element). */
-export type TypedArray = Float16Array | Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TypedArray = Float16ArrayType | Float32Array | Float64Array | Int32Array | Uint8Array;
 
 const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
 
@@ -71,7 +79,7 @@ export function allocate(d: DType, n: number): TypedArray {
 /** The dtype a typed array stores naturally. */
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return "float32";
-  if (typeof Float16Array !== "undefined" && a instanceof Float16Array) return "float16";
+  if (isFloat16Array(a)) return "float16";
   if (a instanceof Float64Array) return "float64";
   if (a instanceof Int32Array) return "int32";
   return "bool";
@@ -83,10 +91,18 @@ export function itemSize(d: DType): number {
 }
 
 /**
+ * Whether `a` is a `Float16Array` (false, without a ReferenceError, where the runtime has none:
+ * Node 20, older browsers).
+ */
+export function isFloat16Array(a: unknown): a is Float16ArrayType {
+  return typeof Float16Array !== "undefined" && a instanceof Float16Array;
+}
+
+/**
  * The `Float16Array` constructor, or a DTypeError naming `op` where the runtime lacks it (Deno 2.9,
  * Chrome 135, Firefox 129 and Node 24 have it).
  */
-export function float16Array(op: string): typeof Float16Array {
+export function float16Array(op: string): Float16ArrayConstructorType {
   if (typeof Float16Array === "undefined") {
     throw new DTypeError(
       `${op}: this JavaScript runtime has no Float16Array, so float16 tensors cannot be stored; ` +

@@ -10,7 +10,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
-import { type DType, float16Array, isFloat, type TypedArray } from "../core/dtype.ts";
+import { type DType, float16Array, isFloat, isFloat16Array, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
 import { isTensor, Tensor } from "../core/tensor.ts";
 import { writeAtomic } from "./files.ts";
@@ -580,9 +580,7 @@ function encode(data: TypedArray, it: Planned): Uint8Array {
   if (it.dtype === "F64") out = data instanceof Float64Array ? data : Float64Array.from(data);
   else if (it.dtype === "F32") out = data instanceof Float32Array ? data : Float32Array.from(data);
   else if (it.dtype === "F16") {
-    out = data instanceof Float16Array
-      ? new Uint16Array(data.buffer, data.byteOffset, data.length)
-      : encodeF16(asFloat());
+    out = isFloat16Array(data) ? new Uint16Array(data.buffer, data.byteOffset, data.length) : encodeF16(asFloat());
   } else if (it.dtype === "BF16") out = encodeBF16(asFloat());
   else if (it.dtype === "I32") out = data instanceof Int32Array ? data : Int32Array.from(data);
   else out = Uint8Array.from(data, (v) => (v ? 1 : 0));

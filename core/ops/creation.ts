@@ -3,7 +3,7 @@
  * @module
  */
 import { getBackend } from "../backend/backend.ts";
-import { allocate, checkDType, type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
+import { allocate, checkDType, type DType, dtypeOfArray, isFloat16Array, type TypedArray } from "../dtype.ts";
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import { fullP } from "../primitives.ts";
@@ -55,7 +55,7 @@ function hostArray(op: string, dtype: DType, n: number, shape: readonly number[]
 function checkTypedArray(data: ArrayBufferView): void {
   if (
     data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array ||
-    data instanceof Uint8Array || (typeof Float16Array !== "undefined" && data instanceof Float16Array)
+    data instanceof Uint8Array || isFloat16Array(data)
   ) return;
   throw new DTypeError(
     `tensor: a ${data.constructor.name} is not supported; pass a Float16Array, Float32Array, Float64Array, Int32Array or ` +

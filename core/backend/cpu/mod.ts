@@ -4,7 +4,7 @@
  * @module
  */
 import { type Aval, type Backend, type Kernel, registerBackend, type Storage } from "../backend.ts";
-import { dtypeOfArray, type TypedArray } from "../../dtype.ts";
+import { dtypeOfArray, isFloat16Array, type TypedArray } from "../../dtype.ts";
 import { BackendError, DomainError } from "../../errors.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../primitives.ts";
 import { fillRandom } from "../../random.ts";
@@ -215,7 +215,7 @@ k("reduce", ([x], [xa], p: { op: ReduceOp; axes: number[] }, [o]) => [
 
 /** A float16 array widened into a float32 array from the pool (the caller gives it back); others as they are. */
 function widen16(x: TypedArray): TypedArray {
-  if (!(x instanceof Float16Array)) return x;
+  if (!isFloat16Array(x)) return x;
   const w = takeArray("float32", x.length, false);
   w.set(x);
   return w;
@@ -223,7 +223,7 @@ function widen16(x: TypedArray): TypedArray {
 
 k("matmul", (ins, avals, p: { transA: boolean; transB: boolean }, [o]) => {
   const a = arr(ins[0]), b = arr(ins[1]);
-  if (!(a instanceof Float16Array) && !(b instanceof Float16Array)) return [matmulKernel(a, b, avals, p, o)];
+  if (!isFloat16Array(a) && !isFloat16Array(b)) return [matmulKernel(a, b, avals, p, o)];
   // a float16 operand (float16 · float16, or a float16 weight beside float32 activations): widened
   // to float32 (a pooled temporary, returned at once), the float32 GEMM (float32 accumulation), a
   // float16 result rounded once

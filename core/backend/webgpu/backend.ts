@@ -7,7 +7,7 @@
  * @module
  */
 import type { Aval, Backend, Kernel, Storage } from "../backend.ts";
-import type { TypedArray } from "../../dtype.ts";
+import { float16Array, isFloat16Array, type TypedArray } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
 import {
@@ -307,7 +307,7 @@ export class WebGPUBackend implements Backend {
   fromHost(data: TypedArray, aval: Aval): Storage {
     if (aval.dtype === "float16") {
       // packed pairs in u32 words (half.ts)
-      const host = data instanceof Float16Array ? data : Float16Array.from(data as ArrayLike<number>);
+      const host = isFloat16Array(data) ? data : float16Array("tensor").from(data as ArrayLike<number>);
       const buffer = this.runtime.alloc(packedBytes(host.length), true);
       this.runtime.upload(buffer, packHost(host));
       return this.wrap(buffer, aval);
@@ -326,7 +326,7 @@ export class WebGPUBackend implements Backend {
   async toHost(s: Storage, aval: Aval): Promise<TypedArray> {
     const n = this.size(aval.shape);
     if (aval.dtype === "float16") {
-      if (n === 0) return new Float16Array(0);
+      if (n === 0) return new (float16Array("data"))(0);
       const bytes = this.runtime.read(this.buf(s), packedBytes(n));
       const all = this.readChecks.length
         ? await Promise.all([bytes, ...this.readChecks.map((c) => c())])

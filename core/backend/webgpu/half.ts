@@ -14,6 +14,7 @@
  * @module
  */
 import type { Aval, Kernel, Storage } from "../backend.ts";
+import { float16Array, type Float16ArrayType } from "../../dtype.ts";
 import type { WebGPUBackend, WebGPUStorage } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { entry, memoCode, WG } from "./wgsl.ts";
@@ -49,12 +50,12 @@ export function packedBytes(n: number): number {
 }
 
 /** The `Float16Array` of `n` elements in `bytes` (packed words as the GPU stores them). */
-export function unpackHost(bytes: ArrayBuffer, n: number): Float16Array {
-  return new Float16Array(bytes, 0, n);
+export function unpackHost(bytes: ArrayBuffer, n: number): Float16ArrayType {
+  return new (float16Array("data"))(bytes, 0, n);
 }
 
 /** The packed words of a host float16 array (its own bytes, padded to whole words). */
-export function packHost(data: Float16Array): Uint16Array {
+export function packHost(data: Float16ArrayType): Uint16Array {
   const words = new Uint16Array(Math.ceil(data.length / 2) * 2);
   words.set(new Uint16Array(data.buffer, data.byteOffset, data.length));
   return words;
