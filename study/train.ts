@@ -36,8 +36,9 @@ export interface TrainOptions<P> {
   /** Any tensor on the backend to train on (batches are created beside it). */
   like: Tensor;
   /**
-   * Compile the loss and its gradient with `jit` (default true): traced at the first step, replayed
-   * after (bit for bit the eager values on the CPU). The optimizer's update stays eager.
+   * Compile the whole step (loss, gradient and the optimizer's update) with `jit` (default true):
+   * traced at the first step, replayed after (bit for bit the eager values on the CPU). The
+   * optimizer's state holds its step count as a tensor, so one trace serves every step.
    */
   jit?: boolean;
   /** Read the loss back every this many steps (default 1 on the CPU, 10 elsewhere). */
@@ -81,8 +82,12 @@ export async function train<P>(opts: TrainOptions<P>): Promise<TrainResult<P>> {
     throw new DomainError(`train: steps must be a positive integer, got ${steps}`);
   }
   const every = opts.readEvery ?? (opts.like.backend.name === "cpu" ? 1 : 10);
-  const eager = valueAndGrad((p: P, x: Tensor, y: Tensor) => opts.loss(p, x, y));
-  const vg = opts.jit === false ? eager : jit(eager);
+  const eager = (p: P, s: unknown, x: Tensor, y: Tensor) => {
+    const [value, grads] = valueAndGrad((q: P) => opts.loss(q, x, y))(p);
+    const next = optimizer.update(grads, s, p);
+    return { value, params: next.params, state: next.state };
+  };
+  const trainStep = opts.jit === false ? eager : jit(eager);
   let params = opts.params;
   let state = optimizer.init(params);
   const losses: number[] = [];
@@ -100,11 +105,9 @@ export async function train<P>(opts: TrainOptions<P>): Promise<TrainResult<P>> {
     if (step === 2) t0 = performance.now();
     const { inputs, labels } = batchTensors(opts.batch(step), opts.like);
     const first = step === 0;
-    const out = scope(() => {
-      const [value, grads] = vg(params, inputs, labels);
-      const next = optimizer.update(grads, state, params);
-      return { value, params: next.params, state: next.state };
-    }, { release: first ? { state } : { params, state } });
+    const out = scope(() => trainStep(params, state, inputs, labels), {
+      release: first ? { state } : { params, state },
+    });
     params = out.params;
     state = out.state;
     pending.push(out.value);
