@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { qrKernel, svdKernel } from "../core/linalg/kernels.ts";
 import { formQt, householderQr } from "../core/linalg/qr_kernel.ts";
 import { formQtBlocked, householderQrBlocked, work } from "../core/linalg/householder_blocked.ts";
-import { applyReflectorMany, rot, RotationLog } from "../core/linalg/kernel_util.ts";
+import { rot } from "../core/linalg/kernel_util.ts";
+import { applyReflectorMany } from "../core/linalg/reflectors.ts";
+import { RotationLog } from "../core/linalg/rotation_log.ts";
 import { getHeap, heapArray } from "../core/backend/cpu/wasm/heap.ts";
 
 /** Deterministic values in [−½, ½) (an LCG). */

@@ -4,7 +4,6 @@
  * @module
  */
 import {
-  applyReflectorMany,
   argMaxAbs,
   batchOf,
   checkDim,
@@ -12,16 +11,16 @@ import {
   EPS,
   firstNonFinite,
   type FloatArray,
-  householder,
   hypot,
   type KernelFailure,
   like,
   maxAbs,
   pow2Scale,
-  rotSeqDown,
   sortOrder,
   type SquareDims,
 } from "./kernel_util.ts";
+import { applyReflectorMany, householder } from "./reflectors.ts";
+import { rotSeqDown } from "./rotation_log.ts";
 
 /**
  * Relative asymmetry of each n×n matrix of a batch: max |a_ij − a_ji| / max |a_ij| (0 for a zero

@@ -3,7 +3,9 @@
  * bidiagonal with the rotations applied to the singular vectors.
  * @module
  */
-import { applyReflectorMany, axpy, EPS, householder, hypot, RotationLog, TINY } from "./kernel_util.ts";
+import { axpy, EPS, hypot, TINY } from "./kernel_util.ts";
+import { applyReflectorMany, householder } from "./reflectors.ts";
+import { RotationLog } from "./rotation_log.ts";
 import { formQt } from "./qr_kernel.ts";
 import { BLOCK, done, formQtBlocked, work } from "./householder_blocked.ts";
 import { wasmRank1Rows, wasmSumRows } from "../backend/cpu/wasm/reflect.ts";

@@ -11,7 +11,7 @@
  */
 import { wasmGemm } from "../backend/cpu/wasm/gemm.ts";
 import { heapArray, heapRelease } from "../backend/cpu/wasm/heap.ts";
-import { applyReflectorMany, householder } from "./kernel_util.ts";
+import { applyReflectorMany, householder } from "./reflectors.ts";
 
 /** Reflectors per block. */
 export const BLOCK = 32;

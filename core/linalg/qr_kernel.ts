@@ -4,12 +4,10 @@
  * @module
  */
 import {
-  applyReflectorMany,
   batchOf,
   checkDim,
   firstNonFinite,
   type FloatArray,
-  householder,
   type KernelFailure,
   like,
   type MatrixDims,
@@ -17,6 +15,7 @@ import {
   pow2Scale,
   transposeScaled,
 } from "./kernel_util.ts";
+import { applyReflectorMany, householder } from "./reflectors.ts";
 import { BLOCK, done, formQtBlocked, householderQrBlocked, work } from "./householder_blocked.ts";
 
 /** Result of {@linkcode qrKernel}. */
