@@ -119,7 +119,7 @@ function checkShape(op: string, shape: readonly number[]): number[] {
   return [...shape];
 }
 
-/** Uniform floats in `[min, max)` (default [0, 1)). */
+/** Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. */
 export function uniform(
   k: Key,
   shape: readonly number[],
@@ -127,6 +127,7 @@ export function uniform(
 ): Tensor {
   checkKey("uniform", k);
   const dtype = opts.dtype ?? "float32";
+  if (dtype === "float16") return uniform(k, shape, { ...opts, dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`uniform: dtype must be a float, got ${dtype}`);
   const u = bind1(randomP, [], {
     key: [...k.words] as [number, number],
@@ -141,10 +142,11 @@ export function uniform(
   return lo === 0 && hi === 1 ? u : u.mul(hi - lo).add(lo);
 }
 
-/** Standard normal floats. */
+/** Standard normal floats; float16 ones are float32's rounded. */
 export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   checkKey("normal", k);
   const dtype = opts.dtype ?? "float32";
+  if (dtype === "float16") return normal(k, shape, { dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`normal: dtype must be a float, got ${dtype}`);
   return bind1(randomP, [], {
     key: [...k.words] as [number, number],

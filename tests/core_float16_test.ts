@@ -29,9 +29,11 @@ import {
   sqrt,
   sub,
   sum,
+  take,
   tanh,
   type Tensor,
   tensor,
+  uniform,
   zeros,
 } from "../mod.ts";
 import { DTYPES, isFloat, itemSize, promote } from "../core/dtype.ts";
@@ -130,7 +132,13 @@ Deno.test("float16 promotion: bool < int32 < float16 < float32 < float64; weak n
   assert.equal(div(make("int32"), make("float16")).dtype, "float16");
 });
 
-Deno.test("float16 creation and reading: zeros, ones, full, toArray, data, toString", async () => {
+Deno.test("float16 creation and reading: zeros, ones, full, uniform, normal, toArray, data, toString", async () => {
+  const u = uniform(key(3), [64], { dtype: "float16", min: -2, max: 2 });
+  assert.equal(u.dtype, "float16");
+  const u32 = uniform(key(3), [64], { min: -2, max: 2 }).dataSync();
+  u.dataSync().forEach((v, i) => assert.equal(v, Math.f16round(u32[i])));
+  const z32 = normal(key(4), [64]).dataSync();
+  normal(key(4), [64], { dtype: "float16" }).dataSync().forEach((v, i) => assert.equal(v, Math.f16round(z32[i])));
   assert.deepEqual([...zeros([3], { dtype: "float16" }).dataSync()], [0, 0, 0]);
   assert.deepEqual([...ones([2], { dtype: "float16" }).dataSync()], [1, 1]);
   const f = full([2], 0.1, { dtype: "float16" });
@@ -198,6 +206,18 @@ Deno.test("float16 reductions accumulate in float64 (float32 for mean, softmax) 
   assert.equal(m.item(), Math.f16round(mean(x32).item()));
   assert.ok(Number.isFinite(m.item()));
   assert.equal(max(x).item(), max(x32).item());
+});
+
+Deno.test("float16 scatterAdd (take's gradient) accumulates in float64 and rounds once", () => {
+  // 2048 additions of 1 to one row: float16 steps of 1 stop at 2048 (2049 rounds back to 2048)
+  const table = zeros([4, 2], { dtype: "float16" });
+  const ids = tensor(Array.from({ length: 4096 }, (_, i) => (i % 2 ? 1 : 3)), { dtype: "int32" });
+  const g = grad((t: Tensor) => sum(take(t, ids, 0)))(table);
+  assert.equal(g.dtype, "float16");
+  assert.deepEqual([...g.dataSync()], [0, 0, 2048, 2048, 0, 0, 2048, 2048]);
+  const ids3 = tensor(Array.from({ length: 3001 }, () => 1), { dtype: "int32" });
+  const g3 = grad((t: Tensor) => sum(take(t, ids3, 0)))(table);
+  assert.deepEqual([...g3.dataSync()].slice(2, 4), [Math.f16round(3001), Math.f16round(3001)]); // 3000, not 2048
 });
 
 Deno.test("matmul with a float16 weight equals the float32 matmul of the widened weight, bit for bit", () => {

@@ -198,7 +198,9 @@ k("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) =>
   const D = p.shape[p.axis];
   const A = size(p.shape.slice(0, p.axis)), B = size(p.shape.slice(p.axis + 1));
   const I = size(ia.shape);
-  const out = takeArray(o.dtype, size(o.shape), true);
+  // float16 sums accumulate in float64 and round once
+  const half = o.dtype === "float16";
+  const out = half ? new Float64Array(size(o.shape)) : takeArray(o.dtype, size(o.shape), true);
   for (let a = 0; a < A; a++) {
     for (let i = 0; i < I; i++) {
       const j = checkedIndex("scatterAdd", ix[i], D);
@@ -206,7 +208,10 @@ k("scatterAdd", ([idx, upd], [ia], p: { axis: number; shape: number[] }, [o]) =>
       for (let b = 0; b < B; b++) out[d + b] += u[s + b];
     }
   }
-  return [own(out)];
+  if (!half) return [own(out)];
+  const rounded = takeArray("float16", out.length, false);
+  rounded.set(out);
+  return [own(rounded)];
 });
 
 k("reduce", ([x], [xa], p: { op: ReduceOp; axes: number[] }, [o]) => [
