@@ -99,8 +99,8 @@ export function isFloat16Array(a: unknown): a is Float16ArrayType {
 }
 
 /**
- * The `Float16Array` constructor, or a DTypeError naming `op` where the runtime lacks it (Deno 2.9,
- * Chrome 135, Firefox 129 and Node 24 have it).
+ * The `Float16Array` constructor, or a DTypeError naming `op` where the runtime lacks it (Deno 2.9
+ * and recent Chrome and Firefox have it; Node 20 does not).
  */
 export function float16Array(op: string): Float16ArrayConstructorType {
   if (typeof Float16Array === "undefined") {
