@@ -2,7 +2,8 @@
  * Models with float16 frozen weights: the tiny GPT-2 and Llama fixtures loaded with
  * `dtype: "float16"` keep every weight in float16 (half the bytes), compute float32 logits within
  * float16 tolerance of the float32 model's on the CPU and on WebGPU, read an F16 checkpoint as it
- * is, and train a LoRA in float32 on top.
+ * is, generate the float32 model's tokens, save F16, and take PEFT adapters (loaded, or trained
+ * here) in float32 on top.
  *
  * Tolerance: max |Δlogit| ≤ 5e-3 · max |logit|. Rounding a weight to float16 changes it by at most
  * 2⁻¹¹ ≈ 4.9e-4 relative; the errors of the 2-layer fixtures' products and residual sums add up to
@@ -15,9 +16,12 @@ import {
   adapters,
   adaptModel,
   type CausalLM,
+  generate,
   loadModel,
+  loadPeftAdapter,
   manifolds,
   safetensors,
+  saveModel,
   slice,
   type Tensor,
   tensor,
@@ -92,6 +96,26 @@ Deno.test("an F16 checkpoint loads as it is with dtype float16, and widens exact
   }
 });
 
+Deno.test("a float16 model generates the float32 model's greedy tokens (KV cache included) and saves F16", async () => {
+  const prompt = tensor([[1, 2, 3]], { dtype: "int32" });
+  for (const m of MODELS) {
+    const half = await loadModel(`${ROOT}${m}`, { dtype: "float16" });
+    const full = await loadModel(`${ROOT}${m}`);
+    const opts = { maxNewTokens: 8 };
+    assert.deepEqual(await generate(half, half.params, prompt, opts), await generate(full, full.params, prompt, opts));
+    const dir = await Deno.makeTempDir({ dir: "/tmp" });
+    try {
+      await saveModel(dir, half);
+      const header = await safetensors.readHeader(`${dir}/model.safetensors`);
+      assert.ok(header.entries.every((e) => e.dtype === "F16"), m);
+      const back = await loadModel(dir, { dtype: "float16" });
+      treeLeaves(back.params).forEach((t, i) => assert.deepEqual(t.dataSync(), treeLeaves(half.params)[i].dataSync()));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("a LoRA on a float16 base trains in float32 and lowers the loss", async () => {
   const base = await loadModel(`${ROOT}tiny_gpt2`, { dtype: "float16" });
   const peft = adaptModel(base, { target: "c_attn", adapter: adapters.lora({ r: 4, alpha: 8 }) });
@@ -112,6 +136,12 @@ Deno.test("a LoRA on a float16 base trains in float32 and lowers the loss", asyn
   assert.ok(losses[7] < losses[0] - 0.05, `loss ${losses[0]} → ${losses[7]}`);
   assert.ok(treeLeaves(params).every((t) => t.dtype === "float32"));
   assert.ok(treeLeaves(base.params).every((t) => t.dtype === "float16"));
+  // PEFT's adapter loaded onto the float16 base: float32 parameters, PEFT's logits within float16 tolerance
+  const loaded = await loadPeftAdapter(base, `${ROOT}tiny_gpt2_lora_adapter`);
+  assert.ok(treeLeaves(loaded.params).every((t) => t.dtype === "float32"));
+  const full = await loadPeftAdapter(await loadModel(`${ROOT}tiny_gpt2`), `${ROOT}tiny_gpt2_lora_adapter`);
+  const e = relErr(loaded.apply(loaded.params, x).dataSync(), full.apply(full.params, x).dataSync());
+  assert.ok(e < TOL, `adapted logits: relative error ${e}`);
 });
 
 const gpu = await webgpuAvailable();
