@@ -146,7 +146,7 @@ Deno.test("a LoRA on a float16 base trains in float32 and lowers the loss", asyn
 
 const gpu = await webgpuAvailable();
 Deno.test({
-  name: `WebGPU: the fixtures loaded with dtype float16 give the float32 logits within ${TOL}`,
+  name: `WebGPU: the fixtures loaded with dtype float16 give the float32 logits within ${TOL}; a LoRA on them trains`,
   ignore: !gpu,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -164,6 +164,22 @@ Deno.test({
         assert.equal(logits.dtype, "float32");
         const e = relErr(await logits.data(), want);
         assert.ok(e < TOL && e > 0, `${m}: relative error ${e}`);
+        // a LoRA on the float16 base trains on the GPU in float32
+        const target = m === "tiny_gpt2" ? "c_attn" : "q_proj,v_proj";
+        const peft = adaptModel(half, { target, adapter: adapters.lora({ r: 4, alpha: 8 }) });
+        const ids = tensor([[1, 5, 9, 3, 7, 2, 4, 8]], { dtype: "int32" });
+        const inputs = slice(ids, [null, [0, 7]]), labels = slice(ids, [null, [1, 8]]);
+        const loss = (p: typeof peft.params) => crossEntropy(peft.apply(p, inputs), labels);
+        const opt = manifolds.adam({ lr: 1e-2 });
+        let params = peft.params, state = opt.init(params);
+        const first = (await loss(params).data())[0];
+        for (let i = 0; i < 6; i++) {
+          const [, g] = valueAndGrad(loss)(params);
+          ({ params, state } = opt.update(g, state, params));
+        }
+        const last = (await loss(params).data())[0];
+        assert.ok(last < first - 0.05, `${m} on WebGPU: loss ${first} → ${last}`);
+        assert.ok(treeLeaves(params).every((t) => t.dtype === "float32" && t.backend.name === "webgpu"));
       } finally {
         await useBackend("cpu");
       }
