@@ -15,7 +15,7 @@
 import "./core/backend/cpu/mod.ts";
 import "./core/backend/webgpu/mod.ts";
 
-export type { DType, TypedArray } from "./core/dtype.ts";
+export type { DType, Float16ArrayConstructorType, Float16ArrayType, TypedArray } from "./core/dtype.ts";
 export { promote } from "./core/dtype.ts";
 export {
   BackendError,
