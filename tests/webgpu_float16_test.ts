@@ -212,6 +212,17 @@ Deno.test({
       const ids = T.tensor([5, 1023, 0], { dtype: "int32" });
       await ids.data();
       const runtime = (T.getBackend() as WebGPUBackend).runtime;
+      // a float16 bias beside float32 activations: read packed inside the fused add (one kernel, not two)
+      const bias = T.astype(T.normal(T.key(3), [512]), "float16");
+      const x2 = T.normal(T.key(4), [4, 512]);
+      await Promise.all([bias.data(), x2.data()]);
+      const before2 = runtime.dispatched;
+      const sum = T.add(x2, bias);
+      assert.equal(sum.dtype, "float32");
+      const got = await sum.data();
+      assert.equal(runtime.dispatched - before2, 1);
+      const [xc, bc] = [await T.toBackend(x2, "cpu"), await T.toBackend(bias, "cpu")];
+      assert.deepEqual(got, T.add(xc, bc).dataSync());
       const dispatched = runtime.dispatched;
       const rows = T.take(W, ids, 0);
       // the gather and its index checks (3), not widen, gather and round (8)

@@ -191,7 +191,8 @@ export function compileFused(root: FNode, outShape: readonly number[]): FusedKer
     lines.push(`  ms: array<vec4<u32>, ${nm4}>,`);
     lines.push(`}`);
     buffers.forEach((b, k) => {
-      const t = wgslType(leaves.find((l) => l.buffer === b)!.dtype);
+      const d = leaves.find((l) => l.buffer === b)!.dtype;
+      const t = d === "float16" ? "u32" : wgslType(d); // float16: packed pairs (half.ts)
       lines.push(`@group(0) @binding(${k}) var<storage, read> in${k}: array<${t}>;`);
     });
     const tOut = wgslType(root.dtype);
@@ -214,7 +215,12 @@ export function compileFused(root: FNode, outShape: readonly number[]): FusedKer
     leaves.forEach((l, j) => {
       const idx = modes[j] === "linear" ? `i * u.ms[${j >> 2}][${j & 3}]` : `o${j}`;
       name.set(l, `l${j}`);
-      lines.push(`  let l${j} = in${buffers.indexOf(l.buffer)}[${idx}];`);
+      const k = buffers.indexOf(l.buffer);
+      if (l.dtype === "float16") {
+        // element e of a packed float16 buffer: half e & 1 of word e >> 1, widened exactly to f32
+        lines.push(`  let e${j} = ${idx};`);
+        lines.push(`  let l${j} = unpack2x16float(in${k}[e${j} >> 1u])[e${j} & 1u];`);
+      } else lines.push(`  let l${j} = in${k}[${idx}];`);
     });
     consts.forEach((c, k) => {
       const t = wgslType(c.dtype);

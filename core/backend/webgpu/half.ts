@@ -2,7 +2,8 @@
  * float16 on WebGPU without the `shader-f16` feature: a float16 tensor is stored as packed pairs,
  * two halves per `u32` word (element 2i in the low 16 bits, 2i + 1 in the high 16 bits, the last
  * word padded with zero), so it takes half the bytes of float32 on every adapter. Kernels read it
- * with WGSL's core builtin `unpack2x16float` (exact) and compute in f32; a float16 result is rounded
+ * with WGSL's core builtin `unpack2x16float` (exact; fused elementwise kernels read float16 leaves
+ * this way, see fusion.ts) and compute in f32; a float16 result is rounded
  * to nearest even in integer arithmetic on the f32 bits (`pack2x16float`'s rounding is
  * implementation-defined and its result indeterminate beyond float16's range, so the store does not
  * rely on it), bit for bit `Math.f16round` of the f32 value.
@@ -16,6 +17,7 @@
 import type { Aval, Kernel, Storage } from "../backend.ts";
 import { float16Array, type Float16ArrayType } from "../../dtype.ts";
 import type { WebGPUBackend, WebGPUStorage } from "./backend.ts";
+import { opNode } from "./elementwise.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { entry, memoCode, WG } from "./wgsl.ts";
 
@@ -67,32 +69,14 @@ function size(shape: readonly number[]): number {
   return n;
 }
 
-/** A float32 storage holding the float16 storage `s` (of `aval`) widened exactly. */
+/**
+ * A float32 storage holding the float16 storage `s` (of `aval`) widened exactly: a lazy elementwise
+ * expression whose leaf reads the packed buffer (fusion.ts), so an elementwise consumer reads the
+ * halves directly (no kernel of its own) and any other kernel materialises it in one dispatch.
+ */
 export function widen16(gpu: WebGPUBackend, s: Storage, aval: Aval): WebGPUStorage {
   const o: Aval = { shape: aval.shape, dtype: "float32" };
-  const out = gpu.alloc(o);
-  const n = size(aval.shape);
-  if (n > 0) {
-    const code = memoCode("f16|widen", () =>
-      `struct U { n: u32, m: u32 }
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-${entry("u.m")}
-  let v = unpack2x16float(src[i]);
-  out[2u * i] = v.x;
-  if (2u * i + 1u < u.n) { out[2u * i + 1u] = v.y; }
-}`);
-    const m = Math.ceil(n / 2);
-    gpu.runtime.dispatch({
-      code,
-      inputs: [gpu.buf(s)],
-      output: out,
-      uniforms: new Uniforms().u(n, m).u32,
-      groups: grid(Math.ceil(m / WG)),
-    });
-  }
-  return gpu.wrap(out, o);
+  return gpu.elementwise([s], [aval], o, (args) => opNode("f16:widen", "a0", [], args, o));
 }
 
 /** A packed float16 storage holding the float32 storage `s` (of `aval`, lazy or not) rounded to nearest even. */
