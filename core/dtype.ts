@@ -93,6 +93,11 @@ export function itemSize(d: DType): number {
 /**
  * Whether `a` is a `Float16Array` (false, without a ReferenceError, where the runtime has none:
  * Node 20, older browsers).
+ * @example
+ * ```ts
+ * import { isFloat16Array } from "./dtype.ts";
+ * isFloat16Array(new Float32Array(2)); // false
+ * ```
  */
 export function isFloat16Array(a: unknown): a is Float16ArrayType {
   return typeof Float16Array !== "undefined" && a instanceof Float16Array;
@@ -101,6 +106,11 @@ export function isFloat16Array(a: unknown): a is Float16ArrayType {
 /**
  * The `Float16Array` constructor, or a DTypeError naming `op` where the runtime lacks it (Deno 2.9
  * and recent Chrome and Firefox have it; Node 20 does not).
+ * @example
+ * ```ts
+ * import { float16Array } from "./dtype.ts";
+ * const h = float16Array("example").from([1, 0.1]); // [1, 0.0999755859375]
+ * ```
  */
 export function float16Array(op: string): Float16ArrayConstructorType {
   if (typeof Float16Array === "undefined") {
