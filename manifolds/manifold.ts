@@ -178,7 +178,9 @@ export abstract class ManifoldBase implements Manifold {
       throw new ShapeError(`${this.name}.${op}: expected a tensor of shape ${fmtShape(s)}, got ${fmtShape(x.shape)}`);
     }
     if (x.dtype !== "float32" && x.dtype !== "float64") {
-      throw new DTypeError(`${this.name}.${op}: points and tangent vectors must be float32 or float64, got ${x.dtype}`);
+      throw new DTypeError(
+        `${this.name}.${op}: points and tangent vectors must be float32 or float64, got ${x.dtype}; convert with astype(x, "float32")`,
+      );
     }
   }
 
