@@ -25,9 +25,12 @@ import {
   sub,
   type Tensor,
   tensor,
+  toBackend,
   treeLeaves,
+  useBackend,
   valueAndGrad,
 } from "../mod.ts";
+import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
 import { jitGraphs } from "../autodiff/jit.ts";
 import { stiefel } from "../manifolds/stiefel.ts";
 import * as optim from "../optim/mod.ts";
@@ -207,4 +210,54 @@ Deno.test("the built-in schedules give the same numbers from a number and from t
     assert.ok(Object.is(optim.learningRateAt(lr, c).item(), optim.learningRateAt(lr, t)), `learningRateAt, step ${t}`);
   }
   assert.equal(optim.constantSchedule(0.3)(tensor(7, { dtype: "int32" })).item(), 0.3);
+});
+
+const gpuOk = await webgpuAvailable();
+await useBackend("cpu");
+
+Deno.test({
+  name: "webgpu: the jitted step traces once and follows the eager one; a schedule on numbers needs no read back",
+  ignore: !gpuOk,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const near = async (a: Tensor, b: Tensor, tol: number, what: string) => {
+      const [x, y] = [await a.data(), await b.data()];
+      x.forEach((v, i) =>
+        assert.ok(Math.abs(v - y[i]) <= tol * (1 + Math.abs(y[i])), `${what}[${i}]: ${v} vs ${y[i]}`)
+      );
+    };
+    const cpu = { p: plain(), b: batches };
+    const gpu = {
+      p: { w: await toBackend(cpu.p.w, "webgpu"), b: await toBackend(cpu.p.b, "webgpu") },
+      b: await Promise.all(
+        batches.map(async (b) => ({ x: await toBackend(b.x, "webgpu"), y: await toBackend(b.y, "webgpu") })),
+      ),
+    };
+    await useBackend("webgpu");
+    try {
+      for (const lr of [sched, (t: number) => 0.01 / (t + 1)]) {
+        const opt = optim.adam({ lr });
+        const f = makeStep(opt), step = jit(f);
+        let pj = gpu.p, sj = opt.init(pj), pe = gpu.p, se = opt.init(pe);
+        assert.equal(sj.count.backend.name, "webgpu");
+        for (let i = 0; i < STEPS; i++) {
+          ({ params: pj, state: sj } = step(pj, sj, gpu.b[i]));
+          ({ params: pe, state: se } = f(pe, se, gpu.b[i]));
+        }
+        const graphs = jitGraphs(step);
+        assert.equal(graphs.length, 1);
+        assert.equal(graphs[0] === "eager", typeof lr === "function" && !("tensorOps" in lr));
+        await near(pj.w, pe.w, 1e-6, "jit vs eager");
+        // against the CPU's float64 rates and bias corrections
+        await useBackend("cpu");
+        let pc = cpu.p, sc = opt.init(pc);
+        for (let i = 0; i < STEPS; i++) ({ params: pc, state: sc } = f(pc, sc, cpu.b[i]));
+        await useBackend("webgpu");
+        await near(pj.w, pc.w, 1e-5, "webgpu vs cpu");
+      }
+    } finally {
+      await useBackend("cpu");
+    }
+  },
 });
