@@ -45,7 +45,6 @@ export {
   type LearningRate,
   learningRateAt,
   type Schedule,
-  type StepSchedule,
   type TensorSchedule,
   tensorSchedule,
   type WarmupCosineOptions,

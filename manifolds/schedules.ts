@@ -11,26 +11,28 @@ import { isFloat } from "../core/dtype.ts";
 import { add, astype, cos, div, full, less, minimum, mul, sub, where } from "../core/ops/mod.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 
-/** A schedule of numbers: the rate at step `count` (0 at the first update). Reads the count back each step. */
+/**
+ * A schedule: the rate at step `count` (0 at the first update). A function written on numbers reads
+ * the step count's value (see `learningRateAt`); a `TensorSchedule` is one too.
+ */
 export type Schedule = (count: number) => number;
 
 /**
- * A schedule written with tensor ops: the step count (an int32 scalar tensor, 0 at the first
- * update) to the rate (a scalar tensor or a number). Made by `tensorSchedule` or a built-in schedule.
+ * A schedule written with tensor ops (a built-in one, or made by `tensorSchedule`): the step count
+ * tensor (int32 scalar) in gives the rate as a float scalar tensor, so the optimizers read no value
+ * and one `jit` trace serves every step; a number in gives a number (`lr(50)`).
  */
 export interface TensorSchedule {
+  /** The rate at step `count`, as a number. */
+  (count: number): number;
+  /** The rate at the step count tensor, as a float scalar tensor beside it. */
   (count: Tensor): Tensor;
-  /** Marks a schedule computed with tensor ops (no value is read back). */
+  /** Marks a schedule computed with tensor ops. */
   readonly tensorOps: true;
 }
 
-/** A built-in schedule: a number in gives a number (`lr(50)`), the count tensor in gives a tensor. */
-export interface StepSchedule extends TensorSchedule {
-  (count: number): number;
-}
-
-/** A fixed rate or a schedule. */
-export type LearningRate = number | Schedule | TensorSchedule;
+/** A fixed rate or a schedule (a `TensorSchedule` is a `Schedule`). */
+export type LearningRate = number | Schedule;
 
 /**
  * The dtype rates and Adam's bias corrections are computed in beside `count`: float64 on the CPU
@@ -87,7 +89,7 @@ function countValue(op: string, count: Tensor): number {
 }
 
 /** Whether `lr` is computed with tensor ops. */
-function isTensorSchedule(lr: LearningRate): lr is TensorSchedule {
+function isTensorSchedule(lr: Schedule): lr is TensorSchedule {
   return typeof lr === "function" && (lr as Partial<TensorSchedule>).tensorOps === true;
 }
 
@@ -120,32 +122,12 @@ export function learningRateAt(lr: LearningRate, count: number, op?: string): nu
 /** The rate at the step count tensor, as a scalar tensor beside it. */
 export function learningRateAt(lr: LearningRate, count: Tensor, op?: string): Tensor;
 export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "learningRateAt"): number | Tensor {
-  if (!(count instanceof Tensor)) {
-    if (!isTensorSchedule(lr)) return checkRate(op, count, typeof lr === "number" ? lr : (lr as Schedule)(count));
-    const r = lr(full([], count, { dtype: "int32" }));
-    return checkRate(op, count, r instanceof Tensor ? r.item() : r);
-  }
+  if (!(count instanceof Tensor)) return checkRate(op, count, typeof lr === "number" ? lr : lr(count));
   const dtype = stepDType(count);
   if (typeof lr === "number") return full([], checkRate(op, "(any)", lr), { dtype, like: count });
-  if (!isTensorSchedule(lr)) {
-    const c = countValue(op, count);
-    return full([], checkRate(op, c, (lr as Schedule)(c)), { dtype, like: count });
-  }
-  const r: Tensor | number = lr(count);
-  if (typeof r === "number") return full([], checkRate(op, "(any)", r), { dtype, like: count });
-  if (!(r instanceof Tensor) || r.size !== 1) {
-    throw new ShapeError(
-      `${op}: a tensor schedule gave ${
-        r instanceof Tensor ? `a tensor of shape [${r.shape.join(", ")}]` : String(r)
-      }; it must return a scalar (one element)`,
-    );
-  }
-  if (!isFloat(r.dtype)) {
-    throw new DTypeError(
-      `${op}: a tensor schedule gave a ${r.dtype} rate; return a float scalar (astype(x, "float32"))`,
-    );
-  }
-  return astype(r.ndim === 0 ? r : r.reshape([]), dtype);
+  if (isTensorSchedule(lr)) return astype(lr(count), dtype);
+  const c = countValue(op, count);
+  return full([], checkRate(op, c, lr(c)), { dtype, like: count });
 }
 
 /**
@@ -161,9 +143,21 @@ export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "l
  * ```
  */
 export function tensorSchedule(f: (count: Tensor) => Tensor | number): TensorSchedule {
-  if (typeof f !== "function") throw new DomainError(`tensorSchedule: give a function of the count tensor`);
-  const s = (count: Tensor) => f(count);
-  return Object.assign(s, { tensorOps: true as const }) as TensorSchedule;
+  const op = "tensorSchedule";
+  if (typeof f !== "function") throw new DomainError(`${op}: give a function of the count tensor`);
+  const onTensor = (count: Tensor): Tensor => {
+    const r = f(count);
+    if (typeof r === "number") return full([], r, { dtype: stepDType(count), like: count });
+    if (!(r instanceof Tensor) || r.size !== 1) {
+      const got = r instanceof Tensor ? `a tensor of shape [${r.shape.join(", ")}]` : String(r);
+      throw new ShapeError(`${op}: the schedule gave ${got}; it must return a scalar (one element)`);
+    }
+    if (!isFloat(r.dtype)) {
+      throw new DTypeError(`${op}: the schedule gave a ${r.dtype} rate; return a float scalar (astype(x, "float32"))`);
+    }
+    return r.ndim === 0 ? r : r.reshape([]);
+  };
+  return stepSchedule((t) => onTensor(full([], t, { dtype: "int32" })).item(), onTensor);
 }
 
 function checkOption(op: string, name: string, v: unknown): number {
@@ -174,9 +168,9 @@ function checkOption(op: string, name: string, v: unknown): number {
 }
 
 /** A schedule from its number form and its tensor form (the same formula). */
-function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => Tensor): StepSchedule {
+function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => Tensor): TensorSchedule {
   const s = (t: number | Tensor) => (t instanceof Tensor ? onTensor(t) : onNumber(t));
-  return Object.assign(s, { tensorOps: true as const }) as StepSchedule;
+  return Object.assign(s, { tensorOps: true as const }) as TensorSchedule;
 }
 
 /**
@@ -187,7 +181,7 @@ function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => 
  * constantSchedule(1e-3)(100); // 0.001
  * ```
  */
-export function constantSchedule(value: number): StepSchedule {
+export function constantSchedule(value: number): TensorSchedule {
   checkOption("constantSchedule", "value", value);
   return stepSchedule(() => value, (t) => full([], value, { dtype: stepDType(t), like: t }));
 }
@@ -220,7 +214,7 @@ export interface WarmupCosineOptions {
  * lr(1000); // 0
  * ```
  */
-export function warmupCosineSchedule(opts: WarmupCosineOptions): StepSchedule {
+export function warmupCosineSchedule(opts: WarmupCosineOptions): TensorSchedule {
   const op = "warmupCosineSchedule";
   if (opts === null || typeof opts !== "object") throw new DomainError(`${op}: give { peakValue, decaySteps }`);
   const init = checkOption(op, "initValue", opts.initValue ?? 0);
