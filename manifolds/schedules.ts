@@ -2,8 +2,9 @@
  * Learning-rate schedules: functions from the step count (0 at the first update) to a rate, as in
  * optax. An optimizer's state holds the count as an int32 scalar tensor, so the built-in schedules
  * (and any made with `tensorSchedule`) compute the rate with tensor ops from it: one `jit` trace of
- * a training step serves every step. A schedule written on numbers still works eagerly on the CPU
- * (the count is read back each step; under `jit` such a step runs as itself).
+ * a training step serves every step. A schedule written on numbers still works, on every backend:
+ * the count's value is kept on the host for the counts the optimizers make eagerly (a count made
+ * otherwise is read back, on the CPU), and under `jit` such a step runs as itself.
  * @module
  */
 import { DomainError, DTypeError, ShapeError } from "../core/errors.ts";
