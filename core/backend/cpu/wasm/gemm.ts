@@ -363,14 +363,16 @@ export function wasmGemm(
   // few columns of C, op(B) row-major: a rank-r gradient gᵀ·u): Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch,
   // then transposed into C. The same products summed in the same order: the same bits.
   if (
-    m * n * es <= SWAP_MAX_BYTES && chooseKernel(e, f64, m, n, acs, bcs, true).direct === "" &&
+    e.heap.shared && m * n * es <= SWAP_MAX_BYTES && chooseKernel(e, f64, m, n, acs, bcs, true).direct === "" &&
     chooseKernel(e, f64, n, m, brs, ars, true).direct !== ""
   ) {
     const t = scratch("gemmT", m * n * es);
     if (t >= 0) {
       views(e);
-      const V = f64 ? e.v64 : e.v32, t0 = t / es;
-      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, V, t0, n, m, k);
+      const t0 = t / es;
+      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, f64 ? e.v64 : e.v32, t0, n, m, k);
+      views(e);
+      const V = f64 ? e.v64 : e.v32;
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[co + i * n + j] = V[t0 + j * m + i];
       return true;
     }
