@@ -86,6 +86,8 @@ interface Graph {
   outTree: unknown;
   /** Slots written by the steps. */
   written: number[];
+  /** The constants' storages (never released by a replay). */
+  constStorages: Set<Storage>;
 }
 
 /** What a signature maps to: a graph, or "eager" when the trace read values (value-dependent control). */
@@ -195,7 +197,7 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Gr
   for (const [s] of consts) if (!needed.has(s)) consts.delete(s);
   const cpuOnly = fuse && [...inputs, ...consts.values()].every((t) => t.backend.name === "cpu") &&
     nodes.every((n) => n.rec.inputs.every((t) => t.backend.name === "cpu"));
-  const steps = cpuOnly ? fuseChains(nodes, avals, outSlots) : [];
+  const steps = cpuOnly ? fuseChains(nodes, avals, outSlots, consts) : [];
   if (!cpuOnly) {
     for (const n of nodes) steps.push(primStep(n.rec, n.ins, n.outs, avals));
   }
@@ -208,6 +210,7 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Gr
     outs: outLeaves.map((t, i) => ({ slot: outSlots[i], aval: avals[outSlots[i]], extra: extraProps(t) })),
     outTree: out,
     written,
+    constStorages: new Set([...consts.values()].map((t) => t._storage)),
   };
 }
 
@@ -247,7 +250,12 @@ function fusable(n: { rec: Rec; ins: number[] }, count: number, avals: Aval[]): 
 }
 
 /** Groups runs of fusable applications into fused loops (only values used later are written). */
-function fuseChains(nodes: { rec: Rec; ins: number[]; outs: number[] }[], avals: Aval[], outSlots: number[]): Step[] {
+function fuseChains(
+  nodes: { rec: Rec; ins: number[]; outs: number[] }[],
+  avals: Aval[],
+  outSlots: number[],
+  consts: Map<number, Tensor>,
+): Step[] {
   // last use of every slot, to know which chain values escape
   const lastUse = new Map<number, number>();
   nodes.forEach((n, i) => n.ins.forEach((s) => lastUse.set(s, i)));
@@ -262,7 +270,7 @@ function fuseChains(nodes: { rec: Rec; ins: number[]; outs: number[] }[], avals:
     if (j > i && j < nodes.length) {
       const red = reduceOf(nodes[j], nodes.slice(i, j), avals, count);
       if (red) {
-        const st = chainStep(nodes.slice(i, j), avals, lastUse, j, count, { node: nodes[j], ...red });
+        const st = chainStep(nodes.slice(i, j), avals, lastUse, j, count, consts, { node: nodes[j], ...red });
         if (st) {
           steps.push(st);
           i = j + 1;
@@ -276,7 +284,7 @@ function fuseChains(nodes: { rec: Rec; ins: number[]; outs: number[] }[], avals:
       i++;
       continue;
     }
-    steps.push(chainStep(nodes.slice(i, j), avals, lastUse, j - 1, count)!);
+    steps.push(chainStep(nodes.slice(i, j), avals, lastUse, j - 1, count, consts)!);
     i = j;
   }
   return steps;
@@ -317,6 +325,7 @@ function chainStep(
   lastUse: Map<number, number>,
   end: number,
   count: number,
+  consts: Map<number, Tensor>,
   red?: { node: Node; op: FusedReduce["op"]; rows: number; length: number },
 ): FusedRun | null {
   const value = new Map<number, number>(); // slot → value number
@@ -328,7 +337,15 @@ function chainStep(
     if (v === undefined) {
       v = ins.length;
       ins.push(s);
-      inputs.push({ dtype: avals[s].dtype, scalar: size(avals[s].shape) === 1 && count !== 1 });
+      const scalar = size(avals[s].shape) === 1;
+      const c = scalar ? consts.get(s) : undefined;
+      // a constant scalar's value: the Wasm kernel embeds it (a 200-op chain has ~160 of them)
+      const known = c && c.dtype !== "bool" ? arr(c._storage)[0] : undefined;
+      inputs.push({
+        dtype: avals[s].dtype,
+        scalar: scalar && count !== 1,
+        ...(known !== undefined ? { value: known } : {}),
+      });
       value.set(s, v);
     }
     return v;
@@ -412,10 +429,9 @@ function replay(g: Graph, leaves: Tensor[]): Tensor[] {
   // intermediates go back to the pool at once (never what an output, an input or a constant holds)
   const keep = new Set<Storage>(result.map((t) => t._storage));
   for (let i = 0; i < g.nIn; i++) keep.add(env[i]);
-  for (const s of g.consts.keys()) keep.add(env[s]);
   for (const s of g.written) {
     const st = env[s];
-    if (st && !keep.has(st) && !st.released) {
+    if (st && !keep.has(st) && !g.constStorages.has(st) && !st.released) {
       keep.add(st);
       st.backend.release(st);
       st.released = true;

@@ -151,6 +151,21 @@ Deno.test("Wasm fusion: random float32 chains with exp and tanh (and their gradi
   );
 });
 
+Deno.test("Wasm fusion: constant scalars are embedded in the kernel; chains that differ only in a constant (even 0 and −0) get their own", () => {
+  const x = values(31, [37], "float32", true);
+  for (const dtype of ["float32", "float64"] as const) {
+    const xd = T.astype(x, dtype);
+    for (const c of [0, -0, 1.5, -2.25, NaN, Infinity, 1e-40]) {
+      const k = T.tensor(c, { dtype });
+      const f = (a: Tensor) => T.add(T.mul(a, k), T.mul(k, 0.5));
+      const jf = T.jit(f);
+      identical(jf(xd), f(xd), `${dtype} constant ${c} trace`);
+      identical(jf(xd), f(xd), `${dtype} constant ${c} replay`);
+      if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm));
+    }
+  }
+});
+
 Deno.test("Wasm fusion: several outputs and bool masks written out (float32), intermediates used after the chain", () => {
   for (const n of [1, 3, 4, 9, 64, 101]) {
     const x = values(n, [n], "float32", true), y = values(n + 5, [n], "float32", true);

@@ -54,8 +54,11 @@ export interface FusedReduce {
 
 /** A chain to fuse: its inputs (scalar or full length) and steps; `outputs` are the values written out. */
 export interface FusedChain {
-  /** Per input: its dtype and whether it is one element (broadcast) rather than one per output. */
-  inputs: { dtype: DType; scalar: boolean }[];
+  /**
+   * Per input: its dtype, whether it is one element (broadcast) rather than one per output, and for
+   * a constant of one element its value (a kernel may embed it instead of reading the input).
+   */
+  inputs: { dtype: DType; scalar: boolean; value?: number }[];
   /** The operations, each producing value number `inputs.length + i`. */
   steps: FusedStep[];
   /** The value numbers written out, in order. */
@@ -154,11 +157,19 @@ export type FusedLoop = (ins: readonly TypedArray[], outs: readonly TypedArray[]
 const cache = new Map<string, FusedLoop>();
 
 function key(c: FusedChain): string {
-  let k = c.inputs.map((i) => `${i.dtype}${i.scalar ? "s" : "v"}`).join(",") + "|";
+  let k = c.inputs.map((i) => `${i.dtype}${i.scalar ? "s" : "v"}${i.value === undefined ? "" : `=${bitsOf(i.value)}`}`)
+    .join(",") + "|";
   for (const s of c.steps) k += `${s.kind}:${s.op ?? ""}:${s.dtype}(${s.args.join(",")});`;
   k += "|" + c.outputs.join(",");
   const r = c.reduce;
   return r ? `${k}|${r.op}(${r.value})${r.rows}x${r.length}` : k;
+}
+
+const F64 = new Float64Array(1), U32 = new Uint32Array(F64.buffer);
+/** A number's float64 bits (−0 and NaN payloads told apart), for keys. */
+function bitsOf(x: number): string {
+  F64[0] = x;
+  return `${U32[1].toString(16)}:${U32[0].toString(16)}`;
 }
 
 /** A fused chain ready to run: `run(ins, outs, n)` (outputs, then the reduction's results), and whether it runs as Wasm SIMD. */
@@ -217,7 +228,12 @@ export function fusedKernel(chain: FusedChain): FusedKernel {
 
 /** Compiles (once per structure) the JavaScript loop of `chain` (without its reduction). */
 export function fusedLoop(chain: FusedChain): FusedLoop {
-  const k = key({ ...chain, reduce: undefined });
+  // the loop reads constants from their arrays: one loop per structure whatever their values
+  const k = key({
+    ...chain,
+    inputs: chain.inputs.map((i) => ({ dtype: i.dtype, scalar: i.scalar })),
+    reduce: undefined,
+  });
   let f = cache.get(k);
   if (f) return f;
   const nIn = chain.inputs.length;

@@ -54,15 +54,18 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
     return null;
   }
   const memory = heap.memory;
-  const nIn = chain.inputs.length;
+  // the inputs the kernel reads (embedded constants are not parameters)
+  const read = chain.inputs.flatMap((inp, i) => (inp.value !== undefined && inp.scalar ? [] : [i]));
+  const nIn = read.length;
   const args: number[] = [];
   const copied: number[] = []; // per array: its scratch offset (−1: in place)
+  const arrays: TypedArray[] = [];
   return {
     run(ins, outs, rows, len) {
       const all = nIn + outs.length;
       let need = 0;
       for (let i = 0; i < all; i++) {
-        const a = i < nIn ? ins[i] : outs[i - nIn];
+        const a = arrays[i] = i < nIn ? ins[read[i]] : outs[i - nIn];
         const at = heapAddress(a);
         args[i] = at;
         copied[i] = at >= 0 ? -1 : need;
@@ -75,7 +78,7 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
         for (let i = 0; i < all; i++) {
           if (copied[i] < 0) continue;
           args[i] = base + copied[i];
-          if (i < nIn) u8.set(bytesOfArray(ins[i]), args[i]);
+          if (i < nIn) u8.set(bytesOfArray(arrays[i]), args[i]);
         }
       }
       args[all] = rows;
@@ -86,10 +89,11 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
         const u8 = bytesOf(memory);
         for (let i = nIn; i < all; i++) {
           if (copied[i] < 0) continue;
-          const o = outs[i - nIn];
+          const o = arrays[i];
           bytesOfArray(o).set(u8.subarray(args[i], args[i] + o.byteLength));
         }
       }
+      arrays.length = 0;
       return true;
     },
   };

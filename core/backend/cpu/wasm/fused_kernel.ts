@@ -94,6 +94,7 @@ const OP = {
 const V = {
   shuffle: 0x0d,
   i32x4Splat: 0x11,
+  f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
   f64x2ExtractLane: 0x21,
   store32Lane: 0x5a,
@@ -182,7 +183,8 @@ const SCALAR_OP: Record<Mode, Record<string, number>> = {
 
 /**
  * The kernel of `chain`: `fused(in₀ … inₖ, out₀ … outₘ, [red,] rows, len)` over byte addresses in
- * the shared memory, `rows × len` elements (a chain without reduction: one row of all elements).
+ * the shared memory, `rows × len` elements (a chain without reduction: one row of all elements);
+ * constant scalar inputs (with a `value`) are immediates, not parameters.
  * Throws when `wasmMode(chain)` is null.
  */
 export function fusedFunction(chain: FusedChain): FuncDef {
@@ -196,8 +198,15 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   const U = red ? (f32 ? 1 : 2) : 2;
   const B = U * lanes;
   const nIn = chain.inputs.length, nOut = chain.outputs.length;
-  const params: number[] = Array(nIn + nOut + (red ? 1 : 0) + 2).fill(I32);
-  const ROWS = params.length - 2, LEN = params.length - 1, RED = nIn + nOut;
+  // parameters: the address of each input that is not an embedded constant, of each output, of the
+  // reduction's results, then rows and length
+  const embedded = (i: number) => chain.inputs[i].value !== undefined && chain.inputs[i].scalar;
+  const inParam: number[] = [];
+  let nParams = 0;
+  for (let i = 0; i < nIn; i++) inParam[i] = embedded(i) ? -1 : nParams++;
+  const OUT0 = nParams;
+  const params: number[] = Array(nParams + nOut + (red ? 1 : 0) + 2).fill(I32);
+  const ROWS = params.length - 2, LEN = params.length - 1, RED = OUT0 + nOut;
   const locals: number[] = [];
   const local = (t: number) => {
     locals.push(t);
@@ -241,12 +250,17 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   // scalar inputs: loaded once, splat
   chain.inputs.forEach((inp, i) => {
     if (!inp.scalar) return;
-    if (inp.dtype === "bool") {
-      c.get(i).mem(OP.i32Load8U, 0, 0).set(sclLoc[i]);
+    if (embedded(i)) {
+      // a constant: its value as an immediate
+      if (f32) c.raw(0x43, ...new Uint8Array(Float32Array.of(inp.value!).buffer));
+      else c.f64(inp.value!);
+      c.tee(sclLoc[i]).simd(f32 ? V.f32x4Splat : SIMD.f64x2Splat).set(vecLoc[i][0]);
+    } else if (inp.dtype === "bool") {
+      c.get(inParam[i]).mem(OP.i32Load8U, 0, 0).set(sclLoc[i]);
       c.i32(0).get(sclLoc[i]).sub().simd(V.i32x4Splat).set(vecLoc[i][0]); // 1 → all bits set
     } else {
-      c.get(i).mem(f32 ? OP.f32Load : OP.f64Load, shift, 0).set(sclLoc[i]);
-      c.get(i).simdMem(f32 ? SIMD.load32Splat : SIMD.load64Splat, shift, 0).set(vecLoc[i][0]);
+      c.get(inParam[i]).mem(f32 ? OP.f32Load : OP.f64Load, shift, 0).set(sclLoc[i]);
+      c.get(inParam[i]).simdMem(f32 ? SIMD.load32Splat : SIMD.load64Splat, shift, 0).set(vecLoc[i][0]);
     }
   });
 
@@ -257,14 +271,14 @@ export function fusedFunction(chain: FusedChain): FuncDef {
       chain.inputs.forEach((inp, i) => {
         if (inp.scalar) return;
         if (inp.dtype === "bool") {
-          addr(i, 1);
+          addr(inParam[i], 1);
           if (vec) {
             c.simdMem(SIMD.load32Zero, 0, 4 * u);
             c.simd(SIMD.i16x8ExtendLowI8x16U).simd(SIMD.i32x4ExtendLowI16x8U);
             c.i32(0).simd(SIMD.i8x16Splat).simd(SIMD.i32x4Ne);
           } else c.mem(OP.i32Load8U, 0, 0);
         } else {
-          addr(i, size);
+          addr(inParam[i], size);
           if (vec) c.simdMem(SIMD.load, 0, 16 * u);
           else c.mem(f32 ? OP.f32Load : OP.f64Load, shift, 0);
         }
@@ -318,7 +332,7 @@ export function fusedFunction(chain: FusedChain): FuncDef {
       });
       // outputs
       chain.outputs.forEach((v, o) => {
-        const p = nIn + o;
+        const p = OUT0 + o;
         if (isBoolV(v)) {
           addr(p, 1);
           if (vec) {
