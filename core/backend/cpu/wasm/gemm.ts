@@ -223,6 +223,10 @@ function pack(
   };
   const srcA = place(a, mi, rawA), srcB = place(b, nj, rawB);
   const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
+  // packing a few thousand elements takes microseconds: sharing it would cost a wake-up of and a
+  // wait for a worker (tens of microseconds, more on a loaded machine)
+  const packed = (direct === "A" ? 0 : mi * kk) + (direct === "B" ? 0 : nj * kk);
+  if (packed < PACK_PARALLEL_MIN) nThreads = 1;
   const tasks: number[][] = [];
   if (direct !== "A") {
     for (const [t0, t1] of ranges(Math.floor(mi / mr), nThreads)) {
@@ -234,12 +238,15 @@ function pack(
       tasks.push([fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np]);
     }
   }
-  runTasks(e, tasks, parallel, () => {
+  runTasks(e, tasks, parallel && nThreads > 1, () => {
     if (direct !== "A") packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
     if (direct !== "B") packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
   });
   return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp];
 }
+
+/** Fewest elements packed in one pass for which the packing is shared among threads. */
+const PACK_PARALLEL_MIN = 1 << 16;
 
 /** Which operand the kernel reads where it is ("A", "B") or none (""). */
 type Direct = "" | "A" | "B";
