@@ -5,7 +5,7 @@
  * need (dead code removed), applications whose inputs are all constants are folded into their
  * traced values, and on the CPU runs of elementwise applications become one generated kernel each
  * (`core/backend/cpu/fuse.ts`: WebAssembly SIMD for float arithmetic, comparisons and where, with a
- * sum/max/min over the last axes at the end computed in the same kernel; a JavaScript loop for the
+ * sum/max/min over one run of axes at the end computed in the same kernel; a JavaScript loop for the
  * rest; bit for bit the eager values); on WebGPU the replayed elementwise
  * kernels fuse lazily as they always do. A replay calls the backend kernels directly (no op-level
  * checks, no tensors for intermediates) and returns the intermediates' memory at once.
@@ -293,17 +293,18 @@ function fuseChains(
 type Node = { rec: Rec; ins: number[]; outs: number[] };
 
 /**
- * A sum, max or min of a value the group produces, over its last axes (the last one, or all), in
- * float32 or float64: the shapes the eager kernel reduces row by row (`core/backend/cpu/reduce.ts`),
- * whose order the fused kernel repeats. Other axes (a column sweep of float64 accumulators) and
- * `prod` are not fused.
+ * A sum, max or min of a value the group produces, over one run of consecutive axes, in float32 or
+ * float64: the eager kernel (`core/backend/cpu/reduce.ts`) reduces the run `[outer, R, inner]` in
+ * place (row by row over the last axes, a sweep of float64 column accumulators over leading ones),
+ * an order the fused kernel repeats. Axes that are not one run (the eager kernel moves them last
+ * first) and `prod` are not fused.
  */
 function reduceOf(
   n: Node,
   group: Node[],
   avals: Aval[],
   count: number,
-): { op: FusedReduce["op"]; rows: number; length: number } | null {
+): { op: FusedReduce["op"]; rows: number; length: number; inner: number } | null {
   if (n.rec.prim.name !== "reduce" || n.ins.length !== 1) return null;
   const { op, axes } = n.rec.params as { op: string; axes: number[] };
   if (op !== "sum" && op !== "max" && op !== "min") return null;
@@ -311,11 +312,11 @@ function reduceOf(
   if (a.dtype !== "float32" && a.dtype !== "float64") return null;
   if (n.rec.outAvals[0].dtype !== a.dtype || size(a.shape) !== count) return null;
   if (!group.some((g) => g.outs[0] === n.ins[0])) return null;
-  const nd = a.shape.length;
-  if (axes.length === 0 || axes.some((x, k) => x !== nd - axes.length + k)) return null;
+  if (axes.length === 0 || axes.some((x, k) => x !== axes[0] + k)) return null;
   const length = size(axes.map((x) => a.shape[x]));
+  const inner = size(a.shape.slice(axes[axes.length - 1] + 1));
   if (length === 0) return null;
-  return { op, rows: count / length, length };
+  return { op, rows: count / length / inner, length, inner };
 }
 
 /** The fused step of a group (and a reduction ending it); null when the reduction cannot join the kernel. */
@@ -326,7 +327,7 @@ function chainStep(
   end: number,
   count: number,
   consts: Map<number, Tensor>,
-  red?: { node: Node; op: FusedReduce["op"]; rows: number; length: number },
+  red?: { node: Node; op: FusedReduce["op"]; rows: number; length: number; inner: number },
 ): FusedRun | null {
   const value = new Map<number, number>(); // slot → value number
   const ins: number[] = [];
@@ -384,10 +385,16 @@ function chainStep(
   const chain: FusedChain = { inputs, steps, outputs: outVals };
   const outLens = outs.map(() => count);
   if (red) {
-    chain.reduce = { op: red.op, value: value.get(red.node.ins[0])!, rows: red.rows, length: red.length };
+    chain.reduce = {
+      op: red.op,
+      value: value.get(red.node.ins[0])!,
+      rows: red.rows,
+      length: red.length,
+      inner: red.inner,
+    };
     if (!canFuseReduce(chain)) return null;
     outs.push(red.node.outs[0]);
-    outLens.push(red.rows);
+    outLens.push(red.rows * red.inner);
   }
   return {
     kind: "fused",
@@ -449,7 +456,7 @@ function transformed(t: Tensor): boolean {
  * Compiles `f`: the first call with a new input signature (argument structure, shapes, dtypes,
  * backends, manifolds, static arguments) runs `f` once while recording its primitive applications;
  * later calls with that signature replay the recorded graph (dead code removed, constants folded,
- * elementwise chains, and a last-axis or full sum/max/min ending one, fused into one kernel on the
+ * elementwise chains, and a sum/max/min over one run of axes ending one, fused into one kernel on the
  * CPU: WebAssembly SIMD where the chain's operations have a SIMD form), bit for bit what `f` returns
  * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that

@@ -195,9 +195,14 @@ const REDUCTIONS: [string, (h: Tensor) => Tensor][] = [
   ["max all", (h) => T.max(h)],
   ["max last", (h) => T.max(h, { axis: -1 })],
   ["min last", (h) => T.min(h, { axis: -1 })],
+  // leading axes: a sweep of float64 column accumulators, in row order
+  ["sum first", (h) => T.sum(h, { axis: 0 })],
+  ["mean first keepdims", (h) => T.mean(h, { axis: 0, keepdims: true })],
+  ["max first", (h) => T.max(h, { axis: 0 })],
+  ["min first", (h) => T.min(h, { axis: 0 })],
 ];
 
-Deno.test("Wasm fusion: a sum, mean, max or min over the last axis or all axes joins the chain's kernel, bit for bit the eager reduction", () => {
+Deno.test("Wasm fusion: a sum, mean, max or min over the last axis, all axes or the first joins the chain's kernel, bit for bit the eager reduction", () => {
   fc.assert(
     fc.property(
       fc.constantFrom(...REDUCTIONS.map((_, i) => i)),
@@ -234,6 +239,24 @@ Deno.test("Wasm fusion: a sum, mean, max or min over the last axis or all axes j
   );
 });
 
+Deno.test("Wasm fusion: reductions over middle and leading axes of 3-D values (column accumulators) equal the eager ones, special values included", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const shape of [[3, 66, 5], [2, 7, 9], [4, 1, 3], [5, 3, 64]]) {
+      const x = values(41, shape, dtype, true), y = values(42, shape, dtype, true);
+      for (const axis of [[1], [0, 1], [0]]) {
+        for (const red of [T.sum, T.max, T.min, T.mean]) {
+          const f = (a: Tensor, b: Tensor) => red(T.maximum(T.sub(a, T.mul(b, 0.5)), T.neg(b)), { axis });
+          const jf = T.jit(f);
+          const want = f(x, y);
+          identical(jf(x, y), want, `${red.name} ${shape} over ${axis} trace`);
+          identical(jf(x, y), want, `${red.name} ${shape} over ${axis} replay`);
+          if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm && s.reduce !== undefined));
+        }
+      }
+    }
+  }
+});
+
 Deno.test("Wasm fusion: max and min keep the eager order's choice between 0 and −0, and NaN wherever it sits", () => {
   const rowsOf = [
     [0, -0, -1, -2, -3, -4, -5, -0],
@@ -261,6 +284,19 @@ Deno.test("Wasm fusion: max and min keep the eager order's choice between 0 and 
     identical(jh(a, b), h(a, b), `${op.name} replay`);
     if (simd) assert.ok(steps(jh).some((s) => s.kind === "fused" && s.wasm));
   }
+  // over the first axis (column accumulators, vector and scalar columns): the same choices per column
+  const cols = T.tensor([[0, -0, 0, -0, NaN, 1, -0], [-0, 0, -0, 0, 1, NaN, 0], [0, -0, -0, 0, 2, 3, -0]], {
+    dtype: "float32",
+  });
+  for (const red of [T.max, T.min]) {
+    for (const dtype of ["float32", "float64"] as const) {
+      const c = T.astype(cols, dtype);
+      const h = (a: Tensor) => red(T.neg(T.neg(a)), { axis: 0 });
+      const jh = T.jit(h);
+      identical(jh(c), h(c), `${red.name} ${dtype} over the first axis trace`);
+      identical(jh(c), h(c), `${red.name} ${dtype} over the first axis replay`);
+    }
+  }
   // the eager values themselves: the first of the equal zeros wins
   const m = T.jit((a: Tensor) => T.max(T.neg(T.neg(a)), { axis: -1 }))(x).dataSync();
   assert.ok(Object.is(m[0], 0) && Object.is(m[1], -0) && Number.isNaN(m[2]) && Number.isNaN(m[3]));
@@ -271,7 +307,7 @@ Deno.test("Wasm fusion in place: operands and results in the Wasm memory (a scop
   const x = values(3, shape, "float32", false), y = values(4, shape, "float32", false);
   const f = (a: Tensor, b: Tensor) => {
     const d = T.sub(T.mul(a, 1.5), b);
-    return { d, s: T.sum(T.square(d), { axis: -1 }), m: T.max(T.add(d, b)) };
+    return { d, s: T.sum(T.square(d), { axis: -1 }), m: T.max(T.add(d, b)), c: T.sum(T.mul(d, b), { axis: 0 }) };
   };
   const jf = T.jit(f);
   const want = f(x, y);
@@ -284,6 +320,7 @@ Deno.test("Wasm fusion in place: operands and results in the Wasm memory (a scop
       identical(r.d, want.d, `d round ${i}`);
       identical(r.s, want.s, `s round ${i}`);
       identical(r.m, want.m, `m round ${i}`);
+      identical(r.c, want.c, `c round ${i}`);
       inHeap ||= heapAddress(arr(a._storage)) >= 0 && heapAddress(arr(r.d._storage)) >= 0;
       return spare.shape;
     });
@@ -305,7 +342,7 @@ Deno.test("Wasm fusion: jitted value and gradient of a mean squared error (the l
   if (simd) assert.ok(steps(jvg).some((s) => s.kind === "fused" && s.wasm && s.reduce === "sum"));
 });
 
-Deno.test("what has no SIMD form stays as before: log and float64 exp/tanh chains in JavaScript, reductions over leading axes and prod not fused", () => {
+Deno.test("what has no SIMD form stays as before: log and float64 exp/tanh chains in JavaScript, reductions over axes that are not one run and prod not fused", () => {
   const x = values(21, [6, 70], "float32", false), y = values(22, [6, 70], "float32", false);
   const cases: [string, (a: Tensor, b: Tensor) => Tensor, (s: Steps) => boolean][] = [
     ["log chain + sum", (a, b) => T.sum(T.log(T.add(T.abs(a), b))), (s) => s.some((q) => q.prim === "reduce")],
@@ -314,7 +351,11 @@ Deno.test("what has no SIMD form stays as before: log and float64 exp/tanh chain
       (a, b) => T.tanh(T.add(T.astype(a, "float64"), T.astype(b, "float64"))),
       (s) => s.every((q) => !q.wasm),
     ],
-    ["sum over the first axis", (a, b) => T.sum(T.mul(a, b), { axis: 0 }), (s) => s.some((q) => q.prim === "reduce")],
+    [
+      "sum over axes that are not one run",
+      (a, b) => T.sum(T.reshape(T.mul(a, b), [2, 3, 70]), { axis: [0, 2] }),
+      (s) => s.some((q) => q.prim === "reduce"),
+    ],
     ["prod", (a, b) => T.prod(T.mul(T.mul(a, b), 0.01), { axis: -1 }), (s) => s.some((q) => q.prim === "reduce")],
     ["log chain", (a, b) => T.log(T.abs(T.sub(a, b))), (s) => s.some((q) => q.kind === "fused" && !q.wasm)],
     ["int32 chain", (a, b) => T.add(T.astype(a, "int32"), T.astype(b, "int32")), (s) => s.every((q) => !q.wasm)],

@@ -6,7 +6,7 @@
  * A float32 or float64 chain of add, sub, mul, div, max, min, neg, abs, sqrt, floor, comparisons
  * and where (and float32 exp and tanh) becomes a WebAssembly SIMD kernel (`wasm/fused_kernel.ts`:
  * four float32 or two float64 lanes at a time, in place in the Wasm memory), which may also end in
- * a sum, max or min over the last axes (the reduced value never stored). Any other chain (log, sin,
+ * a sum, max or min over one run of axes (the reduced value never stored). Any other chain (log, sin,
  * pow, erf, casts, int32, float16, float64 exp/tanh) becomes a generated JavaScript loop
  * (`new Function`). Every intermediate is rounded to its dtype exactly as the one-op kernels store
  * it (float32 through `Math.fround` or float32 arithmetic, int32 through `| 0`, the same
@@ -38,8 +38,9 @@ export interface FusedStep {
 }
 
 /**
- * A reduction ending a chain: `op` over each of `rows` runs of `length` consecutive elements of value
- * `value` (the last axis, or every axis as one row), as the eager reduction orders it.
+ * A reduction ending a chain: value `value` seen as `[rows, length, inner]`, `op` over the middle
+ * axis (the last axes when `inner` is 1, all of them as one row, or leading or middle ones), as the
+ * eager reduction orders it; `rows × inner` results.
  */
 export interface FusedReduce {
   /** The reduction. */
@@ -50,6 +51,8 @@ export interface FusedReduce {
   rows: number;
   /** Elements per result. */
   length: number;
+  /** Elements after the reduced axes (1: the reduced axes are the last). */
+  inner: number;
 }
 
 /** A chain to fuse: its inputs (scalar or full length) and steps; `outputs` are the values written out. */
@@ -162,7 +165,7 @@ function key(c: FusedChain): string {
   for (const s of c.steps) k += `${s.kind}:${s.op ?? ""}:${s.dtype}(${s.args.join(",")});`;
   k += "|" + c.outputs.join(",");
   const r = c.reduce;
-  return r ? `${k}|${r.op}(${r.value})${r.rows}x${r.length}` : k;
+  return r ? `${k}|${r.op}(${r.value})${r.rows}x${r.length}x${r.inner}` : k;
 }
 
 const F64 = new Float64Array(1), U32 = new Uint32Array(F64.buffer);
@@ -213,14 +216,13 @@ export function fusedKernel(chain: FusedChain): FusedKernel {
     const full = at >= 0 ? null : takeArray(d, n, false);
     const chainOuts = outs.slice(0, chain.outputs.length);
     js(ins, full ? [...chainOuts, full] : chainOuts, n);
-    const r = reduceKernel(red.op, full ?? chainOuts[at], [red.rows, red.length], [1], d);
+    const r = reduceKernel(red.op, full ?? chainOuts[at], [red.rows, red.length, red.inner], [1], d);
     outs[outs.length - 1].set(r);
     giveArray(r, d);
     if (full) giveArray(full, d);
   };
-  const rows = red ? red.rows : 1;
   f = w
-    ? { run: (ins, outs, n) => w.run(ins, outs, rows, n / rows) || fallback(ins, outs, n), wasm: true }
+    ? { run: (ins, outs, n) => w.run(ins, outs, n) || fallback(ins, outs, n), wasm: true }
     : { run: fallback, wasm: false };
   kernels.set(k, f);
   return f;

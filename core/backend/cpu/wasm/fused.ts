@@ -13,13 +13,13 @@ import { assemble } from "./emit.ts";
 import { fusedFunction, wasmFusable } from "./fused_kernel.ts";
 import { getHeap, heapAddress, scratch } from "./heap.ts";
 
-/** A compiled chain: `run(ins, outs, rows, len)`; false (nothing to trust in `outs`) when the memory cannot hold the copies. */
+/** A compiled chain: `run(ins, outs, n)`; false (nothing to trust in `outs`) when the memory cannot hold the copies. */
 export interface WasmFusedKernel {
   /**
-   * Runs the chain over `rows × len` elements: `ins` as the chain's inputs, `outs` the chain's
-   * outputs (one element per input element) then, with a reduction, its `rows` results.
+   * Runs the chain over `n` elements: `ins` as the chain's inputs, `outs` the chain's outputs (one
+   * element per input element) then, with a reduction, its results.
    */
-  run(ins: readonly TypedArray[], outs: readonly TypedArray[], rows: number, len: number): boolean;
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[], n: number): boolean;
 }
 
 type Fn = (...a: number[]) => void;
@@ -61,8 +61,17 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
   const copied: number[] = []; // per array: its scratch offset (−1: in place)
   const arrays: TypedArray[] = [];
   return {
-    run(ins, outs, rows, len) {
+    run(ins, outs, n) {
       const all = nIn + outs.length;
+      // rows × len elements: one row, a row per result, or (over leading axes) rows of the result's columns
+      const red = chain.reduce;
+      const rows = !red ? 1 : red.inner > 1 ? red.rows * red.length : red.rows;
+      const len = n / rows;
+      let acc = 0;
+      if (red && red.inner > 1) {
+        acc = scratch("fused-columns", 8 * red.inner);
+        if (acc < 0) return false;
+      }
       let need = 0;
       for (let i = 0; i < all; i++) {
         const a = arrays[i] = i < nIn ? ins[read[i]] : outs[i - nIn];
@@ -81,9 +90,14 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
           if (i < nIn) u8.set(bytesOfArray(arrays[i]), args[i]);
         }
       }
-      args[all] = rows;
-      args[all + 1] = len;
-      args.length = all + 2;
+      let k = all;
+      if (red && red.inner > 1) {
+        args[k++] = acc;
+        args[k++] = red.length;
+      }
+      args[k++] = rows;
+      args[k++] = len;
+      args.length = k;
       fn(...args);
       if (need > 0) {
         const u8 = bytesOf(memory);

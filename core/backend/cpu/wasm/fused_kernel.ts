@@ -2,8 +2,9 @@
  * Generator of the WebAssembly SIMD kernels of `jit`'s fused elementwise chains (`../fuse.ts`): one
  * function per chain structure that walks `rows × len` elements, computes every step of the chain
  * four float32 lanes (`f32x4`) or two float64 lanes (`f64x2`) at a time in registers, writes only
- * the values used after the chain, and can end in a reduction over each row (the last axis, or all
- * axes as one row) whose result is the only thing it stores for the reduced value.
+ * the values used after the chain, and can end in a reduction over one run of axes (each row for
+ * the last axes, all axes as one row, or a column sweep for leading or middle axes) whose results
+ * are the only thing it stores for the reduced value.
  *
  * Bit for bit the eager kernels' values:
  * - float32 `+ − × ÷` and `sqrt` are correctly rounded in `f32x4` as `Math.fround` of the float64
@@ -14,8 +15,10 @@
  *   `f64x2` accumulators hold the four. Shorter sums, max and min combine lane by lane in index
  *   order in float64, as the eager loop does (max/min in order: which of two equal zeros wins
  *   depends on it).
+ * - Over leading or middle axes (`[outer, R, inner]` with inner > 1) each result column keeps a
+ *   float64 accumulator in the memory, combined row after row as the eager sweep does; lanes are
+ *   distinct columns, so two or four are combined at a time without changing any column's order.
  * - The elements past the last whole vector of a row run the same chain in scalar Wasm.
- *
  * - float32 exp and tanh run two float64 lanes at a time with `fastmath.ts`'s exact operations and
  *   tables (`fused_math.ts`), then round to float32 as the JavaScript forms' stores do.
  *
@@ -193,7 +196,9 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   const f32 = mode === "float32";
   const lanes = f32 ? 4 : 2, shift = f32 ? 2 : 3, size = f32 ? 4 : 8;
   const red = chain.reduce;
-  const partial4 = red?.op === "sum" && red.length >= 64;
+  // over leading or middle axes: a float64 accumulator per column in the memory, swept once per row
+  const cols = red !== undefined && red.inner > 1;
+  const partial4 = red?.op === "sum" && !cols && red.length >= 64;
   // vectors per block: 4 elements per block when reducing (the partial sums' groups), else 8 or 4
   const U = red ? (f32 ? 1 : 2) : 2;
   const B = U * lanes;
@@ -205,8 +210,10 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   let nParams = 0;
   for (let i = 0; i < nIn; i++) inParam[i] = embedded(i) ? -1 : nParams++;
   const OUT0 = nParams;
-  const params: number[] = Array(nParams + nOut + (red ? 1 : 0) + 2).fill(I32);
+  const params: number[] = Array(nParams + nOut + (red ? 1 : 0) + (cols ? 2 : 0) + 2).fill(I32);
   const ROWS = params.length - 2, LEN = params.length - 1, RED = OUT0 + nOut;
+  // column mode: the accumulators' address and rows per result block
+  const ACCP = RED + 1, RPER = RED + 2;
   const locals: number[] = [];
   const local = (t: number) => {
     locals.push(t);
@@ -233,6 +240,7 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   const ACC01 = local(V128), ACC23 = local(V128);
   const S = [local(F64), local(F64), local(F64), local(F64)];
   const X = local(F64);
+  const RI = cols ? local(I32) : -1, OB = cols ? local(I32) : -1, AJ = cols ? local(I32) : -1;
   // exp and tanh: float64 lanes, the tables in the memory
   const math = chain.steps.some((s) => s.kind === "unary" && MATH_OPS.has(s.op ?? ""));
   const tab = math ? mathTables() : 0;
@@ -364,6 +372,37 @@ export function fusedFunction(chain: FusedChain): FuncDef {
         c.get(X).get(X).raw(0x62).or().select().set(S[0]);
       }
     };
+    if (cols) {
+      // the accumulators of columns RR…: acc ← acc ∘ x lane by lane (each lane its own column, in row order)
+      c.get(ACCP).get(RR).i32(3).raw(OP.i32Shl).add().set(AJ);
+      if (!vec) {
+        c.get(AJ).mem(OP.f64Load, 3, 0).set(S[0]);
+        c.get(sclLoc[v]);
+        if (f32) c.raw(OP.f64PromoteF32);
+        c.set(X);
+        combine();
+        c.get(AJ).get(S[0]).mem(OP.f64Store, 3, 0);
+        return;
+      }
+      for (let h = 0; h < 2; h++) {
+        // f32: the low then the high two lanes of the one vector; f64: the two vectors
+        c.get(AJ);
+        if (f32) {
+          c.get(vecLoc[v][0]);
+          if (h === 1) c.get(vecLoc[v][0]).simd(V.shuffle, ...HIGH_HALF);
+          c.simd(V.f64x2PromoteLowF32x4);
+        } else c.get(vecLoc[v][h]);
+        c.set(ACC01);
+        c.get(AJ).simdMem(SIMD.load, 0, 16 * h).set(ACC23);
+        if (red!.op === "sum") c.get(ACC23).get(ACC01).simd(SIMD.f64x2Add);
+        else {
+          c.get(ACC01).get(ACC23).get(ACC01).get(ACC23).simd(red!.op === "max" ? 0x4a : 0x49);
+          c.get(ACC01).get(ACC01).simd(0x48).simd(SIMD.v128Or).simd(SIMD.v128Bitselect);
+        }
+        c.simdMem(SIMD.store, 0, 16 * h);
+      }
+      return;
+    }
     if (!vec) {
       c.get(sclLoc[v]);
       if (f32) c.raw(OP.f64PromoteF32);
@@ -394,10 +433,26 @@ export function fusedFunction(chain: FusedChain): FuncDef {
     }
   };
 
+  /** A scalar loop over the row's LEN columns: `each()` with J = RR as the column. */
+  const overColumns = (each: () => void) => {
+    c.i32(0).set(RR);
+    c.loop();
+    each();
+    c.get(RR).i32(1).add().tee(RR).get(LEN).ltU().brIf(0);
+    c.end();
+  };
   c.i32(0).set(ROW).i32(0).set(E);
+  if (cols) c.i32(0).set(RI).i32(0).set(OB);
   c.loop(); // rows
   {
-    if (red) {
+    if (cols) {
+      // a new block of rows: every column's accumulator starts at the operation's identity
+      const init = red!.op === "sum" ? 0 : red!.op === "max" ? -Infinity : Infinity;
+      c.block();
+      c.get(RI).brIf(0);
+      overColumns(() => c.get(ACCP).get(RR).i32(3).raw(OP.i32Shl).add().f64(init).mem(OP.f64Store, 3, 0));
+      c.end();
+    } else if (red) {
       const init = red.op === "sum" ? 0 : red.op === "max" ? -Infinity : Infinity;
       c.f64(init).set(S[0]);
       if (partial4) {
@@ -427,7 +482,19 @@ export function fusedFunction(chain: FusedChain): FuncDef {
     c.get(RR).i32(1).add().tee(RR).get(LEN).ltU().brIf(0);
     c.end();
     c.end();
-    if (red) {
+    if (cols) {
+      // the block's last row: out[OB + j] = acc[j], rounded to the dtype
+      c.get(RI).i32(1).add().tee(RI).get(RPER).eq();
+      c.if();
+      overColumns(() => {
+        c.get(RED).get(OB).get(RR).add().i32(shift).raw(OP.i32Shl).add();
+        c.get(ACCP).get(RR).i32(3).raw(OP.i32Shl).add().mem(OP.f64Load, 3, 0);
+        if (f32) c.raw(OP.f32DemoteF64).mem(OP.f32Store, 2, 0);
+        else c.mem(OP.f64Store, 3, 0);
+      });
+      c.i32(0).set(RI).get(OB).get(LEN).add().set(OB);
+      c.end();
+    } else if (red) {
       // out[row] = S0, or (S0 + S1) + (S2 + S3), rounded to the dtype
       c.get(RED).get(ROW).i32(shift).raw(OP.i32Shl).add();
       c.get(S[0]);
