@@ -213,9 +213,9 @@ const bucket = (kind: string, work: number) => `${kind}:${Math.round(Math.log2(M
 /**
  * Whether a job of `kind` and `work` units (flops, rotations × bytes) should share its tasks with
  * the workers: the mode that ran faster per unit of work lately, for jobs of this kind and size
- * (within a factor of √2), and the other one every `PROBE` jobs (every 4·`PROBE` when it was 1.5× slower;
- * a mode's average drops at once to a faster job and rises by 30% of the difference per slower one).
- * So the split follows the machine's
+ * (within a factor of √2), and the other one every `PROBE` jobs (one thread every 4·`PROBE` when it was
+ * 1.5× slower); the first job of a kind and size is not counted, and a mode's average drops at once to
+ * a faster job and rises by 30% of the difference per slower one. So the split follows the machine's
  * load: with another process busy on the second core a worker is descheduled mid-task and the
  * calling thread waits for it, which made large products slower on two threads than on one.
  * Results never depend on the choice (tasks split work, never a sum).
@@ -226,8 +226,9 @@ export function useWorkers(kind: string, work: number): boolean {
   s.jobs++;
   if (Number.isNaN(s.one) || Number.isNaN(s.all)) return Number.isNaN(s.all);
   const best = s.all <= s.one;
-  // a mode 1.5× slower is probed 4× less often (a 1024³ probe on one thread costs 40 ms on this machine)
-  const period = Math.max(s.all, s.one) > 1.5 * Math.min(s.all, s.one) ? 4 * PROBE : PROBE;
+  // one thread, when 1.5× slower than all, is probed 4× less often (a 1024³ probe on one thread costs
+  // 40 ms here); all threads, whose speed comes and goes with the machine's load, every PROBE jobs
+  const period = best && s.one > 1.5 * s.all ? 4 * PROBE : PROBE;
   return s.jobs % period === 0 ? !best : best;
 }
 
@@ -235,8 +236,13 @@ export function useWorkers(kind: string, work: number): boolean {
 export function recordJob(kind: string, work: number, parallel: boolean, ms: number): void {
   if (parallel && performance.now() - startedAt < 1000) return;
   const key = bucket(kind, work);
-  let s = speeds.get(key);
-  if (!s) speeds.set(key, s = { one: NaN, all: NaN, jobs: 0 });
+  const s = speeds.get(key);
+  if (!s) {
+    // the first job of a kind and size is not measured: it grew the memory (page faults: 20 ms for a
+    // 1024³ product's scratch) and ran cold, and counted against whichever mode it ran in
+    speeds.set(key, { one: NaN, all: NaN, jobs: 0 });
+    return;
+  }
   const per = ms / work, old = parallel ? s.all : s.one;
   // faster than the average: taken at once (one slow job, a worker descheduled while the machine was
   // busy, had kept 1024³ products on one thread at 65 ms for 25 jobs after a probe ran on two in 28);
