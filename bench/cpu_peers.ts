@@ -19,7 +19,7 @@
  * installed (`bench/cpu_peer.py` for PyTorch/NumPy, `bench/jaxjs_matmul.ts` for jax-js from the
  * Deno cache); `--no-peer` skips them. Peers are never a dependency of the library or its tests.
  *
- * Run: `deno run -A bench/cpu_peers.ts [--cases mlp,lora,linalg,matmul] [--rounds 3] [--no-peer]`
+ * Run: `deno run -A bench/cpu_peers.ts [--cases mlp,mlp-jit,lora,lora-jit,linalg,matmul] [--rounds 3] [--no-peer]`
  * @module
  */
 import { parseArgs } from "node:util";
@@ -27,6 +27,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type DType,
+  jit,
   key,
   linalg,
   matmulT,
@@ -104,9 +105,10 @@ interface Case {
   make: () => { step: () => void; note?: () => string };
 }
 
-function mlpCase(): Case {
+/** The MLP step, eager or (`jitted`) traced once by `jit` and replayed with its fused kernels. */
+function mlpCase(jitted = false): Case {
   return {
-    name: "MLP 784→256→10 step, batch 128, SGD",
+    name: `MLP 784→256→10 step, batch 128, SGD${jitted ? ", jit" : ""}`,
     peer: "PyTorch",
     job: { job: "mlp" },
     reps: 60,
@@ -114,10 +116,11 @@ function mlpCase(): Case {
     make: () => {
       const { params, x, y } = mlpProblem();
       let p: Mlp = params;
+      const stepFn = jitted ? jit(mlpStep) : mlpStep;
       return {
         step: () => {
           p = scope(() => {
-            const r = mlpStep(p, x, y, 0.01);
+            const r = stepFn(p, x, y, 0.01);
             r.loss.dataSync();
             return r.params;
           }, { release: p });
@@ -127,9 +130,10 @@ function mlpCase(): Case {
   };
 }
 
-function loraCase(): Case {
+/** The LoRA step, eager or (`jitted`) the whole step (loss, gradient, Adam update) under one `jit`. */
+function loraCase(jitted = false): Case {
   return {
-    name: "LoRA r=8 step, frozen 1024² + bias, 512 tokens, MSE, Adam",
+    name: `LoRA r=8 step, frozen 1024² + bias, 512 tokens, MSE, Adam${jitted ? ", jit" : ""}`,
     peer: "PyTorch+PEFT",
     job: { job: "lora" },
     reps: 30,
@@ -144,13 +148,21 @@ function loraCase(): Case {
       let params = init.params;
       const opt = adam({ lr: 1e-3 });
       let state = opt.init(params);
-      const loss = valueAndGrad((p: typeof params) => mean(square(sub(ad.apply(p, init.frozen, x), target))));
+      const loss = valueAndGrad((p: typeof params, xb: Tensor, yb: Tensor) =>
+        mean(square(sub(ad.apply(p, init.frozen, xb), yb)))
+      );
+      // the tokens are arguments: under jit, a closure's tensors are constants and x·Wᵀ would be folded away
+      const update = (p: typeof params, s: typeof state, xb: Tensor, yb: Tensor) => {
+        const [l, g] = loss(p, xb, yb);
+        return { l, next: opt.update(g, s, p) };
+      };
+      const stepFn = jitted ? jit(update) : update;
       return {
         step: () => {
           ({ params, state } = scope(() => {
-            const [l, g] = loss(params);
+            const { l, next } = stepFn(params, state, x, target);
             l.dataSync();
-            return opt.update(g, state, params);
+            return next;
           }, { release: { params, state } }));
         },
       };
@@ -300,7 +312,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      cases: { type: "string", default: "mlp,lora,linalg,matmul" },
+      cases: { type: "string", default: "mlp,mlp-jit,lora,lora-jit,linalg,matmul" },
       rounds: { type: "string", default: "3" },
       threads: { type: "string", default: "2" },
       "no-peer": { type: "boolean" },
@@ -309,7 +321,9 @@ async function main(): Promise<void> {
   const want = new Set(values.cases!.split(","));
   const cases: Case[] = [
     ...(want.has("mlp") ? [mlpCase()] : []),
+    ...(want.has("mlp-jit") ? [mlpCase(true)] : []),
     ...(want.has("lora") ? [loraCase()] : []),
+    ...(want.has("lora-jit") ? [loraCase(true)] : []),
     ...(want.has("linalg") ? linalgCases() : []),
     ...(want.has("matmul") ? matmulCases() : []),
   ];
