@@ -16,7 +16,8 @@
  * (on a shared machine the least is the figure load disturbs least).
  *
  * - `deno run -A bench/models_bench.ts [--reps N] [--rounds 2] [--cases a,b] [--no-peer] [--threads 2]
- *   [--backend cpu|webgpu]` (on WebGPU, GPT-2 small runs at 8 × 512 tokens and the peer on CUDA)
+ *   [--backend cpu|webgpu] [--jit]` (`--jit`: Tangent's forward and whole steps under `jit`; on WebGPU,
+ *   GPT-2 small runs at 8 × 512 tokens and the peer on CUDA)
  *   prints the table (Tangent vs PyTorch, ratio = Tangent time / PyTorch time). Per case, rounds
  *   alternate the peer and Tangent; each figure is the lowest over the rounds;
  * - `deno bench -A bench/models_bench.ts` runs the fixture and study cases under `Deno.bench`.
@@ -30,6 +31,7 @@ import {
   adaptModel,
   createModel,
   initModel,
+  jit,
   key,
   loadModel,
   manifolds,
@@ -144,15 +146,17 @@ async function makeModel(c: Case, backend: "cpu" | "webgpu"): Promise<CausalLM> 
  * A function running one forward pass or one training step. On the CPU it waits for the result;
  * on WebGPU it only encodes (`wait` reads the last result back, once per timed batch of steps).
  */
-function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): Runner {
+function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full", jitted = false): Runner {
   const ids = tokenIds(c);
   const x = slice(ids, [null, [0, c.tokens]]), y = slice(ids, [null, [1, c.tokens + 1]]);
   const cpu = x.backend.name === "cpu";
   let last: Tensor | undefined;
   const wait = async () => void (last && await last.data());
   if (what === "forward") {
+    const forward = (p: unknown, xb: Tensor) => sum(model.apply(p as typeof model.params, xb));
+    const fwd = jitted ? jit(forward) : forward;
     const step = () => {
-      last = scope(() => sum(model.apply(model.params, x)));
+      last = scope(() => fwd(model.params, x));
       if (cpu) last.dataSync();
     };
     return { step, wait };
@@ -162,13 +166,19 @@ function runner(c: Case, model: CausalLM, what: "forward" | "lora" | "full"): Ru
     ? createModel(model.config, scope(() => copyTree(model.params)))
     : adaptModel(model, { target: c.targets!.join(","), adapter: adapters.lora({ r: c.r!, alpha: 2 * c.r! }) });
   const opt = what === "full" || c.case === "study" ? manifolds.adam({ lr: 1e-3 }) : manifolds.adamw({ lr: 1e-3 });
-  const loss = valueAndGrad((p: unknown) => crossEntropy(m.apply(p, x), y));
+  const loss = valueAndGrad((p: unknown, xb: Tensor, yb: Tensor) => crossEntropy(m.apply(p, xb), yb));
   let params = m.params, state = opt.init(params);
+  // the whole step (loss, gradient, update); the tokens are arguments, so jit does not fold the frozen products
+  const update = (p: typeof params, s: typeof state, xb: Tensor, yb: Tensor) => {
+    const [l, g] = loss(p, xb, yb);
+    return { ...opt.update(g, s, p), l };
+  };
+  const run = jitted ? jit(update) : update;
   const step = () => {
     ({ params, state, l: last } = scope(() => {
-      const [l, g] = loss(params);
-      if (cpu) l.dataSync();
-      return { ...opt.update(g, state, params), l };
+      const out = run(params, state, x, y);
+      if (cpu) out.l.dataSync();
+      return out;
     }, { release: { params, state } }));
   };
   return { step, wait };
@@ -279,6 +289,7 @@ async function main(): Promise<void> {
       threads: { type: "string", default: "2" },
       rounds: { type: "string", default: "2" },
       backend: { type: "string", default: "cpu" },
+      jit: { type: "boolean" },
     },
   });
   const backend = values.backend === "webgpu" ? "webgpu" : "cpu";
@@ -305,7 +316,7 @@ async function main(): Promise<void> {
   };
   for (const c of cases) {
     const model = await makeModel(c, backend);
-    const fns = c.what.map((what) => [what, runner(c, model, what)] as const);
+    const fns = c.what.map((what) => [what, runner(c, model, what, values.jit)] as const);
     for (let round = 0; round < rounds; round++) {
       if (!peerNote) {
         const got = await runPeer([c], reps, Number(values.threads), backend === "webgpu" ? "cuda" : "cpu");
@@ -326,9 +337,10 @@ async function main(): Promise<void> {
     return `${k.batch}×${k.tokens}`;
   };
   console.log(
-    `${
-      backend === "cpu" ? "CPU" : "WebGPU"
-    } float32, best of ${rounds} rounds: median ms (least in parentheses), tokens/s from the median, ` +
+    `${backend === "cpu" ? "CPU" : "WebGPU"} float32${
+      values.jit ? ", Tangent's forward and steps under jit" : ""
+    }, best of ${rounds} rounds: ` +
+      `median ms (least in parentheses), tokens/s from the median, ` +
       `ratio of medians (of leasts); PyTorch: ${peer}`,
   );
   console.log(
