@@ -83,6 +83,14 @@ export function numberOption(name: string, v: string | boolean | undefined): num
   return n;
 }
 
+/** The weights' dtype option (`--dtype float32|float16`), or an error naming it. */
+export function weightDType(v: string | boolean | undefined): "float32" | "float16" {
+  if (v === undefined || v === false || v === "float32") return "float32";
+  if (v === "float16") return "float16";
+  console.error(`error: --dtype must be float32 or float16, got '${v}'`);
+  Deno.exit(2);
+}
+
 /** Runs a command-line `main`: a Tangent error (bad input) prints its message and exits with status 1. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { key, TangentError, tensor, useBackend } from "../mod.ts";
 import { generate, loadModel, loadPeftAdapter, loadTokenizer, resolveModel } from "../models/mod.ts";
 import type { CausalLM } from "../models/mod.ts";
-import { helpText, intOption, type OptionSpec, parseCommandLine, runMain } from "./cli.ts";
+import { helpText, intOption, type OptionSpec, parseCommandLine, runMain, weightDType } from "./cli.ts";
 
 const USAGE = 'deno task generate --model <dir|hub id> [--adapter <dir>] --prompt "..."';
 const ABOUT = "Prints the prompt's continuation (stdout) by a model and, with --adapter, a PEFT adapter on it.";
@@ -28,6 +28,12 @@ const OPTIONS: Record<string, OptionSpec> = {
   "top-k": { type: "string", value: "<k>", help: "sample among the k most likely tokens" },
   seed: { type: "string", value: "<n>", help: "sampling seed", default: "0" },
   backend: { type: "string", value: "cpu|webgpu", help: "where to compute", default: "cpu" },
+  dtype: {
+    type: "string",
+    value: "float32|float16",
+    help: "the model's weights in memory (float16: half the bytes, computed in float32)",
+    default: "float32",
+  },
   help: { type: "boolean", short: "h", help: "print this help" },
 };
 
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
   const backend = o.backend === "webgpu" ? "webgpu" : "cpu";
   if (backend === "webgpu") await useBackend("webgpu");
   const dir = await resolveModel(String(o.model), { onProgress: (m) => console.error(m) });
-  const base = await loadModel(dir, { backend });
+  const base = await loadModel(dir, { backend, dtype: weightDType(o.dtype) });
   const model: CausalLM<unknown> = o.adapter ? await loadPeftAdapter(base, resolve(String(o.adapter))) : base;
   const tokenizer = await loadTokenizer(dir);
   const ids = tokenizer.encode(String(o.prompt));

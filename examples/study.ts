@@ -19,7 +19,7 @@ import { writeStudyReport } from "../study/report.ts";
 import { studyTable } from "../study/report.ts";
 import { runStudy, type TrainedMethod } from "../study/run.ts";
 import { type Task, textTask, transductionTask } from "../study/tasks.ts";
-import { helpText, intOption, numberOption, type OptionSpec, parseCommandLine, runMain } from "./cli.ts";
+import { helpText, intOption, numberOption, type OptionSpec, parseCommandLine, runMain, weightDType } from "./cli.ts";
 
 const USAGE = "deno task demo [options]";
 const ABOUT = "Fine-tune one base model with every adapter at comparable budgets and compare them.\n" +
@@ -50,6 +50,12 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "letters per example (built-in task, default 6) or tokens per window (--data, default 64)",
   },
   backend: { type: "string", value: "cpu|webgpu", help: "where to compute", default: "cpu" },
+  dtype: {
+    type: "string",
+    value: "float32|float16",
+    help: "the base model's frozen weights (float16: half the bytes; adapters and full fine-tuning train in float32)",
+    default: "float32",
+  },
   seed: { type: "string", value: "<n>", help: "seed of initialisations and data", default: "0" },
   "export-peft": {
     type: "string",
@@ -88,12 +94,13 @@ async function main(): Promise<void> {
     throw new FormatError(`--backend must be cpu or webgpu, got '${backend}'`);
   }
   if (backend === "webgpu") await useBackend("webgpu");
+  const dtype = weightDType(o.dtype);
   const methods = selectMethods(o.adapters as string | undefined, rank);
 
   let model: CausalLM, tokenizer: TextTokenizer, modelName: string, modelDir: string;
   if (o.model) {
     modelDir = await resolveModel(String(o.model), { onProgress: (m) => console.error(m) });
-    model = await loadModel(modelDir, { backend });
+    model = await loadModel(modelDir, { backend, dtype });
     tokenizer = await loadTokenizer(modelDir);
     modelName = String(o.model);
   } else {
@@ -119,6 +126,8 @@ async function main(): Promise<void> {
     if (bar) bar.done({ "exact match": base.accuracy });
     console.error(`base model: ${base.reused ? "reused" : "saved to"} ${modelDir}`);
     ({ model, tokenizer } = base);
+    // pretrained in float32; a float16 study reads the saved folder back with its weights rounded
+    if (dtype === "float16") model = await loadModel(modelDir, { backend, dtype });
     modelName = `embedded GPT-2 (n_embd ${model.config.hiddenSize}, ${model.config.numLayers} blocks, ` +
       `${model.config.numHeads} heads), pretrained on string reversal to ${(100 * base.accuracy).toFixed(1)}% ` +
       `exact match; saved in ${modelDir}`;

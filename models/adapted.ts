@@ -155,10 +155,26 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
   const params: Record<string, P> = {};
   found.forEach((path, i) => {
     const m = getPath(model.params, path) as LinearModule;
-    const s = opts.adapter.init(foldIn(k, i), m);
-    // a float16 base (frozen weights loaded with dtype "float16") trains its adapters in float32
-    params[path] = treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), s.params);
-    layers[path] = { adapter: opts.adapter, frozen: s.frozen };
+    // a float16 base (frozen weights loaded with dtype "float16"): the adapter initialises from the
+    // weights widened to float32 (PiSSA's and SORSA's SVD, OFT's solves need float32 or float64), trains
+    // its parameters in float32, and keeps what it freezes in float16 (the base's own tensors where
+    // it froze them unchanged: no second copy)
+    const half = m.weight.dtype === "float16";
+    const wide: LinearModule = half
+      ? { weight: astype(m.weight, "float32"), ...(m.bias ? { bias: astype(m.bias, "float32") } : {}) }
+      : m;
+    const s = opts.adapter.init(foldIn(k, i), wide);
+    params[path] = half
+      ? treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), s.params)
+      : s.params;
+    const frozen = half
+      ? treeMap(
+        (t: Tensor) =>
+          t === wide.weight ? m.weight : t === wide.bias ? m.bias : t.dtype === "float32" ? astype(t, "float16") : t,
+        s.frozen,
+      )
+      : s.frozen;
+    layers[path] = { adapter: opts.adapter, frozen };
   });
   return adaptedModel(model, layers, params);
 }

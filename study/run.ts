@@ -21,6 +21,7 @@ import {
 } from "../core/ops/mod.ts";
 import { scope } from "../core/memory.ts";
 import { arange } from "../core/ops/mod.ts";
+import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { toBackend } from "../core/device.ts";
@@ -240,7 +241,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
     };
     let row: Omit<MethodResult, "name" | "label" | "family" | "lr">;
     if (!method.adapter) {
-      const r = await train({ ...common, params: model.params as ModelParams, loss: lossOf(model) });
+      // a float16 base (`--dtype float16`) keeps only its frozen copy in half: full fine-tuning trains float32
+      const start = treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), model.params);
+      const r = await train({ ...common, params: start as ModelParams, loss: lossOf(model) });
       const ev = await evaluate(model, r.params, task, heldOut, like);
       const an = await analyse(model, targets, (p) => (getPath(r.params, p) as LinearModule).weight, () => []);
       row = summary(r, ev, an, countScalars(model.params));

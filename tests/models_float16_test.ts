@@ -144,6 +144,32 @@ Deno.test("a LoRA on a float16 base trains in float32 and lowers the loss", asyn
   assert.ok(e < TOL, `adapted logits: relative error ${e}`);
 });
 
+Deno.test("adapters initialise on a float16 base (PiSSA's and SORSA's SVD in float32), freezing in float16 without a second copy", async () => {
+  const base = await loadModel(`${ROOT}tiny_llama`, { dtype: "float16" });
+  const wide = await loadModel(`${ROOT}tiny_llama`);
+  const x = await ids("tiny_llama");
+  const q = "model.layers.0.self_attn.q_proj";
+  const weight = (base.params as { model: { layers: { self_attn: { q_proj: { weight: Tensor } } }[] } })
+    .model.layers[0].self_attn.q_proj.weight;
+  const cases = [
+    ["lora", adapters.lora({ r: 4 }), true],
+    ["pissa", adapters.lora({ r: 4, init: "pissa" }), false], // freezes the residual W − U_r Σ_r V_rᵀ
+    ["sorsa", adapters.sorsa({ r: 4 }), false],
+    ["oft", adapters.oft({ blockSize: 4 }), true],
+    ["vera", adapters.vera({ r: 4 }), true],
+  ] as [string, adapters.Adapter<unknown, adapters.Frozen>, boolean][];
+  for (const [name, adapter, shares] of cases) {
+    const peft = adaptModel(base, { target: "q_proj,v_proj", adapter });
+    const ref = adaptModel(wide, { target: "q_proj,v_proj", adapter });
+    assert.ok(treeLeaves(peft.params).every((t) => t.dtype === "float32"), `${name}: float32 parameters`);
+    const frozen = peft.layers[q].frozen as Record<string, Tensor | undefined>;
+    assert.ok(treeLeaves(frozen).every((t) => t.dtype === "float16"), `${name}: frozen tensors stay float16`);
+    assert.equal(frozen.weight === weight, shares, `${name}: the base's own weight tensor is frozen (no copy)`);
+    const e = relErr(peft.apply(peft.params, x).dataSync(), ref.apply(ref.params, x).dataSync());
+    assert.ok(e > 0 && e < TOL, `${name}: adapted logits relative error ${e} against the float32 base`);
+  }
+});
+
 const gpu = await webgpuAvailable();
 Deno.test({
   name: `WebGPU: the fixtures loaded with dtype float16 give the float32 logits within ${TOL}; a LoRA on them trains`,
