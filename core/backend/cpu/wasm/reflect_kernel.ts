@@ -112,6 +112,31 @@ export function reflectRowsFunction(): FuncDef {
   };
 }
 
+/**
+ * dst[i] += src[i]·s for the `len` float64 at byte addresses `dst` and `src` (locals), `s` an f64x2
+ * splat (local): two lanes a step up to `nb` = 8·len rounded down to 16 bytes, then the odd last
+ * element in scalar arithmetic. Uses the i32 local `i`.
+ */
+function axpyRow(c: Code, dst: number, src: number, s: number, i: number, nb: number, len: number): void {
+  c.i32(0).set(i);
+  c.block();
+  c.get(nb).eqz().brIf(0);
+  c.loop();
+  c.get(dst).get(i).add();
+  c.get(dst).get(i).add().simdMem(SIMD.load, 3, 0);
+  c.get(src).get(i).add().simdMem(SIMD.load, 3, 0).get(s).simd(SIMD.f64x2Mul);
+  c.simd(SIMD.f64x2Add).simdMem(SIMD.store, 3, 0);
+  c.get(i).i32(16).add().tee(i).get(nb).ltU().brIf(0);
+  c.end();
+  c.end();
+  c.get(len).i32(1).and().if();
+  c.get(dst).get(nb).add();
+  c.get(dst).get(nb).add().mem(F64_LOAD, 3, 0);
+  c.get(src).get(nb).add().mem(F64_LOAD, 3, 0).get(s).simd(SIMD.f64x2ExtractLane, 0).raw(f64Mul).raw(f64Add);
+  c.mem(F64_STORE, 3, 0);
+  c.end();
+}
+
 /** `sumRows64` (see the module doc). */
 export function sumRowsFunction(): FuncDef {
   const U = 0, ROWS = 1, STRIDE = 2, COUNT = 3, LEN = 4, OUT = 5;
@@ -135,23 +160,7 @@ export function sumRowsFunction(): FuncDef {
   {
     c.get(ROWS).get(T).get(STRIDE).mul().add().set(P);
     c.get(U).get(T).i32(8).mul().add().simdMem(SIMD.load64Splat, 3, 0).set(UT);
-    c.i32(0).set(I);
-    c.block();
-    c.get(NB).eqz().brIf(0);
-    c.loop();
-    c.get(OUT).get(I).add();
-    c.get(OUT).get(I).add().simdMem(SIMD.load, 3, 0);
-    c.get(P).get(I).add().simdMem(SIMD.load, 3, 0).get(UT).simd(SIMD.f64x2Mul);
-    c.simd(SIMD.f64x2Add).simdMem(SIMD.store, 3, 0);
-    c.get(I).i32(16).add().tee(I).get(NB).ltU().brIf(0);
-    c.end();
-    c.end();
-    c.get(LEN).i32(1).and().if();
-    c.get(OUT).get(NB).add();
-    c.get(OUT).get(NB).add().mem(F64_LOAD, 3, 0);
-    c.get(P).get(NB).add().mem(F64_LOAD, 3, 0).get(UT).simd(SIMD.f64x2ExtractLane, 0).raw(f64Mul).raw(f64Add);
-    c.mem(F64_STORE, 3, 0);
-    c.end();
+    axpyRow(c, OUT, P, UT, I, NB, LEN);
     c.get(T).i32(1).add().tee(T).get(COUNT).ltU().brIf(0);
   }
   c.end();
@@ -174,23 +183,7 @@ export function rank1RowsFunction(): FuncDef {
     c.get(ROWS).get(T).get(STRIDE).mul().add().set(P);
     c.get(U).get(T).i32(8).mul().add().mem(F64_LOAD, 3, 0).get(ALPHA).mem(F64_LOAD, 3, 0).raw(f64Mul);
     c.simd(SIMD.f64x2Splat).set(UT);
-    c.i32(0).set(I);
-    c.block();
-    c.get(NB).eqz().brIf(0);
-    c.loop();
-    c.get(P).get(I).add();
-    c.get(P).get(I).add().simdMem(SIMD.load, 3, 0);
-    c.get(W).get(I).add().simdMem(SIMD.load, 3, 0).get(UT).simd(SIMD.f64x2Mul);
-    c.simd(SIMD.f64x2Add).simdMem(SIMD.store, 3, 0);
-    c.get(I).i32(16).add().tee(I).get(NB).ltU().brIf(0);
-    c.end();
-    c.end();
-    c.get(LEN).i32(1).and().if();
-    c.get(P).get(NB).add();
-    c.get(P).get(NB).add().mem(F64_LOAD, 3, 0);
-    c.get(W).get(NB).add().mem(F64_LOAD, 3, 0).get(UT).simd(SIMD.f64x2ExtractLane, 0).raw(f64Mul).raw(f64Add);
-    c.mem(F64_STORE, 3, 0);
-    c.end();
+    axpyRow(c, P, W, UT, I, NB, LEN);
     c.get(T).i32(1).add().tee(T).get(COUNT).ltU().brIf(0);
   }
   c.end();
