@@ -13,6 +13,7 @@ import type { Adapter, Frozen, PeftNameOptions } from "../adapters/adapter.ts";
 import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
 import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
 import { defaultLinear, getPath } from "./model.ts";
+import { widenHalf } from "./nn.ts";
 
 /** One adapted module: its adapter and what it keeps frozen (the base weight and bias included). */
 export interface AdaptedLayer<P = unknown> {
@@ -161,12 +162,10 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
     // it froze them unchanged: no second copy)
     const half = m.weight.dtype === "float16";
     const wide: LinearModule = half
-      ? { weight: astype(m.weight, "float32"), ...(m.bias ? { bias: astype(m.bias, "float32") } : {}) }
+      ? { weight: widenHalf(m.weight), ...(m.bias ? { bias: widenHalf(m.bias) } : {}) }
       : m;
     const s = opts.adapter.init(foldIn(k, i), wide);
-    params[path] = half
-      ? treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), s.params)
-      : s.params;
+    params[path] = s.params; // float32 when the weight was widened
     const frozen = half
       ? treeMap(
         (t: Tensor) =>

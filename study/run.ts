@@ -29,7 +29,7 @@ import { orthogonalityError, stableRank } from "../adapters/analysis.ts";
 import { countScalars } from "../adapters/adapter.ts";
 import { type AdaptedModel, adaptModel } from "../models/adapted.ts";
 import { type CausalLM, getPath, type LinearModule, type ModelParams } from "../models/model.ts";
-import { crossEntropy } from "../models/nn.ts";
+import { crossEntropy, widenHalf } from "../models/nn.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
 import type { Method } from "./methods.ts";
 import type { Task } from "./tasks.ts";
@@ -242,7 +242,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
     let row: Omit<MethodResult, "name" | "label" | "family" | "lr">;
     if (!method.adapter) {
       // a float16 base (`--dtype float16`) keeps only its frozen copy in half: full fine-tuning trains float32
-      const start = treeMap((t: Tensor) => (t.dtype === "float16" ? astype(t, "float32") : t), model.params);
+      const start = treeMap(widenHalf, model.params);
       const r = await train({ ...common, params: start as ModelParams, loss: lossOf(model) });
       const ev = await evaluate(model, r.params, task, heldOut, like);
       const an = await analyse(model, targets, (p) => (getPath(r.params, p) as LinearModule).weight, () => []);
