@@ -176,6 +176,8 @@ Deno.test("eye with m and k (both signs)", () => {
   assert.deepEqual(eye(2, { m: 3, k: 1 }).arraySync(), [[0, 1, 0], [0, 0, 1]]);
   assert.deepEqual(eye(3, { m: 2, k: -1 }).arraySync(), [[0, 0], [1, 0], [0, 1]]);
   assert.deepEqual(eye(2, { k: 5 }).arraySync(), [[0, 0], [0, 0]]);
+  assert.deepEqual(eye(2, { k: -5 }).arraySync(), [[0, 0], [0, 0]]);
+  assert.deepEqual(eye(2 ** 40, { m: 0 }).shape, [2 ** 40, 0]); // an empty result costs nothing, however tall
   assert.equal(eye(2, { dtype: "float64" }).dtype, "float64");
 });
 
@@ -765,6 +767,10 @@ Deno.test("dtype promotion: bool < int32 < float16 < float32 < float64; numbers 
   assert.deepEqual(vals(div(tensor([3], { dtype: "int32" }), 2)), [1.5]);
   assert.deepEqual(vals(astype(f64([-1.7, 2.9], [2]), "int32")), [-1, 2]);
   assert.deepEqual(vals(astype(f64([-1.7, 0], [2]), "bool")), [1, 0]);
+  // a plain number converts as a scalar tensor would
+  assert.deepEqual([astype(-1.7, "int32").shape, astype(-1.7, "int32").item()], [[], -1]);
+  assert.deepEqual([astype(-3, "float16").dtype, astype(0.1, "float16").item()], ["float16", Math.f16round(0.1)]);
+  assert.deepEqual([astype(-1.7, "bool").item(), astype(0, "bool").item(), astype(2, "float64").item()], [1, 0, 2]);
   assert.equal(exp(tensor([0], { dtype: "int32" })).dtype, "float32");
   // several operands: concat and stack promote like a binary op
   const mixed = concat([tensor([1], { dtype: "int32" }), tensor([0.5], { dtype: "float64" }), tensor([true])]);

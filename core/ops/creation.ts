@@ -208,7 +208,7 @@ export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } 
     throw new ShapeError(`eye: n = ${n}, m = ${m} must be non-negative integers and k = ${k} an integer`);
   }
   const a = hostArray("eye", checkDType("eye", opts.dtype ?? "float32"), n * m, [n, m]);
-  for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) a[i * m + i + k] = 1;
+  for (let i = Math.max(0, -k), end = Math.min(n, m - k); i < end; i++) a[i * m + i + k] = 1; // the diagonal only
   return tensor(a, { shape: [n, m], like: opts.like });
 }
 

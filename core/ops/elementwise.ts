@@ -12,9 +12,16 @@ import { full } from "./creation.ts";
 /** A tensor or a plain number (weakly typed: it takes the other operand's dtype). */
 export type TensorLike = Tensor | number;
 
-/** Converts a dtype; a no-op when it already matches. */
-export function astype(x: Tensor, dtype: DType): Tensor {
+/**
+ * Converts a dtype; a no-op when it already matches. A plain number becomes a scalar of `dtype`,
+ * converted as a tensor would be (truncated toward zero for int32, nonzero is true for bool).
+ */
+export function astype(x: TensorLike, dtype: DType): Tensor {
   checkOperand("astype", x);
+  if (typeof x === "number") {
+    const d = checkDType("astype", dtype);
+    return full([], d === "int32" && Number.isFinite(x) ? Math.trunc(x) : x, { dtype: d });
+  }
   return x.dtype === dtype ? x : bind1(castP, [x], { dtype: checkDType("astype", dtype) });
 }
 
