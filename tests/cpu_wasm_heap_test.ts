@@ -10,6 +10,8 @@ import { getHeap, heapAddress, heapArray, heapRelease, heapStats } from "../core
 import { setDirectPanels, setMatmulThreads } from "../core/backend/cpu/wasm/gemm.ts";
 import { simdBinary32, simdUnary32 } from "../core/backend/cpu/wasm/elementwise.ts";
 import { binaryKernel, whereKernel } from "../core/backend/cpu/elementwise.ts";
+import { arr } from "../core/backend/cpu/mod.ts";
+import * as T from "../mod.ts";
 
 const shared = getHeap()?.shared === true;
 
@@ -193,5 +195,24 @@ Deno.test({
         );
       }
     }
+  },
+});
+
+Deno.test({
+  name: "wasm heap: a large operand read by a second product moves into the memory, the first read moves nothing",
+  ignore: !shared,
+  fn: () => {
+    // an odd length, so that no recycled block of the pool serves it: the tensor's array is a plain one
+    const w = T.tensor(fill(new Float32Array(262147 * 2), 7), { shape: [2, 262147] });
+    const x = T.tensor(fill(new Float32Array(3 * 2), 8), { shape: [3, 2] });
+    const data = () => arr(w._storage);
+    assert.equal(heapAddress(data()), -1);
+    const first = T.matmul(x, w).dataSync();
+    assert.equal(heapAddress(data()), -1); // seen once: an activation read once stays where it is
+    const second = T.matmul(x, w).dataSync();
+    assert.ok(heapAddress(data()) >= 0); // read again: a weight, now read in place
+    assert.deepEqual(second, first);
+    assert.deepEqual(T.matmul(x, w).dataSync(), first);
+    assert.deepEqual(w.dataSync(), fill(new Float32Array(262147 * 2), 7));
   },
 });

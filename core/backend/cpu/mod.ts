@@ -9,7 +9,7 @@ import { BackendError, DomainError } from "../../errors.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../primitives.ts";
 import { fillRandom } from "../../random.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./elementwise.ts";
-import { disown, giveArray, takeArray } from "./pool.ts";
+import { disown, giveArray, settle, takeArray } from "./pool.ts";
 import { reduceKernel } from "./reduce.ts";
 import { gemm, gemmBatch } from "./matmul.ts";
 import { stridedCopy } from "./copy.ts";
@@ -227,7 +227,7 @@ function widen16(x: TypedArray): TypedArray {
 }
 
 k("matmul", (ins, avals, p: { transA: boolean; transB: boolean }, [o]) => {
-  const a = arr(ins[0]), b = arr(ins[1]);
+  const a = settled(ins[0]), b = settled(ins[1]);
   if (!isFloat16Array(a) && !isFloat16Array(b)) return [matmulKernel(a, b, avals, p, o)];
   // a float16 operand (float16 · float16, or a float16 weight beside float32 activations): widened
   // to float32 (a pooled temporary, returned at once), the float32 GEMM (float32 accumulation), a
@@ -242,6 +242,13 @@ k("matmul", (ins, avals, p: { transA: boolean; transB: boolean }, [o]) => {
   cpu.release(result);
   return [own(out)];
 });
+
+/** A product operand's elements, moved into the Wasm memory when `settle` says so (the storage then holds the copy). */
+function settled(s: Storage): TypedArray {
+  const st = s as CpuStorage, h = settle(st.data);
+  if (h) st.data = h;
+  return st.data;
+}
 
 function matmulKernel(
   A: TypedArray,

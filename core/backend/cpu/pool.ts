@@ -13,6 +13,7 @@
  * memory, which the collector cannot see (its blocks come back only through a
  * `FinalizationRegistry`, whose callbacks wait for the event loop). So the Wasm memory holds what
  * scoped loops recycle; a training loop runs in it from its second step on.
+ * Large operands a product reads a second time (frozen weights) are moved into it too (`settle`).
  *
  * Only arrays this module handed out are recycled, and only once: `disown` (called when an array
  * is wrapped from outside the CPU kernels, for instance by a linear-algebra kernel that may return
@@ -22,7 +23,7 @@
  * @module
  */
 import { allocate, type DType, type TypedArray } from "../../dtype.ts";
-import { heapAddress, heapArray, heapRelease } from "./wasm/heap.ts";
+import { heapAddress, heapArray, heapRelease, heapStats } from "./wasm/heap.ts";
 
 /** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
 const MIN_BYTES = 4096;
@@ -83,6 +84,36 @@ export function giveArray(a: TypedArray, d: DType): void {
   }
   list.push(keep);
   freeBytes += keep.byteLength;
+}
+
+/** Smallest operand (bytes) `settle` moves into the Wasm memory. */
+const SETTLE_MIN_BYTES = 1 << 20;
+/** Live bytes of the Wasm memory (of its 4 GiB) past which `settle` moves nothing more. */
+const SETTLE_MAX_LIVE = 2 * 1024 * 1024 * 1024;
+/** Large arrays `settle` has seen once. */
+const seenOnce = new WeakSet<TypedArray>();
+
+/**
+ * For an operand the GEMM reads: a copy of `a` inside the Wasm memory when `a` is a plain float
+ * array of at least 1 MiB seen here before (a frozen weight read by every step: without the copy,
+ * each product would copy it into scratch first, 154 MB for GPT-2's tied embedding), else null (`a`
+ * stays where it is). The first sight only marks it, so an activation read once never grows the
+ * memory; nothing moves once the memory's live bytes would pass 2 GiB. The copy takes `a`'s place in
+ * recycling when `a` was recycled (so a release hands it back), else it is freed when collected.
+ */
+export function settle(a: TypedArray): TypedArray | null {
+  if (a.byteLength < SETTLE_MIN_BYTES || !(a instanceof Float32Array || a instanceof Float64Array)) return null;
+  if (heapAddress(a) >= 0) return null;
+  if (!seenOnce.has(a)) {
+    seenOnce.add(a);
+    return null;
+  }
+  if (heapStats().liveBytes + a.byteLength > SETTLE_MAX_LIVE) return null;
+  const h = heapArray(a instanceof Float32Array ? "float32" : "float64", a.length, false);
+  if (!h) return null;
+  h.set(a);
+  if (owned.delete(a)) owned.add(h);
+  return h;
 }
 
 /** Removes an array from recycling for good (it may be shared with storage this module cannot see). */
