@@ -22,7 +22,6 @@
  * Run: `deno run -A bench/cpu_peers.ts [--cases mlp,mlp-jit,lora,lora-jit,linalg,matmul] [--rounds 3] [--no-peer]`
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -44,6 +43,7 @@ import {
 import { lora } from "../adapters/mod.ts";
 import { adam } from "../optim/mod.ts";
 import { type Mlp, mlpProblem, mlpStep } from "./core_mlp.ts";
+import { commandLine } from "../examples/cli.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -309,16 +309,24 @@ const keep = (
 ): Timing => (a ? { ms: Math.min(a.ms, b.ms), min: Math.min(a.min, b.min) } : b);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      cases: { type: "string", default: "mlp,mlp-jit,lora,lora-jit,linalg,matmul" },
-      rounds: { type: "string", default: "3" },
-      threads: { type: "string", default: "2" },
-      "no-peer": { type: "boolean" },
+  const values = commandLine(
+    Deno.args,
+    "deno run -A bench/cpu_peers.ts [options]",
+    "Issue 12's CPU scoreboard: Tangent beside PyTorch, NumPy and jax-js in the same run, rounds\n" +
+      "alternating; prints one table with the ratios and the goals.",
+    {
+      cases: {
+        type: "string",
+        value: "<a,b>",
+        help: "mlp, mlp-jit, lora, lora-jit, linalg, matmul",
+        default: "mlp,mlp-jit,lora,lora-jit,linalg,matmul",
+      },
+      rounds: { type: "string", value: "<n>", help: "rounds, each running the peer then Tangent", default: "3" },
+      threads: { type: "string", value: "<n>", help: "PyTorch's and NumPy's threads", default: "2" },
+      "no-peer": { type: "boolean", help: "skip the peers" },
     },
-  });
-  const want = new Set(values.cases!.split(","));
+  );
+  const want = new Set(String(values.cases).split(","));
   const cases: Case[] = [
     ...(want.has("mlp") ? [mlpCase()] : []),
     ...(want.has("mlp-jit") ? [mlpCase(true)] : []),

@@ -23,7 +23,6 @@
  * - `deno bench -A bench/models_bench.ts` runs the fixture and study cases under `Deno.bench`.
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -45,6 +44,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { crossEntropy } from "../models/nn.ts";
+import { commandLine } from "../examples/cli.ts";
 import type { CausalLM } from "../models/model.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -280,21 +280,29 @@ async function runPeer(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      reps: { type: "string" },
-      cases: { type: "string" },
-      "no-peer": { type: "boolean" },
-      threads: { type: "string", default: "2" },
-      rounds: { type: "string", default: "2" },
-      backend: { type: "string", default: "cpu" },
-      jit: { type: "boolean" },
+  const values = commandLine(
+    Deno.args,
+    "deno run -A bench/models_bench.ts [options]",
+    "Transformer forward passes and training steps (tiny fixtures, the study's GPT-2, a GPT-2-small shape)\n" +
+      "beside PyTorch + PEFT on the same shapes, rounds alternating; prints a table of medians and ratios.",
+    {
+      cases: { type: "string", value: "<a,b>", help: "only these cases (tiny_gpt2, tiny_llama, study, gpt2_small)" },
+      reps: { type: "string", value: "<n>", help: "timed runs per round (default: per case)" },
+      rounds: { type: "string", value: "<n>", help: "rounds, each running the peer then Tangent", default: "2" },
+      threads: { type: "string", value: "<n>", help: "PyTorch's threads", default: "2" },
+      backend: {
+        type: "string",
+        value: "cpu|webgpu",
+        help: "Tangent's backend (webgpu: the peer on CUDA)",
+        default: "cpu",
+      },
+      jit: { type: "boolean", help: "Tangent's forward and whole steps under jit" },
+      "no-peer": { type: "boolean", help: "skip PyTorch" },
     },
-  });
+  );
   const backend = values.backend === "webgpu" ? "webgpu" : "cpu";
   if (backend === "webgpu") await useBackend("webgpu");
-  const only = new Set((values.cases ?? "").split(",").filter(Boolean));
+  const only = new Set(String(values.cases ?? "").split(",").filter(Boolean));
   const reps = values.reps ? Number(values.reps) : undefined;
   const rounds = Number(values.rounds);
   // on a GPU, GPT-2 small runs at issue 9's shape (8 × 512 tokens)
@@ -316,7 +324,7 @@ async function main(): Promise<void> {
   };
   for (const c of cases) {
     const model = await makeModel(c, backend);
-    const fns = c.what.map((what) => [what, runner(c, model, what, values.jit)] as const);
+    const fns = c.what.map((what) => [what, runner(c, model, what, values.jit === true)] as const);
     for (let round = 0; round < rounds; round++) {
       if (!peerNote) {
         const got = await runPeer([c], reps, Number(values.threads), backend === "webgpu" ? "cuda" : "cpu");

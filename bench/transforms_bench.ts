@@ -10,16 +10,21 @@
  * on the result (it is lazy), Tangent's are synchronous on the CPU.
  * @module
  */
-import { parseArgs } from "node:util";
 import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { jitGraphs } from "../autodiff/jit.ts";
+import { commandLine } from "../examples/cli.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { quick: { type: "boolean" }, "no-jaxjs": { type: "boolean" } },
-});
-const quick = values.quick ?? false;
+const values = commandLine(
+  Deno.args,
+  "deno run -A bench/transforms_bench.ts [options]",
+  "The gradient of a 200-op chain and a LoRA step, eager and under jit, beside jax-js; one JSON line per measurement.",
+  {
+    quick: { type: "boolean", help: "fewer calls and rounds" },
+    "no-jaxjs": { type: "boolean", help: "skip jax-js" },
+  },
+);
+const quick = values.quick === true;
 
 function report(o: Record<string, unknown>): void {
   console.log(JSON.stringify(o));

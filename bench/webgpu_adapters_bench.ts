@@ -25,7 +25,6 @@
  * `--quick` (d = tokens = 128, 2 steps, 1 rep) checks that everything runs, e.g. on llvmpipe.
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as T from "../mod.ts";
@@ -49,36 +48,31 @@ import { orthogonalityError } from "../adapters/analysis.ts";
 import { adamw, landing, type Optimizer } from "../manifolds/mod.ts";
 import { webgpuAdapterName, webgpuAvailable, webgpuMemory } from "../core/backend/webgpu/mod.ts";
 import type { WebGPUBackend } from "../core/backend/webgpu/backend.ts";
+import { commandLine } from "../examples/cli.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    dim: { type: "string" },
-    tokens: { type: "string" },
-    steps: { type: "string" },
-    reps: { type: "string" },
-    only: { type: "string" },
-    "no-peer": { type: "boolean", default: false },
-    "no-linalg": { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
+const args = commandLine(
+  Deno.args,
+  "deno run -A bench/webgpu_adapters_bench.ts [options]",
+  "Every adapter's training step on WebGPU at a 4096-wide layer (and the linalg kernels), beside PyTorch on CUDA.",
+  {
+    dim: { type: "string", value: "<n>", help: "layer width (default 4096; --quick 128)" },
+    tokens: { type: "string", value: "<n>", help: "tokens per step (default 4096; --quick 128)" },
+    steps: { type: "string", value: "<n>", help: "steps per timed run (default 20; --quick 2)" },
+    reps: { type: "string", value: "<n>", help: "timed runs (default 5; --quick 1)" },
+    only: { type: "string", value: "<a,b>", help: "only these adapters" },
+    "no-peer": { type: "boolean", help: "skip PyTorch" },
+    "no-linalg": { type: "boolean", help: "skip the linear-algebra kernels" },
+    quick: { type: "boolean", help: "small shapes (a smoke test)" },
   },
-});
-if (args.help) {
-  console.log(
-    "deno run -A bench/webgpu_adapters_bench.ts [--dim 4096] [--tokens 4096] [--steps 20] [--reps 5] " +
-      "[--only a,b] [--no-peer] [--no-linalg] [--quick]",
-  );
-  Deno.exit(0);
-}
-const quick = args.quick;
+);
+const quick = args.quick === true;
 const D = Number(args.dim ?? (quick ? 128 : 4096));
 const N = Number(args.tokens ?? (quick ? 128 : 4096));
 const STEPS = Number(args.steps ?? (quick ? 2 : 20));
 const REPS = Number(args.reps ?? (quick ? 1 : 5));
-const only = args.only?.split(",") ?? null;
+const only = args.only ? String(args.only).split(",") : null;
 
 /** One case: a name, the adapter, its optimizer. */
 interface Case {

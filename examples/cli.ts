@@ -61,6 +61,28 @@ export function parseCommandLine(
   }
 }
 
+/**
+ * `parseCommandLine` with a `--help` (`-h`) flag added: it prints the help and exits with status 0.
+ * For scripts whose options need no further checks (the benches).
+ */
+export function commandLine(
+  args: readonly string[],
+  usage: string,
+  description: string,
+  options: Record<string, OptionSpec>,
+): Record<string, string | boolean | undefined> {
+  const all: Record<string, OptionSpec> = {
+    ...options,
+    help: { type: "boolean", short: "h", help: "print this help" },
+  };
+  const o = parseCommandLine(args, usage, description, all);
+  if (o.help) {
+    console.log(helpText(usage, description, all));
+    Deno.exit(0);
+  }
+  return o;
+}
+
 /** A positive integer option, or an error naming it. */
 export function intOption(name: string, v: string | boolean | undefined, fallback: number): number {
   if (v === undefined || v === false) return fallback;
