@@ -167,8 +167,14 @@ export function matmulRef(a: Host, b: Host): Host {
   const data = Array.from({ length: size(shape) }, (_, i) => {
     const c = unravel(i, shape);
     const bc = c.slice(0, -2), r = c[c.length - 2], col = c[c.length - 1];
+    // float32 sums in float32, in order of k, one rounding per multiply-add (as the kernels do: a
+    // float64 sum would stay finite where theirs overflows, and give ∞ where theirs gives NaN)
+    const f32 = a.dtype === "float32";
     let s = 0;
-    for (let q = 0; q < k; q++) s += at(a, [...bc, r, q]) * at(b, [...bc, q, col]);
+    for (let q = 0; q < k; q++) {
+      s += at(a, [...bc, r, q]) * at(b, [...bc, q, col]);
+      if (f32) s = Math.fround(s);
+    }
     return s;
   });
   return h(shape, data, a.dtype);
