@@ -3,7 +3,7 @@
  * one process, so their resident sets mix): prints, as JSON, the resident set after each of four
  * rounds of a scenario.
  *
- * `deno run --allow-read --allow-env tests/scripts/memory_growth.ts training|forward`
+ * `deno run --allow-read --allow-env --v8-flags=--expose-gc tests/scripts/memory_growth.ts training|forward`
  */
 import { adapters, adaptModel, createModel, initModel, key, manifolds, parseConfig, scope, tensor } from "../../mod.ts";
 import { valueAndGrad } from "../../mod.ts";
@@ -35,6 +35,9 @@ const rss: number[] = [];
 for (let round = 0; round < 4; round++) {
   if (Deno.args[0] === "training") training(round);
   else await forward();
+  // a full collection first (with --expose-gc): what is measured is what stays reachable, not when
+  // V8 gets round to collecting (on a loaded machine it may wait a round or two)
+  (globalThis as { gc?: () => void }).gc?.();
   await new Promise((r) => setTimeout(r, 10));
   rss.push(Deno.memoryUsage().rss);
 }
