@@ -10,7 +10,7 @@
  * @module
  */
 import { fmtShape, FormatError, ShapeError } from "../core/errors.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkedRead, type Tensor } from "../core/tensor.ts";
 import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import type { LayerCache } from "./nn.ts";
@@ -234,7 +234,9 @@ export function checkInputIds(op: string, ids: Tensor, vocab: number, maxPositio
     );
   }
   if (ids.backend.name === "cpu") {
-    const d = ids.dataSync();
+    // not a value read for jit: a jitted step over the model is traced once (a replay's embedding
+    // lookup still rejects an id past the vocabulary)
+    const d = checkedRead(ids);
     for (let i = 0; i < d.length; i++) {
       if (d[i] < 0 || d[i] >= vocab) {
         throw new ShapeError(`${op}: token id ${d[i]} at position ${i} is outside the vocabulary [0, ${vocab})`);

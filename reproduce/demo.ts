@@ -92,7 +92,8 @@ export async function demoSetup(opts: DemoModelOptions): Promise<DemoSetup> {
 /**
  * `optimizer` that calls `look(step, params)` with the parameters before update `step` whenever
  * `step` is a multiple of `every` (step 0: the starting parameters). Its updates are the
- * wrapped optimizer's; it counts the updates it has made.
+ * wrapped optimizer's; it counts the updates it has made. It runs on the host at every update, so
+ * train with it eagerly (`runStudy`'s `jit: false`): a jitted step would call it only while tracing.
  * @example
  * ```ts
  * import { grad, key, manifolds, normal, square, sum, type Tensor } from "../mod.ts";

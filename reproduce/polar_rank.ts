@@ -119,6 +119,7 @@ export async function polarStableRank(opts: PolarStableRankOptions = {}): Promis
       return { ...m, optimizer: (lr: number) => watching(m.optimizer(lr), every, look) };
     });
     const res = await runStudy({
+      jit: false, // `watching` looks at the parameters on the host every few steps: no replayed trace
       model,
       task,
       methods,

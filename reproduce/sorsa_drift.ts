@@ -158,6 +158,7 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
     };
     const watched: Method = { ...m, optimizer: (l: number) => watching(m.optimizer(l), every, record) };
     const res = await runStudy({
+      jit: false, // `watching` looks at the parameters on the host every few steps: no replayed trace
       model,
       task,
       methods: [watched],

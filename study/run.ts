@@ -59,6 +59,11 @@ export interface StudyOptions {
   onProgress?: (method: Method, step: number, total: number, loss: number) => void;
   /** Called when a method is done, with the trained model and parameters (to export them). */
   onTrained?: (method: Method, trained: TrainedMethod) => Promise<void> | void;
+  /**
+   * Train each method with one jitted step (default true, `train`'s `jit`); false for an optimizer
+   * with host side effects (`reproduce`'s `watching`), which a replayed trace would not run.
+   */
+  jit?: boolean;
 }
 
 /** A method's trained state. */
@@ -238,6 +243,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       batch: (step: number) => task.trainBatch(step, opts.batch),
       like,
       onProgress: (step: number, loss: number) => opts.onProgress?.(method, step, opts.steps, loss),
+      jit: opts.jit,
     };
     let row: Omit<MethodResult, "name" | "label" | "family" | "lr">;
     if (!method.adapter) {
