@@ -78,17 +78,22 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     bind(ALL_PRIMITIVES.slice, [x], { starts: [0, ...starts], stops: [x.shape[0], ...stops] }),
   pad: ([x], _b, { widths, value }) => bind(ALL_PRIMITIVES.pad, [x], { widths: [[0, 0], ...widths], value }),
   concat: (xs, batched, { axis }, size) => bind(ALL_PRIMITIVES.concat, all(xs, batched, size), { axis: axis + 1 }),
-  gather: ([x, idx], batched, { axis }, size) => {
-    if (!batched[1]) return bind(ALL_PRIMITIVES.gather, [x, idx], { axis: axis + 1 });
+  gather: ([x, idx], batched, { axis, ids }, size) => {
+    if (!batched[1]) return bind(ALL_PRIMITIVES.gather, [x, idx], { axis: axis + 1, ids });
     // out[b, p, i, q] = x[b, p, idx[b, i], q]: one gather over the batch and the axis merged
     const xb = batched[0] ? x : repeat(x, size);
     const pre = xb.shape.slice(1, axis + 1), post = xb.shape.slice(axis + 2), d = xb.shape[axis + 1];
     const P = pre.reduce((a, b) => a * b, 1), Q = post.reduce((a, b) => a * b, 1);
     const merged = o.reshape(o.transpose(o.reshape(xb, [size, P, d, Q]), [1, 0, 2, 3]), [P, size * d, Q]);
     const ishape = idx.shape.slice(1);
+    // every example's indices checked against its own axis first (a gather of zeros: its error names
+    // the example's extent; an index past it would otherwise read the next example's rows), the
+    // zeros added so the check stays in a jit graph
+    const checked =
+      bind(ALL_PRIMITIVES.gather, [o.zeros([d], { dtype: "int32", like: idx }), idx], { axis: 0, ids })[0];
     const flat = o.reshape(
       o.add(
-        o.reshape(wrapIndex(idx, d), [size, -1]),
+        o.reshape(o.add(wrapIndex(idx, d), checked), [size, -1]),
         o.reshape(o.mul(o.arange(size, undefined, 1, { like: idx }), d), [size, 1]),
       ),
       [-1],

@@ -33,3 +33,11 @@ export class BackendError extends TangentError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
+
+/**
+ * The error of a token id outside a vocabulary of `vocab` ids: `op`'s input check and its
+ * embedding gather (`gatherP` with `ids`, on every backend) throw the same one.
+ */
+export function tokenIdError(op: string, id: number, position: number, vocab: number): DomainError {
+  return new DomainError(`${op}: token id ${id} at position ${position} is outside the vocabulary [0, ${vocab})`);
+}

@@ -328,8 +328,12 @@ export const concatP = definePrimitive<{ axis: number }>({
   },
 });
 
-/** `y = x.take(indices, axis)`: out shape `x.shape[:axis] + idx.shape + x.shape[axis+1:]`. */
-export const gatherP = definePrimitive<{ axis: number }>({
+/**
+ * `y = x.take(indices, axis)`: out shape `x.shape[:axis] + idx.shape + x.shape[axis+1:]`. With `ids`
+ * (an op's name), the indices are that op's token ids: a negative one is an error too, not counted
+ * from the end, and the message names the op (so a jit replay checks ids as the eager call does).
+ */
+export const gatherP = definePrimitive<{ axis: number; ids?: string }>({
   name: "gather",
   abstract([x, idx], { axis }) {
     if (idx.dtype !== "int32") {

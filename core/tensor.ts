@@ -18,16 +18,6 @@ import type { ReduceOptions } from "./ops/reduce.ts";
  */
 export const valueReads: { count: number } = { count: 0 };
 
-/**
- * The elements of `t` now (the CPU), without counting as a value read: for a check that only
- * throws or returns, so the graph a `jit` trace records through it is the same whatever the values
- * (the trace stays replayable; a replay does not run the check).
- * @internal
- */
-export function checkedRead(t: Tensor): TypedArray {
-  return t.backend.toHostSync(t._live(), t);
-}
-
 /** Nested arrays of numbers, as `tensor` accepts and `array()` returns. */
 export type NestedArray = number | boolean | NestedArray[];
 

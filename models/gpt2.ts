@@ -22,7 +22,7 @@ import {
   type LinearModule,
   type ModelParams,
 } from "./model.ts";
-import { activation, attention, type LayerCache, layerNorm, widenHalf } from "./nn.ts";
+import { activation, attention, embedding, type LayerCache, layerNorm, widenHalf } from "./nn.ts";
 
 interface Norm {
   weight: Tensor;
@@ -43,13 +43,16 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const p = params as unknown as Gpt2Params;
   const lin = opts.linear ?? defaultLinear;
   const past = opts.cache?.length ?? 0;
-  checkInputIds("gpt2", ids, c.vocabSize, c.maxPositions, past);
+  checkInputIds("gpt2", ids, c.maxPositions, past);
   const [B, T] = ids.shape;
   const E = c.hiddenSize, H = c.numHeads, D = c.headDim;
   const act = activation(c.activation);
   const pos = arange(past, past + T, 1, { like: ids });
   // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
-  let h = add(widenHalf(take(p.transformer.wte.weight, ids, 0)), widenHalf(take(p.transformer.wpe.weight, pos, 0)));
+  let h = add(
+    widenHalf(embedding(p.transformer.wte.weight, ids, "gpt2")),
+    widenHalf(take(p.transformer.wpe.weight, pos, 0)),
+  );
   const caches: LayerCache[] = [];
   p.transformer.h.forEach((l, i) => {
     const at = `transformer.h.${i}`;

@@ -7,7 +7,7 @@
  *   hᵢ₊₁ = hᵢ' + down(silu(gate(y)) ⊙ up(y)),         y = RMSNorm(hᵢ')
  * @module
  */
-import { add, mul, take } from "../core/ops/mod.ts";
+import { add, mul } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
@@ -25,6 +25,7 @@ import {
   activation,
   applyRope,
   attention,
+  embedding,
   type LayerCache,
   rmsNorm,
   ropeInverseFrequencies,
@@ -47,12 +48,12 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const p = params as unknown as LlamaParams;
   const lin = opts.linear ?? defaultLinear;
   const past = opts.cache?.length ?? 0;
-  checkInputIds(c.modelType, ids, c.vocabSize, c.maxPositions, past);
+  checkInputIds(c.modelType, ids, c.maxPositions, past);
   const [B, T] = ids.shape;
   const H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim;
   const act = activation(c.activation);
   // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
-  let h = widenHalf(take(p.model.embed_tokens.weight, ids, 0));
+  let h = widenHalf(embedding(p.model.embed_tokens.weight, ids, c.modelType));
   const { cos, sin } = ropeTables(ropeInverseFrequencies(c.rope!, D), past, T, h);
   const caches: LayerCache[] = [];
   p.model.layers.forEach((l, i) => {

@@ -29,6 +29,7 @@ export {
   attention,
   type AttentionOptions,
   crossEntropy,
+  embedding,
   type LayerCache,
   layerNorm,
   rmsNorm,

@@ -10,7 +10,7 @@
  * @module
  */
 import { fmtShape, FormatError, ShapeError } from "../core/errors.ts";
-import { checkedRead, type Tensor } from "../core/tensor.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import type { LayerCache } from "./nn.ts";
@@ -220,8 +220,11 @@ export function linearPathsOf(spec: ArchitectureSpec, config: ModelConfig, embed
     .map((e) => e.name.slice(0, -".weight".length));
 }
 
-/** Checks token ids: an int32 `[B, T]` tensor with T ≥ 1, within the positions and (on the CPU) the vocabulary. */
-export function checkInputIds(op: string, ids: Tensor, vocab: number, maxPositions: number, past = 0): void {
+/**
+ * Checks token ids: an int32 `[B, T]` tensor with T ≥ 1, within the positions. The vocabulary is
+ * checked by the embedding gather (`embedding`), on every backend and in every `jit` replay.
+ */
+export function checkInputIds(op: string, ids: Tensor, maxPositions: number, past = 0): void {
   if (ids.dtype !== "int32" || ids.ndim !== 2 || ids.shape[1] < 1) {
     throw new ShapeError(
       `${op}: inputIds must be int32 [batch, seq] with seq ≥ 1, got ${ids.dtype} ${fmtShape(ids.shape)}; ` +
@@ -232,15 +235,5 @@ export function checkInputIds(op: string, ids: Tensor, vocab: number, maxPositio
     throw new ShapeError(
       `${op}: ${past + ids.shape[1]} positions exceed the model's ${maxPositions}; shorten the input`,
     );
-  }
-  if (ids.backend.name === "cpu") {
-    // not a value read for jit: a jitted step over the model is traced once (a replay's embedding
-    // lookup still rejects an id past the vocabulary)
-    const d = checkedRead(ids);
-    for (let i = 0; i < d.length; i++) {
-      if (d[i] < 0 || d[i] >= vocab) {
-        throw new ShapeError(`${op}: token id ${d[i]} at position ${i} is outside the vocabulary [0, ${vocab})`);
-      }
-    }
   }
 }

@@ -35,7 +35,9 @@ import {
   transpose,
   where,
 } from "../core/ops/mod.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { bind1 } from "../core/primitive.ts";
+import { gatherP } from "../core/primitives.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import type { RopeConfig } from "./config.ts";
 
 /**
@@ -51,6 +53,26 @@ import type { RopeConfig } from "./config.ts";
  */
 export function widenHalf(x: Tensor): Tensor {
   return x.dtype === "float16" ? astype(x, "float32") : x;
+}
+
+/**
+ * Rows of an embedding table `weight` (`[vocab, dim]`) at the int32 token `ids`: `take(weight,
+ * ids, 0)` as PyTorch's `F.embedding` reads it, so every id must lie in `[0, vocab)` (a negative id
+ * is an error, not a row from the end). The gather checks the ids itself, on every backend and in
+ * every `jit` replay, and its message names `op`.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { embedding } from "./nn.ts";
+ * const w = tensor([[0, 1], [2, 3], [4, 5]]);
+ * embedding(w, tensor([[2, 0]], { dtype: "int32" })).shape; // [1, 2, 2]
+ * ```
+ */
+export function embedding(weight: Tensor, ids: Tensor, op = "embedding"): Tensor {
+  checkTensor(op, weight, "the embedding table");
+  checkTensor(op, ids, "ids");
+  if (weight.ndim < 1) throw new ShapeError(`${op}: the embedding table must have a vocabulary axis, got a scalar`);
+  return bind1(gatherP, [weight, ids], { axis: 0, ids: op });
 }
 
 /** `1/√(v + ε)` */

@@ -16,6 +16,7 @@ import {
   adapters,
   adaptModel,
   type CausalLM,
+  DomainError,
   generate,
   loadModel,
   loadPeftAdapter,
@@ -190,6 +191,16 @@ Deno.test({
         assert.equal(logits.dtype, "float32");
         const e = relErr(await logits.data(), want);
         assert.ok(e < TOL && e > 0, `${m}: relative error ${e}`);
+        // a token id outside the vocabulary fails the next read with the CPU's message (the packed
+        // float16 lookup checks the ids; a negative one is not counted from the end)
+        for (const bad of [-2, half.config.vocabSize]) {
+          const message = `${half.config.modelType}: token id ${bad} at position 1 is outside the vocabulary ` +
+            `[0, ${half.config.vocabSize})`;
+          await assert.rejects(
+            () => half.apply(half.params, tensor([[1, bad, 3]], { dtype: "int32" })).data(),
+            (err: Error) => err instanceof DomainError && err.message === message,
+          );
+        }
         // a LoRA on the float16 base trains on the GPU in float32
         const target = m === "tiny_gpt2" ? "c_attn" : "q_proj,v_proj";
         const peft = adaptModel(half, { target, adapter: adapters.lora({ r: 4, alpha: 8 }) });

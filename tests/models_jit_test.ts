@@ -1,13 +1,15 @@
 /**
- * A jitted training step over a transformer is traced once and replayed: the model's token-id check
- * reads the ids without making the trace value-dependent (it used to, and every jitted model step
- * then ran eagerly), and the replay gives the eager step's numbers.
+ * A jitted training step over a transformer is traced once and replayed: nothing in the model reads
+ * the ids' values (an eager token-id check once did, and every jitted model step then ran eagerly),
+ * the replay gives the eager step's numbers, and its embedding lookup rejects a bad id as the eager
+ * step does.
  */
 import assert from "node:assert/strict";
 import {
   adapters,
   adaptModel,
   createModel,
+  DomainError,
   initModel,
   jit,
   key,
@@ -68,9 +70,17 @@ for (const modelType of ["gpt2", "llama"]) {
     const graphs = jitGraphs(jitted);
     assert.equal(graphs.length, 1, "one signature, traced once");
     assert.notEqual(graphs[0], "eager", "the trace read no values");
-    // an id past the vocabulary is still rejected, eagerly by the check and in a replay by the lookup
-    const bad = tensor([[1, 2, 3, 4, 5, 25], [1, 2, 3, 4, 5, 6]], { dtype: "int32" });
-    assert.throws(() => step(pe, se, bad, batches[0][1]), /vocabulary|outside/);
-    assert.throws(() => jitted(pj, sj, bad, batches[0][1]), /outside|index/);
+    // an id outside the vocabulary is rejected by the embedding lookup, eagerly and in a replay with
+    // the same message: past the end, and negative (which take would count from the end)
+    for (const [id, at] of [[25, 5], [-1, 8]]) {
+      const ids = [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6];
+      ids[at] = id;
+      const bad = tensor([ids.slice(0, 6), ids.slice(6)], { dtype: "int32" });
+      const message = `${modelType}: token id ${id} at position ${at} is outside the vocabulary [0, 20)`;
+      for (const run of [() => step(pe, se, bad, batches[0][1]), () => jitted(pj, sj, bad, batches[0][1])]) {
+        assert.throws(() => scope(run), (e: Error) => e instanceof DomainError && e.message === message);
+      }
+    }
+    assert.notEqual(jitGraphs(jitted)[0], "eager", "still replayed after the failures");
   });
 }

@@ -281,3 +281,22 @@ Deno.test("vmap errors: mismatched batch sizes, nothing batched, a spec that doe
   vmap((x: Tensor) => (leaked = T.mul(x, 2)))(T.zeros([2]));
   assert.throws(() => T.add(leaked!, 1), /escaped/);
 });
+
+Deno.test("vmap of take with batched indices: an index outside its example's axis fails as it does alone", () => {
+  const x = T.tensor([[0, 1, 2], [10, 11, 12]]);
+  const pick = vmap((row: Tensor, i: Tensor) => T.take(row, i, 0));
+  assert.deepEqual(
+    pick(x, T.tensor([[2, -1], [0, -3]], { dtype: "int32" })).dataSync(),
+    Float32Array.from([2, 2, 10, 10]),
+  );
+  // 3 in example 0 would be example 1's first element in the merged gather
+  const message = "take: index 3 is out of range for an axis of extent 3; use indices in [-3, 2]";
+  assert.throws(
+    () => pick(x, T.tensor([[3], [0]], { dtype: "int32" })),
+    (e: Error) => e instanceof T.DomainError && e.message === message,
+  );
+  // and in a jit replay of the batched gather
+  const jitted = T.jit(pick);
+  assert.deepEqual(jitted(x, T.tensor([[1], [2]], { dtype: "int32" })).dataSync(), Float32Array.from([1, 12]));
+  assert.throws(() => jitted(x, T.tensor([[0], [-4]], { dtype: "int32" })), T.DomainError);
+});

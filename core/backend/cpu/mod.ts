@@ -5,7 +5,7 @@
  */
 import { type Aval, type Backend, type Kernel, registerBackend, type Storage } from "../backend.ts";
 import { dtypeOfArray, isFloat16Array, type TypedArray } from "../../dtype.ts";
-import { BackendError, DomainError } from "../../errors.ts";
+import { BackendError, DomainError, tokenIdError } from "../../errors.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../primitives.ts";
 import { fillRandom } from "../../random.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./elementwise.ts";
@@ -176,13 +176,19 @@ function checkedIndex(op: string, v: number, d: number): number {
   return j;
 }
 
-k("gather", ([x, idx], [xa], p: { axis: number }, [o]) => {
+k("gather", ([x, idx], [xa], p: { axis: number; ids?: string }, [o]) => {
   const src = arr(x), ix = arr(idx);
   const D = xa.shape[p.axis];
   const A = size(xa.shape.slice(0, p.axis)), B = size(xa.shape.slice(p.axis + 1));
   const out = takeArray(o.dtype, size(o.shape), false);
   const I = ix.length;
-  const fixed = Int32Array.from(ix, (v) => checkedIndex("take", v, D));
+  const ids = p.ids;
+  const fixed = ids === undefined
+    ? Int32Array.from(ix, (v) => checkedIndex("take", v, D))
+    : Int32Array.from(ix, (v, i) => {
+      if (v < 0 || v >= D) throw tokenIdError(ids, v, i, D);
+      return v;
+    });
   for (let a = 0; a < A; a++) {
     for (let i = 0; i < I; i++) {
       const s = (a * D + fixed[i]) * B, d = (a * I + i) * B;

@@ -125,7 +125,7 @@ export function registerFloat16(gpu: WebGPUBackend): void {
       if (!inAvals.some(is16) && !outAvals.some(is16)) return kernel(ins, inAvals, params, outAvals);
       if (name === "cast") return [cast16(gpu, kernel, ins[0], inAvals[0], params, outAvals[0])];
       if (name === "gather") {
-        const r = packedGather(kernel, ins, inAvals, params as { axis: number });
+        const r = packedGather(kernel, ins, inAvals, params as { axis: number; ids?: string });
         if (r) return [r];
       }
       const temps: Storage[] = [];
@@ -158,13 +158,13 @@ function packedGather(
   gather: Kernel,
   [x, idx]: readonly Storage[],
   [xa, ia]: readonly Aval[],
-  { axis }: { axis: number },
+  { axis, ids }: { axis: number; ids?: string },
 ): Storage | null {
   const B = size(xa.shape.slice(axis + 1));
   if (B % 2 !== 0) return null;
   const A = size(xa.shape.slice(0, axis)), D = xa.shape[axis], I = size(ia.shape);
   const words: Aval = { shape: [A, D, B / 2], dtype: "int32" };
-  return gather([x, idx], [words, ia], { axis: 1 }, [{ shape: [A, I, B / 2], dtype: "int32" }])[0];
+  return gather([x, idx], [words, ia], { axis: 1, ids }, [{ shape: [A, I, B / 2], dtype: "int32" }])[0];
 }
 
 /** `cast` with float16 on either side: widening, rounding, or a float32 step between. */

@@ -11,14 +11,14 @@
  * @module
  */
 import { checkedIndices, type Storage } from "../backend.ts";
-import { DomainError } from "../../errors.ts";
+import { DomainError, tokenIdError } from "../../errors.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
 import { failureLog } from "./linalg_status.ts";
 import { Uniforms } from "./runtime.ts";
 
-// status words: [kind (1 = out of range), the first bad index's bits, 0, 0]
-const CHECK = `struct U { n: u32, d: i32 }
+// status words: [kind (1 = out of range), the first bad index's bits, its position as f32 bits, 0]
+const CHECK = `struct U { n: u32, d: i32, lo: i32 }
 @group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read_write> R: array<u32>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -29,7 +29,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
   workgroupBarrier();
   for (var i = t; i < u.n; i += 256u) {
     let v = idx[i];
-    if (v < -u.d || v >= u.d) { atomicMin(&first, i); }
+    if (v < u.lo || v >= u.d) { atomicMin(&first, i); }
   }
   workgroupBarrier();
   if (t == 0u) {
@@ -37,7 +37,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
     let bad = i != 0xffffffffu;
     R[0] = select(0u, 1u, bad);
     R[1] = select(0u, bitcast<u32>(idx[select(0u, i, bad)]), bad);
-    R[2] = 0u;
+    R[2] = select(0u, bitcast<u32>(f32(i)), bad);
     R[3] = 0u;
   }
 }`;
@@ -50,8 +50,9 @@ export function indexError(op: string, v: number, d: number): DomainError {
 }
 
 /**
- * Encodes the check of `count` int32 indices in `idx` against an axis of extent `d`; a failure is
- * thrown by the next read as `op`'s DomainError.
+ * Encodes the check of `count` int32 indices in `idx` against an axis of extent `d` (`[−d, d)`, or
+ * `[0, d)` for the token ids of op `ids`); a failure is thrown by the next read as `op`'s
+ * DomainError (the CPU's message: `indexError`, or `tokenIdError` for ids).
  */
 export function checkIndices(
   gpu: WebGPUBackend,
@@ -60,6 +61,7 @@ export function checkIndices(
   idx: GPUBuffer,
   count: number,
   d: number,
+  ids?: string,
 ): void {
   if (count === 0) return;
   const bound = checkedIndices.get(storage);
@@ -70,8 +72,9 @@ export function checkIndices(
     code: CHECK,
     inputs: [idx],
     output: region,
-    uniforms: new Uniforms().u(count).i(d).u32,
+    uniforms: new Uniforms().u(count).i(d).i(ids === undefined ? -d : 0).u32,
     groups: [1, 1, 1],
   });
-  log.fold(region, 1, `index|${op}|${d}`, (f) => indexError(op, f.index | 0, d));
+  if (ids === undefined) log.fold(region, 1, `index|${op}|${d}`, (f) => indexError(op, f.index | 0, d));
+  else log.fold(region, 1, `ids|${ids}|${d}`, (f) => tokenIdError(ids, f.index | 0, f.value, d));
 }
