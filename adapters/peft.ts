@@ -79,6 +79,10 @@ interface Ctx {
 /** Reads and checks one type's tensors, then returns the builder (run after the leftover check). */
 type Reader = (c: Ctx) => () => FromPeftResult;
 
+/** The fix for PEFT state an adapter does not hold. */
+const MERGED =
+  "load the merged model instead (in Python: model.merge_and_unload().save_pretrained(dir); then loadModel(dir))";
+
 function refuse(config: PeftConfig, field: string, ok: (v: unknown) => boolean, why: string): void {
   if (config[field] !== undefined && config[field] !== null && !ok(config[field])) {
     throw new FormatError(`fromPeft: ${config.peft_type} with ${field} = ${JSON.stringify(config[field])} ${why}`);
@@ -123,7 +127,12 @@ function checkRankFits(c: Ctx, r: number, why: string): void {
 
 const lora_: Reader = (c) => {
   const { config, st, out, inF } = c;
-  refuse(config, "lora_bias", (v) => v === false, "is not supported (a trainable LoRA bias)");
+  refuse(
+    config,
+    "lora_bias",
+    (v) => v === false,
+    `is not supported (a trainable bias on lora_B); ${MERGED}, or train with lora_bias = false`,
+  );
   refuse(config, "use_qalora", (v) => v === false, "is not supported");
   const { r, alpha } = rankAlpha(c, "lora_alpha");
   const A = st.tensor("lora_A", [r, inF], "[r, in]");
@@ -408,6 +417,32 @@ const polar_: Reader = (c) => {
   };
 };
 
+/**
+ * Config fields of PEFT 0.21 that change the adapted model's forward in ways fromPeft does not
+ * reproduce, with the fix: set to anything but null, false, [] or {}, they are refused rather than
+ * loaded into different logits. (Training-only fields, such as dropouts and VeLoRA's backward, pass.)
+ */
+const UNSUPPORTED: readonly [string, string][] = [
+  [
+    "modules_to_save",
+    `PEFT saved whole trained copies of these modules, which an adapter does not hold; ${MERGED}, or train without modules_to_save`,
+  ],
+  [
+    "trainable_token_indices",
+    `PEFT trained these embedding rows, which an adapter does not hold; ${MERGED}, or train without trainable_token_indices`,
+  ],
+  [
+    "layer_replication",
+    `it stacks the base layers into another model; ${MERGED}`,
+  ],
+  ["alora_invocation_tokens", "activated LoRA applies the adapter only after the invocation tokens"],
+  ["target_parameters", "LoRA on bare nn.Parameters (mixture-of-experts weights) has no linear module here"],
+  ["use_bdlora", "block-diagonal LoRA factors are not implemented"],
+  ["kasa_config", "KaSA truncates the base weight's singular values"],
+  ["arrow_config", "Arrow routes between several adapters"],
+  ["monteclora_config", "MonteCLoRA samples its adapter weights"],
+];
+
 const READERS: Record<string, Reader> = {
   LORA: lora_,
   HRA: hra_,
@@ -421,6 +456,36 @@ const READERS: Record<string, Reader> = {
   SORSA: sorsa_,
   POLAR: polar_,
 };
+
+/**
+ * Refuses a PEFT config whose fields change the forward in ways `fromPeft` does not reproduce
+ * (`bias` other than "none", `modules_to_save`, `trainable_token_indices`, …), with a
+ * `FormatError` naming the field and the fix; `loadPeftAdapter` calls it before reading tensors.
+ * @example
+ * ```ts
+ * import { checkPeftFields } from "./peft.ts";
+ * checkPeftFields({ peft_type: "LORA", r: 4, modules_to_save: null }); // passes
+ * ```
+ */
+export function checkPeftFields(config: PeftConfig): void {
+  refuse(
+    config,
+    "bias",
+    (v) => v === "none",
+    "trains the base layers' biases, which an adapter does not hold; load the merged model instead (in Py" +
+      'thon: model.merge_and_unload().save_pretrained(dir); then loadModel(dir)), or train with bias = "none"',
+  );
+  for (const [field, why] of UNSUPPORTED) {
+    const v = config[field];
+    const set = v !== undefined && v !== null && v !== false &&
+      !(Array.isArray(v) && v.length === 0) && !(typeof v === "object" && Object.keys(v).length === 0);
+    if (set) {
+      throw new FormatError(
+        `fromPeft: ${config.peft_type} with ${field} = ${JSON.stringify(v)} is not supported: ${why}`,
+      );
+    }
+  }
+}
 
 /**
  * Builds `{ adapter, params, frozen }` from PEFT's config and tensors so that `adapter.apply`
@@ -461,7 +526,7 @@ export function fromPeft(opts: FromPeftOptions): FromPeftResult {
       `fromPeft: peft_type '${config.peft_type}' is not supported; use ${Object.keys(READERS).join(", ")}`,
     );
   }
-  refuse(config, "bias", (v) => v === "none", "trains the base layer's bias, which fromPeft does not read");
+  checkPeftFields(config);
   const weight = config.fan_in_fan_out === true ? matrixTranspose(opts.base.weight) : opts.base.weight;
   const base: LinearBase = { weight, bias: opts.base.bias };
   const [out, inF] = baseShape("fromPeft", base);

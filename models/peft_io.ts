@@ -6,11 +6,11 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FormatError } from "../core/errors.ts";
+import { FormatError, ShapeError } from "../core/errors.ts";
 import { astype, slice } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { PeftConfig } from "../adapters/adapter.ts";
-import { fromPeft } from "../adapters/peft.ts";
+import { checkPeftFields, fromPeft } from "../adapters/peft.ts";
 import { type AdaptedLayer, type AdaptedModel, adaptedModel, describeModules } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
@@ -72,8 +72,12 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  * (LoRA with rsLoRA/DoRA/PiSSA/OLoRA, HRA, OFT, BOFT, LoHa, LoKr, VeRA) and Tangent's own (SORSA,
  * PoLAR, LoKH), on any target module, with `rank_pattern`, `alpha_pattern`, `exclude_modules` and
  * `layers_to_transform`. Each tensor is checked against its module (a size mismatch names the
- * key); a tensor for a module the model lacks or the config does not target is an error. The
- * tensors take the model's dtype and backend.
+ * key); a tensor for a module the model lacks or the config does not target is an error. Config
+ * fields whose state an adapter does not hold (`modules_to_save`, `trainable_token_indices`, saved
+ * biases of `bias = "lora_only" | "all"`, …) are a `FormatError` naming the field and the fix (load
+ * the merged model); a `<module>.base_layer.weight` saved beside the adapter (PEFT's
+ * `save_embedding_layers`, on an output layer) replaces the model's. The tensors take the model's
+ * dtype and backend.
  * @example
  * ```ts
  * import { loadModel, loadPeftAdapter, tensor } from "../mod.ts";
@@ -83,7 +87,7 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  * ```
  */
 export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<AdaptedModel> {
-  const config = await readConfig(dir);
+  const read = await readConfig(dir);
   const names = await readdir(dir);
   if (!names.includes("adapter_model.safetensors")) {
     const bin = names.includes("adapter_model.bin");
@@ -100,6 +104,17 @@ export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<Ada
     dtype,
     backend: w0.backend.name as "cpu" | "webgpu",
   });
+  // bias = "lora_only" / "all" on a model without biases (Llama) saves none: nothing to refuse
+  const biasless = !Object.keys(tensors).some((k) => k.endsWith(".bias"));
+  const config = biasless && read.bias !== undefined ? { ...read, bias: "none" } : read;
+  try {
+    checkPeftFields(config);
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    throw new FormatError(
+      `loadPeftAdapter: ${join(dir, "adapter_config.json")}: ${e.message.replace(/^fromPeft: /, "")}`,
+    );
+  }
   const selects = peftTargets(config);
   const targets = model.linearPaths.filter(selects);
   if (!targets.length) {
@@ -134,13 +149,43 @@ export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<Ada
   for (const path of targets) {
     const own: Record<string, Tensor> = { ...shared };
     for (const [k, t] of Object.entries(tensors)) if (owner(k) === path) own[k] = t;
-    const m = getPath(model.params, path) as LinearModule;
+    const m = baseLayer(getPath(model.params, path) as LinearModule, own, `${PREFIX}${path}.base_layer.`, config);
     // the loaded model already holds GPT-2's Conv1D weights as out × in
     const built = fromPeft({ config: { ...config, fan_in_fan_out: false }, base: m, tensors: own, module: path });
     layers[path] = { adapter: built.adapter, frozen: built.frozen };
     params[path] = built.params;
   }
   return adaptedModel(model, layers, params);
+}
+
+/**
+ * The module's base layer as the folder has it: PEFT saves `<module>.base_layer.weight` (and
+ * `.bias`) beside the adapter when it targets an embedding or output layer (`save_embedding_layers`),
+ * and loads them into the base, so they replace the model's here too (taken out of `own`).
+ */
+function baseLayer(m: LinearModule, own: Record<string, Tensor>, prefix: string, config: PeftConfig): LinearModule {
+  const fanInFanOut = config.fan_in_fan_out === true;
+  let out = m;
+  for (const leaf of ["weight", "bias"] as const) {
+    const k = `${prefix}${leaf}`;
+    const t = own[k];
+    if (!t) continue;
+    delete own[k];
+    const mine = m[leaf];
+    const shape = leaf === "weight" && fanInFanOut ? [...t.shape].reverse() : t.shape;
+    if (!mine || shape.join() !== mine.shape.join()) {
+      throw new ShapeError(
+        `loadPeftAdapter: ${k} has shape [${t.shape.join(", ")}] but the model's ${
+          prefix.slice(PREFIX.length)
+        }${leaf} ` +
+          `is ${mine ? `[${mine.shape.join(", ")}]` : "absent"}; was the vocabulary resized? Load the base it was ` +
+          `saved with (in Python: model.resize_token_embeddings(n) then save_pretrained)`,
+      );
+    }
+    const v = leaf === "weight" && fanInFanOut ? t.mT : t;
+    out = { ...out, [leaf]: mine.dtype === v.dtype ? v : astype(v, mine.dtype) };
+  }
+  return out;
 }
 
 /** Options of `savePeftAdapter`. */
