@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { TangentError } from "../mod.ts";
+import { FormatError, TangentError } from "../mod.ts";
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -92,6 +92,38 @@ export function intOption(name: string, v: string | boolean | undefined, fallbac
     Deno.exit(2);
   }
   return n;
+}
+
+/** A seed option: a non-negative safe integer (the fallback when absent), or an error naming it. */
+export function seedOption(name: string, v: string | boolean | undefined, fallback = 0): number {
+  if (v === undefined || v === false) return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`error: --${name} must be a non-negative integer, got '${v}'`);
+    Deno.exit(2);
+  }
+  return n;
+}
+
+/** The `--backend` option: `cpu` (when absent) or `webgpu`, or an error naming it. */
+export function backendOption(v: string | boolean | undefined): "cpu" | "webgpu" {
+  if (v === undefined || v === false || v === "cpu") return "cpu";
+  if (v === "webgpu") return "webgpu";
+  console.error(`error: --backend must be cpu or webgpu, got '${v}'`);
+  Deno.exit(2);
+}
+
+/**
+ * Throws when a model folder without `tokenizer.json` (bytes as token ids 0..255) has a vocabulary
+ * too small for them, naming the folder and the fix, instead of an out-of-vocabulary id later.
+ */
+export function checkByteVocabulary(model: string, tokenizerKind: string, vocabSize: number): void {
+  if (tokenizerKind !== "bytes" || vocabSize >= 256) return;
+  throw new FormatError(
+    `--model ${model}: the folder has no tokenizer.json and its vocabulary (${vocabSize} ids) cannot hold the ` +
+      `UTF-8 byte fallback (ids 0..255); pass a folder with the model's tokenizer.json ` +
+      `(tokenizer.save_pretrained(dir) in Python)`,
+  );
 }
 
 /** A positive number option, or an error naming it. */

@@ -7,7 +7,17 @@ import { resolve } from "node:path";
 import { key, TangentError, tensor, useBackend } from "../mod.ts";
 import { generate, loadModel, loadPeftAdapter, loadTokenizer, resolveModel } from "../models/mod.ts";
 import type { CausalLM } from "../models/mod.ts";
-import { helpText, intOption, type OptionSpec, parseCommandLine, runMain, weightDType } from "./cli.ts";
+import {
+  backendOption,
+  checkByteVocabulary,
+  helpText,
+  intOption,
+  type OptionSpec,
+  parseCommandLine,
+  runMain,
+  seedOption,
+  weightDType,
+} from "./cli.ts";
 
 const USAGE = 'deno task generate --model <dir|hub id> [--adapter <dir>] --prompt "..."';
 const ABOUT = "Prints the prompt's continuation (stdout) by a model and, with --adapter, a PEFT adapter on it.";
@@ -47,12 +57,13 @@ async function main(): Promise<void> {
     console.error(`error: --model and --prompt are required\n\n${helpText(USAGE, ABOUT, OPTIONS)}`);
     Deno.exit(2);
   }
-  const backend = o.backend === "webgpu" ? "webgpu" : "cpu";
+  const backend = backendOption(o.backend);
   if (backend === "webgpu") await useBackend("webgpu");
   const dir = await resolveModel(String(o.model), { onProgress: (m) => console.error(m) });
   const base = await loadModel(dir, { backend, dtype: weightDType(o.dtype) });
   const model: CausalLM<unknown> = o.adapter ? await loadPeftAdapter(base, resolve(String(o.adapter))) : base;
   const tokenizer = await loadTokenizer(dir);
+  checkByteVocabulary(String(o.model), tokenizer.kind, base.config.vocabSize);
   const ids = tokenizer.encode(String(o.prompt));
   if (!ids.length) throw new TangentError("generate: the prompt encodes to no tokens; give a non-empty --prompt");
   const temperature = Number(o.temperature ?? 0);
@@ -60,7 +71,7 @@ async function main(): Promise<void> {
     maxNewTokens: intOption("max-new-tokens", o["max-new-tokens"], 32),
     temperature,
     topK: o["top-k"] === undefined ? undefined : intOption("top-k", o["top-k"], 1),
-    key: key(Number(o.seed ?? 0)),
+    key: key(seedOption("seed", o.seed)),
     eosTokenId: tokenizer.eosId,
   });
   console.log(tokenizer.decode(out[0].slice(ids.length), { skipSpecialTokens: true }));

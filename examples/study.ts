@@ -8,7 +8,18 @@
  */
 import { join, resolve } from "node:path";
 import { readFile } from "node:fs/promises";
-import { FormatError, type Tensor, tensor, useBackend } from "../mod.ts";
+import {
+  adapters,
+  adaptModel,
+  createModel,
+  FormatError,
+  initModel,
+  key,
+  parseConfig,
+  type Tensor,
+  tensor,
+  useBackend,
+} from "../mod.ts";
 import { getPath } from "../models/mod.ts";
 import { generate, loadModel, loadTokenizer, resolveModel, saveModel, savePeftAdapter } from "../models/mod.ts";
 import type { CausalLM, TextTokenizer } from "../models/mod.ts";
@@ -19,7 +30,18 @@ import { writeStudyReport } from "../study/report.ts";
 import { studyTable } from "../study/report.ts";
 import { runStudy, type TrainedMethod } from "../study/run.ts";
 import { type Task, textTask, transductionTask } from "../study/tasks.ts";
-import { helpText, intOption, numberOption, type OptionSpec, parseCommandLine, runMain, weightDType } from "./cli.ts";
+import {
+  backendOption,
+  checkByteVocabulary,
+  helpText,
+  intOption,
+  numberOption,
+  type OptionSpec,
+  parseCommandLine,
+  runMain,
+  seedOption,
+  weightDType,
+} from "./cli.ts";
 
 const USAGE = "deno task demo [options]";
 const ABOUT = "Fine-tune one base model with every adapter at comparable budgets and compare them.\n" +
@@ -76,6 +98,22 @@ async function readText(path: string): Promise<string> {
   }
 }
 
+/**
+ * Stops before pretraining when --target names no module of the default GPT-2: its module names do
+ * not depend on its size, so a one-block stand-in answers at once.
+ */
+function checkDefaultTarget(target: string): void {
+  const config = parseConfig({ model_type: "gpt2", vocab_size: 2, n_embd: 2, n_layer: 1, n_head: 1, n_positions: 2 });
+  const stand = createModel(config, initModel(config, key(0)));
+  try {
+    adaptModel(stand, { target, adapter: adapters.lora({ r: 1 }) });
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    const names = [...new Set(stand.linearPaths.map((p) => p.split(".").pop()))].join(", ");
+    throw new FormatError(`--target ${target} matches no linear module of the default GPT-2; its modules are ${names}`);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseCommandLine(Deno.args, USAGE, ABOUT, OPTIONS);
   if (o.help) {
@@ -83,16 +121,13 @@ async function main(): Promise<void> {
     return;
   }
   const quick = o.quick === true;
-  const seed = Number(o.seed ?? 0);
+  const seed = seedOption("seed", o.seed);
   const rank = intOption("rank", o.rank, 4);
   const batch = intOption("batch", o.batch, 64);
   const steps = intOption("steps", o.steps, quick ? 30 : 100);
   const lr = numberOption("lr", o.lr);
   const out = resolve(String(o.out ?? "./out"));
-  const backend = String(o.backend ?? "cpu");
-  if (backend !== "cpu" && backend !== "webgpu") {
-    throw new FormatError(`--backend must be cpu or webgpu, got '${backend}'`);
-  }
+  const backend = backendOption(o.backend);
   if (backend === "webgpu") await useBackend("webgpu");
   const dtype = weightDType(o.dtype);
   const methods = selectMethods(o.adapters as string | undefined, rank);
@@ -103,7 +138,9 @@ async function main(): Promise<void> {
     model = await loadModel(modelDir, { backend, dtype });
     tokenizer = await loadTokenizer(modelDir);
     modelName = String(o.model);
+    checkByteVocabulary(String(o.model), tokenizer.kind, model.config.vocabSize);
   } else {
+    if (o.target !== undefined) checkDefaultTarget(String(o.target));
     if (o.data) {
       throw new FormatError(
         "--data needs --model: the embedded default model knows only the 12 symbols of its task; pass a Hugging Face " +

@@ -1,0 +1,87 @@
+/**
+ * `deno task demo` on inputs a new user tries: each stops at once with the option, the value and
+ * the fix, before any pretraining (needs --allow-run; skipped without it).
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+
+const canRun = (await Deno.permissions.query({ name: "run", command: Deno.execPath() })).state === "granted";
+
+async function demo(args: string[], script = "examples/study.ts"): Promise<{ code: number; stderr: string }> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write=/tmp",
+      "--allow-env",
+      script,
+      ...(script.endsWith("study.ts") ? ["--quick"] : []),
+      ...args,
+    ],
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stderr } = await cmd.output();
+  return { code, stderr: new TextDecoder().decode(stderr) };
+}
+
+const CASES: { what: string; args: (out: string) => string[]; code: number; says: RegExp; script?: string }[] = [
+  {
+    what: "--target naming no module of the default GPT-2",
+    args: (out) => ["--target", "nothing_here", "--out", out],
+    code: 1,
+    says: /--target nothing_here matches no linear module of the default GPT-2; its modules are c_attn, c_proj, c_fc/,
+  },
+  {
+    what: "--seed that is not an integer",
+    args: (out) => ["--seed", "abc", "--out", out],
+    code: 2,
+    says: /--seed must be a non-negative integer, got 'abc'/,
+  },
+  {
+    what: "--model without tokenizer.json and a vocabulary smaller than bytes",
+    args: (out) => ["--model", "../shared/fixtures/models/tiny_gpt2", "--adapters", "lora", "--out", out],
+    code: 1,
+    says: /no tokenizer\.json and its vocabulary \(64 ids\) cannot hold the UTF-8 byte fallback.*tokenizer\.json/,
+  },
+  {
+    what: "an unknown --backend",
+    args: (out) => ["--backend", "tpu", "--out", out],
+    code: 2,
+    says: /--backend must be cpu or webgpu, got 'tpu'/,
+  },
+  {
+    what: "generate with an unknown --backend (was run on the CPU without a word)",
+    script: "examples/generate.ts",
+    args: () => ["--model", "../shared/fixtures/models/tiny_llama", "--prompt", "ab", "--backend", "tpu"],
+    code: 2,
+    says: /--backend must be cpu or webgpu, got 'tpu'/,
+  },
+  {
+    what: "generate on a model folder without tokenizer.json and a 64-id vocabulary",
+    script: "examples/generate.ts",
+    args: () => ["--model", "../shared/fixtures/models/tiny_gpt2", "--prompt", "abc"],
+    code: 1,
+    says: /tiny_gpt2: the folder has no tokenizer\.json and its vocabulary \(64 ids\)/,
+  },
+];
+
+for (const c of CASES) {
+  Deno.test({
+    name: `deno task ${c.script ? "generate" : "demo"}: ${c.what} stops at once with the fix`,
+    ignore: !canRun,
+    async fn() {
+      const out = await Deno.makeTempDir({ dir: "/tmp" });
+      try {
+        const { code, stderr } = await demo(c.args(out), c.script);
+        assert.equal(code, c.code, stderr);
+        assert.match(stderr, c.says);
+        assert.doesNotMatch(stderr, /pretraining|    at /, "no pretraining and no stack trace");
+        assert.ok(!existsSync(`${out}/base-model`) && !existsSync(`${out}/results.json`), "nothing written");
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    },
+  });
+}
