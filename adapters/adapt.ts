@@ -108,13 +108,13 @@ export function adapt<P, F extends Frozen>(model: unknown, opts: AdaptOptions<P,
     throw new FormatError(`adapt: no linear module matches the target; modules are [${all.join(", ")}]`);
   }
   const k = opts.key ?? makeKey(0);
+  const ad = opts.adapter.forLayers?.(found.map(([, m]) => m)) ?? opts.adapter;
   const params: Record<string, P> = {}, frozen: Record<string, F> = {};
   found.forEach(([path, m], i) => {
-    const s = opts.adapter.init(foldIn(k, i), m);
+    const s = ad.init(foldIn(k, i), m);
     params[path] = s.params;
     frozen[path] = s.frozen;
   });
-  const ad = opts.adapter;
   const paths = found.map(([p]) => p);
   const layer = (path: string): F => {
     const f = frozen[path];

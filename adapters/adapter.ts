@@ -140,6 +140,13 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
    * base layer and the config suffice.
    */
   frozenToPeft?(frozen: F, opts?: PeftNameOptions): Record<string, Tensor>;
+  /**
+   * The adapter to put on each of `bases` when one adapter serves several layers (`adapt` and
+   * `adaptModel` call it before `init`): VeRA draws its one pair of shared projections at the
+   * widest layer's size, so every layer's are slices of it, as PEFT keeps them. Absent where layers
+   * share nothing.
+   */
+  forLayers?(bases: readonly LinearBase[]): Adapter<P, F>;
 }
 
 /**

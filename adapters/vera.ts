@@ -89,7 +89,7 @@ export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
   const r = opts.r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`vera: r must be a positive integer, got ${r}`);
   const delta = (p: VeraParams, f: VeraFrozen) => mul(mul(f.B, p.lambdaD), reshape(p.lambdaB, [-1, 1])).matmul(f.A);
-  return {
+  const self: Adapter<VeraParams, VeraFrozen> = {
     kind: "vera",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
@@ -140,5 +140,17 @@ export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
       return withTangentExtras(config, { projection_key: k ? [k[0], k[1]] : undefined });
     },
     frozenToPeft: (f: VeraFrozen, o?: PeftNameOptions) => renameToPeft(FROZEN_NAMES, f as never, o),
+    forLayers(bases: readonly LinearBase[]): Adapter<VeraParams, VeraFrozen> {
+      // layers of different sizes share one pair drawn at the widest size (each init slices it)
+      const shapes = bases.map((b) => baseShape("vera", b));
+      const maxOut = Math.max(...shapes.map(([o]) => o)), maxIn = Math.max(...shapes.map(([, i]) => i));
+      if (opts.projection || shapes.every(([o, i]) => o === maxOut && i === maxIn)) return self;
+      const [ka, kb] = split(opts.projectionKey ?? makeKey(0));
+      const dtype = floatDType(bases[0]), bound = (fanIn: number) => Math.sqrt(6 / fanIn);
+      const A = uniform(ka, [r, maxIn], { dtype, min: -bound(maxIn), max: bound(maxIn) });
+      const B = uniform(kb, [maxOut, r], { dtype, min: -bound(r), max: bound(r) });
+      return vera({ ...opts, projection: { A, B }, projectionKey: undefined });
+    },
   };
+  return self;
 }

@@ -154,17 +154,19 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
   const k = opts.key ?? makeKey(0);
   const layers: Record<string, AdaptedLayer<P>> = {};
   const params: Record<string, P> = {};
+  const bases = found.map((path) => getPath(model.params, path) as LinearModule);
+  // a float16 base (frozen weights loaded with dtype "float16"): the adapter initialises from the
+  // weights widened to float32 (PiSSA's and SORSA's SVD, OFT's solves need float32 or float64), trains
+  // its parameters in float32, and keeps what it freezes in float16 (the base's own tensors where
+  // it froze them unchanged: no second copy)
+  const wides = bases.map((m): LinearModule =>
+    m.weight.dtype === "float16" ? { weight: widenHalf(m.weight), ...(m.bias ? { bias: widenHalf(m.bias) } : {}) } : m
+  );
+  // one adapter for all the layers (VeRA's shared projections at the widest layer's size)
+  const adapter = opts.adapter.forLayers?.(wides) ?? opts.adapter;
   found.forEach((path, i) => {
-    const m = getPath(model.params, path) as LinearModule;
-    // a float16 base (frozen weights loaded with dtype "float16"): the adapter initialises from the
-    // weights widened to float32 (PiSSA's and SORSA's SVD, OFT's solves need float32 or float64), trains
-    // its parameters in float32, and keeps what it freezes in float16 (the base's own tensors where
-    // it froze them unchanged: no second copy)
-    const half = m.weight.dtype === "float16";
-    const wide: LinearModule = half
-      ? { weight: widenHalf(m.weight), ...(m.bias ? { bias: widenHalf(m.bias) } : {}) }
-      : m;
-    const s = opts.adapter.init(foldIn(k, i), wide);
+    const m = bases[i], wide = wides[i], half = m.weight.dtype === "float16";
+    const s = adapter.init(foldIn(k, i), wide);
     params[path] = s.params; // float32 when the weight was widened
     const frozen = half
       ? treeMap(
@@ -173,7 +175,7 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
         s.frozen,
       )
       : s.frozen;
-    layers[path] = { adapter: opts.adapter, frozen };
+    layers[path] = { adapter, frozen };
   });
   return adaptedModel(model, layers, params);
 }
