@@ -52,7 +52,13 @@ async function readConfig(dir: string): Promise<PeftConfig> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    throw new FormatError(`loadPeftAdapter: cannot read ${path} (${(e as Error).message}); pass a PEFT adapter folder`);
+    const model = await readFile(join(dir, "config.json")).then(() => true, () => false);
+    throw new FormatError(
+      `loadPeftAdapter: cannot read ${path} (${(e as Error).message}); ` +
+        (model
+          ? `${dir} holds a whole model (config.json), not an adapter: load it with loadModel (--model)`
+          : "pass a PEFT adapter folder"),
+    );
   }
   let config: PeftConfig;
   try {

@@ -102,3 +102,11 @@ Deno.test("loadPeftAdapter: an output layer's base_layer.weight saved beside its
     for (const d of [dir, bad.dir]) await Deno.remove(d, { recursive: true });
   }
 });
+
+Deno.test("loadPeftAdapter on a whole model folder (the demo's full fine-tuning export) says to load it as a model", async () => {
+  await assert.rejects(() => loadPeftAdapter(model, `${ROOT}tiny_llama`), (e: unknown) => {
+    assert.ok(e instanceof FormatError, String(e));
+    assert.match(e.message, /tiny_llama holds a whole model \(config\.json\), not an adapter: load it with loadModel/);
+    return true;
+  });
+});
