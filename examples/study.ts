@@ -90,7 +90,12 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function readText(path: string): Promise<string> {
-  const bytes = await readFile(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new FormatError(`--data: cannot read ${path} (${(e as Error).message}); pass a UTF-8 text file`);
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
       tokenizer: o.model ? tokenizer : undefined,
     });
   }
+  checkFits(task, tokenizer, model.config.maxPositions, o.data ? intOption("seq", o.seq, 64) : undefined);
   const target = String(o.target ?? (model.config.architecture === "gpt2" ? "c_attn" : "q_proj,v_proj"));
   console.error(`task: ${task.description}; ${methods.length} methods × ${steps} steps on ${target}`);
 
@@ -234,6 +240,19 @@ async function main(): Promise<void> {
   if (samples.length) console.log(`\n${samples.join("\n")}`);
   if (notes.length) console.log(`\n${notes.join("\n")}`);
   console.log(`\nwrote ${files.join(", ")}`);
+}
+
+/** Stops before training when one example (prompt and answer, or a --data window) is longer than the model's positions. */
+function checkFits(task: Task, tokenizer: TextTokenizer, maxPositions: number, window?: number): void {
+  const [ex] = window === undefined ? task.samples(1) : [];
+  // the model reads every token but the last (teacher forcing; greedy decoding stops there too)
+  const n = window ?? tokenizer.encode(ex.prompt + ex.answer, { addSpecialTokens: false }).length - 1;
+  if (n > maxPositions) {
+    throw new FormatError(
+      `--seq: one ${window === undefined ? "example (prompt and answer)" : "window"} takes ${n} positions, but the ` +
+        `model holds ${maxPositions}; pass a smaller --seq`,
+    );
+  }
 }
 
 /** A few held-out prompts continued greedily by the best adapter (by held-out accuracy). */

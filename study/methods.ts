@@ -164,7 +164,9 @@ export function studyMethods(r = 4): Method[] {
 export function selectMethods(names: string | readonly string[] | undefined, r = 4): Method[] {
   const all = studyMethods(r);
   if (names === undefined || names === "" || names === "all") return all;
-  const wanted = (typeof names === "string" ? names.split(",") : names).map((n) => n.trim().toLowerCase());
+  const wanted = (typeof names === "string" ? names.split(",") : names).map((n) => n.trim().toLowerCase()).filter((n) =>
+    n
+  );
   const unknown = wanted.filter((n) => !all.some((m) => m.name === n));
   if (unknown.length) {
     throw new FormatError(

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { createModel, initModel, key, parseConfig, saveModel } from "../mod.ts";
 
 const canRun = (await Deno.permissions.query({ name: "run", command: Deno.execPath() })).state === "granted";
 
@@ -26,6 +27,12 @@ async function demo(args: string[], script = "examples/study.ts"): Promise<{ cod
   return { code, stderr: new TextDecoder().decode(stderr) };
 }
 
+// a GPT-2 folder without tokenizer.json whose vocabulary holds the byte fallback, 16 positions
+const BYTES = await Deno.makeTempDir({ dir: "/tmp", prefix: "tangent-cli-model-" });
+const config = parseConfig({ model_type: "gpt2", vocab_size: 260, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
+await saveModel(BYTES, createModel(config, initModel(config, key(0))));
+globalThis.addEventListener("unload", () => Deno.removeSync(BYTES, { recursive: true }));
+
 const CASES: { what: string; args: (out: string) => string[]; code: number; says: RegExp; script?: string }[] = [
   {
     what: "--target naming no module of the default GPT-2",
@@ -44,6 +51,24 @@ const CASES: { what: string; args: (out: string) => string[]; code: number; says
     args: (out) => ["--model", "../shared/fixtures/models/tiny_gpt2", "--adapters", "lora", "--out", out],
     code: 1,
     says: /no tokenizer\.json and its vocabulary \(64 ids\) cannot hold the UTF-8 byte fallback.*tokenizer\.json/,
+  },
+  {
+    what: "--seq longer than the model's positions",
+    args: (out) => ["--model", BYTES, "--seq", "1000", "--adapters", "lora", "--out", out],
+    code: 1,
+    says: /--seq: one example \(prompt and answer\) takes 2001 positions, but the model holds 16; pass a smaller --seq/,
+  },
+  {
+    what: "--data naming no file (was an uncaught ENOENT with a stack trace)",
+    args: (out) => ["--model", BYTES, "--data", "/nonexistent/text.txt", "--out", out],
+    code: 1,
+    says: /--data: cannot read \/nonexistent\/text\.txt \(ENOENT.*pass a UTF-8 text file/,
+  },
+  {
+    what: "an empty --data file",
+    args: (out) => ["--model", BYTES, "--data", "/dev/null", "--out", out],
+    code: 1,
+    says: /textTask: 0 tokens are too few for windows of 65.*shorter --seq/,
   },
   {
     what: "an unknown --backend",

@@ -178,3 +178,9 @@ Deno.test("the char tokenizer of the default model encodes the task one id per s
   assert.deepEqual(tok.encode("cab=bac;"), [2, 0, 1, 10, 1, 0, 2, 11]);
   assert.equal(tok.decode([9, 10, 11]), "j=;");
 });
+
+Deno.test("selectMethods: a trailing comma or a repeat picks each method once; an unknown name is listed", () => {
+  assert.deepEqual(selectMethods("lora,", 2).map((m) => m.name), ["lora"]);
+  assert.deepEqual(selectMethods(" hra , lora,lora", 2).map((m) => m.name), ["lora", "hra"]);
+  assert.throws(() => selectMethods("lora,nope", 2), /unknown method\(s\) nope; choose from full, lora/);
+});
