@@ -145,13 +145,19 @@ export function weightDType(v: string | boolean | undefined): "float32" | "float
   Deno.exit(2);
 }
 
-/** Runs a command-line `main`: a Tangent error (bad input) prints its message and exits with status 1. */
+/**
+ * Runs a command-line `main`: a Tangent error (bad input) or a file-system error (a folder that
+ * cannot be written, a missing file: `code` ENOENT, EACCES, …) prints its message and exits with
+ * status 1; anything else is a bug and keeps its stack trace.
+ */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
-    if (!(e instanceof TangentError)) throw e;
-    console.error(`error: ${e.message}`);
+    const code = (e as { code?: unknown })?.code;
+    const system = e instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code);
+    if (!(e instanceof TangentError) && !system) throw e;
+    console.error(`error: ${(e as Error).message}`);
     Deno.exit(1);
   }
 }

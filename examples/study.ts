@@ -7,7 +7,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import {
   adapters,
   adaptModel,
@@ -136,6 +136,13 @@ async function main(): Promise<void> {
   if (backend === "webgpu") await useBackend("webgpu");
   const dtype = weightDType(o.dtype);
   const methods = selectMethods(o.adapters as string | undefined, rank);
+  // the output folders, before hours of work are spent on results they could not hold
+  for (const [flag, dir] of [["out", out], ["export-peft", o["export-peft"]]] as const) {
+    if (typeof dir !== "string") continue;
+    await mkdir(dir, { recursive: true }).catch((e: Error) => {
+      throw new FormatError(`--${flag}: cannot create ${resolve(dir)} (${e.message}); pass a folder you can write`);
+    });
+  }
 
   let model: CausalLM, tokenizer: TextTokenizer, modelName: string, modelDir: string;
   if (o.model) {

@@ -71,6 +71,12 @@ const CASES: { what: string; args: (out: string) => string[]; code: number; says
     says: /textTask: 0 tokens are too few for windows of 65.*shorter --seq/,
   },
   {
+    what: "--out that cannot be created (was an uncaught ENOENT after pretraining)",
+    args: (out) => ["--adapters", "lora", "--out", `${out}/a-file/sub`],
+    code: 1,
+    says: /--out: cannot create .*a-file\/sub \(.*\); pass a folder you can write/,
+  },
+  {
     what: "an unknown --backend",
     args: (out) => ["--backend", "tpu", "--out", out],
     code: 2,
@@ -98,6 +104,7 @@ for (const c of CASES) {
     ignore: !canRun,
     async fn() {
       const out = await Deno.makeTempDir({ dir: "/tmp" });
+      await Deno.writeTextFile(`${out}/a-file`, "not a folder");
       try {
         const { code, stderr } = await demo(c.args(out), c.script);
         assert.equal(code, c.code, stderr);
