@@ -109,7 +109,7 @@ for (const c of CASES) {
         const { code, stderr } = await demo(c.args(out), c.script);
         assert.equal(code, c.code, stderr);
         assert.match(stderr, c.says);
-        assert.doesNotMatch(stderr, /pretraining|    at /, "no pretraining and no stack trace");
+        assert.doesNotMatch(stderr, /pretraining|^ {4}at /m, "no pretraining and no stack trace");
         assert.ok(!existsSync(`${out}/base-model`) && !existsSync(`${out}/results.json`), "nothing written");
       } finally {
         await Deno.remove(out, { recursive: true });
