@@ -210,6 +210,7 @@ async function main(): Promise<void> {
     steps,
     batch,
     lr,
+    keyByName: true, // --adapters lora trains lora as the full table does
     onProgress: (m, step, total, loss) => {
       if (step === 0) return void bars.set(m.name, progress({ label: m.name.padEnd(6), total }));
       bars.get(m.name)!.tick(step, { loss });

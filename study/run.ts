@@ -31,7 +31,7 @@ import { type AdaptedModel, adaptModel } from "../models/adapted.ts";
 import { type CausalLM, getPath, type LinearModule, type ModelParams } from "../models/model.ts";
 import { crossEntropy, widenHalf } from "../models/nn.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
-import type { Method } from "./methods.ts";
+import { type Method, studyMethods } from "./methods.ts";
 import type { Task } from "./tasks.ts";
 import { batchTensors, train } from "./train.ts";
 
@@ -55,6 +55,13 @@ export interface StudyOptions {
   lr?: number;
   /** Key of the adapters' initialisation (default `key(0)`). */
   key?: Key;
+  /**
+   * Key each built-in method by its place in `studyMethods` (its name) rather than its position in
+   * `methods`, so a method starts and trains the same whichever others run with it (the demo's
+   * `--adapters lora` gives the full table's lora row). Default false: by position. All methods in
+   * `studyMethods`' order give the same keys either way.
+   */
+  keyByName?: boolean;
   /** Progress of a method's training: steps done of `total` (0 when it starts), latest loss. */
   onProgress?: (method: Method, step: number, total: number, loss: number) => void;
   /** Called when a method is done, with the trained model and parameters (to export them). */
@@ -209,6 +216,9 @@ async function analyse(
   return { stableRank: median(ranks), orthogonalityError: ortho };
 }
 
+/** The built-in methods' names in `studyMethods`' order (the rank does not change it). */
+const CANONICAL = studyMethods(1).map((m) => m.name);
+
 /**
  * Fine-tunes `model` on `task` with each method in turn and measures each. Deterministic given
  * the key: every method sees the same batches in the same order.
@@ -260,7 +270,12 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
         inF: Math.max(...shapes.map((s) => s[1])),
         outF: Math.max(...shapes.map((s) => s[0])),
       });
-      const adapted = adaptModel(model, { target: (p) => targets.includes(p), adapter, key: foldIn(k, i) });
+      const at = opts.keyByName ? CANONICAL.indexOf(method.name) : -1;
+      const adapted = adaptModel(model, {
+        target: (p) => targets.includes(p),
+        adapter,
+        key: foldIn(k, at >= 0 ? at : i),
+      });
       const reg = (p: Record<string, unknown>) => adapted.regularizer(p);
       const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted, reg) });
       const ev = await evaluate(adapted, r.params, task, heldOut, like);

@@ -184,3 +184,24 @@ Deno.test("selectMethods: a trailing comma or a repeat picks each method once; a
   assert.deepEqual(selectMethods(" hra , lora,lora", 2).map((m) => m.name), ["lora", "hra"]);
   assert.throws(() => selectMethods("lora,nope", 2), /unknown method\(s\) nope; choose from full, lora/);
 });
+
+Deno.test("runStudy keyByName: a method trains the same whichever others are selected (by position it does not)", async () => {
+  const model = tinyModel();
+  const task = transductionTask({ rule: "reverse-permute", length: 3 });
+  const run = (names: string, keyByName: boolean) =>
+    runStudy({
+      model,
+      task,
+      methods: selectMethods(names, 2),
+      target: "c_attn",
+      steps: 3,
+      batch: 4,
+      heldOut: 8,
+      keyByName,
+    })
+      .then((r) => r.methods.find((m) => m.name === "hra")!.losses);
+  const alone = await run("hra", true), after = await run("lora,hra", true);
+  assert.deepEqual(after, alone);
+  // by position, hra second draws another start (the demo's --adapters used to move the numbers)
+  assert.notDeepEqual(await run("lora,hra", false), alone);
+});
