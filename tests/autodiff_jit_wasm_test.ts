@@ -1,10 +1,13 @@
 /**
- * jit's Wasm SIMD fusion on the CPU (issue 11): chains of float32/float64 arithmetic, comparisons
- * and where run as one generated WebAssembly kernel, and a sum/max/min over the last axes at the
- * end of such a chain runs in the same kernel; `jit(f)` equals `f` bit for bit either way (random
- * chains and shapes, row tails, four-partial sums from 64 elements, NaN, ±0 and ±∞), in place in the
- * Wasm memory and through copies; what has no SIMD form (exp, tanh, ...; reductions over leading
- * axes, prod) keeps the JavaScript loop and the eager reduction.
+ * jit's Wasm SIMD fusion on the CPU (issue 11): chains of float32/float64 arithmetic, comparisons,
+ * where, float32 exp/tanh/log (fastmath's operations), sin, cos, float64 exp/log and pow (imported
+ * `Math.*` called lane by lane), erf, sign and float↔bool casts run as one generated WebAssembly
+ * kernel, and a sum/max/min over one run of axes at the end of such a chain runs in the same
+ * kernel; `jit(f)` equals `f` bit for bit either way (random chains and shapes, row tails,
+ * four-partial sums from 64 elements, NaN, ±0, ±∞, subnormals, log's table boundaries), in place in
+ * the Wasm memory and through copies; what has no SIMD form (float64 tanh, log1p, expm1, int32,
+ * mixed float32/float64; reductions over axes that are not one run, prod) keeps the JavaScript loop
+ * and the eager reduction.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -12,7 +15,8 @@ import * as T from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { jitGraphs } from "../autodiff/jit.ts";
 import { getHeap, heapAddress } from "../core/backend/cpu/wasm/heap.ts";
-import { fusedKernel } from "../core/backend/cpu/fuse.ts";
+import { type FusedChain, fusedKernel } from "../core/backend/cpu/fuse.ts";
+import { wasmFusable } from "../core/backend/cpu/wasm/fused_kernel.ts";
 import { arr } from "../core/backend/cpu/mod.ts";
 
 /** Same elements, compared with Object.is (NaN equals NaN, 0 differs from −0). */
@@ -342,14 +346,222 @@ Deno.test("Wasm fusion: jitted value and gradient of a mean squared error (the l
   if (simd) assert.ok(steps(jvg).some((s) => s.kind === "fused" && s.wasm && s.reduce === "sum"));
 });
 
-Deno.test("what has no SIMD form stays as before: log and float64 exp/tanh chains in JavaScript, reductions over axes that are not one run and prod not fused", () => {
+/**
+ * Random values over many scales, the special values, subnormals, and the 41 neighbours (in bits)
+ * of each point (and their negatives); 7 past a multiple of 8, so that the last 7 run in the scalar tail.
+ */
+function sweep(dtype: "float32" | "float64", points: number[], seed: number): Tensor {
+  const n = 1 << 13;
+  const key = T.normal(T.key(seed), [n]).dataSync();
+  const scales = [1e-6, 0.01, 0.7, 3, 40, 800, 1e7, 1e30];
+  const special = [
+    NaN,
+    0,
+    -0,
+    Infinity,
+    -Infinity,
+    1,
+    -1,
+    5e-324,
+    -5e-324,
+    1e-45,
+    -1e-45,
+    1e-310,
+    2e-40,
+    1.7e308,
+    3.4e38,
+  ];
+  const out: number[] = [...special];
+  const f32 = dtype === "float32";
+  const a = f32 ? new Float32Array(1) : new Float64Array(1);
+  const bits = f32 ? new Int32Array(a.buffer) : new BigInt64Array(a.buffer);
+  for (const p of points) {
+    a[0] = p;
+    const b0 = bits[0];
+    for (let d = -20; d <= 20; d++) {
+      if (f32) (bits as Int32Array)[0] = (b0 as number) + d;
+      else (bits as BigInt64Array)[0] = (b0 as bigint) + BigInt(d);
+      out.push(a[0], -a[0]);
+    }
+  }
+  for (let i = out.length; i < n || i % 8 !== 0; i++) out.push(key[i % n] * scales[i % scales.length]);
+  // 7 more: the kernel's scalar tail (past the last block of 8) sees special values too
+  out.push(NaN, -0, Infinity, -1, 1e-45, -2.5, 0.75);
+  return T.tensor(out, { dtype });
+}
+
+/** float32 bit patterns at every boundary of `log32`'s tables: each j = 0…127 with the low 16 bits 0, 1, 0xfffe, 0xffff. */
+function logTableEdges(): number[] {
+  const f = new Float32Array(1), b = new Int32Array(f.buffer), out: number[] = [];
+  for (const e of [1, 100, 126, 127, 128, 200, 254]) {
+    for (let j = 0; j < 128; j++) {
+      for (const low of [0, 1, 0xfffe, 0xffff]) {
+        b[0] = (e << 23) | (j << 16) | low;
+        out.push(f[0]);
+      }
+    }
+  }
+  return out;
+}
+
+const UNARY_NEW: [string, (x: Tensor) => Tensor, ("float32" | "float64")[], number[]][] = [
+  ["log", T.log, ["float32", "float64"], [
+    1,
+    2,
+    0.5,
+    1.1754944e-38,
+    3.4028235e38,
+    2.2250738585072014e-308,
+    ...logTableEdges(),
+  ]],
+  ["sin", T.sin, ["float32", "float64"], [Math.PI / 4, Math.PI / 2, Math.PI, 2 * Math.PI, 1e5, 1e22, 1e300, 1e-8]],
+  ["cos", T.cos, ["float32", "float64"], [Math.PI / 4, Math.PI / 2, Math.PI, 2 * Math.PI, 1e5, 1e22, 1e300, 1e-8]],
+  ["exp", T.exp, ["float64"], [709.782712893384, -745.1332191019411, -708.3964185322641, 1e-300, 0.5]],
+  ["log", T.log, ["float64"], [1, 0.9999999999999999, 1e-320]],
+  ["erf", T.erf, ["float32", "float64"], [1.25, 6, 0.5, 3, 1e-300, 5.9, 1.2]],
+  ["sign", T.sign, ["float32", "float64"], [1e-300, 1e-40]],
+];
+
+Deno.test("Wasm fusion: log, sin, cos, float64 exp, erf and sign in the kernel equal the eager ops bit for bit (sweeps over NaN, ±0, ±∞, subnormals, huge and tiny values and log's table boundaries)", () => {
+  for (const [name, op, dtypes, points] of UNARY_NEW) {
+    for (const dtype of dtypes) {
+      const chain: FusedChain = {
+        inputs: [{ dtype, scalar: false }],
+        steps: [{ kind: "unary", op: name, args: [0], argDtypes: [dtype], dtype }],
+        outputs: [1],
+      };
+      assert.ok(wasmFusable(chain), `${dtype} ${name}: wasmFusable`);
+      const x = sweep(dtype, points, name.length);
+      const g = (a: Tensor) => op(T.mul(a, 1));
+      const jg = T.jit(g);
+      const want = g(x);
+      identical(jg(x), want, `${dtype} ${name} trace`);
+      identical(jg(x), want, `${dtype} ${name} replay`);
+      if (simd) assert.deepEqual(steps(jg), [{ kind: "fused", size: 2, wasm: true }], `${dtype} ${name}`);
+    }
+  }
+});
+
+Deno.test("Wasm fusion: pow (Math.pow called lane by lane) equals the eager op bit for bit, special pairs included", () => {
+  const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 1, -1, 0.5, -0.5, 2, -2, 3, -3, 1 / 3, 1e-45, 1e-310, 1e30, 3.4e38];
+  for (const dtype of ["float32", "float64"] as const) {
+    const chain: FusedChain = {
+      inputs: [{ dtype, scalar: false }, { dtype, scalar: false }],
+      steps: [{ kind: "binary", op: "pow", args: [0, 1], argDtypes: [dtype, dtype], dtype }],
+      outputs: [2],
+    };
+    assert.ok(wasmFusable(chain), `${dtype} pow: wasmFusable`);
+    // every special against every special, then random bases against random exponents
+    const a: number[] = [], b: number[] = [];
+    for (const u of SPECIAL) for (const v of SPECIAL) a.push(u), b.push(v);
+    const ra = sweep(dtype, [1, 2], 5).dataSync(), rb = values(6, [ra.length], "float64", true).dataSync();
+    ra.forEach((v, i) => (a.push(v), b.push(rb[i] * (i % 2 ? 3 : 0.01))));
+    const x = T.tensor(a, { dtype }), y = T.tensor(b, { dtype });
+    const g = (p: Tensor, q: Tensor) => T.pow(T.mul(p, 1), T.mul(q, 1));
+    const jg = T.jit(g);
+    const want = g(x, y);
+    identical(jg(x, y), want, `${dtype} pow trace`);
+    identical(jg(x, y), want, `${dtype} pow replay`);
+    if (simd) assert.ok(steps(jg).some((s) => s.kind === "fused" && s.wasm), JSON.stringify(steps(jg)));
+  }
+});
+
+Deno.test("Wasm fusion: casts between a float dtype and bool in the kernel (x ≠ 0, NaN true; true → 1) equal the eager casts", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    for (
+      const [from, to] of [[dtype, "bool"], ["bool", dtype], [dtype, dtype]] as const
+    ) {
+      const chain: FusedChain = {
+        inputs: [{ dtype, scalar: false }],
+        steps: [
+          { kind: "unary", op: "neg", args: [0], argDtypes: [dtype], dtype },
+          { kind: "binary", op: "ne", args: [0, 1], argDtypes: [dtype, dtype], dtype: "bool" },
+          from === "bool"
+            ? { kind: "cast", args: [2], argDtypes: ["bool"], dtype: to }
+            : { kind: "cast", args: [1], argDtypes: [from], dtype: to },
+          { kind: "where", args: [2, 0, 1], argDtypes: ["bool", dtype, dtype], dtype },
+        ],
+        outputs: [4],
+      };
+      assert.ok(wasmFusable(chain), `${dtype}: cast ${from} → ${to}: wasmFusable`);
+    }
+    const x = sweep(dtype, [1e-40, 1e-310], 9);
+    const fs: [string, (a: Tensor) => Tensor][] = [
+      ["float → bool → float", (a) => T.astype(T.astype(T.mul(a, 1), "bool"), dtype)],
+      ["bool → float times x", (a) => T.mul(T.astype(T.greater(T.mul(a, 1), 0.5), dtype), a)],
+      ["float → bool as where's mask", (a) => T.where(T.astype(T.sub(a, 1), "bool"), a, T.neg(a))],
+    ];
+    if (dtype === "float32") fs.push(["float → bool written out", (a) => T.astype(T.mul(a, 2), "bool")]);
+    for (const [what, g] of fs) {
+      const jg = T.jit(g);
+      const want = g(x);
+      identical(jg(x), want, `${dtype} ${what} trace`);
+      identical(jg(x), want, `${dtype} ${what} replay`);
+      if (simd) {
+        assert.ok(
+          steps(jg).some((s) => s.kind === "fused" && s.wasm),
+          `${dtype} ${what}: ${JSON.stringify(steps(jg))}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("Wasm fusion: random float32/float64 chains with log, sin, cos, pow, erf, sign, gelu and casts (and their gradients) equal the eager ops bit for bit", () => {
+  const CALLS: Op[] = [
+    (x) => T.log(T.add(T.abs(x), 0.5)),
+    (x) => T.log(x),
+    (x) => T.sin(T.mul(x, 3)),
+    (x) => T.cos(x),
+    (x, y) => T.pow(T.add(T.abs(x), 0.1), T.mul(y, 0.5)),
+    (x) => T.erf(x),
+    (x) => T.sign(x),
+    (x) => T.exp(T.mul(x, 0.3)),
+    (x) => T.gelu(x),
+    (x, y) => T.mul(T.astype(T.greater(x, y), x.dtype), x),
+  ];
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: SIMD_OPS.length + CALLS.length - 1 }), { minLength: 2, maxLength: 12 }),
+      fc.constantFrom("float32" as const, "float64" as const),
+      fc.integer({ min: 1, max: 90 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 1e6 }),
+      (ops, dtype, n, special, seed) => {
+        const x = values(seed, [n], dtype, special), y = values(seed + 1, [n], dtype, special);
+        const op = (o: number) => (o < SIMD_OPS.length ? SIMD_OPS[o] : CALLS[o - SIMD_OPS.length]);
+        const f = (a: Tensor, b: Tensor) => {
+          let h = a;
+          ops.forEach((o) => (h = op(o)(h, b)));
+          return T.sum(h);
+        };
+        const jf = T.jit(f), jg = T.jit(T.grad(f));
+        identical(jf(x, y), f(x, y), "value");
+        identical(jf(x, y), f(x, y), "value replay");
+        const gw = T.grad(f)(x, y);
+        identical(jg(x, y), gw, "gradient");
+        identical(jg(x, y), gw, "gradient replay");
+        if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm), JSON.stringify(steps(jf)));
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+Deno.test("what has no SIMD form stays as before: float64 tanh, log1p, expm1, int32 and mixed float32/float64 chains in JavaScript, reductions over axes that are not one run and prod not fused", () => {
   const x = values(21, [6, 70], "float32", false), y = values(22, [6, 70], "float32", false);
   const cases: [string, (a: Tensor, b: Tensor) => Tensor, (s: Steps) => boolean][] = [
-    ["log chain + sum", (a, b) => T.sum(T.log(T.add(T.abs(a), b))), (s) => s.some((q) => q.prim === "reduce")],
+    ["log1p chain + sum", (a, b) => T.sum(T.log1p(T.add(T.abs(a), b))), (s) => s.some((q) => q.prim === "reduce")],
     [
       "float64 tanh chain",
       (a, b) => T.tanh(T.add(T.astype(a, "float64"), T.astype(b, "float64"))),
       (s) => s.every((q) => !q.wasm),
+    ],
+    ["expm1 chain", (a, b) => T.expm1(T.sub(a, b)), (s) => s.some((q) => q.kind === "fused" && !q.wasm)],
+    [
+      "float32 → float64 in one chain",
+      (a, b) => T.mul(T.astype(T.mul(a, b), "float64"), 2),
+      (s) => s.some((q) => q.kind === "fused" && !q.wasm),
     ],
     [
       "sum over axes that are not one run",
@@ -357,7 +569,6 @@ Deno.test("what has no SIMD form stays as before: log and float64 exp/tanh chain
       (s) => s.some((q) => q.prim === "reduce"),
     ],
     ["prod", (a, b) => T.prod(T.mul(T.mul(a, b), 0.01), { axis: -1 }), (s) => s.some((q) => q.prim === "reduce")],
-    ["log chain", (a, b) => T.log(T.abs(T.sub(a, b))), (s) => s.some((q) => q.kind === "fused" && !q.wasm)],
     ["int32 chain", (a, b) => T.add(T.astype(a, "int32"), T.astype(b, "int32")), (s) => s.every((q) => !q.wasm)],
   ];
   for (const [what, f, shape] of cases) {

@@ -1,7 +1,9 @@
 /**
  * A tiny WebAssembly bytecode emitter: just enough of the binary format (LEB128 integers, the type,
  * import, function, export and code sections, i32 control flow and 128-bit SIMD) to assemble the
- * GEMM kernels in `gemm_kernel.ts` without an external toolchain.
+ * GEMM kernels in `gemm_kernel.ts` without an external toolchain. Imported functions (the fused
+ * kernels' `Math.*` calls) come first in the function index space: the module's own function `i`
+ * is `call`ed as `imports.length + i`.
  * @module
  */
 
@@ -210,8 +212,10 @@ export const SIMD = {
 export interface FuncDef {
   /** Export name. */
   name: string;
-  /** Parameter types (the function returns nothing). */
+  /** Parameter types. */
   params: number[];
+  /** Result types (none when absent). */
+  results?: number[];
   /** Types of the extra locals (indices follow the parameters). */
   locals: number[];
   /** Body. */
@@ -228,15 +232,35 @@ export interface MemoryDef {
   shared?: boolean;
 }
 
-/** Assembles a module importing `env.memory` and exporting the given functions. */
-export function assemble(memory: MemoryDef, funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
-  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
+/** An imported function `module.name` with its signature. */
+export interface ImportDef {
+  /** Import module name (e.g. `math`). */
+  module: string;
+  /** Field name (e.g. `sin`). */
+  name: string;
+  /** Parameter types. */
+  params: number[];
+  /** Result types. */
+  results: number[];
+}
+
+/**
+ * Assembles a module importing `env.memory` (and the functions `imports`, indices 0…k−1) and
+ * exporting the given functions (indices k…).
+ */
+export function assemble(memory: MemoryDef, funcs: FuncDef[], imports: ImportDef[] = []): Uint8Array<ArrayBuffer> {
+  const sig = (p: number[], r: number[]) => [0x60, ...vec(p.map((t) => [t])), ...vec(r.map((t) => [t]))];
+  const types = [...funcs.map((f) => sig(f.params, f.results ?? [])), ...imports.map((f) => sig(f.params, f.results))];
   const limits = memory.maximum === undefined
     ? [0x00, ...uleb(memory.initial)]
     : [memory.shared ? 0x03 : 0x01, ...uleb(memory.initial), ...uleb(memory.maximum)];
-  const imports = vec([[...name("env"), ...name("memory"), 0x02, ...limits]]);
+  const imported = vec([
+    [...name("env"), ...name("memory"), 0x02, ...limits],
+    ...imports.map((f, i) => [...name(f.module), ...name(f.name), 0x00, ...uleb(funcs.length + i)]),
+  ]);
+  const k = imports.length;
   const fnSection = vec(funcs.map((_, i) => uleb(i)));
-  const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
+  const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(k + i)]));
   const bodies = funcs.map((f) => {
     // locals: run-length groups of equal types
     const groups: number[][] = [];
@@ -251,7 +275,7 @@ export function assemble(memory: MemoryDef, funcs: FuncDef[]): Uint8Array<ArrayB
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec(types)),
-    ...section(2, imports),
+    ...section(2, imported),
     ...section(3, fnSection),
     ...section(7, exports),
     ...section(10, vec(bodies)),

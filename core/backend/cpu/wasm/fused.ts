@@ -10,7 +10,8 @@
 import type { TypedArray } from "../../../dtype.ts";
 import type { FusedChain } from "../fuse.ts";
 import { assemble } from "./emit.ts";
-import { fusedFunction, wasmFusable } from "./fused_kernel.ts";
+import { callEnv } from "./fused_calls.ts";
+import { fusedModule, wasmFusable } from "./fused_kernel.ts";
 import { getHeap, heapAddress, scratch } from "./heap.ts";
 
 /** A compiled chain: `run(ins, outs, n)`; false (nothing to trust in `outs`) when the memory cannot hold the copies. */
@@ -47,9 +48,10 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
   if (!heap) return null;
   let fn: Fn;
   try {
-    const def = fusedFunction(chain);
-    const module = new WebAssembly.Module(assemble(heap.def, [def]));
-    fn = new WebAssembly.Instance(module, { env: { memory: heap.memory } }).exports.fused as Fn;
+    const m = fusedModule(chain);
+    const module = new WebAssembly.Module(assemble(heap.def, m.funcs, m.imports));
+    const env = { env: { memory: heap.memory }, math: callEnv(m.calls) };
+    fn = new WebAssembly.Instance(module, env).exports.fused as Fn;
   } catch {
     return null;
   }

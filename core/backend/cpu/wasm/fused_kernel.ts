@@ -31,15 +31,15 @@
  * @module
  */
 import type { FusedChain } from "../fuse.ts";
-import { Code, F32, F64, type FuncDef, I32, SIMD, uleb, V128 } from "./emit.ts";
-import { emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
+import { Code, F32, F64, type FuncDef, I32, type ImportDef, SIMD, uleb, V128 } from "./emit.ts";
+import { CALL_BINARY, CALL_UNARY, callImports, chainCalls, emitCall, erfFunction, type Mode } from "./fused_calls.ts";
+import { emitLog32, emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
 
-/** The kernel's element type: float32 four lanes to a vector, float64 two. */
-export type Mode = "float32" | "float64";
+export type { Mode };
 
 const ARITH = new Set(["add", "sub", "mul", "div", "max", "min"]);
 const COMPARE = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
-const UNARY = new Set(["neg", "abs", "sqrt", "floor"]);
+const UNARY = new Set(["neg", "abs", "sqrt", "floor", "sign", "erf"]);
 const REDUCE = new Set(["sum", "max", "min"]);
 
 /** The chain's element type when every step has a SIMD form here; null otherwise. */
@@ -54,16 +54,22 @@ export function wasmMode(chain: FusedChain): Mode | null {
     v < chain.inputs.length ? chain.inputs[v].dtype === "bool" : chain.steps[v - chain.inputs.length].dtype === "bool";
   for (const s of chain.steps) {
     const op = s.op ?? "";
+    const from = s.argDtypes[0];
     const ok = s.kind === "copy"
       ? true
       : s.kind === "unary"
-      ? (UNARY.has(op) || (mode === "float32" && MATH_OPS.has(op))) && s.dtype === mode
+      ? (UNARY.has(op) || CALL_UNARY[mode].has(op) || (mode === "float32" && MATH_OPS.has(op))) && s.dtype === mode
       : s.kind === "binary"
-      ? (ARITH.has(op) && s.dtype === mode) || (COMPARE.has(op) && s.dtype === "bool" && s.argDtypes[0] === mode)
+      ? ((ARITH.has(op) || CALL_BINARY.has(op)) && s.dtype === mode) ||
+        (COMPARE.has(op) && s.dtype === "bool" && from === mode)
       : s.kind === "where"
       ? s.dtype === mode && isBool(s.args[0]) && !isBool(s.args[1]) && !isBool(s.args[2])
+      : s.kind === "cast"
+      ? (from === mode || from === "bool") && (s.dtype === mode || s.dtype === "bool")
       : false;
-    if (!ok || (s.kind !== "where" && s.kind !== "copy" && s.argDtypes.some((d) => d !== mode))) return null;
+    if (!ok || (s.kind !== "where" && s.kind !== "copy" && s.kind !== "cast" && s.argDtypes.some((d) => d !== mode))) {
+      return null;
+    }
   }
   if (mode === "float64") {
     // float64 masks have 64-bit lanes: no bool bytes in or out
@@ -184,15 +190,35 @@ const SCALAR_OP: Record<Mode, Record<string, number>> = {
   },
 };
 
+/** The functions and `Math` imports of a chain's module (`assemble(memory, funcs, callImports(calls))`). */
+export interface FusedModule {
+  /** `fused` first (the kernel), then the helpers it calls (`erf`). */
+  funcs: FuncDef[];
+  /** The `Math` functions imported (module `math`), in order. */
+  calls: string[];
+  /** Their import declarations. */
+  imports: ImportDef[];
+}
+
 /**
- * The kernel of `chain`: `fused(in₀ … inₖ, out₀ … outₘ, [red,] rows, len)` over byte addresses in
- * the shared memory, `rows × len` elements (a chain without reduction: one row of all elements);
- * constant scalar inputs (with a `value`) are immediates, not parameters.
- * Throws when `wasmMode(chain)` is null.
+ * The module of `chain`: its kernel `fused(in₀ … inₖ, out₀ … outₘ, [red,] rows, len)` over byte
+ * addresses in the shared memory, `rows × len` elements (a chain without reduction: one row of all
+ * elements; constant scalar inputs with a `value` are immediates, not parameters), the helper
+ * functions it calls and the `Math` functions it imports. Throws when `wasmMode(chain)` is null.
  */
-export function fusedFunction(chain: FusedChain): FuncDef {
+export function fusedModule(chain: FusedChain): FusedModule {
   const mode = wasmMode(chain);
-  if (!mode) throw new Error("fusedFunction: the chain has no SIMD form (check wasmFusable first)");
+  if (!mode) throw new Error("fusedModule: the chain has no SIMD form (check wasmFusable first)");
+  const calls = chainCalls(chain, mode);
+  const funcs = [fusedFunction(chain, mode, calls)];
+  if (chain.steps.some((s) => s.kind === "unary" && s.op === "erf")) funcs.push(erfFunction(calls.indexOf("exp")));
+  return { funcs, calls, imports: callImports(calls) };
+}
+
+function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef {
+  // function indices: the imports, then `fused`, then `erf`
+  const callIndex = (name: string) => calls.indexOf(name);
+  const ERF_FN = calls.length + 1;
   const f32 = mode === "float32";
   const lanes = f32 ? 4 : 2, shift = f32 ? 2 : 3, size = f32 ? 4 : 8;
   const red = chain.reduce;
@@ -241,12 +267,13 @@ export function fusedFunction(chain: FusedChain): FuncDef {
   const S = [local(F64), local(F64), local(F64), local(F64)];
   const X = local(F64);
   const RI = cols ? local(I32) : -1, OB = cols ? local(I32) : -1, AJ = cols ? local(I32) : -1;
-  // exp and tanh: float64 lanes, the tables in the memory
-  const math = chain.steps.some((s) => s.kind === "unary" && MATH_OPS.has(s.op ?? ""));
+  // float32 exp, tanh and log: float64 lanes, the tables in the memory
+  const math = f32 && chain.steps.some((s) => s.kind === "unary" && MATH_OPS.has(s.op ?? ""));
   const tab = math ? mathTables() : 0;
   if (tab < 0) throw new Error("fusedFunction: no room for the exp tables in the Wasm memory");
   const ML = math ? mathLocals(local) : null;
   const [LO, HI, RLO, RHI] = math ? [local(V128), local(V128), local(V128), local(V128)] : [];
+  const TMP = local(V128); // per-lane calls' results
 
   const c = new Code();
   // address of element E of an array at parameter `p` with `bytes` per element
@@ -302,6 +329,57 @@ export function fusedFunction(chain: FusedChain): FuncDef {
           c.get(b).get(w).get(a);
           if (vec) c.simd(SIMD.v128Bitselect);
           else c.select();
+        } else if (s.kind === "unary" && f32 && op === "log") {
+          // log32 from the f32x4 bits; a scalar through lane 0 of a splat
+          if (vec) emitLog32(c, a, ML!, tab, callIndex("log"));
+          else {
+            c.get(a).simd(V.f32x4Splat).set(LO!);
+            emitLog32(c, LO!, ML!, tab, callIndex("log"));
+            c.simd(V.f32x4ExtractLane, 0);
+          }
+        } else if (s.kind === "unary" && (CALL_UNARY[mode].has(op) || op === "erf")) {
+          emitCall(c, mode, op === "erf" ? ERF_FN : callIndex(op), [a], vec, TMP);
+        } else if (s.kind === "binary" && CALL_BINARY.has(op)) {
+          emitCall(c, mode, callIndex(op), [a, b], vec, TMP);
+        } else if (s.kind === "unary" && op === "sign") {
+          // x > 0 ? 1 : x < 0 ? −1 : x (±0 and NaN kept)
+          const konst = (v: number) => {
+            if (f32) c.raw(0x43, ...new Uint8Array(Float32Array.of(v).buffer));
+            else c.f64(v);
+            if (vec) c.simd(f32 ? V.f32x4Splat : SIMD.f64x2Splat);
+          };
+          const cmp = (o: string) => {
+            c.get(a);
+            konst(0);
+            if (vec) c.simd(table[o]);
+            else c.raw(table[o]);
+          };
+          konst(1);
+          konst(-1);
+          c.get(a);
+          cmp("lt");
+          if (vec) c.simd(SIMD.v128Bitselect);
+          else c.select();
+          cmp("gt");
+          if (vec) c.simd(SIMD.v128Bitselect);
+          else c.select();
+        } else if (s.kind === "cast") {
+          const from = s.argDtypes[0];
+          c.get(a);
+          if (from !== "bool" && s.dtype === "bool") {
+            // x ≠ 0 (NaN too): a lane mask, or 0/1
+            if (f32) c.raw(0x43, 0, 0, 0, 0);
+            else c.f64(0);
+            if (vec) c.simd(f32 ? V.f32x4Splat : SIMD.f64x2Splat).simd(table.ne);
+            else c.raw(table.ne);
+          } else if (from === "bool" && s.dtype !== "bool") {
+            // a mask's set lanes become 1 (its bits and those of 1), 0/1 converted
+            if (vec) {
+              if (f32) c.raw(0x43, ...new Uint8Array(Float32Array.of(1).buffer)).simd(V.f32x4Splat);
+              else c.f64(1).simd(SIMD.f64x2Splat);
+              c.simd(SIMD.v128And);
+            } else c.raw(f32 ? 0xb3 : 0xb8); // f32/f64.convert_i32_u
+          }
         } else if (s.kind === "unary" && MATH_OPS.has(op)) {
           // float32 → two float64 halves → fastmath's operations → rounded back to float32
           if (vec) {
