@@ -79,11 +79,12 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  * PoLAR, LoKH), on any target module, with `rank_pattern`, `alpha_pattern`, `exclude_modules` and
  * `layers_to_transform`. Each tensor is checked against its module (a size mismatch names the
  * key); a tensor for a module the model lacks or the config does not target is an error. Config
- * fields whose state an adapter does not hold (`modules_to_save`, `trainable_token_indices`, saved
- * biases of `bias = "lora_only" | "all"`, …) are a `FormatError` naming the field and the fix (load
- * the merged model); a `<module>.base_layer.weight` saved beside the adapter (PEFT's
- * `save_embedding_layers`, on an output layer) replaces the model's. The tensors take the model's
- * dtype and backend.
+ * fields whose state an adapter does not hold (`modules_to_save`, `trainable_token_indices`, the
+ * biases `bias = "all"` saves of modules without an adapter, …) are a `FormatError` naming the field
+ * and the fix (load the merged model). A `<module>.base_layer.weight` or `.bias` saved beside the
+ * adapter (PEFT's `save_embedding_layers` on an output layer; `bias = "lora_only"`) replaces the
+ * model's for that module, as PEFT loads it (`savePeftAdapter` writes such a bias back). The
+ * tensors take the model's dtype and backend.
  * @example
  * ```ts
  * import { loadModel, loadPeftAdapter, tensor } from "../mod.ts";
@@ -110,9 +111,22 @@ export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<Ada
     dtype,
     backend: w0.backend.name as "cpu" | "webgpu",
   });
-  // bias = "lora_only" / "all" on a model without biases (Llama) saves none: nothing to refuse
-  const biasless = !Object.keys(tensors).some((k) => k.endsWith(".bias"));
-  const config = biasless && read.bias !== undefined ? { ...read, bias: "none" } : read;
+  const targets = model.linearPaths.filter(peftTargets(read));
+  // bias = "lora_only" saves each adapted module's trained bias as <module>.base_layer.bias, read into
+  // the base below (so does "all" where only adapted modules have biases, and neither saves any on a
+  // model without biases); a bias of any other module is state an adapter does not hold: refused
+  const otherBias = Object.keys(tensors).find((k) =>
+    k.endsWith(".bias") && !targets.some((p) => k === `${PREFIX}${p}.base_layer.bias`)
+  );
+  if (otherBias && read.bias !== undefined && read.bias !== "none") {
+    throw new FormatError(
+      `loadPeftAdapter: ${join(dir, "adapter_config.json")}: bias = ${JSON.stringify(read.bias)} saved ${otherBias}, ` +
+        `the bias of a module without an adapter, which an adapter does not hold; load the merged model instead ` +
+        `(in Python: model.merge_and_unload().save_pretrained(dir); then loadModel(dir)), or train with ` +
+        `bias = "lora_only" or "none"`,
+    );
+  }
+  const config = read.bias !== undefined ? { ...read, bias: "none" } : read;
   try {
     checkPeftFields(config);
   } catch (e) {
@@ -121,8 +135,6 @@ export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<Ada
       `loadPeftAdapter: ${join(dir, "adapter_config.json")}: ${e.message.replace(/^fromPeft: /, "")}`,
     );
   }
-  const selects = peftTargets(config);
-  const targets = model.linearPaths.filter(selects);
   if (!targets.length) {
     throw new FormatError(
       `loadPeftAdapter: target_modules ${JSON.stringify(config.target_modules)} selects no linear module of the ` +
@@ -180,12 +192,13 @@ function baseLayer(m: LinearModule, own: Record<string, Tensor>, prefix: string,
     const mine = m[leaf];
     const shape = leaf === "weight" && fanInFanOut ? [...t.shape].reverse() : t.shape;
     if (!mine || shape.join() !== mine.shape.join()) {
+      const name = `${prefix.slice(PREFIX.length)}${leaf}`;
       throw new ShapeError(
-        `loadPeftAdapter: ${k} has shape [${t.shape.join(", ")}] but the model's ${
-          prefix.slice(PREFIX.length)
-        }${leaf} ` +
-          `is ${mine ? `[${mine.shape.join(", ")}]` : "absent"}; was the vocabulary resized? Load the base it was ` +
-          `saved with (in Python: model.resize_token_embeddings(n) then save_pretrained)`,
+        `loadPeftAdapter: ${k} has shape [${t.shape.join(", ")}] but the model's ${name} is ` +
+          (mine
+            ? `[${mine.shape.join(", ")}]; was the vocabulary resized? Load the base it was saved with (in Python: ` +
+              `model.resize_token_embeddings(n) then save_pretrained)`
+            : "absent; the adapter was saved on another model (pass the base it was trained on)"),
       );
     }
     const v = leaf === "weight" && fanInFanOut ? t.mT : t;
@@ -318,6 +331,17 @@ export async function savePeftAdapter<P>(
     }
   }
   if (type === "VERA") Object.assign(tensors, await sharedVera(adapted as AdaptedModel));
+  // a module whose bias differs from the base's (loaded from PEFT's bias = "lora_only") keeps it
+  let biases = 0;
+  for (const path of paths) {
+    const own = adapted.layers[path].frozen.bias, base = (getPath(adapted.base.params, path) as LinearModule).bias;
+    if (!own || !base || own === base) continue;
+    const [a, b] = [await own.data(), await base.data()];
+    if (a.length === b.length && a.every((v, j) => Object.is(v, b[j]))) continue;
+    tensors[`${PREFIX}${path}.base_layer.bias`] = own;
+    biases++;
+  }
+  if (biases) config.bias = "lora_only";
   for (const [k, t] of Object.entries(tensors)) if (t.dtype !== w.dtype) tensors[k] = astype(t, w.dtype);
   await safetensors.write(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
   await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2) + "\n");
