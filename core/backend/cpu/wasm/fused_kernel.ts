@@ -20,20 +20,33 @@
  *   distinct columns, so two or four are combined at a time without changing any column's order.
  * - The elements past the last whole vector of a row run the same chain in scalar Wasm.
  * - float32 exp and tanh run two float64 lanes at a time with `fastmath.ts`'s exact operations and
- *   tables (`fused_math.ts`), then round to float32 as the JavaScript forms' stores do.
+ *   tables (`fused_math.ts`), then round to float32 as the JavaScript forms' stores do; float32 log
+ *   reads each lane's float32 bits into the same tables and polynomial as `log32`, and calls the
+ *   imported `Math.log` for the lanes `log32` sends there (zero, negatives, subnormals, ∞, NaN).
+ * - sin, cos, float64 exp and log, and pow call the imported `Math` builtin itself one lane at a
+ *   time (`fused_calls.ts`: V8 calls its C++ routine directly, the same as the JavaScript loop's
+ *   call), a float32 lane widened for the call and the result rounded as the store rounds; erf is
+ *   `elementwise.ts`'s `erf` ported operation for operation to a Wasm function of the module.
+ * - sign selects 1, −1 or x (±0 and NaN kept); a cast to bool is `x ≠ 0` (NaN true), from bool the
+ *   mask's bits and those of 1.
  *
- * Supported: float32 chains (with bool masks from comparisons, bool inputs and outputs; exp and
- * tanh) and float64 chains (masks only inside the chain) of add, sub, mul, div, max, min, neg, abs,
- * sqrt, floor, comparisons, where and identities. Chains with log (its float32 form reads the
- * input's bits into two tables: not done yet), sin, cos, pow, erf, log1p, expm1, sign, casts, int32
- * or float64 exp/tanh (`Math.*`, whose results no polynomial here reproduces bit for bit) keep the
- * JavaScript loop (`wasmFusable` says which).
+ * Supported: float32 chains (with bool masks from comparisons and casts, bool inputs and outputs)
+ * and float64 chains (masks only inside the chain) of add, sub, mul, div, max, min, pow, neg, abs,
+ * sqrt, floor, sign, exp, log, sin, cos, erf (float32 also tanh), comparisons, where, casts between
+ * the chain's float dtype and bool, and identities. The rest keeps the JavaScript loop
+ * (`wasmFusable` says which): float64 tanh, log1p and expm1 (float32 too for the last two), whose
+ * `Math` builtins V8 does not call directly from Wasm (each imported call crosses into JavaScript:
+ * about 55% slower than the JavaScript loop in a chain, measured) and whose results no polynomial
+ * here reproduces bit for bit; int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
+ * truncation saturates, and int32 arithmetic rounds through float64); and chains mixing float32 and
+ * float64 (four lanes against two: one kernel would need both widths).
  * @module
  */
 import type { FusedChain } from "../fuse.ts";
 import { Code, F32, F64, type FuncDef, I32, type ImportDef, SIMD, uleb, V128 } from "./emit.ts";
 import { CALL_BINARY, CALL_UNARY, callImports, chainCalls, emitCall, erfFunction, type Mode } from "./fused_calls.ts";
 import { emitLog32, emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
+import { emitCast, emitSign } from "./fused_select.ts";
 
 export type { Mode };
 
@@ -342,44 +355,9 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
         } else if (s.kind === "binary" && CALL_BINARY.has(op)) {
           emitCall(c, mode, callIndex(op), [a, b], vec, TMP);
         } else if (s.kind === "unary" && op === "sign") {
-          // x > 0 ? 1 : x < 0 ? −1 : x (±0 and NaN kept)
-          const konst = (v: number) => {
-            if (f32) c.raw(0x43, ...new Uint8Array(Float32Array.of(v).buffer));
-            else c.f64(v);
-            if (vec) c.simd(f32 ? V.f32x4Splat : SIMD.f64x2Splat);
-          };
-          const cmp = (o: string) => {
-            c.get(a);
-            konst(0);
-            if (vec) c.simd(table[o]);
-            else c.raw(table[o]);
-          };
-          konst(1);
-          konst(-1);
-          c.get(a);
-          cmp("lt");
-          if (vec) c.simd(SIMD.v128Bitselect);
-          else c.select();
-          cmp("gt");
-          if (vec) c.simd(SIMD.v128Bitselect);
-          else c.select();
+          emitSign(c, mode, a, vec);
         } else if (s.kind === "cast") {
-          const from = s.argDtypes[0];
-          c.get(a);
-          if (from !== "bool" && s.dtype === "bool") {
-            // x ≠ 0 (NaN too): a lane mask, or 0/1
-            if (f32) c.raw(0x43, 0, 0, 0, 0);
-            else c.f64(0);
-            if (vec) c.simd(f32 ? V.f32x4Splat : SIMD.f64x2Splat).simd(table.ne);
-            else c.raw(table.ne);
-          } else if (from === "bool" && s.dtype !== "bool") {
-            // a mask's set lanes become 1 (its bits and those of 1), 0/1 converted
-            if (vec) {
-              if (f32) c.raw(0x43, ...new Uint8Array(Float32Array.of(1).buffer)).simd(V.f32x4Splat);
-              else c.f64(1).simd(SIMD.f64x2Splat);
-              c.simd(SIMD.v128And);
-            } else c.raw(f32 ? 0xb3 : 0xb8); // f32/f64.convert_i32_u
-          }
+          emitCast(c, mode, s.argDtypes[0] === "bool", s.dtype === "bool", a, vec);
         } else if (s.kind === "unary" && MATH_OPS.has(op)) {
           // float32 → two float64 halves → fastmath's operations → rounded back to float32
           if (vec) {
