@@ -142,10 +142,12 @@ const lora_: Reader = (c) => {
   const rslora = config.use_rslora === true;
   const iw = config.init_lora_weights ?? true;
   const init: LoraInit = iw === "pissa" || iw === "olora" || iw === "gaussian" ? iw : "kaiming";
-  if (typeof iw === "string" && iw !== init && !c.opts.baseIsResidual) {
+  // PEFT's "orthogonal" and "eva" only choose A and B (saved): the base weight stays as it was
+  if (typeof iw === "string" && iw !== init && iw !== "orthogonal" && iw !== "eva" && !c.opts.baseIsResidual) {
     throw new FormatError(
       `fromPeft: init_lora_weights = "${iw}" changes the base weight in a way fromPeft does not rebuild; ` +
-        `pass the residual base weight with baseIsResidual: true`,
+        `pass the residual base weight with baseIsResidual: true, or in Python save the adapter as a plain LoRA ` +
+        `(save_pretrained(dir, path_initial_model_for_weight_conversion=<the adapter saved at init>)) or ${MERGED}`,
     );
   }
   // PiSSA / OLoRA: the frozen weight is the residual W − s·B₀A₀, rebuilt as PEFT's init computes it

@@ -421,6 +421,13 @@ const BAD: Bad[] = [
     mentions: ["lora_S.weight"],
   },
   {
+    what: "a randomized PiSSA (pissa_niter_4), naming the conversion to a plain LoRA",
+    config: { ...LORA, init_lora_weights: "pissa_niter_4" },
+    tensors: { "lora_A.weight": r4([4, 16]), "lora_B.weight": r4([8, 4]) },
+    error: FormatError,
+    mentions: ["pissa_niter_4", "baseIsResidual", "path_initial_model_for_weight_conversion", "merge_and_unload"],
+  },
+  {
     what: "modules_to_save (whole trained modules an adapter does not hold)",
     config: { ...LORA, modules_to_save: ["lm_head"] },
     tensors: { "lora_A.weight": r4([4, 16]), "lora_B.weight": r4([8, 4]) },
@@ -536,4 +543,15 @@ Deno.test("hra foldInit: false (PEFT's semantics) satisfies the adapter laws; th
   const { params, frozen } = hra({ r: 4, gramSchmidt: true }).init(key(4), base);
   assert.equal(frozen.U0, params.U);
   assert.deepEqual(Object.keys(hra({ r: 4 }).frozenToPeft!(hra({ r: 4 }).init(key(4), base).frozen)), []);
+});
+
+Deno.test('fromPeft: init_lora_weights "orthogonal" and "eva" leave the base as it was: a plain LoRA', async () => {
+  const tensors = { "lora_A.weight": r4([4, 16]), "lora_B.weight": r4([8, 4], 1) };
+  const plain = fromPeft({ config: LORA, base: W8, tensors });
+  const x = r4([3, 16], 2);
+  const want = await plain.adapter.apply(plain.params, plain.frozen, x).data();
+  for (const iw of ["orthogonal", "eva"]) {
+    const b = fromPeft({ config: { ...LORA, init_lora_weights: iw }, base: W8, tensors });
+    assert.deepEqual(await b.adapter.apply(b.params, b.frozen, x).data(), want, iw);
+  }
 });
