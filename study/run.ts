@@ -4,7 +4,7 @@
  * its orthogonal factors stayed and the stable rank of the weight change it made.
  * @module
  */
-import { FormatError } from "../core/errors.ts";
+import { DomainError, FormatError } from "../core/errors.ts";
 import {
   add,
   astype,
@@ -261,6 +261,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       const start = treeMap(widenHalf, model.params);
       const r = await train({ ...common, params: start as ModelParams, loss: lossOf(model) });
       const ev = await evaluate(model, r.params, task, heldOut, like);
+      checkFinite(method, r.losses, lr, ev.heldOutLoss);
       const an = await analyse(model, targets, (p) => (getPath(r.params, p) as LinearModule).weight, () => []);
       row = summary(r, ev, an, countScalars(model.params));
       await opts.onTrained?.(method, { params: r.params });
@@ -279,6 +280,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       const reg = (p: Record<string, unknown>) => adapted.regularizer(p);
       const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted, reg) });
       const ev = await evaluate(adapted, r.params, task, heldOut, like);
+      checkFinite(method, r.losses, lr, ev.heldOutLoss);
       const an = await analyse(
         model,
         targets,
@@ -291,6 +293,18 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
     results.push({ name: method.name, label: method.label, family: method.family, lr, ...row });
   }
   return { methods: results, base, targets };
+}
+
+/** A method whose training loss left the finite numbers stops the study with the step and the rate to lower. */
+function checkFinite(method: Method, losses: readonly number[], lr: number, heldOutLoss = 0): void {
+  const k = losses.findIndex((v) => !Number.isFinite(v));
+  if (k < 0 && Number.isFinite(heldOutLoss)) return;
+  const when = k < 0
+    ? `held-out loss became ${heldOutLoss} after the last of ${losses.length} steps`
+    : `training loss became ${losses[k]} at step ${k + 1} of ${losses.length}`;
+  throw new DomainError(
+    `runStudy: ${method.name}'s ${when} with learning rate ${lr}; lower it (${method.name}'s own rate is ${method.lr})`,
+  );
 }
 
 function summary(

@@ -3,6 +3,7 @@
  * the evaluation (exact match equals greedy decoding), and a small study end to end with its
  * report files and PEFT export.
  */
+import { DomainError } from "../core/errors.ts";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createModel, generate, initModel, key, loadPeftAdapter, manifolds, parseConfig, tensor } from "../mod.ts";
@@ -204,4 +205,20 @@ Deno.test("runStudy keyByName: a method trains the same whichever others are sel
   assert.deepEqual(after, alone);
   // by position, hra second draws another start (the demo's --adapters used to move the numbers)
   assert.notDeepEqual(await run("lora,hra", false), alone);
+});
+
+Deno.test("runStudy: a method whose loss leaves the finite numbers stops with the step and the rate to lower", async () => {
+  const model = tinyModel();
+  const task = transductionTask({ rule: "reverse-permute", length: 3 });
+  await assert.rejects(
+    () => runStudy({ model, task, methods: selectMethods("oft", 2), target: "c_attn", steps: 4, batch: 4, lr: 1e6 }),
+    (e: unknown) => {
+      assert.ok(e instanceof DomainError, String(e));
+      assert.match(
+        e.message,
+        /oft's (training|held-out) loss became NaN .*learning rate 1000000; lower it \(oft's own rate is/,
+      );
+      return true;
+    },
+  );
 });
