@@ -342,7 +342,10 @@ export async function savePeftAdapter<P>(
     biases++;
   }
   if (biases) config.bias = "lora_only";
-  for (const [k, t] of Object.entries(tensors)) if (t.dtype !== w.dtype) tensors[k] = astype(t, w.dtype);
+  // the weights' dtype, but float32 on a float16 base: its adapters trained in float32 (PEFT keeps them
+  // so too, autocast_adapter_dtype), and half would round them away from the trained model
+  const out = w.dtype === "float16" ? "float32" : w.dtype;
+  for (const [k, t] of Object.entries(tensors)) if (t.dtype !== out) tensors[k] = astype(t, out);
   await safetensors.write(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
   await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2) + "\n");
   return { config, tensors: Object.keys(tensors).length, notes };

@@ -23,10 +23,12 @@ import {
   manifolds,
   safetensors,
   saveModel,
+  savePeftAdapter,
   slice,
   type Tensor,
   tensor,
   treeLeaves,
+  treeMap,
   useBackend,
   valueAndGrad,
 } from "../mod.ts";
@@ -222,4 +224,22 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test("savePeftAdapter on a float16 base writes the float32 adapters it trained (half would round them)", async () => {
+  const model = await loadModel(`${ROOT}tiny_llama`, { dtype: "float16" });
+  const peft = adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 4 }) });
+  // parameters off the float16 grid, as training leaves them
+  const params = treeMap((t: Tensor) => t.add(0.3001).mul(1.0001), peft.params);
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    await savePeftAdapter(dir, peft, params);
+    const { tensors } = await safetensors.read(`${dir}/adapter_model.safetensors`);
+    assert.ok(Object.values(tensors).every((t) => t.dtype === "float32"), "F32 in the file");
+    const back = await loadPeftAdapter(model, dir);
+    const x = tensor([[1, 2, 3, 4, 5, 6]], { dtype: "int32" });
+    assert.deepEqual(await back.apply(back.params, x).data(), await peft.apply(params, x).data());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
