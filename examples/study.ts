@@ -6,8 +6,8 @@
  * PEFT export).
  * @module
  */
-import { join, resolve } from "node:path";
-import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
 import {
   adapters,
   adaptModel,
@@ -119,6 +119,26 @@ function checkDefaultTarget(target: string): void {
   }
 }
 
+/** Throws unless `dir` is a folder that can be written, or can be created under its nearest existing parent. */
+async function checkWritable(flag: string, dir: string): Promise<void> {
+  let at = dir;
+  for (;;) {
+    const info = await stat(at).catch(() => undefined);
+    if (info) {
+      const why = !info.isDirectory()
+        ? `${at} is a file`
+        : await Deno.makeTempDir({ dir: at, prefix: ".tangent-probe-" }).then(
+          (probe) => Deno.remove(probe).then(() => ""),
+          (e: Error) => e.message,
+        );
+      if (why) throw new FormatError(`${flag}: cannot create ${dir} (${why}); pass a folder you can write`);
+      return;
+    }
+    if (dirname(at) === at) return;
+    at = dirname(at);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseCommandLine(Deno.args, USAGE, ABOUT, OPTIONS);
   if (o.help) {
@@ -136,12 +156,9 @@ async function main(): Promise<void> {
   if (backend === "webgpu") await useBackend("webgpu");
   const dtype = weightDType(o.dtype);
   const methods = selectMethods(o.adapters as string | undefined, rank);
-  // the output folders, before hours of work are spent on results they could not hold
+  // the output folders can be made, before the work whose results they hold (nothing is created yet)
   for (const [flag, dir] of [["out", out], ["export-peft", o["export-peft"]]] as const) {
-    if (typeof dir !== "string") continue;
-    await mkdir(dir, { recursive: true }).catch((e: Error) => {
-      throw new FormatError(`--${flag}: cannot create ${resolve(dir)} (${e.message}); pass a folder you can write`);
-    });
+    if (typeof dir === "string") await checkWritable(`--${flag}`, resolve(dir));
   }
 
   let model: CausalLM, tokenizer: TextTokenizer, modelName: string, modelDir: string;
