@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { TangentError } from "../core/errors.ts";
 import { fmt, textTable } from "../report/mod.ts";
 import { EXPERIMENTS, runReproductions } from "./run.ts";
 
@@ -61,7 +62,17 @@ export async function main(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const summary = await runReproductions({ out: values.out, quick: values.quick });
+  let summary;
+  try {
+    summary = await runReproductions({ out: values.out, quick: values.quick });
+  } catch (e) {
+    // bad input (a TangentError) or a folder that cannot be written (ENOTDIR, EACCES, …): the message, no trace
+    const code = (e as { code?: unknown })?.code;
+    if (!(e instanceof TangentError) && !(typeof code === "string" && /^E[A-Z]+$/.test(code))) throw e;
+    const fix = e instanceof TangentError ? "" : "; pass --out a folder you can write";
+    console.error(`error: ${(e as Error).message}${fix}`);
+    return 1;
+  }
   console.log(
     textTable([
       { key: "id", title: "experiment" },

@@ -16,7 +16,7 @@ import {
   runReproductions,
   sorsaDrift,
 } from "../reproduce/mod.ts";
-import { parseOptions, usage } from "../reproduce/main.ts";
+import { main, parseOptions, usage } from "../reproduce/main.ts";
 import { createModel, initModel, key, parseConfig } from "../mod.ts";
 
 /** A small randomly initialised GPT-2 on the demo task (width 32, so the runner's r = 32 fits; one block). */
@@ -325,5 +325,20 @@ Deno.test("runReproductions: experiments 1 and 3 on a given model; the demo tran
     assert.ok(!(await readdir(dir)).includes("base-model"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reproduce/main.ts: an --out that cannot be written is an error with the fix, not a stack trace", async () => {
+  const tmp = await Deno.makeTempDir({ dir: "/tmp" });
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => void said.push(a.join(" "));
+  try {
+    await Deno.writeTextFile(`${tmp}/a-file`, "not a folder");
+    assert.equal(await main(["--quick", "--out", `${tmp}/a-file/sub`]), 1);
+    assert.match(said.join("\n"), /error: ENOTDIR.*a-file\/sub.*; pass --out a folder you can write/);
+  } finally {
+    console.error = error;
+    await Deno.remove(tmp, { recursive: true });
   }
 });
