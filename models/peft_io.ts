@@ -235,8 +235,10 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
  * adapter's `peftConfig()` plus `target_modules`, `fan_in_fan_out` for GPT-2's Conv1D modules,
  * `rank_pattern`/`alpha_pattern` where layers differ, `task_type: "CAUSAL_LM"`) and
  * `adapter_model.safetensors` with PEFT's on-disk names (`base_model.model.<module>.lora_A.weight`,
- * VeRA's shared `base_model.vera_A`). Both files are written whole (temporary name, rename).
- * Methods PEFT 0.21 does not have (SORSA, PoLAR, LoKH, folded HRA) are written under their own
+ * VeRA's shared `base_model.vera_A`), in the base weights' dtype (float32 on a float16 base, whose
+ * adapters train in float32); a module whose frozen bias differs from the base's (read from PEFT's
+ * `bias = "lora_only"`) adds its `base_layer.bias` under `bias: "lora_only"`. Both files are written
+ * whole (temporary name, rename). Methods PEFT 0.21 does not have (SORSA, PoLAR, LoKH, folded HRA) are written under their own
  * `peft_type` and the returned notes say that only Tangent loads them.
  * @example
  * ```ts
