@@ -1,13 +1,14 @@
 /**
  * Fused-chain bench (issue 11): first the per-element cost of calling an imported `Math` builtin
  * from Wasm against the JavaScript loop's call (64 Ki float64 elements each, outputs compared bit
- * for bit); then one fused elementwise chain of 1M elements run as the generated
- * WebAssembly SIMD kernel (`fusedKernel(chain).run`, what `jit` runs on the CPU) against the
- * generated JavaScript loop of the same chain (`fusedLoop(chain)`, what `jit` ran before the chain
- * had a Wasm form), alternating rounds in one process, operands and results in the Wasm memory (as
- * a scoped loop's pooled arrays are); then the whole `jit(f)` call against eager `f`. Cases: a float32
- * chain of 7 ops with `log` (`log32`'s tables in SIMD), and a float64 chain of 6 ops with `sin` and
- * `cos` (imported `Math.sin`/`Math.cos`, called lane by lane).
+ * for bit); then fused elementwise chains of 1M elements, each run as the generated WebAssembly
+ * SIMD kernel (`fusedKernel(chain).run`, what `jit` runs on the CPU) against the generated
+ * JavaScript loop of the same chain (`fusedLoop(chain)`, what `jit` ran before the chain had a Wasm
+ * form), alternating rounds in one process, operands and results in the Wasm memory (as a scoped
+ * loop's pooled arrays are), and as the whole `jit(f)` call against eager `f`. Cases: a float32
+ * chain of 7 ops with `log` (`log32`'s tables in SIMD), a float64 chain of 6 ops with `sin` and
+ * `cos` (imported `Math.sin`/`Math.cos`, called lane by lane), `op(1.5x + 0.25) + 0.5x` for sin,
+ * exp, log, erf and sign in both dtypes, and a float32 chain with `pow`.
  *
  * Usage: deno run -A bench/fused_chain_bench.ts [--quick]
  * Prints one JSON line per measurement: nanoseconds per element for the calls; per-call
