@@ -5,11 +5,12 @@
  * lane, widen a float32 lane to float64, call, round back as the store rounds, replace the lane).
  * V8 recognises an import that is exactly one of these builtins with an f64 signature and compiles
  * the call as a direct call of the C++ routine behind the builtin (no JavaScript frame), so each
- * lane costs what the JavaScript loop's call costs and gives the same bits (`bench/fused_chain_bench.ts`
- * times and compares 64 Ki elements per function; `tests/autodiff_jit_wasm_test.ts` sweeps special,
- * boundary and random values). `Math.tanh`, `Math.log1p` and `Math.expm1` are
- * not among the builtins V8 calls directly: imported, each call crosses into JavaScript (about 10 ns
- * more than the JavaScript loop's call), so chains with them keep the JavaScript loop.
+ * lane costs what the JavaScript loop's call costs and gives the same bits
+ * (`bench/fused_chain_bench.ts` times and compares 64 Ki elements per function;
+ * `tests/autodiff_jit_wasm_test.ts` sweeps special, boundary and random values). `Math.tanh`,
+ * `Math.log1p` and `Math.expm1` are not among the builtins V8 calls directly: imported, each call
+ * crosses into JavaScript (about 10 ns more than the JavaScript loop's call), so chains with them
+ * keep the JavaScript loop.
  *
  * `erf` (a JavaScript function in `../elementwise.ts`) is ported as a Wasm function of the module
  * with the same float64 operations in the same order and `Math.exp` imported.
