@@ -17,13 +17,20 @@
  * @module
  */
 import * as T from "../mod.ts";
+import { commandLine } from "../examples/cli.ts";
 import type { Tensor } from "../mod.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
 import { type FusedChain, fusedKernel, fusedLoop, type FusedStep } from "../core/backend/cpu/fuse.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 import { assemble, Code, F64, I32 } from "../core/backend/cpu/wasm/emit.ts";
 
-const quick = Deno.args.includes("--quick");
+const values = commandLine(
+  Deno.args,
+  "deno run -A bench/fused_chain_bench.ts [options]",
+  "Imported Math builtins against the JavaScript loop's calls, then fused chains as Wasm kernels against JavaScript loops; one JSON line per measurement.",
+  { quick: { type: "boolean", help: "fewer rounds and calls" } },
+);
+const quick = values.quick === true;
 const N = 1 << 20;
 const [rounds, calls] = quick ? [5, 3] : [15, 5];
 
