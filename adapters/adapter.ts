@@ -83,8 +83,9 @@ export function withTangentExtras(config: PeftConfig, extras: Record<string, unk
  * `library: "tangent"` with a note saying who loads it.
  * @example
  * ```ts
- * import { tangentPeftConfig } from "./adapter.ts";
+ * import { tangentPeftConfig } from "@tangent/tangent/adapters";
  * tangentPeftConfig("SORSA", { r: 4, alpha: 4 }).library; // "tangent"
+ * // an adapter of your own: peftConfig: () => tangentPeftConfig("ETHER_PLUS", {}), so savePeftAdapter writes it
  * ```
  */
 export function tangentPeftConfig(peftType: string, fields: Record<string, unknown>): PeftConfig {
@@ -131,7 +132,10 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
   /**
    * The method's config as PEFT names it (see `PeftConfig`), enough for `fromPeft` (and, for the
    * PEFT types, PEFT itself) to rebuild this adapter from it and `toPeft(params)` plus
-   * `frozenToPeft(frozen)`; module-level fields are left to the folder writer.
+   * `frozenToPeft(frozen)`; module-level fields are left to the folder writer. `savePeftAdapter`
+   * needs it: a method of your own that PEFT does not have returns
+   * `tangentPeftConfig("MY_METHOD", { ...its options })` (which `fromPeft` and `loadPeftAdapter`
+   * do not read back: rebuild such a folder with `adaptModel` and `safetensors.read`).
    */
   peftConfig?(): PeftConfig;
   /**

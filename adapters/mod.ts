@@ -16,7 +16,15 @@
  * ```
  * @module
  */
-export { type Adapter, type Frozen, frozenLinear, linear, type LinearBase, type PeftNameOptions } from "./adapter.ts";
+export {
+  type Adapter,
+  type Frozen,
+  frozenLinear,
+  linear,
+  type LinearBase,
+  type PeftNameOptions,
+  tangentPeftConfig,
+} from "./adapter.ts";
 export { lora, type LoraInit, type LoraOptions, type LoraParams, loraScale } from "./lora.ts";
 export { dora, type DoraParams } from "./dora.ts";
 export { gramSchmidt, householderWY, hra, type HraOptions, type HraParams, unitColumns } from "./hra.ts";

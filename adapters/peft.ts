@@ -525,7 +525,9 @@ export function fromPeft(opts: FromPeftOptions): FromPeftResult {
   const read = READERS[type];
   if (!read) {
     throw new FormatError(
-      `fromPeft: peft_type '${config.peft_type}' is not supported; use ${Object.keys(READERS).join(", ")}`,
+      `fromPeft: peft_type '${config.peft_type}' is not supported; use ${Object.keys(READERS).join(", ")}` +
+        ` (an adapter of your own, written from its tangentPeftConfig: rebuild it with adaptModel(model, { target, ` +
+        `adapter }) and set its params from the folder's tensors, read with safetensors.read)`,
     );
   }
   checkPeftFields(config);

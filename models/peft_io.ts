@@ -261,7 +261,11 @@ export async function savePeftAdapter<P>(
     const c = adapted.layers[p].adapter.peftConfig?.();
     if (!c) {
       throw new FormatError(
-        `savePeftAdapter: the adapter at ${p} (${adapted.layers[p].adapter.kind}) has no peftConfig()`,
+        `savePeftAdapter: the adapter at ${p} (${adapted.layers[p].adapter.kind}) has no peftConfig(), so there is ` +
+          `no adapter_config.json to write; give it one: for a method PEFT does not have, ` +
+          `peftConfig: () => adapters.tangentPeftConfig("${
+            adapted.layers[p].adapter.kind.toUpperCase()
+          }", { ...its options })`,
       );
     }
     return c;

@@ -165,3 +165,29 @@ Deno.test("loadPeftAdapter on a whole model folder (the demo's full fine-tuning 
     return true;
   });
 });
+
+Deno.test("savePeftAdapter on an adapter of your own: without peftConfig() the error names tangentPeftConfig; with it the folder says only Tangent's rebuild reads it", async () => {
+  const { peftConfig: _drop, ...noConfig } = adapters.lora({ r: 2 });
+  const own: adapters.Adapter<adapters.LoraParams> = { ...noConfig, kind: "my_lora" };
+  const peft = adaptModel(model, { target: "q_proj", adapter: own });
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    await assert.rejects(() => savePeftAdapter(dir, peft), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.match(e.message, /\(my_lora\) has no peftConfig\(\).*adapters\.tangentPeftConfig\("MY_LORA"/);
+      return true;
+    });
+    const configured = { ...own, peftConfig: () => adapters.tangentPeftConfig("MY_LORA", { r: 2 }) };
+    const saved = await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: configured }));
+    assert.equal(saved.config.peft_type, "MY_LORA");
+    assert.equal(saved.config.library, "tangent");
+    assert.match(saved.notes.join("\n"), /MY_LORA is not a PEFT 0\.21 type/);
+    await assert.rejects(() => loadPeftAdapter(model, dir), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.match(e.message, /'MY_LORA' is not supported.*an adapter of your own.*adaptModel.*safetensors\.read/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
