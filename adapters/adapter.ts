@@ -89,13 +89,14 @@ export function withTangentExtras(config: PeftConfig, extras: Record<string, unk
  * ```
  */
 export function tangentPeftConfig(peftType: string, fields: Record<string, unknown>): PeftConfig {
-  return {
-    peft_type: peftType,
-    ...fields,
-    library: "tangent",
-    note: `PEFT 0.21 has no ${peftType} type; Tangent's loadPeftAdapter / fromPeft loads it`,
-  };
+  const reader = TANGENT_TYPES.has(peftType.toUpperCase())
+    ? "Tangent's loadPeftAdapter / fromPeft loads it"
+    : "a method of your own, which Tangent's loadPeftAdapter does not read either: rebuild it with adaptModel and your adapter";
+  return { peft_type: peftType, ...fields, library: "tangent", note: `PEFT 0.21 has no ${peftType} type; ${reader}` };
 }
+
+/** The Tangent-only types `fromPeft` reads (see its readers). */
+const TANGENT_TYPES = new Set(["SORSA", "POLAR", "LOKH", "HRA_FOLDED"]);
 
 /**
  * A parameter-efficient adapter of one linear layer. Every function is pure; `params` is a pytree

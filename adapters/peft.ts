@@ -460,6 +460,20 @@ const READERS: Record<string, Reader> = {
 };
 
 /**
+ * Whether `fromPeft` (and so `loadPeftAdapter`) rebuilds adapters of this `peft_type`: PEFT's types
+ * it supports and Tangent's own; a type of your own (from `tangentPeftConfig`) is not.
+ * @example
+ * ```ts
+ * import { readsPeftType } from "./peft.ts";
+ * readsPeftType("lora"); // true
+ * readsPeftType("ETHER_PLUS"); // false
+ * ```
+ */
+export function readsPeftType(peftType: string): boolean {
+  return Object.hasOwn(READERS, peftType.toUpperCase());
+}
+
+/**
  * Refuses a PEFT config whose fields change the forward in ways `fromPeft` does not reproduce
  * (`bias` other than "none", `modules_to_save`, `trainable_token_indices`, …), with a
  * `FormatError` naming the field and the fix; `loadPeftAdapter` calls it before reading tensors.

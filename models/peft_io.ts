@@ -10,7 +10,7 @@ import { FormatError, ShapeError } from "../core/errors.ts";
 import { astype, slice } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { PeftConfig } from "../adapters/adapter.ts";
-import { checkPeftFields, fromPeft } from "../adapters/peft.ts";
+import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
 import { type AdaptedLayer, type AdaptedModel, adaptedModel, describeModules } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
@@ -239,7 +239,9 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
  * adapters train in float32); a module whose frozen bias differs from the base's (read from PEFT's
  * `bias = "lora_only"`) adds its `base_layer.bias` under `bias: "lora_only"`. Both files are written
  * whole (temporary name, rename). Methods PEFT 0.21 does not have (SORSA, PoLAR, LoKH, folded HRA) are written under their own
- * `peft_type` and the returned notes say that only Tangent loads them.
+ * `peft_type` and the returned notes say that only Tangent loads them; an adapter of your own needs a `peftConfig()`
+ * (`adapters.tangentPeftConfig("MY_TYPE", options)`), and the notes then say how to read the folder back (neither PEFT
+ * nor `loadPeftAdapter` rebuilds a type it does not know) and flag a frozen weight the folder does not hold.
  * @example
  * ```ts
  * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
@@ -300,7 +302,23 @@ export async function savePeftAdapter<P>(
     inference_mode: true,
   };
   const notes: string[] = [];
-  if (!PEFT_TYPES.has(type)) {
+  if (!PEFT_TYPES.has(type) && !readsPeftType(type)) {
+    notes.push(
+      `${type} is a type of your own, neither PEFT 0.21's nor one Tangent's loadPeftAdapter reads: rebuild it with ` +
+        `adaptModel(model, { target, adapter }) and the tensors of adapter_model.safetensors (safetensors.read)`,
+    );
+    const lost = paths.filter((p) =>
+      !adapted.layers[p].adapter.frozenToPeft &&
+      adapted.layers[p].frozen.weight !== getPath(adapted.base.params, `${p}.weight`)
+    );
+    if (lost.length) {
+      notes.push(
+        `the frozen weight of ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ""} is not the base's ` +
+          `(changed at init?) and its adapter has no frozenToPeft(), so this folder does not hold it: give the adapter ` +
+          `a frozenToPeft that returns what rebuilds it`,
+      );
+    }
+  } else if (!PEFT_TYPES.has(type)) {
     notes.push(`${type} is not a PEFT 0.21 type: PEFT cannot load this folder; Tangent's loadPeftAdapter does`);
   } else if (conv1d && !CONV1D_TYPES.has(type)) {
     notes.push(

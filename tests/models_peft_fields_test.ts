@@ -181,7 +181,22 @@ Deno.test("savePeftAdapter on an adapter of your own: without peftConfig() the e
     const saved = await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: configured }));
     assert.equal(saved.config.peft_type, "MY_LORA");
     assert.equal(saved.config.library, "tangent");
-    assert.match(saved.notes.join("\n"), /MY_LORA is not a PEFT 0\.21 type/);
+    assert.match(String(saved.config.note), /no MY_LORA type; a method of your own.*adaptModel/);
+    assert.match(saved.notes.join("\n"), /MY_LORA is a type of your own.*safetensors\.read/);
+    assert.doesNotMatch(saved.notes.join("\n"), /frozen weight/, "this adapter keeps the base weight");
+    // an adapter that changes the frozen weight at init (a folded start) without frozenToPeft: the note says so
+    const folded = {
+      ...configured,
+      init: (k: Parameters<typeof configured.init>[0], base: adapters.LinearBase) => {
+        const { params, frozen } = configured.init(k, base);
+        return { params, frozen: { ...frozen, weight: base.weight.mul(2) } };
+      },
+    };
+    const lost = await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: folded }));
+    assert.match(
+      lost.notes.join("\n"),
+      /frozen weight of model\.layers\.0\.self_attn\.q_proj \(and 1 more\).*frozenToPeft/,
+    );
     await assert.rejects(() => loadPeftAdapter(model, dir), (e: unknown) => {
       assert.ok(e instanceof FormatError, String(e));
       assert.match(e.message, /'MY_LORA' is not supported.*an adapter of your own.*adaptModel.*safetensors\.read/);
