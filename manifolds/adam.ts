@@ -85,7 +85,7 @@ function makeAdam(
   return {
     init<P>(params: P): AdamState {
       const xs = pairLeaves(op, params, params)[0];
-      if (!riemannian) checkEuclidean(op, xs, o.strict);
+      if (!riemannian) checkEuclidean(op, xs, o.strict, params);
       return {
         count: zeroCount(xs[0]),
         mu: xs.map(zerosLike),
@@ -94,7 +94,7 @@ function makeAdam(
     },
     update<P>(grads: unknown, state: AdamState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
-      if (!riemannian) checkEuclidean(op, xs, o.strict);
+      if (!riemannian) checkEuclidean(op, xs, o.strict, params);
       // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
       // same bits as on numbers; each cast once to the leaves' dtype
       const t = nextCount(state.count), ft = astype(t, stepDType(t));

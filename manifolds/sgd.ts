@@ -78,12 +78,12 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
   return {
     init<P>(params: P): SgdState {
       const leaves = pairLeaves(op, params, params)[0];
-      if (!riemannian) checkEuclidean(op, leaves, o.strict);
+      if (!riemannian) checkEuclidean(op, leaves, o.strict, params);
       return { count: zeroCount(leaves[0]), momentum: mu > 0 ? leaves.map(zerosLike) : [] };
     },
     update<P>(grads: unknown, state: SgdState, params: P) {
       const [xs, gs] = pairLeaves(op, params, grads);
-      if (!riemannian) checkEuclidean(op, xs, o.strict);
+      if (!riemannian) checkEuclidean(op, xs, o.strict, params);
       const count = nextCount(state.count), lr = neg(learningRateAt(o.lr, state.count, op));
       const negLr = new Map<DType, Tensor>();
       const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;

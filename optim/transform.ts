@@ -134,7 +134,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<R
 /** `params + updates` leaf by leaf (Euclidean; warns once for manifold points, as `sgd` does). */
 export function applyUpdates<P>(params: P, updates: unknown): P {
   const [ps, us] = pairLeaves("applyUpdates", params, updates);
-  checkEuclidean("applyUpdates", ps, false);
+  checkEuclidean("applyUpdates", ps, false, params);
   return treeUnflatten(params, ps.map((p, i) => add(p, us[i])));
 }
 

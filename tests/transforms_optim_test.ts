@@ -103,6 +103,14 @@ Deno.test("a Euclidean optimizer on a manifold point warns once, throws with str
     assert.match(warnings.find((w) => w.startsWith("adamw:"))!, /riemannianAdam/);
     assert.throws(() => optim.sgd({ lr: 0.1, strict: true }).init(x), T.ManifoldError);
     assert.throws(() => optim.adam({ strict: true }).init({ p: x }), /Sphere|sphere/);
+    // the message names the leaf by its path in the parameter tree, not by its index among the leaves
+    const tree = { "layer.0": { B: T.zeros([3]), u: x } };
+    assert.throws(
+      () => optim.adam({ strict: true }).init(tree),
+      /adam: parameter layer\.0\.u \[3\] is a point of sphere/,
+    );
+    assert.throws(() => optim.sgd({ lr: 1, strict: true }).init([T.zeros([2]), x]), /parameter 1 \[3\]/);
+    assert.throws(() => optim.sgd({ lr: 1, strict: true }).init(x), /sgd: parameter \[3\] is a point/);
     // landing hands its Euclidean base plain tensors
     const St = manifolds.stiefel(4, 2);
     const z = St.random(T.key(3));
