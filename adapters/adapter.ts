@@ -105,6 +105,40 @@ const TANGENT_TYPES = new Set(["SORSA", "POLAR", "LOKH", "HRA_FOLDED"]);
  * Laws (checked by `checkAdapterLaws` in `./testing`): `apply(p, f, x) = x·merge(p, f)ᵀ + bias`;
  * `unmerge(p, f, merge(p, f)) = f.weight`; at `init` the adapted layer equals the base where
  * `identityAtInit` says so; `trainableCount(p)` is the number of scalars in `p`.
+ *
+ * A method of your own is an object of this shape: a manifold-constrained factor is a `Point` from
+ * `manifolds` (train it with `riemannianAdam`), the base path goes through `frozenLinear`,
+ * `countScalars` and `zeroLike` fill in `trainableCount` and a `regularizer` the method lacks, and
+ * `peftConfig` (for `savePeftAdapter`) is `tangentPeftConfig` of a type name of your own.
+ * @example LoRA with A on the Stiefel manifold, checked by the law suite
+ * ```ts
+ * import { type Tensor, zeros } from "@tangent/tangent";
+ * import { type Adapter, countScalars, frozenLinear, tangentPeftConfig, zeroLike } from "@tangent/tangent/adapters";
+ * import { type Point, type Stiefel, stiefel } from "@tangent/tangent/manifolds";
+ * import { checkAdapterLaws } from "@tangent/tangent/testing";
+ * type P = { A: Point<Stiefel>; B: Tensor }; // ΔW = B Aᵀ, A ∈ St(in, r), B = 0 at init
+ * const stiefelLora = (r: number): Adapter<P> => ({
+ *   kind: "stiefel_lora",
+ *   identityAtInit: true,
+ *   init: (k, { weight, bias }) => {
+ *     const dtype = weight.dtype === "float64" ? "float64" : "float32";
+ *     const A = stiefel(weight.shape[1], r).random(k, { dtype });
+ *     return { params: { A, B: zeros([weight.shape[0], r], { dtype }) }, frozen: { weight, bias } };
+ *   },
+ *   apply: (p, f, x) => frozenLinear(x, f.weight, f.bias).add(x.matmul(p.A).matmul(p.B.mT)),
+ *   merge: (p, f) => f.weight.add(p.B.matmul(p.A.mT)),
+ *   unmerge: (p, _f, merged) => merged.sub(p.B.matmul(p.A.mT)),
+ *   regularizer: zeroLike,
+ *   trainableCount: countScalars,
+ *   toPeft: (p, o) => {
+ *     const pre = o?.prefix ? `${o.prefix}.` : ""; // PEFT's names: `${prefix}.lora_A.weight`
+ *     return { [`${pre}lora_A.weight`]: p.A.mT, [`${pre}lora_B.weight`]: p.B };
+ *   },
+ *   orthogonalFactors: (p) => [p.A],
+ *   peftConfig: () => tangentPeftConfig("STIEFEL_LORA", { r }),
+ * });
+ * await checkAdapterLaws(stiefelLora(2), { numRuns: 1 });
+ * ```
  */
 export interface Adapter<P = unknown, F extends Frozen = Frozen> {
   /** Short method name (`"lora"`, `"hra"`, …). */
@@ -230,12 +264,29 @@ export function baseShape(op: string, base: LinearBase): [number, number] {
   return [w.shape[0], w.shape[1]];
 }
 
-/** Number of scalars in a pytree's tensor leaves. */
+/**
+ * Number of scalars in a pytree's tensor leaves (an adapter's `trainableCount`).
+ * @example
+ * ```ts
+ * import { zeros } from "@tangent/tangent";
+ * import { countScalars } from "@tangent/tangent/adapters";
+ * countScalars({ A: zeros([4, 2]), B: [zeros([3])] }); // 11
+ * ```
+ */
 export function countScalars(tree: unknown): number {
   return treeLeaves(tree).reduce((n, t) => n + t.size, 0);
 }
 
-/** A scalar 0 of the dtype and on the backend of the first leaf of `tree` (float32 when it has none). */
+/**
+ * A scalar 0 of the dtype and on the backend of the first leaf of `tree` (float32 when it has none):
+ * the `regularizer` of an adapter that has none.
+ * @example
+ * ```ts
+ * import { zeros } from "@tangent/tangent";
+ * import { zeroLike } from "@tangent/tangent/adapters";
+ * zeroLike({ B: zeros([3], { dtype: "float64" }) }); // 0, float64
+ * ```
+ */
 export function zeroLike(tree: unknown): Tensor {
   const l = treeLeaves(tree)[0];
   return full([], 0, { dtype: l?.dtype ?? "float32", like: l });

@@ -18,12 +18,14 @@
  */
 export {
   type Adapter,
+  countScalars,
   type Frozen,
   frozenLinear,
   linear,
   type LinearBase,
   type PeftNameOptions,
   tangentPeftConfig,
+  zeroLike,
 } from "./adapter.ts";
 export { lora, type LoraInit, type LoraOptions, type LoraParams, loraScale } from "./lora.ts";
 export { dora, type DoraParams } from "./dora.ts";
