@@ -95,6 +95,16 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  */
 export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<AdaptedModel> {
   const read = await readConfig(dir);
+  if (!readsPeftType(read.peft_type)) {
+    throw new FormatError(
+      `loadPeftAdapter: ${join(dir, "adapter_config.json")}: peft_type '${read.peft_type}' is not one Tangent ` +
+        `reads (PEFT's LORA, HRA, OFT, BOFT, LOHA, LOKR, VERA; Tangent's SORSA, POLAR, LOKH, HRA_FOLDED)` +
+        (read.library === "tangent"
+          ? `; it is an adapter of your own that savePeftAdapter wrote: rebuild it with adaptModel(model, { target, ` +
+            `adapter: yours }) and set its params from safetensors.read("${join(dir, "adapter_model.safetensors")}")`
+          : ""),
+    );
+  }
   const names = await readdir(dir);
   if (!names.includes("adapter_model.safetensors")) {
     const bin = names.includes("adapter_model.bin");
