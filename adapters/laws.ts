@@ -244,14 +244,28 @@ function leafKeys(params: unknown): string[] {
 
 /**
  * Runs every adapter law (`adapterLaws`) with fast-check; throws a DomainError naming the adapter,
- * the law and the measured discrepancy on the first failure.
+ * the law and the measured discrepancy on the first failure. On a random float64 base layer
+ * (`out` × `in`, with a bias) and parameters moved off their initial values by `perturb` (manifold
+ * points retracted, so they stay on their manifolds), the laws are:
+ * - at `init` the layer equals the base where `identityAtInit` is true;
+ * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`);
+ * - `unmerge(p, f, merge(p, f)) = f.weight`;
+ * - each of `orthogonalFactors(p, f)` has `‖QᵀQ − I‖_F ≤ orthoTol`, also after `steps` steps of
+ *   `optimizer` when one is given: list a manifold-constrained factor there (a unit vector as an
+ *   `[n, 1]` column) for the suite to check that training keeps it on its manifold;
+ * - the gradients with respect to every parameter leaf and to x match finite differences;
+ * - `trainableCount(p)` counts the scalars of `p`, and `regularizer(p)` is a finite scalar.
+ * An adapter of your own is checked the same way (see `Adapter` in `adapters` for a full one).
  * @param adapter the adapter under test
  * @param opts sizes, tolerances, perturbation, optimizer, runs
  * @example
  * ```ts
  * import { hra } from "@tangent/tangent/adapters";
+ * import { riemannianAdam } from "@tangent/tangent/manifolds";
  * import { checkAdapterLaws } from "@tangent/tangent/testing";
  * await checkAdapterLaws(hra({ r: 4 }), { numRuns: 1 });
+ * // an exactly orthogonal variant, also checked after 3 Riemannian Adam steps
+ * await checkAdapterLaws(hra({ r: 4, manifold: "stiefel" }), { numRuns: 1, optimizer: riemannianAdam({ lr: 1e-2 }) });
  * ```
  */
 export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): Promise<void> {
