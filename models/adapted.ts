@@ -4,7 +4,7 @@
  * each adapted module through its adapter, as PEFT's `get_peft_model` does.
  * @module
  */
-import { FormatError } from "../core/errors.ts";
+import { FormatError, ShapeError } from "../core/errors.ts";
 import { add, astype, full } from "../core/ops/mod.ts";
 import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
@@ -54,6 +54,23 @@ function replaceAt(tree: unknown, path: readonly string[], value: unknown): unkn
 }
 
 /**
+ * An adapter's output on `x` `[..., in]` must be `[..., out]` with x's leading axes: a method of
+ * one's own that drops them (or gives the wrong width) is named here, at its module, instead of
+ * failing later inside the model with a shape that names neither.
+ */
+function checkedOutput<P>(path: string, l: AdaptedLayer<P>, x: Tensor, y: Tensor): Tensor {
+  const out = l.frozen.weight.shape[0];
+  const want = [...x.shape.slice(0, -1), out];
+  if (y.ndim !== want.length || y.shape.some((d, i) => d !== want[i])) {
+    throw new ShapeError(
+      `${path}: the ${l.adapter.kind} adapter's apply gave [${y.shape}] for x [${x.shape}]; a layer maps [..., in] ` +
+        `to [..., out], here [${want}]: keep x's leading axes (checkAdapterLaws checks apply on a batched x)`,
+    );
+  }
+  return y;
+}
+
+/**
  * The adapted model for given layers and parameters (what `adaptModel` and `loadPeftAdapter`
  * build).
  */
@@ -65,7 +82,7 @@ export function adaptedModel<P>(
   const paths = base.linearPaths.filter((p) => layers[p]);
   const route = (p: Record<string, P>, outer?: LinearHook): LinearHook => (path, m, x) => {
     const l = layers[path];
-    if (l) return l.adapter.apply(p[path], l.frozen, x);
+    if (l) return checkedOutput(path, l, x, l.adapter.apply(p[path], l.frozen, x));
     return (outer ?? defaultLinear)(path, m, x);
   };
   const forward = (p: Record<string, P>, ids: Tensor, opts: ForwardOptions = {}) =>

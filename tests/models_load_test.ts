@@ -188,3 +188,24 @@ Deno.test("model functions called without their arguments say what to pass", asy
   const { adaptModel } = await import("../mod.ts");
   assert.throws(() => adaptModel(model, none), /give \{ target, adapter \}/);
 });
+
+Deno.test("adaptModel: an adapter of one's own whose apply drops x's leading axes is named at its module", async () => {
+  const { adapters, adaptModel } = await import("../mod.ts");
+  const model = await loadModel(`${ROOT}tiny_gpt2`);
+  const lora = adapters.lora({ r: 2 });
+  const flat: typeof lora = {
+    ...lora,
+    kind: "flat",
+    apply: (p, f, x) => lora.apply(p, f, x.reshape([-1, x.shape.at(-1)!])),
+  };
+  const peft = adaptModel(model, { target: "c_attn", adapter: flat });
+  assert.throws(
+    () => peft.apply(peft.params, ids),
+    (e: unknown) =>
+      e instanceof ShapeError &&
+      /transformer\.h\.0\.attn\.c_attn: the flat adapter's apply gave \[12,96\] for x \[2,6,32\].*\[2,6,96\]/
+        .test(e.message),
+  );
+  const ok = adaptModel(model, { target: "c_attn", adapter: lora }); // the built-in keeps the axes
+  assert.deepEqual(ok.apply(ok.params, ids).shape, [2, 6, model.config.vocabSize]);
+});
