@@ -7,8 +7,9 @@
  * - at `init` the adapted layer equals the base layer, where `adapter.identityAtInit` promises it
  * - `apply(p, f, x) = x · merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes
  * - `unmerge(p, f, merge(p, f)) = f.weight`
- * - `orthogonalFactors` are orthogonal (`‖QᵀQ − I‖_F ≤ orthoTol`), also after `steps` optimizer
- *   steps when an optimizer is given
+ * - `orthogonalFactors` are orthogonal (`‖QᵀQ − I‖_F ≤ orthoTol`), and every parameter that is a
+ *   manifold point is on its manifold (`constraintViolation ≤ orthoTol`), also after `steps`
+ *   optimizer steps when an optimizer is given
  * - the gradients of `sum(apply(p, f, x) ⊙ G) + regularizer(p)` with respect to every parameter
  *   leaf and to x match central finite differences (`checkGrad`)
  * - `trainableCount(p)` is the number of scalars in p, and `regularizer(p)` is a finite scalar
@@ -50,7 +51,7 @@ export interface AdapterLawOptions {
   tol?: number;
   /** Standard deviation of the perturbation added to each parameter (default 0.1; manifold leaves are retracted). */
   perturb?: number;
-  /** Tolerance on `‖QᵀQ − I‖_F` for `orthogonalFactors` (default 1e-9). */
+  /** Tolerance on `‖QᵀQ − I‖_F` of `orthogonalFactors` and on manifold parameters' `constraintViolation` (default 1e-9). */
   orthoTol?: number;
   /** Optimizer to take `steps` steps with before checking orthogonality again (default: none). */
   optimizer?: LawOptimizer;
@@ -100,8 +101,10 @@ async function expectClose(a: AnyAdapter, law: string, got: Tensor, want: Tensor
 }
 
 interface ManifoldLike {
+  name: string;
   randomTangent(k: Key, x: Tensor): Tensor;
   retract(x: Tensor, v: Tensor): Tensor;
+  constraintViolation(x: Tensor): Tensor;
 }
 
 /** Adds `scale · N(0, 1)` to each leaf; manifold points move by a retracted random tangent instead. */
@@ -184,11 +187,22 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
     await expectClose(adapter, "unmerge ∘ merge", adapter.unmerge(s.params, s.frozen, merged), s.frozen.weight, tol);
   });
 
-  law("orthogonal factors stay orthogonal", async (s) => {
+  law("orthogonal factors stay orthogonal, manifold parameters on their manifolds", async (s) => {
     const check = async (p: unknown, when: string) => {
       for (const q of adapter.orthogonalFactors?.(p, s.frozen) ?? []) {
         const e = await maxAbs(orthoError(q));
         if (!(e <= orthoTol)) fail(adapter, "orthogonality", `‖QᵀQ − I‖_F = ${e} > ${orthoTol} ${when}`);
+      }
+      // each leaf that started as a manifold point, by the manifold it started on (a Euclidean
+      // optimizer returns plain tensors, so the stepped leaves may no longer say)
+      const keys = leafKeys(p), start = treeLeaves(s.params);
+      for (const [i, l] of treeLeaves(p).entries()) {
+        const m = (start[i] as Tensor & { manifold?: ManifoldLike }).manifold;
+        if (!m || typeof m.constraintViolation !== "function") continue;
+        const e = await maxAbs(m.constraintViolation(l));
+        if (!(e <= orthoTol)) {
+          fail(adapter, "on the manifold", `parameter ${keys[i] || i} is ${e} > ${orthoTol} off ${m.name} ${when}`);
+        }
       }
     };
     await check(s.params, "after the perturbation");
@@ -250,9 +264,9 @@ function leafKeys(params: unknown): string[] {
  * - at `init` the layer equals the base where `identityAtInit` is true;
  * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`);
  * - `unmerge(p, f, merge(p, f)) = f.weight`;
- * - each of `orthogonalFactors(p, f)` has `‖QᵀQ − I‖_F ≤ orthoTol`, also after `steps` steps of
- *   `optimizer` when one is given: list a manifold-constrained factor there (a unit vector as an
- *   `[n, 1]` column) for the suite to check that training keeps it on its manifold;
+ * - each of `orthogonalFactors(p, f)` has `‖QᵀQ − I‖_F ≤ orthoTol` and each parameter that is a
+ *   manifold point (`Point`) has `constraintViolation ≤ orthoTol`, also after `steps` steps of
+ *   `optimizer` when one is given (so give your Riemannian optimizer to check it keeps them there);
  * - the gradients with respect to every parameter leaf and to x match finite differences;
  * - `trainableCount(p)` counts the scalars of `p`, and `regularizer(p)` is a finite scalar.
  * An adapter of your own is checked the same way (see `Adapter` in `adapters` for a full one).

@@ -88,3 +88,20 @@ Deno.test("adapter laws: sorsa, polar (Riemannian Adam keeps X, Y orthonormal; l
   });
   await checkAdapterLaws(polar({ r: 2, theta: "identity" }));
 });
+
+Deno.test("adapter laws: a manifold parameter not listed in orthogonalFactors is still held on its manifold", async () => {
+  // polar without orthogonalFactors: X, Y are Stiefel points, which the laws find by their manifold
+  const { orthogonalFactors: _dropped, ...unlisted } = polar({ r: 2 });
+  await checkAdapterLaws(unlisted, { numRuns: 1, optimizer: riemannianAdam({ lr: 0.05 }), orthoTol: 1e-12 });
+  // a Euclidean optimizer (silenced: it warns on manifold points) steps X, Y off St(n, 2): the law says which
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await assert.rejects(
+      () => checkAdapterLaws(unlisted, { numRuns: 1, optimizer: adam({ lr: 0.05 }) }),
+      /polar: law "on the manifold" fails: parameter X is .* off stiefel\(6, 2.*after 3 optimizer steps/,
+    );
+  } finally {
+    console.warn = warn;
+  }
+});
