@@ -21,6 +21,7 @@ import { evaluate, type Interpreter, type Primitive, withInterpreter } from "../
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
+import { TangentError } from "../core/errors.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
 import {
@@ -42,6 +43,12 @@ export interface JitOptions {
   staticArgnums?: readonly number[];
   /** Fuse elementwise chains on the CPU (default true; false replays one kernel per application). */
   fuse?: boolean;
+  /**
+   * Throw instead of running eagerly when the trace reads a tensor's value (`item()`, `data()`,
+   * `dataSync()`, `array()`): such a function's graph depends on the values, so by default `jit`
+   * keeps calling it as it is (correct, not faster). Default false.
+   */
+  strict?: boolean;
 }
 
 interface PrimStep {
@@ -461,8 +468,8 @@ function transformed(t: Tensor): boolean {
  * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that
  * change between calls as arguments. A function that reads values (`item()`, `dataSync()`) to
- * decide what to compute is not replayable: it keeps running as is. Composes with `grad`, `vmap`
- * and itself in any order.
+ * decide what to compute is not replayable: it keeps running as is (with `{ strict: true }`, the
+ * first call throws instead). Composes with `grad`, `vmap` and itself in any order.
  * @example
  * ```ts
  * import { grad, jit, mul, sin, sum, type Tensor, tensor } from "@tangent/tangent";
@@ -546,6 +553,13 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     tracing--;
   }
   if (valueReads.count !== reads) {
+    if (opts.strict) {
+      throw new TangentError(
+        "jit: the function read a tensor's value while tracing (item(), data(), dataSync() or array()), so what it " +
+          "computes depends on the values and its graph cannot be replayed; compute with tensor ops (where, " +
+          "maximum, ...), pass the value as a static argument (staticArgnums), or drop strict to run it eagerly",
+      );
+    }
     cache.set(key, "eager"); // control flow read values: later calls run f itself
     return out;
   }

@@ -175,11 +175,18 @@ Deno.test("grad(jit(f)), vmap(jit(f)), jit(vmap(f)) and nested jits agree with t
   identical(outer(T.mul(x, 2)), T.add(f(T.mul(x, 2)), 1), "nested jit");
 });
 
-Deno.test("a function that reads values keeps running as itself; scopes do not free a graph's constants", () => {
+Deno.test("a function that reads values keeps running as itself (or throws under strict); scopes do not free a graph's constants", () => {
   const f = T.jit((x: Tensor) => (T.sum(x).item() > 0 ? T.mul(x, 2) : T.neg(x)));
   assert.deepEqual(f(T.tensor([1, 2])).arraySync(), [2, 4]);
   assert.deepEqual(f(T.tensor([-1, -2])).arraySync(), [1, 2]);
   assert.deepEqual(jitGraphs(f), ["eager"]);
+  // strict: the first call says why instead of running eagerly; a replayable function is unaffected
+  const strict = T.jit((x: Tensor) => (T.sum(x).item() > 0 ? T.mul(x, 2) : T.neg(x)), { strict: true });
+  assert.throws(
+    () => strict(T.tensor([1, 2])),
+    (e: Error) => e instanceof T.TangentError && /staticArgnums/.test(e.message),
+  );
+  assert.deepEqual(T.jit((x: Tensor) => T.mul(x, 2), { strict: true })(T.tensor([1, 2])).arraySync(), [2, 4]);
   const g = T.jit((x: Tensor) => T.add(T.mul(x, T.arange(3, undefined, 1, { dtype: "float32" })), T.ones([3])));
   for (let i = 0; i < 3; i++) {
     const y = T.scope(() => g(T.full([3], i)));
