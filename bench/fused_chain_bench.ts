@@ -8,7 +8,9 @@
  * loop's pooled arrays are), and as the whole `jit(f)` call against eager `f`. Cases: a float32
  * chain of 7 ops with `log` (`log32`'s tables in SIMD), a float64 chain of 6 ops with `sin` and
  * `cos` (imported `Math.sin`/`Math.cos`, called lane by lane), `op(1.5x + 0.25) + 0.5x` for sin,
- * exp, log, erf and sign in both dtypes, and a float32 chain with `pow`.
+ * exp, log, erf and sign in both dtypes, the same for float64 tanh (`fused_fdlibm.ts`'s port, a Wasm
+ * function of the module), log1p and expm1 (no Wasm form: both variants are the JavaScript loop),
+ * and a float32 chain with `pow`. The call section also times the ported tanh called from Wasm.
  *
  * Usage: deno run -A bench/fused_chain_bench.ts [--quick]
  * Prints one JSON line per measurement: nanoseconds per element for the calls; per-call
@@ -23,6 +25,7 @@ import type { DType, TypedArray } from "../core/dtype.ts";
 import { type FusedChain, fusedKernel, fusedLoop, type FusedStep } from "../core/backend/cpu/fuse.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 import { assemble, Code, F64, I32 } from "../core/backend/cpu/wasm/emit.ts";
+import { expm1Function, tanhFunction } from "../core/backend/cpu/wasm/fused_fdlibm.ts";
 
 const values = commandLine(
   Deno.args,
@@ -106,6 +109,20 @@ const cases: { name: string; chain: FusedChain; f: (x: Tensor) => Tensor; dtype:
       f: (x: Tensor) => T.add((T as any)[op](T.add(T.mul(x, 1.5), 0.25)), T.mul(x, 0.5)),
     }))
   ),
+  // float64 tanh (ported to Wasm), log1p and expm1 (JavaScript loops either way)
+  ...([["tanh", 2], ["log1p", 0.3], ["expm1", 2]] as const).map(([op, scale]) => ({
+    name: `float64 4 ops with ${op}`,
+    dtype: "float64" as const,
+    scale,
+    chain: chainOf("float64", [1.5, 0.25, 0.5], [
+      ["binary", "mul", [0, 1]],
+      ["binary", "add", [4, 2]],
+      ["unary", op, [5]],
+      ["binary", "mul", [0, 3]],
+      ["binary", "add", [6, 7]],
+    ]),
+    f: (x: Tensor) => T.add(T[op](T.add(T.mul(x, 1.5), 0.25)), T.mul(x, 0.5)),
+  })),
   {
     // pow(|x| + 0.5, x·0.25) + x
     name: "float32 5 ops with pow",
@@ -139,25 +156,33 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
   const ra = T.uniform(T.key(2), [2 * M]).dataSync();
   for (let i = 0; i < M; i++) (a[i] = (ra[i] - 0.3) * 10 ** (ra[M + i] * 6 - 3)), (b[i] = (ra[M + i] - 0.5) * 8);
   a.set([NaN, -0, Infinity, -Infinity, 1e-310, 1e300, -1e300]);
-  for (const op of ["sin", "cos", "exp", "log", "pow", "tanh", "log1p", "expm1"]) {
-    const two = op === "pow";
+  for (const op of ["sin", "cos", "exp", "log", "pow", "tanh", "log1p", "expm1", "tanh (Wasm port)"]) {
+    const two = op === "pow", port = op === "tanh (Wasm port)";
     const c = new Code();
     c.i32(0).set(1).loop(); // for (e = 0; e < n; e++) o[e] = op(a[e] [, b[e]])
     c.get(1).i32(3).raw(0x74).i32(16 * M).add().get(1).i32(3).raw(0x74).mem(0x2b, 3, 0);
     if (two) c.get(1).i32(3).raw(0x74).i32(8 * M).add().mem(0x2b, 3, 0);
-    c.raw(0x10, 0).mem(0x39, 3, 0).get(1).i32(1).add().tee(1).get(0).ltU().brIf(0).end();
-    const bytes = assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }], [
-      { module: "math", name: op, params: two ? [F64, F64] : [F64], results: [F64] },
-    ]);
+    c.raw(0x10, port ? 1 : 0).mem(0x39, 3, 0).get(1).i32(1).add().tee(1).get(0).ltU().brIf(0).end();
+    // the port: no import, `tanh` is function 1 (its expm1 function 2), as function 0 of the import is
+    const bytes = port
+      ? assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }, {
+        ...tanhFunction(2),
+        name: "tanh",
+      }, expm1Function()])
+      : assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }], [
+        { module: "math", name: op, params: two ? [F64, F64] : [F64], results: [F64] },
+      ]);
     // deno-lint-ignore no-explicit-any
-    const math = { [op]: (Math as any)[op] };
+    const math = port ? {} : { [op]: (Math as any)[op] };
     const wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, math }).exports
       .f as (n: number) => void;
     const js = new Function(
       "a",
       "b",
       "j",
-      `return (n) => { for (let i = 0; i < n; i++) j[i] = ${two ? "Math.pow(a[i], b[i])" : `Math.${op}(a[i])`}; }`,
+      `return (n) => { for (let i = 0; i < n; i++) j[i] = ${
+        two ? "Math.pow(a[i], b[i])" : `Math.${port ? "tanh" : op}(a[i])`
+      }; }`,
     )(a, b, j) as (n: number) => void;
     const tw: number[] = [], tj: number[] = [];
     for (let r = 0; r < 15; r++) {
@@ -170,7 +195,7 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
     }
     report({
       case: `Math.${op} per call`,
-      wasmImportNs: +(median(tw) / M * 1e6).toFixed(2),
+      [port ? "wasmPortNs" : "wasmImportNs"]: +(median(tw) / M * 1e6).toFixed(2),
       jsLoopNs: +(median(tj) / M * 1e6).toFixed(2),
       identical: o.every((v, i) => Object.is(v, j[i])),
     });
