@@ -8,9 +8,9 @@
  * loop's pooled arrays are), and as the whole `jit(f)` call against eager `f`. Cases: a float32
  * chain of 7 ops with `log` (`log32`'s tables in SIMD), a float64 chain of 6 ops with `sin` and
  * `cos` (imported `Math.sin`/`Math.cos`, called lane by lane), `op(1.5x + 0.25) + 0.5x` for sin,
- * exp, log, erf and sign in both dtypes, the same for float64 tanh (`fused_fdlibm.ts`'s port, a Wasm
- * function of the module), log1p and expm1 (no Wasm form: both variants are the JavaScript loop),
- * and a float32 chain with `pow`. The call section also times the ported tanh called from Wasm.
+ * exp, log, erf and sign in both dtypes, the same for float64 tanh (`fused_fdlibm.ts`'s port, two lanes
+ * at a time in the kernel), log1p and expm1 (no Wasm form: both variants are the JavaScript loop),
+ * and a float32 chain with `pow`.
  *
  * Usage: deno run -A bench/fused_chain_bench.ts [--quick]
  * Prints one JSON line per measurement: nanoseconds per element for the calls; per-call
@@ -25,7 +25,6 @@ import type { DType, TypedArray } from "../core/dtype.ts";
 import { type FusedChain, fusedKernel, fusedLoop, type FusedStep } from "../core/backend/cpu/fuse.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 import { assemble, Code, F64, I32 } from "../core/backend/cpu/wasm/emit.ts";
-import { expm1Function, tanhFunction } from "../core/backend/cpu/wasm/fused_fdlibm.ts";
 
 const values = commandLine(
   Deno.args,
@@ -156,33 +155,25 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
   const ra = T.uniform(T.key(2), [2 * M]).dataSync();
   for (let i = 0; i < M; i++) (a[i] = (ra[i] - 0.3) * 10 ** (ra[M + i] * 6 - 3)), (b[i] = (ra[M + i] - 0.5) * 8);
   a.set([NaN, -0, Infinity, -Infinity, 1e-310, 1e300, -1e300]);
-  for (const op of ["sin", "cos", "exp", "log", "pow", "tanh", "log1p", "expm1", "tanh (Wasm port)"]) {
-    const two = op === "pow", port = op === "tanh (Wasm port)";
+  for (const op of ["sin", "cos", "exp", "log", "pow", "tanh", "log1p", "expm1"]) {
+    const two = op === "pow";
     const c = new Code();
     c.i32(0).set(1).loop(); // for (e = 0; e < n; e++) o[e] = op(a[e] [, b[e]])
     c.get(1).i32(3).raw(0x74).i32(16 * M).add().get(1).i32(3).raw(0x74).mem(0x2b, 3, 0);
     if (two) c.get(1).i32(3).raw(0x74).i32(8 * M).add().mem(0x2b, 3, 0);
-    c.raw(0x10, port ? 1 : 0).mem(0x39, 3, 0).get(1).i32(1).add().tee(1).get(0).ltU().brIf(0).end();
-    // the port: no import, `tanh` is function 1 (its expm1 function 2), as function 0 of the import is
-    const bytes = port
-      ? assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }, {
-        ...tanhFunction(2),
-        name: "tanh",
-      }, expm1Function()])
-      : assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }], [
-        { module: "math", name: op, params: two ? [F64, F64] : [F64], results: [F64] },
-      ]);
+    c.raw(0x10, 0).mem(0x39, 3, 0).get(1).i32(1).add().tee(1).get(0).ltU().brIf(0).end();
+    const bytes = assemble({ initial: 48 }, [{ name: "f", params: [I32], locals: [I32], code: c }], [
+      { module: "math", name: op, params: two ? [F64, F64] : [F64], results: [F64] },
+    ]);
     // deno-lint-ignore no-explicit-any
-    const math = port ? {} : { [op]: (Math as any)[op] };
+    const math = { [op]: (Math as any)[op] };
     const wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, math }).exports
       .f as (n: number) => void;
     const js = new Function(
       "a",
       "b",
       "j",
-      `return (n) => { for (let i = 0; i < n; i++) j[i] = ${
-        two ? "Math.pow(a[i], b[i])" : `Math.${port ? "tanh" : op}(a[i])`
-      }; }`,
+      `return (n) => { for (let i = 0; i < n; i++) j[i] = ${two ? "Math.pow(a[i], b[i])" : `Math.${op}(a[i])`}; }`,
     )(a, b, j) as (n: number) => void;
     const tw: number[] = [], tj: number[] = [];
     for (let r = 0; r < 15; r++) {
@@ -195,7 +186,7 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
     }
     report({
       case: `Math.${op} per call`,
-      [port ? "wasmPortNs" : "wasmImportNs"]: +(median(tw) / M * 1e6).toFixed(2),
+      wasmImportNs: +(median(tw) / M * 1e6).toFixed(2),
       jsLoopNs: +(median(tj) / M * 1e6).toFixed(2),
       identical: o.every((v, i) => Object.is(v, j[i])),
     });

@@ -46,7 +46,7 @@ import type { FusedChain } from "../fuse.ts";
 import { Code, F32, F64, type FuncDef, I32, type ImportDef, SIMD, uleb, V128 } from "./emit.ts";
 import { CALL_BINARY, CALL_UNARY, callImports, chainCalls, emitCall, erfFunction, type Mode } from "./fused_calls.ts";
 import { emitLog32, emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
-import { expm1Function, tanhFunction, tanhMatchesMath } from "./fused_fdlibm.ts";
+import { emitTanh64, tanh64Locals, tanhMatchesMath } from "./fused_fdlibm.ts";
 import { emitCast, emitSign } from "./fused_select.ts";
 
 export type { Mode };
@@ -207,7 +207,7 @@ const SCALAR_OP: Record<Mode, Record<string, number>> = {
 
 /** The functions and `Math` imports of a chain's module (`assemble(memory, funcs, callImports(calls))`). */
 export interface FusedModule {
-  /** `fused` first (the kernel), then the helpers it calls (`erf`, float64 `tanh` and its `expm1`). */
+  /** `fused` first (the kernel), then the helpers it calls (`erf`). */
   funcs: FuncDef[];
   /** The `Math` functions imported (module `math`), in order. */
   calls: string[];
@@ -225,22 +225,15 @@ export function fusedModule(chain: FusedChain): FusedModule {
   const mode = wasmMode(chain);
   if (!mode) throw new Error("fusedModule: the chain has no SIMD form (check wasmFusable first)");
   const calls = chainCalls(chain, mode);
-  const has = (op: string) => chain.steps.some((s) => s.kind === "unary" && s.op === op);
-  // helper functions after the imports and `fused`, by name
-  const names = [...(has("erf") ? ["erf"] : []), ...(mode === "float64" && has("tanh") ? ["tanh", "expm1"] : [])];
-  const helper = (name: string) => calls.length + 1 + names.indexOf(name);
-  const funcs = [fusedFunction(chain, mode, calls, helper)];
-  for (const n of names) {
-    funcs.push(
-      n === "erf" ? erfFunction(calls.indexOf("exp")) : n === "tanh" ? tanhFunction(helper("expm1")) : expm1Function(),
-    );
-  }
+  const funcs = [fusedFunction(chain, mode, calls)];
+  if (chain.steps.some((s) => s.kind === "unary" && s.op === "erf")) funcs.push(erfFunction(calls.indexOf("exp")));
   return { funcs, calls, imports: callImports(calls) };
 }
 
-function fusedFunction(chain: FusedChain, mode: Mode, calls: string[], helper: (name: string) => number): FuncDef {
-  // function indices: the imports, then `fused`, then the helpers
+function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef {
+  // function indices: the imports, then `fused`, then `erf`
   const callIndex = (name: string) => calls.indexOf(name);
+  const ERF_FN = calls.length + 1;
   const f32 = mode === "float32";
   const lanes = f32 ? 4 : 2, shift = f32 ? 2 : 3, size = f32 ? 4 : 8;
   const red = chain.reduce;
@@ -296,6 +289,8 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[], helper: (
   const ML = math ? mathLocals(local) : null;
   const [LO, HI, RLO, RHI] = math ? [local(V128), local(V128), local(V128), local(V128)] : [];
   const TMP = local(V128); // per-lane calls' results
+  // float64 tanh: its lanes' locals
+  const TL = !f32 && chain.steps.some((s) => s.kind === "unary" && s.op === "tanh") ? tanh64Locals(local) : null;
 
   const c = new Code();
   // address of element E of an array at parameter `p` with `bytes` per element
@@ -359,8 +354,16 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[], helper: (
             emitLog32(c, LO!, ML!, tab, callIndex("log"));
             c.simd(V.f32x4ExtractLane, 0);
           }
-        } else if (s.kind === "unary" && (CALL_UNARY[mode].has(op) || op === "erf" || (op === "tanh" && !f32))) {
-          emitCall(c, mode, op === "erf" || op === "tanh" ? helper(op) : callIndex(op), [a], vec, TMP);
+        } else if (s.kind === "unary" && op === "tanh" && !f32) {
+          // float64 tanh two lanes at a time; a scalar through lane 0 of a splat
+          if (vec) emitTanh64(c, a, TL!);
+          else {
+            c.get(a).simd(SIMD.f64x2Splat).set(TMP);
+            emitTanh64(c, TMP, TL!);
+            c.simd(SIMD.f64x2ExtractLane, 0);
+          }
+        } else if (s.kind === "unary" && (CALL_UNARY[mode].has(op) || op === "erf")) {
+          emitCall(c, mode, op === "erf" ? ERF_FN : callIndex(op), [a], vec, TMP);
         } else if (s.kind === "binary" && CALL_BINARY.has(op)) {
           emitCall(c, mode, callIndex(op), [a, b], vec, TMP);
         } else if (s.kind === "unary" && op === "sign") {
