@@ -27,17 +27,20 @@
  *   time (`fused_calls.ts`: V8 calls its C++ routine directly, the same as the JavaScript loop's
  *   call), a float32 lane widened for the call and the result rounded as the store rounds; erf is
  *   `elementwise.ts`'s `erf` ported operation for operation to a Wasm function of the module.
+ * - float64 tanh runs two lanes at a time as the C library's `tanh` and `expm1` compute it
+ *   (`fused_fdlibm.ts`: glibc's, its fused multiply-adds as `relaxed_madd`), each lane selecting its
+ *   branch's result; only where a once-per-process probe finds it equal to `Math.tanh`.
  * - sign selects 1, −1 or x (±0 and NaN kept); a cast to bool is `x ≠ 0` (NaN true), from bool the
  *   mask's bits and those of 1.
  *
  * Supported: float32 chains (with bool masks from comparisons and casts, bool inputs and outputs)
  * and float64 chains (masks only inside the chain) of add, sub, mul, div, max, min, pow, neg, abs,
- * sqrt, floor, sign, exp, log, sin, cos, erf (float32 also tanh), comparisons, where, casts between
- * the chain's float dtype and bool, and identities. The rest keeps the JavaScript loop
- * (`wasmFusable` says which): float64 tanh, log1p and expm1 (float32 too for the last two), whose
- * `Math` builtins V8 does not call directly from Wasm (each imported call crosses into JavaScript:
- * about 55% slower than the JavaScript loop in a chain, measured) and whose results no polynomial
- * here reproduces bit for bit; int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
+ * sqrt, floor, sign, exp, log, sin, cos, erf, tanh (float64 where the port matches `Math.tanh`),
+ * comparisons, where, casts between the chain's float dtype and bool, and identities. The rest keeps
+ * the JavaScript loop (`wasmFusable` says which): log1p and expm1 (both dtypes), whose `Math`
+ * builtins V8 does not call directly from Wasm (each imported call crosses into JavaScript: about
+ * 55% slower than the JavaScript loop in a chain, measured) and which V8 15 computes correctly
+ * rounded (LLVM libc), which fdlibm's algorithms miss in about 0.5% of inputs; int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
  * truncation saturates, and int32 arithmetic rounds through float64); and chains mixing float32 and
  * float64 (four lanes against two: one kernel would need both widths).
  * @module
