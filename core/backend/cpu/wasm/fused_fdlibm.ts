@@ -62,6 +62,21 @@ export function tanhProbes(): number[] {
   ) {
     near(v, 20);
   }
+  // where expm1 with fused multiply-adds and without them give other tanh bits (either side then fails)
+  for (
+    const v of [
+      0.1579123287810944,
+      0.14451718929922208,
+      0.12440081051317975,
+      0.05932869487151038,
+      0.17000902583822608,
+      0.08431029674829915,
+      0.14634794142330065,
+      0.05559006462863181,
+      0.2282479812274687,
+      0.21882957656634971,
+    ]
+  ) out.push(v, -v);
   // a linear congruential sequence of exponents in [−60, 6) and mantissas
   let s = 12345;
   const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
