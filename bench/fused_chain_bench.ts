@@ -8,9 +8,7 @@
  * loop's pooled arrays are), and as the whole `jit(f)` call against eager `f`. Cases: a float32
  * chain of 7 ops with `log` (`log32`'s tables in SIMD), a float64 chain of 6 ops with `sin` and
  * `cos` (imported `Math.sin`/`Math.cos`, called lane by lane), `op(1.5x + 0.25) + 0.5x` for sin,
- * exp, log, erf and sign in both dtypes, the same for float64 tanh (`fused_fdlibm.ts`'s port, two lanes
- * at a time in the kernel), log1p and expm1 (no Wasm form: both variants are the JavaScript loop),
- * and a float32 chain with `pow`.
+ * exp, log, erf and sign in both dtypes, and a float32 chain with `pow`.
  *
  * Usage: deno run -A bench/fused_chain_bench.ts [--quick]
  * Prints one JSON line per measurement: nanoseconds per element for the calls; per-call
@@ -108,20 +106,6 @@ const cases: { name: string; chain: FusedChain; f: (x: Tensor) => Tensor; dtype:
       f: (x: Tensor) => T.add((T as any)[op](T.add(T.mul(x, 1.5), 0.25)), T.mul(x, 0.5)),
     }))
   ),
-  // float64 tanh (ported to Wasm), log1p and expm1 (JavaScript loops either way)
-  ...([["tanh", 2], ["log1p", 0.3], ["expm1", 2]] as const).map(([op, scale]) => ({
-    name: `float64 4 ops with ${op}`,
-    dtype: "float64" as const,
-    scale,
-    chain: chainOf("float64", [1.5, 0.25, 0.5], [
-      ["binary", "mul", [0, 1]],
-      ["binary", "add", [4, 2]],
-      ["unary", op, [5]],
-      ["binary", "mul", [0, 3]],
-      ["binary", "add", [6, 7]],
-    ]),
-    f: (x: Tensor) => T.add(T[op](T.add(T.mul(x, 1.5), 0.25)), T.mul(x, 0.5)),
-  })),
   {
     // pow(|x| + 0.5, x·0.25) + x
     name: "float32 5 ops with pow",

@@ -4,14 +4,12 @@
  * input read contiguously or as a scalar, only the values used after the chain written out.
  *
  * A float32 or float64 chain of add, sub, mul, div, max, min, pow, neg, abs, sqrt, floor, sign,
- * exp, log, sin, cos, erf, tanh, comparisons, where and casts to and from bool becomes a
- * WebAssembly SIMD kernel (`wasm/fused_kernel.ts`: four float32 or two float64 lanes at a time, in
- * place in the Wasm memory; `Math.*` operations call the imported builtin lane by lane, float64
- * tanh is the C library's algorithm ported, `wasm/fused_fdlibm.ts`, where it matches `Math.tanh`),
- * which may also end in a sum, max or min over one run of axes (the reduced value never stored).
- * Any other chain (log1p, expm1: correctly rounded in V8, no port here reproduces them, and slower
- * as Wasm imports; int32, float16, float32 mixed with float64) becomes a generated JavaScript loop
- * (`new Function`). Every intermediate is rounded to
+ * exp, log, sin, cos, erf (float32 also tanh), comparisons, where and casts to and from bool becomes
+ * a WebAssembly SIMD kernel (`wasm/fused_kernel.ts`: four float32 or two float64 lanes at a time, in
+ * place in the Wasm memory; `Math.*` operations call the imported builtin lane by lane), which may
+ * also end in a sum, max or min over one run of axes (the reduced value never stored). Any other
+ * chain (log1p, expm1, float64 tanh: slower as Wasm imports; int32, float16, float32 mixed with
+ * float64) becomes a generated JavaScript loop (`new Function`). Every intermediate is rounded to
  * its dtype exactly as the one-op kernels store it (float32 through `Math.fround` or float32
  * arithmetic, int32 through `| 0`, the same
  * `exp32`/`log32`/`tanh32` forms), and a reduction keeps the eager order, so a fused chain gives

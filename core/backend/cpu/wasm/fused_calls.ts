@@ -9,9 +9,8 @@
  * (`bench/fused_chain_bench.ts` times and compares 64 Ki elements per function;
  * `tests/autodiff_jit_wasm_test.ts` sweeps special, boundary and random values). `Math.tanh`,
  * `Math.log1p` and `Math.expm1` are not among the builtins V8 calls directly: imported, each call
- * crosses into JavaScript (about 10 ns more than the JavaScript loop's call), so none is imported:
- * float64 tanh is ported instead (`fused_fdlibm.ts`), chains with log1p or expm1 keep the
- * JavaScript loop.
+ * crosses into JavaScript (about 10 ns more than the JavaScript loop's call), so chains with them
+ * keep the JavaScript loop.
  *
  * `erf` (a JavaScript function in `../elementwise.ts`) is ported as a Wasm function of the module
  * with the same float64 operations in the same order and `Math.exp` imported.

@@ -27,20 +27,19 @@
  *   time (`fused_calls.ts`: V8 calls its C++ routine directly, the same as the JavaScript loop's
  *   call), a float32 lane widened for the call and the result rounded as the store rounds; erf is
  *   `elementwise.ts`'s `erf` ported operation for operation to a Wasm function of the module.
- * - float64 tanh runs two lanes at a time as the C library's `tanh` and `expm1` compute it
- *   (`fused_fdlibm.ts`: glibc's, its fused multiply-adds as `relaxed_madd`), each lane selecting its
- *   branch's result; only where a once-per-process probe finds it equal to `Math.tanh`.
  * - sign selects 1, −1 or x (±0 and NaN kept); a cast to bool is `x ≠ 0` (NaN true), from bool the
  *   mask's bits and those of 1.
  *
  * Supported: float32 chains (with bool masks from comparisons and casts, bool inputs and outputs)
  * and float64 chains (masks only inside the chain) of add, sub, mul, div, max, min, pow, neg, abs,
- * sqrt, floor, sign, exp, log, sin, cos, erf, tanh (float64 where the port matches `Math.tanh`),
- * comparisons, where, casts between the chain's float dtype and bool, and identities. The rest keeps
- * the JavaScript loop (`wasmFusable` says which): log1p and expm1 (both dtypes), whose `Math`
- * builtins V8 does not call directly from Wasm (each imported call crosses into JavaScript: about
- * 55% slower than the JavaScript loop in a chain, measured) and which V8 15 computes correctly
- * rounded (LLVM libc), which fdlibm's algorithms miss in about 0.5% of inputs; int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
+ * sqrt, floor, sign, exp, log, sin, cos, erf (float32 also tanh), comparisons, where, casts between
+ * the chain's float dtype and bool, and identities. The rest keeps the JavaScript loop
+ * (`wasmFusable` says which): float64 tanh, log1p and expm1 (float32 too for the last two), whose
+ * `Math` builtins V8 does not call directly from Wasm (each imported call crosses into JavaScript:
+ * about 55% slower than the JavaScript loop in a chain, measured) and whose results no port here
+ * reproduces bit for bit on every machine (in Deno 2.9's V8, `Math.log1p` and `Math.expm1` are
+ * correctly rounded, which fdlibm's algorithms miss on 0.4–0.7% of inputs, and `Math.tanh` is the C
+ * library's, whose bits follow its build: glibc's uses fused multiply-adds on CPUs with FMA); int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
  * truncation saturates, and int32 arithmetic rounds through float64); and chains mixing float32 and
  * float64 (four lanes against two: one kernel would need both widths).
  * @module
@@ -49,7 +48,6 @@ import type { FusedChain } from "../fuse.ts";
 import { Code, F32, F64, type FuncDef, I32, type ImportDef, SIMD, uleb, V128 } from "./emit.ts";
 import { CALL_BINARY, CALL_UNARY, callImports, chainCalls, emitCall, erfFunction, type Mode } from "./fused_calls.ts";
 import { emitLog32, emitMath, MATH_OPS, mathLocals, mathTables } from "./fused_math.ts";
-import { emitTanh64, tanh64Locals, tanhMatchesMath } from "./fused_fdlibm.ts";
 import { emitCast, emitSign } from "./fused_select.ts";
 
 export type { Mode };
@@ -75,8 +73,7 @@ export function wasmMode(chain: FusedChain): Mode | null {
     const ok = s.kind === "copy"
       ? true
       : s.kind === "unary"
-      ? (UNARY.has(op) || CALL_UNARY[mode].has(op) || (mode === "float32" && MATH_OPS.has(op)) ||
-        (mode === "float64" && op === "tanh" && tanhMatchesMath())) && s.dtype === mode
+      ? (UNARY.has(op) || CALL_UNARY[mode].has(op) || (mode === "float32" && MATH_OPS.has(op))) && s.dtype === mode
       : s.kind === "binary"
       ? ((ARITH.has(op) || CALL_BINARY.has(op)) && s.dtype === mode) ||
         (COMPARE.has(op) && s.dtype === "bool" && from === mode)
@@ -292,8 +289,6 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
   const ML = math ? mathLocals(local) : null;
   const [LO, HI, RLO, RHI] = math ? [local(V128), local(V128), local(V128), local(V128)] : [];
   const TMP = local(V128); // per-lane calls' results
-  // float64 tanh: its lanes' locals
-  const TL = !f32 && chain.steps.some((s) => s.kind === "unary" && s.op === "tanh") ? tanh64Locals(local) : null;
 
   const c = new Code();
   // address of element E of an array at parameter `p` with `bytes` per element
@@ -356,14 +351,6 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
             c.get(a).simd(V.f32x4Splat).set(LO!);
             emitLog32(c, LO!, ML!, tab, callIndex("log"));
             c.simd(V.f32x4ExtractLane, 0);
-          }
-        } else if (s.kind === "unary" && op === "tanh" && !f32) {
-          // float64 tanh two lanes at a time; a scalar through lane 0 of a splat
-          if (vec) emitTanh64(c, a, TL!);
-          else {
-            c.get(a).simd(SIMD.f64x2Splat).set(TMP);
-            emitTanh64(c, TMP, TL!);
-            c.simd(SIMD.f64x2ExtractLane, 0);
           }
         } else if (s.kind === "unary" && (CALL_UNARY[mode].has(op) || op === "erf")) {
           emitCall(c, mode, op === "erf" ? ERF_FN : callIndex(op), [a], vec, TMP);
