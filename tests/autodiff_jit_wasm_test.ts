@@ -121,25 +121,24 @@ Deno.test("Wasm fusion: float32 exp and tanh in the kernel equal fastmath's valu
   }
 });
 
-Deno.test("Wasm fusion: random float32 chains with exp and tanh (and their gradients) equal the eager ops bit for bit", () => {
-  const MATH: Op[] = [
-    (x) => T.exp(T.mul(x, 0.3)),
-    (x) => T.tanh(x),
-    (x) => T.sigmoid(x),
-    (x, y) => T.mul(T.tanh(T.add(T.mul(x, 1.01), 0.1)), y),
-  ];
+/**
+ * A property over random chains of `ops` (2 to `maxLength` of them, then a sum) on random or special
+ * values of one of `dtypes`: the jitted value and gradient equal the eager ones bit for bit, traced
+ * and replayed, and (with SIMD) the chain ran as a Wasm kernel.
+ */
+function randomChains(ops: Op[], dtypes: ("float32" | "float64")[], maxLength: number): void {
   fc.assert(
     fc.property(
-      fc.array(fc.integer({ min: 0, max: SIMD_OPS.length + MATH.length - 1 }), { minLength: 2, maxLength: 20 }),
+      fc.array(fc.integer({ min: 0, max: ops.length - 1 }), { minLength: 2, maxLength }),
+      fc.constantFrom(...dtypes),
       fc.integer({ min: 1, max: 90 }),
       fc.boolean(),
       fc.integer({ min: 0, max: 1e6 }),
-      (ops, n, special, seed) => {
-        const x = values(seed, [n], "float32", special), y = values(seed + 1, [n], "float32", special);
-        const op = (o: number) => (o < SIMD_OPS.length ? SIMD_OPS[o] : MATH[o - SIMD_OPS.length]);
+      (chain, dtype, n, special, seed) => {
+        const x = values(seed, [n], dtype, special), y = values(seed + 1, [n], dtype, special);
         const f = (a: Tensor, b: Tensor) => {
           let h = a;
-          ops.forEach((o) => (h = op(o)(h, b)));
+          chain.forEach((o) => (h = ops[o](h, b)));
           return T.sum(h);
         };
         const jf = T.jit(f), jg = T.jit(T.grad(f));
@@ -153,6 +152,16 @@ Deno.test("Wasm fusion: random float32 chains with exp and tanh (and their gradi
     ),
     { numRuns: 40 },
   );
+}
+
+Deno.test("Wasm fusion: random float32 chains with exp and tanh (and their gradients) equal the eager ops bit for bit", () => {
+  const MATH: Op[] = [
+    (x) => T.exp(T.mul(x, 0.3)),
+    (x) => T.tanh(x),
+    (x) => T.sigmoid(x),
+    (x, y) => T.mul(T.tanh(T.add(T.mul(x, 1.01), 0.1)), y),
+  ];
+  randomChains([...SIMD_OPS, ...MATH], ["float32"], 20);
 });
 
 Deno.test("Wasm fusion: constant scalars are embedded in the kernel; chains that differ only in a constant (even 0 and −0) get their own", () => {
@@ -520,32 +529,7 @@ Deno.test("Wasm fusion: random float32/float64 chains with log, sin, cos, pow, e
     (x) => T.gelu(x),
     (x, y) => T.mul(T.astype(T.greater(x, y), x.dtype), x),
   ];
-  fc.assert(
-    fc.property(
-      fc.array(fc.integer({ min: 0, max: SIMD_OPS.length + CALLS.length - 1 }), { minLength: 2, maxLength: 12 }),
-      fc.constantFrom("float32" as const, "float64" as const),
-      fc.integer({ min: 1, max: 90 }),
-      fc.boolean(),
-      fc.integer({ min: 0, max: 1e6 }),
-      (ops, dtype, n, special, seed) => {
-        const x = values(seed, [n], dtype, special), y = values(seed + 1, [n], dtype, special);
-        const op = (o: number) => (o < SIMD_OPS.length ? SIMD_OPS[o] : CALLS[o - SIMD_OPS.length]);
-        const f = (a: Tensor, b: Tensor) => {
-          let h = a;
-          ops.forEach((o) => (h = op(o)(h, b)));
-          return T.sum(h);
-        };
-        const jf = T.jit(f), jg = T.jit(T.grad(f));
-        identical(jf(x, y), f(x, y), "value");
-        identical(jf(x, y), f(x, y), "value replay");
-        const gw = T.grad(f)(x, y);
-        identical(jg(x, y), gw, "gradient");
-        identical(jg(x, y), gw, "gradient replay");
-        if (simd) assert.ok(steps(jf).some((s) => s.kind === "fused" && s.wasm), JSON.stringify(steps(jf)));
-      },
-    ),
-    { numRuns: 40 },
-  );
+  randomChains([...SIMD_OPS, ...CALLS], ["float32", "float64"], 12);
 });
 
 Deno.test("what has no SIMD form stays as before: float64 tanh, log1p, expm1, int32 and mixed float32/float64 chains in JavaScript, reductions over axes that are not one run and prod not fused", () => {
