@@ -35,6 +35,28 @@ export function treeLeaves(tree: unknown): Tensor[] {
   return out;
 }
 
+/**
+ * The path of each tensor leaf, in `treeLeaves`' order: keys and array indices joined by dots
+ * (`layers.0.A`), "" for a bare tensor; for messages that name a leaf.
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { treePaths } from "./pytree.ts";
+ * treePaths({ b: [tensor([1])], a: tensor([2]) }); // ["a", "b.0"]
+ * ```
+ */
+export function treePaths(tree: unknown): string[] {
+  const out: string[] = [];
+  const join = (path: string, k: string | number) => (path === "" ? `${k}` : `${path}.${k}`);
+  const walk = (t: unknown, path: string) => {
+    if (t instanceof Tensor) out.push(path);
+    else if (Array.isArray(t)) t.forEach((c, j) => walk(c, join(path, j)));
+    else if (isPlainObject(t)) { for (const k of Object.keys(t).sort()) walk(t[k], join(path, k)); }
+  };
+  walk(tree, "");
+  return out;
+}
+
 /** Whether a subtree holds any tensor (subtrees without tensors do not count as structure). */
 function hasTensor(t: unknown): boolean {
   if (t instanceof Tensor) return true;

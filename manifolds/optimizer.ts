@@ -6,8 +6,8 @@
  */
 import { DomainError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
 import { add, astype, div, equal, floor, mul, where } from "../core/ops/mod.ts";
-import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { Tensor } from "../core/tensor.ts";
+import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
+import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { asPoint, manifoldOf, type Point } from "./point.ts";
 import { stepDType } from "./schedules.ts";
@@ -152,7 +152,7 @@ export function checkEuclidean(
   const i = xs.findIndex(curved);
   if (i < 0) return;
   const m = manifoldOf(xs[i]) as Manifold;
-  const path = params === undefined ? String(i) : leafPath(params, i) ?? String(i);
+  const path = params === undefined ? String(i) : treePaths(params)[i] ?? String(i);
   const where = path === "" ? "" : `${path} `;
   const msg = `${op}: parameter ${where}${fmtShape(xs[i].shape)} is a point of ${m.name}, but ${op} is Euclidean: ` +
     `its steps leave the manifold. Use the Riemannian form (riemannianSgd / riemannianAdam, or landing), or ` +
@@ -161,26 +161,6 @@ export function checkEuclidean(
   if (warnedEuclidean.has(op)) return;
   warnedEuclidean.add(op);
   console.warn(`${msg} (shown once; { strict: true } makes it an error)`);
-}
-
-/**
- * The path (`layers.0.A`) of the i-th tensor leaf of `tree`, in `treeLeaves`' order (arrays by index,
- * objects by sorted key); undefined past the last leaf, "" for a bare tensor.
- * @internal
- */
-export function leafPath(tree: unknown, i: number): string | undefined {
-  let n = 0, found: string | undefined;
-  const walk = (t: unknown, path: string): void => {
-    if (found !== undefined) return;
-    if (t instanceof Tensor) {
-      if (n++ === i) found = path;
-    } else if (Array.isArray(t)) t.forEach((c, j) => walk(c, path === "" ? `${j}` : `${path}.${j}`));
-    else if (t !== null && typeof t === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(t))) {
-      for (const k of Object.keys(t).sort()) walk((t as Record<string, unknown>)[k], path === "" ? k : `${path}.${k}`);
-    }
-  };
-  walk(tree, "");
-  return found;
 }
 
 /**
