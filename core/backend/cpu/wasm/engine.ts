@@ -227,9 +227,6 @@ function stopWorkers(e: Engine): void {
   e.canThread = false;
   if (n === 0) return;
   Atomics.store(e.ctrl, QUIT, 1);
-  // a sequence number no job has: a worker not yet back in its wait (the notify would miss it) finds
-  // the number changed and does not block
-  Atomics.store(e.ctrl, SEQ, -1);
   Atomics.notify(e.ctrl, SEQ);
   const until = performance.now() + 200;
   for (let q; (q = Atomics.load(e.ctrl, QUITTED)) < n && performance.now() < until;) {
