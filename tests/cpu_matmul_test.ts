@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type DType, matmulT, tensor } from "../mod.ts";
 import { gemm } from "../core/backend/cpu/matmul.ts";
-import {
-  setDirectPanels,
-  setMatmulThreads,
-  setPassBytes,
-  workersStopped,
-  workerTaskCount,
-} from "../core/backend/cpu/wasm/gemm.ts";
+import { setDirectPanels, setMatmulThreads, setPassBytes, workerTaskCount } from "../core/backend/cpu/wasm/gemm.ts";
 import { F32_SHAPE, F64_SHAPE, gemmModuleBytes } from "../core/backend/cpu/wasm/gemm_kernel.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 
@@ -266,45 +260,6 @@ Deno.test({
     } finally {
       setMatmulThreads(navigator.hardwareConcurrency);
     }
-  },
-});
-
-Deno.test({
-  name: "cpu matmul: the workers leave their loop as the process unloads, and later products run on one thread",
-  ignore: navigator.hardwareConcurrency < 2,
-  fn: async () => {
-    // in a child process: the unload event stops this process's workers for good
-    const code = `
-      import { key, matmul, normal } from "./mod.ts";
-      import { workersStopped, workerTaskCount } from "./core/backend/cpu/wasm/gemm.ts";
-      const a = normal(key(1), [256, 256], { dtype: "float32" });
-      for (let t = 0; t < 200 && workerTaskCount() === 0; t++) {
-        matmul(a, a).dataSync();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const want = matmul(a, a).dataSync();
-      const before = workersStopped();
-      dispatchEvent(new Event("unload"));
-      const tasks = workerTaskCount();
-      const same = matmul(a, a).dataSync().every((v, i) => Object.is(v, want[i]));
-      console.log(JSON.stringify({ ran: tasks > 0, before, after: workersStopped(), same, later: workerTaskCount() - tasks }));
-    `;
-    const root = new URL("..", import.meta.url);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--ext=ts", code],
-      cwd: root,
-      stderr: "inherit",
-    })
-      .output();
-    assert.equal(out.code, 0);
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
-    assert.deepEqual(r, {
-      ran: true,
-      before: 0,
-      after: navigator.hardwareConcurrency > 8 ? 7 : navigator.hardwareConcurrency - 1,
-      same: true,
-      later: 0,
-    });
   },
 });
 

@@ -33,7 +33,7 @@ export function fnIndex(name: (typeof EXPORTS)[number]): number {
 const MAX_THREADS = 8;
 
 // control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
-const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5, QUIT = 6, QUITTED = 7;
+const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
 const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
 const CTRL_INTS = TASK0 + TASK_INTS * MAX_TASKS;
 
@@ -51,7 +51,6 @@ try {
   let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
     Atomics.wait(ctrl, ${SEQ}, seen);
-    if (Atomics.load(ctrl, ${QUIT}) !== 0) break;
     seen = Atomics.load(ctrl, ${SEQ});
     for (;;) {
       const v = Atomics.load(ctrl, ${NEXT});
@@ -72,14 +71,6 @@ try {
   }
 } catch {
   // cannot start: claim nothing (the calling thread does every task)
-}
-try {
-  // out of the loop (asked to quit, or never in it): say so to the unloading process
-  const ctrl = new Int32Array(require("node:worker_threads").workerData.memory.buffer, 0, ${CTRL_INTS});
-  Atomics.add(ctrl, ${QUITTED}, 1);
-  Atomics.notify(ctrl, ${QUITTED});
-} catch {
-  // nothing to tell
 }
 `;
 
@@ -123,11 +114,6 @@ export function setMatmulThreads(n: number): void {
 /** How many tasks workers have run so far (0 before any ran; for tests and diagnostics). */
 export function workerTaskCount(): number {
   return engine ? Atomics.load(engine.ctrl, BY_WORKERS) : 0;
-}
-
-/** How many workers have left their loop (asked to as the process unloads; for tests and diagnostics). */
-export function workersStopped(): number {
-  return engine ? Atomics.load(engine.ctrl, QUITTED) : 0;
 }
 
 /** Compiles the module for the heap's memory: relaxed SIMD first, else multiply then add. */
@@ -201,7 +187,6 @@ export function startWorkers(e: Engine): boolean {
     const wt = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: WorkerCtor } | undefined;
     if (!wt?.Worker) throw new Error("no node:worker_threads");
     startedAt = performance.now();
-    if (e.workers === 0) globalThis.addEventListener?.("unload", () => stopWorkers(e));
     for (; e.workers < threads - 1; e.workers++) {
       const w = new wt.Worker(WORKER_SRC, {
         eval: true,
@@ -214,24 +199,6 @@ export function startWorkers(e: Engine): boolean {
     e.canThread = e.workers > 0;
   }
   return e.workers > 0;
-}
-
-/**
- * Called as the process unloads: asks the workers to leave their loop and waits (at most 200 ms) until
- * each has, so no thread is blocked in `Atomics.wait` on the shared memory or running the module
- * while the runtime tears down; later jobs run on this thread.
- */
-function stopWorkers(e: Engine): void {
-  const n = e.workers;
-  e.workers = 0;
-  e.canThread = false;
-  if (n === 0) return;
-  Atomics.store(e.ctrl, QUIT, 1);
-  Atomics.notify(e.ctrl, SEQ);
-  const until = performance.now() + 200;
-  for (let q; (q = Atomics.load(e.ctrl, QUITTED)) < n && performance.now() < until;) {
-    Atomics.wait(e.ctrl, QUITTED, q, 20);
-  }
 }
 
 /** Moving averages of ms per unit of work, on one thread and on all, per kind of job and size. */

@@ -29,7 +29,7 @@ import type { KernelShape } from "./gemm_kernel.ts";
 import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 
-export { setMatmulThreads, workersStopped, workerTaskCount } from "./engine.ts";
+export { setMatmulThreads, workerTaskCount } from "./engine.ts";
 
 /** The element arrays the kernels take. */
 export type Float = Float32Array | Float64Array;
