@@ -39,9 +39,10 @@
  * about 55% slower than the JavaScript loop in a chain, measured) and whose results no port here
  * reproduces bit for bit on every machine (in Deno 2.9's V8, `Math.log1p` and `Math.expm1` are
  * correctly rounded, which fdlibm's algorithms miss on 0.4–0.7% of inputs, and `Math.tanh` is the C
- * library's, whose bits follow its build: glibc's uses fused multiply-adds on CPUs with FMA); int32 and float16 values (JavaScript's `| 0` wraps where Wasm's
- * truncation saturates, and int32 arithmetic rounds through float64); and chains mixing float32 and
- * float64 (four lanes against two: one kernel would need both widths).
+ * library's, whose bits follow its build: glibc's uses fused multiply-adds on CPUs with FMA); int32
+ * and float16 values (JavaScript's `| 0` wraps where Wasm's truncation saturates, and int32
+ * arithmetic rounds through float64); and chains mixing float32 and float64 (four lanes against
+ * two: one kernel would need both widths).
  * @module
  */
 import type { FusedChain } from "../fuse.ts";
@@ -205,7 +206,7 @@ const SCALAR_OP: Record<Mode, Record<string, number>> = {
   },
 };
 
-/** The functions and `Math` imports of a chain's module (`assemble(memory, funcs, callImports(calls))`). */
+/** The functions and `Math` imports of a chain's module (`assemble(memory, funcs, imports)`). */
 export interface FusedModule {
   /** `fused` first (the kernel), then the helpers it calls (`erf`). */
   funcs: FuncDef[];
