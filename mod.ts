@@ -56,6 +56,7 @@ export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
 export { hessian, jacfwd, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
 export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
 export { jit, type JitOptions } from "./autodiff/jit.ts";
+export { type JitInfo, jitInfo, type JitStep, type JitValue } from "./autodiff/jit_info.ts";
 export type { Primitive } from "./core/primitive.ts";
 export * as linalg from "./core/linalg/mod.ts";
 export * as manifolds from "./manifolds/mod.ts";

@@ -13,10 +13,20 @@ import type { ReduceOptions } from "./ops/reduce.ts";
 /**
  * Counts reads of tensor values by the host (`data`, `dataSync` and what builds on them): `jit`
  * compares it around a trace to tell a function whose control flow depends on values (not
- * replayable) from one that only runs primitives.
+ * replayable) from one that only runs primitives, and sets `watch` while tracing to learn which
+ * read it was (`"item()"`, ...) and where.
  * @internal
  */
-export const valueReads: { count: number } = { count: 0 };
+export const valueReads: { count: number; watch?: (what: string) => void } = { count: 0 };
+
+/**
+ * Notes a read of a value by the host: `what` names it (`"item()"`) for `jit`'s report.
+ * @internal
+ */
+export function noteValueRead(what: string): void {
+  valueReads.count++;
+  valueReads.watch?.(what);
+}
 
 /** Nested arrays of numbers, as `tensor` accepts and `array()` returns. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -83,7 +93,12 @@ export class Tensor {
 
   /** The elements in row-major order (waits for the device where there is one). */
   data(): Promise<TypedArray> {
-    valueReads.count++;
+    return this._read("data()");
+  }
+
+  /** @internal `data()`, the read noted as `what`. */
+  _read(what: string): Promise<TypedArray> {
+    noteValueRead(what);
     try {
       return this.backend.toHost(this._live(), this);
     } catch (e) {
@@ -93,18 +108,23 @@ export class Tensor {
 
   /** The elements now; only on backends that can read synchronously (the CPU). */
   dataSync(): TypedArray {
-    valueReads.count++;
+    return this._readSync("dataSync()");
+  }
+
+  /** @internal `dataSync()`, the read noted as `what`. */
+  _readSync(what: string): TypedArray {
+    noteValueRead(what);
     return this.backend.toHostSync(this._live(), this);
   }
 
   /** The elements as nested arrays. */
   async array(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape, this.dtype);
+    return nest(await this._read("array()"), this.shape, this.dtype);
   }
 
   /** The elements as nested arrays, synchronously (CPU). */
   arraySync(): NestedArray {
-    return nest(this.dataSync(), this.shape, this.dtype);
+    return nest(this._readSync("arraySync()"), this.shape, this.dtype);
   }
 
   /** The single element of a one-element tensor, synchronously (CPU). */
@@ -115,7 +135,7 @@ export class Tensor {
           `(use data() or arraySync() for more)`,
       );
     }
-    return Number(this.dataSync()[0]);
+    return Number(this._readSync("item()")[0]);
   }
 
   /**
@@ -125,7 +145,9 @@ export class Tensor {
   toString(): string {
     let body = "…";
     const small = this.size <= 1000 && nestedArrays(this.shape) <= 1000;
-    if (this.backend.name === "cpu" && !this._storage.released && small) body = format(this.arraySync());
+    if (this.backend.name === "cpu" && !this._storage.released && small) {
+      body = format(nest(this._readSync("toString()"), this.shape, this.dtype));
+    }
     return `Tensor(${body}, shape=[${this.shape}], dtype=${this.dtype})`;
   }
 

@@ -10,7 +10,7 @@
 import { DomainError, DTypeError, ShapeError } from "../core/errors.ts";
 import { isFloat } from "../core/dtype.ts";
 import { add, astype, cos, div, full, less, minimum, mul, sub, where } from "../core/ops/mod.ts";
-import { Tensor, valueReads } from "../core/tensor.ts";
+import { noteValueRead, Tensor } from "../core/tensor.ts";
 
 /**
  * A schedule: the rate at step `count` (0 at the first update). A function written on numbers reads
@@ -75,7 +75,7 @@ export function nextCount(count: Tensor): Tensor {
 function countValue(op: string, count: Tensor): number {
   const n = hostCounts.get(count);
   if (n !== undefined) {
-    valueReads.count++; // what follows depends on the value: a jit trace of it must not be replayed
+    noteValueRead(`${op}'s schedule of numbers (the step count)`); // a jit trace of what follows is not replayable
     return n;
   }
   try {
