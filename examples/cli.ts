@@ -6,26 +6,27 @@
 import { parseArgs } from "node:util";
 import { FormatError, TangentError } from "../mod.ts";
 
-/** One command-line option. */
-export interface OptionSpec {
-  /** `string` takes a value, `boolean` is a flag. */
-  type: "string" | "boolean";
+/** What every command-line option has. */
+interface OptionBase {
   /** What it does (one line of `--help`). */
   help: string;
-  /** Placeholder for the value in `--help` (`<dir>`). */
-  value?: string;
   /** Default, shown in `--help`. */
   default?: string | boolean;
   /** One-letter alias. */
   short?: string;
 }
 
+/**
+ * One command-line option: a flag (`boolean`), or one that takes a value (`string`), whose `--help`
+ * placeholder says what the value is (`<dir>`, `<n>`, `cpu|webgpu`; required, so that no option
+ * shows a bare `<value>`).
+ */
+export type OptionSpec = OptionBase & ({ type: "boolean" } | { type: "string"; value: string });
+
 /** The `--help` text: usage, a description, and one line per option. */
 export function helpText(usage: string, description: string, options: Record<string, OptionSpec>): string {
   const rows = Object.entries(options).map(([name, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${
-      o.type === "string" ? ` ${o.value ?? "<value>"}` : ""
-    }`;
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.value}` : ""}`;
     const def = o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : "";
     return [flag, o.help + def] as const;
   });

@@ -14,6 +14,7 @@ import { EXPERIMENTS, runReproductions } from "./run.ts";
 const OPTIONS = {
   out: {
     type: "string",
+    value: "<dir>",
     default: "./out/reproduce",
     help: "folder for report.md, the SVG plots and the cached demo transformer (base-model/)",
   },
@@ -24,7 +25,7 @@ const OPTIONS = {
 /** The `--help` text, generated from the option table. */
 export function usage(): string {
   const lines = Object.entries(OPTIONS).map(([name, o]) => {
-    const flag = `${"short" in o ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? " <value>" : ""}`;
+    const flag = `${"short" in o ? `-${o.short}, ` : "    "}--${name}${"value" in o ? ` ${o.value}` : ""}`;
     const def = o.type === "string" ? ` (default ${o.default})` : "";
     return `  ${flag.padEnd(22)} ${o.help}${def}`;
   });
@@ -43,8 +44,11 @@ export function usage(): string {
 /** The parsed options: `{ out, quick, help }`; throws a TypeError naming an unknown or malformed option. */
 export function parseOptions(args: string[]): { out: string; quick: boolean; help: boolean } {
   const options = Object.fromEntries(
-    Object.entries(OPTIONS).map(([k, { help: _help, ...o }]) => [k, o]),
-  ) as { [K in keyof typeof OPTIONS]: Omit<typeof OPTIONS[K], "help"> };
+    Object.entries(OPTIONS).map(([k, o]) => {
+      const { help: _help, value: _value, ...config } = o as typeof o & { value?: string };
+      return [k, config];
+    }),
+  ) as { [K in keyof typeof OPTIONS]: Omit<typeof OPTIONS[K], "help" | "value"> };
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
   return { out: values.out, quick: values.quick, help: values.help };
 }

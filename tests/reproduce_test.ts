@@ -156,7 +156,7 @@ Deno.test("reproduce/main.ts: options from one table, --help generated from it",
   const text = usage();
   for (
     const s of [
-      "--out <value>",
+      "--out <dir>",
       "--quick",
       "-h, --help",
       "default ./out/reproduce",
@@ -171,6 +171,7 @@ Deno.test("reproduce/main.ts: options from one table, --help generated from it",
   ) {
     assert.ok(text.includes(s), s);
   }
+  assert.ok(!text.includes("<value>"), "every option's placeholder says what it takes");
 });
 
 Deno.test("polarStableRank: every ΔW's stable rank lies in [1, r]; the flags and the verdict follow the medians", async () => {
