@@ -279,7 +279,9 @@ export function expm1(x: TensorLike): Tensor {
 }
 
 /**
- * `log(1 + eˣ)` without overflow: `max(x, 0) + log1p(e^{−|x|})`. Its gradient is `sigmoid(x)`.
+ * `log(1 + eˣ)` without overflow: `x + log1p(e^{−x})` for x > 0, `log1p(eˣ)` otherwise (the same
+ * values as `max(x, 0) + log1p(e^{−|x|})`). Each branch is smooth where it is taken, so every
+ * derivative is exact, at 0 too: the gradient is `sigmoid(x)` (½ at 0, not a kink's subgradient).
  * @example
  * ```ts
  * import { softplus, tensor } from "@tangent/tangent";
@@ -289,7 +291,10 @@ export function expm1(x: TensorLike): Tensor {
 export function softplus(x: TensorLike): Tensor {
   checkOperand("softplus", x);
   const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : isFloat(x.dtype) ? x : astype(x, "float32");
-  return add(relu(t), log1p(exp(neg(abs(t)))));
+  // each branch gets a safe input where the other is taken (0), so no inf·0 reaches a gradient
+  const pos = greater(t, 0);
+  const a = where(pos, t, 0), b = where(pos, 0, t);
+  return where(pos, add(a, log1p(exp(neg(a)))), log1p(exp(b)));
 }
 
 /**
