@@ -6,13 +6,13 @@ import { FormatError } from "../core/errors.ts";
 import { add, full } from "../core/ops/mod.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
-import type { Adapter, Frozen, LinearBase, PeftNameOptions } from "./adapter.ts";
+import { type Adapter, type LinearBase, type PeftNameOptions, tangentTensorNames } from "./adapter.ts";
 
 /** Which modules to adapt: PEFT-style names (a module whose path equals or ends in `.name`; a string may list several, comma-separated), a RegExp on the path, or a predicate. */
 export type AdaptTarget = string | readonly string[] | RegExp | ((path: string) => boolean);
 
 /** Options of `adapt`. */
-export interface AdaptOptions<P, F extends Frozen> {
+export interface AdaptOptions<P, F extends LinearBase> {
   /** Modules to adapt (a module is an object with a 2-D `weight` tensor and an optional `bias`). */
   target: AdaptTarget;
   /** The adapter applied to each of them. */
@@ -22,7 +22,7 @@ export interface AdaptOptions<P, F extends Frozen> {
 }
 
 /** A model with adapters on its target layers. Paths are dot-joined keys (`layers.0.q_proj`). */
-export interface Adapted<P, F extends Frozen> {
+export interface Adapted<P, F extends LinearBase> {
   /** The adapter. */
   readonly adapter: Adapter<P, F>;
   /** The adapted modules' paths, in model order. */
@@ -42,7 +42,10 @@ export interface Adapted<P, F extends Frozen> {
   regularizer(params: Record<string, P>): Tensor;
   /** Trainable scalars over all layers. */
   trainableCount(params: Record<string, P>): number;
-  /** PEFT names: `base_model.model.<path>.<tensor>` (prefix replaceable). */
+  /**
+   * PEFT names: `base_model.model.<path>.<tensor>` (prefix replaceable); for an adapter without
+   * `toPeft`, `<tensor>` is each param's pytree path (`tangentTensorNames`).
+   */
   toPeft(tree: Record<string, P>, opts?: PeftNameOptions): Record<string, Tensor>;
 }
 
@@ -100,7 +103,7 @@ function replaceAt(tree: unknown, path: readonly string[], fn: (m: LinearBase) =
  * const y = a.apply(a.params, "layers.0.q", normal(key(2), [3, 8]));
  * ```
  */
-export function adapt<P, F extends Frozen>(model: unknown, opts: AdaptOptions<P, F>): Adapted<P, F> {
+export function adapt<P, F extends LinearBase>(model: unknown, opts: AdaptOptions<P, F>): Adapted<P, F> {
   const match = targetMatcher(opts.target);
   const found = modules(model).filter(([p]) => match(p));
   if (found.length === 0) {
@@ -144,7 +147,10 @@ export function adapt<P, F extends Frozen>(model: unknown, opts: AdaptOptions<P,
     toPeft(tree: Record<string, P>, o: PeftNameOptions = {}): Record<string, Tensor> {
       const out: Record<string, Tensor> = {};
       const prefix = o.prefix ?? "base_model.model";
-      for (const path of paths) Object.assign(out, ad.toPeft(tree[path], { ...o, prefix: `${prefix}.${path}` }));
+      for (const path of paths) {
+        const named = { ...o, prefix: `${prefix}.${path}` };
+        Object.assign(out, ad.toPeft ? ad.toPeft(tree[path], named) : tangentTensorNames(tree[path], named));
+      }
       return out;
     },
   };

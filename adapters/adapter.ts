@@ -8,7 +8,7 @@
  */
 import { FormatError, ShapeError } from "../core/errors.ts";
 import { add, full, matmulT, reshape } from "../core/ops/mod.ts";
-import { treeLeaves } from "../core/pytree.ts";
+import { treeLeaves, treePaths } from "../core/pytree.ts";
 import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -24,7 +24,12 @@ export interface LinearBase {
 
 /**
  * What an adapter does not train: the (possibly re-initialised) base weight and bias, plus the
- * adapter's own fixed tensors (VeRA's shared projections).
+ * adapter's own fixed tensors (VeRA's shared projections), the default frozen type of `Adapter`.
+ * Its index signature lets any adapter's frozen tensors pass where one kind of adapter is not
+ * known (`AdaptedLayer.frozen`), so an extra field read through `Frozen` is `Tensor | undefined`;
+ * an adapter with fields of its own names them in its frozen type instead, `Adapter<P, F>` with
+ * `F` any `LinearBase` that has them (`LinearBase & { u0: Tensor }`, an interface extending
+ * `LinearBase` or `Frozen`), and reads `f.u0` as a `Tensor`.
  */
 export interface Frozen extends LinearBase {
   /** Adapter-specific frozen tensors. */
@@ -91,12 +96,37 @@ export function withTangentExtras(config: PeftConfig, extras: Record<string, unk
 export function tangentPeftConfig(peftType: string, fields: Record<string, unknown>): PeftConfig {
   const reader = TANGENT_TYPES.has(peftType.toUpperCase())
     ? "Tangent's loadPeftAdapter / fromPeft loads it"
-    : "a method of your own, which Tangent's loadPeftAdapter does not read either: rebuild it with adaptModel and your adapter";
+    : `a method of your own: Tangent's loadPeftAdapter reads it given a reader, loadPeftAdapter(model, dir, { adapters: { ${peftType}: ({ config, base, tensors }) => ({ adapter, params, frozen }) } })`;
   return { peft_type: peftType, ...fields, library: "tangent", note: `PEFT 0.21 has no ${peftType} type; ${reader}` };
 }
 
 /** The Tangent-only types `fromPeft` reads (see its readers). */
 const TANGENT_TYPES = new Set(["SORSA", "POLAR", "LOKH", "HRA_FOLDED"]);
+
+/**
+ * A pytree's tensors under Tangent's own names: each leaf's dotted path (`treePaths`: `A`, `B`,
+ * `U.0`; `params` for a tree that is one tensor) after `prefix`, with `adapterName` as a segment
+ * after the first (where PEFT puts it: `A.default`, `U.default.0`). What `adapt`, `adaptModel` and
+ * `savePeftAdapter` name the params of an adapter without `toPeft`; manifold points keep their tag.
+ * @example
+ * ```ts
+ * import { zeros } from "@tangent/tangent";
+ * import { tangentTensorNames } from "@tangent/tangent/adapters";
+ * Object.keys(tangentTensorNames({ B: zeros([3, 2]), U: [zeros([4])] }, { prefix: "base_model.model.proj" }));
+ * // ["base_model.model.proj.B", "base_model.model.proj.U.0"]
+ * ```
+ */
+export function tangentTensorNames(tree: unknown, opts: PeftNameOptions = {}): Record<string, Tensor> {
+  const pre = opts.prefix ? `${opts.prefix}.` : "";
+  const leaves = treeLeaves(tree);
+  const out: Record<string, Tensor> = {};
+  treePaths(tree).forEach((path, i) => {
+    const [first, ...rest] = (path === "" ? "params" : path).split(".");
+    const name = opts.adapterName ? [first, opts.adapterName, ...rest].join(".") : [first, ...rest].join(".");
+    out[pre + name] = leaves[i];
+  });
+  return out;
+}
 
 /**
  * A parameter-efficient adapter of one linear layer. Every function is pure; `params` is a pytree
@@ -108,8 +138,11 @@ const TANGENT_TYPES = new Set(["SORSA", "POLAR", "LOKH", "HRA_FOLDED"]);
  *
  * A method of your own is an object of this shape: a manifold-constrained factor is a `Point` from
  * `manifolds` (train it with `riemannianAdam`), the base path goes through `frozenLinear`,
- * `countScalars` and `zeroLike` fill in `trainableCount` and a `regularizer` the method lacks, and
- * `peftConfig` (for `savePeftAdapter`) is `tangentPeftConfig` of a type name of your own.
+ * `countScalars` and `zeroLike` fill in `trainableCount` and a `regularizer` the method lacks,
+ * `peftConfig` (for `savePeftAdapter`) is `tangentPeftConfig` of a type name of your own, and
+ * `loadPeftAdapter(model, dir, { adapters: { MY_TYPE: reader } })` reads the folder back. `toPeft`
+ * may be left out (its params are then named by their pytree paths, `tangentTensorNames`), and
+ * frozen tensors of its own are typed by naming them in `F` (second example).
  * @example LoRA with A on the Stiefel manifold, checked by the law suite
  * ```ts
  * import { type Tensor, zeros } from "@tangent/tangent";
@@ -139,8 +172,32 @@ const TANGENT_TYPES = new Set(["SORSA", "POLAR", "LOKH", "HRA_FOLDED"]);
  * });
  * await checkAdapterLaws(stiefelLora(2), { numRuns: 1 });
  * ```
+ * @example A frozen tensor of its own (LoRA-FA: A drawn once and frozen), typed in F; no toPeft
+ * ```ts
+ * import { normal, type Tensor, zeros } from "@tangent/tangent";
+ * import { type Adapter, countScalars, frozenLinear, type LinearBase, zeroLike } from "@tangent/tangent/adapters";
+ * import { checkAdapterLaws } from "@tangent/tangent/testing";
+ * type F = LinearBase & { A: Tensor }; // f.A is a Tensor: no `f.A!`
+ * const loraFa = (r: number): Adapter<{ B: Tensor }, F> => ({
+ *   kind: "lora_fa",
+ *   identityAtInit: true,
+ *   init: (k, { weight, bias }) => {
+ *     const dtype = weight.dtype === "float64" ? "float64" : "float32", [out, inF] = weight.shape;
+ *     const A = normal(k, [r, inF], { dtype }).div(Math.sqrt(inF));
+ *     return { params: { B: zeros([out, r], { dtype }) }, frozen: { weight, bias, A } };
+ *   },
+ *   apply: (p, f, x) => frozenLinear(x, f.weight, f.bias).add(x.matmul(f.A.mT).matmul(p.B.mT)),
+ *   merge: (p, f) => f.weight.add(p.B.matmul(f.A)),
+ *   unmerge: (p, f, merged) => merged.sub(p.B.matmul(f.A)),
+ *   regularizer: zeroLike,
+ *   trainableCount: countScalars,
+ *   // no toPeft: B is saved as `<module>.B`; the frozen A must be saved too, to rebuild the layer
+ *   frozenToPeft: (f, o) => ({ [`${o?.prefix ? `${o.prefix}.` : ""}lora_fa_A`]: f.A }),
+ * });
+ * await checkAdapterLaws(loraFa(2), { numRuns: 1 });
+ * ```
  */
-export interface Adapter<P = unknown, F extends Frozen = Frozen> {
+export interface Adapter<P = unknown, F extends LinearBase = Frozen> {
   /** Short method name (`"lora"`, `"hra"`, …). */
   readonly kind: string;
   /** Whether `init` promises an adapted layer equal to the base layer. */
@@ -157,8 +214,13 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
   regularizer(params: P): Tensor;
   /** Number of trainable scalars. */
   trainableCount(params: P): number;
-  /** `params` (or gradients shaped like them) under PEFT's tensor names. */
-  toPeft(tree: P, opts?: PeftNameOptions): Record<string, Tensor>;
+  /**
+   * `params` (or gradients shaped like them) under PEFT's tensor names. Every built-in has it; a
+   * method with no PEFT names may leave it out, and `adapt`, `adaptModel` and `savePeftAdapter`
+   * then name its params by their pytree paths (`tangentTensorNames`: `<module>.A`, `<module>.B`),
+   * which only a config of a type of your own may carry (`savePeftAdapter` refuses PEFT's types).
+   */
+  toPeft?(tree: P, opts?: PeftNameOptions): Record<string, Tensor>;
   /**
    * Matrices the method keeps orthogonal (square, or with orthonormal columns), for the laws and
    * for `orthogonalityError`; absent or empty where there are none. May build dense matrices.
@@ -169,8 +231,8 @@ export interface Adapter<P = unknown, F extends Frozen = Frozen> {
    * PEFT types, PEFT itself) to rebuild this adapter from it and `toPeft(params)` plus
    * `frozenToPeft(frozen)`; module-level fields are left to the folder writer. `savePeftAdapter`
    * needs it: a method of your own that PEFT does not have returns
-   * `tangentPeftConfig("MY_METHOD", { ...its options })` (which `fromPeft` and `loadPeftAdapter`
-   * do not read back: rebuild such a folder with `adaptModel` and `safetensors.read`).
+   * `tangentPeftConfig("MY_METHOD", { ...its options })`, which `fromPeft` does not read;
+   * `loadPeftAdapter(model, dir, { adapters: { MY_METHOD: reader } })` reads such a folder back.
    */
   peftConfig?(): PeftConfig;
   /**

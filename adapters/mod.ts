@@ -25,6 +25,7 @@ export {
   type LinearBase,
   type PeftNameOptions,
   tangentPeftConfig,
+  tangentTensorNames,
   zeroLike,
 } from "./adapter.ts";
 export { lora, type LoraInit, type LoraOptions, type LoraParams, loraScale } from "./lora.ts";

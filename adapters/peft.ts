@@ -461,7 +461,8 @@ const READERS: Record<string, Reader> = {
 
 /**
  * Whether `fromPeft` (and so `loadPeftAdapter`) rebuilds adapters of this `peft_type`: PEFT's types
- * it supports and Tangent's own; a type of your own (from `tangentPeftConfig`) is not.
+ * it supports and Tangent's own; a type of your own (from `tangentPeftConfig`) is not (`loadPeftAdapter` reads
+ * it with a reader of your own, its `adapters` option).
  * @example
  * ```ts
  * import { readsPeftType } from "./peft.ts";
@@ -540,8 +541,9 @@ export function fromPeft(opts: FromPeftOptions): FromPeftResult {
   if (!read) {
     throw new FormatError(
       `fromPeft: peft_type '${config.peft_type}' is not supported; use ${Object.keys(READERS).join(", ")}` +
-        ` (an adapter of your own, written from its tangentPeftConfig: rebuild it with adaptModel(model, { target, ` +
-        `adapter }) and set its params from the folder's tensors, read with safetensors.read)`,
+        ` (an adapter of your own, written from its tangentPeftConfig: its own reader rebuilds it, given to ` +
+        `loadPeftAdapter(model, dir, { adapters: { ${config.peft_type}: ({ config, base, tensors }) => ` +
+        `({ adapter, params, frozen }) } }))`,
     );
   }
   checkPeftFields(config);

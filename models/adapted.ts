@@ -9,7 +9,7 @@ import { add, astype, full } from "../core/ops/mod.ts";
 import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { Adapter, Frozen, PeftNameOptions } from "../adapters/adapter.ts";
+import { type Adapter, type Frozen, type PeftNameOptions, tangentTensorNames } from "../adapters/adapter.ts";
 import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
 import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
 import { defaultLinear, getPath } from "./model.ts";
@@ -41,7 +41,10 @@ export interface AdaptedModel<P = unknown> extends CausalLM<Record<string, P>> {
   regularizer(params: Record<string, P>): Tensor;
   /** Trainable scalars over all adapted modules. */
   trainableCount(params: Record<string, P>): number;
-  /** The parameters under PEFT's state-dict names (`base_model.model.<path>.<tensor>`). */
+  /**
+   * The parameters under PEFT's state-dict names (`base_model.model.<path>.<tensor>`); for an
+   * adapter without `toPeft`, `<tensor>` is each param's pytree path (`tangentTensorNames`).
+   */
   toPeft(params: Record<string, P>, opts?: PeftNameOptions): Record<string, Tensor>;
 }
 
@@ -115,7 +118,8 @@ export function adaptedModel<P>(
       const out: Record<string, Tensor> = {};
       const prefix = o.prefix ?? "base_model.model";
       for (const path of paths) {
-        Object.assign(out, layers[path].adapter.toPeft(p[path], { ...o, prefix: `${prefix}.${path}` }));
+        const ad = layers[path].adapter, named = { ...o, prefix: `${prefix}.${path}` };
+        Object.assign(out, ad.toPeft ? ad.toPeft(p[path], named) : tangentTensorNames(p[path], named));
       }
       return out;
     },

@@ -52,4 +52,13 @@ export {
 } from "./tokenizer.ts";
 export { resolveModel, type ResolveOptions } from "./hub.ts";
 export { writeAtomic, writeFileAtomic } from "./files.ts";
-export { loadPeftAdapter, type SavedPeftAdapter, savePeftAdapter, type SavePeftOptions } from "./peft_io.ts";
+export {
+  loadPeftAdapter,
+  type LoadPeftOptions,
+  type PeftLayer,
+  type PeftLayerReader,
+  type PeftLayerState,
+  type SavedPeftAdapter,
+  savePeftAdapter,
+  type SavePeftOptions,
+} from "./peft_io.ts";

@@ -9,8 +9,15 @@ import { join } from "node:path";
 import { FormatError, ShapeError } from "../core/errors.ts";
 import { astype, slice } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { PeftConfig } from "../adapters/adapter.ts";
+import {
+  type Adapter,
+  type Frozen,
+  type LinearBase,
+  type PeftConfig,
+  tangentTensorNames,
+} from "../adapters/adapter.ts";
 import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
+import { patternValue } from "../adapters/peft_check.ts";
 import { type AdaptedLayer, type AdaptedModel, adaptedModel, describeModules } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
@@ -72,6 +79,91 @@ async function readConfig(dir: string): Promise<PeftConfig> {
   return config;
 }
 
+/** What a reader of your own gets for one adapted module (see `LoadPeftOptions.adapters`). */
+export interface PeftLayer {
+  /**
+   * The folder's `adapter_config.json`, with this module's `r` and `alpha` (`lora_alpha` for LORA)
+   * where `rank_pattern` / `alpha_pattern` set them (as `savePeftAdapter` writes layers that differ in
+   * them), and `fan_in_fan_out` false (`base` is out × in).
+   */
+  config: PeftConfig;
+  /** The module's base layer as the model holds it (out × in), in the model's dtype. */
+  base: LinearBase;
+  /**
+   * The module's tensors by the names `toPeft` and `frozenToPeft` give without a prefix (`lora_A.weight`;
+   * for an adapter without `toPeft`, its params' pytree paths: `A`, `B`), plus tensors shared by all
+   * modules under their full names; in the model's float dtype and on its backend.
+   */
+  tensors: Record<string, Tensor>;
+  /** The module's path in the model (`transformer.h.0.attn.c_attn`). */
+  module: string;
+}
+
+/** A module rebuilt by a reader: its adapter, trainable params and frozen tensors (what `fromPeft` returns). */
+export interface PeftLayerState {
+  /** The adapter (its `apply` runs the module). */
+  // deno-lint-ignore no-explicit-any
+  adapter: Adapter<any, any>;
+  /** The trainable parameters, as the adapter's `init` makes them (manifold factors as points). */
+  params: unknown;
+  /** The frozen tensors, the base weight and bias included. */
+  frozen: LinearBase;
+}
+
+/**
+ * Rebuilds one module of a `peft_type` of your own from what the folder holds for it. `fromPeft` is
+ * one (for the types it reads).
+ */
+export type PeftLayerReader = (layer: PeftLayer) => PeftLayerState;
+
+/** Options of `loadPeftAdapter`. */
+export interface LoadPeftOptions {
+  /**
+   * Readers by `peft_type` (matched in any case), for the types of your own that `savePeftAdapter`
+   * writes from a `tangentPeftConfig`: each is called once per adapted module and returns
+   * `{ adapter, params, frozen }`. Nothing is registered anywhere: a reader counts for this call
+   * only. A type `fromPeft` reads is read by the reader given for it instead.
+   */
+  adapters?: Readonly<Record<string, PeftLayerReader>>;
+}
+
+/** `config` as one module sees it: `r` and alpha from `rank_pattern` / `alpha_pattern`, if set there. */
+function moduleConfig(config: PeftConfig, module: string): PeftConfig {
+  const alpha = config.peft_type.toUpperCase() === "LORA" ? "lora_alpha" : "alpha";
+  let out: PeftConfig = config.fan_in_fan_out === undefined ? config : { ...config, fan_in_fan_out: false };
+  for (const [pattern, field] of [["rank_pattern", "r"], ["alpha_pattern", alpha]]) {
+    const v = patternValue(config, pattern, module, NaN);
+    if (!Number.isNaN(v)) out = { ...out, [field]: v };
+  }
+  return out;
+}
+
+/** The reader of your own for `type` in `opts.adapters`, if any. */
+function ownReader(type: string, opts: LoadPeftOptions, where: string): PeftLayerReader | undefined {
+  const hit = Object.entries(opts.adapters ?? {}).find(([k]) => k.toUpperCase() === type.toUpperCase());
+  if (hit && typeof hit[1] !== "function") {
+    throw new FormatError(
+      `loadPeftAdapter: ${where}: adapters.${hit[0]} must be a function ({ config, base, tensors, module }) => ` +
+        `({ adapter, params, frozen }), got ${typeof hit[1]}`,
+    );
+  }
+  return hit?.[1];
+}
+
+/** Checks what a reader of your own returned for `module`. */
+function checkedState(type: string, module: string, s: PeftLayerState): PeftLayerState {
+  const a = s?.adapter;
+  if (!a || typeof a.apply !== "function" || typeof a.merge !== "function" || !s.frozen?.weight) {
+    throw new FormatError(
+      `loadPeftAdapter: the reader for ${type} returned ${
+        s && typeof s === "object" ? `{ ${Object.keys(s).join(", ")} }` : String(s)
+      } for ${module}; return { adapter, params, frozen } (an Adapter, its params, and frozen tensors with the ` +
+        `base weight: frozen: { ...base } where the method keeps it)`,
+    );
+  }
+  return s;
+}
+
 /**
  * Applies the PEFT adapter in `dir` (`adapter_config.json` + `adapter_model.safetensors`, as
  * `PeftModel.save_pretrained` writes them) to `model`: every PEFT type `adapters.fromPeft` knows
@@ -85,6 +177,11 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  * adapter (PEFT's `save_embedding_layers` on an output layer; `bias = "lora_only"`) replaces the
  * model's for that module, as PEFT loads it (`savePeftAdapter` writes such a bias back). The
  * tensors take the model's dtype and backend.
+ *
+ * A `peft_type` of your own (an adapter whose `peftConfig` is `tangentPeftConfig("MY_TYPE", …)`) is
+ * read by a reader you pass for it, `opts.adapters.MY_TYPE`, called for each adapted module with
+ * its config, base layer and tensors (`PeftLayer`); without one it is a `FormatError` that names
+ * this option.
  * @example
  * ```ts
  * import { loadModel, loadPeftAdapter, tensor } from "../mod.ts";
@@ -92,17 +189,33 @@ async function readConfig(dir: string): Promise<PeftConfig> {
  * const peft = await loadPeftAdapter(model, "../shared/fixtures/models/tiny_llama_lora_adapter");
  * const logits = peft.apply(peft.params, tensor([[1, 2, 3]], { dtype: "int32" })); // with LoRA
  * ```
+ * @example An adapter of your own, saved and read back by its reader
+ * ```ts
+ * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
+ * const model = await loadModel("../shared/fixtures/models/tiny_gpt2");
+ * const { toPeft: _, ...lora } = adapters.lora({ r: 2 }); // no PEFT names: params saved as <module>.A, .B
+ * const mine = { ...lora, kind: "mine", peftConfig: () => adapters.tangentPeftConfig("MINE", { r: 2 }) };
+ * const dir = await Deno.makeTempDir();
+ * await savePeftAdapter(dir, adaptModel(model, { target: "c_attn", adapter: mine }));
+ * const back = await loadPeftAdapter(model, dir, {
+ *   adapters: { MINE: ({ base, tensors }) => ({ adapter: mine, params: { A: tensors.A, B: tensors.B }, frozen: base }) },
+ * });
+ * back.paths; // ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"]
+ * ```
  */
-export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<AdaptedModel> {
+export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPeftOptions = {}): Promise<AdaptedModel> {
   const read = await readConfig(dir);
-  if (!readsPeftType(read.peft_type)) {
+  const where = join(dir, "adapter_config.json");
+  const own = ownReader(read.peft_type, opts, where);
+  if (!own && !readsPeftType(read.peft_type)) {
+    const given = Object.keys(opts.adapters ?? {});
     throw new FormatError(
-      `loadPeftAdapter: ${join(dir, "adapter_config.json")}: peft_type '${read.peft_type}' is not one Tangent ` +
+      `loadPeftAdapter: ${where}: peft_type '${read.peft_type}' is not one Tangent ` +
         `reads (PEFT's LORA, HRA, OFT, BOFT, LOHA, LOKR, VERA; Tangent's SORSA, POLAR, LOKH, HRA_FOLDED)` +
-        (read.library === "tangent"
-          ? `; it is an adapter of your own that savePeftAdapter wrote: rebuild it with adaptModel(model, { target, ` +
-            `adapter: yours }) and set its params from safetensors.read("${join(dir, "adapter_model.safetensors")}")`
-          : ""),
+        (read.library === "tangent" ? "; it is an adapter of your own that savePeftAdapter wrote" : "") +
+        `; pass a reader for it: loadPeftAdapter(model, dir, { adapters: { ${read.peft_type}: ({ config, base, ` +
+        `tensors }) => ({ adapter, params, frozen }) } })` +
+        (given.length ? ` (readers were given for ${given.join(", ")} only)` : ""),
     );
   }
   const names = await readdir(dir);
@@ -172,18 +285,30 @@ export async function loadPeftAdapter(model: CausalLM, dir: string): Promise<Ada
     }
     shared[k] = tensors[k];
   }
-  const layers: Record<string, AdaptedLayer<Record<string, Tensor>>> = {};
-  const params: Record<string, Record<string, Tensor>> = {};
+  const layers: Record<string, AdaptedLayer> = {};
+  const params: Record<string, unknown> = {};
   for (const path of targets) {
-    const own: Record<string, Tensor> = { ...shared };
-    for (const [k, t] of Object.entries(tensors)) if (owner(k) === path) own[k] = t;
-    const m = baseLayer(getPath(model.params, path) as LinearModule, own, `${PREFIX}${path}.base_layer.`, config);
+    const mine: Record<string, Tensor> = { ...shared };
+    for (const [k, t] of Object.entries(tensors)) if (owner(k) === path) mine[k] = t;
+    const m = baseLayer(getPath(model.params, path) as LinearModule, mine, `${PREFIX}${path}.base_layer.`, config);
     // the loaded model already holds GPT-2's Conv1D weights as out × in
-    const built = fromPeft({ config: { ...config, fan_in_fan_out: false }, base: m, tensors: own, module: path });
-    layers[path] = { adapter: built.adapter, frozen: built.frozen };
+    const built = own
+      ? checkedState(
+        read.peft_type,
+        path,
+        own({ config: moduleConfig(config, path), base: m, tensors: unprefixed(mine, path), module: path }),
+      )
+      : fromPeft({ config: { ...config, fan_in_fan_out: false }, base: m, tensors: mine, module: path });
+    layers[path] = { adapter: built.adapter, frozen: built.frozen as Frozen };
     params[path] = built.params;
   }
   return adaptedModel(model, layers, params);
+}
+
+/** A module's tensors without its `base_model.model.<module>.` prefix (shared ones keep their names). */
+function unprefixed(tensors: Record<string, Tensor>, module: string): Record<string, Tensor> {
+  const pre = `${PREFIX}${module}.`;
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k.startsWith(pre) ? k.slice(pre.length) : k, t]));
 }
 
 /**
@@ -250,8 +375,11 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
  * `bias = "lora_only"`) adds its `base_layer.bias` under `bias: "lora_only"`. Both files are written
  * whole (temporary name, rename). Methods PEFT 0.21 does not have (SORSA, PoLAR, LoKH, folded HRA) are written under their own
  * `peft_type` and the returned notes say that only Tangent loads them; an adapter of your own needs a `peftConfig()`
- * (`adapters.tangentPeftConfig("MY_TYPE", options)`), and the notes then say how to read the folder back (neither PEFT
- * nor `loadPeftAdapter` rebuilds a type it does not know) and flag a frozen weight the folder does not hold.
+ * (`adapters.tangentPeftConfig("MY_TYPE", options)`), and the notes then say how to read the folder back (PEFT does
+ * not; `loadPeftAdapter` does with a reader of yours, its `adapters` option) and flag a frozen weight the folder does
+ * not hold. An adapter without `toPeft` has its params saved under their pytree paths (`tangentTensorNames`:
+ * `base_model.model.<module>.A`), with `tensor_names: "tangent"` in the config and a note; that needs a type of
+ * your own (a PEFT or Tangent type without `toPeft` is a `FormatError`).
  * @example
  * ```ts
  * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
@@ -312,10 +440,33 @@ export async function savePeftAdapter<P>(
     inference_mode: true,
   };
   const notes: string[] = [];
-  if (!PEFT_TYPES.has(type) && !readsPeftType(type)) {
+  const ownType = !PEFT_TYPES.has(type) && !readsPeftType(type);
+  // an adapter without toPeft has no PEFT names: its params go under their pytree paths, which only a
+  // type of your own may hold (a PEFT or Tangent type's reader looks for its own names)
+  const unnamed = paths.filter((p) => !adapted.layers[p].adapter.toPeft);
+  if (unnamed.length && !ownType) {
+    const kind = adapted.layers[unnamed[0]].adapter.kind, mine = `MY_${kind.toUpperCase()}`;
+    throw new FormatError(
+      `savePeftAdapter: the adapter at ${unnamed[0]} (${kind}) has no toPeft(), so its tensors have no ${type} ` +
+        `names, and a ${type} folder without them does not load; give it a toPeft that names its params as ${type} ` +
+        `does, or save it as a type of your own: peftConfig: () => adapters.tangentPeftConfig("${mine}", ` +
+        `{ ...its options })`,
+    );
+  }
+  if (unnamed.length) {
+    config.tensor_names = "tangent";
     notes.push(
-      `${type} is a type of your own, neither PEFT 0.21's nor one Tangent's loadPeftAdapter reads: rebuild it with ` +
-        `adaptModel(model, { target, adapter }) and the tensors of adapter_model.safetensors (safetensors.read)`,
+      `the ${adapted.layers[unnamed[0]].adapter.kind} adapter has no toPeft(): its params are saved under Tangent's ` +
+        `own names, each one's pytree path after ${PREFIX}<module>. (e.g. ${
+          Object.keys(tangentTensorNames(params[unnamed[0]], { prefix: `${PREFIX}${unnamed[0]}` }))[0]
+        }; tensor_names: "tangent" in the config)`,
+    );
+  }
+  if (ownType) {
+    notes.push(
+      `${type} is a type of your own, not PEFT 0.21's: Tangent's loadPeftAdapter reads it back with your reader, ` +
+        `loadPeftAdapter(model, dir, { adapters: { ${type}: ({ config, base, tensors }) => ({ adapter, params, ` +
+        `frozen }) } }), which gets each module's tensors by their names without ${PREFIX}<module>.`,
     );
     const lost = paths.filter((p) =>
       !adapted.layers[p].adapter.frozenToPeft &&
@@ -356,7 +507,10 @@ export async function savePeftAdapter<P>(
   for (const path of paths) {
     const l = adapted.layers[path];
     const prefix = `${PREFIX}${path}`;
-    Object.assign(tensors, l.adapter.toPeft(params[path], { prefix }));
+    Object.assign(
+      tensors,
+      l.adapter.toPeft ? l.adapter.toPeft(params[path], { prefix }) : tangentTensorNames(params[path], { prefix }),
+    );
     const frozen = l.adapter.frozenToPeft?.(l.frozen, { prefix }) ?? {};
     for (const [k, t] of Object.entries(frozen)) {
       const leaf = k.slice(prefix.length + 1);

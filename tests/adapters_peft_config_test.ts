@@ -103,7 +103,7 @@ CASES.forEach(([name, ad], i) => {
     const x = normal(key(200 + i), [5, IN], f64);
     const y = ad.apply(params, frozen, x), merged = ad.merge(params, frozen);
     for (const names of [{}, { prefix: PREFIX, adapterName: "default" }]) {
-      const tensors = { ...ad.toPeft(params, names), ...ad.frozenToPeft?.(frozen, names) };
+      const tensors = { ...ad.toPeft!(params, names), ...ad.frozenToPeft?.(frozen, names) };
       const got = fromPeft({ config: JSON.parse(JSON.stringify(config)), base, tensors });
       assert.ok(relErr(got.adapter.apply(got.params, got.frozen, x), y) <= 1e-12, `${name}: apply`);
       assert.ok(relErr(got.adapter.merge(got.params, got.frozen), merged) <= 1e-12, `${name}: merge`);
@@ -117,7 +117,7 @@ CASES.forEach(([name, ad], i) => {
       assert.deepEqual(after, before, `${name}: manifolds`);
     }
     // from toPeft(params) alone: everything but a folded HRA (needs hra_u0) and given VeRA projections
-    const alone = () => fromPeft({ config, base, tensors: ad.toPeft(params) });
+    const alone = () => fromPeft({ config, base, tensors: ad.toPeft!(params) });
     const vs = config.peft_type === "VERA" && !(config.tangent as { projection_key?: unknown })?.projection_key;
     if (config.peft_type === "HRA_FOLDED" || vs) {
       assert.throws(alone, (e: unknown) => e instanceof FormatError && /hra_u0|vera_A/.test(e.message), name);
