@@ -53,7 +53,7 @@ export {
 } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
 export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
-export { hessian, jacfwd, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
+export { hessian, jacfwd, type JacobianOf, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
 export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
 export { jit, type JitOptions } from "./autodiff/jit.ts";
 export { type JitInfo, jitInfo, type JitStep, type JitValue } from "./autodiff/jit_info.ts";

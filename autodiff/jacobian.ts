@@ -11,14 +11,26 @@ import * as o from "../core/ops/mod.ts";
 import { jvp, vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
+/**
+ * The Jacobian of an output `Y` with respect to an argument `X`: for a tensor output, `X` itself
+ * (a tensor, or a pytree of tensors shaped `[...y.shape, ...leaf.shape]`); for a pytree output, that
+ * pytree with each leaf's Jacobian in its place (JAX's nesting: output structure outside).
+ */
+export type JacobianOf<Y, X> = Y extends Tensor ? X
+  : { -readonly [K in keyof Y]: JacobianOf<Y[K], X> };
+
 /** Options of the Jacobian functions. */
 export interface JacobianOptions {
   /** Which argument to differentiate (default 0); a pytree argument gives a pytree of Jacobians. */
   argnums?: number;
 }
 
-function outTensor(y: unknown, op: string): Tensor {
-  if (!(y instanceof Tensor)) throw new ShapeError(`${op}: the function must return one tensor, got ${typeof y}`);
+function outTree<Y>(y: Y, op: string): Y {
+  if (!(y instanceof Tensor) && treeLeaves(y).length === 0) {
+    throw new ShapeError(
+      `${op}: the function must return a tensor or a pytree of tensors, got ${y === null ? "null" : typeof y}`,
+    );
+  }
   return y;
 }
 
@@ -38,35 +50,45 @@ function argnum(opts: JacobianOptions, n: number, op: string): number {
 
 /**
  * The Jacobian of `f` by reverse mode: for y = f(x), `J[...y.shape, ...x.shape]` with
- * J[i, j] = ∂yᵢ/∂xⱼ; one pullback per output element, run as one vmapped call. Best when y is
- * smaller than x.
+ * J[i, j] = ∂yᵢ/∂xⱼ; one pullback per output element, run as one vmapped call per output leaf. Best
+ * when y is smaller than x. A pytree argument gives a pytree of Jacobians (one per leaf); a pytree
+ * output gives that pytree with each leaf's Jacobian in its place (as JAX's `jacrev`).
  * @example
  * ```ts
- * import { jacrev, mul, type Tensor, tensor } from "@tangent/tangent";
+ * import { exp, jacrev, mul, sum, type Tensor, tensor } from "@tangent/tangent";
  * jacrev((x: Tensor) => mul(x, x))(tensor([1, 2])); // [[2, 0], [0, 4]]
+ * jacrev((x: Tensor) => ({ s: sum(x), e: exp(x) }))(tensor([0, 0])); // { s: [1, 1], e: [[1, 0], [0, 1]] }
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function jacrev<A extends any[]>(
-  f: (...args: A) => Tensor,
+export function jacrev<A extends any[], Y = Tensor>(
+  f: (...args: A) => Y,
   opts: JacobianOptions = {},
-): (...args: A) => A[number] {
+): (...args: A) => JacobianOf<Y, A[number]> {
   return (...args: A) => {
     const k = argnum(opts, args.length, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
       const full = [...args] as A;
       full[k] = a;
-      return outTensor(f(...full), "jacrev");
+      return outTree(f(...full), "jacrev");
     }, args[k]);
     const leaves = treeLeaves(args[k]);
-    const rows = vmap((ct: Tensor) => treeLeaves(pullback(ct)[0]))(basis(y)) as Tensor[];
-    return treeUnflatten(args[k], rows.map((r, i) => o.reshape(r, [...y.shape, ...leaves[i].shape])));
+    const yLeaves = treeLeaves(y);
+    // output leaf j: pull back its basis, the other output leaves' cotangents zero
+    const perOut = yLeaves.map((yj, j) => {
+      const rows = vmap((ct: Tensor) =>
+        treeLeaves(pullback(treeUnflatten(y, yLeaves.map((l, i) => (i === j ? ct : o.zerosLike(l)))))[0])
+      )(basis(yj)) as Tensor[];
+      return treeUnflatten(args[k], rows.map((r, i) => o.reshape(r, [...yj.shape, ...leaves[i].shape])));
+    });
+    return (y instanceof Tensor ? perOut[0] : treeUnflatten(y, perOut)) as JacobianOf<Y, A[number]>;
   };
 }
 
 /**
  * The Jacobian of `f` by forward mode: `J[...y.shape, ...x.shape]`, one directional derivative
- * per input element, run as one vmapped call. Best when x is smaller than y.
+ * per input element, run as one vmapped call per argument leaf. Best when x is smaller than y.
+ * Pytree arguments and outputs nest as in {@linkcode jacrev}.
  * @example
  * ```ts
  * import { jacfwd, sin, type Tensor, tensor } from "@tangent/tangent";
@@ -74,36 +96,42 @@ export function jacrev<A extends any[]>(
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function jacfwd<A extends any[]>(
-  f: (...args: A) => Tensor,
+export function jacfwd<A extends any[], Y = Tensor>(
+  f: (...args: A) => Y,
   opts: JacobianOptions = {},
-): (...args: A) => A[number] {
+): (...args: A) => JacobianOf<Y, A[number]> {
   return (...args: A) => {
     const k = argnum(opts, args.length, "jacfwd");
     const leaves = treeLeaves(args[k]);
+    if (leaves.length === 0) throw new ShapeError(`jacfwd: argument ${k} holds no tensor to differentiate`);
     const g = (a: unknown) => {
       const full = [...args] as A;
       full[k] = a;
-      return outTensor(f(...full), "jacfwd");
+      return outTree(f(...full), "jacfwd");
     };
+    let shape: unknown = undefined;
     const cols = leaves.map((leaf, i) => {
       // directions that move only leaf i
       const push = (t: Tensor) => {
         const tangent = treeUnflatten(args[k], leaves.map((l, j) => (j === i ? t : o.zerosLike(l))));
         return jvp(g, [args[k]], [tangent])[1];
       };
-      const c = vmap(push)(basis(leaf)) as Tensor; // [x.size, ...y.shape]
-      const yr = c.ndim - 1;
-      const moved = o.transpose(c, [...Array(yr).keys()].map((d) => d + 1).concat([0]));
-      return o.reshape(moved, [...c.shape.slice(1), ...leaf.shape]);
+      const c = vmap(push)(basis(leaf)); // each output leaf [x.size, ...y.shape]
+      shape = c;
+      return treeLeaves(c).map((cj) => {
+        const yr = cj.ndim - 1;
+        const moved = o.transpose(cj, [...Array(yr).keys()].map((d) => d + 1).concat([0]));
+        return o.reshape(moved, [...cj.shape.slice(1), ...leaf.shape]);
+      });
     });
-    return treeUnflatten(args[k], cols);
+    const perOut = treeLeaves(shape).map((_, j) => treeUnflatten(args[k], cols.map((c) => c[j])));
+    return (shape instanceof Tensor ? perOut[0] : treeUnflatten(shape, perOut)) as JacobianOf<Y, A[number]>;
   };
 }
 
 /**
  * The Hessian of a scalar function, forward-over-reverse (`jacfwd(jacrev(f))`): `H[...x.shape,
- * ...x.shape]`.
+ * ...x.shape]`; for a pytree argument, a pytree of pytrees (`H.a.b` = ∂²f/∂a∂b), as JAX's `hessian`.
  * @example
  * ```ts
  * import { hessian, matmul, mul, sum, type Tensor, tensor } from "@tangent/tangent";
@@ -115,6 +143,8 @@ export function jacfwd<A extends any[]>(
 export function hessian<A extends any[]>(
   f: (...args: A) => Tensor,
   opts: JacobianOptions = {},
-): (...args: A) => A[number] {
-  return jacfwd(jacrev(f, opts) as (...args: A) => Tensor, opts);
+): (...args: A) => JacobianOf<A[number], A[number]> {
+  return jacfwd(jacrev(f, opts) as (...args: A) => A[number], opts) as (
+    ...args: A
+  ) => JacobianOf<A[number], A[number]>;
 }

@@ -37,3 +37,35 @@ Deno.test("softplus / logSigmoid: derivatives at 0 are sigmoid's (½, ±¼), not
   near(T.vmap(T.grad((t: Tensor) => T.softplus(t)))(f64([-Infinity, Infinity])), [0, 1], 0, "gradient at ±∞");
   assert.equal(T.softplus(T.tensor([0, 2])).dtype, "float32");
 });
+
+Deno.test("jacrev / jacfwd of pytree outputs, hessian of a pytree argument: JAX's nesting and numbers", () => {
+  const x = f64([0.3, -1.2, 0.8]);
+  const f = (v: Tensor) => ({ s: T.sum(T.mul(v, v)), e: [T.exp(v)] });
+  for (const [name, jac] of [["jacrev", T.jacrev(f)(x)], ["jacfwd", T.jacfwd(f)(x)]] as const) {
+    near(jac.s, [0.6, -2.4, 1.6], 1e-15, `${name} s`);
+    const ex = x.dataSync();
+    near(jac.e[0], [[Math.exp(ex[0]), 0, 0], [0, Math.exp(ex[1]), 0], [0, 0, Math.exp(ex[2])]], 1e-15, `${name} e`);
+  }
+  // pytree in and out: out structure outside, the argument's inside
+  const g = (p: { a: Tensor; b: Tensor }) => [T.mul(p.a, T.sum(p.b)), T.sum(T.exp(p.b))];
+  const p = { a: f64([1, 2]), b: f64([0.5, -0.5, 0]) };
+  const jr = T.jacrev(g)(p), jf = T.jacfwd(g)(p);
+  near(jr[0].a, [[0, 0], [0, 0]], 0, "jacrev [0].a");
+  near(jr[0].b, [[1, 1, 1], [2, 2, 2]], 0, "jacrev [0].b");
+  near(jf[1].b, T.exp(p.b), 1e-15, "jacfwd [1].b");
+  near(jf[0].b, jr[0].b, 0, "jacfwd = jacrev");
+  // hessian of f(a, b) = Σ a² · Σ eᵇ (JAX: hessian(f)(p)["a"]["b"] = 2a ⊗ eᵇ)
+  const h = T.hessian((q: { a: Tensor; b: Tensor }) => T.mul(T.sum(T.square(q.a)), T.sum(T.exp(q.b))))({
+    a: f64([0.5, -1]),
+    b: f64([0.2, 0.1]),
+  });
+  const [e1, e2] = [Math.exp(0.2), Math.exp(0.1)];
+  near(h.a.a, [[2 * (e1 + e2), 0], [0, 2 * (e1 + e2)]], 1e-14, "H.a.a");
+  near(h.a.b, [[e1, e2], [-2 * e1, -2 * e2]], 1e-14, "H.a.b");
+  near(h.b.a, [[e1, -2 * e1], [e2, -2 * e2]], 1e-14, "H.b.a");
+  near(h.b.b, [[1.25 * e1, 0], [0, 1.25 * e2]], 1e-14, "H.b.b");
+  assert.throws(
+    () => T.jacrev((_v: Tensor) => 3 as unknown as Tensor)(x),
+    /a tensor or a pytree of tensors, got number/,
+  );
+});
