@@ -11,6 +11,7 @@ import { setDirectPanels, setMatmulThreads } from "../core/backend/cpu/wasm/gemm
 import { simdBinary32, simdUnary32 } from "../core/backend/cpu/wasm/elementwise.ts";
 import { binaryKernel, whereKernel } from "../core/backend/cpu/elementwise.ts";
 import { arr } from "../core/backend/cpu/mod.ts";
+import { matmulT } from "../core/ops/matmul.ts";
 import * as T from "../mod.ts";
 
 const shared = getHeap()?.shared === true;
@@ -214,5 +215,63 @@ Deno.test({
     assert.deepEqual(second, first);
     assert.deepEqual(T.matmul(x, w).dataSync(), first);
     assert.deepEqual(w.dataSync(), fill(new Float32Array(262147 * 2), 7));
+  },
+});
+
+Deno.test({
+  name: "wasm heap: a smaller input read by every step moves into the memory on its third read, once, same bits",
+  ignore: !shared,
+  fn: () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const A = dtype === "float32" ? Float32Array : Float64Array;
+      // an MLP's batch x (odd sizes: no recycled block serves it) read by x·W and by xᵀ·g each step
+      const x = T.tensor(fill(new A(37 * 61), 3), { shape: [37, 61], dtype });
+      const w = T.tensor(fill(new A(61 * 19), 4), { shape: [61, 19], dtype });
+      const g = T.tensor(fill(new A(37 * 19), 5), { shape: [37, 19], dtype });
+      // the same products of plain copies (other arrays: their reads do not count for x)
+      const xc = T.tensor(fill(new A(37 * 61), 3), { shape: [37, 61], dtype });
+      const forward = T.matmul(xc, w).dataSync(), backward = matmulT(xc, g, true, false).dataSync();
+      const data = () => arr(x._storage);
+      const host = data();
+      assert.equal(heapAddress(host), -1);
+      assert.deepEqual(T.matmul(x, w).dataSync(), forward);
+      assert.deepEqual(matmulT(x, g, true, false).dataSync(), backward);
+      assert.equal(data(), host, "read twice (an activation's forward and gradient products): not moved");
+      assert.deepEqual(T.matmul(x, w).dataSync(), forward);
+      const moved = data();
+      assert.ok(heapAddress(moved) >= 0, "the third read moves it");
+      assert.deepEqual(moved, host);
+      for (let step = 0; step < 3; step++) {
+        assert.deepEqual(matmulT(x, g, true, false).dataSync(), backward);
+        assert.deepEqual(T.matmul(x, w).dataSync(), forward);
+        assert.equal(data(), moved, "copied once: later reads use the same block in place");
+      }
+      assert.deepEqual(x.dataSync(), fill(new A(37 * 61), 3));
+      // below 4 KiB nothing moves (the GEMM copies it in microseconds)
+      const s = T.tensor(fill(new A(7 * 11), 6), { shape: [7, 11], dtype });
+      const v = T.tensor(fill(new A(11 * 13), 7), { shape: [11, 13], dtype });
+      for (let i = 0; i < 4; i++) T.matmul(s, v).dataSync();
+      assert.equal(heapAddress(arr(s._storage)), -1);
+    }
+  },
+});
+
+Deno.test({
+  name: "wasm heap: a moved operand released by scope goes back to the pool, and its block to the next array",
+  ignore: !shared,
+  fn: () => {
+    const x = T.tensor(fill(new Float32Array(3 * 61), 10), { shape: [3, 61] });
+    // w made by a kernel inside a scope (a pooled array: an odd size, so a fresh plain one), then read by three products
+    const w = T.scope(() => T.add(T.tensor(fill(new Float32Array(61 * 47), 9), { shape: [61, 47] }), 0));
+    assert.equal(heapAddress(arr(w._storage)), -1);
+    for (let i = 0; i < 3; i++) T.matmul(x, w).dataSync();
+    const moved = arr(w._storage);
+    assert.ok(heapAddress(moved) >= 0);
+    T.scope(() => x, { release: w });
+    assert.equal(w._storage.released, true);
+    // the pool hands the moved block out again for the next array of that dtype and length
+    const next = T.scope(() => T.zeros([61, 47]));
+    assert.equal(arr(next._storage), moved);
+    assert.ok(arr(next._storage).every((v) => v === 0));
   },
 });

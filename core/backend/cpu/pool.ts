@@ -13,7 +13,8 @@
  * memory, which the collector cannot see (its blocks come back only through a
  * `FinalizationRegistry`, whose callbacks wait for the event loop). So the Wasm memory holds what
  * scoped loops recycle; a training loop runs in it from its second step on.
- * Large operands a product reads a second time (frozen weights) are moved into it too (`settle`).
+ * Plain operands the GEMM reads again and again (frozen weights, an input batch reused by every
+ * step) are moved into it too, once (`settle`).
  *
  * Only arrays this module handed out are recycled, and only once: `disown` (called when an array
  * is wrapped from outside the CPU kernels, for instance by a linear-algebra kernel that may return
@@ -86,31 +87,41 @@ export function giveArray(a: TypedArray, d: DType): void {
   freeBytes += keep.byteLength;
 }
 
-/** Smallest operand (bytes) `settle` moves into the Wasm memory. */
-const SETTLE_MIN_BYTES = 1 << 20;
+/** Smallest operand (bytes) `settle` moves into the Wasm memory (smaller ones the GEMM copies in microseconds). */
+const SETTLE_MIN_BYTES = MIN_BYTES;
+/** Operands of at least this size move on their second sight, smaller ones on their third. */
+const SETTLE_LARGE_BYTES = 1 << 20;
 /** Live bytes of the Wasm memory (of its 4 GiB) past which `settle` moves nothing more. */
 const SETTLE_MAX_LIVE = 2 * 1024 * 1024 * 1024;
-/** Large arrays `settle` has seen once. */
-const seenOnce = new WeakSet<TypedArray>();
+/** Plain float arrays `settle` has seen, and how often. */
+const sightings = new WeakMap<TypedArray, number>();
 
 /**
  * For an operand the GEMM reads: a copy of `a` inside the Wasm memory when `a` is a plain float
- * array of at least 1 MiB seen here before (a frozen weight read by every step: without the copy,
- * each product would copy it into scratch first, 154 MB for GPT-2's tied embedding), else null (`a`
- * stays where it is). The first sight only marks it, so an activation read once never grows the
- * memory; nothing moves once the memory's live bytes would pass 2 GiB. The copy takes `a`'s place in
- * recycling when `a` was recycled (so a release hands it back), else it is freed when collected.
+ * array read here often enough to be reused, else null (`a` stays where it is, and the GEMM copies
+ * it into scratch). Arrays of 1 MiB or more move on their second read (a frozen weight read by
+ * every step: without the copy, each product would copy it into scratch first, 154 MB for GPT-2's
+ * tied embedding); smaller ones (from 4 KiB) on their third, since a training step's activation is
+ * read twice (its forward product and its weight's gradient) and then dropped, while an input batch
+ * reused by every step (an MLP's x, read by x·W₁ and xᵀ·∂h) moves once and is read in place from then
+ * on. Moving costs one copy, the copy a product would make of it anyway, so it never costs a product
+ * more than before; an array read once or twice never grows the memory; nothing moves once the
+ * memory's live bytes would pass 2 GiB. The storage then holds the copy (storages are immutable):
+ * the copy takes `a`'s place in recycling when `a` was recycled (so a release hands it back), else it
+ * is freed when collected.
  */
 export function settle(a: TypedArray): TypedArray | null {
   if (a.byteLength < SETTLE_MIN_BYTES || !(a instanceof Float32Array || a instanceof Float64Array)) return null;
   if (heapAddress(a) >= 0) return null;
-  if (!seenOnce.has(a)) {
-    seenOnce.add(a);
+  const seen = (sightings.get(a) ?? 0) + 1;
+  if (seen < (a.byteLength >= SETTLE_LARGE_BYTES ? 2 : 3)) {
+    sightings.set(a, seen);
     return null;
   }
   if (heapStats().liveBytes + a.byteLength > SETTLE_MAX_LIVE) return null;
   const h = heapArray(a instanceof Float32Array ? "float32" : "float64", a.length, false);
   if (!h) return null;
+  sightings.delete(a);
   h.set(a);
   if (owned.delete(a)) owned.add(h);
   return h;
