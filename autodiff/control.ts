@@ -4,9 +4,9 @@
  * `foriLoop`. All are differentiable: they are built from ordinary ops (and `customVjp`).
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { fmtShape, ShapeError } from "../core/errors.ts";
 import { customVjp } from "../core/custom_vjp.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
@@ -55,10 +55,32 @@ function step(t: Tensor, i: number): Tensor {
   return o.squeeze(o.slice(t, [[i, i + 1]]), 0);
 }
 
+/** The carry a step returns must be laid out as `init`, leaf for leaf of the same shape and dtype (as JAX). */
+function checkCarry(initLeaves: readonly Tensor[], init: unknown, c: unknown, k: number): void {
+  const d = treeDifference(init, c);
+  const leaves = treeLeaves(c);
+  const bad = d === null ? initLeaves.findIndex((t, j) => !sameAval(t, leaves[j])) : -1;
+  if (d === null && bad < 0) return;
+  const why = d ??
+    `at ${treePaths(init)[bad] || "the root"}: ${fmtShape(initLeaves[bad].shape)} ${initLeaves[bad].dtype} in, ${
+      fmtShape(leaves[bad].shape)
+    } ${leaves[bad].dtype} out`;
+  throw new ShapeError(
+    `scan: step ${k} returned a carry not laid out as init (${why}); the carry must keep its structure, shapes and ` +
+      `dtypes from step to step: broadcast or cast init to the carry's form (or reduce what the body adds to it)`,
+  );
+}
+
+function sameAval(a: Tensor, b: Tensor): boolean {
+  return a.dtype === b.dtype && a.ndim === b.ndim && a.shape.every((d, i) => d === b.shape[i]);
+}
+
 /**
  * A loop with state: for each slice `x` of `xs` along axis 0 (a pytree of tensors sharing that
  * length), `[carry, y] = f(carry, x)`; returns the last carry and the `y`s stacked along a new
- * axis 0 (pytrees allowed). With `xs` null, `length` steps run with `x` undefined. The body is
+ * axis 0 (pytrees allowed; with no steps, empty `[0, ...y.shape]` tensors from one run of `f` on
+ * zeros). With `xs` null, `length` steps run with `x` undefined. The carry keeps `init`'s structure,
+ * shapes and dtypes (a step that changes them is a `ShapeError`, as in JAX). The body is
  * traced once (`jit`) and replayed for the other steps; differentiable through every step.
  * @example
  * ```ts
@@ -82,18 +104,29 @@ export function scan<C, X, Y>(
     }
   }
   n = n as number;
+  if (n === 0) {
+    // no step runs, but ys still has each y's shape behind a leading 0 (JAX traces the body for it)
+    const x0 = (xs === null ? undefined : treeUnflatten(
+      xs,
+      xLeaves.map((t) => o.zeros(t.shape.slice(1), { dtype: t.dtype, like: t })),
+    )) as X;
+    const y0 = f(init, x0)[1];
+    const empty = treeLeaves(y0).map((t) => o.zeros([0, ...t.shape], { dtype: t.dtype, like: t }));
+    return [init, (y0 instanceof Tensor ? empty[0] : treeUnflatten(y0, empty)) as Y];
+  }
   // the body is traced once and replayed for the other steps (under grad or vmap it simply runs)
   const body = jit(f);
+  const initLeaves = treeLeaves(init);
   let carry = init;
   const ys: Y[] = new Array(n);
   for (let k = 0; k < n; k++) {
     const i = opts.reverse ? n - 1 - k : k;
     const x = (xs === null ? undefined : treeUnflatten(xs, xLeaves.map((t) => step(t, i)))) as X;
     const [c, y] = body(carry, x);
+    checkCarry(initLeaves, init, c, k);
     carry = c;
     ys[i] = y;
   }
-  if (n === 0) return [carry, undefined as Y];
   const first = treeLeaves(ys[0]);
   const stacked = first.map((_, j) => o.stack(ys.map((y) => treeLeaves(y)[j])));
   return [carry, (ys[0] instanceof Tensor ? stacked[0] : treeUnflatten(ys[0], stacked)) as Y];

@@ -69,3 +69,26 @@ Deno.test("jacrev / jacfwd of pytree outputs, hessian of a pytree argument: JAX'
     /a tensor or a pytree of tensors, got number/,
   );
 });
+
+Deno.test("scan: no steps gives [0, ...y.shape] ys (was undefined); a carry that changes form is a ShapeError", () => {
+  const [c, ys] = T.scan(
+    (carry: Tensor, x: Tensor) => [T.add(carry, T.sum(x)), { y: T.mul(x, 2), s: [T.sum(x)] }],
+    f64(1),
+    T.zeros([0, 3], { dtype: "float64" }),
+  );
+  near(c, 1, 0, "carry");
+  assert.deepEqual([ys.y.shape, ys.y.dtype, ys.s[0].shape], [[0, 3], "float64", [0]]);
+  const [, none] = T.scan((carry: Tensor, _x: undefined) => [carry, T.stack([carry, carry])], f64(1), null, {
+    length: 0,
+  });
+  assert.deepEqual(none.shape, [0, 2]);
+  // JAX: "scan body function carry input and carry output must have equal types"
+  assert.throws(
+    () => T.scan((carry: Tensor, x: Tensor) => [T.add(carry, x), carry], f64(0), f64([[1, 2], [3, 4]])),
+    (e: Error) => e instanceof T.ShapeError && /step 0 .*\[\] float64 in, \[2\] float64 out/.test(e.message),
+  );
+  assert.throws(
+    () => T.scan((carry: Tensor, x: Tensor) => [T.add(carry, x), carry], T.tensor(0, { dtype: "int32" }), f64([1, 2])),
+    /int32 in, \[\] float64 out/,
+  );
+});
