@@ -92,5 +92,15 @@ export {
   type SavePeftOptions,
   type TextTokenizer,
 } from "./models/mod.ts";
-export type { Architecture, KVCache, LayerCache, LinearHook, LinearModule } from "./models/mod.ts";
+export type {
+  Architecture,
+  KVCache,
+  LayerCache,
+  LinearHook,
+  LinearModule,
+  LoadPeftOptions,
+  PeftLayer,
+  PeftLayerReader,
+  PeftLayerState,
+} from "./models/mod.ts";
 export type { Adapter, AdaptTarget, Frozen, LinearBase, PeftConfig, PeftNameOptions } from "./adapters/mod.ts";

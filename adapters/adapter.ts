@@ -175,7 +175,7 @@ export function tangentTensorNames(tree: unknown, opts: PeftNameOptions = {}): R
  * @example A frozen tensor of its own (LoRA-FA: A drawn once and frozen), typed in F; no toPeft
  * ```ts
  * import { normal, type Tensor, zeros } from "@tangent/tangent";
- * import { type Adapter, countScalars, frozenLinear, type LinearBase, zeroLike } from "@tangent/tangent/adapters";
+ * import { type Adapter, countScalars, frozenLinear, type LinearBase, tangentPeftConfig, zeroLike } from "@tangent/tangent/adapters";
  * import { checkAdapterLaws } from "@tangent/tangent/testing";
  * type F = LinearBase & { A: Tensor }; // f.A is a Tensor: no `f.A!`
  * const loraFa = (r: number): Adapter<{ B: Tensor }, F> => ({
@@ -193,6 +193,7 @@ export function tangentTensorNames(tree: unknown, opts: PeftNameOptions = {}): R
  *   trainableCount: countScalars,
  *   // no toPeft: B is saved as `<module>.B`; the frozen A must be saved too, to rebuild the layer
  *   frozenToPeft: (f, o) => ({ [`${o?.prefix ? `${o.prefix}.` : ""}lora_fa_A`]: f.A }),
+ *   peftConfig: () => tangentPeftConfig("LORA_FA", { r }), // loadPeftAdapter's adapters.LORA_FA reads it back
  * });
  * await checkAdapterLaws(loraFa(2), { numRuns: 1 });
  * ```
