@@ -92,3 +92,23 @@ Deno.test("scan: no steps gives [0, ...y.shape] ys (was undefined); a carry that
     /int32 in, \[\] float64 out/,
   );
 });
+
+Deno.test("einsum: ... (ellipsis) and extent-1 broadcasting as np.einsum (both were ShapeErrors)", () => {
+  const a = f64([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]), b = f64([[1, 0, 2], [0, 1, 3]]);
+  // np.einsum("...ij,jk->...ik", a, b)
+  near(T.einsum("...ij,jk->...ik", a, b), [[[1, 2, 8], [3, 4, 18]], [[5, 6, 28], [7, 8, 38]]], 0, "...ij,jk");
+  near(T.einsum("...ij,...jk->...ik", a, a), T.matmul(a, a), 0, "batched ...");
+  near(T.einsum("...ii->...i", a), [[1, 4], [5, 8]], 0, "diagonals");
+  near(T.einsum("...i", b), b, 0, "implicit output keeps ...");
+  near(T.einsum("i...->...", b), [1, 1, 5], 0, "sum over the labelled axis");
+  near(T.einsum("...,...->...", f64([[2], [3]]), f64([1, 10, 100])), [[2, 20, 200], [3, 30, 300]], 0, "broadcast ...");
+  near(T.einsum("ij,ij->ij", f64([[2], [3]]), b), [[2, 0, 4], [0, 3, 9]], 0, "extent 1 broadcasts");
+  near(T.einsum("i,i->", f64([2]), f64([1, 2, 3])), 12, 0, "a broadcast label summed");
+  T.checkGrad((x: Tensor, y: Tensor) => T.sum(T.square(T.einsum("...ij,jk->...ik", x, y))), [a, b], {
+    rtol: 1e-6,
+    atol: 1e-8,
+  });
+  assert.throws(() => T.einsum("...i->i", a), /output has no \.\.\..*add \.\.\. to the output/);
+  assert.throws(() => T.einsum("ii->i", f64([[1, 2, 3]])), /repeats in operand 0 with extents \[1, 3\]/);
+  assert.throws(() => T.einsum("ij->i", a), /operand 0 has 3 axes \(\[2, 2, 2\]\), 2 labels; add \.\.\. for the rest/);
+});
