@@ -2,12 +2,14 @@
  * Line and scatter plots as standalone SVG documents, with no dependencies: nice ticks, log axes
  * with decade and minor ticks, a legend outside the plot area, a colour-blind-safe palette
  * (Okabe–Ito) with dash patterns and markers once the colours run out, gaps at NaN/Infinity,
- * reference lines, and XML-escaped text. Open the file in a browser or convert it with
+ * reference lines, labels placed off the data, the reference lines and each other (`labels.ts`),
+ * and XML-escaped text. Open the file in a browser or convert it with
  * `rsvg-convert`.
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
 import { type Axis, linearAxis, logAxis, scaleOf, textWidth } from "./axis.ts";
+import { type Box, hlineBox, pointLabelPlace, referenceLabelPlace } from "./labels.ts";
 
 /** One line of a line plot: `y[i]` against `x[i]`; a NaN/Infinity (or ≤ 0 on a log axis) breaks it. */
 export interface LineSeries {
@@ -307,7 +309,17 @@ function render(
   }
   const drawn = body(frame);
   out.push(`<g clip-path="url(#${clipId})">`, ...drawn.svg, `</g>`);
-  for (const h of hl) out.push(referenceLabel(h, frame, drawn.occupied));
+  // labels: the reference lines' first (few places to choose from), then the data's, each avoiding the data, every
+  // reference line and the labels placed before it
+  const area: Box = { x0: box.l, y0: box.t, x1: box.r, y1: box.b };
+  const taken = hl.map((h) => hlineBox(area, sy(h.y)));
+  hl.forEach((h, i) => {
+    const others = [...drawn.occupied, ...taken.filter((_, j) => j !== i)]; // its own line is what it sits beside
+    const { at, box: b } = referenceLabelPlace(h.label, sy(h.y), area, others);
+    out.push(text(at[0], at[1], h.label, 11, `class="hline-label" fill="#333333" ${HALO}`));
+    taken.push(b);
+  });
+  if (drawn.labels) out.push(...drawn.labels(area, taken));
   if (d.xs.length === 0) {
     out.push(
       text((box.l + box.r) / 2, (box.t + box.b) / 2, "no data to draw", 14, `text-anchor="middle" fill="#777777"`),
@@ -335,29 +347,14 @@ function render(
 /** How much wider bold text is than `textWidth`'s estimate. */
 const BOLD = 1.12;
 
-/** What a plot body drew: its SVG, and pixel positions covered by data (for placing labels). */
+/**
+ * What a plot body drew: its SVG, the boxes its data covers, and its text labels, placed once the
+ * reference lines and their labels (`taken`) are known.
+ */
 interface Drawn {
   svg: string[];
-  occupied: [number, number][];
-}
-
-/**
- * A reference line's label: above the line at the right, else below it, else at the left, the
- * first place inside the plot that covers no data (the first inside the plot if all cover some).
- */
-function referenceLabel(h: ReferenceLine, f: Frame, occupied: [number, number][]): string {
-  const { box } = f, y = f.sy(h.y), w = textWidth(h.label, 11);
-  const cands: [number, number][] = [
-    [box.r - 6 - w, y - 5],
-    [box.r - 6 - w, y + 14],
-    [box.l + 6, y - 5],
-    [box.l + 6, y + 14],
-  ];
-  const inPlot = ([x, b]: [number, number]) => b - 11 >= box.t + 1 && b + 2 <= box.b - 1 && x >= box.l;
-  const free = ([x, b]: [number, number]) =>
-    !occupied.some(([px, py]) => px >= x - 3 && px <= x + w + 3 && py >= b - 13 && py <= b + 4);
-  const at = cands.find((c) => inPlot(c) && free(c)) ?? cands.find(inPlot) ?? cands[0];
-  return text(at[0], at[1], h.label, 11, `class="hline-label" fill="#333333" ${HALO}`);
+  occupied: Box[];
+  labels?: (area: Box, taken: Box[]) => string[];
 }
 
 const HALO = `stroke="#ffffff" stroke-width="3" paint-order="stroke" stroke-linejoin="round"`;
@@ -476,7 +473,7 @@ export function linePlot(opts: LinePlotOptions): string {
   };
   const entries = series.map((s, i) => ({ name: s.name, style: styles[i], line: true, marker: showMarkers[i] }));
   return render("linePlot", opts, pts(), entries, (f) => {
-    const out: string[] = [], occupied: [number, number][] = [];
+    const out: string[] = [], occupied: Box[] = [];
     series.forEach((s, k) => {
       const st = styles[k];
       let d = "", run = 0, prev: [number, number] = [0, 0];
@@ -493,7 +490,8 @@ export function linePlot(opts: LinePlotOptions): string {
         // the pixels the segment covers, every ~6 px (for placing labels off the data)
         const n = run === 0 ? 1 : Math.min(200, Math.ceil(Math.hypot(X - prev[0], Y - prev[1]) / 6));
         for (let j = 1; j <= n; j++) {
-          occupied.push([X + ((prev[0] - X) * (n - j)) / n, Y + ((prev[1] - Y) * (n - j)) / n]);
+          const ox = X + ((prev[0] - X) * (n - j)) / n, oy = Y + ((prev[1] - Y) * (n - j)) / n;
+          occupied.push({ x0: ox, y0: oy, x1: ox, y1: oy });
         }
         prev = [X, Y];
         run++;
@@ -540,53 +538,32 @@ export function scatterPlot(opts: ScatterPlotOptions): string {
   const entries = groups.map((g) => ({ name: g, style: styles.get(g)!, line: false, marker: true }));
   return render("scatterPlot", opts, points.map((p) => [p.x, p.y] as [number, number]), entries, (f) => {
     const out: string[] = [`<g class="points">`];
-    const labels: string[] = [];
-    const boxes: { x0: number; y0: number; x1: number; y1: number }[] = [];
     const visible = points.filter((p) => f.okX(p.x) && f.okY(p.y));
-    for (const p of visible) {
-      const st = styles.get(p.group ?? "")!;
-      out.push(markerSvg(st.marker, f.sx(p.x), f.sy(p.y), 4.5, st.color));
-      // the points themselves are obstacles for labels
-      boxes.push({ x0: f.sx(p.x) - 4.5, y0: f.sy(p.y) - 4.5, x1: f.sx(p.x) + 4.5, y1: f.sy(p.y) + 4.5 });
-    }
-    for (const p of visible) {
-      if (!p.label) continue;
-      const X = f.sx(p.x), Y = f.sy(p.y), w = textWidth(p.label, 11), h = 11;
-      // candidate boxes (x0, baseline y): right, left, above, below, then right and left one to four
-      // lines up or down (joined to the point by a leader line), so clustered points keep their labels
-      const cands: [number, number, boolean][] = [
-        [X + 7, Y + 4, false],
-        [X - 7 - w, Y + 4, false],
-        [X - w / 2, Y - 8, false],
-        [X - w / 2, Y + 8 + h, false],
-      ];
-      for (let k = 1; k <= 4; k++) {
-        for (const dy of [-k, k]) {
-          cands.push([X + 14, Y + 4 + dy * (h + 3), true], [X - 14 - w, Y + 4 + dy * (h + 3), true]);
-        }
-      }
-      const fits = (c: [number, number, boolean]) => {
-        const b = { x0: c[0], y0: c[1] - h, x1: c[0] + w, y1: c[1] + 2 };
-        const inPlot = b.x0 >= f.box.l + 2 && b.x1 <= f.box.r - 2 && b.y0 >= f.box.t + 2 && b.y1 <= f.box.b - 2;
-        return inPlot && !boxes.some((o) => b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1);
-      };
-      const free = cands.find(fits);
-      const c = free ?? cands.find((c) => c[0] >= f.box.l && c[0] + w <= f.box.r) ?? cands[0];
-      boxes.push({ x0: c[0], y0: c[1] - h, x1: c[0] + w, y1: c[1] + 2 });
-      if (c[2] && free) {
-        const ex = c[0] > X ? c[0] - 2 : c[0] + w + 2, ey = c[1] - h / 2 + 1;
-        labels.push(
-          `<line x1="${X.toFixed(1)}" y1="${Y.toFixed(1)}" x2="${ex.toFixed(1)}" y2="${ey.toFixed(1)}" ` +
-            `stroke="#888888" stroke-width="0.8"/>`,
-        );
-      }
-      labels.push(text(c[0], c[1], p.label, 11, `fill="#222222" ${HALO}`));
-    }
+    // the points themselves are obstacles for labels
+    const occupied: Box[] = visible.map((p) => {
+      const X = f.sx(p.x), Y = f.sy(p.y);
+      out.push(markerSvg(styles.get(p.group ?? "")!.marker, X, Y, 4.5, styles.get(p.group ?? "")!.color));
+      return { x0: X - 4.5, y0: Y - 4.5, x1: X + 4.5, y1: Y + 4.5 };
+    });
     out.push(`</g>`);
-    if (labels.length) out.push(`<g class="labels">`, ...labels, `</g>`);
-    const occupied = boxes.flatMap((
-      b,
-    ): [number, number][] => [[b.x0, b.y0], [b.x1, b.y1], [(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2]]);
-    return { svg: out, occupied };
+    const labels = (area: Box, taken: Box[]): string[] => {
+      const svg: string[] = [], obstacles = [...occupied, ...taken];
+      for (const p of visible) {
+        if (!p.label) continue;
+        const X = f.sx(p.x), Y = f.sy(p.y);
+        const { at, box, free } = pointLabelPlace(p.label, X, Y, area, obstacles);
+        obstacles.push(box);
+        if (at[2] && free) {
+          const ex = at[0] > X ? at[0] - 2 : box.x1 + 2, ey = at[1] - 4.5;
+          svg.push(
+            `<line x1="${X.toFixed(1)}" y1="${Y.toFixed(1)}" x2="${ex.toFixed(1)}" y2="${ey.toFixed(1)}" ` +
+              `stroke="#888888" stroke-width="0.8"/>`,
+          );
+        }
+        svg.push(text(at[0], at[1], p.label, 11, `class="point-label" fill="#222222" ${HALO}`));
+      }
+      return svg.length ? [`<g class="labels">`, ...svg, `</g>`] : [];
+    };
+    return { svg: out, occupied, labels };
   });
 }

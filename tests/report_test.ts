@@ -12,6 +12,7 @@ import {
   progress,
   scatterPlot,
   textTable,
+  textWidth,
   writeFileAtomic,
 } from "../report/mod.ts";
 
@@ -219,6 +220,45 @@ Deno.test("scatterPlot: groups in the legend, one marker per drawable point, lab
   for (const t of ["penalty", "exact", "λ = 0", "λ = 1e-2", "Stiefel"]) assert.ok(texts.includes(t), t);
   assert.ok(!texts.includes("dropped"));
   assert.ok(svg.includes("1 non-positive value skipped (log axis)"));
+});
+
+Deno.test("scatterPlot: labels cover no reference line, no point and no other label (points on the line, clustered)", () => {
+  // the study's accuracy plot: methods that learnt nothing sit on the base model's line, some at almost the same x
+  const xs = [512, 624, 2048, 2080, 2056, 960, 1024, 2432, 384, 101888];
+  const ys = [0, 0, 0.002, 0.002, 0.1, 0.29, 0.11, 0.105, 0.33, 1];
+  const svg = scatterPlot({
+    logX: true,
+    hlines: [{ y: 0, label: "base model" }, { y: 0.1, label: "a second line through points" }],
+    points: xs.map((x, i) => ({
+      x,
+      y: ys[i],
+      label: ["vera", "lokh", "loha", "polar", "pissa"][i] ?? `m${i}`,
+      group: `g${i % 3}`,
+    })),
+  });
+  const root = parseXml(svg);
+  const lines = byClass(root, "hline").map((e) => Number(e.attrs.y1));
+  const points = group(root, "points").children.map((e) => [Number(e.attrs.cx), Number(e.attrs.cy)]);
+  const labels = [...byClass(root, "point-label"), ...byClass(root, "hline-label")].map((e) => {
+    const x = Number(e.attrs.x), y = Number(e.attrs.y), w = textWidth(allText(e), Number(e.attrs["font-size"]));
+    return { text: allText(e), x0: x, x1: x + w, y0: y - 9, y1: y + 2 };
+  });
+  assert.equal(lines.length, 2);
+  assert.equal(points.length, xs.length);
+  assert.equal(labels.length, xs.length + 2);
+  for (const b of labels) {
+    for (const y of lines) {
+      assert.ok(!(b.y0 < y && y < b.y1), `'${b.text}' [${b.y0}, ${b.y1}] crosses the line at ${y}`);
+    }
+    for (const [cx, cy] of points) {
+      assert.ok(!(b.x0 < cx && cx < b.x1 && b.y0 < cy && cy < b.y1), `'${b.text}' covers the point (${cx}, ${cy})`);
+    }
+    for (const o of labels) {
+      if (o === b) continue;
+      const meet = b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1;
+      assert.ok(!meet, `'${b.text}' overlaps '${o.text}'`);
+    }
+  }
 });
 
 Deno.test("axes: nice steps, compact labels, short log axes label 2 and 5", () => {
