@@ -103,4 +103,12 @@ export type {
   PeftLayerReader,
   PeftLayerState,
 } from "./models/mod.ts";
-export type { Adapter, AdaptTarget, Frozen, LinearBase, PeftConfig, PeftNameOptions } from "./adapters/mod.ts";
+export type {
+  Adapter,
+  AdaptTarget,
+  Frozen,
+  LinearBase,
+  PeftAdapter,
+  PeftConfig,
+  PeftNameOptions,
+} from "./adapters/mod.ts";

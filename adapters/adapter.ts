@@ -252,6 +252,22 @@ export interface Adapter<P = unknown, F extends LinearBase = Frozen> {
 }
 
 /**
+ * An adapter that names its tensors as PEFT does and describes itself by a config: every built-in
+ * (`lora`, `hra`, `oft`, …) and what `fromPeft` rebuilds, so `toPeft` and `peftConfig` need no `!`.
+ * @example
+ * ```ts
+ * import { zeros } from "@tangent/tangent";
+ * import { lora, type PeftAdapter } from "@tangent/tangent/adapters";
+ * const ad: PeftAdapter = lora({ r: 2 });
+ * ad.peftConfig().peft_type; // "LORA"
+ * ```
+ */
+export interface PeftAdapter<P = unknown, F extends LinearBase = Frozen> extends Adapter<P, F> {
+  toPeft(tree: P, opts?: PeftNameOptions): Record<string, Tensor>;
+  peftConfig(): PeftConfig;
+}
+
+/**
  * `x Wᵀ + b` for `x` of shape `[..., in]` (flattened to one matrix product).
  * @example
  * ```ts

@@ -8,13 +8,13 @@ import { add, div, eye, mul, ones, reshape, slice, sub, take, zeros } from "../c
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -96,7 +96,7 @@ function isIdentity(perm: readonly number[]): boolean {
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function boft(opts: BoftOptions): Adapter<BoftParams, Frozen> {
+export function boft(opts: BoftOptions): PeftAdapter<BoftParams, Frozen> {
   const N = opts.butterflyFactors ?? 1;
   if (!Number.isInteger(N) || N < 1) throw new DomainError(`boft: butterflyFactors must be ≥ 1, got ${N}`);
   // per factor: rotation blocks [nb, bs, bs] and its permutation

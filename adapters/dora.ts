@@ -10,11 +10,11 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { stopGradient } from "../autodiff/grad.ts";
 import {
-  type Adapter,
   countScalars,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   peftName,
   type PeftNameOptions,
   renameToPeft,
@@ -55,7 +55,7 @@ const NAMES = [
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function dora(opts: LoraOptions): Adapter<DoraParams, Frozen> {
+export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
   const s = loraScale(opts);
   const adapted = (p: LoraParamsLike, W: Tensor) => W.add(mul(matmul(p.B, p.A), s));
   // n = ‖W + s·B A‖ per row, detached

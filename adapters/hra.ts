@@ -13,7 +13,6 @@ import { oblique, stiefel } from "../manifolds/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
@@ -21,6 +20,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -197,7 +197,7 @@ export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // equals x Wᵀ at init
  * ```
  */
-export function hra(opts: HraOptions): Adapter<HraParams, Frozen> {
+export function hra(opts: HraOptions): PeftAdapter<HraParams, Frozen> {
   const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false, on = opts.manifold;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`hra: r must be a positive integer, got ${r}`);
   if (!(lambda >= 0)) throw new DomainError(`hra: lambda must be ≥ 0, got ${lambda}`);

@@ -9,7 +9,6 @@ import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
@@ -18,6 +17,7 @@ import {
   kaimingUniform,
   linear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -88,7 +88,7 @@ export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor):
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function loha(opts: LohaOptions): Adapter<LohaParams, Frozen> {
+export function loha(opts: LohaOptions): PeftAdapter<LohaParams, Frozen> {
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`loha: r must be a positive integer, got ${r}`);
   const delta = (p: LohaParams) => mul(mul(matmul(p.w1a, p.w1b), matmul(p.w2a, p.w2b)), s);

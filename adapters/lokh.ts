@@ -25,7 +25,6 @@ import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
@@ -33,6 +32,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -161,7 +161,7 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
  * const y3 = deep.apply(deep.init(key(0), frozen).params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function lokh(opts: LokhOptions): Adapter<LokhParams, Frozen> {
+export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
   const r = opts.r, s = (opts.alpha ?? r) / r, k = opts.factors ?? 2;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokh: r must be a positive integer, got ${r}`);
   if (!Number.isInteger(k) || k < 2) {

@@ -9,7 +9,6 @@ import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
@@ -17,6 +16,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -153,7 +153,7 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function lokr(opts: LokrOptions): Adapter<LokrParams, Frozen> {
+export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokr: r must be a positive integer, got ${r}`);
   const delta = (p: LokrParams) => mul(kron(...lokrFactors(p)), s);

@@ -10,7 +10,6 @@ import { normal, split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
@@ -18,6 +17,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -160,7 +160,7 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function lora(opts: LoraOptions): Adapter<LoraParams, Frozen> {
+export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
   const s = loraScale(opts);
   const delta = (p: LoraParams) => mul(matmul(p.B, p.A), s);
   return {

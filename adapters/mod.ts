@@ -23,6 +23,7 @@ export {
   frozenLinear,
   linear,
   type LinearBase,
+  type PeftAdapter,
   type PeftNameOptions,
   tangentPeftConfig,
   tangentTensorNames,

@@ -8,13 +8,13 @@ import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transp
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -194,7 +194,7 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function oft(opts: OftOptions): Adapter<OftParams, Frozen> {
+export function oft(opts: OftOptions): PeftAdapter<OftParams, Frozen> {
   const mode = opts.cayley ?? "neumann", terms = opts.terms ?? 5, share = opts.blockShare ?? false;
   if (mode !== "exact" && mode !== "neumann") {
     throw new DomainError(`oft: cayley must be "exact" or "neumann", got '${mode}'`);

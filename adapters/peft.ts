@@ -9,7 +9,7 @@ import { diag, matrixTranspose } from "../core/ops/mod.ts";
 import { key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { asPoint, oblique, stiefel } from "../manifolds/mod.ts";
-import { type Adapter, baseShape, type Frozen, type LinearBase, type PeftConfig } from "./adapter.ts";
+import { baseShape, type Frozen, type LinearBase, type PeftAdapter, type PeftConfig } from "./adapter.ts";
 import { boft } from "./boft.ts";
 import { dora } from "./dora.ts";
 import { hra, hraFoldedWeight } from "./hra.ts";
@@ -58,7 +58,7 @@ export interface FromPeftOptions {
 export interface FromPeftResult {
   /** The adapter, with PEFT's parameterisation. */
   // deno-lint-ignore no-explicit-any
-  adapter: Adapter<any, any>;
+  adapter: PeftAdapter<any, any>;
   /** Trainable parameters in Tangent's names (`adapter.toPeft` maps them back). */
   params: Record<string, Tensor>;
   /** Frozen tensors, the base weight and bias included. */

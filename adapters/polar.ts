@@ -9,13 +9,13 @@ import { type Key, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Point, type Stiefel, stiefel } from "../manifolds/mod.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -80,7 +80,7 @@ const NAMES = [
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function polar(opts: PolarOptions): Adapter<PolarParams, Frozen> {
+export function polar(opts: PolarOptions): PeftAdapter<PolarParams, Frozen> {
   const r = opts.r, s = (opts.alpha ?? r) / r, theta = opts.theta ?? "full";
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`polar: r must be a positive integer, got ${r}`);
   if (theta !== "full" && theta !== "diagonal" && theta !== "identity") {

@@ -10,12 +10,12 @@ import { svd } from "../core/linalg/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -95,7 +95,7 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16], { dtype: "float64" })); // = x Wᵀ at init
  * ```
  */
-export function sorsa(opts: SorsaOptions): Adapter<SorsaParams, Frozen> {
+export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
   const r = opts.r, s = opts.alpha === undefined ? 1 : opts.alpha / r;
   const weight = (opts.gamma ?? 0) / (opts.peakLr ?? 1);
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`sorsa: r must be a positive integer, got ${r}`);

@@ -8,13 +8,13 @@ import { full, mul, reshape, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, split, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
-  type Adapter,
   baseShape,
   countScalars,
   floatDType,
   type Frozen,
   frozenLinear,
   type LinearBase,
+  type PeftAdapter,
   type PeftConfig,
   peftName,
   type PeftNameOptions,
@@ -85,11 +85,11 @@ const FROZEN_NAMES = [peftName("A", "vera_A"), peftName("B", "vera_B")];
  * const y = ad.apply(params, frozen, normal(key(2), [5, 16])); // [5, 12]
  * ```
  */
-export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
+export function vera(opts: VeraOptions): PeftAdapter<VeraParams, VeraFrozen> {
   const r = opts.r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`vera: r must be a positive integer, got ${r}`);
   const delta = (p: VeraParams, f: VeraFrozen) => mul(mul(f.B, p.lambdaD), reshape(p.lambdaB, [-1, 1])).matmul(f.A);
-  const self: Adapter<VeraParams, VeraFrozen> = {
+  const self: PeftAdapter<VeraParams, VeraFrozen> = {
     kind: "vera",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
@@ -140,7 +140,7 @@ export function vera(opts: VeraOptions): Adapter<VeraParams, VeraFrozen> {
       return withTangentExtras(config, { projection_key: k ? [k[0], k[1]] : undefined });
     },
     frozenToPeft: (f: VeraFrozen, o?: PeftNameOptions) => renameToPeft(FROZEN_NAMES, f as never, o),
-    forLayers(bases: readonly LinearBase[]): Adapter<VeraParams, VeraFrozen> {
+    forLayers(bases: readonly LinearBase[]): PeftAdapter<VeraParams, VeraFrozen> {
       // layers of different sizes share one pair drawn at the widest size (each init slices it)
       const shapes = bases.map((b) => baseShape("vera", b));
       const maxOut = Math.max(...shapes.map(([o]) => o)), maxIn = Math.max(...shapes.map(([, i]) => i));

@@ -231,8 +231,8 @@ function identityChecks(seed: number): CascadeCheck[] {
       maxAbs(sub(two.merge(trained, base), dflt.merge(trained, base))),
     ),
   );
-  const same = JSON.stringify(two.peftConfig!()) === JSON.stringify(dflt.peftConfig!()) &&
-    JSON.stringify(Object.keys(two.toPeft!(trained))) === JSON.stringify(["lokh_B1", "lokh_A1", "lokh_B2", "lokh_A2"]);
+  const same = JSON.stringify(two.peftConfig()) === JSON.stringify(dflt.peftConfig()) &&
+    JSON.stringify(Object.keys(two.toPeft(trained))) === JSON.stringify(["lokh_B1", "lokh_A1", "lokh_B2", "lokh_A2"]);
   add("k = 2: PEFT config (no num_factors field) and tensor names lokh_B1, lokh_A1, lokh_B2, lokh_A2", same ? 0 : 1);
   add(
     "k = 2: merge − W against (B₁A₁) ⊙ (B₂A₂)·α/r evaluated by loops",

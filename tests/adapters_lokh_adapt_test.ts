@@ -80,7 +80,7 @@ Deno.test("adapt: targets by PEFT-style name, merges, sums regularisers and name
     "layers.1.self_attn.v_proj",
   ]);
   assert.equal(a.trainableCount(a.params), 2 * (2 * (8 + 8) + 2 * (8 + 4)));
-  const names = Object.keys(a.toPeft!(a.params)).sort();
+  const names = Object.keys(a.toPeft(a.params)).sort();
   assert.equal(names[0], "base_model.model.layers.0.self_attn.q_proj.lora_A.weight");
   assert.equal(names.length, 8);
   // merged model: B = 0 at init, so weights are unchanged; other entries pass through
@@ -181,8 +181,8 @@ Deno.test("lokh factors: 2 is the two-factor adapter as it was (init, forward, m
     const x = normal(key(14), [2, 4], f64);
     assert.deepEqual(Array.from(ad.apply(p, base, x).dataSync()), BEFORE_K.y);
     assert.deepEqual(Array.from(ad.merge(p, base).dataSync()), BEFORE_K.merged);
-    assert.deepEqual(Object.keys(ad.toPeft!(p)), ["lokh_B1", "lokh_A1", "lokh_B2", "lokh_A2"]);
-    const { library: _l, note: _n, ...config } = ad.peftConfig!();
+    assert.deepEqual(Object.keys(ad.toPeft(p)), ["lokh_B1", "lokh_A1", "lokh_B2", "lokh_A2"]);
+    const { library: _l, note: _n, ...config } = ad.peftConfig();
     assert.deepEqual(config, { peft_type: "LOKH", r: 2, alpha: 3, out_factors: null }, "no num_factors at k = 2");
   }
 });
@@ -262,13 +262,13 @@ Deno.test("lokh factors: k: the adapter laws hold and the PEFT config round-trip
     const base = { weight: normal(key(4), [12, 7], f64), bias: normal(key(5), [12], f64) };
     const init = ad.init(key(6), base);
     const params = { ...init.params, B3: normal(key(7), init.params.B3.shape as number[], f64) };
-    const config = JSON.parse(JSON.stringify(ad.peftConfig!()));
+    const config = JSON.parse(JSON.stringify(ad.peftConfig()));
     assert.equal(config.num_factors, 3);
-    const got = fromPeft({ config, base, tensors: ad.toPeft!(params, { prefix: "m", adapterName: "default" }) });
+    const got = fromPeft({ config, base, tensors: ad.toPeft(params, { prefix: "m", adapterName: "default" }) });
     const x = normal(key(8), [4, 7], f64);
     assert.ok(relErr(got.adapter.apply(got.params, got.frozen, x), ad.apply(params, init.frozen, x)) < 1e-14);
-    assert.deepEqual(got.adapter.peftConfig!(), ad.peftConfig!());
-    assert.deepEqual(Object.keys(ad.toPeft!(params)), [
+    assert.deepEqual(got.adapter.peftConfig(), ad.peftConfig());
+    assert.deepEqual(Object.keys(ad.toPeft(params)), [
       "lokh_B1",
       "lokh_A1",
       "lokh_B2",
@@ -277,7 +277,7 @@ Deno.test("lokh factors: k: the adapter laws hold and the PEFT config round-trip
       "lokh_A3",
     ]);
   }
-  const tensors = lokh({ r: 2, factors: 3 }).toPeft!(
+  const tensors = lokh({ r: 2, factors: 3 }).toPeft(
     lokh({ r: 2, factors: 3 }).init(key(0), { weight: normal(key(4), [12, 7], f64) }).params,
   );
   assert.throws(

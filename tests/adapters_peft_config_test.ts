@@ -3,7 +3,6 @@ import { DomainError, DTypeError, FormatError, ShapeError } from "../core/errors
 import { checkAdapterLaws } from "../testing.ts";
 import { add, key, mul, normal, split, type Tensor, zeros } from "../mod.ts";
 import {
-  type Adapter,
   boft,
   dora,
   fromPeft,
@@ -13,6 +12,7 @@ import {
   lokr,
   lora,
   oft,
+  type PeftAdapter,
   type PeftConfig,
   polar,
   sorsa,
@@ -51,7 +51,7 @@ function perturb<P>(params: P, seed: number): P {
 }
 
 // deno-lint-ignore no-explicit-any
-type AnyAdapter = Adapter<any, any>;
+type AnyAdapter = PeftAdapter<any, any>;
 
 const CASES: [string, AnyAdapter][] = [
   ["lora r4 α8", lora({ r: 4, alpha: 8 })],
@@ -99,25 +99,25 @@ CASES.forEach(([name, ad], i) => {
     const base = layer(i + 1);
     const init = ad.init(key(100 + i), base);
     const params = perturb(init.params, i + 1), frozen = init.frozen;
-    const config = ad.peftConfig!();
+    const config = ad.peftConfig();
     const x = normal(key(200 + i), [5, IN], f64);
     const y = ad.apply(params, frozen, x), merged = ad.merge(params, frozen);
     for (const names of [{}, { prefix: PREFIX, adapterName: "default" }]) {
-      const tensors = { ...ad.toPeft!(params, names), ...ad.frozenToPeft?.(frozen, names) };
+      const tensors = { ...ad.toPeft(params, names), ...ad.frozenToPeft?.(frozen, names) };
       const got = fromPeft({ config: JSON.parse(JSON.stringify(config)), base, tensors });
       assert.ok(relErr(got.adapter.apply(got.params, got.frozen, x), y) <= 1e-12, `${name}: apply`);
       assert.ok(relErr(got.adapter.merge(got.params, got.frozen), merged) <= 1e-12, `${name}: merge`);
       assert.ok(relErr(got.frozen.weight, frozen.weight) <= 1e-12, `${name}: frozen weight`);
       assert.ok(relErr(got.adapter.regularizer(got.params), ad.regularizer(params)) <= 1e-12, `${name}: regularizer`);
       assert.equal(got.adapter.trainableCount(got.params), ad.trainableCount(params));
-      assert.deepEqual(got.adapter.peftConfig!(), config, `${name}: the rebuilt adapter describes itself the same`);
+      assert.deepEqual(got.adapter.peftConfig(), config, `${name}: the rebuilt adapter describes itself the same`);
       // manifold points come back as points of the same manifold (Riemannian optimizers dispatch on them)
       const before = treeLeaves(params).map((t) => (manifoldOf(t) as Manifold | undefined)?.name);
       const after = treeLeaves(got.params).map((t) => (manifoldOf(t) as Manifold | undefined)?.name);
       assert.deepEqual(after, before, `${name}: manifolds`);
     }
     // from toPeft(params) alone: everything but a folded HRA (needs hra_u0) and given VeRA projections
-    const alone = () => fromPeft({ config, base, tensors: ad.toPeft!(params) });
+    const alone = () => fromPeft({ config, base, tensors: ad.toPeft(params) });
     const vs = config.peft_type === "VERA" && !(config.tangent as { projection_key?: unknown })?.projection_key;
     if (config.peft_type === "HRA_FOLDED" || vs) {
       assert.throws(alone, (e: unknown) => e instanceof FormatError && /hra_u0|vera_A/.test(e.message), name);
@@ -130,7 +130,7 @@ CASES.forEach(([name, ad], i) => {
 
 Deno.test("peftConfig: Tangent-only methods say so; PEFT types carry only PEFT's fields (extras under tangent)", () => {
   for (const [name, ad] of CASES) {
-    const c = ad.peftConfig!();
+    const c = ad.peftConfig();
     const peft = ["LORA", "HRA", "OFT", "BOFT", "LOHA", "LOKR", "VERA"].includes(c.peft_type);
     for (const k of ["target_modules", "fan_in_fan_out", "base_model_name_or_path", "task_type"]) {
       assert.ok(!(k in c), `${name}: module-level field ${k}`);
@@ -142,17 +142,17 @@ Deno.test("peftConfig: Tangent-only methods say so; PEFT types carry only PEFT's
       assert.match(String(c.note), new RegExp(`PEFT 0\\.21 has no ${c.peft_type} type.*fromPeft`), name);
     }
   }
-  assert.equal(sorsa({ r: 2 }).peftConfig!().peft_type, "SORSA");
-  assert.equal(polar({ r: 2 }).peftConfig!().peft_type, "POLAR");
-  assert.equal(lokh({ r: 2 }).peftConfig!().peft_type, "LOKH");
-  assert.equal(hra({ r: 2, manifold: "stiefel" }).peftConfig!().peft_type, "HRA_FOLDED");
-  assert.equal(hra({ r: 2, gramSchmidt: true }).peftConfig!().peft_type, "HRA_FOLDED");
-  assert.deepEqual(hra({ r: 2, lambda: 0.5, manifold: "oblique" }).peftConfig!().tangent, {
+  assert.equal(sorsa({ r: 2 }).peftConfig().peft_type, "SORSA");
+  assert.equal(polar({ r: 2 }).peftConfig().peft_type, "POLAR");
+  assert.equal(lokh({ r: 2 }).peftConfig().peft_type, "LOKH");
+  assert.equal(hra({ r: 2, manifold: "stiefel" }).peftConfig().peft_type, "HRA_FOLDED");
+  assert.equal(hra({ r: 2, gramSchmidt: true }).peftConfig().peft_type, "HRA_FOLDED");
+  assert.deepEqual(hra({ r: 2, lambda: 0.5, manifold: "oblique" }).peftConfig().tangent, {
     lambda: 0.5,
     manifold: "oblique",
   });
-  assert.deepEqual(vera({ r: 2 }).peftConfig!().tangent, { projection_key: [0, 0] });
-  assert.equal(lora({ r: 2 }).peftConfig!().tangent, undefined);
+  assert.deepEqual(vera({ r: 2 }).peftConfig().tangent, { projection_key: [0, 0] });
+  assert.equal(lora({ r: 2 }).peftConfig().tangent, undefined);
 });
 
 // The fixture configs are what PEFT 0.21 serialises for these options (see the fixtures' shapes).
@@ -178,7 +178,7 @@ const FIXTURE_CASES: [string, AnyAdapter, string[]][] = [
 for (const [kind, ad, fields] of FIXTURE_CASES) {
   Deno.test(`peftConfig equals PEFT 0.21's config for the same options: ${kind}`, () => {
     const fx = loadPeftFixture(kind);
-    const ours = ad.peftConfig!();
+    const ours = ad.peftConfig();
     for (const f of ["peft_type", ...fields]) assert.ok(f in ours, `${kind}: ${f} missing`);
     for (const [k, v] of Object.entries(ours)) {
       if (TANGENT_KEYS.has(k)) continue;
@@ -190,7 +190,7 @@ for (const [kind, ad, fields] of FIXTURE_CASES) {
     for (const [k, v] of Object.entries({ ...fx.adapter_params, ...(fx.frozen_adapter_tensors ?? {}) })) {
       tensors[k] = t64(v);
     }
-    const got = fromPeft({ config: fx.config, base: { weight: t64(fx.base.weight) }, tensors }).adapter.peftConfig!();
+    const got = fromPeft({ config: fx.config, base: { weight: t64(fx.base.weight) }, tensors }).adapter.peftConfig();
     for (const f of fields) assert.deepEqual(got[f], fx.config[f], `${kind}: rebuilt ${f}`);
   });
 }
@@ -511,7 +511,7 @@ Deno.test("fromPeft: other modules' and adapters' tensors pass; rank_pattern res
 Deno.test("fromPeft: BOFT stored with one factor loads as PEFT without its CUDA extension builds it", () => {
   const config = { peft_type: "BOFT", boft_block_size: 4, boft_block_num: 0, boft_n_butterfly_factor: 2 };
   const got = fromPeft({ config, base: W8, tensors: { "boft_R": r4([1, 4, 4, 4]), "boft_s": r4([8, 1]) } });
-  assert.equal(got.adapter.peftConfig!().boft_n_butterfly_factor, 1);
+  assert.equal(got.adapter.peftConfig().boft_n_butterfly_factor, 1);
 });
 
 Deno.test("fromPeft: PEFT's OFT block-size adjustment and pissa_niter with baseIsResidual", () => {
@@ -521,7 +521,7 @@ Deno.test("fromPeft: PEFT's OFT block-size adjustment and pissa_niter with baseI
     base: W8,
     tensors: { oft_R: r4([4, 6]) },
   });
-  assert.equal(got.adapter.peftConfig!().oft_block_size, 4);
+  assert.equal(got.adapter.peftConfig().oft_block_size, 4);
   const niter = { ...LORA, init_lora_weights: "pissa_niter_4" };
   const tensors = { "lora_A.weight": r4([4, 16]), "lora_B.weight": r4([8, 4]) };
   assert.throws(() => fromPeft({ config: niter, base: W8, tensors }), FormatError);

@@ -23,7 +23,7 @@ Deno.test("sorsa: SVD split, residual, forward, toPeft names", () => {
   // W = W_res + U diag(S) Vᵀ and the adapted layer starts at the base layer
   assert.ok(relErr(add(frozen.weight, matmul(mul(params.U, params.S), params.V.mT)), W) < 1e-14);
   assert.ok(relErr(ad.apply(params, frozen, x), matmul(x, W.mT)) < 1e-14);
-  const names = ad.toPeft!(params, { prefix: "m.proj" });
+  const names = ad.toPeft(params, { prefix: "m.proj" });
   assert.deepEqual(Object.keys(names).sort(), ["m.proj.sorsa_A.weight", "m.proj.sorsa_B.weight", "m.proj.sorsa_S"]);
   assert.deepEqual(names["m.proj.sorsa_A.weight"].shape, [3, 6]);
   assert.equal(ad.trainableCount(params), 3 * (8 + 6 + 1));
@@ -74,7 +74,7 @@ Deno.test("polar: ΔW = (α/r) X Θ Yᵀ densely, PoLAR's tensor names, Θ param
     const dense = add(W, mul(matmul(matmul(p.X, T), p.Y.mT), 2));
     assert.ok(relErr(ad.merge(p, frozen), dense) < 1e-14);
     assert.ok(relErr(ad.apply(p, frozen, x), matmul(x, dense.mT)) < 1e-13);
-    const names = ad.toPeft!(p);
+    const names = ad.toPeft(p);
     assert.deepEqual(names["lora_A.weight"].shape, [3, 7]);
     assert.deepEqual(names["lora_B.weight"].shape, [9, 3]);
     if (Theta) assert.ok(relErr(names["lora_S.weight"], T) === 0);
