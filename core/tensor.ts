@@ -28,6 +28,28 @@ export function noteValueRead(what: string): void {
   valueReads.watch?.(what);
 }
 
+/**
+ * Every element `t` holds, read synchronously: under `vmap` those of all its examples (the batched
+ * value, nested vmaps unwrapped), where `t.dataSync()` refuses. For checks that hold for the whole
+ * batch (the largest violation, a count shared by every example).
+ * @internal
+ */
+export function batchElementsSync(t: Tensor): TypedArray {
+  let v = t;
+  while (v._bt) v = v._bt.value;
+  return v._readSync("dataSync()");
+}
+
+/**
+ * The largest of `batchElementsSync(t)` (NaN if any is NaN, as `Math.max`).
+ * @internal
+ */
+export function batchMaxSync(t: Tensor): number {
+  let m = -Infinity;
+  for (const v of batchElementsSync(t)) m = Number.isNaN(v) || Number.isNaN(m) ? NaN : Math.max(m, Number(v));
+  return m;
+}
+
 /** Nested arrays of numbers, as `tensor` accepts and `array()` returns. */
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -100,6 +122,7 @@ export class Tensor {
   _read(what: string): Promise<TypedArray> {
     noteValueRead(what);
     try {
+      this._checkNotBatched(what);
       return this.backend.toHost(this._live(), this);
     } catch (e) {
       return Promise.reject(e); // a released tensor rejects like any other read failure
@@ -114,7 +137,23 @@ export class Tensor {
   /** @internal `dataSync()`, the read noted as `what`. */
   _readSync(what: string): TypedArray {
     noteValueRead(what);
+    this._checkNotBatched(what);
     return this.backend.toHostSync(this._live(), this);
+  }
+
+  /**
+   * Inside `vmap` a tensor stands for one example of a batch: its value differs from example to
+   * example, so the host cannot read it (its storage holds the whole batch; JAX's
+   * ConcretizationTypeError).
+   */
+  private _checkNotBatched(what: string): void {
+    if (!this._bt) return;
+    throw new ShapeError(
+      `${what}: this tensor (shape [${this.shape.join(", ")}] per example) is batched by vmap (${
+        this._bt.value.shape[0]
+      } examples), so it has no single value to read; compute with ops instead (where, maximum, ...), or ` +
+        `read it after vmap returns (or loop over the examples)`,
+    );
   }
 
   /** The elements as nested arrays. */

@@ -11,7 +11,7 @@ import type { DType } from "../core/dtype.ts";
 import { BackendError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
 import { greater, mul, sqrt, where } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { batchMaxSync, type Tensor } from "../core/tensor.ts";
 import { asPoint, type Point } from "./point.ts";
 
 /** Floating dtypes a manifold point may have. */
@@ -143,7 +143,7 @@ export abstract class ManifoldBase implements Manifold {
         `${this.name}.assertOn: cannot read the violation synchronously on ${x.backend.name}; use assertOnAsync`,
       );
     }
-    return this.verdict("assertOn", x, this.constraintViolation(x).item(), tol);
+    return this.verdict("assertOn", x, batchMaxSync(this.constraintViolation(x)), tol);
   }
 
   /** Checks `x` and tags it after reading its violation back (any backend). */
@@ -193,7 +193,8 @@ export abstract class ManifoldBase implements Manifold {
     const m = (x as Partial<Point<Manifold>>).manifold;
     if (m === this || (m !== undefined && m.name === this.name)) return;
     if (x.backend.name !== "cpu") return; // no synchronous read-back elsewhere; trust the caller
-    this.verdict(op, x, this.constraintViolation(x).item());
+    // under vmap, every example's violation: the largest decides
+    this.verdict(op, x, batchMaxSync(this.constraintViolation(x)));
   }
 
   /** Validates a tangent/ambient argument against the point `x`: same shape, same dtype. */

@@ -112,3 +112,22 @@ Deno.test("einsum: ... (ellipsis) and extent-1 broadcasting as np.einsum (both w
   assert.throws(() => T.einsum("ii->i", f64([[1, 2, 3]])), /repeats in operand 0 with extents \[1, 3\]/);
   assert.throws(() => T.einsum("ij->i", a), /operand 0 has 3 axes \(\[2, 2, 2\]\), 2 labels; add \.\.\. for the rest/);
 });
+
+Deno.test("vmap: reading a batched value (item, dataSync) is a ShapeError, not example 0's value; checks read every example", () => {
+  const xs = f64([1, 2, 3]);
+  // was [1, 2, 3]·1: each example multiplied by the first example's value (JAX: ConcretizationTypeError)
+  assert.throws(
+    () => T.vmap((x: Tensor) => T.mul(x, x.item()))(xs),
+    (e: Error) => e instanceof T.ShapeError && /item\(\): .*batched by vmap \(3 examples\)/.test(e.message),
+  );
+  assert.throws(() => T.vmap((x: Tensor) => T.tensor(Array.from(x.dataSync())))(xs), /dataSync\(\): .*batched/);
+  // a manifold's point check measures every example (it measured the first one only)
+  const S = T.manifolds.sphere(3);
+  const u = f64([1, 1, 1]);
+  const onTangent = (x: Tensor) => S.toTangent(x as T.manifolds.Point<typeof S>, u); // untagged: measured
+  near(T.vmap(onTangent)(f64([[1, 0, 0], [0, 0.6, 0.8]])), [[0, 1, 1], [1, 0.16, -0.12]], 1e-15, "toTangent");
+  assert.throws(() => T.vmap(onTangent)(f64([[1, 0, 0], [0, 2, 0]])), /off the manifold: constraint violation 3/);
+  // what reads a value the batch shares (expm's squaring count) still works under vmap
+  const a = f64([[[0, 1], [-1, 0]], [[0, 2], [-2, 0]]]);
+  near(T.vmap((m: Tensor) => T.linalg.expm(m))(a), T.linalg.expm(a), 1e-15, "expm");
+});

@@ -8,7 +8,7 @@ import { cpu, wrap } from "../backend/cpu/mod.ts";
 import { bind, definePrimitive } from "../primitive.ts";
 import { expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
-import type { Tensor } from "../tensor.ts";
+import { batchMaxSync, type Tensor } from "../tensor.ts";
 import { floats, identityLike, matrixShape } from "./helpers.ts";
 import { solve } from "./solve.ts";
 
@@ -70,6 +70,15 @@ registerKernel(cpu, "expmSquarings", ([x], [xa]) => {
 });
 
 /**
+ * The squaring count, read on the host. Under `vmap` the count is the batch's largest, the same for
+ * every example (its batching rule), so it is read from the batched value itself (a batched
+ * tensor's own reads refuse, its value differing between examples in general).
+ */
+function squaringsOnHost(sT: Tensor): number {
+  return batchMaxSync(sT);
+}
+
+/**
  * Matrix exponential by scaling and squaring with the [13/13] Padé approximant (Higham 2005):
  * A is scaled by 2⁻ˢ so that ‖A‖₁ ≤ θ₁₃, exp ≈ (V − U)⁻¹(V + U), then squared s times. Built from
  * matmul and solve, so it is differentiable (s is chosen from the value and held fixed). On the
@@ -88,7 +97,7 @@ export function expm(a: Tensor): Tensor {
   const { n, batch } = matrixShape("expm", a, true);
   const sT = bind(expmSquaringsP, [a], { max: EXPM_DEVICE_SQUARINGS })[0];
   const onHost = a.backend.name === "cpu";
-  const s = onHost ? sT.item() : EXPM_DEVICE_SQUARINGS;
+  const s = onHost ? squaringsOnHost(sT) : EXPM_DEVICE_SQUARINGS;
   let x = a;
   if (onHost) {
     if (s > 0) x = o.mul(a, 2 ** -s);

@@ -11,7 +11,7 @@ import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind, type Primitive } from "../primitive.ts";
 import { failureError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
-import type { Tensor } from "../tensor.ts";
+import { batchElementsSync, type Tensor } from "../tensor.ts";
 import type { FloatArray, KernelFailure } from "./kernels.ts";
 
 /** Machine epsilon per float dtype. */
@@ -103,7 +103,10 @@ const warned = new Set<string>();
 export function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor, skewPart: boolean): void {
   if (v.backend.name !== "cpu" || warned.has(`${op}|${v.dtype}`)) return;
   const n = v.shape[v.ndim - 1], tol = spectralGapTolerance(v.dtype, n);
-  const vs = v.dataSync(), sc = scale.dataSync(), ks = k.dataSync();
+  // under vmap every example is checked (the batch leads in all three), unless only some are batched
+  const batched = [v, scale, k].filter((t) => t._bt !== undefined).length;
+  if (batched !== 0 && batched !== 3) return;
+  const vs = batchElementsSync(v), sc = batchElementsSync(scale), ks = batchElementsSync(k);
   let kmax = 0;
   for (const x of ks) kmax = Math.max(kmax, Math.abs(x));
   const floor = Math.sqrt(EPS[v.dtype]) * kmax;
