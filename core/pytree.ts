@@ -40,7 +40,7 @@ export function treeLeaves(tree: unknown): Tensor[] {
  * (`layers.0.A`), "" for a bare tensor; for messages that name a leaf.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { treePaths } from "./pytree.ts";
  * treePaths({ b: [tensor([1])], a: tensor([2]) }); // ["a", "b.0"]
  * ```

@@ -149,7 +149,7 @@ export interface AdaptModelOptions<P> {
  * adapters' trainable parameters are float32 (the frozen weights stay float16).
  * @example
  * ```ts
- * import { adapters, adaptModel, createModel, initModel, key, parseConfig } from "../mod.ts";
+ * import { adapters, adaptModel, createModel, initModel, key, parseConfig } from "@tangent/tangent";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 2, n_head: 2, n_positions: 8 });
  * const model = createModel(config, initModel(config, key(0)));
  * const peft = adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }) });

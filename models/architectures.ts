@@ -19,7 +19,7 @@ export function specOf(config: ModelConfig): ArchitectureSpec {
  * architecture's forward pass.
  * @example
  * ```ts
- * import { createModel, initModel, key, parseConfig, tensor } from "../mod.ts";
+ * import { createModel, initModel, key, parseConfig, tensor } from "@tangent/tangent";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
  * const model = createModel(config, initModel(config, key(0)));
  * const logits = model.apply(model.params, tensor([[1, 2, 3]], { dtype: "int32" })); // [1, 3, 16]

@@ -127,7 +127,7 @@ function ropeOf(raw: Record<string, unknown>): RopeConfig {
  * is a `FormatError` naming the supported ones.
  * @example
  * ```ts
- * import { parseConfig } from "../mod.ts";
+ * import { parseConfig } from "@tangent/tangent";
  * const c = parseConfig({ model_type: "gpt2", vocab_size: 64, n_embd: 32, n_layer: 2, n_head: 2, n_positions: 32 });
  * c.headDim; // 16
  * ```

@@ -44,7 +44,7 @@ function argmaxRow(v: ArrayLike<number>, off: number, n: number): number {
  * backend. A sequence that produced the EOS token is padded with it until all have stopped.
  * @example
  * ```ts
- * import { createModel, generate, initModel, key, parseConfig, tensor } from "../mod.ts";
+ * import { createModel, generate, initModel, key, parseConfig, tensor } from "@tangent/tangent";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
  * const model = createModel(config, initModel(config, key(0)));
  * const out = await generate(model, model.params, tensor([[1, 2, 3]], { dtype: "int32" }), { maxNewTokens: 4 });

@@ -15,7 +15,7 @@ import { specOf } from "./architectures.ts";
  * biases 0, norm weights 1. Tensor i of the checkpoint order draws from `foldIn(key, i)`.
  * @example
  * ```ts
- * import { initModel, key, parseConfig } from "../mod.ts";
+ * import { initModel, key, parseConfig } from "@tangent/tangent";
  * const config = parseConfig({ model_type: "llama", vocab_size: 32, hidden_size: 16, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 32 });
  * const params = initModel(config, key(0));

@@ -85,7 +85,7 @@ async function weightFiles(dir: string): Promise<string[]> {
  * GPT-2's causal mask excepted). The file is read tensor by tensor, never whole.
  * @example
  * ```ts
- * import { loadModel, tensor } from "../mod.ts";
+ * import { loadModel, tensor } from "@tangent/tangent";
  * const model = await loadModel("../shared/fixtures/models/tiny_gpt2");
  * const logits = model.apply(model.params, tensor([[1, 2, 3]], { dtype: "int32" })); // [1, 3, 64]
  * ```
@@ -170,7 +170,7 @@ export function modelStateDict(model: CausalLM, params: ModelParams = model.para
  * `loadModel` and by transformers' `from_pretrained`.
  * @example
  * ```ts
- * import { createModel, initModel, key, loadModel, parseConfig, saveModel } from "../mod.ts";
+ * import { createModel, initModel, key, loadModel, parseConfig, saveModel } from "@tangent/tangent";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
  * const model = createModel(config, initModel(config, key(0)));
  * const dir = await Deno.makeTempDir();

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { adapters, models, tensor } from "../mod.ts";
+ * import { adapters, models, tensor } from "@tangent/tangent";
  * const model = await models.loadModel("../shared/fixtures/models/tiny_llama");
  * const peft = models.adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 4 }) });
  * const logits = peft.apply(peft.params, tensor([[1, 2, 3]], { dtype: "int32" })); // [1, 3, 64]

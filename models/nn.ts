@@ -46,7 +46,7 @@ import type { RopeConfig } from "./config.ts";
  * round to float16; the float16 weights promote to float32 where they meet the activations.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { widenHalf } from "./nn.ts";
  * widenHalf(tensor([1, 2], { dtype: "float16" })).dtype; // "float32"
  * ```
@@ -62,7 +62,7 @@ export function widenHalf(x: Tensor): Tensor {
  * every `jit` replay, and its message names `op`.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { embedding } from "./nn.ts";
  * const w = tensor([[0, 1], [2, 3], [4, 5]]);
  * embedding(w, tensor([[2, 0]], { dtype: "int32" })).shape; // [1, 2, 2]
@@ -85,7 +85,7 @@ function rsqrtEps(v: Tensor, eps: number): Tensor {
  * PyTorch).
  * @example
  * ```ts
- * import { ones, tensor } from "../mod.ts";
+ * import { ones, tensor } from "@tangent/tangent";
  * import { layerNorm } from "./nn.ts";
  * layerNorm(tensor([[1, 2, 3]]), { weight: ones([3]) }, 1e-5); // ≈ [[-1.22, 0, 1.22]]
  * ```
@@ -101,7 +101,7 @@ export function layerNorm(x: Tensor, p: { weight: Tensor; bias?: Tensor }, eps: 
  * RMSNorm over the last axis: `x / √(mean(x²) + ε) · weight` (Llama).
  * @example
  * ```ts
- * import { ones, tensor } from "../mod.ts";
+ * import { ones, tensor } from "@tangent/tangent";
  * import { rmsNorm } from "./nn.ts";
  * rmsNorm(tensor([[3, 4]]), { weight: ones([2]) }, 0); // [[0.85, 1.13]]
  * ```
@@ -232,7 +232,7 @@ function causalMask(T: number, S: number, past: number, window: number | undefin
  * Returns the output `[B, T, H·D]` and the layer's cache extended by this call's keys and values.
  * @example
  * ```ts
- * import { key, normal } from "../mod.ts";
+ * import { key, normal } from "@tangent/tangent";
  * import { attention } from "./nn.ts";
  * const q = normal(key(0), [1, 5, 4, 8]), kv = normal(key(1), [1, 5, 2, 8]);
  * const { out } = attention(q, kv, kv); // [1, 5, 32]
@@ -275,7 +275,7 @@ export function attention(
  * one gather, so no one-hot `[..., V]` is formed.
  * @example
  * ```ts
- * import { tensor } from "../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * import { crossEntropy } from "./nn.ts";
  * crossEntropy(tensor([[0, 0]]), tensor([1], { dtype: "int32" })); // log 2
  * ```

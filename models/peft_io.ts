@@ -184,14 +184,14 @@ function checkedState(type: string, module: string, s: PeftLayerState): PeftLaye
  * this option.
  * @example
  * ```ts
- * import { loadModel, loadPeftAdapter, tensor } from "../mod.ts";
+ * import { loadModel, loadPeftAdapter, tensor } from "@tangent/tangent";
  * const model = await loadModel("../shared/fixtures/models/tiny_llama");
  * const peft = await loadPeftAdapter(model, "../shared/fixtures/models/tiny_llama_lora_adapter");
  * const logits = peft.apply(peft.params, tensor([[1, 2, 3]], { dtype: "int32" })); // with LoRA
  * ```
  * @example An adapter of your own, saved and read back by its reader
  * ```ts
- * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
+ * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "@tangent/tangent";
  * const model = await loadModel("../shared/fixtures/models/tiny_gpt2");
  * const { toPeft: _, ...lora } = adapters.lora({ r: 2 }); // no PEFT names: params saved as <module>.A, .B
  * const mine = { ...lora, kind: "mine", peftConfig: () => adapters.tangentPeftConfig("MINE", { r: 2 }) };
@@ -382,7 +382,7 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
  * your own (a PEFT or Tangent type without `toPeft` is a `FormatError`).
  * @example
  * ```ts
- * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "../mod.ts";
+ * import { adapters, adaptModel, loadModel, loadPeftAdapter, savePeftAdapter } from "@tangent/tangent";
  * const model = await loadModel("../shared/fixtures/models/tiny_llama");
  * const peft = adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 2 }) });
  * const dir = await Deno.makeTempDir();

@@ -438,7 +438,7 @@ function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loade
  * @returns the tensors by name and the `__metadata__` strings
  * @example
  * ```ts
- * import { safetensors, tensor } from "../mod.ts";
+ * import { safetensors, tensor } from "@tangent/tangent";
  * const bytes = safetensors.serialize({ w: tensor([[1, 2], [3, 4]]), b: tensor([0.5, -1]) }, { format: "pt" });
  * const { tensors, metadata } = await safetensors.read(bytes, { names: ["w"], dtype: "float64" });
  * console.log(tensors.w.shape, tensors.w.dtype, metadata.format); // [2, 2] float64 pt
@@ -469,7 +469,7 @@ export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOpt
  * @returns the entries in file order, the metadata, and where the byte buffer starts
  * @example
  * ```ts
- * import { safetensors, tensor } from "../mod.ts";
+ * import { safetensors, tensor } from "@tangent/tangent";
  * const bytes = safetensors.serialize({ w: tensor([[1, 2], [3, 4]]) });
  * const { entries, dataStart } = await safetensors.readHeader(bytes);
  * console.log(entries[0]); // { name: "w", dtype: "F32", shape: [2, 2], begin: 0, end: 16 }, at byte dataStart
@@ -489,7 +489,7 @@ export async function readHeader(pathOrBytes: string | URL | Uint8Array): Promis
  * @returns the tensors by name and the `__metadata__` strings
  * @example
  * ```ts
- * import { safetensors, tensor } from "../mod.ts";
+ * import { safetensors, tensor } from "@tangent/tangent";
  * const { tensors } = safetensors.deserialize(safetensors.serialize({ ids: tensor([1, 2, 3], { dtype: "int32" }) }));
  * console.log(tensors.ids.arraySync()); // [1, 2, 3]
  * ```
@@ -604,7 +604,7 @@ function encode(data: TypedArray, it: Planned): Uint8Array {
  * @returns the whole file
  * @example
  * ```ts
- * import { safetensors, tensor } from "../mod.ts";
+ * import { safetensors, tensor } from "@tangent/tangent";
  * const bytes = safetensors.serialize({ w: tensor([1, 2.5, -3]) }, { format: "pt" }, { dtype: "BF16" });
  * console.log(safetensors.deserialize(bytes).tensors.w.arraySync()); // [1, 2.5, -3]
  * ```
@@ -632,7 +632,7 @@ export function serialize(
  * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)
  * @example
  * ```ts
- * import { safetensors, tensor } from "../mod.ts";
+ * import { safetensors, tensor } from "@tangent/tangent";
  * const path = "/tmp/tangent_example.safetensors";
  * if (Deno.permissions.querySync({ name: "write", path }).state === "granted") { // the doc test may not write
  *   await safetensors.write(path, { "lora_A.weight": tensor([[0.5, -1]]) }, { format: "pt" }, { dtype: "F16" });

@@ -46,7 +46,7 @@ export interface DemoSetup {
  * stream `deno task demo` uses at seed 0), as long as the model's positions allow.
  * @example
  * ```ts
- * import { createModel, initModel, key, parseConfig } from "../mod.ts";
+ * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
  * import { demoTask } from "./mod.ts";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 12, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
  * demoTask(createModel(config, initModel(config, key(0)))).samples(1); // [{ prompt: "hbfeia=", answer: "hbjcai;" }]
@@ -96,7 +96,7 @@ export async function demoSetup(opts: DemoModelOptions): Promise<DemoSetup> {
  * train with it eagerly (`runStudy`'s `jit: false`): a jitted step would call it only while tracing.
  * @example
  * ```ts
- * import { grad, key, manifolds, normal, square, sum, type Tensor } from "../mod.ts";
+ * import { grad, key, manifolds, normal, square, sum, type Tensor } from "@tangent/tangent";
  * import { watching } from "./mod.ts";
  * const seen: number[] = [];
  * const opt = watching(manifolds.sgd({ lr: 0.1 }), 2, (step, p) => seen.push(step, sum(square(p as Tensor)).item()));
@@ -128,7 +128,7 @@ export function watching(
  * for these methods does not depend on the key.
  * @example
  * ```ts
- * import { createModel, initModel, key, models, parseConfig } from "../mod.ts";
+ * import { createModel, initModel, key, models, parseConfig } from "@tangent/tangent";
  * import { selectMethods } from "../study/methods.ts";
  * import { baseWeight, mergedWeights } from "./mod.ts";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 12, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
@@ -162,7 +162,7 @@ export function mergedWeights(
  * The base model's weight of module `path`, in float64.
  * @example
  * ```ts
- * import { createModel, initModel, key, parseConfig } from "../mod.ts";
+ * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
  * import { baseWeight } from "./mod.ts";
  * const config = parseConfig({ model_type: "gpt2", vocab_size: 12, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 16 });
  * const model = createModel(config, initModel(config, key(0)));

@@ -65,7 +65,7 @@ export interface TrainResult<P> {
  * every backend.
  * @example
  * ```ts
- * import { key, manifolds, mean, normal, square, sub, type Tensor } from "../mod.ts";
+ * import { key, manifolds, mean, normal, square, sub, type Tensor } from "@tangent/tangent";
  * import { train } from "./train.ts";
  * const w0 = normal(key(0), [2, 2]);
  * const r = await train({

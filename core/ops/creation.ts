@@ -87,7 +87,7 @@ function inferShape(data: NestedArray): number[] {
  *   or the typed array's own type)
  * @example
  * ```ts
- * import { tensor } from "../../mod.ts";
+ * import { tensor } from "@tangent/tangent";
  * const x = tensor([[1, 2], [3, 4]], { dtype: "float64" });
  * ```
  */
