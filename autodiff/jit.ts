@@ -18,7 +18,7 @@
  */
 import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
-import { evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
+import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
@@ -264,7 +264,8 @@ function transformed(t: Tensor): boolean {
  * CPU: WebAssembly SIMD where the chain's operations have a SIMD form), bit for bit what `f` returns
  * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that
- * change between calls as arguments. A function that reads values (`item()`, `dataSync()`) to
+ * change between calls as arguments (one that an enclosing `grad` tracks or `vmap` batches makes `f`
+ * run as itself at every call, so the gradient or the batch stays right). A function that reads values (`item()`, `dataSync()`) to
  * decide what to compute is not replayable: it keeps running as is (with `{ strict: true }`, the
  * first call throws instead). Composes with `grad`, `vmap` and itself in any order. `jitInfo(jitted)`
  * shows, per signature, the graph replayed or why the function runs eagerly.
@@ -352,7 +353,17 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   }
   // trace: run f on the real inputs, recording every application the backends run
   const recs: Rec[] = [];
+  // an input that grad tracks or vmap batches is a value f reads from its closure (the leaves are
+  // plain here): the outer transformation must see it (interpret or record it) at every call, so
+  // such a trace runs as itself and is not cached (a replay would hold it as a constant)
+  let closesOverTransformed = false;
+  const outerTraces = activeTraces(); // a grad inside f tracks its own values: those do not count
+  const fromOutside = (t: Tensor) => t._bt !== undefined || (t._tr?.some(([tr]) => outerTraces.includes(tr)) ?? false);
   const rec: Interpreter = (prim, inputs, params, outAvals) => {
+    if (inputs.some(fromOutside)) {
+      closesOverTransformed = true;
+      return undefined;
+    }
     const outputs = evaluate(prim, inputs, params, outAvals);
     recs.push({ prim, params, inputs: [...inputs], outputs, outAvals });
     return outputs;
@@ -383,6 +394,11 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
       );
     }
     cache.set(key, { signature, graph: "eager", reason }); // control flow read values: later calls run f itself
+    return out;
+  }
+  if (closesOverTransformed) {
+    const reason = "f reads a tensor that grad tracks or vmap batches from its closure (pass it as an argument)";
+    cache.set(key, { signature, graph: "eager", reason });
     return out;
   }
   if (treeLeaves(out).some((t) => t._bt !== undefined)) return out;

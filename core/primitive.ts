@@ -63,6 +63,15 @@ export class Trace {
 
 const active: Trace[] = [];
 
+/**
+ * The traces recording now (the enclosing `grad`s'), a snapshot: one taken before running a function
+ * tells the values it reads from outside (tracked there) from those its own `grad`s track.
+ * @internal
+ */
+export function activeTraces(): readonly Trace[] {
+  return [...active];
+}
+
 /** The trace identity of `t` in `trace`, if it tracks `t`. */
 export function idIn(t: Tensor, trace: Trace): number | undefined {
   const tr = t._tr;

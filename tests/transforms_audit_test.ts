@@ -131,3 +131,24 @@ Deno.test("vmap: reading a batched value (item, dataSync) is a ShapeError, not e
   const a = f64([[[0, 1], [-1, 0]], [[0, 2], [-2, 0]]]);
   near(T.vmap((m: Tensor) => T.linalg.expm(m))(a), T.linalg.expm(a), 1e-15, "expm");
 });
+
+Deno.test("jit of a function closing over a grad-tracked or vmap-batched tensor: right gradients, no crash", () => {
+  const a = f64([1, 2, 3]), b = f64([-1, 0.5, 4]);
+  // the second call replayed the first trace, w a constant there: its term's gradient was lost
+  const g = T.grad((w: Tensor) => {
+    const f = T.jit((x: Tensor) => T.sum(T.mul(x, w)));
+    return T.add(f(a), f(b));
+  })(f64([0.1, 0.2, 0.3]));
+  near(g, T.add(a, b), 0, "grad through a jit closure called twice");
+  // scan's body is jitted: with an untracked carry every step after the first was replayed (JAX: 3.6)
+  const xs = f64([0.5, 1, -2, 4]);
+  const gs = T.grad((w: Tensor) => T.sum(T.scan((c: Tensor, x: Tensor) => [T.add(c, x), T.mul(x, w)], f64(0), xs)[1]))(
+    f64(0.5),
+  );
+  near(gs, 3.5, 0, "scan ys closing over w");
+  // vmap: was "BackendError: binary: an input [2] is a value from inside a vmap that has returned"
+  const ys = T.vmap((x: Tensor) => T.jit((y: Tensor) => T.mul(y, x))(f64([1, 2])))(f64([[1, 2], [3, 4], [5, 6]]));
+  near(ys, [[1, 4], [3, 8], [5, 12]], 0, "vmap over jit closing over the example");
+  const f = (x: Tensor) => T.jit((y: Tensor) => T.sum(T.mul(y, x)))(f64([1, 2]));
+  near(T.vmap(f)(f64([[1, 2], [3, 4]])), [5, 11], 0, "twice, the same jitted function's cache");
+});
