@@ -21,8 +21,10 @@ import {
   checkHyper,
   checkLearningRate,
   everyKth,
+  fusedOnCpu,
   leafGeometry,
   type Optimizer,
+  type OptimizerUpdate,
   pairLeaves,
   rebuild,
   stabilized,
@@ -82,6 +84,8 @@ function makeAdam(
   if (o.stabilize !== undefined && !(Number.isInteger(o.stabilize) && o.stabilize > 0)) {
     throw new DomainError(`${op}: stabilize = ${o.stabilize} must be a positive whole number of steps`);
   }
+  // the Euclidean step, fused on the CPU (`fusedOnCpu`)
+  const fused = fusedOnCpu(step);
   return {
     init<P>(params: P): AdamState {
       const xs = pairLeaves(op, params, params)[0];
@@ -93,35 +97,38 @@ function makeAdam(
       };
     },
     update<P>(grads: unknown, state: AdamState, params: P) {
-      const [xs, gs] = pairLeaves(op, params, grads);
-      if (!riemannian) checkEuclidean(op, xs, o.strict, params);
-      // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
-      // same bits as on numbers; each cast once to the leaves' dtype
-      const t = nextCount(state.count), ft = astype(t, stepDType(t));
-      const lr = learningRateAt(lrOpt, state.count, op);
-      const bc = [sub(1, pow(b1, ft)), sub(1, pow(b2, ft)), neg(lr)];
-      const scalars = new Map<DType, Tensor[]>();
-      const at = (d: DType) => scalars.get(d) ?? scalars.set(d, bc.map((v) => astype(v, d))).get(d)!;
-      const stabilize = riemannian && o.stabilize !== undefined ? everyKth(t, o.stabilize) : undefined;
-      const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];
-      xs.forEach((x, i) => {
-        const [bc1, bc2, negLr] = at(x.dtype);
-        const geo = leafGeometry(x, riemannian);
-        const g = geo.rgrad(x, wd && !decoupled ? add(gs[i], mul(x, wd)) : gs[i]);
-        let m = add(mul(state.mu[i], b1), mul(g, 1 - b1));
-        const v = add(mul(state.nu[i], b2), mul(geo.sqInner(x, g), 1 - b2));
-        let d = div(div(m, bc1), add(sqrt(div(v, bc2)), eps));
-        if (wd && decoupled) d = add(d, mul(x, wd));
-        let y = geo.retract(x, mul(d, negLr));
-        m = geo.transport(x, y, m);
-        if (stabilize && geo.manifold) [y, m] = stabilized(geo.manifold, stabilize, y, m);
-        newX.push(y);
-        newM.push(m);
-        newV.push(v);
-      });
-      return { params: rebuild(params, newX), state: { count: t, mu: newM, nu: newV } };
+      return (riemannian ? step : fused)(grads, state, params);
     },
   };
+  function step<P>(grads: unknown, state: AdamState, params: P): OptimizerUpdate<P, AdamState> {
+    const [xs, gs] = pairLeaves(op, params, grads);
+    if (!riemannian) checkEuclidean(op, xs, o.strict, params);
+    // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
+    // same bits as on numbers; each cast once to the leaves' dtype
+    const t = nextCount(state.count), ft = astype(t, stepDType(t));
+    const lr = learningRateAt(lrOpt, state.count, op);
+    const bc = [sub(1, pow(b1, ft)), sub(1, pow(b2, ft)), neg(lr)];
+    const scalars = new Map<DType, Tensor[]>();
+    const at = (d: DType) => scalars.get(d) ?? scalars.set(d, bc.map((v) => astype(v, d))).get(d)!;
+    const stabilize = riemannian && o.stabilize !== undefined ? everyKth(t, o.stabilize) : undefined;
+    const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];
+    xs.forEach((x, i) => {
+      const [bc1, bc2, negLr] = at(x.dtype);
+      const geo = leafGeometry(x, riemannian);
+      const g = geo.rgrad(x, wd && !decoupled ? add(gs[i], mul(x, wd)) : gs[i]);
+      let m = add(mul(state.mu[i], b1), mul(g, 1 - b1));
+      const v = add(mul(state.nu[i], b2), mul(geo.sqInner(x, g), 1 - b2));
+      let d = div(div(m, bc1), add(sqrt(div(v, bc2)), eps));
+      if (wd && decoupled) d = add(d, mul(x, wd));
+      let y = geo.retract(x, mul(d, negLr));
+      m = geo.transport(x, y, m);
+      if (stabilize && geo.manifold) [y, m] = stabilized(geo.manifold, stabilize, y, m);
+      newX.push(y);
+      newM.push(m);
+      newV.push(v);
+    });
+    return { params: rebuild(params, newX), state: { count: t, mu: newM, nu: newV } };
+  }
 }
 
 /**

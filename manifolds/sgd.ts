@@ -20,8 +20,10 @@ import {
   checkHyper,
   checkLearningRate,
   everyKth,
+  fusedOnCpu,
   leafGeometry,
   type Optimizer,
+  type OptimizerUpdate,
   pairLeaves,
   rebuild,
   stabilized,
@@ -75,6 +77,8 @@ function checkOptions(op: string, o: RiemannianSgdOptions): void {
 function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Optimizer<SgdState> {
   checkOptions(op, o);
   const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0, nesterov = o.nesterov ?? false;
+  // the Euclidean step, fused on the CPU (`fusedOnCpu`)
+  const fused = fusedOnCpu(step);
   return {
     init<P>(params: P): SgdState {
       const leaves = pairLeaves(op, params, params)[0];
@@ -82,30 +86,33 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
       return { count: zeroCount(leaves[0]), momentum: mu > 0 ? leaves.map(zerosLike) : [] };
     },
     update<P>(grads: unknown, state: SgdState, params: P) {
-      const [xs, gs] = pairLeaves(op, params, grads);
-      if (!riemannian) checkEuclidean(op, xs, o.strict, params);
-      const count = nextCount(state.count), lr = neg(learningRateAt(o.lr, state.count, op));
-      const negLr = new Map<DType, Tensor>();
-      const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;
-      const stabilize = riemannian && o.stabilize !== undefined ? everyKth(count, o.stabilize) : undefined;
-      const newX: Tensor[] = [], newB: Tensor[] = [];
-      xs.forEach((x, i) => {
-        const geo = leafGeometry(x, riemannian);
-        const g = geo.rgrad(x, wd ? add(gs[i], mul(x, wd)) : gs[i]);
-        let d = g, b: Tensor | undefined;
-        if (mu > 0) {
-          b = add(mul(state.momentum[i], mu), g);
-          d = nesterov ? add(g, mul(b, mu)) : b;
-        }
-        let y = geo.retract(x, mul(d, lrAs(x.dtype)));
-        if (b) b = geo.transport(x, y, b);
-        if (stabilize && geo.manifold) [y, b] = stabilized(geo.manifold, stabilize, y, b);
-        newX.push(y);
-        if (b) newB.push(b);
-      });
-      return { params: rebuild(params, newX), state: { count, momentum: newB } };
+      return (riemannian ? step : fused)(grads, state, params);
     },
   };
+  function step<P>(grads: unknown, state: SgdState, params: P): OptimizerUpdate<P, SgdState> {
+    const [xs, gs] = pairLeaves(op, params, grads);
+    if (!riemannian) checkEuclidean(op, xs, o.strict, params);
+    const count = nextCount(state.count), lr = neg(learningRateAt(o.lr, state.count, op));
+    const negLr = new Map<DType, Tensor>();
+    const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;
+    const stabilize = riemannian && o.stabilize !== undefined ? everyKth(count, o.stabilize) : undefined;
+    const newX: Tensor[] = [], newB: Tensor[] = [];
+    xs.forEach((x, i) => {
+      const geo = leafGeometry(x, riemannian);
+      const g = geo.rgrad(x, wd ? add(gs[i], mul(x, wd)) : gs[i]);
+      let d = g, b: Tensor | undefined;
+      if (mu > 0) {
+        b = add(mul(state.momentum[i], mu), g);
+        d = nesterov ? add(g, mul(b, mu)) : b;
+      }
+      let y = geo.retract(x, mul(d, lrAs(x.dtype)));
+      if (b) b = geo.transport(x, y, b);
+      if (stabilize && geo.manifold) [y, b] = stabilized(geo.manifold, stabilize, y, b);
+      newX.push(y);
+      if (b) newB.push(b);
+    });
+    return { params: rebuild(params, newX), state: { count, momentum: newB } };
+  }
 }
 
 /**
