@@ -6,17 +6,22 @@
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { customVjp } from "../core/custom_vjp.ts";
+import { activeTraces, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
 import { jit } from "./jit.ts";
 
+let warnedClosure = false;
+
 /**
  * `f` with rematerialisation: the forward pass keeps only `f`'s inputs and output, and the backward
  * pass runs `f` again to get the intermediates it needs. Same values and gradients, less memory
  * held between the passes (one recorded application instead of all of `f`'s), at the cost of a
- * second forward. Arguments may be pytrees of tensors; the result is one tensor.
+ * second forward. Arguments may be pytrees of tensors; the result is one tensor. A tensor an
+ * enclosing `grad` differentiates must reach `f` as an argument to be rematerialised: one `f` reads
+ * from its closure makes `f` run as itself (recorded as usual, the gradient right; warned once).
  * @example
  * ```ts
  * import { checkpoint, grad, sum, tanh, type Tensor, tensor } from "@tangent/tangent";
@@ -37,16 +42,39 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
         return counts[i] === 0 ? a : treeUnflatten(a, part);
       }) as A;
     };
-    const run = (...flat: Tensor[]) => {
+    const call = (...flat: Tensor[]) => {
       const y = f(...rebuild(flat));
       if (!(y instanceof Tensor)) throw new ShapeError(`checkpoint: the function must return one tensor`);
       return y;
     };
+    // the forward runs unrecorded: a tensor an enclosing grad tracks that f reads from its closure
+    // (not an argument) would get no gradient, so the forward looks for one
+    const outer = activeTraces();
+    const args0 = new Set(leaves.flat());
+    let closure: Tensor | undefined;
+    const watch: Interpreter = (_prim, inputs) => {
+      closure ??= inputs.find((t) => !args0.has(t) && t._tr?.some(([tr]) => outer.includes(tr)));
+      return undefined;
+    };
+    let forward = outer.length > 0;
+    const run = (...flat: Tensor[]) => (forward ? withInterpreter(watch, () => call(...flat)) : call(...flat));
     const remat = customVjp(run, (ct, _out, ...flat) => {
-      const [, pullback] = vjp(run, ...flat);
+      const [, pullback] = vjp(call, ...flat);
       return pullback(ct) as Tensor[];
     }, "checkpoint");
-    return remat(...leaves.flat());
+    const y = remat(...leaves.flat());
+    forward = false;
+    if (!closure) return y;
+    if (!warnedClosure) {
+      warnedClosure = true;
+      console.warn(
+        `checkpoint: the function reads a tensor ${
+          fmtShape(closure.shape)
+        } that grad differentiates from its closure; it runs without ` +
+          `rematerialisation (its gradient stays right): pass such tensors as arguments to save the memory (shown once)`,
+      );
+    }
+    return call(...leaves.flat());
   };
 }
 

@@ -152,3 +152,27 @@ Deno.test("jit of a function closing over a grad-tracked or vmap-batched tensor:
   const f = (x: Tensor) => T.jit((y: Tensor) => T.sum(T.mul(y, x)))(f64([1, 2]));
   near(T.vmap(f)(f64([[1, 2], [3, 4]])), [5, 11], 0, "twice, the same jitted function's cache");
 });
+
+Deno.test("checkpoint of a function closing over a differentiated tensor: its gradient (was silently 0)", () => {
+  const x = f64([0.5, -1, 2]), w0 = f64([0.3, 0.7, -0.2]);
+  const warn = console.warn, warned: string[] = [];
+  console.warn = (m: string) => warned.push(m);
+  try {
+    const g = T.grad((w: Tensor) => T.sum(T.checkpoint((v: Tensor) => T.sin(T.mul(v, w)))(x)))(w0);
+    // JAX: grad(lambda w: sum(checkpoint(lambda v: sin(v * w))(x)))(w) = x·cos(x·w)
+    const xs = x.dataSync(), ws = w0.dataSync();
+    near(g, Array.from(xs, (v, i) => v * Math.cos(v * ws[i])), 1e-15, "d/dw");
+    // both the argument's and the closure's gradients at once
+    const [gx, gw] = T.grad(
+      (v: Tensor, w: Tensor) => T.sum(T.checkpoint((u: Tensor) => T.sin(T.mul(u, w)))(v)),
+      { argnums: [0, 1] },
+    )(x, w0);
+    near(gx, Array.from(xs, (v, i) => ws[i] * Math.cos(v * ws[i])), 1e-15, "d/dx");
+    near(gw, g, 0, "d/dw with d/dx");
+  } finally {
+    console.warn = warn;
+  }
+  assert.ok(
+    warned.length <= 1 && warned.every((m) => /without rematerialisation.*pass such tensors as arguments/.test(m)),
+  );
+});
