@@ -337,7 +337,9 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   const traced = args.map((a, i) => (statics.has(i) ? [] : treeLeaves(a)));
   const leaves = traced.flat();
   if (tracing > 0 || leaves.some(transformed)) return f(...args);
-  let key = args.map((a, i) => (statics.has(i) ? `s${sig(a)}` : sig(a))).join(";");
+  // a static argument's tensors are keyed by identity, as other objects are (its values are constants)
+  const staticSig = (a: unknown) => `s${sig(a)}${treeLeaves(a).map((t) => `#${idOf(t)}`).join("")}`;
+  let key = args.map((a, i) => (statics.has(i) ? staticSig(a) : sig(a))).join(";");
   // which leaves share a storage (the same tensor passed twice) is part of the signature
   const first = new Map<Storage, number>();
   leaves.forEach((t, i) => {

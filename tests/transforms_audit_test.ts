@@ -176,3 +176,13 @@ Deno.test("checkpoint of a function closing over a differentiated tensor: its gr
     warned.length <= 1 && warned.every((m) => /without rematerialisation.*pass such tensors as arguments/.test(m)),
   );
 });
+
+Deno.test("jit: a tensor passed as a static argument is keyed by identity (a new one replayed the first's value)", () => {
+  const g = T.jit((x: Tensor, y: Tensor) => T.add(x, y), { staticArgnums: [1] });
+  const x = f64([1, 2]);
+  near(g(x, f64([10, 20])), [11, 22], 0, "first");
+  near(g(x, f64([30, 40])), [31, 42], 0, "another static tensor"); // was [11, 22]
+  const y = f64([5, 5]);
+  near(g(f64([0, 1]), y), [5, 6], 0, "traced");
+  near(g(f64([2, 3]), y), [7, 8], 0, "the same static tensor replays");
+});
