@@ -4,7 +4,8 @@
  * over jvp), `hessian` is forward-over-reverse, `jacfwd(jacrev(f))`.
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
@@ -40,10 +41,18 @@ function basis(like: Tensor): Tensor {
   return o.reshape(o.eye(n, { dtype: like.dtype, like }), [n, ...like.shape]);
 }
 
-function argnum(opts: JacobianOptions, n: number, op: string): number {
-  const k = opts.argnums ?? 0;
+/** The differentiated argument's index, checked (in range, float tensors only, as `grad`). */
+function argnum(opts: JacobianOptions, args: readonly unknown[], op: string): number {
+  const k = opts.argnums ?? 0, n = args.length;
   if (!Number.isInteger(k) || k < 0 || k >= n) {
     throw new ShapeError(`${op}: argnums ${k} is out of range for ${n} arguments; count from 0`);
+  }
+  const bad = treeLeaves(args[k]).find((t) => !isFloat(t.dtype));
+  if (bad) {
+    throw new DTypeError(
+      `${op}: argument ${k} holds a tensor of dtype ${bad.dtype}, shape ${fmtShape(bad.shape)}; Jacobians are ` +
+        `defined for float inputs only: convert it with astype(x, "float32"), or differentiate another argument`,
+    );
   }
   return k;
 }
@@ -66,7 +75,7 @@ export function jacrev<A extends any[], Y = Tensor>(
   opts: JacobianOptions = {},
 ): (...args: A) => JacobianOf<Y, A[number]> {
   return (...args: A) => {
-    const k = argnum(opts, args.length, "jacrev");
+    const k = argnum(opts, args, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
       const full = [...args] as A;
       full[k] = a;
@@ -101,7 +110,7 @@ export function jacfwd<A extends any[], Y = Tensor>(
   opts: JacobianOptions = {},
 ): (...args: A) => JacobianOf<Y, A[number]> {
   return (...args: A) => {
-    const k = argnum(opts, args.length, "jacfwd");
+    const k = argnum(opts, args, "jacfwd");
     const leaves = treeLeaves(args[k]);
     if (leaves.length === 0) throw new ShapeError(`jacfwd: argument ${k} holds no tensor to differentiate`);
     const g = (a: unknown) => {

@@ -186,3 +186,15 @@ Deno.test("jit: a tensor passed as a static argument is keyed by identity (a new
   near(g(f64([0, 1]), y), [5, 6], 0, "traced");
   near(g(f64([2, 3]), y), [7, 8], 0, "the same static tensor replays");
 });
+
+Deno.test("jacrev / jacfwd of an int argument: a DTypeError (were silent int32 zeros)", () => {
+  // JAX: "jacrev requires real- or complex-valued inputs"
+  const ints = T.tensor([1, 2], { dtype: "int32" });
+  for (const jac of [T.jacrev, T.jacfwd]) {
+    assert.throws(
+      () => jac((x: Tensor) => T.astype(x, "float64"))(ints),
+      (e: Error) =>
+        e instanceof T.DTypeError && /argument 0 holds a tensor of dtype int32, shape \[2\]/.test(e.message),
+    );
+  }
+});
