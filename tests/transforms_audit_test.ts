@@ -198,3 +198,8 @@ Deno.test("jacrev / jacfwd of an int argument: a DTypeError (were silent int32 z
     );
   }
 });
+
+Deno.test("clip: bounds that do not broadcast are clip's ShapeError (was named lt, the comparison inside)", () => {
+  assert.throws(() => T.clip(f64([1, 2, 3]), f64([0, 1]), 3), /^ShapeError: clip: shapes \[3\] and \[2\]/);
+  assert.throws(() => T.clip(f64([1]), f64([0, 1]), f64([1, 2, 3])), /clip: shapes \[2\] and \[3\]/);
+});

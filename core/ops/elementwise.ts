@@ -5,7 +5,16 @@
 import { checkDType, type DType, isFloat, promote, weakDType } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
 import { bind1, needsBind } from "../primitive.ts";
-import { type BinaryOp, binaryP, castP, stopGradientP, type UnaryOp, unaryP, whereP } from "../primitives.ts";
+import {
+  type BinaryOp,
+  binaryP,
+  broadcastShapes,
+  castP,
+  stopGradientP,
+  type UnaryOp,
+  unaryP,
+  whereP,
+} from "../primitives.ts";
 import { checkTensor, Tensor } from "../tensor.ts";
 import { full } from "./creation.ts";
 
@@ -248,6 +257,9 @@ export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}
  */
 export function clip(x: Tensor, lo: TensorLike | null, hi: TensorLike | null): Tensor {
   checkOperand("clip", x);
+  // the bounds broadcast with x (an error names clip, not the comparison it is built from)
+  let shape: readonly number[] = x.shape;
+  for (const b of [lo, hi]) if (b instanceof Tensor) shape = broadcastShapes("clip", shape, b.shape);
   let y = x;
   if (lo !== null && lo !== undefined) y = where(less(y, lo), lo, y);
   if (hi !== null && hi !== undefined) y = where(greater(y, hi), hi, y);
