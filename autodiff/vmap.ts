@@ -99,8 +99,23 @@ function axesOf(spec: AxisSpec | undefined, tree: unknown, what: string): (numbe
     spec.forEach((s, i) => out.push(...axesOf(s, tree[i], `${what}[${i}]`)));
     return out;
   }
+  if (tree === null || typeof tree !== "object" || Array.isArray(tree)) {
+    throw new ShapeError(
+      `vmap: ${what}: the axis spec is an object of keys but the argument is ${
+        Array.isArray(tree) ? "an array" : tree === null ? "null" : typeof tree
+      }; give a number or null for it`,
+    );
+  }
   const obj = tree as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
+  const extra = Object.keys(spec).find((k) => !(k in obj));
+  if (extra !== undefined) {
+    throw new ShapeError(
+      `vmap: ${what}: the axis spec has an entry for key "${extra}", which the argument lacks (its keys: ${
+        keys.join(", ")
+      }); give the spec the argument's keys`,
+    );
+  }
   for (const k of keys) {
     if (!(k in spec)) throw new ShapeError(`vmap: ${what}: the axis spec has no entry for key "${k}"`);
     out.push(...axesOf((spec as Record<string, AxisSpec>)[k], obj[k], `${what}.${k}`));

@@ -203,3 +203,12 @@ Deno.test("clip: bounds that do not broadcast are clip's ShapeError (was named l
   assert.throws(() => T.clip(f64([1, 2, 3]), f64([0, 1]), 3), /^ShapeError: clip: shapes \[3\] and \[2\]/);
   assert.throws(() => T.clip(f64([1]), f64([0, 1]), f64([1, 2, 3])), /clip: shapes \[2\] and \[3\]/);
 });
+
+Deno.test("vmap: an inAxes key the argument lacks is a ShapeError (a typo was ignored; JAX refuses it)", () => {
+  const p = { a: f64([1, 2]), b: f64([3]) };
+  assert.throws(
+    () => T.vmap((q: typeof p) => T.add(q.a, T.sum(q.b)), { inAxes: [{ a: 0, b: null, c: 0 }] })(p),
+    /argument 0: the axis spec has an entry for key "c", which the argument lacks \(its keys: a, b\)/,
+  );
+  assert.throws(() => T.vmap((_q: null) => f64(1), { inAxes: [{ a: 0 }] })(null), /the argument is null/);
+});
