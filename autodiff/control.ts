@@ -124,6 +124,9 @@ export function scan<C, X, Y>(
   opts: { length?: number; reverse?: boolean } = {},
 ): [C, Y] {
   const xLeaves = xs === null ? [] : treeLeaves(xs);
+  if (opts.length !== undefined && !(Number.isInteger(opts.length) && opts.length >= 0)) {
+    throw new ShapeError(`scan: length = ${opts.length} must be a whole number of steps ≥ 0`);
+  }
   let n = opts.length ?? (xLeaves.length ? xLeaves[0].shape[0] : undefined);
   if (n === undefined) throw new ShapeError(`scan: give xs with a leading axis, or opts.length when xs is null`);
   for (const t of xLeaves) {

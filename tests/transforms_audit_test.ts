@@ -212,3 +212,12 @@ Deno.test("vmap: an inAxes key the argument lacks is a ShapeError (a typo was ig
   );
   assert.throws(() => T.vmap((_q: null) => f64(1), { inAxes: [{ a: 0 }] })(null), /the argument is null/);
 });
+
+Deno.test("scan: a length that is not a whole number ≥ 0 is a ShapeError (was a RangeError: Invalid array length)", () => {
+  for (const length of [2.5, -1, NaN]) {
+    assert.throws(
+      () => T.scan((c: Tensor, _x: undefined) => [c, c], f64(0), null, { length }),
+      (e: Error) => e instanceof T.ShapeError && /scan: length = .* must be a whole number of steps/.test(e.message),
+    );
+  }
+});
