@@ -4,7 +4,7 @@
  * `foriLoop`. All are differentiable: they are built from ordinary ops (and `customVjp`).
  * @module
  */
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import { customVjp } from "../core/custom_vjp.ts";
 import { activeTraces, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
@@ -31,6 +31,7 @@ let warnedClosure = false;
  */
 // deno-lint-ignore no-explicit-any
 export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args: A) => Tensor {
+  checkFunction("checkpoint", f);
   return (...args: A) => {
     const leaves = args.map((a) => treeLeaves(a));
     const counts = leaves.map((l) => l.length);
@@ -83,6 +84,19 @@ function step(t: Tensor, i: number): Tensor {
   return o.squeeze(o.slice(t, [[i, i + 1]]), 0);
 }
 
+/** What a scan body returns: `[carry, y]`, checked. */
+function carryAndY<C, Y>(r: [C, Y]): [C, Y] {
+  if (Array.isArray(r) && r.length === 2) return r;
+  const got = r instanceof Tensor
+    ? `a tensor ${fmtShape(r.shape)}`
+    : Array.isArray(r)
+    ? `an array of ${(r as unknown[]).length}`
+    : r === null
+    ? "null"
+    : typeof r;
+  throw new ShapeError(`scan: the body must return [carry, y] (y may be null), got ${got}`);
+}
+
 /** The carry a step returns must be laid out as `init`, leaf for leaf of the same shape and dtype (as JAX). */
 function checkCarry(initLeaves: readonly Tensor[], init: unknown, c: unknown, k: number): void {
   const d = treeDifference(init, c);
@@ -123,6 +137,7 @@ export function scan<C, X, Y>(
   xs: X | null,
   opts: { length?: number; reverse?: boolean } = {},
 ): [C, Y] {
+  checkFunction("scan", f, "the body");
   const xLeaves = xs === null ? [] : treeLeaves(xs);
   if (opts.length !== undefined && !(Number.isInteger(opts.length) && opts.length >= 0)) {
     throw new ShapeError(`scan: length = ${opts.length} must be a whole number of steps ≥ 0`);
@@ -141,7 +156,7 @@ export function scan<C, X, Y>(
       xs,
       xLeaves.map((t) => o.zeros(t.shape.slice(1), { dtype: t.dtype, like: t })),
     )) as X;
-    const y0 = f(init, x0)[1];
+    const y0 = carryAndY(f(init, x0))[1];
     const empty = treeLeaves(y0).map((t) => o.zeros([0, ...t.shape], { dtype: t.dtype, like: t }));
     return [init, (y0 instanceof Tensor ? empty[0] : treeUnflatten(y0, empty)) as Y];
   }
@@ -153,7 +168,7 @@ export function scan<C, X, Y>(
   for (let k = 0; k < n; k++) {
     const i = opts.reverse ? n - 1 - k : k;
     const x = (xs === null ? undefined : treeUnflatten(xs, xLeaves.map((t) => step(t, i)))) as X;
-    const [c, y] = body(carry, x);
+    const [c, y] = carryAndY(body(carry, x));
     checkCarry(initLeaves, init, c, k);
     carry = c;
     ys[i] = y;
@@ -176,6 +191,7 @@ export function foriLoop<C>(lower: number, upper: number, body: (i: number, carr
   if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
     throw new ShapeError(`foriLoop: bounds ${lower}, ${upper} must be integers`);
   }
+  checkFunction("foriLoop", body, "the body");
   let c = init;
   for (let i = lower; i < upper; i++) c = body(i, c);
   return c;

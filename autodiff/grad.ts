@@ -5,7 +5,7 @@
  * gradients of gradients work. Nothing outside `grad` pays for recording.
  * @module
  */
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { isFloat } from "../core/dtype.ts";
 import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
@@ -147,6 +147,7 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
   f: (...args: A) => Tensor,
   opts: GradOptions<N> = {},
 ): (...args: A) => [Tensor, GradOf<A, N>] {
+  checkFunction("grad", f);
   const argnums: number | readonly number[] = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {

@@ -4,7 +4,7 @@
  * over jvp), `hessian` is forward-over-reverse, `jacfwd(jacrev(f))`.
  * @module
  */
-import { DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
 import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -74,6 +74,7 @@ export function jacrev<A extends any[], Y = Tensor>(
   f: (...args: A) => Y,
   opts: JacobianOptions = {},
 ): (...args: A) => JacobianOf<Y, A[number]> {
+  checkFunction("jacrev", f);
   return (...args: A) => {
     const k = argnum(opts, args, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
@@ -109,6 +110,7 @@ export function jacfwd<A extends any[], Y = Tensor>(
   f: (...args: A) => Y,
   opts: JacobianOptions = {},
 ): (...args: A) => JacobianOf<Y, A[number]> {
+  checkFunction("jacfwd", f);
   return (...args: A) => {
     const k = argnum(opts, args, "jacfwd");
     const leaves = treeLeaves(args[k]);

@@ -22,7 +22,7 @@ import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../co
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
-import { TangentError } from "../core/errors.ts";
+import { checkFunction, TangentError } from "../core/errors.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
 import { fuseChains, primStep, type Rec, type Step } from "./jit_fuse.ts";
@@ -279,6 +279,7 @@ function transformed(t: Tensor): boolean {
  */
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
+  checkFunction("jit", f);
   const cache = new Map<string, Entry>();
   const jitted = ((...args: unknown[]) => call(args)) as F;
   caches.set(jitted, cache);

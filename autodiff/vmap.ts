@@ -6,7 +6,7 @@
  * a `grad` inside or outside records as usual, so vmap composes with grad, jvp, jit and itself.
  * @module
  */
-import { fmtShape, ShapeError } from "../core/errors.ts";
+import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Aval } from "../core/backend/backend.ts";
 import { type Primitive, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
@@ -155,6 +155,7 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
  */
 // deno-lint-ignore no-explicit-any
 export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): F {
+  checkFunction("vmap", f);
   // deno-lint-ignore no-explicit-any
   return ((...args: any[]) => {
     const inAxes = opts.inAxes;

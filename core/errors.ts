@@ -41,3 +41,14 @@ export function fmtShape(shape: readonly number[]): string {
 export function tokenIdError(op: string, id: number, position: number, vocab: number): DomainError {
   return new DomainError(`${op}: token id ${id} at position ${position} is outside the vocabulary [0, ${vocab})`);
 }
+
+/**
+ * Throws a DTypeError unless `f` is a function: what a transformation (`vmap`, `jit`, `grad`, …)
+ * or a loop is given to call.
+ * @internal
+ */
+export function checkFunction(op: string, f: unknown, what = "the function"): void {
+  if (typeof f === "function") return;
+  const got = f === null || f === undefined ? String(f) : Array.isArray(f) ? "an array" : typeof f;
+  throw new DTypeError(`${op}: ${what} must be a function, got ${got}; pass the function to transform`);
+}

@@ -221,3 +221,32 @@ Deno.test("scan: a length that is not a whole number ≥ 0 is a ShapeError (was 
     );
   }
 });
+
+Deno.test("odd arguments to the transformations and the new ops are TangentErrors naming them (were TypeErrors)", () => {
+  const x = f64([1, 2, 3]);
+  const notFn = 3 as never;
+  const calls: [string, () => unknown][] = [
+    ["vmap", () => T.vmap(notFn as (t: Tensor) => Tensor)(x)],
+    ["jit", () => T.jit(notFn as (t: Tensor) => Tensor)(x)],
+    ["grad", () => T.grad(notFn)(x)],
+    ["jacrev", () => T.jacrev(notFn)(x)],
+    ["jacfwd", () => T.jacfwd(notFn)(x)],
+    ["checkpoint", () => T.checkpoint(notFn)(x)],
+    ["scan", () => T.scan(notFn, x, x)],
+    ["foriLoop", () => T.foriLoop(0, 2, notFn, x)],
+  ];
+  for (const [op, call] of calls) {
+    assert.throws(call, (e: Error) => e instanceof T.DTypeError && e.message.startsWith(`${op}: `), op);
+  }
+  // the common slip: a body returning the new carry alone ("body is not a function or its return value is not iterable")
+  assert.throws(
+    () => T.scan((c: Tensor, v: Tensor) => T.add(c, v) as never, f64(0), x),
+    /scan: the body must return \[carry, y\] \(y may be null\), got a tensor \[\]/,
+  );
+  assert.throws(() => T.einsum(3 as never, x), /einsum: the spec must be a string/);
+  assert.throws(() => T.einsum("i->i", 3 as never), /einsum: operand 0 must be a tensor, got number 3/);
+  assert.throws(() => T.topk(3 as never, 1), /topk: the input must be a tensor/);
+  assert.throws(() => T.sort([3, 1] as never), /sort: the input must be a tensor, got an array/);
+  assert.throws(() => T.cumsum(null as never), /cumsum: the input must be a tensor, got null/);
+  assert.deepEqual(T.sort(f64([3, 1]), null as never).arraySync(), [1, 3]);
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../errors.ts";
-import type { Tensor } from "../tensor.ts";
+import { checkTensor, type Tensor } from "../tensor.ts";
 import { eye } from "./creation.ts";
 import { astype, mul } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
@@ -151,6 +151,8 @@ function contract(a: Term, b: Term, keep: Set<string>, dims: Map<string, number>
  * ```
  */
 export function einsum(spec: string, ...operands: Tensor[]): Tensor {
+  if (typeof spec !== "string") throw new ShapeError(`einsum: the spec must be a string such as "ij,jk->ik"`);
+  operands.forEach((t, k) => checkTensor("einsum", t, `operand ${k}`));
   const [ins, out] = parse(spec, operands);
   const shown = (l: string) => (ELLIPSIS_LABELS.includes(l) ? "(an axis of ...)" : l);
   // a label's extent: equal everywhere, except that an extent of 1 broadcasts (NumPy's rule)

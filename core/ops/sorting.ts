@@ -6,7 +6,7 @@
 import { fmtShape, ShapeError } from "../errors.ts";
 import { bind, bind1 } from "../primitive.ts";
 import { argReduceP, cumulativeP, sortP } from "../primitives.ts";
-import type { Tensor } from "../tensor.ts";
+import { checkTensor, type Tensor } from "../tensor.ts";
 import { astype } from "./elementwise.ts";
 import { normAxes } from "./reduce.ts";
 import { expandDims, reshape, slice } from "./shape.ts";
@@ -15,7 +15,9 @@ function axisOf(op: string, x: Tensor, axis: number): number {
   return normAxes(op, x.ndim, axis)[0];
 }
 
-function argReduce(op: "max" | "min", x: Tensor, opts: { axis?: number; keepdims?: boolean }): Tensor {
+function argReduce(op: "max" | "min", x: Tensor, opts: { axis?: number; keepdims?: boolean } = {}): Tensor {
+  checkTensor(`arg${op}`, x);
+  opts ??= {};
   const src = opts.axis === undefined ? reshape(x, [x.size]) : x;
   const axis = opts.axis === undefined ? 0 : axisOf(`arg${op}`, x, opts.axis);
   if (src.ndim === 0) return argReduce(op, reshape(x, [1]), {});
@@ -58,7 +60,9 @@ export interface SortOptions {
   descending?: boolean;
 }
 
-function sortBoth(op: string, x: Tensor, opts: SortOptions): [Tensor, Tensor] {
+function sortBoth(op: string, x: Tensor, opts: SortOptions | null | undefined): [Tensor, Tensor] {
+  checkTensor(op, x);
+  opts ??= {};
   const src = x.ndim === 0 ? reshape(x, [1]) : x;
   const axis = axisOf(op, src, opts.axis ?? -1);
   const t = src.dtype === "bool" ? astype(src, "int32") : src;
@@ -104,6 +108,8 @@ export function argsort(x: Tensor, opts: SortOptions = {}): Tensor {
  * ```
  */
 export function topk(x: Tensor, k: number, opts: { axis?: number } = {}): { values: Tensor; indices: Tensor } {
+  checkTensor("topk", x);
+  opts ??= {};
   if (x.ndim === 0) throw new ShapeError(`topk: needs at least one axis, got a scalar; reshape it to [1]`);
   const axis = axisOf("topk", x, opts.axis ?? -1);
   const n = x.shape[axis];
@@ -116,6 +122,7 @@ export function topk(x: Tensor, k: number, opts: { axis?: number } = {}): { valu
 }
 
 function cumulative(op: "sum" | "prod", x: Tensor, axis: number | undefined, reverse: boolean): Tensor {
+  checkTensor(`cum${op}`, x);
   const src = axis === undefined || x.ndim === 0 ? reshape(x, [x.size]) : x;
   const a = axis === undefined || x.ndim === 0 ? 0 : axisOf(`cum${op}`, x, axis);
   const t = src.dtype === "bool" ? astype(src, "int32") : src;
@@ -132,7 +139,7 @@ function cumulative(op: "sum" | "prod", x: Tensor, axis: number | undefined, rev
  * ```
  */
 export function cumsum(x: Tensor, axis?: number, opts: { reverse?: boolean } = {}): Tensor {
-  return cumulative("sum", x, axis, opts.reverse ?? false);
+  return cumulative("sum", x, axis, opts?.reverse ?? false);
 }
 
 /**
@@ -145,5 +152,5 @@ export function cumsum(x: Tensor, axis?: number, opts: { reverse?: boolean } = {
  * ```
  */
 export function cumprod(x: Tensor, axis?: number, opts: { reverse?: boolean } = {}): Tensor {
-  return cumulative("prod", x, axis, opts.reverse ?? false);
+  return cumulative("prod", x, axis, opts?.reverse ?? false);
 }
