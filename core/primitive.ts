@@ -62,14 +62,17 @@ export class Trace {
 }
 
 const active: Trace[] = [];
+/** Traces set aside (not recording) by `withoutTracing` / `suspended` while their function runs. */
+const setAside: Trace[] = [];
 
 /**
- * The traces recording now (the enclosing `grad`s'), a snapshot: one taken before running a function
- * tells the values it reads from outside (tracked there) from those its own `grad`s track.
+ * The traces enclosing this point (the `grad`s running around it, recording or set aside for a
+ * customVjp's forward or a backward pass), a snapshot: one taken before running a function tells
+ * the values it reads from outside (tracked there) from those its own `grad`s track.
  * @internal
  */
 export function activeTraces(): readonly Trace[] {
-  return [...active];
+  return [...active, ...setAside];
 }
 
 /** The trace identity of `t` in `trace`, if it tracks `t`. */
@@ -127,9 +130,11 @@ export function withTrace<T>(trace: Trace, fn: () => T): T {
 /** Runs `fn` with no trace recording (used by customVjp's forward pass). */
 export function withoutTracing<T>(fn: () => T): T {
   const saved = active.splice(0, active.length);
+  setAside.push(...saved);
   try {
     return fn();
   } finally {
+    setAside.splice(setAside.length - saved.length, saved.length);
     active.push(...saved);
   }
 }
@@ -139,9 +144,11 @@ export function suspended<T>(trace: Trace, fn: () => T): T {
   const i = active.indexOf(trace);
   if (i < 0) return fn();
   active.splice(i, 1);
+  setAside.push(trace);
   try {
     return fn();
   } finally {
+    setAside.splice(setAside.lastIndexOf(trace), 1);
     active.splice(i, 0, trace);
   }
 }

@@ -250,3 +250,24 @@ Deno.test("odd arguments to the transformations and the new ops are TangentError
   assert.throws(() => T.cumsum(null as never), /cumsum: the input must be a tensor, got null/);
   assert.deepEqual(T.sort(f64([3, 1]), null as never).arraySync(), [1, 3]);
 });
+
+Deno.test("checkpoint of a scan or jit whose body closes over a differentiated tensor: its gradient (was 0)", () => {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    const xs = f64([0.5, 1, -2, 4]);
+    // the jitted scan body inside checkpoint's unrecorded forward cached w as a constant
+    const g = T.grad((w: Tensor) =>
+      T.checkpoint((x0: Tensor) => T.sum(T.scan((c: Tensor, x: Tensor) => [T.add(c, x), T.mul(x, w)], x0, xs)[1]))(
+        f64(0),
+      )
+    )(f64(0.5));
+    near(g, 3.5, 0, "checkpoint(scan)");
+    const g2 = T.grad((w: Tensor) => T.checkpoint((x0: Tensor) => T.jit((y: Tensor) => T.mul(y, w))(x0))(f64(2)))(
+      f64(0.5),
+    );
+    near(g2, 2, 0, "checkpoint(jit)");
+  } finally {
+    console.warn = warn;
+  }
+});
