@@ -5,7 +5,7 @@
  * @module
  */
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
-import { customVjp } from "../core/custom_vjp.ts";
+import { customVjpChecked } from "../core/custom_vjp.ts";
 import { activeTraces, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -59,10 +59,15 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
     };
     let forward = outer.length > 0;
     const run = (...flat: Tensor[]) => (forward ? withInterpreter(watch, () => call(...flat)) : call(...flat));
-    const remat = customVjp(run, (ct, _out, ...flat) => {
-      const [, pullback] = vjp(call, ...flat);
-      return pullback(ct) as Tensor[];
-    }, "checkpoint");
+    const remat = customVjpChecked(
+      run,
+      (ct, _out, ...flat) => {
+        const [, pullback] = vjp(call, ...flat);
+        return pullback(ct) as Tensor[];
+      },
+      "checkpoint",
+      false,
+    );
     const y = remat(...leaves.flat());
     forward = false;
     if (!closure) return y;

@@ -271,3 +271,18 @@ Deno.test("checkpoint of a scan or jit whose body closes over a differentiated t
     console.warn = warn;
   }
 });
+
+Deno.test("customVjp reading a differentiated tensor from its closure: a DomainError (its gradient was silently 0)", () => {
+  const x = f64([0.5, 1]);
+  assert.throws(
+    () => T.grad((w: Tensor) => T.customVjp((v: Tensor) => T.sum(T.mul(v, w)), (ct) => [ct])(x))(f64([1, 2])),
+    (e: Error) =>
+      e instanceof T.DomainError &&
+      /customVjp: the function reads a tensor \[2\] that grad differentiates from its closure/.test(e.message),
+  );
+  // as arguments, and a closure grad does not differentiate, are fine
+  const f = T.customVjp((v: Tensor, w: Tensor) => T.sum(T.mul(v, w)), (ct, _o, v, w) => [T.mul(ct, w), T.mul(ct, v)]);
+  near(T.grad((w: Tensor) => f(x, w))(f64([1, 2])), x, 0, "w as an argument");
+  const c = f64([3, 4]);
+  near(T.grad(T.customVjp((v: Tensor) => T.sum(T.mul(v, c)), (ct) => [T.mul(ct, c)]))(x), c, 0, "a constant closure");
+});
