@@ -258,7 +258,7 @@ export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}
 export function clip(x: Tensor, lo: TensorLike | null, hi: TensorLike | null): Tensor {
   checkOperand("clip", x);
   // the bounds broadcast with x (an error names clip, not the comparison it is built from)
-  let shape: readonly number[] = x.shape;
+  let shape: readonly number[] = x instanceof Tensor ? x.shape : [];
   for (const b of [lo, hi]) if (b instanceof Tensor) shape = broadcastShapes("clip", shape, b.shape);
   let y = x;
   if (lo !== null && lo !== undefined) y = where(less(y, lo), lo, y);
