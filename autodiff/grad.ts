@@ -70,6 +70,19 @@ function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
  */
 // deno-lint-ignore no-explicit-any
 export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Out, (ct: Out) => unknown[]] {
+  const [out, pullback] = vjpAux((...args) => [f(...args), undefined], primals);
+  return [out, pullback];
+}
+
+/**
+ * `vjp` of `f` returning `[out, aux]`: `aux` is carried along, not differentiated (its tensors hold
+ * no trace afterwards).
+ */
+function vjpAux<Out, Aux>(
+  // deno-lint-ignore no-explicit-any
+  f: (...args: any[]) => [Out, Aux],
+  primals: readonly unknown[],
+): [Out, (ct: Out) => unknown[], Aux] {
   const trace = new Trace();
   const leafIds: number[][] = [];
   const args = primals.map((p) => {
@@ -82,7 +95,9 @@ export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Ou
     leafIds.push(ids);
     return treeUnflatten(p, leaves);
   });
-  const traced = withTrace(trace, () => f(...args));
+  const [traced, auxTraced] = withTrace(trace, () => f(...args));
+  const auxLeaves = treeLeaves(auxTraced);
+  const aux = auxLeaves.length ? treeUnflatten(auxTraced, auxLeaves.map((t) => untracked(t, trace))) : auxTraced;
   const outLeaves = treeLeaves(traced);
   const ids = outIds(trace, outLeaves);
   // what the caller keeps holds no identity in this trace, so it does not keep the trace alive
@@ -110,13 +125,18 @@ export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Ou
       return treeUnflatten(p, ls.map((l, j) => untracked(cts.get(leafIds[k][j]) ?? zerosLike(l), trace)));
     });
   };
-  return [out, pullback];
+  return [out, pullback, aux];
 }
 
 /** Options for `grad` and `valueAndGrad`. */
 export interface GradOptions<N extends number | readonly number[] = number | readonly number[]> {
   /** Which positional argument(s) to differentiate (default 0). */
   argnums?: N;
+  /**
+   * The function returns `[loss, aux]`: aux (any pytree: metrics, logits, new state) is returned
+   * beside the gradient, not differentiated (JAX's `has_aux`). Default false.
+   */
+  hasAux?: boolean;
 }
 
 /**
@@ -140,16 +160,35 @@ function checkScalar(y: unknown): Tensor {
 
 /**
  * The function returning both `f(...args)` and its gradient with respect to `args[argnums]`
- * (each a pytree; gradients have the same structure).
+ * (each a pytree; gradients have the same structure). With `hasAux`, `f` returns `[loss, aux]` and
+ * the result is `[[loss, aux], gradient]`.
+ * @example
+ * ```ts
+ * import { argmax, mean, square, type Tensor, tensor, valueAndGrad } from "../mod.ts";
+ * const loss = (w: Tensor) => [mean(square(w)), { best: argmax(w) }] as const;
+ * const [[value, aux], g] = valueAndGrad(loss, { hasAux: true })(tensor([1, 3])); // 5, { best: 1 }, [1, 3]
+ * ```
  */
+// deno-lint-ignore no-explicit-any
+export function valueAndGrad<A extends any[], Aux, const N extends number | readonly number[] = 0>(
+  f: (...args: A) => readonly [Tensor, Aux],
+  opts: GradOptions<N> & { hasAux: true },
+): (...args: A) => [[Tensor, Aux], GradOf<A, N>];
+/** The function returning both `f(...args)` and its gradient. */
 // deno-lint-ignore no-explicit-any
 export function valueAndGrad<A extends any[], const N extends number | readonly number[] = 0>(
   f: (...args: A) => Tensor,
+  opts?: GradOptions<N>,
+): (...args: A) => [Tensor, GradOf<A, N>];
+// deno-lint-ignore no-explicit-any
+export function valueAndGrad<A extends any[], const N extends number | readonly number[] = 0>(
+  f: (...args: A) => unknown,
   opts: GradOptions<N> = {},
-): (...args: A) => [Tensor, GradOf<A, N>] {
+): (...args: A) => [unknown, GradOf<A, N>] {
   checkFunction("grad", f);
   const argnums: number | readonly number[] = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
+  const hasAux = opts.hasAux ?? false;
   return (...args: A) => {
     which.forEach((i, k) => {
       if (!Number.isInteger(i) || i < 0 || i >= args.length) {
@@ -176,31 +215,62 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
       }
     });
     const diffArgs = which.map((i) => args[i]);
-    const [y, pullback] = vjp((...d: unknown[]) => {
+    const [y, pullback, aux] = vjpAux((...d: unknown[]): [Tensor, unknown] => {
       const full = [...args] as A;
       which.forEach((i, k) => (full[i] = d[k]));
-      return checkScalar(f(...full));
-    }, ...diffArgs);
+      const r = f(...full);
+      if (!hasAux) return [checkScalar(r), undefined];
+      if (!Array.isArray(r) || r.length !== 2) {
+        throw new ShapeError(
+          `grad: with hasAux the function must return [loss, aux], got ${
+            r instanceof Tensor
+              ? `a tensor ${fmtShape(r.shape)}`
+              : Array.isArray(r)
+              ? `an array of ${r.length}`
+              : typeof r
+          }`,
+        );
+      }
+      return [checkScalar(r[0]), r[1]];
+    }, diffArgs);
     const grads = pullback(onesLike(y));
-    return [y, (typeof argnums === "number" ? grads[0] : grads) as GradOf<A, N>];
+    const g = (typeof argnums === "number" ? grads[0] : grads) as GradOf<A, N>;
+    return [hasAux ? [y, aux] : y, g];
   };
 }
 
 /**
- * The gradient of a scalar function with respect to its first argument (or `argnums`).
+ * The gradient of a scalar function with respect to its first argument (or `argnums`). With
+ * `hasAux`, `f` returns `[loss, aux]` and the result is `[gradient, aux]` (JAX's `has_aux`).
  * @example
  * ```ts
  * import { grad, mul, sum, type Tensor, tensor } from "../mod.ts";
  * const g = grad((x: Tensor) => sum(mul(x, x)))(tensor([1, 2])); // [2, 4]
+ * const [g2, aux] = grad((x: Tensor) => [sum(x), { n: x.size }] as const, { hasAux: true })(tensor([1, 2]));
  * ```
  */
 // deno-lint-ignore no-explicit-any
+export function grad<A extends any[], Aux, const N extends number | readonly number[] = 0>(
+  f: (...args: A) => readonly [Tensor, Aux],
+  opts: GradOptions<N> & { hasAux: true },
+): (...args: A) => [GradOf<A, N>, Aux];
+/** The gradient of a scalar function. */
+// deno-lint-ignore no-explicit-any
 export function grad<A extends any[], const N extends number | readonly number[] = 0>(
   f: (...args: A) => Tensor,
+  opts?: GradOptions<N>,
+): (...args: A) => GradOf<A, N>;
+// deno-lint-ignore no-explicit-any
+export function grad<A extends any[], const N extends number | readonly number[] = 0>(
+  f: (...args: A) => unknown,
   opts: GradOptions<N> = {},
-): (...args: A) => GradOf<A, N> {
-  const vg = valueAndGrad<A, N>(f, opts);
-  return (...args: A) => vg(...args)[1];
+): (...args: A) => unknown {
+  const vg = valueAndGrad<A, N>(f as (...args: A) => Tensor, opts);
+  if (!opts.hasAux) return (...args: A) => vg(...args)[1];
+  return (...args: A) => {
+    const [[, aux], g] = vg(...args) as unknown as [[Tensor, unknown], GradOf<A, N>];
+    return [g, aux];
+  };
 }
 
 /**

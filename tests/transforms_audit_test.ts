@@ -286,3 +286,29 @@ Deno.test("customVjp reading a differentiated tensor from its closure: a DomainE
   const c = f64([3, 4]);
   near(T.grad(T.customVjp((v: Tensor) => T.sum(T.mul(v, c)), (ct) => [T.mul(ct, c)]))(x), c, 0, "a constant closure");
 });
+
+Deno.test("grad / valueAndGrad with hasAux: [loss, aux] in, the aux beside the gradient (JAX's has_aux)", () => {
+  const w0 = f64([1, 3]);
+  const loss = (w: Tensor, x: Tensor) => {
+    const logits = T.mul(w, x);
+    return [T.mean(T.square(logits)), { logits, best: T.argmax(logits) }] as const;
+  };
+  const x = f64([2, -1]);
+  const [[value, aux], g] = T.valueAndGrad(loss, { hasAux: true })(w0, x);
+  near(value, 6.5, 0, "value"); // mean([4, 9])
+  near(g, [4, 3], 0, "gradient"); // w·x²
+  near(aux.logits, [2, -3], 0, "aux logits");
+  assert.equal(aux.best.item(), 0);
+  assert.equal(aux.logits._tr, undefined, "the aux holds no trace");
+  const [g2, aux2] = T.grad(loss, { hasAux: true, argnums: 1 })(w0, x);
+  near(g2, [2, -9], 0, "d/dx");
+  near(aux2.logits, [2, -3], 0, "grad's aux");
+  // composes: per-example gradients with per-example aux
+  const [gs, auxs] = T.vmap(T.grad(loss, { hasAux: true }), { inAxes: [null, 0] })(w0, f64([[2, -1], [1, 1]]));
+  near(gs, [[4, 3], [1, 3]], 0, "vmapped gradients");
+  near(auxs.logits, [[2, -3], [1, 3]], 0, "vmapped aux");
+  assert.throws(
+    () => T.grad((w: Tensor) => T.sum(w) as never, { hasAux: true })(w0),
+    /grad: with hasAux the function must return \[loss, aux\], got a tensor \[\]/,
+  );
+});
