@@ -9,7 +9,7 @@ import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
-import { jvp, vjp } from "./grad.ts";
+import { type GradOf, jvp, vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
 /**
@@ -21,9 +21,12 @@ export type JacobianOf<Y, X> = Y extends Tensor ? X
   : { -readonly [K in keyof Y]: JacobianOf<Y[K], X> };
 
 /** Options of the Jacobian functions. */
-export interface JacobianOptions {
-  /** Which argument to differentiate (default 0); a pytree argument gives a pytree of Jacobians. */
-  argnums?: number;
+export interface JacobianOptions<N extends number | readonly number[] = number | readonly number[]> {
+  /**
+   * Which argument to differentiate (default 0); a pytree argument gives a pytree of Jacobians, and
+   * a list of positions a tuple of them (JAX's `argnums=(0, 1)`).
+   */
+  argnums?: N;
 }
 
 function outTree<Y>(y: Y, op: string): Y {
@@ -41,20 +44,32 @@ function basis(like: Tensor): Tensor {
   return o.reshape(o.eye(n, { dtype: like.dtype, like }), [n, ...like.shape]);
 }
 
-/** The differentiated argument's index, checked (in range, float tensors only, as `grad`). */
-function argnum(opts: JacobianOptions, args: readonly unknown[], op: string): number {
-  const k = opts.argnums ?? 0, n = args.length;
-  if (!Number.isInteger(k) || k < 0 || k >= n) {
-    throw new ShapeError(`${op}: argnums ${k} is out of range for ${n} arguments; count from 0`);
-  }
-  const bad = treeLeaves(args[k]).find((t) => !isFloat(t.dtype));
-  if (bad) {
-    throw new DTypeError(
-      `${op}: argument ${k} holds a tensor of dtype ${bad.dtype}, shape ${fmtShape(bad.shape)}; Jacobians are ` +
-        `defined for float inputs only: convert it with astype(x, "float32"), or differentiate another argument`,
-    );
-  }
-  return k;
+/**
+ * The differentiated argument (a tuple of them for a list of argnums), checked (in range, each once,
+ * float tensors only, as `grad`), and how to put a value of it back into the arguments.
+ */
+function select(
+  opts: JacobianOptions,
+  args: readonly unknown[],
+  op: string,
+): { x: unknown; put: (full: unknown[], a: unknown) => void } {
+  const argnums = opts.argnums ?? 0, n = args.length;
+  const ks = typeof argnums === "number" ? [argnums] : [...argnums];
+  ks.forEach((k, j) => {
+    if (!Number.isInteger(k) || k < 0 || k >= n) {
+      throw new ShapeError(`${op}: argnums ${k} is out of range for ${n} arguments; count from 0`);
+    }
+    if (ks.indexOf(k) !== j) throw new ShapeError(`${op}: argnums [${ks.join(", ")}] names argument ${k} twice`);
+    const bad = treeLeaves(args[k]).find((t) => !isFloat(t.dtype));
+    if (bad) {
+      throw new DTypeError(
+        `${op}: argument ${k} holds a tensor of dtype ${bad.dtype}, shape ${fmtShape(bad.shape)}; Jacobians are ` +
+          `defined for float inputs only: convert it with astype(x, "float32"), or differentiate another argument`,
+      );
+    }
+  });
+  if (typeof argnums === "number") return { x: args[argnums], put: (full, a) => (full[argnums] = a) };
+  return { x: ks.map((k) => args[k]), put: (full, a) => ks.forEach((k, j) => (full[k] = (a as unknown[])[j])) };
 }
 
 /**
@@ -70,28 +85,28 @@ function argnum(opts: JacobianOptions, args: readonly unknown[], op: string): nu
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function jacrev<A extends any[], Y = Tensor>(
+export function jacrev<A extends any[], Y = Tensor, const N extends number | readonly number[] = 0>(
   f: (...args: A) => Y,
-  opts: JacobianOptions = {},
-): (...args: A) => JacobianOf<Y, A[number]> {
+  opts: JacobianOptions<N> = {},
+): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacrev", f);
   return (...args: A) => {
-    const k = argnum(opts, args, "jacrev");
+    const { x, put } = select(opts, args, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
       const full = [...args] as A;
-      full[k] = a;
+      put(full, a);
       return outTree(f(...full), "jacrev");
-    }, args[k]);
-    const leaves = treeLeaves(args[k]);
+    }, x);
+    const leaves = treeLeaves(x);
     const yLeaves = treeLeaves(y);
     // output leaf j: pull back its basis, the other output leaves' cotangents zero
     const perOut = yLeaves.map((yj, j) => {
       const rows = vmap((ct: Tensor) =>
         treeLeaves(pullback(treeUnflatten(y, yLeaves.map((l, i) => (i === j ? ct : o.zerosLike(l)))))[0])
       )(basis(yj)) as Tensor[];
-      return treeUnflatten(args[k], rows.map((r, i) => o.reshape(r, [...yj.shape, ...leaves[i].shape])));
+      return treeUnflatten(x, rows.map((r, i) => o.reshape(r, [...yj.shape, ...leaves[i].shape])));
     });
-    return (y instanceof Tensor ? perOut[0] : treeUnflatten(y, perOut)) as JacobianOf<Y, A[number]>;
+    return (y instanceof Tensor ? perOut[0] : treeUnflatten(y, perOut)) as JacobianOf<Y, GradOf<A, N>>;
   };
 }
 
@@ -106,26 +121,28 @@ export function jacrev<A extends any[], Y = Tensor>(
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function jacfwd<A extends any[], Y = Tensor>(
+export function jacfwd<A extends any[], Y = Tensor, const N extends number | readonly number[] = 0>(
   f: (...args: A) => Y,
-  opts: JacobianOptions = {},
-): (...args: A) => JacobianOf<Y, A[number]> {
+  opts: JacobianOptions<N> = {},
+): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacfwd", f);
   return (...args: A) => {
-    const k = argnum(opts, args, "jacfwd");
-    const leaves = treeLeaves(args[k]);
-    if (leaves.length === 0) throw new ShapeError(`jacfwd: argument ${k} holds no tensor to differentiate`);
+    const { x, put } = select(opts, args, "jacfwd");
+    const leaves = treeLeaves(x);
+    if (leaves.length === 0) {
+      throw new ShapeError(`jacfwd: argnums ${opts.argnums ?? 0} hold no tensor to differentiate`);
+    }
     const g = (a: unknown) => {
       const full = [...args] as A;
-      full[k] = a;
+      put(full, a);
       return outTree(f(...full), "jacfwd");
     };
     let shape: unknown = undefined;
     const cols = leaves.map((leaf, i) => {
       // directions that move only leaf i
       const push = (t: Tensor) => {
-        const tangent = treeUnflatten(args[k], leaves.map((l, j) => (j === i ? t : o.zerosLike(l))));
-        return jvp(g, [args[k]], [tangent])[1];
+        const tangent = treeUnflatten(x, leaves.map((l, j) => (j === i ? t : o.zerosLike(l))));
+        return jvp(g, [x], [tangent])[1];
       };
       const c = vmap(push)(basis(leaf)); // each output leaf [x.size, ...y.shape]
       shape = c;
@@ -135,14 +152,15 @@ export function jacfwd<A extends any[], Y = Tensor>(
         return o.reshape(moved, [...cj.shape.slice(1), ...leaf.shape]);
       });
     });
-    const perOut = treeLeaves(shape).map((_, j) => treeUnflatten(args[k], cols.map((c) => c[j])));
-    return (shape instanceof Tensor ? perOut[0] : treeUnflatten(shape, perOut)) as JacobianOf<Y, A[number]>;
+    const perOut = treeLeaves(shape).map((_, j) => treeUnflatten(x, cols.map((c) => c[j])));
+    return (shape instanceof Tensor ? perOut[0] : treeUnflatten(shape, perOut)) as JacobianOf<Y, GradOf<A, N>>;
   };
 }
 
 /**
  * The Hessian of a scalar function, forward-over-reverse (`jacfwd(jacrev(f))`): `H[...x.shape,
- * ...x.shape]`; for a pytree argument, a pytree of pytrees (`H.a.b` = ∂²f/∂a∂b), as JAX's `hessian`.
+ * ...x.shape]`; for a pytree argument, a pytree of pytrees (`H.a.b` = ∂²f/∂a∂b), and for `argnums: [0, 1]` a
+ * tuple of tuples (`H[0][1]` = ∂²f/∂x₀∂x₁), as JAX's `hessian`.
  * @example
  * ```ts
  * import { hessian, matmul, mul, sum, type Tensor, tensor } from "@tangent/tangent";
@@ -151,11 +169,11 @@ export function jacfwd<A extends any[], Y = Tensor>(
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function hessian<A extends any[]>(
+export function hessian<A extends any[], const N extends number | readonly number[] = 0>(
   f: (...args: A) => Tensor,
-  opts: JacobianOptions = {},
-): (...args: A) => JacobianOf<A[number], A[number]> {
-  return jacfwd(jacrev(f, opts) as (...args: A) => A[number], opts) as (
+  opts: JacobianOptions<N> = {},
+): (...args: A) => JacobianOf<GradOf<A, N>, GradOf<A, N>> {
+  return jacfwd(jacrev(f, opts) as (...args: A) => GradOf<A, N>, opts) as (
     ...args: A
-  ) => JacobianOf<A[number], A[number]>;
+  ) => JacobianOf<GradOf<A, N>, GradOf<A, N>>;
 }

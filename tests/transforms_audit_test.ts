@@ -312,3 +312,22 @@ Deno.test("grad / valueAndGrad with hasAux: [loss, aux] in, the aux beside the g
     /grad: with hasAux the function must return \[loss, aux\], got a tensor \[\]/,
   );
 });
+
+Deno.test("jacrev / jacfwd / hessian with a list of argnums: a tuple per argument, as JAX's argnums=(0, 1)", () => {
+  const a = f64([1, 2]), b = f64([0, 1]);
+  const f = (x: Tensor, y: Tensor) => T.mul(x, T.exp(y));
+  for (const jac of [T.jacrev, T.jacfwd]) {
+    const [ja, jb] = jac(f, { argnums: [0, 1] })(a, b);
+    near(ja, [[1, 0], [0, Math.E]], 1e-15, "∂/∂a");
+    near(jb, [[1, 0], [0, 2 * Math.E]], 1e-15, "∂/∂b");
+  }
+  // JAX: hessian(lambda a, b: sum(a²·b) + sum(sin b), argnums=(0, 1))(a, b)
+  const h = T.hessian((x: Tensor, y: Tensor) => T.add(T.sum(T.mul(T.square(x), y)), T.sum(T.sin(y))), {
+    argnums: [0, 1],
+  })(a, f64([0.5, -1]));
+  near(h[0][0], [[1, 0], [0, -2]], 1e-15, "H00");
+  near(h[0][1], [[2, 0], [0, 4]], 1e-15, "H01");
+  near(h[1][0], [[2, 0], [0, 4]], 1e-15, "H10");
+  near(h[1][1], [[-Math.sin(0.5), 0], [0, Math.sin(1)]], 1e-15, "H11");
+  assert.throws(() => T.jacrev(f, { argnums: [1, 1] })(a, b), /argnums \[1, 1\] names argument 1 twice/);
+});
