@@ -238,7 +238,9 @@ function maskLeaves(mask: Mask, params: unknown): boolean[] {
  * `inner` applied only where `mask` is true; the other parameters are frozen (an optimizer leaves
  * them as they are, a transformation gives them zero updates) and hold no state. The mask is a
  * pytree of booleans shaped as the parameters (a boolean covers a whole subtree) or a function of
- * the parameters giving one.
+ * the parameters giving one. Unlike optax's `masked`, which passes the other updates through
+ * unchanged, this freezes them: two masked transformations in one `chain` do not split the
+ * parameters between them (the second zeroes what the first made); mask an optimizer per group.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
