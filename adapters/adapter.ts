@@ -263,7 +263,9 @@ export interface Adapter<P = unknown, F extends LinearBase = Frozen> {
  * ```
  */
 export interface PeftAdapter<P = unknown, F extends LinearBase = Frozen> extends Adapter<P, F> {
+  /** `params` (or gradients shaped like them) under PEFT's tensor names. */
   toPeft(tree: P, opts?: PeftNameOptions): Record<string, Tensor>;
+  /** The method's config as PEFT names it (see `Adapter.peftConfig`). */
   peftConfig(): PeftConfig;
 }
 
