@@ -63,7 +63,7 @@ function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
  * structure as the output) to cotangents of each primal (same structures as the primals).
  * @example
  * ```ts
- * import { mul, type Tensor, tensor, vjp } from "../mod.ts";
+ * import { mul, type Tensor, tensor, vjp } from "@tangent/tangent";
  * const [y, pullback] = vjp((x: Tensor) => mul(x, x), tensor([1, 2, 3]));
  * const [dx] = pullback(tensor([1, 1, 1])); // [2, 4, 6]
  * ```
@@ -164,7 +164,7 @@ function checkScalar(y: unknown): Tensor {
  * the result is `[[loss, aux], gradient]`.
  * @example
  * ```ts
- * import { argmax, mean, square, type Tensor, tensor, valueAndGrad } from "../mod.ts";
+ * import { argmax, mean, square, type Tensor, tensor, valueAndGrad } from "@tangent/tangent";
  * const loss = (w: Tensor) => [mean(square(w)), { best: argmax(w) }] as const;
  * const [[value, aux], g] = valueAndGrad(loss, { hasAux: true })(tensor([1, 3])); // 5, { best: 1 }, [1, 3]
  * ```
@@ -244,7 +244,7 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
  * `hasAux`, `f` returns `[loss, aux]` and the result is `[gradient, aux]` (JAX's `has_aux`).
  * @example
  * ```ts
- * import { grad, mul, sum, type Tensor, tensor } from "../mod.ts";
+ * import { grad, mul, sum, type Tensor, tensor } from "@tangent/tangent";
  * const g = grad((x: Tensor) => sum(mul(x, x)))(tensor([1, 2])); // [2, 4]
  * const [g2, aux] = grad((x: Tensor) => [sum(x), { n: x.size }] as const, { hasAux: true })(tensor([1, 2]));
  * ```
