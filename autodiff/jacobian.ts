@@ -35,6 +35,13 @@ function outTree<Y>(y: Y, op: string): Y {
       `${op}: the function must return a tensor or a pytree of tensors, got ${y === null ? "null" : typeof y}`,
     );
   }
+  const bad = treeLeaves(y).find((t) => !isFloat(t.dtype));
+  if (bad) {
+    throw new DTypeError(
+      `${op}: the function returns a tensor of dtype ${bad.dtype}, shape ${fmtShape(bad.shape)}; Jacobians are ` +
+        `defined for float outputs only: return astype(y, "float32"), or leave that output out`,
+    );
+  }
   return y;
 }
 

@@ -22,7 +22,7 @@ import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../co
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
-import { checkFunction, TangentError } from "../core/errors.ts";
+import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
 import { fuseChains, primStep, type Rec, type Step } from "./jit_fuse.ts";
@@ -331,9 +331,25 @@ function readSite(stack: string | undefined): string {
   return frames.find((l) => !l.includes(here) && !/[/\\]core[/\\]tensor\.[jt]s:/.test(l)) ?? "an unknown place";
 }
 
+/** `staticArgnums` as positions of a call with `n` arguments (negative ones count from the end, as JAX's). */
+function staticPositions(nums: readonly number[], n: number): Set<number> {
+  const out = new Set<number>();
+  for (const k of nums) {
+    const i = k < 0 ? n + k : k;
+    if (!Number.isInteger(k) || i < 0 || i >= n) {
+      throw new ShapeError(
+        `jit: staticArgnums ${k} is out of range for a call with ${n} argument${n === 1 ? "" : "s"}; count from 0 ` +
+          `(or from -1 at the end)`,
+      );
+    }
+    out.add(i);
+  }
+  return out;
+}
+
 // deno-lint-ignore no-explicit-any
 function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOptions, args: any[]): any {
-  const statics = new Set(opts.staticArgnums ?? []);
+  const statics = staticPositions(opts.staticArgnums ?? [], args.length);
   const fuse = opts.fuse ?? true;
   const traced = args.map((a, i) => (statics.has(i) ? [] : treeLeaves(a)));
   const leaves = traced.flat();

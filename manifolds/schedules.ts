@@ -158,7 +158,7 @@ export function tensorSchedule(f: (count: Tensor) => Tensor | number): TensorSch
     }
     return r.ndim === 0 ? r : r.reshape([]);
   };
-  return stepSchedule((t) => onTensor(full([], t, { dtype: "int32" })).item(), onTensor);
+  return stepSchedule(op, (t) => onTensor(full([], t, { dtype: "int32" })).item(), onTensor);
 }
 
 function checkOption(op: string, name: string, v: unknown): number {
@@ -169,8 +169,20 @@ function checkOption(op: string, name: string, v: unknown): number {
 }
 
 /** A schedule from its number form and its tensor form (the same formula). */
-function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => Tensor): TensorSchedule {
-  const s = (t: number | Tensor) => (t instanceof Tensor ? onTensor(t) : onNumber(t));
+function stepSchedule(
+  op: string,
+  onNumber: (t: number) => number,
+  onTensor: (t: Tensor) => Tensor,
+): TensorSchedule {
+  const s = (t: number | Tensor) => {
+    if (t instanceof Tensor) return onTensor(t);
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0) {
+      throw new DomainError(
+        `${op}: the step count is ${String(t)}; it must be a whole number ≥ 0 (0 at the first update)`,
+      );
+    }
+    return onNumber(t);
+  };
   return Object.assign(s, { tensorOps: true as const }) as TensorSchedule;
 }
 
@@ -184,7 +196,7 @@ function stepSchedule(onNumber: (t: number) => number, onTensor: (t: Tensor) => 
  */
 export function constantSchedule(value: number): TensorSchedule {
   checkOption("constantSchedule", "value", value);
-  return stepSchedule(() => value, (t) => full([], value, { dtype: stepDType(t), like: t }));
+  return stepSchedule("constantSchedule", () => value, (t) => full([], value, { dtype: stepDType(t), like: t }));
 }
 
 /** Options of `warmupCosineSchedule`. */
@@ -225,6 +237,7 @@ export function warmupCosineSchedule(opts: WarmupCosineOptions): TensorSchedule 
   const total = checkOption(op, "decaySteps", opts.decaySteps);
   const span = Math.max(1, total - w);
   return stepSchedule(
+    op,
     (t) => {
       if (t < w) return init + ((peak - init) * t) / w;
       const frac = Math.min(t - w, span) / span;

@@ -331,3 +331,38 @@ Deno.test("jacrev / jacfwd / hessian with a list of argnums: a tuple per argumen
   near(h[1][1], [[-Math.sin(0.5), 0], [0, Math.sin(1)]], 1e-15, "H11");
   assert.throws(() => T.jacrev(f, { argnums: [1, 1] })(a, b), /argnums \[1, 1\] names argument 1 twice/);
 });
+
+Deno.test("jit: staticArgnums out of range is a ShapeError at the call; negative ones count from the end", () => {
+  const scale = (a: Tensor, n: number) => T.mul(a, n);
+  assert.throws(
+    () => T.jit(scale, { staticArgnums: [2] })(f64([1]), 2),
+    (e: Error) =>
+      e instanceof T.ShapeError && /jit: staticArgnums 2 is out of range for a call with 2 arguments/.test(e.message),
+  );
+  assert.throws(() => T.jit(scale, { staticArgnums: [0.5] })(f64([1]), 2), T.ShapeError);
+  const g = T.jit(scale, { staticArgnums: [-1] });
+  near(g(f64([1, 2]), 3), [3, 6], 0, "static -1");
+  near(g(f64([1, 2]), 4), [4, 8], 0, "a new static value traces again");
+});
+
+Deno.test("jacrev / jacfwd of an int output: a DTypeError on both (jacrev gave float zeros, jacfwd int zeros)", () => {
+  for (const [name, jac] of [["jacrev", T.jacrev], ["jacfwd", T.jacfwd]] as const) {
+    assert.throws(
+      () => jac((x: Tensor) => ({ i: T.argmax(x), y: T.mul(x, 2) }))(f64([1, 3, 2])),
+      (e: Error) =>
+        e instanceof T.DTypeError && e.message.startsWith(`${name}: the function returns a tensor of dtype int32`),
+    );
+  }
+});
+
+Deno.test("schedules: a negative or fractional step count is a DomainError naming the schedule (-1 gave the rate -0.2)", () => {
+  const s = T.optim.warmupCosineSchedule({ peakValue: 1, warmupSteps: 5, decaySteps: 10 });
+  assert.equal(s(0), 0);
+  for (const t of [-1, 2.5, Number.NaN]) {
+    assert.throws(
+      () => s(t),
+      (e: Error) => e instanceof T.DomainError && e.message.startsWith("warmupCosineSchedule: the step count is"),
+    );
+  }
+  assert.throws(() => T.optim.constantSchedule(0.1)(-3), /constantSchedule: the step count is -3/);
+});
