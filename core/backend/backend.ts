@@ -73,20 +73,32 @@ export function registerBackendFactory(name: string, make: () => Promise<Backend
   factories.set(name, make);
 }
 
-/** Returns a backend by name, creating it if a factory was registered. */
+/** Backends being created: concurrent first loads share one creation. */
+const pending = new Map<string, Promise<Backend>>();
+
+/**
+ * Returns a backend by name, creating it if a factory was registered. Calls made while it is being
+ * created wait for the same one (two `toBackend(t, "webgpu")` in one `Promise.all` made two devices,
+ * whose tensors could not meet in an op); a creation that fails is tried again by the next call.
+ */
 export async function loadBackend(name: string): Promise<Backend> {
-  let b = backends.get(name);
-  if (!b) {
+  const b = backends.get(name);
+  if (b) return b;
+  let p = pending.get(name);
+  if (!p) {
     const make = factories.get(name);
     if (!make) {
       throw new BackendError(
         `useBackend: unknown backend "${name}"; known: ${[...backends.keys(), ...factories.keys()].join(", ")}`,
       );
     }
-    b = await make();
-    backends.set(name, b);
+    p = make().then((made) => {
+      backends.set(name, made);
+      return made;
+    }).finally(() => pending.delete(name));
+    pending.set(name, p);
   }
-  return b;
+  return await p;
 }
 
 /** Returns an already created backend by name, or throws. */
