@@ -70,3 +70,29 @@ Deno.test({
     assert.equal(await loadBackend("ops-parity-fake"), a);
   },
 });
+
+Deno.test({
+  name: "webgpu parity: log1p, expm1, softplus, logSigmoid, isnan, isfinite at small, huge and special arguments",
+  ...opt,
+  async fn() {
+    // log1p of tiny x must keep x's digits (a compiler that folds (1 + x) − 1 to x gave 0 for 1e−30)
+    const specials = f32([-1, -0.999999, -0.5, -0.3, -1e-7, -1e-30, 0, -0, 1e-30, 1e-7, 1e-3, 0.4, 0.5, 1, 10, 88, 89]);
+    const more = f32([1e30, -2, -1e30, Infinity, -Infinity, NaN]);
+    const sweep = T.mul(T.normal(T.key(30), [4, 250]), 5);
+    const tiny = T.mul(
+      T.sign(T.normal(T.key(31), [300])),
+      T.pow(10, T.uniform(T.key(32), [300], { min: -30, max: -1 })),
+    );
+    for (const x of [specials, more, sweep, tiny]) {
+      // 4e−7 relative: a few float32 ulps (the CPU rounds the float64 result once)
+      await parity("log1p, expm1", [x], (a) => [T.log1p(a), T.expm1(a)], { rtol: 4e-7, atol: 0 });
+      // softplus(−100) = 3.8e−44 is subnormal: a GPU may flush it to zero
+      await parity("softplus, logSigmoid", [x], (a) => [T.softplus(a), T.logSigmoid(a)], { rtol: 4e-7, atol: 1e-37 });
+      await parity("isnan, isfinite", [x], (a) => [T.isnan(a), T.isfinite(a)], { exact: true });
+    }
+    const ints = T.tensor([-3, 0, 2, 40], { dtype: "int32" });
+    await parity("int32", [ints], (a) => [T.log1p(a), T.expm1(a), T.softplus(a), T.isnan(a), T.isfinite(a)], {
+      rtol: 4e-7,
+    });
+  },
+});
