@@ -64,6 +64,8 @@ export interface ModelConfig {
   readonly slidingWindow?: number;
   /** GPT-2: divide attention scores by (layer index + 1) too. */
   readonly scaleAttnByInverseLayerIdx?: boolean;
+  /** GPT-2: scale attention scores by 1/√headDim (`scale_attn_weights`, default true); false: unscaled. */
+  readonly scaleAttnWeights?: boolean;
   /** The MLP's activation: `gelu_new` (GPT-2's tanh form), `gelu`, `relu` or `silu`. */
   readonly activation: string;
   /** Token ids from the config (absent when it names none). */
@@ -174,6 +176,7 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
       normEps: real(raw, "layer_norm_epsilon", 1e-5),
       tieWordEmbeddings: raw.tie_word_embeddings !== false,
       scaleAttnByInverseLayerIdx: raw.scale_attn_by_inverse_layer_idx === true,
+      scaleAttnWeights: raw.scale_attn_weights !== false,
       activation: String(raw.activation_function ?? "gelu_new"),
     };
   }

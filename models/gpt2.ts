@@ -58,7 +58,8 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
     const at = `transformer.h.${i}`;
     const qkv = lin(`${at}.attn.c_attn`, l.attn.c_attn, layerNorm(h, l.ln_1, c.normEps));
     const part = (j: number) => slice(qkv, [null, null, [j * E, (j + 1) * E]]).reshape([B, T, H, D]);
-    const scale = 1 / Math.sqrt(D) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+    // transformers: 1/√D unless scale_attn_weights is false, then / (i + 1) with scale_attn_by_inverse_layer_idx
+    const scale = (c.scaleAttnWeights === false ? 1 : 1 / Math.sqrt(D)) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
     const a = attention(part(0), part(1), part(2), { scale, cache: opts.cache?.layers[i] });
     caches.push(a.cache);
     h = add(h, lin(`${at}.attn.c_proj`, l.attn.c_proj, a.out));

@@ -1,0 +1,59 @@
+/**
+ * Config variants of the supported families (issue 9's audit against transformers 5.18): every
+ * config field that changes transformers' numbers either changes Tangent's the same way or is
+ * refused with an error naming the field, its value and what is supported. Features are checked
+ * by invariants where one exists (an equivalent model with other weights), else against
+ * transformers' logits in `tests/data/models_variants.json` (see `tests/data/README.md`).
+ */
+import assert from "node:assert/strict";
+import { createModel, initModel, key, loadModel, parseConfig, type Tensor, tensor } from "../mod.ts";
+import { modelStateDict } from "../models/mod.ts";
+
+const ids = tensor([[5, 3, 9, 1, 14, 2, 8, 8, 0, 11], [7, 7, 0, 12, 13, 4, 15, 6, 1, 2]], { dtype: "int32" });
+
+async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
+  const x = await a.data(), y = await b.data();
+  assert.equal(x.length, y.length);
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+  return d;
+}
+
+/** The state dict of `raw`'s model with random float64 weights, tensor by tensor as plain arrays. */
+async function randomWeights(raw: Record<string, unknown>, seed: number) {
+  const config = parseConfig(raw);
+  const model = createModel(config, initModel(config, key(seed), { dtype: "float64" }));
+  const out: Record<string, { data: Float64Array; shape: number[] }> = {};
+  for (const [n, t] of Object.entries(modelStateDict(model))) {
+    // larger than init's 0.02 so that every feature moves the logits visibly
+    out[n] = { data: Float64Array.from(await t.data(), (v) => 10 * v), shape: [...t.shape] };
+  }
+  return out;
+}
+
+function tensorsOf(w: Record<string, { data: Float64Array; shape: number[] }>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(w).map(([n, t]) => [n, tensor(t.data, { shape: t.shape })]));
+}
+
+const gpt2 = { model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16 };
+
+Deno.test("GPT-2 scale_attn_weights: false leaves the scores unscaled (= q scaled by √headDim)", async () => {
+  const w = await randomWeights(gpt2, 1);
+  const unscaled = await loadModel({ config: { ...gpt2, scale_attn_weights: false }, tensors: tensorsOf(w) }, {
+    dtype: "float64",
+  });
+  // the same model with scaled scores and the query columns of c_attn (Conv1D: in × 3E) times √D
+  const E = 8, D = 4;
+  for (let l = 0; l < 2; l++) {
+    const cw = w[`transformer.h.${l}.attn.c_attn.weight`].data, cb = w[`transformer.h.${l}.attn.c_attn.bias`].data;
+    for (let r = 0; r < E; r++) for (let c = 0; c < E; c++) cw[r * 3 * E + c] *= Math.sqrt(D);
+    for (let c = 0; c < E; c++) cb[c] *= Math.sqrt(D);
+  }
+  const scaled = await loadModel({ config: gpt2, tensors: tensorsOf(w) }, { dtype: "float64" });
+  const a = unscaled.apply(unscaled.params, ids), b = scaled.apply(scaled.params, ids);
+  assert.ok(await maxDiff(a, b) < 1e-12, `unscaled vs rescaled q: ${await maxDiff(a, b)}`);
+  const plain = await loadModel({ config: gpt2, tensors: tensorsOf(await randomWeights(gpt2, 1)) }, {
+    dtype: "float64",
+  });
+  assert.ok(await maxDiff(a, plain.apply(plain.params, ids)) > 1e-3, "scale_attn_weights: false changes the logits");
+});
