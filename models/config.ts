@@ -60,8 +60,13 @@ export interface ModelConfig {
   readonly tieWordEmbeddings: boolean;
   /** RoPE (Llama family). */
   readonly rope?: RopeConfig;
-  /** Tokens a query sees back (Mistral's sliding window); absent: all earlier tokens. */
+  /** Tokens a query sees back (Mistral's and Qwen2's sliding window); absent: all earlier tokens. */
   readonly slidingWindow?: number;
+  /**
+   * Which layers use `slidingWindow` (Qwen2's `layer_types`, from `max_window_layers` when the
+   * config has none: layers i ≥ max_window_layers slide); absent: every layer does.
+   */
+  readonly layerTypes?: readonly ("full_attention" | "sliding_attention")[];
   /** GPT-2: divide attention scores by (layer index + 1) too. */
   readonly scaleAttnByInverseLayerIdx?: boolean;
   /** GPT-2: scale attention scores by 1/√headDim (`scale_attn_weights`, default true); false: unscaled. */
@@ -122,6 +127,25 @@ function ropeOf(raw: Record<string, unknown>): RopeConfig {
     highFreqFactor: num("high_freq_factor"),
     originalMaxPositions: num("original_max_position_embeddings"),
   };
+}
+
+/** Qwen2's attention type per layer: `layer_types`, or sliding from `max_window_layers` (default 28) on. */
+function qwen2LayerTypes(raw: Record<string, unknown>, numLayers: number): ("full_attention" | "sliding_attention")[] {
+  const given = raw.layer_types;
+  if (given === undefined || given === null) {
+    const from = int(raw, ["max_window_layers"], 28);
+    return Array.from({ length: numLayers }, (_, i) => (i >= from ? "sliding_attention" : "full_attention"));
+  }
+  if (
+    !Array.isArray(given) || given.length !== numLayers ||
+    given.some((t) => t !== "full_attention" && t !== "sliding_attention")
+  ) {
+    throw new FormatError(
+      `config: layer_types ${JSON.stringify(given)?.slice(0, 120)} is not supported; Tangent runs one of ` +
+        `"full_attention" or "sliding_attention" per layer (${numLayers} entries, one per num_hidden_layers)`,
+    );
+  }
+  return given;
 }
 
 /**
@@ -188,12 +212,17 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
       `config: num_attention_heads = ${heads} is not a multiple of num_key_value_heads = ${kvHeads}`,
     );
   }
+  const numLayers = int(raw, ["num_hidden_layers"]);
+  // transformers: Llama has no sliding window (it ignores the field), Mistral slides in every layer,
+  // Qwen2 only with use_sliding_window and only in the layers its layer_types name
   const window = raw.sliding_window;
-  const useWindow = typeof window === "number" && (modelType !== "qwen2" || raw.use_sliding_window === true);
+  const useWindow = typeof window === "number" &&
+    (modelType === "mistral" || (modelType === "qwen2" && raw.use_sliding_window === true));
+  const layerTypes = modelType === "qwen2" && useWindow ? qwen2LayerTypes(raw, numLayers) : undefined;
   return {
     ...common,
     hiddenSize: hidden,
-    numLayers: int(raw, ["num_hidden_layers"]),
+    numLayers,
     numHeads: heads,
     numKvHeads: kvHeads,
     headDim: int(raw, ["head_dim"], Math.floor(hidden / heads)),
@@ -203,6 +232,7 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
     tieWordEmbeddings: raw.tie_word_embeddings === true,
     rope: ropeOf(raw),
     slidingWindow: useWindow ? (window as number) : undefined,
+    layerTypes,
     activation: String(raw.hidden_act ?? "silu"),
   };
 }

@@ -65,7 +65,7 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
     const k = applyRope(proj("k_proj", Hkv), cos, sin);
     const a = attention(q, k, proj("v_proj", Hkv), {
       cache: opts.cache?.layers[i],
-      slidingWindow: c.slidingWindow,
+      slidingWindow: c.layerTypes?.[i] === "full_attention" ? undefined : c.slidingWindow,
     });
     caches.push(a.cache);
     h = add(h, lin(`${at}.self_attn.o_proj`, l.self_attn.o_proj, a.out));

@@ -6,7 +6,7 @@
  * transformers' logits in `tests/data/models_variants.json` (see `tests/data/README.md`).
  */
 import assert from "node:assert/strict";
-import { createModel, initModel, key, loadModel, parseConfig, type Tensor, tensor } from "../mod.ts";
+import { createModel, FormatError, initModel, key, loadModel, parseConfig, type Tensor, tensor } from "../mod.ts";
 import { modelStateDict } from "../models/mod.ts";
 
 const ids = tensor([[5, 3, 9, 1, 14, 2, 8, 8, 0, 11], [7, 7, 0, 12, 13, 4, 15, 6, 1, 2]], { dtype: "int32" });
@@ -56,4 +56,57 @@ Deno.test("GPT-2 scale_attn_weights: false leaves the scores unscaled (= q scale
     dtype: "float64",
   });
   assert.ok(await maxDiff(a, plain.apply(plain.params, ids)) > 1e-3, "scale_attn_weights: false changes the logits");
+});
+
+const qwen2 = {
+  model_type: "qwen2",
+  vocab_size: 16,
+  hidden_size: 8,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  intermediate_size: 12,
+  max_position_embeddings: 32,
+  sliding_window: 3,
+  use_sliding_window: true,
+};
+
+Deno.test("Qwen2's sliding window applies to the layers layer_types names (max_window_layers), not to all", async () => {
+  // layer `inert` adds nothing to the residual stream (o_proj and down_proj zero), so a model whose
+  // other layer is full attention equals the windowless model, and one whose other layer slides
+  // equals the model where both slide
+  for (const inert of [0, 1]) {
+    const w = await randomWeights(qwen2, 2);
+    for (const n of ["self_attn.o_proj", "mlp.down_proj"]) w[`model.layers.${inert}.${n}.weight`].data.fill(0);
+    const run = async (cfg: Record<string, unknown>) => {
+      const m = await loadModel({ config: cfg, tensors: tensorsOf(w) }, { dtype: "float64" });
+      return m.apply(m.params, ids);
+    };
+    const mixed = await run({ ...qwen2, max_window_layers: 1 }); // layer 0 full, layer 1 sliding
+    const full = await run({ ...qwen2, use_sliding_window: false });
+    const sliding = await run({ ...qwen2, max_window_layers: 0 });
+    const live = 1 - inert;
+    const [same, other] = live === 0 ? [full, sliding] : [sliding, full];
+    assert.ok(await maxDiff(mixed, same) < 1e-12, `layer ${live} live: ${await maxDiff(mixed, same)}`);
+    assert.ok(await maxDiff(mixed, other) > 1e-3, `layer ${live} live: the window changes the logits`);
+    // layer_types written out (transformers 5) wins over max_window_layers
+    const given = (types: string[]) => run({ ...qwen2, max_window_layers: 1, layer_types: types });
+    assert.ok(await maxDiff(await given(["full_attention", "sliding_attention"]), same) < 1e-12);
+    assert.ok(await maxDiff(await given(["sliding_attention", "full_attention"]), other) < 1e-12);
+  }
+});
+
+Deno.test("sliding-window configs read as transformers reads them", () => {
+  const types = (raw: Record<string, unknown>) => parseConfig(raw).layerTypes;
+  // max_window_layers defaults to 28: a shallow Qwen2 with use_sliding_window slides nowhere
+  assert.deepEqual(types({ ...qwen2, max_window_layers: undefined }), ["full_attention", "full_attention"]);
+  assert.deepEqual(types({ ...qwen2, max_window_layers: 1 }), ["full_attention", "sliding_attention"]);
+  assert.equal(parseConfig({ ...qwen2, use_sliding_window: false }).slidingWindow, undefined);
+  // Llama has no sliding window: transformers' forward ignores a stray sliding_window
+  assert.equal(parseConfig({ ...qwen2, model_type: "llama" }).slidingWindow, undefined);
+  assert.equal(parseConfig({ ...qwen2, model_type: "mistral" }).slidingWindow, 3);
+  assert.throws(
+    () => parseConfig({ ...qwen2, layer_types: ["full_attention", "chunked_attention"] }),
+    (e: Error) => e instanceof FormatError && /layer_types/.test(e.message) && /chunked_attention/.test(e.message),
+  );
 });
