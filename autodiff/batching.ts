@@ -109,9 +109,18 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     const P = pre.reduce((a, b) => a * b, 1), Q = post.reduce((a, b) => a * b, 1);
     const I = idx.size / size;
     const ub = o.reshape(o.transpose(o.reshape(u, [size, P, I, Q]), [1, 0, 2, 3]), [P, size * I, Q]);
+    // every example's indices checked against its own axis first (a scatter of zeros into [d]: its
+    // error is scatterAdd's, naming the example's extent; an index past it would otherwise add into
+    // the next example's rows), the zero sum added so the check stays in a jit graph
+    const zero = o.sum(
+      bind(ALL_PRIMITIVES.scatterAdd, [idx, o.zeros(idx.shape, { dtype: "int32", like: idx })], {
+        axis: 0,
+        shape: [d],
+      })[0],
+    );
     const flat = o.reshape(
       o.add(
-        o.reshape(wrapIndex(idx, d), [size, -1]),
+        o.reshape(o.add(wrapIndex(idx, d), zero), [size, -1]),
         o.reshape(o.mul(o.arange(size, undefined, 1, { like: idx }), d), [size, 1]),
       ),
       [-1],

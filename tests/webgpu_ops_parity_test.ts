@@ -96,3 +96,69 @@ Deno.test({
     });
   },
 });
+
+/** `f` fails on both backends (the WebGPU one at the latest when its result is read) with `cls` matching `re`. */
+async function sameError(
+  what: string,
+  inputs: Tensor[],
+  f: (...xs: Tensor[]) => Tensor | Tensor[],
+  cls: new (...a: never[]) => Error,
+  re: RegExp,
+  gpu = gpuOk,
+): Promise<void> {
+  const check = (e: unknown) => {
+    assert.ok(e instanceof cls, `${what}: ${String(e)} is not a ${cls.name}`);
+    assert.match((e as Error).message, re, what);
+    return true;
+  };
+  assert.throws(() => [f(...inputs)].flat().map((t) => t.dataSync()), check, `${what} (cpu)`);
+  if (!gpu) return;
+  const gpuIn = await Promise.all(inputs.map((t) => T.toBackend(t, "webgpu")));
+  await assert.rejects(
+    async () => {
+      await T.useBackend("webgpu");
+      try {
+        for (const t of [f(...gpuIn)].flat()) await t.data();
+      } finally {
+        await T.useBackend("cpu");
+      }
+    },
+    check,
+    `${what} (webgpu)`,
+  );
+}
+
+Deno.test({
+  name: "vmap of take and scatterAdd: an index outside its own example's axis is the eager error on both backends",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const x = T.normal(T.key(40), [3, 5]), u = T.tensor([[1, 2], [3, 4], [5, 6]]);
+    const i32 = (v: number[][] | number[]) => T.tensor(v, { dtype: "int32" });
+    const take = (a: Tensor, i: Tensor) => T.vmap((a: Tensor, i: Tensor) => T.take(a, i))(a, i);
+    const scatter = (i: Tensor, v: Tensor) => T.vmap((i: Tensor, v: Tensor) => T.scatterAdd(i, v, 0, [4]))(i, v);
+    // in range, negative indices included: each example's own rows
+    const inRange = i32([[0, -1], [3, 2], [-4, 0]]);
+    assert.deepEqual(await scatter(inRange, u).array(), [[1, 0, 0, 2], [0, 0, 4, 3], [11, 0, 0, 0]]);
+    if (gpuOk) await parity("vmap scatterAdd", [inRange, u], scatter, { exact: true });
+    // index 4 of example 1 used to land in example 2's row 0 (and −5 in example 0's last row), silently
+    for (const bad of [[[0, -1], [4, 2], [1, 0]], [[0, -5], [3, 2], [1, 0]]]) {
+      await sameError("vmap scatterAdd", [i32(bad), u], scatter, T.DomainError, /^scatterAdd: index -?\d .*extent 4/);
+    }
+    await sameError("vmap take", [x, i32([[0, 1], [5, 1], [2, 2]])], take, T.DomainError, /^take: index 5 .*extent 5/);
+    await sameError(
+      "vmap take shared",
+      [x, i32([0, -6])],
+      (a, i) => T.vmap((a: Tensor) => T.take(a, i))(a),
+      T.DomainError,
+      /^take: index -6 .*extent 5/,
+    );
+    await sameError(
+      "jit vmap scatterAdd",
+      [i32([[0, 1], [2, 9], [1, 0]]), u],
+      T.jit(scatter),
+      T.DomainError,
+      /^scatterAdd: index 9 .*extent 4/,
+    );
+  },
+});
