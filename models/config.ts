@@ -16,6 +16,20 @@ export const SUPPORTED_MODEL_TYPES: Readonly<Record<string, Architecture>> = {
   qwen2: "llama",
 };
 
+/** The MLP activations `activation` runs (transformers' `ACT2FN` names). */
+const ACTIVATIONS = ["gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu", "silu", "swish"];
+
+/** The config's activation, checked when the config is read rather than on the first forward pass. */
+function activationOf(raw: Record<string, unknown>, field: string, fallback: string): string {
+  const name = String(raw[field] ?? fallback);
+  if (!ACTIVATIONS.includes(name)) {
+    throw new FormatError(
+      `config: ${field} '${name}' is not supported; Tangent runs ${ACTIVATIONS.join(", ")}`,
+    );
+  }
+  return name;
+}
+
 /** How RoPE's frequencies are scaled (transformers' `rope_type`). */
 export interface RopeConfig {
   /** θ in 1/θ^(2i/d). */
@@ -201,7 +215,7 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
       tieWordEmbeddings: raw.tie_word_embeddings !== false,
       scaleAttnByInverseLayerIdx: raw.scale_attn_by_inverse_layer_idx === true,
       scaleAttnWeights: raw.scale_attn_weights !== false,
-      activation: String(raw.activation_function ?? "gelu_new"),
+      activation: activationOf(raw, "activation_function", "gelu_new"),
     };
   }
   const hidden = int(raw, ["hidden_size"]);
@@ -233,6 +247,6 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
     rope: ropeOf(raw),
     slidingWindow: useWindow ? (window as number) : undefined,
     layerTypes,
-    activation: String(raw.hidden_act ?? "silu"),
+    activation: activationOf(raw, "hidden_act", "silu"),
   };
 }

@@ -110,3 +110,20 @@ Deno.test("sliding-window configs read as transformers reads them", () => {
     (e: Error) => e instanceof FormatError && /layer_types/.test(e.message) && /chunked_attention/.test(e.message),
   );
 });
+
+Deno.test("an activation Tangent does not run is refused when the config is read, naming the field", () => {
+  for (
+    const [raw, field] of [[{ ...gpt2, activation_function: "quick_gelu" }, "activation_function"], [
+      { ...qwen2, hidden_act: "tanh" },
+      "hidden_act",
+    ]] as const
+  ) {
+    assert.throws(
+      () => parseConfig(raw),
+      (e: Error) => e instanceof FormatError && e.message.includes(field) && /quick_gelu|tanh/.test(e.message),
+    );
+  }
+  for (const act of ["gelu_new", "gelu", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu"]) {
+    assert.equal(parseConfig({ ...gpt2, activation_function: act }).activation, act);
+  }
+});
