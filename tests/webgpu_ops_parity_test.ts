@@ -162,3 +162,19 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "logSigmoid of a bool or int tensor is float32, as softplus (it threw naming neg for bool)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const b = T.tensor([true, false]), i = T.tensor([1, 0], { dtype: "int32" });
+    for (const x of [b, i]) {
+      const y = T.logSigmoid(x);
+      assert.equal(y.dtype, "float32");
+      assert.deepEqual(Array.from(y.dataSync()), [Math.fround(-Math.log1p(Math.exp(-1))), Math.fround(-Math.LN2)]);
+      if (gpuOk) await parity("logSigmoid", [x], (a) => [T.logSigmoid(a), T.softplus(a)], { rtol: 4e-7 });
+    }
+    assert.throws(() => T.logSigmoid("x" as never), /logSigmoid/);
+  },
+});

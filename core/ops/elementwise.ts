@@ -318,7 +318,10 @@ export function softplus(x: TensorLike): Tensor {
  * ```
  */
 export function logSigmoid(x: TensorLike): Tensor {
-  return neg(softplus(neg(x)));
+  checkOperand("logSigmoid", x);
+  // an int or bool input is taken as float32, as softplus does (neg of a bool would throw, naming neg)
+  const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : isFloat(x.dtype) ? x : astype(x, "float32");
+  return neg(softplus(neg(t)));
 }
 
 /**
