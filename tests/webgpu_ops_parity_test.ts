@@ -178,3 +178,160 @@ Deno.test({
     assert.throws(() => T.logSigmoid("x" as never), /logSigmoid/);
   },
 });
+
+const rnd = (seed: number, shape: number[]) => T.normal(T.key(seed), shape);
+/** Normal values floored to integers: many ties. */
+const ties = (seed: number, shape: number[]) => T.floor(T.mul(rnd(seed, shape), 2));
+const special = () =>
+  f32([3, NaN, 1, 2, NaN, 1, NaN, NaN, NaN, 0, 0, 0, -Infinity, Infinity, 0, -0, Infinity, -Infinity]).reshape([3, 6]);
+
+Deno.test({
+  name:
+    "webgpu parity: argmax, argmin, sort, argsort, topk, cumsum, cumprod exactly (NaN, ties, ±0, ±∞, axes, int32, bool)",
+  ...opt,
+  async fn() {
+    const inputs: [string, Tensor][] = [
+      ["random", rnd(1, [5, 7])],
+      ["ties", ties(2, [4, 6])],
+      ["special", special()],
+      ["int32", T.tensor([[3, -1, 7, 7, 0], [-5, -5, 2, 9, 9]], { dtype: "int32" })],
+      ["bool", T.tensor([[true, false, true], [false, false, true]])],
+    ];
+    for (const [name, x] of inputs) {
+      for (const axis of [undefined, 0, 1, -1, -2]) {
+        await parity(`${name} axis ${axis}`, [x], (a) => [
+          T.argmax(a, { axis }),
+          T.argmin(a, { axis, keepdims: true }),
+          T.sort(a, { axis }),
+          T.argsort(a, { axis }),
+          T.sort(a, { axis, descending: true }),
+          T.argsort(a, { axis, descending: true }),
+          T.topk(a, 2, { axis }).values,
+          T.topk(a, 2, { axis }).indices,
+          T.cumsum(a, axis),
+          T.cumprod(a, axis, { reverse: true }),
+        ], { exact: true });
+      }
+    }
+    // a 3-d tensor, long rows (several workgroups of rows), k = 0 and k = n, 0-d and empty tensors
+    await parity("3-d", [rnd(3, [3, 4, 5])], (a) => [
+      T.argmax(a, { axis: 1 }),
+      T.sort(a, { axis: -3 }),
+      T.topk(a, 4, { axis: 1 }).indices,
+      T.cumsum(a, 1, { reverse: true }),
+    ], { exact: true });
+    await parity("long rows", [ties(4, [2, 3000])], (a) => [T.argmax(a, { axis: 1 }), T.argsort(a), T.cumsum(a, 1)], {
+      exact: true,
+    });
+    await parity("k = 0, n", [ties(5, [3, 4])], (a) => [T.topk(a, 0).values, T.topk(a, 4).indices], { exact: true });
+    await parity("0-d", [f32([2.5]).reshape([])], (a) => [T.argmax(a), T.sort(a), T.cumsum(a), T.cumprod(a, 0)], {
+      exact: true,
+    });
+    await parity("empty", [T.zeros([3, 0])], (a) => [
+      T.argmax(a, { axis: 0 }),
+      T.sort(a),
+      T.argsort(a, { axis: 0 }),
+      T.topk(a, 0).values,
+      T.cumsum(a, 0),
+      T.cumprod(a),
+    ], { exact: true });
+    const x = rnd(6, [5, 7]);
+    await sameError(
+      "argmax empty",
+      [T.zeros([3, 0])],
+      (a) => T.argmax(a, { axis: 1 }),
+      T.ShapeError,
+      /^argmax: .*empty/,
+    );
+    await sameError("topk k > n", [x], (a) => T.topk(a, 8).values, T.ShapeError, /^topk: k = 8/);
+    await sameError("sort axis", [x], (a) => T.sort(a, { axis: -3 }), T.ShapeError, /^sort: axis -3/);
+    await sameError("cumprod axis", [x], (a) => T.cumprod(a, 2), T.ShapeError, /^cumprod: axis 2/);
+  },
+});
+
+Deno.test({
+  name: "webgpu parity: einsum with ..., broadcasting, traces, outer products, int32; its errors",
+  ...opt,
+  async fn() {
+    const a = rnd(10, [3, 4]), b = rnd(11, [4, 5]), v = rnd(12, [4]), sq = rnd(13, [4, 4]), c3 = rnd(14, [2, 3, 4]);
+    const cases: [string, Tensor[]][] = [
+      ["ij,jk->ik", [a, b]],
+      ["ij,jk", [a, b]],
+      ["i,i", [v, v]],
+      ["i,j->ij", [v, v]],
+      ["ii->i", [sq]],
+      ["ii", [sq]],
+      ["bij->b", [c3]],
+      ["...ij,...jk->...ik", [rnd(15, [2, 1, 3, 4]), rnd(16, [5, 4, 2])]],
+      ["...ij,jk->...ik", [c3, b]],
+      ["i...->...", [c3]],
+      ["...,...->...", [v, a]],
+      ["ij,jk,kl->il", [a, b, rnd(17, [5, 2])]],
+      ["ij,jk->ik", [T.zeros([3, 0]), T.zeros([0, 2])]],
+      ["ij,jk->ik", [special(), rnd(18, [6, 2])]],
+      ["ij,jk->ik", [T.tensor([[1, 2]], { dtype: "int32" }), T.tensor([[3], [4]], { dtype: "int32" })]],
+    ];
+    for (const [spec, ops] of cases) {
+      await parity(`einsum ${spec}`, ops, (...xs) => T.einsum(spec, ...xs), { rtol: 1e-5, atol: 1e-5 });
+    }
+    await sameError("einsum sizes", [a, a], (x, y) => T.einsum("ij,jk->ik", x, y), T.ShapeError, /^einsum: .*label j/);
+    await sameError(
+      "einsum ... sizes",
+      [c3, rnd(19, [3, 4, 5])],
+      (x, y) => T.einsum("...ij,...jk->...ik", x, y),
+      T.ShapeError,
+      /^einsum: /,
+    );
+  },
+});
+
+Deno.test({
+  name: "webgpu parity: clip, maximum, minimum, relu, max/min reductions keep NaN exactly",
+  ...opt,
+  async fn() {
+    const x = f32([-2, -1, -0.5, 0, 0.5, 1, 2, NaN, Infinity, -Infinity, -0]);
+    await parity("clip", [x], (a) => [
+      T.clip(a, 0, 1),
+      T.clip(a, -0.5, null),
+      T.clip(a, null, 0.5),
+      T.clip(a, 1, 0),
+      T.clip(a, NaN, 1),
+      T.relu(a),
+    ], { exact: true });
+    await parity("clip tensor bounds", [rnd(20, [3, 4]), rnd(21, [4]), T.add(rnd(22, [3, 1]), 1)], T.clip, {
+      exact: true,
+    });
+    await parity(
+      "clip int32",
+      [T.tensor([3, -1, 7, 0], { dtype: "int32" })],
+      (a) => [T.clip(a, 0, 5), T.clip(a, 0.5, 5.5)],
+      {
+        exact: true,
+      },
+    );
+    await parity("maximum, minimum", [x, f32([NaN])], (a, n) => [
+      T.maximum(a, n),
+      T.minimum(n, a),
+      T.maximum(a, 0),
+      T.minimum(0, a),
+    ], { exact: true });
+    const holes = T.where(T.greater(rnd(23, [3, 5000]), 3), NaN, rnd(24, [3, 5000]));
+    for (const s of [special(), holes]) {
+      await parity(
+        "max, min",
+        [s],
+        (a) => [T.max(a), T.min(a, { axis: 0 }), T.max(a, { axis: 1 }), T.argmin(a, { axis: 1 })],
+        {
+          exact: true,
+        },
+      );
+    }
+    await sameError(
+      "clip broadcast",
+      [rnd(25, [3, 4]), rnd(26, [3])],
+      (a, l) => T.clip(a, l, null),
+      T.ShapeError,
+      /^clip:/,
+    );
+  },
+});
