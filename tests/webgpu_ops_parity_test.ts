@@ -335,3 +335,126 @@ Deno.test({
     );
   },
 });
+
+const g1 = (f: (x: Tensor) => Tensor) => T.grad((x: Tensor) => T.sum(f(x)));
+
+Deno.test({
+  name: "webgpu parity: gradients of the ordering and special ops (ties, NaN, zeros of cumprod, clip at its bounds)",
+  ...opt,
+  async fn() {
+    const tied = ties(30, [4, 6]), w = rnd(31, [4, 6]);
+    await parity("sort, topk, max", [tied, w, special(), rnd(35, [3, 6])], (x, v, s, u) => [
+      g1((a) => T.mul(T.sort(a, { axis: 0, descending: true }), v))(x),
+      g1((a) => T.mul(T.sort(a), u))(s),
+      g1((a) => T.topk(a, 3).values)(x),
+      g1((a) => T.max(a, { axis: 1 }))(x),
+    ], { exact: true });
+    const zeros = f32([1, 0, 2, 0, 3, 2, -1, 0.5, 4, 0]).reshape([2, 5]);
+    await parity("cumsum, cumprod", [rnd(32, [5, 7]), zeros], (x, z) => [
+      g1((a) => T.mul(T.cumsum(a, -1, { reverse: true }), T.sin(a)))(x),
+      g1((a) => T.mul(T.cumprod(a, 1), T.cos(a)))(z),
+      g1((a) => T.cumprod(a, 0, { reverse: true }))(z),
+    ], { rtol: 1e-5, atol: 1e-6 });
+    const sp = f32([-100, -20, -1, -1e-7, 0, 1e-7, 1, 20, 100, 1e30]);
+    await parity("special", [sp], (x) => [
+      g1((a) => T.log1p(T.abs(a)))(x),
+      g1((a) => T.expm1(T.clip(a, -50, 50)))(x),
+      g1(T.softplus)(x),
+      g1(T.logSigmoid)(x),
+    ], { rtol: 1e-6, atol: 1e-37 });
+    await parity("clip", [f32([-1, 0, 0.5, 1, 2, NaN]), T.zeros([6]), T.ones([6])], (x, lo, hi) => [
+      ...T.grad((a: Tensor, l: Tensor, h: Tensor) => T.sum(T.clip(a, l, h)), { argnums: [0, 1, 2] })(x, lo, hi),
+      g1((a) => T.maximum(a, f32([NaN, 1, 3, 1, 2, 0])))(x),
+    ], { exact: true });
+    await parity(
+      "einsum",
+      [rnd(33, [2, 1, 3, 4]), rnd(34, [5, 4, 2])],
+      (a, b) =>
+        T.grad((x: Tensor, y: Tensor) => T.sum(T.sin(T.einsum("...ij,...jk->...ik", x, y))), { argnums: [0, 1] })(a, b),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+  },
+});
+
+Deno.test({
+  name: "webgpu parity: vmap, jit replay, scan, foriLoop, checkpoint, jacrev/jacfwd/hessian on webgpu tensors",
+  ...opt,
+  async fn() {
+    const B = rnd(40, [3, 5, 7]), BT = ties(41, [3, 4, 6]);
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    await parity("vmap ordering", [BT], (x) => [
+      T.vmap((a: Tensor) => T.sort(a, { axis: 0 }), { inAxes: 1 })(x),
+      T.vmap((a: Tensor) => T.argsort(a, { descending: true, axis: -2 }))(x),
+      T.vmap((a: Tensor) => T.argmax(a))(x),
+      T.vmap((a: Tensor) => T.topk(a, 2, { axis: 0 }).values, { outAxes: 1 })(x),
+      T.vmap((a: Tensor) => T.cumprod(a, 0, { reverse: true }), { inAxes: 2 })(x),
+      T.vmap(T.vmap((r: Tensor) => T.sort(r)))(x),
+      T.vmap(g1((a) => T.topk(a, 2).values))(x),
+    ], { exact: true });
+    await parity("vmap clip, special, einsum", [B, rnd(42, [3]), rnd(43, [4, 7])], (x, lo, m) => [
+      T.vmap((a: Tensor, l: Tensor) => T.clip(a, l, 1))(x, lo),
+      T.vmap((a: Tensor) => T.stack([T.log1p(T.abs(a)), T.expm1(a), T.softplus(a), T.logSigmoid(a)]))(x),
+      T.vmap((a: Tensor) => T.einsum("...j,kj->...k", a, m))(x),
+      T.vmap(g1((a) => T.cumprod(T.add(a, 2), -1)))(x),
+    ], { rtol: 1e-5, atol: 1e-6 });
+    // per-example gradients of a softplus regression
+    await parity("vmap(grad)", [rnd(44, [4, 3]), rnd(45, [3, 2]), rnd(46, [4, 2])], (xs, w, ys) =>
+      T.vmap(
+        T.grad((p: Tensor, x: Tensor, y: Tensor) => T.sum(T.softplus(T.sub(T.matmul(T.reshape(x, [1, 3]), p), y)))),
+        { inAxes: [null, 0, 0] },
+      )(w, xs, ys), tol);
+    // jit: traced on the first call, replayed on the next ones (the replay must use the new values)
+    const f = T.jit((x: Tensor, v: Tensor) => T.sum(T.mul(T.softplus(T.cumsum(x, -1)), v), { axis: -1 }));
+    const g = T.jit(g1((x) => T.mul(T.sort(x), T.arange(7, undefined, 1, { like: x }))));
+    const h = T.jit((x: Tensor) => [T.topk(x, 3).indices, T.argmax(x, { axis: 0 }), T.clip(x, -0.5, 0.5)]);
+    await parity("jit", [rnd(47, [5, 7]), rnd(48, [7])], (x, v) => [
+      f(x, v),
+      f(T.mul(x, 2), v),
+      g(x),
+      g(T.neg(x)),
+      ...h(x),
+      ...h(T.mul(x, 3)),
+    ], tol);
+    // scan, foriLoop and checkpoint
+    const X = rnd(49, [5, 7]);
+    await parity("scan", [X, rnd(50, [7])], (x, v) => [
+      ...T.scan(
+        (c: Tensor, r: Tensor) => {
+          const m = T.maximum(c, r);
+          return [m, T.argmax(m)];
+        },
+        T.full([7], -Infinity, { like: x }),
+        x,
+      ),
+      T.scan((c: Tensor, r: Tensor) => [T.add(c, r), T.add(c, r)], T.zeros([7], { like: x }), x, { reverse: true })[1],
+      T.grad((p: Tensor) =>
+        T.sum(
+          T.scan(
+            (c: Tensor, r: Tensor) => {
+              const s = T.tanh(T.add(T.mul(c, p), r));
+              return [s, T.softplus(s)];
+            },
+            T.zeros([7], { like: p }),
+            x,
+          )[1],
+        )
+      )(v),
+    ], tol);
+    await parity("foriLoop, checkpoint", [f32([0.5, -0.2]), X, rnd(51, [7, 7])], (c, x, w) => [
+      T.foriLoop(0, 5, (i, a: Tensor) => T.add(T.mul(a, T.log1p(T.abs(a))), i), c),
+      g1((a) => T.foriLoop(0, 4, (_i, b: Tensor) => T.softplus(T.mul(b, 1.5)), a))(c),
+      g1((v) => T.checkpoint((a: Tensor, b: Tensor) => T.logSigmoid(T.einsum("ij,jk->ik", a, b)))(x, v))(w),
+      g1((a) => T.checkpoint((b: Tensor) => T.cumsum(T.sort(b), -1))(a))(ties(52, [4, 6])),
+    ], tol);
+    const p = f32([0.3, -1, 2, 0.5]);
+    await parity("jacobians", [p], (x) => [
+      T.jacrev((a: Tensor) => T.cumsum(T.softplus(a)))(x),
+      T.jacfwd((a: Tensor) => T.cumsum(T.softplus(a)))(x),
+      T.jacrev((a: Tensor) => T.sort(a))(x),
+      T.jacfwd((a: Tensor) => T.topk(a, 2).values)(x),
+      T.hessian((a: Tensor) => T.sum(T.logSigmoid(T.einsum("i,i->i", a, a))))(x),
+      T.hessian((a: Tensor) => T.sum(T.cumprod(a)))(x),
+      T.vmap(T.jacrev((a: Tensor) => T.cumsum(T.log1p(T.square(a)))))(T.reshape(T.concat([x, x, x]), [3, 4])),
+    ], tol);
+  },
+});
