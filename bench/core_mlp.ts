@@ -1,6 +1,7 @@
 /**
  * The 2-layer MLP training step the core benchmarks time: `logits = relu(x W₁ + b₁) W₂ + b₂`,
- * softmax cross-entropy against one-hot labels, and plain SGD `θ ← θ − η ∇θ`.
+ * softmax cross-entropy against one-hot labels, and plain SGD `θ ← θ − η ∇θ` by the library's `sgd` (PyTorch's
+ * side runs `torch.optim.SGD`).
  * @module
  */
 import {
@@ -19,10 +20,10 @@ import {
   sum,
   type Tensor,
   tensor,
-  treeMap,
   valueAndGrad,
   zeros,
 } from "../mod.ts";
+import { type Optimizer, sgd, type SgdState } from "../optim/mod.ts";
 
 /** MLP parameters. */
 export interface Mlp {
@@ -56,8 +57,15 @@ export function mlpLoss(p: Mlp, x: Tensor, y: Tensor): Tensor {
   return mean(neg(sum(mul(y, logSoftmax(logits)), { axis: -1 })));
 }
 
-/** One SGD step: the loss before it and the updated parameters. */
+const optimizers = new Map<number, Optimizer<SgdState>>();
+
+/**
+ * One SGD step: the loss before it and the updated parameters. Plain SGD keeps no state between
+ * steps, so a fresh one serves each; the optimizer is made once per rate (it compiles its update).
+ */
 export function mlpStep(p: Mlp, x: Tensor, y: Tensor, lr: number): { loss: Tensor; params: Mlp } {
   const [loss, g] = valueAndGrad(mlpLoss)(p, x, y);
-  return { loss, params: treeMap((w: Tensor, gw: Tensor) => add(w, mul(gw, -lr)), p, g) };
+  let opt = optimizers.get(lr);
+  if (!opt) optimizers.set(lr, opt = sgd({ lr }));
+  return { loss, params: opt.update(g, opt.init(p), p).params };
 }
