@@ -458,3 +458,53 @@ Deno.test({
     ], tol);
   },
 });
+
+Deno.test({
+  name: "webgpu parity: optim chain, clipByGlobalNorm, masked, sgd, adam, adamw and schedules over several steps",
+  ...opt,
+  async fn() {
+    const { optim: O } = T;
+    type P = { a: Tensor; b: Tensor; frozen: Tensor };
+    const loss = (p: P) => {
+      const x = T.reshape(T.arange(8, undefined, 1, { dtype: "float32", like: p.a }), [2, 4]);
+      return T.add(T.sum(T.softplus(T.matmul(x, p.a))), T.add(T.sum(T.square(p.b)), T.sum(T.mul(p.frozen, 0.1))));
+    };
+    // deno-lint-ignore no-explicit-any
+    const steps = (opt: any, n = 4) => (a: Tensor, b: Tensor, frozen: Tensor) => {
+      let p: P = { a, b, frozen }, s = opt.init(p);
+      for (let i = 0; i < n; i++) ({ params: p, state: s } = opt.update(T.grad(loss)(p), s, p));
+      return [p.a, p.b, p.frozen];
+    };
+    const ins = [rnd(60, [4, 3]), rnd(61, [3]), rnd(62, [2, 2])];
+    const mask = { a: true, b: true, frozen: false };
+    const opts: [string, unknown][] = [
+      ["sgd", O.sgd({ lr: 0.1 })],
+      ["sgd nesterov", O.sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
+      ["adam", O.adam({ lr: 0.05 })],
+      ["adamw", O.adamw({ lr: 0.05, weightDecay: 0.1 })],
+      ["warmup cosine", O.adam({ lr: O.warmupCosineSchedule({ peakValue: 0.1, warmupSteps: 2, decaySteps: 5 }) })],
+      ["tensorSchedule", O.sgd({ lr: O.tensorSchedule((c) => T.div(0.1, T.add(T.astype(c, "float32"), 1))) })],
+      ["chain", O.chain(O.clipByGlobalNorm(0.5), O.adam({ lr: 0.05 }))],
+      ["chain masked", O.chain(O.clipByGlobalNorm(1), O.masked(O.adamw({ lr: 0.05 }), mask))],
+      ["masked sgd", O.masked(O.sgd({ lr: 0.1 }), { a: false, b: true, frozen: false })],
+    ];
+    // 1e−4: on WebGPU Adam's 1 − β₂ᵗ is formed in float32 from a float32 count (the CPU forms it in
+    // float64), which moves a step by ~6e−6 of itself
+    for (const [name, o] of opts) await parity(name, ins, steps(o), { rtol: 1e-4, atol: 1e-5 });
+    await parity("transformations", ins, (a, b, frozen) => {
+      const t = O.chain(O.clipByGlobalNorm(0.3), O.addDecayedWeights(0.01), O.scaleByLearningRate(0.1));
+      let p: P = { a, b, frozen }, s = t.init(p);
+      for (let i = 0; i < 3; i++) {
+        const r = t.update(T.grad(loss)(p), s, p);
+        p = O.applyUpdates(p, r.updates);
+        s = r.state;
+      }
+      return [p.a, p.b, p.frozen];
+    }, { rtol: 1e-5, atol: 1e-6 });
+    await parity("clip of zero and NaN gradients", [T.zeros([3]), f32([NaN, 1, 2])], (z, n) => {
+      const t = O.clipByGlobalNorm(1);
+      const up = (g: Tensor) => (t.update({ g }, t.init({}), {}).updates as { g: Tensor }).g;
+      return [up(z), up(n)];
+    }, { exact: true });
+  },
+});
