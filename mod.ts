@@ -52,7 +52,7 @@ export {
   vjp,
 } from "./autodiff/grad.ts";
 export { checkGrad, type CheckGradOptions } from "./autodiff/check.ts";
-export { type AxisSpec, vmap, type VmapOptions } from "./autodiff/vmap.ts";
+export { type AxisSpec, vmap, type VmapArg, type VmapOptions, type VmapOut, type Vmapped } from "./autodiff/vmap.ts";
 export { hessian, jacfwd, type JacobianOf, type JacobianOptions, jacrev } from "./autodiff/jacobian.ts";
 export { checkpoint, foriLoop, scan } from "./autodiff/control.ts";
 export { jit, type JitOptions } from "./autodiff/jit.ts";

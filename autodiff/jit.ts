@@ -20,6 +20,7 @@ import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
 import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { isKey } from "../core/random.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
@@ -256,6 +257,13 @@ function transformed(t: Tensor): boolean {
   return t._tr !== undefined || t._bt !== undefined;
 }
 
+/** Whether `x` holds a key that a `vmap` batches (its draws are batched tensors: `f` runs as itself, as for those). */
+function holdsBatchedKey(x: unknown): boolean {
+  if (isKey(x)) return x._bk !== undefined;
+  if (Array.isArray(x)) return x.some(holdsBatchedKey);
+  return isPlain(x) && Object.values(x).some(holdsBatchedKey);
+}
+
 /**
  * Compiles `f`: the first call with a new input signature (argument structure, shapes, dtypes,
  * backends, manifolds, static arguments) runs `f` once while recording its primitive applications;
@@ -353,7 +361,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   const fuse = opts.fuse ?? true;
   const traced = args.map((a, i) => (statics.has(i) ? [] : treeLeaves(a)));
   const leaves = traced.flat();
-  if (tracing > 0 || leaves.some(transformed)) return f(...args);
+  if (tracing > 0 || leaves.some(transformed) || args.some(holdsBatchedKey)) return f(...args);
   // a static argument's tensors are keyed by identity, as other objects are (its values are constants)
   const staticSig = (a: unknown) => `s${sig(a)}${treeLeaves(a).map((t) => `#${idOf(t)}`).join("")}`;
   let key = args.map((a, i) => (statics.has(i) ? staticSig(a) : sig(a))).join(";");

@@ -4,12 +4,15 @@
  * first); `bind` is interpreted by applying the primitive's batching rule (autodiff/batching.ts)
  * to the batched values. Nested vmaps are levels (the innermost active one interprets first), and
  * a `grad` inside or outside records as usual, so vmap composes with grad, jvp, jit and itself.
+ * An array of keys whose axis is a number is one key per example: a batched key (core/random.ts)
+ * whose draws are tensors batched at this level.
  * @module
  */
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Aval } from "../core/backend/backend.ts";
 import { type Primitive, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { batchedKey, isKey, type Key } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { BATCH_RULES, repeat } from "./batching.ts";
@@ -30,6 +33,35 @@ export interface VmapOptions {
   /** Where the batch axis goes in each output (same forms; default 0; `null` for an unbatched output). */
   outAxes?: AxisSpec;
 }
+
+/**
+ * What `vmap(f)` takes where `f` takes a `T`: the same, except that a key may also come as an array
+ * of keys (one per example), in pytrees too.
+ */
+export type VmapArg<T> = 0 extends (1 & T) ? T
+  : T extends Tensor ? T
+  : T extends Key ? T | readonly Key[]
+  : T extends (...args: never[]) => unknown ? T
+  : T extends readonly unknown[] ? { [I in keyof T]: VmapArg<T[I]> }
+  : T extends object ? { [K in keyof T]: VmapArg<T[K]> }
+  : T;
+
+/**
+ * What `vmap(f)` returns where `f` returns a `T`: the same, except that a returned key comes back
+ * as an array of keys (one per example; `Key[]` becomes `Key[][]`), in pytrees too.
+ */
+export type VmapOut<T> = 0 extends (1 & T) ? T
+  : T extends Tensor ? T
+  : T extends Key ? Key[]
+  : T extends (...args: never[]) => unknown ? T
+  : T extends readonly unknown[] ? { [I in keyof T]: VmapOut<T[I]> }
+  : T extends object ? { [K in keyof T]: VmapOut<T[K]> }
+  : T;
+
+/** The type of `vmap(f)` for `f` of type `F`: arguments as {@linkcode VmapArg}, result as {@linkcode VmapOut}. */
+export type Vmapped<F> = F extends (...args: infer A) => infer R
+  ? (...args: { [I in keyof A]: VmapArg<A[I]> }) => VmapOut<R>
+  : F;
 
 let nextLevel = 1;
 const activeLevels = new Set<number>();
@@ -131,6 +163,127 @@ function normAxis(a: number, ndim: number, what: string): number {
   return r;
 }
 
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
+}
+
+/** The shape of a key array (a key `[]`, `Key[]` `[n]`, `Key[][]` `[n, m]`), or null when `x` is none. */
+function keyArrayShape(x: unknown): number[] | null {
+  if (isKey(x)) return [];
+  if (!Array.isArray(x) || x.length === 0) return null;
+  const subs = x.map(keyArrayShape);
+  const s0 = subs[0];
+  if (s0 === null || subs.some((s) => s === null || s.length !== s0.length || s.some((d, j) => d !== s0[j]))) {
+    return null;
+  }
+  return [x.length, ...s0];
+}
+
+const kindOf = (x: unknown): string =>
+  isKey(x)
+    ? "a key"
+    : x instanceof Tensor
+    ? `a tensor ${fmtShape(x.shape)}`
+    : Array.isArray(x)
+    ? (keyArrayShape(x) ? `keys ${fmtShape(keyArrayShape(x)!)}` : "an array")
+    : x === null
+    ? "null"
+    : typeof x;
+
+/** A key node of a tree: its place, key array shape and axis. */
+type KeyVisit = (node: unknown, shape: number[], axis: number | null, what: string) => unknown;
+
+/**
+ * Rebuilds `tree` with each key array under a number or null of `spec` replaced by `visit`'s result
+ * (an array of keys is one node; a key alone is a node of shape []). On the inputs (`strict`), an
+ * array mixing keys with other values, or key arrays of different shapes, is a ShapeError.
+ */
+function mapKeys(spec: AxisSpec | undefined, tree: unknown, what: string, strict: boolean, visit: KeyVisit): unknown {
+  if (spec === undefined || spec === null || typeof spec === "number") {
+    const ax = spec === undefined ? 0 : spec;
+    const walk = (t: unknown, at: string): unknown => {
+      if (t instanceof Tensor) return t;
+      const shape = keyArrayShape(t);
+      if (shape) return visit(t, shape, ax, at);
+      if (Array.isArray(t)) {
+        if (strict && ax !== null) {
+          const keyish = t.filter((c) => keyArrayShape(c) !== null);
+          if (keyish.length > 0 && (keyish.length < t.length ? t.some(isKey) : true)) {
+            throw new ShapeError(
+              `vmap: ${at} is an array of ${t.map(kindOf).join(", ")} with inAxes ${ax}: ` +
+                (keyish.length < t.length
+                  ? "it mixes keys with other values; vmap batches an array of keys only (one key per example, " +
+                    "e.g. split(k, n)): pass the keys as an array of their own, or give a key shared by every " +
+                    "example the inAxes entry null"
+                  : "its key arrays differ in shape (an array of key arrays is one key array); give every " +
+                    "example the same number of keys, or give this array an inAxes list with one entry per element"),
+            );
+          }
+        }
+        return t.map((c, i) => walk(c, `${at}[${i}]`));
+      }
+      if (isPlainObject(t)) {
+        const o: Record<string, unknown> = {};
+        for (const k of Object.keys(t)) o[k] = walk(t[k], `${at}.${k}`);
+        return o;
+      }
+      return t;
+    };
+    return walk(tree, what);
+  }
+  if (Array.isArray(spec)) {
+    return (tree as unknown[]).map((c, i) => mapKeys(spec[i], c, `${what}[${i}]`, strict, visit));
+  }
+  const obj = tree as Record<string, unknown>, o: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    o[k] = mapKeys((spec as Record<string, AxisSpec>)[k], obj[k], `${what}.${k}`, strict, visit);
+  }
+  return o;
+}
+
+/** The element of a nested array at `idx`. */
+const at = (x: unknown, idx: readonly number[]): unknown => idx.reduce((y: unknown, i) => (y as unknown[])[i], x);
+
+/** Builds a nested array of `shape` whose element at `idx` is `f(idx)`. */
+function build(shape: readonly number[], f: (idx: number[]) => unknown, prefix: number[] = []): unknown {
+  if (prefix.length === shape.length) return f(prefix);
+  return Array.from({ length: shape[prefix.length] }, (_, j) => build(shape, f, [...prefix, j]));
+}
+
+/** An input key array of `shape` batched along `axis` as keys of one example's shape, batched at `level`. */
+function batchKeys(node: unknown, shape: number[], axis: number, level: number, scope: { active: boolean }): unknown {
+  const rest = shape.filter((_, j) => j !== axis);
+  return build(rest, (idx) =>
+    batchedKey(
+      level,
+      Array.from({ length: shape[axis] }, (_, i) => at(node, [...idx.slice(0, axis), i, ...idx.slice(axis)]) as Key),
+      scope,
+    ));
+}
+
+/** An output key array: the examples of its keys batched at `level` along `axis` (unbatched ones repeated). */
+function unbatchKeys(node: unknown, shape: number[], axis: number | null, level: number, size: number, what: string) {
+  const here = (k: unknown) => (k as Key)._bk?.level === level;
+  if (axis === null) {
+    const keys: unknown[] = [];
+    build(shape, (idx) => keys.push(at(node, idx)));
+    if (keys.some(here)) {
+      throw new ShapeError(
+        `vmap: ${what} holds keys that differ per example but its outAxes entry is null; give it an axis`,
+      );
+    }
+    return node;
+  }
+  const a = normAxis(axis, shape.length + 1, `${what} (keys ${fmtShape(shape)})`);
+  const full = [...shape.slice(0, a), size, ...shape.slice(a)];
+  return build(full, (idx) => {
+    const k = at(node, [...idx.slice(0, a), ...idx.slice(a + 1)]) as Key;
+    return here(k) ? k._bk!.keys[idx[a]] : k;
+  });
+}
+
 /** Moves axis `from` of `x` to position `to`. */
 export function moveAxis(x: Tensor, from: number, to: number): Tensor {
   if (from === to) return x;
@@ -154,7 +307,7 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): F {
+export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): Vmapped<F> {
   checkFunction("vmap", f);
   // deno-lint-ignore no-explicit-any
   return ((...args: any[]) => {
@@ -165,7 +318,15 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         `vmap: inAxes lists ${perArg.length} entries for ${args.length} arguments; give one per argument`,
       );
     }
-    let size = -1;
+    let size = -1, sizeFrom = "";
+    const setSize = (d: number, from: string, fix: string) => {
+      if (size >= 0 && d !== size) {
+        throw new ShapeError(
+          `vmap: batch sizes differ: ${from} has ${d}, ${sizeFrom} has ${size}; ${fix}`,
+        );
+      }
+      if (size < 0) [size, sizeFrom] = [d, from];
+    };
     const plan = args.map((a, i) => {
       const leaves = treeLeaves(a);
       const axes = axesOf(perArg[i], a, `argument ${i}`);
@@ -173,24 +334,56 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         if (ax === null) return;
         const t = leaves[j];
         const d = t.shape[normAxis(ax, t.ndim, `argument ${i} ${fmtShape(t.shape)}`)];
-        if (size >= 0 && d !== size) {
+        setSize(
+          d,
+          `argument ${i} ${fmtShape(t.shape)} along axis ${ax}`,
+          "batch every argument over the same number of examples",
+        );
+      });
+      const keySites: { node: unknown; shape: number[]; axis: number }[] = [];
+      mapKeys(perArg[i], a, `argument ${i}`, true, (node, shape, ax, what) => {
+        if (ax === null) return node;
+        if (shape.length === 0) {
           throw new ShapeError(
-            `vmap: batch sizes differ: argument ${i} ${fmtShape(t.shape)} has ${d} along axis ${ax}, ` +
-              `another argument ${size}; batch every argument over the same number of examples`,
+            `vmap: ${what} is a single key with inAxes ${ax}${
+              (node as Key)._bk ? " (batched by an enclosing vmap: one key per example of that one)" : ""
+            }; vmap batches an array of keys, one per example (e.g. split(k, n)); give it inAxes null to share ` +
+              `it (every example then draws the same numbers)`,
           );
         }
-        size = d;
+        const axis = normAxis(ax, shape.length, `${what} (keys ${fmtShape(shape)})`);
+        setSize(
+          shape[axis],
+          `${what} (keys ${fmtShape(shape)}) along axis ${ax}`,
+          `give one key per example (split(k, ${size >= 0 ? size : shape[axis]})), or inAxes null to share a key`,
+        );
+        keySites.push({ node, shape, axis });
+        return node;
       });
-      return { leaves, axes };
+      return { leaves, axes, keyed: keySites.length > 0 };
     });
     if (size < 0) {
       throw new ShapeError(`vmap: no argument is batched (every inAxes entry is null); batch at least one`);
     }
     const level = nextLevel++;
+    const scope = { active: true };
     activeLevels.add(level);
     try {
-      const wrapped = args.map((a, i) => {
-        const { leaves, axes } = plan[i];
+      const wrapped = args.map((a0, i) => {
+        const { leaves, axes, keyed } = plan[i];
+        const a = keyed
+          ? mapKeys(
+            perArg[i],
+            a0,
+            `argument ${i}`,
+            true,
+            (
+              node,
+              shape,
+              ax,
+            ) => (ax === null ? node : batchKeys(node, shape, normAxis(ax, shape.length, ""), level, scope)),
+          )
+          : a0;
         if (leaves.length === 0) return a;
         return treeUnflatten(
           a,
@@ -218,11 +411,19 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         const full = v ?? repeat(t, size);
         return moveAxis(full, 0, normAxis(ax, full.ndim, `output ${j}`));
       });
-      return out instanceof Tensor ? done[0] : treeUnflatten(out, done);
+      if (out instanceof Tensor) return done[0];
+      return mapKeys(
+        opts.outAxes,
+        treeUnflatten(out, done),
+        "the output",
+        false,
+        (node, shape, ax, what) => unbatchKeys(node, shape, ax, level, size, what),
+      );
     } finally {
+      scope.active = false;
       activeLevels.delete(level);
     }
-  }) as F;
+  }) as Vmapped<F>;
 }
 
 /** Names of the primitives with batching rules (all of them; for tests). */

@@ -16,12 +16,88 @@ import type { DType } from "./dtype.ts";
 import { DomainError, DTypeError, ShapeError } from "./errors.ts";
 import { bind1 } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
-import type { Tensor } from "./tensor.ts";
+import { stack } from "./ops/shape.ts";
+import { Tensor } from "./tensor.ts";
 
-/** A PRNG key: two 32-bit words. Keys are values: split them, never reuse one for two purposes. */
+/**
+ * A PRNG key: two 32-bit words. Keys are values: split them, never reuse one for two purposes.
+ * Under `vmap`, an array of keys given for a batched argument is one key per example (see
+ * {@linkcode split}); `uniform`, `normal`, `randomBits`, `split` and `foldIn` take such a key as
+ * any other.
+ */
 export interface Key {
-  /** The two words. */
+  /** The two words (a key batched by `vmap` has a pair per example and throws here). */
   readonly words: readonly [number, number];
+  /** @internal set on a key that `vmap` batches: its level and one key per example. */
+  readonly _bk?: KeyBatch;
+}
+
+/**
+ * What a key batched by a `vmap` holds: the vmap's level, one key per example (themselves batched
+ * at enclosing vmaps' levels, or plain), and that vmap's liveness (`active` is false once it returned).
+ * @internal
+ */
+export interface KeyBatch {
+  readonly level: number;
+  readonly keys: readonly Key[];
+  readonly scope: { readonly active: boolean };
+}
+
+/** A key batched at a vmap's level (one key per example); made by `vmap`, `split` and `foldIn` only. */
+class BatchedKey implements Key {
+  readonly _bk: KeyBatch;
+  constructor(bk: KeyBatch) {
+    this._bk = bk;
+    Object.freeze(this);
+  }
+  get words(): readonly [number, number] {
+    throw new ShapeError(
+      `Key.words: this key is batched by vmap (${this._bk.keys.length} examples, one pair of words each); ` +
+        `draw from it with uniform/normal/randomBits, or derive keys with split/foldIn, which handle the batch`,
+    );
+  }
+}
+
+/**
+ * A key batched at vmap level `level`: example i draws with `keys[i]`.
+ * @internal for `vmap`.
+ */
+export function batchedKey(level: number, keys: readonly Key[], scope: { readonly active: boolean }): Key {
+  return new BatchedKey({ level, keys: Object.freeze([...keys]), scope });
+}
+
+/**
+ * Whether `x` is a key (plain from `key`/`split`/`foldIn`, or batched by `vmap`).
+ * @internal
+ */
+export function isKey(x: unknown): x is Key {
+  if (x instanceof BatchedKey) return true;
+  if (x === null || typeof x !== "object" || Array.isArray(x) || x instanceof Tensor) return false;
+  const w = (x as { words?: unknown }).words;
+  return Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+}
+
+/**
+ * The batch of `k` when `vmap` batches it, else undefined; throws when the vmap that batched it
+ * has returned (the key escaped through a closure or a variable).
+ */
+function batchOf(op: string, k: Key): KeyBatch | undefined {
+  const bk = k instanceof BatchedKey ? k._bk : undefined;
+  if (bk && !bk.scope.active) {
+    throw new ShapeError(
+      `${op}: the key was batched by a vmap (${bk.keys.length} examples) that has returned; a batched key lives ` +
+        `only inside its vmap: return it from the vmapped function (it comes back as one key per example) and use those`,
+    );
+  }
+  return bk;
+}
+
+/** Draws each example of a batched key with its own key and returns the batch as a tensor batched at its level. */
+function drawBatched(bk: KeyBatch, draw: (k: Key) => Tensor): Tensor {
+  const value = stack(bk.keys.map(draw), 0); // batch axis first; batched at enclosing levels as the keys are
+  const t = new Tensor(value._storage, value.shape.slice(1), value.dtype);
+  t._bt = { level: bk.level, value };
+  return t;
 }
 
 const ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
@@ -74,9 +150,30 @@ export function key(seed: number): Key {
   return makeKey(hi, lo);
 }
 
-/** `n` independent keys derived from `k` (as `jax.random.split`). */
+/**
+ * `n` independent keys derived from `k` (as `jax.random.split`).
+ *
+ * `vmap` takes an array of keys as one key per example (an argument, or a pytree node, whose `inAxes`
+ * entry is a number; `Key[][]` is a key array of two axes): inside, the draws of each example use its
+ * own key, bit for bit the draws of a loop over the keys, as `jax.vmap` over `jax.random.split`. Keys
+ * given `inAxes` `null` are shared (the same draws in every example). Keys the vmapped function
+ * returns come back as arrays, the batch axis where `outAxes` puts it (default first: `Key[]` per
+ * returned key, `Key[][]` for a returned `Key[]`, as JAX's `[n, m]` key arrays).
+ * @example
+ * ```ts
+ * import { key, normal, split, vmap } from "@tangent/tangent";
+ * const keys = split(key(0), 5);
+ * const draws = vmap((k) => normal(k, [3]))(keys); // [5, 3]; row i is normal(keys[i], [3])
+ * const pairs = vmap((k) => split(k, 2))(keys); // Key[5][2]; pairs[i] is split(keys[i], 2)
+ * ```
+ */
 export function split(k: Key, n = 2): Key[] {
   checkKey("split", k);
+  const bk = batchOf("split", k);
+  if (bk) {
+    const per = bk.keys.map((e) => split(e, n));
+    return Array.from({ length: n }, (_, j) => batchedKey(bk.level, per.map((p) => p[j]), bk.scope));
+  }
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 20) {
     throw new DomainError(
       `split: n = ${n} must be a whole number of keys in [0, 2²⁰]; for more, split in two levels or use foldIn(k, i)`,
@@ -89,6 +186,8 @@ export function split(k: Key, n = 2): Key[] {
 /** A key derived from `k` and an integer (as `jax.random.fold_in`). */
 export function foldIn(k: Key, data: number): Key {
   checkKey("foldIn", k);
+  const bk = batchOf("foldIn", k);
+  if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldIn(e, data)), bk.scope);
   if (!Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
     throw new DomainError(
       `foldIn: data = ${data} must be an integer in [-2147483648, 4294967295] (it is folded in as 32 bits); ` +
@@ -100,6 +199,7 @@ export function foldIn(k: Key, data: number): Key {
 }
 
 function checkKey(op: string, k: Key): void {
+  if (k instanceof BatchedKey) return;
   const w = (k as Partial<Key> | null | undefined)?.words;
   if (!Array.isArray(w) || w.length !== 2 || !w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
     let shown: string;
@@ -126,6 +226,8 @@ export function uniform(
   opts: { dtype?: DType; min?: number; max?: number } = {},
 ): Tensor {
   checkKey("uniform", k);
+  const bk = batchOf("uniform", k);
+  if (bk) return drawBatched(bk, (e) => uniform(e, shape, opts));
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return uniform(k, shape, { ...opts, dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`uniform: dtype must be a float, got ${dtype}`);
@@ -145,6 +247,8 @@ export function uniform(
 /** Standard normal floats; float16 ones are float32's rounded. */
 export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   checkKey("normal", k);
+  const bk = batchOf("normal", k);
+  if (bk) return drawBatched(bk, (e) => normal(e, shape, opts));
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return normal(k, shape, { dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`normal: dtype must be a float, got ${dtype}`);
@@ -159,6 +263,8 @@ export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType }
 /** Raw random 32-bit words as int32. */
 export function randomBits(k: Key, shape: readonly number[]): Tensor {
   checkKey("randomBits", k);
+  const bk = batchOf("randomBits", k);
+  if (bk) return drawBatched(bk, (e) => randomBits(e, shape));
   return bind1(randomP, [], {
     key: [...k.words] as [number, number],
     shape: checkShape("randomBits", shape),
