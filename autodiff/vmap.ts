@@ -298,12 +298,30 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
  * axis is (`null`: shared by every example; pytrees allowed), `outAxes` where it goes in the
  * outputs. Composes with `grad` in either order: `vmap(grad(loss), { inAxes: [null, 0, 0] })(params,
  * x, y)` gives per-example gradients.
+ *
+ * Random keys batch too: an array of keys (`split(k, n)`; `Key[][]` is a key array of two axes) whose
+ * `inAxes` entry is a number is one key per example, and `uniform`, `normal`, `randomBits`, `split`
+ * and `foldIn` draw each example with its own key, bit for bit what a loop over the keys draws (as
+ * `jax.vmap` over `jax.random.split`): per-example dropout masks, noise, ensembles. A key given
+ * `null` is shared (every example draws the same numbers); a single key with a number is refused.
+ * Keys `f` returns come back as arrays (`Key[]` per returned key, `Key[][]` per returned `Key[]`,
+ * the batch axis where `outAxes` puts it), plain keys usable anywhere; a key batched by a vmap cannot
+ * be used after that vmap returns.
  * @example
  * ```ts
  * import { dot, grad, mean, square, sub, type Tensor, tensor, vmap } from "@tangent/tangent";
  * const loss = (w: Tensor, x: Tensor, y: Tensor) => square(sub(dot(w, x), y));
  * const w = tensor([1, 2]), xs = tensor([[1, 0], [0, 1], [1, 1]]), ys = tensor([0, 0, 0]);
  * const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(w, xs, ys); // shape [3, 2]
+ * ```
+ * @example Per-example randomness: one key per example
+ * ```ts
+ * import { greater, key, type Key, mul, normal, split, type Tensor, tensor, uniform, vmap } from "@tangent/tangent";
+ * const noise = vmap((k: Key) => normal(k, [3]))(split(key(0), 5)); // [5, 3]; row i is normal(split(key(0), 5)[i], [3])
+ * const dropout = (x: Tensor, k: Key) => mul(x, greater(uniform(k, x.shape), 0.5).astype(x.dtype)).div(0.5);
+ * const xs = tensor([[1, 2, 3, 4], [5, 6, 7, 8]]);
+ * const masked = vmap(dropout)(xs, split(key(1), 2)); // a different mask per row
+ * const same = vmap(dropout, { inAxes: [0, null] })(xs, key(1)); // one mask shared by both rows
  * ```
  */
 // deno-lint-ignore no-explicit-any
