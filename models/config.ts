@@ -34,16 +34,29 @@ function activationOf(raw: Record<string, unknown>, field: string, fallback: str
 export interface RopeConfig {
   /** θ in 1/θ^(2i/d). */
   theta: number;
-  /** "default", "linear" (frequencies / factor) or "llama3" (Llama 3.1's smooth band). */
-  type: "default" | "linear" | "llama3";
-  /** The scaling factor ("linear", "llama3"). */
+  /**
+   * "default"; "linear" (frequencies / factor); "llama3" (Llama 3.1's smooth band); "yarn"
+   * (YaRN: a ramp between interpolated and original frequencies, cos and sin times an attention
+   * factor); "dynamic" (NTK scaling, which changes nothing up to `max_position_embeddings`, the
+   * positions Tangent runs, so it runs as "default").
+   */
+  type: "default" | "linear" | "llama3" | "yarn" | "dynamic";
+  /** The scaling factor ("linear", "llama3", "yarn"). */
   factor?: number;
   /** Llama 3.1: low-frequency factor. */
   lowFreqFactor?: number;
   /** Llama 3.1: high-frequency factor. */
   highFreqFactor?: number;
-  /** Llama 3.1: the context length the frequencies were trained for. */
+  /** Llama 3.1, YaRN: the context length the frequencies were trained for. */
   originalMaxPositions?: number;
+  /** YaRN: cos and sin are multiplied by this (resolved from `factor`, `mscale`, `mscale_all_dim` when absent). */
+  attentionFactor?: number;
+  /** YaRN: rotations at which the ramp starts extrapolating (default 32). */
+  betaFast?: number;
+  /** YaRN: rotations at which the ramp ends (default 1). */
+  betaSlow?: number;
+  /** YaRN: round the ramp's ends outwards to whole dimensions (default true). */
+  truncate?: boolean;
 }
 
 /** A decoder-only transformer's shape and conventions, whatever the config file called them. */
@@ -122,24 +135,51 @@ function tokenId(v: unknown): number | undefined {
   return undefined;
 }
 
+const ROPE_TYPES = ["default", "linear", "llama3", "yarn", "dynamic"];
+
 function ropeOf(raw: Record<string, unknown>): RopeConfig {
   // transformers 5 writes `rope_parameters`; 4.x wrote `rope_theta` and `rope_scaling`
   const params = (raw.rope_parameters ?? raw.rope_scaling ?? {}) as Record<string, unknown>;
   const theta = Number(params.rope_theta ?? raw.rope_theta ?? 10000);
-  const type = String(params.rope_type ?? params.type ?? "default");
-  if (type !== "default" && type !== "linear" && type !== "llama3") {
+  const type = String(params.rope_type ?? params.type ?? "default") as RopeConfig["type"];
+  if (!ROPE_TYPES.includes(type)) {
     throw new FormatError(
-      `config: rope_type '${type}' is not supported; Tangent runs "default", "linear" and "llama3" RoPE`,
+      `config: rope_type '${type}' (rope_parameters / rope_scaling) is not supported; Tangent runs ` +
+        `${ROPE_TYPES.join(", ")}`,
     );
   }
-  const num = (k: string) => (params[k] === undefined ? undefined : Number(params[k]));
-  return {
+  const partial = params.partial_rotary_factor ?? raw.partial_rotary_factor;
+  if (partial !== undefined && partial !== null && partial !== 1) {
+    throw new FormatError(
+      `config: partial_rotary_factor = ${JSON.stringify(partial)} is not supported; Tangent rotates whole heads (1.0)`,
+    );
+  }
+  const num = (k: string) => (params[k] === undefined || params[k] === null ? undefined : Number(params[k]));
+  const rope: RopeConfig = {
     theta,
     type,
     factor: num("factor"),
     lowFreqFactor: num("low_freq_factor"),
     highFreqFactor: num("high_freq_factor"),
     originalMaxPositions: num("original_max_position_embeddings"),
+  };
+  if (type !== "yarn") return rope;
+  // transformers' _compute_yarn_parameters: the original length defaults to max_position_embeddings,
+  // factor to their ratio, attention factor to 0.1·ln(factor) + 1 (or DeepSeek's mscale ratio)
+  const maxPositions = int(raw, ["max_position_embeddings"], 2048);
+  const original = rope.originalMaxPositions ?? maxPositions;
+  const factor = rope.factor ?? maxPositions / original;
+  const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+  const m = num("mscale"), mAll = num("mscale_all_dim");
+  return {
+    ...rope,
+    factor,
+    originalMaxPositions: original,
+    attentionFactor: num("attention_factor") ??
+      (m && mAll ? mscale(factor, m) / mscale(factor, mAll) : mscale(factor)),
+    betaFast: num("beta_fast") || 32,
+    betaSlow: num("beta_slow") || 1,
+    truncate: params.truncate !== false,
   };
 }
 

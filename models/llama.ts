@@ -54,7 +54,7 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const act = activation(c.activation);
   // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
   let h = widenHalf(embedding(p.model.embed_tokens.weight, ids, c.modelType));
-  const { cos, sin } = ropeTables(ropeInverseFrequencies(c.rope!, D), past, T, h);
+  const { cos, sin } = ropeTables(ropeInverseFrequencies(c.rope!, D), past, T, h, c.rope!.attentionFactor ?? 1);
   const caches: LayerCache[] = [];
   p.model.layers.forEach((l, i) => {
     const at = `model.layers.${i}`;

@@ -139,7 +139,11 @@ export function activation(name: string): (x: Tensor) => Tensor {
   }
 }
 
-/** RoPE's inverse frequencies `1/θ^(2i/d)`, scaled as the config says (transformers' rope types). */
+/**
+ * RoPE's inverse frequencies `1/θ^(2i/d)`, scaled as the config says (transformers' rope types;
+ * "dynamic" changes nothing within `max_position_embeddings`). YaRN's attention factor is not
+ * part of them: `ropeTables` takes it.
+ */
 export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float64Array {
   const half = headDim / 2;
   const inv = new Float64Array(half);
@@ -158,18 +162,37 @@ export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float
       }
     }
   }
+  if (rope.type === "yarn") {
+    // YaRN (Peng et al. 2023): dimensions that turn fewer than beta_slow times over the original
+    // context are interpolated (/ factor), those that turn more than beta_fast times are kept, a
+    // linear ramp between
+    const factor = rope.factor ?? 1, old = rope.originalMaxPositions ?? 2048;
+    const dimOf = (rotations: number) =>
+      (headDim * Math.log(old / (rotations * 2 * Math.PI))) / (2 * Math.log(rope.theta));
+    let lo = dimOf(rope.betaFast ?? 32), hi = dimOf(rope.betaSlow ?? 1);
+    if (rope.truncate !== false) [lo, hi] = [Math.floor(lo), Math.ceil(hi)];
+    lo = Math.max(lo, 0);
+    hi = Math.min(hi, headDim - 1);
+    if (lo === hi) hi += 0.001;
+    for (let i = 0; i < half; i++) {
+      const keep = 1 - Math.min(1, Math.max(0, (i - lo) / (hi - lo)));
+      inv[i] = (inv[i] / factor) * (1 - keep) + inv[i] * keep;
+    }
+  }
   return inv;
 }
 
 /**
  * `cos` and `sin` tables `[T, headDim]` for positions `offset … offset + T − 1`, in the
- * "rotate half" layout (each frequency repeated for the two halves), on `like`'s backend.
+ * "rotate half" layout (each frequency repeated for the two halves), on `like`'s backend, times
+ * `scale` (YaRN's attention factor; default 1).
  */
 export function ropeTables(
   inv: Float64Array,
   offset: number,
   T: number,
   like: Tensor,
+  scale = 1,
 ): { cos: Tensor; sin: Tensor } {
   const half = inv.length, d = 2 * half;
   const Arr = like.dtype === "float64" ? Float64Array : Float32Array;
@@ -177,8 +200,8 @@ export function ropeTables(
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
       const a = (offset + t) * inv[i];
-      c[t * d + i] = c[t * d + half + i] = Math.cos(a);
-      s[t * d + i] = s[t * d + half + i] = Math.sin(a);
+      c[t * d + i] = c[t * d + half + i] = scale * Math.cos(a);
+      s[t * d + i] = s[t * d + half + i] = scale * Math.sin(a);
     }
   }
   const make = (a: Float32Array | Float64Array) => tensor(a, { shape: [T, d], like });

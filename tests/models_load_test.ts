@@ -124,7 +124,10 @@ Deno.test("Qwen2 (q, k, v biases) and Mistral (sliding window) configs run as th
   const b = m.apply(m.params, tensor([[9, 2, 3, 4]], { dtype: "int32" }));
   const last = async (t: Tensor) => (await t.data()).slice(3 * 32);
   assert.deepEqual(await last(a), await last(b));
-  assert.throws(() => parseConfig({ ...base, model_type: "llama", rope_scaling: { rope_type: "yarn" } }), /yarn/);
+  assert.throws(
+    () => parseConfig({ ...base, model_type: "llama", rope_scaling: { rope_type: "longrope" } }),
+    /longrope/,
+  );
 });
 
 Deno.test("saveModel writes a folder loadModel reads back exactly, in the checkpoint's names and layouts", async () => {

@@ -127,3 +127,69 @@ Deno.test("an activation Tangent does not run is refused when the config is read
     assert.equal(parseConfig({ ...gpt2, activation_function: act }).activation, act);
   }
 });
+
+interface Reference {
+  ids: number[][];
+  base: Record<string, unknown>;
+  names: [string, number[]][];
+  variants: Record<string, { rope_parameters: Record<string, unknown>; logits: number[] }>;
+}
+const REF: Reference = JSON.parse(await Deno.readTextFile(new URL("./data/models_variants.json", import.meta.url)));
+
+/** The fixture's weights: the formula tests/scripts/models_variants_reference.py fills them with. */
+function formulaWeights(): Record<string, Tensor> {
+  return Object.fromEntries(REF.names.map(([name, shape], k) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = Float64Array.from({ length: n }, (_, j) => {
+      const w = ((((j + 1) * 7919 + (k + 1) * 104729) % 61) - 30) / 64;
+      return name.includes("norm") ? 1 + w : w;
+    });
+    return [name, tensor(v, { shape })];
+  }));
+}
+
+async function referenceModel(rope: Record<string, unknown>, dtype: "float32" | "float64" = "float64") {
+  return await loadModel({ config: { ...REF.base, rope_parameters: rope }, tensors: formulaWeights() }, { dtype });
+}
+
+for (const [name, v] of Object.entries(REF.variants)) {
+  Deno.test(`RoPE ${name}: logits match transformers' (float64 to 1e-8, float32 to 1e-4)`, async () => {
+    const ids = tensor(REF.ids, { dtype: "int32" });
+    const want = tensor(Float64Array.from(v.logits), { shape: [2, REF.ids[0].length, 12] });
+    for (const [dtype, tol] of [["float64", 1e-8], ["float32", 1e-4]] as const) {
+      const m = await referenceModel(v.rope_parameters, dtype);
+      const d = await maxDiff(m.apply(m.params, ids), want);
+      assert.ok(d < tol, `${name} ${dtype}: max |Δlogit| = ${d}`);
+    }
+    // the scaling matters here: unscaled RoPE gives other logits
+    const plain = await referenceModel({ rope_type: "default", rope_theta: v.rope_parameters.rope_theta });
+    assert.ok(await maxDiff(plain.apply(plain.params, ids), want) > 1e-3, `${name} differs from default RoPE`);
+  });
+}
+
+Deno.test("dynamic (NTK) RoPE runs as default RoPE within max_position_embeddings, as transformers", async () => {
+  const ids = tensor(REF.ids, { dtype: "int32" });
+  const dyn = await referenceModel({ rope_type: "dynamic", factor: 4, rope_theta: 1000 });
+  const plain = await referenceModel({ rope_type: "default", rope_theta: 1000 });
+  assert.ok(await maxDiff(dyn.apply(dyn.params, ids), plain.apply(plain.params, ids)) === 0);
+});
+
+Deno.test("RoPE Tangent does not run is refused naming rope_type or partial_rotary_factor", () => {
+  for (const rope_type of ["longrope", "proportional"]) {
+    assert.throws(
+      () => parseConfig({ ...REF.base, rope_parameters: { rope_type, rope_theta: 1e4 } }),
+      (e: Error) =>
+        e instanceof FormatError && e.message.includes(`rope_type '${rope_type}'`) && /yarn/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => parseConfig({ ...REF.base, rope_parameters: { rope_type: "default", partial_rotary_factor: 0.5 } }),
+    (e: Error) => e instanceof FormatError && /partial_rotary_factor = 0\.5/.test(e.message),
+  );
+  // transformers 4.x's rope_scaling with `type` reads as rope_parameters
+  const legacy = parseConfig({ ...REF.base, rope_theta: 500, rope_scaling: { type: "yarn", factor: 2 } }).rope!;
+  assert.equal(legacy.type, "yarn");
+  assert.equal(legacy.theta, 500);
+  assert.equal(legacy.originalMaxPositions, 128); // max_position_embeddings, as transformers fills it
+  assert.ok(Math.abs(legacy.attentionFactor! - (0.1 * Math.log(2) + 1)) < 1e-15);
+});
