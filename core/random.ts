@@ -73,6 +73,7 @@ export function batchedKey(level: number, keys: readonly Key[], scope: { readonl
 export function isKey(x: unknown): x is Key {
   if (x instanceof BatchedKey) return true;
   if (x === null || typeof x !== "object" || Array.isArray(x) || x instanceof Tensor) return false;
+  if (Object.keys(x).length !== 1) return false; // a key holds its words only (a pytree node may have a `words` field)
   const w = (x as { words?: unknown }).words;
   return Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
 }
@@ -161,10 +162,11 @@ export function key(seed: number): Key {
  * returned key, `Key[][]` for a returned `Key[]`, as JAX's `[n, m]` key arrays).
  * @example
  * ```ts
- * import { key, normal, split, vmap } from "@tangent/tangent";
+ * import { key, type Key, normal, split, vmap } from "@tangent/tangent";
  * const keys = split(key(0), 5);
- * const draws = vmap((k) => normal(k, [3]))(keys); // [5, 3]; row i is normal(keys[i], [3])
- * const pairs = vmap((k) => split(k, 2))(keys); // Key[5][2]; pairs[i] is split(keys[i], 2)
+ * const draws = vmap((k: Key) => normal(k, [3]))(keys); // [5, 3]; row i is normal(keys[i], [3])
+ * const pairs: Key[][] = vmap((k: Key) => split(k, 2))(keys); // Key[5][2]; pairs[i] is split(keys[i], 2)
+ * if (draws.shape[0] !== 5 || pairs[4][1].words[0] !== split(keys[4], 2)[1].words[0]) throw new Error("per key");
  * ```
  */
 export function split(k: Key, n = 2): Key[] {

@@ -124,6 +124,9 @@ Deno.test("vmap over keys: inAxes null shares a key, key arrays in pytrees and a
   const ks = split(key(2), 3);
   const tree = vmap((a: { x: Tensor; k: Key }) => mul(a.x, uniform(a.k, [2])))({ x: xs, k: ks });
   assertSame(tree, stack([0, 1, 2].map((i) => mul(row(xs, i), uniform(ks[i], [2])))), "pytree");
+  // a pytree node with a `words` field among others is not a key
+  const cfg = vmap((a: { words: number[]; x: Tensor }) => a.x.mul(a.words[1]))({ words: [1, 2], x: xs });
+  assertSame(cfg, xs.mul(2), "a words field");
   // Key[3][5] batched along axis 1: example i holds keys2d[j][i] for each j
   const keys2d = split(key(3), 3).map((k) => split(k, 5));
   const cols = vmap((row: Key[]) => stack(row.map((k) => normal(k, [2]))), { inAxes: 1 })(keys2d);
