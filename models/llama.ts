@@ -81,10 +81,12 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
 function expected(c: ModelConfig): ExpectedTensor[] {
   const E = c.hiddenSize, I = c.intermediateSize, D = c.headDim;
   const raw = c.raw;
-  // Llama's attention_bias covers q, k, v and o; Qwen2 always has q, k, v biases and none on o
-  const qkvBias = raw.attention_bias === true || c.modelType === "qwen2";
-  const oBias = raw.attention_bias === true;
-  const mlpBias = raw.mlp_bias === true;
+  // Llama's attention_bias covers q, k, v and o, its mlp_bias the MLP; transformers' Qwen2 always has
+  // q, k, v biases and none on o or the MLP, Mistral none at all, whatever those two fields say
+  const isLlama = c.modelType === "llama";
+  const qkvBias = (isLlama && raw.attention_bias === true) || c.modelType === "qwen2";
+  const oBias = isLlama && raw.attention_bias === true;
+  const mlpBias = isLlama && raw.mlp_bias === true;
   const lin = (n: string, outF: number, inF: number, bias: boolean): ExpectedTensor[] => [
     { name: `${n}.weight`, shape: [outF, inF] },
     ...(bias ? [{ name: `${n}.bias`, shape: [outF] }] : []),

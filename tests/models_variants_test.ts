@@ -193,3 +193,25 @@ Deno.test("RoPE Tangent does not run is refused naming rope_type or partial_rota
   assert.equal(legacy.originalMaxPositions, 128); // max_position_embeddings, as transformers fills it
   assert.ok(Math.abs(legacy.attentionFactor! - (0.1 * Math.log(2) + 1)) < 1e-15);
 });
+
+Deno.test("attention_bias and mlp_bias are Llama's fields: Qwen2 and Mistral keep their own biases, as transformers", async () => {
+  for (const modelType of ["qwen2", "mistral"]) {
+    const raw = { ...qwen2, model_type: modelType };
+    const w = await randomWeights(raw, 3);
+    const hasBias = (n: string) => Object.keys(w).some((k) => k.endsWith(`${n}.bias`));
+    assert.equal(hasBias("q_proj"), modelType === "qwen2");
+    assert.ok(!hasBias("o_proj") && !hasBias("down_proj"));
+    // the same checkpoint loads to the same logits with the fields set (transformers ignores them there)
+    const a = await loadModel({ config: raw, tensors: tensorsOf(w) }, { dtype: "float64" });
+    const b = await loadModel({ config: { ...raw, attention_bias: true, mlp_bias: true }, tensors: tensorsOf(w) }, {
+      dtype: "float64",
+    });
+    assert.equal(await maxDiff(a.apply(a.params, ids), b.apply(b.params, ids)), 0);
+  }
+  const llama = parseConfig({ ...qwen2, model_type: "llama", attention_bias: true, mlp_bias: true });
+  const names = Object.keys(modelStateDict(createModel(llama, initModel(llama, key(0)))));
+  for (const n of ["q_proj", "k_proj", "v_proj", "o_proj"]) {
+    assert.ok(names.includes(`model.layers.0.self_attn.${n}.bias`));
+  }
+  for (const n of ["gate_proj", "up_proj", "down_proj"]) assert.ok(names.includes(`model.layers.0.mlp.${n}.bias`));
+});
