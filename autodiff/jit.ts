@@ -272,8 +272,8 @@ function holdsBatchedKey(x: unknown): boolean {
  * CPU: WebAssembly SIMD where the chain's operations have a SIMD form), bit for bit what `f` returns
  * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that
- * change between calls as arguments (one that an enclosing `grad` tracks or `vmap` batches makes `f`
- * run as itself at every call, so the gradient or the batch stays right). A function that reads values (`item()`, `dataSync()`) to
+ * change between calls as arguments (one that an enclosing `grad` tracks or `vmap` batches, a key
+ * `vmap` batches included, makes `f` run as itself at every call, so the gradient or the batch stays right). A function that reads values (`item()`, `dataSync()`) to
  * decide what to compute is not replayable: it keeps running as is (with `{ strict: true }`, the
  * first call throws instead). Composes with `grad`, `vmap` and itself in any order. `jitInfo(jitted)`
  * shows, per signature, the graph replayed or why the function runs eagerly.

@@ -48,7 +48,8 @@ export type VmapArg<T> = 0 extends (1 & T) ? T
 
 /**
  * What `vmap(f)` returns where `f` returns a `T`: the same, except that a returned key comes back
- * as an array of keys (one per example; `Key[]` becomes `Key[][]`), in pytrees too.
+ * as an array of keys (one per example; `Key[]` becomes `Key[][]`), in pytrees too. (A key that does
+ * not depend on the batch, returned with `outAxes` `null`, stays one key: cast it.)
  */
 export type VmapOut<T> = 0 extends (1 & T) ? T
   : T extends Tensor ? T
@@ -336,14 +337,21 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         `vmap: inAxes lists ${perArg.length} entries for ${args.length} arguments; give one per argument`,
       );
     }
-    let size = -1, sizeFrom = "";
-    const setSize = (d: number, from: string, fix: string) => {
+    let size = -1, sizeFrom = "", sizeFromKeys = false;
+    const setSize = (d: number, from: string, keys: boolean) => {
       if (size >= 0 && d !== size) {
         throw new ShapeError(
-          `vmap: batch sizes differ: ${from} has ${d}, ${sizeFrom} has ${size}; ${fix}`,
+          `vmap: batch sizes differ: ${from} has ${d}, ${sizeFrom} has ${size}; batch every argument over the ` +
+            `same number of examples${
+              keys || sizeFromKeys
+                ? ` (split(k, ${
+                  keys ? size : d
+                }) gives one key per example; a key shared by every example takes inAxes null)`
+                : ""
+            }`,
         );
       }
-      if (size < 0) [size, sizeFrom] = [d, from];
+      if (size < 0) [size, sizeFrom, sizeFromKeys] = [d, from, keys];
     };
     const plan = args.map((a, i) => {
       const leaves = treeLeaves(a);
@@ -352,13 +360,9 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         if (ax === null) return;
         const t = leaves[j];
         const d = t.shape[normAxis(ax, t.ndim, `argument ${i} ${fmtShape(t.shape)}`)];
-        setSize(
-          d,
-          `argument ${i} ${fmtShape(t.shape)} along axis ${ax}`,
-          "batch every argument over the same number of examples",
-        );
+        setSize(d, `argument ${i} ${fmtShape(t.shape)} along axis ${ax}`, false);
       });
-      const keySites: { node: unknown; shape: number[]; axis: number }[] = [];
+      let keyed = false;
       mapKeys(perArg[i], a, `argument ${i}`, true, (node, shape, ax, what) => {
         if (ax === null) return node;
         if (shape.length === 0) {
@@ -370,15 +374,11 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
           );
         }
         const axis = normAxis(ax, shape.length, `${what} (keys ${fmtShape(shape)})`);
-        setSize(
-          shape[axis],
-          `${what} (keys ${fmtShape(shape)}) along axis ${ax}`,
-          `give one key per example (split(k, ${size >= 0 ? size : shape[axis]})), or inAxes null to share a key`,
-        );
-        keySites.push({ node, shape, axis });
+        setSize(shape[axis], `${what} (keys ${fmtShape(shape)}) along axis ${ax}`, true);
+        keyed = true;
         return node;
       });
-      return { leaves, axes, keyed: keySites.length > 0 };
+      return { leaves, axes, keyed };
     });
     if (size < 0) {
       throw new ShapeError(`vmap: no argument is batched (every inAxes entry is null); batch at least one`);

@@ -222,7 +222,11 @@ Deno.test("vmap over keys: errors name vmap, the argument and the fix", () => {
   // keys of another batch size than the tensors
   assert.throws(
     () => vmap(f)(xs, keys5),
-    err(/vmap: batch sizes differ: argument 1 \(keys \[5\]\).*argument 0.*split/),
+    err(/vmap: batch sizes differ: argument 1 \(keys \[5\]\) along axis 0 has 5, argument 0 \[4, 2\].*split\(k, 4\)/),
+  );
+  assert.throws(
+    () => vmap((k: Key, x: Tensor) => f(x, k))(keys5, xs),
+    err(/vmap: batch sizes differ: argument 1 \[4, 2\] along axis 0 has 4, argument 0 \(keys \[5\]\).*split\(k, 4\)/),
   );
   // a single key with a number: batch an array, or share it with null
   assert.throws(() => vmap(f)(xs, key(0)), err(/vmap: argument 1 is a single key.*split\(k, n\).*inAxes null/));
