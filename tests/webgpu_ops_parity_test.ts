@@ -508,3 +508,30 @@ Deno.test({
     }, { exact: true });
   },
 });
+
+Deno.test({
+  name: "webgpu parity: x − x and x + (−x) are NaN at ±∞ and NaN, fused or not (a compiler may fold them to 0)",
+  ...opt,
+  async fn() {
+    const gpu = (await T.toBackend(T.zeros([1]), "webgpu")).backend as unknown as { fusion: boolean };
+    const x = f32([Infinity, -Infinity, NaN, -0, 0, 1, 3e38]);
+    try {
+      for (const fusion of [true, false]) {
+        gpu.fusion = fusion;
+        await parity(`fusion ${fusion}`, [x], (a) => {
+          const big = T.mul(a, a);
+          return [
+            T.sub(a, a),
+            T.add(a, T.neg(a)),
+            T.add(T.neg(a), a),
+            T.isnan(T.sub(big, big)),
+            T.isfinite(T.sub(T.add(a, 1), a)),
+            T.sub(T.add(a, 1e-8), 1e-8),
+          ];
+        }, { exact: true });
+      }
+    } finally {
+      gpu.fusion = true;
+    }
+  },
+});

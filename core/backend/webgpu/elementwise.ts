@@ -51,10 +51,11 @@ export function unaryExpr(op: UnaryOp, x: string, t: string): [string, string[]]
 export function binaryExpr(op: BinaryOp, a: string, b: string, t: string): [string, string[]] {
   const cmp = (o: string): [string, string[]] => [`select(0u, 1u, ${a} ${o} ${b})`, []];
   switch (op) {
+    // float: the second operand through t_opq, so that x − x and x + (−x) stay NaN for ±∞ and NaN
     case "add":
-      return [`(${a} + ${b})`, []];
+      return t === "f32" ? [`(${a} + t_opq(${b}))`, ["t_opq"]] : [`(${a} + ${b})`, []];
     case "sub":
-      return [`(${a} - ${b})`, []];
+      return t === "f32" ? [`(${a} - t_opq(${b}))`, ["t_opq"]] : [`(${a} - ${b})`, []];
     case "mul":
       return [`(${a} * ${b})`, []];
     case "div":

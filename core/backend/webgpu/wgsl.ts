@@ -66,6 +66,13 @@ const MATH: Record<string, { deps: string[]; code: string }> = {
     code: `fn t_inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 fn t_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }`,
   },
+  t_opq: {
+    deps: [],
+    // v itself, hidden from the compiler behind the fused kernels' uniform word p0 (always 0):
+    // WGSL lets a compiler assume no ∞ or NaN, and llvmpipe folds x − x and x + (−x) to 0, where
+    // IEEE (and the CPU backend) give NaN for x = ±∞ or NaN. Only for the fused elementwise kernels.
+    code: `fn t_opq(v: f32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ u.p0); }`,
+  },
   t_exp: {
     deps: ["t_inf"],
     // eˣ: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), eʳ by Cephes' expf polynomial.
