@@ -17,6 +17,7 @@ import {
   mul,
   normal,
   randomBits,
+  scan,
   ShapeError,
   split,
   square,
@@ -194,6 +195,21 @@ Deno.test("vmap over keys under jit: jit(vmap(f)) traces once and replays, vmap(
   assert.equal(jitInfo(jsplit).length, 0);
   jsplit(key(1)); // a plain key is traced, keyed by its words
   assert.equal(jitInfo(jsplit).length, 1);
+});
+
+Deno.test("vmap over keys through scan (a jitted body) carrying the key equals the loop", () => {
+  const xs = tensor([1, 2, 3]);
+  const run = (k: Key) =>
+    scan(
+      (c: Key, x: Tensor) => {
+        const [a, b] = split(c);
+        return [a, normal(b, []).add(x)] as [Key, Tensor];
+      },
+      k,
+      xs,
+    )[1];
+  const ks = split(key(6), 4);
+  assertSame(vmap(run)(ks), stack(ks.map(run)), "scan with a key carry");
 });
 
 Deno.test("vmap(grad(...)) with a per-example dropout key equals the loop of per-example gradients", () => {
