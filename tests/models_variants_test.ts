@@ -6,7 +6,17 @@
  * transformers' logits in `tests/data/models_variants.json` (see `tests/data/README.md`).
  */
 import assert from "node:assert/strict";
-import { createModel, FormatError, initModel, key, loadModel, parseConfig, type Tensor, tensor } from "../mod.ts";
+import {
+  createModel,
+  FormatError,
+  generate,
+  initModel,
+  key,
+  loadModel,
+  parseConfig,
+  type Tensor,
+  tensor,
+} from "../mod.ts";
 import { modelStateDict } from "../models/mod.ts";
 
 const ids = tensor([[5, 3, 9, 1, 14, 2, 8, 8, 0, 11], [7, 7, 0, 12, 13, 4, 15, 6, 1, 2]], { dtype: "int32" });
@@ -214,4 +224,23 @@ Deno.test("attention_bias and mlp_bias are Llama's fields: Qwen2 and Mistral kee
     assert.ok(names.includes(`model.layers.0.self_attn.${n}.bias`));
   }
   for (const n of ["gate_proj", "up_proj", "down_proj"]) assert.ok(names.includes(`model.layers.0.mlp.${n}.bias`));
+});
+
+Deno.test("generate with the KV cache past a per-layer sliding window continues as the whole-sequence forward", async () => {
+  const m = await loadModel({
+    config: { ...qwen2, max_window_layers: 1 },
+    tensors: tensorsOf(await randomWeights(qwen2, 4)),
+  }, {
+    dtype: "float64",
+  });
+  const prompt = [[5, 3, 9, 1, 14], [7, 7, 0, 12, 13]];
+  const out = await generate(m, m.params, tensor(prompt, { dtype: "int32" }), { maxNewTokens: 8, eosTokenId: null });
+  // each new token is the argmax of the uncached forward pass over everything before it
+  for (let t = prompt[0].length; t < out[0].length; t++) {
+    const logits = await m.apply(m.params, tensor(out.map((s) => s.slice(0, t)), { dtype: "int32" })).data();
+    for (let b = 0; b < 2; b++) {
+      const row = Array.from(logits.slice(((b + 1) * t - 1) * 16, (b + 1) * t * 16));
+      assert.equal(out[b][t], row.indexOf(Math.max(...row)), `sequence ${b}, position ${t}`);
+    }
+  }
 });
