@@ -535,3 +535,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu parity: int32 matmul and einsum exact past 2²⁴ (they went through float32 and rounded)",
+  ...opt,
+  async fn() {
+    const ints = (seed: number, shape: number[], hi: number) =>
+      T.astype(T.floor(T.uniform(T.key(seed), shape, { min: -hi, max: hi })), "int32");
+    const one = T.tensor([[4097]], { dtype: "int32" }); // 4097² = 16785409 is no float32
+    await parity("4097²", [one, one], T.matmul, { exact: true });
+    const [a, b] = [ints(1, [3, 5, 7], 5000), ints(2, [3, 7, 5], 5000)];
+    await parity("transposes", [a, b], (x, y) => [
+      T.matmul(x, y),
+      T.matmulT(T.matrixTranspose(x), y, true, false),
+      T.matmulT(x, T.matrixTranspose(y), false, true),
+    ], { exact: true });
+    await parity("batches", [ints(3, [2, 1, 4, 6], 3000), ints(4, [3, 6, 2], 3000), ints(5, [6], 3000)], (x, y, v) => [
+      T.matmul(x, y),
+      T.matmul(v, y),
+      T.einsum("...ij,...jk->...ik", x, y),
+      T.einsum("bcij,bcij->b", x, x),
+    ], { exact: true });
+  },
+});

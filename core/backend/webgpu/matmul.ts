@@ -1,8 +1,9 @@
 /**
  * The matmul primitive on WebGPU: batched op(A)·op(B) with the tuned kernels of matmul_wgsl.ts.
  * Transposed operands are read in place; a batch operand of one matrix is broadcast by a zero
- * batch stride; other batch broadcasts are materialised first. int32 products go through
- * float32 (exact while sums stay below 2²⁴).
+ * batch stride; other batch broadcasts are materialised first. int32 products run a plain kernel
+ * (one thread per output element) accumulating in i32, wrapping modulo 2³² as NumPy's int32 does
+ * (through float32 they were rounded once a sum passed 2²⁴, where the CPU is exact).
  * @module
  */
 import type { Aval, Storage } from "../backend.ts";
@@ -12,7 +13,8 @@ import type { WebGPUBackend } from "./backend.ts";
 import { castExpr, opNode } from "./elementwise.ts";
 import { gatherView } from "./layout.ts";
 import { type MatmulKernel, matmulKernel } from "./matmul_wgsl.ts";
-import { Uniforms } from "./runtime.ts";
+import { grid, Uniforms } from "./runtime.ts";
+import { entry, WG } from "./wgsl.ts";
 
 /** Generated kernels by shape and layout (the same product recurs every training step). */
 const kernels = new Map<string, MatmulKernel>();
@@ -29,6 +31,33 @@ export interface MatmulOptions {
    * pipeline and make SwiftShader (Chromium's software WebGPU) lose the device.
    */
   fallbackAdapter?: boolean;
+}
+
+/**
+ * Each operand's buffer and batch stride for a product of output batch `batch`: its own matrices in
+ * order, one matrix for all (stride 0), or a broadcast copy (listed in `temps`, to free after).
+ */
+function batchOperands(
+  gpu: WebGPUBackend,
+  batch: readonly number[],
+  ops: readonly [GPUBuffer, Aval][],
+): { operands: [GPUBuffer, number][]; temps: GPUBuffer[] } {
+  const nb = prod(batch);
+  const temps: GPUBuffer[] = [];
+  const operand = (buf: GPUBuffer, av: Aval): [GPUBuffer, number] => {
+    const mat = av.shape.slice(-2);
+    const own = av.shape.slice(0, -2);
+    const size = prod(mat);
+    if (prod(own) === 1) return [buf, nb === 1 ? size : 0];
+    const lead = batch.length - own.length;
+    if (prod(own) === nb && own.every((d, i) => d === batch[lead + i])) return [buf, size];
+    const full = [...batch, ...mat];
+    const strides = broadcastStrides(av.shape, full);
+    const copy = gatherView(gpu, buf, 0, strides, { shape: full, dtype: av.dtype });
+    temps.push(copy);
+    return [copy, size];
+  };
+  return { operands: ops.map(([buf, av]) => operand(buf, av)), temps };
 }
 
 /** Encodes C = op(A)·op(B) for float32 buffers of avals `aa`, `ba` into new storage of `o`. */
@@ -50,23 +79,7 @@ function matmulF32(
   const nb = prod(batch);
   if (prod(o.shape) === 0) return gpu.wrap(gpu.alloc(o), o);
   if (k === 0) return gpu.constant(0, o);
-  const temps: GPUBuffer[] = [];
-  // an operand's batch stride: its own matrices in order, one matrix for all, or a broadcast copy
-  const operand = (buf: GPUBuffer, av: Aval): [GPUBuffer, number] => {
-    const mat = av.shape.slice(-2);
-    const own = av.shape.slice(0, -2);
-    const size = prod(mat);
-    if (prod(own) === 1) return [buf, nb === 1 ? size : 0];
-    const lead = batch.length - own.length;
-    if (prod(own) === nb && own.every((d, i) => d === batch[lead + i])) return [buf, size];
-    const full = [...batch, ...mat];
-    const strides = broadcastStrides(av.shape, full);
-    const copy = gatherView(gpu, buf, 0, strides, { shape: full, dtype: av.dtype });
-    temps.push(copy);
-    return [copy, size];
-  };
-  const [ab, strideA] = operand(a, aa);
-  const [bb, strideB] = operand(b, ba);
+  const { operands: [[ab, strideA], [bb, strideB]], temps } = batchOperands(gpu, batch, [[a, aa], [b, ba]]);
   const fallback = opts.fallbackAdapter ?? false;
   const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB},${+fallback}`;
   let kern = kernels.get(key);
@@ -101,11 +114,62 @@ function matmulF32(
   return gpu.wrap(out, o);
 }
 
+const MATMUL_I32 = `struct U { total: u32, m: u32, n: u32, k: u32, sa: u32, sb: u32, ta: u32, tb: u32 }
+@group(0) @binding(0) var<storage, read> A: array<i32>;
+@group(0) @binding(1) var<storage, read> B: array<i32>;
+@group(0) @binding(2) var<storage, read_write> C: array<i32>;
+@group(0) @binding(3) var<uniform> u: U;
+${entry("u.total")}
+  let j = i % u.n; let r = i / u.n; let row = r % u.m; let bt = r / u.m;
+  let a0 = bt * u.sa; let b0 = bt * u.sb;
+  var acc = 0i;
+  for (var p = 0u; p < u.k; p++) {
+    let av = A[a0 + select(row * u.k + p, p * u.m + row, u.ta == 1u)];
+    let bv = B[b0 + select(p * u.n + j, j * u.k + p, u.tb == 1u)];
+    acc += av * bv; // i32 arithmetic wraps modulo 2³²
+  }
+  C[i] = acc;
+}`;
+
+/** Encodes C = op(A)·op(B) for int32 buffers (exact, wrapping as NumPy's int32). */
+function matmulI32(
+  gpu: WebGPUBackend,
+  a: GPUBuffer,
+  aa: Aval,
+  b: GPUBuffer,
+  ba: Aval,
+  transA: boolean,
+  transB: boolean,
+  o: Aval,
+): Storage {
+  const nd = o.shape.length;
+  const m = o.shape[nd - 2], n = o.shape[nd - 1];
+  const k = transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
+  const batch = o.shape.slice(0, nd - 2);
+  const total = prod(o.shape);
+  if (total === 0) return gpu.wrap(gpu.alloc(o), o);
+  if (k === 0) return gpu.constant(0, o);
+  const { operands: [[ab, strideA], [bb, strideB]], temps } = batchOperands(gpu, batch, [[a, aa], [b, ba]]);
+  const out = gpu.alloc(o);
+  gpu.runtime.dispatch({
+    code: MATMUL_I32,
+    inputs: [ab, bb],
+    output: out,
+    uniforms: new Uniforms().u(total, m, n, k, strideA, strideB, transA ? 1 : 0, transB ? 1 : 0).u32,
+    groups: grid(Math.ceil(total / WG)),
+  });
+  for (const t of temps) gpu.runtime.free(t);
+  return gpu.wrap(out, o);
+}
+
 /** Registers matmul. */
 export function registerMatmul(gpu: WebGPUBackend, opts: MatmulOptions = {}): void {
   gpu.kernels.set("matmul", ([a, b], [aa, ba], p: { transA: boolean; transB: boolean }, [o]): Storage[] => {
     if (aa.dtype === "float32") return [matmulF32(gpu, opts, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o)];
-    // int32: through float32
+    if (aa.dtype === "int32" && ba.dtype === "int32" && o.dtype === "int32") {
+      return [matmulI32(gpu, gpu.buf(a), aa, gpu.buf(b), ba, p.transA, p.transB, o)];
+    }
+    // other dtypes: through float32
     const f32 = (av: Aval): Aval => ({ shape: av.shape, dtype: "float32" });
     const cast = (s: Storage, av: Aval, to: Aval) => {
       const [e, m] = castExpr(av.dtype, to.dtype, "a0");
