@@ -8,23 +8,13 @@
  * @module
  */
 import { type FileHandle, open } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
-import { type DType, float16Array, isFloat, isFloat16Array, type TypedArray } from "../core/dtype.ts";
+import { type DType, float16Array, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
-import { isTensor, Tensor } from "../core/tensor.ts";
-import { writeAtomic } from "./files.ts";
-import { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./half.ts";
+import { Tensor } from "../core/tensor.ts";
+import { decodeBF16, decodeF16 } from "./half.ts";
+import { BITS, isObject, JSON_, MAX_HEADER, show, toPath } from "./safetensors_format.ts";
 
-/** The largest header the reference reader accepts. */
-const MAX_HEADER = 100_000_000;
-/** Bits per element of every dtype of the format, in the reference's order (increasing alignment). */
-const BITS = new Map<string, number>(
-  ("BOOL:8 F4:4 F6_E2M3:6 F6_E3M2:6 U8:8 I8:8 F8_E5M2:8 F8_E4M3:8 F8_E8M0:8 F8_E4M3FNUZ:8 F8_E5M2FNUZ:8 " +
-    "I16:16 U16:16 F16:16 BF16:16 I32:32 U32:32 F32:32 C64:64 F64:64 I64:64 U64:64")
-    .split(" ").map((s) => [s.split(":")[0], Number(s.split(":")[1])]),
-);
-const RANK = new Map([...BITS.keys()].map((d, i) => [d, i]));
 const READABLE = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "U16", "I8", "U8", "BOOL"];
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a BOM stays, and is not JSON
 
@@ -70,12 +60,6 @@ export interface ReadOptions extends DeserializeOptions {
   backend?: "cpu" | "webgpu" | (string & Record<never, never>);
 }
 
-/** Options of `write` and `serialize`. */
-export interface WriteOptions {
-  /** Store every float tensor (float32 and float64) as this dtype, rounding to nearest even. */
-  dtype?: "F32" | "F16" | "BF16";
-}
-
 /** Tensors by name and the file's metadata. */
 export interface Loaded {
   /** The tensors, in the order asked for (file order by default). */
@@ -86,26 +70,13 @@ export interface Loaded {
 
 // ---------------------------------------------------------------- the header
 
-/** JSON with its number texts: ES2025's source access, as in V8 (Deno 2) and current browsers. */
-const JSON_ = JSON as unknown as {
-  parse(text: string, reviver: (key: string, value: unknown, context: { source?: string }) => unknown): unknown;
-  rawJSON(text: string): unknown;
-  isRawJSON(v: unknown): boolean;
-};
 /**
  * Keeps a number written other than as a plain non-negative integer (1.0, 1e2, -0, -3) as its raw
  * text, which no integer check accepts and messages print as written: the reference refuses them.
  */
 const keepNonIntegers = (_: string, v: unknown, { source }: { source?: string }) =>
   typeof v === "number" && source !== undefined && !/^(0|[1-9][0-9]*)$/.test(source) ? JSON_.rawJSON(source) : v;
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !JSON_.isRawJSON(v);
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-/** A short rendering of a JSON value for messages. */
-function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
 /** Defines an own property, so a name such as `__proto__` is a key like any other. */
 function put<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
@@ -274,8 +245,6 @@ async function headerOfFile(fh: FileHandle, size: number, where: string): Promis
   await readExact(fh, raw, 8, where);
   return parseHeader(raw, 8 + n, size, where);
 }
-
-const toPath = (p: string | URL): string => (p instanceof URL ? fileURLToPath(p) : p);
 
 async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
   const fh = await open(path, "r");
@@ -500,155 +469,4 @@ export function deserialize(bytes: Uint8Array, opts: DeserializeOptions = {}): L
 
 // ---------------------------------------------------------------- writing
 
-interface Planned {
-  name: string;
-  tensor: Tensor;
-  dtype: "F64" | "F32" | "F16" | "BF16" | "I32" | "BOOL";
-  begin: number;
-  end: number;
-}
-
-const STORED = { float64: "F64", float32: "F32", float16: "F16", int32: "I32", bool: "BOOL" } as const;
-
-/** Code point order, which is the byte order of UTF-8 and so the reference writer's name order. */
-function byCodePoint(a: string, b: string): number {
-  const x = [...a], y = [...b]; // code points, not UTF-16 units (which put U+E000..U+FFFF after the astral planes)
-  for (let i = 0; i < x.length && i < y.length; i++) {
-    if (x[i] !== y[i]) return x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-  }
-  return x.length - y.length;
-}
-
-/** Validates everything, sorts as the reference writer does, and builds the padded header. */
-function layout(
-  tensors: Record<string, Tensor>,
-  metadata: Record<string, string> | undefined,
-  opts: WriteOptions,
-  op: string,
-): { header: Uint8Array; items: Planned[]; total: number } {
-  const float = opts.dtype;
-  if (float !== undefined && float !== "F32" && float !== "F16" && float !== "BF16") {
-    throw new DTypeError(`${op}: dtype ${show(float)} is not "F32", "F16" or "BF16"`);
-  }
-  if (!isObject(tensors)) throw new FormatError(`${op}: tensors must be an object of name → Tensor`);
-  const items: Planned[] = [];
-  for (const [name, t] of Object.entries(tensors)) {
-    if (name === "" || name === "__metadata__" || !name.isWellFormed()) {
-      throw new FormatError(
-        `${op}: tensor name ${show(name)} is not allowed: names are non-empty Unicode strings, not "__metadata__"`,
-      );
-    }
-    if (!isTensor(t)) throw new FormatError(`${op}: "${name}" is ${show(t)}, not a Tensor`);
-    t._live(op);
-    const dtype = (isFloat(t.dtype) && float) || STORED[t.dtype];
-    items.push({ name, tensor: t, dtype, begin: 0, end: 0 });
-  }
-  const parts: string[] = [];
-  if (metadata !== undefined) {
-    if (!isObject(metadata)) throw new FormatError(`${op}: metadata must be an object of strings`);
-    const kv = Object.entries(metadata).map(([k, v]) => {
-      if (typeof v !== "string" || !v.isWellFormed() || !k.isWellFormed()) {
-        throw new FormatError(`${op}: metadata "${k}" is ${show(v)}; values must be strings (JSON-encode others)`);
-      }
-      return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
-    });
-    parts.push(`"__metadata__":{${kv.join(",")}}`);
-  }
-  items.sort((a, b) => RANK.get(b.dtype)! - RANK.get(a.dtype)! || byCodePoint(a.name, b.name));
-  let at = 0;
-  for (const it of items) {
-    it.begin = at;
-    it.end = at += (it.tensor.size * BITS.get(it.dtype)!) / 8;
-    const shape = it.tensor.shape.join(",");
-    parts.push(
-      `${JSON.stringify(it.name)}:{"dtype":"${it.dtype}","shape":[${shape}],"data_offsets":[${it.begin},${it.end}]}`,
-    );
-  }
-  const json = new TextEncoder().encode(`{${parts.join(",")}}`);
-  const n = Math.ceil(json.length / 8) * 8; // padded with spaces so the buffer starts 8-aligned
-  if (n > MAX_HEADER) throw new FormatError(`${op}: the header would be ${n} bytes, over the ${MAX_HEADER}-byte limit`);
-  const header = new Uint8Array(8 + n).fill(0x20, 8 + json.length);
-  new DataView(header.buffer).setBigUint64(0, BigInt(n), true);
-  header.set(json, 8);
-  return { header, items, total: at };
-}
-
-/** A tensor's elements as little-endian bytes of its file dtype. */
-function encode(data: TypedArray, it: Planned): Uint8Array {
-  const asFloat = () => (data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data));
-  let out: Float64Array | Float32Array | Int32Array | Uint16Array | Uint8Array;
-  if (it.dtype === "F64") out = data instanceof Float64Array ? data : Float64Array.from(data);
-  else if (it.dtype === "F32") out = data instanceof Float32Array ? data : Float32Array.from(data);
-  else if (it.dtype === "F16") {
-    out = isFloat16Array(data) ? new Uint16Array(data.buffer, data.byteOffset, data.length) : encodeF16(asFloat());
-  } else if (it.dtype === "BF16") out = encodeBF16(asFloat());
-  else if (it.dtype === "I32") out = data instanceof Int32Array ? data : Int32Array.from(data);
-  else out = Uint8Array.from(data, (v) => (v ? 1 : 0));
-  if (out.byteLength !== it.end - it.begin) {
-    throw new FormatError(
-      `safetensors: tensor "${it.name}" gave ${out.byteLength} bytes, expected ${it.end - it.begin}`,
-    );
-  }
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // little-endian, as the host
-}
-
-/**
- * A safetensors file's bytes, in memory, from CPU tensors: laid out as `safetensors.torch.save_file`
- * does (by dtype alignment, largest first, then by name; the header padded with spaces to a
- * multiple of 8), so the bytes match PyTorch's for the same tensors and at most one metadata key.
- * float64 → F64, float32 → F32, float16 → F16 (its bits as they are), or `opts.dtype` for every float
- * tensor; int32 → I32, bool → BOOL.
- * @param tensors tensors by name (non-empty names other than `__metadata__`)
- * @param metadata strings stored under `__metadata__` (omitted when undefined)
- * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)
- * @returns the whole file
- * @example
- * ```ts
- * import { safetensors, tensor } from "@tangent/tangent";
- * const bytes = safetensors.serialize({ w: tensor([1, 2.5, -3]) }, { format: "pt" }, { dtype: "BF16" });
- * console.log(safetensors.deserialize(bytes).tensors.w.arraySync()); // [1, 2.5, -3]
- * ```
- */
-export function serialize(
-  tensors: Record<string, Tensor>,
-  metadata?: Record<string, string>,
-  opts: WriteOptions = {},
-): Uint8Array {
-  const { header, items, total } = layout(tensors, metadata, opts, "safetensors.serialize");
-  const out = new Uint8Array(header.length + total);
-  out.set(header);
-  for (const it of items) out.set(encode(it.tensor.dataSync(), it), header.length + it.begin);
-  return out;
-}
-
-/**
- * Writes tensors (on any backend) to a safetensors file, laid out as `serialize` does, tensor by
- * tensor. Names and metadata are validated before anything is written; the file is written under a
- * temporary name in the same folder and renamed when complete (`writeAtomic`), so a failure leaves
- * no partial file and an existing file is replaced only whole.
- * @param path the file to write (replaced if it exists)
- * @param tensors tensors by name (non-empty names other than `__metadata__`)
- * @param metadata strings stored under `__metadata__` (omitted when undefined)
- * @param opts `dtype` to store float tensors as F32, F16 or BF16 (rounded to nearest even)
- * @example
- * ```ts
- * import { safetensors, tensor } from "@tangent/tangent";
- * const path = "/tmp/tangent_example.safetensors";
- * if (Deno.permissions.querySync({ name: "write", path }).state === "granted") { // the doc test may not write
- *   await safetensors.write(path, { "lora_A.weight": tensor([[0.5, -1]]) }, { format: "pt" }, { dtype: "F16" });
- *   console.log((await safetensors.read(path)).tensors["lora_A.weight"].arraySync()); // [[0.5, -1]]
- * }
- * ```
- */
-export async function write(
-  path: string | URL,
-  tensors: Record<string, Tensor>,
-  metadata?: Record<string, string>,
-  opts: WriteOptions = {},
-): Promise<void> {
-  const { header, items } = layout(tensors, metadata, opts, "safetensors.write");
-  await writeAtomic(toPath(path), async (append) => {
-    await append(header);
-    for (const it of items) await append(encode(await it.tensor.data(), it));
-  });
-}
+export { serialize, write, type WriteOptions } from "./safetensors_write.ts";
