@@ -35,26 +35,13 @@ import {
   svd,
   svdvals,
 } from "../core/linalg/mod.ts";
+import { normals } from "./linalg_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
 const f64 = (data: number[] | Float64Array, shape: number[]): Tensor => tensor(Float64Array.from(data), { shape });
-
-function normals(seed: number, count: number): Float64Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return out;
-}
 
 const randn = (seed: number, shape: number[]) => f64(normals(seed, shape.reduce((a, b) => a * b, 1)), shape);
 const mT = (x: Tensor) => x.mT;
