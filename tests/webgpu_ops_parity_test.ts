@@ -558,3 +558,30 @@ Deno.test({
     ], { exact: true });
   },
 });
+
+Deno.test({
+  name: "an axis given for a 0-d tensor is a ShapeError saying it has no axes (it read 'use an axis in [0, -1]')",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s = T.tensor(2.5);
+    for (
+      const [op, f] of [["argmax", (x: Tensor) => T.argmax(x, { axis: 0 })], [
+        "sum",
+        (x: Tensor) => T.sum(x, { axis: -1 }),
+      ]] as const
+    ) {
+      await sameError(
+        op,
+        [s],
+        f,
+        T.ShapeError,
+        new RegExp(`^${op}: axis -?[01] is out of range for a 0-d tensor, which has no axes`),
+      );
+    }
+    assert.throws(
+      () => T.sort(T.ones([3]), { axis: 1 }),
+      /sort: axis 1 is out of range for a tensor with 1 axis; use an axis in \[-1, 0\]/,
+    );
+  },
+});

@@ -43,7 +43,10 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
   const out = list.map((a) => {
     if (!Number.isInteger(a) || a < -ndim || a >= ndim) {
       throw new ShapeError(
-        `${op}: axis ${a} is out of range for a tensor with ${ndim} axes; use an axis in [${-ndim}, ${ndim - 1}]`,
+        ndim === 0
+          ? `${op}: axis ${a} is out of range for a 0-d tensor, which has no axes; leave axis out, or reshape it to [1]`
+          : `${op}: axis ${a} is out of range for a tensor with ${ndim} ${ndim === 1 ? "axis" : "axes"}; ` +
+            `use an axis in [${-ndim}, ${ndim - 1}]`,
       );
     }
     return a < 0 ? a + ndim : a;
