@@ -14,7 +14,7 @@
  */
 import { DomainError } from "../core/errors.ts";
 import type { DType } from "../core/dtype.ts";
-import { add, astype, div, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
+import { add, astype, div, expm1, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   checkEuclidean,
@@ -104,10 +104,12 @@ function makeAdam(
     const [xs, gs] = pairLeaves(op, params, grads);
     if (!riemannian) checkEuclidean(op, xs, o.strict, params);
     // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
-    // same bits as on numbers; each cast once to the leaves' dtype
-    const t = nextCount(state.count), ft = astype(t, stepDType(t));
+    // same bits as on numbers (PyTorch's); in float32 (WebGPU) as −expm1(t·ln β), since β rounded to
+    // float32 alone moves 1 − β₂ᵗ by 1.3e−5 of itself at t = 1; each cast once to the leaves' dtype
+    const t = nextCount(state.count), dt = stepDType(t), ft = astype(t, dt);
     const lr = learningRateAt(lrOpt, state.count, op);
-    const bc = [sub(1, pow(b1, ft)), sub(1, pow(b2, ft)), neg(lr)];
+    const corr = (b: number) => (dt === "float64" ? sub(1, pow(b, ft)) : neg(expm1(mul(ft, Math.log(b)))));
+    const bc = [corr(b1), corr(b2), neg(lr)];
     const scalars = new Map<DType, Tensor[]>();
     const at = (d: DType) => scalars.get(d) ?? scalars.set(d, bc.map((v) => astype(v, d))).get(d)!;
     const stabilize = riemannian && o.stabilize !== undefined ? everyKth(t, o.stabilize) : undefined;

@@ -488,9 +488,9 @@ Deno.test({
       ["chain masked", O.chain(O.clipByGlobalNorm(1), O.masked(O.adamw({ lr: 0.05 }), mask))],
       ["masked sgd", O.masked(O.sgd({ lr: 0.1 }), { a: false, b: true, frozen: false })],
     ];
-    // 1e−4: on WebGPU Adam's 1 − β₂ᵗ is formed in float32 from a float32 count (the CPU forms it in
-    // float64), which moves a step by ~6e−6 of itself
-    for (const [name, o] of opts) await parity(name, ins, steps(o), { rtol: 1e-4, atol: 1e-5 });
+    // float32 rounding only: Adam's 1 − β₂ᵗ is −expm1(t·ln β₂) in float32 (1 − β₂ᵗ from β₂ rounded to
+    // float32 moved every step by ~6e−6 of itself, past this tolerance)
+    for (const [name, o] of opts) await parity(name, ins, steps(o), { rtol: 1e-5, atol: 1e-6 });
     await parity("transformations", ins, (a, b, frozen) => {
       const t = O.chain(O.clipByGlobalNorm(0.3), O.addDecayedWeights(0.01), O.scaleByLearningRate(0.1));
       let p: P = { a, b, frozen }, s = t.init(p);
