@@ -12,16 +12,19 @@ import {
   broadcastTo,
   clip,
   concat,
+  cumprod,
   diag,
   div,
   dot,
   type DType,
+  einsum,
   equal,
   erf,
   exp,
   flatten,
   floor,
   gelu,
+  jit,
   less,
   log,
   logicalAnd,
@@ -30,10 +33,13 @@ import {
   matmulT,
   matrixTranspose,
   maximum,
+  mul,
+  type NestedArray,
   oneHot,
   ones,
   outer,
   pad,
+  prod,
   promote,
   reciprocal,
   relu,
@@ -290,4 +296,22 @@ Deno.test("dtype promotion: bool < int32 < float16 < float32 < float64; numbers 
     where(tensor([true]), tensor([1], { dtype: "int32" }), tensor([2], { dtype: "float64" })).dtype,
     "float64",
   );
+});
+
+Deno.test("int32 products wrap mod 2³² as NumPy's int32: mul, square, prod, cumprod, matmul, einsum, a jitted chain", () => {
+  const i32 = (a: NestedArray) => tensor(a, { dtype: "int32" });
+  const x = i32([2147483647, 65537, -7, -2147483648]);
+  // NumPy 2.4: x * x, np.prod(m, axis, dtype=int32), np.cumprod, a @ b
+  assert.deepEqual(vals(mul(x, x)), [1, 131073, 49, 0]);
+  assert.deepEqual(vals(square(x)), [1, 131073, 49, 0]);
+  const m = i32([[2147483647, 3, -5], [2147483647, 5, 7]]);
+  assert.deepEqual(vals(prod(m, { axis: 0 })), [1, 15, -35]);
+  assert.deepEqual(vals(prod(m, { axis: 1 })), [-2147483633, 2147483613]);
+  assert.deepEqual(vals(cumprod(i32([2147483647, 1, 2147483647, 5]))), [2147483647, 2147483647, 1, 5]);
+  const a = i32([[4097, 2147483647], [3, -2147483648]]), b = i32([[4097, 1], [2147483647, 2]]);
+  assert.deepEqual(vals(matmul(a, b)), [16785410, 4095, -2147471357, 3]);
+  assert.deepEqual(vals(einsum("ij,jk->ik", a, b)), [16785410, 4095, -2147471357, 3]);
+  const f = jit((t: Tensor) => add(mul(t, t), 1));
+  f(x);
+  assert.deepEqual(vals(f(x)), [2, 131074, 50, 1], "the replayed fused chain wraps as the one-op kernel");
 });

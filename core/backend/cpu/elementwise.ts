@@ -146,7 +146,9 @@ export function binaryKernel(
     (b.length === out.length || b.length === 1) &&
     simdCompare32(op as SimdCompareOp, a, a.length === out.length, b, b.length === out.length, out)
   ) return;
-  broadcastMap("b", BINARY[op], [a, b], [aShape, bShape], out, outShape);
+  // int32 products wrap as NumPy's (mod 2³²): x1 * x2 in float64 loses the low bits past 2⁵³
+  const expr = op === "mul" && out instanceof Int32Array ? "Math.imul(x1, x2)" : BINARY[op];
+  broadcastMap("b", expr, [a, b], [aShape, bShape], out, outShape);
 }
 
 /**

@@ -134,6 +134,7 @@ function expr(s: FusedStep, v: (i: number) => string): string {
     }
     case "binary": {
       const op = s.op as BinaryOp;
+      if (op === "mul" && s.dtype === "int32") return `Math.imul(${a}, ${b})`; // as the one-op kernel wraps
       const e = BINARY[op](a, b);
       return op === "eq" || op === "ne" || op === "lt" || op === "le" || op === "gt" || op === "ge"
         ? e

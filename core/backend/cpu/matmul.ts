@@ -6,7 +6,8 @@
  *   for large ones).
  * - Smaller float products run `gemmSmall`, a plain loop with the kernel's order of summation: every
  *   output is summed in order of k, float64 in float64 and float32 in float32 (as BLAS and jax-js do).
- * - int32, and float products where WebAssembly SIMD is missing or its memory cannot grow, run
+ * - int32 products run `gemmInt32`, a plain loop whose products and sums wrap mod 2³² as NumPy's int32.
+ * - Float products where WebAssembly SIMD is missing or its memory cannot grow (and float16 ones) run
  *   `gemmPacked`: 4-wide panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
  * @module
  */
@@ -18,7 +19,9 @@ const WASM_MIN = 1024;
 
 /**
  * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
- * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n).
+ * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n). A and B
+ * are immutable storages' arrays (recycled only through `pool.ts`), so the GEMM may cache their
+ * packed panels (`wasm/pack_cache.ts`).
  */
 export function gemm(
   A: TypedArray,
@@ -38,12 +41,13 @@ export function gemm(
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
   const f32 = A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array;
   const f64 = A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array;
+  if (C instanceof Int32Array) return gemmInt32(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   if (!f32 && !f64) return gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
   // (a few dot products: the kernel would pad them to whole register tiles)
   if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   let done = false;
   try {
-    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, true);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e; // RangeError: the Wasm memory could not grow
   }
@@ -91,6 +95,7 @@ export function gemmBatch(
         n,
         k,
         count,
+        true,
       );
     } catch (e) {
       if (!(e instanceof RangeError)) throw e; // the Wasm memory could not grow: one by one
@@ -128,6 +133,33 @@ function gemmSmall(
       let a = ao + i * ars, b = bo + j * bcs;
       if (f32) { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + A[a] * B[b]); }
       else for (let p = 0; p < k; p++, a += acs, b += brs) s += A[a] * B[b];
+      C[co + i * n + j] = s;
+    }
+  }
+}
+
+/** int32 products, `gemmSmall`'s arguments: each product and sum wraps mod 2³² (float64 would lose bits past 2⁵³). */
+function gemmInt32(
+  A: TypedArray,
+  ao: number,
+  ars: number,
+  acs: number,
+  B: TypedArray,
+  bo: number,
+  brs: number,
+  bcs: number,
+  C: Int32Array,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0, a = ao + i * ars, b = bo + j * bcs; p < k; p++, a += acs, b += brs) {
+        s = (s + Math.imul(A[a], B[b])) | 0;
+      }
       C[co + i * n + j] = s;
     }
   }

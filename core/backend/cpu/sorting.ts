@@ -93,9 +93,10 @@ export function cumulativeKernel(
       let acc = prod ? 1 : 0;
       for (let k = 0; k < n; k++) {
         const at = base + (p.reverse ? n - 1 - k : k) * inner;
-        acc = prod ? acc * x[at] : acc + x[at];
+        const int32 = xa.dtype === "int32";
+        acc = prod ? (int32 ? Math.imul(acc, x[at]) : acc * x[at]) : acc + x[at]; // int32 wraps as NumPy's
         if (xa.dtype === "float32") acc = Math.fround(acc);
-        else if (xa.dtype === "int32") acc |= 0;
+        else if (int32) acc |= 0;
         out[at] = acc;
       }
     }
