@@ -4,7 +4,7 @@
  */
 import { checkedIndices } from "../backend/backend.ts";
 import { promote } from "../dtype.ts";
-import { DTypeError, fmtShape, ShapeError } from "../errors.ts";
+import { DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
 import { bind1 } from "../primitive.ts";
 import {
   broadcastP,
@@ -235,7 +235,7 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
     const fixed = indices.map((i) => {
       const j = i < 0 ? i + d : i;
       if (!Number.isInteger(j) || j < 0 || j >= d) {
-        throw new ShapeError(
+        throw new DomainError( // as for an index tensor: the value, not a shape, is wrong
           `take: index ${i} is out of range for axis ${a} of ${fmtShape(src.shape)}; use indices in [${-d}, ${d - 1}]`,
         );
       }
