@@ -95,17 +95,10 @@ fn t_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }`,
   return ldexp(ldexp(e, h), ni - h);
 }`,
   },
-  t_log: {
-    deps: ["t_inf"],
-    // ln x = e·ln2 + ln(1 + f), x = 2ᵉ(1 + f) with 1 + f ∈ [√½, √2), ln(1 + f) by Cephes' logf polynomial.
-    code: `fn t_log(x0: f32) -> f32 {
-  if (!(x0 > 0.0)) { return select(t_nan(), -t_inf(), x0 == 0.0); }
-  if (x0 == t_inf()) { return x0; }
-  let fe = frexp(x0);
-  var e = f32(fe.exp);
-  var x = fe.fract;
-  if (x < 0.70710678118654752) { e -= 1.0; x = x + x - 1.0; } else { x = x - 1.0; }
-  let z = x * x;
+  t_logp: {
+    deps: [],
+    // Cephes' logf polynomial: log(1 + x) − x + x²/2 ≈ x³·P(x) for x in [√½ − 1, √2 − 1], z = x².
+    code: `fn t_logp(x: f32, z: f32) -> f32 {
   var y = 7.0376836292e-2;
   y = fma(y, x, -1.1514610310e-1);
   y = fma(y, x, 1.1676998740e-1);
@@ -115,7 +108,21 @@ fn t_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }`,
   y = fma(y, x, 2.0000714765e-1);
   y = fma(y, x, -2.4999993993e-1);
   y = fma(y, x, 3.3333331174e-1);
-  y = y * x * z;
+  return y * x * z;
+}`,
+  },
+  t_log: {
+    deps: ["t_inf", "t_logp"],
+    // ln x = e·ln2 + ln(1 + f), x = 2ᵉ(1 + f) with 1 + f ∈ [√½, √2), ln(1 + f) by Cephes' logf polynomial.
+    code: `fn t_log(x0: f32) -> f32 {
+  if (!(x0 > 0.0)) { return select(t_nan(), -t_inf(), x0 == 0.0); }
+  if (x0 == t_inf()) { return x0; }
+  let fe = frexp(x0);
+  var e = f32(fe.exp);
+  var x = fe.fract;
+  if (x < 0.70710678118654752) { e -= 1.0; x = x + x - 1.0; } else { x = x - 1.0; }
+  let z = x * x;
+  var y = t_logp(x, z);
   y = fma(e, -2.12194440e-4, y);
   y = fma(z, -0.5, y);
   return fma(e, 0.693359375, x + y);
@@ -215,7 +222,7 @@ fn t_cos2pi(u: f32) -> f32 {
 }`,
   },
   t_log1p: {
-    deps: ["t_log"],
+    deps: ["t_log", "t_logp"],
     // log(1 + x): for √½ − 1 < x < √2 − 1 Cephes' logf polynomial on x itself (1 + x is never formed),
     // elsewhere log(1 + x), whose rounding of 1 + x costs under an ulp there. (Goldberg's
     // log(u)·x/(u − 1) with u = 1 + x does not survive a compiler that folds (1 + x) − 1 to x, as
@@ -224,16 +231,7 @@ fn t_cos2pi(u: f32) -> f32 {
   if (!(x > -0.2928932188134524 && x < 0.41421356237309515)) { return t_log(1.0 + x); }
   if (x == 0.0) { return x; }
   let z = x * x;
-  var y = 7.0376836292e-2;
-  y = fma(y, x, -1.1514610310e-1);
-  y = fma(y, x, 1.1676998740e-1);
-  y = fma(y, x, -1.2420140846e-1);
-  y = fma(y, x, 1.4249322787e-1);
-  y = fma(y, x, -1.6668057665e-1);
-  y = fma(y, x, 2.0000714765e-1);
-  y = fma(y, x, -2.4999993993e-1);
-  y = fma(y, x, 3.3333331174e-1);
-  y = y * x * z;
+  var y = t_logp(x, z);
   y = fma(z, -0.5, y);
   return x + y;
 }`,
