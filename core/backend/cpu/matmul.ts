@@ -19,9 +19,7 @@ const WASM_MIN = 1024;
 
 /**
  * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
- * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n). A and B
- * are immutable storages' arrays (recycled only through `pool.ts`), so the GEMM may cache their
- * packed panels (`wasm/pack_cache.ts`).
+ * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n).
  */
 export function gemm(
   A: TypedArray,
@@ -47,7 +45,7 @@ export function gemm(
   if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   let done = false;
   try {
-    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, true);
+    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e; // RangeError: the Wasm memory could not grow
   }
@@ -95,7 +93,6 @@ export function gemmBatch(
         n,
         k,
         count,
-        true,
       );
     } catch (e) {
       if (!(e instanceof RangeError)) throw e; // the Wasm memory could not grow: one by one
