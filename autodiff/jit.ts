@@ -101,6 +101,8 @@ function sig(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map(sig).join(",")}]`;
   if (isPlain(x)) return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k])}`).join(",")}}`;
   if (x === undefined) return "u";
+  if (x === null) return "null";
+  if (typeof x === "bigint") return `${x}n`;
   if (typeof x === "number") return Object.is(x, -0) ? "-0" : String(x);
   if (typeof x === "object" || typeof x === "function") return `#${idOf(x as object)}`;
   return JSON.stringify(x) ?? String(x);
@@ -121,6 +123,7 @@ function readable(x: unknown): string {
   if (isPlain(x)) return `{${Object.keys(x).sort().map((k) => `${k}: ${readable(x[k])}`).join(", ")}}`; // leaf order
   if (typeof x === "function") return `<function ${x.name || "anonymous"}>`;
   if (x !== null && typeof x === "object") return `<${Object.getPrototypeOf(x)?.constructor?.name ?? "object"}>`;
+  if (typeof x === "bigint") return `${x}n`;
   return typeof x === "string" ? JSON.stringify(x) : String(x);
 }
 

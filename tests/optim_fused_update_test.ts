@@ -129,3 +129,21 @@ Deno.test("the fused update follows a change of the parameters' structure and sh
   identical(two.params.w, x, "second tree");
   assert.deepEqual(Object.keys(two.params), ["w"]);
 });
+
+Deno.test("a params tree with null, bigint or number leaves beside the tensors updates as the eager formula", () => {
+  // null and bigint leaves made the jit signature throw (a TypeError from a WeakMap / JSON.stringify)
+  for (const extra of [null, 7n, 3, "name", true, undefined]) {
+    const opt = optim.sgd({ lr: 0.05, momentum: 0.9, nesterov: true });
+    const { params, grads } = problem("float32", 4);
+    let p: any = { ...params, extra }, s = opt.init(p);
+    let ref = treeLeaves(params), mom = ref.map(zerosLike);
+    grads.forEach((g, step) => {
+      ({ params: p, state: s } = opt.update({ ...g, extra }, s, p));
+      const gl = treeLeaves(g);
+      const next = ref.map((x, i) => sgdLeaf(x, gl[i], mom[i], 0.05, 0.9));
+      [ref, mom] = [next.map((r) => r[0]), next.map((r) => r[1])];
+      treeLeaves(p).forEach((x, i) => identical(x, ref[i], `extra ${String(extra)}, step ${step}, leaf ${i}`));
+      assert.equal(p.extra, extra);
+    });
+  }
+});
