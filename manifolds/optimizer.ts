@@ -4,11 +4,11 @@
  * retraction and transport; a plain tensor is Euclidean (`R(x, v) = x + v`, transport = identity).
  * @module
  */
-import { jit } from "../autodiff/jit.ts";
+import { jit, jitEntries } from "../autodiff/jit.ts";
 import { DomainError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
 import { add, astype, div, equal, floor, mul, where } from "../core/ops/mod.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { asPoint, manifoldOf, type Point } from "./point.ts";
 import { stepDType } from "./schedules.ts";
@@ -144,8 +144,40 @@ export function rebuild<P>(params: P, leaves: readonly Tensor[]): P {
  */
 export function fusedOnCpu<S>(update: Optimizer<S>["update"]): Optimizer<S>["update"] {
   const fused = jit(update);
-  return (grads, state, params) =>
-    (treeLeaves(params).every((x) => x.backend.name === "cpu") ? fused : update)(grads, state, params);
+  const run: Optimizer<S>["update"] = (grads, state, params) =>
+    (treeLeaves(params).every((x) => x.backend.name === "cpu") && keyable(params) && keyable(grads) ? fused : update)(
+      grads,
+      state,
+      params,
+    );
+  fusedJits.set(run, fused);
+  return run;
+}
+
+const fusedJits = new WeakMap<object, unknown>();
+
+/**
+ * How many signatures a `fusedOnCpu` update has traced (0 for any other function), for tests.
+ * @internal
+ */
+export function fusedTraceCount(update: unknown): number {
+  return (typeof update === "function" && jitEntries(fusedJits.get(update))?.length) || 0;
+}
+
+/**
+ * Whether every leaf of `tree` that is not a tensor is a string, a boolean or undefined: values a
+ * `jit` signature keys on that stay the same from step to step. A number (a step counter kept
+ * beside the weights), null or any other object in params or grads would key a new trace at each
+ * new value (one cached graph per step, without bound), so such a step runs as it is.
+ */
+function keyable(tree: unknown): boolean {
+  if (tree instanceof Tensor) return true;
+  if (Array.isArray(tree)) return tree.every(keyable);
+  const proto = tree !== null && typeof tree === "object" ? Object.getPrototypeOf(tree) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    return Object.values(tree as object).every(keyable);
+  }
+  return tree === undefined || typeof tree === "string" || typeof tree === "boolean";
 }
 
 const warnedEuclidean = new Set<string>();

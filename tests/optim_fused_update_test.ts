@@ -27,6 +27,7 @@ import {
   zerosLike,
 } from "../mod.ts";
 import * as optim from "../optim/mod.ts";
+import { fusedOnCpu, fusedTraceCount } from "../manifolds/optimizer.ts";
 
 /** Same elements, compared with Object.is. */
 function identical(a: Tensor, b: Tensor, what: string): void {
@@ -146,4 +147,27 @@ Deno.test("a params tree with null, bigint or number leaves beside the tensors u
       assert.equal(p.extra, extra);
     });
   }
+});
+
+Deno.test("a number leaf that changes at every step does not trace (and keep) one graph per step", () => {
+  const opt = optim.adam({ lr: 1e-2 });
+  const update = fusedOnCpu(opt.update);
+  const { params, grads } = problem("float32", 5);
+  let p: any = { ...params, step: 0 }, s = opt.init(p);
+  let ref = treeLeaves(params), mu = ref.map(zerosLike), nu = ref.map(zerosLike);
+  grads.forEach((g, step) => {
+    ({ params: p, state: s } = update({ ...g, step }, s, { ...p, step }));
+    const next = ref.map((x, i) =>
+      adamLeaf(x, treeLeaves(g)[i], mu[i], nu[i], step + 1, { lr: 1e-2, wd: 0, decoupled: false })
+    );
+    [ref, mu, nu] = [next.map((r) => r[0]), next.map((r) => r[1]), next.map((r) => r[2])];
+    treeLeaves(p).forEach((x, i) => identical(x, ref[i], `step ${step}, leaf ${i}`));
+    assert.equal(p.step, step);
+  });
+  assert.equal(fusedTraceCount(update), 0, "a trace per value of the step leaf");
+  // the same tree without the number traces once (what the count above would otherwise show)
+  const plain = fusedOnCpu(opt.update);
+  let q: any = params, t = opt.init(q);
+  for (const g of grads) ({ params: q, state: t } = plain(g, t, q));
+  assert.ok(fusedTraceCount(plain) >= 1 && fusedTraceCount(plain) <= 2, `${fusedTraceCount(plain)} traces`);
 });
