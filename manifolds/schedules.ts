@@ -134,7 +134,10 @@ export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "l
 /**
  * Marks `f`, a schedule written with tensor ops on the step count (an int32 scalar tensor), so the
  * optimizers hand it the count tensor: under `jit` one trace then serves every step. Its values are
- * not read back (a negative rate is not caught); the result must be a float scalar.
+ * not read back (a negative rate is not caught); the result must be a float scalar. The optimizers'
+ * step on the CPU is such a trace: a tensor `f` reads from its closure is frozen at the first step,
+ * so compute the rate from the count; a plain number returned by `f` (read from a variable the
+ * caller changes) is followed at every step, the step then running as it is.
  * @example
  * ```ts
  * import { astype, div, type Tensor } from "@tangent/tangent";
@@ -148,7 +151,12 @@ export function tensorSchedule(f: (count: Tensor) => Tensor | number): TensorSch
   if (typeof f !== "function") throw new DomainError(`${op}: give a function of the count tensor`);
   const onTensor = (count: Tensor): Tensor => {
     const r = f(count);
-    if (typeof r === "number") return full([], r, { dtype: stepDType(count), like: count });
+    if (typeof r === "number") {
+      // a number is not computed from the count tensor (it comes from the closure, e.g. a rate the
+      // caller lowers on a plateau): a jit trace (the optimizers' fused CPU step) would freeze it
+      noteValueRead(`${op}'s schedule returning a number`);
+      return full([], r, { dtype: stepDType(count), like: count });
+    }
     if (!(r instanceof Tensor) || r.size !== 1) {
       const got = r instanceof Tensor ? `a tensor of shape [${r.shape.join(", ")}]` : String(r);
       throw new ShapeError(`${op}: the schedule gave ${got}; it must return a scalar (one element)`);
