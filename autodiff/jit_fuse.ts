@@ -92,6 +92,13 @@ function fusable(n: { rec: Rec; ins: number[] }, count: number, avals: Aval[]): 
   }) && (name !== "broadcast" || size(avals[n.ins[0]].shape) === 1 || size(avals[n.ins[0]].shape) === count);
 }
 
+/**
+ * Most applications one fused kernel holds. Consecutive chains of the same size join one run (an
+ * optimizer's update of many same-shaped leaves is one run of all of them); a generated loop of tens
+ * of thousands of values overflowed the stack (an Adam step of 2,000 leaves of 4 elements: RangeError).
+ */
+const MAX_RUN = 256;
+
 /** Groups runs of fusable applications into fused loops (only values used later are written). */
 export function fuseChains(
   nodes: { rec: Rec; ins: number[]; outs: number[] }[],
@@ -108,7 +115,7 @@ export function fuseChains(
   while (i < nodes.length) {
     const count = size(nodes[i].rec.outAvals[0]?.shape ?? []);
     let j = i;
-    while (j < nodes.length && fusable(nodes[j], count, avals)) j++;
+    while (j < nodes.length && j - i < MAX_RUN && fusable(nodes[j], count, avals)) j++;
     // a reduction of a chain value at the end joins the kernel where its order can be kept
     if (j > i && j < nodes.length) {
       const red = reduceOf(nodes[j], nodes.slice(i, j), avals, count);

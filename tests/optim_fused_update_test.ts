@@ -171,3 +171,21 @@ Deno.test("a number leaf that changes at every step does not trace (and keep) on
   for (const g of grads) ({ params: q, state: t } = plain(g, t, q));
   assert.ok(fusedTraceCount(plain) >= 1 && fusedTraceCount(plain) <= 2, `${fusedTraceCount(plain)} traces`);
 });
+
+Deno.test("the fused update of 2,000 small leaves (one run of same-sized chains) is the eager formula", () => {
+  // all leaves' chains joined one generated loop, which overflowed the stack (RangeError)
+  const opt = optim.adam({ lr: 1e-2 });
+  const ks = split(key(6), 2000);
+  const params = ks.map((k) => normal(k, [4]));
+  let p: Tensor[] = params, s = opt.init(p);
+  let ref = params, mu = ref.map(zerosLike), nu = ref.map(zerosLike);
+  for (let step = 0; step < 2; step++) {
+    const g = p.map((x) => mul(x, 0.5));
+    ({ params: p, state: s } = opt.update(g, s, p));
+    const next = ref.map((x, i) =>
+      adamLeaf(x, mul(ref[i], 0.5), mu[i], nu[i], step + 1, { lr: 1e-2, wd: 0, decoupled: false })
+    );
+    [ref, mu, nu] = [next.map((r) => r[0]), next.map((r) => r[1]), next.map((r) => r[2])];
+    p.forEach((x, i) => identical(x, ref[i], `step ${step}, leaf ${i}`));
+  }
+});
