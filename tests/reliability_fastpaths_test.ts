@@ -5,7 +5,23 @@
  */
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
-import { add, jit, mul, type Tensor, tensor } from "../mod.ts";
+import { getHeap, heapAddress, heapArray, heapRelease, heapStats } from "../core/backend/cpu/wasm/heap.ts";
+import { arr } from "../core/backend/cpu/mod.ts";
+import {
+  add,
+  jit,
+  key,
+  matmul,
+  mul,
+  normal,
+  reshape,
+  scope,
+  slice,
+  split,
+  type Tensor,
+  tensor,
+  transpose,
+} from "../mod.ts";
 import * as optim from "../optim/mod.ts";
 
 Deno.test("jit keys null and bigint values beside the tensors (it threw a TypeError) and keeps them apart", () => {
@@ -37,5 +53,75 @@ Deno.test("a tensorSchedule returning a number the caller changes is followed at
       ({ params: q, state: t } = ref(rate).update(g, t, q));
       assert.deepEqual([...p.dataSync()], [...q.dataSync()], `step ${i} (rate ${rate})`);
     }
+  }
+});
+
+/** The float64 product of row-major a (m×k) and b (k×n). */
+function naiveProduct(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) c[i * n + j] += a[i * k + p] * b[p * n + j];
+  }
+  return c;
+}
+
+/** Every element within `tol` of the reference, relative to (1 + |ref|). */
+function near(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(got.length, ref.length, `${what}: length`);
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(got[i] - ref[i]) / (1 + Math.abs(ref[i]));
+    assert.ok(e <= tol, `${what}: element ${i}: ${got[i]} vs ${ref[i]}`);
+  }
+}
+
+for (const dtype of ["float32", "float64"] as const) {
+  Deno.test(`a product operand moved into the Wasm memory (settle, ${dtype}) reads right through its views and after the memory grows`, () => {
+    const [k1, k2] = split(key(dtype === "float32" ? 11 : 12), 2);
+    const x = normal(k1, [64, 48], { dtype }), w = normal(k2, [48, 40], { dtype }); // 12 / 24 KiB: moved on the third read
+    const xv = x.dataSync(), ref = naiveProduct(xv, w.dataSync(), 64, 48, 40);
+    const first = matmul(x, w).dataSync();
+    const flatView = reshape(x, [64 * 48]), rows = slice(x, [[0, 32], null]), xt = transpose(x);
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual(matmul(x, w).dataSync(), first, `read ${i}: the bits of the first product`);
+    }
+    if (getHeap()?.shared) assert.ok(heapAddress(arr(x._storage)) >= 0, "x was moved into the Wasm memory");
+    near(matmul(reshape(flatView, [64, 48]), w).dataSync(), ref, 1e-5, "a reshape of the moved tensor");
+    near(matmul(rows, w).dataSync(), ref.subarray(0, 32 * 40), 1e-5, "a slice taken before the move");
+    near(matmul(transpose(xt), w).dataSync(), ref, 1e-5, "a transpose taken before the move");
+    const read = x.dataSync(), promised = x.data();
+    // grow the memory: the arrays handed out before must stay whole and plain (not views of it)
+    const size = heapStats().memoryBytes;
+    const grow = heapArray(
+      "float64",
+      Math.ceil((heapStats().memoryBytes - heapStats().topBytes) / 8) + (1 << 19),
+      false,
+    );
+    if (grow) assert.ok(heapStats().memoryBytes > size, "the memory grew");
+    try {
+      for (const [what, a] of [["dataSync", read], ["the moved tensor", x.dataSync()]] as const) {
+        assert.equal(a.length, 64 * 48, what);
+        assert.ok(a.every((v, i) => Object.is(v, xv[i])), what);
+        assert.ok(!(a.buffer instanceof SharedArrayBuffer), `${what} is a view of the shared memory`);
+      }
+      assert.deepEqual(matmul(x, w).dataSync(), first, "after the memory grew");
+    } finally {
+      if (grow) heapRelease(grow);
+    }
+    return promised.then((a) => assert.ok(a.every((v, i) => Object.is(v, xv[i])), "data()"));
+  });
+}
+
+Deno.test("fresh weights of one shape, products read thrice and released by scope each step: every product right (no stale cached operand)", () => {
+  // a released weight's array is recycled for the next weight: anything cached for the old contents
+  // (the operand's move, packed panels) must not be read for the new ones
+  const x = normal(key(13), [96, 128]); // 48 KiB, moved and read in place
+  let w = normal(key(14), [128, 112]); // 56 KiB
+  for (let step = 0; step < 24; step++) {
+    const ref = naiveProduct(x.dataSync(), w.dataSync(), 96, 128, 112);
+    const ys = scope(() => [matmul(x, w), matmul(x, w), matmul(x, transpose(transpose(w))), matmul(x, w)]);
+    ys.forEach((y, r) => near(y.dataSync(), ref, 1e-4, `step ${step}, product ${r}`));
+    w = scope(() => (step % 2 ? normal(key(100 + step), [128, 112]) : add(w, normal(key(100 + step), [128, 112]))), {
+      release: w,
+    });
   }
 });
