@@ -125,3 +125,27 @@ Deno.test("fresh weights of one shape, products read thrice and released by scop
     });
   }
 });
+
+Deno.test({
+  // DEFECT, left to pool.ts's owner (being edited): settle moves a fresh operand read thrice (or a
+  // 1 MiB one read twice) into the Wasm memory, whose copy is freed only by a FinalizationRegistry
+  // callback, which never runs inside a synchronous loop; without scope such a loop grows the
+  // memory by the operand's size at every step (64 KiB here: +190 MiB in 3,000 steps, up to
+  // settle's 2 GiB cap, and the memory never shrinks), where before settle the plain array was
+  // collected and the memory stayed at 16 MiB. Remove `ignore` once fixed.
+  name: "a loop without scope whose fresh operands are read thrice by products keeps the Wasm memory bounded",
+  ignore: true,
+  fn: () => {
+    const w = normal(key(15), [256, 256]);
+    const live0 = heapStats().liveBytes;
+    for (let i = 0; i < 300; i++) {
+      const x = add(normal(key(16), [64, 256]), i); // 64 KiB, dropped at the end of the step
+      for (let r = 0; r < 3; r++) matmul(x, w);
+    }
+    const grown = heapStats().liveBytes - live0;
+    assert.ok(
+      grown < 8 * 2 ** 20,
+      `the Wasm memory's live bytes grew by ${(grown / 2 ** 20).toFixed(1)} MiB in 300 steps`,
+    );
+  },
+});
