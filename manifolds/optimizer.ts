@@ -145,16 +145,21 @@ export function rebuild<P>(params: P, leaves: readonly Tensor[]): P {
 export function fusedOnCpu<S>(update: Optimizer<S>["update"]): Optimizer<S>["update"] {
   const fused = jit(update);
   const run: Optimizer<S>["update"] = (grads, state, params) =>
-    (treeLeaves(params).every((x) => x.backend.name === "cpu") && keyable(params) && keyable(grads) ? fused : update)(
-      grads,
-      state,
-      params,
-    );
+    (treeLeaves(params).every((x) => x.backend.name === "cpu") && keyable(params) && keyable(grads) &&
+        (jitEntries(fused)?.length ?? 0) < MAX_SIGNATURES
+      ? fused
+      : update)(grads, state, params);
   fusedJits.set(run, fused);
   return run;
 }
 
 const fusedJits = new WeakMap<object, unknown>();
+
+/**
+ * Signatures (structures, shapes, dtypes) one optimizer traces before it steps as it is from then
+ * on: parameters whose shapes change at every step would otherwise trace (and keep) a graph per step.
+ */
+const MAX_SIGNATURES = 16;
 
 /**
  * How many signatures a `fusedOnCpu` update has traced (0 for any other function), for tests.

@@ -189,3 +189,17 @@ Deno.test("the fused update of 2,000 small leaves (one run of same-sized chains)
     p.forEach((x, i) => identical(x, ref[i], `step ${step}, leaf ${i}`));
   }
 });
+
+Deno.test("parameters whose shapes change at every step keep a bounded number of traces, with the eager values", () => {
+  const opt = optim.sgd({ lr: 0.05, momentum: 0.9, nesterov: true });
+  const update = fusedOnCpu(opt.update);
+  for (let n = 1; n <= 40; n++) {
+    const w = normal(key(n), [n]), g = mul(w, 0.5);
+    const { params, state } = update({ w: g }, opt.init({ w }), { w });
+    const [x, b] = sgdLeaf(w, g, zerosLike(w), 0.05, 0.9);
+    identical(params.w, x, `shape [${n}]`);
+    identical(state.momentum[0], b, `shape [${n}], momentum`);
+  }
+  const traces = fusedTraceCount(update);
+  assert.ok(traces >= 1 && traces <= 16, `${traces} traces kept for 40 shapes`);
+});
