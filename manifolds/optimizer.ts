@@ -139,7 +139,9 @@ export function rebuild<P>(params: P, leaves: readonly Tensor[]): P {
  * chain as one fused WebAssembly kernel, bit for bit what `update` computes eagerly (an Adam step of
  * LoRA r=8's two 8×1024 factors: ~130 → ~35 µs; the first step pays the trace, ~10 ms). Under
  * another transformation (`grad`, `vmap`, an outer `jit`) and for a step that reads values (a
- * schedule of numbers reads the count), `jit` runs `update` as it is; so does any other backend.
+ * schedule of numbers reads the count), `jit` runs `update` as it is; so does any other backend, a
+ * tree with a leaf other than a tensor, a string, a boolean or undefined (`keyable`), and an optimizer
+ * that has already traced 16 signatures.
  * @internal
  */
 export function fusedOnCpu<S>(update: Optimizer<S>["update"]): Optimizer<S>["update"] {
