@@ -65,6 +65,7 @@ export function takeArray(d: DType, n: number, zero: boolean): TypedArray {
 /** Hands a released array back for reuse (ignored unless `takeArray` made it and nothing disowned it). */
 export function giveArray(a: TypedArray, d: DType): void {
   if (!owned.has(a)) return;
+  unsettle(a);
   if (freeBytes + a.byteLength > maxBytes) {
     stats.dropped++;
     heapRelease(a);
@@ -93,8 +94,29 @@ const SETTLE_MIN_BYTES = MIN_BYTES;
 const SETTLE_LARGE_BYTES = 1 << 20;
 /** Live bytes of the Wasm memory (of its 4 GiB) past which `settle` moves nothing more. */
 const SETTLE_MAX_LIVE = 2 * 1024 * 1024 * 1024;
+/**
+ * Most bytes of copies `settle` made of operands under `SETTLE_LARGE_BYTES` that are not yet
+ * released, and of larger ones: past it nothing of that size moves until a copy comes back (a
+ * scope's release, or the garbage collector's `FinalizationRegistry` callback, which a synchronous
+ * loop never lets run). The small budget holds a few input batches (an MLP's x is 392 KiB) and
+ * bounds a loop without scope that makes fresh operands read thrice; the large one holds a frozen
+ * model's weights (GPT-2 small's, ~0.5 GB in float32).
+ */
+const SETTLE_BUDGET = { small: 4 * 1024 * 1024, large: 1024 * 1024 * 1024 };
+/** Bytes of `settle`'s copies alive and not handed back to the free lists, by budget. */
+const settledBytes = { small: 0, large: 0 };
+/** Each live copy `settle` made, to its budget: the count comes down when it is collected. */
+const settledCopies = new FinalizationRegistry<[keyof typeof settledBytes, number]>(([which, bytes]) => {
+  settledBytes[which] -= bytes;
+});
 /** Plain float arrays `settle` has seen, and how often. */
 const sightings = new WeakMap<TypedArray, number>();
+
+/** A copy `settle` made leaves its budget (released to the free lists: its bytes are the pool's now). */
+function unsettle(h: TypedArray): void {
+  if (!settledCopies.unregister(h)) return;
+  settledBytes[h.byteLength >= SETTLE_LARGE_BYTES ? "large" : "small"] -= h.byteLength;
+}
 
 /**
  * For an operand the GEMM reads: a copy of `a` inside the Wasm memory when `a` is a plain float
@@ -105,25 +127,32 @@ const sightings = new WeakMap<TypedArray, number>();
  * read twice (its forward product and its weight's gradient) and then dropped, while an input batch
  * reused by every step (an MLP's x, read by x·W₁ and xᵀ·∂h) moves once and is read in place from then
  * on. Moving costs one copy, the copy a product would make of it anyway, so it never costs a product
- * more than before; an array read once or twice never grows the memory; nothing moves once the
- * memory's live bytes would pass 2 GiB. The storage then holds the copy (storages are immutable):
- * the copy takes `a`'s place in recycling when `a` was recycled (so a release hands it back), else it
- * is freed when collected.
+ * more than before; an array read once or twice never grows the memory. The copies not yet released
+ * are bounded (4 MiB of operands under 1 MiB, 1 GiB of larger ones, `SETTLE_BUDGET`), since a copy
+ * nobody releases comes back only when the garbage collector's callback runs, never inside a
+ * synchronous loop: past the budget an operand stays where it is, as before `settle`; nothing moves
+ * either once the memory's live bytes would pass 2 GiB. The storage then holds the copy (storages
+ * are immutable): the copy takes `a`'s place in recycling when `a` was recycled (so a release hands
+ * it back), else it is freed when collected.
  */
 export function settle(a: TypedArray): TypedArray | null {
   if (a.byteLength < SETTLE_MIN_BYTES || !(a instanceof Float32Array || a instanceof Float64Array)) return null;
   if (heapAddress(a) >= 0) return null;
+  const which = a.byteLength >= SETTLE_LARGE_BYTES ? "large" : "small";
   const seen = (sightings.get(a) ?? 0) + 1;
-  if (seen < (a.byteLength >= SETTLE_LARGE_BYTES ? 2 : 3)) {
+  if (seen < (which === "large" ? 2 : 3)) {
     sightings.set(a, seen);
     return null;
   }
+  if (settledBytes[which] + a.byteLength > SETTLE_BUDGET[which]) return null;
   if (heapStats().liveBytes + a.byteLength > SETTLE_MAX_LIVE) return null;
   const h = heapArray(a instanceof Float32Array ? "float32" : "float64", a.length, false);
   if (!h) return null;
   sightings.delete(a);
   h.set(a);
   if (owned.delete(a)) owned.add(h);
+  settledBytes[which] += h.byteLength;
+  settledCopies.register(h, [which, h.byteLength], h);
   return h;
 }
 
