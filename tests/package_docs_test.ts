@@ -12,6 +12,7 @@ const root = new URL("../", import.meta.url);
 const EXPECTED: Record<string, string[]> = {
   adapters: ["lora", "dora", "hra", "oft", "adapt", "fromPeft", "stableRank", "LoraOptions", "Adapter"],
   manifolds: ["stiefel", "sphere", "grassmann", "adam", "riemannianAdam", "landing", "warmupCosineSchedule", "Point"],
+  optim: ["sgd", "adam", "adamw", "chain", "clipByGlobalNorm", "masked", "applyUpdates", "Optimizer"],
   linalg: ["qr", "svd", "eigh", "cholesky", "polar", "expm"],
   lowrank: ["als", "alsMasked", "nearestKronecker", "hadamardAls", "kron"],
   models: ["loadModel", "saveModel", "createModel", "generate", "loadTokenizer", "ModelConfig"],
@@ -46,8 +47,41 @@ Deno.test("deno doc of the package's entry points lists every namespace's member
     const members = new Set((node.declarations[0].def.elements ?? []).map((e) => e.name));
     for (const name of names) assert.ok(members.has(name), `${ns}.${name} is missing from the docs of ${ns}`);
   }
+  const namespaces = mod.symbols.filter((s) => s.declarations[0].kind === "namespace").map((s) => s.name).sort();
+  assert.deepEqual(namespaces, Object.keys(EXPECTED).sort(), "a namespace of mod.ts is not held to its docs here");
   for (const entry of entries) {
     const file = doc.nodes[new URL(entry, root).href];
     assert.ok(file && file.symbols.length > 0, `${entry} documents its exports`);
+  }
+});
+
+/** The files a task's `deno doc` command names. */
+function docFiles(command: string): string[] {
+  const doc = command.split("&&").map((c) => c.trim()).find((c) => c.startsWith("deno doc"));
+  assert.ok(doc, `no deno doc command in ${command}`);
+  return doc.split(/\s+/).filter((w) => w.endsWith(".ts"));
+}
+
+Deno.test("deno task doc (the HTML reference) and deno task check's doc lint cover every entry point", async () => {
+  const config = JSON.parse(await readFile(new URL("deno.json", root), "utf8"));
+  const entries = Object.values(config.exports as Record<string, string>).map((e) => e.replace(/^\.\//, ""));
+  const html = new Set(docFiles(config.tasks.doc));
+  const lint = new Set(docFiles(config.tasks.check));
+  for (const entry of entries) {
+    assert.ok(html.has(entry), `deno task doc leaves out the entry point ${entry}: its members miss from dist/docs`);
+    if (entry !== "testing.ts") assert.ok(lint.has(entry), `deno task check does not lint the docs of ${entry}`);
+  }
+});
+
+Deno.test("the README's API line links each namespace of mod.ts to a file that exists", async () => {
+  const readme = await readFile(new URL("README.md", root), "utf8");
+  const api = /\*\*API\*\*[^\n]*\n(?:[^\n]+\n)*/.exec(readme)?.[0];
+  assert.ok(api, "the README has an **API** paragraph");
+  const links = new Map([...api.matchAll(/\[`([^`]+)`\]\(([^)]+)\)/g)].map((m) => [m[1], m[2]]));
+  for (const ns of Object.keys(EXPECTED)) assert.ok(links.has(ns), `the README's API paragraph has no link for ${ns}`);
+  for (const [name, target] of links) {
+    await readFile(new URL(target, root)).catch(() =>
+      assert.fail(`the README links ${name} to ${target}, which is missing`)
+    );
   }
 });
