@@ -71,6 +71,14 @@ Deno.test("deno task doc (the HTML reference) and deno task check's doc lint cov
     assert.ok(html.has(entry), `deno task doc leaves out the entry point ${entry}: its members miss from dist/docs`);
     if (entry !== "testing.ts") assert.ok(lint.has(entry), `deno task check does not lint the docs of ${entry}`);
   }
+  // deno task test runs the JSDoc examples of these paths
+  const docTest = config.tasks.test.split("&&").map((c: string) => c.trim()).find((c: string) => c.includes("--doc"));
+  assert.ok(docTest, "deno task test runs no doc tests");
+  const paths = new Set(docTest.split(/\s+/));
+  for (const entry of entries) {
+    const top = entry.includes("/") ? entry.split("/")[0] : entry;
+    assert.ok(paths.has(top), `deno task test does not run the JSDoc examples of ${top} (entry point ${entry})`);
+  }
 });
 
 Deno.test("the README's API line links each namespace of mod.ts to a file that exists", async () => {
