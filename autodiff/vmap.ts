@@ -12,7 +12,7 @@ import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Aval } from "../core/backend/backend.ts";
 import { type Primitive, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { batchedKey, isKey, type Key } from "../core/random.ts";
+import { batchedKey, isKey, type Key, vmapScopes } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { BATCH_RULES, repeat } from "./batching.ts";
@@ -386,6 +386,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
     const level = nextLevel++;
     const scope = { active: true };
     activeLevels.add(level);
+    vmapScopes.set(level, scope);
     try {
       const wrapped = args.map((a0, i) => {
         const { leaves, axes, keyed } = plan[i];
@@ -440,6 +441,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
     } finally {
       scope.active = false;
       activeLevels.delete(level);
+      vmapScopes.delete(level);
     }
   }) as Vmapped<F>;
 }

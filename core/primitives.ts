@@ -424,9 +424,13 @@ export const fullP = definePrimitive<{ shape: number[]; value: number; dtype: DT
   },
 });
 
-/** Counter-based random numbers (Threefry-2x32); see core/random.ts for the exact definition. */
+/**
+ * Counter-based random numbers (Threefry-2x32); see core/random.ts for the exact definition. `key`
+ * holds two words per key: with B keys (a draw under `vmap`), the output's elements fall in B equal
+ * consecutive blocks, block i drawn with key i.
+ */
 export const randomP = definePrimitive<
-  { key: [number, number]; shape: number[]; dist: "bits" | "uniform" | "normal"; dtype: DType }
+  { key: readonly number[]; shape: number[]; dist: "bits" | "uniform" | "normal"; dtype: DType }
 >({
   name: "random",
   abstract(_in, { shape, dtype }) {

@@ -13,10 +13,10 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import { DomainError, DTypeError, ShapeError } from "./errors.ts";
+import { DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
 import { bind1 } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
-import { stack } from "./ops/shape.ts";
+import { reshape, slice, stack } from "./ops/shape.ts";
 import { Tensor } from "./tensor.ts";
 
 /**
@@ -93,11 +93,60 @@ function batchOf(op: string, k: Key): KeyBatch | undefined {
   return bk;
 }
 
-/** Draws each example of a batched key with its own key and returns the batch as a tensor batched at its level. */
-function drawBatched(bk: KeyBatch, draw: (k: Key) => Tensor): Tensor {
-  const value = stack(bk.keys.map(draw), 0); // batch axis first; batched at enclosing levels as the keys are
+/**
+ * The vmap levels of a live vmap by level (set by `vmap` while it runs), so a key batched by the
+ * data folded into it (see {@linkcode foldIn}) knows when its vmap returned.
+ * @internal
+ */
+export const vmapScopes: Map<number, { readonly active: boolean }> = new Map();
+
+/** A tensor of one example's shape whose elements are `value`'s (batch axis first) at vmap level `level`. */
+function wrapAt(value: Tensor, level: number): Tensor {
   const t = new Tensor(value._storage, value.shape.slice(1), value.dtype);
-  t._bt = { level: bk.level, value };
+  t._bt = { level, value };
+  return t;
+}
+
+/**
+ * A batched key's examples as a grid: the vmap levels it is batched at (outermost first, with their
+ * sizes) and two words per key, outer levels major (`[S₀, S₁, …]` keys). Null when the examples are
+ * batched unevenly (some at an enclosing level, some not).
+ */
+function keyGrid(op: string, k: Key): { levels: { level: number; size: number }[]; words: number[] } | null {
+  const bk = batchOf(op, k);
+  if (!bk) return { levels: [], words: [...k.words] };
+  const subs = bk.keys.map((e) => keyGrid(op, e));
+  const s0 = subs[0];
+  const same = (s: typeof s0) =>
+    s !== null && s.levels.length === s0!.levels.length &&
+    s.levels.every((l, j) => l.level === s0!.levels[j].level && l.size === s0!.levels[j].size);
+  if (!s0 || !subs.every(same)) return null;
+  const per = s0.words.length / 2, n = subs.length;
+  const words = new Array<number>(2 * per * n);
+  for (let s = 0; s < per; s++) {
+    for (let i = 0; i < n; i++) {
+      words[2 * (s * n + i)] = subs[i]!.words[2 * s];
+      words[2 * (s * n + i) + 1] = subs[i]!.words[2 * s + 1];
+    }
+  }
+  return { levels: [...s0.levels, { level: bk.level, size: n }], words };
+}
+
+/**
+ * One `random` application of `shape` under `k`. A key batched by vmaps draws the whole batch in one
+ * application (`[S₀, …, B, ...shape]`, block i with key i: each example's bits are those of its own
+ * key's draw), returned batched at those levels; unevenly batched keys draw per example.
+ */
+function draw(op: string, k: Key, shape: number[], dist: "bits" | "uniform" | "normal", dtype: DType): Tensor {
+  const bk = batchOf(op, k);
+  if (!bk) return bind1(randomP, [], { key: [...k.words], shape, dist, dtype });
+  const grid = keyGrid(op, k);
+  if (!grid) {
+    // batch axis first; batched at enclosing levels as the keys are
+    return wrapAt(stack(bk.keys.map((e) => draw(op, e, shape, dist, dtype)), 0), bk.level);
+  }
+  let t = bind1(randomP, [], { key: grid.words, shape: [...grid.levels.map((l) => l.size), ...shape], dist, dtype });
+  for (const l of grid.levels) t = wrapAt(t, l.level);
   return t;
 }
 
@@ -120,14 +169,67 @@ export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [n
   return [x0, x1];
 }
 
-/** The n uint32 words of a key (see the module doc for the layout). */
+/** The n uint32 words of a key (see the module doc for the layout); `threefry2x32` per pair, inlined. */
 export function randomWords(key: readonly [number, number], n: number): Uint32Array {
   const out = new Uint32Array(n);
   const m = Math.ceil(n / 2);
+  // int32 arithmetic: sums wrapped with `| 0` are the uint32 sums' bits
+  const k0 = key[0] | 0, k1 = key[1] | 0, k2 = k0 ^ k1 ^ 0x1bd11bda;
   for (let c = 0; c < m; c++) {
-    const [y0, y1] = threefry2x32(key[0], key[1], c, m + c < n ? m + c : 0);
-    out[c] = y0;
-    if (m + c < n) out[m + c] = y1;
+    let x0 = (c + k0) | 0, x1 = ((m + c < n ? m + c : 0) + k1) | 0;
+    // 5 groups of 4 rotations (ROT), key injection i after group i: ks[i % 3], ks[(i + 1) % 3] + i
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k1) | 0;
+    x1 = (x1 + k2 + 1) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k2) | 0;
+    x1 = (x1 + k0 + 2) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k0) | 0;
+    x1 = (x1 + k1 + 3) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k1) | 0;
+    x1 = (x1 + k2 + 4) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k2) | 0;
+    x1 = (x1 + k0 + 5) | 0;
+    out[c] = x0;
+    if (m + c < n) out[m + c] = x1;
   }
   return out;
 }
@@ -185,12 +287,27 @@ export function split(k: Key, n = 2): Key[] {
   return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));
 }
 
-/** A key derived from `k` and an integer (as `jax.random.fold_in`). */
-export function foldIn(k: Key, data: number): Key {
+/**
+ * A key derived from `k` and an integer (as `jax.random.fold_in`). The integer may be an int32
+ * tensor of one element: under `vmap`, one per example (`vmap((k, i) => foldIn(k, i))(keys, ids)`),
+ * each example's key is `foldIn` of its key (or the shared one) and its own integer, bit for bit.
+ * Its value is read on the host (CPU tensors; under `jit` such a read runs the function eagerly).
+ * @example
+ * ```ts
+ * import { foldIn, key, type Key, split, tensor, vmap } from "@tangent/tangent";
+ * const k = foldIn(key(0), 7); // as foldIn(key(0), tensor(7, { dtype: "int32" }))
+ * const ids = tensor([3, 1, 4], { dtype: "int32" });
+ * const perStep: Key[] = vmap((i) => foldIn(k, i))(ids); // perStep[j] is foldIn(k, [3, 1, 4][j])
+ * const both: Key[] = vmap(foldIn)(split(k, 3), ids); // both[j] is foldIn(split(k, 3)[j], [3, 1, 4][j])
+ * if (perStep[2].words[0] !== foldIn(k, 4).words[0]) throw new Error("per example");
+ * ```
+ */
+export function foldIn(k: Key, data: number | Tensor): Key {
   checkKey("foldIn", k);
+  if (data instanceof Tensor) return foldInTensor(k, data);
   const bk = batchOf("foldIn", k);
   if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldIn(e, data)), bk.scope);
-  if (!Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
+  if (typeof data !== "number" || !Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
     throw new DomainError(
       `foldIn: data = ${data} must be an integer in [-2147483648, 4294967295] (it is folded in as 32 bits); ` +
         `fold larger values in twice, e.g. foldIn(foldIn(k, hi), lo)`,
@@ -198,6 +315,43 @@ export function foldIn(k: Key, data: number): Key {
   }
   const [y0, y1] = threefry2x32(k.words[0], k.words[1], 0, data >>> 0);
   return makeKey(y0, y1);
+}
+
+/** `foldIn` of an int32 tensor of one element, batched by vmaps or not (then read on the host). */
+function foldInTensor(k: Key, data: Tensor): Key {
+  if (data.dtype !== "int32") {
+    throw new DTypeError(
+      `foldIn: data must be an int32 tensor (one integer; under vmap one per example), got ${data.dtype} ` +
+        `${fmtShape(data.shape)}; cast it with astype("int32") or pass a number`,
+    );
+  }
+  if (data.ndim !== 0) {
+    throw new ShapeError(
+      `foldIn: data must be one integer (a 0-d int32 tensor; under vmap one per example), got shape ` +
+        `${fmtShape(data.shape)}; fold its elements in one at a time, or vmap over them`,
+    );
+  }
+  const bk = batchOf("foldIn", k);
+  const level = Math.max(bk?.level ?? 0, data._bt?.level ?? 0); // vmap levels count from 1
+  if (!data._bt || data._bt.level < level) {
+    // the data is the same for every example at the innermost level: fold its value into each key
+    if (!data._bt) return foldIn(k, data._readSync("foldIn(k, data)")[0]);
+    return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)), bk!.scope);
+  }
+  const value = data._bt.value, size = value.shape[0];
+  const scope = bk?.level === level ? bk.scope : vmapScopes.get(level);
+  if (!scope?.active) {
+    throw new ShapeError(
+      `foldIn: data ${fmtShape(data.shape)} is batched by a vmap that has returned; a batched value lives only ` +
+        `inside its vmap: fold it in there, or return it from the vmapped function and use the result`,
+    );
+  }
+  // example i's integer: read once when only this vmap batches it, else sliced (batched at the enclosing ones)
+  const rows: (number | Tensor)[] = value._bt
+    ? Array.from({ length: size }, (_, i) => reshape(slice(value, [[i, i + 1]]), []))
+    : Array.from(value._readSync("foldIn(k, data)"));
+  const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
+  return batchedKey(level, rows.map((r, i) => foldIn(keyOf(i), r)), scope);
 }
 
 function checkKey(op: string, k: Key): void {
@@ -221,81 +375,79 @@ function checkShape(op: string, shape: readonly number[]): number[] {
   return [...shape];
 }
 
-/** Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. */
+/**
+ * Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. Under `vmap`
+ * with one key per example, the whole batch is one draw (each example's bits are its own key's).
+ */
 export function uniform(
   k: Key,
   shape: readonly number[],
   opts: { dtype?: DType; min?: number; max?: number } = {},
 ): Tensor {
   checkKey("uniform", k);
-  const bk = batchOf("uniform", k);
-  if (bk) return drawBatched(bk, (e) => uniform(e, shape, opts));
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return uniform(k, shape, { ...opts, dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`uniform: dtype must be a float, got ${dtype}`);
-  const u = bind1(randomP, [], {
-    key: [...k.words] as [number, number],
-    shape: checkShape("uniform", shape),
-    dist: "uniform",
-    dtype,
-  });
   const lo = opts.min ?? 0, hi = opts.max ?? 1;
+  const u = draw("uniform", k, checkShape("uniform", shape), "uniform", dtype);
   if (typeof lo !== "number" || typeof hi !== "number" || !Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) {
     throw new DomainError(`uniform: min = ${lo} and max = ${hi} must be finite numbers with min ≤ max`);
   }
   return lo === 0 && hi === 1 ? u : u.mul(hi - lo).add(lo);
 }
 
-/** Standard normal floats; float16 ones are float32's rounded. */
+/** Standard normal floats; float16 ones are float32's rounded. A batched key draws its batch at once. */
 export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   checkKey("normal", k);
-  const bk = batchOf("normal", k);
-  if (bk) return drawBatched(bk, (e) => normal(e, shape, opts));
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return normal(k, shape, { dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`normal: dtype must be a float, got ${dtype}`);
-  return bind1(randomP, [], {
-    key: [...k.words] as [number, number],
-    shape: checkShape("normal", shape),
-    dist: "normal",
-    dtype,
-  });
+  return draw("normal", k, checkShape("normal", shape), "normal", dtype);
 }
 
-/** Raw random 32-bit words as int32. */
+/** Raw random 32-bit words as int32. A batched key draws its batch at once. */
 export function randomBits(k: Key, shape: readonly number[]): Tensor {
   checkKey("randomBits", k);
-  const bk = batchOf("randomBits", k);
-  if (bk) return drawBatched(bk, (e) => randomBits(e, shape));
-  return bind1(randomP, [], {
-    key: [...k.words] as [number, number],
-    shape: checkShape("randomBits", shape),
-    dist: "bits",
-    dtype: "int32",
-  });
+  return draw("randomBits", k, checkShape("randomBits", shape), "bits", "int32");
 }
 
-/** Fills `out` (float32/float64/int32 array of n elements) with the distribution's values. */
+/**
+ * Fills `out` (float32/float64/int32 array) with the distribution's values under `key`: the two
+ * words of one key, or 2B words of B keys (a batched draw: `out` in B equal consecutive blocks,
+ * block i drawn with key i, as its own draw would be).
+ */
 export function fillRandom(
-  key: readonly [number, number],
+  key: readonly number[],
   dist: "bits" | "uniform" | "normal",
   out: Float32Array | Float64Array | Int32Array,
 ): void {
+  if (key.length !== 2) {
+    const b = key.length / 2, per = out.length / b;
+    if (!Number.isInteger(b) || b < 1 || !Number.isInteger(per)) {
+      throw new DomainError(
+        `random: ${key.length} key words for ${out.length} elements; give 2 words per key and a multiple of the ` +
+          `number of keys as the element count`,
+      );
+    }
+    for (let i = 0; i < b; i++) fillRandom([key[2 * i], key[2 * i + 1]], dist, out.subarray(i * per, (i + 1) * per));
+    return;
+  }
+  const k2 = key as unknown as readonly [number, number];
   const n = out.length;
   const f64 = out instanceof Float64Array;
   const uniforms = (count: number): Float64Array => {
     const u = new Float64Array(count);
     if (f64) {
-      const w = randomWords(key, 2 * count);
+      const w = randomWords(k2, 2 * count);
       for (let j = 0; j < count; j++) u[j] = ((w[2 * j] >>> 6) * 134217728 + (w[2 * j + 1] >>> 5)) / 9007199254740992;
     } else {
-      const w = randomWords(key, count);
+      const w = randomWords(k2, count);
       for (let j = 0; j < count; j++) u[j] = (w[j] >>> 9) / 8388608;
     }
     return u;
   };
   if (dist === "bits") {
-    const w = randomWords(key, n);
+    const w = randomWords(k2, n);
     for (let j = 0; j < n; j++) out[j] = w[j] | 0;
   } else if (dist === "uniform") {
     out.set(uniforms(n));

@@ -32,45 +32,65 @@ fn threefry(k0: u32, k1: u32, c0: u32, c1: u32) -> vec2<u32> {
 }
 fn unit(w: u32) -> f32 { return bitcast<f32>((w >> 9u) | 0x3f800000u) - 1.0; }`;
 
-/** Registers random (bits as int32, float32 uniform and normal). */
+/**
+ * Registers random (bits as int32, float32 uniform and normal). With B keys (2B words, a draw under
+ * vmap) the output is B equal blocks, block r drawn with key r: one dispatch, the keys in a buffer.
+ */
 export function registerRandom(gpu: WebGPUBackend): void {
-  gpu.kernels.set("random", (_i, _a, p: { key: [number, number]; dist: "bits" | "uniform" | "normal" }, [o]) => {
+  gpu.kernels.set("random", (_i, _a, p: { key: readonly number[]; dist: "bits" | "uniform" | "normal" }, [o]) => {
     const t = wgslType(o.dtype, p.dist === "bits" ? "randomBits" : p.dist);
     const out = gpu.alloc(o);
-    const n = gpu.size(o.shape);
+    const b = p.key.length / 2, n = gpu.size(o.shape) / b;
     if (n === 0) return [gpu.wrap(out, o)];
+    const many = b > 1;
+    // block r's key and first element (one key: the uniforms' k0, k1 and 0)
+    const head = many
+      ? `let r = i / u.t;
+  let c = i - r * u.t;
+  let k0 = keys[2u * r]; let k1 = keys[2u * r + 1u]; let at = r * u.n;`
+      : `let c = i; let k0 = u.k0; let k1 = u.k1; let at = 0u;`;
     let body: string, threads: number;
     if (p.dist === "normal") {
       // pair j of 2n words gives u_j and u_{n+j}: z_j = √(−2 ln(1 − u_j)) · cos(2π u_{n+j})
       threads = n;
-      body = `let w = threefry(u.k0, u.k1, i, u.n + i);
-  out[i] = sqrt(-2.0 * t_log(1.0 - unit(w.x))) * t_cos2pi(unit(w.y));`;
+      body = `let w = threefry(k0, k1, c, u.n + c);
+  out[at + c] = sqrt(-2.0 * t_log(1.0 - unit(w.x))) * t_cos2pi(unit(w.y));`;
     } else {
       // pair c of n words gives words c and M + c (M = ⌈n/2⌉)
       const conv = (w: string) => (p.dist === "bits" ? `bitcast<i32>(${w})` : `unit(${w})`);
       threads = Math.ceil(n / 2);
       body = `let m = u.m;
-  let hi = m + i < u.n;
-  let w = threefry(u.k0, u.k1, i, select(0u, m + i, hi));
-  out[i] = ${conv("w.x")};
-  if (hi) { out[m + i] = ${conv("w.y")}; }`;
+  let hi = m + c < u.n;
+  let w = threefry(k0, k1, c, select(0u, m + c, hi));
+  out[at + c] = ${conv("w.x")};
+  if (hi) { out[at + m + c] = ${conv("w.y")}; }`;
     }
-    const code = memoCode(`rnd|${p.dist}|${t}`, () =>
-      `struct U { n: u32, m: u32, k0: u32, k1: u32 }
-@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
-@group(0) @binding(1) var<uniform> u: U;
+    const code = memoCode(
+      `rnd|${p.dist}|${t}|${many}`,
+      () =>
+        `struct U { n: u32, m: u32, k0: u32, k1: u32, t: u32, all: u32 }
+${many ? "@group(0) @binding(0) var<storage, read> keys: array<u32>;\n" : ""}@group(0) @binding(${
+          many ? 1 : 0
+        }) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(${many ? 2 : 1}) var<uniform> u: U;
 ${THREEFRY_WGSL}
 ${p.dist === "normal" ? mathLib(["t_log", "t_sinq"]) : ""}
-${entry(p.dist === "normal" ? "u.n" : "u.m")}
+${entry("u.all")}
+  ${head}
   ${body}
-}`);
+}`,
+    );
+    const keys = many ? gpu.runtime.alloc(4 * p.key.length, true) : undefined;
+    if (keys) gpu.runtime.upload(keys, Uint32Array.from(p.key, (v) => v >>> 0));
     gpu.runtime.dispatch({
       code,
-      inputs: [],
+      inputs: keys ? [keys] : [],
       output: out,
-      uniforms: new Uniforms().u(n, Math.ceil(n / 2), p.key[0], p.key[1]).u32,
-      groups: grid(Math.ceil(threads / WG)),
+      uniforms: new Uniforms().u(n, Math.ceil(n / 2), many ? 0 : p.key[0], many ? 0 : p.key[1], threads, threads * b)
+        .u32,
+      groups: grid(Math.ceil((threads * b) / WG)),
     });
+    if (keys) gpu.runtime.free(keys); // later work is handed it only after this dispatch (runtime.ts)
     return [gpu.wrap(out, o)];
   });
 }
