@@ -1,6 +1,7 @@
 /**
- * `deno task build`: bundles the two entry points (`mod.ts`, `testing.ts`) with esbuild into
- * `dist/` as minified ES modules with source maps, once for browsers (`dist/browser/`) and once for
+ * `deno task build`: bundles the package's entry points (deno.json "exports": `mod.ts`, `testing.ts`
+ * and one per namespace, `./adapters`, `./optim`, …) with esbuild into `dist/` as minified ES modules
+ * with source maps, sharing one copy of the library, once for browsers (`dist/browser/`) and once for
  * Node (`dist/node/`), emits `.d.ts` declarations (`dist/types/`) with TypeScript, and writes
  * `dist/package.json`, so `npm pack` in `dist/` makes an installable package (no dependencies;
  * fast-check, which the `./testing` entry imports, is an optional peer dependency).
@@ -27,8 +28,27 @@ import { emitDeclarations } from "./declarations.ts";
 import { stubModule } from "./stubs.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-/** The package's entry points: dist name → source. */
-const ENTRIES = { mod: "mod.ts", testing: "testing.ts" } as const;
+/** One entry point of the package: its subpath (`.`, `./adapters`), bundle name and source file. */
+export interface Entry {
+  /** The subpath in deno.json "exports" and in the npm package's "exports". */
+  subpath: string;
+  /** The bundle's name in `browser/` and `node/` (`mod`, `testing`, `adapters`, …). */
+  name: string;
+  /** The source, relative to the repository root (`mod.ts`, `core/linalg/mod.ts`). */
+  source: string;
+}
+
+/** The entry points of deno.json "exports", so the npm package offers the same subpaths as JSR. */
+export function entriesOf(exports: Record<string, string>): Entry[] {
+  return Object.entries(exports).map(([subpath, src]) => {
+    const source = src.replace(/^\.\//, "");
+    const name = subpath === "." ? "mod" : subpath.replace(/^\.\//, "");
+    if (!/^[a-z][a-z0-9_-]*$/.test(name)) {
+      throw new Error(`deno.json "exports": subpath ${subpath} gives no plain bundle name; use ./<name>`);
+    }
+    return { subpath, name, source };
+  });
+}
 /** Source folders of the library (what the bundles contain). */
 const LIBRARY = ["core", "autodiff", "manifolds", "adapters", "lowrank", "models", "testing", "mod.ts", "testing.ts"];
 /** The `Deno` members the shim provides (build/shims/deno.ts). */
@@ -168,16 +188,17 @@ function browserStubs(nodeImports: Map<string, Set<string>>): esbuild.Plugin {
 
 async function bundle(
   platform: "browser" | "node",
+  entries: Entry[],
   out: string,
   nodePaths: string[],
   nodeImports: Map<string, Set<string>>,
 ): Promise<esbuild.Metafile> {
   const r = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: Object.entries(ENTRIES).map(([out, src]) => ({ out, in: join(ROOT, src) })),
+    entryPoints: entries.map((e) => ({ out: e.name, in: join(ROOT, e.source) })),
     outdir: join(out, platform),
     bundle: true,
-    splitting: true, // mod and testing share one copy of the library (one backend registry, one Tensor class)
+    splitting: true, // the entries share one copy of the library (one backend registry, one Tensor class)
     format: "esm",
     platform,
     target: "es2022",
@@ -222,13 +243,14 @@ async function sourceFilesJs(dir: string): Promise<string[]> {
  */
 function packageJson(
   config: { name: string; version: string; license: string; description?: string; imports: Record<string, string> },
+  entries: Entry[],
   types: boolean,
 ) {
-  const entry = (name: string) => ({
-    ...(types ? { types: `./types/${name}.d.ts` } : {}),
-    browser: `./browser/${name}.js`,
-    node: `./node/${name}.js`,
-    default: `./browser/${name}.js`,
+  const entry = (e: Entry) => ({
+    ...(types ? { types: `./types/${e.source.replace(/\.ts$/, ".d.ts")}` } : {}),
+    browser: `./browser/${e.name}.js`,
+    node: `./node/${e.name}.js`,
+    default: `./browser/${e.name}.js`,
   });
   return {
     name: config.name,
@@ -236,7 +258,7 @@ function packageJson(
     description: config.description,
     license: config.license,
     type: "module",
-    exports: { ".": entry("mod"), "./testing": entry("testing"), "./package.json": "./package.json" },
+    exports: { ...Object.fromEntries(entries.map((e) => [e.subpath, entry(e)])), "./package.json": "./package.json" },
     ...(types ? { types: "./types/mod.d.ts" } : {}),
     files: ["browser", "node", ...(types ? ["types"] : []), "README.md"],
     // the ./testing entry imports these; the main entry needs none
@@ -255,6 +277,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const log = opts.log ?? (() => {});
   const out = resolve(opts.out ?? join(ROOT, "dist"));
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
+  const entries = entriesOf(config.exports);
   const { nodeImports, deno } = await scanLibrary();
   for (const [member, files] of deno) {
     if (!SHIMMED_DENO.has(member)) {
@@ -271,15 +294,15 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     const nodePaths = [join(deps, "node_modules")];
     for (const platform of ["browser", "node"] as const) {
       log(`bundling for ${platform}`);
-      await bundle(platform, tmp, nodePaths, nodeImports);
+      await bundle(platform, entries, tmp, nodePaths, nodeImports);
     }
     if (opts.types !== false) {
       log("emitting .d.ts declarations");
-      await emitDeclarations(ROOT, Object.values(ENTRIES), join(tmp, "types"), join(deps, "node_modules"));
+      await emitDeclarations(ROOT, entries.map((e) => e.source), join(tmp, "types"), join(deps, "node_modules"));
     }
     await writeFile(
       join(tmp, "package.json"),
-      JSON.stringify(packageJson(config, opts.types !== false), null, 2) + "\n",
+      JSON.stringify(packageJson(config, entries, opts.types !== false), null, 2) + "\n",
     );
     await writeFile(join(tmp, "README.md"), await npmReadme(config));
     const sizes = await sizesOf(tmp);

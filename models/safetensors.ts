@@ -73,9 +73,14 @@ export interface Loaded {
 /**
  * Keeps a number written other than as a plain non-negative integer (1.0, 1e2, -0, -3) as its raw
  * text, which no integer check accepts and messages print as written: the reference refuses them.
+ * Where the runtime has no source access (Node 20), such a number stays its value.
  */
-const keepNonIntegers = (_: string, v: unknown, { source }: { source?: string }) =>
-  typeof v === "number" && source !== undefined && !/^(0|[1-9][0-9]*)$/.test(source) ? JSON_.rawJSON(source) : v;
+const keepNonIntegers = (_: string, v: unknown, context?: { source?: string }) => {
+  const source = context?.source;
+  return typeof v === "number" && source !== undefined && JSON_.rawJSON && !/^(0|[1-9][0-9]*)$/.test(source)
+    ? JSON_.rawJSON(source)
+    : v;
+};
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 /** Defines an own property, so a name such as `__proto__` is a key like any other. */
 function put<T>(obj: Record<string, T>, key: string, value: T): void {

@@ -14,14 +14,17 @@ export const BITS = new Map<string, number>(
     .split(" ").map((s) => [s.split(":")[0], Number(s.split(":")[1])]),
 );
 export const RANK = new Map([...BITS.keys()].map((d, i) => [d, i]));
-/** JSON with its number texts: ES2025's source access, as in V8 (Deno 2) and current browsers. */
+/**
+ * JSON with its number texts: ES2025's source access, as in V8 (Deno 2, Node 22) and current browsers.
+ * Older runtimes (Node 20) have neither `rawJSON` nor the reviver's context: there every number parses as its value.
+ */
 export const JSON_ = JSON as unknown as {
-  parse(text: string, reviver: (key: string, value: unknown, context: { source?: string }) => unknown): unknown;
-  rawJSON(text: string): unknown;
-  isRawJSON(v: unknown): boolean;
+  parse(text: string, reviver: (key: string, value: unknown, context?: { source?: string }) => unknown): unknown;
+  rawJSON?(text: string): unknown;
+  isRawJSON?(v: unknown): boolean;
 };
 export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !JSON_.isRawJSON(v);
+  typeof v === "object" && v !== null && !Array.isArray(v) && !JSON_.isRawJSON?.(v);
 /** A short rendering of a JSON value for messages. */
 export function show(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);

@@ -1,7 +1,9 @@
 // The npm build works: build/build.ts bundles into a folder under /tmp, `npm pack` makes a tarball,
 // `npm install` puts it in a fresh Node project, and Node (a) imports the package, takes a gradient
-// and trains a LoRA layer, (b) runs the adapter laws through `@tangent/tangent/testing`, and
-// TypeScript checks a consumer file against the emitted declarations (skipLibCheck off).
+// and trains a LoRA layer (a jitted step), maps with vmap, writes and reads a safetensors file,
+// (b) imports every subpath of deno.json "exports" (`@tangent/tangent/adapters`, …: the same
+// functions as the root's namespaces), (c) runs the adapter laws through `@tangent/tangent/testing`,
+// and TypeScript checks a consumer file against the emitted declarations (strict, skipLibCheck off).
 import assert from "node:assert/strict";
 import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -44,9 +46,18 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
 }
 
 const NODE_CHECK = `import {
-  adapters, grad, key, manifolds, matmul, mean, mul, normal, scope, split, square, sub, tensor, transpose, valueAndGrad,
+  adapters, grad, jit, key, linalg, lowrank, manifolds, matmul, mean, models, mul, normal, optim, safetensors, scope,
+  split, square, sub, sum, tensor, transpose, valueAndGrad, vmap,
 } from "@tangent/tangent";
 import { checkAdapterLaws } from "@tangent/tangent/testing";
+import * as subAdapters from "@tangent/tangent/adapters";
+import * as subLinalg from "@tangent/tangent/linalg";
+import * as subLowrank from "@tangent/tangent/lowrank";
+import * as subManifolds from "@tangent/tangent/manifolds";
+import * as subModels from "@tangent/tangent/models";
+import * as subOptim from "@tangent/tangent/optim";
+import * as subSafetensors from "@tangent/tangent/safetensors";
+import { join } from "node:path";
 
 const x = tensor([[1, 2], [3, 4]], { dtype: "float64" });
 const g = Array.from(grad((a) => mean(square(a)))(x).dataSync()); // x / 2
@@ -61,29 +72,61 @@ const { params: p0, frozen } = lora.init(ka, { weight: W });
 const loss = (p) => mean(square(sub(lora.apply(p, frozen, X), Y)));
 const opt = manifolds.adam({ lr: 0.05 });
 let params = p0, state = opt.init(p0);
+const step = jit((params, state) => {
+  const [l, gr] = valueAndGrad(loss)(params);
+  return { ...opt.update(gr, state, params), value: l };
+});
 const losses = [];
 for (let i = 0; i < 150; i++) {
   let value;
-  ({ params, state, value } = scope(() => {
-    const [l, gr] = valueAndGrad(loss)(params);
-    return { ...opt.update(gr, state, params), value: l };
-  }));
+  ({ params, state, value } = scope(() => step(params, state)));
   losses.push(value.dataSync()[0]);
 }
+const mapped = Array.from(vmap((r) => sum(square(r)))(x).dataSync()); // [5, 25]
+const file = join(process.argv[2], "lora.safetensors");
+await safetensors.write(file, { ...params, weight: W }, { format: "pt" });
+const loaded = await safetensors.read(file);
+const roundTrip = Object.entries(params).every(([k, t]) =>
+  loaded.tensors[k].dtype === t.dtype && loaded.tensors[k].dataSync().every((v, i) => v === t.dataSync()[i]));
+const fromBytes = safetensors.deserialize(safetensors.serialize({ x })).tensors.x.dataSync();
+const subpaths = [
+  subAdapters.lora === adapters.lora, subLinalg.qr === linalg.qr, subLowrank.als === lowrank.als,
+  subManifolds.stiefel === manifolds.stiefel, subModels.loadModel === models.loadModel, subOptim.adam === optim.adam,
+  subSafetensors.read === safetensors.read,
+];
 await checkAdapterLaws(adapters.lora({ r: 2 }), { numRuns: 2, seed: 1 });
-console.log(JSON.stringify({ g, losses }));
+console.log(JSON.stringify({
+  g, losses, mapped, roundTrip, metadata: loaded.metadata, fromBytes: Array.from(fromBytes), subpaths,
+}));
 `;
 
-const TS_CHECK = `import { adapters, grad, key, manifolds, mean, normal, square, type Tensor } from "@tangent/tangent";
+const TS_CHECK = `import {
+  adapters, grad, jit, key, type LoadModelOptions, manifolds, mean, type ModelConfig, normal, safetensors, square, sum,
+  type Tensor, vmap,
+} from "@tangent/tangent";
 import { arbitraryTensor, checkAdapterLaws } from "@tangent/tangent/testing";
+import { lora as loraOf } from "@tangent/tangent/adapters";
+import { qr } from "@tangent/tangent/linalg";
+import { als } from "@tangent/tangent/lowrank";
+import { stiefel } from "@tangent/tangent/manifolds";
+import { loadModel } from "@tangent/tangent/models";
+import { adamw } from "@tangent/tangent/optim";
+import { type Loaded, read } from "@tangent/tangent/safetensors";
 const w: Tensor = normal(key(0), [4, 4]);
 const g: Tensor = grad((t: Tensor) => mean(square(t)))(w);
 const lora = adapters.lora({ r: 2 });
 const { params } = lora.init(key(1), { weight: w });
 const opt = manifolds.adam({ lr: 1e-3 });
 const state = opt.init(params);
+const f = jit((t: Tensor) => sum(square(t)));
+const v: Tensor = vmap((t: Tensor) => sum(t))(w);
+const bytes: Uint8Array = safetensors.serialize({ w });
+const loaded: Promise<Loaded> = read("w.safetensors");
+const options: LoadModelOptions = { dtype: "float32" };
+const config: Promise<ModelConfig> = loadModel("folder", options).then((m) => m.config);
+const q: Tensor = qr(w).Q;
 await checkAdapterLaws(lora, { in: 4, out: 4 });
-export { arbitraryTensor, g, state };
+export { adamw, als, arbitraryTensor, bytes, config, f, g, loaded, loraOf, q, state, stiefel, v };
 `;
 
 Deno.test({
@@ -97,6 +140,12 @@ Deno.test({
       await run(Deno.execPath(), ["run", "-A", join(ROOT, "build/build.ts"), "--out", dist, "--quiet"], ROOT);
       const pkg = JSON.parse(await readFile(join(dist, "package.json"), "utf8"));
       assert.equal(pkg.name, "@tangent/tangent");
+      const denoExports = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8")).exports;
+      assert.deepEqual(
+        Object.keys(pkg.exports).sort(),
+        [...Object.keys(denoExports), "./package.json"].sort(),
+        "the npm package offers the subpaths of deno.json's exports",
+      );
       assert.deepEqual(pkg.dependencies ?? {}, {}, "the bundles need no npm dependencies");
 
       const tarball = (await run("npm", ["pack", "--silent", "--pack-destination", tmp], dist)).trim().split("\n").at(
@@ -127,8 +176,13 @@ Deno.test({
       await run("ln", ["-s", fastCheck, join(app, "node_modules/fast-check")], app); // Deno.symlink needs unscoped --allow-write
 
       await writeFile(join(app, "check.mjs"), NODE_CHECK);
-      const result = JSON.parse((await run("node", ["check.mjs"], app)).trim().split("\n").at(-1)!);
+      const result = JSON.parse((await run("node", ["check.mjs", tmp], app)).trim().split("\n").at(-1)!);
       assert.deepEqual(result.g, [0.5, 1, 1.5, 2]);
+      assert.deepEqual(result.mapped, [5, 25]);
+      assert.equal(result.roundTrip, true, "safetensors write/read in Node gives the LoRA factors back bit for bit");
+      assert.deepEqual(result.metadata, { format: "pt" });
+      assert.deepEqual(result.fromBytes, [1, 2, 3, 4]);
+      assert.deepEqual(result.subpaths, result.subpaths.map(() => true), "a subpath gives other functions");
       const losses: number[] = result.losses;
       assert.ok(losses.every(Number.isFinite), `non-finite loss: ${losses}`);
       assert.ok(losses.at(-1)! < 1e-3 * losses[0], `LoRA training in Node: loss ${losses[0]} → ${losses.at(-1)}`);
