@@ -35,7 +35,7 @@ interface PageRun {
   stderr?: string;
 }
 
-async function drive(dist: string, extra: string[]): Promise<PageRun> {
+async function drive(dist: string, extra: string[], status = 0): Promise<PageRun> {
   const out = await new Deno.Command("node", {
     args: [
       join(ROOT, "examples/browser/drive.mjs"),
@@ -51,7 +51,11 @@ async function drive(dist: string, extra: string[]): Promise<PageRun> {
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim();
-  assert.equal(out.code, 0, `drive.mjs failed:\n${text}\n${new TextDecoder().decode(out.stderr).slice(-3000)}`);
+  assert.equal(
+    out.code,
+    status,
+    `drive.mjs exited with ${out.code}, not ${status}:\n${text}\n${new TextDecoder().decode(out.stderr).slice(-3000)}`,
+  );
   return JSON.parse(text.split("\n").at(-1)!);
 }
 
@@ -102,6 +106,10 @@ Deno.test({
         assert.equal(cpu.webgpu, false);
         checkRun(cpu, "cpu");
       }
+
+      // a page that does not finish in time is a failure of the driver (exit status 2), not a quiet 0
+      const late = await drive(dist, ["--no-webgpu", "--timeout", "0"], 2);
+      assert.notEqual(late.title, "done");
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

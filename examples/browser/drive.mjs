@@ -1,11 +1,12 @@
 // Drives examples/browser/ in headless Chromium and reports what the page did, as one JSON line on
 // stdout: { title, result (the page's window.tangentResult), errors (console errors, uncaught
-// exceptions, failed loads), webgpu (whether navigator.gpu gave an adapter) }. Node only, no
+// exceptions, failed loads), webgpu (whether navigator.gpu gave an adapter) }; the exit status is 2
+// when the page did not finish (its title is not "done" by --timeout seconds). Node only, no
 // dependencies: a small HTTP server for the page and the bundle, and the DevTools protocol over
 // --remote-debugging-pipe.
 //
 //   deno task build && node examples/browser/drive.mjs [--dist dist] [--steps 200]
-//     [--screenshot examples/browser/screenshot.png] [--chromium /usr/bin/chromium] [--timeout 240]
+//     [--screenshot examples/browser/screenshot.png] [--chromium /usr/bin/chromium] [--timeout 900]
 //     [--no-webgpu (the CPU fallback)] [--verbose (the page's status line on stderr)]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,7 +23,8 @@ const { values: opts } = parseArgs({
     steps: { type: "string", default: "" },
     screenshot: { type: "string" },
     chromium: { type: "string", default: "/usr/bin/chromium" },
-    timeout: { type: "string", default: "240" },
+    // the full page (2 × 200 steps) takes about 6 minutes on SwiftShader's software WebGPU
+    timeout: { type: "string", default: "900" },
     verbose: { type: "boolean", default: false },
     "no-webgpu": { type: "boolean", default: false },
   },
@@ -145,9 +147,14 @@ async function main() {
       writeFileSync(opts.screenshot, Buffer.from(data, "base64"));
     }
     console.log(JSON.stringify({ title, result: JSON.parse(result), errors, webgpu }));
+    if (title !== "done") {
+      console.error(`drive.mjs: the page did not finish within ${opts.timeout} s (title "${title}")`);
+      process.exitCode = 2;
+    }
     await cdp.send("Browser.close").catch(() => {});
   } catch (e) {
     console.log(JSON.stringify({ title: "driver-error", result: null, errors: [...errors, String(e)], stderr }));
+    process.exitCode = 2;
     proc.kill();
   } finally {
     await Promise.race([exited, sleep(5000)]);
