@@ -114,8 +114,9 @@ export function studyMarkdown(result: StudyResult, settings: StudySettings, extr
     "",
     markdownTable(columns(settings.exact), result.methods as unknown as Record<string, unknown>[]),
     "",
-    "How to read it: *trainable* counts the scalars each method trains; *train loss* averages the last 10% " +
-    "of steps; " +
+    "How to read it: *trainable* counts the scalars each method trains; *train loss* averages the cross-entropy of the last " +
+    "10% of steps (a regulariser a method trains with, such as SORSA's, is not counted, so it compares with the " +
+    "held-out loss); " +
     (settings.exact
       ? "*exact match* is the share of held-out prompts whose whole answer is the model's top-1 prediction at " +
         "every position, which is exactly when greedy decoding reproduces the answer; "

@@ -93,7 +93,7 @@ export interface MethodResult {
   lr: number;
   /** Trainable scalars. */
   trainable: number;
-  /** Mean training loss over the last 10% of steps. */
+  /** Mean training cross-entropy over the last 10% of steps (a method's regulariser not included). */
   trainLoss: number;
   /** Loss on the held-out set. */
   heldOutLoss: number;
@@ -241,10 +241,7 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
   const base = await evaluate(model, model.params, task, heldOut, like);
   const results: MethodResult[] = [];
   const k = opts.key ?? makeKey(0);
-  const lossOf = <P>(m: CausalLM<P>, reg?: (p: P) => Tensor) => (p: P, x: Tensor, y: Tensor) => {
-    const l = crossEntropy(m.apply(p, x), y);
-    return reg ? add(l, reg(p)) : l;
-  };
+  const lossOf = <P>(m: CausalLM<P>) => (p: P, x: Tensor, y: Tensor) => crossEntropy(m.apply(p, x), y);
   for (const [i, method] of opts.methods.entries()) {
     const lr = opts.lr ?? method.lr;
     const common = {
@@ -277,8 +274,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
         adapter,
         key: foldIn(k, at >= 0 ? at : i),
       });
-      const reg = (p: Record<string, unknown>) => adapted.regularizer(p);
-      const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted, reg) });
+      // a regulariser (SORSA's γ, HRA's λ) is trained with, but the losses recorded are the cross-entropy alone
+      const regularizer = (p: Record<string, unknown>) => adapted.regularizer(p);
+      const r = await train({ ...common, params: adapted.params, loss: lossOf(adapted), regularizer });
       const ev = await evaluate(adapted, r.params, task, heldOut, like);
       checkFinite(method, r.losses, lr, ev.heldOutLoss);
       const an = await analyse(

@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
-import { stack, tensor } from "../core/ops/mod.ts";
+import { add, stack, tensor } from "../core/ops/mod.ts";
 import { scope } from "../core/memory.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { valueAndGrad } from "../autodiff/grad.ts";
@@ -29,8 +29,14 @@ export interface TrainOptions<P> {
   optimizer: Optimizer;
   /** Number of steps. */
   steps: number;
-  /** The scalar loss of `params` on a batch. */
+  /** The scalar loss of `params` on a batch (what `losses` records). */
   loss: (params: P, inputs: Tensor, labels: Tensor) => Tensor;
+  /**
+   * A penalty on the parameters added to the loss for the gradient (SORSA's orthonormality term, HRA's
+   * λ): the step minimises `loss + regularizer`, while `losses` records `loss` alone, so methods with and
+   * without a regulariser report the same quantity (the cross-entropy the held-out loss measures too).
+   */
+  regularizer?: (params: P) => Tensor;
   /** The batch of step `step`. */
   batch: (step: number) => Batch;
   /** Any tensor on the backend to train on (batches are created beside it). */
@@ -51,7 +57,7 @@ export interface TrainOptions<P> {
 export interface TrainResult<P> {
   /** The trained parameters. */
   params: P;
-  /** Loss at each step (every step is recorded, read back in groups). */
+  /** Loss at each step, without the regularizer (every step is recorded, read back in groups). */
   losses: number[];
   /** Wall-clock milliseconds per step after the first two (warm-up, compilation). */
   msPerStep: number;
@@ -82,8 +88,18 @@ export async function train<P>(opts: TrainOptions<P>): Promise<TrainResult<P>> {
     throw new DomainError(`train: steps must be a positive integer, got ${steps}`);
   }
   const every = opts.readEvery ?? (opts.like.backend.name === "cpu" ? 1 : 10);
+  const reg = opts.regularizer;
   const eager = (p: P, s: unknown, x: Tensor, y: Tensor) => {
-    const [value, grads] = valueAndGrad((q: P) => opts.loss(q, x, y))(p);
+    const [value, grads] = reg
+      ? ((q: P) => {
+        // the gradient of loss + penalty; the value recorded is the loss alone
+        const [[, fit], g] = valueAndGrad((r: P) => {
+          const l = opts.loss(r, x, y);
+          return [add(l, reg(r)), l] as const;
+        }, { hasAux: true })(q);
+        return [fit, g] as const;
+      })(p)
+      : valueAndGrad((q: P) => opts.loss(q, x, y))(p);
     const next = optimizer.update(grads, s, p);
     return { value, params: next.params, state: next.state };
   };
