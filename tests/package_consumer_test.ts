@@ -1,6 +1,8 @@
 // A user's project type-checks against Tangent: a consumer folder under /tmp with its own deno.json
 // (no compilerOptions, so Deno's defaults; an import map to this checkout's entry points and the npm
-// packages they import) runs `deno check` on a file that uses both entry points.
+// packages they import) runs `deno check` on a file that uses both entry points and every namespace,
+// then `deno test` (no permissions) on a test that trains a LoRA layer through jit, maps with vmap
+// and round-trips safetensors bytes.
 import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,14 +14,19 @@ const LIBRARY_NPM = ["fast-check", "@huggingface/tokenizers", "@huggingface/hub"
 const CONSUMER = `import {
   adapters,
   grad,
+  jit,
   key,
   linalg,
+  loadModel,
+  type LoadModelOptions,
   lowrank,
   manifolds,
   matmul,
   mean,
+  type ModelConfig,
   models,
   normal,
+  optim,
   safetensors,
   scope,
   split,
@@ -29,6 +36,7 @@ const CONSUMER = `import {
   type Tensor,
   useBackend,
   valueAndGrad,
+  vmap,
   webgpuAvailable,
 } from "@tangent/tangent";
 import { arbitraryTensor, checkAdapterLaws, checkManifoldLaws } from "@tangent/tangent/testing";
@@ -52,10 +60,50 @@ const k = lowrank.als;
 const tensors: Record<string, Tensor> = { q };
 const bytes: Uint8Array = safetensors.serialize(tensors);
 const cfg = models.parseConfig;
+const sgd = optim.chain(optim.clipByGlobalNorm(1), optim.sgd({ lr: 0.1 }));
+const jitted = jit((p: typeof params) => loss(p));
+const rows: Tensor = vmap((row: Tensor) => mean(square(row)))(x);
+const loadOptions: LoadModelOptions = { dtype: "float32" };
+const config: Promise<ModelConfig> = loadModel("no-such-folder", loadOptions).then((m) => m.config, () => cfg({}));
 if (await webgpuAvailable()) await useBackend("webgpu");
 await checkAdapterLaws(adapters.hra({ r: 2 }), { in: 6, out: 4 });
 await checkManifoldLaws(manifolds.sphere(4));
-console.log(g, bytes.length, typeof k, typeof cfg, typeof arbitraryTensor);
+console.log(g, bytes.length, typeof k, typeof cfg, typeof arbitraryTensor, sgd, jitted, rows, config);
+`;
+
+const CONSUMER_TEST = `import assert from "node:assert/strict";
+import {
+  adapters, jit, key, manifolds, matmul, mean, mul, normal, safetensors, scope, split, square, sub, sum, tensor,
+  type Tensor, transpose, valueAndGrad, vmap,
+} from "@tangent/tangent";
+import { checkAdapterLaws } from "@tangent/tangent/testing";
+
+Deno.test("a LoRA layer trains through jit; vmap; safetensors bytes", async () => {
+  const [kx, kw, ka, kb, kc] = split(key(0), 5);
+  const x = normal(kx, [64, 16]), w = normal(kw, [8, 16]);
+  const y = matmul(x, transpose(sub(w, mul(matmul(normal(kb, [8, 4]), normal(kc, [4, 16])), 0.5))));
+  const lora = adapters.lora({ r: 4, alpha: 8 });
+  const { params: p0, frozen } = lora.init(ka, { weight: w });
+  type P = typeof p0;
+  const loss = (p: P): Tensor => mean(square(sub(lora.apply(p, frozen, x), y)));
+  const opt = manifolds.adam({ lr: 0.05 });
+  const step = jit((p: P, s: ReturnType<typeof opt.init>) => {
+    const [l, g] = valueAndGrad(loss)(p);
+    return { ...opt.update(g, s, p), value: l };
+  });
+  let params = p0, state = opt.init(p0);
+  const losses: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    let value: Tensor;
+    ({ params, state, value } = scope(() => step(params, state)));
+    losses.push(value.dataSync()[0]);
+  }
+  assert.ok(losses.at(-1)! < 1e-2 * losses[0], \`\${losses[0]} -> \${losses.at(-1)}\`);
+  assert.deepEqual(Array.from(vmap((r: Tensor) => sum(r))(tensor([[1, 2], [3, 4]])).dataSync()), [3, 7]);
+  const back = safetensors.deserialize(safetensors.serialize({ ...params })); // an interface has no index signature
+  assert.deepEqual(Array.from(back.tensors.A.dataSync()), Array.from(params.A.dataSync()));
+  await checkAdapterLaws(adapters.lora({ r: 2 }), { numRuns: 2, seed: 1 });
+});
 `;
 
 Deno.test("a consumer project with its own deno.json type-checks @tangent/tangent and @tangent/tangent/testing", async () => {
@@ -72,15 +120,18 @@ Deno.test("a consumer project with its own deno.json type-checks @tangent/tangen
   try {
     await writeFile(join(dir, "deno.json"), JSON.stringify({ imports }, null, 2));
     await writeFile(join(dir, "main.ts"), CONSUMER);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", "main.ts"],
-      cwd: dir,
-      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, `deno check failed in the consumer project ${dir}:\n${text}`);
+    await writeFile(join(dir, "main_test.ts"), CONSUMER_TEST);
+    for (const args of [["check", "--quiet", "main.ts", "main_test.ts"], ["test", "--quiet", "main_test.ts"]]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: dir,
+        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, `deno ${args.join(" ")} failed in the consumer project ${dir}:\n${text}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
