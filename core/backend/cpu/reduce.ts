@@ -14,6 +14,20 @@ import { stridedCopy } from "./copy.ts";
 import { compileLoop, tagOf } from "./loops.ts";
 import { giveArray, takeArray } from "./pool.ts";
 import { contiguousStrides } from "./strided.ts";
+import { wasmReduce } from "./wasm/fused.ts";
+
+/** Float sums, maxima and minima of at least this many elements run as Wasm SIMD (`wasmReduce`). */
+let wasmMin = 4096;
+
+/**
+ * Sets the fewest elements a float sum, max or min needs to run as Wasm SIMD (`Infinity`: never;
+ * testing and tuning hook, the bits are the same either way); returns the previous value.
+ */
+export function setWasmReduceMin(n: number): number {
+  const old = wasmMin;
+  wasmMin = n;
+  return old;
+}
 
 const INIT: Record<ReduceOp, string> = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity" };
 
@@ -68,7 +82,13 @@ export function reduceKernel(
   if (out.length === 0) return out;
   const tags = tagOf(out) + tagOf(src);
   const int32 = out instanceof Int32Array;
-  if (inner === 1 && op === "sum" && R >= 64) {
+  if (
+    op !== "prod" && outer * R * inner >= wasmMin && dtypeOfArray(src) === dtype &&
+    (dtype === "float32" || dtype === "float64") &&
+    wasmReduce(op, src as Float32Array, out as Float32Array, outer, R, inner)
+  ) {
+    // the Wasm SIMD reduction of jit's fused chains: the same order, the same bits
+  } else if (inner === 1 && op === "sum" && R >= 64) {
     // four float64 partial sums: one accumulator waits on its previous add every element (about
     // 0.45 ms for 512 × 1024 float32), four run side by side (the order of summation changes within
     // float64's rounding, far below a float32 result's)

@@ -114,3 +114,40 @@ export function wasmFusedKernel(chain: FusedChain): WasmFusedKernel | null {
     },
   };
 }
+
+/** Reduction-only chains by structure (dtype, operation, column sweep, four partial sums): the shape is set per call. */
+const reductions = new Map<string, { chain: FusedChain; kernel: WasmFusedKernel | null }>();
+
+/**
+ * `op` of `src` seen as `[rows, length, inner]` over its middle axis into `out` (`rows × inner`
+ * results, `src`'s dtype, float32 or float64) by `jit`'s fused reduction kernel, bit for bit the
+ * eager kernel of `../reduce.ts` (it keeps that kernel's order: see `fused_kernel.ts`). Returns false
+ * (`out` untouched) where that kernel is unavailable or the memory cannot hold the copies.
+ */
+export function wasmReduce(
+  op: "sum" | "max" | "min",
+  src: Float32Array | Float64Array,
+  out: Float32Array | Float64Array,
+  rows: number,
+  length: number,
+  inner: number,
+): boolean {
+  const dtype = src instanceof Float64Array ? "float64" : "float32";
+  const k = `${dtype}:${op}:${inner > 1}:${op === "sum" && inner === 1 && length >= 64}`;
+  let r = reductions.get(k);
+  if (!r) {
+    const chain: FusedChain = {
+      inputs: [{ dtype, scalar: false }],
+      steps: [],
+      outputs: [],
+      reduce: { op, value: 0, rows, length, inner },
+    };
+    reductions.set(k, r = { chain, kernel: wasmFusedKernel(chain) });
+  }
+  if (!r.kernel) return false;
+  const red = r.chain.reduce!;
+  red.rows = rows;
+  red.length = length;
+  red.inner = inner;
+  return r.kernel.run([src], [out], rows * length * inner);
+}
