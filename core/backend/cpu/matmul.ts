@@ -20,6 +20,9 @@ const WASM_MIN = 1024;
 /**
  * `C (m×n) = op(A) · op(B)` for one matrix pair, where `A` starts at `ao` (stored m×k, or k×m when
  * transA) and `B` at `bo` (k×n, or n×k when transB). Writes C at `co` (row-major m×n).
+ * `cache`: A and B are immutable tensor storage (the public `matmul` kernel), whose packed panels the
+ * Wasm GEMM may keep for the next product that reads them alike (`wasm/panels.ts`; same bits). Callers
+ * that change their arrays in place (the blocked QR) leave it false.
  */
 export function gemm(
   A: TypedArray,
@@ -33,6 +36,7 @@ export function gemm(
   m: number,
   n: number,
   k: number,
+  cache = false,
 ): void {
   // element (i, p) of op(A) is A[ao + i·ars + p·acs]; (p, j) of op(B) is B[bo + p·brs + j·bcs]
   const ars = transA ? 1 : k, acs = transA ? m : 1;
@@ -45,7 +49,7 @@ export function gemm(
   if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   let done = false;
   try {
-    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+    done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, cache);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e; // RangeError: the Wasm memory could not grow
   }

@@ -285,7 +285,7 @@ function matmulKernel(
       idx[i] = 0;
     }
   }
-  if (nb === 1) gemm(A, aOffs[0], p.transA, B, bOffs[0], p.transB, out, 0, m, n, kk);
+  if (nb === 1) gemm(A, aOffs[0], p.transA, B, bOffs[0], p.transB, out, 0, m, n, kk, true);
   else gemmBatch(A, aOffs, p.transA, B, bOffs, p.transB, out, 0, m, n, kk, nb);
   return own(out);
 }

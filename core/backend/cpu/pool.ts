@@ -25,6 +25,7 @@
  */
 import { allocate, type DType, type TypedArray } from "../../dtype.ts";
 import { heapAddress, heapArray, heapRelease, heapStats } from "./wasm/heap.ts";
+import { dropPanels } from "./wasm/panels.ts";
 
 /** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
 const MIN_BYTES = 4096;
@@ -66,6 +67,7 @@ export function takeArray(d: DType, n: number, zero: boolean): TypedArray {
 export function giveArray(a: TypedArray, d: DType): void {
   if (!owned.has(a)) return;
   unsettle(a);
+  dropPanels(a);
   if (freeBytes + a.byteLength > maxBytes) {
     stats.dropped++;
     heapRelease(a);

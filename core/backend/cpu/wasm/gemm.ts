@@ -28,6 +28,7 @@
 import type { KernelShape } from "./gemm_kernel.ts";
 import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
+import { findPanels, type Panels, reservePanels } from "./panels.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
 
@@ -212,35 +213,40 @@ function pack(
   direct: Direct,
   parallel: boolean,
   nThreads: number,
+  packedA = false,
+  packedB = false,
 ): [number, number] {
   const { es, mr, nr } = s;
   const view = es === 8 ? e.v64 : e.v32;
-  const place = (o: Operand, lanes: number, raw: number) => {
+  // (an operand whose panels are already at ap / bp, from the panel cache, is neither placed nor packed)
+  const packA = direct !== "A" && !packedA, packB = direct !== "B" && !packedB;
+  const place = (o: Operand, lanes: number, raw: number, need: boolean) => {
+    if (!need) return -1;
     if (o.at >= 0) return o.at + o.off * es;
     const len = rawLen(lanes, kk, o.sq, o.sk);
     view.set(o.src.subarray(o.off, o.off + len), raw / es);
     return raw;
   };
-  const srcA = place(a, mi, rawA), srcB = place(b, nj, rawB);
+  const srcA = place(a, mi, rawA, packA || direct === "A"), srcB = place(b, nj, rawB, packB || direct === "B");
   const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
   // packing a few thousand elements takes microseconds: sharing it would cost a wake-up of and a
   // wait for a worker (tens of microseconds, more on a loaded machine)
-  const packed = (direct === "A" ? 0 : mi * kk) + (direct === "B" ? 0 : nj * kk);
+  const packed = (packA ? mi * kk : 0) + (packB ? nj * kk : 0);
   if (packed < PACK_PARALLEL_MIN) nThreads = 1;
   const tasks: number[][] = [];
-  if (direct !== "A") {
+  if (packA) {
     for (const [t0, t1] of ranges(Math.floor(mi / mr), nThreads)) {
       tasks.push([fn0 + PACK_A, srcA, a.sq, a.sk, t0, t1, kk, kp, ap, mp]);
     }
   }
-  if (direct !== "B") {
+  if (packB) {
     for (const [t0, t1] of ranges(Math.floor(nj / nr), nThreads)) {
       tasks.push([fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np]);
     }
   }
   runTasks(e, tasks, parallel && nThreads > 1, () => {
-    if (direct !== "A") packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
-    if (direct !== "B") packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
+    if (packA) packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
+    if (packB) packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
   });
   return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp];
 }
@@ -357,6 +363,7 @@ export function wasmGemm(
   m: number,
   n: number,
   k: number,
+  cache = false,
 ): boolean {
   const e = getEngine();
   if (!e) return false;
@@ -377,14 +384,14 @@ export function wasmGemm(
     if (t >= 0) {
       views(e);
       const t0 = t / es;
-      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, f64 ? e.v64 : e.v32, t0, n, m, k);
+      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, f64 ? e.v64 : e.v32, t0, n, m, k, cache);
       views(e);
       const V = f64 ? e.v64 : e.v32;
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[co + i * n + j] = V[t0 + j * m + i];
       return true;
     }
   }
-  gemmCore(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  gemmCore(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, cache);
   return true;
 }
 
@@ -418,6 +425,7 @@ function gemmCore(
   m: number,
   n: number,
   k: number,
+  cache: boolean,
 ): void {
   const f64 = C instanceof Float64Array;
   const es = f64 ? 8 : 4;
@@ -464,6 +472,21 @@ function gemmCore(
   const nThreads = parallel ? e.workers + 1 : 1;
   // scratch layout (bytes, 64-aligned): packed A | packed B | C scratch | raw A | raw B
   const mpMax = Math.ceil(mc / mr), npMax = Math.ceil(nc / nr), kpMax = roundUp(kc, unroll);
+  // packed panels kept for operands read again (one-pass products of the public matmul only)
+  let panA: Panels | null = null, panB: Panels | null = null, hitA = false, hitB = false;
+  if (cache && mc === m && nc === n && kc === k) {
+    const whole = (x: Float) => x === e.v32 || x === e.v64;
+    if (direct !== "A" && !whole(A)) {
+      const key = `A${fn0}:${ao}:${ars}:${acs}:${m}:${k}`;
+      hitA = (panA = findPanels(A, key)) !== null;
+      panA ??= reservePanels(A, key, mpMax * mr * kpMax * es, f64, null);
+    }
+    if (direct !== "B" && !whole(B)) {
+      const key = `B${fn0}:${bo}:${brs}:${bcs}:${n}:${k}`;
+      hitB = (panB = findPanels(B, key)) !== null;
+      panB ??= reservePanels(B, key, npMax * nr * kpMax * es, f64, panA);
+    }
+  }
   const bpOff = direct === "A" ? 0 : align(mpMax * mr * kpMax * es);
   const csOff = align(bpOff + (direct === "B" ? 0 : npMax * nr * kpMax * es));
   const raOff = align(csOff + cBytes(s, cAt >= 0, mc, nc));
@@ -471,7 +494,7 @@ function gemmCore(
   const base = scratch("gemm", rbOff + (bAt < 0 ? rawLen(nc, kc, bcs, brs) * es : 0) + 64);
   if (base < 0) throw new RangeError("wasm gemm: the memory cannot hold the product's scratch");
   views(e);
-  const ap = base, bp = base + bpOff, cs = base + csOff;
+  const ap = panA ? panA.at : base, bp = panB ? panB.at : base + bpOff, cs = base + csOff;
   for (let i0 = 0; i0 < m; i0 += mc) {
     const mi = Math.min(mc, m - i0), mp = Math.ceil(mi / mr);
     for (let j0 = 0; j0 < n; j0 += nc) {
@@ -498,6 +521,8 @@ function gemmCore(
           direct,
           parallel,
           nThreads,
+          hitA,
+          hitB,
         );
         const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
         // multiply: per region, column ranges (and row ranges when there are few columns), ~4 tasks per thread
