@@ -6,6 +6,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions } from "../core/options.ts";
 import { abs, div, eye, matmulT, mean, mul, norm, slice, square, sub, sum } from "../core/ops/mod.ts";
 import { svd, svdvals } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -84,6 +85,7 @@ export interface SpectralDrift {
  * ```
  */
 export function spectralDrift(w0: Tensor, wt: Tensor, opts: { k?: number } = {}): SpectralDrift {
+  checkOptions("spectralDrift", opts, ["k"], "{ k: 4 }");
   matrix("spectralDrift", w0);
   if (w0.shape.join() !== wt.shape.join()) {
     throw new ShapeError(`spectralDrift: shapes [${w0.shape}] and [${wt.shape}] differ`);

@@ -4,6 +4,7 @@
  * row-normalised LoRA-adapted direction.
  * @module
  */
+import { checkOptions } from "../core/options.ts";
 import { div, matmul, mul, norm, sub } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -22,7 +23,7 @@ import {
   unflattenRows,
   zeroLike,
 } from "./adapter.ts";
-import { loraInit, type LoraOptions, loraPeftConfig, loraScale } from "./lora.ts";
+import { LORA_KEYS, loraInit, type LoraOptions, loraPeftConfig, loraScale } from "./lora.ts";
 
 /** DoRA's trainable tensors. */
 export interface DoraParams {
@@ -56,6 +57,7 @@ const NAMES = [
  * ```
  */
 export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
+  checkOptions("dora", opts, LORA_KEYS, "{ r: 8 }");
   const s = loraScale(opts);
   const adapted = (p: LoraParamsLike, W: Tensor) => W.add(mul(matmul(p.B, p.A), s));
   // n = ‖W + s·B A‖ per row, detached

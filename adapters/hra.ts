@@ -6,6 +6,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum } from "../core/ops/mod.ts";
 import { unitTriangularInverse } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
@@ -198,6 +199,12 @@ export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean
  * ```
  */
 export function hra(opts: HraOptions): PeftAdapter<HraParams, Frozen> {
+  checkOptions(
+    "hra",
+    opts,
+    optionKeys<HraOptions>({ r: true, lambda: true, gramSchmidt: true, manifold: true, foldInit: true }),
+    "{ r: 8 }",
+  );
   const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false, on = opts.manifold;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`hra: r must be a positive integer, got ${r}`);
   if (!(lambda >= 0)) throw new DomainError(`hra: lambda must be ≥ 0, got ${lambda}`);

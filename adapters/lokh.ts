@@ -20,6 +20,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -162,6 +163,12 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
  * ```
  */
 export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
+  checkOptions(
+    "lokh",
+    opts,
+    optionKeys<LokhOptions>({ r: true, alpha: true, factors: true, outFactors: true }),
+    "{ r: 8 }",
+  );
   const r = opts.r, s = (opts.alpha ?? r) / r, k = opts.factors ?? 2;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokh: r must be a positive integer, got ${r}`);
   if (!Number.isInteger(k) || k < 2) {

@@ -4,6 +4,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -154,6 +155,12 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * ```
  */
 export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
+  checkOptions(
+    "lokr",
+    opts,
+    optionKeys<LokrOptions>({ r: true, alpha: true, decomposeBoth: true, decomposeFactor: true, init: true }),
+    "{ r: 8 }",
+  );
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokr: r must be a positive integer, got ${r}`);
   const delta = (p: LokrParams) => mul(kron(...lokrFactors(p)), s);

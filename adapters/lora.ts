@@ -5,6 +5,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { div, matmul, mul, slice, sqrt, sub, zeros } from "../core/ops/mod.ts";
 import { normal, split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -57,6 +58,9 @@ export interface LoraOptions {
    */
   init?: LoraInit;
 }
+
+/** The option names of `lora` and `dora`. @internal */
+export const LORA_KEYS: readonly string[] = optionKeys<LoraOptions>({ r: true, alpha: true, rslora: true, init: true });
 
 /**
  * The LoRA scale s = α/r, or α/√r with rsLoRA.
@@ -161,6 +165,7 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  * ```
  */
 export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
+  checkOptions("lora", opts, LORA_KEYS, "{ r: 8 }");
   const s = loraScale(opts);
   const delta = (p: LoraParams) => mul(matmul(p.B, p.A), s);
   return {

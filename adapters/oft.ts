@@ -4,6 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transpose, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -195,6 +196,12 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * ```
  */
 export function oft(opts: OftOptions): PeftAdapter<OftParams, Frozen> {
+  checkOptions(
+    "oft",
+    opts,
+    optionKeys<OftOptions>({ blockSize: true, r: true, cayley: true, terms: true, blockShare: true }),
+    "{ blockSize: 4 }",
+  );
   const mode = opts.cayley ?? "neumann", terms = opts.terms ?? 5, share = opts.blockShare ?? false;
   if (mode !== "exact" && mode !== "neumann") {
     throw new DomainError(`oft: cayley must be "exact" or "neumann", got '${mode}'`);

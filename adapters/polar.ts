@@ -4,6 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { diag, matmulT, mul, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -81,6 +82,7 @@ const NAMES = [
  * ```
  */
 export function polar(opts: PolarOptions): PeftAdapter<PolarParams, Frozen> {
+  checkOptions("polar", opts, optionKeys<PolarOptions>({ r: true, alpha: true, theta: true }), "{ r: 8 }");
   const r = opts.r, s = (opts.alpha ?? r) / r, theta = opts.theta ?? "full";
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`polar: r must be a positive integer, got ${r}`);
   if (theta !== "full" && theta !== "diagonal" && theta !== "identity") {

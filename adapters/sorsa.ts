@@ -5,6 +5,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, eye, matmulT, mul, norm, reshape, slice, sub } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Key } from "../core/random.ts";
@@ -96,6 +97,12 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * ```
  */
 export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
+  checkOptions(
+    "sorsa",
+    opts,
+    optionKeys<SorsaOptions>({ r: true, gamma: true, peakLr: true, alpha: true }),
+    "{ r: 8 }",
+  );
   const r = opts.r, s = opts.alpha === undefined ? 1 : opts.alpha / r;
   const weight = (opts.gamma ?? 0) / (opts.peakLr ?? 1);
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`sorsa: r must be a positive integer, got ${r}`);

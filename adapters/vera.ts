@@ -4,6 +4,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { full, mul, reshape, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, split, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -86,6 +87,12 @@ const FROZEN_NAMES = [peftName("A", "vera_A"), peftName("B", "vera_B")];
  * ```
  */
 export function vera(opts: VeraOptions): PeftAdapter<VeraParams, VeraFrozen> {
+  checkOptions(
+    "vera",
+    opts,
+    optionKeys<VeraOptions>({ r: true, dInitial: true, projection: true, projectionKey: true }),
+    "{ r: 8 }",
+  );
   const r = opts.r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`vera: r must be a positive integer, got ${r}`);
   const delta = (p: VeraParams, f: VeraFrozen) => mul(mul(f.B, p.lambdaD), reshape(p.lambdaB, [-1, 1])).matmul(f.A);

@@ -5,6 +5,7 @@
  * @module
  */
 import { DomainError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, eye, matmul, matmulT, mul, transpose } from "../core/ops/mod.ts";
 import { solve } from "../core/linalg/mod.ts";
 import { type Key, key as makeKey, normal } from "../core/random.ts";
@@ -92,6 +93,22 @@ export function ridge(op: string, name: string, v: number | undefined, fallback:
  * ```
  */
 export function als(W: Tensor, opts: AlsOptions): Factorization {
+  checkOptions(
+    "als",
+    opts,
+    optionKeys<AlsOptions>({
+      rank: true,
+      lambda: true,
+      lambdaC: true,
+      lambdaR: true,
+      sweeps: true,
+      tol: true,
+      key: true,
+      init: true,
+      onSweep: true,
+    }),
+    "{ rank: 4 }",
+  );
   const [m, n] = matrixOf("als", W);
   const k = opts.rank;
   checkRank("als", k, m, n);

@@ -7,6 +7,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { matmul, mul, transpose } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -107,6 +108,21 @@ function sweep(W: Tensor, s: State, lam: number): State {
  * ```
  */
 export function hadamardAls(W: Tensor, opts: HadamardOptions): HadamardFactorization {
+  checkOptions(
+    "hadamardAls",
+    opts,
+    optionKeys<HadamardOptions>({
+      ranks: true,
+      lambda: true,
+      sweeps: true,
+      tol: true,
+      restarts: true,
+      probeSweeps: true,
+      key: true,
+      onSweep: true,
+    }),
+    "{ ranks: [2, 2] }",
+  );
   const [m, n] = matrixOf("hadamardAls", W);
   const [k1, k2] = opts.ranks;
   checkRank("hadamardAls", k1, m, n);

@@ -5,6 +5,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { mul, reshape, slice, sqrt, transpose } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -67,6 +68,12 @@ export interface KroneckerOptions {
  * ```
  */
 export function kroneckerDecomposition(W: Tensor, opts: KroneckerOptions): { A: Tensor; B: Tensor } {
+  checkOptions(
+    "kroneckerDecomposition",
+    opts,
+    optionKeys<KroneckerOptions>({ a: true, b: true, rank: true }),
+    "{ a: [2, 2], b: [3, 3] }",
+  );
   const Rw = rearrange(W, opts.a, opts.b);
   const r = opts.rank ?? 1, k = Math.min(...Rw.shape);
   if (!Number.isInteger(r) || r < 1 || r > k) {

@@ -6,6 +6,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { astype, matmul, mul, notEqual, slice, sum, transpose, where } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import { type Key, key as makeKey, normal } from "../core/random.ts";
@@ -63,6 +64,22 @@ export interface AlsMaskedOptions {
  * ```
  */
 export function alsMasked(W: Tensor, mask: Tensor, opts: AlsMaskedOptions): Factorization {
+  checkOptions(
+    "alsMasked",
+    opts,
+    optionKeys<AlsMaskedOptions>({
+      rank: true,
+      lambda: true,
+      lambdaC: true,
+      lambdaR: true,
+      sweeps: true,
+      tol: true,
+      key: true,
+      init: true,
+      onSweep: true,
+    }),
+    "{ rank: 4 }",
+  );
   const [m, n] = matrixOf("alsMasked", W);
   if (mask.shape.join() !== W.shape.join()) {
     throw new ShapeError(`alsMasked: mask ${fmtShape(mask.shape)} must have W's shape ${fmtShape(W.shape)}`);

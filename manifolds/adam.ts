@@ -13,6 +13,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import type { DType } from "../core/dtype.ts";
 import { add, astype, div, expm1, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -67,12 +68,16 @@ export interface AdamState {
   readonly nu: readonly Tensor[];
 }
 
+const ADAM_KEYS = optionKeys<AdamOptions>({ lr: true, b1: true, b2: true, eps: true, weightDecay: true, strict: true });
+const RIEMANNIAN_ADAM_KEYS = [...ADAM_KEYS, "stabilize"];
+
 function makeAdam(
   op: string,
   o: RiemannianAdamOptions,
   riemannian: boolean,
   decoupled: boolean,
 ): Optimizer<AdamState> {
+  checkOptions(op, o, riemannian ? RIEMANNIAN_ADAM_KEYS : ADAM_KEYS, "{ lr: 1e-3 }");
   const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999, eps = o.eps ?? 1e-8, lrOpt = o.lr ?? 1e-3;
   const wd = o.weightDecay ?? (decoupled ? 1e-4 : 0);
   if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {

@@ -9,6 +9,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, cos, expandDims, mul, norm, sin, sub } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -117,6 +118,7 @@ class GrassmannImpl extends ManifoldBase implements Grassmann {
  * ```
  */
 export function grassmann(n: number, p: number, opts: GrassmannOptions = {}): Grassmann {
+  checkOptions("grassmann", opts, optionKeys<GrassmannOptions>({ retraction: true }));
   if (!Number.isInteger(n) || !Number.isInteger(p) || p < 1 || n < p) {
     throw new ShapeError(`grassmann: need integers n ≥ p ≥ 1, got n = ${n}, p = ${p}`);
   }

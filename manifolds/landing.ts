@@ -18,6 +18,7 @@
  * @module
  */
 import { DomainError, ManifoldError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import {
   add,
   astype,
@@ -87,6 +88,7 @@ export interface LandingSafeStepOptions {
  * ```
  */
 export function landingSafeStep(x: Tensor, field: Tensor, opts: LandingSafeStepOptions = {}): Tensor {
+  checkOptions("landingSafeStep", opts, optionKeys<LandingSafeStepOptions>({ lambda: true, eps: true }));
   const lambda = opts.lambda ?? 1, eps = opts.eps ?? 0.5;
   const d = norm(sub(tmm(x, x), eyeOf(x.shape[x.ndim - 1], x)));
   const alpha = mul(norm(field), norm(field));
@@ -142,6 +144,7 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
   if (opts === null || typeof opts !== "object") {
     throw new DomainError("landing: give options with a learning rate `lr` or a `base` optimizer");
   }
+  checkOptions("landing", opts, optionKeys<LandingOptions>({ lr: true, lambda: true, safeStep: true, base: true }));
   const lambda = opts.lambda ?? 1, eps = opts.safeStep ?? 0.5;
   if (!opts.base && opts.lr === undefined) {
     throw new ManifoldError("landing: give a learning rate `lr`, or a `base` optimizer such as adam({ lr })");

@@ -13,6 +13,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, arange, equal, greater, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -138,6 +139,12 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
  * ```
  */
 export function orthogonal(n: number, opts: OrthogonalOptions = {}): Orthogonal {
+  checkOptions(
+    "orthogonal",
+    opts,
+    optionKeys<OrthogonalOptions>({ special: true, retraction: true }),
+    "{ special: true }",
+  );
   if (!Number.isInteger(n) || n < 1) throw new ShapeError(`orthogonal: n must be a positive integer, got ${n}`);
   if (opts.retraction !== undefined && opts.retraction !== "cayley" && opts.retraction !== "exp") {
     throw new ShapeError(`orthogonal: retraction must be "cayley" or "exp", got ${opts.retraction}`);

@@ -8,6 +8,7 @@
  * @module
  */
 import { DomainError, DTypeError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { add, astype, cos, div, full, less, minimum, mul, sub, where } from "../core/ops/mod.ts";
 import { noteValueRead, Tensor } from "../core/tensor.ts";
@@ -238,6 +239,17 @@ export interface WarmupCosineOptions {
 export function warmupCosineSchedule(opts: WarmupCosineOptions): TensorSchedule {
   const op = "warmupCosineSchedule";
   if (opts === null || typeof opts !== "object") throw new DomainError(`${op}: give { peakValue, decaySteps }`);
+  checkOptions(
+    op,
+    opts,
+    optionKeys<WarmupCosineOptions>({
+      initValue: true,
+      peakValue: true,
+      warmupSteps: true,
+      decaySteps: true,
+      endValue: true,
+    }),
+  );
   const init = checkOption(op, "initValue", opts.initValue ?? 0);
   const peak = checkOption(op, "peakValue", opts.peakValue);
   const end = checkOption(op, "endValue", opts.endValue ?? 0);

@@ -12,6 +12,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
+import { checkOptions as checkKeys, optionKeys } from "../core/options.ts";
 import type { DType } from "../core/dtype.ts";
 import { add, astype, mul, neg, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -62,8 +63,11 @@ export interface SgdState {
   readonly momentum: readonly Tensor[];
 }
 
-function checkOptions(op: string, o: RiemannianSgdOptions): void {
+const SGD_KEYS = optionKeys<SgdOptions>({ lr: true, momentum: true, nesterov: true, weightDecay: true, strict: true });
+
+function checkOptions(op: string, o: RiemannianSgdOptions, riemannian: boolean): void {
   if (o === null || typeof o !== "object") throw new DomainError(`${op}: give options with a learning rate, { lr }`);
+  checkKeys(op, o, riemannian ? [...SGD_KEYS, "stabilize"] : SGD_KEYS, "{ lr: 0.1 }");
   checkLearningRate(op, o.lr);
   checkHyper(op, "weightDecay", o.weightDecay ?? 0);
   if (o.stabilize !== undefined && !(Number.isInteger(o.stabilize) && o.stabilize > 0)) {
@@ -75,7 +79,7 @@ function checkOptions(op: string, o: RiemannianSgdOptions): void {
 }
 
 function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Optimizer<SgdState> {
-  checkOptions(op, o);
+  checkOptions(op, o, riemannian);
   const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0, nesterov = o.nesterov ?? false;
   // the Euclidean step, fused on the CPU (`fusedOnCpu`)
   const fused = fusedOnCpu(step);

@@ -24,6 +24,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, concat, div, maximum, mul, neg, norm, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -196,6 +197,12 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
  * ```
  */
 export function stiefel(n: number, p: number, opts: StiefelOptions = {}): Stiefel {
+  checkOptions(
+    "stiefel",
+    opts,
+    optionKeys<StiefelOptions>({ metric: true, retraction: true, cayleyIterations: true }),
+    '{ retraction: "qr" }',
+  );
   if (!Number.isInteger(n) || !Number.isInteger(p) || p < 1 || n < p) {
     throw new ShapeError(`stiefel: need integers n ≥ p ≥ 1, got n = ${n}, p = ${p}`);
   }

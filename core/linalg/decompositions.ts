@@ -4,6 +4,7 @@
  * @module
  */
 import { ShapeError } from "../errors.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import * as o from "../ops/mod.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import { bindNonEmpty, identityLike, matrixShape } from "./helpers.ts";
@@ -119,6 +120,12 @@ export function solveTriangular(a: Tensor, b: Tensor, opts: SolveTriangularOptio
   if (opts === null || typeof opts !== "object" || typeof opts.lower !== "boolean") {
     throw new ShapeError("solveTriangular: give options { lower: true } or { lower: false } (which triangle A holds)");
   }
+  checkOptions(
+    "solveTriangular",
+    opts,
+    optionKeys<SolveTriangularOptions>({ lower: true, transpose: true, unitDiagonal: true }),
+    "{ lower: true }",
+  );
   matrixShape("solveTriangular", a, true);
   const vector = b.ndim === a.ndim - 1 || b.ndim === 1;
   const b2 = vector ? o.expandDims(b, -1) : b;

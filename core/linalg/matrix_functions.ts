@@ -4,6 +4,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../errors.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import { customVjp } from "../custom_vjp.ts";
 import * as o from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
@@ -124,6 +125,12 @@ export interface NewtonSchulzOptions {
  * ```
  */
 export function newtonSchulz(a: Tensor, opts: NewtonSchulzOptions = {}): Tensor {
+  checkOptions(
+    "newtonSchulz",
+    opts,
+    optionKeys<NewtonSchulzOptions>({ steps: true, coefficients: true }),
+    "{ steps: 5 }",
+  );
   const { m, n } = matrixShape("newtonSchulz", a);
   const steps = opts.steps ?? 5;
   const c = opts.coefficients ?? "cubic";

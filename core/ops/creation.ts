@@ -5,6 +5,7 @@
 import { getBackend } from "../backend/backend.ts";
 import { allocate, checkDType, type DType, dtypeOfArray, isFloat16Array, type TypedArray } from "../dtype.ts";
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "../errors.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import { bind1 } from "../primitive.ts";
 import { fullP } from "../primitives.ts";
 import { checkTensor, type NestedArray, Tensor } from "../tensor.ts";
@@ -16,6 +17,8 @@ export interface CreateOptions {
   /** Create on this tensor's backend instead of the default one (helper constants of an op). */
   like?: Tensor;
 }
+
+const CREATE_KEYS = optionKeys<CreateOptions>({ dtype: true, like: true });
 
 function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape)) {
@@ -98,6 +101,7 @@ export function tensor(
   let flat: ArrayLike<number>;
   let shape: readonly number[];
   let dtype: DType;
+  checkOptions("tensor", opts, [...CREATE_KEYS, "shape"], '{ dtype: "float64" }');
   if (opts.dtype !== undefined) checkDType("tensor", opts.dtype);
   if (ArrayBuffer.isView(data)) {
     checkTypedArray(data);
@@ -168,6 +172,7 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
 
 function fill(op: string, shape: readonly number[], value: number | boolean, opts: CreateOptions): Tensor {
   checkShape(op, shape);
+  checkOptions(op, opts, CREATE_KEYS, '{ dtype: "float64" }');
   const dtype = checkDType(op, opts.dtype ?? "float32");
   if (typeof value !== "number" && typeof value !== "boolean") {
     throw new DTypeError(`${op}: the value is ${describe(value)}; give a number`);
@@ -203,6 +208,7 @@ export function onesLike(x: Tensor): Tensor {
 
 /** The n×m identity (ones on diagonal `k`). */
 export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } = {}): Tensor {
+  checkOptions("eye", opts, [...CREATE_KEYS, "m", "k"], "{ m: 3 }");
   const m = opts.m ?? n, k = opts.k ?? 0;
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0 || !Number.isInteger(k)) {
     throw new ShapeError(`eye: n = ${n}, m = ${m} must be non-negative integers and k = ${k} an integer`);
@@ -214,6 +220,7 @@ export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } 
 
 /** `[start, start + step, ...)` up to `stop` (exclusive); `arange(n)` is `0..n−1`. */
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  checkOptions("arange", opts, CREATE_KEYS, '{ dtype: "float64" }');
   if (stop === undefined) [start, stop] = [0, start];
   for (const [name, v] of [["start", start], ["stop", stop], ["step", step]] as const) {
     if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -234,6 +241,7 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
 
 /** `num` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, opts: CreateOptions = {}): Tensor {
+  checkOptions("linspace", opts, CREATE_KEYS, '{ dtype: "float64" }');
   if (!Number.isInteger(num) || num < 0) {
     throw new ShapeError(`linspace: num = ${num} must be a non-negative integer (the number of values)`);
   }

@@ -3,7 +3,8 @@
  * @module
  */
 import { checkDType, type DType, isFloat, promote, weakDType } from "../dtype.ts";
-import { DTypeError } from "../errors.ts";
+import { DomainError, DTypeError } from "../errors.ts";
+import { checkOptions } from "../options.ts";
 import { bind1, needsBind } from "../primitive.ts";
 import {
   type BinaryOp,
@@ -238,6 +239,12 @@ export function relu(x: TensorLike): Tensor {
  * the tanh approximation `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))` with `{ approximate: "tanh" }`.
  */
 export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
+  checkOptions("gelu", opts, ["approximate"], '{ approximate: "tanh" }');
+  if (opts.approximate !== undefined && opts.approximate !== "none" && opts.approximate !== "tanh") {
+    throw new DomainError(
+      `gelu: approximate is "none" (the exact erf form) or "tanh", got ${String(opts.approximate)}`,
+    );
+  }
   if (opts.approximate === "tanh") {
     const cube = mul(mul(x, x), x); // x³ as two products: far cheaper than pow, forward and backward
     const inner = mul(add(x, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));

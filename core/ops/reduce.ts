@@ -4,6 +4,7 @@
  */
 import { isFloat } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../errors.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import { bind1 } from "../primitive.ts";
 import { type ReduceOp, reduceP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
@@ -54,7 +55,11 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+const REDUCE_KEYS = optionKeys<ReduceOptions>({ axis: true, keepdims: true });
+const AXIS_KEYS = ["axis"];
+
 function reduce(op: ReduceOp, x: Tensor, opts: ReduceOptions = {}): Tensor {
+  checkOptions(op, opts, REDUCE_KEYS, "{ axis: 1 }");
   const axes = normAxes(op, x.ndim, opts.axis);
   const y = axes.length ? bind1(reduceP, [x], { op, axes }) : x;
   return opts.keepdims ? reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : y;
@@ -96,6 +101,7 @@ function count(x: Tensor, opts?: ReduceOptions): number {
 /** Arithmetic mean over axes (integers are averaged in float32). */
 export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
   checkTensor("mean", x);
+  checkOptions("mean", opts, REDUCE_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => mean(t, opts));
   const t = isFloat(x.dtype) ? x : astype(x, "float32");
   return div(sum(t, opts), count(x, opts));
@@ -104,15 +110,17 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
 /** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
 export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   checkTensor("variance", x);
+  checkOptions("variance", opts, [...REDUCE_KEYS, "ddof"], "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => variance(t, opts));
   const m = mean(x, { axis: opts.axis, keepdims: true });
   const d = sub(x, m);
-  return div(sum(mul(d, d), opts), count(x, opts) - (opts.ddof ?? 0));
+  return div(sum(mul(d, d), { axis: opts.axis, keepdims: opts.keepdims }), count(x, opts) - (opts.ddof ?? 0));
 }
 
 /** `log Σ eˣ` over axes, computed stably around the maximum. */
 export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
   checkTensor("logsumexp", x);
+  checkOptions("logsumexp", opts, REDUCE_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => logsumexp(t, opts));
   // shift by the maximum; a non-finite one (all −∞, or a +∞) by 0, so the result is −∞ or +∞, not NaN
   const mx = max(x, { axis: opts.axis, keepdims: true });
@@ -137,6 +145,7 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
  */
 export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("softmax", x);
+  checkOptions("softmax", opts, AXIS_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => softmax(t, opts));
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });
@@ -157,6 +166,7 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  */
 export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("logSoftmax", x);
+  checkOptions("logSoftmax", opts, AXIS_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });
@@ -172,6 +182,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
   checkTensor("norm", x);
+  checkOptions("norm", opts, [...REDUCE_KEYS, "ord"], "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => norm(t, opts));
   const ord = opts.ord ?? 2;
   const r = { axis: opts.axis, keepdims: opts.keepdims };

@@ -3,7 +3,8 @@
  * (stable sorts, NaN sorted last, the first extreme's index, negative axes from the end).
  * @module
  */
-import { fmtShape, ShapeError } from "../errors.ts";
+import { DomainError, fmtShape, ShapeError } from "../errors.ts";
+import { checkOptions } from "../options.ts";
 import { bind, bind1 } from "../primitive.ts";
 import { argReduceP, cumulativeP, sortP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
@@ -18,6 +19,7 @@ function axisOf(op: string, x: Tensor, axis: number): number {
 function argReduce(op: "max" | "min", x: Tensor, opts: { axis?: number; keepdims?: boolean } = {}): Tensor {
   checkTensor(`arg${op}`, x);
   opts ??= {};
+  checkOptions(`arg${op}`, opts, ["axis", "keepdims"], "{ axis: 1 }");
   const src = opts.axis === undefined ? reshape(x, [x.size]) : x;
   const axis = opts.axis === undefined ? 0 : axisOf(`arg${op}`, x, opts.axis);
   if (src.ndim === 0) return argReduce(op, reshape(x, [1]), {});
@@ -63,6 +65,7 @@ export interface SortOptions {
 function sortBoth(op: string, x: Tensor, opts: SortOptions | null | undefined): [Tensor, Tensor] {
   checkTensor(op, x);
   opts ??= {};
+  checkOptions(op, opts, ["axis", "descending"], "{ axis: 0 }");
   const src = x.ndim === 0 ? reshape(x, [1]) : x;
   const axis = axisOf(op, src, opts.axis ?? -1);
   const t = src.dtype === "bool" ? astype(src, "int32") : src;
@@ -110,6 +113,7 @@ export function argsort(x: Tensor, opts: SortOptions = {}): Tensor {
 export function topk(x: Tensor, k: number, opts: { axis?: number } = {}): { values: Tensor; indices: Tensor } {
   checkTensor("topk", x);
   opts ??= {};
+  checkOptions("topk", opts, ["axis"], "{ axis: 0 }");
   if (x.ndim === 0) throw new ShapeError(`topk: needs at least one axis, got a scalar; reshape it to [1]`);
   const axis = axisOf("topk", x, opts.axis ?? -1);
   const n = x.shape[axis];
@@ -121,8 +125,16 @@ export function topk(x: Tensor, k: number, opts: { axis?: number } = {}): { valu
   return { values: slice(v, r), indices: slice(i, r) };
 }
 
-function cumulative(op: "sum" | "prod", x: Tensor, axis: number | undefined, reverse: boolean): Tensor {
+function cumulative(op: "sum" | "prod", x: Tensor, axis: number | undefined, opts: unknown): Tensor {
+  checkOptions(`cum${op}`, opts ?? undefined, ["reverse"], "{ reverse: true }");
+  const reverse = (opts as { reverse?: boolean } | undefined)?.reverse ?? false;
   checkTensor(`cum${op}`, x);
+  if (axis !== undefined && typeof axis !== "number") {
+    throw new DomainError(
+      `cum${op}: the axis is the second argument as a number, cum${op}(x, 0), and the options the third, ` +
+        `cum${op}(x, 0, { reverse: true }); got ${Array.isArray(axis) ? "an array" : typeof axis}`,
+    );
+  }
   const src = axis === undefined || x.ndim === 0 ? reshape(x, [x.size]) : x;
   const a = axis === undefined || x.ndim === 0 ? 0 : axisOf(`cum${op}`, x, axis);
   const t = src.dtype === "bool" ? astype(src, "int32") : src;
@@ -139,7 +151,7 @@ function cumulative(op: "sum" | "prod", x: Tensor, axis: number | undefined, rev
  * ```
  */
 export function cumsum(x: Tensor, axis?: number, opts: { reverse?: boolean } = {}): Tensor {
-  return cumulative("sum", x, axis, opts?.reverse ?? false);
+  return cumulative("sum", x, axis, opts);
 }
 
 /**
@@ -152,5 +164,5 @@ export function cumsum(x: Tensor, axis?: number, opts: { reverse?: boolean } = {
  * ```
  */
 export function cumprod(x: Tensor, axis?: number, opts: { reverse?: boolean } = {}): Tensor {
-  return cumulative("prod", x, axis, opts?.reverse ?? false);
+  return cumulative("prod", x, axis, opts);
 }

@@ -1,0 +1,79 @@
+// An options object that is not one, or holds a name the function does not know, is a
+// DomainError naming the option and the intended one: a JavaScript caller (the npm bundle, a
+// browser page) or a habit from PyTorch/PEFT/optax (`learning_rate`, `lora_alpha`, `sum(x, 1)`)
+// must not have an option silently ignored.
+// deno-lint-ignore-file no-explicit-any
+import assert from "node:assert/strict";
+import * as t from "@tangent/tangent";
+import { adapters, lowrank, manifolds, optim } from "@tangent/tangent";
+import { checkOptions, optionKeys } from "../core/options.ts";
+
+const x = t.tensor([[3, 1, 2], [0, 5, 4]]);
+const any = (f: unknown) => f as any;
+
+/** `f` throws a DomainError whose message contains every one of `words`. */
+function rejects(f: () => unknown, ...words: string[]) {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof t.DomainError, `expected a DomainError, got ${err}`);
+  for (const w of words) assert.ok((err as Error).message.includes(w), `"${(err as Error).message}" lacks "${w}"`);
+}
+
+Deno.test("options: a bare axis, dtype or rate names the object to write", () => {
+  rejects(() => any(t.sum)(x, 1), "sum:", "{ axis: 1 }", "got the number 1");
+  rejects(() => any(t.mean)(x, -1), "mean:", "{ axis: -1 }");
+  rejects(() => any(t.max)(x, 0), "max:", "{ axis: 0 }");
+  rejects(() => any(t.argmax)(x, 1), "argmax:", "{ axis: 1 }");
+  rejects(() => any(t.sort)(x, 0), "sort:", "{ axis: 0 }");
+  rejects(() => any(t.softmax)(x, 0), "softmax:", "{ axis: 0 }");
+  rejects(() => any(t.logsumexp)(x, 0), "logsumexp:", "{ axis: 0 }");
+  rejects(() => any(t.zeros)([2], "float64"), "zeros:", '{ dtype: "float64" }');
+  rejects(() => any(t.tensor)([1, 2], "float64"), "tensor:", '{ dtype: "float64" }');
+  rejects(() => any(t.gelu)(x, "tanh"), "gelu:", '{ approximate: "tanh" }');
+  rejects(() => any(optim.adam)(0.1), "adam:", "{ lr: 0.1 }");
+  rejects(() => any(adapters.lora)(8), "lora:", "{ r: 8 }");
+  rejects(() => any(adapters.lora)(null), "lora:", "got null");
+  rejects(() => any(t.cumsum)(x, { axis: 0 }), "cumsum:", "cumsum(x, 0)");
+});
+
+Deno.test("options: an unknown name is refused with the intended one", () => {
+  rejects(() => any(t.sum)(x, { axes: 1 }), 'unknown option "axes"', '"axis"');
+  rejects(() => any(t.max)(x, { axis: 1, keepdim: true }), '"keepdim"', '"keepdims"');
+  rejects(() => any(t.variance)(x, { axis: 1, ddfo: 1 }), '"ddfo"', '"ddof"');
+  rejects(() => any(t.ones)([2], { dtpye: "float64" }), '"dtpye"', '"dtype"');
+  rejects(() => any(optim.adam)({ learningRate: 0.1 }), '"learningRate"', '"lr"');
+  rejects(() => any(optim.adam)({ learning_rate: 0.1 }), '"learning_rate"', '"lr"');
+  rejects(() => any(optim.adamw)({ lr: 0.1, weight_decay: 0.1 }), '"weight_decay"', '"weightDecay"');
+  rejects(() => any(optim.adam)({ betas: [0.9, 0.99] }), '"betas"', '"b1" and "b2"');
+  rejects(() => any(optim.sgd)({ lr: 0.1, momentun: 0.9 }), '"momentun"', '"momentum"');
+  rejects(() => any(optim.sgd)({ lr: 0.1, stabilize: 5 }), '"stabilize"'); // riemannianSgd's only
+  rejects(() => any(adapters.lora)({ r: 8, lora_alpha: 16 }), '"lora_alpha"', '"alpha"');
+  rejects(() => any(adapters.dora)({ rank: 8 }), '"rank"', '"r"');
+  rejects(() => any(adapters.lora)({ r: 8, init_lora_weights: "pissa" }), '"init"');
+  rejects(() => any(adapters.hra)({ r: 8, lamda: 1e-3 }), '"lamda"', '"lambda"');
+  rejects(() => any(adapters.oft)({ block_size: 4 }), '"block_size"', '"blockSize"');
+  rejects(() => any(manifolds.stiefel)(4, 2, { retract: "qr" }), "stiefel:", '"retract"');
+  rejects(() => any(lowrank.als)(t.eye(4), { r: 2 }), "als:", '"rank"');
+  rejects(() => any(t.linalg.solveTriangular)(t.eye(2), t.eye(2), { lower: true, upper: false }), '"upper"');
+});
+
+Deno.test("options: every known option and undefined values pass; the lists cover the interfaces", () => {
+  // an option holding undefined is the same as leaving it out (spreads of partial objects)
+  assert.deepEqual(t.sum(x, { axis: 1, keepdims: undefined, extra: undefined } as any).arraySync(), [6, 9]);
+  assert.deepEqual(t.variance(t.tensor([1, 3]), { axis: 0, keepdims: true, ddof: 1 }).arraySync(), [2]);
+  optim.adam({ lr: 1e-3, b1: 0.9, b2: 0.99, eps: 1e-8, weightDecay: 0, strict: true });
+  optim.riemannianAdam({ lr: 1e-3, stabilize: 10 });
+  optim.riemannianSgd({ lr: 1e-3, momentum: 0.5, nesterov: true, stabilize: 10 });
+  adapters.lora({ r: 2, alpha: 4, rslora: true, init: "gaussian" });
+  assert.deepEqual(t.cumsum(t.tensor([1, 2]), 0, { reverse: true }).arraySync(), [3, 2]);
+  // a completeness check of the helper itself: a missing key is a compile error, so this
+  // object must name both
+  assert.deepEqual(optionKeys<{ a?: number; b: string }>({ a: true, b: true }), ["a", "b"]);
+  // objects without a prototype are plain objects too
+  checkOptions("op", Object.assign(Object.create(null), { a: 1 }), ["a"]);
+  rejects(() => checkOptions("op", new Map(), ["a"]), "a Map");
+});
