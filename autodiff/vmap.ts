@@ -10,6 +10,7 @@
  */
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import type { Aval } from "../core/backend/backend.ts";
+import { customVjpBatching, customVjpChecked } from "../core/custom_vjp.ts";
 import { type Primitive, withInterpreter } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { batchedKey, isKey, type Key, vmapScopes } from "../core/random.ts";
@@ -445,6 +446,27 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
     }
   }) as Vmapped<F>;
 }
+
+/**
+ * A customVjp whose arguments this level batches runs on the batched values: `f` and `bwd` vmapped
+ * (the cotangent of an argument shared by every example summed over the batch), applied as one
+ * customVjp there, so a `grad` outside the vmap records it (it saw only the per-example application,
+ * whose outputs it could not follow into the batch: a zero gradient).
+ */
+customVjpBatching.rule = (level, xs, f, bwd, name) => {
+  const axes = xs.map((x) => (x._bt?.level === level ? 0 : null));
+  const values = xs.map((x) => (x._bt?.level === level ? x._bt.value : x));
+  const batchedF = (...vs: Tensor[]) => vmap(f, { inAxes: axes })(...vs.map((v) => v._alias())); // forward unrecorded
+  const batchedBwd = (ct: Tensor, out: Tensor, ...vs: Tensor[]) => {
+    const cts = vmap((c: Tensor, y: Tensor, ...e: Tensor[]) => bwd(c, y, ...e), { inAxes: [0, 0, ...axes] })(
+      ct,
+      out,
+      ...vs,
+    ) as (Tensor | null)[];
+    return cts.map((c, i) => (c === null || axes[i] === 0 ? c : o.sum(c, { axis: 0 })));
+  };
+  return wrap(customVjpChecked(batchedF, batchedBwd, name, false)(...values), level);
+};
 
 /** Names of the primitives with batching rules (all of them; for tests). */
 export const BATCHED_PRIMITIVES: readonly PrimitiveName[] = Object.keys(BATCH_RULES) as PrimitiveName[];

@@ -11,17 +11,21 @@ import {
   type Interpreter,
   type Primitive,
   record,
+  type Trace,
   withInterpreter,
   withoutTracing,
 } from "./primitive.ts";
+import { vmapScopes } from "./random.ts";
 import type { Tensor } from "./tensor.ts";
 
 /**
  * A function with a hand-written gradient: `f` runs without recording, and `bwd(ct, out, ...xs)`
  * gives the cotangent of each input (null for none). `bwd` should use differentiable ops if
- * gradients of gradients are wanted. A tensor that an enclosing `grad` differentiates must reach `f`
- * as an argument: one read from `f`'s closure would get no gradient, so it is a DomainError (as JAX
- * refuses it).
+ * gradients of gradients are wanted. A tensor that an enclosing `grad` differentiates, or that an
+ * enclosing `vmap` batches, must reach `f` as an argument: one read from `f`'s closure would get no
+ * gradient, or be batched where the rule does not expect it, so it is a DomainError (as JAX refuses
+ * it). Under `vmap`, `f` and `bwd` run on the batch (the rule is batched, so a `grad` taken outside
+ * the `vmap` uses it too).
  * @example
  * ```ts
  * import { customVjp, grad, mul, sin, type Tensor, tensor } from "@tangent/tangent";
@@ -36,6 +40,22 @@ export function customVjp(
 ): (...xs: Tensor[]) => Tensor {
   return customVjpChecked(f, bwd, name, true);
 }
+
+/**
+ * How a customVjp runs when a vmap batches some of its arguments, set by `vmap`: at the innermost
+ * such level, the rule applied to the batched values (`f` and `bwd` vmapped), returned batched at
+ * that level; an enclosing `grad` records that application, at the values' level.
+ * @internal
+ */
+export const customVjpBatching: {
+  rule?: (
+    level: number,
+    xs: readonly Tensor[],
+    f: (...xs: Tensor[]) => Tensor,
+    bwd: (ct: Tensor, out: Tensor, ...xs: Tensor[]) => (Tensor | null)[],
+    name: string,
+  ) => Tensor;
+} = {};
 
 /**
  * `customVjp`, with the closure check optional (`checkpoint` finds such tensors itself and then
@@ -54,22 +74,42 @@ export function customVjpChecked(
     vjp: ([ct], xs, [out]) => (ct ? bwd(ct, out, ...xs) : xs.map(() => null)),
   });
   return (...xs: Tensor[]) => {
+    // what encloses this call: tensors tracked or batched there are read from outside f
     const outer = checkClosures ? activeTraces() : [];
-    let closure: Tensor | undefined;
-    const given = new Set(xs);
-    const watch: Interpreter = (_prim, inputs) => {
-      closure ??= inputs.find((t) => !given.has(t) && t._tr?.some(([tr]) => outer.includes(tr)));
-      return undefined;
+    const levels = checkClosures ? new Set(vmapScopes.keys()) : new Set<number>();
+    const run = checkClosures && (outer.length || levels.size) ? (...as: Tensor[]) => guarded(as, outer, levels) : f;
+    const guarded = (as: readonly Tensor[], outer: readonly Trace[], levels: ReadonlySet<number>): Tensor => {
+      let closure: Tensor | undefined;
+      const given = new Set<Tensor>();
+      for (const a of as) {
+        for (let t: Tensor | undefined = a; t; t = t._bt?.value) given.add(t); // a batch's values too
+      }
+      const watch: Interpreter = (_prim, inputs) => {
+        closure ??= inputs.find((t) =>
+          !given.has(t) &&
+          ((t._bt !== undefined && levels.has(t._bt.level)) || t._tr?.some(([tr]) => outer.includes(tr)))
+        );
+        return undefined;
+      };
+      const y = withInterpreter(watch, () => f(...as));
+      if (closure) {
+        const by = closure._bt && levels.has(closure._bt.level)
+          ? `that an enclosing vmap batches (${closure._bt.value.shape[0]} examples)`
+          : "that grad differentiates";
+        throw new DomainError(
+          `${name}: the function reads a tensor ${fmtShape(closure.shape)} ${by} from its closure, and the ` +
+            `hand-written gradient covers only its arguments, so that tensor's gradient would be lost (or the rule ` +
+            `would see a batch it does not expect); pass it as an argument (and return its cotangent from the ` +
+            `backward function), or stopGradient it outside`,
+        );
+      }
+      return y;
     };
-    const y = withoutTracing(() => (outer.length ? withInterpreter(watch, () => f(...xs)) : f(...xs)));
-    if (closure) {
-      throw new DomainError(
-        `${name}: the function reads a tensor ${fmtShape(closure.shape)} that grad differentiates from its ` +
-          `closure, and the hand-written gradient covers only its arguments, so that tensor's gradient would be ` +
-          `lost; pass it as an argument (and return its cotangent from the backward function), or stopGradient it ` +
-          `outside`,
-      );
-    }
+    let level = 0; // the innermost vmap batching an argument
+    for (const x of xs) if (x._bt && x._bt.level > level) level = x._bt.level;
+    const y = level > 0 && customVjpBatching.rule
+      ? customVjpBatching.rule(level, xs, run, bwd, name)
+      : withoutTracing(() => run(...xs));
     const out = y._alias();
     record(prim, xs, [out], null);
     return out;
