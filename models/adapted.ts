@@ -145,7 +145,8 @@ export interface AdaptModelOptions<P> {
  * Puts `adapter` on every linear module of `model` whose path matches `target`, keeping the base
  * frozen. The result is a model whose `params` are the adapters' parameters; differentiate its
  * `apply` and step any optimizer on them. A target matching no module is a `FormatError` that
- * lists the linear modules. On a float16 base (`loadModel(dir, { dtype: "float16" })`) the
+ * lists the linear modules; so is a target naming `lm_head` where the head is tied to the token
+ * embedding (GPT-2), which Tangent does not adapt (PEFT does). On a float16 base (`loadModel(dir, { dtype: "float16" })`) the
  * adapters' trainable parameters are float32 (the frozen weights stay float16).
  * @example
  * ```ts
@@ -164,6 +165,7 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
     );
   }
   const match = targetMatcher(opts.target);
+  if (typeof opts.target !== "function") checkTiedHead("adaptModel", model, match);
   const found = model.linearPaths.filter(match);
   if (found.length === 0) {
     const shown = typeof opts.target === "function" ? "the predicate" : String(opts.target);
@@ -201,7 +203,43 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
   return adaptedModel(model, layers, params);
 }
 
-/** The distinct module names (last path segments) with an example path, for error messages. */
+/**
+ * PEFT adapts `lm_head` also where it is tied to the token embedding (GPT-2, tied Qwen2); Tangent runs a
+ * tied head as the embedding itself and has no module there, so a target naming it would be left out
+ * without a word: refused instead, naming the tie and the fix.
+ * @example
+ * ```ts
+ * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
+ * import { checkTiedHead } from "./adapted.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * checkTiedHead("adaptModel", model, (p) => p.endsWith("c_attn")); // passes; (p) => p === "lm_head" throws
+ * ```
+ */
+export function checkTiedHead(
+  op: string,
+  model: CausalLM,
+  selects: (path: string) => boolean,
+  loading = false,
+): void {
+  if (!model.config.tieWordEmbeddings || model.linearPaths.includes("lm_head") || !selects("lm_head")) return;
+  throw new FormatError(
+    `${op}: lm_head of this ${model.config.modelType} model is its token embedding (tie_word_embeddings), which ` +
+      `Tangent does not adapt; ${loading ? "" : "leave lm_head out of the targets, or "}untie it (in Python: ` +
+      `model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.clone()); ` +
+      `model.config.tie_word_embeddings = False; model.save_pretrained(dir)) and load that folder as the base` +
+      (loading ? " (the adapter then applies as PEFT applied it)" : ""),
+  );
+}
+
+/**
+ * The distinct module names (last path segments) with an example path, for error messages.
+ * @example
+ * ```ts
+ * import { describeModules } from "./adapted.ts";
+ * describeModules(["h.0.c_attn", "h.0.c_proj", "h.1.c_attn"]); // "c_attn, c_proj (e.g. h.0.c_attn)"
+ * ```
+ */
 export function describeModules(paths: readonly string[]): string {
   const names = [...new Set(paths.map((p) => p.split(".").pop()))];
   return `${names.join(", ")} (e.g. ${paths[0]})`;

@@ -18,7 +18,7 @@ import {
 } from "../adapters/adapter.ts";
 import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
 import { patternValue } from "../adapters/peft_check.ts";
-import { type AdaptedLayer, type AdaptedModel, adaptedModel, describeModules } from "./adapted.ts";
+import { type AdaptedLayer, type AdaptedModel, adaptedModel, checkTiedHead, describeModules } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
 import * as safetensors from "./safetensors.ts";
@@ -234,7 +234,11 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
     dtype,
     backend: w0.backend.name as "cpu" | "webgpu",
   });
-  const targets = model.linearPaths.filter(peftTargets(read));
+  const selects = peftTargets(read);
+  // a LoRA on a tied lm_head (GPT-2's) is named, not taken for a module of another architecture
+  const head = Object.keys(tensors).some((k) => k.startsWith(`${PREFIX}lm_head.`));
+  checkTiedHead(`loadPeftAdapter: ${where}`, model, (p) => selects(p) || (head && p === "lm_head"), true);
+  const targets = model.linearPaths.filter(selects);
   // bias = "lora_only" saves each adapted module's trained bias as <module>.base_layer.bias, read into
   // the base below (so does "all" where only adapted modules have biases, and neither saves any on a
   // model without biases); a bias of any other module is state an adapter does not hold: refused

@@ -27,7 +27,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { toBackend } from "../core/device.ts";
 import { orthogonalityError, stableRank } from "../adapters/analysis.ts";
 import { countScalars } from "../adapters/adapter.ts";
-import { type AdaptedModel, adaptModel } from "../models/adapted.ts";
+import { type AdaptedModel, adaptModel, checkTiedHead } from "../models/adapted.ts";
 import { type CausalLM, getPath, type LinearModule, type ModelParams } from "../models/model.ts";
 import { crossEntropy, widenHalf } from "../models/nn.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
@@ -231,7 +231,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
   const { model, task } = opts;
   const like = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
   const heldOut = opts.heldOut ?? 512;
-  const targets = model.linearPaths.filter(targetMatcher(opts.target));
+  const selects = targetMatcher(opts.target);
+  if (typeof opts.target !== "function") checkTiedHead("runStudy: --target", model, selects);
+  const targets = model.linearPaths.filter(selects);
   if (!targets.length) {
     throw new FormatError(
       `--target ${opts.target} matches no linear module of the ${model.config.modelType} model; its modules are ` +
