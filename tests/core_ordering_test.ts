@@ -34,6 +34,31 @@ Deno.test("sort / argsort: stable, NaN last, -inf first, along any axis", () => 
   assert.deepEqual(T.sort(f64([3, 1, 2]), { descending: true }).arraySync(), [3, 2, 1]);
 });
 
+Deno.test("0-d input: ops along an axis need one (as NumPy and JAX); whole-tensor reductions and cumsum take it", () => {
+  const s = f64(3);
+  for (
+    const [name, f] of [
+      ["sort", () => T.sort(s)],
+      ["argsort", () => T.argsort(s)],
+      ["topk", () => T.topk(s, 1)],
+      ["softmax", () => T.softmax(s)],
+      ["logSoftmax", () => T.logSoftmax(s)],
+      ["sum", () => T.sum(s, { axis: 0 })],
+      ["argmax", () => T.argmax(s, { axis: -1 })],
+    ] as const
+  ) {
+    assert.throws(
+      f,
+      (e: Error) =>
+        e instanceof T.ShapeError && e.message.startsWith(`${name}: `) && /reshape it to \[1\]/.test(e.message),
+    );
+  }
+  assert.equal(T.sum(s).item(), 3);
+  assert.equal(T.argmax(s).item(), 0);
+  assert.equal(T.logsumexp(s).item(), 3);
+  assert.deepEqual(T.cumsum(s, 0).arraySync(), [3]); // np.cumsum(np.array(3.0), axis=0) is [3.]
+});
+
 Deno.test("topk: largest first, ties in input order, NaN largest", () => {
   const { values, indices } = T.topk(f64([1, 4, 2, 4]), 2);
   assert.deepEqual(values.arraySync(), [4, 4]);

@@ -146,6 +146,7 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
 export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("softmax", x);
   checkOptions("softmax", opts, AXIS_KEYS, "{ axis: 1 }");
+  if (x.ndim === 0) throw new ShapeError(`softmax: needs at least one axis, got a scalar; reshape it to [1]`);
   if (x.dtype === "float16") return via32(x, (t) => softmax(t, opts));
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });
@@ -167,6 +168,7 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
 export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkTensor("logSoftmax", x);
   checkOptions("logSoftmax", opts, AXIS_KEYS, "{ axis: 1 }");
+  if (x.ndim === 0) throw new ShapeError(`logSoftmax: needs at least one axis, got a scalar; reshape it to [1]`);
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
   const axis = opts.axis ?? -1;
   const mx = max(x, { axis, keepdims: true });

@@ -66,12 +66,11 @@ function sortBoth(op: string, x: Tensor, opts: SortOptions | null | undefined): 
   checkTensor(op, x);
   opts ??= {};
   checkOptions(op, opts, ["axis", "descending"], "{ axis: 0 }");
-  const src = x.ndim === 0 ? reshape(x, [1]) : x;
-  const axis = axisOf(op, src, opts.axis ?? -1);
-  const t = src.dtype === "bool" ? astype(src, "int32") : src;
+  if (x.ndim === 0) throw new ShapeError(`${op}: needs at least one axis, got a scalar; reshape it to [1]`);
+  const axis = axisOf(op, x, opts.axis ?? -1);
+  const t = x.dtype === "bool" ? astype(x, "int32") : x;
   const [v, i] = bind(sortP, [t], { axis, descending: opts.descending ?? false }, op);
-  const back = (r: Tensor) => (x.ndim === 0 ? reshape(r, []) : r);
-  return [back(src.dtype === "bool" ? astype(v, "bool") : v), back(i)];
+  return [x.dtype === "bool" ? astype(v, "bool") : v, i];
 }
 
 /**
