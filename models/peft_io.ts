@@ -491,6 +491,13 @@ export async function savePeftAdapter<P>(
         `refuses this folder on a GPT-2; Tangent's loadPeftAdapter loads it`,
     );
   }
+  if (conv1d && type === "LORA" && first.init_lora_weights === "olora") {
+    notes.push(
+      `PEFT 0.21's OLoRA init ignores fan_in_fan_out: on GPT-2's Conv1D modules it factors the stored in × out weight, ` +
+        `so its lora_A / lora_B come out [r, out] / [in, r] and PeftModel.from_pretrained refuses this folder (size ` +
+        `mismatch); Tangent's loadPeftAdapter loads it, or train with init "kaiming", "gaussian" or "pissa" for PEFT`,
+    );
+  }
   if (type === "BOFT" && Number(first.boft_n_butterfly_factor ?? 1) > 1) {
     notes.push(
       `PEFT 0.21 builds BOFT with ${first.boft_n_butterfly_factor} butterfly factors only where its CUDA extension ` +
