@@ -146,6 +146,11 @@ Deno.test({
         [...Object.keys(denoExports), "./package.json"].sort(),
         "the npm package offers the subpaths of deno.json's exports",
       );
+      // the README's size table: what each entry loads, and tree-shaken programs
+      const sizes = JSON.parse(await readFile(join(dist, "sizes.json"), "utf8"));
+      const mod = sizes.entries.find((e: { entry: string }) => e.entry === "browser/mod.js");
+      assert.ok(mod && mod.files >= 1 && mod.gzip > 0 && mod.gzip < mod.bytes, JSON.stringify(sizes.entries));
+      assert.ok(sizes.subsets.length >= 2 && sizes.subsets.every((s: { gzip: number }) => s.gzip < mod.gzip));
       assert.deepEqual(pkg.dependencies ?? {}, {}, "the bundles need no npm dependencies");
 
       const tarball = (await run("npm", ["pack", "--silent", "--pack-destination", tmp], dist)).trim().split("\n").at(
