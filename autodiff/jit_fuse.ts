@@ -146,8 +146,10 @@ type Node = { rec: Rec; ins: number[]; outs: number[] };
  * A sum, max or min of a value the group produces, over one run of consecutive axes, in float32 or
  * float64: the eager kernel (`core/backend/cpu/reduce.ts`) reduces the run `[outer, R, inner]` in
  * place (row by row over the last axes, a sweep of float64 column accumulators over leading ones),
- * an order the fused kernel repeats. Axes that are not one run (the eager kernel moves them last
- * first) and `prod` are not fused.
+ * an order the fused kernel repeats. Axes that are not one run are fused where the eager kernel's
+ * move of them to the end moves only axes of extent 1 (`[A, 1, C]` over axes 0 and 2: the rows of
+ * `A·C` as laid out); others (a strided gather first) and `prod` (no product in the fused kernels,
+ * `core/backend/cpu/fuse.ts`) are not.
  */
 function reduceOf(
   n: Node,
@@ -162,11 +164,19 @@ function reduceOf(
   if (a.dtype !== "float32" && a.dtype !== "float64") return null;
   if (n.rec.outAvals[0].dtype !== a.dtype || size(a.shape) !== count) return null;
   if (!group.some((g) => g.outs[0] === n.ins[0])) return null;
-  if (axes.length === 0 || axes.some((x, k) => x !== axes[0] + k)) return null;
+  if (axes.length === 0 || axes.some((x, k) => k > 0 && x <= axes[k - 1])) return null;
   const length = size(axes.map((x) => a.shape[x]));
-  const inner = size(a.shape.slice(axes[axes.length - 1] + 1));
   if (length === 0) return null;
-  return { op, rows: count / length / inner, length, inner };
+  if (axes.every((x, k) => x === axes[0] + k)) {
+    const inner = size(a.shape.slice(axes[axes.length - 1] + 1));
+    return { op, rows: count / length / inner, length, inner };
+  }
+  // not one run: the eager kernel moves the reduced axes last, then reduces each row of `length`;
+  // when only axes of extent 1 move, that layout is the value's own, so the kernel reduces its rows
+  const keep = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...keep, ...axes].filter((i) => a.shape[i] !== 1);
+  if (order.some((x, k) => k > 0 && x < order[k - 1])) return null;
+  return { op, rows: count / length, length, inner: 1 };
 }
 
 /** The fused step of a group (and a reduction ending it); null when the reduction cannot join the kernel. */
