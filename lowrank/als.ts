@@ -73,6 +73,19 @@ export function ridge(op: string, name: string, v: number | undefined, fallback:
   return x;
 }
 
+/** The option names of `als` (and `alsMasked`, whose options have the same names). @internal */
+export const ALS_KEYS: readonly string[] = optionKeys<AlsOptions>({
+  rank: true,
+  lambda: true,
+  lambdaC: true,
+  lambdaR: true,
+  sweeps: true,
+  tol: true,
+  key: true,
+  init: true,
+  onSweep: true,
+});
+
 /**
  * Alternating least squares for `min ‖W − C R‖²_F + λ_C‖C‖²_F + λ_R‖R‖²_F`:
  * ```
@@ -93,22 +106,7 @@ export function ridge(op: string, name: string, v: number | undefined, fallback:
  * ```
  */
 export function als(W: Tensor, opts: AlsOptions): Factorization {
-  checkOptions(
-    "als",
-    opts,
-    optionKeys<AlsOptions>({
-      rank: true,
-      lambda: true,
-      lambdaC: true,
-      lambdaR: true,
-      sweeps: true,
-      tol: true,
-      key: true,
-      init: true,
-      onSweep: true,
-    }),
-    "{ rank: 4 }",
-  );
+  checkOptions("als", opts, ALS_KEYS, "{ rank: 4 }");
   const [m, n] = matrixOf("als", W);
   const k = opts.rank;
   checkRank("als", k, m, n);

@@ -6,12 +6,12 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions } from "../core/options.ts";
 import { astype, matmul, mul, notEqual, slice, sum, transpose, where } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import { type Key, key as makeKey, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { checkRank, type Factorization, ridge, sweepOptions } from "./als.ts";
+import { ALS_KEYS, checkRank, type Factorization, ridge, sweepOptions } from "./als.ts";
 import { matrixOf } from "./error.ts";
 import { weightedLeastSquares } from "./weighted.ts";
 
@@ -64,22 +64,7 @@ export interface AlsMaskedOptions {
  * ```
  */
 export function alsMasked(W: Tensor, mask: Tensor, opts: AlsMaskedOptions): Factorization {
-  checkOptions(
-    "alsMasked",
-    opts,
-    optionKeys<AlsMaskedOptions>({
-      rank: true,
-      lambda: true,
-      lambdaC: true,
-      lambdaR: true,
-      sweeps: true,
-      tol: true,
-      key: true,
-      init: true,
-      onSweep: true,
-    }),
-    "{ rank: 4 }",
-  );
+  checkOptions("alsMasked", opts, ALS_KEYS, "{ rank: 4 }");
   const [m, n] = matrixOf("alsMasked", W);
   if (mask.shape.join() !== W.shape.join()) {
     throw new ShapeError(`alsMasked: mask ${fmtShape(mask.shape)} must have W's shape ${fmtShape(W.shape)}`);
