@@ -4,7 +4,7 @@
  * all read it) and reused while its settings are unchanged.
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -138,6 +138,10 @@ export async function defaultBaseModel(opts: {
   });
   const trained = createModel(config, r.params);
   const { heldOutAccuracy } = await evaluate(trained, trained.params, task, 512, like);
+  // the record is the cache's seal: dropped before the folder's files change, so a run stopped while
+  // they are rewritten leaves no record, and the next run pretrains again instead of reading these
+  // weights under another run's settings
+  await rm(recordPath, { force: true });
   await saveModel(opts.dir, trained);
   const { tokenizerJson, tokenizerConfig } = charTokenizerJson(vocab);
   await writeFileAtomic(join(opts.dir, "tokenizer.json"), JSON.stringify(tokenizerJson, null, 2) + "\n");

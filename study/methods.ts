@@ -167,6 +167,11 @@ export function selectMethods(names: string | readonly string[] | undefined, r =
   const wanted = (typeof names === "string" ? names.split(",") : names).map((n) => n.trim().toLowerCase()).filter((n) =>
     n
   );
+  if (!wanted.length) {
+    throw new FormatError(
+      `--adapters: '${names}' names no method; choose from ${all.map((m) => m.name).join(", ")} (or all)`,
+    );
+  }
   const unknown = wanted.filter((n) => !all.some((m) => m.name === n));
   if (unknown.length) {
     throw new FormatError(
