@@ -8,6 +8,7 @@ import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import { customVjpChecked } from "../core/custom_vjp.ts";
 import { activeTraces, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
+import { vmapScopes } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
@@ -48,13 +49,16 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
       if (!(y instanceof Tensor)) throw new ShapeError(`checkpoint: the function must return one tensor`);
       return y;
     };
-    // the forward runs unrecorded: a tensor an enclosing grad tracks that f reads from its closure
-    // (not an argument) would get no gradient, so the forward looks for one
+    // the forward runs unrecorded: a tensor an enclosing grad tracks (or an enclosing vmap batches)
+    // that f reads from its closure (not an argument) would get no gradient, so the forward looks for one
     const outer = activeTraces();
+    const levels = new Set(vmapScopes.keys());
     const args0 = new Set(leaves.flat());
     let closure: Tensor | undefined;
     const watch: Interpreter = (_prim, inputs) => {
-      closure ??= inputs.find((t) => !args0.has(t) && t._tr?.some(([tr]) => outer.includes(tr)));
+      closure ??= inputs.find((t) =>
+        !args0.has(t) && (t._tr?.some(([tr]) => outer.includes(tr)) || (t._bt !== undefined && levels.has(t._bt.level)))
+      );
       return undefined;
     };
     let forward = outer.length > 0;
@@ -74,9 +78,9 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
     if (!warnedClosure) {
       warnedClosure = true;
       console.warn(
-        `checkpoint: the function reads a tensor ${
-          fmtShape(closure.shape)
-        } that grad differentiates from its closure; it runs without ` +
+        `checkpoint: the function reads a tensor ${fmtShape(closure.shape)} that ${
+          closure._tr ? "grad differentiates" : "an enclosing vmap batches"
+        } from its closure; it runs without ` +
           `rematerialisation (its gradient stays right): pass such tensors as arguments to save the memory (shown once)`,
       );
     }

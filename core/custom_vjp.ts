@@ -107,7 +107,8 @@ export function customVjpChecked(
     };
     let level = 0; // the innermost vmap batching an argument
     for (const x of xs) if (x._bt && x._bt.level > level) level = x._bt.level;
-    const y = level > 0 && customVjpBatching.rule
+    // (a level whose vmap returned: the arguments escaped it, and the kernels say so)
+    const y = level > 0 && vmapScopes.has(level) && customVjpBatching.rule
       ? customVjpBatching.rule(level, xs, run, bwd, name)
       : withoutTracing(() => run(...xs));
     const out = y._alias();
