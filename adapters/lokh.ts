@@ -92,7 +92,7 @@ function peftNames(k: number) {
  * too few divisors (a prime `out` gives [1, …, 1, out]).
  * @example
  * ```ts
- * import { lokhOutFactors } from "./lokh.ts";
+ * import { lokhOutFactors } from "@tangent/tangent/adapters";
  * lokhOutFactors(64, 3); // [4, 4, 4]
  * lokhOutFactors(192, 3); // [4, 6, 8]
  * lokhOutFactors(12, 2); // [3, 4]

@@ -83,7 +83,7 @@ export interface Manifold {
  * 1e-3 in float32, 1e-6 in float64.
  * @example
  * ```ts
- * import { defaultTolerance } from "./manifold.ts";
+ * import { defaultTolerance } from "@tangent/tangent/manifolds";
  * defaultTolerance("float64"); // 1e-6
  * ```
  */
@@ -96,7 +96,7 @@ export function defaultTolerance(dtype: DType): number {
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
- * import { safeSqrt } from "./manifold.ts";
+ * import { safeSqrt } from "@tangent/tangent/manifolds";
  * safeSqrt(tensor(4)); // 2
  * ```
  */

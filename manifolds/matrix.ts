@@ -13,7 +13,7 @@ import type { Tensor } from "../core/tensor.ts";
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
- * import { sym } from "./matrix.ts";
+ * import { sym } from "@tangent/tangent/manifolds";
  * sym(tensor([[0, 2], [0, 0]])); // [[0, 1], [1, 0]]
  * ```
  */
@@ -26,7 +26,7 @@ export function sym(a: Tensor): Tensor {
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
- * import { skew } from "./matrix.ts";
+ * import { skew } from "@tangent/tangent/manifolds";
  * skew(tensor([[0, 2], [0, 0]])); // [[0, 1], [-1, 0]]
  * ```
  */
@@ -39,7 +39,7 @@ export function skew(a: Tensor): Tensor {
  * @example
  * ```ts
  * import { ones } from "@tangent/tangent";
- * import { tmm } from "./matrix.ts";
+ * import { tmm } from "@tangent/tangent/manifolds";
  * tmm(ones([5, 2]), ones([5, 3])); // shape [2, 3]
  * ```
  */
@@ -52,7 +52,7 @@ export function tmm(a: Tensor, b: Tensor): Tensor {
  * @example
  * ```ts
  * import { ones } from "@tangent/tangent";
- * import { mmt } from "./matrix.ts";
+ * import { mmt } from "@tangent/tangent/manifolds";
  * mmt(ones([5, 2]), ones([3, 2])); // shape [5, 3]
  * ```
  */
@@ -65,7 +65,7 @@ export function mmt(a: Tensor, b: Tensor): Tensor {
  * @example
  * ```ts
  * import { ones } from "@tangent/tangent";
- * import { mm } from "./matrix.ts";
+ * import { mm } from "@tangent/tangent/manifolds";
  * mm(ones([5, 2]), ones([2, 3])); // shape [5, 3]
  * ```
  */
@@ -78,7 +78,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
  * @example
  * ```ts
  * import { ones } from "@tangent/tangent";
- * import { frobInner } from "./matrix.ts";
+ * import { frobInner } from "@tangent/tangent/manifolds";
  * frobInner(ones([2, 2]), ones([2, 2])); // 4
  * ```
  */
@@ -91,7 +91,7 @@ export function frobInner(u: Tensor, v: Tensor): Tensor {
  * @example
  * ```ts
  * import { eye } from "@tangent/tangent";
- * import { orthonormalityError } from "./matrix.ts";
+ * import { orthonormalityError } from "@tangent/tangent/manifolds";
  * orthonormalityError(eye(3, { m: 2 })); // 0
  * ```
  */

@@ -18,7 +18,7 @@ export function temporaryPath(path: string): string {
  * created when missing. On any failure the temporary file is removed and the error rethrown.
  * @example
  * ```ts
- * import { writeAtomic } from "./files.ts";
+ * import { writeAtomic } from "@tangent/tangent/models";
  * const dir = await Deno.makeTempDir();
  * await writeAtomic(`${dir}/a.txt`, async (write) => {
  *   await write(new TextEncoder().encode("hello "));
@@ -54,7 +54,7 @@ export async function writeAtomic(
  * Writes a whole text or byte file atomically (see `writeAtomic`).
  * @example
  * ```ts
- * import { writeFileAtomic } from "./files.ts";
+ * import { writeFileAtomic } from "@tangent/tangent/models";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/results.json`, JSON.stringify({ ok: true }));
  * ```

@@ -120,7 +120,7 @@ function pickleOnly(where: string, files: "model" | "adapter"): FormatError {
  *   `.bin` weights; BackendError when the hub cannot be reached or a download breaks off
  * @example
  * ```ts
- * import { resolveModel } from "./mod.ts";
+ * import { resolveModel } from "@tangent/tangent/models";
  * const dir = await resolveModel("../shared/fixtures/models/tiny_gpt2"); // a local folder: returned as is
  * const adapter = await resolveModel("../shared/fixtures/models/tiny_gpt2_lora_adapter", { files: "adapter" });
  * ```

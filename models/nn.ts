@@ -63,7 +63,7 @@ export function widenHalf(x: Tensor): Tensor {
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
- * import { embedding } from "./nn.ts";
+ * import { embedding } from "@tangent/tangent/models";
  * const w = tensor([[0, 1], [2, 3], [4, 5]]);
  * embedding(w, tensor([[2, 0]], { dtype: "int32" })).shape; // [1, 2, 2]
  * ```
@@ -86,7 +86,7 @@ function rsqrtEps(v: Tensor, eps: number): Tensor {
  * @example
  * ```ts
  * import { ones, tensor } from "@tangent/tangent";
- * import { layerNorm } from "./nn.ts";
+ * import { layerNorm } from "@tangent/tangent/models";
  * layerNorm(tensor([[1, 2, 3]]), { weight: ones([3]) }, 1e-5); // ≈ [[-1.22, 0, 1.22]]
  * ```
  */
@@ -102,7 +102,7 @@ export function layerNorm(x: Tensor, p: { weight: Tensor; bias?: Tensor }, eps: 
  * @example
  * ```ts
  * import { ones, tensor } from "@tangent/tangent";
- * import { rmsNorm } from "./nn.ts";
+ * import { rmsNorm } from "@tangent/tangent/models";
  * rmsNorm(tensor([[3, 4]]), { weight: ones([2]) }, 0); // [[0.85, 1.13]]
  * ```
  */
@@ -256,7 +256,7 @@ function causalMask(T: number, S: number, past: number, window: number | undefin
  * @example
  * ```ts
  * import { key, normal } from "@tangent/tangent";
- * import { attention } from "./nn.ts";
+ * import { attention } from "@tangent/tangent/models";
  * const q = normal(key(0), [1, 5, 4, 8]), kv = normal(key(1), [1, 5, 2, 8]);
  * const { out } = attention(q, kv, kv); // [1, 5, 32]
  * ```
@@ -299,7 +299,7 @@ export function attention(
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
- * import { crossEntropy } from "./nn.ts";
+ * import { crossEntropy } from "@tangent/tangent/models";
  * crossEntropy(tensor([[0, 0]]), tensor([1], { dtype: "int32" })); // log 2
  * ```
  */

@@ -79,7 +79,7 @@ export interface SpecialIds {
  * @throws FormatError when the library rejects the tokenizer
  * @example
  * ```ts
- * import { charTokenizerJson, tokenizerFromJson } from "./mod.ts";
+ * import { charTokenizerJson, tokenizerFromJson } from "@tangent/tangent/models";
  * const { tokenizerJson, tokenizerConfig } = charTokenizerJson("ab()", { eos: "<eos>" });
  * const tok = tokenizerFromJson(tokenizerJson, tokenizerConfig);
  * tok.encode("(ab)"); // [2, 0, 1, 3]
@@ -144,7 +144,7 @@ export function tokenizerFromJson(
  * @throws DomainError when `eosId` is below 256 (it would collide with a byte) or not an integer
  * @example
  * ```ts
- * import { byteTokenizer } from "./mod.ts";
+ * import { byteTokenizer } from "@tangent/tangent/models";
  * const tok = byteTokenizer({ eosId: 256 });
  * tok.encode("hé"); // [104, 195, 169]
  * tok.vocabSize; // 257
@@ -185,7 +185,7 @@ export function byteTokenizer(opts: { eosId?: number } = {}): TextTokenizer {
  * @throws DomainError when `chars` is empty or repeats a character, or a special token clashes
  * @example
  * ```ts
- * import { charTokenizerJson } from "./mod.ts";
+ * import { charTokenizerJson } from "@tangent/tangent/models";
  * const { tokenizerJson, tokenizerConfig } = charTokenizerJson("01+=", { eos: "<eos>", pad: "<pad>" });
  * // tokenizerJson.model.vocab: { "0": 0, "1": 1, "+": 2, "=": 3 }; "<eos>" is 4, "<pad>" is 5
  * ```
@@ -283,7 +283,7 @@ const warned = new Set<string>();
  * @throws FormatError when a file is not valid JSON or the library rejects `tokenizer.json`
  * @example
  * ```ts
- * import { loadTokenizer } from "./mod.ts";
+ * import { loadTokenizer } from "@tangent/tangent/models";
  * // The fixture model ships no tokenizer.json: this warns and falls back to bytes.
  * const tok = await loadTokenizer("../shared/fixtures/models/tiny_gpt2");
  * tok.kind; // "bytes"
