@@ -13,7 +13,7 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import { DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
+import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
 import { bind1 } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
@@ -335,7 +335,7 @@ function foldInTensor(k: Key, data: Tensor): Key {
   const level = Math.max(bk?.level ?? 0, data._bt?.level ?? 0); // vmap levels count from 1
   if (!data._bt || data._bt.level < level) {
     // the data is the same for every example at the innermost level: fold its value into each key
-    if (!data._bt) return foldIn(k, data._readSync("foldIn(k, data)")[0]);
+    if (!data._bt) return foldIn(k, readData(data)[0]);
     return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)), bk!.scope);
   }
   const value = data._bt.value, size = value.shape[0];
@@ -349,9 +349,20 @@ function foldInTensor(k: Key, data: Tensor): Key {
   // example i's integer: read once when only this vmap batches it, else sliced (batched at the enclosing ones)
   const rows: (number | Tensor)[] = value._bt
     ? Array.from({ length: size }, (_, i) => reshape(slice(value, [[i, i + 1]]), []))
-    : Array.from(value._readSync("foldIn(k, data)"));
+    : Array.from(readData(value));
   const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
   return batchedKey(level, rows.map((r, i) => foldIn(keyOf(i), r)), scope);
+}
+
+/** The integers of foldIn's data, read on the host (keys are made there). */
+function readData(t: Tensor): ArrayLike<number> {
+  if (t.backend.name !== "cpu") {
+    throw new BackendError(
+      `foldIn: the data ${fmtShape(t.shape)} lives on the ${t.backend.name} backend, and keys are made on the host ` +
+        `from integers read at once; keep the integers on the CPU (toBackend(ids, "cpu")) or pass numbers`,
+    );
+  }
+  return t._readSync("foldIn(k, data)");
 }
 
 function checkKey(op: string, k: Key): void {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  BackendError,
   DTypeError,
   foldIn,
   getBackend,
@@ -206,6 +207,16 @@ Deno.test({
       const nested = vmap(vmap((k: Key) => uniform(k, [3])))(grid);
       const want = await toBackend(stack(grid.map((r) => stack(r.map((k) => uniform(k, [3]))))), "webgpu");
       assert.deepEqual(Array.from(await nested.data()), Array.from(await want.data()), "nested");
+      // foldIn reads its integers on the host: WebGPU data is refused, naming the fix
+      const ids = tensor([1, 2], { dtype: "int32" });
+      assert.throws(
+        () => vmap((i: Tensor) => foldIn(key(0), i))(ids),
+        (e: unknown) =>
+          e instanceof BackendError &&
+          /foldIn: the data \[2\] lives on the webgpu backend.*toBackend\(ids, "cpu"\)/.test(e.message),
+      );
+      const onCpu: Key[] = vmap((i: Tensor) => foldIn(key(0), i))(await toBackend(ids, "cpu"));
+      assert.deepEqual(onCpu[1].words, foldIn(key(0), 2).words);
     } finally {
       await useBackend("cpu");
     }
