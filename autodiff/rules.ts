@@ -6,7 +6,7 @@
  */
 import type { Primitive } from "../core/primitive.ts";
 import { PRIMITIVES } from "../core/primitives.ts";
-import { LINALG_PRIMITIVES } from "../core/linalg/mod.ts";
+import { LINALG_PRIMITIVES } from "../core/linalg/primitive_table.ts";
 
 /** Every primitive by name. */
 export const ALL_PRIMITIVES = { ...PRIMITIVES, ...LINALG_PRIMITIVES };
