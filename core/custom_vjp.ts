@@ -11,7 +11,6 @@ import {
   type Interpreter,
   type Primitive,
   record,
-  type Trace,
   withInterpreter,
   withoutTracing,
 } from "./primitive.ts";
@@ -77,34 +76,36 @@ export function customVjpChecked(
     // what encloses this call: tensors tracked or batched there are read from outside f
     const outer = checkClosures ? activeTraces() : [];
     const levels = checkClosures ? new Set(vmapScopes.keys()) : new Set<number>();
-    const run = checkClosures && (outer.length || levels.size) ? (...as: Tensor[]) => guarded(as, outer, levels) : f;
-    const guarded = (as: readonly Tensor[], outer: readonly Trace[], levels: ReadonlySet<number>): Tensor => {
+    // f with the check: a read of such a tensor that is not an argument (nor an argument's batched value)
+    const guarded = (...as: Tensor[]): Tensor => {
       let closure: Tensor | undefined;
       const given = new Set<Tensor>();
-      for (const a of as) {
-        for (let t: Tensor | undefined = a; t; t = t._bt?.value) given.add(t); // a batch's values too
-      }
+      for (const a of as) for (let t: Tensor | undefined = a; t; t = t._bt?.value) given.add(t);
+      const batchedHere = (t: Tensor) => t._bt !== undefined && levels.has(t._bt.level);
       const watch: Interpreter = (_prim, inputs) => {
-        closure ??= inputs.find((t) =>
-          !given.has(t) &&
-          ((t._bt !== undefined && levels.has(t._bt.level)) || t._tr?.some(([tr]) => outer.includes(tr)))
-        );
+        closure ??= inputs.find((t) => !given.has(t) && (batchedHere(t) || t._tr?.some(([tr]) => outer.includes(tr))));
         return undefined;
       };
       const y = withInterpreter(watch, () => f(...as));
-      if (closure) {
-        const by = closure._bt && levels.has(closure._bt.level)
-          ? `that an enclosing vmap batches (${closure._bt.value.shape[0]} examples)`
-          : "that grad differentiates";
+      if (closure && batchedHere(closure)) {
         throw new DomainError(
-          `${name}: the function reads a tensor ${fmtShape(closure.shape)} ${by} from its closure, and the ` +
-            `hand-written gradient covers only its arguments, so that tensor's gradient would be lost (or the rule ` +
-            `would see a batch it does not expect); pass it as an argument (and return its cotangent from the ` +
-            `backward function), or stopGradient it outside`,
+          `${name}: the function reads a tensor ${fmtShape(closure.shape)} that an enclosing vmap batches ` +
+            `(${closure._bt!.value.shape[0]} examples) from its closure; the hand-written rule sees only its ` +
+            `arguments (a grad outside the vmap would lose that tensor's part, and the backward function would get ` +
+            `the batch where it expects one example's value): pass it as an argument, and the rule runs batched`,
+        );
+      }
+      if (closure) {
+        throw new DomainError(
+          `${name}: the function reads a tensor ${fmtShape(closure.shape)} that grad differentiates from its ` +
+            `closure, and the hand-written gradient covers only its arguments, so that tensor's gradient would be ` +
+            `lost; pass it as an argument (and return its cotangent from the backward function), or stopGradient it ` +
+            `outside`,
         );
       }
       return y;
     };
+    const run = checkClosures && (outer.length || levels.size) ? guarded : f;
     let level = 0; // the innermost vmap batching an argument
     for (const x of xs) if (x._bt && x._bt.level > level) level = x._bt.level;
     // (a level whose vmap returned: the arguments escaped it, and the kernels say so)
