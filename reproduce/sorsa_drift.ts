@@ -71,7 +71,7 @@ export interface DriftRun {
   readonly lr: number;
   /** Every learning rate tried and its final held-out loss. */
   readonly tried: readonly { readonly lr: number; readonly heldOutLoss: number }[];
-  /** Mean training loss (with the regulariser) over the last 10% of steps. */
+  /** Mean training cross-entropy over the last 10% of steps (the regulariser is trained with, not counted). */
   readonly trainLoss: number;
   /** Final held-out loss (cross-entropy, no regulariser): the loss the runs are matched on. */
   readonly heldOutLoss: number;
