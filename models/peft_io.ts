@@ -47,10 +47,17 @@ function peftTargets(config: PeftConfig): (path: string) => boolean {
     const re = new RegExp(`^(?:${exclude})$`);
     skip = (p) => re.test(p);
   } else if (Array.isArray(exclude)) skip = (p) => exclude.some((n) => p === n || p.endsWith(`.${n}`));
+  // PEFT: layers_to_transform [] (or null) is every layer, and a module named by its whole path in
+  // target_modules is adapted whatever layer it is in (check_target_module_exists)
   const layers = config.layers_to_transform;
-  const only = typeof layers === "number" ? [layers] : Array.isArray(layers) ? layers as number[] : undefined;
+  const only = typeof layers === "number"
+    ? [layers]
+    : Array.isArray(layers) && layers.length
+    ? layers as number[]
+    : undefined;
   const layerOf = (p: string) => Number(/\.(?:h|layers)\.(\d+)\./.exec(p)?.[1]);
-  return (p) => pick(p) && !skip(p) && (!only || only.includes(layerOf(p)));
+  const named = (p: string) => Array.isArray(t) && t.includes(p);
+  return (p) => !skip(p) && (named(p) || (pick(p) && (!only || only.includes(layerOf(p)))));
 }
 
 async function readConfig(dir: string): Promise<PeftConfig> {
