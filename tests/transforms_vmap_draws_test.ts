@@ -157,6 +157,23 @@ Deno.test("foldIn of per-example int32 data under vmap equals the unbatched fold
   assertSame(nested, loop, "nested");
 });
 
+Deno.test("jit of a per-example foldIn reads the integers: it runs eagerly, jitInfo names the read, same bits", () => {
+  const ids = tensor([4, 8, 15], { dtype: "int32" }), keys = split(key(16), 3);
+  const f = (kk: Key, i: Tensor) => uniform(foldIn(kk, i), [2]);
+  const jf = jit(vmap(f));
+  const want = stack(keys.map((kk, j) => uniform(foldIn(kk, [4, 8, 15][j]), [2])));
+  assertSame(jf(keys, ids), want, "first call");
+  assertSame(jf(keys, tensor([4, 8, 15], { dtype: "int32" })), want, "second call");
+  assertSame(
+    jf(keys, tensor([1, 2, 3], { dtype: "int32" })),
+    stack(keys.map((kk, j) => uniform(foldIn(kk, j + 1), [2]))),
+    "other ids",
+  );
+  const [info] = jitInfo(jf);
+  assert.equal(info.mode, "eager");
+  assert.match(info.reason!, /^foldIn\(k, data\) at /);
+});
+
 Deno.test("foldIn with tensor data: errors name the dtype, shape or escaped vmap and the fix", () => {
   const k = key(0);
   assert.throws(
