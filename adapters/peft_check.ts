@@ -152,6 +152,33 @@ export function intField(config: PeftConfig, field: string, fallback?: number, m
 }
 
 /**
+ * A regular expression of a PEFT config (Python's `re`) as a JavaScript RegExp matched in full
+ * (`^(?:…)$`, as `re.fullmatch`): Python's named groups `(?P<n>…)` /
+ * `(?P=n)`, `\A`, `\Z` and a leading `(?i)` are translated; anything else JavaScript does not read is
+ * a `FormatError` naming `op` and the field, not a `SyntaxError` (or a `\Z` read as the letter Z).
+ * @example
+ * ```ts
+ * import { pythonRegex } from "./peft_check.ts";
+ * pythonRegex("fromPeft", "target_modules", String.raw`.*\.(?P<p>q|v)_proj\Z`).test("model.layers.0.self_attn.v_proj"); // true
+ * ```
+ */
+export function pythonRegex(op: string, field: string, source: string): RegExp {
+  let src = source, flags = "";
+  const lead = /^\(\?([aiLmsux]+)\)/.exec(src);
+  if (lead && /^i+$/.test(lead[1])) [src, flags] = [src.slice(lead[0].length), "i"];
+  src = src.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>").replace(/\\A/g, "^").replace(/\\Z/g, "$");
+  try {
+    return new RegExp(`^(?:${src})$`, flags);
+  } catch (e) {
+    throw new FormatError(
+      `${op}: config.${field} ${JSON.stringify(source)} is a Python regular expression JavaScript does not read ` +
+        `(${(e as Error).message}); write it without Python-only syntax (inline flags other than a leading (?i), ` +
+        `possessive quantifiers, …) or as a list of module names`,
+    );
+  }
+}
+
+/**
  * PEFT's `rank_pattern` / `alpha_pattern` lookup: the first key `k` with `(.*\.)?(k)$` matching the
  * module's name (PEFT's `get_pattern_key`), else `fallback`. A non-empty pattern needs `module`.
  * @example
@@ -182,7 +209,7 @@ export function patternValue(config: PeftConfig, field: string, module: string |
     );
   }
   for (const [k, v] of entries) {
-    if (new RegExp(`^(.*\\.)?(${k})$`).test(module)) {
+    if (pythonRegex("fromPeft", `${field} key`, `(.*\\.)?(${k})`).test(module)) {
       if (typeof v !== "number") throw new FormatError(`fromPeft: config.${field}["${k}"] must be a number, got ${v}`);
       return v;
     }

@@ -17,7 +17,7 @@ import {
   tangentTensorNames,
 } from "../adapters/adapter.ts";
 import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
-import { patternValue } from "../adapters/peft_check.ts";
+import { patternValue, pythonRegex } from "../adapters/peft_check.ts";
 import { type AdaptedLayer, type AdaptedModel, adaptedModel, checkTiedHead, describeModules } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
@@ -35,7 +35,7 @@ function peftTargets(config: PeftConfig): (path: string) => boolean {
   const exclude = config.exclude_modules;
   let pick: (p: string) => boolean;
   if (typeof t === "string") {
-    const re = new RegExp(`^(?:${t})$`);
+    const re = pythonRegex("loadPeftAdapter", "target_modules", t);
     pick = (p) => re.test(p);
   } else if (Array.isArray(t)) {
     pick = (p) => t.some((n) => p === n || p.endsWith(`.${n}`));
@@ -44,7 +44,7 @@ function peftTargets(config: PeftConfig): (path: string) => boolean {
   }
   let skip: (p: string) => boolean = () => false;
   if (typeof exclude === "string") {
-    const re = new RegExp(`^(?:${exclude})$`);
+    const re = pythonRegex("loadPeftAdapter", "exclude_modules", exclude);
     skip = (p) => re.test(p);
   } else if (Array.isArray(exclude)) skip = (p) => exclude.some((n) => p === n || p.endsWith(`.${n}`));
   // PEFT: layers_to_transform [] (or null) is every layer, and a module named by its whole path in

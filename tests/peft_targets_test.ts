@@ -6,6 +6,7 @@
  * q_proj and layer 0's v_proj). `[]` used to select nothing ("selects no linear module").
  */
 import assert from "node:assert/strict";
+import { FormatError } from "../core/errors.ts";
 import { adapters, adaptModel, key, loadModel, loadPeftAdapter, normal, savePeftAdapter, tensor } from "../mod.ts";
 
 const F = "../shared/fixtures/models";
@@ -43,6 +44,34 @@ Deno.test("loadPeftAdapter: a whole path in target_modules is adapted whatever l
     await savePeftAdapter(dir, peft);
     await withConfig(dir, { target_modules: ["model.layers.1.self_attn.q_proj", "v_proj"], layers_to_transform: [0] });
     assert.deepEqual((await loadPeftAdapter(model, dir)).paths, want);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadPeftAdapter: target_modules / exclude_modules regexes in Python's syntax read as PEFT reads them", async () => {
+  const model = await loadModel(`${F}/tiny_llama`);
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: adapters.lora({ r: 2 }) }));
+    const both = ["model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.q_proj"];
+    // named groups, \Z and a leading (?i): re.fullmatch selects both layers' q_proj (PEFT 0.21)
+    for (const t of [String.raw`model\.layers\.(?P<i>\d+)\.self_attn\.q_proj\Z`, String.raw`(?i).*\.Q_PROJ`]) {
+      await withConfig(dir, { target_modules: t, exclude_modules: null });
+      assert.deepEqual((await loadPeftAdapter(model, dir)).paths, both, t);
+    }
+    // an exclude regex ending in \Z excludes (as the letter Z it excluded nothing)
+    await withConfig(dir, { target_modules: ["q_proj", "v_proj"], exclude_modules: String.raw`.*v_proj\Z` });
+    assert.deepEqual((await loadPeftAdapter(model, dir)).paths, both);
+    await withConfig(dir, { target_modules: ["q_proj"], exclude_modules: String.raw`.*layers\.1\..*\Z` });
+    await assert.rejects(() => loadPeftAdapter(model, dir), /model\.layers\.1\.self_attn\.q_proj.*does not select/);
+    // what JavaScript cannot read is a FormatError naming the field
+    await withConfig(dir, { target_modules: String.raw`.*q_proj(?x)`, exclude_modules: null });
+    await assert.rejects(
+      () => loadPeftAdapter(model, dir),
+      (e: unknown) =>
+        e instanceof FormatError && /loadPeftAdapter: config\.target_modules ".*" is a Python/.test(e.message),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
