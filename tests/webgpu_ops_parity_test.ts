@@ -224,7 +224,7 @@ Deno.test({
       exact: true,
     });
     await parity("k = 0, n", [ties(5, [3, 4])], (a) => [T.topk(a, 0).values, T.topk(a, 4).indices], { exact: true });
-    await parity("0-d", [f32([2.5]).reshape([])], (a) => [T.argmax(a), T.sort(a), T.cumsum(a), T.cumprod(a, 0)], {
+    await parity("0-d", [f32([2.5]).reshape([])], (a) => [T.argmax(a), T.cumsum(a), T.cumprod(a, 0)], {
       exact: true,
     });
     await parity("empty", [T.zeros([3, 0])], (a) => [
@@ -245,6 +245,7 @@ Deno.test({
     );
     await sameError("topk k > n", [x], (a) => T.topk(a, 8).values, T.ShapeError, /^topk: k = 8/);
     await sameError("sort axis", [x], (a) => T.sort(a, { axis: -3 }), T.ShapeError, /^sort: axis -3/);
+    await sameError("sort 0-d", [f32([2.5]).reshape([])], (a) => T.sort(a), T.ShapeError, /^sort: needs at least one axis/);
     await sameError("cumprod axis", [x], (a) => T.cumprod(a, 2), T.ShapeError, /^cumprod: axis 2/);
   },
 });
