@@ -66,6 +66,10 @@ export async function generate<P>(
   }
   const temperature = opts.temperature ?? 0;
   if (!(temperature >= 0)) throw new DomainError(`generate: temperature must be ≥ 0, got ${temperature}`);
+  const k = opts.topK;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1)) {
+    throw new DomainError(`generate: topK must be a positive integer (or absent: every token), got ${k}`);
+  }
   if (temperature > 0 && !opts.key) {
     throw new DomainError("generate: sampling (temperature > 0) needs a key, e.g. { key: key(0) }");
   }
