@@ -3,6 +3,7 @@
  * @module
  */
 import { BackendError, DomainError, fmtShape } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { astype, tensor } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { grad } from "./grad.ts";
@@ -31,6 +32,7 @@ export interface CheckGradOptions {
  * ```
  */
 export function checkGrad(f: (...xs: Tensor[]) => Tensor, xs: readonly Tensor[], opts: CheckGradOptions = {}): number {
+  checkOptions("checkGrad", opts, optionKeys<CheckGradOptions>({ eps: true, rtol: true, atol: true, maxCoords: true }));
   const eps = opts.eps ?? 1e-6, rtol = opts.rtol ?? 1e-5, atol = opts.atol ?? 1e-7;
   xs.forEach((x, i) => {
     if (x.backend.name !== "cpu") {

@@ -6,6 +6,7 @@
  * @module
  */
 import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
@@ -128,6 +129,8 @@ function vjpAux<Out, Aux>(
   return [out, pullback, aux];
 }
 
+const GRAD_KEYS = ["argnums", "hasAux"];
+
 /** Options for `grad` and `valueAndGrad`. */
 export interface GradOptions<N extends number | readonly number[] = number | readonly number[]> {
   /** Which positional argument(s) to differentiate (default 0). */
@@ -186,6 +189,7 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
   opts: GradOptions<N> = {},
 ): (...args: A) => [unknown, GradOf<A, N>] {
   checkFunction("grad", f);
+  checkOptions("grad", opts, GRAD_KEYS, "{ argnums: 1 }");
   const argnums: number | readonly number[] = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   const hasAux = opts.hasAux ?? false;
@@ -265,6 +269,7 @@ export function grad<A extends any[], const N extends number | readonly number[]
   f: (...args: A) => unknown,
   opts: GradOptions<N> = {},
 ): (...args: A) => unknown {
+  checkOptions("grad", opts, GRAD_KEYS, "{ argnums: 1 }");
   const vg = valueAndGrad<A, N>(f as (...args: A) => Tensor, opts);
   if (!opts.hasAux) return (...args: A) => vg(...args)[1];
   return (...args: A) => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -97,6 +98,7 @@ export function jacrev<A extends any[], Y = Tensor, const N extends number | rea
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacrev", f);
+  checkOptions("jacrev", opts, ["argnums"], "{ argnums: 1 }");
   return (...args: A) => {
     const { x, put } = select(opts, args, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
@@ -133,6 +135,7 @@ export function jacfwd<A extends any[], Y = Tensor, const N extends number | rea
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacfwd", f);
+  checkOptions("jacfwd", opts, ["argnums"], "{ argnums: 1 }");
   return (...args: A) => {
     const { x, put } = select(opts, args, "jacfwd");
     const leaves = treeLeaves(x);

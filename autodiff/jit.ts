@@ -24,6 +24,7 @@ import { isKey } from "../core/random.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
 import { fuseChains, primStep, type Rec, type Step } from "./jit_fuse.ts";
@@ -291,6 +292,12 @@ function holdsBatchedKey(x: unknown): boolean {
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): F {
   checkFunction("jit", f);
+  checkOptions(
+    "jit",
+    opts,
+    optionKeys<JitOptions>({ staticArgnums: true, fuse: true, strict: true }),
+    "{ staticArgnums: [1] }",
+  );
   const cache = new Map<string, Entry>();
   const jitted = ((...args: unknown[]) => call(args)) as F;
   caches.set(jitted, cache);

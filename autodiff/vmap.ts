@@ -9,6 +9,7 @@
  * @module
  */
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import type { Aval } from "../core/backend/backend.ts";
 import { customVjpBatching, customVjpChecked } from "../core/custom_vjp.ts";
 import { type Primitive, withInterpreter } from "../core/primitive.ts";
@@ -329,6 +330,7 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
 // deno-lint-ignore no-explicit-any
 export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): Vmapped<F> {
   checkFunction("vmap", f);
+  checkOptions("vmap", opts, optionKeys<VmapOptions>({ inAxes: true, outAxes: true }), "{ inAxes: [0, null] }");
   // deno-lint-ignore no-explicit-any
   return ((...args: any[]) => {
     const inAxes = opts.inAxes;

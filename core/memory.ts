@@ -4,6 +4,7 @@
  * @module
  */
 import type { Storage } from "./backend/backend.ts";
+import { checkOptions } from "./options.ts";
 import type { Tensor } from "./tensor.ts";
 
 const scopes: Set<Storage>[] = [];
@@ -59,6 +60,7 @@ function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
  * ```
  */
 export function scope<T>(fn: () => T, opts: { release?: unknown } = {}): T {
+  checkOptions("scope", opts, ["release"], "{ release: previous }");
   const created = new Set<Storage>();
   scopes.push(created);
   let result: T;

@@ -31,6 +31,10 @@ const ALIASES: Record<string, readonly string[]> = {
   axes: ["axis"],
   keepdim: ["keepdims"],
   seed: ["key"],
+  low: ["min"],
+  high: ["max"],
+  minval: ["min"],
+  maxval: ["max"],
 };
 
 const squash = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, "");
@@ -81,6 +85,10 @@ export function checkOptions(op: string, opts: unknown, keys: readonly string[],
     // a bare value that is clearly one option's value: show that option holding it
     const like = typeof opts === "number" && keys.includes("axis")
       ? `{ axis: ${opts} }`
+      : (typeof opts === "number" || Array.isArray(opts)) && keys.includes("argnums")
+      ? `{ argnums: ${JSON.stringify(opts)} }`
+      : Array.isArray(opts) && keys.includes("inAxes")
+      ? `{ inAxes: ${JSON.stringify(opts)} }`
       : typeof opts === "number" && keys.includes("lr")
       ? `{ lr: ${opts} }`
       : typeof opts === "string" && keys.includes("dtype")

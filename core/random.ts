@@ -14,6 +14,7 @@
  */
 import type { DType } from "./dtype.ts";
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
+import { checkOptions } from "./options.ts";
 import { bind1 } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
@@ -396,6 +397,7 @@ export function uniform(
   opts: { dtype?: DType; min?: number; max?: number } = {},
 ): Tensor {
   checkKey("uniform", k);
+  checkOptions("uniform", opts, ["dtype", "min", "max"], '{ dtype: "float64" }');
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return uniform(k, shape, { ...opts, dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`uniform: dtype must be a float, got ${dtype}`);
@@ -410,6 +412,7 @@ export function uniform(
 /** Standard normal floats; float16 ones are float32's rounded. A batched key draws its batch at once. */
 export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   checkKey("normal", k);
+  checkOptions("normal", opts, ["dtype"], '{ dtype: "float64" }');
   const dtype = opts.dtype ?? "float32";
   if (dtype === "float16") return normal(k, shape, { dtype: "float32" }).astype("float16");
   if (dtype !== "float32" && dtype !== "float64") throw new DTypeError(`normal: dtype must be a float, got ${dtype}`);

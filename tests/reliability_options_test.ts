@@ -38,6 +38,12 @@ Deno.test("options: a bare axis, dtype or rate names the object to write", () =>
   rejects(() => any(adapters.lora)(8), "lora:", "{ r: 8 }");
   rejects(() => any(adapters.lora)(null), "lora:", "got null");
   rejects(() => any(t.cumsum)(x, { axis: 0 }), "cumsum:", "cumsum(x, 0)");
+  const f = (a: t.Tensor, b: t.Tensor) => t.sum(t.mul(a, b));
+  rejects(() => any(t.grad)(f, 1), "grad:", "{ argnums: 1 }"); // JAX's grad(f, 1) would differentiate b
+  rejects(() => any(t.valueAndGrad)(f, [0, 1]), "grad:", "{ argnums: [0,1] }");
+  rejects(() => any(t.jacrev)(f, 1), "jacrev:", "{ argnums: 1 }");
+  rejects(() => any(t.vmap)(f, [0, null]), "vmap:", "{ inAxes: [0,null] }");
+  rejects(() => any(t.normal)(t.key(0), [2], "float64"), "normal:", '{ dtype: "float64" }');
 });
 
 Deno.test("options: an unknown name is refused with the intended one", () => {
@@ -58,6 +64,12 @@ Deno.test("options: an unknown name is refused with the intended one", () => {
   rejects(() => any(adapters.oft)({ block_size: 4 }), '"block_size"', '"blockSize"');
   rejects(() => any(manifolds.stiefel)(4, 2, { retract: "qr" }), "stiefel:", '"retract"');
   rejects(() => any(lowrank.als)(t.eye(4), { r: 2 }), "als:", '"rank"');
+  rejects(() => any(t.grad)((a: t.Tensor) => t.sum(a), { argnum: 0 }), '"argnum"', '"argnums"');
+  rejects(() => any(t.vmap)((a: t.Tensor) => a, { in_axes: 1 }), '"in_axes"', '"inAxes"');
+  rejects(() => any(t.jit)((a: t.Tensor) => a, { static_argnums: [1] }), '"static_argnums"', '"staticArgnums"');
+  rejects(() => any(t.uniform)(t.key(0), [2], { low: -1, high: 1 }), "uniform:", '"low"');
+  rejects(() => any(t.scope)(() => 1, { releases: [] }), '"releases"', '"release"');
+  rejects(() => any(t.checkGrad)((a: t.Tensor) => t.sum(a), [x], { tol: 1 }), '"tol"');
   rejects(() => any(t.linalg.solveTriangular)(t.eye(2), t.eye(2), { lower: true, upper: false }), '"upper"');
 });
 
