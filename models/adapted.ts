@@ -35,7 +35,10 @@ export interface AdaptedModel<P = unknown> extends CausalLM<Record<string, P>> {
   readonly paths: readonly string[];
   /** Each adapted module's adapter and frozen tensors. */
   readonly layers: Readonly<Record<string, AdaptedLayer<P>>>;
-  /** The base parameters with each adapted weight replaced by its merged weight. */
+  /**
+   * The base parameters with each adapted weight replaced by its merged weight (and its bias by the one the
+   * adapter runs with, where that differs: a bias PEFT trained under `bias = "lora_only"`).
+   */
   merge(params: Record<string, P>): ModelParams;
   /** Sum of the adapters' regularisers (0 where a method has none). */
   regularizer(params: Record<string, P>): Tensor;
@@ -103,7 +106,9 @@ export function adaptedModel<P>(
       let tree: unknown = base.params;
       for (const path of paths) {
         const m = getPath(base.params, path) as LinearModule;
-        const merged = { ...m, weight: layers[path].adapter.merge(p[path], layers[path].frozen) };
+        const { frozen, adapter } = layers[path];
+        // the bias the adapter runs with: PEFT's bias = "lora_only" trained it (loadPeftAdapter keeps it frozen)
+        const merged = { ...m, weight: adapter.merge(p[path], frozen), ...(frozen.bias && { bias: frozen.bias }) };
         tree = replaceAt(tree, path.split("."), merged);
       }
       return tree as ModelParams;
