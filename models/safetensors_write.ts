@@ -6,6 +6,7 @@
  */
 import { isFloat, isFloat16Array, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, FormatError } from "../core/errors.ts";
+import { checkOptions } from "../core/options.ts";
 import { isTensor, type Tensor } from "../core/tensor.ts";
 import { writeAtomic } from "./files.ts";
 import { encodeBF16, encodeF16 } from "./half.ts";
@@ -38,11 +39,12 @@ function byCodePoint(a: string, b: string): number {
 
 /** Validates everything, sorts as the reference writer does, and builds the padded header. */
 function layout(
-  tensors: Record<string, Tensor>,
+  tensors: object,
   metadata: Record<string, string> | undefined,
   opts: WriteOptions,
   op: string,
 ): { header: Uint8Array; items: Planned[]; total: number } {
+  checkOptions(op, opts, ["dtype"], '{ dtype: "BF16" }');
   const float = opts.dtype;
   if (float !== undefined && float !== "F32" && float !== "F16" && float !== "BF16") {
     throw new DTypeError(`${op}: dtype ${show(float)} is not "F32", "F16" or "BF16"`);
@@ -126,8 +128,8 @@ function encode(data: TypedArray, it: Planned): Uint8Array {
  * console.log(safetensors.deserialize(bytes).tensors.w.arraySync()); // [1, 2.5, -3]
  * ```
  */
-export function serialize(
-  tensors: Record<string, Tensor>,
+export function serialize<T extends { readonly [K in keyof T]: Tensor }>(
+  tensors: T,
   metadata?: Record<string, string>,
   opts: WriteOptions = {},
 ): Uint8Array {
@@ -157,9 +159,9 @@ export function serialize(
  * }
  * ```
  */
-export async function write(
+export async function write<T extends { readonly [K in keyof T]: Tensor }>(
   path: string | URL,
-  tensors: Record<string, Tensor>,
+  tensors: T,
   metadata?: Record<string, string>,
   opts: WriteOptions = {},
 ): Promise<void> {

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { DTypeError, FormatError, safetensors, type Tensor, tensor, webgpuAvailable } from "../mod.ts";
+import { DomainError, DTypeError, FormatError, safetensors, type Tensor, tensor, webgpuAvailable } from "../mod.ts";
+import type { LoraParams } from "../adapters/mod.ts";
 
 const FIX = "../shared/fixtures/models";
 const enc = new TextEncoder();
@@ -625,4 +626,15 @@ Deno.test("property: 10,000 random and mutated files give tensors inside the buf
     { numRuns: 10000 },
   );
   assert.ok(loaded > 500, `only ${loaded} of 10,000 inputs loaded; the generator should make more valid files`);
+});
+
+Deno.test("safetensors: an adapter's parameter object (an interface, no index signature) serializes as it is; options are checked", () => {
+  // type-checked: LoraParams is an interface, which Record<string, Tensor> did not accept ({ ...params } was needed)
+  const p: LoraParams = { A: tensor([[1, 2]]), B: tensor([[3], [4]]) };
+  const back = safetensors.deserialize(safetensors.serialize(p)).tensors;
+  assert.deepEqual(Object.keys(back).sort(), ["A", "B"]);
+  assert.throws(
+    () => safetensors.serialize(p, undefined, { dtpye: "F16" } as never),
+    (e: Error) => e instanceof DomainError && e.message.includes('"dtpye"') && e.message.includes('"dtype"'),
+  );
 });
