@@ -189,7 +189,7 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
   opts: GradOptions<N> = {},
 ): (...args: A) => [unknown, GradOf<A, N>] {
   checkFunction("grad", f);
-  checkOptions("grad", opts, GRAD_KEYS, "{ argnums: 1 }");
+  checkOptions("valueAndGrad", opts, GRAD_KEYS, "{ argnums: 1 }");
   const argnums: number | readonly number[] = opts.argnums ?? 0;
   const which = typeof argnums === "number" ? [argnums] : [...argnums];
   const hasAux = opts.hasAux ?? false;

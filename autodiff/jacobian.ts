@@ -183,6 +183,8 @@ export function hessian<A extends any[], const N extends number | readonly numbe
   f: (...args: A) => Tensor,
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<GradOf<A, N>, GradOf<A, N>> {
+  checkFunction("hessian", f);
+  checkOptions("hessian", opts, ["argnums"], "{ argnums: 1 }");
   return jacfwd(jacrev(f, opts) as (...args: A) => GradOf<A, N>, opts) as (
     ...args: A
   ) => JacobianOf<GradOf<A, N>, GradOf<A, N>>;

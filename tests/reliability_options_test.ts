@@ -40,7 +40,7 @@ Deno.test("options: a bare axis, dtype or rate names the object to write", () =>
   rejects(() => any(t.cumsum)(x, { axis: 0 }), "cumsum:", "cumsum(x, 0)");
   const f = (a: t.Tensor, b: t.Tensor) => t.sum(t.mul(a, b));
   rejects(() => any(t.grad)(f, 1), "grad:", "{ argnums: 1 }"); // JAX's grad(f, 1) would differentiate b
-  rejects(() => any(t.valueAndGrad)(f, [0, 1]), "grad:", "{ argnums: [0,1] }");
+  rejects(() => any(t.valueAndGrad)(f, [0, 1]), "valueAndGrad:", "{ argnums: [0,1] }");
   rejects(() => any(t.jacrev)(f, 1), "jacrev:", "{ argnums: 1 }");
   rejects(() => any(t.vmap)(f, [0, null]), "vmap:", "{ inAxes: [0,null] }");
   rejects(() => any(t.normal)(t.key(0), [2], "float64"), "normal:", '{ dtype: "float64" }');
@@ -88,4 +88,83 @@ Deno.test("options: every known option and undefined values pass; the lists cove
   // objects without a prototype are plain objects too
   checkOptions("op", Object.assign(Object.create(null), { a: 1 }), ["a"]);
   rejects(() => checkOptions("op", new Map(), ["a"]), "a Map");
+});
+
+Deno.test("options: every public function that takes options names an unknown one", async () => {
+  const m = t.tensor([[2, 1], [1, 3]], { dtype: "float64" });
+  const St = manifolds.stiefel(4, 2);
+  const calls: [string, (o: any) => unknown][] = [
+    ["tensor", (o) => t.tensor([1], o)],
+    ["zeros", (o) => t.zeros([1], o)],
+    ["ones", (o) => t.ones([1], o)],
+    ["full", (o) => t.full([1], 2, o)],
+    ["eye", (o) => t.eye(2, o)],
+    ["arange", (o) => t.arange(0, 3, 1, o)],
+    ["linspace", (o) => t.linspace(0, 1, 3, o)],
+    ["sum", (o) => t.sum(m, o)],
+    ["prod", (o) => t.prod(m, o)],
+    ["max", (o) => t.max(m, o)],
+    ["min", (o) => t.min(m, o)],
+    ["mean", (o) => t.mean(m, o)],
+    ["variance", (o) => t.variance(m, o)],
+    ["logsumexp", (o) => t.logsumexp(m, o)],
+    ["softmax", (o) => t.softmax(m, o)],
+    ["logSoftmax", (o) => t.logSoftmax(m, o)],
+    ["norm", (o) => t.norm(m, o)],
+    ["argmax", (o) => t.argmax(m, o)],
+    ["argmin", (o) => t.argmin(m, o)],
+    ["sort", (o) => t.sort(m, o)],
+    ["argsort", (o) => t.argsort(m, o)],
+    ["topk", (o) => t.topk(m, 1, o)],
+    ["cumsum", (o) => t.cumsum(m, 0, o)],
+    ["cumprod", (o) => t.cumprod(m, 0, o)],
+    ["gelu", (o) => t.gelu(m, o)],
+    ["normal", (o) => t.normal(t.key(0), [2], o)],
+    ["uniform", (o) => t.uniform(t.key(0), [2], o)],
+    ["scope", (o) => t.scope(() => 1, o)],
+    ["grad", (o) => t.grad((a: t.Tensor) => t.sum(a), o)],
+    ["valueAndGrad", (o) => t.valueAndGrad((a: t.Tensor) => t.sum(a), o)],
+    ["jacrev", (o) => t.jacrev((a: t.Tensor) => a, o)],
+    ["jacfwd", (o) => t.jacfwd((a: t.Tensor) => a, o)],
+    ["hessian", (o) => t.hessian((a: t.Tensor) => t.sum(a), o)],
+    ["jit", (o) => t.jit((a: t.Tensor) => a, o)],
+    ["vmap", (o) => t.vmap((a: t.Tensor) => a, o)],
+    ["checkGrad", (o) => t.checkGrad((a: t.Tensor) => t.sum(a), [m], o)],
+    ["linalg.solveTriangular", (o) => t.linalg.solveTriangular(m, m, { lower: true, ...o })],
+    ["linalg.newtonSchulz", (o) => t.linalg.newtonSchulz(m, o)],
+    ["manifolds.stiefel", (o) => manifolds.stiefel(4, 2, o)],
+    ["manifolds.orthogonal", (o) => manifolds.orthogonal(3, o)],
+    ["manifolds.grassmann", (o) => manifolds.grassmann(4, 2, o)],
+    ["manifolds.landingSafeStep", (o) => manifolds.landingSafeStep(St.random(t.key(0)), t.zeros([4, 2]), o)],
+    ["optim.sgd", (o) => optim.sgd({ lr: 0.1, ...o })],
+    ["optim.adam", (o) => optim.adam(o)],
+    ["optim.adamw", (o) => optim.adamw(o)],
+    ["optim.riemannianSgd", (o) => optim.riemannianSgd({ lr: 0.1, ...o })],
+    ["optim.riemannianAdam", (o) => optim.riemannianAdam(o)],
+    ["optim.landing", (o) => optim.landing({ lr: 0.1, ...o })],
+    ["optim.warmupCosineSchedule", (o) => optim.warmupCosineSchedule({ peakValue: 1, decaySteps: 10, ...o })],
+    ["adapters.lora", (o) => adapters.lora({ r: 2, ...o })],
+    ["adapters.dora", (o) => adapters.dora({ r: 2, ...o })],
+    ["adapters.hra", (o) => adapters.hra({ r: 2, ...o })],
+    ["adapters.oft", (o) => adapters.oft({ blockSize: 2, ...o })],
+    ["adapters.boft", (o) => adapters.boft({ blockSize: 2, ...o })],
+    ["adapters.loha", (o) => adapters.loha({ r: 2, ...o })],
+    ["adapters.lokr", (o) => adapters.lokr({ r: 2, ...o })],
+    ["adapters.lokh", (o) => adapters.lokh({ r: 2, ...o })],
+    ["adapters.vera", (o) => adapters.vera({ r: 2, ...o })],
+    ["adapters.sorsa", (o) => adapters.sorsa({ r: 2, ...o })],
+    ["adapters.polar", (o) => adapters.polar({ r: 2, ...o })],
+    ["adapters.spectralDrift", (o) => adapters.spectralDrift(m, m, o)],
+    ["lowrank.als", (o) => lowrank.als(m, { rank: 1, ...o })],
+    ["lowrank.alsMasked", (o) => lowrank.alsMasked(m, t.onesLike(m), { rank: 1, ...o })],
+    ["lowrank.hadamardAls", (o) => lowrank.hadamardAls(m, { ranks: [1, 1], ...o })],
+    ["lowrank.kroneckerDecomposition", (o) => lowrank.kroneckerDecomposition(m, { a: [1, 1], b: [2, 2], ...o })],
+    ["safetensors.serialize", (o) => t.safetensors.serialize({ m }, undefined, o)],
+  ];
+  for (const [name, call] of calls) {
+    // the options as given work (the table's calls are right) ...
+    await call({});
+    // ... and one more, unknown name is refused by name
+    rejects(() => call({ notAnOption: 1 }), `${name.split(".").pop()}: `, '"notAnOption"');
+  }
 });
