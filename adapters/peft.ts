@@ -5,6 +5,7 @@
  * @module
  */
 import { FormatError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { diag, matrixTranspose } from "../core/ops/mod.ts";
 import { key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -536,6 +537,18 @@ export function fromPeft(opts: FromPeftOptions): FromPeftResult {
   if (!config || typeof config !== "object" || typeof config.peft_type !== "string") {
     throw new FormatError(`fromPeft: config must be an object with a string peft_type, got ${JSON.stringify(config)}`);
   }
+  checkOptions(
+    "fromPeft",
+    opts,
+    optionKeys<FromPeftOptions>({
+      config: true,
+      base: true,
+      tensors: true,
+      adapterName: true,
+      baseIsResidual: true,
+      module: true,
+    }),
+  );
   const type = config.peft_type.toUpperCase();
   const read = READERS[type];
   if (!read) {

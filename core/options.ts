@@ -31,6 +31,8 @@ const ALIASES: Record<string, readonly string[]> = {
   axes: ["axis"],
   keepdim: ["keepdims"],
   seed: ["key"],
+  torchdtype: ["dtype"],
+  device: ["backend"],
   low: ["min"],
   high: ["max"],
   minval: ["min"],

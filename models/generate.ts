@@ -4,6 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { slice, tensor } from "../core/ops/mod.ts";
 import { scope } from "../core/memory.ts";
 import { foldIn, type Key, uniform } from "../core/random.ts";
@@ -60,6 +61,18 @@ export async function generate<P>(
   if (!opts || typeof opts !== "object") {
     throw new ShapeError("generate: give the options, e.g. generate(model, params, ids, { maxNewTokens: 16 })");
   }
+  checkOptions(
+    "generate",
+    opts,
+    optionKeys<GenerateOptions>({
+      maxNewTokens: true,
+      temperature: true,
+      topK: true,
+      key: true,
+      eosTokenId: true,
+      onToken: true,
+    }),
+  );
   const n = opts.maxNewTokens;
   if (!Number.isInteger(n) || n < 0) {
     throw new ShapeError(`generate: maxNewTokens must be a non-negative integer, got ${n}`);

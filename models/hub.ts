@@ -14,6 +14,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { downloadFile, HubApiError, listFiles } from "@huggingface/hub";
 import { BackendError, FormatError, TangentError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 
 /** Options of {@link resolveModel}. */
 export interface ResolveOptions {
@@ -126,6 +127,11 @@ function pickleOnly(where: string, files: "model" | "adapter"): FormatError {
  * ```
  */
 export async function resolveModel(idOrDir: string, opts: ResolveOptions = {}): Promise<string> {
+  checkOptions(
+    "resolveModel",
+    opts,
+    optionKeys<ResolveOptions>({ cacheDir: true, revision: true, fetch: true, onProgress: true, files: true }),
+  );
   const files = opts.files ?? "model";
   const required = REQUIRED[files];
   const local = await stat(idOrDir).catch(() => undefined);

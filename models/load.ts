@@ -7,6 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isFloat } from "../core/dtype.ts";
 import { FormatError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { astype, matrixTranspose } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type ModelConfig, parseConfig } from "./config.ts";
@@ -94,6 +95,7 @@ export async function loadModel(
   source: string | readonly string[] | ModelSource,
   opts: LoadModelOptions = {},
 ): Promise<CausalLM> {
+  checkOptions("loadModel", opts, optionKeys<LoadModelOptions>({ dtype: true, backend: true }), '{ dtype: "float64" }');
   const dtype = opts.dtype ?? "float32";
   if (source === null || (typeof source !== "string" && typeof source !== "object")) {
     throw new FormatError(

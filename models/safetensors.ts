@@ -11,6 +11,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
 import { type DType, float16Array, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
+import { checkOptions } from "../core/options.ts";
 import { Tensor } from "../core/tensor.ts";
 import { decodeBF16, decodeF16 } from "./half.ts";
 import { BITS, isObject, JSON_, MAX_HEADER, show, toPath } from "./safetensors_format.ts";
@@ -419,6 +420,7 @@ function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loade
  * ```
  */
 export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOptions = {}): Promise<Loaded> {
+  checkOptions("safetensors.read", opts, ["names", "dtype", "backend"], '{ dtype: "float64" }');
   const backend = opts.backend ? await loadBackend(opts.backend) : getBackend();
   if (pathOrBytes instanceof Uint8Array) {
     return loadBytes(pathOrBytes, opts, context(opts, backend, "safetensors.read: <bytes>"));
@@ -469,6 +471,7 @@ export async function readHeader(pathOrBytes: string | URL | Uint8Array): Promis
  * ```
  */
 export function deserialize(bytes: Uint8Array, opts: DeserializeOptions = {}): Loaded {
+  checkOptions("safetensors.deserialize", opts, ["names", "dtype"], '{ dtype: "float64" }');
   return loadBytes(bytes, opts, context(opts, backendNamed("cpu"), "safetensors.deserialize: <bytes>"));
 }
 

@@ -168,3 +168,39 @@ Deno.test("options: every public function that takes options names an unknown on
     rejects(() => call({ notAnOption: 1 }), `${name.split(".").pop()}: `, '"notAnOption"');
   }
 });
+
+Deno.test("options: the model functions name an unknown option too", async () => {
+  const dir = "../shared/fixtures/models/tiny_gpt2";
+  const model = await t.loadModel(dir);
+  const reject = async (f: () => Promise<unknown>, ...words: string[]) => {
+    const err = await f().then(() => undefined, (e) => e);
+    assert.ok(err instanceof t.DomainError, `expected a DomainError, got ${err}`);
+    for (const w of words) assert.ok(err.message.includes(w), `"${err.message}" lacks "${w}"`);
+  };
+  await reject(() => t.loadModel(dir, { torch_dtype: "float64" } as never), "loadModel:", '"torch_dtype"', '"dtype"');
+  await reject(() => t.loadModel(dir, "float64" as never), "loadModel:", '{ dtype: "float64" }');
+  const ids = t.tensor([[1, 2]], { dtype: "int32" });
+  await reject(
+    () => t.generate(model, model.params, ids, { max_new_tokens: 2 } as never),
+    "generate:",
+    '"max_new_tokens"',
+    '"maxNewTokens"',
+  );
+  await reject(
+    () => t.generate(model, model.params, ids, { maxNewTokens: 2, top_k: 5 } as never),
+    '"top_k"',
+    '"topK"',
+  );
+  await reject(
+    async () => t.adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }), targets: "c_proj" } as never),
+    "adaptModel:",
+    '"targets"',
+    '"target"',
+  );
+  await reject(() => t.safetensors.read(`${dir}/model.safetensors`, { device: "cpu" } as never), '"device"');
+  await reject(
+    () => t.loadPeftAdapter(model, "../shared/fixtures/models/tiny_gpt2_lora_adapter", { adapter: {} } as never),
+    '"adapter"',
+    '"adapters"',
+  );
+});
