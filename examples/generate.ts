@@ -64,8 +64,24 @@ async function main(): Promise<void> {
   const model: CausalLM<unknown> = o.adapter ? await loadPeftAdapter(base, resolve(String(o.adapter))) : base;
   const tokenizer = await loadTokenizer(dir);
   checkByteVocabulary(String(o.model), tokenizer.kind, base.config.vocabSize);
-  const ids = tokenizer.encode(String(o.prompt));
-  if (!ids.length) throw new TangentError("generate: the prompt encodes to no tokens; give a non-empty --prompt");
+  const prompt = String(o.prompt);
+  const ids = tokenizer.encode(prompt);
+  // characters the tokenizer has no token for are dropped (as Hugging Face's tokenizers drop them): name them
+  const kept = tokenizer.decode(ids, { skipSpecialTokens: true });
+  const lost = [...new Set([...prompt].filter((c) => c.trim() !== "" && !kept.includes(c)))];
+  const lostText = lost.map((c) => JSON.stringify(c)).join(", ");
+  if (!ids.length) {
+    throw new TangentError(
+      prompt.trim() === ""
+        ? "generate: the prompt is empty; give a non-empty --prompt"
+        : `generate: the prompt encodes to no tokens: the tokenizer has none for ${lostText}; use characters of the model's vocabulary`,
+    );
+  }
+  if (lost.length) {
+    console.error(
+      `note: the tokenizer has no token for ${lostText}: the model reads the prompt as ${JSON.stringify(kept)}`,
+    );
+  }
   const temperature = Number(o.temperature ?? 0);
   const out = await generate(model, model.params, tensor([ids], { dtype: "int32" }), {
     maxNewTokens: intOption("max-new-tokens", o["max-new-tokens"], 32),
