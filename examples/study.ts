@@ -71,7 +71,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   seq: {
     type: "string",
     value: "<n>",
-    help: "letters per example (built-in task, default 6) or tokens per window (--data, default 64)",
+    help: "letters per example (built-in task, default 6; another length pretrains a new base model) or tokens per " +
+      "window (--data, default 64)",
   },
   backend: { type: "string", value: "cpu|webgpu", help: "where to compute", default: "cpu" },
   dtype: {
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
       seed,
       backend,
       length: o.seq === undefined ? undefined : intOption("seq", o.seq, 6),
+      onPretrain: (reason) => console.error(`pretraining the default GPT-2: ${reason}`),
       onProgress: (s, n, loss) => {
         bar ??= progress({ label: "pretraining the default GPT-2", total: n });
         if (s > 0) bar.tick(s, { loss });

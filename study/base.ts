@@ -85,14 +85,23 @@ export async function defaultBaseModel(opts: {
   /** Letters per example (default 6). */
   length?: number;
   backend?: "cpu" | "webgpu";
+  /** Called once before pretraining with why the folder's model is not reused. */
+  onPretrain?: (reason: string) => void;
   onProgress?: (step: number, total: number, loss: number) => void;
 }): Promise<BaseModel> {
   const settings = baseSettings(opts);
   const task = transductionTask({ rule: "reverse", alphabet: settings.alphabet, length: settings.length, seed: 1 });
   const recordPath = join(opts.dir, "pretraining.json");
+  let reason = `no pretrained base model in ${opts.dir} yet`;
   try {
     const record = JSON.parse(await readFile(recordPath, "utf8"));
-    if (JSON.stringify(record.settings) === JSON.stringify(settings)) {
+    const differ = Object.keys(settings).filter((k) =>
+      JSON.stringify(record.settings?.[k]) !== JSON.stringify(settings[k as keyof BaseSettings])
+    );
+    reason = `the base model in ${opts.dir} was pretrained with ` +
+      differ.map((k) => `${k} ${JSON.stringify(record.settings?.[k])}`).join(", ") + `; this run asks for ` +
+      differ.map((k) => `${k} ${JSON.stringify(settings[k as keyof BaseSettings])}`).join(", ");
+    if (differ.length === 0) {
       const model = await loadModel(opts.dir, { backend: opts.backend });
       return {
         model,
@@ -105,6 +114,7 @@ export async function defaultBaseModel(opts: {
   } catch (e) {
     if ((e as { code?: string }).code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
   }
+  opts.onPretrain?.(reason);
   const vocab = task.vocabulary;
   const config = parseConfig({
     architectures: ["GPT2LMHeadModel"],

@@ -29,7 +29,12 @@ Deno.test("defaultBaseModel: a run stopped after the weights changed leaves no r
     await Deno.writeTextFile(`${dir}/pretraining.json`, JSON.stringify({ settings: old, accuracy: 1 }));
     // stopped after the weights are written: tokenizer.json cannot be (a folder holds its name)
     await mkdir(`${dir}/tokenizer.json`);
-    await assert.rejects(() => defaultBaseModel({ dir, quick: true, length: 2, seed: 0 }));
+    const reasons: string[] = [];
+    await assert.rejects(() =>
+      defaultBaseModel({ dir, quick: true, length: 2, seed: 0, onPretrain: (r) => reasons.push(r) })
+    );
+    // why it pretrained, for the CLI to say (a --seq or --seed of its own silently cost a new pretraining)
+    assert.deepEqual(reasons, [`the base model in ${dir} was pretrained with seed 1; this run asks for seed 0`]);
     assert.ok((await stat(`${dir}/model.safetensors`)).isFile(), "this run's weights were written");
     const record = await readFile(`${dir}/pretraining.json`, "utf8").catch(() => undefined);
     assert.equal(record, undefined, `the old record still vouches for the new weights: ${record}`);
