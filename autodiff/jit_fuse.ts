@@ -1,6 +1,6 @@
 /**
  * How `jit` plans a replay: one step per primitive application, or, on the CPU, one generated
- * kernel per run of elementwise applications (and a sum/max/min over one run of axes ending it),
+ * kernel per run of elementwise applications (and a sum/prod/max/min over one run of axes ending it),
  * built by `core/backend/cpu/fuse.ts`.
  * @module
  * @internal
@@ -143,13 +143,13 @@ export function fuseChains(
 type Node = { rec: Rec; ins: number[]; outs: number[] };
 
 /**
- * A sum, max or min of a value the group produces, over one run of consecutive axes, in float32 or
+ * A sum, product, max or min of a value the group produces, over one run of consecutive axes, in float32 or
  * float64: the eager kernel (`core/backend/cpu/reduce.ts`) reduces the run `[outer, R, inner]` in
  * place (row by row over the last axes, a sweep of float64 column accumulators over leading ones),
  * an order the fused kernel repeats. Axes that are not one run are fused where the eager kernel's
  * move of them to the end moves only axes of extent 1 (`[A, 1, C]` over axes 0 and 2: the rows of
- * `A·C` as laid out); others (a strided gather first) and `prod` (no product in the fused kernels,
- * `core/backend/cpu/fuse.ts`) are not.
+ * `A·C` as laid out); others (a strided gather first) are not. A product is kept as the eager one
+ * runs it: one float64 running product per result, in index order, rounded once.
  */
 function reduceOf(
   n: Node,
@@ -159,7 +159,7 @@ function reduceOf(
 ): { op: FusedReduce["op"]; rows: number; length: number; inner: number } | null {
   if (n.rec.prim.name !== "reduce" || n.ins.length !== 1) return null;
   const { op, axes } = n.rec.params as { op: string; axes: number[] };
-  if (op !== "sum" && op !== "max" && op !== "min") return null;
+  if (op !== "sum" && op !== "prod" && op !== "max" && op !== "min") return null;
   const a = avals[n.ins[0]];
   if (a.dtype !== "float32" && a.dtype !== "float64") return null;
   if (n.rec.outAvals[0].dtype !== a.dtype || size(a.shape) !== count) return null;

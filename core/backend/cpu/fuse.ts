@@ -7,7 +7,7 @@
  * exp, log, sin, cos, erf (float32 also tanh), comparisons, where and casts to and from bool becomes
  * a WebAssembly SIMD kernel (`wasm/fused_kernel.ts`: four float32 or two float64 lanes at a time, in
  * place in the Wasm memory; `Math.*` operations call the imported builtin lane by lane), which may
- * also end in a sum, max or min over one run of axes (the reduced value never stored). Any other
+ * also end in a sum, product, max or min over one run of axes (the reduced value never stored). Any other
  * chain (log1p, expm1, float64 tanh: slower as Wasm imports; int32, float16, float32 mixed with
  * float64) becomes a generated JavaScript loop (`new Function`). Every intermediate is rounded to
  * its dtype exactly as the one-op kernels store it (float32 through `Math.fround` or float32
@@ -46,7 +46,7 @@ export interface FusedStep {
  */
 export interface FusedReduce {
   /** The reduction. */
-  op: "sum" | "max" | "min";
+  op: "sum" | "prod" | "max" | "min";
   /** The value number reduced. */
   value: number;
   /** Number of results. */

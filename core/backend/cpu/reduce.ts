@@ -45,6 +45,16 @@ function combine(op: ReduceOp, acc: string, int32 = false): string {
   }
 }
 
+/**
+ * The value stored for a finished `acc`: a product's NaN as the one quiet NaN. The sign of a NaN a
+ * product meets twice (∞ · 0 gives −NaN on x86, a NaN input +NaN) is that of the multiplication's
+ * first operand, which the JIT may swap; stored as it came, the same product gave either sign by
+ * tier, and jit's fused product (`wasm/fused_kernel.ts`) could not repeat it.
+ */
+function result(op: ReduceOp, acc: string): string {
+  return op === "prod" ? `(${acc} === ${acc} ? ${acc} : NaN)` : acc;
+}
+
 function size(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -109,7 +119,7 @@ for (let a = 0; a < outer; a++) {
 for (let a = 0; a < outer; a++) {
   let s = ${INIT[op]};
   for (let r = 0; r < R; r++) { const v = src[p++]; ${combine(op, "s", int32)} }
-  out[a] = s;
+  out[a] = ${result(op, "s")};
 }`,
     ])(src, out, outer, R);
   } else if (op === "sum" && inner >= 8) {
@@ -147,7 +157,7 @@ for (let a = 0; a < outer; a++) {
     for (let i = 0; i < inner; i++) { const v = src[p++]; ${combine(op, "acc[i]", int32)} }
   }
   const d = a * inner;
-  for (let i = 0; i < inner; i++) out[d + i] = acc[i];
+  for (let i = 0; i < inner; i++) out[d + i] = ${result(op, "acc[i]")};
 }`,
     ])(src, out, outer, R, inner);
   }

@@ -2,9 +2,9 @@
  * Generator of the WebAssembly SIMD kernels of `jit`'s fused elementwise chains (`../fuse.ts`): one
  * function per chain structure that walks `rows × len` elements, computes every step of the chain
  * four float32 lanes (`f32x4`) or two float64 lanes (`f64x2`) at a time in registers, writes only
- * the values used after the chain, and can end in a reduction over one run of axes (each row for
- * the last axes, all axes as one row, or a column sweep for leading or middle axes) whose results
- * are the only thing it stores for the reduced value.
+ * the values used after the chain, and can end in a sum, product, max or min over one run of axes
+ * (each row for the last axes, all axes as one row, or a column sweep for leading or middle axes)
+ * whose results are the only thing it stores for the reduced value.
  *
  * Bit for bit the eager kernels' values:
  * - float32 `+ − × ÷` and `sqrt` are correctly rounded in `f32x4` as `Math.fround` of the float64
@@ -12,9 +12,11 @@
  *   rule `x > y || x ≠ x ? x : y`; comparisons give lane masks, `where` selects bits.
  * - A sum of 64 or more elements per row keeps the eager kernel's four float64 partial sums
  *   (element `4k + q` into partial `q`, the rest into the first, then `(s0 + s1) + (s2 + s3)`): two
- *   `f64x2` accumulators hold the four. Shorter sums, max and min combine lane by lane in index
- *   order in float64, as the eager loop does (max/min in order: which of two equal zeros wins
- *   depends on it).
+ *   `f64x2` accumulators hold the four. Shorter sums, products (of any length: the eager product
+ *   has no partials), max and min combine lane by lane in index order in float64, as the eager loop
+ *   does (a product in order: where it overflows or underflows, and every rounding, depend on it;
+ *   max/min: which of two equal zeros wins); a product's NaN is stored as the quiet NaN, as the
+ *   eager kernel stores it (the sign of a NaN met twice follows the operand order the JIT chose).
  * - Over leading or middle axes (`[outer, R, inner]` with inner > 1) each result column keeps a
  *   float64 accumulator in the memory, combined row after row as the eager sweep does; lanes are
  *   distinct columns, so two or four are combined at a time without changing any column's order.
@@ -56,7 +58,10 @@ export type { Mode };
 const ARITH = new Set(["add", "sub", "mul", "div", "max", "min"]);
 const COMPARE = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 const UNARY = new Set(["neg", "abs", "sqrt", "floor", "sign", "erf"]);
-const REDUCE = new Set(["sum", "max", "min"]);
+const REDUCE = new Set(["sum", "prod", "max", "min"]);
+
+/** Each reduction's starting value. */
+const IDENTITY = { sum: 0, prod: 1, max: -Infinity, min: Infinity } as const;
 
 /** The chain's element type when every step has a SIMD form here; null otherwise. */
 export function wasmMode(chain: FusedChain): Mode | null {
@@ -425,7 +430,7 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
     const v = red!.value;
     const combine = () => {
       // S0 ← S0 ∘ X
-      if (red!.op === "sum") c.get(S[0]).get(X).raw(0xa0).set(S[0]);
+      if (red!.op === "sum" || red!.op === "prod") c.get(S[0]).get(X).raw(red!.op === "sum" ? 0xa0 : 0xa2).set(S[0]);
       else {
         c.get(X).get(S[0]).get(X).get(S[0]).raw(red!.op === "max" ? 0x64 : 0x63);
         c.get(X).get(X).raw(0x62).or().select().set(S[0]);
@@ -454,6 +459,7 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
         c.set(ACC01);
         c.get(AJ).simdMem(SIMD.load, 0, 16 * h).set(ACC23);
         if (red!.op === "sum") c.get(ACC23).get(ACC01).simd(SIMD.f64x2Add);
+        else if (red!.op === "prod") c.get(ACC23).get(ACC01).simd(SIMD.f64x2Mul);
         else {
           c.get(ACC01).get(ACC23).get(ACC01).get(ACC23).simd(red!.op === "max" ? 0x4a : 0x49);
           c.get(ACC01).get(ACC01).simd(0x48).simd(SIMD.v128Or).simd(SIMD.v128Bitselect);
@@ -500,19 +506,23 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
     c.get(RR).i32(1).add().tee(RR).get(LEN).ltU().brIf(0);
     c.end();
   };
+  /** A product's result on the stack: a NaN as the one quiet NaN, as the eager kernel stores it. */
+  const quietNaN = () => {
+    if (red?.op === "prod") c.set(X).f64(NaN).get(X).get(X).get(X).raw(0x62).select();
+  };
   c.i32(0).set(ROW).i32(0).set(E);
   if (cols) c.i32(0).set(RI).i32(0).set(OB);
   c.loop(); // rows
   {
     if (cols) {
       // a new block of rows: every column's accumulator starts at the operation's identity
-      const init = red!.op === "sum" ? 0 : red!.op === "max" ? -Infinity : Infinity;
+      const init = IDENTITY[red!.op];
       c.block();
       c.get(RI).brIf(0);
       overColumns(() => c.get(ACCP).get(RR).i32(3).raw(OP.i32Shl).add().f64(init).mem(OP.f64Store, 3, 0));
       c.end();
     } else if (red) {
-      const init = red.op === "sum" ? 0 : red.op === "max" ? -Infinity : Infinity;
+      const init = IDENTITY[red.op];
       c.f64(init).set(S[0]);
       if (partial4) {
         c.f64(0).simd(SIMD.f64x2Splat).tee(ACC01).set(ACC23);
@@ -548,6 +558,7 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
       overColumns(() => {
         c.get(RED).get(OB).get(RR).add().i32(shift).raw(OP.i32Shl).add();
         c.get(ACCP).get(RR).i32(3).raw(OP.i32Shl).add().mem(OP.f64Load, 3, 0);
+        quietNaN();
         if (f32) c.raw(OP.f32DemoteF64).mem(OP.f32Store, 2, 0);
         else c.mem(OP.f64Store, 3, 0);
       });
@@ -558,6 +569,7 @@ function fusedFunction(chain: FusedChain, mode: Mode, calls: string[]): FuncDef 
       c.get(RED).get(ROW).i32(shift).raw(OP.i32Shl).add();
       c.get(S[0]);
       if (partial4) c.get(S[1]).raw(0xa0).get(S[2]).get(S[3]).raw(0xa0).raw(0xa0);
+      quietNaN();
       if (f32) c.raw(OP.f32DemoteF64).mem(OP.f32Store, 2, 0);
       else c.mem(OP.f64Store, 3, 0);
     }
