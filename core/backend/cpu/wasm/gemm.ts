@@ -22,26 +22,27 @@
  * changes a bit: every output is still summed in order of k from zero, one multiply-add a step.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges, about four
- * per thread) that `engine.ts` runs on the calling thread and its workers.
+ * per thread) that `engine.ts` runs on the calling thread and its workers. The packing of a pass and
+ * the placement of C's tiles are in `gemm_layout.ts`.
  * @module
  */
 import type { KernelShape } from "./gemm_kernel.ts";
 import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { findPanels, type Panels, reservePanels } from "./panels.ts";
+import { align, cBytes, cLayout, type Direct, type Float, pack, ranges, rawLen, roundUp } from "./gemm_layout.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
-
-/** The element arrays the kernels take. */
-export type Float = Float32Array | Float64Array;
+export type { Float } from "./gemm_layout.ts";
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
 let passBytesMax = 256 * 1024 * 1024;
 /** Products of at least this many flops (2·m·n·k) are run on several threads. */
 const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
-// function indices (EXPORTS): kernels with both operands packed, op(A) direct, op(B) direct; packing; + 5 for float64
-const GEMM_PP = 0, GEMM_DP = 1, GEMM_PD = 2, PACK_A = 3, PACK_B = 4;
+// function indices (EXPORTS): kernels with both operands packed, op(A) direct, op(B) direct (packing: 3, 4,
+// `gemm_layout.ts`); + 5 for float64
+const GEMM_PP = 0, GEMM_DP = 1, GEMM_PD = 2;
 // first function of the narrow float32 / float64 kernel sets
 const NARROW32 = fnIndex("gemmPP32n"), NARROW64 = fnIndex("gemmPP64n");
 
@@ -54,208 +55,6 @@ export function setPassBytes(bytes: number): number {
   passBytesMax = bytes;
   return old;
 }
-
-/** `count` split into `parts` nearly equal ranges `[start, end)` (empty ones dropped). */
-function ranges(count: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < parts; i++) {
-    const a = Math.floor((count * i) / parts), b = Math.floor((count * (i + 1)) / parts);
-    if (b > a) out.push([a, b]);
-  }
-  return out;
-}
-
-const roundUp = (x: number, q: number): number => Math.ceil(x / q) * q;
-const align = (x: number): number => roundUp(x, 64);
-/** Elements spanned by `rows` lanes of `kk` steps with strides `rs`, `ks`. */
-const rawLen = (rows: number, kk: number, rs: number, ks: number): number => (rows - 1) * rs + (kk - 1) * ks + 1;
-
-/**
- * Packs, in JS, what the Wasm packing leaves: the lanes of the last, partial panel `t` (`lanes` of
- * `w`; the rest zero) and the zero padding steps `k ≤ p < kp` of every panel.
- */
-function packRest(
-  src: Float,
-  off: number,
-  sq: number,
-  sk: number,
-  count: number,
-  k: number,
-  kp: number,
-  w: number,
-  kc: number,
-  dst: Float,
-  d0: number,
-): void {
-  const panels = Math.ceil(count / w), full = Math.floor(count / w), lanes = count - full * w;
-  for (let b0 = 0; b0 < kp; b0 += kc) {
-    const kcb = Math.min(kc, kp - b0), kb = Math.min(kcb, k - b0);
-    const base = d0 + b0 * panels * w;
-    if (lanes > 0) {
-      const d = base + full * kcb * w;
-      for (let p = 0; p < kb; p++) {
-        for (let x = 0; x < w; x++) dst[d + p * w + x] = x < lanes ? src[off + (full * w + x) * sq + (b0 + p) * sk] : 0;
-      }
-    }
-    if (kb < kcb) { for (let t = 0; t < panels; t++) dst.fill(0, base + (t * kcb + kb) * w, base + (t + 1) * kcb * w); }
-  }
-}
-
-/** One operand of a block product: its array, element offset and strides (lane, step), and its byte address in the memory (−1: copy it in). */
-interface Operand {
-  src: Float;
-  off: number;
-  /** Stride from lane to lane (row of op(A), column of op(B)). */
-  sq: number;
-  /** Stride from k step to k step. */
-  sk: number;
-  at: number;
-}
-
-/**
- * Where C's tiles go for one block: in place (whole tiles at `C + (i·n + j)·es`, the partial last
- * column panel and last row panel into scratch strips) or all into a padded scratch.
- */
-interface CLayout {
-  /** Tasks' C arguments per region: [cp, ldc, i0, i1, j0, j1] (panel ranges). */
-  regions: [number, number, number, number, number, number][];
-  /** Copies the scratch parts into C once the block is done. */
-  finish: () => void;
-}
-
-/**
- * The layout of C for the block of rows `i0 …` (mi of them) and columns `j0 …` (nj) of a product
- * writing `C[co + i·n + j]`; `cs` is a scratch region of `cBytes(...)` bytes.
- */
-function cLayout(
-  e: Engine,
-  s: KernelShape,
-  C: Float,
-  co: number,
-  n: number,
-  cAt: number,
-  i0: number,
-  mi: number,
-  j0: number,
-  nj: number,
-  cs: number,
-): CLayout {
-  const { es, mr, nr } = s;
-  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr), fullM = Math.floor(mi / mr), fullN = Math.floor(nj / nr);
-  const view = () => (es === 8 ? e.v64 : e.v32);
-  if (cAt < 0) {
-    // all tiles in a padded scratch, then the rows copied out
-    const ldc = np * nr;
-    return {
-      regions: [[cs, ldc * es, 0, mp, 0, np]],
-      finish: () => {
-        const v = view(), c0 = cs / es;
-        if (nj === ldc && n === nj) C.set(v.subarray(c0, c0 + mi * n), co + i0 * n);
-        else for (let i = 0; i < mi; i++) C.set(v.subarray(c0 + i * ldc, c0 + i * ldc + nj), co + (i0 + i) * n + j0);
-      },
-    };
-  }
-  const regions: CLayout["regions"] = [];
-  if (fullM > 0 && fullN > 0) regions.push([cAt + (co + i0 * n + j0) * es, n * es, 0, fullM, 0, fullN]);
-  // right strip: every row panel of the last, partial column panel (tile (ip, fullN) at cs + ip·mr·nr·es)
-  const right = fullN < np, bottom = fullM < mp && fullN > 0;
-  const bs = cs + (right ? mp * mr * nr * es : 0); // bottom strip: tile (fullM, jp) at bs + jp·nr·es
-  if (right) regions.push([cs - fullN * nr * es, nr * es, 0, mp, fullN, np]);
-  if (bottom) regions.push([bs - fullM * mr * fullN * nr * es, fullN * nr * es, fullM, mp, 0, fullN]);
-  return {
-    regions,
-    finish: () => {
-      const v = view();
-      if (right) {
-        const w = nj - fullN * nr, c0 = cs / es;
-        for (let i = 0; i < mi; i++) {
-          C.set(v.subarray(c0 + i * nr, c0 + i * nr + w), co + (i0 + i) * n + j0 + fullN * nr);
-        }
-      }
-      if (bottom) {
-        const w = fullN * nr, b0 = bs / es;
-        for (let i = fullM * mr; i < mi; i++) {
-          const r = i - fullM * mr;
-          C.set(v.subarray(b0 + r * w, b0 + (r + 1) * w), co + (i0 + i) * n + j0);
-        }
-      }
-    },
-  };
-}
-
-/** Scratch bytes `cLayout` needs for an mi × nj block (strips when C is in place, else the padded block). */
-function cBytes(s: KernelShape, inPlace: boolean, mi: number, nj: number): number {
-  const { es, mr, nr } = s;
-  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
-  return inPlace ? es * (mp * mr * nr + mr * np * nr) + 128 : es * mp * mr * np * nr;
-}
-
-/**
- * Packs one k pass of the A block (mi lanes) and B block (nj lanes) into `ap` / `bp`: whole panels
- * in Wasm (split among threads), the partial panel and padding in JS; an operand the kernel reads in
- * place (`direct`) is not packed. An operand not in the memory is first copied to `raw`. Returns
- * the byte addresses of the two blocks as the kernel reads them (direct: the operand, else packed).
- */
-function pack(
-  e: Engine,
-  s: KernelShape,
-  fn0: number,
-  a: Operand,
-  b: Operand,
-  mi: number,
-  nj: number,
-  kk: number,
-  kp: number,
-  ap: number,
-  bp: number,
-  rawA: number,
-  rawB: number,
-  direct: Direct,
-  parallel: boolean,
-  nThreads: number,
-  packedA = false,
-  packedB = false,
-): [number, number] {
-  const { es, mr, nr } = s;
-  const view = es === 8 ? e.v64 : e.v32;
-  // (an operand whose panels are already at ap / bp, from the panel cache, is neither placed nor packed)
-  const packA = direct !== "A" && !packedA, packB = direct !== "B" && !packedB;
-  const place = (o: Operand, lanes: number, raw: number, need: boolean) => {
-    if (!need) return -1;
-    if (o.at >= 0) return o.at + o.off * es;
-    const len = rawLen(lanes, kk, o.sq, o.sk);
-    view.set(o.src.subarray(o.off, o.off + len), raw / es);
-    return raw;
-  };
-  const srcA = place(a, mi, rawA, packA || direct === "A"), srcB = place(b, nj, rawB, packB || direct === "B");
-  const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
-  // packing a few thousand elements takes microseconds: sharing it would cost a wake-up of and a
-  // wait for a worker (tens of microseconds, more on a loaded machine)
-  const packed = (packA ? mi * kk : 0) + (packB ? nj * kk : 0);
-  if (packed < PACK_PARALLEL_MIN) nThreads = 1;
-  const tasks: number[][] = [];
-  if (packA) {
-    for (const [t0, t1] of ranges(Math.floor(mi / mr), nThreads)) {
-      tasks.push([fn0 + PACK_A, srcA, a.sq, a.sk, t0, t1, kk, kp, ap, mp]);
-    }
-  }
-  if (packB) {
-    for (const [t0, t1] of ranges(Math.floor(nj / nr), nThreads)) {
-      tasks.push([fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np]);
-    }
-  }
-  runTasks(e, tasks, parallel && nThreads > 1, () => {
-    if (packA) packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
-    if (packB) packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
-  });
-  return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp];
-}
-
-/** Fewest elements packed in one pass for which the packing is shared among threads. */
-const PACK_PARALLEL_MIN = 1 << 16;
-
-/** Which operand the kernel reads where it is ("A", "B") or none (""). */
-type Direct = "" | "A" | "B";
 
 /**
  * A row-major op(A) is read in place for up to this many times `directMaxPanels` column panels: its
