@@ -11,6 +11,8 @@ import type { Tensor } from "../core/tensor.ts";
 import type { FloatDType, Manifold } from "./manifold.ts";
 import type { Point } from "./point.ts";
 import { mul } from "../core/ops/mod.ts";
+import { DomainError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 
 /** Options of the manifold arbitraries. */
 export interface ManifoldArbOptions {
@@ -24,6 +26,19 @@ export interface PointAndTangent<M extends Manifold = Manifold> {
   x: Point<M>;
   /** A Gaussian tangent vector at x. */
   u: Tensor;
+}
+
+const ARB_KEYS = optionKeys<ManifoldArbOptions>({ dtype: true });
+const AMBIENT_KEYS = optionKeys<AmbientArbOptions>({ dtype: true, scale: true });
+
+function checkArbOptions(op: string, opts: AmbientArbOptions, keys: readonly string[]): void {
+  checkOptions(op, opts, keys, `{ dtype: "float64" }`);
+  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
+    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
+  }
+  if (opts.scale !== undefined && !(typeof opts.scale === "number" && Number.isFinite(opts.scale))) {
+    throw new DomainError(`${op}: option scale must be a finite number, got ${String(opts.scale)}`);
+  }
 }
 
 const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 });
@@ -40,6 +55,7 @@ const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 
  * ```
  */
 export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOptions = {}): fc.Arbitrary<Point<M>> {
+  checkArbOptions("arbitraryPoint", opts, ARB_KEYS);
   return seeds().map((s) => m.random(split(key(s))[0], { dtype: opts.dtype ?? "float64" }) as Point<M>);
 }
 
@@ -58,6 +74,7 @@ export function arbitraryTangent<M extends Manifold>(
   m: M,
   opts: ManifoldArbOptions = {},
 ): fc.Arbitrary<PointAndTangent<M>> {
+  checkArbOptions("arbitraryTangent", opts, ARB_KEYS);
   return seeds().map((s) => {
     const [kx, ku] = split(key(s));
     const x = m.random(kx, { dtype: opts.dtype ?? "float64" }) as Point<M>;
@@ -82,6 +99,7 @@ export interface AmbientArbOptions extends ManifoldArbOptions {
  * ```
  */
 export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+  checkArbOptions("arbitraryMatrix", opts, AMBIENT_KEYS);
   return seeds().map((s) => {
     const g = normal(foldIn(key(s), 0xa), shape, { dtype: opts.dtype ?? "float64" }); // a stream apart from points
     return opts.scale === undefined ? g : mul(g, opts.scale);
@@ -101,5 +119,6 @@ export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOption
  * ```
  */
 export function arbitraryAmbient(m: Manifold, opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+  checkArbOptions("arbitraryAmbient", opts, AMBIENT_KEYS);
   return arbitraryMatrix(m.shape, opts);
 }

@@ -3,14 +3,14 @@
  * built-in in float64 and float32, and what a user's own manifold should pass.
  *
  * With tol the dtype's tolerance (scaled by the sizes involved):
- * - random points satisfy the constraint: `violation(random()) ≤ tol`
+ * - random points satisfy the constraint: `violation(random()) ≤ tol`, and `randomTangent(x)` is tangent at x
  * - `project` lands on the manifold and is idempotent: `project(project(a)) = project(a)`
  * - `toTangent` gives tangent vectors and is idempotent
  * - `retract(x, 0) = x`
  * - the retraction is first order: `‖R(x, tu) − (x + tu)‖ ≤ C t²` for unit u (and, in float64,
  *   halving t divides the error by about 4)
  * - it stays on the manifold for large steps: `violation(R(x, 10u)) ≤ tol`
- * - `transport(x, y, v)` lies in the tangent space at y
+ * - `transport(x, y, v)` lies in the tangent space at y, and `transport(x, x, v) = v` for tangent v
  * - `egradToRgrad` matches the metric: `⟨rgrad(x, g), v⟩ₓ = ⟨g, v⟩` for tangent v, rgrad tangent
  * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
  * - `exp` (where present) is on the manifold, `exp(x, 0) = x`, and first order
@@ -19,6 +19,7 @@
  */
 import fc from "fast-check";
 import { DomainError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, broadcastTo, concat, div, min, mul, oneHot, sub, sum, tensor, zerosLike } from "../core/ops/mod.ts";
 import { svdvals } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -32,7 +33,10 @@ export interface ManifoldLawOptions {
   dtype?: FloatDType;
   /** Runs per property (default 20). */
   numRuns?: number;
-  /** fast-check seed (default: fast-check's). */
+  /**
+   * fast-check seed (default: a random one, which a failure's message prints): the same seed draws the
+   * same cases and reproduces the same failure.
+   */
   seed?: number;
   /** Absolute tolerance on violations and identities (default 1e-8 in float64, 2e-4 in float32). */
   tol?: number;
@@ -45,6 +49,83 @@ export interface ManifoldLawOptions {
   stepScale?: number;
   /** The constant C of the first-order law `‖R(x, tu) − (x + tu)‖ ≤ C t²` (default 4). */
   firstOrderConstant?: number;
+}
+
+const MANIFOLD_LAW_KEYS = optionKeys<ManifoldLawOptions>({
+  dtype: true,
+  numRuns: true,
+  seed: true,
+  tol: true,
+  largeStep: true,
+  stepScale: true,
+  firstOrderConstant: true,
+});
+
+/**
+ * Throws a DomainError unless each named option of `opts` is absent or a number of the kind the
+ * law suites need (`int`: a positive integer, `seed`: any integer, `pos`: a positive finite number).
+ * @internal
+ */
+export function checkLawNumbers(
+  op: string,
+  opts: object,
+  kinds: Readonly<Record<string, "int" | "seed" | "pos" | "nonneg">>,
+): void {
+  for (const [k, kind] of Object.entries(kinds)) {
+    const v = (opts as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    const ok = typeof v === "number" && Number.isFinite(v) &&
+      (kind === "int"
+        ? Number.isInteger(v) && v >= 1
+        : kind === "seed"
+        ? Number.isInteger(v)
+        : kind === "pos"
+        ? v > 0
+        : v >= 0);
+    if (!ok) {
+      const want = kind === "int"
+        ? "a positive integer"
+        : kind === "seed"
+        ? "an integer"
+        : kind === "pos"
+        ? "a positive finite number"
+        : "a finite number ≥ 0";
+      throw new DomainError(`${op}: option ${k} must be ${want}, got ${typeof v === "string" ? `"${v}"` : String(v)}`);
+    }
+  }
+}
+
+/**
+ * Runs one law with fast-check and, on failure, throws a DomainError that leads with the law and
+ * the measured error, then says where (`where`: sizes, dtype), the counterexample and how to
+ * replay it (fast-check's seed and path); an exception of another kind (a TypeError in the code
+ * under test) keeps its type, message and first stack frames.
+ * @internal
+ */
+export async function runLaw(
+  subject: string,
+  where: string,
+  name: string,
+  // deno-lint-ignore no-explicit-any
+  property: fc.IAsyncProperty<any>,
+  params: { numRuns: number; seed?: number },
+  showCounterexample: (c: unknown) => string,
+): Promise<void> {
+  const r = await fc.check(property, { numRuns: params.numRuns, seed: params.seed });
+  if (!r.failed) return;
+  const e = r.errorInstance;
+  let what: string;
+  if (e instanceof DomainError && e.message.startsWith(`${subject}: law `)) what = e.message.slice(subject.length + 2);
+  else if (e instanceof Error) {
+    const frames = (e.stack ?? "").split("\n").filter((l) => l.trim().startsWith("at ")).slice(0, 3);
+    what = `law "${name}" throws ${e.constructor.name}: ${e.message}${frames.length ? `\n${frames.join("\n")}` : ""}`;
+  } else what = `law "${name}" fails${e === undefined || e === null ? "" : `: ${String(e)}`}`;
+  const ce = r.counterexample === null ? "" : `; counterexample ${showCounterexample(r.counterexample[0])}`;
+  const replay = `replay: { seed: ${r.seed} } (fast-check path "${r.counterexamplePath}", after ${r.numRuns} run(s)` +
+    `${r.numShrinks ? `, ${r.numShrinks} shrink(s)` : ""})`;
+  const err = new DomainError(`${subject}: ${what}\n  ${where}${ce}; ${replay}`);
+  err.cause = e;
+  throw err;
 }
 
 /** One named law as a fast-check property. */
@@ -86,6 +167,7 @@ const dist = (a: Tensor, b: Tensor): Tensor => fro(sub(a, b));
  * ```
  */
 export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): ManifoldLaw[] {
+  checkManifoldLawOptions("manifoldLaws", opts);
   const dtype = opts.dtype ?? "float64";
   const tol = opts.tol ?? (dtype === "float64" ? 1e-8 : 2e-4);
   const large = opts.largeStep ?? 10;
@@ -100,8 +182,10 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
   const unit = (x: Point<Manifold>, u: Tensor): Tensor => div(u, m.norm(x, u));
   const scale = async (u: Tensor): Promise<number> => 1 + (await val(fro(u)));
 
-  law("random points satisfy the constraint", tangent, async ({ x }) => {
+  law("random points satisfy the constraint, random tangents are tangent", tangent, async ({ x, u }) => {
     await expectAtMost(m, "random", "violation(random)", m.constraintViolation(x), tol);
+    const s = await scale(u);
+    await expectAtMost(m, "randomTangent", "tangentViolation(x, randomTangent(x))", m.tangentViolation(x, u), tol * s);
   });
 
   law("project lands on the manifold and is idempotent", ambient, async (a) => {
@@ -125,7 +209,9 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
     const e = unit(x, u);
     const err = (t: number): Promise<number> => val(dist(m.retract(x, mul(e, t)), add(x, mul(e, t))));
     const t = 0.05, e1 = await err(t);
-    if (!(e1 <= C * t * t + tol)) fail(m, "first order", `‖R(x, tu) − (x + tu)‖ = ${e1} > ${C}t² at t = ${t}`);
+    if (!(e1 <= C * t * t + tol)) {
+      fail(m, "first order", `‖R(x, tu) − (x + tu)‖ = ${e1} > ${C}t² = ${C * t * t} at t = ${t}, ‖u‖ₓ = 1`);
+    }
     if (dtype === "float64" && e1 > 1e-9) {
       const e2 = await err(t / 2);
       if (!(e1 / e2 >= 3)) fail(m, "first order", `error ratio for t, t/2 is ${e1 / e2} (< 3): not O(t²)`);
@@ -139,18 +225,17 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
     });
   }
 
-  law("transport lands in the destination's tangent space", fc.tuple(tangent, ambient), async ([{ x, u }, a]) => {
-    const y = m.retract(x, mul(u, stepScale));
-    const v = m.toTangent(x, a);
-    const w = m.transport(x, y, v);
-    await expectAtMost(
-      m,
-      "transport",
-      "tangentViolation(y, transport(x, y, v))",
-      m.tangentViolation(y, w),
-      tol * (await scale(v)),
-    );
-  });
+  law(
+    "transport lands in the destination's tangent space, and transport(x, x, v) = v",
+    fc.tuple(tangent, ambient),
+    async ([{ x, u }, a]) => {
+      const y = m.retract(x, mul(u, stepScale));
+      const v = m.toTangent(x, a), s = await scale(v);
+      const w = m.transport(x, y, v);
+      await expectAtMost(m, "transport", "tangentViolation(y, transport(x, y, v))", m.tangentViolation(y, w), tol * s);
+      await expectAtMost(m, "transport", "‖transport(x, x, v) − v‖", dist(m.transport(x, x, v), v), tol * s);
+    },
+  );
 
   law("egradToRgrad matches the metric", fc.tuple(tangent, ambient), async ([{ x, u }, g]) => {
     const r = m.egradToRgrad(x, g), s = await scale(g);
@@ -178,7 +263,9 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
       if (m.dim === 0) return;
       const e = unit(x, u), t = 0.05;
       const e1 = await val(dist(exp(x, mul(e, t)), add(x, mul(e, t))));
-      if (!(e1 <= C * t * t + tol)) fail(m, "exp", `‖exp(x, tu) − (x + tu)‖ = ${e1} > ${C}t² at t = ${t}`);
+      if (!(e1 <= C * t * t + tol)) {
+        fail(m, "exp", `‖exp(x, tu) − (x + tu)‖ = ${e1} > ${C}t² = ${C * t * t} at t = ${t}, ‖u‖ₓ = 1`);
+      }
     });
   }
   law("dim is the rank of toTangent", tangent, async ({ x }) => {
@@ -189,15 +276,21 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
       return m.toTangent(x, e).reshape([size, 1]);
     });
     const s = await svdvals(concat(cols, 1)).data();
-    const rank = Array.from(s).filter((v) => v > (dtype === "float64" ? 1e-8 : 1e-3) * Math.max(1, s[0])).length;
+    // singular values below the rank threshold (at least tol: a looser tol accepts a looser projection) count as 0
+    const cut = Math.max(dtype === "float64" ? 1e-8 : 1e-3, opts.tol ?? 0) * Math.max(1, s[0]);
+    const rank = Array.from(s).filter((v) => v > cut).length;
     if (rank !== m.dim) fail(m, "dim", `toTangent has rank ${rank}, but dim = ${m.dim}`);
   });
   return laws;
 }
 
 /**
- * Runs every manifold law on `m` (see the module doc); throws on the first failure with the
- * counterexample and its replay seed.
+ * Runs every manifold law on `m` (see the module doc). On the first failure it throws a DomainError
+ * whose first line names the manifold, the law and the measured error against its tolerance (or the
+ * exception the manifold threw, with its first stack frames), and whose second line gives the shape,
+ * dim and dtype, the counterexample (the point, tangent and ambient tensors) and the fast-check
+ * seed that replays it. Options are checked: an unknown name or a value of the wrong kind is a
+ * DomainError.
  * @param m the manifold
  * @param opts dtype (default float64), numRuns (default 20), seed, tolerance, large-step factor
  * @example
@@ -209,11 +302,25 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
  * ```
  */
 export async function checkManifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Promise<void> {
+  checkManifoldLawOptions("checkManifoldLaws", opts);
+  const dtype = opts.dtype ?? "float64";
+  const where = `point shape [${m.shape.join(", ")}], dim ${m.dim}, ${dtype}`;
   for (const { name, property } of manifoldLaws(m, opts)) {
-    try {
-      await fc.assert(property, { numRuns: opts.numRuns ?? 20, seed: opts.seed, includeErrorInReport: true });
-    } catch (e) {
-      throw new DomainError(`${m.name} (${opts.dtype ?? "float64"}): law "${name}" failed:\n${(e as Error).message}`);
-    }
+    await runLaw(m.name, where, name, property, { numRuns: opts.numRuns ?? 20, seed: opts.seed }, fc.stringify);
   }
+}
+
+function checkManifoldLawOptions(op: string, opts: ManifoldLawOptions): void {
+  checkOptions(op, opts, MANIFOLD_LAW_KEYS, '{ dtype: "float32", numRuns: 5 }');
+  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
+    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
+  }
+  if (opts.largeStep !== false) checkLawNumbers(op, opts, { largeStep: "pos" });
+  checkLawNumbers(op, opts, {
+    numRuns: "int",
+    seed: "seed",
+    tol: "nonneg",
+    stepScale: "pos",
+    firstOrderConstant: "pos",
+  });
 }
