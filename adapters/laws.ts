@@ -4,25 +4,29 @@
  *
  * On a random base layer (float64) and parameters perturbed away from their initial values (so
  * nothing sits at an identity start):
+ * - `trainableCount(p)` is the number of scalars in p, every parameter has the base weight's dtype,
+ *   and `regularizer(p)` is a finite scalar
  * - at `init` the adapted layer equals the base layer, where `adapter.identityAtInit` promises it
- * - `apply(p, f, x) = x · merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes
+ * - `apply(p, f, x) = x · merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`[1, batch, in]`
+ *   gives `[1, batch, out]`)
  * - `unmerge(p, f, merge(p, f)) = f.weight`
  * - `orthogonalFactors` are orthogonal (`‖QᵀQ − I‖_F ≤ orthoTol`), and every parameter that is a
  *   manifold point is on its manifold (`constraintViolation ≤ orthoTol`), also after `steps`
  *   optimizer steps when an optimizer is given
  * - the gradients of `sum(apply(p, f, x) ⊙ G) + regularizer(p)` with respect to every parameter
  *   leaf and to x match central finite differences (`checkGrad`)
- * - `trainableCount(p)` is the number of scalars in p, and `regularizer(p)` is a finite scalar
  * @module
  */
 import fc from "fast-check";
 import { DomainError } from "../core/errors.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { abs, add, eye, matmulT, max, mul, norm, reshape, sub, sum } from "../core/ops/mod.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { type Key, key as makeKey, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { grad } from "../autodiff/grad.ts";
 import { checkGrad, type CheckGradOptions } from "../autodiff/check.ts";
+import { checkLawNumbers, runLaw } from "../manifolds/laws.ts";
 import { type Adapter, countScalars, type Frozen, linear, type LinearBase } from "./adapter.ts";
 
 /** The structural optimizer interface the orthogonality law steps with (`manifolds` optimizers fit). */
@@ -45,7 +49,10 @@ export interface AdapterLawOptions {
   bias?: boolean;
   /** Runs per property (default 3). */
   numRuns?: number;
-  /** fast-check seed (default: fast-check's). */
+  /**
+   * fast-check seed (default: a random one, which a failure's message prints): the same seed draws the
+   * same cases and reproduces the same failure.
+   */
   seed?: number;
   /** Relative tolerance of the identities (default 1e-9). */
   tol?: number;
@@ -64,6 +71,50 @@ export interface AdapterLawOptions {
   detachedGradients?: readonly string[];
   /** Options of the gradient check (default rtol 1e-6, atol 1e-8·max(1, |loss|)). */
   gradCheck?: CheckGradOptions;
+}
+
+const ADAPTER_LAW_KEYS = optionKeys<AdapterLawOptions>({
+  out: true,
+  in: true,
+  batch: true,
+  bias: true,
+  numRuns: true,
+  seed: true,
+  tol: true,
+  perturb: true,
+  orthoTol: true,
+  optimizer: true,
+  steps: true,
+  detachedGradients: true,
+  gradCheck: true,
+});
+
+function checkAdapterLawOptions(op: string, opts: AdapterLawOptions): void {
+  checkOptions(op, opts, ADAPTER_LAW_KEYS, "{ numRuns: 3, seed: 1 }");
+  checkLawNumbers(op, opts, {
+    out: "int",
+    in: "int",
+    batch: "int",
+    numRuns: "int",
+    seed: "seed",
+    tol: "nonneg",
+    perturb: "nonneg",
+    orthoTol: "nonneg",
+    steps: "int",
+  });
+  if (opts.bias !== undefined && typeof opts.bias !== "boolean") {
+    throw new DomainError(`${op}: option bias must be true or false, got ${String(opts.bias)}`);
+  }
+  const o = opts.optimizer as Partial<LawOptimizer> | undefined;
+  if (o !== undefined && (typeof o?.init !== "function" || typeof o?.update !== "function")) {
+    throw new DomainError(
+      `${op}: option optimizer must have init(params) and update(grads, state, params), such as riemannianAdam({ lr: 1e-2 })`,
+    );
+  }
+  const d = opts.detachedGradients;
+  if (d !== undefined && (!Array.isArray(d) || d.some((k) => typeof k !== "string"))) {
+    throw new DomainError(`${op}: option detachedGradients must be an array of parameter keys, such as ["A", "B"]`);
+  }
 }
 
 /** One named adapter law as a fast-check property over seeds. */
@@ -95,9 +146,22 @@ function fail(a: AnyAdapter, law: string, detail: string): never {
   throw new DomainError(`${a.kind}: law "${law}" fails: ${detail}`);
 }
 
-async function expectClose(a: AnyAdapter, law: string, got: Tensor, want: Tensor, tol: number): Promise<void> {
+/** Fails unless `got` has `want`'s shape and `max|got − want| ≤ tol · max(1, max|want|)`. */
+async function expectClose(
+  a: AnyAdapter,
+  law: string,
+  what: [string, string],
+  got: Tensor,
+  want: Tensor,
+  tol: number,
+): Promise<void> {
+  if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
+    fail(a, law, `${what[0]} has shape [${got.shape.join(", ")}], ${what[1]} [${want.shape.join(", ")}]`);
+  }
   const err = await maxAbs(sub(got, want)), scale = Math.max(1, await maxAbs(want));
-  if (!(err <= tol * scale)) fail(a, law, `max|difference| = ${err} > ${tol} × ${scale}`);
+  if (!(err <= tol * scale)) {
+    fail(a, law, `max|${what[0]} − ${what[1]}| = ${err} > tol ${tol} × max(1, max|${what[1]}|) = ${tol * scale}`);
+  }
 }
 
 interface ManifoldLike {
@@ -142,6 +206,7 @@ function orthoError(q: Tensor): Tensor {
  * ```
  */
 export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): AdapterLaw[] {
+  checkAdapterLawOptions("adapterLaws", opts);
   const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
   const tol = opts.tol ?? 1e-9, orthoTol = opts.orthoTol ?? 1e-9, scale = opts.perturb ?? 0.1;
   const setup = (seed: number): Setup => {
@@ -164,11 +229,37 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
     });
   };
 
+  law(
+    "trainableCount counts the scalars of params, in the base layer's dtype; the regularizer is a finite scalar",
+    async (s) => {
+      const keys = leafKeys(s.params);
+      for (const [i, l] of treeLeaves(s.params).entries()) {
+        if (l.dtype !== s.base.weight.dtype) {
+          fail(
+            adapter,
+            "dtype",
+            `init made parameter ${keys[i] || i} [${
+              l.shape.join(", ")
+            }] ${l.dtype} for a ${s.base.weight.dtype} base ` +
+              `layer; make params in the base weight's dtype (floatDType(base))`,
+          );
+        }
+      }
+      const n = adapter.trainableCount(s.params);
+      if (n !== countScalars(s.params)) fail(adapter, "trainableCount", `${n} ≠ ${countScalars(s.params)} scalars`);
+      const r = adapter.regularizer(s.params);
+      if (r.size !== 1) fail(adapter, "regularizer", `regularizer(p) has shape [${r.shape.join(", ")}], not a scalar`);
+      const v = Number((await r.data())[0]);
+      if (!Number.isFinite(v)) fail(adapter, "regularizer", `regularizer(p) = ${v} is not finite`);
+    },
+  );
+
   law("at init the adapted layer equals the base layer (where promised)", async (s) => {
     if (!adapter.identityAtInit) return;
     await expectClose(
       adapter,
       "identity at init",
+      ["apply(init, x)", "base layer(x)"],
       adapter.apply(s.params0, s.frozen, s.x),
       linear(s.x, s.base.weight, s.base.bias),
       tol,
@@ -177,14 +268,31 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
 
   law("apply(p, f, x) = x·merge(p, f)ᵀ + bias, batch axes kept", async (s) => {
     const y = adapter.apply(s.params, s.frozen, s.x);
-    await expectClose(adapter, "apply = merge", y, linear(s.x, adapter.merge(s.params, s.frozen), s.frozen.bias), tol);
+    const viaMerge = linear(s.x, adapter.merge(s.params, s.frozen), s.frozen.bias);
+    await expectClose(adapter, "apply = merge", ["apply(p, f, x)", "x·merge(p, f)ᵀ + bias"], y, viaMerge, tol);
     const x3 = reshape(s.x, [1, batch, inF]);
-    await expectClose(adapter, "batch axes", reshape(adapter.apply(s.params, s.frozen, x3), [batch, out]), y, tol);
+    const y3 = adapter.apply(s.params, s.frozen, x3);
+    await expectClose(
+      adapter,
+      "batch axes",
+      ["apply on x of [1, batch, in]", "apply on x of [batch, in], as [1, batch, out]"],
+      y3,
+      reshape(y, [1, batch, out]),
+      tol,
+    );
   });
 
   law("unmerge(merge(W)) = W", async (s) => {
     const merged = adapter.merge(s.params, s.frozen);
-    await expectClose(adapter, "unmerge ∘ merge", adapter.unmerge(s.params, s.frozen, merged), s.frozen.weight, tol);
+    const back = adapter.unmerge(s.params, s.frozen, merged);
+    await expectClose(
+      adapter,
+      "unmerge ∘ merge",
+      ["unmerge(p, f, merge(p, f))", "f.weight"],
+      back,
+      s.frozen.weight,
+      tol,
+    );
   });
 
   law("orthogonal factors stay orthogonal, manifold parameters on their manifolds", async (s) => {
@@ -217,8 +325,19 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
     // loss(p, x) = sum(apply(p, f, x) ⊙ G) + regularizer(p), checked on every leaf not detached, and on x
     const skip = new Set(opts.detachedGradients ?? []);
     const leaves = treeLeaves(s.params);
+    const keys = leafKeys(s.params);
+    const unknown = [...skip].filter((k) => !keys.includes(k));
+    if (unknown.length) {
+      fail(
+        adapter,
+        "gradients",
+        `detachedGradients names ${unknown.map((k) => `"${k}"`).join(", ")}, not a key of params ` +
+          `(the keys are ${[...new Set(keys)].map((k) => `"${k}"`).join(", ")})`,
+      );
+    }
     const all = [...leaves, s.x];
-    const free = [...leafKeys(s.params).map((k) => !skip.has(k)), true];
+    const free = [...keys.map((k) => !skip.has(k)), true];
+    const names = [...keys.map((k, i) => leafName(keys, k, i)), "x"].filter((_, i) => free[i]);
     const loss = (...xs: Tensor[]) => {
       let j = 0;
       const args = all.map((t, i) => (free[i] ? xs[j++] : t));
@@ -231,20 +350,24 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
     try {
       checkGrad(loss, args, { rtol: 1e-6, atol, ...opts.gradCheck });
     } catch (e) {
-      fail(adapter, "gradients", (e as Error).message);
+      const inputs = names.map((n, i) => `${i} = ${n} [${args[i].shape.join(", ")}]`).join(", ");
+      fail(
+        adapter,
+        "gradients",
+        `of sum(apply(p, f, x) ⊙ G) + regularizer(p): ${(e as Error).message} (inputs: ${inputs})`,
+      );
     }
     return Promise.resolve();
   });
 
-  law("trainableCount counts the scalars of params; the regularizer is a finite scalar", async (s) => {
-    const n = adapter.trainableCount(s.params);
-    if (n !== countScalars(s.params)) fail(adapter, "trainableCount", `${n} ≠ ${countScalars(s.params)} scalars`);
-    const r = adapter.regularizer(s.params);
-    if (r.size !== 1) fail(adapter, "regularizer", `shape [${r.shape}] is not a scalar`);
-    const v = Number((await r.data())[0]);
-    if (!Number.isFinite(v)) fail(adapter, "regularizer", `value ${v} is not finite`);
-  });
   return laws;
+}
+
+/** `key` for a top-level leaf, `key.j` for the j-th leaf under one key. */
+function leafName(keys: readonly string[], k: string, i: number): string {
+  if (!k) return `leaf ${i}`;
+  const first = keys.indexOf(k), count = keys.filter((x) => x === k).length;
+  return count === 1 ? k : `${k}.${i - first}`;
 }
 
 /** The top-level key of each leaf of a params object, in `treeLeaves` order. */
@@ -257,18 +380,25 @@ function leafKeys(params: unknown): string[] {
 }
 
 /**
- * Runs every adapter law (`adapterLaws`) with fast-check; throws a DomainError naming the adapter,
- * the law and the measured discrepancy on the first failure. On a random float64 base layer
- * (`out` × `in`, with a bias) and parameters moved off their initial values by `perturb` (manifold
- * points retracted, so they stay on their manifolds), the laws are:
+ * Runs every adapter law (`adapterLaws`) with fast-check. On the first failure it throws a
+ * DomainError whose first line names the adapter, the law and the measured error against its
+ * tolerance (or the exception the adapter threw, with its first stack frames), and whose second
+ * line gives the base layer's sizes and the fast-check seed that replays it: pass that `seed` back
+ * to get the same failure. Options are checked: an unknown name or a value of the wrong kind is a
+ * DomainError. On a random float64 base layer (`out` × `in`, with a bias) and parameters moved off
+ * their initial values by `perturb` (manifold points retracted, so they stay on their manifolds),
+ * the laws are:
+ * - `trainableCount(p)` counts the scalars of `p`, each parameter has the base weight's dtype
+ *   (float64 here), and `regularizer(p)` is a finite scalar;
  * - at `init` the layer equals the base where `identityAtInit` is true;
- * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`);
+ * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`
+ *   gives `[1, batch, out]`);
  * - `unmerge(p, f, merge(p, f)) = f.weight`;
  * - each of `orthogonalFactors(p, f)` has `‖QᵀQ − I‖_F ≤ orthoTol` and each parameter that is a
  *   manifold point (`Point`) has `constraintViolation ≤ orthoTol`, also after `steps` steps of
  *   `optimizer` when one is given (so give your Riemannian optimizer to check it keeps them there);
- * - the gradients with respect to every parameter leaf and to x match finite differences;
- * - `trainableCount(p)` counts the scalars of `p`, and `regularizer(p)` is a finite scalar.
+ * - the gradients with respect to every parameter leaf and to x match finite differences (the
+ *   message names the parameter by its key: `input 1 … (inputs: 0 = A [8, 2], 1 = B [6, 2], …)`).
  * An adapter of your own is checked the same way (see `Adapter` in `adapters` for a full one).
  * @param adapter the adapter under test
  * @param opts sizes, tolerances, perturbation, optimizer, runs
@@ -283,7 +413,18 @@ function leafKeys(params: unknown): string[] {
  * ```
  */
 export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): Promise<void> {
+  checkAdapterLawOptions("checkAdapterLaws", opts);
+  const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
+  const where = `on a float64 ${out} × ${inF} base layer ${opts.bias === false ? "without" : "with"} a bias, ` +
+    `x of [${batch}, ${inF}], params perturbed by ${opts.perturb ?? 0.1}`;
   for (const law of adapterLaws(adapter, opts)) {
-    await fc.assert(law.property, { numRuns: opts.numRuns ?? 3, seed: opts.seed, includeErrorInReport: true });
+    await runLaw(
+      adapter.kind,
+      where,
+      law.name,
+      law.property,
+      { numRuns: opts.numRuns ?? 3, seed: opts.seed },
+      (c) => `the case drawn from key(${c})`,
+    );
   }
 }
