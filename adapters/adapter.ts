@@ -132,12 +132,16 @@ export function tangentTensorNames(tree: unknown, opts: PeftNameOptions = {}): R
  * A parameter-efficient adapter of one linear layer. Every function is pure; `params` is a pytree
  * (its leaves may be manifold points), `frozen` holds what is not trained.
  *
- * Laws (checked by `checkAdapterLaws` in `./testing`): `apply(p, f, x) = x·merge(p, f)ᵀ + bias`;
- * `unmerge(p, f, merge(p, f)) = f.weight`; at `init` the adapted layer equals the base where
- * `identityAtInit` says so; `trainableCount(p)` is the number of scalars in `p`.
+ * Laws (checked by `checkAdapterLaws` in `./testing`): `apply(p, f, x) = x·merge(p, f)ᵀ + bias`,
+ * keeping x's leading axes; `unmerge(p, f, merge(p, f)) = f.weight`; at `init` the adapted layer
+ * equals the base where `identityAtInit` says so; `trainableCount(p)` is the number of scalars in
+ * `p`, each in the base weight's dtype; `regularizer(p)` is a finite scalar; autodiff gradients
+ * match finite differences; manifold parameters and `orthogonalFactors` stay on their manifolds.
  *
  * A method of your own is an object of this shape: a manifold-constrained factor is a `Point` from
- * `manifolds` (train it with `riemannianAdam`), the base path goes through `frozenLinear`,
+ * `manifolds` (train it with `riemannianAdam`), the base path goes through `frozenLinear` (which
+ * treats its weight as a constant: a trainable term inside it, `frozenLinear(x, W + D)`, gets no
+ * gradient, and the gradient law reports `autodiff 0`),
  * `countScalars` and `zeroLike` fill in `trainableCount` and a `regularizer` the method lacks,
  * `peftConfig` (for `savePeftAdapter`) is `tangentPeftConfig` of a type name of your own, and
  * `loadPeftAdapter(model, dir, { adapters: { MY_TYPE: reader } })` reads the folder back. `toPeft`

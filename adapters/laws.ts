@@ -241,7 +241,8 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
             `init made parameter ${keys[i] || i} [${
               l.shape.join(", ")
             }] ${l.dtype} for a ${s.base.weight.dtype} base ` +
-              `layer; make params in the base weight's dtype (floatDType(base))`,
+              `layer; build them in the base weight's dtype (the dtype option of zeros, normal, M.random: ` +
+              `manifold points default to float32)`,
           );
         }
       }
