@@ -6,13 +6,14 @@
  * - random points satisfy the constraint: `violation(random()) ≤ tol`, and `randomTangent(x)` is tangent at x
  * - `project` lands on the manifold and is idempotent: `project(project(a)) = project(a)`
  * - `toTangent` gives tangent vectors and is idempotent
+ * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
  * - `retract(x, 0) = x`
  * - the retraction is first order: `‖R(x, tu) − (x + tu)‖ ≤ C t²` for unit u (and, in float64,
  *   halving t divides the error by about 4)
- * - it stays on the manifold for large steps: `violation(R(x, 10u)) ≤ tol`
- * - `transport(x, y, v)` lies in the tangent space at y, and `transport(x, x, v) = v` for tangent v
+ * - it stays on the manifold for large steps: `violation(R(x, 10u)) ≤ 10·tol`
+ * - `R(x, u)` is on the manifold for a Gaussian tangent u (times `stepScale`), `transport(x, y, v)`
+ *   lies in the tangent space at y = R(x, u), and `transport(x, x, v) = v` for tangent v
  * - `egradToRgrad` matches the metric: `⟨rgrad(x, g), v⟩ₓ = ⟨g, v⟩` for tangent v, rgrad tangent
- * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
  * - `exp` (where present) is on the manifold, `exp(x, 0) = x`, and first order
  * - `dim` is the rank of `toTangent` (the dimension of the tangent space)
  * @module
@@ -200,6 +201,17 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
     await expectAtMost(m, "toTangent", "‖toTangent(toTangent(a)) − toTangent(a)‖", dist(m.toTangent(x, u), u), tol * s);
   });
 
+  law("inner is symmetric and positive", fc.tuple(tangent, ambient), async ([{ x, u }, a]) => {
+    const v = m.toTangent(x, a), s = (await scale(u)) * (await scale(v));
+    await expectAtMost(m, "inner", "|⟨u, v⟩ − ⟨v, u⟩|", sub(m.inner(x, u, v), m.inner(x, v, u)).abs(), tol * s);
+    const uu = await val(m.inner(x, u, u));
+    if (m.dim > 0 && !(uu > 0)) fail(m, "inner", `⟨u, u⟩ = ${uu} is not positive for a random tangent u`);
+    const n = await val(m.norm(x, u));
+    if (!(Math.abs(n * n - uu) <= tol * s)) fail(m, "inner", `norm² = ${n * n} ≠ ⟨u, u⟩ = ${uu}`);
+    const c = broadcastTo(m.componentInner(x, u), m.shape);
+    if (!((await val(min(c))) >= 0)) fail(m, "inner", "componentInner has a negative entry");
+  });
+
   law("retract(x, 0) = x", tangent, async ({ x }) => {
     await expectAtMost(m, "retract(x, 0)", "‖R(x, 0) − x‖", dist(m.retract(x, zerosLike(x)), x), tol);
   });
@@ -226,10 +238,11 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
   }
 
   law(
-    "transport lands in the destination's tangent space, and transport(x, x, v) = v",
+    "retract lands on the manifold, transport in the destination's tangent space, transport(x, x, v) = v",
     fc.tuple(tangent, ambient),
     async ([{ x, u }, a]) => {
       const y = m.retract(x, mul(u, stepScale));
+      await expectAtMost(m, "retract", `violation(R(x, ${stepScale}u))`, m.constraintViolation(y), 10 * tol);
       const v = m.toTangent(x, a), s = await scale(v);
       const w = m.transport(x, y, v);
       await expectAtMost(m, "transport", "tangentViolation(y, transport(x, y, v))", m.tangentViolation(y, w), tol * s);
@@ -242,17 +255,6 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
     await expectAtMost(m, "egradToRgrad", "tangentViolation(rgrad)", m.tangentViolation(x, r), tol * s);
     const lhs = m.inner(x, r, u), rhs = mul(g, u).sum();
     await expectAtMost(m, "egradToRgrad", "|⟨rgrad, v⟩ₓ − ⟨g, v⟩|", sub(lhs, rhs).abs(), tol * s * (await scale(u)));
-  });
-
-  law("inner is symmetric and positive", fc.tuple(tangent, ambient), async ([{ x, u }, a]) => {
-    const v = m.toTangent(x, a), s = (await scale(u)) * (await scale(v));
-    await expectAtMost(m, "inner", "|⟨u, v⟩ − ⟨v, u⟩|", sub(m.inner(x, u, v), m.inner(x, v, u)).abs(), tol * s);
-    const uu = await val(m.inner(x, u, u));
-    if (m.dim > 0 && !(uu > 0)) fail(m, "inner", `⟨u, u⟩ = ${uu} is not positive for a random tangent u`);
-    const n = await val(m.norm(x, u));
-    if (!(Math.abs(n * n - uu) <= tol * s)) fail(m, "inner", `norm² = ${n * n} ≠ ⟨u, u⟩ = ${uu}`);
-    const c = broadcastTo(m.componentInner(x, u), m.shape);
-    if (!((await val(min(c))) >= 0)) fail(m, "inner", "componentInner has a negative entry");
   });
 
   if (typeof m.exp === "function") {

@@ -203,6 +203,19 @@ Deno.test("the kit catches a randomTangent that is not tangent, a wrong dim, a w
   }
 });
 
+Deno.test("the kit catches a retraction off the manifold with the large-step law off, and an inner product that is not one", async () => {
+  const plus = broken(S, "R(x, v) = x + v", { retract: (x: Tensor, v: Tensor) => add(x, v) });
+  // before: passed with largeStep: false (no other law looked at where R lands)
+  assert.match(
+    await lawError(plus, { largeStep: false }),
+    /law "retract" fails: violation\(R\(x, 1u\)\) = [\d.e-]+ > 1e-7/,
+  );
+  assert.match(await lawError(plus), /law "large step" fails: violation\(R\(x, 10u\)\)/);
+  // before: reported as a NaN in the first-order law, which normalises u by the norm
+  const cubic = broken(S, "⟨u, v⟩ = Σ u²v", { inner: (_x: Tensor, u: Tensor, v: Tensor) => sum(mul(mul(u, u), v)) });
+  assert.match(await lawError(cubic), /law "inner" fails: \|⟨u, v⟩ − ⟨v, u⟩\| = /);
+});
+
 Deno.test("the kit reports an exception in the manifold's own code under the law that ran it", async () => {
   const throwing = broken(S, "inner throws", {
     inner: () => (undefined as unknown as { x: Tensor }).x.abs(),
