@@ -3,7 +3,8 @@
 // and trains a LoRA layer (a jitted step), maps with vmap, writes and reads a safetensors file,
 // (b) imports every subpath of deno.json "exports" (`@tangent/tangent/adapters`, …: the same
 // functions as the root's namespaces), (c) runs the adapter laws through `@tangent/tangent/testing`,
-// and TypeScript checks a consumer file against the emitted declarations (strict, skipLibCheck off).
+// and TypeScript checks a consumer file against the emitted declarations (strict, skipLibCheck off),
+// with the DOM lib and without it (ES2022 and Node's globals: no WebAssembly namespace).
 import assert from "node:assert/strict";
 import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -129,6 +130,14 @@ await checkAdapterLaws(lora, { in: 4, out: 4 });
 export { adamw, als, arbitraryTensor, bytes, config, f, g, loaded, loraOf, q, state, stiefel, v };
 `;
 
+/** The globals @types/node declares that the package's declarations name (as Node's types declare them, shortened). */
+const NODE_GLOBALS = `declare class URL {
+  constructor(input: string | URL, base?: string | URL);
+  readonly href: string;
+}
+declare function fetch(input: string | URL, init?: object): Promise<unknown>;
+`;
+
 Deno.test({
   name:
     "the npm build: npm pack, npm install, Node takes a gradient, trains a LoRA layer and runs the laws; tsc checks the .d.ts",
@@ -209,7 +218,30 @@ Deno.test({
           files: ["main.ts"],
         }),
       );
-      await run("node", [join(await realpath(join(tools, "node_modules/typescript")), "bin/tsc"), "-p", "."], app);
+      const tsc = join(await realpath(join(tools, "node_modules/typescript")), "bin/tsc");
+      await run("node", [tsc, "-p", "."], app);
+
+      // a consumer without the DOM lib: ES2022 and, in the place of @types/node, the two globals of
+      // its that the models API names (URL and fetch; it has no WebAssembly): the declarations of the
+      // Wasm modules must not need the WebAssembly namespace
+      await writeFile(join(app, "node-globals.d.ts"), NODE_GLOBALS);
+      await writeFile(
+        join(app, "tsconfig.nodom.json"),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            target: "es2022",
+            module: "nodenext",
+            moduleResolution: "nodenext",
+            lib: ["es2022"],
+            types: [],
+            skipLibCheck: false,
+          },
+          files: ["main.ts", "node-globals.d.ts"],
+        }),
+      );
+      await run("node", [tsc, "-p", "tsconfig.nodom.json"], app);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

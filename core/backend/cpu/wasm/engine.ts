@@ -74,6 +74,12 @@ try {
 }
 `;
 
+/**
+ * `WebAssembly.Module` where the program's globals declare WebAssembly, else any object (as
+ * `WasmMemory` in `heap.ts`: the npm package's declarations need no WebAssembly namespace).
+ */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
+
 /** The instantiated module, its memory views and worker state. */
 export interface Engine {
   /** Kernel shapes compiled (float32, float64; and their narrow shapes for products of few rows). */
@@ -82,7 +88,7 @@ export interface Engine {
   n32: KernelShape;
   n64: KernelShape;
   heap: WasmHeap;
-  module: WebAssembly.Module;
+  module: WasmModule;
   fns: WasmFn[];
   ctrl: Int32Array;
   v32: Float32Array;

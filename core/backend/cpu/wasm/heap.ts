@@ -28,10 +28,18 @@ export const RESERVED_BYTES = 64 * 1024;
 /** Pages at creation (16 MiB). */
 const INITIAL_PAGES = 256;
 
+/**
+ * `WebAssembly.Memory` where the program's globals declare WebAssembly (Deno's, the DOM lib's), else
+ * the members the kernels use: the npm package's declarations then name no `WebAssembly` namespace,
+ * which a consumer without the DOM lib (ES2022 alone, or with @types/node) does not have.
+ */
+export type WasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer M } } } ? M
+  : { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(delta: number): number };
+
 /** The memory, how it was declared (modules must import it with the same limits), and whether tensors may live in it. */
 export interface WasmHeap {
   /** The memory every CPU Wasm module imports as `env.memory`. */
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Its limits, for `assemble`. */
   def: MemoryDef;
   /** Shared memory: views survive growth, tensors may live here, workers may run on it. */
