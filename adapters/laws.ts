@@ -2,7 +2,7 @@
  * The laws every adapter satisfies, as fast-check properties: what `checkAdapterLaws` runs on each
  * built-in adapter, and what a researcher's own adapter should pass.
  *
- * On a random base layer (float64) and parameters perturbed away from their initial values (so
+ * On a random base layer (float64, or float32 with `dtype`) and parameters perturbed away from their initial values (so
  * nothing sits at an identity start):
  * - `trainableCount(p)` is the number of scalars in p, every parameter has the base weight's dtype,
  *   and `regularizer(p)` is a finite scalar
@@ -47,6 +47,12 @@ export interface AdapterLawOptions {
   batch?: number;
   /** Give the base layer a bias (default true). */
   bias?: boolean;
+  /**
+   * Element type of the base layer, x and the cotangent (default float64). In float32 the default
+   * tolerances are 1e-5 and the gradients are still compared in float64 (`checkGrad` converts the
+   * parameters and x; the frozen float32 weight is exact in float64).
+   */
+  dtype?: "float32" | "float64";
   /** Runs per property (default 3). */
   numRuns?: number;
   /**
@@ -54,11 +60,14 @@ export interface AdapterLawOptions {
    * same cases and reproduces the same failure.
    */
   seed?: number;
-  /** Relative tolerance of the identities (default 1e-9). */
+  /** Relative tolerance of the identities (default 1e-9 in float64, 1e-5 in float32). */
   tol?: number;
   /** Standard deviation of the perturbation added to each parameter (default 0.1; manifold leaves are retracted). */
   perturb?: number;
-  /** Tolerance on `‖QᵀQ − I‖_F` of `orthogonalFactors` and on manifold parameters' `constraintViolation` (default 1e-9). */
+  /**
+   * Tolerance on `‖QᵀQ − I‖_F` of `orthogonalFactors` and on manifold parameters' `constraintViolation`
+   * (default 1e-9 in float64, 1e-5 in float32).
+   */
   orthoTol?: number;
   /** Optimizer to take `steps` steps with before checking orthogonality again (default: none). */
   optimizer?: LawOptimizer;
@@ -78,6 +87,7 @@ const ADAPTER_LAW_KEYS = optionKeys<AdapterLawOptions>({
   in: true,
   batch: true,
   bias: true,
+  dtype: true,
   numRuns: true,
   seed: true,
   tol: true,
@@ -102,6 +112,9 @@ function checkAdapterLawOptions(op: string, opts: AdapterLawOptions): void {
     orthoTol: "nonneg",
     steps: "int",
   });
+  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
+    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
+  }
   if (opts.bias !== undefined && typeof opts.bias !== "boolean") {
     throw new DomainError(`${op}: option bias must be true or false, got ${String(opts.bias)}`);
   }
@@ -208,17 +221,16 @@ function orthoError(q: Tensor): Tensor {
 export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): AdapterLaw[] {
   checkAdapterLawOptions("adapterLaws", opts);
   const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
-  const tol = opts.tol ?? 1e-9, orthoTol = opts.orthoTol ?? 1e-9, scale = opts.perturb ?? 0.1;
+  const dtype = opts.dtype ?? "float64", defaultTol = dtype === "float64" ? 1e-9 : 1e-5;
+  const tol = opts.tol ?? defaultTol, orthoTol = opts.orthoTol ?? defaultTol, scale = opts.perturb ?? 0.1;
   const setup = (seed: number): Setup => {
     const [kw, kb, ki, kp, kx, kg] = split(makeKey(seed), 6);
-    const weight = normal(kw, [out, inF], { dtype: "float64" });
-    const base: LinearBase = opts.bias === false
-      ? { weight }
-      : { weight, bias: normal(kb, [out], { dtype: "float64" }) };
+    const weight = normal(kw, [out, inF], { dtype });
+    const base: LinearBase = opts.bias === false ? { weight } : { weight, bias: normal(kb, [out], { dtype }) };
     const { params: params0, frozen } = adapter.init(ki, base);
     const params = perturb(params0, kp, scale);
-    const x = normal(kx, [batch, inF], { dtype: "float64" });
-    const G = normal(kg, [batch, out], { dtype: "float64" });
+    const x = normal(kx, [batch, inF], { dtype });
+    const G = normal(kg, [batch, out], { dtype });
     return { base, params0, params, frozen, x, G };
   };
   const laws: AdapterLaw[] = [];
@@ -269,6 +281,9 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
 
   law("apply(p, f, x) = x·merge(p, f)ᵀ + bias, batch axes kept", async (s) => {
     const y = adapter.apply(s.params, s.frozen, s.x);
+    if (y.dtype !== s.x.dtype) {
+      fail(adapter, "dtype", `apply(p, f, x) is ${y.dtype} for x and a base layer of ${s.x.dtype}`);
+    }
     const viaMerge = linear(s.x, adapter.merge(s.params, s.frozen), s.frozen.bias);
     await expectClose(adapter, "apply = merge", ["apply(p, f, x)", "x·merge(p, f)ᵀ + bias"], y, viaMerge, tol);
     const x3 = reshape(s.x, [1, batch, inF]);
@@ -386,11 +401,12 @@ function leafKeys(params: unknown): string[] {
  * tolerance (or the exception the adapter threw, with its first stack frames), and whose second
  * line gives the base layer's sizes and the fast-check seed that replays it: pass that `seed` back
  * to get the same failure. Options are checked: an unknown name or a value of the wrong kind is a
- * DomainError. On a random float64 base layer (`out` × `in`, with a bias) and parameters moved off
+ * DomainError. On a random base layer (`out` × `in`, with a bias, float64 unless `dtype` says
+ * float32) and parameters moved off
  * their initial values by `perturb` (manifold points retracted, so they stay on their manifolds),
  * the laws are:
  * - `trainableCount(p)` counts the scalars of `p`, each parameter has the base weight's dtype
- *   (float64 here), and `regularizer(p)` is a finite scalar;
+ *   (and so has `apply`'s output), and `regularizer(p)` is a finite scalar;
  * - at `init` the layer equals the base where `identityAtInit` is true;
  * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`
  *   gives `[1, batch, out]`);
@@ -416,7 +432,8 @@ function leafKeys(params: unknown): string[] {
 export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): Promise<void> {
   checkAdapterLawOptions("checkAdapterLaws", opts);
   const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
-  const where = `on a float64 ${out} × ${inF} base layer ${opts.bias === false ? "without" : "with"} a bias, ` +
+  const where =
+    `on a ${opts.dtype ?? "float64"} ${out} × ${inF} base layer ${opts.bias === false ? "without" : "with"} a bias, ` +
     `x of [${batch}, ${inF}], params perturbed by ${opts.perturb ?? 0.1}`;
   for (const law of adapterLaws(adapter, opts)) {
     await runLaw(

@@ -256,3 +256,23 @@ Deno.test("the kit's options: unknown names and wrong kinds are DomainErrors; si
     /detachedGradients names "a", not a key of params \(the keys are "A", "B"\)/,
   );
 });
+
+Deno.test("the kit's dtype option: float32 base layers; an adapter that hard-codes float64 is caught", async () => {
+  await checkAdapterLaws(loraFa(2), { dtype: "float32", seed: 1 });
+  await checkAdapterLaws(stiefelLora(2), { dtype: "float32", seed: 2, optimizer: riemannianAdam({ lr: 1e-2 }) });
+  // sphereRank1 builds its params in float64 whatever the base: fine on a float64 layer, not on a float32 one
+  await checkAdapterLaws(sphereRank1, { seed: 3 });
+  const msg = await lawError(sphereRank1, { dtype: "float32" });
+  assert.match(msg, /law "dtype" fails: init made parameter b \[6\] float64 for a float32 base layer/);
+  assert.match(msg, /on a float32 6 × 8 base layer/);
+  // an apply that computes in float64 on float32 inputs
+  const up = stiefelLora(2, { apply: (p, f, x) => stiefelLora(2).apply(p, f, x).astype("float64") });
+  assert.match(
+    await lawError(up, { dtype: "float32" }),
+    /law "dtype" fails: apply\(p, f, x\) is float64 for x and a base layer of float32/,
+  );
+  await assert.rejects(
+    () => checkAdapterLaws(loraFa(2), { dtype: "float16" as never }),
+    /option dtype must be "float32" or "float64"/,
+  );
+});
