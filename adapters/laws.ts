@@ -209,7 +209,7 @@ function orthoError(q: Tensor): Tensor {
 /**
  * The adapter laws as named fast-check properties over integer seeds (for running one by one).
  * @param adapter the adapter under test (its options fix r, block sizes, …)
- * @param opts sizes, tolerances, perturbation, optimizer
+ * @param opts sizes, dtype, tolerances, perturbation, optimizer (numRuns and seed are fc.assert's here)
  * @example
  * ```ts
  * import fc from "fast-check";
@@ -220,6 +220,12 @@ function orthoError(q: Tensor): Tensor {
  */
 export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): AdapterLaw[] {
   checkAdapterLawOptions("adapterLaws", opts);
+  if (opts.numRuns !== undefined || opts.seed !== undefined) {
+    throw new DomainError(
+      "adapterLaws: numRuns and seed go to fast-check here, fc.assert(law.property, { numRuns, seed }); " +
+        "checkAdapterLaws takes them as options",
+    );
+  }
   const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
   const dtype = opts.dtype ?? "float64", defaultTol = dtype === "float64" ? 1e-9 : 1e-5;
   const tol = opts.tol ?? defaultTol, orthoTol = opts.orthoTol ?? defaultTol, scale = opts.perturb ?? 0.1;
@@ -418,7 +424,7 @@ function leafKeys(params: unknown): string[] {
  *   message names the parameter by its key: `input 1 … (inputs: 0 = A [8, 2], 1 = B [6, 2], …)`).
  * An adapter of your own is checked the same way (see `Adapter` in `adapters` for a full one).
  * @param adapter the adapter under test
- * @param opts sizes, tolerances, perturbation, optimizer, runs
+ * @param opts sizes, dtype, tolerances, perturbation, optimizer, runs, seed
  * @example
  * ```ts
  * import { hra } from "@tangent/tangent/adapters";
@@ -435,7 +441,8 @@ export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOpti
   const where =
     `on a ${opts.dtype ?? "float64"} ${out} × ${inF} base layer ${opts.bias === false ? "without" : "with"} a bias, ` +
     `x of [${batch}, ${inF}], params perturbed by ${opts.perturb ?? 0.1}`;
-  for (const law of adapterLaws(adapter, opts)) {
+  const { numRuns: _n, seed: _s, ...lawOpts } = opts;
+  for (const law of adapterLaws(adapter, lawOpts)) {
     await runLaw(
       adapter.kind,
       where,

@@ -157,7 +157,7 @@ const dist = (a: Tensor, b: Tensor): Tensor => fro(sub(a, b));
 /**
  * The manifold laws as named fast-check properties (for running one by one, e.g. as test steps).
  * @param m the manifold
- * @param opts dtype, tolerance, large-step factor, first-order constant
+ * @param opts dtype, tolerance, large-step factor, first-order constant (numRuns and seed are fc.assert's here)
  * @example
  * ```ts
  * import "@tangent/tangent";
@@ -169,6 +169,12 @@ const dist = (a: Tensor, b: Tensor): Tensor => fro(sub(a, b));
  */
 export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): ManifoldLaw[] {
   checkManifoldLawOptions("manifoldLaws", opts);
+  if (opts.numRuns !== undefined || opts.seed !== undefined) {
+    throw new DomainError(
+      "manifoldLaws: numRuns and seed go to fast-check here, fc.assert(law.property, { numRuns, seed }); " +
+        "checkManifoldLaws takes them as options",
+    );
+  }
   const dtype = opts.dtype ?? "float64";
   const tol = opts.tol ?? (dtype === "float64" ? 1e-8 : 2e-4);
   const large = opts.largeStep ?? 10;
@@ -307,7 +313,8 @@ export async function checkManifoldLaws(m: Manifold, opts: ManifoldLawOptions = 
   checkManifoldLawOptions("checkManifoldLaws", opts);
   const dtype = opts.dtype ?? "float64";
   const where = `point shape [${m.shape.join(", ")}], dim ${m.dim}, ${dtype}`;
-  for (const { name, property } of manifoldLaws(m, opts)) {
+  const { numRuns: _n, seed: _s, ...lawOpts } = opts;
+  for (const { name, property } of manifoldLaws(m, lawOpts)) {
     await runLaw(m.name, where, name, property, { numRuns: opts.numRuns ?? 20, seed: opts.seed }, fc.stringify);
   }
 }

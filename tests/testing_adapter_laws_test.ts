@@ -227,6 +227,8 @@ Deno.test("the kit's options: unknown names and wrong kinds are DomainErrors; si
     () => adapterLaws(good, { seeds: 1 } as never),
     /adapterLaws: unknown option "seeds"; did you mean "seed"\?/,
   );
+  // adapterLaws returns properties: numRuns and seed are fast-check's there, not silently dropped
+  assert.throws(() => adapterLaws(good, { numRuns: 5 }), /adapterLaws: numRuns and seed go to fast-check here/);
   await assert.rejects(() => checkAdapterLaws(good, 3 as never), /the options must be an object/);
   await assert.rejects(
     () => checkAdapterLaws(good, { numRuns: 0 }),

@@ -231,6 +231,7 @@ Deno.test("the kit's manifold options: unknown names and wrong kinds are DomainE
     message: /checkManifoldLaws: unknown option "numRun"; did you mean "numRuns"\?/,
   });
   assert.throws(() => manifoldLaws(S, { tolerance: 1e-3 } as never), /manifoldLaws: unknown option "tolerance"/);
+  assert.throws(() => manifoldLaws(S, { seed: 3 }), /manifoldLaws: numRuns and seed go to fast-check here/);
   await assert.rejects(
     () => checkManifoldLaws(S, { tol: "1e-3" as never }),
     /option tol must be a finite number ≥ 0, got "1e-3"/,
