@@ -99,6 +99,8 @@ const ADAPTER_LAW_KEYS = optionKeys<AdapterLawOptions>({
   gradCheck: true,
 });
 
+const GRAD_CHECK_KEYS = optionKeys<CheckGradOptions>({ eps: true, rtol: true, atol: true, maxCoords: true });
+
 function checkAdapterLawOptions(op: string, opts: AdapterLawOptions): void {
   checkOptions(op, opts, ADAPTER_LAW_KEYS, "{ numRuns: 3, seed: 1 }");
   checkLawNumbers(op, opts, {
@@ -123,6 +125,15 @@ function checkAdapterLawOptions(op: string, opts: AdapterLawOptions): void {
     throw new DomainError(
       `${op}: option optimizer must have init(params) and update(grads, state, params), such as riemannianAdam({ lr: 1e-2 })`,
     );
+  }
+  if (opts.gradCheck !== undefined) {
+    checkOptions(`${op}: gradCheck`, opts.gradCheck, GRAD_CHECK_KEYS, "{ rtol: 1e-5 }");
+    checkLawNumbers(`${op}: gradCheck`, opts.gradCheck, {
+      eps: "pos",
+      rtol: "nonneg",
+      atol: "nonneg",
+      maxCoords: "int",
+    });
   }
   const d = opts.detachedGradients;
   if (d !== undefined && (!Array.isArray(d) || d.some((k) => typeof k !== "string"))) {

@@ -3,7 +3,8 @@
  * built-in in float64 and float32, and what a user's own manifold should pass.
  *
  * With tol the dtype's tolerance (scaled by the sizes involved):
- * - random points satisfy the constraint: `violation(random()) ≤ tol`, and `randomTangent(x)` is tangent at x
+ * - random points satisfy the constraint: `violation(random()) ≤ tol`, and `randomTangent(x)` is tangent at x;
+ *   `random`, `randomTangent`, `project` and `retract` keep the dtype of the run
  * - `project` lands on the manifold and is idempotent: `project(project(a)) = project(a)`
  * - `toTangent` gives tangent vectors and is idempotent
  * - `inner` is symmetric and positive, `norm² = inner(u, u)`, `componentInner ≥ 0` broadcasts
@@ -189,7 +190,14 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
   const unit = (x: Point<Manifold>, u: Tensor): Tensor => div(u, m.norm(x, u));
   const scale = async (u: Tensor): Promise<number> => 1 + (await val(fro(u)));
 
+  // a result in another dtype than asked: named here, before it shows up as a tolerance miss
+  const sameDType = (law: string, what: string, t: Tensor): void => {
+    if (t.dtype !== dtype) fail(m, law, `${what} is ${t.dtype} in a ${dtype} run; keep the dtype of the inputs`);
+  };
+
   law("random points satisfy the constraint, random tangents are tangent", tangent, async ({ x, u }) => {
+    sameDType("random", `random(key, { dtype: "${dtype}" })`, x);
+    sameDType("randomTangent", "randomTangent(key, x)", u);
     await expectAtMost(m, "random", "violation(random)", m.constraintViolation(x), tol);
     const s = await scale(u);
     await expectAtMost(m, "randomTangent", "tangentViolation(x, randomTangent(x))", m.tangentViolation(x, u), tol * s);
@@ -197,6 +205,7 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
 
   law("project lands on the manifold and is idempotent", ambient, async (a) => {
     const y = m.project(a);
+    sameDType("project", "project(a)", y);
     await expectAtMost(m, "project", "violation(project(a))", m.constraintViolation(y), tol);
     await expectAtMost(m, "project", "‖project(project(a)) − project(a)‖", dist(m.project(y), y), tol);
   });
@@ -219,6 +228,7 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
   });
 
   law("retract(x, 0) = x", tangent, async ({ x }) => {
+    sameDType("retract", "retract(x, 0)", m.retract(x, zerosLike(x)));
     await expectAtMost(m, "retract(x, 0)", "‖R(x, 0) − x‖", dist(m.retract(x, zerosLike(x)), x), tol);
   });
 

@@ -227,6 +227,10 @@ Deno.test("the kit's options: unknown names and wrong kinds are DomainErrors; si
     () => adapterLaws(good, { seeds: 1 } as never),
     /adapterLaws: unknown option "seeds"; did you mean "seed"\?/,
   );
+  await assert.rejects(
+    () => checkAdapterLaws(good, { gradCheck: { rtl: 1e-3 } as never }),
+    /checkAdapterLaws: gradCheck: unknown option "rtl"; did you mean "rtol"\?/,
+  );
   // adapterLaws returns properties: numRuns and seed are fast-check's there, not silently dropped
   assert.throws(() => adapterLaws(good, { numRuns: 5 }), /adapterLaws: numRuns and seed go to fast-check here/);
   await assert.rejects(() => checkAdapterLaws(good, 3 as never), /the options must be an object/);

@@ -216,6 +216,34 @@ Deno.test("the kit catches a retraction off the manifold with the large-step law
   assert.match(await lawError(cubic), /law "inner" fails: \|⟨u, v⟩ − ⟨v, u⟩\| = /);
 });
 
+Deno.test("the kit names a manifold that ignores the dtype of the run (before: a tolerance miss, or nothing)", async () => {
+  const f32 = broken(S, "random always float32", {
+    random(this: RadiusSphere, k: Key) {
+      return RadiusSphere.prototype.random.call(this, k, { dtype: "float32" });
+    },
+  });
+  assert.match(
+    await lawError(f32),
+    /law "random" fails: random\(key, \{ dtype: "float64" \}\) is float32 in a float64 run/,
+  );
+  const up = broken(S, "project in float64", {
+    project(this: RadiusSphere, a: Tensor) {
+      return RadiusSphere.prototype.project.call(this, a.astype("float64"));
+    },
+  });
+  assert.match(
+    await lawError(up, { dtype: "float32" }),
+    /law "random" fails: random\(key, \{ dtype: "float32" \}\) is float64/,
+  );
+  const upOnlyProject = broken(sphere(4), "project in float64", {
+    project: (a: Tensor) => sphere(4).project(a.astype("float64")),
+  });
+  assert.match(
+    await lawError(upOnlyProject, { dtype: "float32" }),
+    /law "project" fails: project\(a\) is float64 in a float32 run/,
+  );
+});
+
 Deno.test("the kit reports an exception in the manifold's own code under the law that ran it", async () => {
   const throwing = broken(S, "inner throws", {
     inner: () => (undefined as unknown as { x: Tensor }).x.abs(),
