@@ -6,6 +6,7 @@ import fc from "fast-check";
 import type { DType } from "../core/dtype.ts";
 import { tensor } from "../core/ops/creation.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 
 /** Options for `arbitraryTensor`. */
 export interface TensorArbOptions {
@@ -33,8 +34,21 @@ export interface TensorArbOptions {
   dtype?: DType;
 }
 
+const TENSOR_KEYS = optionKeys<TensorArbOptions>({
+  shape: true,
+  minRank: true,
+  maxRank: true,
+  maxDim: true,
+  bound: true,
+  min: true,
+  max: true,
+  distinct: true,
+  dtype: true,
+});
+
 /** Random shapes. */
 export function arbitraryShape(opts: TensorArbOptions = {}): fc.Arbitrary<number[]> {
+  checkOptions("arbitraryShape", opts, TENSOR_KEYS, "{ maxRank: 2 }");
   if (opts.shape) return fc.constant([...opts.shape]);
   return fc.array(fc.integer({ min: 1, max: opts.maxDim ?? 4 }), {
     minLength: opts.minRank ?? 0,
@@ -44,11 +58,13 @@ export function arbitraryShape(opts: TensorArbOptions = {}): fc.Arbitrary<number
 
 /** Random tensors of a fixed or random shape with finite elements. */
 export function arbitraryTensor(opts: TensorArbOptions = {}): fc.Arbitrary<Tensor> {
+  checkOptions("arbitraryTensor", opts, TENSOR_KEYS, "{ maxRank: 2 }");
   return arbitraryShape(opts).chain((shape) => tensorOfShape(shape, opts));
 }
 
 /** Random elements for `n` entries, as `tensorOfShape` draws them (plain numbers). */
 export function arbitraryValues(n: number, opts: TensorArbOptions = {}): fc.Arbitrary<number[]> {
+  checkOptions("arbitraryValues", opts, TENSOR_KEYS, '{ dtype: "float32" }');
   const lo = opts.min ?? -(opts.bound ?? 2), hi = opts.max ?? (opts.bound ?? 2);
   if (opts.dtype === "bool") return fc.array(fc.boolean(), { minLength: n, maxLength: n }).map((v) => v.map(Number));
   if (opts.dtype === "int32") {

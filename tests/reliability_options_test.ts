@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import * as t from "@tangent/tangent";
 import { adapters, lowrank, manifolds, optim } from "@tangent/tangent";
 import { checkOptions, optionKeys } from "../core/options.ts";
+import { arbitraryTensor } from "@tangent/tangent/testing";
 
 const x = t.tensor([[3, 1, 2], [0, 5, 4]]);
 const any = (f: unknown) => f as any;
@@ -70,6 +71,7 @@ Deno.test("options: an unknown name is refused with the intended one", () => {
   rejects(() => any(t.uniform)(t.key(0), [2], { low: -1, high: 1 }), "uniform:", '"low"');
   rejects(() => any(t.scope)(() => 1, { releases: [] }), '"releases"', '"release"');
   rejects(() => any(t.checkGrad)((a: t.Tensor) => t.sum(a), [x], { tol: 1 }), '"tol"');
+  rejects(() => arbitraryTensor({ max_rank: 2 } as never), "arbitraryTensor:", '"maxRank"');
   rejects(() => any(t.linalg.solveTriangular)(t.eye(2), t.eye(2), { lower: true, upper: false }), '"upper"');
 });
 
