@@ -1,0 +1,249 @@
+"""Writes tests/data/geoopt_reference.json: geoopt's float64 results on fixed inputs, for
+tests/manifolds_geoopt_ops_test.ts and tests/manifolds_geoopt_optim_test.ts.
+
+geoopt is a tool here, never a dependency: the tests read only the JSON. Inputs are fixed (written into
+the JSON as well), so both sides compute on the same numbers.
+
+What is stored:
+- ops: projx, proju, egrad2rgrad, inner, component_inner, retr, transp, expmap of Sphere, EuclideanStiefel,
+  CanonicalStiefel, EuclideanStiefelExact (square: the orthogonal group), Euclidean and a ProductManifold.
+- optim: 20 iterates of RiemannianSGD (plain, momentum, Nesterov, weight decay) and RiemannianAdam
+  (amsgrad off, with and without weight decay) on f(X) = tr(XᵀAXN) over a sphere, a Euclidean-metric
+  and a canonical-metric Stiefel manifold and a product. For every momentum run a second one whose
+  momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
+  first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
+  the raw gradient, then is multiplied by μ and added to).
+- laws: moments of geoopt's random points (Sphere.random_uniform, Stiefel.random = random_naive).
+
+Run from the repository root with geoopt importable (0.5.1; e.g. PYTHONPATH=<geoopt source tree>):
+    python tests/scripts/geoopt_reference.py
+"""
+import json
+import os
+import tempfile
+
+import geoopt
+import torch
+
+torch.set_default_dtype(torch.float64)
+DT = torch.float64
+
+
+def t(a):
+    return torch.tensor(a, dtype=DT)
+
+
+def lst(x):
+    return x.detach().reshape(-1).tolist()
+
+
+def fixed(shape, seed):
+    """A fixed matrix from a small formula (no RNG), so the inputs read the same anywhere."""
+    n = 1
+    for d in shape:
+        n *= d
+    vals = [((i * 7 + seed * 13) % 17 - 8) / 8.0 + 0.03 * ((i * i + seed) % 5) for i in range(n)]
+    return t(vals).reshape(shape)
+
+
+def qf(a):
+    q, r = torch.linalg.qr(a)
+    s = torch.sign(torch.diagonal(r)).add(0.5).sign()
+    return q * s
+
+
+inputs = {}
+ops = {}
+
+
+def put(name, val):
+    ops[name] = lst(val) if isinstance(val, torch.Tensor) else val
+
+
+# ---- sphere S^3 in R^4 --------------------------------------------------------------------------
+S = geoopt.Sphere()
+sa = fixed([4], 1)
+sx = S.projx(sa)
+su = S.proju(sx, fixed([4], 2)) * 0.4
+sv = S.proju(sx, fixed([4], 3))
+sg = fixed([4], 4)
+inputs["sphere"] = {"a": lst(sa), "x": lst(sx), "u": lst(su), "v": lst(sv), "g": lst(sg)}
+sy = S.retr(sx, su)
+put("sphere.projx", S.projx(sa))
+put("sphere.proju", S.proju(sx, sg))
+put("sphere.egrad2rgrad", S.egrad2rgrad(sx, sg))
+put("sphere.inner", S.inner(sx, su, sv).item())
+put("sphere.retr", sy)
+put("sphere.transp", S.transp(sx, sy, sv))
+put("sphere.expmap", S.expmap(sx, su))
+put("sphere.retr_transp.point", S.retr_transp(sx, su, sv)[0])
+put("sphere.retr_transp.vector", S.retr_transp(sx, su, sv)[1])
+
+# ---- Stiefel St(5, 3) ---------------------------------------------------------------------------
+E = geoopt.EuclideanStiefel()
+C = geoopt.CanonicalStiefel()
+EX = geoopt.EuclideanStiefelExact()
+ta = fixed([5, 3], 5)
+tx = E.projx(ta)
+tu = E.proju(tx, fixed([5, 3], 6)) * 0.3
+tv = E.proju(tx, fixed([5, 3], 7))
+tg = fixed([5, 3], 8)
+inputs["stiefel"] = {"a": lst(ta), "x": lst(tx), "u": lst(tu), "v": lst(tv), "g": lst(tg)}
+ey = E.retr(tx, tu)
+put("stiefel.projx", E.projx(ta))
+put("stiefel.euclidean.proju", E.proju(tx, tg))
+put("stiefel.euclidean.egrad2rgrad", E.egrad2rgrad(tx, tg))
+put("stiefel.euclidean.inner", E.inner(tx, tu, tv).item())
+put("stiefel.euclidean.component_inner", E.component_inner(tx, tu))
+put("stiefel.euclidean.retr", ey)
+put("stiefel.euclidean.transp", E.transp(tx, ey, tv))
+put("stiefel.euclidean.expmap", E.expmap(tx, tu))
+put("stiefel.euclidean_exact.retr", EX.retr(tx, tu))
+put("stiefel.canonical.proju", C.proju(tx, tg))
+put("stiefel.canonical.proju_of_tangent", C.proju(tx, tv))
+put("stiefel.canonical.egrad2rgrad", C.egrad2rgrad(tx, tg))
+put("stiefel.canonical.inner", C.inner(tx, tu, tv).item())
+cy, cv = C.retr_transp(tx, tu, tv)
+put("stiefel.canonical.retr", C.retr(tx, tu))
+put("stiefel.canonical.expmap", C.expmap(tx, tu))
+put("stiefel.canonical.retr_transp.point", cy)
+put("stiefel.canonical.retr_transp.vector", cv)
+put("stiefel.canonical.transp_follow_retr", C.transp_follow_retr(tx, tu, tv))
+
+# ---- square Stiefel = O(4) ----------------------------------------------------------------------
+oa = fixed([4, 4], 9)
+ox = E.projx(oa)
+ou = E.proju(ox, fixed([4, 4], 10)) * 0.3
+ov = E.proju(ox, fixed([4, 4], 11))
+og = fixed([4, 4], 12)
+inputs["orthogonal"] = {"a": lst(oa), "x": lst(ox), "u": lst(ou), "v": lst(ov), "g": lst(og)}
+oy = E.retr(ox, ou)
+put("orthogonal.projx", E.projx(oa))
+put("orthogonal.euclidean.proju", E.proju(ox, og))
+put("orthogonal.euclidean.inner", E.inner(ox, ou, ov).item())
+put("orthogonal.euclidean.retr", oy)
+put("orthogonal.euclidean.transp", E.transp(ox, oy, ov))
+put("orthogonal.euclidean.expmap", E.expmap(ox, ou))
+put("orthogonal.canonical.inner", C.inner(ox, ou, ov).item())
+put("orthogonal.canonical.retr", C.retr(ox, ou))
+put("orthogonal.canonical.retr_half", C.retr(ox, ou * 0.5))
+
+# ---- Euclidean R^{2x3} --------------------------------------------------------------------------
+R = geoopt.Euclidean(ndim=2)
+R0 = geoopt.Euclidean()
+ex = fixed([2, 3], 13)
+eu = fixed([2, 3], 14)
+ev = fixed([2, 3], 15)
+inputs["euclidean"] = {"x": lst(ex), "u": lst(eu), "v": lst(ev)}
+put("euclidean.projx", R.projx(ex))
+put("euclidean.proju", R.proju(ex, eu))
+put("euclidean.egrad2rgrad", R.egrad2rgrad(ex, eu))
+put("euclidean.inner", R.inner(ex, eu, ev).item())
+put("euclidean.component_inner_ndim0", R0.component_inner(ex, eu))
+put("euclidean.retr", R.retr(ex, eu))
+put("euclidean.expmap", R.expmap(ex, eu))
+put("euclidean.transp", R.transp(ex, R.retr(ex, eu), ev))
+
+# ---- product S^3 x R^3 (Euclidean with ndim 0: elementwise components) ---------------------------
+P = geoopt.ProductManifold((geoopt.Sphere(), 4), (geoopt.Euclidean(), 3))
+pa = torch.cat([fixed([4], 16), fixed([3], 17)])
+px = P.projx(pa)
+pu = P.proju(px, torch.cat([fixed([4], 18), fixed([3], 19)])) * 0.3
+pv = P.proju(px, torch.cat([fixed([4], 20), fixed([3], 21)]))
+pg = torch.cat([fixed([4], 22), fixed([3], 23)])
+inputs["product"] = {"a": lst(pa), "x": lst(px), "u": lst(pu), "v": lst(pv), "g": lst(pg)}
+py = P.retr(px, pu)
+put("product.projx", P.projx(pa))
+put("product.proju", P.proju(px, pg))
+put("product.egrad2rgrad", P.egrad2rgrad(px, pg))
+put("product.inner", P.inner(px, pu, pv).item())
+put("product.component_inner", P.component_inner(px, pu))
+put("product.retr", py)
+put("product.transp", P.transp(px, py, pv))
+put("product.expmap", P.expmap(px, pu))
+
+# ---- optimizers ---------------------------------------------------------------------------------
+# f(X) = tr(XᵀAXN) (A symmetric, N diagonal; for vectors N = 1): Euclidean gradient 2AXN.
+problems = {}
+a5 = fixed([5, 5], 30)
+a5 = a5 + a5.T
+a4 = fixed([4, 4], 31)
+a4 = a4 + a4.T
+a7 = fixed([7, 7], 32)
+a7 = a7 + a7.T
+problems["sphere"] = {"A": a4, "N": None, "x0": S.projx(fixed([4], 33)), "m": S}
+problems["stiefel_euclidean"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": E}
+problems["stiefel_canonical"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": C}
+problems["product"] = {"A": a7, "N": None, "x0": px, "m": P}
+
+
+def egrad(prob, x):
+    a, nmat = prob["A"], prob["N"]
+    return 2 * a @ x if nmat is None else 2 * a @ x @ nmat
+
+
+CONFIGS = {
+    "sgd": ("sgd", {"lr": 0.05}),
+    "sgd_momentum": ("sgd", {"lr": 0.05, "momentum": 0.9}),
+    "sgd_nesterov": ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    "sgd_momentum_wd": ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
+    "adam": ("adam", {"lr": 0.05, "amsgrad": False}),
+    "adam_wd": ("adam", {"lr": 0.05, "amsgrad": False, "weight_decay": 0.1}),
+}
+STEPS = 20
+
+
+def run(prob, kind, hyper, zero_buffer):
+    p = geoopt.ManifoldParameter(prob["x0"].clone(), manifold=prob["m"])
+    opt = geoopt.optim.RiemannianSGD([p], **hyper) if kind == "sgd" else geoopt.optim.RiemannianAdam([p], **hyper)
+    if zero_buffer:
+        opt.state[p]["momentum_buffer"] = torch.zeros_like(p)
+    its = []
+    for _ in range(STEPS):
+        p.grad = egrad(prob, p.detach()).clone()
+        opt.step()
+        its.append(lst(p))
+    return its
+
+
+optim = {}
+for pname, prob in problems.items():
+    for cname, (kind, hyper) in CONFIGS.items():
+        optim[f"{pname}/{cname}"] = run(prob, kind, hyper, False)
+        if hyper.get("momentum", 0) > 0:
+            optim[f"{pname}/{cname}_zero_buffer"] = run(prob, kind, hyper, True)
+
+problem_json = {k: {"A": lst(v["A"]), "N": None if v["N"] is None else lst(torch.diagonal(v["N"])),
+                    "x0": lst(v["x0"])} for k, v in problems.items()}
+config_json = {k: {"kind": kind, **hyper} for k, (kind, hyper) in CONFIGS.items()}
+
+# ---- laws of random points ----------------------------------------------------------------------
+torch.manual_seed(0)
+K = 20000
+sp = S.random_uniform(K, 4)
+st = geoopt.Stiefel().random(K, 5, 3)
+laws = {
+    "samples": K,
+    "sphere4.mean": lst(sp.mean(0)),
+    "sphere4.second_moment_diag": lst((sp * sp).mean(0)),
+    "stiefel53.mean": lst(st.mean(0)),
+    "stiefel53.second_moment": lst((st * st).mean(0)),
+}
+
+out = {
+    "meta": {"geoopt": geoopt.__version__, "torch": torch.__version__, "dtype": "float64", "steps": STEPS},
+    "inputs": inputs,
+    "ops": ops,
+    "problems": problem_json,
+    "configs": config_json,
+    "optim": optim,
+    "laws": laws,
+}
+path = os.path.join(os.path.dirname(__file__), "..", "data", "geoopt_reference.json")
+fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+with os.fdopen(fd, "w") as f:
+    json.dump(out, f, separators=(",", ":"))
+    f.write("\n")
+os.chmod(tmp, 0o644)
+os.replace(tmp, path)
+print("wrote", path, len(ops), "ops,", len(optim), "runs")
