@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-explicit-any
 // Parity of the manifolds' operations with geoopt 0.5.1 in float64, on the fixed inputs stored in
 // tests/data/geoopt_reference.json (made by tests/scripts/geoopt_reference.py; no Python runs here).
 // Where Tangent documents a different choice (canonical Stiefel's projection, retraction, transport
