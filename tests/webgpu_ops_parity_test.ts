@@ -245,7 +245,13 @@ Deno.test({
     );
     await sameError("topk k > n", [x], (a) => T.topk(a, 8).values, T.ShapeError, /^topk: k = 8/);
     await sameError("sort axis", [x], (a) => T.sort(a, { axis: -3 }), T.ShapeError, /^sort: axis -3/);
-    await sameError("sort 0-d", [f32([2.5]).reshape([])], (a) => T.sort(a), T.ShapeError, /^sort: needs at least one axis/);
+    await sameError(
+      "sort 0-d",
+      [f32([2.5]).reshape([])],
+      (a) => T.sort(a),
+      T.ShapeError,
+      /^sort: needs at least one axis/,
+    );
     await sameError("cumprod axis", [x], (a) => T.cumprod(a, 2), T.ShapeError, /^cumprod: axis 2/);
   },
 });
