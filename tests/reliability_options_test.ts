@@ -194,7 +194,10 @@ Deno.test("options: the model functions name an unknown option too", async () =>
     '"topK"',
   );
   await reject(
-    async () => t.adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }), targets: "c_proj" } as never),
+    () =>
+      Promise.resolve().then(() =>
+        t.adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }), targets: "c_proj" } as never)
+      ),
     "adaptModel:",
     '"targets"',
     '"target"',
