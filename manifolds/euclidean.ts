@@ -1,6 +1,9 @@
 /**
  * Euclidean space ℝ^shape: every tensor is a point, every tensor a tangent vector.
  * `R(x, v) = exp(x, v) = x + v`, transport is the identity, `⟨u, v⟩ = Σ uᵢvᵢ`.
+ * As geoopt's `Euclidean` (0.5.1): `inner` sums over the whole point (`Euclidean(ndim=len(shape))`),
+ * and `componentInner` is elementwise (`Euclidean()`, ndim 0, geoopt's default: Adam's per-element
+ * second moment).
  * @module
  */
 import { ShapeError } from "../core/errors.ts";

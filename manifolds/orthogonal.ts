@@ -10,6 +10,12 @@
  *   that rounding does not accumulate over many steps
  * - transport: projection onto the tangent space at the destination
  * - nearest point: `U Vh` of the SVD; for SO(n), `U diag(1, …, 1, det(UVh)) Vh`
+ *
+ * geoopt 0.5.1 has no orthogonal group; against its square Stiefel manifolds (float64,
+ * `tests/manifolds_geoopt_ops_test.ts`): `project`, `toTangent`, `inner` and `transport` are
+ * `EuclideanStiefel`'s; retraction "exp" (and `exp`) is `EuclideanStiefel.expmap`; retraction "cayley"
+ * `X(I − ½Ω)⁻¹(I + ½Ω)` is `CanonicalStiefel.retr(X, V/2)` (geoopt's Cayley map moves twice as far);
+ * geoopt's canonical inner on O(n) is half of this metric.
  * @module
  */
 import { ShapeError } from "../core/errors.ts";

@@ -3,6 +3,9 @@
  * other (as geoopt's ProductManifold); `split` and `combine` convert. Every operation acts factor by
  * factor: `⟨u, v⟩ = Σᵢ ⟨uᵢ, vᵢ⟩_{Mᵢ}`, `R(x, v) = (R₁(x₁, v₁), …)`, and the violation is
  * `√(Σᵢ violationᵢ²)`.
+ * `product(sphere(4), euclidean([3]))` is geoopt's `ProductManifold((Sphere(), 4), (Euclidean(), 3))`
+ * (0.5.1; same layout, projx, proju, inner, component_inner, retr, transp, expmap to 1e-16); a
+ * `euclidean` factor has elementwise components, as geoopt's `Euclidean()` (not `Euclidean(ndim=1)`).
  * @module
  */
 import { ShapeError } from "../core/errors.ts";

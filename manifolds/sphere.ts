@@ -4,6 +4,10 @@
  * - retraction: `R(x, v) = (x + v) / ‖x + v‖`
  * - exponential: `exp(x, v) = cos(‖v‖) x + sin(‖v‖) v / ‖v‖`
  * - transport: projection onto the tangent space at y
+ *
+ * It is geoopt's `Sphere` (0.5.1; float64, `tests/manifolds_geoopt_ops_test.ts`): projx, proju,
+ * egrad2rgrad, inner, retr, transp and expmap agree to 1e-16, except that `project(0)` is e₁ where
+ * geoopt gives NaN. geoopt's `SphereExact` retracts by the exponential: call `exp` for that step.
  * @module
  */
 import { ShapeError } from "../core/errors.ts";

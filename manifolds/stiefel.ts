@@ -21,6 +21,22 @@
  * - exponential (closed forms, Edelman, Arias & Smith 1998): euclidean
  *   `[X, V] expm([[A, −S], [I, A]]) [expm(−A); 0]` with `A = XᵀV`, `S = VᵀV`; canonical
  *   `X M + Q N` with `QR = (I − XXᵀ)V`, `[M; N] = expm([[A, −Rᵀ], [R, 0]]) [I; 0]`.
+ * - random: Haar (uniform), `qf(G)` of a Gaussian G
+ *
+ * Against geoopt 0.5.1 (float64, `tests/manifolds_geoopt_ops_test.ts`):
+ * - `stiefel(n, p)` (euclidean, qr) is geoopt's `EuclideanStiefel`: projx, proju, egrad2rgrad, inner,
+ *   component_inner, retr (QR with diag(R) ≥ 0), transp and expmap agree to 1e-15, and `exp` is
+ *   `EuclideanStiefelExact`'s retraction. Note geoopt's `Stiefel()` defaults to the canonical metric.
+ * - `stiefel(n, p, { metric: "canonical" })` has geoopt `CanonicalStiefel`'s inner and egrad2rgrad, but
+ *   not its other choices. geoopt's proju is its egrad2rgrad `U − XUᵀX`, not a projection (on a tangent
+ *   V it doubles the `XᵀV` part); `toTangent` is the orthogonal projection. geoopt's retr is the
+ *   Cayley map with `W = UXᵀ − XUᵀ`, whose velocity `WX = U − XUᵀX` is not U: geoopt's `retr(X, U)` is
+ *   `retract(X, egradToRgrad(X, U))`, and `retract(X, V)` is geoopt's `retr(X, V − ½XXᵀV)`. geoopt
+ *   transports along its Cayley map, `(I − ½W)⁻¹(I + ½W)v`, where `transport` projects; geoopt's
+ *   expmap is its Cayley retr, where `exp` is the geodesic. So `riemannianSgd` / `riemannianAdam`
+ *   steps on a canonical Stiefel leaf differ from geoopt's (geoopt moves the `XᵀV` part twice as far).
+ * - `random` is Haar; geoopt's `Stiefel.random` (`random_naive`, QR without the sign fix) is not
+ *   (E X₁₁ ≈ −0.37 on St(5, 3)).
  * @module
  */
 import { ShapeError } from "../core/errors.ts";

@@ -93,8 +93,12 @@ Deno.test("geoopt parity: CanonicalStiefel vs stiefel(n, p, { metric: 'canonical
   // Tangent's Cayley has WX = V, so geoopt.retr(X, U) = retract(X, U − XUᵀX) = retract(X, egradToRgrad(X, U))
   differs("stiefel.canonical.retr", St.retract(x, u));
   same("stiefel.canonical.retr", St.retract(x, St.egradToRgrad(x, u)));
-  // geoopt's expmap is that Cayley map; Tangent's exp is the canonical geodesic (Edelman et al.)
+  // conversely retract(X, V) is geoopt's retr(X, V − ½XXᵀV)
+  same("stiefel.canonical.retr_at_pu", St.retract(x, u));
+  // geoopt's expmap is that Cayley map; Tangent's exp is the canonical geodesic (Edelman et al.),
+  // checked against RK4 on the geodesic equation
   differs("stiefel.canonical.expmap", St.exp(x, u), 1e-6);
+  same("stiefel.canonical.geodesic_ode", St.exp(x, u), 1e-12);
   // transport: geoopt moves v along its Cayley map, (I − ½W)⁻¹(I + ½W)v; Tangent projects onto the
   // tangent space at the destination (the same transport as the euclidean metric)
   const y = St.retract(x, St.egradToRgrad(x, u));

@@ -13,6 +13,7 @@ What is stored:
   momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
   first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
   the raw gradient, then is multiplied by μ and added to).
+- stiefel.canonical.geodesic_ode: the canonical geodesic by RK4 on its ODE (torch), for Tangent's exp.
 - laws: moments of geoopt's random points (Sphere.random_uniform, Stiefel.random = random_naive).
 
 Run from the repository root with geoopt importable (0.5.1; e.g. PYTHONPATH=<geoopt source tree>):
@@ -109,6 +110,28 @@ put("stiefel.canonical.expmap", C.expmap(tx, tu))
 put("stiefel.canonical.retr_transp.point", cy)
 put("stiefel.canonical.retr_transp.vector", cv)
 put("stiefel.canonical.transp_follow_retr", C.transp_follow_retr(tx, tu, tv))
+put("stiefel.canonical.retr_at_pu", C.retr(tx, tu - 0.5 * tx @ (tx.T @ tu)))
+
+
+def geodesic_ode(x, u, steps=4000):
+    """The canonical-metric geodesic at t = 1 by RK4 on Edelman, Arias & Smith (1998) eq. 2.41,
+    Y'' + Y'Y'ᵀY + Y((YᵀY')² + Y'ᵀY') = 0 (torch, not geoopt: geoopt's expmap is its Cayley map)."""
+    def f(y, yd):
+        a = y.T @ yd
+        return yd, -(yd @ yd.T @ y) - y @ (a @ a + yd.T @ yd)
+    h = 1.0 / steps
+    y, yd = x.clone(), u.clone()
+    for _ in range(steps):
+        k1 = f(y, yd)
+        k2 = f(y + h / 2 * k1[0], yd + h / 2 * k1[1])
+        k3 = f(y + h / 2 * k2[0], yd + h / 2 * k2[1])
+        k4 = f(y + h * k3[0], yd + h * k3[1])
+        y = y + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        yd = yd + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return y
+
+
+put("stiefel.canonical.geodesic_ode", geodesic_ode(tx, tu))
 
 # ---- square Stiefel = O(4) ----------------------------------------------------------------------
 oa = fixed([4, 4], 9)
