@@ -224,10 +224,17 @@ export interface WarmupCosineOptions {
 
 /**
  * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then cosine decay to `endValue`
- * at `decaySteps` (optax's `warmup_cosine_decay_schedule`):
- * `η(t) = init + (peak − init)·t/w` for t < w, then
- * `end + (peak − end)·½(1 + cos(π·min(t − w, T − w)/(T − w)))`. Every rate lies between the three
- * values, so checking them (finite, ≥ 0) when the schedule is made covers every step.
+ * at `decaySteps` (optax's `warmup_cosine_decay_schedule`, with its operations in its order, so
+ * the float64 rates are optax's bit for bit under `jax_enable_x64`):
+ * `η(t) = (init − peak)·(1 − t/w) + peak` for t < w, then
+ * `peak·((1 − α)·½(1 + cos(π·min(t − w, T − w)/(T − w))) + α)`, α = end/peak. Every rate lies between
+ * the three values, so checking them (finite, ≥ 0) when the schedule is made covers every step.
+ *
+ * Differences from optax: the rate is float64 on the CPU (optax's schedule of the int32 count its
+ * optimizers keep is float32 even under x64, ~1e-7 relative off); `decaySteps ≤ warmupSteps`, which
+ * optax rejects, steps to `endValue` one step after the warmup; `peakValue` 0 decays from 0 towards
+ * `endValue` (optax takes α = 0 there and stays at 0); there is no `exponent` option (optax's
+ * default 1).
  * @example
  * ```ts
  * import { warmupCosineSchedule } from "@tangent/tangent/manifolds";
@@ -256,20 +263,24 @@ export function warmupCosineSchedule(opts: WarmupCosineOptions): TensorSchedule 
   const w = checkOption(op, "warmupSteps", opts.warmupSteps ?? 0);
   const total = checkOption(op, "decaySteps", opts.decaySteps);
   const span = Math.max(1, total - w);
+  // optax's cosine_decay_schedule scales by peak with alpha = end / peak; with peak 0 that loses
+  // endValue, so the decay is then written as end − end·c (the same value for peak > 0, other bits)
+  const alpha = peak === 0 ? 0 : end / peak;
+  const scaled = (c: number) => (peak === 0 ? end - end * c : peak * ((1 - alpha) * c + alpha));
   return stepSchedule(
     op,
     (t) => {
-      if (t < w) return init + ((peak - init) * t) / w;
-      const frac = Math.min(t - w, span) / span;
-      return end + (peak - end) * 0.5 * (1 + Math.cos(Math.PI * frac));
+      if (t < w) return (init - peak) * (1 - t / w) + peak;
+      const c = 0.5 * (1 + Math.cos((Math.PI * Math.min(t - w, span)) / span));
+      return scaled(c);
     },
     (count) => {
-      // the same operations in the same order as on numbers: the same bits in float64
+      // the same operations in the same order as on numbers (and as optax): the same bits in float64
       const t = astype(count, stepDType(count));
-      const frac = div(minimum(sub(t, w), span), span);
-      const decay = add(end, mul((peak - end) * 0.5, add(1, cos(mul(frac, Math.PI)))));
+      const c = mul(0.5, add(1, cos(div(mul(Math.PI, minimum(sub(t, w), span)), span))));
+      const decay = peak === 0 ? sub(end, mul(end, c)) : mul(peak, add(mul(1 - alpha, c), alpha));
       if (w === 0) return decay;
-      const warm = add(init, div(mul(t, peak - init), w));
+      const warm = add(mul(init - peak, sub(1, div(t, w))), peak);
       return where(less(t, w), warm, decay);
     },
   );
