@@ -6,7 +6,7 @@
 import "../mod.ts";
 import assert from "node:assert/strict";
 import { key, reshape, split, type Tensor, tensor } from "../mod.ts";
-import { euclidean, orthogonal, product, sphere, stiefel } from "../manifolds/mod.ts";
+import { euclidean, oblique, orthogonal, product, sphere, stiefel } from "../manifolds/mod.ts";
 
 const REF = JSON.parse(await Deno.readTextFile(new URL("./data/geoopt_reference.json", import.meta.url)));
 const TABLE = Deno.env.get("GEOOPT_TABLE") === "1";
@@ -157,6 +157,21 @@ Deno.test("geoopt parity: ProductManifold((Sphere, 4), (Euclidean(), 3))", () =>
   same("product.retr", y);
   same("product.transp", P.transport(x, y, v));
   same("product.expmap", P.exp!(x, u));
+});
+
+Deno.test("geoopt parity: oblique(n, k) is geoopt's Sphere on the rows of the transpose", () => {
+  const OB = oblique(4, 3);
+  const { a, x: x0, u, v, g } = load("oblique", [4, 3]);
+  const x = OB.assertOn(x0);
+  same("oblique.projx", OB.project(a));
+  same("oblique.proju", OB.toTangent(x, g));
+  same("oblique.egrad2rgrad", OB.egradToRgrad(x, g));
+  same("oblique.inner", OB.inner(x, u, v).item());
+  same("oblique.component_inner", OB.componentInner(x, u));
+  const y = OB.retract(x, u);
+  same("oblique.retr", y);
+  same("oblique.transp", OB.transport(x, y, v));
+  same("oblique.expmap", OB.exp(x, u));
 });
 
 Deno.test("geoopt parity: random points by their laws (sphere uniform; Stiefel Haar where geoopt's is not)", () => {

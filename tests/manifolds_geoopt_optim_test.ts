@@ -2,7 +2,7 @@
 // 20 steps of riemannianSgd / riemannianAdam against geoopt 0.5.1's RiemannianSGD / RiemannianAdam in
 // float64 on f(X) = tr(XᵀAXN) (tests/data/geoopt_reference.json, made by
 // tests/scripts/geoopt_reference.py). Where the algorithms are the same (sphere, Euclidean-metric
-// Stiefel, product) the iterates agree to 1e-12. Two documented differences are checked instead:
+// Stiefel, product, oblique = geoopt's Sphere on rows) the iterates agree to 1e-12. Two documented differences are checked instead:
 // - momentum: Tangent's buffer starts at zero (torch.optim.SGD's first step, b₁ = g); geoopt's starts
 //   as a clone of the raw gradient and is then multiplied by μ and added to, b₁ = μ·egrad + rgrad.
 //   Tangent matches geoopt run with a zero buffer ("_zero_buffer").
@@ -19,6 +19,7 @@ import {
   type Manifold,
   mm,
   mmt,
+  oblique,
   type Optimizer,
   product,
   riemannianAdam,
@@ -101,6 +102,7 @@ for (
     ["sphere", () => sphere(4), [4]],
     ["stiefel_euclidean", () => stiefel(5, 3), [5, 3]],
     ["product", () => product(sphere(4), euclidean([3])), [7]],
+    ["oblique", () => oblique(4, 3), [4, 3]],
   ] as const
 ) {
   Deno.test(`geoopt parity: riemannianSgd / riemannianAdam on ${name} follow geoopt's iterates`, () => {

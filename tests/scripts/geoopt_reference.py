@@ -6,11 +6,12 @@ the JSON as well), so both sides compute on the same numbers.
 
 What is stored:
 - ops: projx, proju, egrad2rgrad, inner, component_inner, retr, transp, expmap of Sphere, EuclideanStiefel,
-  CanonicalStiefel, EuclideanStiefelExact (square: the orthogonal group), Euclidean and a ProductManifold.
+  CanonicalStiefel, EuclideanStiefelExact (square: the orthogonal group), Euclidean, a ProductManifold, and
+  Sphere on the rows of a [k, n] tensor (Tangent's oblique(n, k), stored transposed to its layout).
 - optim: 20 iterates of RiemannianSGD (plain, momentum, Nesterov, weight decay) and RiemannianAdam
   (amsgrad off, with and without weight decay) on f(X) = tr(XᵀAXN) over a sphere, a Euclidean-metric
-  and a canonical-metric Stiefel manifold and a product. For every momentum run a second one whose
-  momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
+  and a canonical-metric Stiefel manifold, a product and row-wise spheres (oblique). For every
+  momentum run a second one whose momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
   first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
   the raw gradient, then is multiplied by μ and added to).
 - stiefel.canonical.geodesic_ode: the canonical geodesic by RK4 on its ODE (torch), for Tangent's exp.
@@ -185,6 +186,24 @@ put("product.retr", py)
 put("product.transp", P.transp(px, py, pv))
 put("product.expmap", P.expmap(px, pu))
 
+# ---- oblique OB(4, 3): geoopt's Sphere on the rows of a [3, 4] tensor = Tangent's oblique(4, 3) on
+# the columns of its transpose; stored in Tangent's [4, 3] layout ---------------------------------
+ba = fixed([4, 3], 24)
+bx = S.projx(ba.T).T
+bu = S.proju(bx.T, fixed([4, 3], 25).T).T * 0.4
+bv = S.proju(bx.T, fixed([4, 3], 26).T).T
+bg = fixed([4, 3], 27)
+inputs["oblique"] = {"a": lst(ba), "x": lst(bx), "u": lst(bu), "v": lst(bv), "g": lst(bg)}
+by = S.retr(bx.T, bu.T).T
+put("oblique.projx", S.projx(ba.T).T)
+put("oblique.proju", S.proju(bx.T, bg.T).T)
+put("oblique.egrad2rgrad", S.egrad2rgrad(bx.T, bg.T).T)
+put("oblique.inner", S.inner(bx.T, bu.T, bv.T).sum().item())
+put("oblique.component_inner", S.component_inner(bx.T, bu.T).T)
+put("oblique.retr", by)
+put("oblique.transp", S.transp(bx.T, by.T, bv.T).T)
+put("oblique.expmap", S.expmap(bx.T, bu.T).T)
+
 # ---- optimizers ---------------------------------------------------------------------------------
 # f(X) = tr(XᵀAXN) (A symmetric, N diagonal; for vectors N = 1): Euclidean gradient 2AXN.
 problems = {}
@@ -198,10 +217,15 @@ problems["sphere"] = {"A": a4, "N": None, "x0": S.projx(fixed([4], 33)), "m": S}
 problems["stiefel_euclidean"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": E}
 problems["stiefel_canonical"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": C}
 problems["product"] = {"A": a7, "N": None, "x0": px, "m": P}
+# rows of the geoopt parameter are the columns of Tangent's oblique point
+problems["oblique"] = {"A": a4, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": bx.T.contiguous(), "m": S,
+                       "transposed": True}
 
 
 def egrad(prob, x):
     a, nmat = prob["A"], prob["N"]
+    if prob.get("transposed"):
+        return (2 * a @ x.T @ nmat).T
     return 2 * a @ x if nmat is None else 2 * a @ x @ nmat
 
 
@@ -225,7 +249,7 @@ def run(prob, kind, hyper, zero_buffer):
     for _ in range(STEPS):
         p.grad = egrad(prob, p.detach()).clone()
         opt.step()
-        its.append(lst(p))
+        its.append(lst(p.T) if prob.get("transposed") else lst(p))
     return its
 
 
@@ -237,7 +261,7 @@ for pname, prob in problems.items():
             optim[f"{pname}/{cname}_zero_buffer"] = run(prob, kind, hyper, True)
 
 problem_json = {k: {"A": lst(v["A"]), "N": None if v["N"] is None else lst(torch.diagonal(v["N"])),
-                    "x0": lst(v["x0"])} for k, v in problems.items()}
+                    "x0": lst(v["x0"].T if v.get("transposed") else v["x0"])} for k, v in problems.items()}
 config_json = {k: {"kind": kind, **hyper} for k, (kind, hyper) in CONFIGS.items()}
 
 # ---- laws of random points ----------------------------------------------------------------------
