@@ -68,9 +68,10 @@ function optimizerFor(cfg: any): Optimizer<any> {
       momentum: cfg.momentum ?? 0,
       nesterov: cfg.nesterov ?? false,
       weightDecay: cfg.weight_decay ?? 0,
+      stabilize: cfg.stabilize,
     });
   }
-  return riemannianAdam({ lr: cfg.lr, weightDecay: cfg.weight_decay ?? 0 });
+  return riemannianAdam({ lr: cfg.lr, weightDecay: cfg.weight_decay ?? 0, stabilize: cfg.stabilize });
 }
 
 /** Tangent's 20 iterates, flattened. */
@@ -103,6 +104,7 @@ for (
     ["stiefel_euclidean", () => stiefel(5, 3), [5, 3]],
     ["product", () => product(sphere(4), euclidean([3])), [7]],
     ["oblique", () => oblique(4, 3), [4, 3]],
+    ["product_stiefel", () => product(stiefel(3, 2), sphere(3)), [9]],
   ] as const
 ) {
   Deno.test(`geoopt parity: riemannianSgd / riemannianAdam on ${name} follow geoopt's iterates`, () => {

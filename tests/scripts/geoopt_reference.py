@@ -9,8 +9,8 @@ What is stored:
   CanonicalStiefel, EuclideanStiefelExact (square: the orthogonal group), Euclidean, a ProductManifold, and
   Sphere on the rows of a [k, n] tensor (Tangent's oblique(n, k), stored transposed to its layout).
 - optim: 20 iterates of RiemannianSGD (plain, momentum, Nesterov, weight decay) and RiemannianAdam
-  (amsgrad off, with and without weight decay) on f(X) = tr(XᵀAXN) over a sphere, a Euclidean-metric
-  and a canonical-metric Stiefel manifold, a product and row-wise spheres (oblique). For every
+  (amsgrad off, with and without weight decay; both also with stabilize = 5) on f(X) = tr(XᵀAXN) over a sphere, a Euclidean-metric
+  and a canonical-metric Stiefel manifold, two products and row-wise spheres (oblique). For every
   momentum run a second one whose momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
   first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
   the raw gradient, then is multiplied by μ and added to).
@@ -217,6 +217,10 @@ problems["sphere"] = {"A": a4, "N": None, "x0": S.projx(fixed([4], 33)), "m": S}
 problems["stiefel_euclidean"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": E}
 problems["stiefel_canonical"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": C}
 problems["product"] = {"A": a7, "N": None, "x0": px, "m": P}
+P2 = geoopt.ProductManifold((geoopt.EuclideanStiefel(), (3, 2)), (geoopt.Sphere(), 3))
+a9 = fixed([9, 9], 34)
+a9 = a9 + a9.T
+problems["product_stiefel"] = {"A": a9, "N": None, "x0": P2.projx(fixed([9], 35)), "m": P2}
 # rows of the geoopt parameter are the columns of Tangent's oblique point
 problems["oblique"] = {"A": a4, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": bx.T.contiguous(), "m": S,
                        "transposed": True}
@@ -236,6 +240,8 @@ CONFIGS = {
     "sgd_momentum_wd": ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
     "adam": ("adam", {"lr": 0.05, "amsgrad": False}),
     "adam_wd": ("adam", {"lr": 0.05, "amsgrad": False, "weight_decay": 0.1}),
+    "sgd_momentum_stabilize": ("sgd", {"lr": 0.05, "momentum": 0.9, "stabilize": 5}),
+    "adam_stabilize": ("adam", {"lr": 0.05, "amsgrad": False, "stabilize": 5}),
 }
 STEPS = 20
 
