@@ -8,7 +8,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { add, astype, div, maximum, mul, neg, sqrt, sum } from "../core/ops/mod.ts";
+import { add, astype, div, maximum, mul, neg, sqrt, sum, zerosLike } from "../core/ops/mod.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
@@ -274,7 +274,7 @@ export function masked<S>(
         const sub = treeLeaves(r.updates);
         let k = 0;
         return {
-          updates: treeUnflatten(updates, us.map((u, i) => (m[i] ? sub[k++] : mul(u, 0)))),
+          updates: treeUnflatten(updates, us.map((u, i) => (m[i] ? sub[k++] : zerosLike(u)))),
           state: r.state,
         };
       },
