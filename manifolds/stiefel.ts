@@ -26,7 +26,10 @@
  * Against geoopt 0.5.1 (float64, `tests/manifolds_geoopt_ops_test.ts`):
  * - `stiefel(n, p)` (euclidean, qr) is geoopt's `EuclideanStiefel`: projx, proju, egrad2rgrad, inner,
  *   component_inner, retr (QR with diag(R) ≥ 0), transp and expmap agree to 1e-15, and `exp` is
- *   `EuclideanStiefelExact`'s retraction. Note geoopt's `Stiefel()` defaults to the canonical metric.
+ *   `EuclideanStiefelExact`'s retraction; so do their gradients. `exp(X, V)` projects V onto the
+ *   tangent space first (geoopt's expmap takes V as it is: the same at a tangent V, but the gradient
+ *   in V is geoopt's of `expmap(X, proju(X, V))`). Note geoopt's `Stiefel()` defaults to the
+ *   canonical metric.
  * - `stiefel(n, p, { metric: "canonical" })` has geoopt `CanonicalStiefel`'s inner and egrad2rgrad, but
  *   not its other choices. geoopt's proju is its egrad2rgrad `U − XUᵀX`, not a projection (on a tangent
  *   V it doubles the `XᵀV` part); `toTangent` is the orthogonal projection. geoopt's retr is the

@@ -5,7 +5,7 @@
 // checks the documented mapping instead of equality. GEOOPT_TABLE=1 prints every difference.
 import "../mod.ts";
 import assert from "node:assert/strict";
-import { key, reshape, split, type Tensor, tensor } from "../mod.ts";
+import { grad, key, mul, reshape, split, sum, type Tensor, tensor } from "../mod.ts";
 import { euclidean, oblique, orthogonal, product, sphere, stiefel } from "../manifolds/mod.ts";
 
 const REF = JSON.parse(await Deno.readTextFile(new URL("./data/geoopt_reference.json", import.meta.url)));
@@ -203,4 +203,30 @@ Deno.test("geoopt parity: random points by their laws (sphere uniform; Stiefel H
       } |`,
     );
   }
+});
+
+Deno.test("geoopt parity: gradients through projection, retractions and exponentials (torch autograd)", () => {
+  const W = REF.inputs.grad_weights;
+  const w4 = f64(W.w4, [4]), w53 = f64(W.w53, [5, 3]), w44 = f64(W.w44, [4, 4]);
+  const check = (name: string, f: (t: Tensor) => Tensor, at: Tensor, w: Tensor, tol = 1e-12) => {
+    const g = grad((t: Tensor) => sum(mul(w, f(t))))(at);
+    const d = maxDiff(arr(g), REF.grads[name]);
+    if (TABLE) console.log(`| d/du ${name} | ${d.toExponential(1)} |`);
+    assert.ok(d <= tol, `gradient of ${name}: max difference ${d} > ${tol}`);
+  };
+  const S = sphere(4), s = load("sphere", [4]), sx = S.assertOn(s.x);
+  check("sphere.retr", (u) => S.retract(sx, u), s.u, w4);
+  check("sphere.expmap", (u) => S.exp(sx, u), s.u, w4);
+  check("sphere.projx", (a) => S.project(a), s.a, w4);
+  const E = stiefel(5, 3), C = stiefel(5, 3, { metric: "canonical" }), t = load("stiefel", [5, 3]);
+  const tx = E.assertOn(t.x), cx = C.assertOn(t.x);
+  check("stiefel.projx", (a) => E.project(a), t.a, w53);
+  check("stiefel.euclidean.retr", (u) => E.retract(tx, u), t.u, w53);
+  // Tangent's exp projects v onto the tangent space first, geoopt's expmap does not: their gradients
+  // differ in the normal directions, so geoopt's side is expmap(x, proju(x, u))
+  check("stiefel.euclidean.expmap_of_proju", (u) => E.exp(tx, u), t.u, w53);
+  check("stiefel.canonical.retr_at_pu", (u) => C.retract(cx, u), t.u, w53);
+  const O = orthogonal(4), o = load("orthogonal", [4, 4]), ox = O.assertOn(o.x);
+  check("orthogonal.canonical.retr_half", (u) => O.retract(ox, u), o.u, w44);
+  check("orthogonal.euclidean.expmap_of_proju", (u) => O.exp(ox, u), o.u, w44);
 });

@@ -15,6 +15,7 @@ What is stored:
   first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
   the raw gradient, then is multiplied by μ and added to).
 - stiefel.canonical.geodesic_ode: the canonical geodesic by RK4 on its ODE (torch), for Tangent's exp.
+- grads: torch autograd of Σ W∘f(x, u) through those maps, with respect to u (or the ambient a).
 - laws: moments of geoopt's random points (Sphere.random_uniform, Stiefel.random = random_naive).
 
 Run from the repository root with geoopt importable (0.5.1; e.g. PYTHONPATH=<geoopt source tree>):
@@ -204,6 +205,30 @@ put("oblique.retr", by)
 put("oblique.transp", S.transp(bx.T, by.T, bv.T).T)
 put("oblique.expmap", S.expmap(bx.T, bu.T).T)
 
+# ---- gradients through the maps (torch autograd of geoopt's formulas): d/du Σ W∘f(x, u) ---------------
+grads = {}
+
+
+def vjp(name, f, arg, w):
+    a = arg.clone().requires_grad_(True)
+    (f(a) * w).sum().backward()
+    grads[name] = lst(a.grad)
+
+
+w4, w53, w44 = fixed([4], 40), fixed([5, 3], 41), fixed([4, 4], 42)
+vjp("sphere.retr", lambda u: S.retr(sx, u), su, w4)
+vjp("sphere.expmap", lambda u: S.expmap(sx, u), su, w4)
+vjp("sphere.projx", lambda a: S.projx(a), sa, w4)
+vjp("stiefel.projx", lambda a: E.projx(a), ta, w53)
+# geoopt's retr flips the signs of Q in place, which autograd refuses: the same formula out of place
+vjp("stiefel.euclidean.retr", lambda u: qf(tx + u), tu, w53)
+# Tangent's Stiefel/O(n) exp projects v onto the tangent space first; geoopt's expmap does not
+vjp("stiefel.euclidean.expmap_of_proju", lambda u: E.expmap(tx, E.proju(tx, u)), tu, w53)
+vjp("stiefel.canonical.retr_at_pu", lambda u: C.retr(tx, u - 0.5 * tx @ (tx.T @ u)), tu, w53)
+vjp("orthogonal.euclidean.expmap_of_proju", lambda u: E.expmap(ox, E.proju(ox, u)), ou, w44)
+vjp("orthogonal.canonical.retr_half", lambda u: C.retr(ox, u * 0.5), ou, w44)
+inputs["grad_weights"] = {"w4": lst(w4), "w53": lst(w53), "w44": lst(w44)}
+
 # ---- optimizers ---------------------------------------------------------------------------------
 # f(X) = tr(XᵀAXN) (A symmetric, N diagonal; for vectors N = 1): Euclidean gradient 2AXN.
 problems = {}
@@ -287,6 +312,7 @@ out = {
     "meta": {"geoopt": geoopt.__version__, "torch": torch.__version__, "dtype": "float64", "steps": STEPS},
     "inputs": inputs,
     "ops": ops,
+    "grads": grads,
     "problems": problem_json,
     "configs": config_json,
     "optim": optim,
