@@ -37,9 +37,9 @@ export interface SgdOptions {
   lr: LearningRate;
   /** Momentum μ (default 0). */
   momentum?: number;
-  /** Nesterov momentum (default false; needs μ > 0). */
+  /** Nesterov momentum `g + μb`, torch's and optax's form (default false; needs μ > 0). */
   nesterov?: boolean;
-  /** L2 weight decay added to the gradient (default 0). */
+  /** L2 weight decay added to the gradient before the momentum (default 0; torch's `weight_decay`). */
   weightDecay?: number;
   /** `sgd` given a manifold point throws instead of warning once (it would step off the manifold). */
   strict?: boolean;
@@ -120,9 +120,15 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
 }
 
 /**
- * Euclidean SGD with momentum and Nesterov (PyTorch semantics): `b ← μb + g`,
- * `x ← x − η(g + μb)` (Nesterov) or `x ← x − ηb`. Given a manifold point it warns once (its steps
- * leave the manifold; `{ strict: true }` throws): use `riemannianSgd` there.
+ * Euclidean SGD with momentum and Nesterov, PyTorch's `torch.optim.SGD` and optax's `sgd` (they
+ * agree): `g ← g + wd·x`, `b ← μb + g`, `x ← x − η(g + μb)` (Nesterov) or `x ← x − ηb`. With a
+ * schedule, η is the rate at the step count (0 at the first update) times the whole step, as
+ * torch's param-group lr and optax's `scale_by_learning_rate` do. Matches both to ~1e-15 over 30
+ * float64 steps (tests/optim_parity_steps_test.ts). `weightDecay` is torch's (L2 added to the
+ * gradient, before the momentum); optax's `sgd` has none: `chain(add_decayed_weights(wd), sgd(…))`
+ * there, `chain(addDecayedWeights(wd), sgd(…))` or `{ weightDecay }` here. Not offered: torch's
+ * `dampening` (its default 0 is what this computes), `maximize`. Given a manifold point it warns
+ * once (its steps leave the manifold; `{ strict: true }` throws): use `riemannianSgd` there.
  * @param opts learning rate (number or schedule), momentum, nesterov, weight decay
  * @example
  * ```ts

@@ -43,7 +43,10 @@ function mapLeaves(tree: unknown, f: (t: Tensor, i: number) => Tensor): unknown 
 
 /**
  * Scales all gradients by `min(1, maxNorm / ‖g‖)`, ‖g‖ the norm of all leaves together (optax's
- * `clip_by_global_norm`). Runs on the device: nothing is read back.
+ * `clip_by_global_norm`): unchanged when ‖g‖ ≤ maxNorm (‖g‖ = 0 included), else `g·(maxNorm/‖g‖)`,
+ * which is optax's `(g/‖g‖)·maxNorm` up to one rounding (~1e-16 relative; written without a
+ * division by ‖g‖, so its gradient is finite at ‖g‖ = 0). PyTorch's `clip_grad_norm_` scales by
+ * `maxNorm/(‖g‖ + 1e-6)`, ~1e-6 relative smaller. Runs on the device: nothing is read back.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
@@ -77,8 +80,9 @@ export interface CountState {
 }
 
 /**
- * Multiplies updates by `−lr` (a number or a schedule of the step count), optax's
- * `scale_by_learning_rate`: the last piece of a chain applied with `applyUpdates`.
+ * Multiplies updates by `−lr` (a number or a schedule of the step count, 0 at the first update),
+ * optax's `scale_by_learning_rate` (the same values): the last piece of a chain applied with
+ * `applyUpdates`.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
@@ -105,9 +109,11 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation<Co
 }
 
 /**
- * Adds `weightDecay · params` to the updates (optax's `add_decayed_weights`): before an optimizer
- * (or `scaleByLearningRate`) in a chain, this is L2 decay decoupled from Adam's scaling when it
- * follows the adaptive piece.
+ * Adds `weightDecay · params` to the updates (optax's `add_decayed_weights`, the same values).
+ * Before an optimizer in a chain it is L2 decay, part of the gradient the optimizer sees:
+ * `chain(addDecayedWeights(wd), adam(…))` is `adam({ weightDecay: wd })`, torch Adam's
+ * `weight_decay`. Decay decoupled from Adam's scaling (optax's `adamw` puts this piece after
+ * `scale_by_adam`) is `adamw({ weightDecay })`: an optimizer ends a chain, so nothing follows it.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";

@@ -207,3 +207,12 @@ Deno.test("masked gives frozen leaves a zero update even when their gradient is 
   assert.deepEqual([...u.b.dataSync()], [0, 0, 0]);
   assert.deepEqual([...optim.applyUpdates(p, u).b.dataSync()], [3, 4, 5]);
 });
+
+Deno.test("chain(addDecayedWeights(wd), adam) is adam({ weightDecay: wd }), torch Adam's weight_decay", () => {
+  const c = ref.cases.find((c: any) => c.name === "adam weight decay");
+  const spec = { kind: "chain", pieces: [["addDecayedWeights", 0.1], ["adam", 0.01]] };
+  for (const eager of [false, true]) {
+    const d = maxDiff({ ...c, tangent: spec }, eager);
+    assert.ok(d <= TOL, `${eager ? "eager" : "fused"}: ${d}`);
+  }
+});
