@@ -11,7 +11,7 @@
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { type Tensor, tensor, toBackend, treeLeaves, useBackend } from "../mod.ts";
+import { stack, type Tensor, tensor, toBackend, treeLeaves, useBackend, vmap } from "../mod.ts";
 import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
 import * as optim from "../optim/mod.ts";
 
@@ -214,5 +214,35 @@ Deno.test("chain(addDecayedWeights(wd), adam) is adam({ weightDecay: wd }), torc
   for (const eager of [false, true]) {
     const d = maxDiff({ ...c, tangent: spec }, eager);
     assert.ok(d <= TOL, `${eager ? "eager" : "fused"}: ${d}`);
+  }
+});
+
+Deno.test("under vmap (two copies of the problem, the step batched) every case still matches", () => {
+  const two = (a: any) => stack([f64(a), f64(a)]);
+  for (const c of ref.cases) {
+    const opt: any = build(c.tangent);
+    let params: any = { a: two(ref.params.a), b: two(ref.params.b) };
+    let state = vmap((p: any) => opt.init(p))(params);
+    const step = vmap((g: any, s: any, p: any) => {
+      if (opt.kind !== "transformation") {
+        const r = opt.update(g, s, p);
+        return [r.params, r.state];
+      }
+      const r = opt.update(g, s, p);
+      return [optim.applyUpdates(p, r.updates), r.state];
+    });
+    let worst = 0;
+    ref.grads.forEach((g: any, k: number) => {
+      [params, state] = step({ a: two(g.a), b: two(g.b) }, state, params) as any;
+      const a = params.a.dataSync(), b = params.b.dataSync();
+      for (const copy of [0, 1]) {
+        const got = [...a.slice(12 * copy, 12 * copy + 12), ...b.slice(5 * copy, 5 * copy + 5)] as number[];
+        got.forEach((x, i) => {
+          const y = c.iterates[k][i];
+          worst = Math.max(worst, Number.isNaN(x) ? Infinity : Math.abs(x - y) / Math.max(1, Math.abs(y)));
+        });
+      }
+    });
+    assert.ok(worst <= TOL, `${c.name} under vmap: max relative difference ${worst}`);
   }
 });
