@@ -9,7 +9,7 @@
  * d ← (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)  (+ wd·x for AdamW)
  * x' ← R(x, −η·d);  m ← T_{x→x'}(m)
  * ```
- * On a plain tensor this is Adam exactly.
+ * On a plain tensor this is Adam exactly (torch.optim.Adam, optax.adam; `adamw`: their AdamW).
  * @module
  */
 import { DomainError } from "../core/errors.ts";
