@@ -1,6 +1,6 @@
 /**
  * The Stiefel manifold St(n, p) = { X ∈ ℝⁿˣᵖ : XᵀX = I } (n ≥ p), with geoopt's two metrics and
- * three retractions.
+ * four retractions.
  *
  * - tangent space: `XᵀU + UᵀX = 0`; projection `P_X(U) = U − X sym(XᵀU)`
  * - metric "euclidean": `⟨U, V⟩ = tr(UᵀV)`; Riemannian gradient `P_X(G)`
@@ -17,6 +17,8 @@
  *   to ‖PV‖_F = ½ (V scaled by min(1, ½/‖PV‖_F)) instead of diverging to ∞.
  *   Both end with one Newton–Schulz step `Y(3I − YᵀY)/2` (the identity on the manifold) so that
  *   rounding does not accumulate over thousands of float32 steps.
+ * - retraction "exp": the metric's exponential `exp(X, V)` below (geoopt's `EuclideanStiefelExact` with
+ *   the euclidean metric), also ended by one Newton–Schulz step
  * - transport: projection onto the tangent space at the destination
  * - exponential (closed forms, Edelman, Arias & Smith 1998): euclidean
  *   `[X, V] expm([[A, −S], [I, A]]) [expm(−A); 0]` with `A = XᵀV`, `S = VᵀV`; canonical
@@ -26,7 +28,7 @@
  * Against geoopt 0.5.1 (float64, `tests/manifolds_geoopt_ops_test.ts`):
  * - `stiefel(n, p)` (euclidean, qr) is geoopt's `EuclideanStiefel`: projx, proju, egrad2rgrad, inner,
  *   component_inner, retr (QR with diag(R) ≥ 0), transp and expmap agree to 1e-15, and `exp` is
- *   `EuclideanStiefelExact`'s retraction; so do their gradients. `exp(X, V)` projects V onto the
+ *   `EuclideanStiefelExact`'s retraction (`retraction: "exp"` steps as it does); so do their gradients. `exp(X, V)` projects V onto the
  *   tangent space first (geoopt's expmap takes V as it is: the same at a tangent V, but the gradient
  *   in V is geoopt's of `expmap(X, proju(X, V))`). Note geoopt's `Stiefel()` defaults to the
  *   canonical metric.
@@ -55,13 +57,16 @@ import type { Point } from "./point.ts";
 /** The metric of a Stiefel manifold. */
 export type StiefelMetric = "euclidean" | "canonical";
 /** The retraction of a Stiefel manifold. */
-export type StiefelRetraction = "qr" | "polar" | "cayley";
+export type StiefelRetraction = "qr" | "polar" | "cayley" | "exp";
 
 /** Options of `stiefel`. */
 export interface StiefelOptions {
   /** `"euclidean"` (default) or `"canonical"`. */
   metric?: StiefelMetric;
-  /** `"qr"` (default with the euclidean metric), `"polar"` or `"cayley"` (default with the canonical one). */
+  /**
+   * `"qr"` (default with the euclidean metric), `"polar"`, `"cayley"` (default with the canonical one)
+   * or `"exp"` (the exponential of the metric).
+   */
   retraction?: StiefelRetraction;
   /** With the Cayley retraction: run this many fixed-point iterations instead of the exact solve. */
   cayleyIterations?: number;
@@ -146,6 +151,7 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
     this.checkVector("retract", x, v);
     if (this.retraction === "qr") return this.point(qf(add(x, v)));
     if (this.retraction === "polar") return this.point(polarFactor(add(x, v)));
+    if (this.retraction === "exp") return this.point(newtonSchulzStep(this.exp(x, v)));
     const y = this.cayleyIterations === undefined ? this.cayley(x, v) : this.cayleyIterative(x, v);
     return this.point(newtonSchulzStep(y)); // removes rounding drift; the identity on St(n, p)
   }
@@ -202,7 +208,7 @@ class StiefelImpl extends ManifoldBase implements Stiefel {
  * @param n rows (n ≥ p)
  * @param p columns
  * @param opts metric (`"euclidean"` default, `"canonical"`), retraction (`"qr"`, `"polar"`,
- *   `"cayley"`; default qr with the euclidean metric, cayley with the canonical one) and
+ *   `"cayley"`, `"exp"`; default qr with the euclidean metric, cayley with the canonical one) and
  *   `cayleyIterations` for the iterative Cayley retraction
  * @example
  * ```ts
@@ -228,8 +234,8 @@ export function stiefel(n: number, p: number, opts: StiefelOptions = {}): Stiefe
   if (opts.metric !== undefined && opts.metric !== "euclidean" && opts.metric !== "canonical") {
     throw new ShapeError(`stiefel: metric must be "euclidean" or "canonical", got ${opts.metric}`);
   }
-  if (opts.retraction !== undefined && !["qr", "polar", "cayley"].includes(opts.retraction)) {
-    throw new ShapeError(`stiefel: retraction must be "qr", "polar" or "cayley", got ${opts.retraction}`);
+  if (opts.retraction !== undefined && !["qr", "polar", "cayley", "exp"].includes(opts.retraction)) {
+    throw new ShapeError(`stiefel: retraction must be "qr", "polar", "cayley" or "exp", got ${opts.retraction}`);
   }
   const it = opts.cayleyIterations;
   if (it !== undefined && (!Number.isInteger(it) || it < 1)) {

@@ -102,6 +102,7 @@ for (
   const [name, make, shape] of [
     ["sphere", () => sphere(4), [4]],
     ["stiefel_euclidean", () => stiefel(5, 3), [5, 3]],
+    ["stiefel_exact", () => stiefel(5, 3, { retraction: "exp" }), [5, 3]],
     ["product", () => product(sphere(4), euclidean([3])), [7]],
     ["oblique", () => oblique(4, 3), [4, 3]],
     ["product_stiefel", () => product(stiefel(3, 2), sphere(3)), [9]],

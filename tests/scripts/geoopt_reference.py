@@ -10,7 +10,7 @@ What is stored:
   Sphere on the rows of a [k, n] tensor (Tangent's oblique(n, k), stored transposed to its layout).
 - optim: 20 iterates of RiemannianSGD (plain, momentum, Nesterov, weight decay) and RiemannianAdam
   (amsgrad off, with and without weight decay; both also with stabilize = 5) on f(X) = tr(XᵀAXN) over a sphere, a Euclidean-metric
-  and a canonical-metric Stiefel manifold, two products and row-wise spheres (oblique). For every
+  (QR and exact) and a canonical-metric Stiefel manifold, two products and row-wise spheres (oblique). For every
   momentum run a second one whose momentum buffer starts at zero (torch.optim.SGD's first step), as "<name>_zero_buffer": geoopt's own
   first momentum step uses μ·(raw gradient) + (Riemannian gradient) (its buffer starts as a clone of
   the raw gradient, then is multiplied by μ and added to).
@@ -30,6 +30,30 @@ import torch
 
 torch.set_default_dtype(torch.float64)
 DT = torch.float64
+
+
+def expm_taylor(a):
+    """exp(a) by scaling to ‖a/2ˢ‖₁ ≤ ½, a degree-18 Taylor sum (remainder < 1e-22) and s squarings:
+    differentiable, and accurate where torch 2.13's matrix_exp is not (see TORCH_EXPM_NOTE)."""
+    n1 = torch.linalg.matrix_norm(a.detach(), 1).item()
+    s = max(0, int(torch.ceil(torch.log2(torch.tensor(max(n1, 1e-300) / 0.5))).item()))
+    b = a / (2 ** s)
+    term = torch.eye(a.shape[-1], dtype=a.dtype).expand_as(a)
+    out = term
+    for k in range(1, 19):
+        term = term @ b / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+# torch 2.13's CPU float64 matrix_exp is off by 5.8e-11 on the skew 3×3 XᵀV of one exact-Stiefel step
+# here (1-norm 0.047; 3e-16 at 1.1× that matrix; against mpmath at 40 digits), which geoopt's expmap
+# inherits (EuclideanStiefel.expmap calls geoopt.linalg.expm = torch.matrix_exp). The reference
+# replaces it with expm_taylor, so the stored numbers are geoopt's formulas, accurately evaluated.
+TORCH_EXPM_NOTE = "geoopt.linalg.expm replaced by a degree-18 Taylor with scaling and squaring"
+geoopt.linalg.expm = expm_taylor
 
 
 def t(a):
@@ -240,6 +264,9 @@ a7 = fixed([7, 7], 32)
 a7 = a7 + a7.T
 problems["sphere"] = {"A": a4, "N": None, "x0": S.projx(fixed([4], 33)), "m": S}
 problems["stiefel_euclidean"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": E}
+# geoopt's exact Stiefel drifts off the manifold (its expmap has no correction: ‖XᵀX − I‖ grows by ~1.3×
+# a step, to 5e-14 in 20 steps here) where Tangent's "exp" retraction ends with a Newton–Schulz step
+problems["stiefel_exact"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": EX}
 problems["stiefel_canonical"] = {"A": a5, "N": torch.diag(t([3.0, 2.0, 1.0])), "x0": tx, "m": C}
 problems["product"] = {"A": a7, "N": None, "x0": px, "m": P}
 P2 = geoopt.ProductManifold((geoopt.EuclideanStiefel(), (3, 2)), (geoopt.Sphere(), 3))
@@ -309,7 +336,8 @@ laws = {
 }
 
 out = {
-    "meta": {"geoopt": geoopt.__version__, "torch": torch.__version__, "dtype": "float64", "steps": STEPS},
+    "meta": {"geoopt": geoopt.__version__, "torch": torch.__version__, "dtype": "float64", "steps": STEPS,
+             "expm": TORCH_EXPM_NOTE},
     "inputs": inputs,
     "ops": ops,
     "grads": grads,
