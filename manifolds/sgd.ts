@@ -148,7 +148,9 @@ export function sgd(opts: SgdOptions): Optimizer<SgdState> {
 /**
  * Riemannian SGD (geoopt's RiemannianSGD): on each leaf carrying a manifold, the Riemannian
  * gradient, a step by the manifold's retraction, and the momentum moved by its transport; on plain
- * tensors exactly `sgd`.
+ * tensors exactly `sgd`. The iterates are geoopt's (to ~1e-14 in float64) except at momentum's
+ * first step: the buffer starts as the (Riemannian) gradient, as in `torch.optim.SGD`, where geoopt
+ * starts it as μ·(raw gradient) + (Riemannian gradient).
  * @param opts as `sgd`, plus `stabilize` (re-project every k steps)
  * @example
  * ```ts
