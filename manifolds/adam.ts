@@ -6,6 +6,7 @@
  * m ← β₁m + (1 − β₁)g
  * v ← β₂v + (1 − β₂)⟨g, g⟩ₓ                    (component-wise: elementwise on plain tensors,
  *                                               one scalar per point on a manifold)
+ * v̄ ← max(v̄, v)                                (amsgrad only; v̄ replaces v below)
  * d ← (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)  (+ wd·x for AdamW)
  * x' ← R(x, −η·d);  m ← T_{x→x'}(m)
  * ```
@@ -15,7 +16,7 @@
 import { DomainError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import type { DType } from "../core/dtype.ts";
-import { add, astype, div, expm1, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
+import { add, astype, div, expm1, maximum, mul, neg, pow, sqrt, sub, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   checkEuclidean,
@@ -56,6 +57,14 @@ export interface AdamOptions {
   weightDecay?: number;
   /** `adam`/`adamw` given a manifold point throw instead of warning once (they would step off it). */
   strict?: boolean;
+  /**
+   * AMSGrad (Reddi, Kale & Kumar 2018; default false): keep the running maximum v̄ of the raw second
+   * moment (`AdamState.vmax`) and divide by `√(v̄ / (1 − β₂ᵗ)) + ε`, as torch.optim.Adam/AdamW's and
+   * geoopt's RiemannianAdam's `amsgrad=True` (on a manifold v̄ is the per-point maximum, not
+   * transported). optax's `amsgrad` differs: it takes the maximum of the bias-corrected `v̂` (and has
+   * no weight decay), so its steps are not these.
+   */
+  amsgrad?: boolean;
 }
 
 /** Options of `riemannianAdam`. */
@@ -76,9 +85,22 @@ export interface AdamState {
   readonly mu: readonly Tensor[];
   /** Second moments (component-wise squared norms), in `treeLeaves` order. */
   readonly nu: readonly Tensor[];
+  /**
+   * With `amsgrad` only (the key is absent otherwise): the running maxima of the second moments,
+   * shaped as `nu`, in `treeLeaves` order (torch's `max_exp_avg_sq`).
+   */
+  readonly vmax?: readonly Tensor[];
 }
 
-const ADAM_KEYS = optionKeys<AdamOptions>({ lr: true, b1: true, b2: true, eps: true, weightDecay: true, strict: true });
+const ADAM_KEYS = optionKeys<AdamOptions>({
+  lr: true,
+  b1: true,
+  b2: true,
+  eps: true,
+  weightDecay: true,
+  strict: true,
+  amsgrad: true,
+});
 const RIEMANNIAN_ADAM_KEYS = [...ADAM_KEYS, "stabilize"];
 
 function makeAdam(
@@ -90,6 +112,10 @@ function makeAdam(
   checkOptions(op, o, riemannian ? RIEMANNIAN_ADAM_KEYS : ADAM_KEYS, "{ lr: 1e-3 }");
   const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999, eps = o.eps ?? 1e-8, lrOpt = o.lr ?? 1e-3;
   const wd = o.weightDecay ?? (decoupled ? 1e-4 : 0);
+  const amsgrad = o.amsgrad ?? false;
+  if (typeof amsgrad !== "boolean") {
+    throw new DomainError(`${op}: amsgrad = ${String(amsgrad)} must be true or false`);
+  }
   if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) {
     throw new DomainError(`${op}: b1 and b2 must be in [0, 1), got ${b1}, ${b2}`);
   }
@@ -105,11 +131,9 @@ function makeAdam(
     init<P>(params: P): AdamState {
       const xs = pairLeaves(op, params, params)[0];
       if (!riemannian) checkEuclidean(op, xs, o.strict, params);
-      return {
-        count: zeroCount(xs[0]),
-        mu: xs.map(zerosLike),
-        nu: xs.map((x) => zerosLike(leafGeometry(x, riemannian).sqInner(x, zerosLike(x)))),
-      };
+      const nu = xs.map((x) => zerosLike(leafGeometry(x, riemannian).sqInner(x, zerosLike(x))));
+      const count = zeroCount(xs[0]), mu = xs.map(zerosLike);
+      return amsgrad ? { count, mu, nu, vmax: nu.map(zerosLike) } : { count, mu, nu };
     },
     update<P>(grads: unknown, state: AdamState, params: P) {
       return (riemannian ? step : fused)(grads, state, params);
@@ -128,14 +152,22 @@ function makeAdam(
     const scalars = new Map<DType, Tensor[]>();
     const at = (d: DType) => scalars.get(d) ?? scalars.set(d, bc.map((v) => astype(v, d))).get(d)!;
     const stabilize = riemannian && o.stabilize !== undefined ? everyKth(t, o.stabilize) : undefined;
-    const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [];
+    if (amsgrad && state.vmax?.length !== xs.length) {
+      throw new DomainError(
+        `${op}: amsgrad needs the state's vmax (one running maximum per leaf, ${xs.length} here), got ` +
+          `${state.vmax === undefined ? "none" : state.vmax.length}; start from this optimizer's init(params)`,
+      );
+    }
+    const newX: Tensor[] = [], newM: Tensor[] = [], newV: Tensor[] = [], newVmax: Tensor[] = [];
     xs.forEach((x, i) => {
       const [bc1, bc2, negLr] = at(x.dtype);
       const geo = leafGeometry(x, riemannian);
       const g = geo.rgrad(x, wd && !decoupled ? add(gs[i], mul(x, wd)) : gs[i]);
       let m = add(mul(state.mu[i], b1), mul(g, 1 - b1));
       const v = add(mul(state.nu[i], b2), mul(geo.sqInner(x, g), 1 - b2));
-      let d = div(div(m, bc1), add(sqrt(div(v, bc2)), eps));
+      const vHat = amsgrad ? maximum(state.vmax![i], v) : v;
+      if (amsgrad) newVmax.push(vHat);
+      let d = div(div(m, bc1), add(sqrt(div(vHat, bc2)), eps));
       if (wd && decoupled) d = add(d, mul(x, wd));
       let y = geo.retract(x, mul(d, negLr));
       m = geo.transport(x, y, m);
@@ -144,7 +176,10 @@ function makeAdam(
       newM.push(m);
       newV.push(v);
     });
-    return { params: rebuild(params, newX), state: { count: t, mu: newM, nu: newV } };
+    const next: AdamState = amsgrad
+      ? { count: t, mu: newM, nu: newV, vmax: newVmax }
+      : { count: t, mu: newM, nu: newV };
+    return { params: rebuild(params, newX), state: next };
   }
 }
 
@@ -153,11 +188,14 @@ function makeAdam(
  * `torch.optim.Adam` and optax's `adam` (they agree; optax's L2 is `chain(add_decayed_weights(wd),
  * adam(…))`): `m̂ = m/(1 − β₁ᵗ)`, `v̂ = v/(1 − β₂ᵗ)`, `x ← x − η·m̂/(√v̂ + ε)`, the rate of a
  * schedule taken at the step count before the update (0 first), as optax. Matches both to ~1e-15
- * over 30 float64 steps (tests/optim_parity_steps_test.ts), fused on the CPU or eager. Not
- * offered: torch's `amsgrad`, `maximize`; optax's `eps_root`, `nesterov`, `mu_dtype`.
+ * over 30 float64 steps (tests/optim_parity_steps_test.ts), fused on the CPU or eager.
+ * `{ amsgrad: true }` is torch's `Adam(amsgrad=True)` (the maximum of the raw second moment, then the
+ * bias correction; optax's `amsgrad` takes the maximum after the correction, a different step), which
+ * it matches to ~1e-15 too; the state then carries `vmax`. Not offered: torch's `maximize`; optax's
+ * `eps_root`, `nesterov`, `mu_dtype`.
  * Given a manifold point it warns once (its steps leave the manifold; `{ strict: true }` throws):
  * use `riemannianAdam` there.
- * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay, strict
+ * @param opts lr (number or schedule, default 1e-3), b1, b2, eps, weightDecay, strict, amsgrad
  * @example
  * ```ts
  * import { grad, sum, square, tensor } from "@tangent/tangent";
@@ -178,8 +216,8 @@ export function adam(opts: AdamOptions = {}): Optimizer<AdamState> {
  * same value) and optax's `adamw`, which it matches to ~1e-15 over 30 float64 steps. The default
  * `weightDecay` is 1e-4, optax's; torch's `AdamW` defaults to 0.01, so pass `{ weightDecay: 0.01 }`
  * to reproduce `torch.optim.AdamW(params, lr)`. optax's `mask` is `masked(adamw(…), mask)` here
- * (which freezes the leaves it leaves out). Warns once given a manifold point (`{ strict: true }`
- * throws).
+ * (which freezes the leaves it leaves out). `{ amsgrad: true }` is torch's `AdamW(amsgrad=True)`.
+ * Warns once given a manifold point (`{ strict: true }` throws).
  * @param opts as `adam`; `weightDecay` is decoupled
  * @example
  * ```ts
@@ -197,8 +235,10 @@ export function adamw(opts: AdamOptions = {}): Optimizer<AdamState> {
  * Riemannian Adam (geoopt's RiemannianAdam): on each leaf carrying a manifold, the Riemannian
  * gradient, the second moment as the manifold's component-wise inner product (one scalar per
  * Stiefel point, one per column of an oblique point), a step by the retraction, and the first
- * moment moved by the transport. On plain tensors exactly `adam`.
- * @param opts as `adam` (L2 weight decay), plus `stabilize` (re-project every k steps)
+ * moment moved by the transport. On plain tensors exactly `adam`. `{ amsgrad: true }` is geoopt's
+ * `RiemannianAdam(amsgrad=True)`: the running maximum of the per-point second moment, kept as it is
+ * (a scalar per point needs no transport).
+ * @param opts as `adam` (L2 weight decay, amsgrad), plus `stabilize` (re-project every k steps)
  * @example
  * ```ts
  * import { key } from "@tangent/tangent";

@@ -3,7 +3,7 @@
  * (`riemannianSgd`, geoopt's RiemannianSGD). One step on a leaf x with gradient g:
  * ```
  * g ← rgrad(x, g + wd·x)
- * b ← μ·b + g                              (with momentum μ)
+ * b ← μ·b + (1 − τ)·g                      (with momentum μ, dampening τ; b₁ = g at the first step)
  * d ← g + μ·b (Nesterov) | b | g (no momentum)
  * x' ← R(x, −η·d);  b ← T_{x→x'}(b)
  * ```
@@ -14,7 +14,7 @@
 import { DomainError } from "../core/errors.ts";
 import { checkOptions as checkKeys, optionKeys } from "../core/options.ts";
 import type { DType } from "../core/dtype.ts";
-import { add, astype, mul, neg, zerosLike } from "../core/ops/mod.ts";
+import { add, astype, equal, mul, neg, where, zerosLike } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   checkEuclidean,
@@ -39,6 +39,12 @@ export interface SgdOptions {
   momentum?: number;
   /** Nesterov momentum `g + μb`, torch's and optax's form (default false; needs μ > 0). */
   nesterov?: boolean;
+  /**
+   * Dampening τ of the momentum (default 0), torch.optim.SGD's `dampening`: `b ← μb + (1 − τ)g` from
+   * the second step on, `b = g` at the first (torch starts the buffer as the gradient). In [0, 1];
+   * with `nesterov` it must be 0 (torch's rule too). Without momentum it does nothing.
+   */
+  dampening?: number;
   /** L2 weight decay added to the gradient before the momentum (default 0; torch's `weight_decay`). */
   weightDecay?: number;
   /** `sgd` given a manifold point throws instead of warning once (it would step off the manifold). */
@@ -63,7 +69,14 @@ export interface SgdState {
   readonly momentum: readonly Tensor[];
 }
 
-const SGD_KEYS = optionKeys<SgdOptions>({ lr: true, momentum: true, nesterov: true, weightDecay: true, strict: true });
+const SGD_KEYS = optionKeys<SgdOptions>({
+  lr: true,
+  momentum: true,
+  nesterov: true,
+  dampening: true,
+  weightDecay: true,
+  strict: true,
+});
 
 function checkOptions(op: string, o: RiemannianSgdOptions, riemannian: boolean): void {
   if (o === null || typeof o !== "object") throw new DomainError(`${op}: give options with a learning rate, { lr }`);
@@ -76,11 +89,17 @@ function checkOptions(op: string, o: RiemannianSgdOptions, riemannian: boolean):
   const mu = o.momentum ?? 0;
   if (!(mu >= 0 && mu < 1)) throw new DomainError(`${op}: momentum must be in [0, 1), got ${mu}`);
   if (o.nesterov && mu === 0) throw new DomainError(`${op}: nesterov needs momentum > 0`);
+  checkHyper(op, "dampening", o.dampening ?? 0, 0, 1);
+  if (o.nesterov && o.dampening) {
+    throw new DomainError(
+      `${op}: nesterov needs dampening = 0, got dampening = ${o.dampening} (as torch.optim.SGD); drop one of them`,
+    );
+  }
 }
 
 function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Optimizer<SgdState> {
   checkOptions(op, o, riemannian);
-  const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0, nesterov = o.nesterov ?? false;
+  const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0, nesterov = o.nesterov ?? false, damp = o.dampening ?? 0;
   // the Euclidean step, fused on the CPU (`fusedOnCpu`)
   const fused = fusedOnCpu(step);
   return {
@@ -100,13 +119,18 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
     const negLr = new Map<DType, Tensor>();
     const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;
     const stabilize = riemannian && o.stabilize !== undefined ? everyKth(count, o.stabilize) : undefined;
+    // with dampening the first step's buffer is g itself (torch's): selected by the count, so a
+    // traced step serves every step
+    const first = mu > 0 && damp ? equal(state.count, 0) : undefined;
     const newX: Tensor[] = [], newB: Tensor[] = [];
     xs.forEach((x, i) => {
       const geo = leafGeometry(x, riemannian);
       const g = geo.rgrad(x, wd ? add(gs[i], mul(x, wd)) : gs[i]);
       let d = g, b: Tensor | undefined;
       if (mu > 0) {
-        b = add(mul(state.momentum[i], mu), g);
+        b = first
+          ? where(first, g, add(mul(state.momentum[i], mu), mul(g, 1 - damp)))
+          : add(mul(state.momentum[i], mu), g);
         d = nesterov ? add(g, mul(b, mu)) : b;
       }
       let y = geo.retract(x, mul(d, lrAs(x.dtype)));
@@ -126,10 +150,11 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
  * torch's param-group lr and optax's `scale_by_learning_rate` do. Matches both to ~1e-15 over 30
  * float64 steps (tests/optim_parity_steps_test.ts). `weightDecay` is torch's (L2 added to the
  * gradient, before the momentum); optax's `sgd` has none: `chain(add_decayed_weights(wd), sgd(…))`
- * there, `chain(addDecayedWeights(wd), sgd(…))` or `{ weightDecay }` here. Not offered: torch's
- * `dampening` (its default 0 is what this computes), `maximize`. Given a manifold point it warns
+ * there, `chain(addDecayedWeights(wd), sgd(…))` or `{ weightDecay }` here. `dampening` τ is torch's
+ * (`b ← μb + (1 − τ)g` after a first buffer `b = g`; not with `nesterov`), matched to ~1e-15 as
+ * well; optax's `sgd` has none. Not offered: torch's `maximize`. Given a manifold point it warns
  * once (its steps leave the manifold; `{ strict: true }` throws): use `riemannianSgd` there.
- * @param opts learning rate (number or schedule), momentum, nesterov, weight decay
+ * @param opts learning rate (number or schedule), momentum, nesterov, dampening, weight decay
  * @example
  * ```ts
  * import { grad, sum, square, tensor } from "@tangent/tangent";
@@ -150,7 +175,9 @@ export function sgd(opts: SgdOptions): Optimizer<SgdState> {
  * gradient, a step by the manifold's retraction, and the momentum moved by its transport; on plain
  * tensors exactly `sgd`. The iterates are geoopt's (to ~1e-14 in float64) except at momentum's
  * first step: the buffer starts as the (Riemannian) gradient, as in `torch.optim.SGD`, where geoopt
- * starts it as μ·(raw gradient) + (Riemannian gradient).
+ * starts it as μ·(raw gradient) + (Riemannian gradient). `dampening` τ is torch.optim.SGD's on the
+ * transported buffer, `b ← μ·T(b) + (1 − τ)·rgrad` (geoopt's RiemannianSGD has the same update after
+ * its first step, which is μ·(raw gradient) + (1 − τ)·(Riemannian gradient) there).
  * @param opts as `sgd`, plus `stabilize` (re-project every k steps)
  * @example
  * ```ts

@@ -144,6 +144,21 @@ case("adamw warmup-cosine", {"kind": "adamw", "lr": TANGENT_SCHED, "weightDecay"
      {"optax": run_optax(optax.adamw(sched, weight_decay=0.1)),
       "torch": run_torch(lambda p: T.AdamW(p, lr=0.0, weight_decay=0.1), sched_at)},
      {"torch": "param_groups' lr set to the schedule's value before each step"})
+# AMSGrad: torch's (the maximum of the raw second moment, then the bias correction); optax.amsgrad takes the
+# maximum of the bias-corrected moment, a different algorithm, so torch is the only reference
+case("adam amsgrad", {"kind": "adam", "lr": 0.01, "amsgrad": True},
+     {"torch": run_torch(lambda p: T.Adam(p, lr=0.01, amsgrad=True))})
+case("adam amsgrad b1 b2 weight decay",
+     {"kind": "adam", "lr": 0.02, "b1": 0.8, "b2": 0.95, "weightDecay": 0.1, "amsgrad": True},
+     {"torch": run_torch(lambda p: T.Adam(p, lr=0.02, betas=(0.8, 0.95), weight_decay=0.1, amsgrad=True))})
+case("adamw amsgrad", {"kind": "adamw", "lr": 0.01, "weightDecay": 0.1, "amsgrad": True},
+     {"torch": run_torch(lambda p: T.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True))})
+# SGD dampening: torch only (optax.sgd has none); the first step's buffer is the gradient itself
+case("sgd momentum dampening 0.1", {"kind": "sgd", "lr": 0.1, "momentum": 0.9, "dampening": 0.1},
+     {"torch": run_torch(lambda p: T.SGD(p, lr=0.1, momentum=0.9, dampening=0.1))})
+case("sgd momentum dampening 0.5 weight decay",
+     {"kind": "sgd", "lr": 0.1, "momentum": 0.9, "dampening": 0.5, "weightDecay": 0.05},
+     {"torch": run_torch(lambda p: T.SGD(p, lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.05))})
 # transformations (optax only)
 case("chain clip scale", {"kind": "chain", "pieces": [["clipByGlobalNorm", 1.0], ["scaleByLearningRate", 0.1]]},
      {"optax": run_optax(optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_learning_rate(0.1)))})
@@ -205,6 +220,9 @@ for o in [dict(init_value=0.0, peak_value=1e-3, warmup_steps=10, decay_steps=30,
                       "valuesInt32Count": [float(s(jnp.asarray(k, dtype=jnp.int32))) for k in range(n + 1)]})
 constant = [float(optax.constant_schedule(0.0123)(jnp.asarray(k, dtype=jnp.int32))) for k in range(10)]
 
+# optax.amsgrad on the same problem, for the documented difference (maximum after the bias correction)
+optax_amsgrad = run_optax(optax.amsgrad(0.01))
+
 out = {
     "about": "made by tests/scripts/optim_reference.py (torch %s, jax %s, optax %s), float64"
              % (torch.__version__, jax.__version__, optax.__version__),
@@ -216,6 +234,7 @@ out = {
     "maskedPassthrough": {"scale": 0.1, "updates": masked_passthrough},
     "schedules": schedules,
     "constant": {"value": 0.0123, "values": constant},
+    "optaxAmsgrad": {"lr": 0.01, "iterates": optax_amsgrad},
 }
 path = "tests/data/optim_reference.json"
 with open(path + ".tmp", "w") as f:
