@@ -65,6 +65,17 @@ export interface Manifold {
   transport(x: Point<this>, y: Point<this>, v: Tensor): Tensor;
   /** The Riemannian exponential map, where a closed form exists. */
   exp?(x: Point<this>, v: Tensor): Point<this>;
+  /**
+   * The Riemannian logarithm, where a closed form exists (geoopt's `logmap`): the tangent vector at
+   * `x` whose exponential reaches `y` (`exp(x, log(x, y)) = y`), of minimal length. Optional: a
+   * manifold of one's own need not define it.
+   */
+  log?(x: Point<this>, y: Point<this>): Tensor;
+  /**
+   * The geodesic distance `‖log(x, y)‖ₓ` (a scalar tensor), where `log` has a closed form (geoopt's
+   * `dist`). Optional, as `log`.
+   */
+  dist?(x: Point<this>, y: Point<this>): Tensor;
   /** How far `x` is from the manifold, e.g. `‖XᵀX − I‖_F` (a scalar tensor, 0 on the manifold). */
   constraintViolation(x: Tensor): Tensor;
   /** How far `u` is from the tangent space at `x`, e.g. `‖XᵀU + UᵀX‖_F` (a scalar tensor). */
