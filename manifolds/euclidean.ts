@@ -1,16 +1,17 @@
 /**
  * Euclidean space ℝ^shape: every tensor is a point, every tensor a tangent vector.
- * `R(x, v) = exp(x, v) = x + v`, transport is the identity, `⟨u, v⟩ = Σ uᵢvᵢ`.
+ * `R(x, v) = exp(x, v) = x + v`, `log(x, y) = y − x`, `dist(x, y) = ‖y − x‖`, transport is the
+ * identity, `⟨u, v⟩ = Σ uᵢvᵢ`.
  * As geoopt's `Euclidean` (0.5.1): `inner` sums over the whole point (`Euclidean(ndim=len(shape))`),
  * and `componentInner` is elementwise (`Euclidean()`, ndim 0, geoopt's default: Adam's per-element
  * second moment).
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { add, mul, zeros } from "../core/ops/mod.ts";
+import { add, mul, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
+import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
 import { frobInner } from "./matrix.ts";
 import type { Point } from "./point.ts";
 
@@ -20,6 +21,10 @@ export interface Euclidean extends Manifold {
   readonly kind: "euclidean";
   /** `R(x, v) = x + v`. */
   exp(x: Point<this>, v: Tensor): Point<this>;
+  /** `log(x, y) = y − x`. */
+  log(x: Point<this>, y: Point<this>): Tensor;
+  /** `dist(x, y) = ‖y − x‖` (over the whole point; gradient 0 at y = x). */
+  dist(x: Point<this>, y: Point<this>): Tensor;
 }
 
 class EuclideanImpl extends ManifoldBase implements Euclidean {
@@ -70,6 +75,14 @@ class EuclideanImpl extends ManifoldBase implements Euclidean {
   exp(x: Point<this>, v: Tensor): Point<this> {
     return this.retract(x, v);
   }
+  log(x: Point<this>, y: Point<this>): Tensor {
+    this.checkVector("log", x, y);
+    return sub(y, x);
+  }
+  dist(x: Point<this>, y: Point<this>): Tensor {
+    const d = this.log(x, y);
+    return safeSqrt(frobInner(d, d));
+  }
   transport(_x: Point<this>, _y: Point<this>, v: Tensor): Tensor {
     return v;
   }
@@ -91,6 +104,7 @@ class EuclideanImpl extends ManifoldBase implements Euclidean {
  * const E = euclidean([2, 3]);
  * const x = E.random(key(0), { dtype: "float64" });
  * const y = E.retract(x, x); // 2x
+ * const d = E.dist(x, y); // ‖x‖, and E.log(x, y) is x
  * ```
  */
 export function euclidean(shape: readonly number[]): Euclidean {

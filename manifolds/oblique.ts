@@ -5,6 +5,8 @@
  * - tangent space: `diag(XᵀU) = 0`; projection `U − X diag(XᵀU)`
  * - retraction: normalise the columns of `X + V`
  * - exponential: per column `cos(‖vⱼ‖) xⱼ + sin(‖vⱼ‖) vⱼ / ‖vⱼ‖`
+ * - logarithm: per column the sphere's, `θⱼ/sin θⱼ · (yⱼ − cos θⱼ·xⱼ)` with `θⱼ = arccos⟨xⱼ, yⱼ⟩`;
+ *   `dist(X, Y) = √(Σⱼ θⱼ²)` (a DomainError on the CPU where a column of Y is minus X's)
  *
  * geoopt (0.5.1) has it as `Sphere()` on a [k, n] tensor (unit rows): `oblique(n, k)` on the transpose
  * agrees with it to 1e-16 in every operation, and `riemannianAdam` keeps one second moment per column
@@ -15,9 +17,9 @@ import { ShapeError } from "../core/errors.ts";
 import { add, cos, div, mul, norm, sub, sum } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
+import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
 import type { Point } from "./point.ts";
-import { normalize, scaledNorm, sinc } from "./sphere.ts";
+import { normalize, scaledNorm, sinc, sphereLog } from "./sphere.ts";
 
 /** k unit columns in ℝⁿ. */
 export interface Oblique extends Manifold {
@@ -29,6 +31,10 @@ export interface Oblique extends Manifold {
   readonly k: number;
   /** Column exponential maps of the spheres. */
   exp(x: Point<this>, v: Tensor): Point<this>;
+  /** Column logarithms of the spheres. */
+  log(x: Point<this>, y: Point<this>): Tensor;
+  /** `√(Σⱼ θⱼ²)`, θⱼ the columns' angles. */
+  dist(x: Point<this>, y: Point<this>): Tensor;
 }
 
 const colDots = (a: Tensor, b: Tensor): Tensor => sum(mul(a, b), { axis: 0, keepdims: true }); // [1, k]
@@ -86,6 +92,21 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
     const t = scaledNorm(v, 0);
     return this.point(add(mul(cos(t), x), mul(sinc(t), v)));
   }
+  // per column θⱼ/sin θⱼ · (yⱼ − cos θⱼ·xⱼ)
+  log(x: Point<this>, y: Point<this>): Tensor {
+    this.checkPoint("log", x);
+    this.checkPoint("log", y);
+    this.checkVector("log", x, y);
+    return sphereLog(`${this.name}.log`, x, y, 0).v;
+  }
+  // √(Σⱼ θⱼ²)
+  dist(x: Point<this>, y: Point<this>): Tensor {
+    this.checkPoint("dist", x);
+    this.checkPoint("dist", y);
+    this.checkVector("dist", x, y);
+    const t = sphereLog(`${this.name}.dist`, x, y, 0).theta;
+    return safeSqrt(sum(mul(t, t)));
+  }
   transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {
     return this.toTangent(y, v);
   }
@@ -109,6 +130,7 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
  * import { oblique } from "@tangent/tangent/manifolds";
  * const OB = oblique(16, 4);
  * const U = OB.random(key(0)); // 4 unit vectors in ℝ¹⁶, as columns
+ * const d = OB.dist(U, U); // 0
  * ```
  */
 export function oblique(n: number, k: number): Oblique {

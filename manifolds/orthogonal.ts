@@ -9,6 +9,15 @@
  * - both retractions end with one Newton–Schulz step `Y(3I − YᵀY)/2` (the identity on O(n)) so
  *   that rounding does not accumulate over many steps
  * - transport: projection onto the tangent space at the destination
+ * - logarithm: `log(X, Y) = X log(XᵀY)` with the principal (skew) logarithm of the rotation XᵀY,
+ *   computed by inverse scaling and squaring: four square roots `R ← polar(I + R)` (the polar factor
+ *   of I + R is R^½ when R has no eigenvalue −1; its gradient is stable at repeated singular values),
+ *   then `log R = 2 artanh(C) = 2 Σ C²ᵏ⁺¹/(2k+1)`, `C = (R + I)⁻¹(R − I)` (skew, ‖C‖₂ ≤ tan(π/32)), nine
+ *   terms, times 2⁴; `dist(X, Y) = ‖log(XᵀY)‖_F`. Where XᵀY has the eigenvalue −1 (always when X and
+ *   Y lie in different components of O(n), det XᵀY = −1) no real logarithm is skew or unique: on the
+ *   CPU `log` and `dist` throw a DomainError there (the smallest singular value of I + XᵀY is below
+ *   √ε); on other backends the result is not finite. Gradients flow through every step (away from
+ *   that set).
  * - nearest point: `U Vh` of the SVD; for SO(n), `U diag(1, …, 1, det(UVh)) Vh`
  *
  * geoopt 0.5.1 has no orthogonal group; against its square Stiefel manifolds (float64,
@@ -18,14 +27,15 @@
  * geoopt's canonical inner on O(n) is half of this metric.
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { DomainError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
-import { add, arange, equal, greater, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
+import { add, arange, equal, greater, min, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
+import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, normal } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
-import { cayley, det, expm, svd } from "../core/linalg/mod.ts";
-import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
-import { frobInner, mm, newtonSchulzStep, orthonormalityError, polarFactor, skew, tmm } from "./matrix.ts";
+import { batchMaxSync, type Tensor } from "../core/tensor.ts";
+import { cayley, det, expm, solve, svd, svdvals } from "../core/linalg/mod.ts";
+import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
+import { eyeOf, frobInner, mm, newtonSchulzStep, orthonormalityError, polarFactor, skew, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
 import { qf } from "./stiefel.ts";
 
@@ -52,6 +62,41 @@ export interface Orthogonal extends Manifold {
   readonly retraction: OrthogonalRetraction;
   /** `exp(X, V) = X expm(skew(XᵀV))`. */
   exp(x: Point<this>, v: Tensor): Point<this>;
+  /** `log(X, Y) = X log(XᵀY)`, the principal skew logarithm (DomainError on the CPU at eigenvalue −1). */
+  log(x: Point<this>, y: Point<this>): Tensor;
+  /** `dist(X, Y) = ‖log(XᵀY)‖_F`. */
+  dist(x: Point<this>, y: Point<this>): Tensor;
+}
+
+/**
+ * The principal logarithm of an orthogonal `r` without the eigenvalue −1, a skew matrix: four square
+ * roots `polar(I + R)`, then `2⁵ Σₖ₌₀⁸ C²ᵏ⁺¹/(2k+1)` with `C = (R + I)⁻¹(R − I)`. `op` names the
+ * caller in the DomainError that the CPU throws when I + R is (numerically) singular.
+ * @internal
+ */
+export function skewLog(op: string, r: Tensor): Tensor {
+  const n = r.shape[r.ndim - 1];
+  const id = eyeOf(n, r);
+  if (r.backend.name === "cpu") {
+    const eps = r.dtype === "float64" ? 2.220446049250313e-16 : 1.1920929e-7;
+    const smin = -batchMaxSync(mul(min(svdvals(stopGradient(add(r, id)))), -1));
+    if (!(smin > Math.sqrt(eps))) {
+      throw new DomainError(
+        `${op}: XᵀY has the eigenvalue −1 (smallest singular value of I + XᵀY is ${smin} ≤ √ε = ${
+          Math.sqrt(eps)
+        }): X and Y are in different components of O(n) (det XᵀY = −1) or a half-turn apart, where no ` +
+          `unique skew logarithm exists; use orthogonal(n, { special: true }) points, or move Y off the half-turn`,
+      );
+    }
+  }
+  let q = r;
+  for (let i = 0; i < 4; i++) q = polarFactor(add(id, q));
+  const c = skew(solve(add(q, id), sub(q, id)));
+  const c2 = mm(c, c);
+  // Horner in C²: 1 + C²/3 + C⁴/5 + … + C¹⁶/17
+  let acc = mul(id, 1 / 17);
+  for (let k = 7; k >= 0; k--) acc = add(mm(c2, acc), mul(id, 1 / (2 * k + 1)));
+  return skew(mul(mm(c, acc), 32));
 }
 
 class OrthogonalImpl extends ManifoldBase implements Orthogonal {
@@ -117,6 +162,21 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
     this.checkVector("exp", x, v);
     return this.point(newtonSchulzStep(mm(x, expm(skew(tmm(x, v))))));
   }
+  // X log(XᵀY)
+  log(x: Point<this>, y: Point<this>): Tensor {
+    this.checkPoint("log", x);
+    this.checkPoint("log", y);
+    this.checkVector("log", x, y);
+    return mm(x, skewLog(`${this.name}.log`, tmm(x, y)));
+  }
+  // ‖log(XᵀY)‖_F
+  dist(x: Point<this>, y: Point<this>): Tensor {
+    this.checkPoint("dist", x);
+    this.checkPoint("dist", y);
+    this.checkVector("dist", x, y);
+    const w = skewLog(`${this.name}.dist`, tmm(x, y));
+    return safeSqrt(frobInner(w, w));
+  }
   transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {
     return this.toTangent(y, v);
   }
@@ -142,6 +202,7 @@ class OrthogonalImpl extends ManifoldBase implements Orthogonal {
  * import { orthogonal } from "@tangent/tangent/manifolds";
  * const SO3 = orthogonal(3, { special: true });
  * const r = SO3.random(key(0), { dtype: "float64" }); // a random rotation
+ * const v = SO3.log(r, SO3.exp(r, SO3.randomTangent(key(1), r))); // the tangent back (norm < π)
  * ```
  */
 export function orthogonal(n: number, opts: OrthogonalOptions = {}): Orthogonal {

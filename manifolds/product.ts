@@ -2,7 +2,8 @@
  * The product M₁ × … × M_k. A point is one flat tensor holding the factors' points one after the
  * other (as geoopt's ProductManifold); `split` and `combine` convert. Every operation acts factor by
  * factor: `⟨u, v⟩ = Σᵢ ⟨uᵢ, vᵢ⟩_{Mᵢ}`, `R(x, v) = (R₁(x₁, v₁), …)`, and the violation is
- * `√(Σᵢ violationᵢ²)`.
+ * `√(Σᵢ violationᵢ²)`. `exp`, `log` and `dist` exist when every factor has them:
+ * `log(x, y) = (log₁(x₁, y₁), …)`, `dist(x, y) = √(Σᵢ distᵢ(xᵢ, yᵢ)²)`.
  * `product(sphere(4), euclidean([3]))` is geoopt's `ProductManifold((Sphere(), 4), (Euclidean(), 3))`
  * (0.5.1; same layout, projx, proju, inner, component_inner, retr, transp, expmap to 1e-16); a
  * `euclidean` factor has elementwise components, as geoopt's `Euclidean()` (not `Euclidean(ndim=1)`).
@@ -12,7 +13,7 @@ import { ShapeError } from "../core/errors.ts";
 import { add, broadcastTo, concat, mul, reshape, slice, sqrt } from "../core/ops/mod.ts";
 import { type Key, split as splitKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
+import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
 import { asPoint, type Point } from "./point.ts";
 
 /** The product of manifolds, with points flattened into one vector. */
@@ -33,6 +34,8 @@ class ProductImpl<Ms extends readonly Manifold[]> extends ManifoldBase implement
   readonly shape: readonly number[];
   readonly dim: number;
   readonly exp?: (x: Point<this>, v: Tensor) => Point<this>;
+  readonly log?: (x: Point<this>, y: Point<this>) => Tensor;
+  readonly dist?: (x: Point<this>, y: Point<this>) => Tensor;
   private readonly offsets: number[];
   private readonly sizes: number[];
 
@@ -54,6 +57,27 @@ class ProductImpl<Ms extends readonly Manifold[]> extends ManifoldBase implement
         this.checkVector("exp", x, v);
         const xs = this.points(x), vs = this.split(v);
         return this.point(this.combine(this.factors.map((m, i) => m.exp!(xs[i], vs[i]))));
+      };
+    }
+    if (factors.every((m) => typeof m.log === "function")) {
+      this.log = (x: Point<this>, y: Point<this>): Tensor => {
+        this.checkPoint("log", x);
+        this.checkPoint("log", y);
+        this.checkVector("log", x, y);
+        const xs = this.points(x), ys = this.points(y);
+        return this.combine(this.factors.map((m, i) => m.log!(xs[i], ys[i])));
+      };
+    }
+    if (factors.every((m) => typeof m.dist === "function")) {
+      this.dist = (x: Point<this>, y: Point<this>): Tensor => {
+        this.checkPoint("dist", x);
+        this.checkPoint("dist", y);
+        this.checkVector("dist", x, y);
+        const xs = this.points(x), ys = this.points(y);
+        return safeSqrt(this.total(this.factors.map((m, i) => {
+          const d = m.dist!(xs[i], ys[i]);
+          return mul(d, d);
+        })));
       };
     }
   }
@@ -145,6 +169,7 @@ class ProductImpl<Ms extends readonly Manifold[]> extends ManifoldBase implement
  * const M = product(sphere(3), euclidean([2]));
  * const x = M.random(key(0)); // shape [5]
  * const [s, e] = M.split(x); // shapes [3] and [2]
+ * const d = M.dist?.(x, x); // 0: both factors have a logarithm
  * ```
  */
 export function product<Ms extends readonly Manifold[]>(...factors: Ms): Product<Ms> {
