@@ -16,6 +16,9 @@
  *   lies in the tangent space at y = R(x, u), and `transport(x, x, v) = v` for tangent v
  * - `egradToRgrad` matches the metric: `⟨rgrad(x, g), v⟩ₓ = ⟨g, v⟩` for tangent v, rgrad tangent
  * - `exp` (where present) is on the manifold, `exp(x, 0) = x`, and first order
+ * - `log` (where present): `log(x, x) = 0`, `log(x, y)` is tangent at x, and with `exp`:
+ *   `exp(x, log(x, y)) ≈ y` for y = R(x, u) and `log(x, exp(x, v)) ≈ v` for ‖v‖ₓ = 0.1
+ * - `dist` (where present): `dist(x, y) = dist(y, x) ≥ 0`, `dist(x, x) = 0`, and `= ‖log(x, y)‖ₓ`
  * - `dim` is the rank of `toTangent` (the dimension of the tangent space)
  * @module
  */
@@ -283,6 +286,38 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
       const e1 = await val(dist(exp(x, mul(e, t)), add(x, mul(e, t))));
       if (!(e1 <= C * t * t + tol)) {
         fail(m, "exp", `‖exp(x, tu) − (x + tu)‖ = ${e1} > ${C}t² = ${C * t * t} at t = ${t}, ‖u‖ₓ = 1`);
+      }
+    });
+  }
+  if (typeof m.log === "function") {
+    const log = m.log.bind(m) as (x: Point<Manifold>, y: Point<Manifold>) => Tensor;
+    const exp = typeof m.exp === "function"
+      ? m.exp.bind(m) as (x: Point<Manifold>, v: Tensor) => Point<Manifold>
+      : undefined;
+    law("log(x, x) = 0, exp(x, log(x, y)) = y, log(x, exp(x, v)) = v for small v", tangent, async ({ x, u }) => {
+      sameDType("log", "log(x, x)", log(x, x));
+      await expectAtMost(m, "log(x, x)", "‖log(x, x)‖", fro(log(x, x)), tol);
+      if (m.dim === 0) return;
+      const y = m.retract(x, mul(u, stepScale)), s = await scale(u);
+      const w = log(x, y);
+      await expectAtMost(m, "log", "tangentViolation(x, log(x, y))", m.tangentViolation(x, w), tol * s);
+      if (exp === undefined) return;
+      await expectAtMost(m, "exp ∘ log", "‖exp(x, log(x, y)) − y‖", dist(exp(x, w), y), 10 * tol * s);
+      const v = mul(unit(x, u), 0.1);
+      await expectAtMost(m, "log ∘ exp", "‖log(x, exp(x, v)) − v‖ at ‖v‖ₓ = 0.1", dist(log(x, exp(x, v)), v), 10 * tol);
+    });
+  }
+  if (typeof m.dist === "function") {
+    const d = m.dist.bind(m) as (x: Point<Manifold>, y: Point<Manifold>) => Tensor;
+    law("dist is symmetric, ≥ 0, 0 at x = y, and ‖log(x, y)‖ₓ", tangent, async ({ x, u }) => {
+      const y = m.retract(x, mul(u, stepScale)), s = await scale(u);
+      const dxy = await val(d(x, y)), dyx = await val(d(y, x));
+      if (!(dxy >= 0)) fail(m, "dist", `dist(x, y) = ${dxy} is not ≥ 0`);
+      if (!(Math.abs(dxy - dyx) <= 10 * tol * s)) fail(m, "dist", `dist(x, y) = ${dxy} ≠ dist(y, x) = ${dyx}`);
+      await expectAtMost(m, "dist(x, x)", "dist(x, x)", d(x, x), tol);
+      if (typeof m.log === "function") {
+        const n = await val(m.norm(x, (m.log.bind(m) as (a: Point<Manifold>, b: Point<Manifold>) => Tensor)(x, y)));
+        if (!(Math.abs(n - dxy) <= 10 * tol * s)) fail(m, "dist", `dist(x, y) = ${dxy} ≠ ‖log(x, y)‖ₓ = ${n}`);
       }
     });
   }
