@@ -24,6 +24,10 @@
  *   `[X, V] expm([[A, −S], [I, A]]) [expm(−A); 0]` with `A = XᵀV`, `S = VᵀV`; canonical
  *   `X M + Q N` with `QR = (I − XXᵀ)V`, `[M; N] = expm([[A, −Rᵀ], [R, 0]]) [I; 0]`.
  * - random: Haar (uniform), `qf(G)` of a Gaussian G
+ * - no `log` / `dist`: the Stiefel logarithm has no closed form under either metric (it needs an
+ *   iterative solve, e.g. Zimmermann's algorithm for the canonical metric; geoopt has no `logmap`
+ *   for Stiefel either), so these optional members are absent. For p = n use `orthogonal(n)`, for
+ *   subspaces `grassmann(n, p)`, and for p = 1 `sphere(n)`, which have them.
  *
  * Against geoopt 0.5.1 (float64, `tests/manifolds_geoopt_ops_test.ts`):
  * - `stiefel(n, p)` (euclidean, qr) is geoopt's `EuclideanStiefel`: projx, proju, egrad2rgrad, inner,
