@@ -6,15 +6,25 @@
  * - retraction "polar" (default): `U Vh` of the thin SVD of `X + V`; "qr": `qf(X + V)`
  * - exponential: with `V = U S Vh` (thin SVD), `exp(X, V) = qf(X Vhᵀ cos(S) Vh + U sin(S) Vh)`
  * - transport: projection onto the horizontal space at the destination
+ * - logarithm (Absil, Mahony & Sepulchre 2004): with `U Σ Vh = (I − XXᵀ) Y (XᵀY)⁻¹` (thin SVD),
+ *   `log(X, Y) = U atan(Σ) Vh`, horizontal at X and independent of the basis chosen for span(Y);
+ *   `dist(X, Y) = ‖atan(Σ)‖ = √(Σᵢ θᵢ²)`, θᵢ the principal angles. `exp(X, log(X, Y))` spans span(Y)
+ *   (it is another basis of it: `exp` orthonormalises by QR). Where some principal angle is π/2 (XᵀY
+ *   singular) the logarithm is not unique: on the CPU `log` and `dist` throw a DomainError there (the
+ *   smallest singular value of XᵀY is below √ε); elsewhere the result is not finite. Gradients go
+ *   through the SVD, so they are finite only where the nonzero tangents tan θᵢ are distinct (not at
+ *   Y = X, where every θᵢ = 0).
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { DomainError, ShapeError } from "../core/errors.ts";
+import { stopGradient } from "../autodiff/grad.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
-import { add, cos, expandDims, mul, norm, sin, sub } from "../core/ops/mod.ts";
+import { add, cos, expandDims, min, mul, norm, onesLike, sin, sub, sum } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
-import { svd } from "../core/linalg/mod.ts";
-import { type Manifold, ManifoldBase, type RandomOptions } from "./manifold.ts";
+import { batchMaxSync, type Tensor } from "../core/tensor.ts";
+import { solve, svd, svdvals } from "../core/linalg/mod.ts";
+import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
+import { atan2Pos } from "./sphere.ts";
 import { frobInner, mm, orthonormalityError, polarFactor, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
 import { qf } from "./stiefel.ts";
@@ -40,6 +50,10 @@ export interface Grassmann extends Manifold {
   readonly retraction: GrassmannRetraction;
   /** The geodesic (closed form by the SVD of the tangent vector). */
   exp(x: Point<this>, v: Tensor): Point<this>;
+  /** `log(X, Y) = U atan(Σ) Vh`, `U Σ Vh = (I − XXᵀ) Y (XᵀY)⁻¹` (DomainError on the CPU at a right angle). */
+  log(x: Point<this>, y: Point<this>): Tensor;
+  /** `dist(X, Y) = √(Σᵢ θᵢ²)`, the principal angles θᵢ between span(X) and span(Y). */
+  dist(x: Point<this>, y: Point<this>): Tensor;
 }
 
 class GrassmannImpl extends ManifoldBase implements Grassmann {
@@ -91,6 +105,38 @@ class GrassmannImpl extends ManifoldBase implements Grassmann {
     const c = expandDims(cos(S), 0), s = expandDims(sin(S), 0);
     return this.point(qf(mm(add(mm(x, mul(Vh.mT, c)), mul(U, s)), Vh)));
   }
+  /** The SVD of `(I − XXᵀ) Y (XᵀY)⁻¹` and the principal angles `atan(Σ)`. */
+  private angles(op: string, x: Point<this>, y: Point<this>): { U: Tensor; theta: Tensor; Vh: Tensor } {
+    this.checkPoint(op, x);
+    this.checkPoint(op, y);
+    this.checkVector(op, x, y);
+    const b = tmm(x, y);
+    if (x.backend.name === "cpu") {
+      const eps = x.dtype === "float64" ? 2.220446049250313e-16 : 1.1920929e-7;
+      const smin = -batchMaxSync(mul(min(svdvals(stopGradient(b))), -1));
+      if (!(smin > Math.sqrt(eps))) {
+        throw new DomainError(
+          `${this.name}.${op}: XᵀY is singular (smallest singular value ${smin} ≤ √ε = ${Math.sqrt(eps)}): ` +
+            `span(Y) has a direction at a right angle to span(X), where the logarithm is not unique; ` +
+            `move Y off that set`,
+        );
+      }
+    }
+    // (I − XXᵀ) Y (XᵀY)⁻¹ = (B⁻ᵀ Aᵀ)ᵀ, A = Y − X(XᵀY)
+    const a = sub(y, mm(x, b));
+    const { U, S, Vh } = svd(solve(b.mT, a.mT).mT);
+    return { U, theta: atan2Pos(S, onesLike(S)), Vh };
+  }
+  // U atan(Σ) Vh
+  log(x: Point<this>, y: Point<this>): Tensor {
+    const { U, theta, Vh } = this.angles("log", x, y);
+    return mm(mul(U, expandDims(theta, 0)), Vh);
+  }
+  // √(Σᵢ θᵢ²)
+  dist(x: Point<this>, y: Point<this>): Tensor {
+    const { theta } = this.angles("dist", x, y);
+    return safeSqrt(sum(mul(theta, theta)));
+  }
   transport(_x: Point<this>, y: Point<this>, v: Tensor): Tensor {
     return this.toTangent(y, v);
   }
@@ -115,6 +161,8 @@ class GrassmannImpl extends ManifoldBase implements Grassmann {
  * import { grassmann } from "@tangent/tangent/manifolds";
  * const G = grassmann(6, 2);
  * const x = G.random(key(0), { dtype: "float64" }); // a basis of a random plane in ℝ⁶
+ * const y = G.random(key(1), { dtype: "float64" });
+ * const d = G.dist(x, y); // √(θ₁² + θ₂²), the principal angles between the planes
  * ```
  */
 export function grassmann(n: number, p: number, opts: GrassmannOptions = {}): Grassmann {

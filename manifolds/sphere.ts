@@ -61,8 +61,8 @@ export interface Sphere extends Manifold {
 /**
  * `atan2(s, c)` for `s ≥ 0` (an angle in [0, π]) from the ops at hand: Newton steps
  * `θ ← θ + tan(φ − θ)` from `π/2·(1 − c/r)` (error ≤ 0.35, cubic convergence, 5 steps reach rounding),
- * then one differentiable step from the stopped iterate, so the gradient is atan2's own,
- * `(c, −s)/(s² + c²)`. `(0, 0)` gives 0.
+ * then one differentiable step `t + (s cos t − c sin t)/r` from the stopped iterate t, so the
+ * gradient is atan2's own, `(c, −s)/(s² + c²)`. `(0, 0)` gives 0.
  * @internal
  */
 export function atan2Pos(s: Tensor, c: Tensor): Tensor {
@@ -75,9 +75,9 @@ export function atan2Pos(s: Tensor, c: Tensor): Tensor {
     const den = add(mul(c0, ct), mul(s0, st));
     t = add(t, div(sub(mul(s0, ct), mul(c0, st)), where(equal(den, 0), 1, den)));
   }
+  // θ = t + (s cos t − c sin t)/r = t + sin(φ − t): its gradient at the converged t is (cos t, −sin t)/r
   const ct = cos(t), st = sin(t);
-  const r2s = add(mul(s, s), mul(c, c));
-  return add(t, div(sub(mul(s, ct), mul(c, st)), where(greater(stopGradient(r2s), 0), r2s, 1)));
+  return add(t, div(sub(mul(s, ct), mul(c, st)), r));
 }
 
 /**

@@ -5,8 +5,11 @@
 import "../mod.ts";
 import assert from "node:assert/strict";
 import { checkGrad, DomainError, key, mul, reshape, split, sum, type Tensor, tensor } from "../mod.ts";
+import { svdvals } from "../core/linalg/mod.ts";
+import { atan2Pos } from "../manifolds/sphere.ts";
 import {
   euclidean,
+  grassmann,
   type Manifold,
   oblique,
   orthogonal,
@@ -195,6 +198,32 @@ Deno.test("orthogonal: DomainError where XᵀY has the eigenvalue −1 (other co
   assert.equal(num(O3.dist(id, id)), 0);
 });
 
+Deno.test("grassmann: dist is √Σ acos(σᵢ(XᵀY))², log inverts exp, Gr(n, 1) is ± the sphere's; DomainError at a right angle", () => {
+  let worst = 0;
+  for (const [n, p] of [[6, 2], [7, 3], [5, 1]]) {
+    const G = grassmann(n, p);
+    const [k1, k2, k3] = split(key(40 + n), 3);
+    const x = G.random(k1, { dtype: "float64" }), y = G.random(k2, { dtype: "float64" });
+    // principal angles: θᵢ = acos σᵢ(XᵀY)
+    const want = Math.sqrt(arr(svdvals(x.mT.matmul(y))).reduce((a, c) => a + Math.acos(Math.min(1, c)) ** 2, 0));
+    worst = Math.max(worst, Math.abs(num(G.dist(x, y)) - want));
+    // log(x, exp(x, v)) = v for a horizontal v with every singular value below π/2
+    const u = G.randomTangent(k3, x);
+    const v = mul(u, 1.2 / arr(svdvals(u))[0]);
+    worst = Math.max(worst, maxDiff(arr(G.log(x, G.exp(x, v))), arr(v)));
+    if (p === 1) {
+      // a line: the sphere's logarithm towards whichever of ±y is nearer
+      const xa = arr(x), ya = arr(y), sgn = dot(xa, ya) < 0 ? -1 : 1;
+      worst = Math.max(worst, maxDiff(arr(G.log(x, y)), geooptSphereLog(xa, ya.map((c) => sgn * c))));
+    }
+  }
+  assert.ok(worst <= 1e-12, `max difference ${worst}`);
+  const G = grassmann(3, 1);
+  const e1 = G.project(tensor([[1], [0], [0]], { dtype: "float64" }));
+  const e2 = G.project(tensor([[0], [1], [0]], { dtype: "float64" }));
+  assert.throws(() => G.log(e1, e2), (e) => e instanceof DomainError && /right angle/.test(e.message));
+});
+
 Deno.test("gradients flow through log and dist (checkGrad, away from the singular points)", () => {
   const [k1, k2, k3] = split(key(21), 3);
   const check = <M extends Manifold>(m: M, theta: number) => {
@@ -206,12 +235,17 @@ Deno.test("gradients flow through log and dist (checkGrad, away from the singula
     const r2 = checkGrad((a, b) => m.dist!(proj(a), proj(b)), [x, y]);
     assert.ok(r1 <= 1 && r2 <= 1, `${m.name}: ${r1}, ${r2}`);
   };
+  // the atan2 under sphere/oblique/grassmann, off the unit circle (s² + c² ≠ 1) too
+  const sc = (a: number[]) => tensor(a, { dtype: "float64" });
+  assert.ok(checkGrad((s, c) => sum(atan2Pos(s, c)), [sc([1e-3, 0.5, 2, 3]), sc([2, -0.7, 1, -3])]) <= 1);
+  assert.ok(Math.abs(num(atan2Pos(sc([2]), sc([-0.7]))) - Math.atan2(2, -0.7)) <= 1e-15);
   check(sphere(4), 0.7);
   check(sphere(4), 1e-3); // the θ/sin θ series branch
   check(oblique(4, 2), 0.9);
   check(orthogonal(4), 1.3);
   check(orthogonal(3, { special: true }), 2.5);
   check(product(sphere(3), euclidean([2])), 0.8);
+  check(grassmann(5, 2), 0.6);
   // at y = x the distance is 0 with a zero (not NaN) gradient
   const S = sphere(3), x = S.random(k1, { dtype: "float64" });
   const r = checkGrad((a) => sum(mul(S.log(x, S.project(a)), reshape(tensor([1, 2, 3], { dtype: "float64" }), [3]))), [
@@ -228,6 +262,7 @@ Deno.test("manifold laws with log/dist pass in float64 and float32, and catch a 
     orthogonal(4),
     orthogonal(3, { special: true }),
     product(sphere(3), euclidean([2])),
+    grassmann(5, 2),
   ];
   for (const m of ms) {
     for (const dtype of ["float64", "float32"] as const) await checkManifoldLaws(m, { dtype, numRuns: 8, seed: 4 });
