@@ -60,6 +60,46 @@ function batchOperands(
   return { operands: ops.map(([buf, av]) => operand(buf, av)), temps };
 }
 
+/** What a matmul dispatch needs: sizes and the batched operands with their batch strides. */
+interface MatmulCall {
+  m: number;
+  n: number;
+  k: number;
+  nb: number;
+  ab: GPUBuffer;
+  strideA: number;
+  bb: GPUBuffer;
+  strideB: number;
+  out: GPUBuffer;
+}
+
+/**
+ * C = op(A)·op(B) into new storage of `o`: the sizes, the empty and k = 0 cases, the batch
+ * operands (a broadcast one gathered into a temporary, freed after) around `dispatch`.
+ */
+function encodeMatmul(
+  gpu: WebGPUBackend,
+  a: GPUBuffer,
+  aa: Aval,
+  b: GPUBuffer,
+  ba: Aval,
+  transA: boolean,
+  o: Aval,
+  dispatch: (c: MatmulCall) => void,
+): Storage {
+  const nd = o.shape.length;
+  const m = o.shape[nd - 2], n = o.shape[nd - 1];
+  const k = transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
+  const batch = o.shape.slice(0, nd - 2);
+  if (prod(o.shape) === 0) return gpu.wrap(gpu.alloc(o), o);
+  if (k === 0) return gpu.constant(0, o);
+  const { operands: [[ab, strideA], [bb, strideB]], temps } = batchOperands(gpu, batch, [[a, aa], [b, ba]]);
+  const out = gpu.alloc(o);
+  dispatch({ m, n, k, nb: prod(batch), ab, strideA, bb, strideB, out });
+  for (const t of temps) gpu.runtime.free(t);
+  return gpu.wrap(out, o);
+}
+
 /** Encodes C = op(A)·op(B) for float32 buffers of avals `aa`, `ba` into new storage of `o`. */
 function matmulF32(
   gpu: WebGPUBackend,
@@ -72,46 +112,37 @@ function matmulF32(
   transB: boolean,
   o: Aval,
 ): Storage {
-  const nd = o.shape.length;
-  const m = o.shape[nd - 2], n = o.shape[nd - 1];
-  const k = transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
-  const batch = o.shape.slice(0, nd - 2);
-  const nb = prod(batch);
-  if (prod(o.shape) === 0) return gpu.wrap(gpu.alloc(o), o);
-  if (k === 0) return gpu.constant(0, o);
-  const { operands: [[ab, strideA], [bb, strideB]], temps } = batchOperands(gpu, batch, [[a, aa], [b, ba]]);
-  const fallback = opts.fallbackAdapter ?? false;
-  const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB},${+fallback}`;
-  let kern = kernels.get(key);
-  if (!kern) {
-    if (kernels.size > 4096) kernels.clear();
-    kern = matmulKernel({
-      m,
-      n,
-      k,
-      batch: nb,
-      transA,
-      transB,
-      strideA,
-      strideB,
-      maxWorkgroupStorage: gpu.runtime.maxWorkgroupStorage,
-      fallbackAdapter: fallback,
+  return encodeMatmul(gpu, a, aa, b, ba, transA, o, ({ m, n, k, nb, ab, strideA, bb, strideB, out }) => {
+    const fallback = opts.fallbackAdapter ?? false;
+    const key = `${m},${n},${k},${nb},${+transA},${+transB},${strideA},${strideB},${+fallback}`;
+    let kern = kernels.get(key);
+    if (!kern) {
+      if (kernels.size > 4096) kernels.clear();
+      kern = matmulKernel({
+        m,
+        n,
+        k,
+        batch: nb,
+        transA,
+        transB,
+        strideA,
+        strideB,
+        maxWorkgroupStorage: gpu.runtime.maxWorkgroupStorage,
+        fallbackAdapter: fallback,
+      });
+      kernels.set(key, kern);
+    }
+    const uni = new Uniforms();
+    uni.u32.set(kern.uniforms);
+    gpu.runtime.dispatch({
+      code: kern.code,
+      entryPoint: kern.entryPoint,
+      inputs: [ab, bb],
+      output: out,
+      uniforms: uni.u32,
+      groups: kern.dispatch,
     });
-    kernels.set(key, kern);
-  }
-  const out = gpu.alloc(o);
-  const uni = new Uniforms();
-  uni.u32.set(kern.uniforms);
-  gpu.runtime.dispatch({
-    code: kern.code,
-    entryPoint: kern.entryPoint,
-    inputs: [ab, bb],
-    output: out,
-    uniforms: uni.u32,
-    groups: kern.dispatch,
   });
-  for (const t of temps) gpu.runtime.free(t);
-  return gpu.wrap(out, o);
 }
 
 const MATMUL_I32 = `struct U { total: u32, m: u32, n: u32, k: u32, sa: u32, sb: u32, ta: u32, tb: u32 }
@@ -142,24 +173,16 @@ function matmulI32(
   transB: boolean,
   o: Aval,
 ): Storage {
-  const nd = o.shape.length;
-  const m = o.shape[nd - 2], n = o.shape[nd - 1];
-  const k = transA ? aa.shape[aa.shape.length - 2] : aa.shape[aa.shape.length - 1];
-  const batch = o.shape.slice(0, nd - 2);
-  const total = prod(o.shape);
-  if (total === 0) return gpu.wrap(gpu.alloc(o), o);
-  if (k === 0) return gpu.constant(0, o);
-  const { operands: [[ab, strideA], [bb, strideB]], temps } = batchOperands(gpu, batch, [[a, aa], [b, ba]]);
-  const out = gpu.alloc(o);
-  gpu.runtime.dispatch({
-    code: MATMUL_I32,
-    inputs: [ab, bb],
-    output: out,
-    uniforms: new Uniforms().u(total, m, n, k, strideA, strideB, transA ? 1 : 0, transB ? 1 : 0).u32,
-    groups: grid(Math.ceil(total / WG)),
+  return encodeMatmul(gpu, a, aa, b, ba, transA, o, ({ m, n, k, nb, ab, strideA, bb, strideB, out }) => {
+    const total = nb * m * n;
+    gpu.runtime.dispatch({
+      code: MATMUL_I32,
+      inputs: [ab, bb],
+      output: out,
+      uniforms: new Uniforms().u(total, m, n, k, strideA, strideB, transA ? 1 : 0, transB ? 1 : 0).u32,
+      groups: grid(Math.ceil(total / WG)),
+    });
   });
-  for (const t of temps) gpu.runtime.free(t);
-  return gpu.wrap(out, o);
 }
 
 /** Registers matmul. */
