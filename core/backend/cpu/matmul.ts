@@ -6,7 +6,7 @@
  *   for large ones).
  * - Smaller float products run `gemmSmall`, a plain loop with the kernel's order of summation: every
  *   output is summed in order of k, float64 in float64 and float32 in float32 (as BLAS and jax-js do).
- * - int32 products run `gemmInt32`, a plain loop whose products and sums wrap mod 2³² as NumPy's int32.
+ * - int32 products run `gemmSmall`'s int32 loop, whose products and sums wrap mod 2³² as NumPy's int32.
  * - Float products where WebAssembly SIMD is missing or its memory cannot grow (and float16 ones) run
  *   `gemmPacked`: 4-wide panels, a 4×4 register-blocked JS micro-kernel, accumulation in float64.
  * @module
@@ -43,10 +43,12 @@ export function gemm(
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
   const f32 = A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array;
   const f64 = A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array;
-  if (C instanceof Int32Array) return gemmInt32(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  if (C instanceof Int32Array) return gemmSmall("int32", A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
   if (!f32 && !f64) return gemmPacked(A, ao, transA, B, bo, transB, C, co, m, n, k);
   // (a few dot products: the kernel would pad them to whole register tiles)
-  if (m * n * k < WASM_MIN || m * n <= 4) return gemmSmall(f32, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  if (m * n * k < WASM_MIN || m * n <= 4) {
+    return gemmSmall(f32 ? "float32" : "float64", A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k);
+  }
   let done = false;
   try {
     done = wasmGemm(A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, cache);
@@ -107,12 +109,13 @@ export function gemmBatch(
 }
 
 /**
- * Plain loop for small float products: `C[i, j] = (((0 + a_i0·b_0j) + a_i1·b_1j) + …)`; for float32
+ * Plain loop for small products: `C[i, j] = (((0 + a_i0·b_0j) + a_i1·b_1j) + …)`. For float32
  * each step `s + a·b` is rounded to float32 once (float64 holds a·b exactly and, for terms of similar
- * size, the sum exactly too: a fused float32 multiply-add, like the kernel's).
+ * size, the sum exactly too: a fused float32 multiply-add, like the kernel's); int32 products and
+ * sums wrap mod 2³² (float64 would lose bits past 2⁵³).
  */
 function gemmSmall(
-  f32: boolean,
+  kind: "float32" | "float64" | "int32",
   A: TypedArray,
   ao: number,
   ars: number,
@@ -127,40 +130,14 @@ function gemmSmall(
   n: number,
   k: number,
 ): void {
-  const fr = Math.fround;
+  const fr = Math.fround, imul = Math.imul;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
       let a = ao + i * ars, b = bo + j * bcs;
-      if (f32) { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + A[a] * B[b]); }
+      if (kind === "float32") { for (let p = 0; p < k; p++, a += acs, b += brs) s = fr(s + A[a] * B[b]); }
+      else if (kind === "int32") { for (let p = 0; p < k; p++, a += acs, b += brs) s = (s + imul(A[a], B[b])) | 0; }
       else for (let p = 0; p < k; p++, a += acs, b += brs) s += A[a] * B[b];
-      C[co + i * n + j] = s;
-    }
-  }
-}
-
-/** int32 products, `gemmSmall`'s arguments: each product and sum wraps mod 2³² (float64 would lose bits past 2⁵³). */
-function gemmInt32(
-  A: TypedArray,
-  ao: number,
-  ars: number,
-  acs: number,
-  B: TypedArray,
-  bo: number,
-  brs: number,
-  bcs: number,
-  C: Int32Array,
-  co: number,
-  m: number,
-  n: number,
-  k: number,
-): void {
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0, a = ao + i * ars, b = bo + j * bcs; p < k; p++, a += acs, b += brs) {
-        s = (s + Math.imul(A[a], B[b])) | 0;
-      }
       C[co + i * n + j] = s;
     }
   }
