@@ -1,6 +1,8 @@
 /** Naive reference helpers shared by the core ops tests. */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { type Tensor, tensor } from "../mod.ts";
+import { arbitraryBroadcastShapes, tensorOfShape } from "../testing/arbitraries.ts";
 
 export const f64 = (v: ArrayLike<number>, shape: readonly number[]) =>
   tensor(Float64Array.from(v), { shape, dtype: "float64" });
@@ -39,4 +41,30 @@ export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, rt
     if (a === e) continue;
     assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `element ${i}: ${a} vs ${e}`);
   }
+}
+
+/**
+ * Operands of op(A)·op(B): broadcasting batch axes (`maxRank` of them, extents up to 3), m and n in
+ * 1..`maxMN`, k in `minK`..`maxMN`, random transposes.
+ */
+export function arbitraryMatmulCase(
+  maxRank: number,
+  maxMN: number,
+  minK: number,
+): fc.Arbitrary<[Tensor, Tensor, boolean, boolean]> {
+  return fc.tuple(
+    arbitraryBroadcastShapes({ maxRank, maxDim: 3 }),
+    fc.integer({ min: 1, max: maxMN }),
+    fc.integer({ min: minK, max: maxMN }),
+    fc.integer({ min: 1, max: maxMN }),
+    fc.boolean(),
+    fc.boolean(),
+  ).chain(([[ba, bb], m, k, n, tA, tB]) =>
+    fc.tuple(
+      tensorOfShape([...ba, ...(tA ? [k, m] : [m, k])]),
+      tensorOfShape([...bb, ...(tB ? [n, k] : [k, n])]),
+      fc.constant(tA),
+      fc.constant(tB),
+    )
+  );
 }

@@ -59,9 +59,8 @@ import {
   zeros,
 } from "../mod.ts";
 import { DTYPES, isFloat } from "../core/dtype.ts";
-import { arbitraryBroadcastShapes, tensorOfShape } from "../testing/arbitraries.ts";
 
-import { close, f64, naiveBroadcast, size, vals } from "./core_ops_helpers.ts";
+import { arbitraryMatmulCase, close, f64, naiveBroadcast, size, vals } from "./core_ops_helpers.ts";
 
 const RUNS = { numRuns: 40 };
 
@@ -88,21 +87,7 @@ function naiveMatmul(a: Tensor, b: Tensor, tA = false, tB = false): [number[], n
   return [[...batch, m, n], out];
 }
 
-const matmulCase = fc.tuple(
-  arbitraryBroadcastShapes({ maxRank: 3, maxDim: 3 }),
-  fc.integer({ min: 1, max: 9 }),
-  fc.integer({ min: 0, max: 9 }),
-  fc.integer({ min: 1, max: 9 }),
-  fc.boolean(),
-  fc.boolean(),
-).chain(([[ba, bb], m, k, n, tA, tB]) =>
-  fc.tuple(
-    tensorOfShape([...ba, ...(tA ? [k, m] : [m, k])]),
-    tensorOfShape([...bb, ...(tB ? [n, k] : [k, n])]),
-    fc.constant(tA),
-    fc.constant(tB),
-  )
-);
+const matmulCase = arbitraryMatmulCase(3, 9, 0);
 
 Deno.test("matmul: batch broadcasting and transposes match a naive triple loop (float64)", () => {
   fc.assert(

@@ -68,6 +68,7 @@ import {
   variance,
   where,
 } from "../mod.ts";
+import { arbitraryMatmulCase } from "./core_ops_helpers.ts";
 import { add } from "../core/ops/mod.ts";
 import {
   arbitraryAxes,
@@ -333,21 +334,7 @@ Deno.test("vjp: scatterAdd with respect to the updates", () => {
 // matmul
 
 /** Operands for matmulT: broadcasting batch axes, m, k, n in 1..4, random transposes. */
-const matmulCase = fc.tuple(
-  arbitraryBroadcastShapes({ maxRank: 2, maxDim: 3 }),
-  fc.integer({ min: 1, max: 4 }),
-  fc.integer({ min: 1, max: 4 }),
-  fc.integer({ min: 1, max: 4 }),
-  fc.boolean(),
-  fc.boolean(),
-).chain(([[ba, bb], m, k, n, tA, tB]) =>
-  fc.tuple(
-    tensorOfShape([...ba, ...(tA ? [k, m] : [m, k])]),
-    tensorOfShape([...bb, ...(tB ? [n, k] : [k, n])]),
-    fc.constant(tA),
-    fc.constant(tB),
-  )
-);
+const matmulCase = arbitraryMatmulCase(2, 4, 1);
 
 Deno.test("vjp: matmul with transA/transB and batch broadcasting", () => {
   fc.assert(
