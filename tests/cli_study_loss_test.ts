@@ -3,24 +3,12 @@
  * regulariser (SORSA's orthonormality term, HRA's λ) steers the gradient but is not added to the recorded
  * losses (it was: SORSA's train loss read 0.15 beside a held-out loss of 0.066 in the README's table).
  */
+import { tinyModel } from "./study_helpers.ts";
 import assert from "node:assert/strict";
-import { adapters, createModel, full, initModel, key, manifolds, mul, parseConfig, sum, type Tensor } from "../mod.ts";
+import { adapters, full, manifolds, mul, sum, type Tensor } from "../mod.ts";
 import type { Method } from "../study/methods.ts";
 import { runStudy } from "../study/run.ts";
 import { transductionTask } from "../study/tasks.ts";
-
-function tinyModel() {
-  const config = parseConfig({
-    model_type: "gpt2",
-    vocab_size: 12,
-    n_embd: 16,
-    n_layer: 1,
-    n_head: 2,
-    n_positions: 16,
-    eos_token_id: 11,
-  });
-  return createModel(config, initModel(config, key(5)));
-}
 
 const lora = adapters.lora({ r: 2, alpha: 4 });
 const method = (name: string, regularizer?: (p: { A: Tensor; B: Tensor }) => Tensor): Method => ({

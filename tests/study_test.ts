@@ -4,9 +4,10 @@
  * report files and PEFT export.
  */
 import { DomainError } from "../core/errors.ts";
+import { tinyModel } from "./study_helpers.ts";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { createModel, generate, initModel, key, loadPeftAdapter, manifolds, parseConfig, tensor } from "../mod.ts";
+import { generate, loadPeftAdapter, manifolds, tensor } from "../mod.ts";
 import { crossEntropy } from "../models/nn.ts";
 import { train } from "../study/train.ts";
 import { charTokenizerJson, tokenizerFromJson } from "../models/mod.ts";
@@ -57,19 +58,6 @@ Deno.test("textTask: training windows from the first 90%, held-out windows from 
   assert.ok(t.heldOut(100).inputs.every((v) => v >= 900));
   assert.throws(() => textTask(tokens.slice(0, 20), 10), /too few/);
 });
-
-function tinyModel() {
-  const config = parseConfig({
-    model_type: "gpt2",
-    vocab_size: 12,
-    n_embd: 16,
-    n_layer: 1,
-    n_head: 2,
-    n_positions: 16,
-    eos_token_id: 11,
-  });
-  return createModel(config, initModel(config, key(5)));
-}
 
 Deno.test("evaluate: exact match is what greedy decoding reproduces", async () => {
   // a model that learned the task, scored on held-out answers of which every other one is altered
