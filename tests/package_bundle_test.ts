@@ -202,8 +202,8 @@ Deno.test({
       assert.ok(losses.at(-1)! < 1e-3 * losses[0], `LoRA training in Node: loss ${losses[0]} → ${losses.at(-1)}`);
 
       await writeFile(join(app, "main.ts"), TS_CHECK);
-      await writeFile(
-        join(app, "tsconfig.json"),
+      // a strict consumer that type-checks the shipped declarations too (skipLibCheck off)
+      const tsconfig = (lib: string[], files: string[]) =>
         JSON.stringify({
           compilerOptions: {
             strict: true,
@@ -211,13 +211,13 @@ Deno.test({
             target: "es2022",
             module: "nodenext",
             moduleResolution: "nodenext",
-            lib: ["es2023", "dom"],
+            lib,
             types: [],
             skipLibCheck: false,
           },
-          files: ["main.ts"],
-        }),
-      );
+          files,
+        });
+      await writeFile(join(app, "tsconfig.json"), tsconfig(["es2023", "dom"], ["main.ts"]));
       const tsc = join(await realpath(join(tools, "node_modules/typescript")), "bin/tsc");
       await run("node", [tsc, "-p", "."], app);
 
@@ -225,22 +225,7 @@ Deno.test({
       // its that the models API names (URL and fetch; it has no WebAssembly): the declarations of the
       // Wasm modules must not need the WebAssembly namespace
       await writeFile(join(app, "node-globals.d.ts"), NODE_GLOBALS);
-      await writeFile(
-        join(app, "tsconfig.nodom.json"),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            noEmit: true,
-            target: "es2022",
-            module: "nodenext",
-            moduleResolution: "nodenext",
-            lib: ["es2022"],
-            types: [],
-            skipLibCheck: false,
-          },
-          files: ["main.ts", "node-globals.d.ts"],
-        }),
-      );
+      await writeFile(join(app, "tsconfig.nodom.json"), tsconfig(["es2022"], ["main.ts", "node-globals.d.ts"]));
       await run("node", [tsc, "-p", "tsconfig.nodom.json"], app);
     } finally {
       await rm(tmp, { recursive: true, force: true });
