@@ -5,10 +5,9 @@
  * @module
  */
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
-import { customVjpChecked } from "../core/custom_vjp.ts";
-import { activeTraces, type Interpreter, withInterpreter } from "../core/primitive.ts";
+import { customVjpChecked, enclosing } from "../core/custom_vjp.ts";
+import { type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
-import { vmapScopes } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
@@ -51,17 +50,14 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
     };
     // the forward runs unrecorded: a tensor an enclosing grad tracks (or an enclosing vmap batches)
     // that f reads from its closure (not an argument) would get no gradient, so the forward looks for one
-    const outer = activeTraces();
-    const levels = new Set(vmapScopes.keys());
+    const around = enclosing();
     const args0 = new Set(leaves.flat());
     let closure: Tensor | undefined;
     const watch: Interpreter = (_prim, inputs) => {
-      closure ??= inputs.find((t) =>
-        !args0.has(t) && (t._tr?.some(([tr]) => outer.includes(tr)) || (t._bt !== undefined && levels.has(t._bt.level)))
-      );
+      closure ??= inputs.find((t) => around.outside(t, args0));
       return undefined;
     };
-    let forward = outer.length > 0;
+    let forward = around.tracing;
     const run = (...flat: Tensor[]) => (forward ? withInterpreter(watch, () => call(...flat)) : call(...flat));
     const remat = customVjpChecked(
       run,

@@ -19,8 +19,8 @@
 import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
 import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { isKey } from "../core/random.ts";
+import { isPlainObject, treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { isBatchedKey } from "../core/random.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
@@ -87,12 +87,6 @@ function idOf(o: object): number {
   return i;
 }
 
-function isPlain(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== "object") return false;
-  const p = Object.getPrototypeOf(x);
-  return p === Object.prototype || p === null;
-}
-
 /** The signature of a value: tensors by shape, dtype, backend and manifold; data by value; other objects by identity. */
 function sig(x: unknown): string {
   if (x instanceof Tensor) {
@@ -100,7 +94,7 @@ function sig(x: unknown): string {
     return `T[${x.shape}]${x.dtype}@${x.backend.name}${m ? `~${m.name ?? "?"}#${idOf(m)}` : ""}`;
   }
   if (Array.isArray(x)) return `[${x.map(sig).join(",")}]`;
-  if (isPlain(x)) return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k])}`).join(",")}}`;
+  if (isPlainObject(x)) return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k])}`).join(",")}}`;
   if (x === undefined) return "u";
   if (x === null) return "null";
   if (typeof x === "bigint") return `${x}n`;
@@ -121,7 +115,7 @@ function readable(x: unknown): string {
     return avalText(x) + (x.backend.name === "cpu" ? "" : `@${x.backend.name}`) + (m ? ` on ${m.name ?? "?"}` : "");
   }
   if (Array.isArray(x)) return `[${x.map(readable).join(", ")}]`;
-  if (isPlain(x)) return `{${Object.keys(x).sort().map((k) => `${k}: ${readable(x[k])}`).join(", ")}}`; // leaf order
+  if (isPlainObject(x)) return `{${Object.keys(x).sort().map((k) => `${k}: ${readable(x[k])}`).join(", ")}}`; // leaf order
   if (typeof x === "function") return `<function ${x.name || "anonymous"}>`;
   if (x !== null && typeof x === "object") return `<${Object.getPrototypeOf(x)?.constructor?.name ?? "object"}>`;
   if (typeof x === "bigint") return `${x}n`;
@@ -263,9 +257,9 @@ function transformed(t: Tensor): boolean {
 
 /** Whether `x` holds a key that a `vmap` batches (its draws are batched tensors: `f` runs as itself, as for those). */
 function holdsBatchedKey(x: unknown): boolean {
-  if (isKey(x)) return x._bk !== undefined;
+  if (isBatchedKey(x)) return true;
   if (Array.isArray(x)) return x.some(holdsBatchedKey);
-  return isPlain(x) && Object.values(x).some(holdsBatchedKey);
+  return isPlainObject(x) && Object.values(x).some(holdsBatchedKey);
 }
 
 /**

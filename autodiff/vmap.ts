@@ -12,9 +12,9 @@ import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import type { Aval } from "../core/backend/backend.ts";
 import { customVjpBatching, customVjpChecked } from "../core/custom_vjp.ts";
-import { type Primitive, withInterpreter } from "../core/primitive.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { batchedKey, isKey, type Key, vmapScopes } from "../core/random.ts";
+import { liveVmapLevels, type Primitive, withInterpreter } from "../core/primitive.ts";
+import { isPlainObject, treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { batchedKey, isKey, type Key, wrapAt as wrap } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
 import { BATCH_RULES, repeat } from "./batching.ts";
@@ -67,14 +67,6 @@ export type Vmapped<F> = F extends (...args: infer A) => infer R
   : F;
 
 let nextLevel = 1;
-const activeLevels = new Set<number>();
-
-/** A tensor with one example's shape whose elements are `value`'s (batch axis first) at `level`. */
-function wrap(value: Tensor, level: number): Tensor {
-  const t = new Tensor(value._storage, value.shape.slice(1), value.dtype);
-  t._bt = { level, value };
-  return t;
-}
 
 /** The batched value of `t` at `level` (batch first), or null when `t` is not batched there. */
 function batchedAt(t: Tensor, level: number): Tensor | null {
@@ -166,12 +158,6 @@ function normAxis(a: number, ndim: number, what: string): number {
   return r;
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== "object") return false;
-  const p = Object.getPrototypeOf(x);
-  return p === Object.prototype || p === null;
-}
-
 /** The shape of a key array (a key `[]`, `Key[]` `[n]`, `Key[][]` `[n, m]`), or null when `x` is none. */
 function keyArrayShape(x: unknown): number[] | null {
   if (isKey(x)) return [];
@@ -256,13 +242,12 @@ function build(shape: readonly number[], f: (idx: number[]) => unknown, prefix: 
 }
 
 /** An input key array of `shape` batched along `axis` as keys of one example's shape, batched at `level`. */
-function batchKeys(node: unknown, shape: number[], axis: number, level: number, scope: { active: boolean }): unknown {
+function batchKeys(node: unknown, shape: number[], axis: number, level: number): unknown {
   const rest = shape.filter((_, j) => j !== axis);
   return build(rest, (idx) =>
     batchedKey(
       level,
       Array.from({ length: shape[axis] }, (_, i) => at(node, [...idx.slice(0, axis), i, ...idx.slice(axis)]) as Key),
-      scope,
     ));
 }
 
@@ -387,9 +372,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
       throw new ShapeError(`vmap: no argument is batched (every inAxes entry is null); batch at least one`);
     }
     const level = nextLevel++;
-    const scope = { active: true };
-    activeLevels.add(level);
-    vmapScopes.set(level, scope);
+    liveVmapLevels.add(level);
     try {
       const wrapped = args.map((a0, i) => {
         const { leaves, axes, keyed } = plan[i];
@@ -403,7 +386,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
               node,
               shape,
               ax,
-            ) => (ax === null ? node : batchKeys(node, shape, normAxis(ax, shape.length, ""), level, scope)),
+            ) => (ax === null ? node : batchKeys(node, shape, normAxis(ax, shape.length, ""), level)),
           )
           : a0;
         if (leaves.length === 0) return a;
@@ -442,9 +425,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         (node, shape, ax, what) => unbatchKeys(node, shape, ax, level, size, what),
       );
     } finally {
-      scope.active = false;
-      activeLevels.delete(level);
-      vmapScopes.delete(level);
+      liveVmapLevels.delete(level);
     }
   }) as Vmapped<F>;
 }

@@ -9,13 +9,35 @@ import {
   activeTraces,
   definePrimitive,
   type Interpreter,
+  liveVmapLevels,
   type Primitive,
   record,
   withInterpreter,
   withoutTracing,
 } from "./primitive.ts";
-import { vmapScopes } from "./random.ts";
 import type { Tensor } from "./tensor.ts";
+
+/**
+ * What encloses this point, as a snapshot: the grads' traces and the running vmaps' levels; `outside`
+ * tells whether a tensor a function reads (not one of `given`) is tracked or batched there, i.e.
+ * read from its closure.
+ * @internal for `customVjp` and `checkpoint`.
+ */
+export function enclosing(): {
+  tracing: boolean;
+  any: boolean;
+  batched(t: Tensor): boolean;
+  outside(t: Tensor, given: ReadonlySet<Tensor>): boolean;
+} {
+  const outer = activeTraces(), levels = new Set(liveVmapLevels);
+  const batched = (t: Tensor) => t._bt !== undefined && levels.has(t._bt.level);
+  return {
+    tracing: outer.length > 0,
+    any: outer.length > 0 || levels.size > 0,
+    batched,
+    outside: (t, given) => !given.has(t) && (batched(t) || (t._tr?.some(([tr]) => outer.includes(tr)) ?? false)),
+  };
+}
 
 /**
  * A function with a hand-written gradient: `f` runs without recording, and `bwd(ct, out, ...xs)`
@@ -74,20 +96,18 @@ export function customVjpChecked(
   });
   return (...xs: Tensor[]) => {
     // what encloses this call: tensors tracked or batched there are read from outside f
-    const outer = checkClosures ? activeTraces() : [];
-    const levels = checkClosures ? new Set(vmapScopes.keys()) : new Set<number>();
+    const around = checkClosures ? enclosing() : undefined;
     // f with the check: a read of such a tensor that is not an argument (nor an argument's batched value)
     const guarded = (...as: Tensor[]): Tensor => {
       let closure: Tensor | undefined;
       const given = new Set<Tensor>();
       for (const a of as) for (let t: Tensor | undefined = a; t; t = t._bt?.value) given.add(t);
-      const batchedHere = (t: Tensor) => t._bt !== undefined && levels.has(t._bt.level);
       const watch: Interpreter = (_prim, inputs) => {
-        closure ??= inputs.find((t) => !given.has(t) && (batchedHere(t) || t._tr?.some(([tr]) => outer.includes(tr))));
+        closure ??= inputs.find((t) => around!.outside(t, given));
         return undefined;
       };
       const y = withInterpreter(watch, () => f(...as));
-      if (closure && batchedHere(closure)) {
+      if (closure && around!.batched(closure)) {
         throw new DomainError(
           `${name}: the function reads a tensor ${fmtShape(closure.shape)} that an enclosing vmap batches ` +
             `(${closure._bt!.value.shape[0]} examples) from its closure; the hand-written rule sees only its ` +
@@ -105,11 +125,11 @@ export function customVjpChecked(
       }
       return y;
     };
-    const run = checkClosures && (outer.length || levels.size) ? guarded : f;
+    const run = around?.any ? guarded : f;
     let level = 0; // the innermost vmap batching an argument
     for (const x of xs) if (x._bt && x._bt.level > level) level = x._bt.level;
     // (a level whose vmap returned: the arguments escaped it, and the kernels say so)
-    const y = level > 0 && vmapScopes.has(level) && customVjpBatching.rule
+    const y = level > 0 && liveVmapLevels.has(level) && customVjpBatching.rule
       ? customVjpBatching.rule(level, xs, run, bwd, name)
       : withoutTracing(() => run(...xs));
     const out = y._alias();

@@ -61,6 +61,13 @@ export class Trace {
   }
 }
 
+/**
+ * The levels of the `vmap`s running now (set while each runs; levels are never reused), so a value
+ * or key batched at a level knows whether its vmap has returned.
+ * @internal
+ */
+export const liveVmapLevels: Set<number> = new Set();
+
 const active: Trace[] = [];
 /** Traces set aside (not recording) by `withoutTracing` / `suspended` while their function runs. */
 const setAside: Trace[] = [];

@@ -17,7 +17,11 @@ export type Tree =
   | null
   | undefined;
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+/**
+ * Whether `x` is a plain object (a pytree node with named children), not an array, tensor or class instance.
+ * @internal
+ */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== "object" || x instanceof Tensor) return false;
   const p = Object.getPrototypeOf(x);
   return p === Object.prototype || p === null;

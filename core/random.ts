@@ -15,7 +15,7 @@
 import type { DType } from "./dtype.ts";
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
 import { checkOptions } from "./options.ts";
-import { bind1 } from "./primitive.ts";
+import { bind1, liveVmapLevels } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
 import { Tensor } from "./tensor.ts";
@@ -34,14 +34,13 @@ export interface Key {
 }
 
 /**
- * What a key batched by a `vmap` holds: the vmap's level, one key per example (themselves batched
- * at enclosing vmaps' levels, or plain), and that vmap's liveness (`active` is false once it returned).
+ * What a key batched by a `vmap` holds: the vmap's level and one key per example (themselves
+ * batched at enclosing vmaps' levels, or plain).
  * @internal
  */
 export interface KeyBatch {
   readonly level: number;
   readonly keys: readonly Key[];
-  readonly scope: { readonly active: boolean };
 }
 
 /** A key batched at a vmap's level (one key per example); made by `vmap`, `split` and `foldIn` only. */
@@ -63,8 +62,16 @@ class BatchedKey implements Key {
  * A key batched at vmap level `level`: example i draws with `keys[i]`.
  * @internal for `vmap`.
  */
-export function batchedKey(level: number, keys: readonly Key[], scope: { readonly active: boolean }): Key {
-  return new BatchedKey({ level, keys: Object.freeze([...keys]), scope });
+export function batchedKey(level: number, keys: readonly Key[]): Key {
+  return new BatchedKey({ level, keys: Object.freeze([...keys]) });
+}
+
+/**
+ * Whether `x` is a key batched by a `vmap`.
+ * @internal
+ */
+export function isBatchedKey(x: unknown): boolean {
+  return x instanceof BatchedKey;
 }
 
 /**
@@ -85,7 +92,7 @@ export function isKey(x: unknown): x is Key {
  */
 function batchOf(op: string, k: Key): KeyBatch | undefined {
   const bk = k instanceof BatchedKey ? k._bk : undefined;
-  if (bk && !bk.scope.active) {
+  if (bk && !liveVmapLevels.has(bk.level)) {
     throw new ShapeError(
       `${op}: the key was batched by a vmap (${bk.keys.length} examples) that has returned; a batched key lives ` +
         `only inside its vmap: return it from the vmapped function (it comes back as one key per example) and use those`,
@@ -95,14 +102,10 @@ function batchOf(op: string, k: Key): KeyBatch | undefined {
 }
 
 /**
- * The vmap levels of a live vmap by level (set by `vmap` while it runs), so a key batched by the
- * data folded into it (see {@linkcode foldIn}) knows when its vmap returned.
- * @internal
+ * A tensor of one example's shape whose elements are `value`'s (batch axis first) at vmap level `level`.
+ * @internal for `vmap` and the batched draws.
  */
-export const vmapScopes: Map<number, { readonly active: boolean }> = new Map();
-
-/** A tensor of one example's shape whose elements are `value`'s (batch axis first) at vmap level `level`. */
-function wrapAt(value: Tensor, level: number): Tensor {
+export function wrapAt(value: Tensor, level: number): Tensor {
   const t = new Tensor(value._storage, value.shape.slice(1), value.dtype);
   t._bt = { level, value };
   return t;
@@ -277,7 +280,7 @@ export function split(k: Key, n = 2): Key[] {
   const bk = batchOf("split", k);
   if (bk) {
     const per = bk.keys.map((e) => split(e, n));
-    return Array.from({ length: n }, (_, j) => batchedKey(bk.level, per.map((p) => p[j]), bk.scope));
+    return Array.from({ length: n }, (_, j) => batchedKey(bk.level, per.map((p) => p[j])));
   }
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 20) {
     throw new DomainError(
@@ -307,7 +310,7 @@ export function foldIn(k: Key, data: number | Tensor): Key {
   checkKey("foldIn", k);
   if (data instanceof Tensor) return foldInTensor(k, data);
   const bk = batchOf("foldIn", k);
-  if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldIn(e, data)), bk.scope);
+  if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldIn(e, data)));
   if (typeof data !== "number" || !Number.isInteger(data) || data < -(2 ** 31) || data >= 2 ** 32) {
     throw new DomainError(
       `foldIn: data = ${data} must be an integer in [-2147483648, 4294967295] (it is folded in as 32 bits); ` +
@@ -337,11 +340,10 @@ function foldInTensor(k: Key, data: Tensor): Key {
   if (!data._bt || data._bt.level < level) {
     // the data is the same for every example at the innermost level: fold its value into each key
     if (!data._bt) return foldIn(k, readData(data)[0]);
-    return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)), bk!.scope);
+    return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)));
   }
   const value = data._bt.value, size = value.shape[0];
-  const scope = bk?.level === level ? bk.scope : vmapScopes.get(level);
-  if (!scope?.active) {
+  if (!liveVmapLevels.has(level)) {
     throw new ShapeError(
       `foldIn: data ${fmtShape(data.shape)} is batched by a vmap that has returned; a batched value lives only ` +
         `inside its vmap: fold it in there, or return it from the vmapped function and use the result`,
@@ -352,7 +354,7 @@ function foldInTensor(k: Key, data: Tensor): Key {
     ? Array.from({ length: size }, (_, i) => reshape(slice(value, [[i, i + 1]]), []))
     : Array.from(readData(value));
   const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
-  return batchedKey(level, rows.map((r, i) => foldIn(keyOf(i), r)), scope);
+  return batchedKey(level, rows.map((r, i) => foldIn(keyOf(i), r)));
 }
 
 /** The integers of foldIn's data, read on the host (keys are made there). */
