@@ -6,7 +6,7 @@
  * @module
  */
 import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
@@ -129,7 +129,7 @@ function vjpAux<Out, Aux>(
   return [out, pullback, aux];
 }
 
-const GRAD_KEYS = ["argnums", "hasAux"];
+const GRAD_KEYS = optionKeys<GradOptions>({ argnums: true, hasAux: true });
 
 /** Options for `grad` and `valueAndGrad`. */
 export interface GradOptions<N extends number | readonly number[] = number | readonly number[]> {

@@ -5,7 +5,7 @@
  * @module
  */
 import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -29,6 +29,8 @@ export interface JacobianOptions<N extends number | readonly number[] = number |
    */
   argnums?: N;
 }
+
+const JACOBIAN_KEYS = optionKeys<JacobianOptions>({ argnums: true });
 
 function outTree<Y>(y: Y, op: string): Y {
   if (!(y instanceof Tensor) && treeLeaves(y).length === 0) {
@@ -98,7 +100,7 @@ export function jacrev<A extends any[], Y = Tensor, const N extends number | rea
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacrev", f);
-  checkOptions("jacrev", opts, ["argnums"], "{ argnums: 1 }");
+  checkOptions("jacrev", opts, JACOBIAN_KEYS, "{ argnums: 1 }");
   return (...args: A) => {
     const { x, put } = select(opts, args, "jacrev");
     const [y, pullback] = vjp((a: unknown) => {
@@ -135,7 +137,7 @@ export function jacfwd<A extends any[], Y = Tensor, const N extends number | rea
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<Y, GradOf<A, N>> {
   checkFunction("jacfwd", f);
-  checkOptions("jacfwd", opts, ["argnums"], "{ argnums: 1 }");
+  checkOptions("jacfwd", opts, JACOBIAN_KEYS, "{ argnums: 1 }");
   return (...args: A) => {
     const { x, put } = select(opts, args, "jacfwd");
     const leaves = treeLeaves(x);
@@ -184,7 +186,7 @@ export function hessian<A extends any[], const N extends number | readonly numbe
   opts: JacobianOptions<N> = {},
 ): (...args: A) => JacobianOf<GradOf<A, N>, GradOf<A, N>> {
   checkFunction("hessian", f);
-  checkOptions("hessian", opts, ["argnums"], "{ argnums: 1 }");
+  checkOptions("hessian", opts, JACOBIAN_KEYS, "{ argnums: 1 }");
   return jacfwd(jacrev(f, opts) as (...args: A) => GradOf<A, N>, opts) as (
     ...args: A
   ) => JacobianOf<GradOf<A, N>, GradOf<A, N>>;

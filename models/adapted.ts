@@ -5,7 +5,7 @@
  * @module
  */
 import { FormatError, ShapeError } from "../core/errors.ts";
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, astype, full } from "../core/ops/mod.ts";
 import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
@@ -170,7 +170,7 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
       'adaptModel: give { target, adapter }, e.g. adaptModel(model, { target: "q_proj,v_proj", adapter: adapters.lora({ r: 8 }) })',
     );
   }
-  checkOptions("adaptModel", opts, ["target", "adapter", "key"]);
+  checkOptions("adaptModel", opts, optionKeys<AdaptModelOptions<P>>({ target: true, adapter: true, key: true }));
   const match = targetMatcher(opts.target);
   if (typeof opts.target !== "function") checkTiedHead("adaptModel", model, match);
   const found = model.linearPaths.filter(match);

@@ -7,7 +7,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FormatError, ShapeError } from "../core/errors.ts";
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { astype, slice } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
@@ -212,7 +212,12 @@ function checkedState(type: string, module: string, s: PeftLayerState): PeftLaye
  * ```
  */
 export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPeftOptions = {}): Promise<AdaptedModel> {
-  checkOptions("loadPeftAdapter", opts, ["adapters"], "{ adapters: { MY_TYPE: reader } }");
+  checkOptions(
+    "loadPeftAdapter",
+    opts,
+    optionKeys<LoadPeftOptions>({ adapters: true }),
+    "{ adapters: { MY_TYPE: reader } }",
+  );
   const read = await readConfig(dir);
   const where = join(dir, "adapter_config.json");
   const own = ownReader(read.peft_type, opts, where);
@@ -409,7 +414,12 @@ export async function savePeftAdapter<P>(
   params: Record<string, P> = adapted.params,
   opts: SavePeftOptions = {},
 ): Promise<SavedPeftAdapter> {
-  checkOptions("savePeftAdapter", opts, ["baseModelNameOrPath"], '{ baseModelNameOrPath: "gpt2" }');
+  checkOptions(
+    "savePeftAdapter",
+    opts,
+    optionKeys<SavePeftOptions>({ baseModelNameOrPath: true }),
+    '{ baseModelNameOrPath: "gpt2" }',
+  );
   const paths = adapted.paths;
   const configs = paths.map((p) => {
     const c = adapted.layers[p].adapter.peftConfig?.();

@@ -11,7 +11,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { type Backend, backendNamed, getBackend, loadBackend } from "../core/backend/backend.ts";
 import { type DType, float16Array, type TypedArray } from "../core/dtype.ts";
 import { DTypeError, fmtShape, FormatError } from "../core/errors.ts";
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, optionKeys } from "../core/options.ts";
 import { Tensor } from "../core/tensor.ts";
 import { decodeBF16, decodeF16 } from "./half.ts";
 import { BITS, isObject, JSON_, MAX_HEADER, show, toPath } from "./safetensors_format.ts";
@@ -400,6 +400,9 @@ function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loade
   return { tensors, metadata: h.metadata };
 }
 
+const DESERIALIZE_KEYS = optionKeys<DeserializeOptions>({ names: true, dtype: true });
+const READ_KEYS = optionKeys<ReadOptions>({ names: true, dtype: true, backend: true });
+
 /**
  * Reads a safetensors file (a path, a `file:` URL, or its bytes): its header, then each tensor's
  * byte range at its offset. F64 → float64; F32, F16, BF16 → float32 (16-bit floats widen exactly);
@@ -420,7 +423,7 @@ function loadBytes(bytes: Uint8Array, opts: DeserializeOptions, ctx: Ctx): Loade
  * ```
  */
 export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOptions = {}): Promise<Loaded> {
-  checkOptions("safetensors.read", opts, ["names", "dtype", "backend"], '{ dtype: "float64" }');
+  checkOptions("safetensors.read", opts, READ_KEYS, '{ dtype: "float64" }');
   const backend = opts.backend ? await loadBackend(opts.backend) : getBackend();
   if (pathOrBytes instanceof Uint8Array) {
     return loadBytes(pathOrBytes, opts, context(opts, backend, "safetensors.read: <bytes>"));
@@ -471,7 +474,7 @@ export async function readHeader(pathOrBytes: string | URL | Uint8Array): Promis
  * ```
  */
 export function deserialize(bytes: Uint8Array, opts: DeserializeOptions = {}): Loaded {
-  checkOptions("safetensors.deserialize", opts, ["names", "dtype"], '{ dtype: "float64" }');
+  checkOptions("safetensors.deserialize", opts, DESERIALIZE_KEYS, '{ dtype: "float64" }');
   return loadBytes(bytes, opts, context(opts, backendNamed("cpu"), "safetensors.deserialize: <bytes>"));
 }
 

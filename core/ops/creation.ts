@@ -19,6 +19,7 @@ export interface CreateOptions {
 }
 
 const CREATE_KEYS = optionKeys<CreateOptions>({ dtype: true, like: true });
+const TENSOR_KEYS = [...CREATE_KEYS, "shape"], EYE_KEYS = [...CREATE_KEYS, "m", "k"];
 
 function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape)) {
@@ -101,7 +102,7 @@ export function tensor(
   let flat: ArrayLike<number>;
   let shape: readonly number[];
   let dtype: DType;
-  checkOptions("tensor", opts, [...CREATE_KEYS, "shape"], '{ dtype: "float64" }');
+  checkOptions("tensor", opts, TENSOR_KEYS, '{ dtype: "float64" }');
   if (opts.dtype !== undefined) checkDType("tensor", opts.dtype);
   if (ArrayBuffer.isView(data)) {
     checkTypedArray(data);
@@ -208,7 +209,7 @@ export function onesLike(x: Tensor): Tensor {
 
 /** The n×m identity (ones on diagonal `k`). */
 export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } = {}): Tensor {
-  checkOptions("eye", opts, [...CREATE_KEYS, "m", "k"], "{ m: 3 }");
+  checkOptions("eye", opts, EYE_KEYS, "{ m: 3 }");
   const m = opts.m ?? n, k = opts.k ?? 0;
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 0 || m < 0 || !Number.isInteger(k)) {
     throw new ShapeError(`eye: n = ${n}, m = ${m} must be non-negative integers and k = ${k} an integer`);

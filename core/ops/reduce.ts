@@ -55,8 +55,9 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
-const REDUCE_KEYS = optionKeys<ReduceOptions>({ axis: true, keepdims: true });
+const REDUCE_KEYS: readonly string[] = optionKeys<ReduceOptions>({ axis: true, keepdims: true });
 const AXIS_KEYS = ["axis"];
+const VARIANCE_KEYS = [...REDUCE_KEYS, "ddof"], NORM_KEYS = [...REDUCE_KEYS, "ord"];
 
 function reduce(op: ReduceOp, x: Tensor, opts: ReduceOptions = {}): Tensor {
   checkOptions(op, opts, REDUCE_KEYS, "{ axis: 1 }");
@@ -110,7 +111,7 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
 /** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
 export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   checkTensor("variance", x);
-  checkOptions("variance", opts, [...REDUCE_KEYS, "ddof"], "{ axis: 1 }");
+  checkOptions("variance", opts, VARIANCE_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => variance(t, opts));
   const m = mean(x, { axis: opts.axis, keepdims: true });
   const d = sub(x, m);
@@ -184,7 +185,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
   checkTensor("norm", x);
-  checkOptions("norm", opts, [...REDUCE_KEYS, "ord"], "{ axis: 1 }");
+  checkOptions("norm", opts, NORM_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => norm(t, opts));
   const ord = opts.ord ?? 2;
   const r = { axis: opts.axis, keepdims: opts.keepdims };

@@ -4,13 +4,15 @@
  * @module
  */
 import { DomainError, fmtShape, ShapeError } from "../errors.ts";
-import { checkOptions } from "../options.ts";
+import { checkOptions, optionKeys } from "../options.ts";
 import { bind, bind1 } from "../primitive.ts";
 import { argReduceP, cumulativeP, sortP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import { astype } from "./elementwise.ts";
-import { normAxes } from "./reduce.ts";
+import { normAxes, type ReduceOptions } from "./reduce.ts";
 import { expandDims, reshape, slice } from "./shape.ts";
+
+const ARG_KEYS = optionKeys<ReduceOptions>({ axis: true, keepdims: true });
 
 function axisOf(op: string, x: Tensor, axis: number): number {
   return normAxes(op, x.ndim, axis)[0];
@@ -19,7 +21,7 @@ function axisOf(op: string, x: Tensor, axis: number): number {
 function argReduce(op: "max" | "min", x: Tensor, opts: { axis?: number; keepdims?: boolean } = {}): Tensor {
   checkTensor(`arg${op}`, x);
   opts ??= {};
-  checkOptions(`arg${op}`, opts, ["axis", "keepdims"], "{ axis: 1 }");
+  checkOptions(`arg${op}`, opts, ARG_KEYS, "{ axis: 1 }");
   const src = opts.axis === undefined ? reshape(x, [x.size]) : x;
   const axis = opts.axis === undefined ? 0 : axisOf(`arg${op}`, x, opts.axis);
   if (src.ndim === 0) return argReduce(op, reshape(x, [1]), {});
@@ -54,6 +56,8 @@ export function argmin(x: Tensor, opts: { axis?: number; keepdims?: boolean } = 
   return argReduce("min", x, opts);
 }
 
+const SORT_KEYS = optionKeys<SortOptions>({ axis: true, descending: true });
+
 /** Options of `sort` and `argsort`. */
 export interface SortOptions {
   /** The axis to sort along (default −1). */
@@ -65,7 +69,7 @@ export interface SortOptions {
 function sortBoth(op: string, x: Tensor, opts: SortOptions | null | undefined): [Tensor, Tensor] {
   checkTensor(op, x);
   opts ??= {};
-  checkOptions(op, opts, ["axis", "descending"], "{ axis: 0 }");
+  checkOptions(op, opts, SORT_KEYS, "{ axis: 0 }");
   if (x.ndim === 0) throw new ShapeError(`${op}: needs at least one axis, got a scalar; reshape it to [1]`);
   const axis = axisOf(op, x, opts.axis ?? -1);
   const t = x.dtype === "bool" ? astype(x, "int32") : x;
