@@ -17,15 +17,14 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { stopGradient } from "../autodiff/grad.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
-import { add, cos, expandDims, min, mul, norm, onesLike, sin, sub, sum } from "../core/ops/mod.ts";
+import { add, cos, expandDims, mul, norm, onesLike, sin, sub, sum } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
-import { batchMaxSync, type Tensor } from "../core/tensor.ts";
-import { solve, svd, svdvals } from "../core/linalg/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { solve, svd } from "../core/linalg/mod.ts";
 import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
 import { atan2Pos } from "./sphere.ts";
-import { frobInner, mm, orthonormalityError, polarFactor, tmm } from "./matrix.ts";
+import { checkSmallestSingularValue, frobInner, mm, orthonormalityError, polarFactor, tmm } from "./matrix.ts";
 import type { Point } from "./point.ts";
 import { qf } from "./stiefel.ts";
 
@@ -111,17 +110,12 @@ class GrassmannImpl extends ManifoldBase implements Grassmann {
     this.checkPoint(op, y);
     this.checkVector(op, x, y);
     const b = tmm(x, y);
-    if (x.backend.name === "cpu") {
-      const eps = x.dtype === "float64" ? 2.220446049250313e-16 : 1.1920929e-7;
-      const smin = -batchMaxSync(mul(min(svdvals(stopGradient(b))), -1));
-      if (!(smin > Math.sqrt(eps))) {
-        throw new DomainError(
-          `${this.name}.${op}: XᵀY is singular (smallest singular value ${smin} ≤ √ε = ${Math.sqrt(eps)}): ` +
-            `span(Y) has a direction at a right angle to span(X), where the logarithm is not unique; ` +
-            `move Y off that set`,
-        );
-      }
-    }
+    checkSmallestSingularValue(b, (smin, bound) =>
+      new DomainError(
+        `${this.name}.${op}: XᵀY is singular (smallest singular value ${smin} ≤ √ε = ${bound}): ` +
+          `span(Y) has a direction at a right angle to span(X), where the logarithm is not unique; ` +
+          `move Y off that set`,
+      ));
     // (I − XXᵀ) Y (XᵀY)⁻¹ = (B⁻ᵀ Aᵀ)ᵀ, A = Y − X(XᵀY)
     const a = sub(y, mm(x, b));
     const { U, S, Vh } = svd(solve(b.mT, a.mT).mT);

@@ -4,9 +4,10 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { eye, matmulT, mul, norm, sub, sum } from "../core/ops/mod.ts";
-import { polar } from "../core/linalg/mod.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { eye, matmulT, min, mul, norm, stopGradient, sub, sum } from "../core/ops/mod.ts";
+import { polar, svdvals } from "../core/linalg/mod.ts";
+import { EPS } from "../core/linalg/helpers.ts";
+import { batchElementsSync, type Tensor } from "../core/tensor.ts";
 
 /**
  * `sym(A) = (A + Aᵀ) / 2` over the last two axes.
@@ -147,4 +148,18 @@ export function polarFactor(a: Tensor): Tensor {
     throw new ShapeError(`polarFactor: needs a tall or square matrix, got [${a.shape.join(", ")}]`);
   }
   return polar(a).U;
+}
+
+/**
+ * On the CPU, throws `error(smallest, bound)` when the smallest singular value of `a` (over its
+ * batch) is at most √ε of its dtype, or NaN: where a logarithm stops being unique. Other backends
+ * cannot read at once and skip the check.
+ * @internal
+ */
+export function checkSmallestSingularValue(a: Tensor, error: (smallest: number, bound: number) => Error): void {
+  if (a.backend.name !== "cpu") return;
+  const bound = Math.sqrt(EPS[a.dtype]);
+  let smallest = Infinity;
+  for (const v of batchElementsSync(min(svdvals(stopGradient(a))))) smallest = Math.min(smallest, v);
+  if (!(smallest > bound)) throw error(smallest, bound);
 }

@@ -29,13 +29,22 @@
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
-import { add, arange, equal, greater, min, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
-import { stopGradient } from "../autodiff/grad.ts";
+import { add, arange, equal, greater, mul, norm, relu, sign, sub, where } from "../core/ops/mod.ts";
 import { type Key, normal } from "../core/random.ts";
-import { batchMaxSync, type Tensor } from "../core/tensor.ts";
-import { cayley, det, expm, solve, svd, svdvals } from "../core/linalg/mod.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { cayley, det, expm, solve, svd } from "../core/linalg/mod.ts";
 import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
-import { eyeOf, frobInner, mm, newtonSchulzStep, orthonormalityError, polarFactor, skew, tmm } from "./matrix.ts";
+import {
+  checkSmallestSingularValue,
+  eyeOf,
+  frobInner,
+  mm,
+  newtonSchulzStep,
+  orthonormalityError,
+  polarFactor,
+  skew,
+  tmm,
+} from "./matrix.ts";
 import type { Point } from "./point.ts";
 import { qf } from "./stiefel.ts";
 
@@ -77,18 +86,12 @@ export interface Orthogonal extends Manifold {
 export function skewLog(op: string, r: Tensor): Tensor {
   const n = r.shape[r.ndim - 1];
   const id = eyeOf(n, r);
-  if (r.backend.name === "cpu") {
-    const eps = r.dtype === "float64" ? 2.220446049250313e-16 : 1.1920929e-7;
-    const smin = -batchMaxSync(mul(min(svdvals(stopGradient(add(r, id)))), -1));
-    if (!(smin > Math.sqrt(eps))) {
-      throw new DomainError(
-        `${op}: XᵀY has the eigenvalue −1 (smallest singular value of I + XᵀY is ${smin} ≤ √ε = ${
-          Math.sqrt(eps)
-        }): X and Y are in different components of O(n) (det XᵀY = −1) or a half-turn apart, where no ` +
-          `unique skew logarithm exists; use orthogonal(n, { special: true }) points, or move Y off the half-turn`,
-      );
-    }
-  }
+  checkSmallestSingularValue(add(r, id), (smin, bound) =>
+    new DomainError(
+      `${op}: XᵀY has the eigenvalue −1 (smallest singular value of I + XᵀY is ${smin} ≤ √ε = ${bound}): ` +
+        `X and Y are in different components of O(n) (det XᵀY = −1) or a half-turn apart, where no ` +
+        `unique skew logarithm exists; use orthogonal(n, { special: true }) points, or move Y off the half-turn`,
+    ));
   let q = r;
   for (let i = 0; i < 4; i++) q = polarFactor(add(id, q));
   const c = skew(solve(add(q, id), sub(q, id)));

@@ -41,6 +41,7 @@ import {
 import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, normal } from "../core/random.ts";
 import { batchMaxSync, type Tensor } from "../core/tensor.ts";
+import { EPS } from "../core/linalg/helpers.ts";
 import { type Manifold, ManifoldBase, type RandomOptions, safeSqrt } from "./manifold.ts";
 import type { Point } from "./point.ts";
 
@@ -94,7 +95,7 @@ export function sphereLog(op: string, x: Tensor, y: Tensor, axis?: number): { v:
   const s = safeSqrt(sum(mul(u, u), keep));
   const c = sum(mul(x, y), keep);
   if (x.backend.name === "cpu") {
-    const eps = x.dtype === "float64" ? 2.220446049250313e-16 : 1.1920929e-7;
+    const eps = EPS[x.dtype];
     // > 0 where y is (numerically) −x: ‖u‖ below 64 ulps while ⟨x, y⟩ < 0
     const bad = batchMaxSync(where(logicalAnd(lessEqual(s, 64 * eps), less(c, 0)), 1, 0).astype(x.dtype));
     if (bad > 0) {
