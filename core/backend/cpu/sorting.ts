@@ -86,14 +86,13 @@ export function cumulativeKernel(
 ): TypedArray {
   const [outer, n, inner] = split(xa.shape, p.axis);
   const out = allocate(xa.dtype, x.length);
-  const prod = p.op === "prod";
+  const prod = p.op === "prod", int32 = xa.dtype === "int32";
   for (let a = 0; a < outer; a++) {
     for (let b = 0; b < inner; b++) {
       const base = a * n * inner + b;
       let acc = prod ? 1 : 0;
       for (let k = 0; k < n; k++) {
         const at = base + (p.reverse ? n - 1 - k : k) * inner;
-        const int32 = xa.dtype === "int32";
         acc = prod ? (int32 ? Math.imul(acc, x[at]) : acc * x[at]) : acc + x[at]; // int32 wraps as NumPy's
         if (xa.dtype === "float32") acc = Math.fround(acc);
         else if (int32) acc |= 0;

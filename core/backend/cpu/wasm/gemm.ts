@@ -33,7 +33,6 @@ import { findPanels, type Panels, reservePanels } from "./panels.ts";
 import { align, cBytes, cLayout, type Direct, type Float, pack, ranges, rawLen, roundUp } from "./gemm_layout.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
-export type { Float } from "./gemm_layout.ts";
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
 let passBytesMax = 256 * 1024 * 1024;
@@ -286,8 +285,9 @@ function gemmCore(
       panB ??= reservePanels(B, key, npMax * nr * kpMax * es, f64, panA);
     }
   }
-  const bpOff = direct === "A" ? 0 : align(mpMax * mr * kpMax * es);
-  const csOff = align(bpOff + (direct === "B" ? 0 : npMax * nr * kpMax * es));
+  // (an operand read in place, or packed into its cached panels, takes no packing scratch)
+  const bpOff = direct === "A" || panA ? 0 : align(mpMax * mr * kpMax * es);
+  const csOff = align(bpOff + (direct === "B" || panB ? 0 : npMax * nr * kpMax * es));
   const raOff = align(csOff + cBytes(s, cAt >= 0, mc, nc));
   const rbOff = align(raOff + (aAt < 0 ? rawLen(mc, kc, ars, acs) * es : 0));
   const base = scratch("gemm", rbOff + (bAt < 0 ? rawLen(nc, kc, bcs, brs) * es : 0) + 64);
