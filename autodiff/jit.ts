@@ -336,6 +336,14 @@ export function jitEntries(f: unknown): Entry[] | undefined {
   return cache && [...cache.values()];
 }
 
+/**
+ * How many signatures `f` (a function `jit` returned) has traced and keeps; 0 for any other function.
+ * @internal
+ */
+export function jitCacheSize(f: unknown): number {
+  return (typeof f === "function" && caches.get(f)?.size) || 0;
+}
+
 /** The first frame of a stack outside this file and the tensor's (where a read was made). */
 function readSite(stack: string | undefined): string {
   const here = import.meta.url;

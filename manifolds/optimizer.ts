@@ -4,7 +4,7 @@
  * retraction and transport; a plain tensor is Euclidean (`R(x, v) = x + v`, transport = identity).
  * @module
  */
-import { jit, jitEntries } from "../autodiff/jit.ts";
+import { jit, jitCacheSize } from "../autodiff/jit.ts";
 import { DomainError, DTypeError, fmtShape, ManifoldError, ShapeError } from "../core/errors.ts";
 import { add, astype, div, equal, floor, mul, where } from "../core/ops/mod.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
@@ -148,7 +148,7 @@ export function fusedOnCpu<S>(update: Optimizer<S>["update"]): Optimizer<S>["upd
   const fused = jit(update);
   const run: Optimizer<S>["update"] = (grads, state, params) =>
     (treeLeaves(params).every((x) => x.backend.name === "cpu") && keyable(params) && keyable(grads) &&
-        (jitEntries(fused)?.length ?? 0) < MAX_SIGNATURES
+        jitCacheSize(fused) < MAX_SIGNATURES
       ? fused
       : update)(grads, state, params);
   fusedJits.set(run, fused);
@@ -168,7 +168,7 @@ const MAX_SIGNATURES = 16;
  * @internal
  */
 export function fusedTraceCount(update: unknown): number {
-  return (typeof update === "function" && jitEntries(fusedJits.get(update))?.length) || 0;
+  return typeof update === "function" ? jitCacheSize(fusedJits.get(update)) : 0;
 }
 
 /**
