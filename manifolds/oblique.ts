@@ -97,7 +97,7 @@ class ObliqueImpl extends ManifoldBase implements Oblique {
     this.checkPoint("log", x);
     this.checkPoint("log", y);
     this.checkVector("log", x, y);
-    return sphereLog(`${this.name}.log`, x, y, 0).v;
+    return sphereLog(`${this.name}.log`, x, y, 0).vector();
   }
   // √(Σⱼ θⱼ²)
   dist(x: Point<this>, y: Point<this>): Tensor {

@@ -84,11 +84,12 @@ export function atan2Pos(s: Tensor, c: Tensor): Tensor {
 /**
  * The sphere's logarithm over `axis` (the whole tensor when absent, per column with `axis` 0):
  * `θ u / ‖u‖` with `u = (y − x) − x⟨x, y − x⟩`, `θ = atan2(‖u‖, ⟨x, y⟩)`, and θ/sin θ by its series
- * below θ = 1e-3. Returns the vector and θ (reduced over `axis`, kept as extent 1). On the CPU it
+ * below θ = 1e-3. Returns θ (reduced over `axis`, kept as extent 1) and the vector, made when asked
+ * for (a distance needs θ alone). On the CPU it
  * throws a DomainError naming `op` where y = −x; elsewhere the vector there is 0 (geoopt's).
  * @internal
  */
-export function sphereLog(op: string, x: Tensor, y: Tensor, axis?: number): { v: Tensor; theta: Tensor } {
+export function sphereLog(op: string, x: Tensor, y: Tensor, axis?: number): { vector(): Tensor; theta: Tensor } {
   const keep = axis === undefined ? {} : { axis, keepdims: true };
   const d = sub(y, x);
   const u = sub(d, mul(x, sum(mul(x, d), keep)));
@@ -108,12 +109,15 @@ export function sphereLog(op: string, x: Tensor, y: Tensor, axis?: number): { v:
     }
   }
   const theta = atan2Pos(s, c);
-  const t2 = mul(theta, theta);
-  // θ/sin θ = 1 + θ²/6 + 7θ⁴/360 + 31θ⁶/15120 + O(θ⁸)
-  const series = add(1, mul(t2, add(1 / 6, mul(t2, add(7 / 360, mul(t2, 31 / 15120))))));
-  const big = greater(theta, 1e-3);
-  const ratio = where(big, div(theta, where(greater(s, 0), s, 1)), series);
-  return { v: mul(where(logicalAnd(big, equal(s, 0)), 0, ratio), u), theta };
+  const vector = () => {
+    const t2 = mul(theta, theta);
+    // θ/sin θ = 1 + θ²/6 + 7θ⁴/360 + 31θ⁶/15120 + O(θ⁸)
+    const series = add(1, mul(t2, add(1 / 6, mul(t2, add(7 / 360, mul(t2, 31 / 15120))))));
+    const big = greater(theta, 1e-3);
+    const ratio = where(big, div(theta, where(greater(s, 0), s, 1)), series);
+    return mul(where(logicalAnd(big, equal(s, 0)), 0, ratio), u);
+  };
+  return { vector, theta };
 }
 
 /**
@@ -212,7 +216,7 @@ class SphereImpl extends ManifoldBase implements Sphere {
     this.checkPoint("log", x);
     this.checkPoint("log", y);
     this.checkVector("log", x, y);
-    return sphereLog(`${this.name}.log`, x, y).v;
+    return sphereLog(`${this.name}.log`, x, y).vector();
   }
   // θ = arccos⟨x, y⟩, by atan2
   dist(x: Point<this>, y: Point<this>): Tensor {
