@@ -27,6 +27,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { grad } from "../autodiff/grad.ts";
 import { checkGrad, type CheckGradOptions } from "../autodiff/check.ts";
 import { checkLawNumbers, runLaw } from "../manifolds/laws.ts";
+import { checkFloatDTypeOption } from "../manifolds/arbitraries.ts";
 import { type Adapter, countScalars, type Frozen, linear, type LinearBase } from "./adapter.ts";
 
 /** The structural optimizer interface the orthogonality law steps with (`manifolds` optimizers fit). */
@@ -114,9 +115,7 @@ function checkAdapterLawOptions(op: string, opts: AdapterLawOptions): void {
     orthoTol: "nonneg",
     steps: "int",
   });
-  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
-    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
-  }
+  checkFloatDTypeOption(op, opts.dtype);
   if (opts.bias !== undefined && typeof opts.bias !== "boolean") {
     throw new DomainError(`${op}: option bias must be true or false, got ${String(opts.bias)}`);
   }
@@ -217,6 +216,11 @@ function orthoError(q: Tensor): Tensor {
   return max(reshape(norm(d, { axis: [-2, -1] }), [-1]));
 }
 
+/** The base layer's sizes and the parameters' perturbation, defaults filled in. */
+function layerOf(opts: AdapterLawOptions): { out: number; inF: number; batch: number; perturb: number } {
+  return { out: opts.out ?? 6, inF: opts.in ?? 8, batch: opts.batch ?? 3, perturb: opts.perturb ?? 0.1 };
+}
+
 /**
  * The adapter laws as named fast-check properties over integer seeds (for running one by one).
  * @param adapter the adapter under test (its options fix r, block sizes, …)
@@ -237,9 +241,9 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
         "checkAdapterLaws takes them as options",
     );
   }
-  const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
+  const { out, inF, batch, perturb: scale } = layerOf(opts);
   const dtype = opts.dtype ?? "float64", defaultTol = dtype === "float64" ? 1e-9 : 1e-5;
-  const tol = opts.tol ?? defaultTol, orthoTol = opts.orthoTol ?? defaultTol, scale = opts.perturb ?? 0.1;
+  const tol = opts.tol ?? defaultTol, orthoTol = opts.orthoTol ?? defaultTol;
   const setup = (seed: number): Setup => {
     const [kw, kb, ki, kp, kx, kg] = split(makeKey(seed), 6);
     const weight = normal(kw, [out, inF], { dtype });
@@ -448,10 +452,10 @@ function leafKeys(params: unknown): string[] {
  */
 export async function checkAdapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): Promise<void> {
   checkAdapterLawOptions("checkAdapterLaws", opts);
-  const out = opts.out ?? 6, inF = opts.in ?? 8, batch = opts.batch ?? 3;
+  const { out, inF, batch, perturb } = layerOf(opts);
   const where =
     `on a ${opts.dtype ?? "float64"} ${out} × ${inF} base layer ${opts.bias === false ? "without" : "with"} a bias, ` +
-    `x of [${batch}, ${inF}], params perturbed by ${opts.perturb ?? 0.1}`;
+    `x of [${batch}, ${inF}], params perturbed by ${perturb}`;
   const { numRuns: _n, seed: _s, ...lawOpts } = opts;
   for (const law of adapterLaws(adapter, lawOpts)) {
     await runLaw(

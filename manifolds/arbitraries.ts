@@ -31,11 +31,20 @@ export interface PointAndTangent<M extends Manifold = Manifold> {
 const ARB_KEYS = optionKeys<ManifoldArbOptions>({ dtype: true });
 const AMBIENT_KEYS = optionKeys<AmbientArbOptions>({ dtype: true, scale: true });
 
+/**
+ * Throws a DomainError naming `op` unless `dtype` is absent, "float32" or "float64" (the dtypes the
+ * law kit draws).
+ * @internal
+ */
+export function checkFloatDTypeOption(op: string, dtype: unknown): void {
+  if (dtype !== undefined && dtype !== "float32" && dtype !== "float64") {
+    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
+  }
+}
+
 function checkArbOptions(op: string, opts: AmbientArbOptions, keys: readonly string[]): void {
   checkOptions(op, opts, keys, `{ dtype: "float64" }`);
-  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
-    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
-  }
+  checkFloatDTypeOption(op, opts.dtype);
   if (opts.scale !== undefined && !(typeof opts.scale === "number" && Number.isFinite(opts.scale))) {
     throw new DomainError(`${op}: option scale must be a finite number, got ${String(opts.scale)}`);
   }

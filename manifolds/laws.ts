@@ -29,7 +29,7 @@ import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, broadcastTo, concat, div, min, mul, oneHot, sub, sum, tensor, zerosLike } from "../core/ops/mod.ts";
 import { svdvals } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { arbitraryAmbient, arbitraryTangent } from "./arbitraries.ts";
+import { arbitraryAmbient, arbitraryTangent, checkFloatDTypeOption } from "./arbitraries.ts";
 import { type FloatDType, type Manifold, safeSqrt } from "./manifold.ts";
 import type { Point } from "./point.ts";
 
@@ -375,9 +375,7 @@ export async function checkManifoldLaws(m: Manifold, opts: ManifoldLawOptions = 
 
 function checkManifoldLawOptions(op: string, opts: ManifoldLawOptions): void {
   checkOptions(op, opts, MANIFOLD_LAW_KEYS, '{ dtype: "float32", numRuns: 5 }');
-  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
-    throw new DomainError(`${op}: option dtype must be "float32" or "float64", got ${JSON.stringify(opts.dtype)}`);
-  }
+  checkFloatDTypeOption(op, opts.dtype);
   if (opts.largeStep !== false) checkLawNumbers(op, opts, { largeStep: "pos" });
   checkLawNumbers(op, opts, {
     numRuns: "int",
