@@ -224,7 +224,9 @@ Deno.test("cpu kernels: reductions over random axes equal a float64 naive loop",
           const o = dot(idx.filter((_, i) => !axes.includes(i)), os);
           const v = x[dot(idx, contiguousStrides(shape))];
           if (op === "sum") acc[o] += v;
-          else if (op === "prod") acc[o] *= v;
+          // int32 products wrap mod 2³² (as NumPy's int32): exact with imul in any order, where a
+          // float64 product of many int32 values loses the low bits past 2⁵³
+          else if (op === "prod") acc[o] = d === "int32" ? Math.imul(acc[o], v) : acc[o] * v;
           else if (op === "max" ? v > acc[o] || v !== v : v < acc[o] || v !== v) acc[o] = v;
         }
         want.set(acc);
