@@ -7,7 +7,22 @@ import { FormatError } from "../core/errors.ts";
 import { key, split, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { Adapter } from "../adapters/adapter.ts";
-import { boft, dora, hra, loha, lokh, lokr, lora, oft, polar, sorsa, vera } from "../adapters/mod.ts";
+import {
+  boft,
+  cayleyNeumann,
+  dora,
+  hra,
+  loha,
+  lokh,
+  lokr,
+  lora,
+  oft,
+  type OftParams,
+  polar,
+  skewFromPacked,
+  sorsa,
+  vera,
+} from "../adapters/mod.ts";
 import { adamw, landing } from "../manifolds/mod.ts";
 import type { Optimizer } from "../manifolds/optimizer.ts";
 
@@ -29,6 +44,13 @@ export interface Method {
    * default study's scale (150 steps; the table in study/README.md).
    */
   readonly lr: number;
+  /**
+   * The matrices the method means to be orthogonal, for the report's orthogonality column, where the
+   * adapter's own `orthogonalFactors` (those it keeps exactly orthogonal) leaves one out: OFT's
+   * Cayley–Neumann rotation, orthogonal only up to the series' truncation.
+   */
+  // deno-lint-ignore no-explicit-any
+  readonly nearlyOrthogonal?: (params: any) => Tensor[];
 }
 
 /** The largest divisor of `n` that is at most `cap` (a block size that tiles `n`). */
@@ -99,6 +121,8 @@ export function studyMethods(r = 4): Method[] {
       adapter: ({ inF }) => oft({ blockSize: blockFor(inF, 4 * r) }),
       optimizer: adam,
       lr: 3e-2,
+      // oft()'s default series: 5 terms
+      nearlyOrthogonal: (p: OftParams) => [cayleyNeumann(skewFromPacked(p.R), 5)],
     },
     {
       name: "boft",

@@ -122,7 +122,8 @@ export function studyMarkdown(result: StudyResult, settings: StudySettings, extr
         "every position, which is exactly when greedy decoding reproduces the answer; "
       : "*next-token acc.* is the share of held-out tokens predicted top-1; ") +
     "*peak MB* is the process's resident memory; *‖QᵀQ−I‖* is the largest Frobenius distance from " +
-    "orthogonality among the matrices the method keeps orthogonal (– where it has none); *srank ΔW* is the " +
+    "orthogonality among the matrices the method keeps orthogonal (OFT: its Cayley–Neumann rotation, orthogonal up to " +
+    "the series' truncation; – where it has none); *srank ΔW* is the " +
     "median over target modules of the stable rank ‖ΔW‖²_F/‖ΔW‖²₂ of the weight change.",
     "",
     ...(best ? [`Best adapter on held-out accuracy: **${best.name}** (${best.label}).`, ""] : []),

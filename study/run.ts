@@ -285,7 +285,9 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
         model,
         targets,
         (p) => adapted.layers[p].adapter.merge(r.params[p], adapted.layers[p].frozen),
-        (p) => adapted.layers[p].adapter.orthogonalFactors?.(r.params[p], adapted.layers[p].frozen) ?? [],
+        (p) =>
+          method.nearlyOrthogonal?.(r.params[p]) ??
+            adapted.layers[p].adapter.orthogonalFactors?.(r.params[p], adapted.layers[p].frozen) ?? [],
       );
       row = summary(r, ev, an, adapted.trainableCount(r.params));
       await opts.onTrained?.(method, { adapted: adapted as AdaptedModel, params: r.params });

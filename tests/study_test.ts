@@ -210,3 +210,23 @@ Deno.test("runStudy: a method whose loss leaves the finite numbers stops with th
     },
   );
 });
+
+Deno.test("study: OFT's orthogonality column measures its Cayley–Neumann rotation (orthogonal only while Q is small)", async () => {
+  const { adapters } = await import("../mod.ts");
+  const oft = selectMethods("oft", 4)[0];
+  assert.ok(oft.nearlyOrthogonal, "the oft method names the rotation it means to be orthogonal");
+  const err = (scale: number) => {
+    // one 16-block: 120 packed entries of the skew Q
+    const R = tensor(Array.from({ length: 120 }, (_, i) => scale * Math.sin(i + 1)), { dtype: "float64" }).reshape([
+      1,
+      120,
+    ]);
+    const [q] = oft.nearlyOrthogonal!({ R });
+    assert.deepEqual(q.shape, [1, 16, 16]);
+    return adapters.orthogonalityError(q).item();
+  };
+  assert.equal(err(0), 0);
+  // the 5-term series differs from the Cayley map by −Q⁴ + O(Q⁵): tiny for a small Q, large for a trained one
+  assert.ok(err(1e-3) < 1e-7, `${err(1e-3)}`);
+  assert.ok(err(0.3) > 1e-2, `${err(0.3)}`);
+});
