@@ -67,3 +67,4 @@ export {
   type LawOptimizer,
 } from "./adapters/laws.ts";
 export type { Adapter } from "./adapters/adapter.ts";
+export type { Arbitrary, IAsyncProperty } from "./testing/fast_check.ts";

@@ -18,6 +18,7 @@
  * @module
  */
 import fc from "fast-check";
+import type { IAsyncProperty } from "../testing/fast_check.ts";
 import { DomainError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { abs, add, eye, matmulT, max, mul, norm, reshape, sub, sum } from "../core/ops/mod.ts";
@@ -145,7 +146,7 @@ export interface AdapterLaw {
   /** What the law says. */
   name: string;
   /** The property. */
-  property: fc.IAsyncProperty<[number]>;
+  property: IAsyncProperty<[number]>;
 }
 
 /** Any adapter (the laws only call its methods). */

@@ -6,6 +6,7 @@
  * @module
  */
 import fc from "fast-check";
+import type { Arbitrary } from "../testing/fast_check.ts";
 import { foldIn, key, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { FloatDType, Manifold } from "./manifold.ts";
@@ -63,7 +64,7 @@ const seeds = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** 31 - 1 
  * fc.assert(fc.property(arbitraryPoint(sphere(3)), (x) => x.shape[0] === 3), { numRuns: 5 });
  * ```
  */
-export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOptions = {}): fc.Arbitrary<Point<M>> {
+export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOptions = {}): Arbitrary<Point<M>> {
   checkArbOptions("arbitraryPoint", opts, ARB_KEYS);
   return seeds().map((s) => m.random(split(key(s))[0], { dtype: opts.dtype ?? "float64" }) as Point<M>);
 }
@@ -82,7 +83,7 @@ export function arbitraryPoint<M extends Manifold>(m: M, opts: ManifoldArbOption
 export function arbitraryTangent<M extends Manifold>(
   m: M,
   opts: ManifoldArbOptions = {},
-): fc.Arbitrary<PointAndTangent<M>> {
+): Arbitrary<PointAndTangent<M>> {
   checkArbOptions("arbitraryTangent", opts, ARB_KEYS);
   return seeds().map((s) => {
     const [kx, ku] = split(key(s));
@@ -107,7 +108,7 @@ export interface AmbientArbOptions extends ManifoldArbOptions {
  * fc.assert(fc.property(arbitraryMatrix([4, 2]), (a) => a.size === 8), { numRuns: 5 });
  * ```
  */
-export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOptions = {}): Arbitrary<Tensor> {
   checkArbOptions("arbitraryMatrix", opts, AMBIENT_KEYS);
   return seeds().map((s) => {
     const g = normal(foldIn(key(s), 0xa), shape, { dtype: opts.dtype ?? "float64" }); // a stream apart from points
@@ -127,7 +128,7 @@ export function arbitraryMatrix(shape: readonly number[], opts: AmbientArbOption
  * fc.assert(fc.property(arbitraryAmbient(St), (a) => St.project(a).shape[1] === 2), { numRuns: 3 });
  * ```
  */
-export function arbitraryAmbient(m: Manifold, opts: AmbientArbOptions = {}): fc.Arbitrary<Tensor> {
+export function arbitraryAmbient(m: Manifold, opts: AmbientArbOptions = {}): Arbitrary<Tensor> {
   checkArbOptions("arbitraryAmbient", opts, AMBIENT_KEYS);
   return arbitraryMatrix(m.shape, opts);
 }

@@ -24,6 +24,7 @@
  * @module
  */
 import fc from "fast-check";
+import type { IAsyncProperty } from "../testing/fast_check.ts";
 import { DomainError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { add, broadcastTo, concat, div, min, mul, oneHot, sub, sum, tensor, zerosLike } from "../core/ops/mod.ts";
@@ -139,7 +140,7 @@ export interface ManifoldLaw {
   /** What the law says. */
   name: string;
   /** The property (asynchronous: values are read back with `await t.data()`). */
-  property: fc.IAsyncProperty<[unknown]>;
+  property: IAsyncProperty<[unknown]>;
 }
 
 async function val(t: Tensor): Promise<number> {

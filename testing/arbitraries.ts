@@ -3,6 +3,7 @@
  * @module
  */
 import fc from "fast-check";
+import type { Arbitrary } from "./fast_check.ts";
 import type { DType } from "../core/dtype.ts";
 import { tensor } from "../core/ops/creation.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -47,7 +48,7 @@ const TENSOR_KEYS = optionKeys<TensorArbOptions>({
 });
 
 /** Random shapes. */
-export function arbitraryShape(opts: TensorArbOptions = {}): fc.Arbitrary<number[]> {
+export function arbitraryShape(opts: TensorArbOptions = {}): Arbitrary<number[]> {
   checkOptions("arbitraryShape", opts, TENSOR_KEYS, "{ maxRank: 2 }");
   if (opts.shape) return fc.constant([...opts.shape]);
   return fc.array(fc.integer({ min: 1, max: opts.maxDim ?? 4 }), {
@@ -57,13 +58,13 @@ export function arbitraryShape(opts: TensorArbOptions = {}): fc.Arbitrary<number
 }
 
 /** Random tensors of a fixed or random shape with finite elements. */
-export function arbitraryTensor(opts: TensorArbOptions = {}): fc.Arbitrary<Tensor> {
+export function arbitraryTensor(opts: TensorArbOptions = {}): Arbitrary<Tensor> {
   checkOptions("arbitraryTensor", opts, TENSOR_KEYS, "{ maxRank: 2 }");
   return arbitraryShape(opts).chain((shape) => tensorOfShape(shape, opts));
 }
 
 /** Random elements for `n` entries, as `tensorOfShape` draws them (plain numbers). */
-export function arbitraryValues(n: number, opts: TensorArbOptions = {}): fc.Arbitrary<number[]> {
+export function arbitraryValues(n: number, opts: TensorArbOptions = {}): Arbitrary<number[]> {
   checkOptions("arbitraryValues", opts, TENSOR_KEYS, '{ dtype: "float32" }');
   const lo = opts.min ?? -(opts.bound ?? 2), hi = opts.max ?? (opts.bound ?? 2);
   if (opts.dtype === "bool") return fc.array(fc.boolean(), { minLength: n, maxLength: n }).map((v) => v.map(Number));
@@ -84,7 +85,7 @@ export function arbitraryValues(n: number, opts: TensorArbOptions = {}): fc.Arbi
 }
 
 /** Random tensors of the given shape. */
-export function tensorOfShape(shape: readonly number[], opts: TensorArbOptions = {}): fc.Arbitrary<Tensor> {
+export function tensorOfShape(shape: readonly number[], opts: TensorArbOptions = {}): Arbitrary<Tensor> {
   const n = shape.reduce((a, b) => a * b, 1);
   const dtype = opts.dtype ?? "float64";
   return arbitraryValues(n, opts).map((v) =>
@@ -96,7 +97,7 @@ export function tensorOfShape(shape: readonly number[], opts: TensorArbOptions =
  * `count` shapes (default 2) that broadcast together by NumPy rules: a random result shape, then
  * each operand drops some leading axes and turns some extents into 1.
  */
-export function arbitraryBroadcastShapes(opts: TensorArbOptions = {}, count = 2): fc.Arbitrary<number[][]> {
+export function arbitraryBroadcastShapes(opts: TensorArbOptions = {}, count = 2): Arbitrary<number[][]> {
   const operand = (out: number[]) =>
     fc.tuple(
       fc.integer({ min: 0, max: out.length }),
@@ -106,13 +107,13 @@ export function arbitraryBroadcastShapes(opts: TensorArbOptions = {}, count = 2)
 }
 
 /** A permutation of `0..n−1`. */
-export function arbitraryPerm(n: number): fc.Arbitrary<number[]> {
+export function arbitraryPerm(n: number): Arbitrary<number[]> {
   return fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
     .map((keys) => [...Array(n).keys()].sort((a, b) => keys[a] - keys[b] || a - b));
 }
 
 /** A subset of the axes `0..ndim−1` (sorted, possibly empty). */
-export function arbitraryAxes(ndim: number): fc.Arbitrary<number[]> {
+export function arbitraryAxes(ndim: number): Arbitrary<number[]> {
   return fc.array(fc.boolean(), { minLength: ndim, maxLength: ndim })
     .map((pick) => pick.flatMap((p, i) => (p ? [i] : [])));
 }
