@@ -37,19 +37,28 @@ export interface RopeConfig {
   /**
    * "default"; "linear" (frequencies / factor); "llama3" (Llama 3.1's smooth band); "yarn"
    * (YaRN: a ramp between interpolated and original frequencies, cos and sin times an attention
-   * factor); "dynamic" (NTK scaling, which changes nothing up to `max_position_embeddings`, the
-   * positions Tangent runs, so it runs as "default").
+   * factor); "longrope" (LongRoPE, Phi-3's: frequency i divided by `shortFactor[i]` while a forward
+   * pass's longest position stays within `originalMaxPositions`, by `longFactor[i]` beyond, cos and
+   * sin times an attention factor at every length); "dynamic" (NTK scaling, which changes nothing up
+   * to `max_position_embeddings`, the positions Tangent runs, so it runs as "default").
    */
-  type: "default" | "linear" | "llama3" | "yarn" | "dynamic";
-  /** The scaling factor ("linear", "llama3", "yarn"). */
+  type: "default" | "linear" | "llama3" | "yarn" | "longrope" | "dynamic";
+  /** The scaling factor ("linear", "llama3", "yarn"; "longrope": only for its default attention factor). */
   factor?: number;
   /** Llama 3.1: low-frequency factor. */
   lowFreqFactor?: number;
   /** Llama 3.1: high-frequency factor. */
   highFreqFactor?: number;
-  /** Llama 3.1, YaRN: the context length the frequencies were trained for. */
+  /**
+   * Llama 3.1, YaRN, LongRoPE: the context length the frequencies were trained for (`parseConfig`
+   * resolves it as transformers does: a top-level `original_max_position_embeddings` first, then
+   * the RoPE parameters', then `max_position_embeddings`).
+   */
   originalMaxPositions?: number;
-  /** YaRN: cos and sin are multiplied by this (resolved from `factor`, `mscale`, `mscale_all_dim` when absent). */
+  /**
+   * YaRN, LongRoPE: cos and sin are multiplied by this (resolved when absent: YaRN's from `factor`,
+   * `mscale`, `mscale_all_dim`; LongRoPE's √(1 + ln factor / ln originalMaxPositions), 1 for factor ≤ 1).
+   */
   attentionFactor?: number;
   /** YaRN: rotations at which the ramp starts extrapolating (default 32). */
   betaFast?: number;
@@ -57,6 +66,10 @@ export interface RopeConfig {
   betaSlow?: number;
   /** YaRN: round the ramp's ends outwards to whole dimensions (default true). */
   truncate?: boolean;
+  /** LongRoPE: per-frequency divisors (headDim / 2 of them) for sequences up to `originalMaxPositions`. */
+  shortFactor?: readonly number[];
+  /** LongRoPE: per-frequency divisors (headDim / 2 of them) for longer sequences. */
+  longFactor?: readonly number[];
 }
 
 /** A decoder-only transformer's shape and conventions, whatever the config file called them. */
@@ -135,9 +148,34 @@ function tokenId(v: unknown): number | undefined {
   return undefined;
 }
 
-const ROPE_TYPES = ["default", "linear", "llama3", "yarn", "dynamic"];
+const ROPE_TYPES = ["default", "linear", "llama3", "yarn", "longrope", "dynamic"];
 
-function ropeOf(raw: Record<string, unknown>): RopeConfig {
+/** LongRoPE's `short_factor` or `long_factor`: one finite positive divisor per rotated frequency. */
+function longropeFactors(params: Record<string, unknown>, field: string, half: number): number[] {
+  const v = params[field];
+  if (v === undefined || v === null) {
+    throw new FormatError(
+      `config: rope_type 'longrope' needs rope_parameters.${field}, a list of head_dim / 2 = ${half} numbers`,
+    );
+  }
+  if (!Array.isArray(v) || v.length !== half) {
+    throw new FormatError(
+      `config: rope_parameters.${field} has ${
+        Array.isArray(v) ? `${v.length} entries` : JSON.stringify(v)?.slice(0, 60)
+      }; ` +
+        `longrope needs one per frequency, head_dim / 2 = ${half}`,
+    );
+  }
+  const bad = v.findIndex((x) => typeof x !== "number" || !Number.isFinite(x) || x <= 0);
+  if (bad >= 0) {
+    throw new FormatError(
+      `config: rope_parameters.${field}[${bad}] = ${JSON.stringify(v[bad])}; longrope's factors are positive numbers`,
+    );
+  }
+  return v as number[];
+}
+
+function ropeOf(raw: Record<string, unknown>, headDim: number): RopeConfig {
   // transformers 5 writes `rope_parameters`; 4.x wrote `rope_theta` and `rope_scaling`
   const params = (raw.rope_parameters ?? raw.rope_scaling ?? {}) as Record<string, unknown>;
   const theta = Number(params.rope_theta ?? raw.rope_theta ?? 10000);
@@ -150,8 +188,14 @@ function ropeOf(raw: Record<string, unknown>): RopeConfig {
   }
   const partial = params.partial_rotary_factor ?? raw.partial_rotary_factor;
   if (partial !== undefined && partial !== null && partial !== 1) {
+    // transformers 5.18's Llama, Mistral and Qwen2 rotate whole heads: their default RoPE ignores the
+    // field, the scaled types build cos/sin for part of the head and the forward pass fails on the shapes
     throw new FormatError(
-      `config: partial_rotary_factor = ${JSON.stringify(partial)} is not supported; Tangent rotates whole heads (1.0)`,
+      `config: partial_rotary_factor = ${JSON.stringify(partial)} is not supported: the ${raw.model_type} ` +
+        `architecture rotates whole heads. transformers 5.18's Llama, Mistral and Qwen2 do not rotate part of a ` +
+        `head either (with rope_type 'default' they ignore the field and rotate all head_dim = ${headDim} ` +
+        `dimensions; with a scaled rope_type their cos/sin cover only part of the head and the forward pass ` +
+        `fails); remove the field or set it to 1 for whole-head RoPE`,
     );
   }
   const num = (k: string) => (params[k] === undefined || params[k] === null ? undefined : Number(params[k]));
@@ -163,11 +207,50 @@ function ropeOf(raw: Record<string, unknown>): RopeConfig {
     highFreqFactor: num("high_freq_factor"),
     originalMaxPositions: num("original_max_position_embeddings"),
   };
-  if (type !== "yarn") return rope;
-  // transformers' _compute_yarn_parameters: the original length defaults to max_position_embeddings,
-  // factor to their ratio, attention factor to 0.1·ln(factor) + 1 (or DeepSeek's mscale ratio)
+  if (type !== "yarn" && type !== "llama3" && type !== "longrope") return rope;
+  // transformers' standardize_rope_params (run again when the model is built): a top-level
+  // original_max_position_embeddings (Phi-3's place for it) wins, else the RoPE parameters', else
+  // max_position_embeddings
   const maxPositions = int(raw, ["max_position_embeddings"], 2048);
-  const original = rope.originalMaxPositions ?? maxPositions;
+  const given = rope.originalMaxPositions;
+  if (given !== undefined && !(Number.isInteger(given) && given > 0)) {
+    throw new FormatError(
+      `config: rope_parameters.original_max_position_embeddings must be a positive integer, got ${
+        JSON.stringify(params.original_max_position_embeddings)
+      }`,
+    );
+  }
+  const original = int(raw, ["original_max_position_embeddings"], rope.originalMaxPositions ?? maxPositions);
+  if (!(original > 0)) {
+    throw new FormatError(`config: original_max_position_embeddings must be a positive integer, got ${original}`);
+  }
+  if (type === "llama3") return { ...rope, originalMaxPositions: original };
+  if (type === "longrope") {
+    // transformers' _compute_longrope_parameters: factor defaults to max / original, the attention
+    // factor to √(1 + ln factor / ln original) (1 for factor ≤ 1)
+    const half = Math.floor(headDim / 2);
+    const factor = rope.factor ?? maxPositions / original;
+    if (!Number.isFinite(factor)) {
+      throw new FormatError(`config: rope_parameters.factor must be a number, got ${JSON.stringify(params.factor)}`);
+    }
+    const attentionFactor = num("attention_factor") ??
+      (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
+    if (!(attentionFactor >= 0) || !Number.isFinite(attentionFactor)) {
+      throw new FormatError(
+        `config: rope_parameters.attention_factor must be a number ≥ 0, got ${JSON.stringify(params.attention_factor)}`,
+      );
+    }
+    return {
+      ...rope,
+      factor,
+      originalMaxPositions: original,
+      attentionFactor,
+      shortFactor: longropeFactors(params, "short_factor", half),
+      longFactor: longropeFactors(params, "long_factor", half),
+    };
+  }
+  // transformers' _compute_yarn_parameters: factor defaults to max / original, the attention factor
+  // to 0.1·ln(factor) + 1 (or DeepSeek's mscale ratio)
   const factor = rope.factor ?? maxPositions / original;
   const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
   const m = num("mscale"), mAll = num("mscale_all_dim");
@@ -267,6 +350,7 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
     );
   }
   const numLayers = int(raw, ["num_hidden_layers"]);
+  const headDim = int(raw, ["head_dim"], Math.floor(hidden / heads));
   // transformers: Llama has no sliding window (it ignores the field), Mistral slides in every layer,
   // Qwen2 only with use_sliding_window and only in the layers its layer_types name
   const window = raw.sliding_window;
@@ -279,12 +363,12 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
     numLayers,
     numHeads: heads,
     numKvHeads: kvHeads,
-    headDim: int(raw, ["head_dim"], Math.floor(hidden / heads)),
+    headDim,
     intermediateSize: int(raw, ["intermediate_size"]),
     maxPositions: int(raw, ["max_position_embeddings"], 2048),
     normEps: real(raw, "rms_norm_eps", 1e-6),
     tieWordEmbeddings: raw.tie_word_embeddings === true,
-    rope: ropeOf(raw),
+    rope: ropeOf(raw, headDim),
     slidingWindow: useWindow ? (window as number) : undefined,
     layerTypes,
     activation: activationOf(raw, "hidden_act", "silu"),

@@ -43,6 +43,9 @@ function argmaxRow(v: ArrayLike<number>, off: number, n: number): number {
  * samples from softmax(logits / temperature) (optionally restricted to the top k) by the
  * Gumbel-max trick with `foldIn(key, step)`, so the same key gives the same text on every
  * backend. A sequence that produced the EOS token is padded with it until all have stopped.
+ * With LongRoPE, the step whose position first passes `original_max_position_embeddings` runs
+ * the whole sequence again (its frequencies switch to the long factors at every position), so the
+ * tokens are those of the uncached forward pass.
  * @example
  * ```ts
  * import { createModel, generate, initModel, key, parseConfig, tensor } from "@tangent/tangent";
@@ -94,6 +97,8 @@ export async function generate<P>(
   const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId ?? undefined;
   const seqs = (await inputIds.array() as number[][]).map((r) => [...r]);
   const done = new Array<boolean>(B).fill(false);
+  const rope = model.config.rope;
+  const restartAt = rope?.type === "longrope" ? rope.originalMaxPositions : undefined;
   let step: ForwardResult = scope(() => model.forward(params, inputIds));
   let last = T;
   for (let s = 0; s < n && !done.every(Boolean); s++) {
@@ -121,10 +126,19 @@ export async function generate<P>(
     });
     opts.onToken?.(next, s);
     if (s === n - 1 || done.every(Boolean)) break;
-    const ids = tensor(Int32Array.from(next), { shape: [B, 1], like: inputIds });
     const prev = step;
-    step = scope(() => model.forward(params, ids, { cache: prev.cache }), { release: prev });
-    last = 1;
+    if (prev.cache.length === restartAt) {
+      // LongRoPE's next position passes original_max_position_embeddings: the whole sequence now runs
+      // with the long factors, and the cached keys were rotated with the short ones, so it runs
+      // again without the cache (as transformers' Phi-3 does), once
+      const all = tensor(Int32Array.from(seqs.flat()), { shape: [B, seqs[0].length], like: inputIds });
+      step = scope(() => model.forward(params, all), { release: prev });
+      last = seqs[0].length;
+    } else {
+      const ids = tensor(Int32Array.from(next), { shape: [B, 1], like: inputIds });
+      step = scope(() => model.forward(params, ids, { cache: prev.cache }), { release: prev });
+      last = 1;
+    }
   }
   return seqs;
 }

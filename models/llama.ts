@@ -54,7 +54,9 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
   const act = activation(c.activation);
   // float16 embeddings are widened: the activations are float32 (float16 weights promote to it)
   let h = widenHalf(embedding(p.model.embed_tokens.weight, ids, c.modelType));
-  const { cos, sin } = ropeTables(ropeInverseFrequencies(c.rope!, D), past, T, h, c.rope!.attentionFactor ?? 1);
+  // the frequencies can depend on the length this call reaches (LongRoPE's short and long factors)
+  const inv = ropeInverseFrequencies(c.rope!, D, past + T);
+  const { cos, sin } = ropeTables(inv, past, T, h, c.rope!.attentionFactor ?? 1);
   const caches: LayerCache[] = [];
   p.model.layers.forEach((l, i) => {
     const at = `model.layers.${i}`;

@@ -141,10 +141,25 @@ export function activation(name: string): (x: Tensor) => Tensor {
 
 /**
  * RoPE's inverse frequencies `1/θ^(2i/d)`, scaled as the config says (transformers' rope types;
- * "dynamic" changes nothing within `max_position_embeddings`). YaRN's attention factor is not
- * part of them: `ropeTables` takes it.
+ * "dynamic" changes nothing within `max_position_embeddings`). `seqLen` is the length a forward
+ * pass covers (cached positions plus new ones): LongRoPE divides by its long factors when it
+ * exceeds `originalMaxPositions`, by its short factors otherwise (and when absent), as
+ * transformers decides per call from the longest position. YaRN's and LongRoPE's attention factor
+ * is not part of them: `ropeTables` takes it.
+ * @example
+ * ```ts
+ * import { parseConfig, ropeInverseFrequencies } from "@tangent/tangent/models";
+ * const c = parseConfig({
+ *   model_type: "llama", vocab_size: 16, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2,
+ *   intermediate_size: 16, max_position_embeddings: 64,
+ *   rope_parameters: { rope_type: "longrope", rope_theta: 100, original_max_position_embeddings: 16,
+ *     short_factor: [1, 1], long_factor: [1, 4] },
+ * });
+ * ropeInverseFrequencies(c.rope!, 4, 16)[1]; // 0.1: 1/100^(2/4) with the short factor 1
+ * ropeInverseFrequencies(c.rope!, 4, 17)[1]; // 0.025: past 16 positions, with the long factor 4
+ * ```
  */
-export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float64Array {
+export function ropeInverseFrequencies(rope: RopeConfig, headDim: number, seqLen?: number): Float64Array {
   const half = headDim / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(rope.theta, (2 * i) / headDim);
@@ -161,6 +176,19 @@ export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float
         inv[i] = (1 - s) * (inv[i] / factor) + s * inv[i];
       }
     }
+  }
+  if (rope.type === "longrope") {
+    // LongRoPE (Ding et al. 2024): a searched divisor per frequency, one list for the trained
+    // context, one for longer sequences
+    const long = seqLen !== undefined && seqLen > (rope.originalMaxPositions ?? Infinity);
+    const ext = long ? rope.longFactor : rope.shortFactor;
+    if (!ext || ext.length !== half) {
+      throw new ShapeError(
+        `ropeInverseFrequencies: longrope needs ${long ? "longFactor" : "shortFactor"} with headDim / 2 = ${half} ` +
+          `entries, got ${ext ? ext.length : "none"}`,
+      );
+    }
+    for (let i = 0; i < half; i++) inv[i] /= ext[i];
   }
   if (rope.type === "yarn") {
     // YaRN (Peng et al. 2023): dimensions that turn fewer than beta_slow times over the original
@@ -185,7 +213,7 @@ export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float
 /**
  * `cos` and `sin` tables `[T, headDim]` for positions `offset … offset + T − 1`, in the
  * "rotate half" layout (each frequency repeated for the two halves), on `like`'s backend, times
- * `scale` (YaRN's attention factor; default 1).
+ * `scale` (YaRN's or LongRoPE's attention factor; default 1).
  */
 export function ropeTables(
   inv: Float64Array,

@@ -142,7 +142,17 @@ interface Reference {
   ids: number[][];
   base: Record<string, unknown>;
   names: [string, number[]][];
-  variants: Record<string, { rope_parameters: Record<string, unknown>; logits: number[] }>;
+  variants: Record<
+    string,
+    {
+      rope_parameters: Record<string, unknown>;
+      /** Other config.json fields of this variant. */
+      config?: Record<string, unknown>;
+      /** This variant's ids when not the shared ones. */
+      ids?: number[][];
+      logits: number[];
+    }
+  >;
 }
 const REF: Reference = JSON.parse(await Deno.readTextFile(new URL("./data/models_variants.json", import.meta.url)));
 
@@ -158,16 +168,23 @@ function formulaWeights(): Record<string, Tensor> {
   }));
 }
 
-async function referenceModel(rope: Record<string, unknown>, dtype: "float32" | "float64" = "float64") {
-  return await loadModel({ config: { ...REF.base, rope_parameters: rope }, tensors: formulaWeights() }, { dtype });
+async function referenceModel(
+  rope: Record<string, unknown>,
+  dtype: "float32" | "float64" = "float64",
+  extra: Record<string, unknown> = {},
+) {
+  return await loadModel({ config: { ...REF.base, ...extra, rope_parameters: rope }, tensors: formulaWeights() }, {
+    dtype,
+  });
 }
 
 for (const [name, v] of Object.entries(REF.variants)) {
   Deno.test(`RoPE ${name}: logits match transformers' (float64 to 1e-8, float32 to 1e-4)`, async () => {
-    const ids = tensor(REF.ids, { dtype: "int32" });
-    const want = tensor(Float64Array.from(v.logits), { shape: [2, REF.ids[0].length, 12] });
+    const rows = v.ids ?? REF.ids;
+    const ids = tensor(rows, { dtype: "int32" });
+    const want = tensor(Float64Array.from(v.logits), { shape: [2, rows[0].length, 12] });
     for (const [dtype, tol] of [["float64", 1e-8], ["float32", 1e-4]] as const) {
-      const m = await referenceModel(v.rope_parameters, dtype);
+      const m = await referenceModel(v.rope_parameters, dtype, v.config);
       const d = await maxDiff(m.apply(m.params, ids), want);
       assert.ok(d < tol, `${name} ${dtype}: max |Δlogit| = ${d}`);
     }
@@ -185,17 +202,30 @@ Deno.test("dynamic (NTK) RoPE runs as default RoPE within max_position_embedding
 });
 
 Deno.test("RoPE Tangent does not run is refused naming rope_type or partial_rotary_factor", () => {
-  for (const rope_type of ["longrope", "proportional"]) {
+  // transformers 5.18's Llama has no "proportional" (Gemma's) and no "su" (Phi-3's old name for longrope)
+  for (const rope_type of ["proportional", "su"]) {
     assert.throws(
       () => parseConfig({ ...REF.base, rope_parameters: { rope_type, rope_theta: 1e4 } }),
       (e: Error) =>
-        e instanceof FormatError && e.message.includes(`rope_type '${rope_type}'`) && /yarn/.test(e.message),
+        e instanceof FormatError && e.message.includes(`rope_type '${rope_type}'`) && /yarn, longrope/.test(e.message),
     );
   }
-  assert.throws(
-    () => parseConfig({ ...REF.base, rope_parameters: { rope_type: "default", partial_rotary_factor: 0.5 } }),
-    (e: Error) => e instanceof FormatError && /partial_rotary_factor = 0\.5/.test(e.message),
-  );
+  // transformers' Llama family rotates whole heads: it ignores the field (default RoPE) or fails (scaled
+  // types), so a checkpoint trained with partial rotation has no transformers numbers to match here
+  for (
+    const raw of [
+      { ...REF.base, rope_parameters: { rope_type: "default", partial_rotary_factor: 0.5 } },
+      { ...REF.base, partial_rotary_factor: 0.5, rope_parameters: { rope_type: "linear", factor: 2 } },
+    ]
+  ) {
+    assert.throws(
+      () => parseConfig(raw),
+      (e: Error) =>
+        e instanceof FormatError && /partial_rotary_factor = 0\.5/.test(e.message) &&
+        /transformers 5\.18/.test(e.message) && /whole heads/.test(e.message) && /head_dim = 16/.test(e.message),
+    );
+  }
+  assert.equal(parseConfig({ ...REF.base, partial_rotary_factor: 1 }).rope!.type, "default");
   // transformers 4.x's rope_scaling with `type` reads as rope_parameters
   const legacy = parseConfig({ ...REF.base, rope_theta: 500, rope_scaling: { type: "yarn", factor: 2 } }).rope!;
   assert.equal(legacy.type, "yarn");
@@ -242,5 +272,133 @@ Deno.test("generate with the KV cache past a per-layer sliding window continues 
       const row = Array.from(logits.slice(((b + 1) * t - 1) * 16, (b + 1) * t * 16));
       assert.equal(out[b][t], row.indexOf(Math.max(...row)), `sequence ${b}, position ${t}`);
     }
+  }
+});
+
+const LONGROPE = REF.variants.longrope.rope_parameters;
+
+Deno.test("LongRoPE switches every position's frequencies once the sequence passes original_max_position_embeddings", async () => {
+  // the fixture's 4-token ids are the 6-token ids' prefixes: transformers' logits for those 4 positions
+  // change when two more tokens push the sequence past original_max_position_embeddings = 4
+  const short = REF.variants.longrope_short.logits, long = REF.variants.longrope.logits;
+  let d = 0;
+  for (let i = 0; i < 4 * 12; i++) d = Math.max(d, Math.abs(short[i] - long[i]));
+  assert.ok(d > 1e-3, `prefix logits short vs long: ${d}`);
+  // and Tangent's cached forward agrees with its whole-sequence forward within either regime
+  const m = await referenceModel(LONGROPE);
+  for (const split of [2, 5]) { // 2 + 2 tokens: short factors throughout; 5 + 1: long throughout
+    const end = split === 2 ? 4 : 6;
+    const head = m.forward(m.params, slice2(REF.ids, 0, split));
+    const tail = m.forward(m.params, slice2(REF.ids, split, end), { cache: head.cache });
+    const whole = m.apply(m.params, slice2(REF.ids, 0, end));
+    const wd = await whole.data(), td = await tail.logits.data();
+    let e = 0;
+    for (let b = 0; b < 2; b++) {
+      for (let t = split; t < end; t++) {
+        for (let j = 0; j < 12; j++) {
+          e = Math.max(e, Math.abs(wd[(b * end + t) * 12 + j] - td[(b * (end - split) + t - split) * 12 + j]));
+        }
+      }
+    }
+    assert.ok(e < 1e-10, `cached after ${split} vs whole ${end}: ${e}`);
+  }
+});
+
+function slice2(rows: number[][], from: number, to: number): Tensor {
+  return tensor(rows.map((r) => r.slice(from, to)), { dtype: "int32" });
+}
+
+Deno.test("generate with LongRoPE across original_max_position_embeddings continues as the whole-sequence forward", async () => {
+  const m = await referenceModel(LONGROPE);
+  for (const promptLength of [2, 4, 5]) {
+    // the logits generate chose each token from (the last position of each forward call it made)
+    const seen: Float64Array[] = [];
+    const spy = {
+      ...m,
+      forward: (p: typeof m.params, x: Tensor, o?: Parameters<typeof m.forward>[2]) => {
+        const r = m.forward(p, x, o);
+        const [B, T, V] = r.logits.shape, all = r.logits.dataSync();
+        seen.push(Float64Array.from({ length: B * V }, (_, i) => all[(Math.floor(i / V) * T + T - 1) * V + (i % V)]));
+        return r;
+      },
+    };
+    const prompt = REF.ids.map((r) => r.slice(0, promptLength));
+    const out = await generate(spy, m.params, tensor(prompt, { dtype: "int32" }), {
+      maxNewTokens: 7,
+      eosTokenId: null,
+    });
+    assert.equal(out[0].length, promptLength + 7);
+    assert.equal(seen.length, 7);
+    // each step's logits are those of the uncached forward pass over everything before the new token
+    for (let t = promptLength; t < out[0].length; t++) {
+      const logits = await m.apply(m.params, tensor(out.map((s) => s.slice(0, t)), { dtype: "int32" })).data();
+      let d = 0;
+      for (let b = 0; b < 2; b++) {
+        const row = Array.from(logits.slice(((b + 1) * t - 1) * 12, (b + 1) * t * 12));
+        assert.equal(out[b][t], row.indexOf(Math.max(...row)), `prompt ${promptLength}, sequence ${b}, position ${t}`);
+        for (let j = 0; j < 12; j++) d = Math.max(d, Math.abs(row[j] - seen[t - promptLength][b * 12 + j]));
+      }
+      assert.ok(d < 1e-10, `prompt ${promptLength}, position ${t}: generate's logits vs the whole forward: ${d}`);
+    }
+  }
+  // a cache made with the short factors does not continue the long-factor sequence: the reason generate
+  // runs the whole sequence again at that step
+  const head = m.forward(m.params, slice2(REF.ids, 0, 4));
+  const step = await m.forward(m.params, slice2(REF.ids, 4, 5), { cache: head.cache }).logits.data();
+  const whole = await m.apply(m.params, slice2(REF.ids, 0, 5)).data();
+  let d = 0;
+  for (let b = 0; b < 2; b++) {
+    for (let j = 0; j < 12; j++) d = Math.max(d, Math.abs(step[b * 12 + j] - whole[(b * 5 + 4) * 12 + j]));
+  }
+  assert.ok(d > 1e-3, `short-factor cache vs long-factor forward: ${d}`);
+});
+
+Deno.test("LongRoPE configs read as transformers reads them; bad ones are refused naming the field", () => {
+  const cfg = (rope: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    parseConfig({ ...REF.base, ...extra, rope_parameters: { ...LONGROPE, ...rope } }).rope!;
+  const r = cfg({});
+  assert.equal(r.type, "longrope");
+  assert.equal(r.originalMaxPositions, 4);
+  assert.equal(r.factor, 128 / 4); // max_position_embeddings / original
+  assert.ok(Math.abs(r.attentionFactor! - Math.sqrt(1 + Math.log(32) / Math.log(4))) < 1e-15);
+  assert.equal(cfg({ factor: 1 }).attentionFactor, 1);
+  assert.equal(cfg({ attention_factor: 0.5 }).attentionFactor, 0.5);
+  // a top-level original_max_position_embeddings wins (transformers' standardize_rope_params), also for llama3
+  assert.equal(cfg({}, { original_max_position_embeddings: 8 }).originalMaxPositions, 8);
+  assert.equal(
+    parseConfig({
+      ...REF.base,
+      original_max_position_embeddings: 16,
+      rope_parameters: REF.variants.llama3.rope_parameters,
+    })
+      .rope!.originalMaxPositions,
+    16,
+  );
+  // absent everywhere: max_position_embeddings, where the long factors never apply and the attention factor is 1
+  const noOriginal = cfg({ original_max_position_embeddings: undefined });
+  assert.equal(noOriginal.originalMaxPositions, 128);
+  assert.equal(noOriginal.attentionFactor, 1);
+  // transformers 4.x's rope_scaling with `type`
+  const legacy = parseConfig({
+    ...REF.base,
+    rope_theta: 500,
+    rope_scaling: { type: "longrope", short_factor: LONGROPE.short_factor, long_factor: LONGROPE.long_factor },
+  }).rope!;
+  assert.equal(legacy.type, "longrope");
+  assert.equal(legacy.theta, 500);
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ short_factor: [1, 1, 1, 1, 1, 1, 1] }, /short_factor has 7 entries.*head_dim \/ 2 = 8/],
+    [{ long_factor: Array(9).fill(1) }, /long_factor has 9 entries.*head_dim \/ 2 = 8/],
+    [{ long_factor: undefined }, /needs rope_parameters\.long_factor, a list of head_dim \/ 2 = 8/],
+    [{ short_factor: null }, /needs rope_parameters\.short_factor, a list of head_dim \/ 2 = 8/],
+    [{ short_factor: 2 }, /short_factor has 2;.*head_dim \/ 2 = 8/],
+    [{ long_factor: [1, 1, 1, "2", 1, 1, 1, 1] }, /long_factor\[3\] = "2"/],
+    [{ long_factor: [1, 1, 1, 1, 1, 1, 0, 1] }, /long_factor\[6\] = 0/],
+    [{ original_max_position_embeddings: 4.5 }, /original_max_position_embeddings must be a positive integer/],
+    [{ original_max_position_embeddings: 0 }, /original_max_position_embeddings must be a positive integer/],
+    [{ attention_factor: -1 }, /attention_factor must be a number ≥ 0/],
+  ];
+  for (const [rope, message] of refused) {
+    assert.throws(() => cfg(rope), (e: Error) => e instanceof FormatError && message.test(e.message), message.source);
   }
 });
