@@ -20,7 +20,16 @@ import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
 import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { isPlainObject, treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { isBatchedKey } from "../core/random.ts";
+import { isBatchedKey, isKey, type Key } from "../core/random.ts";
+import {
+  keyDependencies,
+  type KeyReplay,
+  keyReplay,
+  type KeySym,
+  keyTrace,
+  resolveKey,
+  SymKey,
+} from "../core/key_trace.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
@@ -68,6 +77,10 @@ export interface Graph {
   constStorages: Set<Storage>;
   /** Every slot's shape and dtype (for jitInfo). */
   avals: Aval[];
+  /** The trace, whose argument keys replays replace by their call's. */
+  trace: object;
+  /** The slots of the tensors traced keys fold in (read on the host when a replay derives the keys). */
+  keySlots: Map<Tensor, number>;
 }
 
 /**
@@ -87,14 +100,21 @@ function idOf(o: object): number {
   return i;
 }
 
-/** The signature of a value: tensors by shape, dtype, backend and manifold; data by value; other objects by identity. */
-function sig(x: unknown): string {
+/**
+ * The signature of a value: tensors by shape, dtype, backend and manifold; keys as keys (their words
+ * are arguments of the graph), unless `constKeys` (a static argument's); data by value; other objects
+ * by identity.
+ */
+function sig(x: unknown, constKeys = false): string {
   if (x instanceof Tensor) {
     const m = (x as { manifold?: { name?: string } }).manifold;
     return `T[${x.shape}]${x.dtype}@${x.backend.name}${m ? `~${m.name ?? "?"}#${idOf(m)}` : ""}`;
   }
-  if (Array.isArray(x)) return `[${x.map(sig).join(",")}]`;
-  if (isPlainObject(x)) return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k])}`).join(",")}}`;
+  if (!constKeys && isPlainKey(x)) return "K";
+  if (Array.isArray(x)) return `[${x.map((v) => sig(v, constKeys)).join(",")}]`;
+  if (isPlainObject(x)) {
+    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k], constKeys)}`).join(",")}}`;
+  }
   if (x === undefined) return "u";
   if (x === null) return "null";
   if (typeof x === "bigint") return `${x}n`;
@@ -114,6 +134,7 @@ function readable(x: unknown): string {
     const m = (x as { manifold?: { name?: string } }).manifold;
     return avalText(x) + (x.backend.name === "cpu" ? "" : `@${x.backend.name}`) + (m ? ` on ${m.name ?? "?"}` : "");
   }
+  if (isPlainKey(x)) return "key";
   if (Array.isArray(x)) return `[${x.map(readable).join(", ")}]`;
   if (isPlainObject(x)) return `{${Object.keys(x).sort().map((k) => `${k}: ${readable(x[k])}`).join(", ")}}`; // leaf order
   if (typeof x === "function") return `<function ${x.name || "anonymous"}>`;
@@ -123,7 +144,7 @@ function readable(x: unknown): string {
 }
 
 /** Builds the replayable graph from a trace. */
-function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Graph {
+function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean, trace: object): Graph {
   // slots by tensor, and by storage for aliases (grad's leaves, untracked results) of the same shape
   const byTensor = new Map<Tensor, number>();
   const byStorage = new Map<Storage, number[]>();
@@ -162,17 +183,34 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Gr
     outs: number[];
   }
   let nodes: Node[] = [];
+  // a traced key's derivation: whether it takes this call's keys, and the slots of the tensors it folds in
+  const keySlots = new Map<Tensor, number>();
+  const keyInputs = (syms: readonly KeySym[]): { live: boolean; slots: number[] } => {
+    const d = { traces: new Set<object>(), tensors: new Set<Tensor>() };
+    syms.forEach((s) => keyDependencies(s, d));
+    const slots = [...d.tensors].map((t) => {
+      const s = read(t);
+      keySlots.set(t, s);
+      return s;
+    });
+    return { live: d.traces.has(trace) || slots.some((s) => !consts.has(s)), slots };
+  };
   for (const rec of recs) {
-    const ins = rec.inputs.map(read);
-    const folded = ins.every((s) => consts.has(s));
+    const syms = (rec.params as { keyOf?: readonly KeySym[] }).keyOf;
+    const k = syms && keyInputs(syms);
+    // a draw's key words are inputs of the step, resolved by the replay (the kernel does not read these slots)
+    const ins = k ? [...rec.inputs.map(read), ...k.slots] : rec.inputs.map(read);
+    const folded = !k?.live && ins.every((s) => consts.has(s));
     const outs = rec.outputs.map((o) => newSlot(o));
     if (folded) outs.forEach((s, i) => consts.set(s, rec.outputs[i])); // constant folding: the traced value
     else nodes.push({ rec, ins, outs });
   }
   const outLeaves = treeLeaves(out);
   const outSlots = outLeaves.map(read);
-  // dead code: keep what the outputs need
-  const needed = new Set(outSlots);
+  const outKeys: KeySym[] = [];
+  mapKeys(out, (k) => outKeys.push((k as SymKey)._sym), (x) => x instanceof SymKey);
+  // dead code: keep what the outputs need (returned keys too)
+  const needed = new Set([...outSlots, ...keyInputs(outKeys).slots]);
   const kept: Node[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
@@ -188,6 +226,13 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Gr
   if (!cpuOnly) {
     for (const n of nodes) steps.push(primStep(n.rec, n.ins, n.outs, avals));
   }
+  for (const st of steps) {
+    const syms = st.kind === "prim" ? (st.params as { keyOf?: readonly KeySym[] }).keyOf : undefined;
+    if (st.kind === "prim" && syms) {
+      st.keyOf = syms;
+      st.params = { ...(st.params as object), key: undefined, keyOf: undefined }; // resolved per replay
+    }
+  }
   const written = [...new Set(steps.flatMap((s) => s.outs))];
   return {
     nIn,
@@ -199,6 +244,8 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean): Gr
     written,
     constStorages: new Set([...consts.values()].map((t) => t._storage)),
     avals,
+    trace,
+    keySlots,
   };
 }
 
@@ -212,16 +259,21 @@ function extraProps(t: Tensor): PropertyDescriptorMap | null {
   return m;
 }
 
-/** Runs a graph on new input leaves. */
-function replay(g: Graph, leaves: Tensor[]): Tensor[] {
+/** Runs a graph on new input leaves and keys; returns the output tree. */
+function replay(g: Graph, leaves: Tensor[], keyWords: readonly (readonly number[])[]): unknown {
   const env: Storage[] = new Array(g.slots);
+  let keys: KeyReplay | undefined; // made at the first traced key
+  const keysNow = () => keys ??= keyReplay(g.trace, keyWords, (t, at) => Number(arr(env[g.keySlots.get(t)!])[at]));
   for (let i = 0; i < g.nIn; i++) env[i] = leaves[i]._live("jit");
   for (const [s, t] of g.consts) env[s] = t._live("jit");
   for (const st of g.steps) {
     if (st.kind === "prim") {
       const ins = new Array<Storage>(st.ins.length);
       for (let k = 0; k < ins.length; k++) ins[k] = env[st.ins[k]];
-      const r = st.kernel(ins, st.inAvals, st.params, st.outAvals);
+      const params = st.keyOf
+        ? { ...(st.params as object), key: st.keyOf.flatMap((s) => resolveKey(s, keysNow())) }
+        : st.params;
+      const r = st.kernel(ins, st.inAvals, params, st.outAvals);
       for (let k = 0; k < r.length; k++) env[st.outs[k]] = r[k];
     } else {
       const ins = new Array<TypedArray>(st.ins.length);
@@ -236,6 +288,9 @@ function replay(g: Graph, leaves: Tensor[]): Tensor[] {
     if (o.extra) Object.defineProperties(t, o.extra);
     return t;
   });
+  const tree = g.outTree instanceof Tensor
+    ? result[0]
+    : untraceKeys(treeUnflatten(g.outTree, result), (k) => resolveKey(k._sym, keysNow()));
   // intermediates go back to the pool at once (never what an output, an input or a constant holds)
   const keep = new Set<Storage>(result.map((t) => t._storage));
   for (let i = 0; i < g.nIn; i++) keep.add(env[i]);
@@ -247,7 +302,7 @@ function replay(g: Graph, leaves: Tensor[]): Tensor[] {
       st.released = true;
     }
   }
-  return result;
+  return tree;
 }
 
 /** Whether `t` is watched by a transformation (a grad trace or a vmap). */
@@ -271,7 +326,10 @@ function holdsBatchedKey(x: unknown): boolean {
  * on the CPU.
  * Tensors `f` reads from its closure are captured as constants at the trace: pass values that
  * change between calls as arguments (one that an enclosing `grad` tracks or `vmap` batches, a key
- * `vmap` batches included, makes `f` run as itself at every call, so the gradient or the batch stays right). A function that reads values (`item()`, `dataSync()`) to
+ * `vmap` batches included, makes `f` run as itself at every call, so the gradient or the batch stays right). Keys
+ * are arguments as tensors are: a new key per call replays the graph, and what `f` splits, folds in
+ * and draws from it is derived from the call's key (bit for bit the eager draws); keys `f` returns are
+ * the call's. A function that reads values (`item()`, `dataSync()`, a key's `words`) to
  * decide what to compute is not replayable: it keeps running as is (with `{ strict: true }`, the
  * first call throws instead). Composes with `grad`, `vmap` and itself in any order. `jitInfo(jitted)`
  * shows, per signature, the graph replayed or why the function runs eagerly.
@@ -281,6 +339,13 @@ function holdsBatchedKey(x: unknown): boolean {
  * const step = jit((w: Tensor) => grad((v: Tensor) => sum(sin(mul(v, v))))(w));
  * step(tensor([1, 2])); // traced once
  * step(tensor([3, 4])); // replayed
+ * ```
+ * @example A fresh key per call replays one graph
+ * ```ts
+ * import { add, jit, jitInfo, key, split, type Key, type Tensor, tensor, uniform } from "@tangent/tangent";
+ * const noisy = jit((x: Tensor, k: Key) => add(x, uniform(k, x.shape)));
+ * for (const k of split(key(0), 3)) noisy(tensor([1, 2]), k); // each call draws with its own key
+ * if (jitInfo(noisy).length !== 1) throw new Error("one trace");
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -367,6 +432,43 @@ function staticPositions(nums: readonly number[], n: number): Set<number> {
   return out;
 }
 
+/** A key made outside a trace by key/split/foldIn (not batched by a vmap, not traced). */
+function isPlainKey(x: unknown): x is Key {
+  return isKey(x) && !isBatchedKey(x) && !(x instanceof SymKey);
+}
+
+/**
+ * `tree` with each plain key replaced by `f(key, i)`, i counting keys in the order `treeLeaves`
+ * walks (arrays in order, objects by sorted names); containers holding none are kept as they are.
+ */
+function mapKeys(tree: unknown, f: (k: Key, i: number) => unknown, plain = isPlainKey): unknown {
+  let i = 0;
+  const walk = (t: unknown): unknown => {
+    if (t instanceof Tensor) return t;
+    if (plain(t)) return f(t as Key, i++);
+    if (Array.isArray(t)) {
+      const m = t.map(walk);
+      return m.some((v, j) => v !== t[j]) ? m : t;
+    }
+    if (isPlainObject(t)) {
+      const names = Object.keys(t).sort(), m: Record<string, unknown> = {};
+      for (const k of names) m[k] = walk(t[k]);
+      return names.some((k) => m[k] !== t[k]) ? m : t;
+    }
+    return t;
+  };
+  return walk(tree);
+}
+
+/** A plain key of two words. */
+const plainKey = (w: readonly [number, number]): Key =>
+  Object.freeze({ words: Object.freeze([w[0], w[1]]) as Key["words"] });
+
+/** `tree` with the keys a trace derived replaced by plain keys of `words(key)`. */
+function untraceKeys(tree: unknown, words: (k: SymKey) => readonly [number, number]): unknown {
+  return mapKeys(tree, (k) => plainKey(words(k as SymKey)), (x) => x instanceof SymKey);
+}
+
 // deno-lint-ignore no-explicit-any
 function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOptions, args: any[]): any {
   const statics = staticPositions(opts.staticArgnums ?? [], args.length);
@@ -375,7 +477,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   const leaves = traced.flat();
   if (tracing > 0 || leaves.some(transformed) || args.some(holdsBatchedKey)) return f(...args);
   // a static argument's tensors are keyed by identity, as other objects are (its values are constants)
-  const staticSig = (a: unknown) => `s${sig(a)}${treeLeaves(a).map((t) => `#${idOf(t)}`).join("")}`;
+  const staticSig = (a: unknown) => `s${sig(a, true)}${treeLeaves(a).map((t) => `#${idOf(t)}`).join("")}`;
   let key = args.map((a, i) => (statics.has(i) ? staticSig(a) : sig(a))).join(";");
   // which leaves share a storage (the same tensor passed twice) is part of the signature
   const first = new Map<Storage, number>();
@@ -384,12 +486,12 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     if (j === undefined) first.set(t._storage, i);
     else key += `|${i}=${j}`;
   });
+  // the keys among the arguments: their words are inputs of the graph, as the tensors are
+  const keyWords: (readonly number[])[] = [];
+  const keyed = args.map((a, i) => (statics.has(i) ? a : mapKeys(a, (k) => (keyWords.push(k.words), k))));
   const hit = cache.get(key)?.graph;
   if (hit === "eager") return f(...args);
-  if (hit) {
-    const outs = replay(hit, leaves);
-    return hit.outTree instanceof Tensor ? outs[0] : treeUnflatten(hit.outTree, outs);
-  }
+  if (hit) return replay(hit, leaves, keyWords);
   // trace: run f on the real inputs, recording every application the backends run
   const recs: Rec[] = [];
   // an input that grad tracks or vmap batches is a value f reads from its closure (the leaves are
@@ -414,14 +516,27 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     firstRead ??= `${what} at ${readSite(new Error().stack)}`;
     outer?.(what);
   };
+  // the function sees traced keys: what it derives from them and draws with them stays an input
+  const trace = {};
+  let n = 0;
+  const tracedArgs = keyWords.length === 0
+    ? args
+    : keyed.map((a, i) =>
+      statics.has(i) ? a : mapKeys(a, (k) => new SymKey(k.words, { kind: "input", trace, index: n++, words: k.words }))
+    );
+  const outerKeys = keyTrace.trace;
+  keyTrace.trace = trace;
   tracing++;
-  let out: unknown;
+  let result: unknown;
   try {
-    out = withInterpreter(rec, () => f(...args));
+    result = withInterpreter(rec, () => f(...tracedArgs));
   } finally {
     tracing--;
     valueReads.watch = outer;
+    keyTrace.trace = outerKeys;
   }
+  // keys the function returns come back plain (a replay derives them from its call's keys)
+  const out = untraceKeys(result, (k) => k._w);
   const signature = `(${args.map((a, i) => (statics.has(i) ? "static " : "") + readable(a)).join(", ")})`;
   if (valueReads.count !== reads) {
     const reason = firstRead ?? "a read of a tensor's value";
@@ -441,7 +556,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     return out;
   }
   if (treeLeaves(out).some((t) => t._bt !== undefined)) return out;
-  const g = compile(recs, leaves, out, fuse);
+  const g = compile(recs, leaves, result, fuse, trace);
   for (const t of g.consts.values()) keepBeyondScopes(t._storage); // the graph holds them from now on
   cache.set(key, { signature, graph: g });
   return out;

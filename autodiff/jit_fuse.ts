@@ -8,6 +8,7 @@
 import type { Aval, Backend, Kernel } from "../core/backend/backend.ts";
 import type { Primitive } from "../core/primitive.ts";
 import type { Tensor } from "../core/tensor.ts";
+import type { KeySym } from "../core/key_trace.ts";
 import { arr } from "../core/backend/cpu/mod.ts";
 import {
   canFuseReduce,
@@ -28,6 +29,8 @@ export interface PrimStep {
   inAvals: Aval[];
   outs: number[];
   outAvals: Aval[];
+  /** A draw whose keys `jit` traces: their derivations, resolved into the `key` param at each replay. */
+  keyOf?: readonly KeySym[];
 }
 
 /** A replay step that runs one generated kernel for a run of elementwise applications (CPU). */

@@ -18,6 +18,10 @@ import { checkOptions } from "./options.ts";
 import { bind1, liveVmapLevels } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
+import { fillRandom, randomWords, threefry2x32 } from "./threefry.ts";
+import { type KeySym, keyTrace, SymKey } from "./key_trace.ts";
+
+export { fillRandom, randomWords, threefry2x32 };
 import { Tensor } from "./tensor.ts";
 
 /**
@@ -79,7 +83,7 @@ export function isBatchedKey(x: unknown): boolean {
  * @internal
  */
 export function isKey(x: unknown): x is Key {
-  if (x instanceof BatchedKey) return true;
+  if (x instanceof BatchedKey || x instanceof SymKey) return true;
   if (x === null || typeof x !== "object" || Array.isArray(x) || x instanceof Tensor) return false;
   if (Object.keys(x).length !== 1) return false; // a key holds its words only (a pytree node may have a `words` field)
   const w = (x as { words?: unknown }).words;
@@ -116,9 +120,12 @@ export function wrapAt(value: Tensor, level: number): Tensor {
  * sizes) and two words per key, outer levels major (`[S₀, S₁, …]` keys). Null when the examples are
  * batched unevenly (some at an enclosing level, some not).
  */
-function keyGrid(op: string, k: Key): { levels: { level: number; size: number }[]; words: number[] } | null {
+function keyGrid(
+  op: string,
+  k: Key,
+): { levels: { level: number; size: number }[]; words: number[]; syms: KeySym[] } | null {
   const bk = batchOf(op, k);
-  if (!bk) return { levels: [], words: [...k.words] };
+  if (!bk) return { levels: [], words: [...wordsOf(k)], syms: [symOf(k)] };
   const subs = bk.keys.map((e) => keyGrid(op, e));
   const s0 = subs[0];
   const same = (s: typeof s0) =>
@@ -126,14 +133,15 @@ function keyGrid(op: string, k: Key): { levels: { level: number; size: number }[
     s.levels.every((l, j) => l.level === s0!.levels[j].level && l.size === s0!.levels[j].size);
   if (!s0 || !subs.every(same)) return null;
   const per = s0.words.length / 2, n = subs.length;
-  const words = new Array<number>(2 * per * n);
+  const words = new Array<number>(2 * per * n), syms = new Array<KeySym>(per * n);
   for (let s = 0; s < per; s++) {
     for (let i = 0; i < n; i++) {
       words[2 * (s * n + i)] = subs[i]!.words[2 * s];
       words[2 * (s * n + i) + 1] = subs[i]!.words[2 * s + 1];
+      syms[s * n + i] = subs[i]!.syms[s];
     }
   }
-  return { levels: [...s0.levels, { level: bk.level, size: n }], words };
+  return { levels: [...s0.levels, { level: bk.level, size: n }], words, syms };
 }
 
 /**
@@ -143,99 +151,35 @@ function keyGrid(op: string, k: Key): { levels: { level: number; size: number }[
  */
 function draw(op: string, k: Key, shape: number[], dist: "bits" | "uniform" | "normal", dtype: DType): Tensor {
   const bk = batchOf(op, k);
-  if (!bk) return bind1(randomP, [], { key: [...k.words], shape, dist, dtype });
+  if (!bk) return bind1(randomP, [], { key: [...wordsOf(k)], shape, dist, dtype, ...traced([symOf(k)]) });
   const grid = keyGrid(op, k);
   if (!grid) {
     // batch axis first; batched at enclosing levels as the keys are
     return wrapAt(stack(bk.keys.map((e) => draw(op, e, shape, dist, dtype)), 0), bk.level);
   }
-  let t = bind1(randomP, [], { key: grid.words, shape: [...grid.levels.map((l) => l.size), ...shape], dist, dtype });
+  const full = [...grid.levels.map((l) => l.size), ...shape];
+  let t = bind1(randomP, [], { key: grid.words, shape: full, dist, dtype, ...traced(grid.syms) });
   for (const l of grid.levels) t = wrapAt(t, l.level);
   return t;
 }
 
-const ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
-
-/** Threefry-2x32 with 20 rounds on one counter pair; returns two uint32 words. */
-export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [number, number] {
-  const ks = [k0 >>> 0, k1 >>> 0, (k0 ^ k1 ^ 0x1bd11bda) >>> 0];
-  x0 = (x0 + ks[0]) >>> 0;
-  x1 = (x1 + ks[1]) >>> 0;
-  for (let i = 0; i < 5; i++) {
-    for (const r of ROT[i & 1]) {
-      x0 = (x0 + x1) >>> 0;
-      x1 = ((x1 << r) | (x1 >>> (32 - r))) ^ x0;
-      x1 >>>= 0;
-    }
-    x0 = (x0 + ks[(i + 1) % 3]) >>> 0;
-    x1 = (x1 + ks[(i + 2) % 3] + i + 1) >>> 0;
-  }
-  return [x0, x1];
+/** A key's words, without noting a read of a traced key's (its derivation goes along). */
+function wordsOf(k: Key): readonly [number, number] {
+  return k instanceof SymKey ? k._w : k.words;
 }
 
-/** The n uint32 words of a key (see the module doc for the layout); `threefry2x32` per pair, inlined. */
-export function randomWords(key: readonly [number, number], n: number): Uint32Array {
-  const out = new Uint32Array(n);
-  const m = Math.ceil(n / 2);
-  // int32 arithmetic: sums wrapped with `| 0` are the uint32 sums' bits
-  const k0 = key[0] | 0, k1 = key[1] | 0, k2 = k0 ^ k1 ^ 0x1bd11bda;
-  for (let c = 0; c < m; c++) {
-    let x0 = (c + k0) | 0, x1 = ((m + c < n ? m + c : 0) + k1) | 0;
-    // 5 groups of 4 rotations (ROT), key injection i after group i: ks[i % 3], ks[(i + 1) % 3] + i
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
-    x0 = (x0 + k1) | 0;
-    x1 = (x1 + k2 + 1) | 0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
-    x0 = (x0 + k2) | 0;
-    x1 = (x1 + k0 + 2) | 0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
-    x0 = (x0 + k0) | 0;
-    x1 = (x1 + k1 + 3) | 0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
-    x0 = (x0 + k1) | 0;
-    x1 = (x1 + k2 + 4) | 0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
-    x0 = (x0 + x1) | 0;
-    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
-    x0 = (x0 + k2) | 0;
-    x1 = (x1 + k0 + 5) | 0;
-    out[c] = x0;
-    if (m + c < n) out[m + c] = x1;
-  }
-  return out;
+/** Where a plain or traced key's words come from. */
+function symOf(k: Key): KeySym {
+  return k instanceof SymKey ? k._sym : { kind: "const", words: k.words };
+}
+
+/** The `keyOf` param of a draw whose keys `jit` traces (none when none is traced). */
+function traced(syms: KeySym[]): { keyOf?: KeySym[] } {
+  return syms.some((s) => s.kind !== "const") ? { keyOf: syms } : {};
+}
+
+function symKey(w0: number, w1: number, sym: KeySym): Key {
+  return new SymKey([w0 >>> 0, w1 >>> 0], sym);
 }
 
 function makeKey(w0: number, w1: number): Key {
@@ -287,7 +231,10 @@ export function split(k: Key, n = 2): Key[] {
       `split: n = ${n} must be a whole number of keys in [0, 2²⁰]; for more, split in two levels or use foldIn(k, i)`,
     );
   }
-  const w = randomWords(k.words, 2 * n);
+  const w = randomWords(wordsOf(k), 2 * n);
+  if (k instanceof SymKey) {
+    return Array.from({ length: n }, (_, i) => symKey(w[2 * i], w[2 * i + 1], { kind: "split", parent: k._sym, n, i }));
+  }
   return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));
 }
 
@@ -295,7 +242,8 @@ export function split(k: Key, n = 2): Key[] {
  * A key derived from `k` and an integer (as `jax.random.fold_in`). The integer may be an int32
  * tensor of one element: under `vmap`, one per example (`vmap((k, i) => foldIn(k, i))(keys, ids)`),
  * each example's key is `foldIn` of its key (or the shared one) and its own integer, bit for bit.
- * Its value is read on the host (CPU tensors; under `jit` such a read runs the function eagerly).
+ * Its value is read on the host (CPU tensors); under `jit` the tensor is an input of the graph (the
+ * replay folds in its value then), so the function stays traced.
  * @example
  * ```ts
  * import { foldIn, key, type Key, split, tensor, vmap } from "@tangent/tangent";
@@ -317,8 +265,9 @@ export function foldIn(k: Key, data: number | Tensor): Key {
         `fold larger values in twice, e.g. foldIn(foldIn(k, hi), lo)`,
     );
   }
-  const [y0, y1] = threefry2x32(k.words[0], k.words[1], 0, data >>> 0);
-  return makeKey(y0, y1);
+  const [k0, k1] = wordsOf(k);
+  const [y0, y1] = threefry2x32(k0, k1, 0, data >>> 0);
+  return k instanceof SymKey ? symKey(y0, y1, { kind: "fold", parent: k._sym, data: data >>> 0 }) : makeKey(y0, y1);
 }
 
 /** `foldIn` of an int32 tensor of one element, batched by vmaps or not (then read on the host). */
@@ -339,7 +288,7 @@ function foldInTensor(k: Key, data: Tensor): Key {
   const level = Math.max(bk?.level ?? 0, data._bt?.level ?? 0); // vmap levels count from 1
   if (!data._bt || data._bt.level < level) {
     // the data is the same for every example at the innermost level: fold its value into each key
-    if (!data._bt) return foldIn(k, readData(data)[0]);
+    if (!data._bt) return keyTrace.trace ? foldTraced(k, data, 0) : foldIn(k, readData(data)[0]);
     return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)));
   }
   const value = data._bt.value, size = value.shape[0];
@@ -350,26 +299,47 @@ function foldInTensor(k: Key, data: Tensor): Key {
     );
   }
   // example i's integer: read once when only this vmap batches it, else sliced (batched at the enclosing ones)
+  const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
+  if (!value._bt && keyTrace.trace) {
+    return batchedKey(level, Array.from({ length: size }, (_, i) => foldTraced(keyOf(i), value, i)));
+  }
   const rows: (number | Tensor)[] = value._bt
     ? Array.from({ length: size }, (_, i) => reshape(slice(value, [[i, i + 1]]), []))
     : Array.from(readData(value));
-  const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
   return batchedKey(level, rows.map((r, i) => foldIn(keyOf(i), r)));
+}
+
+/**
+ * Inside a `jit` trace: `foldIn(k, data[at])` as a traced key whose replays fold in that element's
+ * value then (the value read here, on the host, does not make the trace value-dependent).
+ */
+function foldTraced(k: Key, data: Tensor, at: number): Key {
+  const bk = batchOf("foldIn", k);
+  if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldTraced(e, data, at)));
+  checkHost(data);
+  const v = data.backend.toHostSync(data._live("foldIn"), data)[at];
+  const [k0, k1] = wordsOf(k);
+  const [y0, y1] = threefry2x32(k0, k1, 0, v >>> 0);
+  return symKey(y0, y1, { kind: "foldT", parent: symOf(k), data, at });
 }
 
 /** The integers of foldIn's data, read on the host (keys are made there). */
 function readData(t: Tensor): ArrayLike<number> {
+  checkHost(t);
+  return t._readSync("foldIn(k, data)");
+}
+
+function checkHost(t: Tensor): void {
   if (t.backend.name !== "cpu") {
     throw new BackendError(
       `foldIn: the data ${fmtShape(t.shape)} lives on the ${t.backend.name} backend, and keys are made on the host ` +
         `from integers read at once; keep the integers on the CPU (toBackend(ids, "cpu")) or pass numbers`,
     );
   }
-  return t._readSync("foldIn(k, data)");
 }
 
 function checkKey(op: string, k: Key): void {
-  if (k instanceof BatchedKey) return;
+  if (k instanceof BatchedKey || k instanceof SymKey) return;
   const w = (k as Partial<Key> | null | undefined)?.words;
   if (!Array.isArray(w) || w.length !== 2 || !w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
     let shown: string;
@@ -425,50 +395,4 @@ export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType }
 export function randomBits(k: Key, shape: readonly number[]): Tensor {
   checkKey("randomBits", k);
   return draw("randomBits", k, checkShape("randomBits", shape), "bits", "int32");
-}
-
-/**
- * Fills `out` (float32/float64/int32 array) with the distribution's values under `key`: the two
- * words of one key, or 2B words of B keys (a batched draw: `out` in B equal consecutive blocks,
- * block i drawn with key i, as its own draw would be).
- */
-export function fillRandom(
-  key: readonly number[],
-  dist: "bits" | "uniform" | "normal",
-  out: Float32Array | Float64Array | Int32Array,
-): void {
-  if (key.length !== 2) {
-    const b = key.length / 2, per = out.length / b;
-    if (!Number.isInteger(b) || b < 1 || !Number.isInteger(per)) {
-      throw new DomainError(
-        `random: ${key.length} key words for ${out.length} elements; give 2 words per key and a multiple of the ` +
-          `number of keys as the element count`,
-      );
-    }
-    for (let i = 0; i < b; i++) fillRandom([key[2 * i], key[2 * i + 1]], dist, out.subarray(i * per, (i + 1) * per));
-    return;
-  }
-  const k2 = key as unknown as readonly [number, number];
-  const n = out.length;
-  const f64 = out instanceof Float64Array;
-  const uniforms = (count: number): Float64Array => {
-    const u = new Float64Array(count);
-    if (f64) {
-      const w = randomWords(k2, 2 * count);
-      for (let j = 0; j < count; j++) u[j] = ((w[2 * j] >>> 6) * 134217728 + (w[2 * j + 1] >>> 5)) / 9007199254740992;
-    } else {
-      const w = randomWords(k2, count);
-      for (let j = 0; j < count; j++) u[j] = (w[j] >>> 9) / 8388608;
-    }
-    return u;
-  };
-  if (dist === "bits") {
-    const w = randomWords(k2, n);
-    for (let j = 0; j < n; j++) out[j] = w[j] | 0;
-  } else if (dist === "uniform") {
-    out.set(uniforms(n));
-  } else {
-    const u = uniforms(2 * n);
-    for (let j = 0; j < n; j++) out[j] = Math.sqrt(-2 * Math.log(1 - u[j])) * Math.cos(2 * Math.PI * u[n + j]);
-  }
 }
