@@ -21,8 +21,7 @@ import {
   useBackend,
 } from "../mod.ts";
 import { getPath } from "../models/mod.ts";
-import { checkTiedHead } from "../models/adapted.ts";
-import { targetMatcher } from "../adapters/adapt.ts";
+import { adaptablePaths } from "../models/adapted.ts";
 import { generate, loadModel, loadTokenizer, resolveModel, saveModel, savePeftAdapter } from "../models/mod.ts";
 import type { CausalLM, TextTokenizer } from "../models/mod.ts";
 import { type Progress, progress } from "../report/mod.ts";
@@ -113,12 +112,11 @@ async function readText(path: string): Promise<string> {
 function checkDefaultTarget(target: string): void {
   const config = parseConfig({ model_type: "gpt2", vocab_size: 2, n_embd: 2, n_layer: 1, n_head: 1, n_positions: 2 });
   const stand = createModel(config, initModel(config, key(0)));
-  checkTiedHead("--target", stand, targetMatcher(target));
   try {
     adaptModel(stand, { target, adapter: adapters.lora({ r: 1 }) });
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    const names = [...new Set(stand.linearPaths.map((p) => p.split(".").pop()))].join(", ");
+    const names = [...new Set(adaptablePaths(stand).map((p) => p.split(".").pop()))].join(", ");
     throw new FormatError(`--target ${target} matches no linear module of the default GPT-2; its modules are ${names}`);
   }
 }

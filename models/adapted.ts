@@ -12,6 +12,7 @@ import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Adapter, type Frozen, type PeftNameOptions, tangentTensorNames } from "../adapters/adapter.ts";
 import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
+import type { ModelConfig } from "./config.ts";
 import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
 import { defaultLinear, getPath } from "./model.ts";
 import { widenHalf } from "./nn.ts";
@@ -60,6 +61,67 @@ function replaceAt(tree: unknown, path: readonly string[], value: unknown): unkn
   return { ...o, [k]: replaceAt(o[k], rest, value) };
 }
 
+/** The token embedding a tied head reads: GPT-2's `wte`, the Llama family's `embed_tokens`. */
+function embeddingPath(config: ModelConfig): string {
+  return config.architecture === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
+}
+
+/** Is `lm_head` of `model` its token embedding (`tie_word_embeddings`, no weight of its own)? */
+function tiedHead(model: CausalLM): boolean {
+  return model.config.tieWordEmbeddings && !model.linearPaths.includes("lm_head");
+}
+
+/**
+ * The modules an adapter can go on, in model order: the linear modules (`model.linearPaths`) and, where
+ * the head is tied to the token embedding (GPT-2; Llama or Qwen2 with `tie_word_embeddings`), `lm_head`,
+ * whose weight is the embedding's (PEFT wraps that `nn.Linear` too).
+ * @example
+ * ```ts
+ * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
+ * import { adaptablePaths } from "./adapted.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * adaptablePaths(model).at(-1); // "lm_head" (model.linearPaths ends at transformer.h.0.mlp.c_proj)
+ * ```
+ */
+export function adaptablePaths(model: CausalLM): readonly string[] {
+  return tiedHead(model) ? [...model.linearPaths, "lm_head"] : model.linearPaths;
+}
+
+/**
+ * The linear module at `path` of a parameter tree of `model` (default its own): `{ weight, bias? }`, and for
+ * a tied `lm_head` `{ weight }` with the token embedding's weight (the very tensor).
+ * @example
+ * ```ts
+ * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
+ * import { linearModuleAt } from "./adapted.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
+ * const model = createModel(config, initModel(config, key(0)));
+ * linearModuleAt(model, "lm_head").weight.shape; // [16, 8]: transformer.wte.weight
+ * ```
+ */
+export function linearModuleAt(model: CausalLM, path: string, params: unknown = model.params): LinearModule {
+  if (path === "lm_head" && tiedHead(model)) return { weight: getPath(params, embeddingPath(model.config)) as Tensor };
+  return getPath(params, path) as LinearModule;
+}
+
+/**
+ * `model` with its token embedding replaced by `weight`: a tied head reads it too, as in PyTorch, where
+ * the two share one parameter (what PEFT loads into a tied `lm_head`'s base layer lands there).
+ * @example
+ * ```ts
+ * import { createModel, initModel, key, parseConfig, zeros } from "@tangent/tangent";
+ * import { linearModuleAt, withEmbedding } from "./adapted.ts";
+ * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
+ * const model = withEmbedding(createModel(config, initModel(config, key(0))), zeros([16, 8]));
+ * linearModuleAt(model, "lm_head").weight.abs().max().item(); // 0
+ * ```
+ */
+export function withEmbedding(model: CausalLM, weight: Tensor): CausalLM {
+  const params = replaceAt(model.params, embeddingPath(model.config).split("."), weight) as ModelParams;
+  return { ...model, params };
+}
+
 /**
  * An adapter's output on `x` `[..., in]` must be `[..., out]` with x's leading axes: a method of
  * one's own that drops them (or gives the wrong width) is named here, at its module, instead of
@@ -86,7 +148,7 @@ export function adaptedModel<P>(
   layers: Record<string, AdaptedLayer<P>>,
   params: Record<string, P>,
 ): AdaptedModel<P> {
-  const paths = base.linearPaths.filter((p) => layers[p]);
+  const paths = adaptablePaths(base).filter((p) => layers[p]);
   const route = (p: Record<string, P>, outer?: LinearHook): LinearHook => (path, m, x) => {
     const l = layers[path];
     if (l) return checkedOutput(path, l, x, l.adapter.apply(p[path], l.frozen, x));
@@ -104,6 +166,7 @@ export function adaptedModel<P>(
     forward,
     apply: (p, ids) => forward(p, ids).logits,
     merge(p) {
+      if (layers.lm_head && tiedHead(base)) throw tiedMerge(base);
       let tree: unknown = base.params;
       for (const path of paths) {
         const m = getPath(base.params, path) as LinearModule;
@@ -115,7 +178,7 @@ export function adaptedModel<P>(
       return tree as ModelParams;
     },
     regularizer(p) {
-      const w0 = getPath(base.params, `${paths[0]}.weight`) as Tensor;
+      const w0 = linearModuleAt(base, paths[0]).weight;
       const zero = full([], 0, { dtype: w0.dtype === "float16" ? "float32" : w0.dtype, like: w0 });
       return paths.reduce<Tensor>((acc, path) => add(acc, layers[path].adapter.regularizer(p[path])), zero);
     },
@@ -151,8 +214,10 @@ export interface AdaptModelOptions<P> {
  * Puts `adapter` on every linear module of `model` whose path matches `target`, keeping the base
  * frozen. The result is a model whose `params` are the adapters' parameters; differentiate its
  * `apply` and step any optimizer on them. A target matching no module is a `FormatError` that
- * lists the linear modules; so is a target naming `lm_head` where the head is tied to the token
- * embedding (GPT-2), which Tangent does not adapt (PEFT does). On a float16 base (`loadModel(dir, { dtype: "float16" })`) the
+ * lists the linear modules. `lm_head` is a module also where the head is tied to the token embedding
+ * (GPT-2; Llama or Qwen2 with `tie_word_embeddings`), as in PEFT: its adapter's base weight is the
+ * frozen embedding (logits = h Wteᵀ + the adapter's change) and the embedding lookup is not adapted;
+ * such a model's `merge` is a `FormatError` (it would change the lookup too). On a float16 base (`loadModel(dir, { dtype: "float16" })`) the
  * adapters' trainable parameters are float32 (the frozen weights stay float16).
  * @example
  * ```ts
@@ -171,20 +236,18 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
     );
   }
   checkOptions("adaptModel", opts, optionKeys<AdaptModelOptions<P>>({ target: true, adapter: true, key: true }));
-  const match = targetMatcher(opts.target);
-  if (typeof opts.target !== "function") checkTiedHead("adaptModel", model, match);
-  const found = model.linearPaths.filter(match);
+  const found = adaptablePaths(model).filter(targetMatcher(opts.target));
   if (found.length === 0) {
     const shown = typeof opts.target === "function" ? "the predicate" : String(opts.target);
     throw new FormatError(
       `adaptModel: target ${shown} matches no linear module; the ${model.config.modelType} model's are ` +
-        `${describeModules(model.linearPaths)}`,
+        `${describeModules(adaptablePaths(model))}`,
     );
   }
   const k = opts.key ?? makeKey(0);
   const layers: Record<string, AdaptedLayer<P>> = {};
   const params: Record<string, P> = {};
-  const bases = found.map((path) => getPath(model.params, path) as LinearModule);
+  const bases = found.map((path) => linearModuleAt(model, path));
   // a float16 base (frozen weights loaded with dtype "float16"): the adapter initialises from the
   // weights widened to float32 (PiSSA's and SORSA's SVD, OFT's solves need float32 or float64), trains
   // its parameters in float32, and keeps what it freezes in float16 (the base's own tensors where
@@ -211,31 +274,19 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
 }
 
 /**
- * PEFT adapts `lm_head` also where it is tied to the token embedding (GPT-2, tied Qwen2); Tangent runs a
- * tied head as the embedding itself and has no module there, so a target naming it would be left out
- * without a word: refused instead, naming the tie and the fix.
- * @example
- * ```ts
- * import { createModel, initModel, key, parseConfig } from "@tangent/tangent";
- * import { checkTiedHead } from "./adapted.ts";
- * const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8 });
- * const model = createModel(config, initModel(config, key(0)));
- * checkTiedHead("adaptModel", model, (p) => p.endsWith("c_attn")); // passes; (p) => p === "lm_head" throws
- * ```
+ * Why an adapted tied head does not merge: its merged weight would be the token embedding's too. PEFT 0.21's
+ * `merge_and_unload` adds ΔW to the shared parameter, so its merged model also looks tokens up in W + ΔW and is
+ * another model than the adapted one (logits 8.8 apart, at most 2.1, for a LoRA on the tiny GPT-2's c_attn and
+ * lm_head); Tangent refuses instead, naming the fix: untie the head, then adapt or load onto that model.
  */
-export function checkTiedHead(
-  op: string,
-  model: CausalLM,
-  selects: (path: string) => boolean,
-  loading = false,
-): void {
-  if (!model.config.tieWordEmbeddings || model.linearPaths.includes("lm_head") || !selects("lm_head")) return;
-  throw new FormatError(
-    `${op}: lm_head of this ${model.config.modelType} model is its token embedding (tie_word_embeddings), which ` +
-      `Tangent does not adapt; ${loading ? "" : "leave lm_head out of the targets, or "}untie it (in Python: ` +
-      `model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.clone()); ` +
-      `model.config.tie_word_embeddings = False; model.save_pretrained(dir)) and load that folder as the base` +
-      (loading ? " (the adapter then applies as PEFT applied it)" : ""),
+function tiedMerge(model: CausalLM): FormatError {
+  const emb = embeddingPath(model.config);
+  return new FormatError(
+    `merge: lm_head of this ${model.config.modelType} model is its token embedding ${emb} (tie_word_embeddings), ` +
+      `so a merged lm_head would change the embedding lookup too (PEFT 0.21's merge_and_unload does that, and its ` +
+      `merged model is not the adapted one); keep the adapter unmerged, or untie the head first and adapt that ` +
+      `model (the adapter's params carry over): createModel(parseConfig({ ...model.config.raw, ` +
+      `tie_word_embeddings: false }), { ...model.params, lm_head: { weight: <${emb}> } })`,
   );
 }
 

@@ -10,7 +10,6 @@
  */
 import { add, arange, slice, take } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import {
   type ArchitectureSpec,
@@ -67,7 +66,8 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
     h = add(h, lin(`${at}.mlp.c_proj`, l.mlp.c_proj, act(m)));
   });
   h = layerNorm(h, p.transformer.ln_f, c.normEps);
-  const logits = c.tieWordEmbeddings ? linear(h, p.transformer.wte.weight) : lin("lm_head", p.lm_head!, h);
+  // a tied head is a linear module too (PEFT adapts it), whose weight is the token embedding's
+  const logits = lin("lm_head", c.tieWordEmbeddings ? { weight: p.transformer.wte.weight } : p.lm_head!, h);
   return { logits, cache: { layers: caches, length: past + T } };
 }
 

@@ -9,7 +9,6 @@
  */
 import { add, mul } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import {
   type ArchitectureSpec,
@@ -76,7 +75,8 @@ function forward(c: ModelConfig, params: ModelParams, ids: Tensor, opts: Forward
     h = add(h, lin(`${at}.mlp.down_proj`, l.mlp.down_proj, gated));
   });
   h = rmsNorm(h, p.model.norm, c.normEps);
-  const logits = c.tieWordEmbeddings ? linear(h, p.model.embed_tokens.weight) : lin("lm_head", p.lm_head!, h);
+  // a tied head is a linear module too (PEFT adapts it), whose weight is the token embedding's
+  const logits = lin("lm_head", c.tieWordEmbeddings ? { weight: p.model.embed_tokens.weight } : p.lm_head!, h);
   return { logits, cache: { layers: caches, length: past + T } };
 }
 

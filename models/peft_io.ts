@@ -19,7 +19,15 @@ import {
 } from "../adapters/adapter.ts";
 import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
 import { patternValue, pythonRegex } from "../adapters/peft_check.ts";
-import { type AdaptedLayer, type AdaptedModel, adaptedModel, checkTiedHead, describeModules } from "./adapted.ts";
+import {
+  adaptablePaths,
+  type AdaptedLayer,
+  type AdaptedModel,
+  adaptedModel,
+  describeModules,
+  linearModuleAt,
+  withEmbedding,
+} from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
 import * as safetensors from "./safetensors.ts";
@@ -248,11 +256,9 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
     dtype,
     backend: w0.backend.name as "cpu" | "webgpu",
   });
-  const selects = peftTargets(read);
-  // a LoRA on a tied lm_head (GPT-2's) is named, not taken for a module of another architecture
-  const head = Object.keys(tensors).some((k) => k.startsWith(`${PREFIX}lm_head.`));
-  checkTiedHead(`loadPeftAdapter: ${where}`, model, (p) => selects(p) || (head && p === "lm_head"), true);
-  const targets = model.linearPaths.filter(selects);
+  // lm_head is a module also where it is tied to the token embedding (GPT-2's), as PEFT wraps it
+  const modules = adaptablePaths(model);
+  const targets = modules.filter(peftTargets(read));
   // bias = "lora_only" saves each adapted module's trained bias as <module>.base_layer.bias, read into
   // the base below (so does "all" where only adapted modules have biases, and neither saves any on a
   // model without biases); a bias of any other module is state an adapter does not hold: refused
@@ -279,7 +285,7 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
   if (!targets.length) {
     throw new FormatError(
       `loadPeftAdapter: target_modules ${JSON.stringify(config.target_modules)} selects no linear module of the ` +
-        `${model.config.modelType} model; its modules are ${describeModules(model.linearPaths)}`,
+        `${model.config.modelType} model; its modules are ${describeModules(modules)}`,
     );
   }
   // every tensor belongs to a targeted module, or is shared (VeRA's base_model.vera_A / vera_B)
@@ -287,7 +293,7 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
   const shared: Record<string, Tensor> = {};
   for (const k of Object.keys(tensors)) {
     if (owner(k)) continue;
-    const other = model.linearPaths.find((p) => k.startsWith(`${PREFIX}${p}.`));
+    const other = modules.find((p) => k.startsWith(`${PREFIX}${p}.`));
     if (other) {
       throw new FormatError(
         `loadPeftAdapter: ${k} belongs to ${other}, which target_modules ${
@@ -298,17 +304,23 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
     if (k.startsWith(PREFIX)) {
       throw new FormatError(
         `loadPeftAdapter: ${k} names no linear module of the ${model.config.modelType} model (modules: ` +
-          `${describeModules(model.linearPaths)}); was the adapter trained on another architecture?`,
+          `${describeModules(modules)}); was the adapter trained on another architecture?`,
       );
     }
     shared[k] = tensors[k];
   }
   const layers: Record<string, AdaptedLayer> = {};
   const params: Record<string, unknown> = {};
+  let base = model;
   for (const path of targets) {
     const mine: Record<string, Tensor> = { ...shared };
     for (const [k, t] of Object.entries(tensors)) if (owner(k) === path) mine[k] = t;
-    const m = baseLayer(getPath(model.params, path) as LinearModule, mine, `${PREFIX}${path}.base_layer.`, config);
+    const before = linearModuleAt(model, path);
+    // GPT-2's Conv1D modules are stored in × out under fan_in_fan_out; lm_head is an nn.Linear (out × in)
+    const conv1d = model.config.architecture === "gpt2" && path !== "lm_head";
+    const m = baseLayer(before, mine, `${PREFIX}${path}.base_layer.`, conv1d && config.fan_in_fan_out === true);
+    // a base weight PEFT saved beside a PiSSA / OLoRA adapter is already the residual it trained on
+    const baseIsResidual = m.weight !== before.weight || undefined;
     // the loaded model already holds GPT-2's Conv1D weights as out × in
     const built = own
       ? checkedState(
@@ -316,11 +328,23 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
         path,
         own({ config: moduleConfig(config, path), base: m, tensors: unprefixed(mine, path), module: path }),
       )
-      : fromPeft({ config: { ...config, fan_in_fan_out: false }, base: m, tensors: mine, module: path });
+      : fromPeft({
+        config: { ...config, fan_in_fan_out: false },
+        base: m,
+        tensors: mine,
+        module: path,
+        ...(baseIsResidual && { baseIsResidual }),
+      });
     layers[path] = { adapter: built.adapter, frozen: built.frozen as Frozen };
     params[path] = built.params;
+    // a tied lm_head's base weight is the embedding's parameter in PyTorch: what PEFT loads into it (a saved
+    // base_layer.weight) or makes of it at init (PiSSA's, OLoRA's residual) is the embedding too
+    if (path === "lm_head" && model.config.tieWordEmbeddings && !model.linearPaths.includes("lm_head")) {
+      const w = PEFT_TYPES.has(read.peft_type.toUpperCase()) && !own ? built.frozen.weight : m.weight;
+      if (w !== before.weight) base = withEmbedding(model, w);
+    }
   }
-  return adaptedModel(model, layers, params);
+  return adaptedModel(base, layers, params);
 }
 
 /** A module's tensors without its `base_model.model.<module>.` prefix (shared ones keep their names). */
@@ -334,8 +358,7 @@ function unprefixed(tensors: Record<string, Tensor>, module: string): Record<str
  * `.bias`) beside the adapter when it targets an embedding or output layer (`save_embedding_layers`),
  * and loads them into the base, so they replace the model's here too (taken out of `own`).
  */
-function baseLayer(m: LinearModule, own: Record<string, Tensor>, prefix: string, config: PeftConfig): LinearModule {
-  const fanInFanOut = config.fan_in_fan_out === true;
+function baseLayer(m: LinearModule, own: Record<string, Tensor>, prefix: string, fanInFanOut: boolean): LinearModule {
   let out = m;
   for (const leaf of ["weight", "bias"] as const) {
     const k = `${prefix}${leaf}`;
@@ -449,10 +472,11 @@ export async function savePeftAdapter<P>(
     if (c[alphaKey] !== first[alphaKey]) alphaPattern[paths[i]] = c[alphaKey];
   });
   // PEFT's target_modules: the modules' own names when they select exactly these paths, else the paths
-  const linear = adapted.base.linearPaths;
+  const linear = adaptablePaths(adapted.base);
   const names = [...new Set(paths.map((p) => p.split(".").pop()!))].sort();
-  const exact = linear.filter((p) => names.some((n) => p.endsWith(`.${n}`))).length === paths.length;
-  const conv1d = adapted.config.architecture === "gpt2";
+  const exact = linear.filter((p) => names.some((n) => p === n || p.endsWith(`.${n}`))).length === paths.length;
+  // GPT-2's modules are Conv1D, but for lm_head (an nn.Linear, tied or not)
+  const conv1d = adapted.config.architecture === "gpt2" && paths.some((p) => p !== "lm_head");
   const config: PeftConfig = {
     ...first,
     target_modules: exact ? names : [...paths],
@@ -494,7 +518,7 @@ export async function savePeftAdapter<P>(
     );
     const lost = paths.filter((p) =>
       !adapted.layers[p].adapter.frozenToPeft &&
-      adapted.layers[p].frozen.weight !== getPath(adapted.base.params, `${p}.weight`)
+      adapted.layers[p].frozen.weight !== linearModuleAt(adapted.base, p).weight
     );
     if (lost.length) {
       notes.push(
@@ -524,7 +548,7 @@ export async function savePeftAdapter<P>(
         `compiles; elsewhere it falls back to one factor and PeftModel.from_pretrained refuses this folder (size mismatch)`,
     );
   }
-  const w = getPath(adapted.base.params, `${paths[0]}.weight`) as Tensor;
+  const w = linearModuleAt(adapted.base, paths[0]).weight;
   if (
     typeof first.init_lora_weights === "string" && /^(pissa|olora)/.test(first.init_lora_weights) &&
     w.dtype === "float64"
@@ -532,6 +556,16 @@ export async function savePeftAdapter<P>(
     notes.push(
       `PEFT rebuilds ${first.init_lora_weights} residuals only in float32/float16/bfloat16: load the base model in ` +
         `float32 on the PEFT side`,
+    );
+  }
+  const head = adapted.layers.lm_head;
+  const tied = head && adapted.config.tieWordEmbeddings && !adapted.base.linearPaths.includes("lm_head");
+  if (tied && PEFT_TYPES.has(type) && head.frozen.weight !== linearModuleAt(adapted.base, "lm_head").weight) {
+    notes.push(
+      `lm_head is tied to the token embedding and its ${head.adapter.kind} adapter runs on a base weight of its own ` +
+        `(${first.init_lora_weights ?? "changed at init"}); PEFT makes that weight the embedding's too (one shared ` +
+        `parameter), so PeftModel.from_pretrained, and loadPeftAdapter which follows it, load another model than ` +
+        `this one: on a tied head train with an init that keeps the base (LoRA's default), or untie the head`,
     );
   }
   const tensors: Record<string, Tensor> = {};
@@ -553,7 +587,7 @@ export async function savePeftAdapter<P>(
   // a module whose bias differs from the base's (loaded from PEFT's bias = "lora_only") keeps it
   let biases = 0;
   for (const path of paths) {
-    const own = adapted.layers[path].frozen.bias, base = (getPath(adapted.base.params, path) as LinearModule).bias;
+    const own = adapted.layers[path].frozen.bias, base = linearModuleAt(adapted.base, path).bias;
     if (!own || !base || own === base) continue;
     const [a, b] = [await own.data(), await base.data()];
     if (a.length === b.length && a.every((v, j) => Object.is(v, b[j]))) continue;

@@ -27,8 +27,8 @@ import type { Tensor } from "../core/tensor.ts";
 import { toBackend } from "../core/device.ts";
 import { orthogonalityError, stableRank } from "../adapters/analysis.ts";
 import { countScalars } from "../adapters/adapter.ts";
-import { type AdaptedModel, adaptModel, checkTiedHead } from "../models/adapted.ts";
-import { type CausalLM, getPath, type LinearModule, type ModelParams } from "../models/model.ts";
+import { adaptablePaths, type AdaptedModel, adaptModel, linearModuleAt } from "../models/adapted.ts";
+import { type CausalLM, getPath, type ModelParams } from "../models/model.ts";
 import { crossEntropy, widenHalf } from "../models/nn.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
 import { type Method, studyMethods } from "./methods.ts";
@@ -205,7 +205,7 @@ async function analyse(
   const ranks: number[] = [];
   let ortho = NaN;
   for (const path of targets) {
-    const w0 = (getPath(base.params, path) as LinearModule).weight;
+    const w0 = linearModuleAt(base, path).weight;
     const delta = await onCpu(merged(path).sub(w0));
     ranks.push(stableRank(delta).item());
     for (const f of factors(path)) {
@@ -232,12 +232,12 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
   const like = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
   const heldOut = opts.heldOut ?? 512;
   const selects = targetMatcher(opts.target);
-  if (typeof opts.target !== "function") checkTiedHead("runStudy: --target", model, selects);
-  const targets = model.linearPaths.filter(selects);
+  // lm_head is a target also where it is tied to the token embedding (the embedded GPT-2's), as in PEFT
+  const targets = adaptablePaths(model).filter(selects);
   if (!targets.length) {
     throw new FormatError(
       `--target ${opts.target} matches no linear module of the ${model.config.modelType} model; its modules are ` +
-        `${[...new Set(model.linearPaths.map((p) => p.split(".").pop()))].join(", ")}`,
+        `${[...new Set(adaptablePaths(model).map((p) => p.split(".").pop()))].join(", ")}`,
     );
   }
   const base = await evaluate(model, model.params, task, heldOut, like);
@@ -261,11 +261,11 @@ export async function runStudy(opts: StudyOptions): Promise<StudyResult> {
       const r = await train({ ...common, params: start as ModelParams, loss: lossOf(model) });
       const ev = await evaluate(model, r.params, task, heldOut, like);
       checkFinite(method, r.losses, lr, ev.heldOutLoss);
-      const an = await analyse(model, targets, (p) => (getPath(r.params, p) as LinearModule).weight, () => []);
+      const an = await analyse(model, targets, (p) => linearModuleAt(model, p, r.params).weight, () => []);
       row = summary(r, ev, an, countScalars(model.params));
       await opts.onTrained?.(method, { params: r.params });
     } else {
-      const shapes = targets.map((p) => (getPath(model.params, p) as LinearModule).weight.shape);
+      const shapes = targets.map((p) => linearModuleAt(model, p).weight.shape);
       const adapter = method.adapter({
         inF: Math.max(...shapes.map((s) => s[1])),
         outF: Math.max(...shapes.map((s) => s[0])),
