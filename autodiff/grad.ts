@@ -9,7 +9,7 @@ import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import { add, astype, onesLike, zerosLike } from "../core/ops/mod.ts";
 
@@ -280,7 +280,14 @@ export function grad<A extends any[], const N extends number | readonly number[]
 
 /**
  * Forward mode: `f(...primals)` and the directional derivative along `tangents`, computed by
- * transposing the (linear) pullback, so it works wherever reverse mode does.
+ * transposing the (linear) pullback, so it works wherever reverse mode does. `tangents` holds one
+ * tangent per primal, laid out as it (the same pytree, each leaf of its primal's shape and dtype, as
+ * `jax.jvp` requires); anything else is a `ShapeError` or `DTypeError` naming the argument.
+ * @example
+ * ```ts
+ * import { jvp, mul, sin, type Tensor, tensor } from "@tangent/tangent";
+ * const [y, dy] = jvp((x: Tensor) => mul(sin(x), x), [tensor([0, 1])], [tensor([1, 0])]); // dy = [0, 0]
+ * ```
  */
 export function jvp<Out>(
   // deno-lint-ignore no-explicit-any
@@ -288,12 +295,51 @@ export function jvp<Out>(
   primals: readonly unknown[],
   tangents: readonly unknown[],
 ): [Out, Out] {
+  checkFunction("jvp", f);
+  checkTangents(primals, tangents);
   const [out, pullback] = vjp(f, ...primals);
   const zero = treeUnflatten(out, treeLeaves(out).map(zerosLike));
   // u ↦ pullback(u) is linear; its transpose applied to the tangents is the JVP.
   const [, pb2] = vjp((u: Out) => pullback(u), zero);
   const [tOut] = pb2(tangents as unknown[]) as [Out];
   return [out, tOut];
+}
+
+/** jvp's tangents: one per primal, the same pytree, each leaf of its primal's shape and dtype (as JAX). */
+function checkTangents(primals: readonly unknown[], tangents: readonly unknown[]): void {
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    const kind = (v: unknown) => (Array.isArray(v) ? "an array" : v instanceof Tensor ? "a tensor" : typeof v);
+    throw new ShapeError(
+      `jvp: primals and tangents must be arrays with one entry per argument, got ${kind(primals)} and ` +
+        `${kind(tangents)}; write jvp(f, [x], [dx])`,
+    );
+  }
+  if (primals.length !== tangents.length) {
+    throw new ShapeError(
+      `jvp: ${primals.length} primals but ${tangents.length} tangents; give one tangent per argument, laid out as it`,
+    );
+  }
+  primals.forEach((p, i) => {
+    const d = treeDifference(p, tangents[i]);
+    if (d !== null) throw new ShapeError(`jvp: tangent ${i} is not laid out as primal ${i} (${d})`);
+    const ps = treeLeaves(p), ts = treeLeaves(tangents[i]);
+    ps.forEach((x, j) => {
+      const t = ts[j];
+      const where = ps.length > 1 ? `leaf ${j} of argument ${i}` : `argument ${i}`;
+      if (x.ndim !== t.ndim || x.shape.some((n, k) => n !== t.shape[k])) {
+        throw new ShapeError(
+          `jvp: the tangent of ${where} has shape ${fmtShape(t.shape)}, its primal ${fmtShape(x.shape)}; ` +
+            `a tangent has its primal's shape`,
+        );
+      }
+      if (t.dtype !== x.dtype) {
+        throw new DTypeError(
+          `jvp: the tangent of ${where} is ${t.dtype}, its primal ${x.dtype}; a tangent has its primal's dtype ` +
+            `(cast it with astype(t, "${x.dtype}"))`,
+        );
+      }
+    });
+  });
 }
 
 export { stopGradient } from "../core/ops/elementwise.ts";

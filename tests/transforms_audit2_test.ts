@@ -1,0 +1,50 @@
+/**
+ * Defects found by a second new-user audit against JAX 0.10.2 / optax 0.2.8 (a JAX user porting
+ * per-example gradients, jitted training steps, scans, Jacobians and random keys). One test per
+ * defect, each failing before its fix; expected behaviour is JAX's.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+import type { Tensor } from "../mod.ts";
+
+const f64 = (a: T.NestedArray) => T.tensor(a, { dtype: "float64" });
+
+Deno.test("jvp: a tangent of another shape or dtype than its primal is jvp's error (was 'vjp: cotangent shape', or accepted)", () => {
+  const x = T.tensor([0.5, 1.5]); // float32
+  const sin = (t: Tensor) => T.sin(t);
+  // jax.jvp: "primal and tangent arguments to jax.jvp do not match; dtypes must be equal" (TypeError)
+  assert.throws(
+    () => T.jvp(sin, [x], [f64([1, 1])]),
+    (e) => e instanceof T.DTypeError && /jvp:.*float64.*float32/.test(e.message),
+  );
+  // jax.jvp: "jvp called with different primal and tangent shapes" (ValueError); Tangent named vjp's cotangent
+  assert.throws(
+    () => T.jvp(sin, [x], [T.tensor([1, 1, 1])]),
+    (e) => e instanceof T.ShapeError && /^jvp:.*\[3\].*\[2\]/.test(e.message),
+  );
+  assert.throws(
+    () => T.jvp(sin, [x], []),
+    (e) => e instanceof T.ShapeError && /jvp: 1 primals but 0 tangents/.test(e.message),
+  );
+  assert.throws(
+    () => T.jvp((p: { a: Tensor }) => T.sin(p.a), [{ a: x }], [{ b: x }]),
+    (e) => e instanceof T.ShapeError && /jvp: tangent 0 is not laid out as primal 0/.test(e.message),
+  );
+  assert.throws(
+    () => T.jvp(sin, x as unknown as Tensor[], [x]),
+    (e) => e instanceof T.ShapeError && /jvp: primals and tangents must be arrays/.test(e.message),
+  );
+  // matching tangents still work, pytrees and forward-over-vmap included (jax.jvp's numbers)
+  const [y, dy] = T.jvp((t: Tensor) => T.mul(T.sin(t), t), [f64([0.3, -1.2])], [f64([1, 2])]);
+  assert.deepEqual(y.dataSync(), Float64Array.from([0.3, -1.2], (v) => Math.sin(v) * v));
+  assert.deepEqual(
+    dy.dataSync(),
+    Float64Array.from([[0.3, 1], [-1.2, 2]], ([v, t]) => (Math.cos(v) * v + Math.sin(v)) * t),
+  );
+  const [, dp] = T.jvp((p: { a: Tensor; b: Tensor }) => T.mul(p.a, p.b), [{ a: f64([2]), b: f64([3]) }], [{
+    a: f64([1]),
+    b: f64([0]),
+  }]);
+  assert.deepEqual(dp.dataSync(), Float64Array.from([3]));
+  assert.deepEqual(T.jacfwd((t: Tensor) => T.sin(t))(f64([0])).dataSync(), Float64Array.from([1]));
+});
