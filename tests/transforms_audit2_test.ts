@@ -48,3 +48,22 @@ Deno.test("jvp: a tangent of another shape or dtype than its primal is jvp's err
   assert.deepEqual(dp.dataSync(), Float64Array.from([3]));
   assert.deepEqual(T.jacfwd((t: Tensor) => T.sin(t))(f64([0])).dataSync(), Float64Array.from([1]));
 });
+
+Deno.test("arange: the options may follow the last number given, as jnp.arange(n, dtype=...) (was 'stop is [object Object]')", () => {
+  const a = T.arange(4, { dtype: "float64" });
+  assert.equal(a.dtype, "float64");
+  assert.deepEqual(a.dataSync(), Float64Array.from([0, 1, 2, 3]));
+  const b = T.arange(1, 4, { dtype: "float32" });
+  assert.equal(b.dtype, "float32");
+  assert.deepEqual(b.dataSync(), Float32Array.from([1, 2, 3]));
+  // the forms that worked keep working (int32 for integers, as jnp.arange)
+  assert.equal(T.arange(3).dtype, "int32");
+  assert.deepEqual(T.arange(0, 1, 0.25).dataSync(), Float32Array.from([0, 0.25, 0.5, 0.75]));
+  assert.equal(T.arange(6, undefined, 1, { dtype: "float64" }).dtype, "float64");
+  // an option name it does not know is still refused, and nothing may follow the options
+  assert.throws(() => T.arange(4, { dtyp: "float64" } as T.CreateOptions), T.DomainError);
+  assert.throws(
+    () => (T.arange as (...a: unknown[]) => Tensor)(4, { dtype: "float64" }, 2),
+    (e) => e instanceof T.DomainError && /arange: the options come last/.test(e.message),
+  );
+});

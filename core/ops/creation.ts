@@ -219,8 +219,41 @@ export function eye(n: number, opts: CreateOptions & { m?: number; k?: number } 
   return tensor(a, { shape: [n, m], like: opts.like });
 }
 
-/** `[start, start + step, ...)` up to `stop` (exclusive); `arange(n)` is `0..n−1`. */
-export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
+/**
+ * `[start, start + step, ...)` up to `stop` (exclusive); `arange(n)` is `0..n−1`. int32 when start
+ * and step are integers, else float32, unless `dtype` says otherwise; the options may follow any of
+ * the numbers, as `jnp.arange(n, dtype=...)`: `arange(4, { dtype: "float64" })`, `arange(1, 4, opts)`.
+ * @example
+ * ```ts
+ * import { arange } from "@tangent/tangent";
+ * arange(4); // int32 [0, 1, 2, 3]
+ * arange(4, { dtype: "float64" }); // float64 [0, 1, 2, 3]
+ * arange(0, 1, 0.25); // float32 [0, 0.25, 0.5, 0.75]
+ * ```
+ */
+export function arange(stop: number, opts?: CreateOptions): Tensor;
+/** `[start, stop)` in steps of 1. */
+export function arange(start: number, stop: number, opts?: CreateOptions): Tensor;
+/** `[start, stop)` in steps of `step` (`stop` undefined: `[0, start)`). */
+export function arange(start: number, stop?: number, step?: number, opts?: CreateOptions): Tensor;
+export function arange(
+  start: number,
+  stop?: number | CreateOptions,
+  step: number | CreateOptions = 1,
+  opts: CreateOptions = {},
+): Tensor {
+  // the options object may come right after the last number given (JAX's arange(n, dtype=...))
+  const isOpts = (v: unknown): v is CreateOptions => v !== null && typeof v === "object";
+  if (isOpts(stop) || isOpts(step)) {
+    if (arguments.length > (isOpts(stop) ? 2 : 3)) {
+      throw new DomainError(
+        `arange: the options come last; got more arguments after them (arange(stop, opts), arange(start, stop, ` +
+          `opts) or arange(start, stop, step, opts))`,
+      );
+    }
+    if (isOpts(stop)) [stop, step, opts] = [undefined, 1, stop];
+    else [step, opts] = [1, step as CreateOptions];
+  }
   checkOptions("arange", opts, CREATE_KEYS, '{ dtype: "float64" }');
   if (stop === undefined) [start, stop] = [0, start];
   for (const [name, v] of [["start", start], ["stop", stop], ["step", step]] as const) {
