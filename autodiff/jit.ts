@@ -547,17 +547,41 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
           "as a static argument (staticArgnums), or drop strict to run it eagerly",
       );
     }
-    cache.set(key, { signature, graph: "eager", reason }); // control flow read values: later calls run f itself
+    keep(cache, key, { signature, graph: "eager", reason }, f); // control flow read values: later calls run f itself
     return out;
   }
   if (closesOverTransformed) {
     const reason = "f reads a tensor that grad tracks or vmap batches from its closure (pass it as an argument)";
-    cache.set(key, { signature, graph: "eager", reason });
+    keep(cache, key, { signature, graph: "eager", reason }, f);
     return out;
   }
   if (treeLeaves(out).some((t) => t._bt !== undefined)) return out;
   const g = compile(recs, leaves, result, fuse, trace);
   for (const t of g.consts.values()) keepBeyondScopes(t._storage); // the graph holds them from now on
-  cache.set(key, { signature, graph: g });
+  keep(cache, key, { signature, graph: g }, f);
   return out;
+}
+
+/**
+ * Most signatures one jitted function keeps. Beyond, the oldest graph is dropped (it traces again if
+ * called again), so a loop passing a new number each call (a step count) keeps memory bounded; the
+ * first drop warns, naming the cause.
+ */
+export const MAX_SIGNATURES = 256;
+const warned = new WeakSet<Map<string, Entry>>();
+
+/** Caches `entry`, dropping the oldest entry past {@linkcode MAX_SIGNATURES}. */
+// deno-lint-ignore no-explicit-any
+function keep(cache: Map<string, Entry>, key: string, entry: Entry, f: (...args: any[]) => any): void {
+  cache.set(key, entry);
+  if (cache.size <= MAX_SIGNATURES) return;
+  cache.delete(cache.keys().next().value!);
+  if (warned.has(cache)) return;
+  warned.add(cache);
+  console.warn(
+    `jit: ${f.name || "a function"} has traced more than ${MAX_SIGNATURES} signatures (the latest: ` +
+      `${entry.signature}); the numbers and strings inside the arguments are part of the signature, so one that ` +
+      `changes every call (a step count, a learning rate) traces again every call: pass it as a tensor ` +
+      `(tensor(i)), or mark it static (staticArgnums) if a retrace is meant. The oldest graphs are dropped.`,
+  );
 }

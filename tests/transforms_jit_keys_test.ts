@@ -28,6 +28,7 @@ import {
   vmap,
 } from "../mod.ts";
 import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
+import { jitCacheSize, MAX_SIGNATURES } from "../autodiff/jit.ts";
 
 const same = (a: Tensor, b: Tensor, what: string) => assert.deepEqual([...a.dataSync()], [...b.dataSync()], what);
 const keysOf = (n: number, seed = 3) => split(key(seed), n);
@@ -193,4 +194,23 @@ Deno.test({
       await useBackend("cpu");
     }
   },
+});
+
+Deno.test("jit: a number that changes every call keeps the cache bounded and warns once, naming the fix", () => {
+  const f = jit(function scaled(x: Tensor, s: number) {
+    return mul(x, s);
+  });
+  const x = tensor([1, 2]);
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    for (let i = 0; i < MAX_SIGNATURES + 10; i++) same(f(x, i), mul(x, i), `call ${i}`);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(jitCacheSize(f), MAX_SIGNATURES);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /jit: scaled has traced more than 256 signatures .*\(f32\[2\], 256\).*pass it as a tensor/);
+  same(f(x, MAX_SIGNATURES + 9), mul(x, MAX_SIGNATURES + 9), "the newest still replays");
 });
