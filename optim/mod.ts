@@ -1,8 +1,8 @@
 /**
  * Optimizers, in one namespace: the functional optimizers (`sgd`, `adam`, `adamw`, the Riemannian
  * `riemannianSgd` / `riemannianAdam`, the retraction-free `landing`), learning-rate schedules, and
- * optax's composition pieces (`chain`, `clipByGlobalNorm`, `masked`, `scaleByLearningRate`,
- * `addDecayedWeights`, `applyUpdates`). The optimizers are the same functions as
+ * optax's composition pieces (`chain`, `clipByGlobalNorm`, `masked`, `partition` (parameter groups),
+ * `scaleByLearningRate`, `addDecayedWeights`, `applyUpdates`). The optimizers are the same functions as
  * `manifolds.sgd` & co. (kept there as aliases). A Euclidean optimizer given a manifold point warns
  * once, or throws with `{ strict: true }`.
  *
@@ -53,8 +53,11 @@ export {
   clipByGlobalNorm,
   type CountState,
   type GradientTransformation,
+  type Labels,
+  type LabelTree,
   type Mask,
   masked,
+  partition,
   scaleByLearningRate,
   type TransformUpdate,
 } from "./transform.ts";

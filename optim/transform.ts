@@ -9,7 +9,7 @@
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
 import { add, astype, div, maximum, mul, neg, sqrt, sum, zerosLike } from "../core/ops/mod.ts";
-import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
 import { checkEuclidean, checkLearningRate, pairLeaves } from "../manifolds/optimizer.ts";
@@ -205,39 +205,58 @@ export function chain(
 /** A mask: a pytree of booleans shaped as the parameters (true = trained), or a function making one. */
 export type Mask = unknown | ((params: unknown) => unknown);
 
-function maskLeaves(mask: Mask, params: unknown): boolean[] {
-  const m = typeof mask === "function" ? (mask as (p: unknown) => unknown)(params) : mask;
+/**
+ * The value `spec` gives each parameter leaf, in `treeLeaves` order: `spec` (or what it returns
+ * when it is a function of the parameters) is a pytree shaped as the parameters whose values pass
+ * `isValue`, one value covering a whole subtree. Errors name `op`, the spec (`noun`) and what to
+ * put in it (`fix`).
+ */
+function spreadLeaves<T>(
+  op: string,
+  spec: unknown,
+  params: unknown,
+  isValue: (v: unknown) => v is T,
+  noun: string,
+  fix: string,
+): T[] {
+  const m = typeof spec === "function" ? (spec as (p: unknown) => unknown)(params) : spec;
   const n = treeLeaves(params).length;
-  const out: boolean[] = [];
-  const walk = (mk: unknown, p: unknown) => {
-    if (typeof mk === "boolean") {
+  const out: T[] = [];
+  const walk = (mk: unknown, p: unknown, path: string) => {
+    if (isValue(mk)) {
       for (let i = 0; i < treeLeaves(p).length; i++) out.push(mk);
     } else if (p instanceof Tensor) {
+      const got = mk !== null && typeof mk === "object" ? "a subtree" : JSON.stringify(mk) ?? String(mk);
       throw new ShapeError(
-        `masked: the mask has a subtree where the parameters have a tensor; use true or false there`,
+        `${op}: the ${noun} has ${got} where the parameters have a tensor${path ? ` (${path})` : ""}; use ${fix} there`,
       );
     } else if (Array.isArray(p)) {
       if (!Array.isArray(mk) || mk.length !== p.length) {
-        throw new ShapeError(`masked: the mask is not laid out as the parameters`);
+        throw new ShapeError(`${op}: the ${noun} is not laid out as the parameters${path ? ` at ${path}` : ""}`);
       }
-      p.forEach((v, i) => walk(mk[i], v));
+      p.forEach((v, i) => walk(mk[i], v, path ? `${path}.${i}` : `${i}`));
     } else if (p !== null && typeof p === "object") {
-      const keys = Object.keys(p as object).sort();
-      for (const k of keys) {
+      for (const k of Object.keys(p as object).sort()) {
         const sub = (mk as Record<string, unknown> | null)?.[k];
+        const at = path ? `${path}.${k}` : k;
         if (sub === undefined) {
           if (treeLeaves((p as Record<string, unknown>)[k]).length) {
-            throw new ShapeError(`masked: the mask has no entry for "${k}"; give true (train) or false (freeze)`);
+            throw new ShapeError(`${op}: the ${noun} has no entry for "${at}"; give ${fix}`);
           }
           continue;
         }
-        walk(sub, (p as Record<string, unknown>)[k]);
+        walk(sub, (p as Record<string, unknown>)[k], at);
       }
     }
   };
-  walk(m, params);
-  if (out.length !== n) throw new ShapeError(`masked: the mask covers ${out.length} of ${n} parameter tensors`);
+  walk(m, params, "");
+  if (out.length !== n) throw new ShapeError(`${op}: the ${noun} covers ${out.length} of ${n} parameter tensors`);
   return out;
+}
+
+function maskLeaves(mask: Mask, params: unknown): boolean[] {
+  const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+  return spreadLeaves("masked", mask, params, isBool, "mask", "true (train) or false (freeze)");
 }
 
 /**
@@ -246,7 +265,8 @@ function maskLeaves(mask: Mask, params: unknown): boolean[] {
  * pytree of booleans shaped as the parameters (a boolean covers a whole subtree) or a function of
  * the parameters giving one. Unlike optax's `masked`, which passes the other updates through
  * unchanged, this freezes them: two masked transformations in one `chain` do not split the
- * parameters between them (the second zeroes what the first made); mask an optimizer per group.
+ * parameters between them (the second zeroes what the first made); `partition` gives each group of
+ * parameters its own optimizer.
  * @example
  * ```ts
  * import { tensor } from "@tangent/tangent";
@@ -296,6 +316,107 @@ export function masked<S>(
       const sub = treeLeaves(r.params);
       let k = 0;
       return { params: treeUnflatten(params, ps.map((p, i) => (m[i] ? sub[k++] : p))), state: r.state };
+    },
+  };
+}
+
+/**
+ * Which optimizer of a `partition` steps each parameter: a pytree of labels (keys of the
+ * optimizers) shaped as the parameters, one label covering a whole subtree, or a function of the
+ * parameters making one.
+ */
+export type Labels = LabelTree | ((params: unknown) => unknown);
+
+/** A pytree of labels: a label, or arrays and plain objects of them. */
+export type LabelTree = string | readonly LabelTree[] | { readonly [key: string]: LabelTree };
+
+/**
+ * Parameter groups (optax's `partition`, `multi_transform`; torch's param groups): each leaf is
+ * stepped by the optimizer its label names, with that optimizer's own state, and sees only its
+ * group (a global clip inside one group's chain measures that group). Two optimizers for one adapter,
+ * Riemannian Adam on its manifold factor and AdamW (decoupled decay) on the rest, or LoRA+ (B at a
+ * larger rate than A), are one optimizer this way; `masked` only freezes. The state is an object
+ * keyed by label, so a jitted step traces once. A label that names no optimizer is a DomainError
+ * listing the labels; an optimizer no leaf is labelled with holds the state of no parameters.
+ * @example Riemannian Adam on Stiefel points, AdamW on the rest, labelled leaf by leaf
+ * ```ts
+ * import { key, type Tensor, tensor, treeMap, zeros } from "@tangent/tangent";
+ * import { manifoldOf, stiefel } from "@tangent/tangent/manifolds";
+ * import { adamw, partition, riemannianAdam } from "@tangent/tangent/optim";
+ * const params = { U: stiefel(5, 2).random(key(0)), d: zeros([2]) };
+ * const opt = partition(
+ *   { riemannian: riemannianAdam({ lr: 1e-2 }), euclidean: adamw({ lr: 1e-3, weightDecay: 0.01 }) },
+ *   (p) => treeMap((t: Tensor) => (manifoldOf(t) ? "riemannian" : "euclidean"), p),
+ * );
+ * const grads = { U: tensor([[1, 0], [0, 1], [0, 0], [0, 0], [0, 0]]), d: tensor([1, -1]) };
+ * const { params: next } = opt.update(grads, opt.init(params), params); // next.U still on St(5, 2)
+ * ```
+ * @example LoRA+: B at 16 times A's rate
+ * ```ts
+ * import { zeros, ones } from "@tangent/tangent";
+ * import { adamw, partition } from "@tangent/tangent/optim";
+ * const params = { A: ones([2, 4]), B: zeros([3, 2]) };
+ * const opt = partition({ a: adamw({ lr: 1e-4 }), b: adamw({ lr: 16e-4 }) }, { A: "a", B: "b" });
+ * const { params: next } = opt.update({ A: ones([2, 4]), B: ones([3, 2]) }, opt.init(params), params);
+ * ```
+ */
+export function partition<L extends string>(
+  optimizers: Record<L, Optimizer>,
+  labels: Labels,
+): Optimizer<Record<L, unknown>> {
+  if (optimizers === null || typeof optimizers !== "object" || Array.isArray(optimizers)) {
+    throw new DomainError(
+      `partition: optimizers must be an object of optimizers by label ({ riemannian: riemannianAdam(…), euclidean: adamw(…) }), got ${
+        Array.isArray(optimizers) ? "an array" : String(optimizers)
+      }`,
+    );
+  }
+  const names = Object.keys(optimizers) as L[];
+  if (names.length === 0) throw new DomainError("partition: give at least one optimizer, by label");
+  for (const l of names) {
+    const o = optimizers[l] as Partial<Optimizer> & { kind?: string } | null;
+    if (typeof o?.init !== "function" || typeof o?.update !== "function" || o.kind === "transformation") {
+      throw new DomainError(
+        `partition: optimizers.${l} is not an optimizer${
+          o?.kind === "transformation" ? " but a transformation; end it with one: chain(…, adamw(…))" : ""
+        }`,
+      );
+    }
+  }
+  const list = names.map((l) => JSON.stringify(l)).join(", ");
+  const isLabel = (v: unknown): v is L => typeof v === "string";
+  const labelLeaves = (params: unknown): L[] => {
+    const ls = spreadLeaves("partition", labels, params, isLabel, "labels", `a label (${list})`);
+    const paths = treePaths(params);
+    ls.forEach((l, i) => {
+      if (!Object.hasOwn(optimizers, l)) {
+        throw new DomainError(
+          `partition: parameter ${paths[i] || "(root)"} is labelled ${
+            JSON.stringify(l)
+          }, which names no optimizer; the labels are ${list}`,
+        );
+      }
+    });
+    return ls;
+  };
+  const group = <T>(xs: readonly T[], ls: readonly L[], l: L) => xs.filter((_, i) => ls[i] === l);
+  return {
+    init<P>(params: P): Record<L, unknown> {
+      const ls = labelLeaves(params), leaves = treeLeaves(params);
+      return Object.fromEntries(names.map((l) => [l, optimizers[l].init(group(leaves, ls, l))])) as Record<L, unknown>;
+    },
+    update<P>(grads: unknown, state: Record<L, unknown>, params: P): OptimizerUpdate<P, Record<L, unknown>> {
+      const ls = labelLeaves(params);
+      const [ps, gs] = pairLeaves("partition", params, grads);
+      const out = ps.slice();
+      const next = {} as Record<L, unknown>;
+      for (const l of names) {
+        const idx = ls.flatMap((x, i) => (x === l ? [i] : []));
+        const r = optimizers[l].update(group(gs, ls, l), state[l], group(ps, ls, l));
+        treeLeaves(r.params).forEach((t, k) => (out[idx[k]] = t));
+        next[l] = r.state;
+      }
+      return { params: treeUnflatten(params, out), state: next };
     },
   };
 }
