@@ -392,13 +392,32 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
       fail(
         adapter,
         "gradients",
-        `of sum(apply(p, f, x) ⊙ G) + regularizer(p): ${(e as Error).message} (inputs: ${inputs})`,
+        `of sum(apply(p, f, x) ⊙ G) + regularizer(p): ${(e as Error).message} (inputs: ${inputs})` +
+          zeroGradientHint(loss, args, names),
       );
     }
     return Promise.resolve();
   });
 
   return laws;
+}
+
+/**
+ * The usual cause when a parameter's whole autodiff gradient is 0 (and the check failed): it is
+ * used only inside a constant to autodiff, `frozenLinear`'s weight or a `stopGradient`.
+ */
+function zeroGradientHint(loss: (...xs: Tensor[]) => Tensor, args: Tensor[], names: string[]): string {
+  let zero: string[];
+  try {
+    const gs = grad(loss, { argnums: args.map((_, i) => i) })(...args) as Tensor[];
+    zero = names.filter((n, i) => n !== "x" && args[i].size > 0 && max(abs(gs[i])).item() === 0);
+  } catch {
+    return "";
+  }
+  if (zero.length === 0) return "";
+  return `; ${zero.join(", ")} get${zero.length === 1 ? "s" : ""} no gradient at all: a parameter used only ` +
+    `inside frozenLinear's weight (frozenLinear(x, W + D)) or behind stopGradient is a constant to autodiff; ` +
+    `add its term outside, frozenLinear(x, W, b).add(x.matmul(D.mT))`;
 }
 
 /** `key` for a top-level leaf, `key.j` for the j-th leaf under one key. */

@@ -151,6 +151,15 @@ Deno.test("the kit catches a wrong hand-written gradient (customVjp) and names t
   const msg = await lawError(ad);
   assert.match(msg, /law "gradients" fails: .*gradient mismatch at input \d .*autodiff .* finite differences/);
   assert.match(msg, /\(inputs: 0 = A \[8, 2\], 1 = B \[6, 2\], 2 = x \[3, 8\]\)/);
+  assert.doesNotMatch(msg, /no gradient at all/); // a wrong gradient, not a missing one
+});
+
+Deno.test("the kit says why a parameter inside frozenLinear's weight gets no gradient", async () => {
+  // the update merged into the weight that frozenLinear holds constant: autodiff 0 for A and B
+  const ad = stiefelLora(2, { apply: (p, f, x) => frozenLinear(x, f.weight.add(p.B.matmul(p.A.mT)), f.bias) });
+  const msg = await lawError(ad);
+  assert.match(msg, /law "gradients" fails: .*autodiff 0, finite differences/);
+  assert.match(msg, /A, B get no gradient at all: .*inside frozenLinear's weight .*frozenLinear\(x, W, b\)\.add/);
 });
 
 Deno.test("the kit catches manifold parameters stepped off their manifold by a Euclidean optimizer", async () => {
