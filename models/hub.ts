@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { downloadFile, HubApiError, listFiles } from "@huggingface/hub";
 import { BackendError, FormatError, TangentError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
+import type { Fetch } from "./web_types.ts";
 
 /** Options of {@link resolveModel}. */
 export interface ResolveOptions {
@@ -23,7 +24,7 @@ export interface ResolveOptions {
   /** Branch, tag or commit on the hub (default `"main"`). A branch is fetched once, then read from the cache. */
   revision?: string;
   /** The `fetch` to use (tests inject one; a proxy can too). */
-  fetch?: typeof fetch;
+  fetch?: Fetch;
   /** Progress lines: file name, bytes, MB/s. */
   onProgress?: (msg: string) => void;
   /** `"model"` (default): config, tokenizer and weights; `"adapter"`: a PEFT adapter's config and weights. */
@@ -33,6 +34,13 @@ export interface ResolveOptions {
 const REQUIRED = { model: "config.json", adapter: "adapter_config.json" } as const;
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 const SAFE_NAME = /^[\w.-]+(\/[\w.-]+)*$/;
+
+/**
+ * The members of the global `Deno` that this file reads, declared here (no code: at run time `Deno`
+ * is the global, or in the npm bundles the shim of build/shims/deno.ts), so that the file also
+ * type-checks in a project whose lib has no `deno.ns` (`["ESNext", "DOM"]`, for the browser).
+ */
+declare const Deno: { readonly env: { get(name: string): string | undefined }; readonly pid: number };
 
 function env(name: string): string | undefined {
   try {

@@ -51,6 +51,7 @@ export {
   tokenizerFromJson,
 } from "./tokenizer.ts";
 export { resolveModel, type ResolveOptions } from "./hub.ts";
+export type { Fetch, FileURL } from "./web_types.ts";
 export { writeAtomic, writeFileAtomic } from "./files.ts";
 export {
   loadPeftAdapter,

@@ -15,6 +15,7 @@ import { checkOptions, optionKeys } from "../core/options.ts";
 import { Tensor } from "../core/tensor.ts";
 import { decodeBF16, decodeF16 } from "./half.ts";
 import { BITS, isObject, JSON_, MAX_HEADER, show, toPath } from "./safetensors_format.ts";
+import type { FileURL } from "./web_types.ts";
 
 const READABLE = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "U16", "I8", "U8", "BOOL"];
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a BOM stays, and is not JSON
@@ -422,7 +423,7 @@ const READ_KEYS = optionKeys<ReadOptions>({ names: true, dtype: true, backend: t
  * console.log(tensors.w.shape, tensors.w.dtype, metadata.format); // [2, 2] float64 pt
  * ```
  */
-export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOptions = {}): Promise<Loaded> {
+export async function read(pathOrBytes: string | FileURL | Uint8Array, opts: ReadOptions = {}): Promise<Loaded> {
   checkOptions("safetensors.read", opts, READ_KEYS, '{ dtype: "float64" }');
   const backend = opts.backend ? await loadBackend(opts.backend) : getBackend();
   if (pathOrBytes instanceof Uint8Array) {
@@ -454,7 +455,7 @@ export async function read(pathOrBytes: string | URL | Uint8Array, opts: ReadOpt
  * console.log(entries[0]); // { name: "w", dtype: "F32", shape: [2, 2], begin: 0, end: 16 }, at byte dataStart
  * ```
  */
-export async function readHeader(pathOrBytes: string | URL | Uint8Array): Promise<Header> {
+export async function readHeader(pathOrBytes: string | FileURL | Uint8Array): Promise<Header> {
   if (pathOrBytes instanceof Uint8Array) return headerOfBytes(pathOrBytes, "safetensors.readHeader: <bytes>");
   const path = toPath(pathOrBytes);
   return await withFile(path, (fh, size) => headerOfFile(fh, size, `safetensors.readHeader: ${path}`));
@@ -481,3 +482,4 @@ export function deserialize(bytes: Uint8Array, opts: DeserializeOptions = {}): L
 // ---------------------------------------------------------------- writing
 
 export { serialize, write, type WriteOptions } from "./safetensors_write.ts";
+export type { FileURL } from "./web_types.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import type { FileURL } from "./web_types.ts";
 
 /** The largest header the reference reader accepts. */
 export const MAX_HEADER = 100_000_000;
@@ -31,4 +32,4 @@ export function show(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 /** A path from a string or a file URL. */
-export const toPath = (p: string | URL): string => (p instanceof URL ? fileURLToPath(p) : p);
+export const toPath = (p: string | FileURL): string => (p instanceof URL ? fileURLToPath(p) : p);

@@ -11,6 +11,7 @@ import { isTensor, type Tensor } from "../core/tensor.ts";
 import { writeAtomic } from "./files.ts";
 import { encodeBF16, encodeF16 } from "./half.ts";
 import { BITS, isObject, MAX_HEADER, RANK, show, toPath } from "./safetensors_format.ts";
+import type { FileURL } from "./web_types.ts";
 
 /** Options of `write` and `serialize`. */
 export interface WriteOptions {
@@ -160,7 +161,7 @@ export function serialize<T extends { readonly [K in keyof T]: Tensor }>(
  * ```
  */
 export async function write<T extends { readonly [K in keyof T]: Tensor }>(
-  path: string | URL,
+  path: string | FileURL,
   tensors: T,
   metadata?: Record<string, string>,
   opts: WriteOptions = {},

@@ -3,8 +3,10 @@
 // and trains a LoRA layer (a jitted step), maps with vmap, writes and reads a safetensors file,
 // (b) imports every subpath of deno.json "exports" (`@tangent/tangent/adapters`, …: the same
 // functions as the root's namespaces), (c) runs the adapter laws through `@tangent/tangent/testing`,
-// and TypeScript checks a consumer file against the emitted declarations (strict, skipLibCheck off),
-// with the DOM lib and without it (ES2022 and Node's globals: no WebAssembly namespace).
+// and TypeScript checks consumer files against the emitted declarations (strict, skipLibCheck off)
+// under the libs users compile with: the DOM's, a web worker's, ES2022 with Node's globals, and
+// ES2022 alone (no URL, fetch or WebAssembly: the declarations must not need them, and there a
+// path is a string only).
 import assert from "node:assert/strict";
 import { mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -130,13 +132,55 @@ await checkAdapterLaws(lora, { in: 4, out: 4 });
 export { adamw, als, arbitraryTensor, bytes, config, f, g, loaded, loraOf, q, state, stiefel, v };
 `;
 
-/** The globals @types/node declares that the package's declarations name (as Node's types declare them, shortened). */
-const NODE_GLOBALS = `declare class URL {
-  constructor(input: string | URL, base?: string | URL);
+/**
+ * Where the program has URL and fetch (the DOM, a web worker, Node's globals): the file functions
+ * take a file URL and the hub's options a fetch.
+ */
+const TS_WEB = `import { read, readHeader, write } from "@tangent/tangent/safetensors";
+import { resolveModel, type ResolveOptions } from "@tangent/tangent/models";
+const url = new URL("file:///tmp/w.safetensors");
+const loaded = read(url, { dtype: "float32" });
+const header = readHeader(url);
+const written: Promise<void> = write(url, {});
+const options: ResolveOptions = { fetch, revision: "main" };
+const dir: Promise<string> = resolveModel("owner/name", options);
+export { dir, header, loaded, written };
+`;
+
+/** Where the program has neither URL nor fetch (ES2022 alone): a path is a string, and no look-alike passes. */
+const TS_BARE = `import { read } from "@tangent/tangent/safetensors";
+import type { ResolveOptions } from "@tangent/tangent/models";
+const fromPath = read("w.safetensors");
+const lookAlike = { href: "file:///w.safetensors", protocol: "file:", pathname: "/w.safetensors", search: "" };
+// @ts-expect-error: no URL type in this program, so no URL-like object stands in for one
+const fromLookAlike = read(lookAlike);
+// @ts-expect-error: no fetch type in this program, so the fetch option takes nothing
+const options: ResolveOptions = { fetch: async () => ({ ok: true }) };
+export { fromLookAlike, fromPath, options };
+`;
+
+/**
+ * URL and fetch as @types/node declares them (shortened): a class of node:url behind a global
+ * `var URL` and `interface URL`, and a global function `fetch`; no WebAssembly namespace.
+ */
+const NODE_GLOBALS = `declare class NodeURL {
+  constructor(input: string | NodeURL, base?: string | NodeURL);
   readonly href: string;
+  readonly protocol: string;
+  readonly pathname: string;
 }
+interface URL extends NodeURL {}
+declare var URL: typeof NodeURL;
 declare function fetch(input: string | URL, init?: object): Promise<unknown>;
 `;
+
+/** The consumer setups TypeScript checks: name, lib, and the files besides main.ts. */
+const TS_SETUPS: [string, string[], string[]][] = [
+  ["dom", ["es2023", "dom"], ["web.ts"]],
+  ["worker", ["es2022", "webworker"], ["web.ts"]],
+  ["node", ["es2022"], ["web.ts", "node-globals.d.ts"]],
+  ["bare", ["es2022"], ["bare.ts"]],
+];
 
 Deno.test({
   name:
@@ -202,6 +246,9 @@ Deno.test({
       assert.ok(losses.at(-1)! < 1e-3 * losses[0], `LoRA training in Node: loss ${losses[0]} → ${losses.at(-1)}`);
 
       await writeFile(join(app, "main.ts"), TS_CHECK);
+      await writeFile(join(app, "web.ts"), TS_WEB);
+      await writeFile(join(app, "bare.ts"), TS_BARE);
+      await writeFile(join(app, "node-globals.d.ts"), NODE_GLOBALS);
       // a strict consumer that type-checks the shipped declarations too (skipLibCheck off)
       const tsconfig = (lib: string[], files: string[]) =>
         JSON.stringify({
@@ -217,16 +264,11 @@ Deno.test({
           },
           files,
         });
-      await writeFile(join(app, "tsconfig.json"), tsconfig(["es2023", "dom"], ["main.ts"]));
       const tsc = join(await realpath(join(tools, "node_modules/typescript")), "bin/tsc");
-      await run("node", [tsc, "-p", "."], app);
-
-      // a consumer without the DOM lib: ES2022 and, in the place of @types/node, the two globals of
-      // its that the models API names (URL and fetch; it has no WebAssembly): the declarations of the
-      // Wasm modules must not need the WebAssembly namespace
-      await writeFile(join(app, "node-globals.d.ts"), NODE_GLOBALS);
-      await writeFile(join(app, "tsconfig.nodom.json"), tsconfig(["es2022"], ["main.ts", "node-globals.d.ts"]));
-      await run("node", [tsc, "-p", "tsconfig.nodom.json"], app);
+      for (const [name, lib, files] of TS_SETUPS) {
+        await writeFile(join(app, `tsconfig.${name}.json`), tsconfig(lib, ["main.ts", ...files]));
+        await run("node", [tsc, "-p", `tsconfig.${name}.json`], app);
+      }
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

@@ -2,7 +2,9 @@
 // (no compilerOptions, so Deno's defaults; an import map to this checkout's entry points and the npm
 // packages they import) runs `deno check` on a file that uses both entry points and every namespace,
 // then `deno test` (no permissions) on a test that trains a LoRA layer through jit, maps with vmap
-// and round-trips safetensors bytes.
+// and round-trips safetensors bytes; and `deno check` again with the libs of a Deno project that
+// builds for the browser (`["ESNext", "DOM"]`: no `Deno` namespace), which type-checks Tangent's
+// own sources under them.
 import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -121,7 +123,15 @@ Deno.test("a consumer project with its own deno.json type-checks @tangent/tangen
     await writeFile(join(dir, "deno.json"), JSON.stringify({ imports }, null, 2));
     await writeFile(join(dir, "main.ts"), CONSUMER);
     await writeFile(join(dir, "main_test.ts"), CONSUMER_TEST);
-    for (const args of [["check", "--quiet", "main.ts", "main_test.ts"], ["test", "--quiet", "main_test.ts"]]) {
+    const browser = { imports, compilerOptions: { lib: ["ESNext", "DOM"] } };
+    await writeFile(join(dir, "deno.browser.json"), JSON.stringify(browser, null, 2));
+    for (
+      const args of [
+        ["check", "--quiet", "main.ts", "main_test.ts"],
+        ["test", "--quiet", "main_test.ts"],
+        ["check", "--quiet", "--config", "deno.browser.json", "main.ts"],
+      ]
+    ) {
       const out = await new Deno.Command(Deno.execPath(), {
         args,
         cwd: dir,
