@@ -67,3 +67,38 @@ Deno.test("arange: the options may follow the last number given, as jnp.arange(n
     (e) => e instanceof T.DomainError && /arange: the options come last/.test(e.message),
   );
 });
+
+Deno.test("sigmoid: full relative precision for negative x (the tanh form gave sigmoid(-17) = 2.98e-8, sigmoid(-19) = 0)", () => {
+  // jax.nn.sigmoid(jnp.float32([-30, -18.75, -17, -10, 0, 5])) and in float64
+  const x = [-30, -18.75, -17, -10, 0, 5];
+  const want = [
+    9.357622968839299e-14,
+    7.194132978569834e-9,
+    4.1399375473943306e-8,
+    4.5397868702434395e-5,
+    0.5,
+    0.9933071490757152,
+  ];
+  const s32 = T.sigmoid(T.tensor(x)).dataSync(), s64 = T.sigmoid(f64(x)).dataSync();
+  for (let i = 0; i < x.length; i++) {
+    assert.ok(
+      Math.abs(s32[i] - want[i]) <= 2 ** -23 * want[i],
+      `float32 sigmoid(${x[i]}) = ${s32[i]}, want ${want[i]}`,
+    );
+    assert.ok(Math.abs(s64[i] - want[i]) <= 4e-16 * want[i], `float64 sigmoid(${x[i]}) = ${s64[i]}, want ${want[i]}`);
+  }
+  assert.ok(T.sigmoid(f64(-700)).item() > 0, "float64 sigmoid(-700) is 9.86e-305, not 0");
+  // limits, NaN and finite gradients everywhere (jax: grad at ±inf and ±800 is 0, at 0 it is 1/4)
+  assert.deepEqual(Array.from(T.sigmoid(f64([-Infinity, Infinity, NaN])).dataSync()), [0, 1, NaN]);
+  const g = T.vmap(T.grad((t: Tensor) => T.sigmoid(t)))(f64([-Infinity, -800, 0, 800, Infinity]));
+  assert.deepEqual(Array.from(g.dataSync()), [0, 0, 0.25, 0, 0]);
+  const g2 = T.vmap(T.grad(T.grad((t: Tensor) => T.sigmoid(t))))(f64([0, 1]));
+  assert.ok(g2.dataSync()[0] === 0 && Math.abs(g2.dataSync()[1] + 0.09085774767294841) < 1e-16);
+  // dtypes as before: float32 for numbers and ints, a float input's own
+  assert.equal(T.sigmoid(3).dtype, "float32");
+  assert.equal(T.sigmoid(T.tensor([1], { dtype: "int32" })).dtype, "float32");
+  // jit replays the same bits
+  const j = T.jit((t: Tensor) => T.sigmoid(t)), xs = T.tensor([-18.72, -3, 0, 2, 30]);
+  j(xs);
+  assert.deepEqual(j(xs).dataSync(), T.sigmoid(xs).dataSync());
+});

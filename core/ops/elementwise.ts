@@ -224,9 +224,23 @@ export function square(x: TensorLike): Tensor {
 export function reciprocal(x: TensorLike): Tensor {
   return div(1, x);
 }
-/** `1 / (1 + e^{−x})`, computed as `(1 + tanh(x/2)) / 2` so it never overflows. */
+/**
+ * `1 / (1 + e^{−x})` (`jax.nn.sigmoid`), to full relative precision on both sides: with
+ * `e = e^{−|x|}` (never overflows), `1 / (1 + e)` for x ≥ 0 and `e / (1 + e)` below, so
+ * `sigmoid(-20)` in float32 is 2.06e-9, not 0, and the gradient is finite at ±∞ (0 there).
+ * @example
+ * ```ts
+ * import { sigmoid, tensor } from "@tangent/tangent";
+ * sigmoid(tensor([0, -20, Infinity])); // [0.5, 2.0611537e-9, 1]
+ * ```
+ */
 export function sigmoid(x: TensorLike): Tensor {
-  return mul(add(tanh(mul(x, 0.5)), 1), 0.5);
+  checkOperand("sigmoid", x);
+  const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : isFloat(x.dtype) ? x : astype(x, "float32");
+  // (1 + tanh(x/2)) / 2, the former form, cancels for x < 0: sigmoid(-17) was 2.98e-8 (4.14e-8), sigmoid(-19) 0
+  const pos = greaterEqual(t, 0);
+  const e = exp(where(pos, neg(t), t));
+  return div(where(pos, 1, e), add(e, 1));
 }
 /** `max(x, 0)`; NaN stays NaN (as in NumPy, PyTorch and JAX), the gradient at 0 is 0. */
 export function relu(x: TensorLike): Tensor {
