@@ -1,10 +1,34 @@
 /**
  * What a PEFT researcher needs to train a method of their own (the PEFT-user audit): parameter
- * groups (`optim.partition`: Riemannian Adam on the manifold factor, AdamW on the rest, under jit).
+ * groups (`optim.partition`: Riemannian Adam on the manifold factor, AdamW on the rest, under jit),
+ * and the worked example of a method of one's own (examples/scaled_rotation.ts) through the law kit
+ * and a model round trip.
  */
 import assert from "node:assert/strict";
-import { DomainError, jit, jitInfo, key, normal, ShapeError, type Tensor, tensor, treeMap, zeros } from "../mod.ts";
+import {
+  DomainError,
+  jit,
+  jitInfo,
+  key,
+  loadModel,
+  loadPeftAdapter,
+  normal,
+  savePeftAdapter,
+  ShapeError,
+  type Tensor,
+  tensor,
+  treeMap,
+  zeros,
+} from "../mod.ts";
 import { manifoldOf, type Point, type Stiefel, stiefel } from "../manifolds/mod.ts";
+import { checkAdapterLaws } from "../testing.ts";
+import {
+  readScaledRotation,
+  scaledRotation,
+  scaledRotationOptimizer,
+  type ScaledRotationParams,
+  trainScaledRotation,
+} from "../examples/scaled_rotation.ts";
 import { adamw, chain, clipByGlobalNorm, partition, riemannianAdam, sgd } from "../optim/mod.ts";
 
 const f64 = { dtype: "float64" } as const;
@@ -85,4 +109,47 @@ Deno.test("partition: a label naming no optimizer, a missing entry and a bad opt
   const unused = partition({ x: adamw({ lr: 1 }), y: adamw({ lr: 1 }) }, "x");
   const r = unused.update({ w: tensor([1]) }, unused.init({ w: tensor([0]) }), { w: tensor([0]) });
   assert.ok(Math.abs(r.params.w.item() + 1) < 1e-6);
+});
+
+Deno.test("examples/scaled_rotation.ts: the adapter passes the law kit (float64, float32, after Riemannian Adam); a wrong unmerge fails it", async () => {
+  await checkAdapterLaws(scaledRotation(3), { numRuns: 3 });
+  await checkAdapterLaws(scaledRotation(3), { numRuns: 2, dtype: "float32" });
+  await checkAdapterLaws(scaledRotation(3), { numRuns: 2, optimizer: scaledRotationOptimizer(0.1) });
+  // H⁻¹ is not I − U diag(d) Uᵀ: the law says so with the seed that replays it
+  const good = scaledRotation(3);
+  const bad: typeof good = { ...good, unmerge: (p, _f, m) => m.sub(m.matmul(p.U.mul(p.d).matmul(p.U.mT))) };
+  const e = await checkAdapterLaws(bad, { seed: 3 }).then(() => undefined, (e: Error) => e);
+  assert.ok(e instanceof DomainError);
+  assert.match(e.message, /^scaled_rotation: law "unmerge ∘ merge" fails: .*replay: \{ seed: 3 \}/s);
+});
+
+Deno.test("examples/scaled_rotation.ts: trained on the tiny Llama under jit, saved, read back, merged: the same logits", async () => {
+  const model = await loadModel(new URL("../../shared/fixtures/models/tiny_llama", import.meta.url).pathname);
+  const tokens = [[1, 5, 9, 3, 7, 2, 4, 11], [3, 8, 1, 12, 5, 9, 2, 7]];
+  const { peft, params, losses } = trainScaledRotation(model, {
+    target: "q_proj,v_proj",
+    r: 2,
+    steps: 4,
+    lr: 0.05,
+    tokens,
+  });
+  assert.ok(losses[1] < losses[0], `loss ${losses[0]} → ${losses[1]}`);
+  for (const p of Object.values(params)) {
+    assert.ok(stiefel(32, 2).constraintViolation(p.U).item() < 1e-5); // Riemannian Adam kept U on St(32, 2)
+    assert.ok(p.d.abs().max().item() > 0); // AdamW moved d
+  }
+  const dir = await Deno.makeTempDir({ prefix: "audit_peft_" });
+  try {
+    const saved = await savePeftAdapter(dir, peft, params);
+    assert.equal(saved.config.peft_type, "SCALED_ROTATION");
+    const back = await loadPeftAdapter(model, dir, { adapters: { SCALED_ROTATION: readScaledRotation } });
+    const x = tensor(tokens, { dtype: "int32" });
+    const want = peft.apply(params, x);
+    same(back.apply(back.params, x), want);
+    assert.ok(manifoldOf((back.params as Record<string, ScaledRotationParams>)[peft.paths[0]].U));
+    const merged = model.apply(peft.merge(params), x);
+    assert.ok(merged.sub(want).abs().max().item() < 1e-5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
