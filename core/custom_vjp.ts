@@ -4,7 +4,7 @@
  * composed functions in `core/` (linear algebra's polar factor) need nothing from `autodiff/`.
  * @module
  */
-import { DomainError, fmtShape } from "./errors.ts";
+import { DomainError, fmtShape, ShapeError } from "./errors.ts";
 import {
   activeTraces,
   definePrimitive,
@@ -15,7 +15,7 @@ import {
   withInterpreter,
   withoutTracing,
 } from "./primitive.ts";
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 
 /**
  * What encloses this point, as a snapshot: the grads' traces and the running vmaps' levels; `outside`
@@ -132,6 +132,14 @@ export function customVjpChecked(
     const y = level > 0 && liveVmapLevels.has(level) && customVjpBatching.rule
       ? customVjpBatching.rule(level, xs, run, bwd, name)
       : withoutTracing(() => run(...xs));
+    if (!(y instanceof Tensor)) {
+      const r: unknown = y; // the function is typed to return a tensor; JavaScript lets it return anything
+      const got = r === null ? "null" : Array.isArray(r) ? `an array of ${r.length}` : typeof r;
+      throw new ShapeError(
+        `${name}: the function must return one tensor, got ${got}; the rule is written for one output ` +
+          `(unlike jax.custom_vjp's pytrees): stack or concat the outputs into one tensor, or give each its own customVjp`,
+      );
+    }
     const out = y._alias();
     record(prim, xs, [out], null);
     return out;

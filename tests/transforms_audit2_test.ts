@@ -102,3 +102,27 @@ Deno.test("sigmoid: full relative precision for negative x (the tanh form gave s
   j(xs);
   assert.deepEqual(j(xs).dataSync(), T.sigmoid(xs).dataSync());
 });
+
+Deno.test("customVjp: a function returning a pytree is customVjp's ShapeError (was TypeError: y._alias is not a function)", () => {
+  const pair = T.customVjp((a: Tensor) => ({ y: a }) as unknown as Tensor, (ct) => [ct]);
+  assert.throws(
+    () => pair(f64([1, 2])),
+    (e) => e instanceof T.ShapeError && /^customVjp: the function must return one tensor, got object/.test(e.message),
+  );
+  const list = T.customVjp((a: Tensor) => [a, a] as unknown as Tensor, (ct) => [ct]);
+  assert.throws(
+    () => T.grad((x: Tensor) => T.sum(list(x)))(f64([1])),
+    (e) => e instanceof T.ShapeError && /an array of 2/.test(e.message),
+  );
+  // under vmap too (the batched rule runs the function on the batch)
+  assert.throws(
+    () => T.vmap(pair)(f64([1, 2])),
+    (e) => e instanceof T.ShapeError && /customVjp: the function must return one tensor/.test(e.message),
+  );
+  // one tensor still works: JAX's clip_gradient
+  const clipGrad = T.customVjp((a: Tensor) => a, (ct) => [T.clip(ct, -0.5, 0.5)]);
+  assert.deepEqual(
+    Array.from(T.grad((x: Tensor) => T.sum(T.mul(clipGrad(x), f64([3, -0.2]))))(f64([1, 2])).dataSync()),
+    [0.5, -0.2],
+  );
+});
