@@ -45,6 +45,12 @@ interface Reference {
   tensors: Record<string, { shape: number[]; data: number[] }>;
   logits: number[];
   merged_minus_adapted_max_abs: number;
+  pissa: {
+    adapter_config: Record<string, unknown>;
+    tensors: Record<string, { shape: number[]; data: number[] }>;
+    logits: number[];
+    init_minus_base_max_abs: number;
+  };
 }
 const REF: Reference = JSON.parse(
   await Deno.readTextFile(new URL("./data/models_tied_head.json", import.meta.url)),
@@ -52,15 +58,19 @@ const REF: Reference = JSON.parse(
 const HEAD_BASE = "base_model.model.lm_head.base_layer.weight";
 
 /** The folder PEFT 0.21 saved (the head's base weight, wte's values, taken from the model when `withBase`). */
-async function peftFolder(model: CausalLM, withBase: boolean): Promise<string> {
+async function peftFolder(
+  model: CausalLM,
+  withBase: boolean,
+  ref: Pick<Reference, "tensors" | "adapter_config"> = REF,
+) {
   const dir = await Deno.makeTempDir({ dir: "/tmp" });
   const tensors: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(REF.tensors)) {
+  for (const [k, t] of Object.entries(ref.tensors)) {
     tensors[k] = tensor(Float64Array.from(t.data), { shape: t.shape, dtype: "float64" });
   }
   if (withBase) tensors[HEAD_BASE] = linearModuleAt(model, "lm_head").weight;
   await safetensors.write(`${dir}/adapter_model.safetensors`, tensors, { format: "pt" });
-  await Deno.writeTextFile(`${dir}/adapter_config.json`, JSON.stringify(REF.adapter_config));
+  await Deno.writeTextFile(`${dir}/adapter_config.json`, JSON.stringify(ref.adapter_config));
   return dir;
 }
 
@@ -92,6 +102,27 @@ Deno.test("loadPeftAdapter: PEFT's LoRA on c_attn and GPT-2's tied lm_head gives
   }
 });
 
+Deno.test("loadPeftAdapter: PEFT's PiSSA on a tied lm_head makes the lookup read the residual too, as PEFT does", async () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const model = await loadModel(`${F}/tiny_gpt2`, { dtype });
+    const dir = await peftFolder(model, false, REF.pissa);
+    try {
+      const peft = await loadPeftAdapter(model, dir);
+      // PEFT's init wrote W − s·B₀A₀ into the shared parameter: the embedding is the head's residual
+      const residual = peft.layers.lm_head.frozen.weight;
+      assert.equal(linearModuleAt(peft.base, "lm_head").weight, residual);
+      assert.ok(relErr(residual, linearModuleAt(model, "lm_head").weight) > 1e-3);
+      const got = peft.apply(peft.params, ids());
+      const e = relErr(got, tensor(Float64Array.from(REF.pissa.logits), { shape: got.shape, dtype }));
+      // 1.5e-5 in both dtypes: PEFT's residual comes from a float32 SVD (a lookup left at W would be 8e-2 off)
+      assert.ok(e < 1e-4, `${dtype}: relative error ${e} from PEFT's logits`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  assert.ok(REF.pissa.init_minus_base_max_abs > 0.1, "in PEFT, the PiSSA model at init is not the base");
+});
+
 Deno.test("savePeftAdapter: a LoRA on a tied lm_head is written under PEFT's names and reads back", async () => {
   const model = await loadModel(`${F}/tiny_gpt2`, { dtype: "float64" });
   const from = await peftFolder(model, true);
@@ -112,6 +143,14 @@ Deno.test("savePeftAdapter: a LoRA on a tied lm_head is written under PEFT's nam
     const head = adaptModel(model, { target: "lm_head", adapter: adapters.lora({ r: 2 }) });
     const only = await savePeftAdapter(dir, head);
     assert.deepEqual([only.config.target_modules, only.config.fan_in_fan_out], [["lm_head"], false]);
+    assert.deepEqual(only.notes, []);
+    // PiSSA's residual is the head's own here, the embedding's in PEFT: said on export
+    const [pissa] = studyMethods(2).filter((m) => m.name === "pissa");
+    const residual = adaptModel(model, { target: "lm_head", adapter: pissa.adapter!({ inF: 32, outF: 64 }) });
+    const said = await savePeftAdapter(dir, residual);
+    assert.ok(
+      said.notes.some((n) => /lm_head is tied to the token embedding.*PEFT makes that weight the embedding's/.test(n)),
+    );
   } finally {
     await Deno.remove(from, { recursive: true });
     await Deno.remove(dir, { recursive: true });
