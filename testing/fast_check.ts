@@ -6,7 +6,9 @@
  * `fc.property`/`fc.assert` as any arbitrary does. They carry `@internal` only for `deno doc --lint`,
  * which otherwise asks for every type that fast-check's declarations mention (`Random`, `Stream`,
  * `Value`, …) to be exported from this package (denoland/deno#27364: types from another package
- * count as private); the types themselves are public and documented here.
+ * count as private). The types are exported from `@tangent/tangent/testing` all the same; the
+ * generated HTML names them in the signatures but gives them no page of their own (it leaves out
+ * `@internal` symbols), as it gave fast-check's types none before.
  * @module
  */
 import type fc from "fast-check";
