@@ -180,8 +180,21 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
 /**
  * Vector or Frobenius norm over the given axes (all by default): `ord` 2 / "fro" is
  * `sqrt(Σ x²)`, 1 is `Σ |x|`, Infinity is `max |x|`, any other p is `(Σ |x|ᵖ)^{1/p}`. The
- * gradient at x = 0 is 0 (a subgradient), not NaN. For a matrix's spectral norm use
- * `linalg.matrixNorm(x, 2)`.
+ * gradient at x = 0 is 0 (a subgradient), not NaN.
+ *
+ * Always entrywise, whatever the rank: unlike `jnp.linalg.norm` / `np.linalg.norm`, which take a
+ * 2-D input (or two axes) with `ord` 1, 2 or ∞ as a matrix norm (the largest column sum, the largest
+ * singular value, the largest row sum), `norm(m, { ord: 2 })` of a matrix is its Frobenius norm and
+ * `{ ord: 1 }` sums every |mᵢⱼ|. For the matrix norms use `linalg.matrixNorm(m, ord)`.
+ * @example
+ * ```ts
+ * import { norm, tensor } from "@tangent/tangent";
+ * import { matrixNorm } from "@tangent/tangent/linalg";
+ * const m = tensor([[1, -2, 3], [4, 5, -6]]);
+ * norm(m, { ord: 1 }); // 21 = Σ |mᵢⱼ| (jnp.linalg.norm(m, 1) is 9)
+ * matrixNorm(m, 1); // 9, the largest column sum, as jnp.linalg.norm(m, 1)
+ * norm(m, { axis: 1 }); // [√14, √77], one vector norm per row
+ * ```
  */
 export function norm(x: Tensor, opts: ReduceOptions & { ord?: number | "fro" } = {}): Tensor {
   checkTensor("norm", x);
