@@ -39,7 +39,9 @@ export interface AdaptedModel<P = unknown> extends CausalLM<Record<string, P>> {
   readonly layers: Readonly<Record<string, AdaptedLayer<P>>>;
   /**
    * The base parameters with each adapted weight replaced by its merged weight (and its bias by the one the
-   * adapter runs with, where that differs: a bias PEFT trained under `bias = "lora_only"`).
+   * adapter runs with, where that differs: a bias PEFT trained under `bias = "lora_only"`). An adapted `lm_head`
+   * that is the token embedding (tied) is a `FormatError` naming the fix (untie it): its merged weight would
+   * change the token lookup too, which is what PEFT's `merge_and_unload` does, giving another model.
    */
   merge(params: Record<string, P>): ModelParams;
   /** Sum of the adapters' regularisers (0 where a method has none). */

@@ -30,13 +30,10 @@ import {
 } from "./adapted.ts";
 import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
+import { compatibilityNotes, CONV1D_TYPES, PEFT_TYPES } from "./peft_notes.ts";
 import * as safetensors from "./safetensors.ts";
 
 const PREFIX = "base_model.model.";
-/** The types PEFT 0.21 has; others are Tangent's own (SORSA, POLAR, LOKH, HRA_FOLDED). */
-const PEFT_TYPES = new Set(["LORA", "HRA", "OFT", "BOFT", "LOHA", "LOKR", "VERA"]);
-/** PEFT types whose layers PEFT 0.21 can put on GPT-2's Conv1D modules. */
-const CONV1D_TYPES = new Set(["LORA", "VERA"]);
 
 /** Does PEFT's `target_modules` (a list of names, or a regex string matched in full) select `path`? */
 function peftTargets(config: PeftConfig): (path: string) => boolean {
@@ -192,7 +189,10 @@ function checkedState(type: string, module: string, s: PeftLayerState): PeftLaye
  * and the fix (load the merged model). A `<module>.base_layer.weight` or `.bias` saved beside the
  * adapter (PEFT's `save_embedding_layers` on an output layer; `bias = "lora_only"`) replaces the
  * model's for that module, as PEFT loads it (`savePeftAdapter` writes such a bias back). The
- * tensors take the model's dtype and backend.
+ * tensors take the model's dtype and backend. An `lm_head` tied to the token embedding (GPT-2's) is a module
+ * too, as in PEFT: its base weight is the embedding, and what PEFT puts into that shared parameter (a saved
+ * `lm_head.base_layer.weight`, PiSSA's or OLoRA's residual) becomes the embedding of the returned model's
+ * `base` as well, so the token lookup reads what it reads in PEFT.
  *
  * A `peft_type` of your own (an adapter whose `peftConfig` is `tangentPeftConfig("MY_TYPE", …)`) is
  * read by a reader you pass for it, `opts.adapters.MY_TYPE`, called for each adapted module with
@@ -320,7 +320,7 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
     const conv1d = model.config.architecture === "gpt2" && path !== "lm_head";
     const m = baseLayer(before, mine, `${PREFIX}${path}.base_layer.`, conv1d && config.fan_in_fan_out === true);
     // a base weight PEFT saved beside a PiSSA / OLoRA adapter is already the residual it trained on
-    const baseIsResidual = m.weight !== before.weight || undefined;
+    const baseIsResidual = m.weight !== before.weight;
     // the loaded model already holds GPT-2's Conv1D weights as out × in
     const built = own
       ? checkedState(
@@ -333,7 +333,7 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
         base: m,
         tensors: mine,
         module: path,
-        ...(baseIsResidual && { baseIsResidual }),
+        baseIsResidual,
       });
     layers[path] = { adapter: built.adapter, frozen: built.frozen as Frozen };
     params[path] = built.params;
@@ -510,64 +510,7 @@ export async function savePeftAdapter<P>(
         }; tensor_names: "tangent" in the config)`,
     );
   }
-  if (ownType) {
-    notes.push(
-      `${type} is a type of your own, not PEFT 0.21's: Tangent's loadPeftAdapter reads it back with your reader, ` +
-        `loadPeftAdapter(model, dir, { adapters: { ${type}: ({ config, base, tensors }) => ({ adapter, params, ` +
-        `frozen }) } }), which gets each module's tensors by their names without ${PREFIX}<module>.`,
-    );
-    const lost = paths.filter((p) =>
-      !adapted.layers[p].adapter.frozenToPeft &&
-      adapted.layers[p].frozen.weight !== linearModuleAt(adapted.base, p).weight
-    );
-    if (lost.length) {
-      notes.push(
-        `the frozen weight of ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ""} is not the base's ` +
-          `(changed at init?) and its adapter has no frozenToPeft(), so this folder does not hold it: give the adapter ` +
-          `a frozenToPeft that returns what rebuilds it`,
-      );
-    }
-  } else if (!PEFT_TYPES.has(type)) {
-    notes.push(`${type} is not a PEFT 0.21 type: PEFT cannot load this folder; Tangent's loadPeftAdapter does`);
-  } else if (conv1d && !CONV1D_TYPES.has(type)) {
-    notes.push(
-      `PEFT 0.21 has no ${type} layer for GPT-2's Conv1D modules (only nn.Linear): PeftModel.from_pretrained ` +
-        `refuses this folder on a GPT-2; Tangent's loadPeftAdapter loads it`,
-    );
-  }
-  if (conv1d && type === "LORA" && first.init_lora_weights === "olora") {
-    notes.push(
-      `PEFT 0.21's OLoRA init ignores fan_in_fan_out: on GPT-2's Conv1D modules it factors the stored in × out weight, ` +
-        `so its lora_A / lora_B come out [r, out] / [in, r] and PeftModel.from_pretrained refuses this folder (size ` +
-        `mismatch); Tangent's loadPeftAdapter loads it, or train with init "kaiming", "gaussian" or "pissa" for PEFT`,
-    );
-  }
-  if (type === "BOFT" && Number(first.boft_n_butterfly_factor ?? 1) > 1) {
-    notes.push(
-      `PEFT 0.21 builds BOFT with ${first.boft_n_butterfly_factor} butterfly factors only where its CUDA extension ` +
-        `compiles; elsewhere it falls back to one factor and PeftModel.from_pretrained refuses this folder (size mismatch)`,
-    );
-  }
-  const w = linearModuleAt(adapted.base, paths[0]).weight;
-  if (
-    typeof first.init_lora_weights === "string" && /^(pissa|olora)/.test(first.init_lora_weights) &&
-    w.dtype === "float64"
-  ) {
-    notes.push(
-      `PEFT rebuilds ${first.init_lora_weights} residuals only in float32/float16/bfloat16: load the base model in ` +
-        `float32 on the PEFT side`,
-    );
-  }
-  const head = adapted.layers.lm_head;
-  const tied = head && adapted.config.tieWordEmbeddings && !adapted.base.linearPaths.includes("lm_head");
-  if (tied && PEFT_TYPES.has(type) && head.frozen.weight !== linearModuleAt(adapted.base, "lm_head").weight) {
-    notes.push(
-      `lm_head is tied to the token embedding and its ${head.adapter.kind} adapter runs on a base weight of its own ` +
-        `(${first.init_lora_weights ?? "changed at init"}); PEFT makes that weight the embedding's too (one shared ` +
-        `parameter), so PeftModel.from_pretrained, and loadPeftAdapter which follows it, load another model than ` +
-        `this one: on a tied head train with an init that keeps the base (LoRA's default), or untie the head`,
-    );
-  }
+  notes.push(...compatibilityNotes(adapted, type, first, ownType, conv1d));
   const tensors: Record<string, Tensor> = {};
   for (const path of paths) {
     const l = adapted.layers[path];
@@ -597,6 +540,7 @@ export async function savePeftAdapter<P>(
   if (biases) config.bias = "lora_only";
   // the weights' dtype, but float32 on a float16 base: its adapters trained in float32 (PEFT keeps them
   // so too, autocast_adapter_dtype), and half would round them away from the trained model
+  const w = linearModuleAt(adapted.base, paths[0]).weight;
   const out = w.dtype === "float16" ? "float32" : w.dtype;
   for (const [k, t] of Object.entries(tensors)) if (t.dtype !== out) tensors[k] = astype(t, out);
   await safetensors.write(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
