@@ -6,6 +6,8 @@
  * nothing sits at an identity start):
  * - `trainableCount(p)` is the number of scalars in p, every parameter has the base weight's dtype,
  *   and `regularizer(p)` is a finite scalar
+ * - `toPeft(p)` (where it exists) changes with every parameter (a parameter it leaves out would not
+ *   be saved), under the prefix it is given, and `peftConfig()` has a `peft_type`
  * - at `init` the adapted layer equals the base layer, where `adapter.identityAtInit` promises it
  * - `apply(p, f, x) = x · merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`[1, batch, in]`
  *   gives `[1, batch, out]`)
@@ -289,6 +291,51 @@ export function adapterLaws(adapter: AnyAdapter, opts: AdapterLawOptions = {}): 
     },
   );
 
+  law("toPeft saves every parameter, under the prefix; peftConfig has a peft_type", async (s) => {
+    // savePeftAdapter writes what toPeft returns: a parameter it leaves out is lost on saving
+    if (adapter.toPeft) {
+      const leaves = treeLeaves(s.params), keys = leafKeys(s.params);
+      const saved = Object.values(adapter.toPeft(s.params));
+      const keysOf = split(makeKey(leaves.length), Math.max(2, leaves.length));
+      for (let i = 0; i < leaves.length; i++) {
+        // moving leaf i alone must move what is saved (whatever layout toPeft gives it)
+        const moved = leaves.map((l, j) => (j === i ? add(l, normal(keysOf[i], l.shape, { dtype: l.dtype })) : l));
+        const after = Object.values(adapter.toPeft(treeUnflatten(s.params, moved)));
+        let changed = after.length !== saved.length;
+        for (let j = 0; !changed && j < after.length; j++) {
+          changed = after[j].size !== saved[j].size ||
+            Number((await max(abs(sub(after[j], saved[j]))).data())[0]) > 0;
+        }
+        if (!changed) {
+          const name = leafName(keys, keys[i], i);
+          fail(
+            adapter,
+            "toPeft",
+            `toPeft(p) does not change when parameter ${name} [${leaves[i].shape.join(", ")}] does (it gives ${
+              Object.entries(adapter.toPeft(s.params)).map(([k, t]) => `${k} [${t.shape.join(", ")}]`).join(", ")
+            }); savePeftAdapter writes only what toPeft returns, so ${name} would not be saved: name every ` +
+              `parameter, or leave toPeft out (the params are then saved under their pytree paths)`,
+          );
+        }
+      }
+      const off = Object.keys(adapter.toPeft(s.params, { prefix: "m" })).filter((k) => !k.startsWith("m."));
+      if (off.length) {
+        fail(adapter, "toPeft", `toPeft(p, { prefix: "m" }) gives names not under "m.": ${off.join(", ")}`);
+      }
+    }
+    if (adapter.peftConfig) {
+      const c = adapter.peftConfig() as { peft_type?: unknown } | undefined;
+      if (typeof c?.peft_type !== "string" || c.peft_type === "") {
+        fail(
+          adapter,
+          "peftConfig",
+          `peftConfig() gives peft_type ${JSON.stringify(c?.peft_type)}; return one, ` +
+            `tangentPeftConfig("MY_TYPE", { ...options }) for a method of your own`,
+        );
+      }
+    }
+  });
+
   law("at init the adapted layer equals the base layer (where promised)", async (s) => {
     if (!adapter.identityAtInit) return;
     await expectClose(
@@ -448,6 +495,9 @@ function leafKeys(params: unknown): string[] {
  * the laws are:
  * - `trainableCount(p)` counts the scalars of `p`, each parameter has the base weight's dtype
  *   (and so has `apply`'s output), and `regularizer(p)` is a finite scalar;
+ * - where they exist, `toPeft(p)` changes with every parameter (it is what `savePeftAdapter` writes:
+ *   a parameter it leaves out is not saved) and puts its names under the `prefix` it is given, and
+ *   `peftConfig()` has a `peft_type`;
  * - at `init` the layer equals the base where `identityAtInit` is true;
  * - `apply(p, f, x) = x·merge(p, f)ᵀ + bias`, and `apply` keeps leading batch axes (`x` as `[1, batch, in]`
  *   gives `[1, batch, out]`);

@@ -162,6 +162,22 @@ Deno.test("the kit says why a parameter inside frozenLinear's weight gets no gra
   assert.match(msg, /A, B get no gradient at all: .*inside frozenLinear's weight .*frozenLinear\(x, W, b\)\.add/);
 });
 
+Deno.test("the kit catches a toPeft that leaves a parameter out (savePeftAdapter would not save it)", async () => {
+  // before: every law passed, savePeftAdapter wrote A alone, and a reader got tensors.B undefined
+  const ad = stiefelLora(2, { toPeft: (p, o) => ({ [`${o?.prefix ? `${o.prefix}.` : ""}lora_A.weight`]: p.A.mT }) });
+  assert.match(
+    await lawError(ad),
+    /law "toPeft" fails: toPeft\(p\) does not change when parameter B \[6, 2\] does \(it gives lora_A\.weight \[2, 8\]\); .*so B would not be saved/,
+  );
+  const unprefixed = stiefelLora(2, { toPeft: (p) => ({ "lora_A.weight": p.A.mT, "lora_B.weight": p.B }) });
+  assert.match(
+    await lawError(unprefixed),
+    /toPeft\(p, \{ prefix: "m" \}\) gives names not under "m\.": lora_A\.weight/,
+  );
+  const noType = stiefelLora(2, { peftConfig: () => ({ r: 2 }) as never });
+  assert.match(await lawError(noType), /law "peftConfig" fails: peftConfig\(\) gives peft_type undefined/);
+});
+
 Deno.test("the kit catches manifold parameters stepped off their manifold by a Euclidean optimizer", async () => {
   await silently(async () => {
     assert.match(
