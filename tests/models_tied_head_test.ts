@@ -303,3 +303,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WebGPU: every adapter on GPT-2's tied lm_head is that adapter on its untied copy, values and gradients",
+  ignore: !(await webgpuAvailable()),
+  async fn() {
+    await useBackend("webgpu");
+    try {
+      const config = parseConfig({
+        model_type: "gpt2",
+        vocab_size: 24,
+        n_embd: 16,
+        n_layer: 1,
+        n_head: 2,
+        n_positions: 8,
+      });
+      const tied = createModel(config, initModel(config, key(1)));
+      assert.equal(linearModuleAt(tied, "lm_head").weight.backend.name, "webgpu");
+      const open = untie(tied);
+      const x = tensor([[1, 5, 9, 23, 0, 7]], { dtype: "int32" });
+      for (const m of studyMethods(2).filter((m) => m.adapter)) {
+        const adapter = m.adapter!({ inF: 16, outF: 48 });
+        const a = adaptModel(tied, { target: "c_attn,lm_head", adapter, key: key(3) });
+        const b = adaptModel(open, { target: "c_attn,lm_head", adapter, key: key(3) });
+        const p = perturbed32(a.params);
+        const loss = (mm: CausalLM<typeof p>) => (q: typeof p) => mean(square(mm.apply(q, x)));
+        const [la, ga] = valueAndGrad(loss(a))(p);
+        const [lb, gb] = valueAndGrad(loss(b))(p);
+        const host = async (t: Tensor) => Float64Array.from(await t.data());
+        const close = async (u: Tensor, v: Tensor, what: string) => {
+          const [hu, hv] = [await host(u), await host(v)];
+          const s = Math.max(...hv.map(Math.abs)) || 1;
+          assert.ok(hu.every((e, i) => Math.abs(e - hv[i]) <= 1e-5 * s), `${m.name}: ${what}`);
+        };
+        await close(la, lb, "loss");
+        const head = treeLeaves((ga as Record<string, unknown>).lm_head) as Tensor[];
+        const other = treeLeaves((gb as Record<string, unknown>).lm_head) as Tensor[];
+        for (const [i, g] of head.entries()) await close(g, other[i], `head gradient ${i}`);
+        assert.ok(
+          (await Promise.all(head.map(host))).some((h) => h.some((v) => v !== 0)),
+          `${m.name}: no head gradient`,
+        );
+      }
+    } finally {
+      await useBackend("cpu");
+    }
+  },
+});
