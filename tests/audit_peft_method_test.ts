@@ -29,6 +29,11 @@ import {
   type ScaledRotationParams,
   trainScaledRotation,
 } from "../examples/scaled_rotation.ts";
+import { type Method, selectMethods } from "../study/methods.ts";
+import { runStudy } from "../study/run.ts";
+import { studyTable } from "../study/report.ts";
+import { transductionTask } from "../study/tasks.ts";
+import { tinyModel } from "./study_helpers.ts";
 import { adamw, chain, clipByGlobalNorm, partition, riemannianAdam, sgd } from "../optim/mod.ts";
 
 const f64 = { dtype: "float64" } as const;
@@ -152,4 +157,31 @@ Deno.test("examples/scaled_rotation.ts: trained on the tiny Llama under jit, sav
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("study: a method of one's own (study/README.md) trains beside built-ins and gets its row", async () => {
+  const mine: Method = {
+    name: "srot",
+    family: "orthogonal",
+    label: "scaled rotation r=2",
+    adapter: () => scaledRotation(2),
+    optimizer: (lr) => scaledRotationOptimizer(lr),
+    lr: 3e-2,
+  };
+  const task = transductionTask({ rule: "reverse-permute", length: 3 });
+  const result = await runStudy({
+    model: tinyModel(),
+    task,
+    methods: [...selectMethods("lora", 2), mine],
+    target: "c_attn",
+    steps: 4,
+    batch: 8,
+    heldOut: 16,
+    keyByName: true,
+  });
+  const row = result.methods.find((m) => m.name === "srot")!;
+  assert.equal(row.trainable, 2 * 16 + 2);
+  assert.ok(row.losses.length === 4 && row.losses.every(Number.isFinite) && Number.isFinite(row.heldOutLoss));
+  assert.ok(row.orthogonalityError < 1e-5); // U kept on St(16, 2)
+  assert.match(studyTable(result, task.exact), /^srot +34 /m);
 });
