@@ -126,3 +126,17 @@ Deno.test("customVjp: a function returning a pytree is customVjp's ShapeError (w
     [0.5, -0.2],
   );
 });
+
+Deno.test("dot: operands that do not broadcast are dot's ShapeError pointing to matmul (was mul's, for jnp.dot(x, w) ported as dot)", () => {
+  // jnp.dot(x, w) of a [2, 3] batch and [3, 4] weights is a matrix product; Tangent's dot is Σ over the last axes
+  assert.throws(
+    () => T.dot(T.ones([2, 3]), T.ones([3, 4])),
+    (e) => e instanceof T.ShapeError && /^dot: \[2, 3\] · \[3, 4\].*use matmul\(a, b\)/.test(e.message),
+  );
+  assert.throws(() => T.dot(T.ones([3]), T.ones([3, 4])), (e) => e instanceof T.ShapeError && /^dot:/.test(e.message));
+  // what dot computes is unchanged: vectors, matrix·vector (both as jnp.dot), and row-wise products
+  assert.equal(T.dot(f64([1, 2]), f64([3, 4])).item(), 11);
+  assert.deepEqual(T.dot(f64([[1, 2], [3, 4]]), f64([1, 1])).arraySync(), [3, 7]);
+  assert.deepEqual(T.dot(f64([[1, 2], [3, 4]]), f64([[1, 0], [0, 1]])).arraySync(), [1, 4]);
+  assert.deepEqual(T.dot(f64([[1, 2], [3, 4]]), f64([[2, 1]])).arraySync(), [4, 10]);
+});

@@ -62,9 +62,35 @@ export function outer(a: Tensor, b: Tensor): Tensor {
   return mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
 }
 
-/** Inner product `Σ aᵢbᵢ` over the last axis (vectors give a scalar). */
+/**
+ * Inner product `Σ aᵢbᵢ` over the last axis of both, the other axes broadcast (vectors give a
+ * scalar; `[n, d]` with `[d]` or `[n, d]` gives `[n]`).
+ *
+ * Not `jnp.dot` / `np.dot` beyond vectors and matrix·vector: those take two matrices as a matrix
+ * product and a vector·matrix over the matrix's first axis, so `jnp.dot(x, w)` is `matmul(x, w)` here.
+ * Operands whose shapes do not broadcast are a ShapeError saying so.
+ * @example
+ * ```ts
+ * import { dot, matmul, tensor } from "@tangent/tangent";
+ * const a = tensor([[1, 2], [3, 4]]), b = tensor([[1, 0], [0, 1]]);
+ * dot(tensor([1, 2]), tensor([3, 4])); // 11
+ * dot(a, b); // [1, 4]: row i of a with row i of b
+ * matmul(a, b); // [[1, 2], [3, 4]], which is jnp.dot(a, b)
+ * ```
+ */
 export function dot(a: Tensor, b: Tensor): Tensor {
   checkTensor("dot", a);
   checkTensor("dot", b);
+  const [sa, sb] = [a.shape, b.shape];
+  for (let i = 1; i <= Math.min(sa.length, sb.length); i++) {
+    const [m, n] = [sa[sa.length - i], sb[sb.length - i]];
+    if (m !== n && m !== 1 && n !== 1) {
+      throw new ShapeError(
+        `dot: ${fmtShape(sa)} · ${fmtShape(sb)}: dot is the inner product over the last axis of both (other axes ` +
+          `broadcast), and axis ${-i} is ${m} against ${n}; for a matrix product (jnp.dot of matrices) use ` +
+          `matmul(a, b)`,
+      );
+    }
+  }
   return sum(mul(a, b), { axis: -1 });
 }
