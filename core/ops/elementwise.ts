@@ -251,6 +251,14 @@ export function relu(x: TensorLike): Tensor {
 /**
  * Gaussian error linear unit. Exact form `x·Φ(x) = x/2 · (1 + erf(x/√2))` (PyTorch's default), or
  * the tanh approximation `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))` with `{ approximate: "tanh" }`.
+ * `jax.nn.gelu` defaults to the tanh form (`approximate=True`): port it as
+ * `gelu(x, { approximate: "tanh" })` (the two differ by up to about 5e-4).
+ * @example
+ * ```ts
+ * import { gelu, tensor } from "@tangent/tangent";
+ * gelu(tensor([1])); // 0.8413447 (torch.nn.functional.gelu, jax.nn.gelu(x, approximate=False))
+ * gelu(tensor([1]), { approximate: "tanh" }); // 0.8411920 (jax.nn.gelu(x))
+ * ```
  */
 export function gelu(x: TensorLike, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
   checkOptions("gelu", opts, ["approximate"], '{ approximate: "tanh" }');
