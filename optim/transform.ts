@@ -399,21 +399,28 @@ export function partition<L extends string>(
     });
     return ls;
   };
-  const group = <T>(xs: readonly T[], ls: readonly L[], l: L) => xs.filter((_, i) => ls[i] === l);
+  // a group is an object keyed by the leaves' paths, so an optimizer's messages name them as the parameters do
+  const group = (xs: readonly Tensor[], paths: readonly string[], ls: readonly L[], l: L) =>
+    Object.fromEntries(xs.flatMap((x, i) => (ls[i] === l ? [[paths[i], x]] : [])));
   return {
     init<P>(params: P): Record<L, unknown> {
-      const ls = labelLeaves(params), leaves = treeLeaves(params);
-      return Object.fromEntries(names.map((l) => [l, optimizers[l].init(group(leaves, ls, l))])) as Record<L, unknown>;
+      const ls = labelLeaves(params), leaves = treeLeaves(params), paths = treePaths(params);
+      return Object.fromEntries(names.map((l) => [l, optimizers[l].init(group(leaves, paths, ls, l))])) as Record<
+        L,
+        unknown
+      >;
     },
     update<P>(grads: unknown, state: Record<L, unknown>, params: P): OptimizerUpdate<P, Record<L, unknown>> {
-      const ls = labelLeaves(params);
+      const ls = labelLeaves(params), paths = treePaths(params);
       const [ps, gs] = pairLeaves("partition", params, grads);
       const out = ps.slice();
       const next = {} as Record<L, unknown>;
       for (const l of names) {
-        const idx = ls.flatMap((x, i) => (x === l ? [i] : []));
-        const r = optimizers[l].update(group(gs, ls, l), state[l], group(ps, ls, l));
-        treeLeaves(r.params).forEach((t, k) => (out[idx[k]] = t));
+        const r = optimizers[l].update(group(gs, paths, ls, l), state[l], group(ps, paths, ls, l));
+        const stepped = r.params as Record<string, Tensor>;
+        ls.forEach((x, i) => {
+          if (x === l) out[i] = stepped[paths[i]];
+        });
         next[l] = r.state;
       }
       return { params: treeUnflatten(params, out), state: next };

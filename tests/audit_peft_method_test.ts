@@ -110,6 +110,16 @@ Deno.test("partition: a label naming no optimizer, a missing entry and a bad opt
   );
   assert.throws(() => partition({} as never, {}), DomainError);
   assert.throws(() => partition([adamw({ lr: 1 })] as never, {}), /an array/);
+  // a mislabelled manifold point: the group's optimizer names it by its path in the parameters
+  const mislabelled = partition({ e: adamw({ lr: 1, strict: true }) }, "e");
+  const pts = { "layers.0.q": { U: stiefel(5, 2).random(key(0)), d: zeros([2]) } };
+  assert.throws(
+    () => mislabelled.update({ "layers.0.q": { U: zeros([5, 2]), d: zeros([2]) } }, mislabelled.init(pts), pts),
+    /adamw: parameter layers\.0\.q\.U \[5, 2\] is a point of stiefel/,
+  );
+  // one tensor as the whole tree
+  const one = partition({ e: adamw({ lr: 1 }) }, "e");
+  assert.ok(Math.abs(one.update(tensor([1]), one.init(tensor([0])), tensor([0])).params.item() + 1) < 1e-6);
   // a group nobody is labelled with holds no parameters' state
   const unused = partition({ x: adamw({ lr: 1 }), y: adamw({ lr: 1 }) }, "x");
   const r = unused.update({ w: tensor([1]) }, unused.init({ w: tensor([0]) }), { w: tensor([0]) });
