@@ -218,6 +218,30 @@ for (
   });
 }
 
+Deno.test("savePeftAdapter, loadPeftAdapter: every adapter on a tied lm_head reads back to its logits", async () => {
+  const model = await loadModel(`${F}/tiny_gpt2`, { dtype: "float64" });
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    for (const m of studyMethods(2).filter((m) => m.adapter)) {
+      const adapted = adaptModel(model, { target: "c_attn,lm_head", adapter: m.adapter!({ inF: 32, outF: 96 }) });
+      const p = perturbed(adapted.params);
+      const saved = await savePeftAdapter(dir, adapted, p);
+      const back = await loadPeftAdapter(model, dir);
+      assert.deepEqual(back.paths, adapted.paths, m.name);
+      const e = relErr(back.apply(back.params, ids()), adapted.apply(p, ids()));
+      if (m.name === "pissa") {
+        // the residual is the head's own here; PEFT, and loadPeftAdapter after it, make it the embedding's too
+        assert.ok(e > 1e-3 && saved.notes.some((n) => /lm_head is tied/.test(n)), `pissa: ${e}`);
+      } else {
+        assert.ok(e < 1e-10, `${m.name}: read back ${e} from the saved model's logits`);
+        assert.ok(!saved.notes.some((n) => /lm_head is tied/.test(n)), m.name);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("adaptModel: a float16 tied GPT-2 keeps the head's base in float16 and trains it in float32", async () => {
   const half = await loadModel(`${F}/tiny_gpt2`, { dtype: "float16" });
   const full = await loadModel(`${F}/tiny_gpt2`);
