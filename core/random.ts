@@ -1,7 +1,10 @@
 /**
  * Counter-based randomness: Threefry-2x32 (20 rounds, Salmon et al. 2011) with explicit keys,
  * laid out as JAX lays it out, so every backend produces the same bits and `key`, `split`,
- * `foldIn` and float32 `uniform` agree with `jax.random` bit for bit.
+ * `foldIn`, `randomBits` and float32 `uniform` agree with `jax.random` bit for bit under
+ * `jax_threefry_partitionable=False` (JAX's default before 0.5; JAX 0.5 and later default to True,
+ * whose keys and draws differ: compare after `jax.config.update("jax_threefry_partitionable", False)`).
+ * float64 `uniform` and `normal` are Tangent's own (JAX's normal is an inverse erf), of the same law.
  *
  * Words for n elements under key k: with M = ⌈n/2⌉, pair c ∈ [0, M) is
  * `threefry(k, (c, M + c < n ? M + c : 0))`; word j is the first output of pair j for j < M and the
@@ -187,7 +190,9 @@ function makeKey(w0: number, w1: number): Key {
 }
 
 /**
- * A key from an integer seed (as `jax.random.PRNGKey(seed)`).
+ * A key from an integer seed (as `jax.random.PRNGKey(seed)` under `jax_enable_x64`: the high word is
+ * the seed's bits above 32, so a negative seed or one of 2³² and beyond is JAX's x64 key; JAX without
+ * x64 keeps only the low 32 bits there).
  * @example
  * ```ts
  * import { key, split, normal } from "@tangent/tangent";
@@ -202,7 +207,9 @@ export function key(seed: number): Key {
 }
 
 /**
- * `n` independent keys derived from `k` (as `jax.random.split`).
+ * `n` independent keys derived from `k` (as `jax.random.split` with
+ * `jax_threefry_partitionable=False`, JAX's default before 0.5; JAX 0.5+ defaults to True and its
+ * split, uniform and bits differ, while `key` and `foldIn` agree in both modes).
  *
  * `vmap` takes an array of keys as one key per example (an argument, or a pytree node, whose `inAxes`
  * entry is a number; `Key[][]` is a key array of two axes): inside, the draws of each example use its
@@ -362,6 +369,8 @@ function checkShape(op: string, shape: readonly number[]): number[] {
 /**
  * Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. Under `vmap`
  * with one key per example, the whole batch is one draw (each example's bits are its own key's).
+ * float32 draws are `jax.random.uniform`'s bit for bit with `jax_threefry_partitionable=False`;
+ * float64 draws are Tangent's own 53-bit layout (not JAX's).
  */
 export function uniform(
   k: Key,
@@ -381,7 +390,10 @@ export function uniform(
   return lo === 0 && hi === 1 ? u : u.mul(hi - lo).add(lo);
 }
 
-/** Standard normal floats; float16 ones are float32's rounded. A batched key draws its batch at once. */
+/**
+ * Standard normal floats; float16 ones are float32's rounded. A batched key draws its batch at once.
+ * Box–Muller on `uniform`'s bits: the same law as `jax.random.normal` (an inverse erf), other numbers.
+ */
 export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   checkKey("normal", k);
   checkOptions("normal", opts, ["dtype"], '{ dtype: "float64" }');
