@@ -285,9 +285,14 @@ export function masked<S>(
   mask: Mask,
 ): Optimizer<S> | GradientTransformation<S> {
   const pick = <T>(xs: T[], m: boolean[]) => xs.filter((_, i) => m[i]);
+  // an optimizer gets the trained leaves keyed by their paths, so its messages name them as the parameters do
+  const byPath = (xs: Tensor[], paths: string[], m: boolean[]) =>
+    Object.fromEntries(xs.flatMap((x, i) => (m[i] ? [[paths[i], x]] : [])));
   const init = <P>(params: P): S => {
     const m = maskLeaves(mask, params);
-    return inner.init(pick(treeLeaves(params), m));
+    return isTransformation(inner)
+      ? inner.init(pick(treeLeaves(params), m))
+      : inner.init(byPath(treeLeaves(params), treePaths(params), m));
   };
   if (isTransformation(inner)) {
     return {
@@ -310,12 +315,11 @@ export function masked<S>(
   return {
     init,
     update<P>(grads: unknown, state: S, params: P): OptimizerUpdate<P, S> {
-      const m = maskLeaves(mask, params);
+      const m = maskLeaves(mask, params), paths = treePaths(params);
       const [ps, gs] = pairLeaves("masked", params, grads);
-      const r = opt.update(pick(gs, m), state, pick(ps, m));
-      const sub = treeLeaves(r.params);
-      let k = 0;
-      return { params: treeUnflatten(params, ps.map((p, i) => (m[i] ? sub[k++] : p))), state: r.state };
+      const r = opt.update(byPath(gs, paths, m), state, byPath(ps, paths, m));
+      const stepped = r.params as Record<string, Tensor>;
+      return { params: treeUnflatten(params, ps.map((p, i) => (m[i] ? stepped[paths[i]] : p))), state: r.state };
     },
   };
 }

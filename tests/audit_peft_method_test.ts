@@ -34,7 +34,7 @@ import { runStudy } from "../study/run.ts";
 import { studyTable } from "../study/report.ts";
 import { transductionTask } from "../study/tasks.ts";
 import { tinyModel } from "./study_helpers.ts";
-import { adamw, chain, clipByGlobalNorm, partition, riemannianAdam, sgd } from "../optim/mod.ts";
+import { adamw, chain, clipByGlobalNorm, masked, partition, riemannianAdam, sgd } from "../optim/mod.ts";
 
 const f64 = { dtype: "float64" } as const;
 type SP = { U: Point<Stiefel>; d: Tensor };
@@ -115,6 +115,12 @@ Deno.test("partition: a label naming no optimizer, a missing entry and a bad opt
   const pts = { "layers.0.q": { U: stiefel(5, 2).random(key(0)), d: zeros([2]) } };
   assert.throws(
     () => mislabelled.update({ "layers.0.q": { U: zeros([5, 2]), d: zeros([2]) } }, mislabelled.init(pts), pts),
+    /adamw: parameter layers\.0\.q\.U \[5, 2\] is a point of stiefel/,
+  );
+  // masked likewise (before: "adamw: parameter 0 [5, 2] …", its index among the trained leaves)
+  const m = masked(adamw({ lr: 1, strict: true }), { "layers.0.q": { U: true, d: false } });
+  assert.throws(
+    () => m.update({ "layers.0.q": { U: zeros([5, 2]), d: zeros([2]) } }, m.init(pts), pts),
     /adamw: parameter layers\.0\.q\.U \[5, 2\] is a point of stiefel/,
   );
   // one tensor as the whole tree
