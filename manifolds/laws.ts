@@ -244,7 +244,12 @@ export function manifoldLaws(m: Manifold, opts: ManifoldLawOptions = {}): Manifo
     const err = (t: number): Promise<number> => val(dist(m.retract(x, mul(e, t)), add(x, mul(e, t))));
     const t = 0.05, e1 = await err(t);
     if (!(e1 <= C * t * t + tol)) {
-      fail(m, "first order", `‖R(x, tu) − (x + tu)‖ = ${e1} > ${C}t² = ${C * t * t} at t = ${t}, ‖u‖ₓ = 1`);
+      const n = await val(m.norm(x, u)); // the counterexample shows u as drawn; the law steps along u/‖u‖ₓ
+      fail(
+        m,
+        "first order",
+        `‖R(x, tu) − (x + tu)‖ = ${e1} > ${C}t² = ${C * t * t} at t = ${t}, u the counterexample's u / ${n} (its ‖·‖ₓ)`,
+      );
     }
     if (dtype === "float64" && e1 > 1e-9) {
       const e2 = await err(t / 2);

@@ -144,6 +144,10 @@ Deno.test("the kit catches retractions that are not first order: R(x, v) = P(x +
       const msg = await lawError(bad);
       assert.match(msg, /law "first order" fails: ‖R\(x, tu\) − \(x \+ tu\)‖ = [\d.e-]+ > 4t² = 0\.01\d* at t = 0\.05/);
       assert.match(msg, /counterexample \{"x":Tensor\(.*replay: \{ seed: 11 \}/s);
+      // the counterexample's u is the one drawn; the law's step is along u/‖u‖ₓ, and the message gives ‖u‖ₓ
+      const u = JSON.parse(msg.match(/"u":Tensor\((\[.*?\])\s*,\s*shape/)?.[1] ?? "null");
+      const n = Number(msg.match(/u the counterexample's u \/ ([\d.e-]+) \(its ‖·‖ₓ\)/)?.[1]);
+      assert.ok(Math.abs(Math.hypot(...(u as number[]).flat()) - n) < 1e-4 * n, `${n} vs u ${JSON.stringify(u)}`);
     }
   }
 });
