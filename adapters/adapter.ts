@@ -136,7 +136,8 @@ export function tangentTensorNames(tree: unknown, opts: PeftNameOptions = {}): R
  * keeping x's leading axes; `unmerge(p, f, merge(p, f)) = f.weight`; at `init` the adapted layer
  * equals the base where `identityAtInit` says so; `trainableCount(p)` is the number of scalars in
  * `p`, each in the base weight's dtype; `regularizer(p)` is a finite scalar; autodiff gradients
- * match finite differences; manifold parameters and `orthogonalFactors` stay on their manifolds.
+ * match finite differences; manifold parameters and `orthogonalFactors` stay on their manifolds;
+ * `toPeft` (what `savePeftAdapter` writes) changes with every parameter.
  *
  * A method of your own is an object of this shape: a manifold-constrained factor is a `Point` from
  * `manifolds` (train it with `riemannianAdam`), the base path goes through `frozenLinear` (which
