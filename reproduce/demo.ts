@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { Adapter, Frozen } from "../adapters/adapter.ts";
 import { astype, key as makeKey, type Tensor } from "../mod.ts";
 import type { Optimizer } from "../manifolds/optimizer.ts";
-import { type CausalLM, getPath, type LinearModule } from "../models/mod.ts";
+import type { CausalLM } from "../models/mod.ts";
+import { linearModuleAt } from "../models/adapted.ts";
 import { defaultBaseModel } from "../study/base.ts";
 import type { Method } from "../study/methods.ts";
 import { type Task, transductionTask } from "../study/tasks.ts";
@@ -144,10 +145,8 @@ export function mergedWeights(
   model: CausalLM,
   targets: readonly string[],
 ): (params: unknown, path: string) => Tensor {
-  const base = (p: string) => getPath(model.params, p) as LinearModule;
-  if (!method.adapter) {
-    return (params, path) => astype((getPath(params as CausalLM["params"], path) as LinearModule).weight, "float64");
-  }
+  const base = (p: string) => linearModuleAt(model, p);
+  if (!method.adapter) return (params, path) => astype(linearModuleAt(model, path, params).weight, "float64");
   // the dims runStudy gives the method: the widest target's
   const shapes = targets.map((p) => base(p).weight.shape);
   const inF = Math.max(...shapes.map((s) => s[1])), outF = Math.max(...shapes.map((s) => s[0]));
@@ -170,7 +169,7 @@ export function mergedWeights(
  * ```
  */
 export function baseWeight(model: CausalLM, path: string): Tensor {
-  return astype((getPath(model.params, path) as LinearModule).weight, "float64");
+  return astype(linearModuleAt(model, path).weight, "float64");
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { stableRank } from "../adapters/analysis.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
+import { adaptablePaths } from "../models/adapted.ts";
 import { fmt, linePlot, type LineSeries, markdownTable, PALETTE, scatterPlot } from "../report/mod.ts";
 import { key, type Tensor } from "../mod.ts";
 import { type Method, selectMethods } from "../study/methods.ts";
@@ -100,7 +101,7 @@ export async function polarStableRank(opts: PolarStableRankOptions = {}): Promis
   const steps = opts.steps ?? 300, batch = opts.batch ?? 64, every = opts.every ?? 25;
   const setup = await demoSetup(opts);
   const { model, task } = setup;
-  const paths = model.linearPaths.filter(targetMatcher(target));
+  const paths = adaptablePaths(model).filter(targetMatcher(target));
   const total = ranks.length * 2 * steps;
   let done = 0;
   const rows: StableRankRow[] = [];

@@ -10,6 +10,7 @@
  */
 import { spectralDrift } from "../adapters/analysis.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
+import { adaptablePaths } from "../models/adapted.ts";
 import { sorsa } from "../adapters/sorsa.ts";
 import { key, linalg } from "../mod.ts";
 import { fmt, linePlot, type LineSeries, markdownTable, PALETTE, scatterPlot } from "../report/mod.ts";
@@ -125,7 +126,7 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
   const factors = opts.lrFactors ?? [1 / 3, 1, 3];
   const setup = await demoSetup(opts);
   const { model, task } = setup;
-  const paths = model.linearPaths.filter(targetMatcher(target));
+  const paths = adaptablePaths(model).filter(targetMatcher(target));
   const study = (name: string) => studyMethods(r).find((m) => m.name === name)!;
   const sorsaStudy = study("sorsa");
   const methods: Record<DriftMethod, Method> = {

@@ -343,3 +343,20 @@ Deno.test("reproduce/main.ts: an --out that cannot be written is an error with t
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("polarStableRank: a tied lm_head named in the target is measured, not dropped", async () => {
+  const demo = tinyDemo();
+  const res = await polarStableRank({
+    demo,
+    target: "c_attn,lm_head",
+    ranks: [2],
+    steps: 4,
+    batch: 8,
+    heldOut: 16,
+    every: 2,
+  });
+  assert.deepEqual(res.paths, ["transformer.h.0.attn.c_attn", "lm_head"]);
+  for (const r of res.rows) {
+    assert.ok(r.stableRanks.every((s) => s >= 1 && s <= 2 + 1e-9), `${r.method}: ${r.stableRanks}`);
+  }
+});
