@@ -140,3 +140,18 @@ Deno.test("dot: operands that do not broadcast are dot's ShapeError pointing to 
   assert.deepEqual(T.dot(f64([[1, 2], [3, 4]]), f64([[1, 0], [0, 1]])).arraySync(), [1, 4]);
   assert.deepEqual(T.dot(f64([[1, 2], [3, 4]]), f64([[2, 1]])).arraySync(), [4, 10]);
 });
+
+Deno.test("variance: ddof ≥ n divides by max(n − ddof, 0) as NumPy (ddof 5 over 2 rows gave the negative variance -1.5)", () => {
+  const m = f64([[1, 2, 3], [4, 5, 6]]);
+  // np.var(m, axis=0, ddof=d): 2.25, 4.5, inf, inf (jnp.var: nan for the last two), 1.5 for ddof -1
+  assert.deepEqual(Array.from(T.variance(m, { axis: 0 }).dataSync()), [2.25, 2.25, 2.25]);
+  assert.deepEqual(Array.from(T.variance(m, { axis: 0, ddof: 1 }).dataSync()), [4.5, 4.5, 4.5]);
+  assert.deepEqual(Array.from(T.variance(m, { axis: 0, ddof: 2 }).dataSync()), [Infinity, Infinity, Infinity]);
+  assert.deepEqual(Array.from(T.variance(m, { axis: 0, ddof: 5 }).dataSync()), [Infinity, Infinity, Infinity]);
+  assert.deepEqual(Array.from(T.variance(m, { axis: 0, ddof: -1 }).dataSync()), [1.5, 1.5, 1.5]);
+  assert.ok(Number.isNaN(T.variance(T.ones([2]), { ddof: 3 }).item()), "0 / 0 for a constant x");
+  assert.throws(
+    () => T.variance(m, { ddof: NaN }),
+    (e) => e instanceof T.DomainError && /variance: ddof = NaN/.test(e.message),
+  );
+});

@@ -3,7 +3,7 @@
  * @module
  */
 import { isFloat } from "../dtype.ts";
-import { fmtShape, ShapeError } from "../errors.ts";
+import { DomainError, fmtShape, ShapeError } from "../errors.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { bind1 } from "../primitive.ts";
 import { type ReduceOp, reduceP } from "../primitives.ts";
@@ -108,14 +108,27 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
   return div(sum(t, opts), count(x, opts));
 }
 
-/** Variance over axes, `sum((x − mean)²) / (n − ddof)`. */
+/**
+ * Variance over axes, `sum((x − mean)²) / max(n − ddof, 0)` (NumPy's divisor: `ddof ≥ n` gives +∞,
+ * or NaN for a constant x, never a negative variance; `jnp.var` gives NaN there).
+ * @example
+ * ```ts
+ * import { tensor, variance } from "@tangent/tangent";
+ * variance(tensor([1, 2, 3, 4])); // 1.25
+ * variance(tensor([1, 2, 3, 4]), { ddof: 1 }); // 1.6666666
+ * ```
+ */
 export function variance(x: Tensor, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   checkTensor("variance", x);
   checkOptions("variance", opts, VARIANCE_KEYS, "{ axis: 1 }");
+  const ddof = opts.ddof ?? 0;
+  if (typeof ddof !== "number" || !Number.isFinite(ddof)) {
+    throw new DomainError(`variance: ddof = ${String(ddof)} must be a finite number (1 for the sample variance)`);
+  }
   if (x.dtype === "float16") return via32(x, (t) => variance(t, opts));
   const m = mean(x, { axis: opts.axis, keepdims: true });
   const d = sub(x, m);
-  return div(sum(mul(d, d), { axis: opts.axis, keepdims: opts.keepdims }), count(x, opts) - (opts.ddof ?? 0));
+  return div(sum(mul(d, d), { axis: opts.axis, keepdims: opts.keepdims }), Math.max(count(x, opts) - ddof, 0));
 }
 
 /** `log Σ eˣ` over axes, computed stably around the maximum. */
