@@ -1,14 +1,27 @@
 /**
- * WebGPU kernels of the ordering primitives, written plainly (one thread per row or per element):
- * argReduce (first extreme, the first NaN wins), sort (each element's rank among its row, so the
- * stable order, NaN last ascending, costs n comparisons per element) and cumulative (a sequential
- * running sum or product per row). Same semantics as the CPU kernels in `cpu/sorting.ts`.
+ * WebGPU kernels of the ordering primitives, parallel within a row, with the semantics of the CPU
+ * kernels in `cpu/sorting.ts`:
+ * - argReduce: teams of threads per row (up to a workgroup) each walk a strided part of the row,
+ *   then a tree in workgroup memory combines (value, position) pairs by a total preference (a NaN
+ *   over any number, the larger (smaller) value, then the lower position), so the first extreme and
+ *   the first NaN win whatever the tree's order;
+ * - sort: a bitonic sort of (key, position) pairs (sorting_bitonic.ts), stable, NaN last ascending;
+ * - cumulative: rows of at most `sortingTuning.seqScan` elements run sequentially (the CPU's
+ *   rounding exactly); longer rows by a parallel scan: teams scan blocks of up to 2048 elements
+ *   (8 sequential terms per thread, then a Hillis–Steele scan of the threads' totals in workgroup
+ *   memory), the blocks' totals are scanned the same way and added back. int32 wraps as on the CPU
+ *   (sums and products modulo 2³² do not depend on the order); float32 sums and products of long
+ *   rows round in another order than the CPU's sequential ones.
  * @module
  */
 import type { Storage } from "../backend.ts";
+import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
+import { encodeSort, sortingTuning } from "./sorting_bitonic.ts";
 import { entry, memoCode, WG, wgslType } from "./wgsl.ts";
+
+export { sortingTuning } from "./sorting_bitonic.ts";
 
 function split(shape: readonly number[], axis: number): [number, number, number] {
   let outer = 1, inner = 1;
@@ -17,7 +30,198 @@ function split(shape: readonly number[], axis: number): [number, number, number]
   return [outer, shape[axis], inner];
 }
 
-const HEAD = `struct U { n: u32, len: u32, inner: u32, flag: u32 }`;
+/** Smallest power of two ≥ x (x ≥ 1). */
+const pow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+
+/** WGSL: whether a value of type `t` is NaN (by its bits: a compiler may assume v == v). */
+const isNaN = (t: string, v: string) => (t === "f32" ? `(bitcast<u32>(${v}) & 0x7fffffffu) > 0x7f800000u` : "false");
+
+/** Team size of the argReduce kernel for rows of n: ~16 elements per thread, at most a workgroup. */
+function argTeam(n: number): number {
+  return Math.min(WG, pow2(Math.ceil(n / 16)));
+}
+
+function argCode(t: string, op: "max" | "min"): string {
+  return memoCode(`argr|${t}|${op}`, () =>
+    `struct U { rows: u32, n: u32, inner: u32, lgS: u32 }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<i32>;
+@group(0) @binding(2) var<uniform> u: U;
+var<workgroup> bv: array<${t}, ${WG}>;
+var<workgroup> bi: array<u32, ${WG}>;
+const NONE = 0xffffffffu;
+// (a, ia) preferred over (b, ib): a NaN first (the lower position among NaNs), then the extreme, then the lower position
+fn better(a: ${t}, ia: u32, b: ${t}, ib: u32) -> bool {
+  if (ib == NONE) { return ia != NONE; }
+  if (ia == NONE) { return false; }
+  let na = ${isNaN(t, "a")}; let nb = ${isNaN(t, "b")};
+  if (na || nb) { return na && (!nb || ia < ib); }
+  return a ${op === "max" ? ">" : "<"} b || (a == b && ia < ib);
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let S = 1u << u.lgS;
+  let lane = li & (S - 1u);
+  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+  var best: ${t}; var at = NONE;
+  if (r < u.rows) {
+    let base = (r / u.inner) * u.n * u.inner + r % u.inner;
+    for (var j = lane; j < u.n; j += S) {
+      let v = src[base + j * u.inner];
+      if (better(v, j, best, at)) { best = v; at = j; }
+    }
+  }
+  bv[li] = best; bi[li] = at;
+  workgroupBarrier();
+  for (var s = S >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s && better(bv[li + s], bi[li + s], bv[li], bi[li])) { bv[li] = bv[li + s]; bi[li] = bi[li + s]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && r < u.rows) { dst[r] = i32(bi[li]); }
+}`);
+}
+
+/** Elements per thread of the parallel scan (each thread's part is summed sequentially). */
+const V = 8;
+
+/** Running sum or product of each row of n sequentially, one thread per row (the CPU's order). */
+function seqScanCode(t: string, op: "sum" | "prod"): string {
+  return memoCode(`cum-seq|${t}|${op}`, () =>
+    `struct U { rows: u32, n: u32, inner: u32, flag: u32 }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(2) var<uniform> u: U;
+${entry("u.rows")}
+  let base = (i / u.inner) * u.n * u.inner + i % u.inner;
+  var acc = ${t}(${op === "sum" ? 0 : 1});
+  for (var k = 0u; k < u.n; k++) {
+    let at = base + select(k, u.n - 1u - k, u.flag == 1u) * u.inner;
+    acc = acc ${op === "sum" ? "+" : "*"} src[at];
+    dst[at] = acc;
+  }
+}`);
+}
+
+/**
+ * One level of the parallel scan: a team of S threads scans block `blk` (S·V elements) of a row,
+ * each thread its V consecutive elements sequentially (in registers), the team its threads' totals
+ * in workgroup memory; it writes the block's inclusive scan and, with more than one block per row,
+ * the block's total to `sums`. (Workgroup memory stays at one word per thread: llvmpipe compiles
+ * the zero-initialisation of a large workgroup array very slowly.)
+ */
+function blockScanCode(t: string, op: "sum" | "prod"): string {
+  const o = op === "sum" ? "+" : "*";
+  return memoCode(
+    `cum-block|${t}|${op}`,
+    () =>
+      `struct U { rows: u32, n: u32, inner: u32, flag: u32, nb: u32, lgS: u32 }
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> sums: array<${t}>;
+@group(0) @binding(3) var<uniform> u: U;
+var<workgroup> tot: array<${t}, ${WG}>;
+const ID = ${t}(${op === "sum" ? 0 : 1});
+fn pos(base: u32, k: u32) -> u32 { return base + select(k, u.n - 1u - k, u.flag == 1u) * u.inner; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let S = 1u << u.lgS;
+  let lane = li & (S - 1u);
+  let w = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+  let row = w / u.nb; let blk = w % u.nb;
+  let live = row < u.rows;
+  let base = (row / u.inner) * u.n * u.inner + row % u.inner;
+  let k0 = (blk * S + lane) * ${V}u;
+  var part: array<${t}, ${V}>;
+  var acc = ID;
+  for (var e = 0u; e < ${V}u; e++) {
+    if (live && k0 + e < u.n) { acc = acc ${o} src[pos(base, k0 + e)]; }
+    part[e] = acc;
+  }
+  tot[li] = acc;
+  workgroupBarrier();
+  for (var d = 1u; d < S; d <<= 1u) {
+    var v = tot[li];
+    if (lane >= d) { v = tot[li - d] ${o} v; }
+    workgroupBarrier();
+    tot[li] = v;
+    workgroupBarrier();
+  }
+  var p = ID;
+  if (lane > 0u) { p = tot[li - 1u]; }
+  for (var e = 0u; e < ${V}u; e++) {
+    if (live && k0 + e < u.n) { dst[pos(base, k0 + e)] = select(p ${o} part[e], part[e], lane == 0u); }
+  }
+  if (live && u.nb > 1u && lane == S - 1u) { sums[row * u.nb + blk] = tot[li]; }
+}`,
+  );
+}
+
+/** Adds (multiplies) the scanned total of the blocks before each element's block into it. */
+function addBackCode(t: string, op: "sum" | "prod"): string {
+  return memoCode(`cum-add|${t}|${op}`, () =>
+    `struct U { total: u32, n: u32, inner: u32, flag: u32, nb: u32, C: u32 }
+@group(0) @binding(0) var<storage, read> sums: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+@group(0) @binding(2) var<uniform> u: U;
+${entry("u.total")}
+  let row = i / u.n; let k = i % u.n;
+  let blk = k / u.C;
+  if (blk == 0u) { return; }
+  let at = (row / u.inner) * u.n * u.inner + row % u.inner + select(k, u.n - 1u - k, u.flag == 1u) * u.inner;
+  dst[at] = sums[row * u.nb + blk - 1u] ${op === "sum" ? "+" : "*"} dst[at];
+}`);
+}
+
+/** Encodes the inclusive scan of `rows` rows of n (layout as the sort's) from `src` into `dst`. */
+function encodeScan(
+  gpu: WebGPUBackend,
+  t: string,
+  op: "sum" | "prod",
+  src: GPUBuffer,
+  dst: GPUBuffer,
+  rows: number,
+  n: number,
+  inner: number,
+  reverse: boolean,
+): void {
+  const rt = gpu.runtime;
+  if (n <= sortingTuning.seqScan) {
+    rt.dispatch({
+      code: seqScanCode(t, op),
+      inputs: [src],
+      output: dst,
+      uniforms: new Uniforms().u(rows, n, inner, reverse ? 1 : 0).u32,
+      groups: grid(Math.ceil(rows / WG)),
+    });
+    return;
+  }
+  const S = Math.min(WG, pow2(Math.ceil(n / V))), C = S * V;
+  const nb = Math.ceil(n / C), teams = WG / S;
+  const sums = rt.alloc(nb > 1 ? rows * nb * 4 : 4); // bound even when unused
+  rt.dispatch({
+    code: blockScanCode(t, op),
+    inputs: [src],
+    output: dst,
+    outputs: [sums],
+    uniforms: new Uniforms().u(rows, n, inner, reverse ? 1 : 0, nb, Math.log2(S)).u32,
+    groups: grid(Math.ceil((rows * nb) / teams)),
+  });
+  if (nb > 1) {
+    const scanned = rt.alloc(rows * nb * 4);
+    encodeScan(gpu, t, op, sums, scanned, rows, nb, 1, false);
+    rt.dispatch({
+      code: addBackCode(t, op),
+      inputs: [scanned],
+      output: dst,
+      uniforms: new Uniforms().u(rows * n, n, inner, reverse ? 1 : 0, nb, C).u32,
+      groups: grid(Math.ceil((rows * n) / WG)),
+    });
+    rt.free(scanned);
+  }
+  rt.free(sums);
+}
 
 /** Registers argReduce, sort and cumulative. */
 export function registerSorting(gpu: WebGPUBackend): void {
@@ -27,75 +231,24 @@ export function registerSorting(gpu: WebGPUBackend): void {
     const t = wgslType(xa.dtype, `arg${p.op}`);
     const out = gpu.alloc(o);
     const rows = outer * inner;
-    const code = memoCode(`argr|${t}|${p.op}`, () =>
-      `${HEAD}
-@group(0) @binding(0) var<storage, read> src: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> dst: array<i32>;
-@group(0) @binding(2) var<uniform> u: U;
-${entry("u.n")}
-  let b = i % u.inner; let a = i / u.inner;
-  let base = a * u.len * u.inner + b;
-  var best = src[base]; var at = 0u;
-  if (best == best) {
-    for (var j = 1u; j < u.len; j++) {
-      let v = src[base + j * u.inner];
-      if (v != v) { at = j; break; }
-      if (v ${p.op === "max" ? ">" : "<"} best) { best = v; at = j; }
-    }
-  }
-  dst[i] = i32(at);
-}`);
     if (rows > 0) {
+      const S = argTeam(n);
       gpu.runtime.dispatch({
-        code,
+        code: argCode(t, p.op),
         inputs: [gpu.buf(x)],
         output: out,
-        uniforms: new Uniforms().u(rows, n, inner, 0).u32,
-        groups: grid(Math.ceil(rows / WG)),
+        uniforms: new Uniforms().u(rows, n, inner, Math.log2(S)).u32,
+        groups: grid(Math.ceil(rows / (WG / S))),
       });
     }
     return [gpu.wrap(out, o)];
   });
 
   k.set("sort", ([x], [xa], p: { axis: number; descending: boolean }, [vo, io]): Storage[] => {
-    const [, n, inner] = split(xa.shape, p.axis);
+    const [outer, n, inner] = split(xa.shape, p.axis);
     const t = wgslType(xa.dtype, "sort");
     const vals = gpu.alloc(vo), idx = gpu.alloc(io);
-    const total = gpu.size(xa.shape);
-    // j comes before i: smaller (larger when descending), NaN the largest, ties by position
-    const lt = p.descending ? ">" : "<";
-    const code = memoCode(`sort|${t}|${p.descending}`, () =>
-      `${HEAD}
-@group(0) @binding(0) var<storage, read> src: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> vals: array<${t}>;
-@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-@group(0) @binding(3) var<uniform> u: U;
-fn before(a: ${t}, ja: u32, b: ${t}, jb: u32) -> bool {
-  let na = a != a; let nb = b != b;
-  if (na || nb) { return select(${p.descending ? "na" : "nb"}, ja < jb, na && nb); }
-  return a ${lt} b || (a == b && ja < jb);
-}
-${entry("u.n")}
-  let b = i % u.inner; let q = i / u.inner; let me = q % u.len; let a = q / u.len;
-  let base = a * u.len * u.inner + b;
-  let v = src[i];
-  var rank = 0u;
-  for (var j = 0u; j < u.len; j++) {
-    if (before(src[base + j * u.inner], j, v, me)) { rank++; }
-  }
-  vals[base + rank * u.inner] = v;
-  idx[base + rank * u.inner] = i32(me);
-}`);
-    if (total > 0) {
-      gpu.runtime.dispatch({
-        code,
-        inputs: [gpu.buf(x)],
-        output: vals,
-        outputs: [idx],
-        uniforms: new Uniforms().u(total, n, inner, 0).u32,
-        groups: grid(Math.ceil(total / WG)),
-      });
-    }
+    encodeSort(gpu, t, p.descending, gpu.buf(x), vals, idx, outer * inner, n, inner);
     return [gpu.wrap(vals, vo), gpu.wrap(idx, io)];
   });
 
@@ -104,30 +257,7 @@ ${entry("u.n")}
     const t = wgslType(xa.dtype, `cum${p.op}`);
     const out = gpu.alloc(o);
     const rows = outer * inner;
-    const code = memoCode(`cum|${t}|${p.op}`, () =>
-      `${HEAD}
-@group(0) @binding(0) var<storage, read> src: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
-@group(0) @binding(2) var<uniform> u: U;
-${entry("u.n")}
-  let b = i % u.inner; let a = i / u.inner;
-  let base = a * u.len * u.inner + b;
-  var acc = ${t}(${p.op === "sum" ? 0 : 1});
-  for (var k = 0u; k < u.len; k++) {
-    let at = base + select(k, u.len - 1u - k, u.flag == 1u) * u.inner;
-    acc = acc ${p.op === "sum" ? "+" : "*"} src[at];
-    dst[at] = acc;
-  }
-}`);
-    if (rows > 0 && n > 0) {
-      gpu.runtime.dispatch({
-        code,
-        inputs: [gpu.buf(x)],
-        output: out,
-        uniforms: new Uniforms().u(rows, n, inner, p.reverse ? 1 : 0).u32,
-        groups: grid(Math.ceil(rows / WG)),
-      });
-    }
+    if (rows > 0 && n > 0) encodeScan(gpu, t, p.op, gpu.buf(x), out, rows, n, inner, p.reverse);
     return [gpu.wrap(out, o)];
   });
 }
