@@ -155,3 +155,25 @@ Deno.test("variance: ddof ≥ n divides by max(n − ddof, 0) as NumPy (ddof 5 o
     (e) => e instanceof T.DomainError && /variance: ddof = NaN/.test(e.message),
   );
 });
+
+Deno.test("logsumexp / softmax / logSoftmax over an empty axis: −∞ and empty results as jax.nn (were 'max: reducing an empty axis')", () => {
+  const z = (s: number[]) => T.zeros(s, { dtype: "float64" });
+  // jax.nn.logsumexp(jnp.zeros((2, 0)), axis=1) = [-inf, -inf]; over no axis of zeros(0): -inf
+  assert.deepEqual(Array.from(T.logsumexp(z([2, 0]), { axis: 1 }).dataSync()), [-Infinity, -Infinity]);
+  assert.deepEqual(T.logsumexp(z([2, 0]), { axis: 1, keepdims: true }).shape, [2, 1]);
+  assert.equal(T.logsumexp(z([0])).item(), -Infinity);
+  assert.deepEqual(T.logsumexp(z([2, 0]), { axis: 0 }).shape, [0]);
+  assert.deepEqual(T.grad((x: Tensor) => T.logsumexp(x))(z([0])).shape, [0]);
+  assert.deepEqual(Array.from(T.vmap((x: Tensor) => T.logsumexp(x))(z([3, 0])).dataSync()), [
+    -Infinity,
+    -Infinity,
+    -Infinity,
+  ]);
+  // jax.nn.softmax / log_softmax of an empty axis: an empty array of the input's shape
+  for (const f of [T.softmax, T.logSoftmax]) {
+    assert.deepEqual(f(z([2, 0])).shape, [2, 0]);
+    assert.deepEqual(f(z([0, 3]), { axis: 0 }).shape, [0, 3]);
+    assert.throws(() => f(z([2, 0]), { axis: 3 }), T.ShapeError);
+  }
+  assert.ok(Math.abs(T.logsumexp(f64([[1, 2]]), { axis: 1 }).item() - (2 + Math.log1p(Math.exp(-1)))) < 1e-15);
+});

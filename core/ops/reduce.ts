@@ -136,6 +136,9 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
   checkTensor("logsumexp", x);
   checkOptions("logsumexp", opts, REDUCE_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => logsumexp(t, opts));
+  const r0 = { axis: opts.axis, keepdims: opts.keepdims };
+  // no terms: log 0 = −∞ (jax.nn.logsumexp), where the maximum below has no value
+  if (normAxes("logsumexp", x.ndim, opts.axis).some((a) => x.shape[a] === 0)) return add(sum(x, r0), -Infinity);
   // shift by the maximum; a non-finite one (all −∞, or a +∞) by 0, so the result is −∞ or +∞, not NaN
   const mx = max(x, { axis: opts.axis, keepdims: true });
   const m = stopGradient(where(less(abs(mx), Infinity), mx, 0));
@@ -163,6 +166,7 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   if (x.ndim === 0) throw new ShapeError(`softmax: needs at least one axis, got a scalar; reshape it to [1]`);
   if (x.dtype === "float16") return via32(x, (t) => softmax(t, opts));
   const axis = opts.axis ?? -1;
+  if (x.shape[normAxes("softmax", x.ndim, axis)[0]] === 0) return x; // an empty axis: nothing to normalise
   const mx = max(x, { axis, keepdims: true });
   const e = exp(sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0))));
   return div(e, sum(e, { axis, keepdims: true }));
@@ -185,6 +189,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   if (x.ndim === 0) throw new ShapeError(`logSoftmax: needs at least one axis, got a scalar; reshape it to [1]`);
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
   const axis = opts.axis ?? -1;
+  if (x.shape[normAxes("logSoftmax", x.ndim, axis)[0]] === 0) return x; // an empty axis: nothing to normalise
   const mx = max(x, { axis, keepdims: true });
   const z = sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0)));
   return sub(z, log(sum(exp(z), { axis, keepdims: true })));
