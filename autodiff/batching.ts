@@ -86,6 +86,7 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     const P = pre.reduce((a, b) => a * b, 1), Q = post.reduce((a, b) => a * b, 1);
     const merged = o.reshape(o.transpose(o.reshape(xb, [size, P, d, Q]), [1, 0, 2, 3]), [P, size * d, Q]);
     const ishape = idx.shape.slice(1);
+    const I = ishape.reduce((a, b) => a * b, 1);
     // every example's indices checked against its own axis first (a gather of zeros: its error names
     // the example's extent; an index past it would otherwise read the next example's rows), the
     // zeros added so the check stays in a jit graph
@@ -93,13 +94,12 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
       bind(ALL_PRIMITIVES.gather, [o.zeros([d], { dtype: "int32", like: idx }), idx], { axis: 0, ids })[0];
     const flat = o.reshape(
       o.add(
-        o.reshape(o.add(wrapIndex(idx, d), checked), [size, -1]),
+        o.reshape(o.add(wrapIndex(idx, d), checked), [size, I]),
         o.reshape(o.mul(o.arange(size, undefined, 1, { like: idx }), d), [size, 1]),
       ),
       [-1],
     );
     const out = o.take(merged, flat, 1); // [P, B·I, Q]
-    const I = ishape.reduce((a, b) => a * b, 1);
     return [o.reshape(o.transpose(o.reshape(out, [P, size, I, Q]), [1, 0, 2, 3]), [size, ...pre, ...ishape, ...post])];
   },
   scatterAdd: ([idx, upd], batched, { axis, shape }, size) => {
@@ -107,7 +107,7 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     if (!batched[0]) return bind(ALL_PRIMITIVES.scatterAdd, [idx, u], { axis: axis + 1, shape: [size, ...shape] });
     const pre = shape.slice(0, axis), post = shape.slice(axis + 1), d = shape[axis];
     const P = pre.reduce((a, b) => a * b, 1), Q = post.reduce((a, b) => a * b, 1);
-    const I = idx.size / size;
+    const I = idx.shape.slice(1).reduce((a, b) => a * b, 1); // per example (idx.size / size is NaN for none)
     const ub = o.reshape(o.transpose(o.reshape(u, [size, P, I, Q]), [1, 0, 2, 3]), [P, size * I, Q]);
     // every example's indices checked against its own axis first (a scatter of zeros into [d]: its
     // error is scatterAdd's, naming the example's extent; an index past it would otherwise add into
@@ -120,7 +120,7 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     );
     const flat = o.reshape(
       o.add(
-        o.reshape(o.add(wrapIndex(idx, d), zero), [size, -1]),
+        o.reshape(o.add(wrapIndex(idx, d), zero), [size, I]),
         o.reshape(o.mul(o.arange(size, undefined, 1, { like: idx }), d), [size, 1]),
       ),
       [-1],
