@@ -368,6 +368,21 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
       });
       return { leaves, axes, keyed };
     });
+    if (size < 0 && perArg.some((ax) => ax !== null)) {
+      // numbered entries, but over no tensor or key: an empty array (split(k, 0)) has no batch size to take
+      const i = perArg.findIndex((ax) => ax !== null);
+      const a: unknown = args[i];
+      const what = Array.isArray(a)
+        ? (a.length ? "an array with no tensor or key" : "an empty array")
+        : a === null || typeof a !== "object"
+        ? `${typeof a === "object" || typeof a === "undefined" ? "" : "the " + typeof a + " "}${String(a)}`
+        : "an object with no tensor or key";
+      throw new ShapeError(
+        `vmap: no batched argument holds a tensor or key (argument ${i} is ${what}), so there is no batch size; ` +
+          `an array of no keys (split(k, 0)) or of no tensors gives vmap nothing to count zero examples by: ` +
+          `handle zero examples outside vmap, or batch a tensor with a leading 0 extent`,
+      );
+    }
     if (size < 0) {
       throw new ShapeError(`vmap: no argument is batched (every inAxes entry is null); batch at least one`);
     }

@@ -201,3 +201,21 @@ Deno.test("reshape: a -1 beside extents multiplying to 0 is a ShapeError (any ex
     3,
   ], [4, 5]]);
 });
+
+Deno.test("vmap over an empty key array or a number says that nothing batched holds a tensor or key (was 'every inAxes entry is null')", () => {
+  const draw = (k: T.Key) => T.uniform(k, [2]);
+  assert.throws(
+    () => T.vmap(draw)(T.split(T.key(0), 0)),
+    (e) =>
+      e instanceof T.ShapeError &&
+      /vmap: no batched argument holds a tensor or key \(argument 0 is an empty array\)/.test(e.message),
+  );
+  assert.throws(
+    () => T.vmap((x: Tensor) => x)(3 as unknown as Tensor),
+    (e) => e instanceof T.ShapeError && /argument 0 is the number 3/.test(e.message),
+  );
+  // every entry null is still said so
+  assert.throws(() => T.vmap((x: Tensor) => x, { inAxes: [null] })(T.ones([2])), /every inAxes entry is null/);
+  // zero examples of a tensor work, random draws included when a tensor carries the batch
+  assert.deepEqual(T.vmap((x: Tensor) => T.sin(x))(T.zeros([0, 3])).shape, [0, 3]);
+});
