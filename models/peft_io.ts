@@ -10,13 +10,7 @@ import { FormatError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { astype, slice } from "../core/ops/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
-import {
-  type Adapter,
-  type Frozen,
-  type LinearBase,
-  type PeftConfig,
-  tangentTensorNames,
-} from "../adapters/adapter.ts";
+import { type Frozen, type PeftConfig, tangentTensorNames } from "../adapters/adapter.ts";
 import { checkPeftFields, fromPeft, readsPeftType } from "../adapters/peft.ts";
 import { patternValue, pythonRegex } from "../adapters/peft_check.ts";
 import {
@@ -32,6 +26,16 @@ import { writeFileAtomic } from "./files.ts";
 import { type CausalLM, getPath, type LinearModule } from "./model.ts";
 import { compatibilityNotes, CONV1D_TYPES, PEFT_TYPES } from "./peft_notes.ts";
 import * as safetensors from "./safetensors.ts";
+import {
+  checkedState,
+  type LoadPeftOptions,
+  ownReader,
+  type PeftLayer,
+  type PeftLayerReader,
+  type PeftLayerState,
+} from "./peft_readers.ts";
+
+export type { LoadPeftOptions, PeftLayer, PeftLayerReader, PeftLayerState };
 
 const PREFIX = "base_model.model.";
 
@@ -92,54 +96,6 @@ async function readConfig(dir: string): Promise<PeftConfig> {
   return config;
 }
 
-/** What a reader of your own gets for one adapted module (see `LoadPeftOptions.adapters`). */
-export interface PeftLayer {
-  /**
-   * The folder's `adapter_config.json`, with this module's `r` and `alpha` (`lora_alpha` for LORA)
-   * where `rank_pattern` / `alpha_pattern` set them (as `savePeftAdapter` writes layers that differ in
-   * them), and `fan_in_fan_out` false (`base` is out × in).
-   */
-  config: PeftConfig;
-  /** The module's base layer as the model holds it (out × in), in the model's dtype. */
-  base: LinearBase;
-  /**
-   * The module's tensors by the names `toPeft` and `frozenToPeft` give without a prefix (`lora_A.weight`;
-   * for an adapter without `toPeft`, its params' pytree paths: `A`, `B`), plus tensors shared by all
-   * modules under their full names; in the model's float dtype and on its backend.
-   */
-  tensors: Record<string, Tensor>;
-  /** The module's path in the model (`transformer.h.0.attn.c_attn`). */
-  module: string;
-}
-
-/** A module rebuilt by a reader: its adapter, trainable params and frozen tensors (what `fromPeft` returns). */
-export interface PeftLayerState {
-  /** The adapter (its `apply` runs the module). */
-  // deno-lint-ignore no-explicit-any
-  adapter: Adapter<any, any>;
-  /** The trainable parameters, as the adapter's `init` makes them (manifold factors as points). */
-  params: unknown;
-  /** The frozen tensors, the base weight and bias included. */
-  frozen: LinearBase;
-}
-
-/**
- * Rebuilds one module of a `peft_type` of your own from what the folder holds for it. `fromPeft` is
- * one (for the types it reads).
- */
-export type PeftLayerReader = (layer: PeftLayer) => PeftLayerState;
-
-/** Options of `loadPeftAdapter`. */
-export interface LoadPeftOptions {
-  /**
-   * Readers by `peft_type` (matched in any case), for the types of your own that `savePeftAdapter`
-   * writes from a `tangentPeftConfig`: each is called once per adapted module and returns
-   * `{ adapter, params, frozen }`. Nothing is registered anywhere: a reader counts for this call
-   * only. A type `fromPeft` reads is read by the reader given for it instead.
-   */
-  adapters?: Readonly<Record<string, PeftLayerReader>>;
-}
-
 /** `config` as one module sees it: `r` and alpha from `rank_pattern` / `alpha_pattern`, if set there. */
 function moduleConfig(config: PeftConfig, module: string): PeftConfig {
   const alpha = config.peft_type.toUpperCase() === "LORA" ? "lora_alpha" : "alpha";
@@ -149,32 +105,6 @@ function moduleConfig(config: PeftConfig, module: string): PeftConfig {
     if (!Number.isNaN(v)) out = { ...out, [field]: v };
   }
   return out;
-}
-
-/** The reader of your own for `type` in `opts.adapters`, if any. */
-function ownReader(type: string, opts: LoadPeftOptions, where: string): PeftLayerReader | undefined {
-  const hit = Object.entries(opts.adapters ?? {}).find(([k]) => k.toUpperCase() === type.toUpperCase());
-  if (hit && typeof hit[1] !== "function") {
-    throw new FormatError(
-      `loadPeftAdapter: ${where}: adapters.${hit[0]} must be a function ({ config, base, tensors, module }) => ` +
-        `({ adapter, params, frozen }), got ${typeof hit[1]}`,
-    );
-  }
-  return hit?.[1];
-}
-
-/** Checks what a reader of your own returned for `module`. */
-function checkedState(type: string, module: string, s: PeftLayerState): PeftLayerState {
-  const a = s?.adapter;
-  if (!a || typeof a.apply !== "function" || typeof a.merge !== "function" || !s.frozen?.weight) {
-    throw new FormatError(
-      `loadPeftAdapter: the reader for ${type} returned ${
-        s && typeof s === "object" ? `{ ${Object.keys(s).join(", ")} }` : String(s)
-      } for ${module}; return { adapter, params, frozen } (an Adapter, its params, and frozen tensors with the ` +
-        `base weight: frozen: { ...base } where the method keeps it)`,
-    );
-  }
-  return s;
 }
 
 /**
@@ -311,6 +241,7 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
   }
   const layers: Record<string, AdaptedLayer> = {};
   const params: Record<string, unknown> = {};
+  const expected = new Map<string, unknown>(); // a reader's params as its adapter's init lays them out
   let base = model;
   for (const path of targets) {
     const mine: Record<string, Tensor> = { ...shared };
@@ -327,6 +258,9 @@ export async function loadPeftAdapter(model: CausalLM, dir: string, opts: LoadPe
         read.peft_type,
         path,
         own({ config: moduleConfig(config, path), base: m, tensors: unprefixed(mine, path), module: path }),
+        m,
+        Object.keys(unprefixed(mine, path)),
+        expected,
       )
       : fromPeft({
         config: { ...config, fan_in_fan_out: false },

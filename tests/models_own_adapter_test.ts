@@ -232,6 +232,39 @@ Deno.test("loadPeftAdapter: an unknown type without a reader names the adapters 
   });
 });
 
+Deno.test("loadPeftAdapter: a reader's params are held to its adapter's init (a missing name, a factor off its manifold)", async () => {
+  const peft = adaptModel(model, { target: "c_attn", adapter: stiefelLora(2), key: key(7) });
+  await withDir(async (dir) => {
+    await savePeftAdapter(dir, peft, trainStep(peft));
+    // a name the folder does not hold reads as undefined: named with the names it holds
+    const misnamed = (layer: PeftLayer) => ({
+      ...readStiefelLora(layer),
+      params: { A: readStiefelLora(layer).params.A, B: layer.tensors["lora_B"] },
+    });
+    await assert.rejects(() => loadPeftAdapter(model, dir, { adapters: { STIEFEL_LORA: misnamed } }), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.match(e.message, /reader for STIEFEL_LORA returned params for transformer\.h\.0\.attn\.c_attn laid out/);
+      assert.match(e.message, /keys \[A\] returned vs \[A, B\]/);
+      assert.match(e.message, /the folder's tensors for it are lora_A\.weight, lora_B\.weight/);
+      return true;
+    });
+    // A as a plain tensor: a Riemannian optimizer would step it as Euclidean
+    const plain = (layer: PeftLayer) => ({
+      ...readStiefelLora(layer),
+      params: { A: layer.tensors["lora_A.weight"].mT, B: layer.tensors["lora_B.weight"] },
+    });
+    await assert.rejects(() => loadPeftAdapter(model, dir, { adapters: { STIEFEL_LORA: plain } }), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.match(
+        e.message,
+        /returned A of transformer\.h\.0\.attn\.c_attn as a plain tensor, where stiefel_lora's init/,
+      );
+      assert.match(e.message, /assertOn/);
+      return true;
+    });
+  });
+});
+
 Deno.test("savePeftAdapter: an adapter without toPeft under a PEFT type is refused, naming tangentPeftConfig", async () => {
   const { toPeft: _names, ...unnamed } = adapters.lora({ r: 2 });
   const peft = adaptModel(model, { target: "c_attn", adapter: unnamed });
