@@ -133,7 +133,7 @@ const GRAD_KEYS = optionKeys<GradOptions>({ argnums: true, hasAux: true });
 
 /** Options for `grad` and `valueAndGrad`. */
 export interface GradOptions<N extends number | readonly number[] = number | readonly number[]> {
-  /** Which positional argument(s) to differentiate (default 0). */
+  /** Which positional argument(s) to differentiate (default 0; a negative one counts from the end, as JAX's). */
   argnums?: N;
   /**
    * The function returns `[loss, aux]`: aux (any pytree: metrics, logits, new state) is returned
@@ -144,11 +144,42 @@ export interface GradOptions<N extends number | readonly number[] = number | rea
 
 /**
  * The type of a gradient: the differentiated argument's own type (a tensor, or a pytree of the same
- * structure), or a tuple of them when `argnums` lists several.
+ * structure), or a tuple of them when `argnums` lists several (a negative position counts from the
+ * end, as JAX's `argnums=-1`).
  */
-export type GradOf<A extends readonly unknown[], N> = N extends number ? A[N]
-  : N extends readonly number[] ? { -readonly [K in keyof N]: A[N[K] & number] }
+export type GradOf<A extends readonly unknown[], N> = N extends number ? ArgAt<A, N>
+  : N extends readonly number[] ? { -readonly [K in keyof N]: ArgAt<A, N[K] & number> }
   : never;
+
+/** `A[N]`, a negative `N` counting from the end of the tuple `A` (its element type if `A` is no tuple). */
+type ArgAt<A extends readonly unknown[], N extends number> = `${N}` extends `-${infer P extends number}` ? FromEnd<A, P>
+  : A[N];
+
+/** The `P`-th element of `A` from the end (1 is the last). */
+type FromEnd<A extends readonly unknown[], P extends number, C extends unknown[] = [unknown]> = A extends
+  readonly [...infer H, infer L] ? (C["length"] extends P ? L : FromEnd<H, P, [...C, unknown]>)
+  : A[number];
+
+/**
+ * `argnums` as positions in `[0, n)`, a negative one counting from the end (JAX's `argnums=-1`);
+ * one out of range or listed twice is a ShapeError naming `op`.
+ * @internal
+ */
+export function argPositions(op: string, argnums: number | readonly number[], n: number): number[] {
+  const given = typeof argnums === "number" ? [argnums] : [...argnums];
+  const ks = given.map((i) => {
+    if (!Number.isInteger(i) || i < -n || i >= n) {
+      throw new ShapeError(`${op}: argnums ${i} is out of range for ${n} arguments; count from 0`);
+    }
+    return i < 0 ? i + n : i;
+  });
+  ks.forEach((k, j) => {
+    if (ks.indexOf(k) !== j) {
+      throw new ShapeError(`${op}: argnums [${given.join(", ")}] names argument ${k} twice; list each argument once`);
+    }
+  });
+  return ks;
+}
 
 function checkScalar(y: unknown): Tensor {
   if (!(y instanceof Tensor)) throw new ShapeError(`grad: the function must return a scalar tensor, got ${typeof y}`);
@@ -191,16 +222,10 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
   checkFunction("grad", f);
   checkOptions("valueAndGrad", opts, GRAD_KEYS, "{ argnums: 1 }");
   const argnums: number | readonly number[] = opts.argnums ?? 0;
-  const which = typeof argnums === "number" ? [argnums] : [...argnums];
   const hasAux = opts.hasAux ?? false;
   return (...args: A) => {
-    which.forEach((i, k) => {
-      if (!Number.isInteger(i) || i < 0 || i >= args.length) {
-        throw new ShapeError(`grad: argnums ${i} is out of range for ${args.length} arguments; count from 0`);
-      }
-      if (which.indexOf(i) !== k) {
-        throw new ShapeError(`grad: argnums [${which.join(", ")}] names argument ${i} twice; list each argument once`);
-      }
+    const which = argPositions("grad", argnums, args.length);
+    which.forEach((i) => {
       const a: unknown = args[i];
       if (!(a instanceof Tensor) && !Array.isArray(a) && (a === null || typeof a !== "object")) {
         throw new DTypeError(

@@ -10,7 +10,7 @@ import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
-import { type GradOf, jvp, vjp } from "./grad.ts";
+import { argPositions, type GradOf, jvp, vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
 /**
@@ -24,8 +24,9 @@ export type JacobianOf<Y, X> = Y extends Tensor ? X
 /** Options of the Jacobian functions. */
 export interface JacobianOptions<N extends number | readonly number[] = number | readonly number[]> {
   /**
-   * Which argument to differentiate (default 0); a pytree argument gives a pytree of Jacobians, and
-   * a list of positions a tuple of them (JAX's `argnums=(0, 1)`).
+   * Which argument to differentiate (default 0; a negative position counts from the end, -1 the
+   * last); a pytree argument gives a pytree of Jacobians, and a list of positions a tuple of them
+   * (JAX's `argnums=(0, 1)`).
    */
   argnums?: N;
 }
@@ -63,13 +64,9 @@ function select(
   args: readonly unknown[],
   op: string,
 ): { x: unknown; put: (full: unknown[], a: unknown) => void } {
-  const argnums = opts.argnums ?? 0, n = args.length;
-  const ks = typeof argnums === "number" ? [argnums] : [...argnums];
-  ks.forEach((k, j) => {
-    if (!Number.isInteger(k) || k < 0 || k >= n) {
-      throw new ShapeError(`${op}: argnums ${k} is out of range for ${n} arguments; count from 0`);
-    }
-    if (ks.indexOf(k) !== j) throw new ShapeError(`${op}: argnums [${ks.join(", ")}] names argument ${k} twice`);
+  const argnums = opts.argnums ?? 0;
+  const ks = argPositions(op, argnums, args.length);
+  ks.forEach((k) => {
     const bad = treeLeaves(args[k]).find((t) => !isFloat(t.dtype));
     if (bad) {
       throw new DTypeError(
@@ -78,7 +75,7 @@ function select(
       );
     }
   });
-  if (typeof argnums === "number") return { x: args[argnums], put: (full, a) => (full[argnums] = a) };
+  if (typeof argnums === "number") return { x: args[ks[0]], put: (full, a) => (full[ks[0]] = a) };
   return { x: ks.map((k) => args[k]), put: (full, a) => ks.forEach((k, j) => (full[k] = (a as unknown[])[j])) };
 }
 

@@ -219,3 +219,31 @@ Deno.test("vmap over an empty key array or a number says that nothing batched ho
   // zero examples of a tensor work, random draws included when a tensor carries the batch
   assert.deepEqual(T.vmap((x: Tensor) => T.sin(x))(T.zeros([0, 3])).shape, [0, 3]);
 });
+
+Deno.test("grad / valueAndGrad / jacrev / jacfwd / hessian: a negative argnums counts from the end, as JAX's argnums=-1 (was out of range)", () => {
+  const a = f64([2, 3]), b = f64([5, 7]);
+  const f = (x: Tensor, y: Tensor) => T.sum(T.mul(T.square(x), y));
+  // jax.grad(f, argnums=-1)(a, b) = a² = [4, 9]; argnums=(0, -1): (2ab, a²)
+  const g: Tensor = T.grad(f, { argnums: -1 })(a, b); // typed as the last argument's type
+  assert.deepEqual(Array.from(g.dataSync()), [4, 9]);
+  const [ga, gb] = T.grad(f, { argnums: [0, -1] })(a, b);
+  assert.deepEqual([Array.from(ga.dataSync()), Array.from(gb.dataSync())], [[20, 42], [4, 9]]);
+  assert.deepEqual(Array.from(T.valueAndGrad(f, { argnums: -2 })(a, b)[1].dataSync()), [20, 42]);
+  const h = (x: Tensor, y: Tensor) => T.mul(T.square(x), y);
+  assert.deepEqual(T.jacrev(h, { argnums: -1 })(a, b).arraySync(), [[4, 0], [0, 9]]);
+  assert.deepEqual(T.jacfwd(h, { argnums: -1 })(a, b).arraySync(), [[4, 0], [0, 9]]);
+  assert.deepEqual(T.hessian(f, { argnums: -2 })(a, b).arraySync(), [[10, 0], [0, 14]]);
+  // out of range either way, or the same argument twice, is still a ShapeError
+  assert.throws(
+    () => T.grad(f, { argnums: -3 })(a, b),
+    (e) => e instanceof T.ShapeError && /argnums -3 is out of range/.test(e.message),
+  );
+  assert.throws(
+    () => T.grad(f, { argnums: [1, -1] })(a, b),
+    (e) => e instanceof T.ShapeError && /names argument 1 twice/.test(e.message),
+  );
+  assert.throws(
+    () => T.jacrev(h, { argnums: 2 })(a, b),
+    (e) => e instanceof T.ShapeError && /jacrev: argnums 2 is out of range/.test(e.message),
+  );
+});
