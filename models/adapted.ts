@@ -272,8 +272,16 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
       : s.frozen;
     layers[path] = { adapter, frozen };
   });
+  initialParams.add(params);
   return adaptedModel(model, layers, params);
 }
+
+/**
+ * The `params` of `adaptModel`'s results: the adapters as initialised, so that `savePeftAdapter`
+ * given no params can tell an untrained adapter from a loaded one.
+ * @internal
+ */
+export const initialParams: WeakSet<object> = new WeakSet();
 
 /**
  * Why an adapted tied head does not merge: its merged weight would be the token embedding's too. PEFT 0.21's

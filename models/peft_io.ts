@@ -19,6 +19,7 @@ import {
   type AdaptedModel,
   adaptedModel,
   describeModules,
+  initialParams,
   linearModuleAt,
   withEmbedding,
 } from "./adapted.ts";
@@ -142,7 +143,8 @@ function moduleConfig(config: PeftConfig, module: string): PeftConfig {
  * const { toPeft: _, ...lora } = adapters.lora({ r: 2 }); // no PEFT names: params saved as <module>.A, .B
  * const mine = { ...lora, kind: "mine", peftConfig: () => adapters.tangentPeftConfig("MINE", { r: 2 }) };
  * const dir = await Deno.makeTempDir();
- * await savePeftAdapter(dir, adaptModel(model, { target: "c_attn", adapter: mine }));
+ * const peft = adaptModel(model, { target: "c_attn", adapter: mine });
+ * await savePeftAdapter(dir, peft, peft.params); // the params as trained (here as initialised)
  * const back = await loadPeftAdapter(model, dir, {
  *   adapters: { MINE: ({ base, tensors }) => ({ adapter: mine, params: { A: tensors.A, B: tensors.B }, frozen: base }) },
  * });
@@ -341,7 +343,9 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
 }
 
 /**
- * Writes an adapted model's adapters in PEFT's folder layout: `adapter_config.json` (the
+ * Writes an adapted model's adapters, with `params` (the trained ones; Tangent's params live outside the
+ * model, so without them it saves the model's own: a loaded adapter's, while `adaptModel`'s, the adapters as
+ * initialised, are refused, naming the fix), in PEFT's folder layout: `adapter_config.json` (the
  * adapter's `peftConfig()` plus `target_modules`, `fan_in_fan_out` for GPT-2's Conv1D modules,
  * `rank_pattern`/`alpha_pattern` where layers differ, `task_type: "CAUSAL_LM"`) and
  * `adapter_model.safetensors` with PEFT's on-disk names (`base_model.model.<module>.lora_A.weight`,
@@ -368,9 +372,17 @@ function sameConfig(a: PeftConfig, b: PeftConfig, ignore: readonly string[]): bo
 export async function savePeftAdapter<P>(
   dir: string,
   adapted: AdaptedModel<P>,
-  params: Record<string, P> = adapted.params,
+  given?: Record<string, P>,
   opts: SavePeftOptions = {},
 ): Promise<SavedPeftAdapter> {
+  if (given === undefined && initialParams.has(adapted.params)) {
+    throw new FormatError(
+      `savePeftAdapter: no params given, and this model's own are its adapters as adaptModel initialised them ` +
+        `(for LoRA, B = 0: an adapter that changes nothing); Tangent's params live outside the model, so pass the ` +
+        `trained ones: savePeftAdapter(dir, peft, params); to save the initial adapters on purpose, pass peft.params`,
+    );
+  }
+  const params = given ?? adapted.params;
   checkOptions(
     "savePeftAdapter",
     opts,

@@ -186,7 +186,7 @@ Deno.test("a reader sees each module's r where savePeftAdapter wrote a rank_patt
   const peft = adaptedModel(model, layers, params);
   const want = peft.apply(params, ids).dataSync();
   await withDir(async (dir) => {
-    const saved = await savePeftAdapter(dir, peft);
+    const saved = await savePeftAdapter(dir, peft, peft.params);
     assert.deepEqual(saved.config.rank_pattern, { [paths[1]]: 3 });
     const rs: number[] = [];
     const back = await loadPeftAdapter(model, dir, {
@@ -209,7 +209,7 @@ Deno.test("a reader sees each module's r where savePeftAdapter wrote a rank_patt
 Deno.test("loadPeftAdapter: an unknown type without a reader names the adapters option; a bad reader is named", async () => {
   const peft = adaptModel(model, { target: "c_attn", adapter: loraFa(2) });
   await withDir(async (dir) => {
-    await savePeftAdapter(dir, peft);
+    await savePeftAdapter(dir, peft, peft.params);
     await assert.rejects(() => loadPeftAdapter(model, dir), (e: unknown) => {
       assert.ok(e instanceof FormatError, String(e));
       assert.match(e.message, /peft_type 'LORA_FA' is not one Tangent reads/);
@@ -274,7 +274,7 @@ Deno.test("savePeftAdapter: an adapter without toPeft under a PEFT type is refus
     "base_model.model.transformer.h.0.attn.c_attn.B",
   ]);
   await withDir(async (dir) => {
-    await assert.rejects(() => savePeftAdapter(dir, peft), (e: unknown) => {
+    await assert.rejects(() => savePeftAdapter(dir, peft, peft.params), (e: unknown) => {
       assert.ok(e instanceof FormatError, String(e));
       assert.match(e.message, /\(lora\) has no toPeft\(\), so its tensors have no LORA names/);
       assert.match(e.message, /adapters\.tangentPeftConfig\("MY_LORA"/);
@@ -296,5 +296,26 @@ Deno.test("built-in adapters keep their PEFT names and fromPeft is a reader too"
       Array.from(back.apply(back.params, ids).dataSync()),
       Array.from((await loadPeftAdapter(model, dir)).apply(back.params, ids).dataSync()),
     );
+  });
+});
+
+Deno.test("savePeftAdapter: adaptModel's model without params is refused (its own are the initial adapters); a loaded one saves", async () => {
+  const peft = adaptModel(model, { target: "c_attn", adapter: adapters.lora({ r: 2 }) });
+  await withDir(async (dir) => {
+    await assert.rejects(() => savePeftAdapter(dir, peft), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.match(e.message, /no params given.*as adaptModel initialised them.*savePeftAdapter\(dir, peft, params\)/);
+      return true;
+    });
+    await savePeftAdapter(dir, peft, trainStep(peft));
+    const back = await loadPeftAdapter(model, dir);
+    await withDir(async (again) => {
+      await savePeftAdapter(again, back); // a loaded adapter's own params are the trained ones
+      const twice = await loadPeftAdapter(model, again);
+      assert.deepEqual(
+        Array.from(twice.apply(twice.params, ids).dataSync()),
+        Array.from(back.apply(back.params, ids).dataSync()),
+      );
+    });
   });
 });

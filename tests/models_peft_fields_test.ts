@@ -109,7 +109,7 @@ Deno.test('loadPeftAdapter: bias = "lora_only" reads the adapted modules\' train
     const want = await peft.apply(params as never, ids).data(), got = await loaded.apply(loaded.params, ids).data();
     assert.ok(maxDiff(want, got) < 1e-5, `logits differ by ${maxDiff(want, got)}`);
     assert.ok(maxDiff(want, await gpt2.apply(gpt2.params, ids).data()) > 1e-2, "the biases matter");
-    const saved = await savePeftAdapter(dirs[1], loaded);
+    const saved = await savePeftAdapter(dirs[1], loaded, loaded.params);
     assert.equal(saved.config.bias, "lora_only"); // PEFT reads base_layer.bias back under lora_only
     const back = await loadPeftAdapter(gpt2, dirs[1]);
     assert.equal(maxDiff(got, await back.apply(back.params, ids).data()), 0);
@@ -172,13 +172,14 @@ Deno.test("savePeftAdapter on an adapter of your own: without peftConfig() the e
   const peft = adaptModel(model, { target: "q_proj", adapter: own });
   const dir = await Deno.makeTempDir({ dir: "/tmp" });
   try {
-    await assert.rejects(() => savePeftAdapter(dir, peft), (e: unknown) => {
+    await assert.rejects(() => savePeftAdapter(dir, peft, peft.params), (e: unknown) => {
       assert.ok(e instanceof FormatError, String(e));
       assert.match(e.message, /\(my_lora\) has no peftConfig\(\).*adapters\.tangentPeftConfig\("MY_LORA"/);
       return true;
     });
     const configured = { ...own, peftConfig: () => adapters.tangentPeftConfig("MY_LORA", { r: 2 }) };
-    const saved = await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: configured }));
+    const withConfig = adaptModel(model, { target: "q_proj", adapter: configured });
+    const saved = await savePeftAdapter(dir, withConfig, withConfig.params);
     assert.equal(saved.config.peft_type, "MY_LORA");
     assert.equal(saved.config.library, "tangent");
     assert.match(String(saved.config.note), /no MY_LORA type; a method of your own.*\{ adapters: \{ MY_LORA: /);
@@ -192,7 +193,8 @@ Deno.test("savePeftAdapter on an adapter of your own: without peftConfig() the e
         return { params, frozen: { ...frozen, weight: base.weight.mul(2) } };
       },
     };
-    const lost = await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: folded }));
+    const withFolded = adaptModel(model, { target: "q_proj", adapter: folded });
+    const lost = await savePeftAdapter(dir, withFolded, withFolded.params);
     assert.match(
       lost.notes.join("\n"),
       /frozen weight of model\.layers\.0\.self_attn\.q_proj \(and 1 more\).*frozenToPeft/,

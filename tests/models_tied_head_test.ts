@@ -129,7 +129,7 @@ Deno.test("savePeftAdapter: a LoRA on a tied lm_head is written under PEFT's nam
   const dir = await Deno.makeTempDir({ dir: "/tmp" });
   try {
     const peft = await loadPeftAdapter(model, from);
-    const saved = await savePeftAdapter(dir, peft);
+    const saved = await savePeftAdapter(dir, peft, peft.params);
     assert.deepEqual(saved.notes, []);
     assert.deepEqual(saved.config.target_modules, ["c_attn", "lm_head"]);
     const { tensors } = await safetensors.read(`${dir}/adapter_model.safetensors`, { dtype: "float64" });
@@ -141,13 +141,13 @@ Deno.test("savePeftAdapter: a LoRA on a tied lm_head is written under PEFT's nam
     assert.ok(e < 1e-10, `read back: ${e}`);
     // lm_head alone: an nn.Linear, so no fan_in_fan_out
     const head = adaptModel(model, { target: "lm_head", adapter: adapters.lora({ r: 2 }) });
-    const only = await savePeftAdapter(dir, head);
+    const only = await savePeftAdapter(dir, head, head.params);
     assert.deepEqual([only.config.target_modules, only.config.fan_in_fan_out], [["lm_head"], false]);
     assert.deepEqual(only.notes, []);
     // PiSSA's residual is the head's own here, the embedding's in PEFT: said on export
     const [pissa] = studyMethods(2).filter((m) => m.name === "pissa");
     const residual = adaptModel(model, { target: "lm_head", adapter: pissa.adapter!({ inF: 32, outF: 64 }) });
-    const said = await savePeftAdapter(dir, residual);
+    const said = await savePeftAdapter(dir, residual, residual.params);
     assert.ok(
       said.notes.some((n) => /lm_head is tied to the token embedding.*PEFT makes that weight the embedding's/.test(n)),
     );

@@ -14,7 +14,7 @@ Deno.test("savePeftAdapter: OLoRA on GPT-2's Conv1D says PEFT refuses it; on a L
   try {
     const gpt2 = await loadModel(`${F}/tiny_gpt2`);
     const olora = adaptModel(gpt2, { target: "c_attn", adapter: adapters.lora({ r: 2, init: "olora" }) });
-    const saved = await savePeftAdapter(`${dir}/g`, olora);
+    const saved = await savePeftAdapter(`${dir}/g`, olora, olora.params);
     assert.equal(saved.notes.length, 1, saved.notes.join("\n"));
     assert.match(saved.notes[0], /OLoRA init ignores fan_in_fan_out.*PeftModel\.from_pretrained refuses this folder/);
     // Tangent itself reads it back to the same logits
@@ -24,11 +24,11 @@ Deno.test("savePeftAdapter: OLoRA on GPT-2's Conv1D says PEFT refuses it; on a L
     // kaiming / pissa on GPT-2 and OLoRA on a Llama load in PEFT: no note
     for (const init of ["kaiming", "pissa"] as const) {
       const a = adaptModel(gpt2, { target: "c_attn", adapter: adapters.lora({ r: 2, init }) });
-      assert.deepEqual((await savePeftAdapter(`${dir}/${init}`, a)).notes, []);
+      assert.deepEqual((await savePeftAdapter(`${dir}/${init}`, a, a.params)).notes, []);
     }
     const llama = await loadModel(`${F}/tiny_llama`);
     const l = adaptModel(llama, { target: "q_proj", adapter: adapters.lora({ r: 2, init: "olora" }) });
-    assert.deepEqual((await savePeftAdapter(`${dir}/l`, l)).notes, []);
+    assert.deepEqual((await savePeftAdapter(`${dir}/l`, l, l.params)).notes, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -41,7 +41,7 @@ Deno.test("loadPeftAdapter: a whole path in target_modules is adapted whatever l
   try {
     const want = ["model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj"];
     const peft = adaptModel(model, { target: (p) => want.includes(p), adapter: adapters.lora({ r: 2 }) });
-    await savePeftAdapter(dir, peft);
+    await savePeftAdapter(dir, peft, peft.params);
     await withConfig(dir, { target_modules: ["model.layers.1.self_attn.q_proj", "v_proj"], layers_to_transform: [0] });
     assert.deepEqual((await loadPeftAdapter(model, dir)).paths, want);
   } finally {
@@ -53,7 +53,8 @@ Deno.test("loadPeftAdapter: target_modules / exclude_modules regexes in Python's
   const model = await loadModel(`${F}/tiny_llama`);
   const dir = await Deno.makeTempDir({ dir: "/tmp" });
   try {
-    await savePeftAdapter(dir, adaptModel(model, { target: "q_proj", adapter: adapters.lora({ r: 2 }) }));
+    const init = adaptModel(model, { target: "q_proj", adapter: adapters.lora({ r: 2 }) });
+    await savePeftAdapter(dir, init, init.params);
     const both = ["model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.q_proj"];
     // named groups, \Z and a leading (?i): re.fullmatch selects both layers' q_proj (PEFT 0.21)
     for (const t of [String.raw`model\.layers\.(?P<i>\d+)\.self_attn\.q_proj\Z`, String.raw`(?i).*\.Q_PROJ`]) {
