@@ -247,3 +247,35 @@ Deno.test("grad / valueAndGrad / jacrev / jacfwd / hessian: a negative argnums c
     (e) => e instanceof T.ShapeError && /jacrev: argnums 2 is out of range/.test(e.message),
   );
 });
+
+Deno.test("checkGrad: pytree inputs, and int tensors and keys passed through undifferentiated (were TypeError / DTypeError)", () => {
+  // a pytree argument: 'Cannot read properties of undefined (reading name)' before
+  const pt = T.checkGrad((p: { a: Tensor; b: Tensor }) => T.sum(T.mul(T.sin(p.a), p.b)), [{
+    a: f64([1, 2]),
+    b: f64([3, 4]),
+  }]);
+  assert.ok(pt <= 1);
+  // int indices beside the float input: converted to float64 and refused by take before
+  const ids = T.tensor([1, 1, 0], { dtype: "int32" });
+  assert.ok(T.checkGrad((w: Tensor, i: Tensor) => T.sum(T.sin(T.take(w, i))), [f64([0.3, -1]), ids]) <= 1);
+  // a key: a TypeError before
+  assert.ok(
+    T.checkGrad((w: Tensor, k: T.Key) => T.sum(T.mul(w, T.uniform(k, [2], { dtype: "float64" }))), [
+      f64([1, 2]),
+      T.key(0),
+    ]) <= 1,
+  );
+  // a wrong rule inside a pytree leaf is caught and named by its path
+  const bad = T.customVjp((x: Tensor) => T.sin(x), (ct, _o, x) => [T.mul(ct, T.sin(x))]);
+  assert.throws(
+    () =>
+      T.checkGrad((p: { u: Tensor; v: Tensor }) => T.sum(T.add(bad(p.u), p.v)), [{ u: f64([0.1, 0.2]), v: f64([1]) }]),
+    (e) =>
+      e instanceof T.DomainError &&
+      /checkGrad: gradient mismatch at input 0 \(leaf u\) \[2\] coordinate 0/.test(e.message),
+  );
+  assert.throws(
+    () => T.checkGrad((i: Tensor) => T.sum(i), [ids]),
+    (e) => e instanceof T.DomainError && /no float tensor/.test(e.message),
+  );
+});
