@@ -37,7 +37,9 @@ export const sortingTuning: {
 export function sortTile(gpu: WebGPUBackend): number {
   if (sortingTuning.tile > 0) return sortingTuning.tile;
   const fit = 2 ** Math.floor(Math.log2(Math.max(16, gpu.runtime.maxWorkgroupStorage) / 8));
-  return Math.min(SOFTWARE.test(gpu.description) ? 512 : 4096, fit);
+  const info = (gpu.runtime.device as { adapterInfo?: { isFallbackAdapter?: boolean } }).adapterInfo;
+  const software = info?.isFallbackAdapter === true || SOFTWARE.test(gpu.description);
+  return Math.min(software ? 512 : 4096, fit);
 }
 
 /** Adapter descriptions of software rasterizers (CPU fallbacks). */
