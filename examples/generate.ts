@@ -4,7 +4,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { key, TangentError, tensor, useBackend } from "../mod.ts";
+import { FormatError, key, TangentError, tensor, useBackend } from "../mod.ts";
 import { generate, loadModel, loadPeftAdapter, loadTokenizer, resolveModel } from "../models/mod.ts";
 import type { CausalLM } from "../models/mod.ts";
 import {
@@ -47,6 +47,22 @@ const OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "print this help" },
 };
 
+/** The adapter folder on `base`; a type of one's own (read only by a reader in code) names the command line's way. */
+async function adapterOn(base: CausalLM, dir: string): Promise<CausalLM<unknown>> {
+  try {
+    return await loadPeftAdapter(base, dir);
+  } catch (e) {
+    if (!(e instanceof FormatError) || !/is not one Tangent reads/.test(e.message)) throw e;
+    throw new FormatError(
+      `${
+        e.message.replace(/; pass a reader for it:.*$/s, "")
+      }; the command line reads no type of your own: merge it in ` +
+        `code and save the model, saveModel(out, model, peft.merge(params)) (as PEFT's merge_and_unload + ` +
+        `save_pretrained), then pass that folder as --model without --adapter`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseCommandLine(Deno.args, USAGE, ABOUT, OPTIONS);
   if (o.help) {
@@ -61,7 +77,7 @@ async function main(): Promise<void> {
   if (backend === "webgpu") await useBackend("webgpu");
   const dir = await resolveModel(String(o.model), { onProgress: (m) => console.error(m) });
   const base = await loadModel(dir, { backend, dtype: weightDType(o.dtype) });
-  const model: CausalLM<unknown> = o.adapter ? await loadPeftAdapter(base, resolve(String(o.adapter))) : base;
+  const model: CausalLM<unknown> = o.adapter ? await adapterOn(base, resolve(String(o.adapter))) : base;
   const tokenizer = await loadTokenizer(dir);
   checkByteVocabulary(String(o.model), tokenizer.kind, base.config.vocabSize);
   const prompt = String(o.prompt);

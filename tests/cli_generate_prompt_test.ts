@@ -1,5 +1,6 @@
 /**
- * `deno task generate` with a prompt holding characters the tokenizer has no token for: they are
+ * `deno task generate` with a prompt holding characters the tokenizer has no token for (and with an adapter of
+ * one's own, which it cannot read: the error names the merged-model way): they are
  * dropped (as Hugging Face's tokenizers drop them), and the CLI names them rather than saying the
  * prompt is empty or continuing a different prompt without a word (needs --allow-run).
  */
@@ -9,7 +10,11 @@ import { charTokenizerJson } from "../models/mod.ts";
 
 const canRun = (await Deno.permissions.query({ name: "run", command: Deno.execPath() })).state === "granted";
 
-async function generate(dir: string, prompt: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function generate(
+  dir: string,
+  prompt: string,
+  extra: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -22,6 +27,7 @@ async function generate(dir: string, prompt: string): Promise<{ code: number; st
       prompt,
       "--max-new-tokens",
       "2",
+      ...extra,
     ],
     env: { DENO_NO_UPDATE_CHECK: "1" },
     stdout: "piped",
@@ -63,6 +69,19 @@ Deno.test({
       const all = await generate(dir, "ab=");
       assert.equal(all.code, 0, all.stderr);
       assert.doesNotMatch(all.stderr, /no token/);
+
+      // an adapter of one's own: the command line cannot take a reader, so it names the merged-model way
+      const mine = `${dir}/mine`;
+      await Deno.mkdir(mine);
+      await Deno.writeTextFile(
+        `${mine}/adapter_config.json`,
+        JSON.stringify({ peft_type: "MINE", library: "tangent", target_modules: ["c_attn"], r: 2 }),
+      );
+      const own = await generate(dir, "ab=", ["--adapter", mine]);
+      assert.equal(own.code, 1, own.stderr);
+      assert.match(own.stderr, /peft_type 'MINE' is not one Tangent reads/);
+      assert.match(own.stderr, /the command line reads no type of your own: .*saveModel\(out, model, peft\.merge/);
+      assert.doesNotMatch(own.stderr, /pass a reader/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
