@@ -369,8 +369,11 @@ function checkShape(op: string, shape: readonly number[]): number[] {
 /**
  * Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. Under `vmap`
  * with one key per example, the whole batch is one draw (each example's bits are its own key's).
- * float32 draws are `jax.random.uniform`'s bit for bit with `jax_threefry_partitionable=False`;
- * float64 draws are Tangent's own 53-bit layout (not JAX's).
+ * float32 draws on [0, 1) are `jax.random.uniform`'s bit for bit with
+ * `jax_threefry_partitionable=False`; with `min`/`max` they are `u·(max − min) + min` rounded after
+ * each operation, where JAX's compiled draw rounds once (a fused multiply-add) and takes the range in
+ * float32, so about a third of the elements differ from JAX's in the last bit. float64 draws are
+ * Tangent's own 53-bit layout (not JAX's).
  */
 export function uniform(
   k: Key,
