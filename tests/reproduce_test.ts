@@ -18,6 +18,7 @@ import {
 } from "../reproduce/mod.ts";
 import { main, parseOptions, usage } from "../reproduce/main.ts";
 import { createModel, initModel, key, parseConfig } from "../mod.ts";
+import { fmt } from "../report/mod.ts";
 
 /** A small randomly initialised GPT-2 on the demo task (width 32, so the runner's r = 32 fits; one block). */
 function tinyDemo(): DemoSetup {
@@ -399,4 +400,18 @@ Deno.test("polarConvergence: the verdict's account of the tails and final errors
     verdict,
     new RegExp(`lower final error was LoRA's for ${set(loraLower)} and PoLAR's for ${set(polarLower)}`),
   );
+});
+
+Deno.test("sorsaDrift: the report's account of how fast ΔD moves gives the numbers and follows them", async () => {
+  const res = await sorsaDrift({ demo: tinyDemo(), r: 2, steps: 8, batch: 8, heldOut: 16, every: 4, lrFactors: [1] });
+  const firstD = (m: string) =>
+    median(res.runs.find((x) => x.method === m)!.points.filter((p) => p.step === 4).map((p) => p.deltaD));
+  const para = res.markdown.split("\n").find((l) => l.startsWith("The pretrained matrices'"))!;
+  // it said "ΔD rises steeply within a few steps" for LoRA and full fine-tuning, and not for PiSSA and SORSA, as a
+  // fixed sentence with no numbers behind it
+  assert.match(para, new RegExp(`After 4 steps the median ΔD is ${fmt(firstD("lora"), { digits: 2 })} for LoRA, `));
+  assert.match(para, new RegExp(`${fmt(firstD("sorsa"), { digits: 2 })} for SORSA, γ > 0`));
+  const steep = Math.min(firstD("lora"), firstD("full")) >
+    Math.max(firstD("pissa"), firstD("sorsa-unreg"), firstD("sorsa"));
+  assert.equal(/have moved ΔD further than PiSSA's and SORSA's/.test(para), steep, para);
 });
