@@ -41,9 +41,9 @@ function argTeam(n: number): number {
   return Math.min(WG, pow2(Math.ceil(n / 16)));
 }
 
-function argCode(t: string, op: "max" | "min"): string {
-  return memoCode(`argr|${t}|${op}`, () =>
-    `struct U { rows: u32, n: u32, inner: u32, lgS: u32 }
+function argCode(t: string): string {
+  return memoCode(`argr|${t}`, () =>
+    `struct U { rows: u32, n: u32, inner: u32, lgS: u32, max: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<i32>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -56,7 +56,7 @@ fn better(a: ${t}, ia: u32, b: ${t}, ib: u32) -> bool {
   if (ia == NONE) { return false; }
   let na = ${isNaN(t, "a")}; let nb = ${isNaN(t, "b")};
   if (na || nb) { return na && (!nb || ia < ib); }
-  return a ${op === "max" ? ">" : "<"} b || (a == b && ia < ib);
+  return select((a < b), (a > b), u.max == 1u) || (a == b && ia < ib);
 }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -108,20 +108,19 @@ ${entry("u.rows")}
  * each thread its V consecutive elements sequentially (in registers), the team its threads' totals
  * in workgroup memory; it writes the block's inclusive scan and, with more than one block per row,
  * the block's total to `sums`. (Workgroup memory stays at one word per thread: llvmpipe compiles
- * the zero-initialisation of a large workgroup array very slowly.)
+ * the zero-initialisation of a large workgroup array very slowly; sum and product share a pipeline.)
  */
-function blockScanCode(t: string, op: "sum" | "prod"): string {
-  const o = op === "sum" ? "+" : "*";
+function blockScanCode(t: string): string {
   return memoCode(
-    `cum-block|${t}|${op}`,
+    `cum-block|${t}`,
     () =>
-      `struct U { rows: u32, n: u32, inner: u32, flag: u32, nb: u32, lgS: u32 }
+      `struct U { rows: u32, n: u32, inner: u32, flag: u32, nb: u32, lgS: u32, prod: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> sums: array<${t}>;
 @group(0) @binding(3) var<uniform> u: U;
 var<workgroup> tot: array<${t}, ${WG}>;
-const ID = ${t}(${op === "sum" ? 0 : 1});
+fn op(a: ${t}, b: ${t}) -> ${t} { return select(a + b, a * b, u.prod == 1u); }
 fn pos(base: u32, k: u32) -> u32 { return base + select(k, u.n - 1u - k, u.flag == 1u) * u.inner; }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -134,16 +133,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let base = (row / u.inner) * u.n * u.inner + row % u.inner;
   let k0 = (blk * S + lane) * ${V}u;
   var part: array<${t}, ${V}>;
+  let ID = select(${t}(0), ${t}(1), u.prod == 1u);
   var acc = ID;
   for (var e = 0u; e < ${V}u; e++) {
-    if (live && k0 + e < u.n) { acc = acc ${o} src[pos(base, k0 + e)]; }
+    if (live && k0 + e < u.n) { acc = op(acc, src[pos(base, k0 + e)]); }
     part[e] = acc;
   }
   tot[li] = acc;
   workgroupBarrier();
   for (var d = 1u; d < S; d <<= 1u) {
     var v = tot[li];
-    if (lane >= d) { v = tot[li - d] ${o} v; }
+    if (lane >= d) { v = op(tot[li - d], v); }
     workgroupBarrier();
     tot[li] = v;
     workgroupBarrier();
@@ -151,7 +151,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var p = ID;
   if (lane > 0u) { p = tot[li - 1u]; }
   for (var e = 0u; e < ${V}u; e++) {
-    if (live && k0 + e < u.n) { dst[pos(base, k0 + e)] = select(p ${o} part[e], part[e], lane == 0u); }
+    if (live && k0 + e < u.n) { dst[pos(base, k0 + e)] = select(op(p, part[e]), part[e], lane == 0u); }
   }
   if (live && u.nb > 1u && lane == S - 1u) { sums[row * u.nb + blk] = tot[li]; }
 }`,
@@ -201,11 +201,11 @@ function encodeScan(
   const nb = Math.ceil(n / C), teams = WG / S;
   const sums = rt.alloc(nb > 1 ? rows * nb * 4 : 4); // bound even when unused
   rt.dispatch({
-    code: blockScanCode(t, op),
+    code: blockScanCode(t),
     inputs: [src],
     output: dst,
     outputs: [sums],
-    uniforms: new Uniforms().u(rows, n, inner, reverse ? 1 : 0, nb, Math.log2(S)).u32,
+    uniforms: new Uniforms().u(rows, n, inner, reverse ? 1 : 0, nb, Math.log2(S), op === "prod" ? 1 : 0).u32,
     groups: grid(Math.ceil((rows * nb) / teams)),
   });
   if (nb > 1) {
@@ -234,10 +234,10 @@ export function registerSorting(gpu: WebGPUBackend): void {
     if (rows > 0) {
       const S = argTeam(n);
       gpu.runtime.dispatch({
-        code: argCode(t, p.op),
+        code: argCode(t),
         inputs: [gpu.buf(x)],
         output: out,
-        uniforms: new Uniforms().u(rows, n, inner, Math.log2(S)).u32,
+        uniforms: new Uniforms().u(rows, n, inner, Math.log2(S), p.op === "max" ? 1 : 0).u32,
         groups: grid(Math.ceil(rows / (WG / S))),
       });
     }

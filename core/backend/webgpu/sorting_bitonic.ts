@@ -45,46 +45,44 @@ export function sortTile(gpu: WebGPUBackend): number {
 /** Adapter descriptions of software rasterizers (CPU fallbacks). */
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render/i;
 
-/** WGSL: the u32 sort key of a value of type `t` (ascending order; `desc`: descending). */
-function keyFn(t: string, desc: boolean): string {
-  const flip = desc ? "~a" : "a";
+/** WGSL: the u32 sort key of a value of type `t`, ascending (the complement when mode bit 2 asks for descending). */
+function keyFn(t: string): string {
+  let asc: string;
   if (t === "f32") {
-    return `fn key(v: f32) -> u32 {
-  var b = bitcast<u32>(v);
+    asc = `var b = bitcast<u32>(v);
   let m = b & 0x7fffffffu;
-  if (m > 0x7f800000u) { return ${desc ? "0u" : "0xffffffffu"}; }
-  if (m == 0u) { b = 0u; }
-  let a = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-  return ${flip};
+  if (m > 0x7f800000u) { b = 0xffffffffu; } // NaN: largest
+  else {
+    if (m == 0u) { b = 0u; } // −0 ties +0
+    b = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+  }`;
+  } else asc = `let b = ${t === "i32" ? "bitcast<u32>(v) ^ 0x80000000u" : "v"};`;
+  return `fn key(v: ${t}) -> u32 {
+  ${asc}
+  return select(b, ~b, (u.mode & 4u) != 0u);
 }`;
-  }
-  const a = t === "i32" ? "bitcast<u32>(v) ^ 0x80000000u" : "v";
-  return `fn key(v: ${t}) -> u32 { let a = ${a}; return ${flip}; }`;
 }
 
 /**
  * The workgroup kernel: loads `u.E` padded pairs starting at flat position g·E of the [rows, P]
  * array (from the input or the scratch buffers), runs the merge stages k = k0 … k1 (strides from
  * min(k, E)/2 down to 1), and stores them (to the scratch buffers or, sorted, to the outputs).
- * Mode bit 0: read scratch; bit 1: write the outputs.
+ * Mode bit 0: read scratch; bit 1: write the outputs; bit 2: descending. One pipeline per element
+ * type and tile (llvmpipe takes about a second to compile each).
  */
-function tileCode(t: string, desc: boolean, tile: number, scratch: boolean): string {
+function tileCode(t: string, tile: number): string {
   return memoCode(
-    `sort-tile|${t}|${desc}|${tile}|${scratch}`,
+    `sort-tile|${t}|${tile}`,
     () =>
       `struct U { rows: u32, n: u32, inner: u32, P: u32, lgP: u32, E: u32, k0: u32, k1: u32, mode: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> vals: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-${
-        scratch
-          ? `@group(0) @binding(3) var<storage, read_write> sk: array<u32>;
+@group(0) @binding(3) var<storage, read_write> sk: array<u32>;
 @group(0) @binding(4) var<storage, read_write> si: array<u32>;
-@group(0) @binding(5) var<uniform> u: U;`
-          : `@group(0) @binding(3) var<uniform> u: U;`
-      }
+@group(0) @binding(5) var<uniform> u: U;
 var<workgroup> w: array<vec2<u32>, ${tile}>;
-${keyFn(t, desc)}
+${keyFn(t)}
 fn at(r: u32, c: u32) -> u32 { return (r / u.inner) * u.n * u.inner + c * u.inner + r % u.inner; }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -93,7 +91,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let pm = u.P - 1u;
   for (var q = li; q < u.E; q += ${WG}u) {
     let f = base + q;
-    ${scratch ? `if ((u.mode & 1u) == 1u) { w[q] = vec2<u32>(sk[f], si[f]); continue; }` : ""}
+    if ((u.mode & 1u) == 1u) { w[q] = vec2<u32>(sk[f], si[f]); continue; }
     let r = f >> u.lgP; let c = f & pm;
     var kk = 0xffffffffu;
     if (r < u.rows && c < u.n) { kk = key(src[at(r, c)]); }
@@ -115,7 +113,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
   for (var q = li; q < u.E; q += ${WG}u) {
     let f = base + q;
-    ${scratch ? `if ((u.mode & 2u) == 0u) { sk[f] = w[q].x; si[f] = w[q].y; continue; }` : ""}
+    if ((u.mode & 2u) == 0u) { sk[f] = w[q].x; si[f] = w[q].y; continue; }
     let r = f >> u.lgP; let c = f & pm;
     if (r < u.rows && c < u.n) {
       let o = at(r, c);
@@ -164,23 +162,28 @@ export function encodeSort(
   const rt = gpu.runtime;
   const tile = sortTile(gpu);
   const lgP = Math.ceil(Math.log2(n)), P = 2 ** lgP;
+  const dir = desc ? 4 : 0;
   const uni = (E: number, k0: number, k1: number, mode: number) =>
-    new Uniforms().u(rows, n, inner, P, lgP, E, k0, k1, mode).u32;
+    new Uniforms().u(rows, n, inner, P, lgP, E, k0, k1, mode | dir).u32;
+  const code = tileCode(t, tile);
   if (P <= tile) {
-    // whole rows per workgroup: E = P · (rows per tile), no more than the rows there are
+    // whole rows per workgroup: E = P · (rows per tile), no more than the rows there are; the
+    // scratch bindings are unused (a 4-byte buffer each)
     const E = Math.min(tile, P * 2 ** Math.ceil(Math.log2(rows)));
+    const none = rt.alloc(4), none2 = rt.alloc(4);
     rt.dispatch({
-      code: tileCode(t, desc, tile, false),
+      code,
       inputs: [src],
       output: vals,
-      outputs: [idx],
+      outputs: [idx, none, none2],
       uniforms: uni(E, 2, P, 2),
       groups: grid(Math.ceil((rows * P) / E)),
     });
+    rt.free(none);
+    rt.free(none2);
     return;
   }
   const sk = rt.alloc(rows * P * 4), si = rt.alloc(rows * P * 4);
-  const code = tileCode(t, desc, tile, true);
   const groups = grid((rows * P) / tile);
   const local = (k0: number, k1: number, mode: number) =>
     rt.dispatch({
