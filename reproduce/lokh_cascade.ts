@@ -7,6 +7,7 @@
  * @module
  */
 import type { Adapter, Frozen } from "../adapters/adapter.ts";
+import { DomainError } from "../core/errors.ts";
 import { lokh, lokhOutFactors, type LokhParams } from "../adapters/lokh.ts";
 import { factorization, lokr } from "../adapters/lokr.ts";
 import { lora } from "../adapters/lora.ts";
@@ -36,7 +37,10 @@ export interface LokhCascadeOptions {
   size?: number;
   /** Cascade depths k of LoKH (default [2, 3, 6]). */
   factors?: readonly number[];
-  /** Parameter budgets (default [512, 1024, 2048]: LoRA at r = 4, 8, 16 for size 64). */
+  /**
+   * Parameter budgets (default [512, 1024, 2048]: LoRA at r = 4, 8, 16 for size 64); each must fit LoKH at r = 1,
+   * Σmᵢ + k·n parameters at the cheapest k, or `lokhCascade` throws a DomainError before any fit.
+   */
   budgets?: readonly number[];
   /** Adam steps per fit (default 1500, learning rate cosine-decayed to 0). */
   iterations?: number;
@@ -292,6 +296,17 @@ export function lokhCascade(opts: LokhCascadeOptions = {}): LokhCascadeResult {
   const [m1, m2] = lokhOutFactors(n, 2);
   const khatri = lowrank.khatriRao(normal(kp, [m1, n], f64), normal(kq, [m2, n], f64));
   const targets = { spectrum, "khatri-rao": khatri } as const;
+  // every budget must fit some LoKH (r = 1 at the cheapest k), which also fits LoRA (2n ≤ Σmᵢ + k·n)
+  const smallest = Math.min(...factors.map((k) => lokhOutFactors(n, k).reduce((a, b) => a + b, 0) + k * n));
+  const tooSmall = budgets.filter((b) => !(b >= smallest));
+  if (tooSmall.length || !budgets.length) {
+    throw new DomainError(
+      `lokhCascade: budget${tooSmall.length > 1 ? "s" : ""} ${tooSmall.join(", ") || "(none given)"} ` +
+        `${tooSmall.length ? "below" : "given; need at least one at or above"} the smallest LoKH configuration ` +
+        `(r = 1) on a ${n} × ${n} target with factors [${factors.join(", ")}], ${smallest} parameters; give budgets ` +
+        `of at least ${smallest}`,
+    );
+  }
   const plan = budgets.flatMap((budget) => sizeMethods(n, budget, factors).map((s) => ({ budget, ...s })));
   const total = 2 * plan.length + 1;
   let done = 0;

@@ -17,7 +17,7 @@ import {
   sorsaDrift,
 } from "../reproduce/mod.ts";
 import { main, parseOptions, usage } from "../reproduce/main.ts";
-import { createModel, initModel, key, parseConfig } from "../mod.ts";
+import { createModel, DomainError, initModel, key, parseConfig } from "../mod.ts";
 import { fmt } from "../report/mod.ts";
 
 /** A small randomly initialised GPT-2 on the demo task (width 32, so the runner's r = 32 fits; one block). */
@@ -414,4 +414,18 @@ Deno.test("sorsaDrift: the report's account of how fast ΔD moves gives the numb
   const steep = Math.min(firstD("lora"), firstD("full")) >
     Math.max(firstD("pissa"), firstD("sorsa-unreg"), firstD("sorsa"));
   assert.equal(/have moved ΔD further than PiSSA's and SORSA's/.test(para), steep, para);
+});
+
+Deno.test("lokhCascade: a budget no LoKH fits is a DomainError naming the smallest, before any fit", () => {
+  // on 16 × 16 with k = 2 (out 4·4) LoKH needs r(4 + 4 + 2·16) = 40 parameters at r = 1; a budget of 24 fits no LoKH
+  // and used to run every fit and then fail with "TypeError: Reduce of empty array with no initial value"
+  let progressed = 0;
+  assert.throws(
+    () => lokhCascade({ size: 16, factors: [2], budgets: [96, 24], iterations: 20, onProgress: () => progressed++ }),
+    (e: unknown) =>
+      e instanceof DomainError && /budget 24 below the smallest LoKH configuration/.test(e.message) &&
+      /give budgets of at least 40/.test(e.message),
+  );
+  assert.equal(progressed, 0, "refused before the identity checks and the fits");
+  assert.throws(() => lokhCascade({ size: 16, factors: [2], budgets: [] }), DomainError);
 });
