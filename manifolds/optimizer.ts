@@ -76,6 +76,13 @@ export function leafGeometry(x: Tensor, riemannian: boolean): LeafGeometry {
  * @internal
  */
 export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor[], Tensor[]] {
+  if (params === undefined || params === null) {
+    // optax lets update(updates, state) leave params out; a step that reads them needs them
+    throw new ShapeError(
+      `${op}: the parameters are ${params}; pass them, update(grads, state, params) (this step reads or returns ` +
+        `them; only transformations such as clipByGlobalNorm or scaleByLearningRate run without)`,
+    );
+  }
   const ps = treeLeaves(params), gs = treeLeaves(grads);
   const diff = params === grads ? null : treeDifference(params, grads);
   if (diff) {

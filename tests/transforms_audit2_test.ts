@@ -279,3 +279,33 @@ Deno.test("checkGrad: pytree inputs, and int tensors and keys passed through und
     (e) => e instanceof T.DomainError && /no float tensor/.test(e.message),
   );
 });
+
+Deno.test("optimizers: update without params says the params are missing (was 'grads are not laid out as params ... no tensor vs an object')", () => {
+  const p = { w: f64([1, 2]) }, g = { w: f64([0.5, -1]) };
+  // optax: "You are using a transformation that requires the current value of parameters, but you are not passing params"
+  const opts: [string, T.optim.Optimizer<unknown>][] = [["sgd", T.optim.sgd({ lr: 0.1 })], [
+    "adamw",
+    T.optim.adamw({ lr: 0.1 }),
+  ]];
+  for (const [name, opt] of opts) {
+    assert.throws(
+      () => opt.update(g, opt.init(p), undefined as unknown as typeof p),
+      (e) =>
+        e instanceof T.ShapeError && new RegExp(`^${name}: the parameters are undefined; pass them`).test(e.message),
+    );
+  }
+  const decay = T.optim.chain(T.optim.addDecayedWeights(0.1), T.optim.scaleByLearningRate(0.1));
+  assert.throws(
+    () => decay.update(g, decay.init(p), undefined),
+    (e) => e instanceof T.ShapeError && /^addDecayedWeights: the parameters are undefined/.test(e.message),
+  );
+  // transformations that do not read params still run without them, as optax's
+  const clip = T.optim.chain(T.optim.clipByGlobalNorm(1), T.optim.scaleByLearningRate(0.1));
+  const { updates } = clip.update(g, clip.init(p), undefined) as { updates: typeof p };
+  assert.ok(Math.abs(updates.w.dataSync()[0] + 0.1 * 0.5 / Math.sqrt(1.25)) < 1e-15);
+  // a real layout difference keeps its message
+  assert.throws(
+    () => T.optim.sgd({ lr: 0.1 }).update({ v: f64([1]) } as unknown as typeof p, {} as never, p),
+    /grads are not laid out as params/,
+  );
+});
