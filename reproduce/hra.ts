@@ -21,6 +21,7 @@ import {
   type Tensor,
   valueAndGrad,
 } from "../mod.ts";
+import { DomainError } from "../core/errors.ts";
 import { fmt, linePlot, markdownTable, PALETTE, scatterPlot } from "../report/mod.ts";
 import {
   downsample,
@@ -39,7 +40,7 @@ const EPS = 2 ** -52;
 export interface HraIdentityOptions {
   /** Dimensions n (default [16, 64, 256, 1024]). */
   sizes?: readonly number[];
-  /** Numbers of reflections r (default [2, 8, 32]; pairs with r > n are skipped). */
+  /** Numbers of reflections r (default [2, 8, 32]; pairs with r > n are skipped, and no pair left is a DomainError). */
   reflections?: readonly number[];
   /** Agreement counted as float64 rounding (default 1e-13, about 450 ε). */
   tolerance?: number;
@@ -86,6 +87,12 @@ export function hraIdentity(opts: HraIdentityOptions = {}): HraIdentityResult {
   const sizes = opts.sizes ?? [16, 64, 256, 1024], refl = opts.reflections ?? [2, 8, 32];
   const tolerance = opts.tolerance ?? 1e-13;
   const cases = sizes.flatMap((n) => refl.filter((r) => r <= n).map((r) => [n, r] as const));
+  if (!cases.length) {
+    throw new DomainError(
+      `hraIdentity: no case to check: sizes [${sizes.join(", ")}] and reflections [${refl.join(", ")}] have no pair ` +
+        `with r ≤ n (pairs with r > n are skipped); give at least one number of reflections r at most a dimension n`,
+    );
+  }
   const rows: HraIdentityRow[] = [];
   const keys = split(key(opts.seed ?? 0), Math.max(1, cases.length));
   opts.onProgress?.(0, cases.length);

@@ -429,3 +429,12 @@ Deno.test("lokhCascade: a budget no LoKH fits is a DomainError naming the smalle
   assert.equal(progressed, 0, "refused before the identity checks and the fits");
   assert.throws(() => lokhCascade({ size: 16, factors: [2], budgets: [] }), DomainError);
 });
+
+Deno.test("hraIdentity: sizes and reflections with no pair r ≤ n are a DomainError, not a verdict from no case", () => {
+  // it returned "reproduced" with "the largest difference over 0 cases ... is −∞"
+  assert.throws(
+    () => hraIdentity({ sizes: [4], reflections: [8] }),
+    (e: unknown) => e instanceof DomainError && /no pair with r ≤ n/.test(e.message),
+  );
+  assert.equal(hraIdentity({ sizes: [4, 8], reflections: [8] }).rows.length, 1, "r = 8 at n = 8 is checked");
+});
