@@ -22,6 +22,7 @@ import {
   valueAndGrad,
   zeros,
 } from "../mod.ts";
+import { DomainError } from "../core/errors.ts";
 import { fmt, linePlot, type LineSeries, markdownTable, PALETTE } from "../report/mod.ts";
 import {
   downsample,
@@ -43,9 +44,9 @@ export interface PolarConvergenceOptions {
   size?: number;
   /** Its rank r* (default 4). */
   targetRank?: number;
-  /** Adapter ranks; the first is the main set-up (default [2r*, r*]: over-parameterised, then exact). */
+  /** Adapter ranks, at least one; the first is the main set-up (default [2r*, r*]: over-parameterised, then exact). */
   ranks?: readonly number[];
-  /** Condition numbers κ of the target (default [1, 10, 100]). */
+  /** Condition numbers κ ≥ 1 of the target (default [1, 10, 100]; at least one). */
   kappas?: readonly number[];
   /** Iterations per run (default 4000). */
   iterations?: number;
@@ -181,6 +182,20 @@ export function polarConvergence(opts: PolarConvergenceOptions = {}): PolarConve
     stopBelow: opts.stopBelow ?? 1e-13,
     seed: opts.seed ?? 0,
   };
+  if (!o.kappas.length || !o.ranks.length) {
+    throw new DomainError(
+      `polarConvergence: kappas [${o.kappas.join(", ")}] and ranks [${
+        o.ranks.join(", ")
+      }] must each name at least one ` +
+        `value (a verdict needs a run); e.g. { kappas: [1, 10], ranks: [${2 * rs}, ${rs}] }`,
+    );
+  }
+  const badKappa = o.kappas.filter((k) => !(k >= 1 && Number.isFinite(k)));
+  if (badKappa.length) {
+    throw new DomainError(
+      `polarConvergence: a condition number κ = σ_max/σ_min is finite and at least 1, got ${badKappa.join(", ")}`,
+    );
+  }
   const total = o.ranks.length * o.kappas.length * METHODS.length * o.iterations;
   let done = 0;
   const runs: ConvergenceRun[] = [];

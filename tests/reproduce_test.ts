@@ -438,3 +438,12 @@ Deno.test("hraIdentity: sizes and reflections with no pair r ≤ n are a DomainE
   );
   assert.equal(hraIdentity({ sizes: [4, 8], reflections: [8] }).rows.length, 1, "r = 8 at n = 8 is checked");
 });
+
+Deno.test("polarConvergence: no κ, no rank or a κ below 1 is a DomainError, not a verdict", () => {
+  // with kappas: [] it returned "reproduced" ("PoLAR reached 1e-6 in fewer iterations than LoRA for no κ of {}")
+  const bad = (o: Parameters<typeof polarConvergence>[0], re: RegExp) =>
+    assert.throws(() => polarConvergence(o), (e: unknown) => e instanceof DomainError && re.test(e.message));
+  bad({ size: 8, targetRank: 2, kappas: [], iterations: 10 }, /must each name at least one value/);
+  bad({ size: 8, targetRank: 2, ranks: [], iterations: 10 }, /must each name at least one value/);
+  bad({ size: 8, targetRank: 2, kappas: [10, 0.5], iterations: 10 }, /at least 1, got 0\.5/);
+});
