@@ -9,7 +9,8 @@ import { checkFunction, DTypeError, fmtShape, ShapeError } from "../core/errors.
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { isFloat } from "../core/dtype.ts";
 import { idIn, makeLeaf, suspended, Trace, untracked, withTrace } from "../core/primitive.ts";
-import { treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { isPlainObject, treeDifference, treeLeaves, treeUnflatten } from "../core/pytree.ts";
+import { isKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import { add, astype, onesLike, zerosLike } from "../core/ops/mod.ts";
 
@@ -161,6 +162,32 @@ type FromEnd<A extends readonly unknown[], P extends number, C extends unknown[]
   : A[number];
 
 /**
+ * A differentiated argument that holds values (numbers, keys, strings) but no tensor would get
+ * itself back as its "gradient" (a JavaScript array of numbers is data to autodiff, not a parameter,
+ * where JAX differentiates Python floats and refuses ints): a DTypeError naming `op` and the fix.
+ * An empty container (`[]`, `{}`) is allowed, as JAX allows an empty pytree.
+ * @internal
+ */
+export function checkHoldsTensor(op: string, i: number, a: unknown): void {
+  if (treeLeaves(a).length > 0) return;
+  let value: unknown = undefined, found = false;
+  const walk = (t: unknown): void => {
+    if (found) return;
+    if (Array.isArray(t)) t.forEach(walk);
+    else if (isPlainObject(t) && !isKey(t)) Object.values(t).forEach(walk);
+    else if (t !== undefined && t !== null) [value, found] = [t, true];
+  };
+  walk(a);
+  if (!found) return;
+  const what = isKey(value) ? "a key" : typeof value === "number" ? `the number ${value}` : `a ${typeof value}`;
+  throw new DTypeError(
+    `${op}: argument ${i} holds no tensor (it holds ${what}); numbers and keys are constants to autodiff, so its ` +
+      `gradient would be the value itself: make the parameters tensors (tensor([1, 2, 3])), or leave the argument ` +
+      `out of argnums`,
+  );
+}
+
+/**
  * `argnums` as positions in `[0, n)`, a negative one counting from the end (JAX's `argnums=-1`);
  * one out of range or listed twice is a ShapeError naming `op`.
  * @internal
@@ -233,6 +260,7 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
             `differentiate tensors (tensor(${typeof a === "number" ? a : "…"}))`,
         );
       }
+      checkHoldsTensor("grad", i, a);
       const bad = treeLeaves(a).find((t) => !isFloat(t.dtype));
       if (bad) {
         throw new DTypeError(

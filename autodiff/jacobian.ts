@@ -10,7 +10,7 @@ import { isFloat } from "../core/dtype.ts";
 import { treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import * as o from "../core/ops/mod.ts";
-import { argPositions, type GradOf, jvp, vjp } from "./grad.ts";
+import { argPositions, checkHoldsTensor, type GradOf, jvp, vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
 /**
@@ -67,6 +67,7 @@ function select(
   const argnums = opts.argnums ?? 0;
   const ks = argPositions(op, argnums, args.length);
   ks.forEach((k) => {
+    checkHoldsTensor(op, k, args[k]);
     const bad = treeLeaves(args[k]).find((t) => !isFloat(t.dtype));
     if (bad) {
       throw new DTypeError(

@@ -309,3 +309,26 @@ Deno.test("optimizers: update without params says the params are missing (was 'g
     /grads are not laid out as params/,
   );
 });
+
+Deno.test("grad / jacrev of an argument holding numbers but no tensor is a DTypeError (the 'gradient' was the numbers themselves)", () => {
+  const f = (x: number[]) => T.sum(T.square(f64(x)));
+  // grad(f)([1, 2, 3]) returned [1, 2, 3]; JAX differentiates Python floats (and refuses ints)
+  assert.throws(
+    () => T.grad(f)([1, 2, 3]),
+    (e) => e instanceof T.DTypeError && /^grad: argument 0 holds no tensor \(it holds the number 1\)/.test(e.message),
+  );
+  assert.throws(() => T.valueAndGrad(f)([1, 2, 3]), T.DTypeError);
+  assert.throws(
+    () => T.jacrev((x: number[]) => T.square(f64(x)))([1, 2]),
+    (e) => e instanceof T.DTypeError && /^jacrev: argument 0 holds no tensor/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      T.grad((w: Tensor, k: T.Key) => T.sum(T.mul(w, T.uniform(k, [2]))), { argnums: [0, 1] })(T.ones([2]), T.key(0)),
+    (e) => e instanceof T.DTypeError && /argument 1 holds no tensor \(it holds a key\)/.test(e.message),
+  );
+  // an empty pytree is still allowed (JAX returns it), and numbers beside tensors stay constants
+  assert.deepEqual(T.grad((_p: Record<string, never>, x: Tensor) => T.sum(x))({}, T.ones([1])), {});
+  const g = T.grad((p: { w: Tensor; scale: number }) => T.sum(T.mul(p.w, p.scale)))({ w: f64([1, 2]), scale: 3 });
+  assert.deepEqual(Array.from(g.w.dataSync()), [3, 3]);
+});
