@@ -9,6 +9,7 @@
 import { stableRank } from "../adapters/analysis.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
 import { adaptablePaths } from "../models/adapted.ts";
+import { DomainError } from "../core/errors.ts";
 import { fmt, linePlot, type LineSeries, markdownTable, PALETTE, scatterPlot } from "../report/mod.ts";
 import { key, type Tensor } from "../mod.ts";
 import { type Method, selectMethods } from "../study/methods.ts";
@@ -18,7 +19,7 @@ import { baseWeight, type DemoModelOptions, demoSetup, median, mergedWeights, qu
 
 /** Options of `polarStableRank`. */
 export interface PolarStableRankOptions extends DemoModelOptions {
-  /** Adapter ranks (default [8, 16, 32]). */
+  /** Adapter ranks, at least one (default [8, 16, 32]). */
   ranks?: readonly number[];
   /** Target modules (default `"c_attn,c_fc,c_proj"`: every linear module of GPT-2). */
   target?: string;
@@ -98,6 +99,11 @@ const PAPER = { lora: 1.06, polar: 5.49, glue: "1.3–1.5" };
  */
 export async function polarStableRank(opts: PolarStableRankOptions = {}): Promise<PolarStableRankResult> {
   const ranks = opts.ranks ?? [8, 16, 32], target = opts.target ?? "c_attn,c_fc,c_proj";
+  if (!ranks.length) {
+    throw new DomainError(
+      `polarStableRank: ranks must name at least one adapter rank (a verdict needs a run), e.g. [8, 16]`,
+    );
+  }
   const steps = opts.steps ?? 300, batch = opts.batch ?? 64, every = opts.every ?? 25;
   const setup = await demoSetup(opts);
   const { model, task } = setup;

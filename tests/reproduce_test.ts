@@ -447,3 +447,11 @@ Deno.test("polarConvergence: no κ, no rank or a κ below 1 is a DomainError, no
   bad({ size: 8, targetRank: 2, ranks: [], iterations: 10 }, /must each name at least one value/);
   bad({ size: 8, targetRank: 2, kappas: [10, 0.5], iterations: 10 }, /at least 1, got 0\.5/);
 });
+
+Deno.test("polarStableRank: no rank is a DomainError, not a verdict", async () => {
+  // ranks: [] returned "reproduced": LoRA "below r/4 at every rank" and PoLAR higher "at every rank" of none
+  await assert.rejects(
+    () => polarStableRank({ demo: tinyDemo(), ranks: [], steps: 2, batch: 4, heldOut: 8 }),
+    (e: unknown) => e instanceof DomainError && /ranks must name at least one/.test(e.message),
+  );
+});
