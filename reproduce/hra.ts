@@ -179,7 +179,7 @@ export interface HraLambdaSweepOptions {
   steps?: number;
   /** Adam step size (default 1e-2). */
   lr?: number;
-  /** Regulariser weights λ (default [0, 1e-4, 1e-3, 1e-2]). */
+  /** Regulariser weights λ, at least one (default [0, 1e-4, 1e-3, 1e-2]). */
   lambdas?: readonly number[];
   /** Random seed (default 0). */
   seed?: number;
@@ -225,6 +225,11 @@ export interface HraLambdaSweepResult extends ExperimentReport {
 export function hraLambdaSweep(opts: HraLambdaSweepOptions = {}): HraLambdaSweepResult {
   const d = opts.size ?? 32, r = opts.r ?? 4, rt = opts.targetReflections ?? r, tokens = opts.tokens ?? 256;
   const steps = opts.steps ?? 600, lr = opts.lr ?? 1e-2, lambdas = opts.lambdas ?? [0, 1e-4, 1e-3, 1e-2];
+  if (!lambdas.length) {
+    throw new DomainError(
+      `hraLambdaSweep: lambdas must name at least one λ ≥ 0 to set beside the exactly orthogonal run, e.g. [0, 1e-3]`,
+    );
+  }
   const dtype = "float64" as const;
   const [kw, kt, kx, ka] = split(key(opts.seed ?? 0), 4);
   const W = normal(kw, [d, d], { dtype }).div(Math.sqrt(d));

@@ -455,3 +455,11 @@ Deno.test("polarStableRank: no rank is a DomainError, not a verdict", async () =
     (e: unknown) => e instanceof DomainError && /ranks must name at least one/.test(e.message),
   );
 });
+
+Deno.test("hraLambdaSweep: no λ is a DomainError, not a trade-off from the Stiefel run alone", () => {
+  // lambdas: [] returned "reproduced": one run (Stiefel) is trivially monotone in both directions
+  assert.throws(
+    () => hraLambdaSweep({ size: 8, r: 2, tokens: 16, steps: 5, lambdas: [] }),
+    (e: unknown) => e instanceof DomainError && /lambdas must name at least one/.test(e.message),
+  );
+});
