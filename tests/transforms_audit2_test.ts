@@ -332,3 +332,21 @@ Deno.test("grad / jacrev of an argument holding numbers but no tensor is a DType
   const g = T.grad((p: { w: Tensor; scale: number }) => T.sum(T.mul(p.w, p.scale)))({ w: f64([1, 2]), scale: 3 });
   assert.deepEqual(Array.from(g.w.dataSync()), [3, 3]);
 });
+
+Deno.test("transpose: negative entries of perm count from the end, as jnp.transpose (they were 'not a permutation')", () => {
+  const x = T.reshape(T.arange(24, { dtype: "float64" }), [2, 3, 4]);
+  assert.deepEqual(T.transpose(x, [-1, 0, 1]).shape, [4, 2, 3]);
+  assert.deepEqual(T.transpose(x, [-1, 0, 1]).arraySync(), T.transpose(x, [2, 0, 1]).arraySync());
+  assert.deepEqual(T.transpose(x, [0, -1, -2]).shape, [2, 4, 3]);
+  assert.throws(
+    () => T.transpose(x, [-1, 2, 0]),
+    (e) => e instanceof T.ShapeError && /perm \[-1,2,0\] is not a permutation/.test(e.message),
+  );
+  assert.throws(() => T.transpose(x, [-4, 0, 1]), T.ShapeError);
+  // the gradient follows
+  const g = T.grad((t: Tensor) =>
+    T.sum(T.mul(T.transpose(t, [-1, 0, 1]), T.reshape(T.arange(24, { dtype: "float64" }), [4, 2, 3])))
+  )(x);
+  assert.deepEqual(g.shape, [2, 3, 4]);
+  assert.equal(g.dataSync()[1], 6); // x[0, 0, 1] lands at [1, 0, 0] of the transposed, weight 6
+});

@@ -70,14 +70,25 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return bind1(reshapeP, [x], { shape: s });
 }
 
-/** Permutes axes (reverses them by default). */
+/**
+ * Permutes axes (reverses them by default); a negative entry of `perm` counts from the end, as in
+ * `jnp.transpose`.
+ * @example
+ * ```ts
+ * import { transpose, zeros } from "@tangent/tangent";
+ * transpose(zeros([2, 3, 4])).shape; // [4, 3, 2]
+ * transpose(zeros([2, 3, 4]), [-1, 0, 1]).shape; // [4, 2, 3]
+ * ```
+ */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   checkTensor("transpose", x);
   if (perm !== undefined) checkList("transpose", "perm", perm);
-  const p = perm ? [...perm] : [...Array(x.ndim).keys()].reverse();
+  const p = perm
+    ? perm.map((a) => (Number.isInteger(a) && a < 0 && a >= -x.ndim ? a + x.ndim : a))
+    : [...Array(x.ndim).keys()].reverse();
   if (p.length !== x.ndim || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new ShapeError(
-      `transpose: perm [${p}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}; ` +
+      `transpose: perm [${perm ?? p}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}; ` +
         `list each axis 0..${x.ndim - 1} exactly once`,
     );
   }
