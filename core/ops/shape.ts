@@ -296,7 +296,18 @@ export function diag(x: Tensor, k = 0): Tensor {
   return take(reshape(x, [...x.shape.slice(0, -2), m * n]), idx, -1);
 }
 
-/** Sum of the main diagonal (of the last two axes). */
+/**
+ * Sum of the main diagonal of the last two axes (one per matrix of a batch). `jnp.trace` and
+ * `np.trace` take the first two axes by default (`axis1=0, axis2=1`): for a 3-D `x` port
+ * `jnp.trace(x)` as `trace(transpose(x, [2, 0, 1]))`.
+ * @example
+ * ```ts
+ * import { reshape, arange, trace, transpose } from "@tangent/tangent";
+ * const x = reshape(arange(24), [2, 3, 4]);
+ * trace(x); // [15, 51]: one trace per [3, 4] matrix
+ * trace(transpose(x, [2, 0, 1])); // [16, 18, 20, 22], as jnp.trace(x)
+ * ```
+ */
 export function trace(x: Tensor): Tensor {
   checkTensor("trace", x);
   if (x.ndim < 2) {
