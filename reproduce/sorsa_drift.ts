@@ -9,6 +9,7 @@
  * @module
  */
 import { spectralDrift } from "../adapters/analysis.ts";
+import { DomainError } from "../core/errors.ts";
 import { targetMatcher } from "../adapters/adapt.ts";
 import { adaptablePaths } from "../models/adapted.ts";
 import { sorsa } from "../adapters/sorsa.ts";
@@ -39,7 +40,7 @@ export interface SorsaDriftOptions extends DemoModelOptions {
   /** Measure ΔΣ and ΔD every this many steps (default 20). */
   every?: number;
   /**
-   * Multipliers of each method's study learning rate to try (default [1/3, 1, 3]); LoRA runs at its
+   * Multipliers (at least one, each > 0) of each method's study learning rate to try (default [1/3, 1, 3]); LoRA runs at its
    * own, and every other method keeps the multiplier whose final held-out loss is nearest LoRA's
    * (in log ratio). `[1]`: no sweep.
    */
@@ -124,6 +125,14 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
   const r = opts.r ?? 8, gamma = opts.gamma ?? 0.1, target = opts.target ?? "c_attn,c_fc,c_proj";
   const steps = opts.steps ?? 300, batch = opts.batch ?? 64, every = opts.every ?? 20;
   const factors = opts.lrFactors ?? [1 / 3, 1, 3];
+  if (!factors.length || !factors.every((f) => f > 0 && Number.isFinite(f))) {
+    throw new DomainError(
+      `sorsaDrift: lrFactors must be at least one positive multiplier of the study rates, got [${
+        factors.join(", ")
+      }]; ` +
+        `[1] runs without a sweep`,
+    );
+  }
   const setup = await demoSetup(opts);
   const { model, task } = setup;
   const paths = adaptablePaths(model).filter(targetMatcher(target));

@@ -463,3 +463,13 @@ Deno.test("hraLambdaSweep: no λ is a DomainError, not a trade-off from the Stie
     (e: unknown) => e instanceof DomainError && /lambdas must name at least one/.test(e.message),
   );
 });
+
+Deno.test("sorsaDrift: an empty or non-positive learning-rate sweep is a DomainError before any training", async () => {
+  // lrFactors: [] trained LoRA and then failed with "TypeError: Reduce of empty array with no initial value"
+  for (const lrFactors of [[], [1, 0]]) {
+    await assert.rejects(
+      () => sorsaDrift({ demo: tinyDemo(), r: 2, steps: 2, batch: 4, heldOut: 8, every: 1, lrFactors }),
+      (e: unknown) => e instanceof DomainError && /lrFactors must be at least one positive multiplier/.test(e.message),
+    );
+  }
+});
