@@ -103,7 +103,12 @@ export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor
         throw new ShapeError(`${op}: gradient ${i} has shape ${fmtShape(g.shape)}, its parameter ${fmtShape(p.shape)}`);
       }
       if (p.dtype !== "float32" && p.dtype !== "float64") {
-        throw new DTypeError(`${op}: parameter ${i} is ${p.dtype}; optimizers update float tensors`);
+        throw new DTypeError(
+          `${op}: parameter ${i} is ${p.dtype}; optimizers update float32 and float64 tensors` +
+            (p.dtype === "float16"
+              ? ` (float16 is for frozen weights: train a float32 copy, astype(p, "float32"))`
+              : ` (leave integer and bool tensors out of the trained tree, or mask them out with masked)`),
+        );
       }
       return astype(g, p.dtype);
     }),

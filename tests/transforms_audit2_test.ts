@@ -350,3 +350,21 @@ Deno.test("transpose: negative entries of perm count from the end, as jnp.transp
   assert.deepEqual(g.shape, [2, 3, 4]);
   assert.equal(g.dataSync()[1], 6); // x[0, 0, 1] lands at [1, 0, 0] of the transposed, weight 6
 });
+
+Deno.test("optimizers: a float16 or int parameter's error names the dtypes they update and the fix (said 'float16; optimizers update float tensors')", () => {
+  const opt = T.optim.adam({ lr: 0.1 });
+  const h = T.tensor([0.5, 1.5], { dtype: "float16" });
+  assert.throws(
+    () => opt.update(h, opt.init(h), h),
+    (e) =>
+      e instanceof T.DTypeError &&
+      /adam: parameter 0 is float16; optimizers update float32 and float64 tensors \(float16 is for frozen/.test(
+        e.message,
+      ),
+  );
+  const i = T.tensor([1, 2], { dtype: "int32" });
+  assert.throws(
+    () => opt.init(i),
+    (e) => e instanceof T.DTypeError && /parameter 0 is int32; .*masked/.test(e.message),
+  );
+});
