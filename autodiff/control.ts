@@ -9,6 +9,7 @@ import { customVjpChecked, enclosing } from "../core/custom_vjp.ts";
 import { type Interpreter, withInterpreter } from "../core/primitive.ts";
 import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
+import { isFloat } from "../core/dtype.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
 import { jit } from "./jit.ts";
@@ -19,18 +20,22 @@ let warnedClosure = false;
  * `f` with rematerialisation: the forward pass keeps only `f`'s inputs and output, and the backward
  * pass runs `f` again to get the intermediates it needs. Same values and gradients, less memory
  * held between the passes (one recorded application instead of all of `f`'s), at the cost of a
- * second forward. Arguments may be pytrees of tensors; the result is one tensor. A tensor an
- * enclosing `grad` differentiates must reach `f` as an argument to be rematerialised: one `f` reads
- * from its closure makes `f` run as itself (recorded as usual, the gradient right; warned once).
+ * second forward. Arguments may be pytrees of tensors; the result one tensor or a pytree of tensors
+ * of one float dtype (as `jax.checkpoint`'s; they travel packed in one vector between the passes). A
+ * tensor an enclosing `grad` differentiates must reach `f` as an argument to be rematerialised: one
+ * `f` reads from its closure makes `f` run as itself (recorded as usual, the gradient right; warned
+ * once).
  * @example
  * ```ts
- * import { checkpoint, grad, sum, tanh, type Tensor, tensor } from "@tangent/tangent";
+ * import { checkpoint, grad, mul, sum, tanh, type Tensor, tensor } from "@tangent/tangent";
  * const block = checkpoint((x: Tensor) => tanh(tanh(tanh(x))));
  * grad((x: Tensor) => sum(block(x)))(tensor([0.5, 1])); // as without checkpoint
+ * const pair = checkpoint((x: Tensor) => ({ h: tanh(x), s: sum(mul(x, x)) }));
+ * grad((x: Tensor) => { const { h, s } = pair(x); return sum(mul(h, s)); })(tensor([0.5, 1]));
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args: A) => Tensor {
+export function checkpoint<A extends any[], R = Tensor>(f: (...args: A) => R): (...args: A) => R {
   checkFunction("checkpoint", f);
   return (...args: A) => {
     const leaves = args.map((a) => treeLeaves(a));
@@ -43,11 +48,18 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
         return counts[i] === 0 ? a : treeUnflatten(a, part);
       }) as A;
     };
-    const call = (...flat: Tensor[]) => {
-      const y = f(...rebuild(flat));
-      if (!(y instanceof Tensor)) throw new ShapeError(`checkpoint: the function must return one tensor`);
-      return y;
+    // a pytree result travels packed in one vector (its leaves raveled and concatenated), unpacked
+    // after by its layout (structure and shapes only: the forward's tensors are not kept)
+    let layout: { tree: unknown; shapes: number[][] } | undefined;
+    const call = (...flat: Tensor[]): Tensor => {
+      const y: unknown = f(...rebuild(flat));
+      if (y instanceof Tensor) return y;
+      const packed = pack(y);
+      const ls = treeLeaves(y), mark = o.zeros([]);
+      layout = { tree: treeUnflatten(y, ls.map(() => mark)), shapes: ls.map((t) => [...t.shape]) };
+      return packed;
     };
+    const unpack = (y: Tensor): R => (layout === undefined ? y as R : unpackLike(layout, y) as R);
     // the forward runs unrecorded: a tensor an enclosing grad tracks (or an enclosing vmap batches)
     // that f reads from its closure (not an argument) would get no gradient, so the forward looks for one
     const around = enclosing();
@@ -70,7 +82,7 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
     );
     const y = remat(...leaves.flat());
     forward = false;
-    if (!closure) return y;
+    if (!closure) return unpack(y);
     if (!warnedClosure) {
       warnedClosure = true;
       console.warn(
@@ -80,8 +92,42 @@ export function checkpoint<A extends any[]>(f: (...args: A) => Tensor): (...args
           `rematerialisation (its gradient stays right): pass such tensors as arguments to save the memory (shown once)`,
       );
     }
-    return call(...leaves.flat());
+    return unpack(call(...leaves.flat()));
   };
+}
+
+/** checkpoint's result leaves raveled into one vector; they must share one float dtype. */
+function pack(y: unknown): Tensor {
+  const ls = treeLeaves(y);
+  if (ls.length === 0) {
+    throw new ShapeError(`checkpoint: the function must return a tensor or a pytree of tensors, got ${describe(y)}`);
+  }
+  const dt = ls[0].dtype;
+  const other = ls.find((t) => t.dtype !== dt || !isFloat(t.dtype));
+  if (other) {
+    throw new ShapeError(
+      `checkpoint: the function's result holds ${dt} and ${other.dtype} tensors; a pytree result is rematerialised ` +
+        `as one ${isFloat(dt) ? dt : "float"} vector, so its tensors must share one float dtype: cast them (astype), ` +
+        `or compute the others outside the checkpoint`,
+    );
+  }
+  return ls.length === 1 ? o.reshape(ls[0], [ls[0].size]) : o.concat(ls.map((t) => o.reshape(t, [t.size])));
+}
+
+/** The result's tree with its tensor leaves cut back out of the packed vector `v`, shaped as they were. */
+function unpackLike(layout: { tree: unknown; shapes: number[][] }, v: Tensor): unknown {
+  let at = 0;
+  const parts = layout.shapes.map((shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const part = o.reshape(o.slice(v, [[at, at + n]]), shape);
+    at += n;
+    return part;
+  });
+  return treeUnflatten(layout.tree, parts);
+}
+
+function describe(y: unknown): string {
+  return y === null ? "null" : Array.isArray(y) ? `an array with no tensor` : typeof y;
 }
 
 /** Slice `t` at step `i` of axis 0. */

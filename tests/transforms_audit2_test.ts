@@ -368,3 +368,39 @@ Deno.test("optimizers: a float16 or int parameter's error names the dtypes they 
     (e) => e instanceof T.DTypeError && /parameter 0 is int32; .*masked/.test(e.message),
   );
 });
+
+Deno.test("checkpoint: a pytree result, as jax.checkpoint's (was 'checkpoint: the function must return one tensor')", () => {
+  const w = f64([[0.1, 0.2], [0.3, -0.4]]), x = f64([[0.5, 1], [-0.3, 0.2]]);
+  const block = (a: Tensor, b: Tensor) => ({ h: T.tanh(T.matmul(a, b)), s: T.sum(T.mul(a, a)), l: [T.sin(a)] });
+  const loss = (c: typeof block) => (a: Tensor, b: Tensor) => {
+    const { h, s, l } = c(a, b);
+    return T.add(T.sum(T.mul(h, s)), T.sum(l[0]));
+  };
+  const ck = T.checkpoint(block);
+  const out = ck(x, w);
+  assert.deepEqual([out.h.shape, out.s.shape, out.l[0].shape], [[2, 2], [], [2, 2]]);
+  assert.deepEqual(out.h.arraySync(), block(x, w).h.arraySync());
+  // gradients, under jit, vmap and twice, are those without checkpoint (JAX: jax.checkpoint is transparent to them)
+  const plain = T.grad(loss(block), { argnums: [0, 1] })(x, w);
+  const remat = T.grad(loss(ck), { argnums: [0, 1] })(x, w);
+  assert.deepEqual(remat.map((t) => t.arraySync()), plain.map((t) => t.arraySync()));
+  assert.deepEqual(T.jit(T.grad(loss(ck)))(x, w).arraySync(), plain[0].arraySync());
+  const per = (c: typeof block) => (r: Tensor) => {
+    const { h, s } = c(T.reshape(r, [1, 2]), w);
+    return T.mul(T.sum(h), s);
+  };
+  assert.deepEqual(T.vmap(T.grad(per(ck)))(x).arraySync(), T.vmap(T.grad(per(block)))(x).arraySync());
+  const h1 = T.hessian((a: Tensor) => loss(ck)(a, w))(x).dataSync(),
+    h0 = T.hessian((a: Tensor) => loss(block)(a, w))(x).dataSync();
+  assert.ok(h1.every((v, i) => Math.abs(v - h0[i]) <= 1e-15));
+  // leaves of different dtypes cannot travel as one vector: said so
+  assert.throws(
+    () => T.checkpoint((q: Tensor) => ({ a: q, i: T.argmax(q) }))(f64([1, 2])),
+    (e) =>
+      e instanceof T.ShapeError && /checkpoint: the function's result holds float64 and int32 tensors/.test(e.message),
+  );
+  assert.throws(
+    () => T.checkpoint((_q: Tensor) => ({ n: 3 }))(f64([1])),
+    (e) => e instanceof T.ShapeError && /a tensor or a pytree of tensors/.test(e.message),
+  );
+});
