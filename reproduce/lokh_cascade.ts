@@ -438,7 +438,11 @@ function summarise(
       ? `At every budget some LoKH reaches a higher rank than LoRA (the survey's point: rank up to r^k from ` +
         `r(m₁ + ⋯ + m_k + k·n) parameters). `
       : `Not at every budget does some LoKH reach a higher rank than LoRA. `) +
-    `Rank is not fit, though: on the spectrum target LoKH's best error at ${fmt(b0)} parameters is ${
+    `${
+      best("spectrum", b0).error < (lora("spectrum", b0)?.error ?? -Infinity)
+        ? "Rank and fit agree at the largest budget"
+        : "Rank is not fit, though"
+    }: on the spectrum target LoKH's best error at ${fmt(b0)} parameters is ${
       fmt(best("spectrum", b0).error, { digits: 3 })
     } (${best("spectrum", b0).method}) against LoRA's ${fmt(lora("spectrum", b0)?.error, { digits: 3 })}` +
     (lokhBetterOnSpectrum.length

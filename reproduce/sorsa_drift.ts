@@ -342,8 +342,10 @@ function summarise(
       ? `Without the regulariser SORSA drifts like LoRA (within a factor 2 in both), as claimed. `
       : `Without the regulariser SORSA does not drift like LoRA (not within a factor 2 in both)` +
         (likePissa
-          ? `: it drifts like PiSSA (within a factor 2), which adapts the same principal part, so here the principal-part ` +
-            `parameterisation, more than the regulariser, keeps ΔD below LoRA's. `
+          ? `: it drifts like PiSSA (within a factor 2), which adapts the same principal part` +
+            (f("pissa").final.deltaD < f("lora").final.deltaD
+              ? `, so here the principal-part parameterisation, more than the regulariser, keeps ΔD below LoRA's. `
+              : `. `)
           : `. `)) +
     `Final held-out losses range over a factor ${fmt(lossSpread, { digits: 3 })} (the paper's runs: ±10%)` +
     (similar ? "." : `, wider than the 1.25 counted as similar, so the comparison is loose.`);
