@@ -4,7 +4,8 @@
  * - argReduce: teams of threads per row (up to a workgroup) each walk a strided part of the row,
  *   then a tree in workgroup memory combines (value, position) pairs by a total preference (a NaN
  *   over any number, the larger (smaller) value, then the lower position), so the first extreme and
- *   the first NaN win whatever the tree's order;
+ *   the first NaN win whatever the tree's order; few long rows are split into segments of 4096
+ *   (one workgroup each) whose pairs a second pass combines;
  * - sort: a bitonic sort of (key, position) pairs (sorting_bitonic.ts), stable, NaN last ascending;
  * - cumulative: rows of at most `sortingTuning.seqScan` elements run sequentially (the CPU's
  *   rounding exactly); longer rows by a parallel scan: teams scan blocks of up to 2048 elements
@@ -41,12 +42,26 @@ function argTeam(n: number): number {
   return Math.min(WG, pow2(Math.ceil(n / 16)));
 }
 
+/** Elements of a row segment that one workgroup reduces when long rows are split (few rows). */
+const ARG_SEGMENT = 4096;
+/** Workgroups a split argReduce aims for (enough to fill a large GPU). */
+const ARG_GROUPS = 256;
+
+/**
+ * The argReduce kernel. Mode 0: each (virtual) row of the input to its position; mode 2: segment
+ * `r mod G` (of L elements) of row `r / G` to a (value, position) pair in pv/pi; mode 1: each row's G
+ * pairs to the position of the preferred one.
+ */
 function argCode(t: string): string {
-  return memoCode(`argr|${t}`, () =>
-    `struct U { rows: u32, n: u32, inner: u32, lgS: u32, max: u32 }
+  return memoCode(
+    `argr|${t}`,
+    () =>
+      `struct U { rows: u32, n: u32, inner: u32, lgS: u32, max: u32, mode: u32, G: u32, L: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<i32>;
-@group(0) @binding(2) var<uniform> u: U;
+@group(0) @binding(2) var<storage, read_write> pv: array<${t}>;
+@group(0) @binding(3) var<storage, read_write> pi: array<u32>;
+@group(0) @binding(4) var<uniform> u: U;
 var<workgroup> bv: array<${t}, ${WG}>;
 var<workgroup> bi: array<u32, ${WG}>;
 const NONE = 0xffffffffu;
@@ -66,10 +81,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
   var best: ${t}; var at = NONE;
   if (r < u.rows) {
-    let base = (r / u.inner) * u.n * u.inner + r % u.inner;
-    for (var j = lane; j < u.n; j += S) {
-      let v = src[base + j * u.inner];
-      if (better(v, j, best, at)) { best = v; at = j; }
+    if ((u.mode & 1u) == 0u) {
+      let row = r / u.G; let lo = (r % u.G) * u.L;
+      let base = (row / u.inner) * u.n * u.inner + row % u.inner;
+      let hi = min(u.n, lo + u.L);
+      for (var j = lo + lane; j < hi; j += S) {
+        let v = src[base + j * u.inner];
+        if (better(v, j, best, at)) { best = v; at = j; }
+      }
+    } else {
+      for (var j = r * u.G + lane; j < (r + 1u) * u.G; j += S) {
+        if (better(pv[j], pi[j], best, at)) { best = pv[j]; at = pi[j]; }
+      }
     }
   }
   bv[li] = best; bi[li] = at;
@@ -78,8 +101,57 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (lane < s && better(bv[li + s], bi[li + s], bv[li], bi[li])) { bv[li] = bv[li + s]; bi[li] = bi[li + s]; }
     workgroupBarrier();
   }
-  if (lane == 0u && r < u.rows) { dst[r] = i32(bi[li]); }
-}`);
+  if (lane == 0u && r < u.rows) {
+    if ((u.mode & 2u) != 0u) { pv[r] = bv[li]; pi[r] = bi[li]; } else { dst[r] = i32(bi[li]); }
+  }
+}`,
+  );
+}
+
+/**
+ * Encodes argmax/argmin of `rows` rows of n into `out`. Few long rows are split into segments of
+ * ARG_SEGMENT elements (one workgroup each, ARG_GROUPS workgroups in all at most), whose
+ * (value, position) pairs a second pass reduces: the preference is a total order, so the split
+ * changes nothing in the result.
+ */
+function encodeArg(
+  gpu: WebGPUBackend,
+  t: string,
+  max: boolean,
+  src: GPUBuffer,
+  out: GPUBuffer,
+  rows: number,
+  n: number,
+  inner: number,
+): void {
+  const rt = gpu.runtime;
+  const G = Math.min(Math.ceil(n / ARG_SEGMENT), Math.ceil(ARG_GROUPS / rows));
+  const code = argCode(t);
+  const run = (mode: number, vrows: number, len: number, L: number, pv: GPUBuffer, pi: GPUBuffer) => {
+    const S = argTeam(len);
+    const uniforms = new Uniforms().u(vrows, n, inner, Math.log2(S), max ? 1 : 0, mode, Math.max(G, 1), L).u32;
+    rt.dispatch({
+      code,
+      inputs: [src],
+      output: out,
+      outputs: [pv, pi],
+      uniforms,
+      groups: grid(Math.ceil(vrows / (WG / S))),
+    });
+  };
+  if (G <= 1) {
+    const a = rt.alloc(4), b = rt.alloc(4); // unused pair bindings
+    run(0, rows, n, n, a, b);
+    rt.free(a);
+    rt.free(b);
+    return;
+  }
+  const L = Math.ceil(n / G);
+  const pv = rt.alloc(rows * G * 4), pi = rt.alloc(rows * G * 4);
+  run(2, rows * G, L, L, pv, pi);
+  run(1, rows, G, L, pv, pi);
+  rt.free(pv);
+  rt.free(pi);
 }
 
 /** Elements per thread of the parallel scan (each thread's part is summed sequentially). */
@@ -231,16 +303,7 @@ export function registerSorting(gpu: WebGPUBackend): void {
     const t = wgslType(xa.dtype, `arg${p.op}`);
     const out = gpu.alloc(o);
     const rows = outer * inner;
-    if (rows > 0) {
-      const S = argTeam(n);
-      gpu.runtime.dispatch({
-        code: argCode(t),
-        inputs: [gpu.buf(x)],
-        output: out,
-        uniforms: new Uniforms().u(rows, n, inner, Math.log2(S), p.op === "max" ? 1 : 0).u32,
-        groups: grid(Math.ceil(rows / (WG / S))),
-      });
-    }
+    if (rows > 0) encodeArg(gpu, t, p.op === "max", gpu.buf(x), out, rows, n, inner);
     return [gpu.wrap(out, o)];
   });
 
