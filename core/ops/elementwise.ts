@@ -17,6 +17,7 @@ import {
   whereP,
 } from "../primitives.ts";
 import { checkTensor, Tensor } from "../tensor.ts";
+import { customVjpChecked } from "../custom_vjp.ts";
 import { full } from "./creation.ts";
 
 /** A tensor or a plain number (weakly typed: it takes the other operand's dtype). */
@@ -225,9 +226,10 @@ export function reciprocal(x: TensorLike): Tensor {
   return div(1, x);
 }
 /**
- * `1 / (1 + e^{−x})` (`jax.nn.sigmoid`), to full relative precision on both sides: with
- * `e = e^{−|x|}` (never overflows), `1 / (1 + e)` for x ≥ 0 and `e / (1 + e)` below, so
- * `sigmoid(-20)` in float32 is 2.06e-9, not 0, and the gradient is finite at ±∞ (0 there).
+ * `1 / (1 + e^{−x})` (`jax.nn.sigmoid`, computed as XLA computes it), to full relative precision on
+ * both sides: `sigmoid(-20)` in float32 is 2.06e-9, not 0; e^{−x} overflowing gives 0. Its gradient
+ * is `σ(1 − σ)` from the output (as `jax.nn.sigmoid`'s), finite everywhere (0 at ±∞), and
+ * differentiable again.
  * @example
  * ```ts
  * import { sigmoid, tensor } from "@tangent/tangent";
@@ -237,11 +239,18 @@ export function reciprocal(x: TensorLike): Tensor {
 export function sigmoid(x: TensorLike): Tensor {
   checkOperand("sigmoid", x);
   const t = typeof x === "number" ? full([], x, { dtype: "float32" }) : isFloat(x.dtype) ? x : astype(x, "float32");
-  // (1 + tanh(x/2)) / 2, the former form, cancels for x < 0: sigmoid(-17) was 2.98e-8 (4.14e-8), sigmoid(-19) 0
-  const pos = greaterEqual(t, 0);
-  const e = exp(where(pos, neg(t), t));
-  return div(where(pos, 1, e), add(e, 1));
+  // (1 + tanh(x/2)) / 2, the former form, cancelled for x < 0: sigmoid(-17) was 2.98e-8 (4.14e-8), sigmoid(-19) 0;
+  // the rule keeps the gradient finite where e^{−x} overflows (e^{−x}/(1 + e^{−x})² would be ∞/∞ there)
+  sigmoidRule ??= customVjpChecked(
+    (v: Tensor) => div(1, add(exp(neg(v)), 1)),
+    (ct: Tensor, s: Tensor) => [mul(ct, mul(s, sub(1, s)))],
+    "sigmoid",
+    false,
+  );
+  return sigmoidRule(t);
 }
+let sigmoidRule: ((x: Tensor) => Tensor) | undefined;
+
 /** `max(x, 0)`; NaN stays NaN (as in NumPy, PyTorch and JAX), the gradient at 0 is 0. */
 export function relu(x: TensorLike): Tensor {
   checkOperand("relu", x);
