@@ -203,7 +203,7 @@ fn t_cos2pi(u: f32) -> f32 {
   },
   t_pow: {
     deps: ["t_exp", "t_log"],
-    // xʸ = e^{y ln|x|}, negative x only for integer y (sign from y's parity), as Math.pow.
+    // xʸ = e^{y ln|x|}, negative finite x only for integer y (sign from y's parity), as Math.pow.
     code: `fn t_pow(x: f32, y: f32) -> f32 {
   if (y == 0.0) { return 1.0; }
   if (y == 1.0) { return x; }
@@ -211,14 +211,16 @@ fn t_cos2pi(u: f32) -> f32 {
   if (x != x || y != y) { return t_nan(); }
   let ax = abs(x);
   let yi = floor(y) == y;
-  if (x < 0.0 && !yi) { return t_nan(); }
+  // −∞ to a non-integer power is +∞ (y > 0) or +0 (y < 0), as Math.pow and C's pow
+  if (x < 0.0 && !yi && ax != t_inf()) { return t_nan(); }
   var r: f32;
   if (ax == 0.0) { r = select(t_inf(), 0.0, y > 0.0); }
   else if (ax == t_inf()) { r = select(0.0, t_inf(), y > 0.0); }
   else if (y == 0.5) { r = sqrt(ax); }
   else { r = t_exp(y * t_log(ax)); }
   let odd = yi && abs(y) < 16777216.0 && floor(y * 0.5) != y * 0.5;
-  return select(r, -r, x < 0.0 && odd);
+  // the sign bit, so that −0 to an odd power keeps it (−0 or −∞), as Math.pow
+  return select(r, -r, (bitcast<u32>(x) >> 31u) == 1u && odd);
 }`,
   },
   t_log1p: {
