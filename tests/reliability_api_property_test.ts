@@ -184,8 +184,10 @@ Deno.test("API property: shape ops with random targets, permutations, ranges and
   fc.assert(
     fc.property(anyHost, fc.array(numArb, { maxLength: 3 }), (x, perm) => {
       check(`transpose([${x.shape}], [${perm}])`, () => T.transpose(make(x), perm), () => {
-        if (perm.length !== x.shape.length || [...perm].sort().some((v, i) => v !== i)) throw new Error("not a perm");
-        return transposeRef(x, perm);
+        // negative entries count from the end, as NumPy's
+        const p = perm.map((v) => (Number.isInteger(v) && v < 0 && v >= -x.shape.length ? v + x.shape.length : v));
+        if (p.length !== x.shape.length || [...p].sort().some((v, i) => v !== i)) throw new Error("not a perm");
+        return transposeRef(x, p);
       });
     }),
     { numRuns: RUNS },
