@@ -7,7 +7,8 @@ import { DomainError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { slice, tensor } from "../core/ops/mod.ts";
 import { scope } from "../core/memory.ts";
-import { foldIn, type Key, uniform } from "../core/random.ts";
+import { foldIn, type Key } from "../core/random.ts";
+import { fillRandom } from "../core/threefry.ts";
 import type { Tensor } from "../core/tensor.ts";
 import type { CausalLM, ForwardResult } from "./model.ts";
 
@@ -106,12 +107,15 @@ export async function generate<P>(
     const scores = Float64Array.from(logits);
     if (temperature > 0) {
       // Gumbel-max: argmax(logits/τ − log(−log u)) samples softmax(logits/τ)
-      const u = (await uniform(foldIn(opts.key!, s), [B, V], { dtype: "float64" }).data()) as Float64Array;
+      // drawn on the host (the bits of uniform(…, { dtype: "float64" }) on the CPU): WebGPU has no float64, and
+      // a draw there would cost a second read per token
+      const u = new Float64Array(B * V);
+      fillRandom(foldIn(opts.key!, s).words, "uniform", u);
       for (let b = 0; b < B; b++) {
         const off = b * V;
         let cut = -Infinity;
         if (opts.topK !== undefined && opts.topK < V) {
-          cut = [...scores.subarray(off, off + V)].sort((x, y) => y - x)[opts.topK - 1];
+          cut = scores.slice(off, off + V).sort()[V - opts.topK]; // the k-th largest (a typed sort is numeric)
         }
         for (let j = 0; j < V; j++) {
           const x = scores[off + j];

@@ -4,7 +4,18 @@
  */
 import assert from "node:assert/strict";
 import { DomainError } from "../core/errors.ts";
-import { createModel, generate, initModel, key, parseConfig, tensor } from "../mod.ts";
+import {
+  createModel,
+  generate,
+  initModel,
+  key,
+  loadModel,
+  parseConfig,
+  tensor,
+  toBackend,
+  useBackend,
+} from "../mod.ts";
+import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
 
 Deno.test("generate: topK must be a positive integer; a valid one restricts the samples to the top k", async () => {
   const config = parseConfig({ model_type: "gpt2", vocab_size: 16, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 32 });
@@ -29,4 +40,30 @@ Deno.test("generate: topK must be a positive integer; a valid one restricts the 
     });
     assert.deepEqual(top1, greedy);
   }
+});
+
+Deno.test({
+  name: "generate: sampling on WebGPU draws the CPU's tokens (the uniforms come from the host; it failed on float64)",
+  ignore: !(await webgpuAvailable()),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const model = await loadModel("../shared/fixtures/models/tiny_llama");
+    const gpu = await loadModel("../shared/fixtures/models/tiny_llama", { backend: "webgpu" });
+    const ids = tensor([[1, 2, 3], [7, 8, 9]], { dtype: "int32" });
+    for (const opts of [{ temperature: 0.8, key: key(1) }, { temperature: 1.5, topK: 5, key: key(2) }]) {
+      const want = await generate(model, model.params, ids, { maxNewTokens: 5, eosTokenId: null, ...opts });
+      await useBackend("webgpu");
+      try {
+        const got = await generate(gpu, gpu.params, await toBackend(ids, "webgpu"), {
+          maxNewTokens: 5,
+          eosTokenId: null,
+          ...opts,
+        });
+        assert.deepEqual(got, want, JSON.stringify(opts));
+      } finally {
+        await useBackend("cpu");
+      }
+    }
+  },
 });
