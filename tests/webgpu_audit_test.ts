@@ -31,3 +31,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu audit: sin and cos of large float32 arguments equal the cpu's (sin(1e9) was −117159, sin(1e30) −∞)",
+  ...opt,
+  fn: async () => {
+    const xs: number[] = [65536, -65536, 1e5, 1e6, 1e9, 3e9, 1e15, 1e30, -1e30, 3.4028234663852886e38];
+    // log-uniform magnitudes from 1 to 2¹²⁸, both signs, and float32 neighbours of multiples of π/2
+    for (let i = 0; i < 2000; i++) xs.push((i % 2 ? -1 : 1) * Math.exp(((i * 0.6180339887) % 1) * 88.7));
+    for (const k of [1e6, 123456789, 4e9, 1e12]) xs.push(Math.fround(k * Math.PI / 2));
+    for (let i = -400; i <= 400; i++) xs.push(i * 0.0251);
+    const want = T.tensor(xs, { dtype: "float32" });
+    const got = await gpu(want);
+    for (const [name, f] of [["sin", T.sin], ["cos", T.cos]] as const) {
+      const w = f(want).dataSync(), g = await f(got).data(), x = want.dataSync();
+      for (let i = 0; i < xs.length; i++) {
+        assert.ok(Math.abs(g[i] - w[i]) <= 2e-7, `${name}(${x[i]}): webgpu ${g[i]}, cpu ${w[i]}`);
+      }
+    }
+  },
+});

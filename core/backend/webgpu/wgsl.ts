@@ -150,8 +150,55 @@ fn t_reduce(x: f32) -> vec2<f32> {
   r = fma(-q, 7.54978995489188216e-8, r);
   return vec2<f32>(r, q);
 }
-fn t_sin(x: f32) -> f32 { let v = t_reduce(x); return t_sinq(v.x, i32(v.y)); }
-fn t_cos(x: f32) -> f32 { let v = t_reduce(x); return t_sinq(v.x, i32(v.y) + 1); }
+// The 64-bit product a·b of two u32, as (high, low) words, from 16-bit halves (WGSL has no u64).
+fn t_mul32(a: u32, b: u32) -> vec2<u32> {
+  let ll = (a & 0xffffu) * (b & 0xffffu);
+  let lh = (a & 0xffffu) * (b >> 16u);
+  let hl = (a >> 16u) * (b & 0xffffu);
+  let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+  return vec2<u32>((a >> 16u) * (b >> 16u) + (lh >> 16u) + (hl >> 16u) + (mid >> 16u), (ll & 0xffffu) | (mid << 16u));
+}
+// 96 bits of the stream (32 zero bits, then the first 224 bits of 2/π) from bit p on, as 3 words.
+fn t_2opi(p: u32) -> vec3<u32> {
+  var t = array<u32, 8>(0u, 0xA2F9836Eu, 0x4E441529u, 0xFC2757D1u, 0xF534DDC0u, 0xDB629599u, 0x3C439041u, 0xFE5163ABu);
+  let w = p >> 5u;
+  let sh = p & 31u;
+  if (sh == 0u) { return vec3<u32>(t[w], t[w + 1u], t[w + 2u]); }
+  let k = 32u - sh;
+  return vec3<u32>((t[w] << sh) | (t[w + 1u] >> k), (t[w + 1u] << sh) | (t[w + 2u] >> k),
+                   (t[w + 2u] << sh) | (t[w + 3u] >> k));
+}
+// Payne–Hanek for 2⁻⁷ ≤ |x| < ∞ in integer arithmetic (exact on every adapter, fused fma or not; the
+// three-part Cody–Waite t_reduce is off by 4e-7 at 3e4 where fma does not fuse, as on llvmpipe):
+// |x| = m·2^(e−23), and |x|·2/π mod 4 = m·W / 2⁹⁴ with W the 96 bits of 2/π from bit e − 25 on (earlier
+// bits add multiples of 4); q = its integer part mod 4, r = (its fraction, rounded to [−½, ½))·π/2.
+fn t_reduce_big(x: f32) -> vec2<f32> {
+  let bits = bitcast<u32>(x) & 0x7fffffffu;
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  let w = t_2opi((bits >> 23u) - 127u + 7u);
+  let a = t_mul32(m, w.z);
+  let b = t_mul32(m, w.y);
+  let c = t_mul32(m, w.x);
+  let p0 = a.y;
+  let p1 = a.x + b.y;
+  let c1 = select(0u, 1u, p1 < b.y);
+  let t2 = b.x + c.y;
+  let p2 = t2 + c1;
+  var q = i32(p2 >> 30u);
+  let hi = (p2 << 2u) | (p1 >> 30u);
+  let lo = (p1 << 2u) | (p0 >> 30u);
+  var f = f32(hi) * 2.3283064365386963e-10 + f32(lo) * 5.421010862427522e-20;
+  if (f >= 0.5) { f -= 1.0; q += 1; }
+  let r = f * 1.5707963267948966;
+  return select(vec2<f32>(r, f32(q)), vec2<f32>(-r, f32(-q)), x < 0.0);
+}
+fn t_reduce_any(x: f32) -> vec2<f32> {
+  let a = abs(x);
+  if (a > 0.78 && a <= 3.4028234663852886e38) { return t_reduce_big(x); }
+  return t_reduce(x);
+}
+fn t_sin(x: f32) -> f32 { let v = t_reduce_any(x); return t_sinq(v.x, i32(v.y)); }
+fn t_cos(x: f32) -> f32 { let v = t_reduce_any(x); return t_sinq(v.x, i32(v.y) + 1); }
 // cos(2πu) for u in turns: u = q/4 + t exactly, |t| ≤ 1/8, so only 2πt is rounded.
 fn t_cos2pi(u: f32) -> f32 {
   let q = round(u * 4.0);
