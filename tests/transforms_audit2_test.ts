@@ -404,3 +404,51 @@ Deno.test("checkpoint: a pytree result, as jax.checkpoint's (was 'checkpoint: th
     (e) => e instanceof T.ShapeError && /a tensor or a pytree of tensors/.test(e.message),
   );
 });
+
+Deno.test("takeAlongAxis: np/jnp.take_along_axis (a JAX port's x[arange(n), labels] had no counterpart but take with computed offsets)", () => {
+  const x = T.reshape(T.arange(24, { dtype: "float64" }), [2, 3, 4]);
+  const i32 = (a: T.NestedArray) => T.tensor(a, { dtype: "int32" });
+  const idx = i32([[[3, 0], [1, 1], [-1, 2]], [[0, 0], [2, 3], [1, -4]]]);
+  // np.take_along_axis(np.arange(24.).reshape(2, 3, 4), idx, 2), and with broadcasting index axes
+  assert.deepEqual(T.takeAlongAxis(x, idx, 2).arraySync(), [[[3, 0], [5, 5], [11, 10]], [[12, 12], [18, 19], [
+    21,
+    20,
+  ]]]);
+  assert.deepEqual(T.takeAlongAxis(x, i32([[[2, 0, 1, 1]]]), 1).arraySync(), [[[8, 1, 6, 7]], [[20, 13, 18, 19]]]);
+  assert.deepEqual(T.takeAlongAxis(x, i32([[[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1]]]), 0).arraySync(), [[
+    [12, 1, 14, 3],
+    [4, 5, 6, 19],
+    [20, 21, 22, 23],
+  ]]);
+  // cross-entropy's pick: log p(label) per row
+  const lp = T.logSoftmax(f64([[1, 2, 3], [0, 0, 5]]));
+  const picked = T.takeAlongAxis(lp, T.expandDims(i32([2, 0]), 1), 1);
+  assert.deepEqual(picked.shape, [2, 1]);
+  assert.deepEqual(Array.from(picked.dataSync()), [lp.dataSync()[2], lp.dataSync()[3]]);
+  // jax.grad of sum(take_along_axis(x, idx, 2)): counts of each element picked
+  const g = T.grad((t: Tensor) => T.sum(T.takeAlongAxis(t, idx, 2)))(x).arraySync();
+  assert.deepEqual(g, [[[1, 0, 0, 1], [0, 2, 0, 0], [0, 0, 1, 1]], [[2, 0, 0, 0], [0, 0, 1, 1], [1, 1, 0, 0]]]);
+  // under vmap and jit (the graph replays with other indices)
+  const rows = i32([[[0], [1], [2]], [[3], [2], [1]]]);
+  assert.deepEqual(T.vmap((r: Tensor, i: Tensor) => T.takeAlongAxis(r, i, 1))(x, rows).arraySync(), [[[0], [5], [10]], [
+    [15],
+    [18],
+    [21],
+  ]]);
+  const j = T.jit((r: Tensor, i: Tensor) => T.takeAlongAxis(r, i, -1));
+  j(x, rows);
+  assert.deepEqual(j(x, i32([[[1], [1], [1]], [[0], [0], [0]]])).arraySync(), [[[1], [5], [9]], [[12], [16], [20]]]);
+  // errors name the function
+  assert.throws(
+    () => T.takeAlongAxis(x, i32([[[4]]]), 2),
+    (e) => e instanceof T.DomainError && /^takeAlongAxis: along axis 2, index 4/.test(e.message),
+  );
+  assert.throws(
+    () => T.takeAlongAxis(x, i32([1]), 2),
+    (e) => e instanceof T.ShapeError && /^takeAlongAxis: indices \[1\] need the 3 axes/.test(e.message),
+  );
+  assert.throws(
+    () => T.takeAlongAxis(x, T.tensor([[[1]]]), 2),
+    (e) => e instanceof T.DTypeError && /must be int32/.test(e.message),
+  );
+});

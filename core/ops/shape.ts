@@ -19,7 +19,7 @@ import {
 } from "../primitives.ts";
 import { checkTensor, Tensor } from "../tensor.ts";
 import { arange, eye, tensor } from "./creation.ts";
-import { astype, equal, greaterEqual, mul, sub, where } from "./elementwise.ts";
+import { add, astype, equal, greaterEqual, less, mul, sub, where } from "./elementwise.ts";
 import { normAxes, sum } from "./reduce.ts";
 
 /** Throws a ShapeError naming `op` unless `v` is an integer (an axis, a diagonal offset). */
@@ -263,6 +263,59 @@ export function take(x: Tensor, indices: Tensor | readonly number[], axis?: numb
     checkedIndices.set(idx._storage, d); // checked here: a device-side bounds check may skip it
   }
   return bind1(gatherP, [src, idx], { axis: a });
+}
+
+/**
+ * The elements of `x` at `indices` along `axis`, index by index (`np.take_along_axis`,
+ * `jnp.take_along_axis`): `indices` has `x`'s number of axes, its other axes broadcast against
+ * `x`'s, and the result has its shape along `axis`. Negative indices count from the end; one outside
+ * `[−n, n)` is take's DomainError. The usual use: per-row entries picked by int32 labels, as
+ * `x[arange(n), labels]` in JAX. Differentiable with respect to `x`.
+ * @example
+ * ```ts
+ * import { expandDims, logSoftmax, takeAlongAxis, tensor } from "@tangent/tangent";
+ * const logits = tensor([[1, 2, 3], [0, 0, 5]]), labels = tensor([2, 0], { dtype: "int32" });
+ * const picked = takeAlongAxis(logSoftmax(logits), expandDims(labels, 1), 1); // [2, 1]: log p(label) per row
+ * ```
+ */
+export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor {
+  const op = "takeAlongAxis";
+  checkTensor(op, x);
+  checkTensor(op, indices, "indices");
+  if (indices.dtype !== "int32") {
+    throw new DTypeError(`${op}: indices must be int32, got ${indices.dtype}; convert with astype(indices, "int32")`);
+  }
+  if (indices.ndim !== x.ndim) {
+    throw new ShapeError(
+      `${op}: indices ${fmtShape(indices.shape)} need the ${x.ndim} axes of x ${fmtShape(x.shape)} (extent 1 where ` +
+        `they broadcast); add them with expandDims or reshape`,
+    );
+  }
+  const a = axisOf(op, x.ndim, axis), n = x.shape[a], k = indices.shape[a];
+  const perm = [...Array(x.ndim).keys()].filter((i) => i !== a).concat([a]);
+  const back = perm.map((_, i) => perm.indexOf(i));
+  const batch = broadcastShapes(
+    op,
+    x.shape.filter((_, i) => i !== a),
+    indices.shape.filter((_, i) => i !== a),
+  );
+  const m = batch.reduce((p, d) => p * d, 1);
+  const xs = broadcastTo(transpose(x, perm), [...batch, n]);
+  const is = broadcastTo(transpose(indices, perm), [...batch, k]);
+  // each index checked against its own row's extent (a gather of zeros: take's error, and it stays in a jit
+  // graph), wrapped, then offset to its row of the flattened x
+  let checked: Tensor;
+  try {
+    checked = take(tensor(new Int32Array(n), { like: is }), is);
+  } catch (e) {
+    // the CPU checks at once: name the function called (other backends report at the next read)
+    if (e instanceof DomainError) throw new DomainError(e.message.replace(/^take:/, `${op}: along axis ${a},`));
+    throw e;
+  }
+  const wrapped = add(where(less(is, 0), add(is, n), is), checked);
+  const rows = reshape(mul(arange(m, undefined, 1, { like: is }), n), [...batch, 1]);
+  const picked = take(reshape(xs, [m * n]), reshape(add(wrapped, rows), [m * k]));
+  return transpose(reshape(picked, [...batch, k]), back);
 }
 
 /** Zeros of `shape` with `updates` added at `indices` along `axis` (repeated indices add up). */
