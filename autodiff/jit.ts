@@ -331,7 +331,10 @@ function holdsBatchedKey(x: unknown): boolean {
  * and draws from it is derived from the call's key (bit for bit the eager draws); keys `f` returns are
  * the call's. A function that reads values (`item()`, `dataSync()`, a key's `words`) to
  * decide what to compute is not replayable: it keeps running as is (with `{ strict: true }`, the
- * first call throws instead). Composes with `grad`, `vmap` and itself in any order. `jitInfo(jitted)`
+ * first call throws instead). Composes with `grad`, `vmap` and itself in any order, but only the
+ * outermost `jit` makes a graph: `jit(grad(f))` and `jit(vmap(f))` trace the whole transformed
+ * computation, while inside `grad(jit(f))` or `vmap(jit(f))` (where JAX would still compile `f`) `f`
+ * runs as itself at every call and `jitInfo` lists nothing for it: put `jit` outermost. `jitInfo(jitted)`
  * shows, per signature, the graph replayed or why the function runs eagerly.
  * @example
  * ```ts
