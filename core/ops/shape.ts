@@ -52,14 +52,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = [...shape];
   const hole = s.indexOf(-1);
   const known = s.reduce((a, d, i) => (i === hole ? a : a * d), 1);
-  if (hole >= 0 && known === 0) {
-    // any extent would do for the -1 (NumPy and JAX refuse it too)
-    throw new ShapeError(
-      `reshape: the -1 in ${fmtShape(shape)} cannot be inferred for ${fmtShape(x.shape)}: the other extents ` +
-        `multiply to 0, so any extent fits; give it explicitly`,
-    );
-  }
-  if (hole >= 0) s[hole] = x.size / known;
+  // beside extents multiplying to 0 any extent fits the -1 (NumPy, JAX and PyTorch refuse it): it is 0
+  // here, which code viewing an empty batch as [n·c, -1] relies on (LoKH's cascade)
+  if (hole >= 0) s[hole] = known === 0 ? 0 : x.size / known;
   if (s.some((d) => !Number.isInteger(d) || d < 0) || s.reduce((a, b) => a * b, 1) !== x.size) {
     throw new ShapeError(
       `reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}; ` +
