@@ -51,3 +51,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "logicalAnd of number tensors is the bool of their truth (nonzero, NaN included), as np.logical_and, on both backends (it threw naming where, or returned float32)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cases: [Tensor, Tensor, number[]][] = [
+      [T.tensor([true, true, false, true]), T.tensor([2, 0, 1, NaN]), [1, 0, 0, 1]],
+      [T.tensor([1.5, 0, NaN, -0]), T.tensor([1, 1, 1, 1], { dtype: "int32" }), [1, 0, 1, 0]],
+      [T.tensor([[3], [0]], { dtype: "int32" }), T.tensor([true, false]), [1, 0, 0, 0]],
+    ];
+    for (const [a, b, want] of cases) {
+      const outs = [T.logicalAnd(a, b)];
+      if (gpuOk) outs.push(T.logicalAnd(await gpu(a), await gpu(b)));
+      for (const r of outs) {
+        assert.equal(r.dtype, "bool", `logicalAnd(${a.dtype}, ${b.dtype}) on ${r.backend.name}`);
+        assert.deepEqual(Array.from(await r.data()), want, `logicalAnd(${a.dtype}, ${b.dtype}) on ${r.backend.name}`);
+      }
+    }
+  },
+});

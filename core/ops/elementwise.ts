@@ -152,11 +152,20 @@ export function greater(a: TensorLike, b: TensorLike): Tensor {
 export function greaterEqual(a: TensorLike, b: TensorLike): Tensor {
   return binary("ge", a, b);
 }
-/** Logical and of bool tensors. */
+/**
+ * Logical and → bool, broadcasting. A number tensor counts as true where it is nonzero (NaN
+ * included), as `np.logical_and` / `jnp.logical_and`.
+ * @example
+ * ```ts
+ * import { logicalAnd, tensor } from "@tangent/tangent";
+ * logicalAnd(tensor([true, true, false]), tensor([2, 0, 1])); // [true, false, false]
+ * ```
+ */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
   checkTensor("logicalAnd", a);
   checkTensor("logicalAnd", b);
-  return where(a, b, full([], 0, { dtype: "bool", like: a }));
+  const truth = (x: Tensor) => x.dtype === "bool" ? x : notEqual(x, 0);
+  return where(truth(a), truth(b), full([], 0, { dtype: "bool", like: a }));
 }
 /** Logical not of a bool tensor. */
 export function logicalNot(a: Tensor): Tensor {
