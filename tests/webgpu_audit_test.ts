@@ -73,3 +73,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "inv, det, slogdet, solve and cayley name themselves in their DomainErrors on both backends (they said 'lu:' or 'solve:')",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const L = T.linalg;
+    const nan = T.tensor([[1, NaN], [0, 1]]), singular = T.tensor([[1, 2], [2, 4]]);
+    const cases: [string, (a: Tensor) => unknown, Tensor][] = [
+      ["inv", L.inv, nan],
+      ["inv", L.inv, singular],
+      ["det", L.det, nan],
+      ["slogdet", L.slogdet, nan],
+      ["solve", (a) => L.solve(a, a), nan],
+      ["solve", (a) => L.solve(a, a), singular],
+      ["cayley", L.cayley, nan],
+      ["lu", L.luFactor, nan],
+    ];
+    for (const backend of gpuOk ? ["cpu", "webgpu"] : ["cpu"]) {
+      for (const [op, f, a] of cases) {
+        const x = await T.toBackend(a, backend);
+        await assert.rejects(
+          async () => await Promise.all(T.treeLeaves(f(x)).map((t) => t.data())),
+          (e: Error) => e instanceof T.DomainError && e.message.startsWith(`${op}: `),
+          `${op} on ${backend}`,
+        );
+      }
+    }
+  },
+});

@@ -53,11 +53,12 @@ registerKernel(cpu, "cholesky", ([x], [xa]) => {
   return [own(r.l)];
 });
 
-registerKernel(cpu, "lu", ([x], [xa]) => {
-  const { n, count } = matrixShape("lu", xa, true);
+registerKernel(cpu, "lu", ([x], [xa], p: { op?: string }) => {
+  const op = p?.op ?? "lu";
+  const { n, count } = matrixShape(op, xa, true);
   const r = luKernel(floats(x), { n, batch: count });
   const bad = r.failures.find((f) => f.kind === "nonFinite");
-  if (bad) raise("lu", bad, xa, n);
+  if (bad) raise(op, bad, xa, n);
   const sign = xa.dtype === "float64" ? Float64Array.from(r.sign) : Float32Array.from(r.sign);
   return [own(r.lu), wrap(r.perm), wrap(sign)];
 });

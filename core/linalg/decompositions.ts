@@ -153,7 +153,12 @@ export function solveTriangular(a: Tensor, b: Tensor, opts: SolveTriangularOptio
  * ```
  */
 export function luFactor(a: Tensor): { lu: Tensor; perm: Tensor; sign: Tensor } {
-  const [lu, perm, sign] = bindNonEmpty(luP, [a], {});
+  return luFactorAs(a, "lu");
+}
+
+/** `luFactor` whose errors (a non-finite entry) name `op`, the public function that factors `a`. */
+export function luFactorAs(a: Tensor, op: string): { lu: Tensor; perm: Tensor; sign: Tensor } {
+  const [lu, perm, sign] = bindNonEmpty(luP, [a], op === "lu" ? {} : { op });
   return { lu, perm, sign };
 }
 

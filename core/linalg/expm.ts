@@ -10,7 +10,7 @@ import { expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchMaxSync, type Tensor } from "../tensor.ts";
 import { floats, identityLike, matrixShape } from "./helpers.ts";
-import { solve } from "./solve.ts";
+import { solveAs } from "./solve.ts";
 
 const PADE13 = [
   64764752532480000,
@@ -124,7 +124,7 @@ export function expm(a: Tensor): Tensor {
     o.matmul(x6, lin([b[12], b[10], b[8]], [x6, x4, x2])),
     lin([b[6], b[4], b[2], b[0]], [x6, x4, x2, id]),
   );
-  let r = solve(o.sub(v, u), o.add(v, u));
+  let r = solveAs("expm", o.sub(v, u), o.add(v, u));
   for (let i = 0; i < s; i++) r = onHost ? o.matmul(r, r) : o.where(o.less(i, sT), o.matmul(r, r), r);
   return r;
 }

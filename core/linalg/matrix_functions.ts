@@ -10,7 +10,7 @@ import * as o from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
 import { EPS, guardedReciprocal, identityLike, matrixShape } from "./helpers.ts";
 import { svd, svdvals } from "./decompositions.ts";
-import { solve } from "./solve.ts";
+import { solveAs } from "./solve.ts";
 
 /**
  * Polar decomposition A = U P through the SVD: U = U_svd Vh has orthonormal columns (rows when
@@ -74,7 +74,7 @@ const polarFactor = customVjp(
 export function cayley(s: Tensor): Tensor {
   const { n } = matrixShape("cayley", s, true);
   const id = identityLike(s, n);
-  return solve(o.add(id, s), o.sub(id, s));
+  return solveAs("cayley", o.add(id, s), o.sub(id, s));
 }
 
 /**

@@ -18,7 +18,7 @@ export const LINALG_PRIMITIVES: {
   readonly svd: Primitive<Record<never, never>>;
   readonly eigh: Primitive<Record<never, never>>;
   readonly cholesky: Primitive<Record<never, never>>;
-  readonly lu: Primitive<Record<never, never>>;
+  readonly lu: Primitive<{ op?: string }>;
   readonly triangularSolve: Primitive<{ lower: boolean; transpose: boolean; unitDiagonal: boolean; op: string }>;
   readonly expmSquarings: Primitive<{ max: number }>;
 } = {

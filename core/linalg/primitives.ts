@@ -153,11 +153,14 @@ export const choleskyP = definePrimitive<Record<never, never>>({
   },
 });
 
-/** LU with partial pivoting, P A = L U packed in one matrix, the row permutation, and det P. */
-export const luP = definePrimitive<Record<never, never>>({
+/**
+ * LU with partial pivoting, P A = L U packed in one matrix, the row permutation, and det P. `op`
+ * (default "lu") is the public function its errors name: `solve`, `inv`, `det`, ... factor through it.
+ */
+export const luP = definePrimitive<{ op?: string }>({
   name: "lu",
-  abstract([a]) {
-    const { batch, n } = matrixShape("lu", a, true);
+  abstract([a], p) {
+    const { batch, n } = matrixShape(p.op ?? "lu", a, true);
     return [
       { shape: a.shape, dtype: a.dtype },
       { shape: [...batch, n], dtype: "int32" },

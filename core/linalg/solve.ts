@@ -7,7 +7,7 @@ import * as o from "../ops/mod.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import { identityLike, matrixShape } from "./helpers.ts";
 import { broadcastBatch, broadcastMatrix, permutationMatrix, triangularSolveRaw } from "./primitives.ts";
-import { luFactor } from "./decompositions.ts";
+import { luFactorAs } from "./decompositions.ts";
 
 /**
  * Solves A X = B for square A (…, n, n) through LU with partial pivoting; B is (…, n, k) or a
@@ -20,20 +20,25 @@ import { luFactor } from "./decompositions.ts";
  * ```
  */
 export function solve(a: Tensor, b: Tensor): Tensor {
-  checkTensor("solve", b, "the right-hand side");
-  const { n } = matrixShape("solve", a, true);
+  return solveAs("solve", a, b);
+}
+
+/** `solve` whose errors (shapes, a non-finite entry, a singular matrix) name `op`, the function called. */
+export function solveAs(op: string, a: Tensor, b: Tensor): Tensor {
+  checkTensor(op, b, "the right-hand side");
+  const { n } = matrixShape(op, a, true);
   const vector = b.ndim === 1 || b.ndim === a.ndim - 1;
   let b2 = vector ? o.expandDims(b, -1) : b;
   if (b2.ndim < 2 || b2.shape[b2.ndim - 2] !== n) {
-    throw new ShapeError(`solve: right-hand side ${fmtShape(b.shape)} does not match the ${n}×${n} matrix`);
+    throw new ShapeError(`${op}: right-hand side ${fmtShape(b.shape)} does not match the ${n}×${n} matrix`);
   }
-  const { lu: f, perm } = luFactor(a);
-  const batch = broadcastBatch("solve", a.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const { lu: f, perm } = luFactorAs(a, op);
+  const batch = broadcastBatch(op, a.shape.slice(0, -2), b2.shape.slice(0, -2));
   b2 = broadcastMatrix(b2, batch);
   // x = U⁻¹ L⁻¹ P b
   const pb = o.matmul(permutationMatrix(perm, a.dtype), b2);
-  const y = triangularSolveRaw(f, pb, true, false, true, "solve");
-  const x = triangularSolveRaw(f, y, false, false, false, "solve");
+  const y = triangularSolveRaw(f, pb, true, false, true, op);
+  const x = triangularSolveRaw(f, y, false, false, false, op);
   return vector ? o.squeeze(x, -1) : x;
 }
 
@@ -48,7 +53,7 @@ export function solve(a: Tensor, b: Tensor): Tensor {
  */
 export function inv(a: Tensor): Tensor {
   const { n, batch } = matrixShape("inv", a, true);
-  return solve(a, o.broadcastTo(identityLike(a, n), [...batch, n, n]));
+  return solveAs("inv", a, o.broadcastTo(identityLike(a, n), [...batch, n, n]));
 }
 
 /**
@@ -62,7 +67,7 @@ export function inv(a: Tensor): Tensor {
  */
 export function det(a: Tensor): Tensor {
   matrixShape("det", a, true);
-  const { lu: f, sign } = luFactor(a);
+  const { lu: f, sign } = luFactorAs(a, "det");
   return o.add(o.mul(sign, o.prod(o.diag(f), { axis: -1 })), 0); // + 0: a singular matrix gives 0, not −0
 }
 
@@ -78,7 +83,7 @@ export function det(a: Tensor): Tensor {
  */
 export function slogdet(a: Tensor): { sign: Tensor; logabsdet: Tensor } {
   matrixShape("slogdet", a, true);
-  const { lu: f, sign } = luFactor(a);
+  const { lu: f, sign } = luFactorAs(a, "slogdet");
   const d = o.diag(f);
   return {
     sign: o.mul(sign, o.prod(o.sign(d), { axis: -1 })),

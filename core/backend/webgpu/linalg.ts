@@ -151,9 +151,10 @@ export function registerLinalg(gpu: WebGPUBackend): void {
     return [gpu.wrap(out, o)];
   });
 
-  gpu.kernels.set("lu", ([x], [xa], _p, [lo, po, so]): Storage[] => {
+  gpu.kernels.set("lu", ([x], [xa], p, [lo, po, so]): Storage[] => {
+    const op = (p as { op?: string } | undefined)?.op ?? "lu"; // the public function (solve, inv, det, ...)
     const n = xa.shape[xa.shape.length - 1], cnt = count(xa.shape);
-    checkLoops("lu", xa.shape, loopEstimates.factor(n));
+    checkLoops(op, xa.shape, loopEstimates.factor(n));
     const lu = gpu.alloc(lo), perm = gpu.alloc(po), sign = gpu.alloc(so);
     const wrapAll = () => [gpu.wrap(lu, lo), gpu.wrap(perm, po), gpu.wrap(sign, so)];
     if (cnt === 0) return wrapAll();
@@ -169,7 +170,7 @@ export function registerLinalg(gpu: WebGPUBackend): void {
         cnt,
       );
     }
-    log.fold(region, cnt, `lu|${xa.shape}`, describe("lu", xa.shape, n));
+    log.fold(region, cnt, `${op}|${xa.shape}`, describe(op, xa.shape, n));
     return wrapAll();
   });
 
