@@ -182,12 +182,7 @@ export class Tensor {
    * are at most 1000 of them (and at most 1000 nested rows).
    */
   toString(): string {
-    let body = "…";
-    const small = this.size <= 1000 && nestedArrays(this.shape) <= 1000;
-    if (this.backend.name === "cpu" && !this._storage.released && small) {
-      body = format(nest(this._readSync("toString()"), this.shape, this.dtype));
-    }
-    return `Tensor(${body}, shape=[${this.shape}], dtype=${this.dtype})`;
+    return summary(this, true);
   }
 
   /** `add(this, y)` */
@@ -270,6 +265,31 @@ export class Tensor {
   get mT(): Tensor {
     return ops.matrixTranspose(this);
   }
+}
+
+/**
+ * `toString()`'s text; the read is noted as one (`jit` then runs the function eagerly) unless `noted` is
+ * false. A tensor batched by `vmap` or released shows no elements.
+ */
+function summary(t: Tensor, noted: boolean): string {
+  let body = "…";
+  const small = t.size <= 1000 && nestedArrays(t.shape) <= 1000;
+  if (t._bt) body = `… one example of ${t._bt.value.shape[0]} (batched by vmap)`;
+  else if (t.backend.name === "cpu" && !t._storage.released && small) {
+    const data = noted ? t._readSync("toString()") : t.backend.toHostSync(t._storage, t);
+    body = format(nest(data, t.shape, t.dtype));
+  }
+  return `Tensor(${body}, shape=[${t.shape}], dtype=${t.dtype})`;
+}
+
+// console.log (Deno's and Node's inspection) shows the summary, not the fields; printing a traced value
+// for debugging does not make jit run the function eagerly (it prints when the trace is made, as JAX does)
+for (const s of [Symbol.for("Deno.customInspect"), Symbol.for("nodejs.util.inspect.custom")]) {
+  Object.defineProperty(Tensor.prototype, s, {
+    value(this: Tensor): string {
+      return summary(this, false);
+    },
+  });
 }
 
 /** How many arrays the nested form of a tensor of `shape` has (one per row of every axis). */
