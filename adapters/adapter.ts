@@ -12,6 +12,7 @@ import { treeLeaves, treePaths } from "../core/pytree.ts";
 import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { getBackend, registerBackend } from "../core/backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 
 /** A linear layer: `weight` is `out × in` (PyTorch layout), `bias` is `[out]`. */
@@ -385,6 +386,23 @@ export function zeroLike(tree: unknown): Tensor {
 export function kaimingUniform(key: Key, shape: readonly number[], dtype: DType): Tensor {
   const bound = 1 / Math.sqrt(shape[shape.length - 1]);
   return uniform(key, shape, { dtype, min: -bound, max: bound });
+}
+
+/**
+ * Runs an adapter's `init` with the backend `base.weight` lives on as the default, so its random
+ * draws and constants (which have no tensor input to follow) land beside the base: a base on WebGPU
+ * with the CPU as the default gave CPU parameters, and `apply` then failed mixing backends. Internal
+ * (not exported from the adapters' module).
+ */
+export function onBaseBackend<R>(base: LinearBase, fn: () => R): R {
+  const prev = getBackend(), own = base?.weight?.backend;
+  if (!own || own === prev) return fn();
+  registerBackend(own, true); // already registered under its name: this only makes it the default
+  try {
+    return fn();
+  } finally {
+    registerBackend(prev, true);
+  }
 }
 
 /** The float dtype adapters compute in for `base`. */

@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -133,22 +134,24 @@ export function boft(opts: BoftOptions): PeftAdapter<BoftParams, Frozen> {
     kind: "boft",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("boft", base);
-      const [bs, nb] = opts.blockNum
-        ? resolveBlocks("boft", inF, undefined, opts.blockNum)
-        : resolveBlocks("boft", inF, opts.blockSize);
-      if (N > 1 && (bs % 2 !== 0 || nb % 2 ** (N - 1) !== 0)) {
-        throw new ShapeError(
-          `boft: ${N} butterfly factors need an even block size and 2^${
-            N - 1
-          } | blocks, got bs = ${bs}, blocks = ${nb}`,
-        );
-      }
-      const dtype = floatDType(base);
-      return {
-        params: { R: zeros([N, nb, bs, bs], { dtype }), s: ones([out, 1], { dtype }) },
-        frozen: { weight: base.weight, bias: base.bias },
-      };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("boft", base);
+        const [bs, nb] = opts.blockNum
+          ? resolveBlocks("boft", inF, undefined, opts.blockNum)
+          : resolveBlocks("boft", inF, opts.blockSize);
+        if (N > 1 && (bs % 2 !== 0 || nb % 2 ** (N - 1) !== 0)) {
+          throw new ShapeError(
+            `boft: ${N} butterfly factors need an even block size and 2^${
+              N - 1
+            } | blocks, got bs = ${bs}, blocks = ${nb}`,
+          );
+        }
+        const dtype = floatDType(base);
+        return {
+          params: { R: zeros([N, nb, bs, bs], { dtype }), s: ones([out, 1], { dtype }) },
+          frozen: { weight: base.weight, bias: base.bias },
+        };
+      });
     },
     apply(p: BoftParams, f: Frozen, x: Tensor): Tensor {
       // y = ((x M) Wᵀ) ⊙ sᵀ + b

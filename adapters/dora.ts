@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   peftName,
   type PeftNameOptions,
@@ -67,9 +68,11 @@ export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
     kind: "dora",
     identityAtInit: true,
     init(key: Key, base: LinearBase) {
-      const { A, B, W } = loraInit("dora", opts, split(key, 1)[0], base);
-      const m = norm(adapted({ A, B }, W), { axis: 1 });
-      return { params: { A, B, m }, frozen: { weight: W, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const { A, B, W } = loraInit("dora", opts, split(key, 1)[0], base);
+        const m = norm(adapted({ A, B }, W), { axis: 1 });
+        return { params: { A, B, m }, frozen: { weight: W, bias: base.bias } };
+      });
     },
     apply(p: DoraParams, f: Frozen, x: Tensor): Tensor {
       // y = k ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b,  k = m / stopGradient(‖W + s·B A‖_row)

@@ -21,6 +21,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -223,29 +224,31 @@ export function hra(opts: HraOptions): PeftAdapter<HraParams, Frozen> {
     kind: gs ? "hra_gs" : "hra",
     identityAtInit: fold || (!foldable && r % 2 === 0),
     init(key: Key, base: LinearBase) {
-      const [, inF] = baseShape("hra", base);
-      if (r > inF) throw new ShapeError(`hra: r = ${r} reflections exceed the input dimension ${inF}`);
-      const dtype = floatDType(base);
-      const k = split(key, 1)[0];
-      if (fold || on === "stiefel") {
-        // independent columns (Gram–Schmidt stays well conditioned) or a random Stiefel point;
-        // folded: the initial reflection H₀ goes into the frozen weight, W_frozen = W H₀ᵀ
-        const U = on === "stiefel" ? stiefel(inF, r).random(k, { dtype }) : kaimingUniform(k, [inF, r], dtype);
-        const weight = fold ? hraFoldedWeight(base.weight, U, gs) : base.weight;
-        return { params: { U }, frozen: { weight, bias: base.bias, ...(fold ? { U0: U } : {}) } };
-      }
-      let U: Tensor;
-      if (r % 2 === 0) {
-        // repeat_interleave(half, 2): columns (c₀, c₀, c₁, c₁, …) so Hᵢ Hᵢ₊₁ = I
-        const half = kaimingUniform(k, [inF, r / 2], dtype);
-        U = broadcastTo(half.reshape([inF, r / 2, 1]), [inF, r / 2, 2]).reshape([inF, r]);
-      } else {
-        U = kaimingUniform(k, [inF, r], dtype);
-      }
-      return {
-        params: { U: on === "oblique" ? oblique(inF, r).project(U) : U },
-        frozen: { weight: base.weight, bias: base.bias },
-      };
+      return onBaseBackend(base, () => {
+        const [, inF] = baseShape("hra", base);
+        if (r > inF) throw new ShapeError(`hra: r = ${r} reflections exceed the input dimension ${inF}`);
+        const dtype = floatDType(base);
+        const k = split(key, 1)[0];
+        if (fold || on === "stiefel") {
+          // independent columns (Gram–Schmidt stays well conditioned) or a random Stiefel point;
+          // folded: the initial reflection H₀ goes into the frozen weight, W_frozen = W H₀ᵀ
+          const U = on === "stiefel" ? stiefel(inF, r).random(k, { dtype }) : kaimingUniform(k, [inF, r], dtype);
+          const weight = fold ? hraFoldedWeight(base.weight, U, gs) : base.weight;
+          return { params: { U }, frozen: { weight, bias: base.bias, ...(fold ? { U0: U } : {}) } };
+        }
+        let U: Tensor;
+        if (r % 2 === 0) {
+          // repeat_interleave(half, 2): columns (c₀, c₀, c₁, c₁, …) so Hᵢ Hᵢ₊₁ = I
+          const half = kaimingUniform(k, [inF, r / 2], dtype);
+          U = broadcastTo(half.reshape([inF, r / 2, 1]), [inF, r / 2, 2]).reshape([inF, r]);
+        } else {
+          U = kaimingUniform(k, [inF, r], dtype);
+        }
+        return {
+          params: { U: on === "oblique" ? oblique(inF, r).project(U) : U },
+          frozen: { weight: base.weight, bias: base.bias },
+        };
+      });
     },
     apply(p: HraParams, f: Frozen, x: Tensor): Tensor {
       // y = x (W H)ᵀ + b = x Wᵀ + b + ((x V) Γᵀ)(W V)ᵀ: the base product plus a rank-r update, whose

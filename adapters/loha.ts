@@ -18,6 +18,7 @@ import {
   kaimingUniform,
   linear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -98,16 +99,18 @@ export function loha(opts: LohaOptions): PeftAdapter<LohaParams, Frozen> {
     kind: "loha",
     identityAtInit: true,
     init(key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("loha", base);
-      const dtype = floatDType(base);
-      const [k1, k2, k3] = split(key, 3);
-      const params = {
-        w1a: kaimingUniform(k1, [out, r], dtype),
-        w1b: kaimingUniform(k2, [r, inF], dtype),
-        w2a: kaimingUniform(k3, [out, r], dtype),
-        w2b: zeros([r, inF], { dtype }),
-      };
-      return { params, frozen: { weight: base.weight, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("loha", base);
+        const dtype = floatDType(base);
+        const [k1, k2, k3] = split(key, 3);
+        const params = {
+          w1a: kaimingUniform(k1, [out, r], dtype),
+          w1b: kaimingUniform(k2, [r, inF], dtype),
+          w2a: kaimingUniform(k3, [out, r], dtype),
+          w2b: zeros([r, inF], { dtype }),
+        };
+        return { params, frozen: { weight: base.weight, bias: base.bias } };
+      });
     },
     apply(p: LohaParams, f: Frozen, x: Tensor): Tensor {
       const [out, inF] = f.weight.shape;

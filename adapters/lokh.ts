@@ -33,6 +33,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -186,22 +187,24 @@ export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
     kind: "lokh",
     identityAtInit: true,
     init(key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("lokh", base);
-      const ms = opts.outFactors ? [...opts.outFactors] : lokhOutFactors(out, k);
-      if (ms.reduce((a, b) => a * b, 1) !== out || !ms.every((m) => Number.isInteger(m) && m >= 1)) {
-        throw new ShapeError(
-          `lokh: outFactors ${ms.join(" × ")} ≠ out = ${out}; give k positive integers with product out`,
-        );
-      }
-      const dtype = floatDType(base);
-      const keys = split(key, 2 * k - 1);
-      const params: Record<string, Tensor> = {};
-      for (let i = 0; i < k; i++) {
-        const last = i === k - 1;
-        params[`B${i + 1}`] = last ? zeros([ms[i], r], { dtype }) : kaimingUniform(keys[2 * i], [ms[i], r], dtype);
-        params[`A${i + 1}`] = kaimingUniform(keys[last ? 2 * i : 2 * i + 1], [r, inF], dtype);
-      }
-      return { params: params as unknown as LokhParams, frozen: { weight: base.weight, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("lokh", base);
+        const ms = opts.outFactors ? [...opts.outFactors] : lokhOutFactors(out, k);
+        if (ms.reduce((a, b) => a * b, 1) !== out || !ms.every((m) => Number.isInteger(m) && m >= 1)) {
+          throw new ShapeError(
+            `lokh: outFactors ${ms.join(" × ")} ≠ out = ${out}; give k positive integers with product out`,
+          );
+        }
+        const dtype = floatDType(base);
+        const keys = split(key, 2 * k - 1);
+        const params: Record<string, Tensor> = {};
+        for (let i = 0; i < k; i++) {
+          const last = i === k - 1;
+          params[`B${i + 1}`] = last ? zeros([ms[i], r], { dtype }) : kaimingUniform(keys[2 * i], [ms[i], r], dtype);
+          params[`A${i + 1}`] = kaimingUniform(keys[last ? 2 * i : 2 * i + 1], [r, inF], dtype);
+        }
+        return { params: params as unknown as LokhParams, frozen: { weight: base.weight, bias: base.bias } };
+      });
     },
     apply(p: LokhParams, f: Frozen, x: Tensor): Tensor {
       // Z = x (A₁ ⊙ ⋯ ⊙ A_k)ᵀ with the Khatri–Rao rows (A₁ ⊙ A₂)[j·r + l] = A₁[j] ⊙ A₂[l], … ([r^k, in], one GEMM)

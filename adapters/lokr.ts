@@ -17,6 +17,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -168,28 +169,30 @@ export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
     kind: "lokr",
     identityAtInit: true,
     init(key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("lokr", base);
-      const dtype = floatDType(base);
-      const [inM, inN] = factorization(inF, opts.decomposeFactor ?? -1);
-      const [outL, outK] = factorization(out, opts.decomposeFactor ?? -1);
-      const useW1 = !((opts.decomposeBoth ?? false) && r < Math.max(outL, inM) / 2);
-      const useW2 = !(r < Math.max(outK, inN) / 2);
-      const lycoris = opts.init === "lycoris";
-      const [k1, k2, k3, k4] = split(key, 4);
-      const kai = (k: Key, shape: number[]) => kaimingUniform(k, shape, dtype);
-      const zero = (shape: number[]) => zeros(shape, { dtype });
-      const params: Record<string, Tensor> = {};
-      if (useW1) params.w1 = lycoris ? kai(k1, [outL, inM]) : zero([outL, inM]);
-      else {
-        params.w1a = lycoris ? kai(k1, [outL, r]) : zero([outL, r]);
-        params.w1b = kai(k2, [r, inM]);
-      }
-      if (useW2) params.w2 = lycoris ? zero([outK, inN]) : kai(k3, [outK, inN]);
-      else {
-        params.w2a = kai(k3, [outK, r]);
-        params.w2b = lycoris ? zero([r, inN]) : kai(k4, [r, inN]);
-      }
-      return { params: params as LokrParams, frozen: { weight: base.weight, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("lokr", base);
+        const dtype = floatDType(base);
+        const [inM, inN] = factorization(inF, opts.decomposeFactor ?? -1);
+        const [outL, outK] = factorization(out, opts.decomposeFactor ?? -1);
+        const useW1 = !((opts.decomposeBoth ?? false) && r < Math.max(outL, inM) / 2);
+        const useW2 = !(r < Math.max(outK, inN) / 2);
+        const lycoris = opts.init === "lycoris";
+        const [k1, k2, k3, k4] = split(key, 4);
+        const kai = (k: Key, shape: number[]) => kaimingUniform(k, shape, dtype);
+        const zero = (shape: number[]) => zeros(shape, { dtype });
+        const params: Record<string, Tensor> = {};
+        if (useW1) params.w1 = lycoris ? kai(k1, [outL, inM]) : zero([outL, inM]);
+        else {
+          params.w1a = lycoris ? kai(k1, [outL, r]) : zero([outL, r]);
+          params.w1b = kai(k2, [r, inM]);
+        }
+        if (useW2) params.w2 = lycoris ? zero([outK, inN]) : kai(k3, [outK, inN]);
+        else {
+          params.w2a = kai(k3, [outK, r]);
+          params.w2b = lycoris ? zero([r, inN]) : kai(k4, [r, inN]);
+        }
+        return { params: params as LokrParams, frozen: { weight: base.weight, bias: base.bias } };
+      });
     },
     apply(p: LokrParams, f: Frozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + s·x (W₁ ⊗ W₂)ᵀ

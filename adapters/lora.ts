@@ -18,6 +18,7 @@ import {
   frozenLinear,
   kaimingUniform,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -172,8 +173,10 @@ export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
     kind: "lora",
     identityAtInit: true,
     init(key: Key, base: LinearBase) {
-      const { A, B, W } = loraInit("lora", opts, split(key, 1)[0], base);
-      return { params: { A, B }, frozen: { weight: W, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const { A, B, W } = loraInit("lora", opts, split(key, 1)[0], base);
+        return { params: { A, B }, frozen: { weight: W, bias: base.bias } };
+      });
     },
     apply(p: LoraParams, f: Frozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + s·(x Aᵀ) Bᵀ

@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -220,10 +221,12 @@ export function oft(opts: OftOptions): PeftAdapter<OftParams, Frozen> {
     kind: "oft",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
-      const [, inF] = baseShape("oft", base);
-      const [bs, nb] = resolveBlocks("oft", inF, opts.blockSize, opts.r);
-      const R = zeros([share ? 1 : nb, (bs * (bs - 1)) / 2], { dtype: floatDType(base) });
-      return { params: { R }, frozen: { weight: base.weight, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [, inF] = baseShape("oft", base);
+        const [bs, nb] = resolveBlocks("oft", inF, opts.blockSize, opts.r);
+        const R = zeros([share ? 1 : nb, (bs * (bs - 1)) / 2], { dtype: floatDType(base) });
+        return { params: { R }, frozen: { weight: base.weight, bias: base.bias } };
+      });
     },
     // y = (x R_bd) Wᵀ + b
     apply: (p: OftParams, f: Frozen, x: Tensor): Tensor =>

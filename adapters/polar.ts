@@ -16,6 +16,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -101,16 +102,20 @@ export function polar(opts: PolarOptions): PeftAdapter<PolarParams, Frozen> {
     kind: "polar",
     identityAtInit: theta !== "identity",
     init(key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("polar", base);
-      if (r > Math.min(out, inF)) throw new ShapeError(`polar: r = ${r} exceeds min(out, in) = ${Math.min(out, inF)}`);
-      const dtype = floatDType(base);
-      const [kx, ky] = split(key);
-      const params: PolarParams = {
-        X: stiefel(out, r).random(kx, { dtype }),
-        Y: stiefel(inF, r).random(ky, { dtype }),
-        ...(theta === "identity" ? {} : { Theta: zeros(theta === "full" ? [r, r] : [r], { dtype }) }),
-      };
-      return { params, frozen: { weight: base.weight, bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("polar", base);
+        if (r > Math.min(out, inF)) {
+          throw new ShapeError(`polar: r = ${r} exceeds min(out, in) = ${Math.min(out, inF)}`);
+        }
+        const dtype = floatDType(base);
+        const [kx, ky] = split(key);
+        const params: PolarParams = {
+          X: stiefel(out, r).random(kx, { dtype }),
+          Y: stiefel(inF, r).random(ky, { dtype }),
+          ...(theta === "identity" ? {} : { Theta: zeros(theta === "full" ? [r, r] : [r], { dtype }) }),
+        };
+        return { params, frozen: { weight: base.weight, bias: base.bias } };
+      });
     },
     apply(p: PolarParams, f: Frozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + (α/r)·((x Y) Θᵀ) Xᵀ

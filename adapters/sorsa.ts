@@ -16,6 +16,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -112,15 +113,19 @@ export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
     kind: "sorsa",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("sorsa", base);
-      if (r > Math.min(out, inF)) throw new ShapeError(`sorsa: r = ${r} exceeds min(out, in) = ${Math.min(out, inF)}`);
-      const { U, S, Vh } = svd(base.weight);
-      const params = {
-        U: slice(U, [null, [0, r]]),
-        S: slice(S, [[0, r]]),
-        V: slice(Vh, [[0, r], null]).mT,
-      };
-      return { params, frozen: { weight: sub(base.weight, principal(params)), bias: base.bias } };
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("sorsa", base);
+        if (r > Math.min(out, inF)) {
+          throw new ShapeError(`sorsa: r = ${r} exceeds min(out, in) = ${Math.min(out, inF)}`);
+        }
+        const { U, S, Vh } = svd(base.weight);
+        const params = {
+          U: slice(U, [null, [0, r]]),
+          S: slice(S, [[0, r]]),
+          V: slice(Vh, [[0, r], null]).mT,
+        };
+        return { params, frozen: { weight: sub(base.weight, principal(params)), bias: base.bias } };
+      });
     },
     apply(p: SorsaParams, f: Frozen, x: Tensor): Tensor {
       // y = x W_resᵀ + b + s·((x V) ⊙ S) Uᵀ

@@ -15,6 +15,7 @@ import {
   type Frozen,
   frozenLinear,
   type LinearBase,
+  onBaseBackend,
   type PeftAdapter,
   type PeftConfig,
   peftName,
@@ -100,28 +101,30 @@ export function vera(opts: VeraOptions): PeftAdapter<VeraParams, VeraFrozen> {
     kind: "vera",
     identityAtInit: true,
     init(_key: Key, base: LinearBase) {
-      const [out, inF] = baseShape("vera", base);
-      const dtype = floatDType(base);
-      let A: Tensor, B: Tensor;
-      if (opts.projection) {
-        ({ A, B } = opts.projection);
-        if (A.shape[0] !== r || B.shape[1] !== r || A.shape[1] < inF || B.shape[0] < out) {
-          throw new ShapeError(
-            `vera: projections A [${A.shape}] and B [${B.shape}] must be [${r}, ≥${inF}] and [≥${out}, ${r}]`,
-          );
+      return onBaseBackend(base, () => {
+        const [out, inF] = baseShape("vera", base);
+        const dtype = floatDType(base);
+        let A: Tensor, B: Tensor;
+        if (opts.projection) {
+          ({ A, B } = opts.projection);
+          if (A.shape[0] !== r || B.shape[1] !== r || A.shape[1] < inF || B.shape[0] < out) {
+            throw new ShapeError(
+              `vera: projections A [${A.shape}] and B [${B.shape}] must be [${r}, ≥${inF}] and [≥${out}, ${r}]`,
+            );
+          }
+          A = slice(A, [null, [0, inF]]);
+          B = slice(B, [[0, out], null]);
+        } else {
+          const [ka, kb] = split(opts.projectionKey ?? makeKey(0));
+          const bound = (fanIn: number) => Math.sqrt(6 / fanIn);
+          A = uniform(ka, [r, inF], { dtype, min: -bound(inF), max: bound(inF) });
+          B = uniform(kb, [out, r], { dtype, min: -bound(r), max: bound(r) });
         }
-        A = slice(A, [null, [0, inF]]);
-        B = slice(B, [[0, out], null]);
-      } else {
-        const [ka, kb] = split(opts.projectionKey ?? makeKey(0));
-        const bound = (fanIn: number) => Math.sqrt(6 / fanIn);
-        A = uniform(ka, [r, inF], { dtype, min: -bound(inF), max: bound(inF) });
-        B = uniform(kb, [out, r], { dtype, min: -bound(r), max: bound(r) });
-      }
-      return {
-        params: { lambdaB: zeros([out], { dtype }), lambdaD: full([r], opts.dInitial ?? 0.1, { dtype }) },
-        frozen: { weight: base.weight, bias: base.bias, A, B },
-      };
+        return {
+          params: { lambdaB: zeros([out], { dtype }), lambdaD: full([r], opts.dInitial ?? 0.1, { dtype }) },
+          frozen: { weight: base.weight, bias: base.bias, A, B },
+        };
+      });
     },
     apply(p: VeraParams, f: VeraFrozen, x: Tensor): Tensor {
       // y = x Wᵀ + b + λ_b ⊙ ((λ_d ⊙ (x Aᵀ)) Bᵀ)

@@ -104,3 +104,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "every built-in adapter's init puts its parameters beside a base on webgpu while the cpu is the default, and the step runs there (they were drawn on the cpu and apply threw 'matmul: inputs live on different backends')",
+  ...opt,
+  fn: async () => {
+    const A = T.adapters;
+    const made: [string, T.Adapter<unknown, T.Frozen>][] = [
+      ["lora", A.lora({ r: 2 })],
+      ["lora gaussian", A.lora({ r: 2, init: "gaussian" })],
+      ["dora", A.dora({ r: 2 })],
+      ["hra", A.hra({ r: 2 })],
+      ["oft", A.oft({ blockSize: 4 })],
+      ["oft exact", A.oft({ blockSize: 4, cayley: "exact" })],
+      ["boft", A.boft({ blockSize: 4, butterflyFactors: 2 })],
+      ["loha", A.loha({ r: 2 })],
+      ["lokr", A.lokr({ r: 2 })],
+      ["lokh", A.lokh({ r: 2 })],
+      ["vera", A.vera({ r: 2 })],
+      ["sorsa", A.sorsa({ r: 2 })],
+      ["polar", A.polar({ r: 2 })],
+    ] as [string, T.Adapter<unknown, T.Frozen>][];
+    const weight = T.mul(T.normal(T.key(1), [8, 8]), 0.3), x = T.normal(T.key(2), [3, 8]);
+    const [wg, xg] = [await gpu(weight), await gpu(x)];
+    for (const [name, ad] of made) {
+      // the reference: the same init with webgpu as the default
+      await T.useBackend("webgpu");
+      let want: Tensor[];
+      try {
+        want = T.treeLeaves(ad.init(T.key(3), { weight: wg }).params);
+      } finally {
+        await T.useBackend("cpu");
+      }
+      const { params, frozen } = ad.init(T.key(3), { weight: wg });
+      const leaves = T.treeLeaves([params, frozen]);
+      for (const l of leaves) {
+        assert.equal(l.backend.name, "webgpu", `${name}: init made a tensor on ${l.backend.name}`);
+      }
+      const loss = (p: unknown) => T.sum(T.square(ad.apply(p, frozen, xg)));
+      const [value, g] = T.valueAndGrad(loss)(params);
+      assert.equal(value.backend.name, "webgpu", name);
+      for (const l of T.treeLeaves(g)) assert.equal(l.backend.name, "webgpu", `${name}: gradient`);
+      assert.ok(Number.isFinite((await value.data())[0]), name);
+      const got = T.treeLeaves(params);
+      for (const [i, w] of want.entries()) {
+        const a = await got[i].data(), b = await w.data();
+        for (let j = 0; j < b.length; j++) assert.ok(Math.abs(a[j] - b[j]) <= 1e-6, `${name}: leaf ${i}[${j}]`);
+      }
+    }
+  },
+});
