@@ -18,18 +18,10 @@
  */
 import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
-import { activeTraces, evaluate, type Interpreter, withInterpreter } from "../core/primitive.ts";
+import { activeTraces, evaluate, type Interpreter, jitTrace, withInterpreter } from "../core/primitive.ts";
 import { isPlainObject, treeLeaves, treeUnflatten } from "../core/pytree.ts";
 import { isBatchedKey, isKey, type Key } from "../core/random.ts";
-import {
-  keyDependencies,
-  type KeyReplay,
-  keyReplay,
-  type KeySym,
-  keyTrace,
-  resolveKey,
-  SymKey,
-} from "../core/key_trace.ts";
+import { keyDependencies, type KeyReplay, keyReplay, type KeySym, resolveKey, SymKey } from "../core/key_trace.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
 import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
@@ -527,8 +519,8 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     : keyed.map((a, i) =>
       statics.has(i) ? a : mapKeys(a, (k) => new SymKey(k.words, { kind: "input", trace, index: n++, words: k.words }))
     );
-  const outerKeys = keyTrace.trace;
-  keyTrace.trace = trace;
+  const outerKeys = jitTrace.trace;
+  jitTrace.trace = trace;
   tracing++;
   let result: unknown;
   try {
@@ -536,7 +528,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   } finally {
     tracing--;
     valueReads.watch = outer;
-    keyTrace.trace = outerKeys;
+    jitTrace.trace = outerKeys;
   }
   // keys the function returns come back plain (a replay derives them from its call's keys)
   const out = untraceKeys(result, (k) => k._w);

@@ -41,9 +41,6 @@ export class SymKey {
   }
 }
 
-/** The trace `jit` is recording, while it records one (keys derived from its arguments become SymKeys). */
-export const keyTrace: { trace: object | null } = { trace: null };
-
 /** Replay-time state: the call's key words, the traced tensors' values, and what was derived already. */
 export interface KeyReplay {
   /** The trace whose argument keys `inputs` replaces (a key of another trace keeps its traced words). */

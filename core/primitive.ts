@@ -299,3 +299,11 @@ export function evaluate<P>(
 export function bind1<P>(prim: Primitive<P>, inputs: readonly Tensor[], params: P, op?: string): Tensor {
   return bind(prim, inputs, params, op)[0];
 }
+
+/**
+ * The trace `jit` is recording, while it records one (null otherwise): what core code consults to stay
+ * replayable, such as keys derived from the call's arguments (`core/key_trace.ts`) and `expm`, which then
+ * keeps its squaring count in a tensor rather than reading it.
+ * @internal
+ */
+export const jitTrace: { trace: object | null } = { trace: null };

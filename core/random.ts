@@ -18,11 +18,11 @@
 import type { DType } from "./dtype.ts";
 import { BackendError, DomainError, DTypeError, fmtShape, ShapeError } from "./errors.ts";
 import { checkOptions } from "./options.ts";
-import { bind1, liveVmapLevels } from "./primitive.ts";
+import { bind1, jitTrace, liveVmapLevels } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
 import { fillRandom, randomWords, threefry2x32 } from "./threefry.ts";
-import { type KeySym, keyTrace, SymKey } from "./key_trace.ts";
+import { type KeySym, SymKey } from "./key_trace.ts";
 
 export { fillRandom, randomWords, threefry2x32 };
 import { Tensor } from "./tensor.ts";
@@ -295,7 +295,7 @@ function foldInTensor(k: Key, data: Tensor): Key {
   const level = Math.max(bk?.level ?? 0, data._bt?.level ?? 0); // vmap levels count from 1
   if (!data._bt || data._bt.level < level) {
     // the data is the same for every example at the innermost level: fold its value into each key
-    if (!data._bt) return keyTrace.trace ? foldTraced(k, data, 0) : foldIn(k, readData(data)[0]);
+    if (!data._bt) return jitTrace.trace ? foldTraced(k, data, 0) : foldIn(k, readData(data)[0]);
     return batchedKey(level, bk!.keys.map((e) => foldIn(e, data)));
   }
   const value = data._bt.value, size = value.shape[0];
@@ -307,7 +307,7 @@ function foldInTensor(k: Key, data: Tensor): Key {
   }
   // example i's integer: read once when only this vmap batches it, else sliced (batched at the enclosing ones)
   const keyOf = (i: number) => (bk?.level === level ? bk.keys[i] : k);
-  if (!value._bt && keyTrace.trace) {
+  if (!value._bt && jitTrace.trace) {
     return batchedKey(level, Array.from({ length: size }, (_, i) => foldTraced(keyOf(i), value, i)));
   }
   const rows: (number | Tensor)[] = value._bt

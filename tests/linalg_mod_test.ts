@@ -328,3 +328,23 @@ Deno.test("property: solve, inv and det agree with each other on random well-con
     { numRuns: 40 },
   );
 });
+
+Deno.test("expm under jit is a graph (the squaring count stays a tensor), bit for bit the eager result, vmapped too", async () => {
+  const { jit, jitInfo, key, vmap } = await import("../mod.ts");
+  const { stiefel } = await import("../manifolds/mod.ts");
+  const f = (a: Tensor) => expm(a);
+  const jf = jit(f);
+  for (const s of [0.1, 3, 50]) {
+    const a = tensor([[0, s, 1], [-s, 0, 0.5], [-1, -0.5, 0]], { dtype: "float64" });
+    assert.deepEqual([...jf(a).dataSync()], [...f(a).dataSync()], `‖A‖ ~ ${s}`);
+  }
+  const batch = tensor([[[0, 1], [-1, 0]], [[0, 40], [-40, 0]]], { dtype: "float64" });
+  const jv = jit(vmap(f));
+  assert.deepEqual([...jv(batch).dataSync()], [...vmap(f)(batch).dataSync()], "vmapped");
+  // a Stiefel step with the exp retraction: one graph, the eager point
+  const M = stiefel(4, 2, { retraction: "exp" });
+  const x = M.random(key(3), { dtype: "float64" }), v = M.randomTangent(key(4), x);
+  const step = jit((p: typeof x, d: Tensor) => M.retract(p, d));
+  assert.deepEqual([...step(x, v).dataSync()], [...M.retract(x, v).dataSync()]);
+  for (const j of [jitInfo(jf), jitInfo(jv), jitInfo(step)]) assert.deepEqual(j.map((i) => i.mode), ["graph"]);
+});

@@ -5,7 +5,7 @@
  */
 import { registerKernel } from "../backend/backend.ts";
 import { cpu, wrap } from "../backend/cpu/mod.ts";
-import { bind, definePrimitive } from "../primitive.ts";
+import { bind, definePrimitive, jitTrace } from "../primitive.ts";
 import { expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchMaxSync, type Tensor } from "../tensor.ts";
@@ -82,7 +82,7 @@ function squaringsOnHost(sT: Tensor): number {
  * Matrix exponential by scaling and squaring with the [13/13] Padé approximant (Higham 2005):
  * A is scaled by 2⁻ˢ so that ‖A‖₁ ≤ θ₁₃, exp ≈ (V − U)⁻¹(V + U), then squared s times. Built from
  * matmul and solve, so it is differentiable (s is chosen from the value and held fixed). On the
- * CPU, s is read at once; on a backend that reads asynchronously (WebGPU) it stays on the device:
+ * CPU, s is read at once; on a backend that reads asynchronously (WebGPU), and while `jit` traces, it stays a tensor:
  * the scaling is a product of masked halvings and the squarings are masked, up to
  * `EXPM_DEVICE_SQUARINGS` of them (a larger ‖A‖₁ is a DomainError there, raised when a result
  * is read), so nothing waits for the GPU.
@@ -96,7 +96,8 @@ function squaringsOnHost(sT: Tensor): number {
 export function expm(a: Tensor): Tensor {
   const { n, batch } = matrixShape("expm", a, true);
   const sT = bind(expmSquaringsP, [a], { max: EXPM_DEVICE_SQUARINGS })[0];
-  const onHost = a.backend.name === "cpu";
+  // a jit trace keeps the count in a tensor (the masked path, bit for bit the host's on the CPU) so it replays
+  const onHost = a.backend.name === "cpu" && jitTrace.trace === null;
   const s = onHost ? squaringsOnHost(sT) : EXPM_DEVICE_SQUARINGS;
   let x = a;
   if (onHost) {
