@@ -134,7 +134,7 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
   if (bs.length === 1) return rowsMatmulT(x, bs[0]);
   if (bs.length === 2) return kronApply(x, bs[0], bs[1]);
   const [m1, c1] = bs[0].shape, n = x.shape[0];
-  const inner = kronCascadeApply(reshape(x, [n * c1, -1]), bs.slice(1)); // [n·c₁, m₂⋯m_k]
+  const inner = kronCascadeApply(reshape(x, [n * c1, x.shape[1] / c1]), bs.slice(1)); // [n·c₁, m₂⋯m_k]
   const rest = inner.shape[1];
   const t = reshape(transpose(reshape(inner, [n, c1, rest]), [0, 2, 1]), [n * rest, c1]);
   const y = reshape(rowsMatmulT(t, bs[0]), [n, rest, m1]); // · B₁ᵀ on the outer mode

@@ -491,3 +491,16 @@ Deno.test("shape ops: diag both ways with k ≠ 0, batched; triu/tril with k; tr
   assert.equal(trace(a).item(), 15);
   assert.deepEqual(trace(arange(8).reshape([2, 2, 2])).arraySync(), [3, 11]);
 });
+
+Deno.test("reshape: a -1 beside extents multiplying to 0 is ambiguous, refused as NumPy/JAX/PyTorch do; LoKH's cascade on an empty batch", async () => {
+  const { adapters, key: makeKey, ShapeError: SE, zeros: z } = await import("../mod.ts");
+  assert.throws(
+    () => reshape(z([0, 6]), [0, -1]),
+    (e: unknown) => e instanceof SE && /reshape: the -1 in \[0, -1\] is ambiguous.*give it/.test(e.message),
+  );
+  assert.deepEqual(reshape(z([0, 6]), [0, 3, 2]).shape, [0, 3, 2]);
+  assert.deepEqual(reshape(z([2, 6]), [-1, 4]).shape, [3, 4]);
+  const deep = adapters.lokh({ r: 2, factors: 3 });
+  const s = deep.init(makeKey(0), { weight: z([12, 8], { dtype: "float64" }) });
+  assert.deepEqual(deep.apply(s.params, s.frozen, z([0, 8], { dtype: "float64" })).shape, [0, 12]);
+});

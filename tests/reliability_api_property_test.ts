@@ -174,7 +174,8 @@ Deno.test("API property: shape ops with random targets, permutations, ranges and
       check(`reshape([${x.shape}] → [${target}])`, () => T.reshape(make(x), target), () => {
         const s = [...target], hole = s.indexOf(-1);
         const known = s.reduce((a, d, i) => (i === hole ? a : a * d), 1);
-        if (hole >= 0 && s.lastIndexOf(-1) === hole) s[hole] = known === 0 ? 0 : size(x.shape) / known;
+        if (hole >= 0 && known === 0) throw new Error("ambiguous -1");
+        if (hole >= 0 && s.lastIndexOf(-1) === hole) s[hole] = size(x.shape) / known;
         if (s.some((d) => !Number.isInteger(d) || d < 0) || size(s) !== size(x.shape)) throw new Error("bad shape");
         return h(s, x.data, x.dtype);
       });

@@ -52,9 +52,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = [...shape];
   const hole = s.indexOf(-1);
   const known = s.reduce((a, d, i) => (i === hole ? a : a * d), 1);
-  // beside extents multiplying to 0 any extent fits the -1 (NumPy, JAX and PyTorch refuse it): it is 0
-  // here, which code viewing an empty batch as [n·c, -1] relies on (LoKH's cascade)
-  if (hole >= 0) s[hole] = known === 0 ? 0 : x.size / known;
+  if (hole >= 0 && known === 0) {
+    // beside extents multiplying to 0 any extent fits (NumPy, JAX and PyTorch refuse it too)
+    throw new ShapeError(
+      `reshape: the -1 in ${fmtShape(shape)} is ambiguous: the other extents multiply to 0, so any extent fits; ` +
+        `give it (e.g. x.shape[1] / c rather than -1)`,
+    );
+  }
+  if (hole >= 0) s[hole] = x.size / known;
   if (s.some((d) => !Number.isInteger(d) || d < 0) || s.reduce((a, b) => a * b, 1) !== x.size) {
     throw new ShapeError(
       `reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}; ` +
