@@ -42,7 +42,9 @@ export {
   webgpuMemory,
 } from "./core/backend/webgpu/mod.ts";
 export {
+  type ArgAt,
   customVjp,
+  type FromEnd,
   grad,
   type GradOf,
   type GradOptions,

@@ -152,12 +152,31 @@ export type GradOf<A extends readonly unknown[], N> = N extends number ? ArgAt<A
   : N extends readonly number[] ? { -readonly [K in keyof N]: ArgAt<A, N[K] & number> }
   : never;
 
-/** `A[N]`, a negative `N` counting from the end of the tuple `A` (its element type if `A` is no tuple). */
-type ArgAt<A extends readonly unknown[], N extends number> = `${N}` extends `-${infer P extends number}` ? FromEnd<A, P>
+/**
+ * `A[N]`, a negative `N` counting from the end of the tuple `A` (its element type if `A` is no tuple):
+ * the argument `argnums: N` picks, as `GradOf` uses it.
+ * @internal
+ * @example
+ * ```ts
+ * import type { ArgAt, Tensor } from "@tangent/tangent";
+ * const last: ArgAt<[Tensor, number, string], -1> = "the last argument's type";
+ * ```
+ */
+export type ArgAt<A extends readonly unknown[], N extends number> = `${N}` extends `-${infer P extends number}`
+  ? FromEnd<A, P>
   : A[N];
 
-/** The `P`-th element of `A` from the end (1 is the last). */
-type FromEnd<A extends readonly unknown[], P extends number, C extends unknown[] = [unknown]> = A extends
+/**
+ * The `P`-th element of the tuple `A` from the end (1 is the last; `A`'s element type if `A` is no
+ * tuple), as `ArgAt` reads a negative position. `C` counts the recursion; leave it out.
+ * @internal
+ * @example
+ * ```ts
+ * import type { FromEnd } from "@tangent/tangent";
+ * const second: FromEnd<[boolean, number, string], 2> = 42;
+ * ```
+ */
+export type FromEnd<A extends readonly unknown[], P extends number, C extends unknown[] = [unknown]> = A extends
   readonly [...infer H, infer L] ? (C["length"] extends P ? L : FromEnd<H, P, [...C, unknown]>)
   : A[number];
 
