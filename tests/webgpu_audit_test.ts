@@ -49,6 +49,13 @@ Deno.test({
         assert.ok(Math.abs(g[i] - w[i]) <= 2e-7, `${name}(${x[i]}): webgpu ${g[i]}, cpu ${w[i]}`);
       }
     }
+    // the sphere's exp takes cos/sin of the step's norm: it stays on the sphere for huge steps too
+    const S = T.manifolds.sphere(3);
+    const p = S.project(await gpu(T.tensor([1, 0, 0])));
+    for (const step of [1e6, 1e20, 3e38]) {
+      const e = await S.exp(p, await gpu(T.tensor([0, step, 0]))).data();
+      assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-5, `sphere exp by ${step} on webgpu: ${[...e]}`);
+    }
   },
 });
 
