@@ -28,7 +28,7 @@ export {
 } from "./core/errors.ts";
 export { isTensor, type NestedArray, Tensor } from "./core/tensor.ts";
 export * from "./core/ops/mod.ts";
-export { foldIn, type Key, key, normal, randomBits, split, uniform } from "./core/random.ts";
+export { foldIn, type Key, key, type KeyLayout, normal, randomBits, split, uniform } from "./core/random.ts";
 export { type Tree, treeDifference, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
 export { scope } from "./core/memory.ts";
 export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";

@@ -102,7 +102,7 @@ function sig(x: unknown, constKeys = false): string {
     const m = (x as { manifold?: { name?: string } }).manifold;
     return `T[${x.shape}]${x.dtype}@${x.backend.name}${m ? `~${m.name ?? "?"}#${idOf(m)}` : ""}`;
   }
-  if (!constKeys && isPlainKey(x)) return "K";
+  if (!constKeys && isPlainKey(x)) return x.layout === "partitionable" ? "Kp" : "K"; // the layout is static
   if (Array.isArray(x)) return `[${x.map((v) => sig(v, constKeys)).join(",")}]`;
   if (isPlainObject(x)) {
     return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k], constKeys)}`).join(",")}}`;
@@ -455,13 +455,15 @@ function mapKeys(tree: unknown, f: (k: Key, i: number) => unknown, plain = isPla
   return walk(tree);
 }
 
-/** A plain key of two words. */
-const plainKey = (w: readonly [number, number]): Key =>
-  Object.freeze({ words: Object.freeze([w[0], w[1]]) as Key["words"] });
+/** A plain key of two words (and its layout when partitionable, as `key` makes it). */
+const plainKey = (w: readonly [number, number], layout: Key["layout"]): Key => {
+  const words = Object.freeze([w[0], w[1]]) as Key["words"];
+  return Object.freeze(layout === "partitionable" ? { words, layout } : { words });
+};
 
-/** `tree` with the keys a trace derived replaced by plain keys of `words(key)`. */
+/** `tree` with the keys a trace derived replaced by plain keys of `words(key)`, of their layouts. */
 function untraceKeys(tree: unknown, words: (k: SymKey) => readonly [number, number]): unknown {
-  return mapKeys(tree, (k) => plainKey(words(k as SymKey)), (x) => x instanceof SymKey);
+  return mapKeys(tree, (k) => plainKey(words(k as SymKey), k.layout), (x) => x instanceof SymKey);
 }
 
 // deno-lint-ignore no-explicit-any
@@ -517,7 +519,9 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   const tracedArgs = keyWords.length === 0
     ? args
     : keyed.map((a, i) =>
-      statics.has(i) ? a : mapKeys(a, (k) => new SymKey(k.words, { kind: "input", trace, index: n++, words: k.words }))
+      statics.has(i)
+        ? a
+        : mapKeys(a, (k) => new SymKey(k.words, { kind: "input", trace, index: n++, words: k.words }, k.layout))
     );
   const outerKeys = jitTrace.trace;
   jitTrace.trace = trace;

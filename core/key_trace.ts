@@ -9,7 +9,7 @@
  * @internal
  */
 import { noteValueRead, type Tensor } from "./tensor.ts";
-import { randomWords, threefry2x32 } from "./threefry.ts";
+import { type KeyLayout, splitWords, threefry2x32 } from "./threefry.ts";
 
 /** Where a traced key's words come from. @internal */
 export type KeySym =
@@ -20,8 +20,14 @@ export type KeySym =
     readonly index: number;
     readonly words: readonly [number, number];
   }
-  /** `split(parent, n)[i]`. */
-  | { readonly kind: "split"; readonly parent: KeySym; readonly n: number; readonly i: number }
+  /** `split(parent, n)[i]` in the parent's layout. */
+  | {
+    readonly kind: "split";
+    readonly parent: KeySym;
+    readonly n: number;
+    readonly i: number;
+    readonly layout: KeyLayout;
+  }
   /** `foldIn(parent, data)` of a number. */
   | { readonly kind: "fold"; readonly parent: KeySym; readonly data: number }
   /** `foldIn(parent, v)` of element `at` of an int32 tensor the trace computes or takes. */
@@ -29,9 +35,14 @@ export type KeySym =
   /** A key the trace did not take as an argument (a constant of the graph). */
   | { readonly kind: "const"; readonly words: readonly [number, number] };
 
-/** A key inside a `jit` trace: its words as traced, and their derivation. @internal */
+/**
+ * A key inside a `jit` trace: its words as traced, their derivation, and its layout (`layout` is
+ * set for a partitionable key only, as on a plain key; it is part of the jit signature). @internal
+ */
 export class SymKey {
-  constructor(readonly _w: readonly [number, number], readonly _sym: KeySym) {
+  readonly layout?: KeyLayout;
+  constructor(readonly _w: readonly [number, number], readonly _sym: KeySym, layout?: KeyLayout) {
+    if (layout === "partitionable") this.layout = layout;
     Object.freeze(this);
   }
   /** The words as traced; reading them makes the trace value-dependent (jit then runs eagerly). */
@@ -51,8 +62,8 @@ export interface KeyReplay {
   value(t: Tensor, at: number): number;
   /** Derived words by derivation (a draw and the keys it came from share their parents). */
   readonly memo: Map<KeySym, readonly [number, number]>;
-  /** `split(parent, n)`'s words by parent and n. */
-  readonly splits: Map<KeySym, Map<number, Uint32Array>>;
+  /** `split(parent, n)`'s words by parent, layout and n. */
+  readonly splits: Map<KeySym, Map<string, Uint32Array>>;
 }
 
 /** A fresh replay state. */
@@ -76,8 +87,9 @@ export function resolveKey(sym: KeySym, r: KeyReplay): readonly [number, number]
   } else if (sym.kind === "split") {
     let byN = r.splits.get(sym.parent);
     if (!byN) r.splits.set(sym.parent, byN = new Map());
-    let words = byN.get(sym.n);
-    if (!words) byN.set(sym.n, words = randomWords(resolveKey(sym.parent, r), 2 * sym.n));
+    const at = `${sym.layout}:${sym.n}`;
+    let words = byN.get(at);
+    if (!words) byN.set(at, words = splitWords(resolveKey(sym.parent, r), sym.n, sym.layout));
     w = [words[2 * sym.i], words[2 * sym.i + 1]];
   } else {
     const p = resolveKey(sym.parent, r);

@@ -1,17 +1,29 @@
 /**
  * Counter-based randomness: Threefry-2x32 (20 rounds, Salmon et al. 2011) with explicit keys,
- * laid out as JAX lays it out, so every backend produces the same bits and `key`, `split`,
- * `foldIn`, `randomBits` and float32 `uniform` agree with `jax.random` bit for bit under
- * `jax_threefry_partitionable=False` (JAX's default before 0.5; JAX 0.5 and later default to True,
- * whose keys and draws differ: compare after `jax.config.update("jax_threefry_partitionable", False)`).
- * float64 `uniform` and `normal` are Tangent's own (JAX's normal is an inverse erf), of the same law.
+ * laid out as JAX lays it out, so every backend produces the same bits. A key has one of JAX's two
+ * layouts, chosen when it is made and kept by every key derived from it:
+ * - `key(seed)`, the default: the classic layout, JAX's under `jax_threefry_partitionable=False`
+ *   (JAX's default before 0.5): `key`, `split`, `foldIn`, `randomBits` and float32 `uniform` agree
+ *   with `jax.random` bit for bit after `jax.config.update("jax_threefry_partitionable", False)`.
+ * - `key(seed, { layout: "partitionable" })`: JAX's layout under `jax_threefry_partitionable=True`
+ *   (the default of JAX 0.5 and later): `key`, `split`, `foldIn`, `randomBits`, float32 `uniform`
+ *   and float64 `uniform` (JAX's under `jax_enable_x64`) agree with current JAX's bit for bit.
  *
- * Words for n elements under key k: with M = ⌈n/2⌉, pair c ∈ [0, M) is
+ * `key` and `foldIn` are the same in both layouts. `normal` is Tangent's own in both (Box–Muller,
+ * where JAX's is an inverse erf): the same law, other numbers; so is the classic float64 `uniform`.
+ *
+ * Classic words for n elements under key k: with M = ⌈n/2⌉, pair c ∈ [0, M) is
  * `threefry(k, (c, M + c < n ? M + c : 0))`; word j is the first output of pair j for j < M and the
- * second output of pair j − M otherwise.
+ * second output of pair j − M otherwise; `split(k, n)`'s key i is words 2i, 2i + 1 of 2n words.
+ *
+ * Partitionable: counter pair j is `(⌊j/2³²⌋, j mod 2³²)` (JAX's `iota_2x32_shape`) and
+ * `(a, b) = threefry(k, pair j)`; word j is `a ^ b`; `split(k, n)`'s key i is `(a, b)` of pair i;
+ * the float64 uniform j is `((a·2³² + b) >>> 12) / 2⁵²`.
+ *
+ * From the words (either layout):
  * - `randomBits`: word j as int32.
  * - float32 `uniform`: `bitcast((w >>> 9) | 0x3f800000) − 1` ∈ [0, 1).
- * - float64 `uniform`: from words 2j, 2j+1 of 2n words: `((w₀ >>> 6)·2²⁷ + (w₁ >>> 5)) / 2⁵³`.
+ * - classic float64 `uniform`: from words 2j, 2j+1 of 2n words: `((w₀ >>> 6)·2²⁷ + (w₁ >>> 5)) / 2⁵³`.
  * - `normal`: Box–Muller on the uniforms u of 2n elements: `√(−2 ln(1 − uⱼ)) · cos(2π u_{n+j})`.
  * @module
  */
@@ -21,10 +33,11 @@ import { checkOptions } from "./options.ts";
 import { bind1, jitTrace, liveVmapLevels } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
-import { fillRandom, randomWords, threefry2x32 } from "./threefry.ts";
+import { fillRandom, type KeyLayout, randomWords, splitWords, threefry2x32 } from "./threefry.ts";
 import { type KeySym, SymKey } from "./key_trace.ts";
 
 export { fillRandom, randomWords, threefry2x32 };
+export type { KeyLayout };
 import { Tensor } from "./tensor.ts";
 
 /**
@@ -36,6 +49,11 @@ import { Tensor } from "./tensor.ts";
 export interface Key {
   /** The two words (a key batched by `vmap` has a pair per example and throws here). */
   readonly words: readonly [number, number];
+  /**
+   * `"partitionable"` on a key of JAX's partitionable layout (from `key(seed, { layout:
+   * "partitionable" })` and the keys derived from it); absent (or `"classic"`) on a classic key.
+   */
+  readonly layout?: KeyLayout;
   /** @internal set on a key that `vmap` batches: its level and one key per example. */
   readonly _bk?: KeyBatch;
 }
@@ -88,7 +106,11 @@ export function isBatchedKey(x: unknown): boolean {
 export function isKey(x: unknown): x is Key {
   if (x instanceof BatchedKey || x instanceof SymKey) return true;
   if (x === null || typeof x !== "object" || Array.isArray(x) || x instanceof Tensor) return false;
-  if (Object.keys(x).length !== 1) return false; // a key holds its words only (a pytree node may have a `words` field)
+  // a key holds its words and perhaps its layout only (a pytree node may have a `words` field)
+  const names = Object.keys(x);
+  if (names.length !== 1 && !(names.length === 2 && "layout" in x)) return false;
+  const l = (x as { layout?: unknown }).layout;
+  if (l !== undefined && l !== "classic" && l !== "partitionable") return false;
   const w = (x as { words?: unknown }).words;
   return Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
 }
@@ -126,13 +148,14 @@ export function wrapAt(value: Tensor, level: number): Tensor {
 function keyGrid(
   op: string,
   k: Key,
-): { levels: { level: number; size: number }[]; words: number[]; syms: KeySym[] } | null {
+): { levels: { level: number; size: number }[]; words: number[]; syms: KeySym[]; layout: KeyLayout } | null {
   const bk = batchOf(op, k);
-  if (!bk) return { levels: [], words: [...wordsOf(k)], syms: [symOf(k)] };
+  if (!bk) return { levels: [], words: [...wordsOf(k)], syms: [symOf(k)], layout: layoutOf(k) };
   const subs = bk.keys.map((e) => keyGrid(op, e));
   const s0 = subs[0];
+  // keys of two layouts in one batch draw per example (each with its own layout)
   const same = (s: typeof s0) =>
-    s !== null && s.levels.length === s0!.levels.length &&
+    s !== null && s.layout === s0!.layout && s.levels.length === s0!.levels.length &&
     s.levels.every((l, j) => l.level === s0!.levels[j].level && l.size === s0!.levels[j].size);
   if (!s0 || !subs.every(same)) return null;
   const per = s0.words.length / 2, n = subs.length;
@@ -144,7 +167,7 @@ function keyGrid(
       syms[s * n + i] = subs[i]!.syms[s];
     }
   }
-  return { levels: [...s0.levels, { level: bk.level, size: n }], words, syms };
+  return { levels: [...s0.levels, { level: bk.level, size: n }], words, syms, layout: s0.layout };
 }
 
 /**
@@ -154,16 +177,33 @@ function keyGrid(
  */
 function draw(op: string, k: Key, shape: number[], dist: "bits" | "uniform" | "normal", dtype: DType): Tensor {
   const bk = batchOf(op, k);
-  if (!bk) return bind1(randomP, [], { key: [...wordsOf(k)], shape, dist, dtype, ...traced([symOf(k)]) });
+  if (!bk) {
+    const key = [...wordsOf(k)];
+    return bind1(randomP, [], { key, shape, dist, dtype, ...traced([symOf(k)]), ...layoutParam(layoutOf(k)) });
+  }
   const grid = keyGrid(op, k);
   if (!grid) {
     // batch axis first; batched at enclosing levels as the keys are
     return wrapAt(stack(bk.keys.map((e) => draw(op, e, shape, dist, dtype)), 0), bk.level);
   }
   const full = [...grid.levels.map((l) => l.size), ...shape];
-  let t = bind1(randomP, [], { key: grid.words, shape: full, dist, dtype, ...traced(grid.syms) });
+  const params = { key: grid.words, shape: full, dist, dtype, ...traced(grid.syms), ...layoutParam(grid.layout) };
+  let t = bind1(randomP, [], params);
   for (const l of grid.levels) t = wrapAt(t, l.level);
   return t;
+}
+
+/** A plain or traced key's layout. */
+function layoutOf(k: Key): KeyLayout {
+  return k.layout === "partitionable" ? "partitionable" : "classic";
+}
+
+/**
+ * The `layout` param of a draw: set for the partitionable layout only, so a classic draw's params
+ * (and the graphs `jit` caches) are as they were before layouts existed.
+ */
+function layoutParam(layout: KeyLayout): { layout?: "partitionable" } {
+  return layout === "partitionable" ? { layout } : {};
 }
 
 /** A key's words, without noting a read of a traced key's (its derivation goes along). */
@@ -181,35 +221,53 @@ function traced(syms: KeySym[]): { keyOf?: KeySym[] } {
   return syms.some((s) => s.kind !== "const") ? { keyOf: syms } : {};
 }
 
-function symKey(w0: number, w1: number, sym: KeySym): Key {
-  return new SymKey([w0 >>> 0, w1 >>> 0], sym);
+function symKey(w0: number, w1: number, sym: KeySym, layout: KeyLayout): Key {
+  return new SymKey([w0 >>> 0, w1 >>> 0], sym, layout);
 }
 
-function makeKey(w0: number, w1: number): Key {
-  return Object.freeze({ words: Object.freeze([w0 >>> 0, w1 >>> 0]) as readonly [number, number] });
+function makeKey(w0: number, w1: number, layout: KeyLayout): Key {
+  const words = Object.freeze([w0 >>> 0, w1 >>> 0]) as readonly [number, number];
+  return Object.freeze(layout === "partitionable" ? { words, layout } : { words });
 }
 
 /**
  * A key from an integer seed (as `jax.random.PRNGKey(seed)` under `jax_enable_x64`: the high word is
  * the seed's bits above 32, so a negative seed or one of 2³² and beyond is JAX's x64 key; JAX without
  * x64 keeps only the low 32 bits there).
+ *
+ * `layout` picks how this key and every key derived from it (`split`, `foldIn`, under `vmap` and
+ * `jit` too) lay out their draws: `"classic"` (the default) matches JAX with
+ * `jax_threefry_partitionable=False` (JAX before 0.5), `"partitionable"` matches JAX with
+ * `jax_threefry_partitionable=True` (the default of JAX 0.5 and later). The words of `key(seed)` are
+ * the same in both; the layout is in `Key.layout`.
  * @example
  * ```ts
- * import { key, split, normal } from "@tangent/tangent";
+ * import { key, randomBits, split, normal } from "@tangent/tangent";
  * const [k1, k2] = split(key(0));
  * const x = normal(k1, [2, 3]);
+ * // as current JAX (0.5+): jax.random.split(jax.random.PRNGKey(0))
+ * const [p1] = split(key(0, { layout: "partitionable" }));
+ * if (p1.layout !== "partitionable" || p1.words[0] !== 1797259609) throw new Error("JAX 0.5+'s split");
  * ```
  */
-export function key(seed: number): Key {
+export function key(seed: number, opts: { layout?: KeyLayout } = {}): Key {
+  checkOptions("key", opts, ["layout"], '{ layout: "partitionable" }');
+  const layout = opts.layout ?? "classic";
+  if (layout !== "classic" && layout !== "partitionable") {
+    throw new DomainError(
+      `key: layout ${JSON.stringify(layout)} is not one of "classic" (JAX with jax_threefry_partitionable=False, ` +
+        `the default) or "partitionable" (JAX 0.5+'s default, jax_threefry_partitionable=True)`,
+    );
+  }
   if (!Number.isSafeInteger(seed)) throw new DTypeError(`key: seed must be a safe integer, got ${seed}`);
   const hi = Math.floor(seed / 2 ** 32), lo = seed - hi * 2 ** 32;
-  return makeKey(hi, lo);
+  return makeKey(hi, lo, layout);
 }
 
 /**
- * `n` independent keys derived from `k` (as `jax.random.split` with
- * `jax_threefry_partitionable=False`, JAX's default before 0.5; JAX 0.5+ defaults to True and its
- * split, uniform and bits differ, while `key` and `foldIn` agree in both modes).
+ * `n` independent keys derived from `k`, of `k`'s layout (as `jax.random.split`: a classic key's as
+ * with `jax_threefry_partitionable=False`, JAX's default before 0.5; a key made with
+ * `{ layout: "partitionable" }` as with True, the default of JAX 0.5 and later).
  *
  * `vmap` takes an array of keys as one key per example (an argument, or a pytree node, whose `inAxes`
  * entry is a number; `Key[][]` is a key array of two axes): inside, the draws of each example use its
@@ -238,15 +296,18 @@ export function split(k: Key, n = 2): Key[] {
       `split: n = ${n} must be a whole number of keys in [0, 2²⁰]; for more, split in two levels or use foldIn(k, i)`,
     );
   }
-  const w = randomWords(wordsOf(k), 2 * n);
+  const layout = layoutOf(k);
+  const w = splitWords(wordsOf(k), n, layout);
   if (k instanceof SymKey) {
-    return Array.from({ length: n }, (_, i) => symKey(w[2 * i], w[2 * i + 1], { kind: "split", parent: k._sym, n, i }));
+    const sym = (i: number): KeySym => ({ kind: "split", parent: k._sym, n, i, layout });
+    return Array.from({ length: n }, (_, i) => symKey(w[2 * i], w[2 * i + 1], sym(i), layout));
   }
-  return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1]));
+  return Array.from({ length: n }, (_, i) => makeKey(w[2 * i], w[2 * i + 1], layout));
 }
 
 /**
- * A key derived from `k` and an integer (as `jax.random.fold_in`). The integer may be an int32
+ * A key derived from `k` and an integer (as `jax.random.fold_in`, the same in both layouts), of
+ * `k`'s layout. The integer may be an int32
  * tensor of one element: under `vmap`, one per example (`vmap((k, i) => foldIn(k, i))(keys, ids)`),
  * each example's key is `foldIn` of its key (or the shared one) and its own integer, bit for bit.
  * Its value is read on the host (CPU tensors); under `jit` the tensor is an input of the graph (the
@@ -274,7 +335,9 @@ export function foldIn(k: Key, data: number | Tensor): Key {
   }
   const [k0, k1] = wordsOf(k);
   const [y0, y1] = threefry2x32(k0, k1, 0, data >>> 0);
-  return k instanceof SymKey ? symKey(y0, y1, { kind: "fold", parent: k._sym, data: data >>> 0 }) : makeKey(y0, y1);
+  return k instanceof SymKey
+    ? symKey(y0, y1, { kind: "fold", parent: k._sym, data: data >>> 0 }, layoutOf(k))
+    : makeKey(y0, y1, layoutOf(k));
 }
 
 /** `foldIn` of an int32 tensor of one element, batched by vmaps or not (then read on the host). */
@@ -327,7 +390,7 @@ function foldTraced(k: Key, data: Tensor, at: number): Key {
   const v = data.backend.toHostSync(data._live("foldIn"), data)[at];
   const [k0, k1] = wordsOf(k);
   const [y0, y1] = threefry2x32(k0, k1, 0, v >>> 0);
-  return symKey(y0, y1, { kind: "foldT", parent: symOf(k), data, at });
+  return symKey(y0, y1, { kind: "foldT", parent: symOf(k), data, at }, layoutOf(k));
 }
 
 /** The integers of foldIn's data, read on the host (keys are made there). */
@@ -348,7 +411,11 @@ function checkHost(t: Tensor): void {
 function checkKey(op: string, k: Key): void {
   if (k instanceof BatchedKey || k instanceof SymKey) return;
   const w = (k as Partial<Key> | null | undefined)?.words;
-  if (!Array.isArray(w) || w.length !== 2 || !w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
+  const l = (k as Partial<Key> | null | undefined)?.layout;
+  if (
+    !Array.isArray(w) || w.length !== 2 || !w.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) ||
+    (l !== undefined && l !== "classic" && l !== "partitionable")
+  ) {
     let shown: string;
     try {
       shown = JSON.stringify(k) ?? String(k);
@@ -370,10 +437,11 @@ function checkShape(op: string, shape: readonly number[]): number[] {
  * Uniform floats in `[min, max)` (default [0, 1)); float16 ones are float32's rounded. Under `vmap`
  * with one key per example, the whole batch is one draw (each example's bits are its own key's).
  * float32 draws on [0, 1) are `jax.random.uniform`'s bit for bit with
- * `jax_threefry_partitionable=False`; with `min`/`max` they are `u·(max − min) + min` rounded after
+ * `jax_threefry_partitionable=False` (a partitionable key's: with True); with `min`/`max` they are `u·(max − min) + min` rounded after
  * each operation, where JAX's compiled draw rounds once (a fused multiply-add) and takes the range in
- * float32, so about a third of the elements differ from JAX's in the last bit. float64 draws are
- * Tangent's own 53-bit layout (not JAX's).
+ * float32, so about a third of the elements differ from JAX's in the last bit. float64 draws of a
+ * classic key are Tangent's own 53-bit layout (not JAX's); of a partitionable key, JAX's (52 bits,
+ * `jax_enable_x64`) on [0, 1).
  */
 export function uniform(
   k: Key,
@@ -406,7 +474,17 @@ export function normal(k: Key, shape: readonly number[], opts: { dtype?: DType }
   return draw("normal", k, checkShape("normal", shape), "normal", dtype);
 }
 
-/** Raw random 32-bit words as int32. A batched key draws its batch at once. */
+/**
+ * Raw random 32-bit words as int32 (as `jax.random.bits(k, shape, "uint32")` viewed as int32, in the
+ * key's layout). A batched key draws its batch at once.
+ * @example
+ * ```ts
+ * import { key, randomBits } from "@tangent/tangent";
+ * const classic = randomBits(key(0), [3]); // JAX before 0.5 (jax_threefry_partitionable=False)
+ * const current = randomBits(key(0, { layout: "partitionable" }), [3]); // JAX 0.5+
+ * if (classic.shape[0] !== 3 || current.dtype !== "int32") throw new Error("bits");
+ * ```
+ */
 export function randomBits(k: Key, shape: readonly number[]): Tensor {
   checkKey("randomBits", k);
   return draw("randomBits", k, checkShape("randomBits", shape), "bits", "int32");

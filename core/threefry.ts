@@ -1,9 +1,24 @@
 /**
- * Threefry-2x32 (20 rounds, Salmon et al. 2011) and the word layout of `core/random.ts`: the host's
- * generator, which the CPU kernel and key derivation (`split`, `foldIn`, keys replayed by `jit`) use.
+ * Threefry-2x32 (20 rounds, Salmon et al. 2011) and the two word layouts of `core/random.ts`
+ * (classic and partitionable): the host's generator, which the CPU kernel and key derivation
+ * (`split`, `foldIn`, keys replayed by `jit`) use.
  * @module
  */
 import { DomainError } from "./errors.ts";
+
+/**
+ * How a key turns Threefry's counters into keys and draws: `"classic"`, JAX's layout under
+ * `jax_threefry_partitionable=False` (JAX's default before 0.5, Tangent's default), or
+ * `"partitionable"`, JAX's under `jax_threefry_partitionable=True` (JAX 0.5 and later's default).
+ * @example
+ * ```ts
+ * import { key, type KeyLayout, split } from "@tangent/tangent";
+ * const layout: KeyLayout = "partitionable"; // as JAX 0.5+
+ * const [k1] = split(key(0, { layout }));
+ * if (k1.layout !== "partitionable") throw new Error("derived keys keep the layout");
+ * ```
+ */
+export type KeyLayout = "classic" | "partitionable";
 
 const ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
 
@@ -90,14 +105,45 @@ export function randomWords(key: readonly [number, number], n: number): Uint32Ar
 }
 
 /**
+ * The partitionable layout's counter pairs: pair j (j < n) is `threefry(key, (⌊j/2³²⌋, j mod 2³²))`,
+ * its two outputs at 2j and 2j + 1 (JAX's `iota_2x32_shape` counters).
+ */
+export function counterPairs(key: readonly [number, number], n: number): Uint32Array {
+  const out = new Uint32Array(2 * n);
+  const k0 = key[0] >>> 0, k1 = key[1] >>> 0;
+  for (let j = 0; j < n; j++) {
+    const [a, b] = threefry2x32(k0, k1, Math.floor(j / 4294967296), j >>> 0);
+    out[2 * j] = a;
+    out[2 * j + 1] = b;
+  }
+  return out;
+}
+
+/**
+ * The 2n words of `split(key, n)` in `layout`: key i is words 2i, 2i + 1. Classic: the first 2n
+ * words of the classic layout; partitionable: the outputs of counter pair i.
+ */
+export function splitWords(key: readonly [number, number], n: number, layout: KeyLayout): Uint32Array {
+  return layout === "partitionable" ? counterPairs(key, n) : randomWords(key, 2 * n);
+}
+
+/** The n 32-bit words of the partitionable layout: the two outputs of counter pair j xored. */
+function partitionableWords(key: readonly [number, number], n: number): Uint32Array {
+  const p = counterPairs(key, n), out = new Uint32Array(n);
+  for (let j = 0; j < n; j++) out[j] = p[2 * j] ^ p[2 * j + 1];
+  return out;
+}
+
+/**
  * Fills `out` (float32/float64/int32 array) with the distribution's values under `key`: the two
  * words of one key, or 2B words of B keys (a batched draw: `out` in B equal consecutive blocks,
- * block i drawn with key i, as its own draw would be).
+ * block i drawn with key i, as its own draw would be), in the keys' `layout` (see core/random.ts).
  */
 export function fillRandom(
   key: readonly number[],
   dist: "bits" | "uniform" | "normal",
   out: Float32Array | Float64Array | Int32Array,
+  layout: KeyLayout = "classic",
 ): void {
   if (key.length !== 2) {
     const b = key.length / 2, per = out.length / b;
@@ -107,15 +153,25 @@ export function fillRandom(
           `number of keys as the element count`,
       );
     }
-    for (let i = 0; i < b; i++) fillRandom([key[2 * i], key[2 * i + 1]], dist, out.subarray(i * per, (i + 1) * per));
+    for (let i = 0; i < b; i++) {
+      fillRandom([key[2 * i], key[2 * i + 1]], dist, out.subarray(i * per, (i + 1) * per), layout);
+    }
     return;
   }
   const k2 = key as unknown as readonly [number, number];
   const n = out.length;
   const f64 = out instanceof Float64Array;
+  const part = layout === "partitionable";
   const uniforms = (count: number): Float64Array => {
     const u = new Float64Array(count);
-    if (f64) {
+    if (part && f64) {
+      // JAX's 64-bit draw (x64): (hi·2³² + lo) >>> 12 over 2⁵²
+      const p = counterPairs(k2, count);
+      for (let j = 0; j < count; j++) u[j] = (p[2 * j] * 1048576 + (p[2 * j + 1] >>> 12)) / 4503599627370496;
+    } else if (part) {
+      const w = partitionableWords(k2, count);
+      for (let j = 0; j < count; j++) u[j] = (w[j] >>> 9) / 8388608;
+    } else if (f64) {
       const w = randomWords(k2, 2 * count);
       for (let j = 0; j < count; j++) u[j] = ((w[2 * j] >>> 6) * 134217728 + (w[2 * j + 1] >>> 5)) / 9007199254740992;
     } else {
@@ -125,7 +181,7 @@ export function fillRandom(
     return u;
   };
   if (dist === "bits") {
-    const w = randomWords(k2, n);
+    const w = part ? partitionableWords(k2, n) : randomWords(k2, n);
     for (let j = 0; j < n; j++) out[j] = w[j] | 0;
   } else if (dist === "uniform") {
     out.set(uniforms(n));

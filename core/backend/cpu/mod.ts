@@ -7,7 +7,7 @@ import { type Aval, type Backend, type Kernel, registerBackend, type Storage } f
 import { dtypeOfArray, isFloat16Array, type TypedArray } from "../../dtype.ts";
 import { BackendError, DomainError, tokenIdError } from "../../errors.ts";
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../primitives.ts";
-import { fillRandom } from "../../random.ts";
+import { fillRandom, type KeyLayout } from "../../random.ts";
 import { binaryKernel, castKernel, unaryKernel, whereKernel } from "./elementwise.ts";
 import { disown, giveArray, settle, takeArray } from "./pool.ts";
 import { reduceKernel } from "./reduce.ts";
@@ -92,9 +92,9 @@ k("full", (_i, _a, p: { value: number }, [o]) => {
   return [own(a)];
 });
 
-k("random", (_i, _a, p: { key: [number, number]; dist: "bits" | "uniform" | "normal" }, [o]) => {
+k("random", (_i, _a, p: { key: number[]; dist: "bits" | "uniform" | "normal"; layout?: KeyLayout }, [o]) => {
   const a = takeArray(o.dtype, size(o.shape), false) as Float32Array | Float64Array | Int32Array;
-  fillRandom(p.key, p.dist, a);
+  fillRandom(p.key, p.dist, a, p.layout);
   return [own(a)];
 });
 

@@ -1,9 +1,10 @@
 /**
  * Counter-based random numbers on the GPU: Threefry-2x32 (20 rounds) in u32 arithmetic with the
- * word layout of core/random.ts, so bits and float32 uniforms equal the CPU's bit for bit and
- * normals (the same Box–Muller) agree to float32 rounding.
+ * word layouts of core/random.ts (classic and partitionable), so bits and float32 uniforms equal
+ * the CPU's bit for bit and normals (the same Box–Muller) agree to float32 rounding.
  * @module
  */
+import type { KeyLayout } from "../../threefry.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { entry, mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
@@ -32,12 +33,20 @@ fn threefry(k0: u32, k1: u32, c0: u32, c1: u32) -> vec2<u32> {
 }
 fn unit(w: u32) -> f32 { return bitcast<f32>((w >> 9u) | 0x3f800000u) - 1.0; }`;
 
+/** The params of a random application the kernel reads. */
+interface RandomParams {
+  key: readonly number[];
+  dist: "bits" | "uniform" | "normal";
+  layout?: KeyLayout;
+}
+
 /**
- * Registers random (bits as int32, float32 uniform and normal). With B keys (2B words, a draw under
- * vmap) the output is B equal blocks, block r drawn with key r: one dispatch, the keys in a buffer.
+ * Registers random (bits as int32, float32 uniform and normal), in the classic or the
+ * partitionable layout. With B keys (2B words, a draw under vmap) the output is B equal blocks,
+ * block r drawn with key r: one dispatch, the keys in a buffer.
  */
 export function registerRandom(gpu: WebGPUBackend): void {
-  gpu.kernels.set("random", (_i, _a, p: { key: readonly number[]; dist: "bits" | "uniform" | "normal" }, [o]) => {
+  gpu.kernels.set("random", (_i, _a, p: RandomParams, [o]) => {
     const t = wgslType(o.dtype, p.dist === "bits" ? "randomBits" : p.dist);
     const out = gpu.alloc(o);
     const b = p.key.length / 2, n = gpu.size(o.shape) / b;
@@ -49,8 +58,16 @@ export function registerRandom(gpu: WebGPUBackend): void {
   let c = i - r * u.t;
   let k0 = keys[2u * r]; let k1 = keys[2u * r + 1u]; let at = r * u.n;`
       : `let c = i; let k0 = u.k0; let k1 = u.k1; let at = 0u;`;
+    const part = p.layout === "partitionable";
     let body: string, threads: number;
-    if (p.dist === "normal") {
+    if (part) {
+      // word j is the xor of threefry(k, (0, j))'s outputs (sizes stay below 2³², the high counter 0)
+      threads = n;
+      const word = (j: string) => `pw(k0, k1, ${j})`;
+      body = p.dist === "normal"
+        ? `out[at + c] = sqrt(-2.0 * t_log(1.0 - unit(${word("c")}))) * t_cos2pi(unit(${word("u.n + c")}));`
+        : `out[at + c] = ${p.dist === "bits" ? `bitcast<i32>(${word("c")})` : `unit(${word("c")})`};`;
+    } else if (p.dist === "normal") {
       // pair j of 2n words gives u_j and u_{n+j}: z_j = √(−2 ln(1 − u_j)) · cos(2π u_{n+j})
       threads = n;
       body = `let w = threefry(k0, k1, c, u.n + c);
@@ -66,7 +83,7 @@ export function registerRandom(gpu: WebGPUBackend): void {
   if (hi) { out[at + m + c] = ${conv("w.y")}; }`;
     }
     const code = memoCode(
-      `rnd|${p.dist}|${t}|${many}`,
+      `rnd|${p.dist}|${t}|${many}|${part}`,
       () =>
         `struct U { n: u32, m: u32, k0: u32, k1: u32, t: u32, all: u32 }
 ${many ? "@group(0) @binding(0) var<storage, read> keys: array<u32>;\n" : ""}@group(0) @binding(${
@@ -74,6 +91,7 @@ ${many ? "@group(0) @binding(0) var<storage, read> keys: array<u32>;\n" : ""}@gr
         }) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(${many ? 2 : 1}) var<uniform> u: U;
 ${THREEFRY_WGSL}
+${part ? "fn pw(k0: u32, k1: u32, j: u32) -> u32 { let w = threefry(k0, k1, 0u, j); return w.x ^ w.y; }" : ""}
 ${p.dist === "normal" ? mathLib(["t_log", "t_sinq"]) : ""}
 ${entry("u.all")}
   ${head}
