@@ -27,13 +27,21 @@ import { allocate, type DType, type TypedArray } from "../../dtype.ts";
 import { heapAddress, heapArray, heapRelease, heapStats } from "./wasm/heap.ts";
 import { dropPanels } from "./wasm/panels.ts";
 
-/** Arrays below this size are allocated fresh (V8 keeps small typed arrays on its heap cheaply). */
+/** Arrays below this size are recycled as plain arrays, never moved into the Wasm memory (see `giveArray`). */
 const MIN_BYTES = 4096;
+/**
+ * Arrays of at most this many bytes are always allocated fresh: V8 keeps them inside its own heap.
+ * Larger ones get a separately allocated buffer (malloc'd, with its bookkeeping, and freed by the
+ * collector's sweep), which took ~15% of a cross-entropy step on [128, 10] logits (its 128-element
+ * rows and masks) before these were recycled too.
+ */
+const ON_HEAP_BYTES = 64;
 /** Most bytes kept on the free lists; beyond it released arrays are left to the garbage collector. */
 let maxBytes = 2 * 1024 * 1024 * 1024;
 
 const owned = new WeakSet<TypedArray>();
-const free = new Map<string, TypedArray[]>();
+/** Free arrays by dtype and length. */
+const free = new Map<DType, Map<number, TypedArray[]>>();
 let freeBytes = 0;
 const stats = { fresh: 0, freshBytes: 0, reused: 0, reusedBytes: 0, dropped: 0 };
 
@@ -46,9 +54,8 @@ const BYTES: Record<DType, number> = { float16: 2, float32: 4, float64: 8, int32
  */
 export function takeArray(d: DType, n: number, zero: boolean): TypedArray {
   const bytes = n * BYTES[d];
-  if (bytes < MIN_BYTES) return allocate(d, n);
-  const list = free.get(`${d}:${n}`);
-  const a = list?.pop();
+  if (bytes <= ON_HEAP_BYTES) return allocate(d, n);
+  const a = free.get(d)?.get(n)?.pop();
   if (a) {
     freeBytes -= bytes;
     stats.reused++;
@@ -73,11 +80,14 @@ export function giveArray(a: TypedArray, d: DType): void {
     heapRelease(a);
     return;
   }
-  const k = `${d}:${a.length}`;
-  let list = free.get(k);
-  if (!list) free.set(k, list = []);
+  let byLength = free.get(d);
+  if (!byLength) free.set(d, byLength = new Map());
+  let list = byLength.get(a.length);
+  if (!list) byLength.set(a.length, list = []);
   let keep = a;
-  if (heapAddress(a) < 0) {
+  // (a small array stays a plain one: in the Wasm memory, operands that small would take the Wasm
+  // kernels' per-call setup, and `settle` would move them)
+  if (a.byteLength >= MIN_BYTES && heapAddress(a) < 0) {
     // recycle in the Wasm memory instead (the plain array is left to the garbage collector)
     const h = heapArray(d, a.length, false);
     if (h) {
@@ -176,7 +186,7 @@ export function setPoolBytes(bytes: number): number {
 
 /** Empties the free lists, handing arrays that live in the Wasm memory back to it. */
 function releaseFree(): void {
-  for (const list of free.values()) for (const a of list) heapRelease(a);
+  for (const byLength of free.values()) for (const list of byLength.values()) for (const a of list) heapRelease(a);
   free.clear();
   freeBytes = 0;
 }
