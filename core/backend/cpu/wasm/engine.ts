@@ -35,7 +35,9 @@ const MAX_THREADS = 8;
 // control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
 const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
 const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
-const CTRL_INTS = TASK0 + TASK_INTS * MAX_TASKS;
+/** Per row of the table, the row the same thread runs next (a task's chain, see `runTasks`), or −1. */
+const THEN0 = TASK0 + TASK_INTS * MAX_TASKS;
+const CTRL_INTS = THEN0 + MAX_TASKS;
 
 /**
  * Source of a worker: instantiate the module on the shared memory, then forever wait for a new job
@@ -56,11 +58,13 @@ try {
       const v = Atomics.load(ctrl, ${NEXT});
       if ((v >>> 8) !== seen || (v & 255) >= Atomics.load(ctrl, ${NTASKS})) break;
       if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) !== v) continue;
-      const t = ${TASK0} + (v & 255) * ${TASK_INTS};
       try {
-        fns[ctrl[t]](ctrl[t + 1], ctrl[t + 2], ctrl[t + 3], ctrl[t + 4], ctrl[t + 5], ctrl[t + 6],
-          ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11], ctrl[t + 12], ctrl[t + 13],
-          ctrl[t + 14], ctrl[t + 15]);
+        for (let r = v & 255; r >= 0; r = ctrl[${THEN0} + r]) {
+          const t = ${TASK0} + r * ${TASK_INTS};
+          fns[ctrl[t]](ctrl[t + 1], ctrl[t + 2], ctrl[t + 3], ctrl[t + 4], ctrl[t + 5], ctrl[t + 6],
+            ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11], ctrl[t + 12], ctrl[t + 13],
+            ctrl[t + 14], ctrl[t + 15]);
+        }
       } catch {
         Atomics.store(ctrl, ${ERR}, 1);
       }
@@ -265,9 +269,11 @@ function drain(e: Engine, seq: number): void {
     const v = Atomics.load(ctrl, NEXT);
     if (v >>> 8 !== seq || (v & 255) >= Atomics.load(ctrl, NTASKS)) return;
     if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
-    const t = TASK0 + (v & 255) * TASK_INTS;
     try {
-      e.fns[ctrl[t]](...ctrl.subarray(t + 1, t + TASK_INTS));
+      for (let r = v & 255; r >= 0; r = ctrl[THEN0 + r]) {
+        const t = TASK0 + r * TASK_INTS;
+        e.fns[ctrl[t]](...ctrl.subarray(t + 1, t + TASK_INTS));
+      }
     } catch {
       Atomics.store(ctrl, ERR, 1);
     }
@@ -277,18 +283,41 @@ function drain(e: Engine, seq: number): void {
 
 /**
  * Runs `tasks` (rows `[fn, ...args]`), shared with the workers when `parallel`; `meanwhile` runs on
- * this thread after the tasks are posted.
+ * this thread after the tasks are posted. `then[i]`, when given, are rows the thread that runs task
+ * i runs right after it, in order (work that needs what task i wrote, such as the products of the B
+ * panels it packed): a task and its chain count as one, and at most `MAX_TASKS` rows are posted.
  */
-export function runTasks(e: Engine, tasks: number[][], parallel: boolean, meanwhile?: () => void): void {
+export function runTasks(
+  e: Engine,
+  tasks: number[][],
+  parallel: boolean,
+  meanwhile?: () => void,
+  then?: readonly (readonly number[][])[],
+): void {
   if (!parallel || tasks.length < 2) {
     meanwhile?.();
-    for (const t of tasks) e.fns[t[0]](...t.slice(1));
+    tasks.forEach((t, i) => {
+      e.fns[t[0]](...t.slice(1));
+      for (const r of then?.[i] ?? []) e.fns[r[0]](...r.slice(1));
+    });
     return;
   }
   const ctrl = e.ctrl;
   const seq = e.seq = (e.seq + 1) & 0x7fffff;
+  const rows = tasks.length + (then ?? []).reduce((n, c) => n + c.length, 0);
+  if (rows > MAX_TASKS) throw new Error(`cpu wasm: ${rows} task rows posted, at most ${MAX_TASKS}`);
   Atomics.store(ctrl, NEXT, -1); // invalidate claims of the previous job before rewriting the table
-  for (let i = 0; i < tasks.length; i++) ctrl.set(tasks[i], TASK0 + i * TASK_INTS);
+  let extra = tasks.length;
+  for (let i = 0; i < tasks.length; i++) {
+    ctrl.set(tasks[i], TASK0 + i * TASK_INTS);
+    let last = i;
+    for (const r of then?.[i] ?? []) {
+      ctrl.set(r, TASK0 + extra * TASK_INTS);
+      ctrl[THEN0 + last] = extra;
+      last = extra++;
+    }
+    ctrl[THEN0 + last] = -1;
+  }
   Atomics.store(ctrl, NTASKS, tasks.length);
   Atomics.store(ctrl, DONE, 0);
   Atomics.store(ctrl, ERR, 0);

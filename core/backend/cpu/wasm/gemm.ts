@@ -30,9 +30,28 @@ import type { KernelShape } from "./gemm_kernel.ts";
 import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { findPanels, type Panels, reservePanels } from "./panels.ts";
-import { align, cBytes, cLayout, type Direct, type Float, pack, ranges, rawLen, roundUp } from "./gemm_layout.ts";
+import {
+  align,
+  cBytes,
+  cLayout,
+  type Direct,
+  type Float,
+  pack,
+  packBTask,
+  ranges,
+  rawLen,
+  roundUp,
+} from "./gemm_layout.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
+
+/** Jobs whose tasks packed their own B panels (`gemmCore`'s fused path), for tests. */
+let fusedJobs = 0;
+
+/** How many products so far packed B inside their multiplying tasks (testing hook). */
+export function fusedPackJobs(): number {
+  return fusedJobs;
+}
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
 let passBytesMax = 256 * 1024 * 1024;
@@ -294,6 +313,13 @@ function gemmCore(
   if (base < 0) throw new RangeError("wasm gemm: the memory cannot hold the product's scratch");
   views(e);
   const ap = panA ? panA.at : base, bp = panB ? panB.at : base + bpOff, cs = base + csOff;
+  // One pass whose A needs no packing (read in place, or cached panels) and whose B does, on threads,
+  // with enough column panels for ~4 tasks a thread: each task packs the B panels of its columns and
+  // multiplies them at once (one job instead of a packing job and a multiplying job, each waited for,
+  // and each thread's panels still in its cache). The same panels and products: the same bits.
+  const want = nThreads === 1 ? 1 : 4 * nThreads;
+  const fuse = parallel && nThreads > 1 && mc === m && nc === n && kc === k && direct !== "B" && !hitB &&
+    (direct === "A" || hitA) && Math.ceil(n / nr) >= want;
   for (let i0 = 0; i0 < m; i0 += mc) {
     const mi = Math.min(mc, m - i0), mp = Math.ceil(mi / mr);
     for (let j0 = 0; j0 < n; j0 += nc) {
@@ -303,7 +329,7 @@ function gemmCore(
         const kk = Math.min(kc, k - p0), kp = roundUp(kk, unroll);
         const a = { src: A, off: ao + i0 * ars + p0 * acs, sq: ars, sk: acs, at: aAt };
         const b = { src: B, off: bo + p0 * brs + j0 * bcs, sq: bcs, sk: brs, at: bAt };
-        const [srcA, srcB] = pack(
+        const [srcA, srcB, placedB] = pack(
           e,
           s,
           fn0,
@@ -322,13 +348,36 @@ function gemmCore(
           nThreads,
           hitA,
           hitB,
+          fuse,
         );
         const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
-        // multiply: per region, column ranges (and row ranges when there are few columns), ~4 tasks per thread
         const fresh = p0 === 0 ? 1 : 0;
         const tasks: number[][] = [];
+        if (fuse) {
+          // per column range: pack its whole B panels, then its tiles in every region
+          const fullN = Math.floor(nj / nr), then: number[][][] = [];
+          for (const [ja, jb] of ranges(np, want)) {
+            const rows: number[][] = [];
+            if (Math.min(jb, fullN) > ja) {
+              rows.push(packBTask(fn0, placedB, b, ja, Math.min(jb, fullN), kk, kp, bp, np));
+            }
+            for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
+              const j0p = Math.max(ja, rj0), j1p = Math.min(jb, rj1);
+              if (j1p > j0p && ri1 > ri0) {
+                rows.push(gemmTask(fn0, direct, srcA, sa, mi, srcB, sb, cp, ri0, ri1, j0p, j1p, kk, kp, ldc, fresh));
+              }
+            }
+            if (rows.length > 0) {
+              tasks.push(rows[0]);
+              then.push(rows.slice(1));
+            }
+          }
+          runTasks(e, tasks, parallel, undefined, then);
+          fusedJobs++;
+          continue;
+        }
+        // multiply: per region, column ranges (and row ranges when there are few columns), ~4 tasks per thread
         for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
-          const want = nThreads === 1 ? 1 : 4 * nThreads;
           const cols = ranges(rj1 - rj0, Math.min(rj1 - rj0, want));
           const rows = ranges(ri1 - ri0, Math.min(ri1 - ri0, Math.ceil(want / cols.length)));
           for (const [ja, jb] of cols) {

@@ -153,10 +153,31 @@ export function cBytes(s: KernelShape, inPlace: boolean, mi: number, nj: number)
 }
 
 /**
+ * The task row packing B's whole panels `t0 ≤ t < t1` (of `np`) from `srcB` (the operand's byte
+ * address, as `pack` placed it) into `bp`.
+ */
+export function packBTask(
+  fn0: number,
+  srcB: number,
+  b: Operand,
+  t0: number,
+  t1: number,
+  kk: number,
+  kp: number,
+  bp: number,
+  np: number,
+): number[] {
+  return [fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np];
+}
+
+/**
  * Packs one k pass of the A block (mi lanes) and B block (nj lanes) into `ap` / `bp`: whole panels
  * in Wasm (split among threads), the partial panel and padding in JS; an operand the kernel reads in
  * place (`direct`) is not packed. An operand not in the memory is first copied to `raw`. Returns
  * the byte addresses of the two blocks as the kernel reads them (direct: the operand, else packed).
+ * `deferB`: B's whole panels are left to the caller (`packBTask` from the third address returned,
+ * where B was placed; its partial panel and padding are done here), which packs each with the
+ * products that read it.
  */
 export function pack(
   e: Engine,
@@ -177,7 +198,8 @@ export function pack(
   nThreads: number,
   packedA = false,
   packedB = false,
-): [number, number] {
+  deferB = false,
+): [number, number, number] {
   const { es, mr, nr } = s;
   const view = es === 8 ? e.v64 : e.v32;
   // (an operand whose panels are already at ap / bp, from the panel cache, is neither placed nor packed)
@@ -193,7 +215,7 @@ export function pack(
   const mp = Math.ceil(mi / mr), np = Math.ceil(nj / nr);
   // packing a few thousand elements takes microseconds: sharing it would cost a wake-up of and a
   // wait for a worker (tens of microseconds, more on a loaded machine)
-  const packed = (packA ? mi * kk : 0) + (packB ? nj * kk : 0);
+  const packed = (packA ? mi * kk : 0) + (packB && !deferB ? nj * kk : 0);
   if (packed < PACK_PARALLEL_MIN) nThreads = 1;
   const tasks: number[][] = [];
   if (packA) {
@@ -201,16 +223,16 @@ export function pack(
       tasks.push([fn0 + PACK_A, srcA, a.sq, a.sk, t0, t1, kk, kp, ap, mp]);
     }
   }
-  if (packB) {
+  if (packB && !deferB) {
     for (const [t0, t1] of ranges(Math.floor(nj / nr), nThreads)) {
-      tasks.push([fn0 + PACK_B, srcB, b.sq, b.sk, t0, t1, kk, kp, bp, np]);
+      tasks.push(packBTask(fn0, srcB, b, t0, t1, kk, kp, bp, np));
     }
   }
   runTasks(e, tasks, parallel && nThreads > 1, () => {
     if (packA) packRest(a.src, a.off, a.sq, a.sk, mi, kk, kp, mr, s.kc, view, ap / es);
     if (packB) packRest(b.src, b.off, b.sq, b.sk, nj, kk, kp, nr, s.kc, view, bp / es);
   });
-  return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp];
+  return [direct === "A" ? srcA : ap, direct === "B" ? srcB : bp, srcB];
 }
 
 /** Fewest elements packed in one pass for which the packing is shared among threads. */
