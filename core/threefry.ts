@@ -110,11 +110,63 @@ export function randomWords(key: readonly [number, number], n: number): Uint32Ar
  */
 export function counterPairs(key: readonly [number, number], n: number): Uint32Array {
   const out = new Uint32Array(2 * n);
-  const k0 = key[0] >>> 0, k1 = key[1] >>> 0;
+  // int32 arithmetic as in randomWords (the same rounds, other counters)
+  const k0 = key[0] | 0, k1 = key[1] | 0, k2 = k0 ^ k1 ^ 0x1bd11bda;
   for (let j = 0; j < n; j++) {
-    const [a, b] = threefry2x32(k0, k1, Math.floor(j / 4294967296), j >>> 0);
-    out[2 * j] = a;
-    out[2 * j + 1] = b;
+    let x0 = (Math.floor(j / 4294967296) + k0) | 0, x1 = (j + k1) | 0;
+    // 5 groups of 4 rotations (ROT), key injection i after group i: ks[i % 3], ks[(i + 1) % 3] + i
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k1) | 0;
+    x1 = (x1 + k2 + 1) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k2) | 0;
+    x1 = (x1 + k0 + 2) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k0) | 0;
+    x1 = (x1 + k1 + 3) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k1) | 0;
+    x1 = (x1 + k2 + 4) | 0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0;
+    x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k2) | 0;
+    x1 = (x1 + k0 + 5) | 0;
+    out[2 * j] = x0;
+    out[2 * j + 1] = x1;
   }
   return out;
 }
