@@ -157,6 +157,26 @@ Deno.test("jit with fresh partitionable keys replays one graph with JAX's bits; 
   assert.equal(jitInfo(f).length, 2);
 });
 
+Deno.test("jit over vmapped partitionable draws, and keys of both layouts in one call, keep each key's layout", async () => {
+  const perKey = jit((k: Key) => vmap((e: Key) => uniform(e, [3, 5]))(split(k, 5)));
+  for (const c of ref.cases) {
+    const u = perKey(key(c.seed, P)) as Tensor;
+    assert.deepEqual(await words(u), c.splitDraws.flatMap((d) => d.uniform32["[3,5]"]), `jit(vmap) ${c.seed}`);
+  }
+  assert.equal(jitInfo(perKey).length, 1);
+  const two = jit((a: Key, b: Key) => [randomBits(a, [7]), randomBits(split(b, 5)[2], [7])]);
+  const classic7 = (k: Key) => words(randomBits(k, [7]));
+  for (const c of ref.cases) {
+    const [x, y] = two(key(c.seed), key(c.seed, P)) as Tensor[];
+    assert.deepEqual(await words(x), await classic7(key(c.seed)), "classic argument");
+    assert.deepEqual(await words(y), c.splitDraws[2].bits["[7]"], "partitionable argument");
+    const [z, w] = two(key(c.seed, P), key(c.seed)) as Tensor[];
+    assert.deepEqual(await words(z), c.draws.bits["[7]"], "partitionable first");
+    assert.deepEqual(await words(w), await classic7(split(key(c.seed), 5)[2]), "classic second");
+  }
+  assert.equal(jitInfo(two).length, 2, "one trace per layout signature");
+});
+
 Deno.test("partitionable normal is Box–Muller on the partitionable uniforms; bad layouts are refused", async () => {
   const k = key(3, P);
   const z = normal(k, [9]);
