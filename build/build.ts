@@ -139,7 +139,8 @@ async function scanLibrary(): Promise<{ nodeImports: Map<string, Set<string>>; d
           if (name && !name.startsWith("type ")) names.add(name.split(/\s+as\s+/)[0]);
         }
       }
-      for (const m of code.matchAll(/\bDeno\.([A-Za-z_$][\w$]*)/g)) {
+      // a quoted name (`Symbol.for("Deno.customInspect")`, the inspection hook core/tensor.ts registers) is no use
+      for (const m of code.matchAll(/(?<!["'`])\bDeno\.([A-Za-z_$][\w$]*)/g)) {
         const files = deno.get(m[1]) ?? [];
         files.push(relative(ROOT, file));
         deno.set(m[1], files);
