@@ -335,7 +335,15 @@ const vera_: Reader = (c) => {
   if (words !== undefined && !ok) {
     throw new FormatError(`fromPeft: tangent.projection_key must be two uint32 words, got ${JSON.stringify(words)}`);
   }
-  const projectionKey = ok ? { words: [words[0], words[1]] as [number, number] } : undefined;
+  const layout = extras(config).projection_key_layout;
+  if (layout !== undefined && layout !== "partitionable" && layout !== "classic") {
+    throw new FormatError(
+      `fromPeft: tangent.projection_key_layout must be "classic" or "partitionable", got ${JSON.stringify(layout)}`,
+    );
+  }
+  const projectionKey = ok
+    ? { words: [words[0], words[1]] as [number, number], ...(layout === "partitionable" ? { layout } as const : {}) }
+    : undefined;
   return () => {
     // the saved projections (sliced to this layer), or Tangent's own, redrawn from their key as init draws them
     const adapter = vera({ r, dInitial, projectionKey, projection: A && B ? { A, B } : undefined });

@@ -146,8 +146,13 @@ export function vera(opts: VeraOptions): PeftAdapter<VeraParams, VeraFrozen> {
         init_weights: true,
       };
       // the key the projections were (or, with `projection`, would have been) drawn from
-      const k = opts.projection && !opts.projectionKey ? undefined : (opts.projectionKey ?? makeKey(0)).words;
-      return withTangentExtras(config, { projection_key: k ? [k[0], k[1]] : undefined });
+      const pk = opts.projection && !opts.projectionKey ? undefined : (opts.projectionKey ?? makeKey(0));
+      const k = pk?.words;
+      return withTangentExtras(config, {
+        projection_key: k ? [k[0], k[1]] : undefined,
+        // the key's layout (absent: classic), so a redraw makes the same projections
+        projection_key_layout: pk?.layout === "partitionable" ? "partitionable" : undefined,
+      });
     },
     frozenToPeft: (f: VeraFrozen, o?: PeftNameOptions) => renameToPeft(FROZEN_NAMES, f as never, o),
     forLayers(bases: readonly LinearBase[]): PeftAdapter<VeraParams, VeraFrozen> {

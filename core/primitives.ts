@@ -9,6 +9,7 @@ import { type DType, isFloat } from "./dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "./errors.ts";
 import { definePrimitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
+import type { KeySym } from "./key_trace.ts";
 import * as o from "./ops/mod.ts";
 
 /** Elementwise unary operations. */
@@ -429,9 +430,16 @@ export const fullP = definePrimitive<{ shape: number[]; value: number; dtype: DT
  * holds two words per key: with B keys (a draw under `vmap`), the output's elements fall in B equal
  * consecutive blocks, block i drawn with key i.
  */
-export const randomP = definePrimitive<
-  { key: readonly number[]; shape: number[]; dist: "bits" | "uniform" | "normal"; dtype: DType }
->({
+export const randomP = definePrimitive<{
+  key: readonly number[];
+  shape: number[];
+  dist: "bits" | "uniform" | "normal";
+  dtype: DType;
+  /** JAX's partitionable word layout (absent: the classic one). */
+  layout?: "partitionable";
+  /** The derivations of keys a `jit` traces (`core/key_trace.ts`), resolved into `key` at each replay. */
+  keyOf?: readonly KeySym[];
+}>({
   name: "random",
   abstract(_in, { shape, dtype }) {
     return [{ shape, dtype }];

@@ -555,3 +555,28 @@ Deno.test('fromPeft: init_lora_weights "orthogonal" and "eva" leave the base as 
     assert.deepEqual(await b.adapter.apply(b.params, b.frozen, x).data(), want, iw);
   }
 });
+
+Deno.test("VeRA: a projection key of JAX's partitionable layout is recorded with it, and fromPeft redraws the same projections", () => {
+  const k = key(5, { layout: "partitionable" });
+  const ad = vera({ r: 2, projectionKey: k });
+  assert.deepEqual(ad.peftConfig().tangent, { projection_key: [...k.words], projection_key_layout: "partitionable" });
+  const base = { weight: normal(key(1), [OUT, IN], f64) };
+  const s = ad.init(key(0), base);
+  const x = normal(key(2), [3, IN], f64);
+  // trained scalings, the projections left out of the tensors: fromPeft redraws them from the recorded key
+  const tensors = ad.toPeft({ lambdaB: normal(key(3), [OUT], f64), lambdaD: normal(key(4), [2], f64) });
+  delete tensors["vera_A"], delete tensors["vera_B"];
+  const back = fromPeft({ config: ad.peftConfig(), base, tensors });
+  const want = ad.apply({ lambdaB: tensors["vera_lambda_b"], lambdaD: tensors["vera_lambda_d"] }, s.frozen, x);
+  assert.deepEqual([...back.adapter.apply(back.params, back.frozen, x).dataSync()], [...want.dataSync()]);
+  assert.throws(
+    () =>
+      fromPeft({
+        config: { ...ad.peftConfig(), tangent: { projection_key: [1, 2], projection_key_layout: "x" } },
+        base,
+        tensors,
+      }),
+    (e: unknown) =>
+      e instanceof FormatError && /projection_key_layout must be "classic" or "partitionable"/.test(e.message),
+  );
+});
