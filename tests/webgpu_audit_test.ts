@@ -162,3 +162,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "webgpu: every failing kernel before a read raises its own DomainError, one per read (the log kept only the first: a second bad take read as zeros, a singular inv as NaN, with no error)",
+  ...opt,
+  fn: async () => {
+    const x = await gpu(T.tensor([[1, 2], [3, 4]]));
+    const idx = async (v: number) => await gpu(T.tensor([v], { dtype: "int32" }));
+    const a = T.take(x, await idx(5), 0), b = T.take(x, await idx(-9), 0);
+    const c = T.linalg.inv(await gpu(T.zeros([2, 2])));
+    const expect = [/^take: index 5 /, /^take: index -9 /, /^inv: matrix \[2, 2\] is singular/];
+    for (const [i, t] of [a, b, c].entries()) {
+      await assert.rejects(() => t.data(), (e: Error) => e instanceof T.DomainError && expect[i].test(e.message));
+    }
+    assert.deepEqual(Array.from(await T.add(x, 1).data()), [2, 3, 4, 5], "the log is empty after three reads");
+    // more failures than the log holds: the last one kept says how many were not
+    const many = await Promise.all(Array.from({ length: 70 }, (_, i) => idx(10 + i)));
+    for (const i of many) T.take(x, i, 0);
+    const seen: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      try {
+        await x.data();
+      } catch (e) {
+        seen.push((e as Error).message);
+      }
+    }
+    assert.equal(seen.length, 64);
+    assert.match(seen[0], /^take: index 10 /);
+    assert.match(seen[63], /^take: index 73 .*and 6 later failures/);
+  },
+});

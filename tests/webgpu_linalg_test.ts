@@ -223,12 +223,13 @@ Deno.test({
     );
     // the asymmetry is computed in float32 on the GPU: the message agrees up to its printed value
     await gpuErrorOnRead("eigh not symmetric", [x], (a) => L.eigh(a).eigenvalues, false);
-    // a failure is not raised on dispatch, and the first one in program order is the one reported
+    // a failure is not raised on dispatch; failures are raised in program order, one per read
     await T.useBackend("webgpu");
     try {
       const a = L.cholesky(await T.toBackend(notPd, "webgpu"));
       const b = L.solve(await T.toBackend(singular, "webgpu"), T.ones([4]));
       await assert.rejects(b.data(), /cholesky: matrix \[4, 4\] is not positive definite: the pivot of column 2/);
+      await assert.rejects(a.data(), /solve: matrix \[4, 4\] is singular/);
       assert.ok(Number.isNaN((await a.data())[0]), "a failed matrix reads as NaN");
       // an lu of a singular matrix is not an error (U has a zero pivot), as on the cpu
       const f = L.luFactor(await T.toBackend(singular, "webgpu"));

@@ -6,7 +6,7 @@
 import { registerKernel } from "../backend/backend.ts";
 import { cpu, wrap } from "../backend/cpu/mod.ts";
 import { bind, definePrimitive, jitTrace } from "../primitive.ts";
-import { expmNonFiniteError } from "./failure.ts";
+import { asOneCall, expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchMaxSync, type Tensor } from "../tensor.ts";
 import { floats, identityLike, matrixShape } from "./helpers.ts";
@@ -94,6 +94,10 @@ function squaringsOnHost(sT: Tensor): number {
  * ```
  */
 export function expm(a: Tensor): Tensor {
+  return asOneCall(() => expmIn(a));
+}
+
+function expmIn(a: Tensor): Tensor {
   const { n, batch } = matrixShape("expm", a, true);
   const sT = bind(expmSquaringsP, [a], { max: EXPM_DEVICE_SQUARINGS })[0];
   // a jit trace keeps the count in a tensor (the masked path, bit for bit the host's on the CPU) so it replays

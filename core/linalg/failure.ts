@@ -25,6 +25,41 @@ export function batchIndex(b: number, batch: readonly number[]): string {
   return ` (batch index [${idx.join(", ")}])`;
 }
 
+let call = 0, calls = 0;
+
+/**
+ * Runs `fn` (a public linear-algebra function) as one call: the failures its kernels report on a
+ * backend that reports them late (WebGPU) surface as one error, the first, as the CPU throws at
+ * the first and runs no other (expm's input check and its Padé solve's LU both see a NaN). Nested
+ * calls belong to the outermost.
+ * @example
+ * ```ts
+ * import { asOneCall, currentCall } from "./failure.ts";
+ * asOneCall(() => asOneCall(() => currentCall())); // the outer call's number, not 0
+ * ```
+ */
+export function asOneCall<R>(fn: () => R): R {
+  if (call !== 0) return fn();
+  call = calls = calls >= 0x7fffffff ? 1 : calls + 1;
+  try {
+    return fn();
+  } finally {
+    call = 0;
+  }
+}
+
+/**
+ * The call `asOneCall` runs now (0: none).
+ * @example
+ * ```ts
+ * import { currentCall } from "./failure.ts";
+ * currentCall(); // 0 outside asOneCall
+ * ```
+ */
+export function currentCall(): number {
+  return call;
+}
+
 /**
  * The DomainError describing a kernel failure of `op` on an input of `shape` whose rows have
  * `cols` entries (`input` names it in the message: "input", "matrix", "right-hand side").

@@ -8,6 +8,7 @@ import { checkTensor, type Tensor } from "../tensor.ts";
 import { identityLike, matrixShape } from "./helpers.ts";
 import { broadcastBatch, broadcastMatrix, permutationMatrix, triangularSolveRaw } from "./primitives.ts";
 import { luFactorAs } from "./decompositions.ts";
+import { asOneCall } from "./failure.ts";
 
 /**
  * Solves A X = B for square A (…, n, n) through LU with partial pivoting; B is (…, n, k) or a
@@ -25,6 +26,10 @@ export function solve(a: Tensor, b: Tensor): Tensor {
 
 /** `solve` whose errors (shapes, a non-finite entry, a singular matrix) name `op`, the function called. */
 export function solveAs(op: string, a: Tensor, b: Tensor): Tensor {
+  return asOneCall(() => solveIn(op, a, b));
+}
+
+function solveIn(op: string, a: Tensor, b: Tensor): Tensor {
   checkTensor(op, b, "the right-hand side");
   const { n } = matrixShape(op, a, true);
   const vector = b.ndim === 1 || b.ndim === a.ndim - 1;

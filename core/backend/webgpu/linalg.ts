@@ -170,7 +170,7 @@ export function registerLinalg(gpu: WebGPUBackend): void {
         cnt,
       );
     }
-    log.fold(region, cnt, `${op}|${xa.shape}`, describe(op, xa.shape, n));
+    log.fold(region, cnt, `lu|${op}|${xa.shape}`, describe(op, xa.shape, n));
     return wrapAll();
   });
 

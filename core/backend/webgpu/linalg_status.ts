@@ -5,24 +5,28 @@
  *
  * 1. the kernel writes a status per matrix (`kind`, `index`, `value`; kind 0 = fine) into a small
  *    region buffer, next to its results (which are NaN for a failed matrix, as on the CPU);
- * 2. a one-workgroup fold kernel, encoded right after it, copies the region's first failure into
- *    the backend's failure log unless the log already holds one (so the log keeps the first failure
- *    in queue order, which is program order);
- * 3. every read (`await t.data()`) reads the log in the same wait as the data and throws the
- *    DomainError the CPU would have thrown (same message, built by core/linalg/failure.ts), then
- *    clears the log with a kernel that clears only the failure it reported.
+ * 2. a one-workgroup fold kernel, encoded right after it, appends the region's first failure to
+ *    the backend's failure log, a queue of up to `LOG_ENTRIES` failures in queue order (which is
+ *    program order; beyond that they are counted);
+ * 3. every read (`await t.data()`) reads the log in the same wait as the data, removes the failures
+ *    it read from the GPU queue (a kernel that shifts out only those), keeps them on the host, and
+ *    throws the first one as the DomainError the CPU would have thrown (same message, built by
+ *    core/linalg/failure.ts); each later read throws the next one kept.
  *
- * So a failure surfaces at the latest when a result is read — the first read after the failing op,
- * whichever tensor it reads, like WebGPU's own validation errors. A training step that never
- * reads pays one tiny dispatch per fallible kernel and no wait.
+ * So every failure surfaces, at the latest when a result is read — the first read after the
+ * failing op, whichever tensor it reads, like WebGPU's own validation errors; two failures before
+ * a read are thrown by two reads (the log kept only the first: the second op's tensors then read as
+ * zeros or NaN without an error). A training step that never reads pays one tiny dispatch per
+ * fallible kernel and no wait.
  * @module
  */
 import type { WebGPUBackend } from "./backend.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
+import type { Kernel, Storage } from "../backend.ts";
 import { Uniforms } from "./runtime.ts";
 import { memoCode } from "./wgsl.ts";
 import type { DomainError } from "../../errors.ts";
-import { failureError } from "../../linalg/failure.ts";
+import { currentCall, failureError } from "../../linalg/failure.ts";
 import type { KernelFailure } from "../../linalg/kernels.ts";
 
 /** Status kinds written by the kernels (0 = fine). */
@@ -56,7 +60,13 @@ export interface GpuFailure {
 export type Describe = (f: GpuFailure) => DomainError;
 
 // log words: [seq, describer id, batch, kind, index, value]
-const FOLD = `struct U { count: u32, id: u32, seq: u32 }
+/** Failures the GPU log holds between two reads (more are counted, and said with the last one). */
+export const LOG_ENTRIES = 64;
+
+/** Words per log entry: describer id, batch, kind, index, value bits, the fold's serial. The log: [count, dropped, entries…]. */
+const ENTRY = 6;
+
+const FOLD = `struct U { count: u32, id: u32, serial: u32 }
 @group(0) @binding(0) var<storage, read> R: array<u32>;
 @group(0) @binding(1) var<storage, read_write> L: array<u32>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -74,20 +84,33 @@ fn main(@builtin(local_invocation_index) t: u32) {
   workgroupBarrier();
   if (t == 0u) {
     let key = atomicLoad(&best);
-    if (key != 0xffffffffu && L[0] == 0u) {
-      let b = key & 0x7fffffffu;
-      L[0] = u.seq; L[1] = u.id; L[2] = b;
-      L[3] = R[4u * b]; L[4] = R[4u * b + 1u]; L[5] = R[4u * b + 2u];
+    if (key != 0xffffffffu) {
+      let n = L[0];
+      if (n < ${LOG_ENTRIES}u) {
+        let b = key & 0x7fffffffu;
+        let o = 2u + ${ENTRY}u * n;
+        L[o] = u.id; L[o + 1u] = b; L[o + 2u] = R[4u * b]; L[o + 3u] = R[4u * b + 1u]; L[o + 4u] = R[4u * b + 2u];
+        L[o + 5u] = u.serial;
+        L[0] = n + 1u;
+      } else {
+        L[1] = L[1] + 1u;
+      }
     }
   }
 }`;
 
-const CLEAR = `struct U { seq: u32 }
+// removes the first u.n entries (those a read saw; entries appended since move to the front)
+const CLEAR = `struct U { n: u32, dropped: u32 }
 @group(0) @binding(0) var<storage, read_write> L: array<u32>;
 @group(0) @binding(1) var<uniform> u: U;
 @compute @workgroup_size(1)
 fn main() {
-  if (L[0] == u.seq) { L[0] = 0u; }
+  let c = L[0];
+  for (var i = u.n; i < c; i++) {
+    for (var w = 0u; w < ${ENTRY}u; w++) { L[2u + ${ENTRY}u * (i - u.n) + w] = L[2u + ${ENTRY}u * i + w]; }
+  }
+  L[0] = c - u.n;
+  L[1] = L[1] - u.dropped;
 }`;
 
 const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8;
@@ -98,14 +121,32 @@ export class FailureLog {
   private readonly log: GPUBuffer;
   private readonly describers: Describe[] = [];
   private readonly ids = new Map<string, number>();
-  private seq = 0;
   private dirty = false;
+  /** Failures read from the GPU and not yet thrown, oldest first. */
+  private readonly held: DomainError[] = [];
+  /** Folds so far (each fold's serial). */
+  private serial = 0;
+  /** While a tracked kernel runs: the serials of the folds that produced its inputs. */
+  private inputsFrom: number[] = [];
+  /** The serial of the fold of the tracked kernel that produced each output. */
+  private readonly producedBy = new WeakMap<Storage, number>();
+  /** For the latest folds: the folds that produced their kernel's inputs. */
+  private readonly parents = new Map<number, number[]>();
+  /** The latest failed folds (raised, or not raised because an input's producer had failed). */
+  private readonly failed = new Set<number>();
+  /** For the latest folds run inside `asOneCall`: the call. */
+  private readonly callOf = new Map<number, number>();
+  /** The latest calls one of whose folds failed. */
+  private readonly failedCalls = new Set<number>();
 
   /** @param gpu the backend whose reads check this log */
   constructor(gpu: WebGPUBackend) {
     this.gpu = gpu;
     // created, not pooled: a new buffer starts zeroed
-    this.log = gpu.runtime.device.createBuffer({ size: 32, usage: STORAGE | COPY_SRC | COPY_DST });
+    this.log = gpu.runtime.device.createBuffer({
+      size: (2 + ENTRY * LOG_ENTRIES) * 4,
+      usage: STORAGE | COPY_SRC | COPY_DST,
+    });
     gpu.readChecks.push(() => this.check());
   }
 
@@ -126,33 +167,99 @@ export class FailureLog {
       this.describers.push(describe);
       this.ids.set(key, id);
     }
-    this.seq = this.seq >= 0x7fffffff ? 1 : this.seq + 1;
+    this.serial = this.serial >= 0xfffffff0 ? 1 : this.serial + 1;
+    if (this.inputsFrom.length) {
+      this.parents.set(this.serial, this.inputsFrom);
+      if (this.parents.size > 4096) this.parents.delete(this.parents.keys().next().value!);
+    }
+    const c = currentCall();
+    if (c !== 0) {
+      this.callOf.set(this.serial, c);
+      if (this.callOf.size > 4096) this.callOf.delete(this.callOf.keys().next().value!);
+    }
     this.gpu.runtime.dispatch({
-      code: FOLD,
+      code: memoCode("linalg-status-fold", () => FOLD),
       inputs: [region],
       output: this.log,
-      uniforms: new Uniforms().u(count, id, this.seq).u32,
+      uniforms: new Uniforms().u(count, id, this.serial).u32,
       groups: [1, 1, 1],
     });
     this.gpu.runtime.free(region);
     this.dirty = true;
   }
 
-  /** Reads the log (when a fold ran since the last read); throws the first failure and clears it. */
+  /**
+   * Wraps a kernel so that a failure reported only because an input descends from an earlier failed
+   * kernel (inv's triangular solves of a failed LU, a vmapped scatterAdd's flat indices after its
+   * per-example check) is not raised a second time: the CPU throws at the first kernel and never
+   * runs the others. Outputs remember the latest fold they descend from: the kernel's own, or its
+   * inputs'.
+   */
+  track(kernel: Kernel): Kernel {
+    return (inputs, inAvals, params, outAvals) => {
+      const from: number[] = [];
+      for (const s of inputs) {
+        const p = this.producedBy.get(s);
+        if (p !== undefined && !from.includes(p)) from.push(p);
+      }
+      const saved = this.inputsFrom, before = this.serial;
+      this.inputsFrom = from;
+      try {
+        const outs = kernel(inputs, inAvals, params, outAvals);
+        const last = this.serial !== before ? this.serial : from.length ? Math.max(...from) : 0;
+        if (last) { for (const s of outs) this.producedBy.set(s, last); }
+        return outs;
+      } finally {
+        this.inputsFrom = saved;
+      }
+    };
+  }
+
+  /**
+   * Reads the log (when a fold ran since the last read), moves the failures it holds to the host
+   * and throws the oldest failure not thrown yet (one per read).
+   */
   async check(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const w = new Uint32Array(await this.gpu.runtime.read(this.log, 24));
-    if (w[0] === 0) return;
-    this.gpu.runtime.dispatch({
-      code: memoCode("linalg-status-clear", () => CLEAR),
-      inputs: [],
-      output: this.log,
-      uniforms: new Uniforms().u(w[0]).u32,
-      groups: [1, 1, 1],
-    });
-    const value = new Float32Array(w.buffer, 20, 1)[0];
-    throw this.describers[w[1]]({ batch: w[2], kind: w[3], index: w[4], value });
+    if (this.dirty) {
+      this.dirty = false;
+      const w = new Uint32Array(await this.gpu.runtime.read(this.log, (2 + ENTRY * LOG_ENTRIES) * 4));
+      const n = Math.min(w[0], LOG_ENTRIES), dropped = w[1];
+      if (n > 0 || dropped > 0) {
+        this.gpu.runtime.dispatch({
+          code: memoCode("linalg-status-clear", () => CLEAR),
+          inputs: [],
+          output: this.log,
+          uniforms: new Uniforms().u(n, dropped).u32,
+          groups: [1, 1, 1],
+        });
+        const f = new Float32Array(w.buffer);
+        for (let i = 0; i < n; i++) {
+          const o = 2 + ENTRY * i;
+          const serial = w[o + 5];
+          // a kernel that failed on an input made by a failed kernel: the CPU raised only the first
+          // or another kernel of a call (expm, inv, ...) one of whose kernels failed first
+          const c = this.callOf.get(serial) ?? 0;
+          const caused = (this.parents.get(serial) ?? []).some((p) => this.failed.has(p)) ||
+            (c !== 0 && this.failedCalls.has(c));
+          this.failed.add(serial);
+          if (this.failed.size > 4096) this.failed.delete(this.failed.values().next().value!);
+          if (c !== 0) {
+            this.failedCalls.add(c);
+            if (this.failedCalls.size > 4096) this.failedCalls.delete(this.failedCalls.values().next().value!);
+          }
+          if (caused) continue;
+          this.held.push(this.describers[w[o]]({ batch: w[o + 1], kind: w[o + 2], index: w[o + 3], value: f[o + 4] }));
+        }
+        if (dropped > 0 && this.held.length > 0) {
+          const last = this.held[this.held.length - 1];
+          last.message +=
+            ` (and ${dropped} later failure${dropped === 1 ? "" : "s"} of kernels run before this read, ` +
+            `not kept: read results more often to see each)`;
+        }
+      }
+    }
+    const first = this.held.shift();
+    if (first) throw first;
   }
 }
 

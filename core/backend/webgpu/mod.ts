@@ -29,6 +29,7 @@ import { registerElementwise } from "./elementwise.ts";
 import { registerFloat16 } from "./half.ts";
 import { registerLayout } from "./layout.ts";
 import { registerLinalg } from "./linalg.ts";
+import { failureLog } from "./linalg_status.ts";
 import { registerMatmul } from "./matmul.ts";
 import { registerRandom } from "./random.ts";
 import { registerReduce } from "./reduce.ts";
@@ -50,7 +51,10 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerRandom(gpu);
   registerMatmul(gpu, { fallbackAdapter: info.isFallback });
   registerLinalg(gpu);
-  registerFloat16(gpu); // last: wraps every kernel above
+  registerFloat16(gpu); // wraps every kernel above
+  // last: a failure a kernel reports because of an earlier failed kernel is not raised twice
+  const log = failureLog(gpu);
+  for (const [name, k] of gpu.kernels) gpu.kernels.set(name, log.track(k));
   instance = gpu;
   return gpu;
 }
