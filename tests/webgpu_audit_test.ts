@@ -193,3 +193,28 @@ Deno.test({
     assert.match(seen[63], /^take: index 73 .*and 6 later failures/);
   },
 });
+
+Deno.test({
+  name:
+    "slice takes a null start or stop as the axis' start or end (NumPy's x[:, -2:]) on both backends; it said 'range [-2,] is outside axis 1'",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const x = T.tensor([[1, 2, 3], [4, 5, 6]]);
+    const cases: [Parameters<typeof T.slice>[1], number[]][] = [
+      [[null, [-2, null]], [2, 3, 5, 6]],
+      [[[0, 1], [null, -1]], [1, 2]],
+      [[[null, null], [1, null]], [2, 3, 5, 6]],
+    ];
+    for (const t of gpuOk ? [x, await gpu(x)] : [x]) {
+      for (const [ranges, want] of cases) {
+        assert.deepEqual(
+          Array.from(await T.slice(t, ranges).data()),
+          want,
+          `${JSON.stringify(ranges)} on ${t.backend.name}`,
+        );
+      }
+      assert.throws(() => T.slice(t, [null, [2, 1]]), T.ShapeError);
+    }
+  },
+});

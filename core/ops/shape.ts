@@ -154,10 +154,18 @@ export function broadcastArrays(...xs: Tensor[]): Tensor[] {
 }
 
 /**
- * `x[start:stop]` on each axis: `ranges[i]` is `[start, stop]` (negative counts from the end) or
+ * `x[start:stop]` on each axis: `ranges[i]` is `[start, stop]` (negative counts from the end; a
+ * `null` start or stop is the axis' start or end, as NumPy's `x[-2:]` is `[-2, null]`) or
  * `null`/absent for the whole axis.
+ * @example
+ * ```ts
+ * import { slice, tensor } from "@tangent/tangent";
+ * const x = tensor([[1, 2, 3], [4, 5, 6]]);
+ * slice(x, [null, [-2, null]]); // x[:, -2:] = [[2, 3], [5, 6]]
+ * slice(x, [[0, 1], [null, -1]]); // x[0:1, :-1] = [[1, 2]]
+ * ```
  */
-export function slice(x: Tensor, ranges: readonly ([number, number] | null | undefined)[]): Tensor {
+export function slice(x: Tensor, ranges: readonly ([number | null, number | null] | null | undefined)[]): Tensor {
   checkTensor("slice", x);
   if (!Array.isArray(ranges)) {
     throw new ShapeError(`slice: ranges must be a list of [start, stop] or null, got ${String(ranges)}`);
@@ -173,6 +181,8 @@ export function slice(x: Tensor, ranges: readonly ([number, number] | null | und
       throw new ShapeError(`slice: range ${i} must be [start, stop] or null, got ${JSON.stringify(r)}`);
     }
     let [s, e] = r ?? [0, d];
+    s ??= 0;
+    e ??= d;
     if (s < 0) s += d;
     if (e < 0) e += d;
     if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > d || s > e) {
