@@ -218,3 +218,12 @@ Deno.test({
     }
   },
 });
+
+Deno.test("take(x, i, { axis: 0 }) names the options object it was given where the axis goes (it said [object Object])", () => {
+  assert.throws(
+    () => T.take(T.ones([3, 2]), T.tensor([0], { dtype: "int32" }), { axis: 0 } as never),
+    (e: Error) =>
+      e instanceof T.ShapeError &&
+      e.message === 'take: axis must be a number or a list of numbers, got the object {"axis":0}',
+  );
+});

@@ -38,7 +38,9 @@ export interface ReduceOptions {
 export function normAxes(op: string, ndim: number, axis?: number | readonly number[]): number[] {
   if (axis === undefined) return [...Array(ndim).keys()];
   if (typeof axis !== "number" && !Array.isArray(axis)) {
-    throw new ShapeError(`${op}: axis must be a number or a list of numbers, got ${String(axis)}`);
+    // an options object where the axis goes (take(x, i, { axis: 0 })) is named as such, not [object Object]
+    const got = axis !== null && typeof axis === "object" ? `the object ${JSON.stringify(axis)}` : String(axis);
+    throw new ShapeError(`${op}: axis must be a number or a list of numbers, got ${got}`);
   }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => {

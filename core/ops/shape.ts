@@ -245,7 +245,15 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 
 /**
  * Elements at `indices` along `axis` (NumPy `take`); without `axis`, indexes the flattened tensor.
- * Negative indices count from the end.
+ * Negative indices count from the end; one outside `[−n, n)` is a DomainError (on WebGPU at the
+ * next read). The axis is the third argument itself, not an options object.
+ * @example
+ * ```ts
+ * import { take, tensor } from "@tangent/tangent";
+ * const x = tensor([[1, 2], [3, 4], [5, 6]]);
+ * take(x, tensor([2, -3], { dtype: "int32" }), 0); // rows 2 and 0: [[5, 6], [1, 2]]
+ * take(x, [1, 4]); // the flattened x: [2, 5]
+ * ```
  */
 export function take(x: Tensor, indices: Tensor | readonly number[], axis?: number): Tensor {
   checkTensor("take", x);
@@ -328,7 +336,15 @@ export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor 
   return transpose(reshape(picked, [...batch, k]), back);
 }
 
-/** Zeros of `shape` with `updates` added at `indices` along `axis` (repeated indices add up). */
+/**
+ * Zeros of `shape` with `updates` added at `indices` along `axis` (repeated indices add up; negative
+ * ones count from the end, one outside `[−n, n)` is a DomainError, on WebGPU at the next read).
+ * @example
+ * ```ts
+ * import { scatterAdd, tensor } from "@tangent/tangent";
+ * scatterAdd(tensor([0, 2, 0], { dtype: "int32" }), tensor([1, 2, 3]), 0, [4]); // [4, 0, 2, 0]
+ * ```
+ */
 export function scatterAdd(indices: Tensor, updates: Tensor, axis: number, shape: readonly number[]): Tensor {
   checkTensor("scatterAdd", indices, "indices");
   checkTensor("scatterAdd", updates, "updates");
