@@ -39,7 +39,9 @@ export function fmtShape(shape: readonly number[]): string {
  * embedding gather (`gatherP` with `ids`, on every backend) throw the same one.
  */
 export function tokenIdError(op: string, id: number, position: number, vocab: number): DomainError {
-  return new DomainError(`${op}: token id ${id} at position ${position} is outside the vocabulary [0, ${vocab})`);
+  // crossEntropy's are class labels (ignoreIndex aside), the others token ids
+  const [what, range] = op === "crossEntropy" ? ["label", "the classes"] : ["token id", "the vocabulary"];
+  return new DomainError(`${op}: ${what} ${id} at position ${position} is outside ${range} [0, ${vocab})`);
 }
 
 /**

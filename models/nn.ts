@@ -343,7 +343,12 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: { ignoreIndex
   const N = labels.size;
   const flatLabels = reshape(labels, [N]);
   const ignored = equal(flatLabels, opts.ignoreIndex ?? -100);
-  const safe = where(ignored, 0, flatLabels);
+  // each label is checked against [0, V) (a DomainError naming it; on WebGPU when a result is read): picked
+  // from an arange of the classes, it comes back unchanged (PyTorch raises too; a label of V read the next row's)
+  const safe = bind1(gatherP, [arange(V, undefined, 1, { like: labels }), where(ignored, 0, flatLabels)], {
+    axis: 0,
+    ids: "crossEntropy",
+  });
   const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), safe);
   // −log softmax(z)_y = logsumexp(z) − z_y: no [N, V] log-probabilities are formed
   const flat = reshape(logits, [N, V]);

@@ -9,8 +9,10 @@ import { readFile } from "node:fs/promises";
 import {
   adapters,
   adaptModel,
+  DomainError,
   loadModel,
   loadPeftAdapter,
+  models,
   safetensors,
   savePeftAdapter,
   type Tensor,
@@ -156,4 +158,19 @@ Deno.test({
       await useBackend("cpu");
     }
   },
+});
+
+Deno.test("crossEntropy: a label outside the classes is a DomainError naming it (a label of V read the next row's logit)", () => {
+  const logits = tensor([[1, 2, 3, 4], [0, 1, 0, 1]]);
+  for (const bad of [4, -1]) {
+    assert.throws(
+      () => models.crossEntropy(logits, tensor([bad, 0], { dtype: "int32" })),
+      (e: unknown) =>
+        e instanceof DomainError &&
+        new RegExp(`crossEntropy: label ${bad} at position 0 is outside the classes \\[0, 4\\)`).test(e.message),
+    );
+  }
+  // ignoreIndex (-100 by default) is not a label
+  const want = Math.log(Math.exp(0) + Math.exp(1) + Math.exp(0) + Math.exp(1)) - 0;
+  assert.ok(Math.abs(models.crossEntropy(logits, tensor([-100, 2], { dtype: "int32" })).item() - want) < 1e-6);
 });
