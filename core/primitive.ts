@@ -207,6 +207,19 @@ export function record<P>(prim: Primitive<P>, inputs: readonly Tensor[], outputs
   }
 }
 
+/** Public names of primitives whose own names users never call. */
+const PUBLIC: Readonly<Record<string, string>> = { gather: "take", concat: "concatenate" };
+
+/**
+ * The name an error gives an application: the public function's when `bind` was told it, else the
+ * operation of an elementwise primitive (`add` for `binary`), else the primitive's public name.
+ */
+function opName(prim: Primitive<unknown>, params: unknown, op: string): string {
+  if (op !== prim.name) return op;
+  const inner = (params as { op?: unknown } | null)?.op;
+  return typeof inner === "string" ? inner : PUBLIC[prim.name] ?? prim.name;
+}
+
 /** The backend all inputs live on (the default backend when there are none). */
 function commonBackend(name: string, inputs: readonly Tensor[]): Backend {
   if (inputs.length === 0) return getBackend();
@@ -214,7 +227,10 @@ function commonBackend(name: string, inputs: readonly Tensor[]): Backend {
   for (const t of inputs) {
     if (t.backend !== b) {
       throw new BackendError(
-        `${name}: inputs live on different backends (${b.name} and ${t.backend.name}); move one with toBackend(t, "${b.name}")`,
+        `${name}: inputs live on different backends (${
+          inputs.map((x) => `${fmtShape(x.shape)} on ${x.backend.name}`)
+            .join(", ")
+        }); move them to one with toBackend(t, "${b.name}") (or "${t.backend.name}")`,
       );
     }
   }
@@ -272,7 +288,7 @@ export function evaluate<P>(
       );
     }
   }
-  const backend = commonBackend(prim.name, inputs);
+  const backend = commonBackend(opName(prim as Primitive<unknown>, params, op), inputs);
   const kernel = backend.kernels.get(prim.name);
   if (!kernel) {
     throw new BackendError(

@@ -63,7 +63,14 @@ Deno.test({
     const back = await T.toBackend(T.tensor([true, false]), "webgpu");
     assert.deepEqual(await back.array(), [true, false]);
     assert.deepEqual(Array.from(await (await T.toBackend(T.arange(4), "webgpu")).data()), [0, 1, 2, 3]);
-    assert.throws(() => T.add(x, T.ones([2, 2])), /different backends/);
+    // named by the public op, with each input's shape and backend
+    assert.throws(
+      () => T.add(x, T.ones([2, 2])),
+      /^BackendError: add: inputs live on different backends \(\[2, 2\] on webgpu, \[2, 2\] on cpu\); move them/,
+    );
+    assert.throws(() => T.take(x, T.tensor([0], { dtype: "int32" }), 0), /^BackendError: take: inputs live on/);
+    assert.throws(() => T.stack([x, T.ones([2, 2])]), /^BackendError: concatenate: inputs live on/);
+    await assert.rejects(() => T.useBackend("tpu"), /unknown backend "tpu"; known: cpu, webgpu$/);
   },
 });
 

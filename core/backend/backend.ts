@@ -89,7 +89,9 @@ export async function loadBackend(name: string): Promise<Backend> {
     const make = factories.get(name);
     if (!make) {
       throw new BackendError(
-        `useBackend: unknown backend "${name}"; known: ${[...backends.keys(), ...factories.keys()].join(", ")}`,
+        `useBackend: unknown backend "${name}"; known: ${
+          [...new Set([...backends.keys(), ...factories.keys()])].join(", ")
+        }`,
       );
     }
     p = make().then((made) => {
