@@ -45,7 +45,17 @@ function axisOf(op: string, ndim: number, axis: number): number {
   return normAxes(op, ndim, axis)[0];
 }
 
-/** Same elements in a new shape; one extent may be −1 (inferred). */
+/**
+ * Same elements in a new shape; one extent may be −1, inferred from the others. A −1 beside extents
+ * that multiply to 0 is a ShapeError (any extent would fit: `[0, 3]` as `[0, -1]`), as NumPy, JAX
+ * and PyTorch refuse it; give that extent.
+ * @example
+ * ```ts
+ * import { arange, reshape, zeros } from "@tangent/tangent";
+ * reshape(arange(6), [2, -1]).shape; // [2, 3]
+ * reshape(zeros([0, 3]), [0, 3]).shape; // [0, 3]; reshape(zeros([0, 3]), [0, -1]) throws
+ * ```
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor("reshape", x);
   checkList("reshape", "shape", shape);
