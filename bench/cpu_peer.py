@@ -4,7 +4,8 @@ Reads a JSON list of jobs (--spec) and prints one JSON object per line per job: 
 median and least milliseconds over the reps after a warm-up. Jobs:
 
 - {"job": "matmul", "m", "k", "n", "dtype"}: torch.matmul of random operands (GFLOP/s in "gflops");
-- {"job": "mlp"}: one SGD step of the 784→256→10 MLP, batch 128 (forward, cross-entropy, backward, update);
+- {"job": "mlp", "warmup"}: one SGD step of the 784→256→10 MLP, batch 128 (forward, cross-entropy, backward,
+  update), after "warmup" untimed steps (default 10);
 - {"job": "lora"}: one Adam step of PEFT LoRA r=8 (alpha 16) on a frozen 1024² nn.Linear with bias,
   512 tokens, mean-squared error against a fixed target;
 - {"job": "svd" | "qr", "m", "n", "dtype"}: numpy.linalg.svd (thin) / numpy.linalg.qr (reduced) of a
@@ -71,7 +72,7 @@ def mlp_job(job, reps):
         loss.backward()
         opt.step()
 
-    ms, best = timed(step, reps, 10)
+    ms, best = timed(step, reps, job.get("warmup", 10))
     return {"ms": ms, "min": best}
 
 

@@ -110,9 +110,12 @@ function mlpCase(jitted = false): Case {
   return {
     name: `MLP 784→256→10 step, batch 128, SGD${jitted ? ", jit" : ""}`,
     peer: "PyTorch",
-    job: { job: "mlp" },
+    // 200 steps of warm-up on both sides: Tangent's eager step takes ~150 to settle (V8 optimising the op layer, the
+    // thread chooser timing both modes, the input batch settling into the Wasm memory): blocks of 50 steps from a
+    // fresh process ran 5.2, 2.9, 2.7, 2.6, then 2.5 ms (load 2.8)
+    job: { job: "mlp", warmup: 200 },
     reps: 60,
-    warmup: 10,
+    warmup: 200,
     make: () => {
       const { params, x, y } = mlpProblem();
       let p: Mlp = params;
