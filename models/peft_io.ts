@@ -128,7 +128,11 @@ function moduleConfig(config: PeftConfig, module: string): PeftConfig {
  * A `peft_type` of your own (an adapter whose `peftConfig` is `tangentPeftConfig("MY_TYPE", …)`) is
  * read by a reader you pass for it, `opts.adapters.MY_TYPE`, called for each adapted module with
  * its config, base layer and tensors (`PeftLayer`); without one it is a `FormatError` that names
- * this option.
+ * this option. What the reader returns is held to its adapter's own `init` on that layer: the same
+ * params leaves (a name the folder lacks, read as `undefined`, is a `FormatError` listing the
+ * folder's names), each manifold factor a point of the same manifold (`M.assertOn(t)`; a plain
+ * tensor there is refused, since a Riemannian optimizer would step it as a Euclidean one), and
+ * frozen tensors with a weight.
  * @example
  * ```ts
  * import { loadModel, loadPeftAdapter, tensor } from "@tangent/tangent";
