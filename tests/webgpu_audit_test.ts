@@ -83,7 +83,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "inv, det, slogdet, solve and cayley name themselves in their DomainErrors on both backends (they said 'lu:' or 'solve:')",
+    "inv, det, slogdet, solve, cayley, polar, svdvals and matrixNorm name themselves in their DomainErrors on both backends (they said 'lu:', 'solve:' or 'svd:')",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -98,6 +98,11 @@ Deno.test({
       ["solve", (a) => L.solve(a, a), singular],
       ["cayley", L.cayley, nan],
       ["lu", L.luFactor, nan],
+      ["polar", (a) => L.polar(a).U, nan],
+      ["svdvals", L.svdvals, nan],
+      ["matrixNorm", (a) => L.matrixNorm(a, 2), nan],
+      ["matrixNorm", (a) => L.matrixNorm(a, "nuc"), nan],
+      ["svd", L.svd, nan],
     ];
     for (const backend of gpuOk ? ["cpu", "webgpu"] : ["cpu"]) {
       for (const [op, f, a] of cases) {

@@ -25,10 +25,11 @@ registerKernel(cpu, "qr", ([x], [xa]) => {
   return [own(r.q), own(r.r)];
 });
 
-registerKernel(cpu, "svd", ([x], [xa]) => {
-  const { m, n, count } = matrixShape("svd", xa);
+registerKernel(cpu, "svd", ([x], [xa], p: { op?: string }) => {
+  const op = p?.op ?? "svd";
+  const { m, n, count } = matrixShape(op, xa);
   const r = svdKernel(floats(x), { m, n, batch: count });
-  if (r.failures.length) raise("svd", r.failures[0], xa, n);
+  if (r.failures.length) raise(op, r.failures[0], xa, n);
   return [own(r.u), own(r.s), own(r.vh)];
 });
 

@@ -40,7 +40,12 @@ export function qr(a: Tensor): { Q: Tensor; R: Tensor } {
  * ```
  */
 export function svd(a: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
-  const [U, S, Vh] = bindNonEmpty(svdP, [a], {});
+  return svdAs(a, "svd");
+}
+
+/** `svd` whose errors (a non-finite entry) name `op`, the public function that factors `a`. */
+export function svdAs(a: Tensor, op: string): { U: Tensor; S: Tensor; Vh: Tensor } {
+  const [U, S, Vh] = bindNonEmpty(svdP, [a], op === "svd" ? {} : { op });
   return { U, S, Vh };
 }
 
@@ -54,7 +59,7 @@ export function svd(a: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
  * ```
  */
 export function svdvals(a: Tensor): Tensor {
-  return bindNonEmpty(svdP, [a], {})[1];
+  return svdAs(a, "svdvals").S;
 }
 
 /**

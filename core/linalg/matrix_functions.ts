@@ -9,7 +9,7 @@ import { customVjp } from "../custom_vjp.ts";
 import * as o from "../ops/mod.ts";
 import type { Tensor } from "../tensor.ts";
 import { EPS, guardedReciprocal, identityLike, matrixShape } from "./helpers.ts";
-import { svd, svdvals } from "./decompositions.ts";
+import { svdAs } from "./decompositions.ts";
 import { solveAs } from "./solve.ts";
 
 /**
@@ -44,11 +44,11 @@ export function polar(a: Tensor): { U: Tensor; P: Tensor } {
  */
 const polarFactor = customVjp(
   (a: Tensor): Tensor => {
-    const { U, Vh } = svd(a);
+    const { U, Vh } = svdAs(a, "polar");
     return o.matmul(U, Vh);
   },
   (g: Tensor, _q: Tensor, a: Tensor): Tensor[] => {
-    const { U, S, Vh } = svd(a);
+    const { U, S, Vh } = svdAs(a, "polar");
     const k = o.matmulT(o.matmulT(U, g, true, false), Vh, false, true);
     const tol = o.mul(o.max(S, { axis: -1, keepdims: true }), EPS[a.dtype] * Math.max(...a.shape.slice(-2)));
     const f = guardedReciprocal(o.add(o.expandDims(S, -1), o.expandDims(S, -2)), o.expandDims(tol, -1));
@@ -166,11 +166,11 @@ export function matrixNorm(a: Tensor, ord: "fro" | "nuc" | number = "fro"): Tens
     case "fro":
       return o.norm(a, { axis: [-2, -1] });
     case "nuc":
-      return o.sum(svdvals(a), { axis: -1 });
+      return o.sum(svdAs(a, "matrixNorm").S, { axis: -1 });
     case 2:
-      return o.max(svdvals(a), { axis: -1 });
+      return o.max(svdAs(a, "matrixNorm").S, { axis: -1 });
     case -2:
-      return o.min(svdvals(a), { axis: -1 });
+      return o.min(svdAs(a, "matrixNorm").S, { axis: -1 });
     case 1:
       return o.max(o.sum(o.abs(a), { axis: -2 }), { axis: -1 });
     case -1:

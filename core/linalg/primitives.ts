@@ -64,7 +64,7 @@ function qrBackwardTall(q: Tensor, r: Tensor, gQ: Tensor | null, gR: Tensor | nu
 }
 
 /** Thin SVD, A = U diag(S) Vh: U (…, m, k), S (…, k) descending, Vh (…, k, n). */
-export const svdP = definePrimitive<Record<never, never>>({
+export const svdP = definePrimitive<{ op?: string }>({
   name: "svd",
   abstract([a]) {
     const { batch, m, n } = matrixShape("svd", a);

@@ -20,13 +20,14 @@ const SYMMETRY_TOL = 1e-4;
 
 /** Registers `svd` and `eigh`. */
 export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
-  gpu.kernels.set("svd", ([x], [xa], _p, [uo, so, vo]): Storage[] => {
+  gpu.kernels.set("svd", ([x], [xa], params: { op?: string }, [uo, so, vo]): Storage[] => {
+    const op = params?.op ?? "svd";
     const nd = xa.shape.length;
     const m = xa.shape[nd - 2], n = xa.shape[nd - 1];
     const p = Math.max(m, n), q = Math.min(m, n);
     const cnt = xa.shape.slice(0, -2).reduce((a, b) => a * b, 1);
     const block = q > linalgTuning.jacobiMax;
-    checkLoops("svd", xa.shape, block ? loopEstimates.blockJacobi(m, n) : loopEstimates.svd(m, n));
+    checkLoops(op, xa.shape, block ? loopEstimates.blockJacobi(m, n) : loopEstimates.svd(m, n));
     const u = gpu.alloc(uo), s = gpu.alloc(so), vh = gpu.alloc(vo);
     if (cnt > 0) {
       const region = log.region(cnt);
@@ -43,7 +44,7 @@ export function registerSpectral(gpu: WebGPUBackend, log: FailureLog): void {
         );
         gpu.runtime.free(scratch);
       }
-      log.fold(region, cnt, `svd|${xa.shape}`, describe("svd", xa.shape, n));
+      log.fold(region, cnt, `${op}|${xa.shape}`, describe(op, xa.shape, n));
     }
     return [gpu.wrap(u, uo), gpu.wrap(s, so), gpu.wrap(vh, vo)];
   });
