@@ -24,7 +24,7 @@ import { isBatchedKey, isKey, type Key } from "../core/random.ts";
 import { keyDependencies, type KeyReplay, keyReplay, type KeySym, resolveKey, SymKey } from "../core/key_trace.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
-import { checkFunction, ShapeError, TangentError } from "../core/errors.ts";
+import { checkFunction, DomainError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { arr, CpuStorage } from "../core/backend/cpu/mod.ts";
 import { takeArray } from "../core/backend/cpu/pool.ts";
@@ -540,7 +540,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   if (valueReads.count !== reads) {
     const reason = firstRead ?? "a read of a tensor's value";
     if (opts.strict) {
-      throw new TangentError(
+      throw new DomainError(
         `jit: the function read a tensor's value while tracing (${reason}), so what it computes depends on the ` +
           "values and its graph cannot be replayed; compute with tensor ops (where, maximum, ...), pass the value " +
           "as a static argument (staticArgnums), or drop strict to run it eagerly",
