@@ -6,7 +6,7 @@ import { FormatError } from "../core/errors.ts";
 import { add, full } from "../core/ops/mod.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
-import { type Adapter, type LinearBase, type PeftNameOptions, tangentTensorNames } from "./adapter.ts";
+import { type Adapter, type LinearBase, onBaseBackend, type PeftNameOptions, tangentTensorNames } from "./adapter.ts";
 
 /** Which modules to adapt: PEFT-style names (a module whose path equals or ends in `.name`; a string may list several, comma-separated), a RegExp on the path, or a predicate. */
 export type AdaptTarget = string | readonly string[] | RegExp | ((path: string) => boolean);
@@ -114,7 +114,7 @@ export function adapt<P, F extends LinearBase>(model: unknown, opts: AdaptOption
   const ad = opts.adapter.forLayers?.(found.map(([, m]) => m)) ?? opts.adapter;
   const params: Record<string, P> = {}, frozen: Record<string, F> = {};
   found.forEach(([path, m], i) => {
-    const s = ad.init(foldIn(k, i), m);
+    const s = onBaseBackend(m, () => ad.init(foldIn(k, i), m)); // beside the base, a method of one's own too
     params[path] = s.params;
     frozen[path] = s.frozen;
   });

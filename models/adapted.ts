@@ -10,7 +10,13 @@ import { add, astype, full } from "../core/ops/mod.ts";
 import { treeMap } from "../core/pytree.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { type Adapter, type Frozen, type PeftNameOptions, tangentTensorNames } from "../adapters/adapter.ts";
+import {
+  type Adapter,
+  type Frozen,
+  onBaseBackend,
+  type PeftNameOptions,
+  tangentTensorNames,
+} from "../adapters/adapter.ts";
 import { type AdaptTarget, targetMatcher } from "../adapters/adapt.ts";
 import type { ModelConfig } from "./config.ts";
 import type { CausalLM, ForwardOptions, LinearHook, LinearModule, ModelParams } from "./model.ts";
@@ -261,7 +267,7 @@ export function adaptModel<P>(model: CausalLM, opts: AdaptModelOptions<P>): Adap
   const adapter = opts.adapter.forLayers?.(wides) ?? opts.adapter;
   found.forEach((path, i) => {
     const m = bases[i], wide = wides[i], half = m.weight.dtype === "float16";
-    const s = adapter.init(foldIn(k, i), wide);
+    const s = onBaseBackend(wide, () => adapter.init(foldIn(k, i), wide)); // beside the base, a method of one's own too
     params[path] = s.params; // float32 when the weight was widened
     const frozen = half
       ? treeMap(

@@ -7,7 +7,7 @@ import { FormatError } from "../core/errors.ts";
 import { treeDifference, treeLeaves, treePaths } from "../core/pytree.ts";
 import { key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { Adapter, LinearBase, PeftConfig } from "../adapters/adapter.ts";
+import { type Adapter, type LinearBase, onBaseBackend, type PeftConfig } from "../adapters/adapter.ts";
 
 /** What a reader of your own gets for one adapted module (see `LoadPeftOptions.adapters`). */
 export interface PeftLayer {
@@ -93,7 +93,7 @@ export function checkedState(
         `base weight: frozen: { ...base } where the method keeps it)`,
     );
   }
-  if (!expected.has(type)) expected.set(type, a.init(makeKey(0), base).params);
+  if (!expected.has(type)) expected.set(type, onBaseBackend(base, () => a.init(makeKey(0), base)).params);
   const want = expected.get(type);
   const shown = `the folder's tensors for it are ${names.join(", ") || "none"}`;
   const diff = treeDifference(s.params, want);

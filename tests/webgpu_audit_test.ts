@@ -232,3 +232,28 @@ Deno.test("take(x, i, { axis: 0 }) names the options object it was given where t
       e.message === 'take: axis must be a number or a list of numbers, got the object {"axis":0}',
   );
 });
+
+Deno.test({
+  name:
+    "adapt and adaptModel run a method of one's own beside a base on webgpu while the cpu is the default (its init drew on the cpu and apply threw)",
+  ...opt,
+  fn: async () => {
+    // a LoRA written as a user would, drawing with the default backend
+    const mine: T.Adapter<{ A: Tensor; B: Tensor }> = {
+      ...T.adapters.lora({ r: 2 }),
+      kind: "mine",
+      init: (k, { weight, bias }) => ({
+        params: { A: T.mul(T.normal(k, [2, weight.shape[1]]), 0.1), B: T.zeros([weight.shape[0], 2]) },
+        frozen: { weight, bias },
+      }),
+    } as T.Adapter<{ A: Tensor; B: Tensor }>;
+    const weight = await gpu(T.mul(T.normal(T.key(1), [8, 8]), 0.3));
+    const layer = T.adapters.adapt({ lin: { weight } }, { target: "lin", adapter: mine });
+    for (const l of T.treeLeaves(layer.params)) assert.equal(l.backend.name, "webgpu");
+    const model = await T.loadModel("../shared/fixtures/models/tiny_llama", { backend: "webgpu" });
+    const peft = T.adaptModel(model, { target: "q_proj", adapter: mine });
+    for (const l of T.treeLeaves(peft.params)) assert.equal(l.backend.name, "webgpu");
+    const ids = await gpu(T.tensor([[1, 2, 3]], { dtype: "int32" }));
+    assert.ok((await peft.apply(peft.params, ids).data()).every(Number.isFinite));
+  },
+});
