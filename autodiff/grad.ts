@@ -215,7 +215,10 @@ export function argPositions(op: string, argnums: number | readonly number[], n:
   const given = typeof argnums === "number" ? [argnums] : [...argnums];
   const ks = given.map((i) => {
     if (!Number.isInteger(i) || i < -n || i >= n) {
-      throw new ShapeError(`${op}: argnums ${i} is out of range for ${n} arguments; count from 0`);
+      const fix = n === 0
+        ? "the call passes none"
+        : `use a position in [${-n}, ${n - 1}] (negative counts from the end)`;
+      throw new ShapeError(`${op}: argnums ${i} is out of range for ${n} argument${n === 1 ? "" : "s"}; ${fix}`);
     }
     return i < 0 ? i + n : i;
   });

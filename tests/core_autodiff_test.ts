@@ -248,7 +248,7 @@ Deno.test("grad misuse: non-scalar, integer or non-tensor results throw clear er
   throwsMsg(
     () => grad((a: Tensor) => sum(a), { argnums: 2 })(x),
     ShapeError,
-    "grad: argnums 2 is out of range for 1 arguments; count from 0",
+    "grad: argnums 2 is out of range for 1 argument; use a position in [-1, 0] (negative counts from the end)",
   );
   // a backward rule must give one cotangent per input, each of its input's shape
   const badShape = customVjp((a: Tensor) => sum(a), (ct: Tensor) => [ct]);
