@@ -108,7 +108,7 @@ export function randomWords(key: readonly [number, number], n: number): Uint32Ar
  * The partitionable layout's counter pairs: pair j (j < n) is `threefry(key, (⌊j/2³²⌋, j mod 2³²))`,
  * its two outputs at 2j and 2j + 1 (JAX's `iota_2x32_shape` counters).
  */
-export function counterPairs(key: readonly [number, number], n: number): Uint32Array {
+function counterPairs(key: readonly [number, number], n: number): Uint32Array {
   const out = new Uint32Array(2 * n);
   // int32 arithmetic as in randomWords (the same rounds, other counters)
   const k0 = key[0] | 0, k1 = key[1] | 0, k2 = k0 ^ k1 ^ 0x1bd11bda;
