@@ -310,6 +310,14 @@ Deno.test("errors: shapes, dtypes, non-finite, singular, not symmetric, not posi
   assert.throws(() => matrixNorm(f64([1, 0, 0, 1], [2, 2]), 3), ShapeError);
 });
 
+Deno.test("svdvals of a vector names svdvals in its ShapeError (the svd primitive's shape check said 'svd:')", () => {
+  assert.throws(
+    () => svdvals(f64([1, 2, 3], [3])),
+    (e: Error) => e instanceof ShapeError && /^svdvals: needs a matrix/.test(e.message),
+  );
+  assert.throws(() => svd(f64([1, 2, 3], [3])), (e: Error) => /^svd: needs a matrix/.test(e.message));
+});
+
 Deno.test("property: solve, inv and det agree with each other on random well-conditioned matrices", () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (n, seed) => {

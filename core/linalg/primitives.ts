@@ -63,11 +63,14 @@ function qrBackwardTall(q: Tensor, r: Tensor, gQ: Tensor | null, gR: Tensor | nu
   return o.matrixTranspose(triangularSolveRaw(r, o.matrixTranspose(y), false, false, false, "qr (gradient)"));
 }
 
-/** Thin SVD, A = U diag(S) Vh: U (…, m, k), S (…, k) descending, Vh (…, k, n). */
+/**
+ * Thin SVD, A = U diag(S) Vh: U (…, m, k), S (…, k) descending, Vh (…, k, n). `op` (default "svd")
+ * is the public function its errors name: `svdvals`, `polar`, `matrixNorm` factor through it.
+ */
 export const svdP = definePrimitive<{ op?: string }>({
   name: "svd",
-  abstract([a]) {
-    const { batch, m, n } = matrixShape("svd", a);
+  abstract([a], p) {
+    const { batch, m, n } = matrixShape(p.op ?? "svd", a);
     const k = Math.min(m, n);
     return [
       { shape: [...batch, m, k], dtype: a.dtype },
