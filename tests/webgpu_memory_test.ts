@@ -62,3 +62,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu memory: 20 calls of linalg.expm in scopes reuse the pool (no new buffers after the first calls)",
+  ignore: !gpuOk,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await T.useBackend("webgpu");
+    try {
+      // ‖A‖₁ ≈ 2.5: a few squarings, a Padé solve, the status fold; ~60 buffers per call
+      const a = T.mul(T.normal(T.key(3), [8, 8]), 0.3);
+      const want = await T.linalg.expm(await T.toBackend(a, "cpu")).data();
+      let r: Tensor | undefined;
+      const created: number[] = [], live: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        r = T.scope(() => T.linalg.expm(a), { release: r });
+        const got = await r.data();
+        assert.ok(got.every((v, j) => Math.abs(v - want[j]) < 1e-4 * (1 + Math.abs(want[j]))), `call ${i}: ${got}`);
+        const m = webgpuMemory();
+        created.push(m.createdBuffers);
+        live.push(m.liveBuffers);
+      }
+      // the first call creates its buffers (~60); uploads that may not reuse a buffer freed in the
+      // open batch (eye, arange) add a few more over the next calls, then nothing grows
+      const late = created.slice(10);
+      assert.ok(late.every((v) => v === late[0]), `buffers created after calls 11–20 grow: ${late}`);
+      assert.ok(created[19] - created[0] <= 8, `buffers created per call: ${created}`);
+      // scope hands back every intermediate: live buffers never rise above the first call's
+      // (garbage collection of tensors made before the loop may lower them)
+      assert.ok(live.every((v) => v <= live[0]), `live buffers grow: ${live}`);
+      console.log(`expm ×20 in scopes: buffers created ${created.join(",")}`);
+    } finally {
+      await T.useBackend("cpu");
+    }
+  },
+});
