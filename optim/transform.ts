@@ -254,6 +254,14 @@ function spreadLeaves<T>(
   return out;
 }
 
+/**
+ * The leaves `keep` selects, keyed by their paths: what `masked` and `partition` hand an optimizer,
+ * so that its messages name the parameters as the caller's tree does.
+ */
+function byPath(xs: readonly Tensor[], paths: readonly string[], keep: readonly boolean[]): Record<string, Tensor> {
+  return Object.fromEntries(xs.flatMap((x, i) => (keep[i] ? [[paths[i], x]] : [])));
+}
+
 function maskLeaves(mask: Mask, params: unknown): boolean[] {
   const isBool = (v: unknown): v is boolean => typeof v === "boolean";
   return spreadLeaves("masked", mask, params, isBool, "mask", "true (train) or false (freeze)");
@@ -285,9 +293,6 @@ export function masked<S>(
   mask: Mask,
 ): Optimizer<S> | GradientTransformation<S> {
   const pick = <T>(xs: T[], m: boolean[]) => xs.filter((_, i) => m[i]);
-  // an optimizer gets the trained leaves keyed by their paths, so its messages name them as the parameters do
-  const byPath = (xs: Tensor[], paths: string[], m: boolean[]) =>
-    Object.fromEntries(xs.flatMap((x, i) => (m[i] ? [[paths[i], x]] : [])));
   const init = <P>(params: P): S => {
     const m = maskLeaves(mask, params);
     return isTransformation(inner)
@@ -403,9 +408,8 @@ export function partition<L extends string>(
     });
     return ls;
   };
-  // a group is an object keyed by the leaves' paths, so an optimizer's messages name them as the parameters do
   const group = (xs: readonly Tensor[], paths: readonly string[], ls: readonly L[], l: L) =>
-    Object.fromEntries(xs.flatMap((x, i) => (ls[i] === l ? [[paths[i], x]] : [])));
+    byPath(xs, paths, ls.map((x) => x === l));
   return {
     init<P>(params: P): Record<L, unknown> {
       const ls = labelLeaves(params), leaves = treeLeaves(params), paths = treePaths(params);
