@@ -20,7 +20,7 @@ import type { Aval, Storage } from "../core/backend/backend.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
 import { activeTraces, evaluate, type Interpreter, jitTrace, withInterpreter } from "../core/primitive.ts";
 import { isPlainObject, treeLeaves, treeUnflatten } from "../core/pytree.ts";
-import { isBatchedKey, isKey, type Key } from "../core/random.ts";
+import { isBatchedKey, isKey, type Key, makeKey } from "../core/random.ts";
 import { keyDependencies, type KeyReplay, keyReplay, type KeySym, resolveKey, SymKey } from "../core/key_trace.ts";
 import { Tensor, valueReads } from "../core/tensor.ts";
 import { keepBeyondScopes } from "../core/memory.ts";
@@ -455,15 +455,12 @@ function mapKeys(tree: unknown, f: (k: Key, i: number) => unknown, plain = isPla
   return walk(tree);
 }
 
-/** A plain key of two words (and its layout when partitionable, as `key` makes it). */
-const plainKey = (w: readonly [number, number], layout: Key["layout"]): Key => {
-  const words = Object.freeze([w[0], w[1]]) as Key["words"];
-  return Object.freeze(layout === "partitionable" ? { words, layout } : { words });
-};
-
 /** `tree` with the keys a trace derived replaced by plain keys of `words(key)`, of their layouts. */
 function untraceKeys(tree: unknown, words: (k: SymKey) => readonly [number, number]): unknown {
-  return mapKeys(tree, (k) => plainKey(words(k as SymKey), k.layout), (x) => x instanceof SymKey);
+  return mapKeys(tree, (k) => {
+    const [w0, w1] = words(k as SymKey);
+    return makeKey(w0, w1, k.layout);
+  }, (x) => x instanceof SymKey);
 }
 
 // deno-lint-ignore no-explicit-any

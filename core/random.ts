@@ -225,7 +225,12 @@ function symKey(w0: number, w1: number, sym: KeySym, layout: KeyLayout): Key {
   return new SymKey([w0 >>> 0, w1 >>> 0], sym, layout);
 }
 
-function makeKey(w0: number, w1: number, layout: KeyLayout): Key {
+/**
+ * A plain key of the words `w0`, `w1` (as uint32) in `layout`: frozen, with a `layout` field only
+ * when partitionable, as `key` makes it. `jit` turns the keys a replay derives back into these.
+ * @internal
+ */
+export function makeKey(w0: number, w1: number, layout: KeyLayout | undefined): Key {
   const words = Object.freeze([w0 >>> 0, w1 >>> 0]) as readonly [number, number];
   return Object.freeze(layout === "partitionable" ? { words, layout } : { words });
 }
