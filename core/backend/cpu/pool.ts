@@ -5,10 +5,11 @@
  * spares V8 the garbage collections that fresh array buffers provoke ("external memory
  * pressure") and keeps the arrays warm in cache.
  *
- * Recycled arrays live in the WebAssembly memory the CPU kernels share (`wasm/heap.ts`, where it is
- * shared memory), so the Wasm GEMM and elementwise kernels read and write them in place: a released
- * plain array is dropped and a block of that memory of the same dtype and length goes on the free
- * list in its place. New arrays (a miss) are plain typed arrays, whose memory the garbage collector
+ * Recycled arrays of `MIN_BYTES` (4 KiB) and more live in the WebAssembly memory the CPU kernels
+ * share (`wasm/heap.ts`, where it is shared memory), so the Wasm GEMM and elementwise kernels read
+ * and write them in place: a released plain array is dropped and a block of that memory of the same
+ * dtype and length goes on the free list in its place. Smaller ones are recycled as the plain arrays
+ * they are, and arrays of at most `ON_HEAP_BYTES` are not recycled at all. New arrays (a miss) are plain typed arrays, whose memory the garbage collector
  * sees and reclaims: tensors dropped without `scope` (an evaluation loop) never grow the Wasm
  * memory, which the collector cannot see (its blocks come back only through a
  * `FinalizationRegistry`, whose callbacks wait for the event loop). So the Wasm memory holds what
