@@ -51,7 +51,9 @@ export function checkGrad(f: (...xs: any[]) => Tensor, xs: readonly unknown[], o
     ls.forEach((x, j) => {
       if (x.backend.name !== "cpu") {
         throw new BackendError(
-          `checkGrad: ${where(i, paths[i][j], ls.length)} ${fmtShape(x.shape)} lives on ${x.backend.name}; checkGrad ` +
+          `checkGrad: ${inputName(i, paths[i][j], ls.length)} ${
+            fmtShape(x.shape)
+          } lives on ${x.backend.name}; checkGrad ` +
             `works in float64 on the cpu: move it first with await toBackend(x, "cpu")`,
         );
       }
@@ -103,7 +105,7 @@ export function checkGrad(f: (...xs: any[]) => Tensor, xs: readonly unknown[], o
       const err = Math.abs(an[e] - num) / (atol + rtol * Math.max(Math.abs(an[e]), Math.abs(num)));
       if (!(err <= worst)) {
         worst = Number.isNaN(err) ? Infinity : err;
-        report = `${where(i, paths[i][j], leaves[i].length)} [${x.shape}] coordinate ${e}: autodiff ${an[e]}, ` +
+        report = `${inputName(i, paths[i][j], leaves[i].length)} [${x.shape}] coordinate ${e}: autodiff ${an[e]}, ` +
           `finite differences ${num}`;
       }
     }
@@ -115,6 +117,6 @@ export function checkGrad(f: (...xs: any[]) => Tensor, xs: readonly unknown[], o
 }
 
 /** `input 0`, or `input 0 (leaf a.b)` for a leaf inside a pytree argument. */
-function where(i: number, path: string, n: number): string {
+function inputName(i: number, path: string, n: number): string {
   return n === 1 && path === "" ? `input ${i}` : `input ${i} (leaf ${path || "root"})`;
 }
