@@ -53,6 +53,9 @@ export interface Method {
   readonly nearlyOrthogonal?: (params: any) => Tensor[];
 }
 
+/** Neumann terms of the study's OFT (oft()'s default, PEFT's), named once for its adapter and its orthogonality column. */
+const OFT_TERMS = 5;
+
 /** The largest divisor of `n` that is at most `cap` (a block size that tiles `n`). */
 function blockFor(n: number, cap: number): number {
   for (let b = Math.min(cap, n); b > 1; b--) if (n % b === 0) return b;
@@ -118,11 +121,11 @@ export function studyMethods(r = 4): Method[] {
       name: "oft",
       family: "orthogonal",
       label: `OFT blocks of ${4 * r} (Cayley–Neumann)`,
-      adapter: ({ inF }) => oft({ blockSize: blockFor(inF, 4 * r) }),
+      adapter: ({ inF }) => oft({ blockSize: blockFor(inF, 4 * r), terms: OFT_TERMS }),
       optimizer: adam,
       lr: 3e-2,
-      // oft()'s default series: 5 terms
-      nearlyOrthogonal: (p: OftParams) => [cayleyNeumann(skewFromPacked(p.R), 5)],
+      // the rotation the adapter applies: the same series
+      nearlyOrthogonal: (p: OftParams) => [cayleyNeumann(skewFromPacked(p.R), OFT_TERMS)],
     },
     {
       name: "boft",
