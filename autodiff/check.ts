@@ -73,7 +73,8 @@ export function checkGrad(f: (...xs: any[]) => Tensor, xs: readonly unknown[], o
   );
   if (checked.length === 0) {
     throw new DomainError(
-      `checkGrad: no float tensor among the ${xs.length} inputs; there is nothing to differentiate`,
+      `checkGrad: no float tensor among the ${xs.length} inputs; there is nothing to differentiate: pass the ` +
+        `parameters as float tensors (tensor([0.5, 1]), or astype(x, "float64") for an int one)`,
     );
   }
   // f of the checked leaves alone, the rest of the arguments held as given

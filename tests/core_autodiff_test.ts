@@ -218,6 +218,13 @@ Deno.test("checkGrad: returns the scaled error, respects maxCoords, converts inp
     () => checkGrad((x) => sum(stopGradient(mul(x, x))), [f64([1])]),
     /checkGrad: gradient mismatch at input 0 \[1\] coordinate 0: autodiff 0, finite differences 2/,
   );
+  // only int inputs: nothing to check, and the message says what to pass
+  assert.throws(
+    () => checkGrad((i) => sum(i.astype("float64")), [tensor([1, 2], { dtype: "int32" })]),
+    (e: unknown) =>
+      e instanceof DomainError && /^checkGrad: no float tensor among the 1 inputs; .*pass the parameters as float/
+        .test(e.message),
+  );
 });
 
 Deno.test("grad misuse: non-scalar, integer or non-tensor results throw clear errors", () => {
