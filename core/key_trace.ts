@@ -9,7 +9,7 @@
  * @internal
  */
 import { noteValueRead, type Tensor } from "./tensor.ts";
-import { type KeyLayout, splitWords, threefry2x32 } from "./threefry.ts";
+import { foldInWords, type KeyLayout, splitWords } from "./threefry.ts";
 
 /** Where a traced key's words come from. @internal */
 export type KeySym =
@@ -94,7 +94,7 @@ export function resolveKey(sym: KeySym, r: KeyReplay): readonly [number, number]
   } else {
     const p = resolveKey(sym.parent, r);
     const data = sym.kind === "fold" ? sym.data : r.value(sym.data, sym.at);
-    w = threefry2x32(p[0], p[1], 0, data >>> 0);
+    w = foldInWords(p, data);
   }
   r.memo.set(sym, w);
   return w;

@@ -33,7 +33,7 @@ import { checkOptions } from "./options.ts";
 import { bind1, jitTrace, liveVmapLevels } from "./primitive.ts";
 import { randomP } from "./primitives.ts";
 import { reshape, slice, stack } from "./ops/shape.ts";
-import { fillRandom, type KeyLayout, randomWords, splitWords, threefry2x32 } from "./threefry.ts";
+import { fillRandom, foldInWords, type KeyLayout, randomWords, splitWords, threefry2x32 } from "./threefry.ts";
 import { type KeySym, SymKey } from "./key_trace.ts";
 
 export { fillRandom, randomWords, threefry2x32 };
@@ -338,8 +338,7 @@ export function foldIn(k: Key, data: number | Tensor): Key {
         `fold larger values in twice, e.g. foldIn(foldIn(k, hi), lo)`,
     );
   }
-  const [k0, k1] = wordsOf(k);
-  const [y0, y1] = threefry2x32(k0, k1, 0, data >>> 0);
+  const [y0, y1] = foldInWords(wordsOf(k), data);
   return k instanceof SymKey
     ? symKey(y0, y1, { kind: "fold", parent: k._sym, data: data >>> 0 }, layoutOf(k))
     : makeKey(y0, y1, layoutOf(k));
@@ -393,8 +392,7 @@ function foldTraced(k: Key, data: Tensor, at: number): Key {
   if (bk) return batchedKey(bk.level, bk.keys.map((e) => foldTraced(e, data, at)));
   checkHost(data);
   const v = data.backend.toHostSync(data._live("foldIn"), data)[at];
-  const [k0, k1] = wordsOf(k);
-  const [y0, y1] = threefry2x32(k0, k1, 0, v >>> 0);
+  const [y0, y1] = foldInWords(wordsOf(k), v);
   return symKey(y0, y1, { kind: "foldT", parent: symOf(k), data, at }, layoutOf(k));
 }
 

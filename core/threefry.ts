@@ -39,6 +39,14 @@ export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [n
   return [x0, x1];
 }
 
+/**
+ * The words of `foldIn(key, data)` (JAX's `fold_in`, the same in both layouts): Threefry of the
+ * counter pair (0, data as uint32) under `key`.
+ */
+export function foldInWords(key: readonly [number, number], data: number): [number, number] {
+  return threefry2x32(key[0], key[1], 0, data >>> 0);
+}
+
 /** The n uint32 words of a key (see the module doc for the layout); `threefry2x32` per pair, inlined. */
 export function randomWords(key: readonly [number, number], n: number): Uint32Array {
   const out = new Uint32Array(n);
