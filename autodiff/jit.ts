@@ -73,6 +73,8 @@ export interface Graph {
   trace: object;
   /** The slots of the tensors traced keys fold in (read on the host when a replay derives the keys). */
   keySlots: Map<Tensor, number>;
+  /** Whether the output holds keys the trace derived (a replay derives them from its call's keys). */
+  outKeys: boolean;
 }
 
 /**
@@ -94,18 +96,21 @@ function idOf(o: object): number {
 
 /**
  * The signature of a value: tensors by shape, dtype, backend and manifold; keys as keys (their words
- * are arguments of the graph), unless `constKeys` (a static argument's); data by value; other objects
- * by identity.
+ * are arguments of the graph, their words pushed to `keys` in walk order), unless `constKeys` (a static
+ * argument's); data by value; other objects by identity.
  */
-function sig(x: unknown, constKeys = false): string {
+function sig(x: unknown, constKeys = false, keys?: (readonly number[])[]): string {
   if (x instanceof Tensor) {
     const m = (x as { manifold?: { name?: string } }).manifold;
     return `T[${x.shape}]${x.dtype}@${x.backend.name}${m ? `~${m.name ?? "?"}#${idOf(m)}` : ""}`;
   }
-  if (!constKeys && isPlainKey(x)) return x.layout === "partitionable" ? "Kp" : "K"; // the layout is static
-  if (Array.isArray(x)) return `[${x.map((v) => sig(v, constKeys)).join(",")}]`;
+  if (!constKeys && isPlainKey(x)) {
+    keys?.push(x.words);
+    return x.layout === "partitionable" ? "Kp" : "K"; // the layout is static
+  }
+  if (Array.isArray(x)) return `[${x.map((v) => sig(v, constKeys, keys)).join(",")}]`;
   if (isPlainObject(x)) {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k], constKeys)}`).join(",")}}`;
+    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${sig(x[k], constKeys, keys)}`).join(",")}}`;
   }
   if (x === undefined) return "u";
   if (x === null) return "null";
@@ -238,6 +243,7 @@ function compile(recs: Rec[], inputs: Tensor[], out: unknown, fuse: boolean, tra
     avals,
     trace,
     keySlots,
+    outKeys: outKeys.length > 0,
   };
 }
 
@@ -280,9 +286,8 @@ function replay(g: Graph, leaves: Tensor[], keyWords: readonly (readonly number[
     if (o.extra) Object.defineProperties(t, o.extra);
     return t;
   });
-  const tree = g.outTree instanceof Tensor
-    ? result[0]
-    : untraceKeys(treeUnflatten(g.outTree, result), (k) => resolveKey(k._sym, keysNow()));
+  const tree = g.outTree instanceof Tensor ? result[0] : treeUnflatten(g.outTree, result);
+  const out = g.outKeys ? untraceKeys(tree, (k) => resolveKey(k._sym, keysNow())) : tree;
   // intermediates go back to the pool at once (never what an output, an input or a constant holds)
   const keep = new Set<Storage>(result.map((t) => t._storage));
   for (let i = 0; i < g.nIn; i++) keep.add(env[i]);
@@ -294,7 +299,7 @@ function replay(g: Graph, leaves: Tensor[], keyWords: readonly (readonly number[
       st.released = true;
     }
   }
-  return tree;
+  return out;
 }
 
 /** Whether `t` is watched by a transformation (a grad trace or a vmap). */
@@ -472,7 +477,9 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   if (tracing > 0 || leaves.some(transformed) || args.some(holdsBatchedKey)) return f(...args);
   // a static argument's tensors are keyed by identity, as other objects are (its values are constants)
   const staticSig = (a: unknown) => `s${sig(a, true)}${treeLeaves(a).map((t) => `#${idOf(t)}`).join("")}`;
-  let key = args.map((a, i) => (statics.has(i) ? staticSig(a) : sig(a))).join(";");
+  // the keys among the arguments (their words are inputs of the graph, as the tensors are), in mapKeys' order
+  const keyWords: (readonly number[])[] = [];
+  let key = args.map((a, i) => (statics.has(i) ? staticSig(a) : sig(a, false, keyWords))).join(";");
   // which leaves share a storage (the same tensor passed twice) is part of the signature
   const first = new Map<Storage, number>();
   leaves.forEach((t, i) => {
@@ -481,8 +488,6 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
     else key += `|${i}=${j}`;
   });
   // the keys among the arguments: their words are inputs of the graph, as the tensors are
-  const keyWords: (readonly number[])[] = [];
-  const keyed = args.map((a, i) => (statics.has(i) ? a : mapKeys(a, (k) => (keyWords.push(k.words), k))));
   const hit = cache.get(key)?.graph;
   if (hit === "eager") return f(...args);
   if (hit) return replay(hit, leaves, keyWords);
@@ -515,7 +520,7 @@ function run(f: (...args: any[]) => any, cache: Map<string, Entry>, opts: JitOpt
   let n = 0;
   const tracedArgs = keyWords.length === 0
     ? args
-    : keyed.map((a, i) =>
+    : args.map((a, i) =>
       statics.has(i)
         ? a
         : mapKeys(a, (k) => new SymKey(k.words, { kind: "input", trace, index: n++, words: k.words }, k.layout))
