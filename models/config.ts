@@ -126,18 +126,26 @@ function int(raw: Record<string, unknown>, names: readonly string[], fallback?: 
     const v = raw[n];
     if (v === undefined || v === null) continue;
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-      throw new FormatError(`config: ${n} must be a non-negative integer, got ${JSON.stringify(v)}`);
+      throw new FormatError(
+        `config: ${n} must be a non-negative integer, got ${JSON.stringify(v)}; correct it in config.json`,
+      );
     }
     return v;
   }
   if (fallback !== undefined) return fallback;
-  throw new FormatError(`config: ${names.join(" / ")} is missing; the ${raw.model_type} config needs it`);
+  throw new FormatError(
+    `config: ${
+      names.join(" / ")
+    } is missing; the ${raw.model_type} config needs it (add it to config.json, as the model's original config has it)`,
+  );
 }
 
 function real(raw: Record<string, unknown>, name: string, fallback: number): number {
   const v = raw[name] ?? fallback;
   if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new FormatError(`config: ${name} must be a finite number, got ${JSON.stringify(v)}`);
+    throw new FormatError(
+      `config: ${name} must be a finite number, got ${JSON.stringify(v)}; correct it in config.json`,
+    );
   }
   return v;
 }
@@ -169,7 +177,8 @@ function longropeFactors(params: Record<string, unknown>, field: string, half: n
   const bad = v.findIndex((x) => typeof x !== "number" || !Number.isFinite(x) || x <= 0);
   if (bad >= 0) {
     throw new FormatError(
-      `config: rope_parameters.${field}[${bad}] = ${JSON.stringify(v[bad])}; longrope's factors are positive numbers`,
+      `config: rope_parameters.${field}[${bad}] = ${JSON.stringify(v[bad])}; longrope's factors are positive ` +
+        `numbers, correct it in config.json`,
     );
   }
   return v as number[];
@@ -217,12 +226,14 @@ function ropeOf(raw: Record<string, unknown>, headDim: number): RopeConfig {
     throw new FormatError(
       `config: rope_parameters.original_max_position_embeddings must be a positive integer, got ${
         JSON.stringify(params.original_max_position_embeddings)
-      }`,
+      }; correct it in config.json`,
     );
   }
   const original = int(raw, ["original_max_position_embeddings"], rope.originalMaxPositions ?? maxPositions);
   if (!(original > 0)) {
-    throw new FormatError(`config: original_max_position_embeddings must be a positive integer, got ${original}`);
+    throw new FormatError(
+      `config: original_max_position_embeddings must be a positive integer, got ${original}; correct it in config.json`,
+    );
   }
   if (type === "llama3") return { ...rope, originalMaxPositions: original };
   if (type === "longrope") {
@@ -231,7 +242,11 @@ function ropeOf(raw: Record<string, unknown>, headDim: number): RopeConfig {
     const half = Math.floor(headDim / 2);
     const factor = rope.factor ?? maxPositions / original;
     if (!Number.isFinite(factor)) {
-      throw new FormatError(`config: rope_parameters.factor must be a number, got ${JSON.stringify(params.factor)}`);
+      throw new FormatError(
+        `config: rope_parameters.factor must be a number, got ${
+          JSON.stringify(params.factor)
+        }; correct it in config.json`,
+      );
     }
     const attentionFactor = num("attention_factor") ??
       (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
@@ -297,7 +312,11 @@ function qwen2LayerTypes(raw: Record<string, unknown>, numLayers: number): ("ful
  */
 export function parseConfig(raw: Record<string, unknown>): ModelConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new FormatError(`config: expected a JSON object (config.json), got ${JSON.stringify(raw)?.slice(0, 40)}`);
+    throw new FormatError(
+      `config: expected a JSON object (config.json), got ${
+        JSON.stringify(raw)?.slice(0, 40)
+      }; pass the parsed file, JSON.parse(text)`,
+    );
   }
   const modelType = String(raw.model_type ?? "");
   const architecture = SUPPORTED_MODEL_TYPES[modelType];
@@ -320,7 +339,9 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
     const hidden = int(raw, ["n_embd", "hidden_size"]);
     const heads = int(raw, ["n_head", "num_attention_heads"]);
     if (hidden % heads !== 0) {
-      throw new FormatError(`config: n_embd = ${hidden} is not a multiple of n_head = ${heads}`);
+      throw new FormatError(
+        `config: n_embd = ${hidden} is not a multiple of n_head = ${heads}; each head takes n_embd / n_head features, so correct one of them in config.json`,
+      );
     }
     if (raw.add_cross_attention === true) {
       throw new FormatError("config: GPT-2 with add_cross_attention is an encoder-decoder; Tangent runs decoders only");
@@ -346,7 +367,8 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
   const kvHeads = int(raw, ["num_key_value_heads"], heads);
   if (heads % kvHeads !== 0) {
     throw new FormatError(
-      `config: num_attention_heads = ${heads} is not a multiple of num_key_value_heads = ${kvHeads}`,
+      `config: num_attention_heads = ${heads} is not a multiple of num_key_value_heads = ${kvHeads}; each key/value ` +
+        `head serves num_attention_heads / num_key_value_heads query heads, so correct one of them in config.json`,
     );
   }
   const numLayers = int(raw, ["num_hidden_layers"]);
