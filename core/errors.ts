@@ -40,8 +40,10 @@ export function fmtShape(shape: readonly number[]): string {
  */
 export function tokenIdError(op: string, id: number, position: number, vocab: number): DomainError {
   // crossEntropy's are class labels (ignoreIndex aside), the others token ids
-  const [what, range] = op === "crossEntropy" ? ["label", "the classes"] : ["token id", "the vocabulary"];
-  return new DomainError(`${op}: ${what} ${id} at position ${position} is outside ${range} [0, ${vocab})`);
+  const [what, range, fix] = op === "crossEntropy"
+    ? ["label", "the classes", "labels are class indices; mark a position to skip with ignoreIndex"]
+    : ["token id", "the vocabulary", "pass ids from this model's tokenizer"];
+  return new DomainError(`${op}: ${what} ${id} at position ${position} is outside ${range} [0, ${vocab}); ${fix}`);
 }
 
 /**

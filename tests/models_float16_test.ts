@@ -197,7 +197,7 @@ Deno.test({
         // float16 lookup checks the ids; a negative one is not counted from the end)
         for (const bad of [-2, half.config.vocabSize]) {
           const message = `${half.config.modelType}: token id ${bad} at position 1 is outside the vocabulary ` +
-            `[0, ${half.config.vocabSize})`;
+            `[0, ${half.config.vocabSize}); pass ids from this model's tokenizer`;
           await assert.rejects(
             () => half.apply(half.params, tensor([[1, bad, 3]], { dtype: "int32" })).data(),
             (err: Error) => err instanceof DomainError && err.message === message,

@@ -76,7 +76,8 @@ for (const modelType of ["gpt2", "llama"]) {
       const ids = [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6];
       ids[at] = id;
       const bad = tensor([ids.slice(0, 6), ids.slice(6)], { dtype: "int32" });
-      const message = `${modelType}: token id ${id} at position ${at} is outside the vocabulary [0, 20)`;
+      const message =
+        `${modelType}: token id ${id} at position ${at} is outside the vocabulary [0, 20); pass ids from this model's tokenizer`;
       for (const run of [() => step(pe, se, bad, batches[0][1]), () => jitted(pj, sj, bad, batches[0][1])]) {
         assert.throws(() => scope(run), (e: Error) => e instanceof DomainError && e.message === message);
       }
