@@ -333,10 +333,26 @@ export function masked<S>(
  * Which optimizer of a `partition` steps each parameter: a pytree of labels (keys of the
  * optimizers) shaped as the parameters, one label covering a whole subtree, or a function of the
  * parameters making one.
+ * @example The same grouping three ways
+ * ```ts
+ * import { type Tensor, treeMap } from "@tangent/tangent";
+ * import type { Labels } from "@tangent/tangent/optim";
+ * // params: { layer: { A, B }, head: { w } }
+ * const leafByLeaf: Labels = { layer: { A: "slow", B: "fast" }, head: { w: "slow" } };
+ * const bySubtree: Labels = { layer: { A: "slow", B: "fast" }, head: "slow" }; // one label for all of head
+ * const byFunction: Labels = (p) => treeMap((_t: Tensor) => "slow", p); // every leaf "slow"
+ * ```
  */
 export type Labels = LabelTree | ((params: unknown) => unknown);
 
-/** A pytree of labels: a label, or arrays and plain objects of them. */
+/**
+ * A pytree of labels: a label, or arrays and plain objects of them.
+ * @example
+ * ```ts
+ * import type { LabelTree } from "@tangent/tangent/optim";
+ * const labels: LabelTree = { blocks: ["a", "a", "b"], head: "b" };
+ * ```
+ */
 export type LabelTree = string | readonly LabelTree[] | { readonly [key: string]: LabelTree };
 
 /**
