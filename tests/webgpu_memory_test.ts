@@ -64,6 +64,37 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "webgpu memory: linalg.expm without a scope hands its ~60 intermediates back at once (a sync loop keeps only results)",
+  ignore: !gpuOk,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await T.useBackend("webgpu");
+    try {
+      const a = T.mul(T.normal(T.key(3), [8, 8]), 0.3);
+      const results: Tensor[] = [];
+      results.push(T.linalg.expm(a));
+      const before = webgpuMemory().liveBuffers;
+      // a synchronous loop: no garbage collector callback can run inside it
+      for (let i = 0; i < 20; i++) results.push(T.linalg.expm(a));
+      const grown = webgpuMemory().liveBuffers - before;
+      // each call keeps its result and the status of its deferred checks, not its intermediates
+      assert.ok(grown <= 20 * 4, `20 unscoped calls kept ${grown} buffers (before: ~58 a call)`);
+      const want = await T.linalg.expm(await T.toBackend(a, "cpu")).data();
+      const got = await results[20].data();
+      assert.ok(got.every((v, j) => Math.abs(v - want[j]) < 1e-4 * (1 + Math.abs(want[j]))), `${got}`);
+      // under grad the intermediates stay for the backward pass: the gradient is still right
+      const g = await T.grad((x: Tensor) => T.sum(T.linalg.expm(x)))(a).data();
+      const gw = await T.grad((x: Tensor) => T.sum(T.linalg.expm(x)))(await T.toBackend(a, "cpu")).data();
+      assert.ok(g.every((v, j) => Math.abs(v - gw[j]) < 1e-3 * (1 + Math.abs(gw[j]))), `${g} vs ${gw}`);
+    } finally {
+      await T.useBackend("cpu");
+    }
+  },
+});
+
+Deno.test({
   name: "webgpu memory: 20 calls of linalg.expm in scopes reuse the pool (no new buffers after the first calls)",
   ignore: !gpuOk,
   sanitizeOps: false,

@@ -5,7 +5,8 @@
  */
 import { registerKernel } from "../backend/backend.ts";
 import { cpu, wrap } from "../backend/cpu/mod.ts";
-import { bind, definePrimitive, jitTrace } from "../primitive.ts";
+import { activeTraces, bind, definePrimitive, jitTrace, liveVmapLevels } from "../primitive.ts";
+import { scope } from "../memory.ts";
 import { asOneCall, expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchMaxSync, type Tensor } from "../tensor.ts";
@@ -94,6 +95,11 @@ function squaringsOnHost(sT: Tensor): number {
  * ```
  */
 export function expm(a: Tensor): Tensor {
+  // on the GPU the masked path makes ~60 intermediates a call: outside any transformation (which may
+  // keep them for its backward pass or replay) they go back to the pool at once, not when collected
+  if (a.backend.name !== "cpu" && activeTraces().length === 0 && jitTrace.trace === null && liveVmapLevels.size === 0) {
+    return asOneCall(() => scope(() => expmIn(a)));
+  }
   return asOneCall(() => expmIn(a));
 }
 
