@@ -225,6 +225,12 @@ export const ERROR_CASES: ErrorCase[] = [
     words: ["matmul", "[134217728, 134217728]"],
   },
   {
+    name: "linalg.expm: not a tensor",
+    call: () => T.linalg.expm(bad([[1, 0], [0, 1]])),
+    error: T.DTypeError,
+    words: ["expm", "must be a tensor", "tensor(...)"],
+  },
+  {
     name: "array: a zero-size tensor with 2⁴⁰ rows",
     call: () => {
       const t = T.zeros([2 ** 40, 0]);

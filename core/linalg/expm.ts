@@ -9,7 +9,7 @@ import { activeTraces, bind, definePrimitive, jitTrace, liveVmapLevels } from ".
 import { scope } from "../memory.ts";
 import { asOneCall, expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
-import { batchMaxSync, type Tensor } from "../tensor.ts";
+import { batchMaxSync, checkTensor, type Tensor } from "../tensor.ts";
 import { floats, identityLike, matrixShape } from "./helpers.ts";
 import { solveAs } from "./solve.ts";
 
@@ -95,6 +95,7 @@ function squaringsOnHost(sT: Tensor): number {
  * ```
  */
 export function expm(a: Tensor): Tensor {
+  checkTensor("expm", a);
   // on the GPU the masked path makes ~60 intermediates a call: outside any transformation (which may
   // keep them for its backward pass or replay) they go back to the pool at once, not when collected
   if (a.backend.name !== "cpu" && activeTraces().length === 0 && jitTrace.trace === null && liveVmapLevels.size === 0) {
