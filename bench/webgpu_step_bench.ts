@@ -3,7 +3,11 @@
  * with `tokens` rows of input: forward, mean-squared-error loss, backward, AdamW update, every
  * step inside a `scope`, no host wait inside the loop.
  *
- *   deno run -A bench/webgpu_step_bench.ts [--quick] [--dim 4096] [--tokens 4096] [--steps 40]
+ *   deno run -A bench/webgpu_step_bench.ts [--quick] [--dim 4096] [--tokens 4096] [--steps 40] [--base float16]
+ *
+ * `--base float16` stores the frozen weight in float16 (packed pairs; each frozen product widens it
+ * to float32 first) while the adapter, its gradients and the optimizer stay float32: the figures to
+ * set beside the float32 base's (time per step, live bytes).
  *
  * Timing: T(n) = wall time of n steps followed by one readback of the last loss (which waits for
  * the GPU); ms/step = (T(3n) − T(n)) / 2n cancels the fixed readback (~11 ms in Deno, polled in
@@ -38,6 +42,11 @@ const D = opt("--dim", quick ? 256 : 4096);
 const N = opt("--tokens", quick ? 256 : 4096);
 const STEPS = opt("--steps", quick ? 5 : 40);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1].split(",") : null;
+const baseDtype = args.includes("--base") ? args[args.indexOf("--base") + 1] : "float32";
+if (baseDtype !== "float32" && baseDtype !== "float16") {
+  console.error(`webgpu_step_bench: --base must be float32 or float16, got ${baseDtype}`);
+  Deno.exit(2);
+}
 
 if (!(await webgpuAvailable())) {
   console.log("webgpu_step_bench: no WebGPU adapter; nothing to measure");
@@ -45,7 +54,7 @@ if (!(await webgpuAvailable())) {
 }
 await T.useBackend("webgpu");
 const gpu = T.getBackend() as WebGPUBackend;
-console.log(`adapter: ${webgpuAdapterName()}; d = ${D}, tokens = ${N}, r = 8, float32`);
+console.log(`adapter: ${webgpuAdapterName()}; d = ${D}, tokens = ${N}, r = 8, float32, frozen base ${baseDtype}`);
 
 /** HRA through W Û instead of x Hᵀ: y = x Wᵀ + ((x Û) Γᵀ)(W Û)ᵀ (only rank-r products need gradients). */
 function hraWY(r: number): Adapter<{ U: Tensor }, Frozen> {
@@ -79,7 +88,9 @@ function releaseNow(tree: unknown): void {
 }
 
 const [kw, kx, ky, ka] = T.split(T.key(0), 4);
-const W = T.mul(T.normal(kw, [D, D]), 1 / Math.sqrt(D));
+const W32 = T.mul(T.normal(kw, [D, D]), 1 / Math.sqrt(D));
+const W = baseDtype === "float16" ? T.astype(W32, "float16") : W32;
+if (W !== W32) releaseNow(W32); // live bytes then count the float16 copy only
 const x = T.normal(kx, [N, D]);
 const target = T.normal(ky, [N, D]);
 
