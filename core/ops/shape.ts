@@ -208,7 +208,16 @@ export function slice(x: Tensor, ranges: readonly ([number | null, number | null
   return bind1(sliceP, [x], { starts, stops });
 }
 
-/** Pads each axis with `[before, after]` elements equal to `value` (missing axes: none). */
+/**
+ * Pads each axis with `[before, after]` elements equal to `value` (missing axes: none). The value
+ * must fit x's dtype: an integer in int32's range for an int32 input (else a DTypeError, as `full`
+ * gives), any number for bool (nonzero is true).
+ * @example
+ * ```ts
+ * import { pad, tensor } from "@tangent/tangent";
+ * pad(tensor([1, 2]), [[1, 2]], -1); // [-1, 1, 2, -1, -1]
+ * ```
+ */
 export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
   checkTensor("pad", x);
   if (!Array.isArray(widths)) {
@@ -226,8 +235,24 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
         `give [before, after] counts >= 0 per axis`,
     );
   }
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    const got = typeof value === "string"
+      ? `"${value}"`
+      : typeof value === "object" && value !== null
+      ? ""
+      : String(value);
+    throw new DTypeError(`pad: value must be a number, got ${typeof value} ${got}`.trimEnd());
+  }
+  let v = Number(value);
+  if (x.dtype === "bool") v = Number(v !== 0);
+  if (x.dtype === "int32" && !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647)) {
+    throw new DTypeError(
+      `pad: value ${v} is not an int32 value (an integer in [-2147483648, 2147483647]) for the int32 input ` +
+        `${fmtShape(x.shape)}; round it, or pad astype(x, "float32")`,
+    );
+  }
   if (w.every(([a, b]) => a === 0 && b === 0)) return x;
-  return bind1(padP, [x], { widths: w, value });
+  return bind1(padP, [x], { widths: w, value: v });
 }
 
 /** Joins tensors along an existing axis (mixed dtypes promote as a binary op's operands do). */

@@ -1,0 +1,30 @@
+/**
+ * Defects found by the acceptance audit of issues 14/15 (fresh bad inputs on public ops outside the
+ * op table), one test per fix: each fails without it.
+ */
+import assert from "node:assert/strict";
+import * as T from "../mod.ts";
+
+const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
+
+Deno.test("pad: the value must fit the input's dtype (an int32 2.5 or NaN was truncated to 2 or 0, a string became NaN)", () => {
+  for (const v of [2.5, NaN, 3e9]) {
+    assert.throws(
+      () => T.pad(i32([1]), [[1, 0]], v),
+      (e: unknown) =>
+        e instanceof T.DTypeError && /pad: value/.test(e.message) && e.message.includes("int32") &&
+        e.message.includes(String(v)),
+    );
+  }
+  // deno-lint-ignore no-explicit-any
+  assert.throws(
+    () => T.pad(T.ones([1]), [[1, 0]], "a" as any),
+    (e: unknown) => e instanceof T.DTypeError && /pad: value must be a number, got string "a"/.test(e.message),
+  );
+  assert.deepEqual(T.pad(i32([1]), [[1, 1]], -7).arraySync(), [-7, 1, -7]);
+  // a bool tensor holds 0 or 1: a nonzero value is true (it stored a 5)
+  const b = T.pad(T.tensor([false]), [[1, 0]], 5);
+  assert.equal(b.dtype, "bool");
+  assert.deepEqual(Array.from(b.dataSync()), [1, 0]);
+  assert.deepEqual(T.pad(T.ones([1]), [[0, 1]], NaN).arraySync(), [1, NaN]);
+});
