@@ -28,3 +28,16 @@ Deno.test("pad: the value must fit the input's dtype (an int32 2.5 or NaN was tr
   assert.deepEqual(Array.from(b.dataSync()), [1, 0]);
   assert.deepEqual(T.pad(T.ones([1]), [[0, 1]], NaN).arraySync(), [1, NaN]);
 });
+
+Deno.test("oneHot: n must be a non-negative integer (2.5 failed inside reshape, -1 gave an empty row, NaN named arange)", () => {
+  for (const n of [2.5, -1, NaN]) {
+    assert.throws(
+      () => T.oneHot(i32([0]), n),
+      (e: unknown) =>
+        e instanceof T.ShapeError && e.message.startsWith(`oneHot: n = ${n} must be a non-negative integer`),
+    );
+  }
+  // an index outside [0, n) gives a zero row, as in JAX (documented)
+  assert.deepEqual(T.oneHot(i32([2, -1, 3]), 3).arraySync(), [[0, 0, 1], [0, 0, 0], [0, 0, 0]]);
+  assert.deepEqual(T.oneHot(i32([0]), 0).shape, [1, 0]);
+});

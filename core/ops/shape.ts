@@ -459,9 +459,21 @@ export function flatten(x: Tensor): Tensor {
   return reshape(x, [x.size]);
 }
 
-/** One-hot rows (float32) of int32 `indices` with `n` classes. */
+/**
+ * One-hot rows (float32) of int32 `indices` with `n` classes. As in JAX, an index outside
+ * `[0, n)` (a negative one too) gives a row of zeros, not an error (PyTorch raises), so -1 can mark
+ * an ignored position.
+ * @example
+ * ```ts
+ * import { oneHot, tensor } from "@tangent/tangent";
+ * oneHot(tensor([2, 0, -1], { dtype: "int32" }), 3); // [[0, 0, 1], [1, 0, 0], [0, 0, 0]]
+ * ```
+ */
 export function oneHot(indices: Tensor, n: number): Tensor {
   checkTensor("oneHot", indices, "indices");
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+    throw new ShapeError(`oneHot: n = ${String(n)} must be a non-negative integer (the number of classes)`);
+  }
   const hit = equal(
     reshape(indices, [...indices.shape, 1]),
     reshape(arange(n, undefined, 1, { like: indices }), [...indices.shape.map(() => 1), n]),
