@@ -3,7 +3,7 @@
  * @module
  */
 import { loadBackend } from "./backend/backend.ts";
-import { Tensor } from "./tensor.ts";
+import { checkTensor, Tensor } from "./tensor.ts";
 
 /**
  * A copy of `t` on the named backend (the same tensor if it is already there). Reading back from
@@ -15,7 +15,8 @@ import { Tensor } from "./tensor.ts";
  * ```
  */
 export async function toBackend(t: Tensor, name: "cpu" | "webgpu" | (string & Record<never, never>)): Promise<Tensor> {
-  const target = await loadBackend(name);
+  checkTensor("toBackend", t);
+  const target = await loadBackend(name, "toBackend");
   if (t.backend === target) return t;
   const host = await t.data();
   return new Tensor(target.fromHost(host, t), t.shape, t.dtype);

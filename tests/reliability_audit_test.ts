@@ -41,3 +41,21 @@ Deno.test("oneHot: n must be a non-negative integer (2.5 failed inside reshape, 
   assert.deepEqual(T.oneHot(i32([2, -1, 3]), 3).arraySync(), [[0, 0, 1], [0, 0, 0], [0, 0, 0]]);
   assert.deepEqual(T.oneHot(i32([0]), 0).shape, [1, 0]);
 });
+
+Deno.test("toBackend: an unknown backend or a non-tensor is named as toBackend's error (it said useBackend, or threw a TypeError)", async () => {
+  // deno-lint-ignore no-explicit-any
+  await assert.rejects(
+    () => T.toBackend(T.ones([1]), "tpu" as any),
+    (e: unknown) => e instanceof T.BackendError && e.message.startsWith(`toBackend: unknown backend "tpu"; known: cpu`),
+  );
+  // deno-lint-ignore no-explicit-any
+  await assert.rejects(
+    () => T.toBackend([1, 2] as any, "cpu"),
+    (e: unknown) =>
+      e instanceof T.DTypeError && e.message.startsWith("toBackend: the input must be a tensor, got an array"),
+  );
+  await assert.rejects(
+    () => T.useBackend("tpu"),
+    (e: unknown) => e instanceof T.BackendError && e.message.startsWith(`useBackend: unknown backend "tpu"`),
+  );
+});

@@ -80,8 +80,9 @@ const pending = new Map<string, Promise<Backend>>();
  * Returns a backend by name, creating it if a factory was registered. Calls made while it is being
  * created wait for the same one (two `toBackend(t, "webgpu")` in one `Promise.all` made two devices,
  * whose tensors could not meet in an op); a creation that fails is tried again by the next call.
+ * `op` is the public function named by the error for an unknown name.
  */
-export async function loadBackend(name: string): Promise<Backend> {
+export async function loadBackend(name: string, op = "useBackend"): Promise<Backend> {
   const b = backends.get(name);
   if (b) return b;
   let p = pending.get(name);
@@ -89,7 +90,7 @@ export async function loadBackend(name: string): Promise<Backend> {
     const make = factories.get(name);
     if (!make) {
       throw new BackendError(
-        `useBackend: unknown backend "${name}"; known: ${
+        `${op}: unknown backend "${name}"; known: ${
           [...new Set([...backends.keys(), ...factories.keys()])].join(", ")
         }`,
       );
