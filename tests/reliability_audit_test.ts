@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import * as T from "../mod.ts";
 
 const i32 = (v: number[]) => T.tensor(v, { dtype: "int32" });
+// deno-lint-ignore no-explicit-any
+const bad = (v: unknown) => v as any;
 
 Deno.test("pad: the value must fit the input's dtype (an int32 2.5 or NaN was truncated to 2 or 0, a string became NaN)", () => {
   for (const v of [2.5, NaN, 3e9]) {
@@ -16,9 +18,8 @@ Deno.test("pad: the value must fit the input's dtype (an int32 2.5 or NaN was tr
         e.message.includes(String(v)),
     );
   }
-  // deno-lint-ignore no-explicit-any
   assert.throws(
-    () => T.pad(T.ones([1]), [[1, 0]], "a" as any),
+    () => T.pad(T.ones([1]), [[1, 0]], bad("a")),
     (e: unknown) => e instanceof T.DTypeError && /pad: value must be a number, got string "a"/.test(e.message),
   );
   assert.deepEqual(T.pad(i32([1]), [[1, 1]], -7).arraySync(), [-7, 1, -7]);
@@ -43,14 +44,12 @@ Deno.test("oneHot: n must be a non-negative integer (2.5 failed inside reshape, 
 });
 
 Deno.test("toBackend: an unknown backend or a non-tensor is named as toBackend's error (it said useBackend, or threw a TypeError)", async () => {
-  // deno-lint-ignore no-explicit-any
   await assert.rejects(
-    () => T.toBackend(T.ones([1]), "tpu" as any),
+    () => T.toBackend(T.ones([1]), bad("tpu")),
     (e: unknown) => e instanceof T.BackendError && e.message.startsWith(`toBackend: unknown backend "tpu"; known: cpu`),
   );
-  // deno-lint-ignore no-explicit-any
   await assert.rejects(
-    () => T.toBackend([1, 2] as any, "cpu"),
+    () => T.toBackend(bad([1, 2]), "cpu"),
     (e: unknown) =>
       e instanceof T.DTypeError && e.message.startsWith("toBackend: the input must be a tensor, got an array"),
   );
