@@ -71,6 +71,9 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
   argReduce: ([x], _b, { op, axis }) => bind(ALL_PRIMITIVES.argReduce, [x], { op, axis: axis + 1 }),
   sort: ([x], _b, { axis, descending }) => bind(ALL_PRIMITIVES.sort, [x], { axis: axis + 1, descending }),
   cumulative: ([x], _b, p) => bind(ALL_PRIMITIVES.cumulative, [x], { ...p, axis: p.axis + 1 }),
+  logSoftmax: ([x], _b, { axis }) => bind(ALL_PRIMITIVES.logSoftmax, [x], { axis: axis + 1 }),
+  logSoftmaxVjp: (args, batched, { axis }, size) =>
+    bind(ALL_PRIMITIVES.logSoftmaxVjp, all(args, batched, size), { axis: axis + 1 }),
   transpose: ([x], _b, { perm }) => [o.transpose(x, [0, ...shift(perm)])],
   reshape: ([x], _b, { shape }) => [o.reshape(x, [x.shape[0], ...shape])],
   broadcast: ([x], _b, { shape }) => [o.broadcastTo(x, [x.shape[0], ...shape])],

@@ -7,7 +7,7 @@
 import type { Aval } from "./backend/backend.ts";
 import { type DType, isFloat } from "./dtype.ts";
 import { DTypeError, fmtShape, ShapeError } from "./errors.ts";
-import { definePrimitive } from "./primitive.ts";
+import { bind1, definePrimitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
 import type { KeySym } from "./key_trace.ts";
 import * as o from "./ops/mod.ts";
@@ -521,6 +521,47 @@ export const cumulativeP = definePrimitive<{ op: "sum" | "prod"; axis: number; r
 });
 
 /**
+ * `x − log Σ eˣ` along `axis` in one pass per row (the op `logSoftmax` in ops/reduce.ts says how ±∞
+ * and NaN come out). Its VJP is the next primitive, `g − eʸ·Σg`, also one pass.
+ */
+export const logSoftmaxP = definePrimitive<{ axis: number }>({
+  name: "logSoftmax",
+  abstract([x]) {
+    floatOnly("logSoftmax", x.dtype);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  vjp([g], _x, [y], { axis }) {
+    return [g && bind1(logSoftmaxVjpP, [y, g], { axis })];
+  },
+});
+
+/**
+ * The VJP of `logSoftmaxP`: `dx = g − eʸ·Σg` along `axis`, from its output y and cotangent g. Its own
+ * VJP, written with ops so that grad of grad works: with p = eʸ, ȳ = −c·p·Σg and ḡ = c − Σ(c·p).
+ */
+export const logSoftmaxVjpP = definePrimitive<{ axis: number }>({
+  name: "logSoftmaxVjp",
+  abstract([y, g]) {
+    floatOnly("logSoftmax", y.dtype);
+    if (g.dtype !== y.dtype || g.shape.length !== y.shape.length || g.shape.some((d, i) => d !== y.shape[i])) {
+      throw new ShapeError(
+        `logSoftmax (gradient): the cotangent ${fmtShape(g.shape)} ${g.dtype} must match the output ` +
+          `${fmtShape(y.shape)} ${y.dtype}`,
+      );
+    }
+    return [{ shape: y.shape, dtype: y.dtype }];
+  },
+  vjp([c], [y, g], _dx, { axis }, needs) {
+    if (!c) return [null, null];
+    const cp = o.mul(c, o.exp(y));
+    return [
+      needs[0] ? o.neg(o.mul(cp, o.sum(g, { axis, keepdims: true }))) : null,
+      needs[1] ? o.sub(c, o.sum(cp, { axis, keepdims: true })) : null,
+    ];
+  },
+});
+
+/**
  * Every core primitive by name: the key set of the rule tables in `autodiff/` (batching, jit
  * lowering). A table typed over these keys fails to compile when a primitive has no rule.
  */
@@ -545,4 +586,6 @@ export const PRIMITIVES = {
   argReduce: argReduceP,
   sort: sortP,
   cumulative: cumulativeP,
+  logSoftmax: logSoftmaxP,
+  logSoftmaxVjp: logSoftmaxVjpP,
 } as const;

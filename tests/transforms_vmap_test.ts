@@ -94,6 +94,18 @@ const CASES: { readonly [N in PrimitiveName]: (r: Rng) => Case } = {
     const ax = r.int(0, s.length - 1);
     return { shapes: [s], f: (x) => [T.cumsum(x, ax), T.cumprod(x, ax, { reverse: true })] };
   },
+  logSoftmax: (r) => {
+    const s = r.shape(1, 3);
+    const ax = r.int(-s.length, s.length - 1);
+    return { shapes: [s], f: (x) => T.logSoftmax(x, { axis: ax }) };
+  },
+  logSoftmaxVjp: (r) => {
+    const s = r.shape(1, 3);
+    const ax = r.int(-s.length, s.length - 1);
+    // the gradient of ⟨logSoftmax(x), g⟩ binds the VJP primitive on (y, g), each batched or shared
+    const f = (x: Tensor, g: Tensor) => T.grad((t: Tensor) => T.sum(T.mul(T.logSoftmax(t, { axis: ax }), g)))(x);
+    return { shapes: [s, s], f: (x, g) => f(x, g) as Tensor };
+  },
   transpose: (r) => {
     const s = r.shape(2, 4);
     const perm = [...s.keys()].sort(() => r.next() - 0.5);

@@ -6,7 +6,7 @@ import { isFloat } from "../dtype.ts";
 import { DomainError, fmtShape, ShapeError } from "../errors.ts";
 import { checkOptions, optionKeys } from "../options.ts";
 import { bind1 } from "../primitive.ts";
-import { type ReduceOp, reduceP } from "../primitives.ts";
+import { logSoftmaxP, type ReduceOp, reduceP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import {
   abs,
@@ -176,9 +176,11 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
 
 /**
  * `x − logsumexp(x)` along `axis` (default −1), computed as `z − log Σ eᶻ` with `z = x − max` (a
- * non-finite maximum shifts by 0, as in `logsumexp`): one operation fewer forward and backward than
- * `x − (log Σ e^{x−max} + max)` (a cross-entropy step runs it on a small batch, where each operation
- * costs its dispatch more than its arithmetic), with the same values at ±∞ and NaN.
+ * non-finite maximum shifts by 0, as in `logsumexp`), by one primitive: one kernel forward and one,
+ * `g − softmax(x)·Σg`, backward (a cross-entropy step runs it on a small batch, where each of the
+ * ten operations it was composed of cost its dispatch more than its arithmetic). A row holding NaN,
+ * or all −∞, gives NaN; one holding +∞ gives NaN there and −∞ elsewhere; −∞ beside a finite maximum
+ * gives −∞. float32 rows are computed in float64 and rounded once; float16 goes through float32.
  * @example
  * ```ts
  * import { logSoftmax, tensor } from "@tangent/tangent";
@@ -190,11 +192,9 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   checkOptions("logSoftmax", opts, AXIS_KEYS, "{ axis: 1 }");
   if (x.ndim === 0) throw new ShapeError(`logSoftmax: needs at least one axis, got a scalar; reshape it to [1]`);
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
-  const axis = opts.axis ?? -1;
-  if (x.shape[normAxes("logSoftmax", x.ndim, axis)[0]] === 0) return x; // an empty axis: nothing to normalise
-  const mx = max(x, { axis, keepdims: true });
-  const z = sub(x, stopGradient(where(less(abs(mx), Infinity), mx, 0)));
-  return sub(z, log(sum(exp(z), { axis, keepdims: true })));
+  const axis = normAxes("logSoftmax", x.ndim, opts.axis ?? -1)[0];
+  if (x.shape[axis] === 0) return x; // an empty axis: nothing to normalise
+  return bind1(logSoftmaxP, [x], { axis });
 }
 
 /**

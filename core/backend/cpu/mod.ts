@@ -14,6 +14,7 @@ import { reduceKernel } from "./reduce.ts";
 import { gemm, gemmBatch } from "./matmul.ts";
 import { stridedCopy } from "./copy.ts";
 import { broadcastStrides, contiguousStrides } from "./strided.ts";
+import { registerSoftmax } from "./softmax.ts";
 import { registerSorting } from "./sorting.ts";
 
 /** CPU storage: a contiguous typed array. */
@@ -126,6 +127,7 @@ k("cast", ([x], _a, _p, [o]) => {
 k("reshape", ([x]) => [x]);
 k("stopGradient", ([x]) => [x]);
 registerSorting(k, arr, wrap);
+registerSoftmax(k, arr, own);
 
 function copyKernel(x: Storage, strides: readonly number[], offset: number, o: Aval): Storage {
   const out = takeArray(o.dtype, size(o.shape), false);

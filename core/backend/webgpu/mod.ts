@@ -33,6 +33,7 @@ import { failureLog } from "./linalg_status.ts";
 import { registerMatmul } from "./matmul.ts";
 import { registerRandom } from "./random.ts";
 import { registerReduce } from "./reduce.ts";
+import { registerSoftmax } from "./softmax.ts";
 import { registerSorting } from "./sorting.ts";
 import { GpuRuntime, type WebGPUMemory } from "./runtime.ts";
 
@@ -48,6 +49,7 @@ async function createWebGPUBackend(): Promise<WebGPUBackend> {
   registerLayout(gpu);
   registerReduce(gpu);
   registerSorting(gpu);
+  registerSoftmax(gpu);
   registerRandom(gpu);
   registerMatmul(gpu, { fallbackAdapter: info.isFallback });
   registerLinalg(gpu);

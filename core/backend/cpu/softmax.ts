@@ -1,0 +1,123 @@
+/**
+ * CPU kernels of `logSoftmax` and its VJP, one pass set per row along one axis of a contiguous
+ * array `outer × n × inner` (the rows of one outer index are walked together, so an axis that is not
+ * last still reads memory in order):
+ *
+ *   y = z − log Σ eᶻ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
+ *   dx = g − eʸ·Σg
+ *
+ * Sums and the shifted values are float64; a float32 result is rounded once at the store (the
+ * composed form rounded at each of its operations). float32 uses the fast `exp` of `fastmath.ts`
+ * (within 1 ulp before the store); float64 keeps `Math.exp`, the reference.
+ * @module
+ */
+import type { Aval, Kernel, Storage } from "../backend.ts";
+import type { TypedArray } from "../../dtype.ts";
+import { expCore } from "./fastmath.ts";
+import { takeArray } from "./pool.ts";
+
+/** `[outer, n, inner]` of `shape` around `axis`. */
+function split(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1, inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[axis], inner];
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The exponential a dtype's kernel uses. */
+const expFor = (dtype: string): (x: number) => number => (dtype === "float32" ? expCore : Math.exp);
+
+/** One row of n contiguous elements at `base`: log-softmax into `out`. */
+function rowForward(x: TypedArray, out: TypedArray, base: number, n: number, ex: (x: number) => number): void {
+  let m = -Infinity;
+  for (let k = 0; k < n; k++) {
+    const v = x[base + k];
+    if (v > m || v !== v) m = v; // NaN sticks: v > NaN is false and a later v is not NaN
+  }
+  const shift = Math.abs(m) < Infinity ? m : 0;
+  let s = 0;
+  for (let k = 0; k < n; k++) s += ex(x[base + k] - shift);
+  const l = Math.log(s);
+  for (let k = 0; k < n; k++) out[base + k] = x[base + k] - shift - l;
+}
+
+/** Log-softmax of `x` (aval `xa`) along `axis` into `out`. */
+export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: TypedArray): void {
+  const [outer, n, inner] = split(xa.shape, axis);
+  const ex = expFor(xa.dtype);
+  if (inner === 1) {
+    for (let a = 0; a < outer; a++) rowForward(x, out, a * n, n, ex);
+    return;
+  }
+  const m = new Float64Array(inner), s = new Float64Array(inner);
+  for (let a = 0; a < outer; a++) {
+    const base = a * n * inner;
+    m.fill(-Infinity);
+    s.fill(0);
+    for (let k = 0; k < n; k++) {
+      const at = base + k * inner;
+      for (let b = 0; b < inner; b++) {
+        const v = x[at + b];
+        if (v > m[b] || v !== v) m[b] = v;
+      }
+    }
+    for (let b = 0; b < inner; b++) if (!(Math.abs(m[b]) < Infinity)) m[b] = 0;
+    for (let k = 0; k < n; k++) {
+      const at = base + k * inner;
+      for (let b = 0; b < inner; b++) s[b] += ex(x[at + b] - m[b]);
+    }
+    for (let b = 0; b < inner; b++) s[b] = Math.log(s[b]);
+    for (let k = 0; k < n; k++) {
+      const at = base + k * inner;
+      for (let b = 0; b < inner; b++) out[at + b] = x[at + b] - m[b] - s[b];
+    }
+  }
+}
+
+/** `g − eʸ·Σg` along `axis` (y's aval `ya`) into `out`. */
+export function logSoftmaxVjpKernel(y: TypedArray, g: TypedArray, ya: Aval, axis: number, out: TypedArray): void {
+  const [outer, n, inner] = split(ya.shape, axis);
+  const ex = expFor(ya.dtype);
+  if (inner === 1) {
+    for (let a = 0; a < outer; a++) {
+      const base = a * n;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += g[base + k];
+      for (let k = 0; k < n; k++) out[base + k] = g[base + k] - ex(y[base + k]) * s;
+    }
+    return;
+  }
+  const s = new Float64Array(inner);
+  for (let a = 0; a < outer; a++) {
+    const base = a * n * inner;
+    s.fill(0);
+    for (let k = 0; k < n; k++) {
+      const at = base + k * inner;
+      for (let b = 0; b < inner; b++) s[b] += g[at + b];
+    }
+    for (let k = 0; k < n; k++) {
+      const at = base + k * inner;
+      for (let b = 0; b < inner; b++) out[at + b] = g[at + b] - ex(y[at + b]) * s[b];
+    }
+  }
+}
+
+/** Registers `logSoftmax` and `logSoftmaxVjp` through `k` (the CPU backend's registration function). */
+export function registerSoftmax(
+  k: (name: string, fn: Kernel) => void,
+  arr: (s: Storage) => TypedArray,
+  own: (a: TypedArray) => Storage,
+): void {
+  k("logSoftmax", ([x], [xa], p: { axis: number }, [o]) => {
+    const out = takeArray(o.dtype, size(o.shape), false);
+    logSoftmaxKernel(arr(x), xa, p.axis, out);
+    return [own(out)];
+  });
+  k("logSoftmaxVjp", ([y, g], [ya], p: { axis: number }, [o]) => {
+    const out = takeArray(o.dtype, size(o.shape), false);
+    logSoftmaxVjpKernel(arr(y), arr(g), ya, p.axis, out);
+    return [own(out)];
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * WebGPU kernels of `logSoftmax` and its VJP, with the semantics of the CPU kernels in
+ * `cpu/softmax.ts`: a team of threads per row (up to a workgroup, ~16 elements a thread) walks a
+ * strided part of the row, and trees in workgroup memory combine the team's maximum (a NaN wins)
+ * and its sum; then each thread writes its elements.
+ *
+ *   y = z − log Σ eᶻ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
+ *   dx = g − eʸ·Σg
+ *
+ * The rows holding NaN or ±∞ are written by explicit cases on the bits (NaN everywhere for a NaN or
+ * an all −∞ row; NaN at +∞ and −∞ elsewhere for a row holding +∞), since WGSL lets a compiler assume
+ * that no value is ∞ or NaN. Sums are float32 (the CPU's are float64).
+ * @module
+ */
+import type { Storage } from "../backend.ts";
+import type { WebGPUBackend } from "./backend.ts";
+import { grid, Uniforms } from "./runtime.ts";
+import { mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
+
+function split(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1, inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[axis], inner];
+}
+
+/** Team size for rows of n: ~16 elements per thread, a power of two, at most a workgroup. */
+function team(n: number): number {
+  return Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 16)))));
+}
+
+/** The shared head of both kernels: the row of this team, its lane, and a tree-sum helper. */
+function head(inputs: string[]): string {
+  return `struct U { rows: u32, n: u32, inner: u32, lgS: u32 }
+${inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`).join("\n")}
+@group(0) @binding(${inputs.length}) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(${inputs.length + 1}) var<uniform> u: U;
+var<workgroup> red: array<f32, ${WG}>;
+${mathLib(["t_inf", "t_exp", "t_log"])}
+fn fbits(v: f32) -> u32 { return bitcast<u32>(v) & 0x7fffffffu; }
+fn is_nan(v: f32) -> bool { return fbits(v) > 0x7f800000u; }`;
+}
+
+/** WGSL of the forward kernel. */
+function forwardCode(): string {
+  return memoCode("logsoftmax", () =>
+    `${head(["src"])}
+// the maximum, a NaN preferred over any number
+fn mx(a: f32, b: f32) -> f32 { return select(a, b, is_nan(b) || (!is_nan(a) && b > a)); }
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let S = 1u << u.lgS;
+  let lane = li & (S - 1u);
+  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+  let live = r < u.rows;
+  let base = (r / u.inner) * u.n * u.inner + r % u.inner;
+  var m = -t_inf();
+  if (live) { for (var j = lane; j < u.n; j += S) { m = mx(m, src[base + j * u.inner]); } }
+  red[li] = m;
+  workgroupBarrier();
+  for (var s = S >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[li] = mx(red[li], red[li + s]); }
+    workgroupBarrier();
+  }
+  let M = red[li - lane];
+  workgroupBarrier();
+  let mb = bitcast<u32>(M);
+  let finite = fbits(M) < 0x7f800000u;
+  let sh = select(0.0, M, finite);
+  var acc = 0.0;
+  if (live && finite) { for (var j = lane; j < u.n; j += S) { acc += t_exp(src[base + j * u.inner] - sh); } }
+  red[li] = acc;
+  workgroupBarrier();
+  for (var s = S >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[li] = red[li] + red[li + s]; }
+    workgroupBarrier();
+  }
+  let l = t_log(red[li - lane]);
+  if (!live) { return; }
+  for (var j = lane; j < u.n; j += S) {
+    let at = base + j * u.inner;
+    let v = src[at];
+    var y: f32;
+    if (finite) {
+      y = select((v - sh) - l, -t_inf(), bitcast<u32>(v) == 0xff800000u);
+    } else if (mb == 0x7f800000u) {
+      y = select(-t_inf(), t_nan(), bitcast<u32>(v) == 0x7f800000u); // +∞ in the row: ∞ − ∞ there, −∞ elsewhere
+    } else {
+      y = t_nan(); // a NaN, or every element −∞
+    }
+    dst[at] = y;
+  }
+}`);
+}
+
+/** WGSL of the VJP kernel. */
+function vjpCode(): string {
+  return memoCode("logsoftmax-vjp", () =>
+    `${head(["y", "g"])}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let S = 1u << u.lgS;
+  let lane = li & (S - 1u);
+  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+  let live = r < u.rows;
+  let base = (r / u.inner) * u.n * u.inner + r % u.inner;
+  var acc = 0.0;
+  if (live) { for (var j = lane; j < u.n; j += S) { acc += g[base + j * u.inner]; } }
+  red[li] = acc;
+  workgroupBarrier();
+  for (var s = S >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[li] = red[li] + red[li + s]; }
+    workgroupBarrier();
+  }
+  let sg = red[li - lane];
+  if (!live) { return; }
+  for (var j = lane; j < u.n; j += S) {
+    let at = base + j * u.inner;
+    let yv = y[at];
+    dst[at] = select(g[at] - t_exp(yv) * sg, t_nan(), is_nan(yv));
+  }
+}`);
+}
+
+/** Registers `logSoftmax` and `logSoftmaxVjp`. */
+export function registerSoftmax(gpu: WebGPUBackend): void {
+  const k = gpu.kernels;
+  const run = (code: string, ins: Storage[], shape: readonly number[], axis: number, out: Storage) => {
+    const [outer, n, inner] = split(shape, axis);
+    const rows = outer * inner, S = team(n);
+    if (rows === 0 || n === 0) return;
+    gpu.runtime.dispatch({
+      code,
+      inputs: ins.map((s) => gpu.buf(s)),
+      output: gpu.buf(out),
+      uniforms: new Uniforms().u(rows, n, inner, Math.log2(S)).u32,
+      groups: grid(Math.ceil(rows / (WG / S))),
+    });
+  };
+  k.set("logSoftmax", ([x], [xa], p: { axis: number }, [o]): Storage[] => {
+    wgslType(xa.dtype, "logSoftmax");
+    const out = gpu.wrap(gpu.alloc(o), o);
+    run(forwardCode(), [x], xa.shape, p.axis, out);
+    return [out];
+  });
+  k.set("logSoftmaxVjp", ([y, g], [ya], p: { axis: number }, [o]): Storage[] => {
+    wgslType(ya.dtype, "logSoftmax");
+    const out = gpu.wrap(gpu.alloc(o), o);
+    run(vjpCode(), [y, g], ya.shape, p.axis, out);
+    return [out];
+  });
+}
