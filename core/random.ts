@@ -142,8 +142,11 @@ export function wrapAt(value: Tensor, level: number): Tensor {
 
 /**
  * A batched key's examples as a grid: the vmap levels it is batched at (outermost first, with their
- * sizes) and two words per key, outer levels major (`[S₀, S₁, …]` keys). Null when the examples are
- * batched unevenly (some at an enclosing level, some not).
+ * sizes) and two words per key, outer levels major (`[S₀, S₁, …]` keys). Examples batched unevenly
+ * (one at an enclosing level, another not, or at other enclosing levels) are laid out over all of
+ * their levels: an example not batched at one has the same key at every index of it, so each
+ * example still draws its own key's bits. Null only when the examples' keys have two layouts (one
+ * draw has one layout).
  */
 function keyGrid(
   op: string,
@@ -152,28 +155,46 @@ function keyGrid(
   const bk = batchOf(op, k);
   if (!bk) return { levels: [], words: [...wordsOf(k)], syms: [symOf(k)], layout: layoutOf(k) };
   const subs = bk.keys.map((e) => keyGrid(op, e));
-  const s0 = subs[0];
-  // keys of two layouts in one batch draw per example (each with its own layout)
-  const same = (s: typeof s0) =>
-    s !== null && s.layout === s0!.layout && s.levels.length === s0!.levels.length &&
-    s.levels.every((l, j) => l.level === s0!.levels[j].level && l.size === s0!.levels[j].size);
-  if (!s0 || !subs.every(same)) return null;
-  const per = s0.words.length / 2, n = subs.length;
+  if (subs.some((s) => s === null)) return null;
+  const grids = subs as NonNullable<(typeof subs)[number]>[];
+  const layout = grids[0].layout;
+  if (grids.some((s) => s.layout !== layout)) return null;
+  // the enclosing levels of all examples, outermost (lowest) first; each has one size
+  const sizes = new Map<number, number>();
+  for (const s of grids) for (const l of s.levels) sizes.set(l.level, l.size);
+  const levels = [...sizes].sort((a, b) => a[0] - b[0]).map(([level, size]) => ({ level, size }));
+  if (levels.length > 0 && levels[levels.length - 1].level >= bk.level) return null; // not nested as vmaps nest
+  // example i's key index along each level (its stride there, 0 where it is not batched)
+  const strides = grids.map((s) => {
+    let stride = 1;
+    const at = new Map<number, number>();
+    for (let j = s.levels.length - 1; j >= 0; j--) {
+      at.set(s.levels[j].level, stride);
+      stride *= s.levels[j].size;
+    }
+    return levels.map((l) => at.get(l.level) ?? 0);
+  });
+  const per = levels.reduce((a, l) => a * l.size, 1), n = grids.length;
   const words = new Array<number>(2 * per * n), syms = new Array<KeySym>(per * n);
+  const idx = new Array<number>(levels.length).fill(0);
   for (let s = 0; s < per; s++) {
     for (let i = 0; i < n; i++) {
-      words[2 * (s * n + i)] = subs[i]!.words[2 * s];
-      words[2 * (s * n + i) + 1] = subs[i]!.words[2 * s + 1];
-      syms[s * n + i] = subs[i]!.syms[s];
+      let e = 0;
+      for (let j = 0; j < levels.length; j++) e += idx[j] * strides[i][j];
+      words[2 * (s * n + i)] = grids[i].words[2 * e];
+      words[2 * (s * n + i) + 1] = grids[i].words[2 * e + 1];
+      syms[s * n + i] = grids[i].syms[e];
     }
+    for (let j = levels.length - 1; j >= 0 && ++idx[j] === levels[j].size; j--) idx[j] = 0; // next index, outer-major
   }
-  return { levels: [...s0.levels, { level: bk.level, size: n }], words, syms, layout: s0.layout };
+  return { levels: [...levels, { level: bk.level, size: n }], words, syms, layout };
 }
 
 /**
  * One `random` application of `shape` under `k`. A key batched by vmaps draws the whole batch in one
  * application (`[S₀, …, B, ...shape]`, block i with key i: each example's bits are those of its own
- * key's draw), returned batched at those levels; unevenly batched keys draw per example.
+ * key's draw), returned batched at those levels, also when the examples' keys are batched unevenly
+ * across enclosing vmaps. Only a batch mixing keys of the two layouts draws per example.
  */
 function draw(op: string, k: Key, shape: number[], dist: "bits" | "uniform" | "normal", dtype: DType): Tensor {
   const bk = batchOf(op, k);
@@ -183,7 +204,7 @@ function draw(op: string, k: Key, shape: number[], dist: "bits" | "uniform" | "n
   }
   const grid = keyGrid(op, k);
   if (!grid) {
-    // batch axis first; batched at enclosing levels as the keys are
+    // keys of two layouts: batch axis first; batched at enclosing levels as the keys are
     return wrapAt(stack(bk.keys.map((e) => draw(op, e, shape, dist, dtype)), 0), bk.level);
   }
   const full = [...grid.levels.map((l) => l.size), ...shape];
