@@ -1,5 +1,5 @@
 /**
- * `deno task reproduce [--out dir] [--quick]`: runs the reproductions of the founding papers'
+ * `deno task reproduce [--out dir] [--quick] [--only ids]`: runs the reproductions of the founding papers'
  * claims (issue 10's six experiments) and writes `report.md` with SVG plots. Experiments 1 and 3
  * fine-tune the demo transformer, pretrained once into `<out>/base-model` (read back on a rerun).
  * Progress goes to stderr, the summary to stdout.
@@ -19,6 +19,12 @@ const OPTIONS = {
     help: "folder for report.md, the SVG plots and the cached demo transformer (base-model/)",
   },
   quick: { type: "boolean", default: false, help: "small sizes: the whole run in under 2 minutes (CI)" },
+  only: {
+    type: "string",
+    value: "<ids>",
+    default: "",
+    help: "run only these experiments, by number, comma-separated (e.g. 2,4; default: all)",
+  },
   help: { type: "boolean", short: "h", default: false, help: "print this help and exit" },
 } as const;
 
@@ -26,7 +32,7 @@ const OPTIONS = {
 export function usage(): string {
   const lines = Object.entries(OPTIONS).map(([name, o]) => {
     const flag = `${"short" in o ? `-${o.short}, ` : "    "}--${name}${"value" in o ? ` ${o.value}` : ""}`;
-    const def = o.type === "string" ? ` (default ${o.default})` : "";
+    const def = o.type === "string" && o.default ? ` (default ${o.default})` : "";
     return `  ${flag.padEnd(22)} ${o.help}${def}`;
   });
   return [
@@ -41,8 +47,26 @@ export function usage(): string {
   ].join("\n");
 }
 
-/** The parsed options: `{ out, quick, help }`; throws a TypeError naming an unknown or malformed option. */
-export function parseOptions(args: string[]): { out: string; quick: boolean; help: boolean } {
+/** The experiment numbers of `--only` (`"2,4"` → [2, 4]); throws a TypeError naming an unknown number. */
+function parseOnly(text: string): number[] | undefined {
+  if (text.trim() === "") return undefined;
+  const ids = EXPERIMENTS.map((e) => e.id);
+  const only = text.split(",").map((t) => t.trim());
+  const bad = only.filter((t) => !/^\d+$/.test(t) || !ids.includes(Number(t)));
+  if (bad.length) {
+    throw new TypeError(
+      `Option '--only' takes experiment numbers from ${ids.join(", ")}, comma-separated (e.g. --only 2,4); ` +
+        `got ${bad.map((b) => `'${b}'`).join(", ")}`,
+    );
+  }
+  return [...new Set(only.map(Number))];
+}
+
+/**
+ * The parsed options: `{ out, quick, help, only }` (`only` undefined: every experiment); throws a TypeError naming an
+ * unknown or malformed option.
+ */
+export function parseOptions(args: string[]): { out: string; quick: boolean; help: boolean; only?: number[] } {
   const options = Object.fromEntries(
     Object.entries(OPTIONS).map(([k, o]) => {
       const { help: _help, value: _value, ...config } = o as typeof o & { value?: string };
@@ -50,7 +74,8 @@ export function parseOptions(args: string[]): { out: string; quick: boolean; hel
     }),
   ) as { [K in keyof typeof OPTIONS]: Omit<typeof OPTIONS[K], "help" | "value"> };
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
-  return { out: values.out, quick: values.quick, help: values.help };
+  const only = parseOnly(values.only);
+  return { out: values.out, quick: values.quick, help: values.help, ...(only ? { only } : {}) };
 }
 
 /** Runs the job with command-line `args`; returns the exit code (2 for bad options). */
@@ -68,7 +93,7 @@ export async function main(args: string[]): Promise<number> {
   }
   let summary;
   try {
-    summary = await runReproductions({ out: values.out, quick: values.quick });
+    summary = await runReproductions({ out: values.out, quick: values.quick, only: values.only });
   } catch (e) {
     // bad input (a TangentError) or a folder that cannot be written (ENOTDIR, EACCES, …): the message, no trace
     const code = (e as { code?: unknown })?.code;

@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { DomainError } from "../core/errors.ts";
 import { fmt, markdownTable, type Progress, progress, type ProgressOptions, writeFileAtomic } from "../report/mod.ts";
 import type { ExperimentReport, OnProgress, Verdict } from "./common.ts";
 import { verdictLine } from "./common.ts";
@@ -164,6 +165,14 @@ export interface RunSummary {
  */
 export async function runReproductions(opts: RunOptions): Promise<RunSummary[]> {
   const quick = opts.quick ?? false;
+  const unknown = (opts.only ?? []).filter((id) => !EXPERIMENTS.some((e) => e.id === id));
+  if (unknown.length || opts.only?.length === 0) {
+    throw new DomainError(
+      `runReproductions: only [${opts.only!.join(", ")}] must name experiments from ${
+        EXPERIMENTS.map((e) => e.id).join(", ")
+      } (${unknown.length ? `no experiment ${unknown.join(", ")}` : "none named"}); leave it out to run all`,
+    );
+  }
   const chosen = EXPERIMENTS.filter((e) => !opts.only || opts.only.includes(e.id));
   const sections: string[] = [];
   const summary: RunSummary[] = [];
@@ -213,9 +222,9 @@ export async function runReproductions(opts: RunOptions): Promise<RunSummary[]> 
   const report = [
     `# Reproductions`,
     ``,
-    `Written by \`deno task reproduce${quick ? " --quick" : ""}\` (${
-      quick ? "quick mode: small sizes" : "full sizes"
-    }). ` +
+    `Written by \`deno task reproduce${quick ? " --quick" : ""}${
+      opts.only ? ` --only ${chosen.map((e) => e.id).join(",")}` : ""
+    }\` (${quick ? "quick mode: small sizes" : "full sizes"}). ` +
     `Each section quotes the paper's claim and says where it comes from, states our set-up, gives our numbers and plots, ` +
     `and ends with a one-line verdict (reproduced / partly / not) drawn from those numbers. Every experiment is a ` +
     `function in \`reproduce/\` (\`polarStableRank\`, \`polarConvergence\`, \`sorsaDrift\`, \`hraIdentity\`, ` +

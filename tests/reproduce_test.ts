@@ -152,6 +152,7 @@ Deno.test("runReproductions: writes report.md and the plots, one progress line p
 Deno.test("reproduce/main.ts: options from one table, --help generated from it", () => {
   assert.deepEqual(parseOptions([]), { out: "./out/reproduce", quick: false, help: false });
   assert.deepEqual(parseOptions(["--out", "/tmp/x", "--quick"]), { out: "/tmp/x", quick: true, help: false });
+  assert.deepEqual(parseOptions(["--only", "4, 2,4"]).only, [4, 2]);
   assert.equal(parseOptions(["-h"]).help, true);
   assert.throws(() => parseOptions(["--fast"]), /fast/);
   const text = usage();
@@ -168,6 +169,7 @@ Deno.test("reproduce/main.ts: options from one table, --help generated from it",
       "5. The survey",
       "6. LoKH",
       "base-model/",
+      "--only <ids>",
     ]
   ) {
     assert.ok(text.includes(s), s);
@@ -326,6 +328,32 @@ Deno.test("runReproductions: experiments 1 and 3 on a given model; the demo tran
     await runReproductions({ out: dir, quick: true, only: [6], progress: { write: () => {}, isTerminal: false } });
     assert.ok(!(await readdir(dir)).includes("base-model"));
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reproduce/main.ts: --only runs the experiments named, and refuses a number that is none", async () => {
+  for (const bad of ["7", "0", "2,x", "1.5", ""]) {
+    if (bad === "") assert.equal(parseOptions(["--only", bad]).only, undefined, "an empty --only: every experiment");
+    else assert.throws(() => parseOptions(["--only", bad]), /--only.*1, 2, 3, 4, 5, 6/, bad);
+  }
+  await assert.rejects(() => runReproductions({ out: "/tmp/never-written", only: [7] }), DomainError);
+  await assert.rejects(() => runReproductions({ out: "/tmp/never-written", only: [] }), DomainError);
+  const dir = await Deno.makeTempDir({ prefix: "reproduce_test_only_" });
+  const said: string[] = [];
+  const [log, error] = [console.log, console.error];
+  console.log = console.error = (...a: unknown[]) => void said.push(a.join(" "));
+  try {
+    assert.equal(await main(["--only", "9", "--out", dir]), 2);
+    assert.match(said.join("\n"), /--only.*'9'/);
+    assert.equal(await main(["--quick", "--only", "5", "--out", dir]), 0);
+    const files = (await readdir(dir)).sort();
+    assert.deepEqual(files, ["exp5_hadamard_starts.svg", "exp5_ridge.svg", "exp5_sweeps.svg", "report.md"]);
+    const report = await readFile(`${dir}/report.md`, "utf8");
+    assert.ok(report.includes("`deno task reproduce --quick --only 5`"));
+    assert.ok(report.includes("## 5. The survey's decompositions") && !report.includes("## 4."));
+  } finally {
+    [console.log, console.error] = [log, error];
     await Deno.remove(dir, { recursive: true });
   }
 });
