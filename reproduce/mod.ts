@@ -63,9 +63,12 @@ export {
   type StableRankRow,
 } from "./polar_rank.ts";
 export {
+  type DriftFinal,
   type DriftMethod,
   type DriftPoint,
   type DriftRun,
+  type DriftVerdict,
+  driftVerdict,
   sorsaDrift,
   type SorsaDriftOptions,
   type SorsaDriftResult,

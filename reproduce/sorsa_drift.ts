@@ -208,12 +208,7 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
     });
   }
   opts.onProgress?.(total, total);
-  const get = (m: DriftMethod) => runs.find((x) => x.method === m)!.final;
-  const reg = get("sorsa"), unreg = get("sorsa-unreg"), lora = get("lora"), full = get("full");
-  const regularisedSmaller = reg.deltaSigma <= 0.5 * Math.min(lora.deltaSigma, full.deltaSigma) &&
-    reg.deltaD <= 0.5 * Math.min(lora.deltaD, full.deltaD);
-  const within2 = (a: number, b: number) => a >= b / 2 && a <= 2 * b;
-  const unregularisedLikeLora = within2(unreg.deltaSigma, lora.deltaSigma) && within2(unreg.deltaD, lora.deltaD);
+  const finals = Object.fromEntries(runs.map((x) => [x.method, x.final])) as Record<DriftMethod, DriftFinal>;
   // how close the pretrained singular values lie: updates larger than the gaps reorder the singular vectors
   const gap = median(paths.map((p) => {
     const sv = Array.from(linalg.svdvals(w0.get(p)!).dataSync() as Float64Array);
@@ -221,9 +216,11 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
   }));
   const losses = runs.map((x) => x.heldOutLoss);
   const lossSpread = Math.max(...losses) / Math.min(...losses);
+  const judged = driftVerdict(finals, lossSpread);
+  const { regularisedSmaller, unregularisedLikeLora } = judged;
   const s = { r, gamma, target, steps, batch, every, factors, gap, description: setup.description };
   return {
-    ...summarise(runs, paths, s, regularisedSmaller, unregularisedLikeLora, lossSpread),
+    ...summarise(runs, paths, s, judged, lossSpread),
     runs,
     paths,
     regularisedSmaller,
@@ -231,6 +228,65 @@ export async function sorsaDrift(opts: SorsaDriftOptions = {}): Promise<SorsaDri
     lossSpread,
   };
 }
+
+/** A method's final medians over the modules. */
+export interface DriftFinal {
+  /** Median ΔΣ. */
+  readonly deltaSigma: number;
+  /** Median ΔD. */
+  readonly deltaD: number;
+}
+
+/** What `driftVerdict` concludes. */
+export interface DriftVerdict {
+  /** The verdict. */
+  readonly verdict: Verdict;
+  /** Regularised SORSA's ΔΣ, and its ΔD, at most half of LoRA's and of full fine-tuning's. */
+  readonly regularisedHalves: { readonly deltaSigma: boolean; readonly deltaD: boolean };
+  /** Both halved. */
+  readonly regularisedSmaller: boolean;
+  /** Unregularised SORSA's ΔΣ and ΔD both within a factor 2 of LoRA's. */
+  readonly unregularisedLikeLora: boolean;
+  /** Final held-out losses within a factor 1.25 (the paper's runs: ±10%). */
+  readonly similar: boolean;
+}
+
+/**
+ * Experiment 3's verdict from each method's final medians and the spread of final losses: reproduced when
+ * regularised SORSA halves both ΔΣ and ΔD of LoRA and full fine-tuning, unregularised SORSA is within a factor 2 of
+ * LoRA in both, and the losses are similar; partly when any one of these holds for one measure; otherwise not.
+ * @param f final medians by method
+ * @param lossSpread largest over smallest final held-out loss
+ * @example
+ * ```ts
+ * import { driftVerdict } from "./mod.ts";
+ * const d = (deltaSigma: number, deltaD: number) => ({ deltaSigma, deltaD });
+ * const v = driftVerdict(
+ *   { sorsa: d(0.03, 0.66), lora: d(0.12, 0.79), full: d(0.074, 0.8), "sorsa-unreg": d(0.12, 0.26), pissa: d(0.11, 0.35) },
+ *   1.3,
+ * );
+ * // v.verdict === "partly": the regulariser halves ΔΣ, not ΔD
+ * ```
+ */
+export function driftVerdict(f: Readonly<Record<DriftMethod, DriftFinal>>, lossSpread: number): DriftVerdict {
+  const { sorsa: reg, "sorsa-unreg": unreg, lora, full } = f;
+  const regularisedHalves = {
+    deltaSigma: reg.deltaSigma <= 0.5 * Math.min(lora.deltaSigma, full.deltaSigma),
+    deltaD: reg.deltaD <= 0.5 * Math.min(lora.deltaD, full.deltaD),
+  };
+  const regularisedSmaller = regularisedHalves.deltaSigma && regularisedHalves.deltaD;
+  const unregularisedLikeLora = within2(unreg.deltaSigma, lora.deltaSigma) && within2(unreg.deltaD, lora.deltaD);
+  const similar = lossSpread <= 1.25;
+  const verdict: Verdict = regularisedSmaller && unregularisedLikeLora && similar
+    ? "reproduced"
+    : regularisedHalves.deltaSigma || regularisedHalves.deltaD || unregularisedLikeLora
+    ? "partly"
+    : "not";
+  return { verdict, regularisedHalves, regularisedSmaller, unregularisedLikeLora, similar };
+}
+
+/** Whether a is within a factor 2 of b. */
+const within2 = (a: number, b: number) => a >= b / 2 && a <= 2 * b;
 
 function summarise(
   runs: DriftRun[],
@@ -246,10 +302,10 @@ function summarise(
     gap: number;
     description: string;
   },
-  regularisedSmaller: boolean,
-  unregularisedLikeLora: boolean,
+  judged: DriftVerdict,
   lossSpread: number,
 ): ExperimentReport {
+  const { regularisedSmaller, unregularisedLikeLora, regularisedHalves } = judged;
   const table = markdownTable(
     [
       { key: "name", title: "method", align: "left" },
@@ -324,20 +380,18 @@ function summarise(
       : `: LoRA's and full fine-tuning's are not both above every principal-part method's (PiSSA, SORSA).`);
   const pair = (m: DriftMethod) =>
     `${fmt(f(m).final.deltaSigma, { digits: 2 })} / ${fmt(f(m).final.deltaD, { digits: 2 })}`;
-  const similar = lossSpread <= 1.25;
-  const verdict: Verdict = regularisedSmaller && unregularisedLikeLora && similar
-    ? "reproduced"
-    : regularisedSmaller || unregularisedLikeLora
-    ? "partly"
-    : "not";
-  const within2 = (a: number, b: number) => a >= b / 2 && a <= 2 * b;
+  const { similar, verdict } = judged;
   const likePissa = within2(f("sorsa-unreg").final.deltaSigma, f("pissa").final.deltaSigma) &&
     within2(f("sorsa-unreg").final.deltaD, f("pissa").final.deltaD);
   const why = `Final median ΔΣ / ΔD: SORSA (γ = ${s.gamma}) ${pair("sorsa")}; LoRA ${pair("lora")}; full fine-tuning ` +
     `${pair("full")}; SORSA (γ = 0) ${pair("sorsa-unreg")}; PiSSA ${pair("pissa")}. ` +
     (regularisedSmaller
       ? `The regularised SORSA stays at most half of LoRA's and full fine-tuning's drift in both measures, as claimed. `
-      : `The regularised SORSA does not stay below half of LoRA's and full fine-tuning's drift in both measures. `) +
+      : regularisedHalves.deltaSigma || regularisedHalves.deltaD
+      ? `The regularised SORSA stays at most half of LoRA's and full fine-tuning's ${
+        regularisedHalves.deltaSigma ? "ΔΣ" : "ΔD"
+      }, as claimed, but not their ${regularisedHalves.deltaSigma ? "ΔD" : "ΔΣ"}. `
+      : `The regularised SORSA does not stay below half of LoRA's and full fine-tuning's drift in either measure. `) +
     (unregularisedLikeLora
       ? `Without the regulariser SORSA drifts like LoRA (within a factor 2 in both), as claimed. `
       : `Without the regulariser SORSA does not drift like LoRA (not within a factor 2 in both)` +
