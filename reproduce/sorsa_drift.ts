@@ -325,10 +325,11 @@ function summarise(
       dD: x.final.deltaD,
     })),
   );
-  const short = (p: string) => p.replace(/^transformer\.h\./, "h").replace(/\.(attn|mlp)\./, ".");
+  // attention and MLP both have a c_proj: keep attn/mlp so the names stay distinct
+  const short = (p: string) => p.replace(/^transformer\.h\./, "h");
   const perModule = markdownTable(
     [
-      { key: "path", title: "module (h<block>.<name>)", align: "left" },
+      { key: "path", title: "module (h<block>.attn|mlp.<name>)", align: "left" },
       ...runs.map((x) => ({ key: x.method, title: NAMES[x.method] })),
     ],
     paths.map((p) => ({

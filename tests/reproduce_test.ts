@@ -267,6 +267,11 @@ Deno.test("sorsaDrift: no drift at the start, the learning rate kept is the near
   assert.equal(res.verdict, verdict);
   assert.deepEqual(verdictOf(res.markdown), [verdict]);
   assert.equal(seriesCount(res.plots["exp3_sorsa_drift_steps.svg"]), 10);
+  // the per-module table names every module once: attention's and the MLP's c_proj are told apart
+  const rows = [...res.markdown.matchAll(/^\| `(h\d[^`]*)`/gm)].map((m) => m[1]);
+  assert.equal(rows.length, res.paths.length);
+  assert.equal(new Set(rows).size, rows.length, rows.join(", "));
+  assert.ok(rows.includes("h0.attn.c_proj") && rows.includes("h0.mlp.c_proj"), rows.join(", "));
 });
 
 Deno.test("lokhCascade: k = 2 is the two-factor adapter; budgets, ranks and errors support the verdict", () => {
