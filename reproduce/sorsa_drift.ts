@@ -350,6 +350,18 @@ function summarise(
       x.points.filter((p) => p.step > 0).map((p) => ({ x: p.deltaD, y: p.deltaSigma, group: NAMES[x.method] }))
     ),
   });
+  // one panel per method with the modules told apart, as the paper's Figure 2 has one per method with layer numbers
+  const panels = Object.fromEntries(runs.map((x) => [
+    `exp3_sorsa_drift_${x.method}.svg`,
+    scatterPlot({
+      title: `${NAMES[x.method]}: ΔΣ against ΔD per module, every ${s.every} steps`,
+      xLabel: "ΔD = 1 − mean(|⟨u_t, u_0⟩| + |⟨v_t, v_0⟩|)/2",
+      yLabel: "ΔΣ = mean |σ_t − σ_0|",
+      logX: true,
+      logY: true,
+      points: x.points.filter((p) => p.step > 0).map((p) => ({ x: p.deltaD, y: p.deltaSigma, group: short(p.path) })),
+    }),
+  ]));
   const means = (x: DriftRun, f: (p: DriftPoint) => number) => {
     const steps = [...new Set(x.points.map((p) => p.step))].filter((t) => t > 0).sort((a, b) => a - b);
     return { x: steps, y: steps.map((t) => median(x.points.filter((p) => p.step === t).map(f))) };
@@ -449,13 +461,18 @@ function summarise(
     perModule,
     ``,
     image("exp3_sorsa_drift.svg", "ΔΣ against ΔD per module and step"),
+    ``,
+    `Per method, each module in its own colour (the paper's Figure 2 numbers each layer):`,
+    ``,
+    ...Object.keys(panels).map((f, i) => image(f, `ΔΣ against ΔD per module, ${NAMES[runs[i].method]}`)),
+    ``,
     image("exp3_sorsa_drift_steps.svg", "median ΔD and ΔΣ during training"),
     ``,
     verdictLine(verdict, why),
   ].join("\n");
   return {
     markdown,
-    plots: { "exp3_sorsa_drift.svg": scatter, "exp3_sorsa_drift_steps.svg": lines },
+    plots: { "exp3_sorsa_drift.svg": scatter, ...panels, "exp3_sorsa_drift_steps.svg": lines },
     verdict,
   };
 }

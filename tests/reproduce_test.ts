@@ -272,6 +272,16 @@ Deno.test("sorsaDrift: no drift at the start, the learning rate kept is the near
   assert.equal(rows.length, res.paths.length);
   assert.equal(new Set(rows).size, rows.length, rows.join(", "));
   assert.ok(rows.includes("h0.attn.c_proj") && rows.includes("h0.mlp.c_proj"), rows.join(", "));
+  // one panel per method, each module its own legend entry and every (module, measured step) a marker, as the
+  // paper's Figure 2 tells the layers apart; the one-panel scatter cannot
+  for (const r of res.runs) {
+    const svg = res.plots[`exp3_sorsa_drift_${r.method}.svg`];
+    assert.ok(svg, r.method);
+    for (const p of res.paths) {
+      assert.ok(svg.includes(`>${p.replace(/^transformer\.h\./, "h")}<`), p);
+    }
+    assert.ok(res.markdown.includes(`](exp3_sorsa_drift_${r.method}.svg)`));
+  }
 });
 
 Deno.test("lokhCascade: k = 2 is the two-factor adapter; budgets, ranks and errors support the verdict", () => {
@@ -324,6 +334,11 @@ Deno.test("runReproductions: experiments 1 and 3 on a given model; the demo tran
       "exp1_stable_rank.svg",
       "exp1_stable_rank_training.svg",
       "exp3_sorsa_drift.svg",
+      "exp3_sorsa_drift_full.svg",
+      "exp3_sorsa_drift_lora.svg",
+      "exp3_sorsa_drift_pissa.svg",
+      "exp3_sorsa_drift_sorsa-unreg.svg",
+      "exp3_sorsa_drift_sorsa.svg",
       "exp3_sorsa_drift_steps.svg",
       "report.md",
     ], "no base-model folder: the given model is used");
