@@ -10,7 +10,7 @@ import { scope } from "../core/memory.ts";
 import { foldIn, type Key } from "../core/random.ts";
 import { fillRandom } from "../core/threefry.ts";
 import type { Tensor } from "../core/tensor.ts";
-import type { CausalLM, ForwardResult } from "./model.ts";
+import { type CausalLM, checkIdsTensor, type ForwardResult } from "./model.ts";
 
 /** Options of `generate`. */
 export interface GenerateOptions {
@@ -90,6 +90,7 @@ export async function generate<P>(
   if (temperature > 0 && !opts.key) {
     throw new DomainError("generate: sampling (temperature > 0) needs a key, e.g. { key: key(0) }");
   }
+  checkIdsTensor("generate", inputIds);
   if (inputIds.ndim !== 2) {
     throw new ShapeError(`generate: inputIds must be [batch, seq], got [${inputIds.shape}]`);
   }

@@ -9,8 +9,8 @@
  * (they are transposed on load and back on save).
  * @module
  */
-import { fmtShape, FormatError, ShapeError } from "../core/errors.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { DTypeError, fmtShape, FormatError, ShapeError } from "../core/errors.ts";
+import { isTensor, type Tensor } from "../core/tensor.ts";
 import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import type { LayerCache } from "./nn.ts";
@@ -221,10 +221,29 @@ export function linearPathsOf(spec: ArchitectureSpec, config: ModelConfig, embed
 }
 
 /**
+ * Throws a DTypeError naming `op` unless the token ids are a tensor (a plain array, or the promise
+ * of an un-awaited `toBackend`, would otherwise fail inside as a TypeError).
+ */
+export function checkIdsTensor(op: string, ids: unknown): asserts ids is Tensor {
+  if (isTensor(ids)) return;
+  const got = Array.isArray(ids)
+    ? "an array"
+    : ids instanceof Promise
+    ? "a promise (await it)"
+    : ids === null
+    ? "null"
+    : typeof ids;
+  throw new DTypeError(
+    `${op}: inputIds must be a tensor, got ${got}; build them with tensor(ids, { dtype: "int32" })`,
+  );
+}
+
+/**
  * Checks token ids: an int32 `[B, T]` tensor with T ≥ 1, within the positions. The vocabulary is
  * checked by the embedding gather (`embedding`), on every backend and in every `jit` replay.
  */
 export function checkInputIds(op: string, ids: Tensor, maxPositions: number, past = 0): void {
+  checkIdsTensor(op, ids);
   if (ids.dtype !== "int32" || ids.ndim !== 2 || ids.shape[1] < 1) {
     throw new ShapeError(
       `${op}: inputIds must be int32 [batch, seq] with seq ≥ 1, got ${ids.dtype} ${fmtShape(ids.shape)}; ` +
