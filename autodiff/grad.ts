@@ -72,6 +72,7 @@ function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
  */
 // deno-lint-ignore no-explicit-any
 export function vjp<Out>(f: (...args: any[]) => Out, ...primals: unknown[]): [Out, (ct: Out) => unknown[]] {
+  checkFunction("vjp", f);
   const [out, pullback] = vjpAux((...args) => [f(...args), undefined], primals);
   return [out, pullback];
 }

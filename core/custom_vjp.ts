@@ -4,7 +4,7 @@
  * composed functions in `core/` (linear algebra's polar factor) need nothing from `autodiff/`.
  * @module
  */
-import { DomainError, fmtShape, ShapeError } from "./errors.ts";
+import { checkFunction, DomainError, fmtShape, ShapeError } from "./errors.ts";
 import {
   activeTraces,
   definePrimitive,
@@ -59,6 +59,8 @@ export function customVjp(
   bwd: (ct: Tensor, out: Tensor, ...xs: Tensor[]) => (Tensor | null)[],
   name = "customVjp",
 ): (...xs: Tensor[]) => Tensor {
+  checkFunction("customVjp", f);
+  checkFunction("customVjp", bwd, "the backward rule (bwd)");
   return customVjpChecked(f, bwd, name, true);
 }
 

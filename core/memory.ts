@@ -4,6 +4,7 @@
  * @module
  */
 import type { Storage } from "./backend/backend.ts";
+import { checkFunction } from "./errors.ts";
 import { checkOptions } from "./options.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -60,6 +61,7 @@ function collect(value: unknown, out: Set<Storage>, seen: Set<unknown>): void {
  * ```
  */
 export function scope<T>(fn: () => T, opts: { release?: unknown } = {}): T {
+  checkFunction("scope", fn);
   checkOptions("scope", opts, ["release"], "{ release: previous }");
   const created = new Set<Storage>();
   scopes.push(created);

@@ -58,3 +58,21 @@ Deno.test("toBackend: an unknown backend or a non-tensor is named as toBackend's
     (e: unknown) => e instanceof T.BackendError && e.message.startsWith(`useBackend: unknown backend "tpu"`),
   );
 });
+
+Deno.test("scope, vjp and customVjp given a non-function are DTypeErrors naming them (TypeErrors: 'fn is not a function')", () => {
+  for (
+    const [op, call] of [
+      ["scope", () => T.scope(bad(3))],
+      ["vjp", () => T.vjp(bad(undefined), T.ones([2]))],
+      ["customVjp", () => T.customVjp(bad(null), (ct: T.Tensor) => [ct])],
+      ["customVjp", () => T.customVjp((x: T.Tensor) => x, bad("bwd"))],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof T.DTypeError && e.message.startsWith(`${op}: `) && e.message.includes("must be a function"),
+    );
+  }
+  assert.equal(T.scope(() => T.ones([2])).shape[0], 2);
+});
