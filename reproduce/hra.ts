@@ -343,7 +343,10 @@ function summariseSweep(
     `### Our set-up (4b)`,
     `A frozen ${s.d} × ${s.d} layer W (N(0, 1/${s.d}) entries) is fine-tuned towards W·H*, H* a chain of ${s.rt} reflections ` +
     `with random unit vectors (not orthogonal to each other), from ${s.tokens} random inputs and their outputs; loss: mean ` +
-    `squared error of the outputs plus HRA's regulariser λ‖I − ÛᵀÛ‖_F. \`adapters.hra({ r: ${s.r}, lambda })\` under Adam ` +
+    `squared error of the outputs plus \`adapters.hra\`'s regulariser λ‖I − ÛᵀÛ‖_F (the summary here writes the ` +
+    `paper's penalty squared, λ‖I − UᵀU‖²_F; both vanish exactly at orthonormal columns and rise away from them, but ` +
+    `the same λ weighs them differently, so our λ values are not on the paper's scale). ` +
+    `\`adapters.hra({ r: ${s.r}, lambda })\` under Adam ` +
     `(η = ${s.lr}) for each λ, and \`hra({ r: ${s.r}, manifold: "stiefel" })\` under Riemannian Adam (its columns stay ` +
     `orthonormal, so H = I − 2UUᵀ is symmetric and cannot equal H*). ${s.steps} steps each, float64, the same start.`,
     ``,

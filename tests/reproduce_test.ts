@@ -94,6 +94,9 @@ Deno.test("hraLambdaSweep: one start, Stiefel exactly orthogonal, the trade-off 
   assert.equal(res.verdict, falls && rises ? "reproduced" : falls || rises ? "partly" : "not");
   assert.ok(stiefel.finalLoss > res.rows[0].finalLoss, "the orthogonal variant cannot express the target");
   assert.equal(seriesCount(res.plots["exp4_hra_losses.svg"]), 3);
+  // the set-up names the penalty trained (unsquared) and says the summary's is squared: λ is not on the paper's scale
+  assert.match(res.markdown, /λ‖I − ÛᵀÛ‖_F \(the summary here writes the paper's penalty squared, λ‖I − UᵀU‖²_F/);
+  assert.ok(res.markdown.includes("not on the paper's scale"));
 });
 
 Deno.test("decompositions: every row meets its tolerance as reported; exact fits are at rounding", () => {
