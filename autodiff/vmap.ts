@@ -50,11 +50,13 @@ export type VmapArg<T> = 0 extends (1 & T) ? T
 
 /**
  * What `vmap(f)` returns where `f` returns a `T`: the same, except that a returned key comes back
- * as an array of keys (one per example; `Key[]` becomes `Key[][]`), in pytrees too. (A key that does
- * not depend on the batch, returned with `outAxes` `null`, stays one key: cast it.)
+ * as an array of keys (one per example; `Key[]` becomes `Key[][]`) and a returned number or boolean
+ * as a tensor (one element per example), in pytrees too. (A key, number or boolean returned with
+ * `outAxes` `null` stays as it is: cast it.)
  */
 export type VmapOut<T> = 0 extends (1 & T) ? T
   : T extends Tensor ? T
+  : T extends number | boolean ? Tensor
   : T extends Key ? Key[]
   : T extends (...args: never[]) => unknown ? T
   : T extends readonly unknown[] ? { [I in keyof T]: VmapOut<T[I]> }
@@ -272,6 +274,38 @@ function unbatchKeys(node: unknown, shape: number[], axis: number | null, level:
   });
 }
 
+/**
+ * `tree` with each number or boolean leaf under a number (or the default) of `spec` made a scalar
+ * tensor on `like`'s backend (float32 for a number, bool for a boolean), which vmap then repeats
+ * along the batch axis, as `jax.vmap` broadcasts a Python scalar the function returns. Keys, strings,
+ * null and leaves under a `null` entry stay as they are; a spec that does not fit is left to
+ * `axesOf` to report.
+ */
+function scalarsToTensors(spec: AxisSpec | undefined, tree: unknown, like: Tensor | undefined): unknown {
+  if (spec === null) return tree;
+  if (typeof tree === "number") return o.full([], tree, { like });
+  if (typeof tree === "boolean") return o.full([], tree ? 1 : 0, { dtype: "bool", like });
+  if (tree instanceof Tensor || isKey(tree)) return tree;
+  if (spec === undefined || typeof spec === "number") {
+    if (Array.isArray(tree)) return tree.map((c) => scalarsToTensors(spec, c, like));
+    if (!isPlainObject(tree)) return tree;
+    const obj: Record<string, unknown> = {};
+    for (const k of Object.keys(tree)) obj[k] = scalarsToTensors(spec, tree[k], like);
+    return obj;
+  }
+  if (Array.isArray(spec)) {
+    if (!Array.isArray(tree) || tree.length !== spec.length) return tree;
+    return tree.map((c, i) => scalarsToTensors(spec[i], c, like));
+  }
+  if (!isPlainObject(tree)) return tree;
+  const obj: Record<string, unknown> = {};
+  for (const k of Object.keys(tree)) {
+    const sub = (spec as Record<string, AxisSpec>)[k];
+    obj[k] = sub === undefined ? tree[k] : scalarsToTensors(sub, tree[k], like);
+  }
+  return obj;
+}
+
 /** Moves axis `from` of `x` to position `to`. */
 export function moveAxis(x: Tensor, from: number, to: number): Tensor {
   if (from === to) return x;
@@ -295,6 +329,13 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
  * Keys `f` returns come back as arrays (`Key[]` per returned key, `Key[][]` per returned `Key[]`,
  * the batch axis where `outAxes` puts it), plain keys usable anywhere; a key batched by a vmap cannot
  * be used after that vmap returns.
+ *
+ * A plain number or boolean `f` returns (in a pytree too) is broadcast along the batch axis as
+ * `jax.vmap` broadcasts a Python scalar: `vmap(() => 1)(ones([3]))` is a float32 tensor `[1, 1, 1]`
+ * (a boolean gives a bool tensor). JavaScript has one number type, so an integer comes back float32
+ * where JAX gives a Python `int` int32; make it `tensor(n, { dtype: "int32" })` for that. Under an
+ * `outAxes` entry `null` it is returned as it is (as JAX does). Strings, `null` and `undefined` pass
+ * through unchanged (JAX refuses a string).
  * @example
  * ```ts
  * import { dot, grad, mean, square, sub, type Tensor, tensor, vmap } from "@tangent/tangent";
@@ -413,7 +454,12 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
           }),
         );
       });
-      const out = withInterpreter(interpreter(level, size), () => f(...wrapped));
+      const like = plan.flatMap((p) => p.leaves.filter((_, j) => p.axes[j] !== null))[0];
+      const out = scalarsToTensors(
+        opts.outAxes,
+        withInterpreter(interpreter(level, size), () => f(...wrapped)),
+        like,
+      );
       const outLeaves = treeLeaves(out);
       const outAxes = axesOf(opts.outAxes, out, "the output");
       const done = outLeaves.map((t, j) => {
