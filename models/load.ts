@@ -55,7 +55,18 @@ async function readJson(path: string, what: string): Promise<Record<string, unkn
 
 /** The safetensors files of a folder, from its shard index when there is one. */
 async function weightFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    const hub = /^[\w.-]+\/[\w.-]+$/.test(dir)
+      ? `; for a hub id, resolveModel("${dir}") downloads the folder first`
+      : "";
+    throw new FormatError(
+      `loadModel: cannot read the folder ${dir} (${(e as Error).message}); pass a Hugging Face model folder ` +
+        `(config.json + model.safetensors)${hub}`,
+    );
+  }
   if (names.includes("model.safetensors.index.json")) {
     const index = await readJson(join(dir, "model.safetensors.index.json"), "the shard index");
     const map = index.weight_map as Record<string, string> | undefined;

@@ -253,10 +253,21 @@ async function headerOfFile(fh: FileHandle, size: number, where: string): Promis
   return parseHeader(raw, 8 + n, size, where);
 }
 
-async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
-  const fh = await open(path, "r");
+async function withFile<T>(
+  path: string,
+  where: string,
+  fn: (fh: FileHandle, size: number) => Promise<T>,
+): Promise<T> {
+  let fh: FileHandle;
   try {
-    return await fn(fh, (await fh.stat()).size);
+    fh = await open(path, "r");
+  } catch (e) {
+    throw new FormatError(`${where}: cannot open ${path} (${(e as Error).message}); check the path`);
+  }
+  try {
+    const stat = await fh.stat();
+    if (stat.isDirectory()) throw new FormatError(`${where}: ${path} is a folder, not a safetensors file`);
+    return await fn(fh, stat.size);
   } finally {
     await fh.close();
   }
@@ -430,7 +441,7 @@ export async function read(pathOrBytes: string | FileURL | Uint8Array, opts: Rea
     return loadBytes(pathOrBytes, opts, context(opts, backend, "safetensors.read: <bytes>"));
   }
   const path = toPath(pathOrBytes), ctx = context(opts, backend, `safetensors.read: ${path}`);
-  return await withFile(path, async (fh, size) => {
+  return await withFile(path, "safetensors.read", async (fh, size) => {
     const h = await headerOfFile(fh, size, ctx.where);
     const tensors: Record<string, Tensor> = {};
     for (const e of select(h, opts.names, ctx.where)) {
@@ -458,7 +469,11 @@ export async function read(pathOrBytes: string | FileURL | Uint8Array, opts: Rea
 export async function readHeader(pathOrBytes: string | FileURL | Uint8Array): Promise<Header> {
   if (pathOrBytes instanceof Uint8Array) return headerOfBytes(pathOrBytes, "safetensors.readHeader: <bytes>");
   const path = toPath(pathOrBytes);
-  return await withFile(path, (fh, size) => headerOfFile(fh, size, `safetensors.readHeader: ${path}`));
+  return await withFile(
+    path,
+    "safetensors.readHeader",
+    (fh, size) => headerOfFile(fh, size, `safetensors.readHeader: ${path}`),
+  );
 }
 
 /**

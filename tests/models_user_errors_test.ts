@@ -3,7 +3,7 @@
  * TangentError that names the call and the fix, not a TypeError or a Node error from inside.
  */
 import assert from "node:assert/strict";
-import { DTypeError, generate, loadModel, TangentError } from "../mod.ts";
+import { DTypeError, FormatError, generate, loadModel, safetensors, TangentError } from "../mod.ts";
 
 const FIXTURES = "../shared/fixtures/models";
 
@@ -22,5 +22,50 @@ Deno.test("apply and generate: token ids given as a plain array are a DTypeError
       assert.match(e.message, /^generate: inputIds must be a tensor, got an array/);
       return true;
     });
+  }
+});
+
+Deno.test("loadModel and safetensors.read: a path that is missing or of the wrong kind is a FormatError naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tangent_paths_" });
+  try {
+    const missing = `${dir}/no_such_model`;
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ["a missing folder", () => loadModel(missing), /^loadModel: cannot read the folder .*no_such_model \(ENOENT/],
+      ["a hub id", () => loadModel("openai-community/gpt2"), /resolveModel/],
+      [
+        "a file for a folder",
+        () => loadModel(`${FIXTURES}/tiny_gpt2/config.json`),
+        /^loadModel: cannot read the folder/,
+      ],
+      [
+        "a missing file",
+        () => safetensors.read(`${dir}/none.safetensors`),
+        /^safetensors\.read: cannot open .*none\.safetensors/,
+      ],
+      [
+        "a folder for a file",
+        () => safetensors.read(dir),
+        /^safetensors\.read: .* is a folder, not a safetensors file/,
+      ],
+      [
+        "a missing shard",
+        () => loadModel([`${FIXTURES}/tiny_gpt2/config.json`, `${dir}/gone.safetensors`]),
+        /gone\.safetensors/,
+      ],
+      [
+        "a missing header file",
+        () => safetensors.readHeader(`${dir}/none.safetensors`),
+        /^safetensors\.readHeader: cannot open/,
+      ],
+    ];
+    for (const [what, run, message] of cases) {
+      await assert.rejects(run(), (e: Error) => {
+        assert.ok(e instanceof FormatError, `${what}: ${e.name}: ${e.message}`);
+        assert.match(e.message, message, what);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
