@@ -379,6 +379,13 @@ export async function savePeftAdapter<P>(
   given?: Record<string, P>,
   opts: SavePeftOptions = {},
 ): Promise<SavedPeftAdapter> {
+  if (!adapted || !Array.isArray(adapted.paths) || typeof adapted.layers !== "object" || adapted.layers === null) {
+    throw new FormatError(
+      `savePeftAdapter: the model has no adapters (a base model from loadModel?); adapt it first, ` +
+        `const peft = adaptModel(model, { target: "q_proj,v_proj", adapter }), train peft.params, then ` +
+        `savePeftAdapter(dir, peft, params); a whole model (full fine-tuning) is saved with saveModel(dir, model, params)`,
+    );
+  }
   if (given === undefined && initialParams.has(adapted.params)) {
     throw new FormatError(
       `savePeftAdapter: no params given, and this model's own are its adapters as adaptModel initialised them ` +

@@ -3,7 +3,7 @@
  * TangentError that names the call and the fix, not a TypeError or a Node error from inside.
  */
 import assert from "node:assert/strict";
-import { DTypeError, FormatError, generate, loadModel, safetensors, TangentError } from "../mod.ts";
+import { DTypeError, FormatError, generate, loadModel, safetensors, savePeftAdapter, TangentError } from "../mod.ts";
 
 const FIXTURES = "../shared/fixtures/models";
 
@@ -65,6 +65,24 @@ Deno.test("loadModel and safetensors.read: a path that is missing or of the wron
         return true;
       });
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("savePeftAdapter: a model without adapters (the base from loadModel) is a FormatError naming adaptModel", async () => {
+  const model = await loadModel(`${FIXTURES}/tiny_llama`);
+  const dir = await Deno.makeTempDir({ prefix: "tangent_peft_" });
+  try {
+    const base = model as unknown as Parameters<typeof savePeftAdapter>[1];
+    await assert.rejects(savePeftAdapter(dir, base, model.params as never), (e: Error) => {
+      assert.ok(e instanceof FormatError, `${e.name}: ${e.message}`);
+      assert.match(e.message, /^savePeftAdapter: the model has no adapters/);
+      assert.match(e.message, /adaptModel\(model, \{ target/);
+      assert.match(e.message, /saveModel/);
+      return true;
+    });
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
