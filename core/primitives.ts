@@ -521,42 +521,45 @@ export const cumulativeP = definePrimitive<{ op: "sum" | "prod"; axis: number; r
 });
 
 /**
- * `x − log Σ eˣ` along `axis` in one pass per row (the op `logSoftmax` in ops/reduce.ts says how ±∞
- * and NaN come out). Its VJP is the next primitive, `g − eʸ·Σg`, also one pass.
+ * `y = x − log Σ eˣ` along `axis` in one pass per row (the op `logSoftmax` in ops/reduce.ts says how
+ * ±∞ and NaN come out), and `p = eʸ` (softmax), which the backward pass reads instead of computing
+ * eʸ again. Its VJP is the next primitive, `g − p·Σg`, also one pass.
  */
 export const logSoftmaxP = definePrimitive<{ axis: number }>({
   name: "logSoftmax",
   abstract([x]) {
     floatOnly("logSoftmax", x.dtype);
-    return [{ shape: x.shape, dtype: x.dtype }];
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: x.shape, dtype: x.dtype }];
   },
-  vjp([g], _x, [y], { axis }) {
-    return [g && bind1(logSoftmaxVjpP, [y, g], { axis })];
+  vjp([gy, gp], _x, [_y, p], { axis }) {
+    // through p = softmax(x) too: p·(gp − Σ gp·p) is the same map applied to gp·p
+    const g = gp ? (gy ? o.add(gy, o.mul(gp, p)) : o.mul(gp, p)) : gy;
+    return [g && bind1(logSoftmaxVjpP, [p, g], { axis })];
   },
 });
 
 /**
- * The VJP of `logSoftmaxP`: `dx = g − eʸ·Σg` along `axis`, from its output y and cotangent g. Its own
- * VJP, written with ops so that grad of grad works: with p = eʸ, ȳ = −c·p·Σg and ḡ = c − Σ(c·p).
+ * The VJP of `logSoftmaxP`: `dx = g − p·Σg` along `axis`, from the softmax p and the cotangent g of
+ * the log-probabilities. Its own VJP, written with ops so that grad of grad works: p̄ = −c·Σg and
+ * ḡ = c − Σ(c·p).
  */
 export const logSoftmaxVjpP = definePrimitive<{ axis: number }>({
   name: "logSoftmaxVjp",
-  abstract([y, g]) {
-    floatOnly("logSoftmax", y.dtype);
-    if (g.dtype !== y.dtype || g.shape.length !== y.shape.length || g.shape.some((d, i) => d !== y.shape[i])) {
+  abstract([p, g]) {
+    floatOnly("logSoftmax", p.dtype);
+    if (g.dtype !== p.dtype || g.shape.length !== p.shape.length || g.shape.some((d, i) => d !== p.shape[i])) {
       throw new ShapeError(
         `logSoftmax (gradient): the cotangent ${fmtShape(g.shape)} ${g.dtype} must match the output ` +
-          `${fmtShape(y.shape)} ${y.dtype}`,
+          `${fmtShape(p.shape)} ${p.dtype}`,
       );
     }
-    return [{ shape: y.shape, dtype: y.dtype }];
+    return [{ shape: p.shape, dtype: p.dtype }];
   },
-  vjp([c], [y, g], _dx, { axis }, needs) {
+  vjp([c], [p, g], _dx, { axis }, needs) {
     if (!c) return [null, null];
-    const cp = o.mul(c, o.exp(y));
     return [
-      needs[0] ? o.neg(o.mul(cp, o.sum(g, { axis, keepdims: true }))) : null,
-      needs[1] ? o.sub(c, o.sum(cp, { axis, keepdims: true })) : null,
+      needs[0] ? o.neg(o.mul(c, o.sum(g, { axis, keepdims: true }))) : null,
+      needs[1] ? o.sub(c, o.sum(o.mul(c, p), { axis, keepdims: true })) : null,
     ];
   },
 });

@@ -15,7 +15,7 @@ import {
   equal,
   gelu,
   logicalNot,
-  logsumexp,
+  logSoftmax,
   matmulT,
   maximum,
   mean,
@@ -350,9 +350,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: { ignoreIndex
     ids: "crossEntropy",
   });
   const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), safe);
-  // −log softmax(z)_y = logsumexp(z) − z_y: no [N, V] log-probabilities are formed
-  const flat = reshape(logits, [N, V]);
-  const nll = sub(logsumexp(flat, { axis: -1 }), take(reshape(flat, [N * V]), idx));
+  // −log softmax(z)_y picked from the log-probabilities: one kernel forward (logSoftmax), one backward
+  const flat = reshape(logSoftmax(reshape(logits, [N, V]), { axis: -1 }), [N * V]);
+  const nll = neg(take(flat, idx));
   const kept = astype(logicalNot(ignored), logits.dtype);
   return div(sum(mul(nll, kept)), maximum(sum(kept), 1));
 }

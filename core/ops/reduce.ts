@@ -5,7 +5,7 @@
 import { isFloat } from "../dtype.ts";
 import { DomainError, fmtShape, ShapeError } from "../errors.ts";
 import { checkOptions, optionKeys } from "../options.ts";
-import { bind1 } from "../primitive.ts";
+import { bind, bind1 } from "../primitive.ts";
 import { logSoftmaxP, type ReduceOp, reduceP } from "../primitives.ts";
 import { checkTensor, type Tensor } from "../tensor.ts";
 import {
@@ -194,7 +194,7 @@ export function logSoftmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
   if (x.dtype === "float16") return via32(x, (t) => logSoftmax(t, opts));
   const axis = normAxes("logSoftmax", x.ndim, opts.axis ?? -1)[0];
   if (x.shape[axis] === 0) return x; // an empty axis: nothing to normalise
-  return bind1(logSoftmaxP, [x], { axis });
+  return bind(logSoftmaxP, [x], { axis })[0];
 }
 
 /**

@@ -3,12 +3,13 @@
  * array `outer × n × inner` (the rows of one outer index are walked together, so an axis that is not
  * last still reads memory in order):
  *
- *   y = z − log Σ eᶻ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
- *   dx = g − eʸ·Σg
+ *   y = z − log Σ eᶻ,  p = eᶻ / Σ eᶻ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
+ *   dx = g − p·Σg
  *
- * Sums and the shifted values are float64; a float32 result is rounded once at the store (the
- * composed form rounded at each of its operations). float32 uses the fast `exp` of `fastmath.ts`
- * (within 1 ulp before the store); float64 keeps `Math.exp`, the reference.
+ * Sums and the shifted values are float64; a float32 y is rounded once at the store (the composed
+ * form rounded at each of its operations), p twice (eᶻ is kept in p's array until Σ is known).
+ * float32 uses the fast `exp` of `fastmath.ts` (within 1 ulp before the store); float64 keeps
+ * `Math.exp`, the reference. The backward pass reads p instead of computing eʸ again.
  * @module
  */
 import type { Aval, Kernel, Storage } from "../backend.ts";
@@ -29,8 +30,15 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** The exponential a dtype's kernel uses. */
 const expFor = (dtype: string): (x: number) => number => (dtype === "float32" ? expCore : Math.exp);
 
-/** One row of n contiguous elements at `base`: log-softmax into `out`. */
-function rowForward(x: TypedArray, out: TypedArray, base: number, n: number, ex: (x: number) => number): void {
+/** One row of n contiguous elements at `base`: log-softmax into `out`, softmax into `prob`. */
+function rowForward(
+  x: TypedArray,
+  out: TypedArray,
+  prob: TypedArray,
+  base: number,
+  n: number,
+  ex: (x: number) => number,
+): void {
   let m = -Infinity;
   for (let k = 0; k < n; k++) {
     const v = x[base + k];
@@ -38,20 +46,23 @@ function rowForward(x: TypedArray, out: TypedArray, base: number, n: number, ex:
   }
   const shift = Math.abs(m) < Infinity ? m : 0;
   let s = 0;
-  for (let k = 0; k < n; k++) s += ex(x[base + k] - shift);
+  for (let k = 0; k < n; k++) s += prob[base + k] = ex(x[base + k] - shift);
   const l = Math.log(s);
-  for (let k = 0; k < n; k++) out[base + k] = x[base + k] - shift - l;
+  for (let k = 0; k < n; k++) {
+    out[base + k] = x[base + k] - shift - l;
+    prob[base + k] /= s;
+  }
 }
 
-/** Log-softmax of `x` (aval `xa`) along `axis` into `out`. */
-export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: TypedArray): void {
+/** Log-softmax of `x` (aval `xa`) along `axis` into `out`, and softmax (`eᶻ / Σ eᶻ`) into `prob`. */
+export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: TypedArray, prob: TypedArray): void {
   const [outer, n, inner] = split(xa.shape, axis);
   const ex = expFor(xa.dtype);
   if (inner === 1) {
-    for (let a = 0; a < outer; a++) rowForward(x, out, a * n, n, ex);
+    for (let a = 0; a < outer; a++) rowForward(x, out, prob, a * n, n, ex);
     return;
   }
-  const m = new Float64Array(inner), s = new Float64Array(inner);
+  const m = new Float64Array(inner), s = new Float64Array(inner), l = new Float64Array(inner);
   for (let a = 0; a < outer; a++) {
     const base = a * n * inner;
     m.fill(-Infinity);
@@ -66,26 +77,28 @@ export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: Typ
     for (let b = 0; b < inner; b++) if (!(Math.abs(m[b]) < Infinity)) m[b] = 0;
     for (let k = 0; k < n; k++) {
       const at = base + k * inner;
-      for (let b = 0; b < inner; b++) s[b] += ex(x[at + b] - m[b]);
+      for (let b = 0; b < inner; b++) s[b] += prob[at + b] = ex(x[at + b] - m[b]);
     }
-    for (let b = 0; b < inner; b++) s[b] = Math.log(s[b]);
+    for (let b = 0; b < inner; b++) l[b] = Math.log(s[b]);
     for (let k = 0; k < n; k++) {
       const at = base + k * inner;
-      for (let b = 0; b < inner; b++) out[at + b] = x[at + b] - m[b] - s[b];
+      for (let b = 0; b < inner; b++) {
+        out[at + b] = x[at + b] - m[b] - l[b];
+        prob[at + b] /= s[b];
+      }
     }
   }
 }
 
-/** `g − eʸ·Σg` along `axis` (y's aval `ya`) into `out`. */
-export function logSoftmaxVjpKernel(y: TypedArray, g: TypedArray, ya: Aval, axis: number, out: TypedArray): void {
-  const [outer, n, inner] = split(ya.shape, axis);
-  const ex = expFor(ya.dtype);
+/** `g − p·Σg` along `axis` (p's aval `pa`) into `out`. */
+export function logSoftmaxVjpKernel(p: TypedArray, g: TypedArray, pa: Aval, axis: number, out: TypedArray): void {
+  const [outer, n, inner] = split(pa.shape, axis);
   if (inner === 1) {
     for (let a = 0; a < outer; a++) {
       const base = a * n;
       let s = 0;
       for (let k = 0; k < n; k++) s += g[base + k];
-      for (let k = 0; k < n; k++) out[base + k] = g[base + k] - ex(y[base + k]) * s;
+      for (let k = 0; k < n; k++) out[base + k] = g[base + k] - p[base + k] * s;
     }
     return;
   }
@@ -99,7 +112,7 @@ export function logSoftmaxVjpKernel(y: TypedArray, g: TypedArray, ya: Aval, axis
     }
     for (let k = 0; k < n; k++) {
       const at = base + k * inner;
-      for (let b = 0; b < inner; b++) out[at + b] = g[at + b] - ex(y[at + b]) * s[b];
+      for (let b = 0; b < inner; b++) out[at + b] = g[at + b] - p[at + b] * s[b];
     }
   }
 }
@@ -111,13 +124,13 @@ export function registerSoftmax(
   own: (a: TypedArray) => Storage,
 ): void {
   k("logSoftmax", ([x], [xa], p: { axis: number }, [o]) => {
-    const out = takeArray(o.dtype, size(o.shape), false);
-    logSoftmaxKernel(arr(x), xa, p.axis, out);
-    return [own(out)];
+    const out = takeArray(o.dtype, size(o.shape), false), prob = takeArray(o.dtype, size(o.shape), false);
+    logSoftmaxKernel(arr(x), xa, p.axis, out, prob);
+    return [own(out), own(prob)];
   });
-  k("logSoftmaxVjp", ([y, g], [ya], p: { axis: number }, [o]) => {
+  k("logSoftmaxVjp", ([prob, g], [pa], p: { axis: number }, [o]) => {
     const out = takeArray(o.dtype, size(o.shape), false);
-    logSoftmaxVjpKernel(arr(y), arr(g), ya, p.axis, out);
+    logSoftmaxVjpKernel(arr(prob), arr(g), pa, p.axis, out);
     return [own(out)];
   });
 }

@@ -4,8 +4,8 @@
  * strided part of the row, and trees in workgroup memory combine the team's maximum (a NaN wins)
  * and its sum; then each thread writes its elements.
  *
- *   y = z − log Σ eᶻ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
- *   dx = g − eʸ·Σg
+ *   y = z − log Σ eᶻ,  p = eʸ,  z = x − m,  m = max x (0 when the maximum is ±∞ or NaN)
+ *   dx = g − p·Σg
  *
  * The rows holding NaN or ±∞ are written by explicit cases on the bits (NaN everywhere for a NaN or
  * an all −∞ row; NaN at +∞ and −∞ elsewhere for a row holding +∞), since WGSL lets a compiler assume
@@ -29,12 +29,14 @@ function team(n: number): number {
   return Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 16)))));
 }
 
-/** The shared head of both kernels: the row of this team, its lane, and a tree-sum helper. */
-function head(inputs: string[]): string {
+/** The shared head of both kernels: bindings (inputs, then outputs, then the uniforms) and helpers. */
+function head(inputs: string[], outputs: string[]): string {
+  const bind = (name: string, i: number, access: string) =>
+    `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<f32>;`;
   return `struct U { rows: u32, n: u32, inner: u32, lgS: u32 }
-${inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`).join("\n")}
-@group(0) @binding(${inputs.length}) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(${inputs.length + 1}) var<uniform> u: U;
+${inputs.map((name, i) => bind(name, i, "read")).join("\n")}
+${outputs.map((name, i) => bind(name, inputs.length + i, "read_write")).join("\n")}
+@group(0) @binding(${inputs.length + outputs.length}) var<uniform> u: U;
 var<workgroup> red: array<f32, ${WG}>;
 ${mathLib(["t_inf", "t_exp", "t_log"])}
 fn fbits(v: f32) -> u32 { return bitcast<u32>(v) & 0x7fffffffu; }
@@ -44,7 +46,7 @@ fn is_nan(v: f32) -> bool { return fbits(v) > 0x7f800000u; }`;
 /** WGSL of the forward kernel. */
 function forwardCode(): string {
   return memoCode("logsoftmax", () =>
-    `${head(["src"])}
+    `${head(["src"], ["dst", "prob"])}
 // the maximum, a NaN preferred over any number
 fn mx(a: f32, b: f32) -> f32 { return select(a, b, is_nan(b) || (!is_nan(a) && b > a)); }
 @compute @workgroup_size(${WG})
@@ -90,6 +92,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       y = t_nan(); // a NaN, or every element −∞
     }
     dst[at] = y;
+    prob[at] = select(t_exp(y), t_nan(), is_nan(y)); // eʸ; t_exp(−∞) is 0
   }
 }`);
 }
@@ -97,7 +100,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 /** WGSL of the VJP kernel. */
 function vjpCode(): string {
   return memoCode("logsoftmax-vjp", () =>
-    `${head(["y", "g"])}
+    `${head(["p", "g"], ["dst"])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -118,8 +121,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (!live) { return; }
   for (var j = lane; j < u.n; j += S) {
     let at = base + j * u.inner;
-    let yv = y[at];
-    dst[at] = select(g[at] - t_exp(yv) * sg, t_nan(), is_nan(yv));
+    let pv = p[at];
+    dst[at] = select(g[at] - pv * sg, t_nan(), is_nan(pv));
   }
 }`);
 }
@@ -127,28 +130,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 /** Registers `logSoftmax` and `logSoftmaxVjp`. */
 export function registerSoftmax(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
-  const run = (code: string, ins: Storage[], shape: readonly number[], axis: number, out: Storage) => {
+  const run = (code: string, ins: Storage[], shape: readonly number[], axis: number, outs: Storage[]) => {
     const [outer, n, inner] = split(shape, axis);
     const rows = outer * inner, S = team(n);
     if (rows === 0 || n === 0) return;
     gpu.runtime.dispatch({
       code,
       inputs: ins.map((s) => gpu.buf(s)),
-      output: gpu.buf(out),
+      output: gpu.buf(outs[0]),
+      outputs: outs.slice(1).map((s) => gpu.buf(s)),
       uniforms: new Uniforms().u(rows, n, inner, Math.log2(S)).u32,
       groups: grid(Math.ceil(rows / (WG / S))),
     });
   };
-  k.set("logSoftmax", ([x], [xa], p: { axis: number }, [o]): Storage[] => {
+  k.set("logSoftmax", ([x], [xa], p: { axis: number }, [o, po]): Storage[] => {
     wgslType(xa.dtype, "logSoftmax");
-    const out = gpu.wrap(gpu.alloc(o), o);
-    run(forwardCode(), [x], xa.shape, p.axis, out);
-    return [out];
+    const outs = [gpu.wrap(gpu.alloc(o), o), gpu.wrap(gpu.alloc(po), po)];
+    run(forwardCode(), [x], xa.shape, p.axis, outs);
+    return outs;
   });
-  k.set("logSoftmaxVjp", ([y, g], [ya], p: { axis: number }, [o]): Storage[] => {
-    wgslType(ya.dtype, "logSoftmax");
+  k.set("logSoftmaxVjp", ([prob, g], [pa], p: { axis: number }, [o]): Storage[] => {
+    wgslType(pa.dtype, "logSoftmax");
     const out = gpu.wrap(gpu.alloc(o), o);
-    run(vjpCode(), [y, g], ya.shape, p.axis, out);
+    run(vjpCode(), [prob, g], pa.shape, p.axis, [out]);
     return [out];
   });
 }
