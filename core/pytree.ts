@@ -119,8 +119,21 @@ export function treeDifference(a: unknown, b: unknown, path = ""): string | null
   return `at ${fmtPath(path)}: ${kind(a)} vs ${kind(b)}`;
 }
 
-/** Rebuilds `tree` with its tensor leaves replaced, in `treeLeaves` order, by `leaves`. */
+/**
+ * Rebuilds `tree` with its tensor leaves replaced, in `treeLeaves` order, by `leaves`: one per
+ * tensor leaf (a ShapeError otherwise, as JAX's `tree_unflatten` raises; the tree's non-tensor
+ * values are kept).
+ * @example
+ * ```ts
+ * import { tensor, treeLeaves, treeUnflatten } from "@tangent/tangent";
+ * const tree = { w: tensor([1, 2]), b: [tensor(0), "name"] };
+ * const back = treeUnflatten(tree, treeLeaves(tree).map((t) => t.mul(2))); // { b: [0, "name"], w: [2, 4] }
+ * ```
+ */
 export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
+  if (!Array.isArray(leaves)) {
+    throw new ShapeError(`treeUnflatten: leaves must be an array (one value per tensor leaf), got ${typeof leaves}`);
+  }
   let i = 0;
   const walk = (t: unknown): unknown => {
     if (t instanceof Tensor) return leaves[i++];
@@ -132,7 +145,14 @@ export function treeUnflatten<T>(tree: T, leaves: readonly unknown[]): T {
     }
     return t;
   };
-  return walk(tree) as T;
+  const out = walk(tree) as T;
+  if (i !== leaves.length) {
+    throw new ShapeError(
+      `treeUnflatten: the tree has ${i} tensor leaves but ${leaves.length} values were given; ` +
+        `pass one value per tensor leaf, in treeLeaves(tree) order`,
+    );
+  }
+  return out;
 }
 
 /**

@@ -76,3 +76,18 @@ Deno.test("scope, vjp and customVjp given a non-function are DTypeErrors naming 
   }
   assert.equal(T.scope(() => T.ones([2])).shape[0], 2);
 });
+
+Deno.test("treeUnflatten: leaves must match the tree's tensor leaves (too few left undefined in the tree, too many were dropped)", () => {
+  const tree = { a: T.ones([1]), b: [T.ones([1]), 3] };
+  for (const leaves of [[T.zeros([2])], [1, 2, 3], []]) {
+    assert.throws(() => T.treeUnflatten(tree, leaves), (e: unknown) =>
+      e instanceof T.ShapeError &&
+      e.message.startsWith(`treeUnflatten: the tree has 2 tensor leaves but ${leaves.length} values were given`));
+  }
+  assert.throws(
+    () => T.treeUnflatten(tree, bad(undefined)),
+    (e: unknown) => e instanceof T.ShapeError && e.message.startsWith("treeUnflatten: leaves must be an array"),
+  );
+  assert.deepEqual(T.treeUnflatten(tree, [1, 2]), { a: 1, b: [2, 3] });
+  assert.deepEqual(T.treeUnflatten(3, []), 3);
+});
