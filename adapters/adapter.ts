@@ -6,7 +6,7 @@
  * `x` of shape `[..., in]`.
  * @module
  */
-import { FormatError, ShapeError } from "../core/errors.ts";
+import { DomainError, FormatError, ShapeError } from "../core/errors.ts";
 import { add, full, matmulT, reshape } from "../core/ops/mod.ts";
 import { treeLeaves, treePaths } from "../core/pytree.ts";
 import { stopGradient } from "../autodiff/grad.ts";
@@ -337,6 +337,18 @@ export function rowsMatmul(x: Tensor, m: Tensor): Tensor {
 /** Restores the leading axes of `x` on a row matrix `y2` `[n, m]`. */
 export function unflattenRows(x: Tensor, y2: Tensor): Tensor {
   return x.ndim === 2 ? y2 : reshape(y2, [...x.shape.slice(0, -1), y2.shape[1]]);
+}
+
+/**
+ * Throws a DomainError naming `op` unless the scale option `alpha` is absent or a finite number:
+ * NaN or ±∞ made every output NaN, silently, from the first step (LoRA's B is zero at init).
+ */
+export function checkAlpha(op: string, alpha: unknown): void {
+  if (alpha === undefined || (typeof alpha === "number" && Number.isFinite(alpha))) return;
+  const got = typeof alpha === "string" ? `"${alpha}" (a string)` : String(alpha);
+  throw new DomainError(
+    `${op}: alpha = ${got} must be a finite number (the update is scaled by alpha / r); leave it out for the default`,
+  );
 }
 
 /** Checks that `base.weight` is a matrix and returns `[out, in]`. */

@@ -11,6 +11,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { stopGradient } from "../autodiff/grad.ts";
 import {
+  checkAlpha,
   countScalars,
   type Frozen,
   frozenLinear,
@@ -59,6 +60,7 @@ const NAMES = [
  */
 export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
   checkOptions("dora", opts, LORA_KEYS, "{ r: 8 }");
+  checkAlpha("dora", opts?.alpha);
   const s = loraScale(opts);
   const adapted = (p: LoraParamsLike, W: Tensor) => W.add(mul(matmul(p.B, p.A), s));
   // n = ‖W + s·B A‖ per row, detached

@@ -11,6 +11,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   floatDType,
   type Frozen,
@@ -92,6 +93,7 @@ export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor):
  */
 export function loha(opts: LohaOptions): PeftAdapter<LohaParams, Frozen> {
   checkOptions("loha", opts, optionKeys<LohaOptions>({ r: true, alpha: true }), "{ r: 8 }");
+  checkAlpha("loha", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`loha: r must be a positive integer, got ${r}`);
   const delta = (p: LohaParams) => mul(mul(matmul(p.w1a, p.w1b), matmul(p.w2a, p.w2b)), s);

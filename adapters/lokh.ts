@@ -27,6 +27,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   floatDType,
   type Frozen,
@@ -170,6 +171,7 @@ export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
     optionKeys<LokhOptions>({ r: true, alpha: true, factors: true, outFactors: true }),
     "{ r: 8 }",
   );
+  checkAlpha("lokh", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r, k = opts.factors ?? 2;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokh: r must be a positive integer, got ${r}`);
   if (!Number.isInteger(k) || k < 2) {

@@ -11,6 +11,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   floatDType,
   type Frozen,
@@ -162,6 +163,7 @@ export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
     optionKeys<LokrOptions>({ r: true, alpha: true, decomposeBoth: true, decomposeFactor: true, init: true }),
     "{ r: 8 }",
   );
+  checkAlpha("lokr", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`lokr: r must be a positive integer, got ${r}`);
   const delta = (p: LokrParams) => mul(kron(...lokrFactors(p)), s);

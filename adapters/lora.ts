@@ -12,6 +12,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   floatDType,
   type Frozen,
@@ -167,6 +168,7 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  */
 export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
   checkOptions("lora", opts, LORA_KEYS, "{ r: 8 }");
+  checkAlpha("lora", opts?.alpha);
   const s = loraScale(opts);
   const delta = (p: LoraParams) => mul(matmul(p.B, p.A), s);
   return {

@@ -11,6 +11,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { type Point, type Stiefel, stiefel } from "../manifolds/mod.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   floatDType,
   type Frozen,
@@ -84,6 +85,7 @@ const NAMES = [
  */
 export function polar(opts: PolarOptions): PeftAdapter<PolarParams, Frozen> {
   checkOptions("polar", opts, optionKeys<PolarOptions>({ r: true, alpha: true, theta: true }), "{ r: 8 }");
+  checkAlpha("polar", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r, theta = opts.theta ?? "full";
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`polar: r must be a positive integer, got ${r}`);
   if (theta !== "full" && theta !== "diagonal" && theta !== "identity") {

@@ -12,6 +12,7 @@ import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
 import {
   baseShape,
+  checkAlpha,
   countScalars,
   type Frozen,
   frozenLinear,
@@ -104,6 +105,7 @@ export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
     optionKeys<SorsaOptions>({ r: true, gamma: true, peakLr: true, alpha: true }),
     "{ r: 8 }",
   );
+  checkAlpha("sorsa", opts?.alpha);
   const r = opts.r, s = opts.alpha === undefined ? 1 : opts.alpha / r;
   const weight = (opts.gamma ?? 0) / (opts.peakLr ?? 1);
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`sorsa: r must be a positive integer, got ${r}`);

@@ -91,3 +91,30 @@ Deno.test("treeUnflatten: leaves must match the tree's tensor leaves (too few le
   assert.deepEqual(T.treeUnflatten(tree, [1, 2]), { a: 1, b: [2, 3] });
   assert.deepEqual(T.treeUnflatten(3, []), 3);
 });
+
+Deno.test("adapters: a NaN, infinite or string alpha is a DomainError naming the method (NaN/∞ made every output NaN)", () => {
+  const A = T.adapters;
+  const makers: [string, (alpha: number) => unknown][] = [
+    ["lora", (alpha) => A.lora({ r: 2, alpha })],
+    ["dora", (alpha) => A.dora({ r: 2, alpha })],
+    ["loha", (alpha) => A.loha({ r: 2, alpha })],
+    ["lokr", (alpha) => A.lokr({ r: 2, alpha })],
+    ["lokh", (alpha) => A.lokh({ r: 2, alpha })],
+    ["polar", (alpha) => A.polar({ r: 2, alpha })],
+    ["sorsa", (alpha) => A.sorsa({ r: 2, alpha })],
+  ];
+  for (const [name, make] of makers) {
+    for (const alpha of [NaN, Infinity, -Infinity, bad("16")]) {
+      assert.throws(
+        () => make(alpha),
+        (e: unknown) =>
+          e instanceof T.DomainError && e.message.startsWith(`${name}: alpha = `) &&
+          e.message.includes("must be a finite number"),
+        `${name} alpha ${alpha}`,
+      );
+    }
+  }
+  const ad = A.lora({ r: 2, alpha: -4 });
+  const { params, frozen } = ad.init(T.key(0), { weight: T.normal(T.key(1), [4, 4]) });
+  assert.ok(Array.from(ad.apply(params, frozen, T.ones([1, 4])).dataSync()).every(Number.isFinite));
+});
