@@ -5,6 +5,7 @@
  */
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { FormatError } from "../core/errors.ts";
 
 /** A temporary name beside `path` (same folder, so the final rename is atomic). */
 export function temporaryPath(path: string): string {
@@ -15,7 +16,8 @@ export function temporaryPath(path: string): string {
 /**
  * Writes `path` through a temporary file in the same folder: `fill` writes the content through
  * `write(chunk)` (called as often as needed), then the file is renamed into place. The folder is
- * created when missing. On any failure the temporary file is removed and the error rethrown.
+ * created when missing (a FormatError names it when it cannot be, e.g. a file has its name). On any failure the
+ * temporary file is removed and the error rethrown.
  * @example
  * ```ts
  * import { writeAtomic } from "@tangent/tangent/models";
@@ -30,7 +32,17 @@ export async function writeAtomic(
   path: string,
   fill: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "EEXIST" || code === "ENOTDIR"
+      ? ": a file has that name (or a folder on its way is a file)"
+      : "";
+    throw new FormatError(
+      `writing ${path}: cannot create the folder ${dirname(path)} (${(e as Error).message})${why}; choose another path`,
+    );
+  }
   const tmp = temporaryPath(path);
   const fh = await open(tmp, "wx");
   try {

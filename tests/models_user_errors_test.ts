@@ -3,7 +3,18 @@
  * TangentError that names the call and the fix, not a TypeError or a Node error from inside.
  */
 import assert from "node:assert/strict";
-import { DTypeError, FormatError, generate, loadModel, safetensors, savePeftAdapter, TangentError } from "../mod.ts";
+import {
+  adapters,
+  adaptModel,
+  DTypeError,
+  FormatError,
+  generate,
+  loadModel,
+  safetensors,
+  savePeftAdapter,
+  TangentError,
+  tensor,
+} from "../mod.ts";
 
 const FIXTURES = "../shared/fixtures/models";
 
@@ -83,6 +94,30 @@ Deno.test("savePeftAdapter: a model without adapters (the base from loadModel) i
       return true;
     });
     assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writing into a folder that is a file (savePeftAdapter, safetensors.write) is a FormatError naming the path", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tangent_write_" });
+  try {
+    const file = `${dir}/a_file`;
+    await Deno.writeTextFile(file, "x");
+    const model = await loadModel(`${FIXTURES}/tiny_llama`);
+    const peft = adaptModel(model, { target: "q_proj", adapter: adapters.lora({ r: 2 }) });
+    const cases: [string, () => Promise<unknown>][] = [
+      ["savePeftAdapter", () => savePeftAdapter(file, peft, peft.params)],
+      ["safetensors.write", () => safetensors.write(`${file}/w.safetensors`, { w: tensor([1, 2]) })],
+    ];
+    for (const [what, run] of cases) {
+      await assert.rejects(run(), (e: Error) => {
+        assert.ok(e instanceof FormatError, `${what}: ${e.name}: ${e.message}`);
+        assert.match(e.message, /cannot create the folder .*a_file .*a file has that name/, what);
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(file), "x", "the file is left as it was");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
