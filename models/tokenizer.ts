@@ -8,7 +8,7 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { DomainError, FormatError } from "../core/errors.ts";
@@ -280,7 +280,7 @@ const warned = new Set<string>();
  * `config.json`. A folder with no `tokenizer.json` gets {@link byteTokenizer} (with EOS 256 when
  * the model config's `eos_token_id` is 256), and a warning on stderr, once per folder.
  * @param dir the model folder
- * @throws FormatError when a file is not valid JSON or the library rejects `tokenizer.json`
+ * @throws FormatError when `dir` is not a folder, a file is not valid JSON or the library rejects `tokenizer.json`
  * @example
  * ```ts
  * import { loadTokenizer } from "@tangent/tangent/models";
@@ -290,6 +290,15 @@ const warned = new Set<string>();
  * ```
  */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
+  let why: string | undefined;
+  try {
+    if (!(await stat(dir)).isDirectory()) why = "a file, not a folder";
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (why !== undefined) {
+    throw new FormatError(`loadTokenizer: cannot read the folder ${dir} (${why}); pass the model's folder`);
+  }
   const config = (await readJson(dir, "config.json") ?? {}) as Json;
   const generation = (await readJson(dir, "generation_config.json") ?? {}) as Json;
   const pick = (key: string) => firstId(generation[key]) ?? firstId(config[key]);

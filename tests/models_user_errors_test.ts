@@ -10,6 +10,7 @@ import {
   FormatError,
   generate,
   loadModel,
+  loadTokenizer,
   safetensors,
   savePeftAdapter,
   TangentError,
@@ -118,6 +119,26 @@ Deno.test("writing into a folder that is a file (savePeftAdapter, safetensors.wr
       });
     }
     assert.equal(await Deno.readTextFile(file), "x", "the file is left as it was");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadTokenizer: a missing folder, or a file, is a FormatError (not a silent fallback to bytes)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tangent_tok_" });
+  try {
+    for (const path of [`${dir}/no_such_model`, `${FIXTURES}/tiny_gpt2/config.json`]) {
+      await assert.rejects(loadTokenizer(path), (e: Error) => {
+        assert.ok(e instanceof FormatError, `${path}: ${e.name}: ${e.message}`);
+        assert.match(e.message, /^loadTokenizer: cannot read the folder /);
+        return true;
+      });
+    }
+    assert.equal(
+      (await loadTokenizer(dir)).kind,
+      "bytes",
+      "an existing folder without tokenizer.json still falls back",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
