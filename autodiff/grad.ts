@@ -62,7 +62,8 @@ function outIds(trace: Trace, outs: Tensor[]): (number | undefined)[] {
 
 /**
  * Runs `f` on `primals`, returning its output and a pullback that maps an output cotangent (same
- * structure as the output) to cotangents of each primal (same structures as the primals).
+ * structure as the output) to cotangents of each primal (same structures as the primals; a plain
+ * number or other non-tensor leaf of a primal comes back as it is, not differentiated).
  * @example
  * ```ts
  * import { mul, type Tensor, tensor, vjp } from "@tangent/tangent";
@@ -246,6 +247,17 @@ function checkScalar(y: unknown): Tensor {
  * The function returning both `f(...args)` and its gradient with respect to `args[argnums]`
  * (each a pytree; gradients have the same structure). With `hasAux`, `f` returns `[loss, aux]` and
  * the result is `[[loss, aux], gradient]`.
+ *
+ * Only float tensors are differentiated. Every other leaf of a differentiated pytree (a plain number,
+ * boolean, string, key, null) is a constant: `f` receives it as it is, and the gradient holds that
+ * same value in its place, as structure, not a derivative (`grad(f)({ w, scale: 3 })` is `{ w: ∂f/∂w,
+ * scale: 3 }`); optimizers and `treeMap` read the tensor leaves only. This differs from JAX:
+ * `jax.grad` traces a Python float leaf and gives its true derivative (a float32 scalar: `{'lr':
+ * Array(2.)}` for `p['w'].sum() * p['lr']`), and refuses an int leaf unless `allow_int=True` (then a
+ * float0 zero). JavaScript has one number type, and numbers in parameter trees are usually
+ * configuration (ranks, scales) that code uses as numbers, so Tangent traces none of them: make a
+ * number you want differentiated a tensor (`tensor(3)`). An argument holding numbers or keys but no
+ * tensor is a DTypeError (its "gradient" would be itself).
  * @example
  * ```ts
  * import { argmax, mean, square, type Tensor, tensor, valueAndGrad } from "@tangent/tangent";
@@ -322,6 +334,9 @@ export function valueAndGrad<A extends any[], const N extends number | readonly 
 /**
  * The gradient of a scalar function with respect to its first argument (or `argnums`). With
  * `hasAux`, `f` returns `[loss, aux]` and the result is `[gradient, aux]` (JAX's `has_aux`).
+ * A plain number in the differentiated pytree is a constant, returned as it is in the gradient's
+ * place (JAX differentiates a Python float leaf; see {@linkcode valueAndGrad} for the difference and
+ * the fix).
  * @example
  * ```ts
  * import { grad, mul, sum, type Tensor, tensor } from "@tangent/tangent";
@@ -358,7 +373,9 @@ export function grad<A extends any[], const N extends number | readonly number[]
  * Forward mode: `f(...primals)` and the directional derivative along `tangents`, computed by
  * transposing the (linear) pullback, so it works wherever reverse mode does. `tangents` holds one
  * tangent per primal, laid out as it (the same pytree, each leaf of its primal's shape and dtype, as
- * `jax.jvp` requires); anything else is a `ShapeError` or `DTypeError` naming the argument.
+ * `jax.jvp` requires); anything else is a `ShapeError` or `DTypeError` naming the argument. A plain
+ * number (or other non-tensor leaf) `f` returns comes back as it is in the tangent, as structure (JAX
+ * gives a Python float output a zero tangent).
  * @example
  * ```ts
  * import { jvp, mul, sin, type Tensor, tensor } from "@tangent/tangent";

@@ -84,7 +84,9 @@ function select(
  * The Jacobian of `f` by reverse mode: for y = f(x), `J[...y.shape, ...x.shape]` with
  * J[i, j] = ∂yᵢ/∂xⱼ; one pullback per output element, run as one vmapped call per output leaf. Best
  * when y is smaller than x. A pytree argument gives a pytree of Jacobians (one per leaf); a pytree
- * output gives that pytree with each leaf's Jacobian in its place (as JAX's `jacrev`).
+ * output gives that pytree with each leaf's Jacobian in its place (as JAX's `jacrev`). A plain
+ * number (or other non-tensor leaf) in the argument or the output is not differentiated: it comes back
+ * as it is in its place (as in `grad`; JAX differentiates a Python float).
  * @example
  * ```ts
  * import { exp, jacrev, mul, sum, type Tensor, tensor } from "@tangent/tangent";
@@ -147,16 +149,16 @@ export function jacfwd<A extends any[], Y = Tensor, const N extends number | rea
       put(full, a);
       return outTree(f(...full), "jacfwd");
     };
-    let shape: unknown = undefined;
+    let shape: unknown = undefined; // the output's layout (its tensors one example's)
     const cols = leaves.map((leaf, i) => {
-      // directions that move only leaf i
+      // directions that move only leaf i; only the tensors are batched (vmap would broadcast a number)
       const push = (t: Tensor) => {
         const tangent = treeUnflatten(x, leaves.map((l, j) => (j === i ? t : o.zerosLike(l))));
-        return jvp(g, [x], [tangent])[1];
+        shape = jvp(g, [x], [tangent])[1];
+        return treeLeaves(shape);
       };
       const c = vmap(push)(basis(leaf)); // each output leaf [x.size, ...y.shape]
-      shape = c;
-      return treeLeaves(c).map((cj) => {
+      return c.map((cj) => {
         const yr = cj.ndim - 1;
         const moved = o.transpose(cj, [...Array(yr).keys()].map((d) => d + 1).concat([0]));
         return o.reshape(moved, [...cj.shape.slice(1), ...leaf.shape]);
