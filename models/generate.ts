@@ -46,7 +46,8 @@ function argmaxRow(v: ArrayLike<number>, off: number, n: number): number {
  * backend. A sequence that produced the EOS token is padded with it until all have stopped.
  * With LongRoPE, the step whose position first passes `original_max_position_embeddings` runs
  * the whole sequence again (its frequencies switch to the long factors at every position), so the
- * tokens are those of the uncached forward pass.
+ * tokens are those of the uncached forward pass. A sequence that would pass the model's positions
+ * (`n_positions` / `max_position_embeddings`) is a ShapeError naming the `maxNewTokens` that fit.
  * @example
  * ```ts
  * import { createModel, generate, initModel, key, parseConfig, tensor } from "@tangent/tangent";
@@ -131,6 +132,15 @@ export async function generate<P>(
     });
     opts.onToken?.(next, s);
     if (s === n - 1 || done.every(Boolean)) break;
+    const P = model.config.maxPositions;
+    if (seqs[0].length > P) {
+      const room = P - T + 1; // the last new token is never fed back
+      throw new ShapeError(
+        `generate: after ${s + 1} new tokens the sequences fill the model's ${P} positions (config.json's ` +
+          `n_positions / max_position_embeddings); with this ${T}-token prompt ask for maxNewTokens ≤ ${room}, ` +
+          `or shorten the prompt`,
+      );
+    }
     const prev = step;
     if (prev.cache.length === restartAt) {
       // LongRoPE's next position passes original_max_position_embeddings: the whole sequence now runs

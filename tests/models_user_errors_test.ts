@@ -143,3 +143,17 @@ Deno.test("loadTokenizer: a missing folder, or a file, is a FormatError (not a s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("generate: running out of the model's positions names maxNewTokens and how many fit", async () => {
+  const model = await loadModel(`${FIXTURES}/tiny_llama`); // max_position_embeddings 64
+  const P = model.config.maxPositions, T = 5;
+  const ids = tensor([[1, 2, 3, 4, 5]], { dtype: "int32" });
+  const fits = await generate(model, model.params, ids, { maxNewTokens: P - T + 1, eosTokenId: null });
+  assert.equal(fits[0].length, P + 1, "the last token is never fed back, so P − T + 1 new tokens fit");
+  await assert.rejects(generate(model, model.params, ids, { maxNewTokens: P - T + 2, eosTokenId: null }), (e: Error) => {
+    assert.ok(e instanceof TangentError, `${e.name}: ${e.message}`);
+    assert.match(e.message, new RegExp(`^generate: .*the model's ${P} positions`));
+    assert.match(e.message, new RegExp(`maxNewTokens ≤ ${P - T + 1}`));
+    return true;
+  });
+});
