@@ -7,7 +7,8 @@
 import { checkFunction, fmtShape, ShapeError } from "../core/errors.ts";
 import { customVjpChecked, enclosing } from "../core/custom_vjp.ts";
 import { type Interpreter, withInterpreter } from "../core/primitive.ts";
-import { treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
+import { isPlainObject, treeDifference, treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
+import { isKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
 import { isFloat } from "../core/dtype.ts";
 import * as o from "../core/ops/mod.ts";
@@ -130,6 +131,22 @@ function describe(y: unknown): string {
   return y === null ? "null" : Array.isArray(y) ? `an array with no tensor` : typeof y;
 }
 
+/**
+ * `y` with each plain number or boolean leaf made a scalar tensor (float32 or bool, on `like`'s
+ * backend), so scan stacks it over the steps as `jax.lax.scan` stacks a Python scalar; keys and
+ * other values stay as they are.
+ */
+function scalarTensors(y: unknown, like: Tensor | undefined): unknown {
+  if (typeof y === "number") return o.full([], y, { like });
+  if (typeof y === "boolean") return o.full([], y ? 1 : 0, { dtype: "bool", like });
+  if (y instanceof Tensor || isKey(y)) return y;
+  if (Array.isArray(y)) return y.map((c) => scalarTensors(c, like));
+  if (!isPlainObject(y)) return y;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(y)) out[k] = scalarTensors(y[k], like);
+  return out;
+}
+
 /** Slice `t` at step `i` of axis 0. */
 function step(t: Tensor, i: number): Tensor {
   return o.squeeze(o.slice(t, [[i, i + 1]]), 0);
@@ -172,7 +189,8 @@ function sameAval(a: Tensor, b: Tensor): boolean {
  * A loop with state: for each slice `x` of `xs` along axis 0 (a pytree of tensors sharing that
  * length), `[carry, y] = f(carry, x)`; returns the last carry and the `y`s stacked along a new
  * axis 0 (pytrees allowed; with no steps, empty `[0, ...y.shape]` tensors from one run of `f` on
- * zeros). With `xs` null, `length` steps run with `x` undefined. The carry keeps `init`'s structure,
+ * zeros). A plain number (boolean) in `y` is stacked too, into a float32 (bool) tensor `[n]`, as
+ * `jax.lax.scan` stacks a Python scalar (JAX gives an `int` int32; JavaScript has one number type). With `xs` null, `length` steps run with `x` undefined. The carry keeps `init`'s structure,
  * shapes and dtypes (a step that changes them is a `ShapeError`, as in JAX). The body is
  * traced once (`jit`) and replayed for the other steps; differentiable through every step.
  * @example
@@ -207,7 +225,7 @@ export function scan<C, X, Y>(
       xs,
       xLeaves.map((t) => o.zeros(t.shape.slice(1), { dtype: t.dtype, like: t })),
     )) as X;
-    const y0 = carryAndY(f(init, x0))[1];
+    const y0 = scalarTensors(carryAndY(f(init, x0))[1], xLeaves[0]) as Y;
     const empty = treeLeaves(y0).map((t) => o.zeros([0, ...t.shape], { dtype: t.dtype, like: t }));
     return [init, (y0 instanceof Tensor ? empty[0] : treeUnflatten(y0, empty)) as Y];
   }
@@ -222,7 +240,7 @@ export function scan<C, X, Y>(
     const [c, y] = carryAndY(body(carry, x));
     checkCarry(initLeaves, init, c, k);
     carry = c;
-    ys[i] = y;
+    ys[i] = scalarTensors(y, xLeaves[0]) as Y;
   }
   const first = treeLeaves(ys[0]);
   const stacked = first.map((_, j) => o.stack(ys.map((y) => treeLeaves(y)[j])));

@@ -5,7 +5,7 @@
  * number type: a number comes back float32 (JAX gives an `int` int32), a boolean bool.
  */
 import assert from "node:assert/strict";
-import { grad, jit, type Key, key, ones, split, sum, type Tensor, tensor, vmap } from "../mod.ts";
+import { grad, jit, type Key, key, ones, scan, split, sum, type Tensor, tensor, vmap } from "../mod.ts";
 
 const vals = (t: Tensor) => Array.from(t.dataSync(), Number);
 
@@ -49,4 +49,20 @@ Deno.test("vmap returning numbers composes with jit and grad", () => {
   // the broadcast number is a constant: no gradient flows through it
   const g = grad((x: Tensor) => sum(vmap((_r: Tensor) => 2)(x)))(tensor([[1, 2], [3, 4]]));
   assertTensor(g, [2, 2], "float32", [0, 0, 0, 0], "grad of a constant");
+});
+
+Deno.test("scan stacks plain numbers and booleans of y over the steps (as jax.lax.scan: (1.0, True) → [1, 1, 1], [T, T, T])", () => {
+  const [c, ys] = scan(
+    (c: Tensor, x: Tensor) => [c.add(x), { one: 1, yes: true, label: "s", x }] as const,
+    tensor(0),
+    tensor([1, 2, 3]),
+  );
+  assert.deepEqual(vals(c), [6]);
+  assertTensor(ys.one, [3], "float32", [1, 1, 1], "number");
+  assertTensor(ys.yes, [3], "bool", [1, 1, 1], "boolean");
+  assert.equal(ys.label, "s", "a string stays");
+  assertTensor(ys.x, [3], "float32", [1, 2, 3], "tensor");
+  // no steps: an empty [0] tensor, as JAX's
+  const [, none] = scan((c: Tensor, _x: Tensor) => [c, 2] as const, tensor(0), tensor([]));
+  assertTensor(none, [0], "float32", [], "no steps");
 });
