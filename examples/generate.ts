@@ -99,8 +99,16 @@ async function main(): Promise<void> {
     );
   }
   const temperature = Number(o.temperature ?? 0);
+  // as many new tokens as the model's positions hold after the prompt (the last one is never fed back)
+  const asked = intOption("max-new-tokens", o["max-new-tokens"], 32), P = base.config.maxPositions;
+  const room = Math.max(1, P - ids.length + 1), maxNewTokens = Math.min(asked, room);
+  if (maxNewTokens < asked && ids.length <= P) {
+    console.error(
+      `note: the model has ${P} positions: ${room} new tokens fit after the ${ids.length}-token prompt (asked for ${asked})`,
+    );
+  }
   const out = await generate(model, model.params, tensor([ids], { dtype: "int32" }), {
-    maxNewTokens: intOption("max-new-tokens", o["max-new-tokens"], 32),
+    maxNewTokens,
     temperature,
     topK: o["top-k"] === undefined ? undefined : intOption("top-k", o["top-k"], 1),
     key: key(seedOption("seed", o.seed)),
