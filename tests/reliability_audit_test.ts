@@ -118,3 +118,23 @@ Deno.test("adapters: a NaN, infinite or string alpha is a DomainError naming the
   const { params, frozen } = ad.init(T.key(0), { weight: T.normal(T.key(1), [4, 4]) });
   assert.ok(Array.from(ad.apply(params, frozen, T.ones([1, 4])).dataSync()).every(Number.isFinite));
 });
+
+Deno.test("linalg.matrixNorm of an empty matrix: ord 1, 2, ∞ give 0 as NumPy does, ord -1, -2, -∞ name matrixNorm (the error named max or min)", () => {
+  const f64 = { dtype: "float64" } as const;
+  for (const shape of [[0, 0], [3, 0], [2, 0, 3]]) {
+    for (const ord of [1, 2, Infinity, "fro", "nuc"] as const) {
+      const r = T.linalg.matrixNorm(T.zeros(shape, f64), ord);
+      assert.deepEqual(r.shape, shape.slice(0, -2));
+      assert.ok(Array.from(r.dataSync()).every((v) => v === 0), `${shape} ${ord}`);
+    }
+  }
+  for (const ord of [-1, -2, -Infinity]) {
+    assert.throws(
+      () => T.linalg.matrixNorm(T.zeros([0, 0], f64), ord),
+      (e: unknown) =>
+        e instanceof T.ShapeError && e.message.startsWith(`matrixNorm: ord ${ord} of the empty matrix [0, 0]`),
+    );
+  }
+  // the smallest row sum of a 3 × 0 matrix is that of its three empty rows: 0
+  assert.equal(T.linalg.matrixNorm(T.zeros([3, 0], f64), -Infinity).item(), 0);
+});

@@ -161,7 +161,18 @@ export function newtonSchulz(a: Tensor, opts: NewtonSchulzOptions = {}): Tensor 
  * ```
  */
 export function matrixNorm(a: Tensor, ord: "fro" | "nuc" | number = "fro"): Tensor {
-  matrixShape("matrixNorm", a);
+  const { m, n, batch } = matrixShape("matrixNorm", a);
+  // an empty matrix has no column sums (±1), row sums (±∞) or singular values (±2): the largest of
+  // none is 0, as NumPy and PyTorch give (norms are ≥ 0); the smallest of none is undefined
+  const count = ord === 1 || ord === -1 ? n : ord === Infinity || ord === -Infinity ? m : Math.min(m, n);
+  if (count === 0 && (ord === 1 || ord === 2 || ord === Infinity)) return o.zeros(batch, { dtype: a.dtype, like: a });
+  if (count === 0 && (ord === -1 || ord === -2 || ord === -Infinity)) {
+    throw new ShapeError(
+      `matrixNorm: ord ${ord} of the empty matrix ${fmtShape(a.shape)} is the smallest of no ` +
+        `${ord === -1 ? "column sums" : ord === -2 ? "singular values" : "row sums"}, which is undefined; ` +
+        `use ord ${-ord}, "fro" or "nuc" (0 there)`,
+    );
+  }
   switch (ord) {
     case "fro":
       return o.norm(a, { axis: [-2, -1] });
