@@ -224,6 +224,55 @@ export const ERROR_CASES: ErrorCase[] = [
     error: T.BackendError,
     words: ["matmul", "[134217728, 134217728]"],
   },
+  // ops of reliability_table_more.ts
+  {
+    name: "argmax: an empty axis",
+    call: () => T.argmax(T.zeros([2, 0]), { axis: 1 }),
+    error: T.ShapeError,
+    words: ["argmax", "[2, 0]", "empty"],
+  },
+  {
+    name: "topk: k larger than the axis",
+    call: () => T.topk(T.ones([3]), 4),
+    error: T.ShapeError,
+    words: ["topk", "k = 4", "[0, 3]"],
+  },
+  {
+    name: "cumsum: axis out of range",
+    call: () => T.cumsum(T.ones([3]), 2),
+    error: T.ShapeError,
+    words: ["cumsum", "axis 2", "[-1, 0]"],
+  },
+  {
+    name: "einsum: operands the spec does not name",
+    call: () => T.einsum("ij,jk->ik", T.ones([2, 2])),
+    error: T.ShapeError,
+    words: ["einsum", "2 operands", "1 were given"],
+  },
+  {
+    name: "einsum: a label of two extents",
+    call: () => T.einsum("ij,jk->ik", T.ones([2, 3]), T.ones([2, 2])),
+    error: T.ShapeError,
+    words: ["einsum"],
+  },
+  {
+    name: "takeAlongAxis: an index out of range (read on WebGPU)",
+    call: () => T.takeAlongAxis(T.ones([2, 3]), i32([0, 5]).reshape([2, 1]), 1),
+    error: T.DomainError,
+    words: ["index 5", "out of range", "[-3, 2]"],
+  },
+  {
+    name: "linalg.solveTriangular: a singular triangle",
+    call: () => T.linalg.solveTriangular(T.tensor([[1, 0], [1, 0]]), T.ones([2, 1]), { lower: true }),
+    error: T.DomainError,
+    words: ["solveTriangular", "singular"],
+  },
+  {
+    name: "linalg.matrixNorm: ord -2 of an empty matrix",
+    call: () => T.linalg.matrixNorm(T.zeros([0, 3]), -2),
+    error: T.ShapeError,
+    words: ["matrixNorm", "ord -2", "[0, 3]", "undefined"],
+  },
   {
     name: "linalg.expm: not a tensor",
     call: () => T.linalg.expm(bad([[1, 0], [0, 1]])),

@@ -27,6 +27,7 @@ import {
   takeRef,
   transposeRef,
 } from "./reliability_refs.ts";
+import { MORE_OPS } from "./reliability_table_more.ts";
 
 export type { Host } from "./reliability_refs.ts";
 
@@ -533,4 +534,5 @@ export const OPS: OpInfo[] = [
     ],
     tol: { float32: 2e-5 },
   },
+  ...MORE_OPS,
 ];
