@@ -39,6 +39,9 @@
  * operand: element (lane q, step p) is at `src + (q·sq + p·sk)·es`, written to the packed layout at
  * `dst` (npTot panels in all, `k` real steps of `kp`). Padding steps `k ≤ p < kp` are left for the
  * caller. Bits are moved with integer loads/stores (exact, NaN payloads kept).
+ *
+ * `copyRows` (rows copied to a longer row stride, as whole v128 moves) and `transpose{32,64}` move
+ * bits for `gemm.ts`'s rank-r paths (see their docs).
  * @module
  */
 import {
@@ -322,6 +325,81 @@ export function packFunction(name: string, s: KernelShape, w: number): FuncDef {
   return { name, params: Array(9).fill(I32), locals, code: c };
 }
 
+/**
+ * `copyRows(src, ss, dst, ds, rows, bytes)`: copies `rows` rows of `bytes` bytes (rounded up to a
+ * multiple of 16: the caller leaves 15 readable and writable bytes of slack) from `src` (rows `ss`
+ * bytes apart) to `dst` (rows `ds` bytes apart) as whole v128 moves. The GEMM's tasks restride a
+ * column range of an operand read in place with it (see `gemm.ts`): bits are moved unchanged.
+ */
+export function copyRowsFunction(): FuncDef {
+  const SRC = 0, SS = 1, DST = 2, DS = 3, ROWS = 4, BYTES = 5, X = 6, S = 7, D = 8;
+  const c = new Code();
+  c.block();
+  c.get(ROWS).eqz().get(BYTES).eqz().or().brIf(0);
+  c.loop(); // rows
+  {
+    c.i32(0).set(X);
+    c.get(SRC).set(S);
+    c.get(DST).set(D);
+    // 64-byte chunks while 64 bytes are left, then 16-byte ones
+    c.block();
+    c.get(BYTES).i32(64).ltU().brIf(0);
+    c.loop();
+    for (let v = 0; v < 4; v++) c.get(D).get(S).simdMem(SIMD.load, 0, 16 * v).simdMem(SIMD.store, 0, 16 * v);
+    c.get(S).i32(64).add().set(S);
+    c.get(D).i32(64).add().set(D);
+    c.get(X).i32(64).add().set(X);
+    c.get(BYTES).get(X).i32(64).add().ltU().eqz().brIf(0); // x + 64 ≤ bytes
+    c.end();
+    c.end();
+    c.block();
+    c.get(X).get(BYTES).ltU().eqz().brIf(0);
+    c.loop();
+    c.get(D).get(S).simdMem(SIMD.load, 0, 0).simdMem(SIMD.store, 0, 0);
+    c.get(S).i32(16).add().set(S);
+    c.get(D).i32(16).add().set(D);
+    c.get(X).i32(16).add().tee(X).get(BYTES).ltU().brIf(0);
+    c.end();
+    c.end();
+    c.get(SRC).get(SS).add().set(SRC);
+    c.get(DST).get(DS).add().set(DST);
+    c.get(ROWS).i32(1).sub().tee(ROWS).brIf(0);
+  }
+  c.end();
+  c.end();
+  return { name: "copyRows", params: Array(6).fill(I32), locals: [I32, I32, I32], code: c };
+}
+
+/**
+ * `transpose{32,64}(src, dst, m, n)`: `dst[i·n + j] = src[j·m + i]` (0 ≤ i < m, 0 ≤ j < n; element
+ * offsets, addresses in bytes), bits moved with integer loads and stores. `wasmGemm` transposes a
+ * product it computed the other way round (Cᵀ in scratch) into C with it.
+ */
+export function transposeFunction(name: string, es: 4 | 8): FuncDef {
+  const [load, store, al] = es === 4 ? [I32_LOAD, I32_STORE, 2] : [I64_LOAD, I64_STORE, 3];
+  const SRC = 0, DST = 1, M = 2, N = 3, J = 4, I = 5, D = 6, STEP = 7;
+  const c = new Code();
+  c.get(N).i32(es).mul().set(STEP);
+  c.block();
+  c.get(M).eqz().get(N).eqz().or().brIf(0);
+  c.i32(0).set(J);
+  c.loop(); // columns of dst: rows of src, read in order
+  {
+    c.get(DST).get(J).i32(es).mul().add().set(D);
+    c.get(M).set(I);
+    c.loop();
+    c.get(D).get(SRC).mem(load, al, 0).mem(store, al, 0);
+    c.get(SRC).i32(es).add().set(SRC);
+    c.get(D).get(STEP).add().set(D);
+    c.get(I).i32(1).sub().tee(I).brIf(0);
+    c.end();
+    c.get(J).i32(1).add().tee(J).get(N).ltU().brIf(0);
+  }
+  c.end();
+  c.end();
+  return { name, params: Array(4).fill(I32), locals: [I32, I32, I32, I32], code: c };
+}
+
 /** Export names, in the order of `gemmModuleBytes`. */
 export const EXPORTS = [
   "gemmPP32",
@@ -349,6 +427,9 @@ export const EXPORTS = [
   "gemmPD64n",
   "packA64n",
   "packB64n",
+  "copyRows",
+  "transpose32",
+  "transpose64",
 ] as const;
 
 /**
@@ -378,5 +459,14 @@ export function gemmModuleBytes(
     sumRowsFunction(),
     rank1RowsFunction(),
   ];
-  return assemble(memory, [...set("32", f32), ...set("64", f64), ...rotations, ...set("32n", n32), ...set("64n", n64)]);
+  return assemble(memory, [
+    ...set("32", f32),
+    ...set("64", f64),
+    ...rotations,
+    ...set("32n", n32),
+    ...set("64n", n64),
+    copyRowsFunction(),
+    transposeFunction("transpose32", 4),
+    transposeFunction("transpose64", 8),
+  ]);
 }

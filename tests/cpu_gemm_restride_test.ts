@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { gemm } from "../core/backend/cpu/matmul.ts";
+import {
+  restrideJobs,
+  setDirectPanels,
+  setFusedRestride,
+  setMatmulThreads,
+  setPassBytes,
+} from "../core/backend/cpu/wasm/gemm.ts";
+import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
+
+/** Deterministic values in [-1, 1) (a linear congruential generator). */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
+}
+
+type F = Float32Array | Float64Array;
+
+/** op(A)·op(B) (m × n, inner k) of a and b with the given transposes, into a fresh C in the Wasm memory. */
+function product(a: F, ta: boolean, b: F, tb: boolean, m: number, n: number, k: number, inHeap: boolean): F {
+  const f64 = a instanceof Float64Array;
+  const c = inHeap
+    ? heapArray(f64 ? "float64" : "float32", m * n, false) as F
+    : f64
+    ? new Float64Array(m * n)
+    : new Float32Array(m * n);
+  c.fill(7); // never read: every element is written
+  gemm(a, 0, ta, b, 0, tb, c, 0, m, n, k);
+  return c.slice();
+}
+
+/** a and b in the Wasm memory (or plain arrays), filled with `values`. */
+function operands(dtype: "float32" | "float64", lenA: number, lenB: number, inHeap: boolean, seed: number): [F, F] {
+  const make = (len: number, s: number): F => {
+    const x = (inHeap ? heapArray(dtype, len, false) : null) as F | null;
+    const out = x ?? (dtype === "float32" ? new Float32Array(len) : new Float64Array(len));
+    out.set(values(len, s));
+    return out;
+  };
+  return [make(lenA, seed), make(lenB, seed + 1)];
+}
+
+/** Runs `f` with the reference path (every operand packed: no in-place operand, no restriding copy). */
+function packed<T>(f: () => T): T {
+  const old = setDirectPanels(0);
+  try {
+    return f();
+  } finally {
+    setDirectPanels(old);
+  }
+}
+
+Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the tasks keeps the packed path's bits", () => {
+  // op(B) row-major with rows whose byte length makes them share few L1 sets (1024, 128 and 1020 float32
+  // columns, 512, 64 and 510 float64): the tasks copy the columns they read with longer rows. Odd m and k, every op(A) layout, a partial
+  // last column panel (n not a multiple of the tile), the rank-8 gradient shapes (m ≤ 16) and their swapped
+  // form gᵀ·u (n ≤ 16, transA), on one thread and two, with operands in the memory and outside it.
+  const cases: [number, number, number, boolean][] = [];
+  for (const m of [1, 3, 8, 13, 16]) {
+    for (const k of [1, 7, 64, 301]) for (const ta of [false, true]) cases.push([m, 0, k, ta]);
+  }
+  for (const dtype of ["float32", "float64"] as const) {
+    const es = dtype === "float32" ? 4 : 8;
+    // (4080-byte rows also conflict: a partial last panel, and rows not a whole number of 64-byte moves)
+    for (const rowBytes of [4096, 512, 4080]) {
+      const w = rowBytes / es;
+      for (const [m, , k, ta] of cases) {
+        for (const inHeap of [true, false]) {
+          const [a, b] = operands(dtype, m * k, k * w, inHeap, m * 31 + k);
+          // C = op(A)·B (m × w) and its swapped form Cᵀ = Bᵀ·op(A)ᵀ (w × m)
+          for (
+            const [label, x, tx, y, ty, mm, nn] of [
+              ["op(A)·B", a, ta, b, false, m, w],
+              ["Bᵀ·op(A)ᵀ", b, true, a, !ta, w, m],
+            ] as const
+          ) {
+            const want = packed(() => product(x, tx, y, ty, mm, nn, k, inHeap));
+            const before = restrideJobs();
+            for (const threads of [1, 2]) {
+              setMatmulThreads(threads);
+              try {
+                const got = product(x, tx, y, ty, mm, nn, k, inHeap);
+                assert.deepEqual(
+                  got,
+                  want,
+                  `${dtype} ${label} ${mm}×${nn}×${k} ta=${ta} heap=${inHeap} threads=${threads}`,
+                );
+                const whole = setFusedRestride(false);
+                try {
+                  assert.deepEqual(product(x, tx, y, ty, mm, nn, k, inHeap), want, "op(B) copied whole first");
+                } finally {
+                  setFusedRestride(whole);
+                }
+              } finally {
+                setMatmulThreads(navigator.hardwareConcurrency);
+              }
+            }
+            // the path under test was taken for the rank-r product with op(B) in the memory (a row-major op(A),
+            // as one row always is, is read in place instead; float64 products of more than 12 rows pack op(B); products
+            // under 1024 multiply-adds take a scalar loop)
+            if (inHeap && label === "op(A)·B" && ta && m > 1 && (es === 4 || m <= 8) && m * w * k >= 1024) {
+              assert.ok(restrideJobs() > before, `${dtype} ${label} ${mm}×${nn}×${k}: no task restrided op(B)`);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("cpu gemm: a restrided op(B) split into passes keeps the bits (copied whole before the passes)", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const w = 4096 / (dtype === "float32" ? 4 : 8), m = 8, k = 200;
+    const [a, b] = operands(dtype, m * k, k * w, true, 5);
+    const want = packed(() => product(a, true, b, false, m, w, k, true));
+    for (const bytes of [1 << 20, 1 << 19, 1 << 18]) {
+      const old = setPassBytes(bytes);
+      try {
+        assert.deepEqual(product(a, true, b, false, m, w, k, true), want, `${dtype}, passes of ${bytes} bytes`);
+      } finally {
+        setPassBytes(old);
+      }
+    }
+  }
+});
