@@ -19,12 +19,12 @@
  * LoKr's `factorization(out)` at k = 2 (nearest √out) and `lokhOutFactors` otherwise.
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { fmtShape, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   checkAlpha,
@@ -121,6 +121,13 @@ export function lokhOutFactors(out: number, k: number): number[] {
  * ```
  */
 export function khatriRao(p: Tensor, q: Tensor): Tensor {
+  checkTensor("khatriRao", p, "p");
+  checkTensor("khatriRao", q, "q");
+  if (p.ndim !== 2 || q.ndim !== 2) {
+    throw new ShapeError(
+      `khatriRao: needs two matrices, got ${fmtShape(p.shape)} and ${fmtShape(q.shape)}; reshape them to 2-D`,
+    );
+  }
   const [m1, n] = p.shape, m2 = q.shape[0];
   if (q.shape[1] !== n) throw new ShapeError(`khatriRao: column counts differ: [${p.shape}] and [${q.shape}]`);
   return reshape(mul(reshape(p, [m1, 1, n]), reshape(q, [1, m2, n])), [m1 * m2, n]);

@@ -3,12 +3,12 @@
  * W₁ and an inner factor W₂ (either may itself be a rank-r product).
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { fmtShape, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   checkAlpha,
@@ -113,6 +113,13 @@ export function lokrFactors(p: LokrParams): [Tensor, Tensor] {
  * ```
  */
 export function kron(a: Tensor, b: Tensor): Tensor {
+  checkTensor("kron", a, "a");
+  checkTensor("kron", b, "b");
+  if (a.ndim !== 2 || b.ndim !== 2) {
+    throw new ShapeError(
+      `kron: needs two matrices, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; reshape them to 2-D`,
+    );
+  }
   const [m, n] = a.shape, [p, q] = b.shape;
   return reshape(mul(reshape(a, [m, 1, n, 1]), reshape(b, [1, p, 1, q])), [m * p, n * q]);
 }

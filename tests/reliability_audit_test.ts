@@ -138,3 +138,39 @@ Deno.test("linalg.matrixNorm of an empty matrix: ord 1, 2, ∞ give 0 as NumPy d
   // the smallest row sum of a 3 × 0 matrix is that of its three empty rows: 0
   assert.equal(T.linalg.matrixNorm(T.zeros([3, 0], f64), -Infinity).item(), 0);
 });
+
+Deno.test("kron, khatriRao and lowrank's matrix checks name themselves (a vector or 3-D input failed inside reshape, a non-tensor was a TypeError, an int32 matrix a ShapeError)", () => {
+  const L = T.lowrank;
+  for (
+    const [op, call] of [
+      ["kron", () => L.kron(T.ones([3]), T.ones([2, 2]))],
+      ["kron", () => T.adapters.kron(T.ones([2, 2, 2]), T.ones([2, 2]))],
+      ["khatriRao", () => L.khatriRao(T.ones([3]), T.ones([3]))],
+      ["khatriRao", () => T.adapters.khatriRao(T.ones([2, 2, 2]), T.ones([2, 2]))],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) => e instanceof T.ShapeError && e.message.startsWith(`${op}: needs two matrices, got [`),
+    );
+  }
+  for (
+    const [op, call] of [
+      ["kron", () => L.kron(bad(1), T.ones([2, 2]))],
+      ["als", () => L.als(bad(1), { rank: 1 })],
+      ["relativeError", () => L.relativeError(bad(null), T.ones([2]))],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof T.DTypeError && e.message.startsWith(`${op}: `) && e.message.includes("must be a tensor"),
+    );
+  }
+  assert.throws(
+    () => L.als(T.ones([2, 2], { dtype: "int32" }), { rank: 1 }),
+    (e: unknown) =>
+      e instanceof T.DTypeError && e.message.startsWith("als: needs a float32 or float64 matrix, got int32"),
+  );
+  assert.deepEqual(L.kron(T.eye(2), T.tensor([[1, 2]])).arraySync(), [[1, 2, 0, 0], [0, 0, 1, 2]]);
+});
