@@ -27,9 +27,9 @@ import type { CausalLM, TextTokenizer } from "../models/mod.ts";
 import { type Progress, progress } from "../report/mod.ts";
 import { defaultBaseModel } from "../study/base.ts";
 import { selectMethods } from "../study/methods.ts";
-import { writeStudyReport } from "../study/report.ts";
+import { bestAdapter, writeStudyReport } from "../study/report.ts";
 import { studyTable } from "../study/report.ts";
-import { runStudy, type TrainedMethod } from "../study/run.ts";
+import { runStudy, type StudyResult, type TrainedMethod } from "../study/run.ts";
 import { type Task, textTask, transductionTask } from "../study/tasks.ts";
 import {
   backendOption,
@@ -252,7 +252,7 @@ async function main(): Promise<void> {
 
   console.log(`\n${studyTable(result, task.exact)}`);
   const extra = notes.length ? ["PEFT export:", "", ...notes] : [];
-  const samples = await sampleGenerations(result.methods, trained, model, tokenizer, task);
+  const samples = await sampleGenerations(result, trained, model, tokenizer, task);
   if (samples.length) extra.push("", "Greedy generations on held-out prompts (best adapter):", "", ...samples);
   const files = await writeStudyReport(out, result, {
     model: modelName,
@@ -283,16 +283,17 @@ function checkFits(task: Task, tokenizer: TextTokenizer, maxPositions: number, w
   }
 }
 
-/** A few held-out prompts continued greedily by the best adapter (by held-out accuracy). */
+/** A few held-out prompts continued greedily by the best adapter (`bestAdapter`, the one results.md names). */
 async function sampleGenerations(
-  results: readonly { name: string; heldOutAccuracy: number }[],
+  result: StudyResult,
   trained: Map<string, TrainedMethod>,
   model: CausalLM,
   tokenizer: TextTokenizer,
   task: Task,
 ): Promise<string[]> {
-  const best = [...results].filter((r) => r.name !== "full").sort((a, b) => b.heldOutAccuracy - a.heldOutAccuracy)[0];
-  const t = best && trained.get(best.name);
+  const best = bestAdapter(result);
+  if (!best) return [];
+  const t = trained.get(best.name);
   if (!t?.adapted) return [];
   const like = getPath(model.params, `${model.linearPaths[0]}.weight`) as Tensor;
   const lines: string[] = [];

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../models/files.ts";
 import { type Column, fmt, linePlot, markdownTable, scatterPlot, textTable } from "../report/mod.ts";
-import type { StudyResult } from "./run.ts";
+import type { MethodResult, StudyResult } from "./run.ts";
 
 /** What the study ran on, recorded beside its results. */
 export interface StudySettings {
@@ -97,10 +97,27 @@ export function accuracyPlot(result: StudyResult, exact: boolean): string {
   });
 }
 
+/**
+ * The adapter the report calls best: the highest held-out accuracy, ties broken by the lower held-out loss
+ * (full fine-tuning, the reference, is not an adapter); undefined when no adapter ran. `results.md` names it and the
+ * demo's greedy generations come from it.
+ * @example
+ * ```ts
+ * import { bestAdapter } from "./report.ts";
+ * const m = (name: string, heldOutAccuracy: number, heldOutLoss: number) => ({ name, heldOutAccuracy, heldOutLoss });
+ * bestAdapter({ methods: [m("full", 1, 0.004), m("lora", 1, 0.015), m("boft", 1, 0.012)] })?.name; // "boft"
+ * ```
+ */
+export function bestAdapter<M extends Pick<MethodResult, "name" | "heldOutAccuracy" | "heldOutLoss">>(
+  result: { methods: readonly M[] },
+): M | undefined {
+  return [...result.methods].filter((m) => m.name !== "full")
+    .sort((a, b) => b.heldOutAccuracy - a.heldOutAccuracy || a.heldOutLoss - b.heldOutLoss)[0];
+}
+
 /** `results.md`: the settings, the table, how to read it, and the plots. */
 export function studyMarkdown(result: StudyResult, settings: StudySettings, extra: string[] = []): string {
-  const best = [...result.methods].filter((m) => m.name !== "full")
-    .sort((a, b) => b.heldOutAccuracy - a.heldOutAccuracy || a.heldOutLoss - b.heldOutLoss)[0];
+  const best = bestAdapter(result);
   const lines = [
     "# Adapter study",
     "",
