@@ -9,9 +9,10 @@ import { ShapeError } from "../core/errors.ts";
 import { checkOptions } from "../core/options.ts";
 import { abs, div, eye, matmulT, mean, mul, norm, slice, square, sub, sum } from "../core/ops/mod.ts";
 import { svd, svdvals } from "../core/linalg/mod.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 
-function matrix(op: string, a: Tensor): void {
+function matrix(op: string, a: Tensor, what?: string): void {
+  checkTensor(op, a, what);
   if (a.ndim !== 2) throw new ShapeError(`${op}: needs a matrix, got shape [${a.shape}]`);
 }
 
@@ -57,6 +58,7 @@ export function conditionNumber(m: Tensor): Tensor {
  * ```
  */
 export function orthogonalityError(q: Tensor): Tensor {
+  checkTensor("orthogonalityError", q);
   if (q.ndim < 2) throw new ShapeError(`orthogonalityError: needs a matrix, got shape [${q.shape}]`);
   const [m, n] = q.shape.slice(-2);
   const g = m >= n ? matmulT(q, q, true, false) : matmulT(q, q, false, true);
@@ -86,7 +88,8 @@ export interface SpectralDrift {
  */
 export function spectralDrift(w0: Tensor, wt: Tensor, opts: { k?: number } = {}): SpectralDrift {
   checkOptions("spectralDrift", opts, ["k"], "{ k: 4 }");
-  matrix("spectralDrift", w0);
+  matrix("spectralDrift", w0, "w0");
+  checkTensor("spectralDrift", wt, "wt");
   if (w0.shape.join() !== wt.shape.join()) {
     throw new ShapeError(`spectralDrift: shapes [${w0.shape}] and [${wt.shape}] differ`);
   }

@@ -7,7 +7,7 @@ import { ShapeError } from "../core/errors.ts";
 import { eye, matmulT, min, mul, norm, stopGradient, sub, sum } from "../core/ops/mod.ts";
 import { polar, svdvals } from "../core/linalg/mod.ts";
 import { EPS } from "../core/linalg/helpers.ts";
-import { batchElementsSync, type Tensor } from "../core/tensor.ts";
+import { batchElementsSync, checkTensor, type Tensor } from "../core/tensor.ts";
 
 /**
  * `sym(A) = (A + Aᵀ) / 2` over the last two axes.
@@ -19,6 +19,7 @@ import { batchElementsSync, type Tensor } from "../core/tensor.ts";
  * ```
  */
 export function sym(a: Tensor): Tensor {
+  checkTensor("sym", a);
   return mul(a.add(a.mT), 0.5);
 }
 
@@ -32,6 +33,7 @@ export function sym(a: Tensor): Tensor {
  * ```
  */
 export function skew(a: Tensor): Tensor {
+  checkTensor("skew", a);
   return mul(sub(a, a.mT), 0.5);
 }
 
@@ -97,6 +99,7 @@ export function frobInner(u: Tensor, v: Tensor): Tensor {
  * ```
  */
 export function orthonormalityError(x: Tensor): Tensor {
+  checkTensor("orthonormalityError", x);
   const p = x.shape[x.ndim - 1];
   return norm(sub(tmm(x, x), eye(p, { dtype: x.dtype, like: x })));
 }

@@ -4,7 +4,7 @@
  * (`M.project(x)`), drawn (`M.random(key)`), retracted, or asserted (`M.assertOn(x, tol)`).
  * @module
  */
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 
 /**
  * A tensor known to lie on the manifold `M` (`x.manifold === M`). It is the same tensor: it shares
@@ -35,6 +35,7 @@ export type Point<M = unknown> = Tensor & { readonly manifold: M };
  * ```
  */
 export function asPoint<M>(x: Tensor, manifold: M): Point<M> {
+  checkTensor("asPoint", x);
   const p = x._alias();
   if (x._tr) p._tr = [...x._tr];
   Object.defineProperty(p, "manifold", { value: manifold, enumerable: false });
@@ -52,5 +53,6 @@ export function asPoint<M>(x: Tensor, manifold: M): Point<M> {
  * ```
  */
 export function manifoldOf(x: Tensor): unknown {
+  checkTensor("manifoldOf", x);
   return (x as Partial<Point>).manifold;
 }

@@ -174,3 +174,27 @@ Deno.test("kron, khatriRao and lowrank's matrix checks name themselves (a vector
   );
   assert.deepEqual(L.kron(T.eye(2), T.tensor([[1, 2]])).arraySync(), [[1, 2, 0, 0], [0, 0, 1, 2]]);
 });
+
+Deno.test("manifold and adapter helpers given a non-tensor are DTypeErrors naming them (TypeErrors: 'a.add is not a function', 'reading ndim')", () => {
+  const M = T.manifolds, A = T.adapters;
+  for (
+    const [op, call] of [
+      ["sym", () => M.sym(bad(1))],
+      ["skew", () => M.skew(bad(null))],
+      ["orthonormalityError", () => M.orthonormalityError(bad(1))],
+      ["asPoint", () => M.asPoint(bad(1), M.sphere(2))],
+      ["manifoldOf", () => M.manifoldOf(bad(null))],
+      ["stableRank", () => A.stableRank(bad(null))],
+      ["conditionNumber", () => A.conditionNumber(bad([[1]]))],
+      ["orthogonalityError", () => A.orthogonalityError(bad(1))],
+      ["spectralDrift", () => A.spectralDrift(T.eye(2), bad(undefined))],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof T.DTypeError && e.message.startsWith(`${op}: `) && e.message.includes("must be a tensor"),
+    );
+  }
+  assert.equal(M.manifoldOf(T.ones([2])), undefined);
+});
