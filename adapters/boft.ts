@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { add, div, eye, mul, ones, reshape, slice, sub, take, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -99,6 +99,7 @@ function isIdentity(perm: readonly number[]): boolean {
  * ```
  */
 export function boft(opts: BoftOptions): PeftAdapter<BoftParams, Frozen> {
+  requireOptions("boft", opts, "{ blockSize: 4 }");
   checkOptions(
     "boft",
     opts,

@@ -4,7 +4,7 @@
  * row-normalised LoRA-adapted direction.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, requireOptions } from "../core/options.ts";
 import { div, matmul, mul, norm, sub } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -59,6 +59,7 @@ const NAMES = [
  * ```
  */
 export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
+  requireOptions("dora", opts, "{ r: 8 }");
   checkOptions("dora", opts, LORA_KEYS, "{ r: 8 }");
   checkAlpha("dora", opts?.alpha);
   const s = loraScale(opts);

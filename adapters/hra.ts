@@ -6,7 +6,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum } from "../core/ops/mod.ts";
 import { unitTriangularInverse } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
@@ -200,6 +200,7 @@ export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean
  * ```
  */
 export function hra(opts: HraOptions): PeftAdapter<HraParams, Frozen> {
+  requireOptions("hra", opts, "{ r: 8 }");
   checkOptions(
     "hra",
     opts,

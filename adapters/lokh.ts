@@ -20,7 +20,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -172,6 +172,7 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
  * ```
  */
 export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
+  requireOptions("lokh", opts, "{ r: 8 }");
   checkOptions(
     "lokh",
     opts,

@@ -4,7 +4,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -164,6 +164,7 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * ```
  */
 export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
+  requireOptions("lokr", opts, "{ r: 8 }");
   checkOptions(
     "lokr",
     opts,

@@ -5,7 +5,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { div, matmul, mul, slice, sqrt, sub, zeros } from "../core/ops/mod.ts";
 import { normal, split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -167,6 +167,7 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  * ```
  */
 export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
+  requireOptions("lora", opts, "{ r: 8 }");
   checkOptions("lora", opts, LORA_KEYS, "{ r: 8 }");
   checkAlpha("lora", opts?.alpha);
   const s = loraScale(opts);

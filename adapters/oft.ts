@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transpose, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -197,6 +197,7 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * ```
  */
 export function oft(opts: OftOptions): PeftAdapter<OftParams, Frozen> {
+  requireOptions("oft", opts, "{ blockSize: 4 }");
   checkOptions(
     "oft",
     opts,

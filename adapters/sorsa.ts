@@ -5,7 +5,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { add, eye, matmulT, mul, norm, reshape, slice, sub } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Key } from "../core/random.ts";
@@ -99,6 +99,7 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * ```
  */
 export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
+  requireOptions("sorsa", opts, "{ r: 8 }");
   checkOptions(
     "sorsa",
     opts,

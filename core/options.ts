@@ -75,6 +75,17 @@ function describe(v: unknown): string {
 }
 
 /**
+ * Throws a DomainError naming `op` when its required options object is missing (undefined or
+ * null): `lora()` read `opts.alpha` of undefined, a TypeError.
+ * @internal
+ */
+export function requireOptions(op: string, opts: unknown, example: string): void {
+  if (opts === undefined || opts === null) {
+    throw new DomainError(`${op}: needs an options object such as ${example}, got ${opts}`);
+  }
+}
+
+/**
  * Throws a DomainError unless `opts` is absent or a plain object whose keys are all in `keys`,
  * naming the unknown option and the likely intended one. `example` is what a correct object
  * looks like, for the message when `opts` is not an object at all (`sum(x, 1)`).

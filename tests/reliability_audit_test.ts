@@ -198,3 +198,30 @@ Deno.test("manifold and adapter helpers given a non-tensor are DTypeErrors namin
   }
   assert.equal(M.manifoldOf(T.ones([2])), undefined);
 });
+
+Deno.test("adapter constructors called without options name the options they need (lora() read opts.alpha of undefined)", () => {
+  const A = T.adapters;
+  const makers = {
+    lora: A.lora,
+    dora: A.dora,
+    hra: A.hra,
+    oft: A.oft,
+    boft: A.boft,
+    loha: A.loha,
+    lokr: A.lokr,
+    vera: A.vera,
+    lokh: A.lokh,
+    sorsa: A.sorsa,
+    polar: A.polar,
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    for (const opts of [undefined, null]) {
+      assert.throws(
+        () => (make as (o: unknown) => unknown)(opts),
+        (e: unknown) =>
+          e instanceof T.DomainError && e.message.startsWith(`${name}: needs an options object such as {`),
+        name,
+      );
+    }
+  }
+});
