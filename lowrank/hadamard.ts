@@ -7,7 +7,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, transpose } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -108,6 +108,7 @@ function sweep(W: Tensor, s: State, lam: number): State {
  * ```
  */
 export function hadamardAls(W: Tensor, opts: HadamardOptions): HadamardFactorization {
+  requireOptions("hadamardAls", opts, "{ ranks: [2, 2] }");
   checkOptions(
     "hadamardAls",
     opts,
@@ -124,6 +125,11 @@ export function hadamardAls(W: Tensor, opts: HadamardOptions): HadamardFactoriza
     "{ ranks: [2, 2] }",
   );
   const [m, n] = matrixOf("hadamardAls", W);
+  if (!Array.isArray(opts.ranks) || opts.ranks.length !== 2) {
+    throw new DomainError(
+      `hadamardAls: ranks must be a pair [k1, k2], got ${JSON.stringify(opts.ranks) ?? String(opts.ranks)}`,
+    );
+  }
   const [k1, k2] = opts.ranks;
   checkRank("hadamardAls", k1, m, n);
   checkRank("hadamardAls", k2, m, n);

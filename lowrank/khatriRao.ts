@@ -29,6 +29,13 @@ import { matrixOf } from "./error.ts";
  */
 export function khatriRaoDecomposition(W: Tensor, rows: readonly [number, number]): { P: Tensor; Q: Tensor } {
   const [m, n] = matrixOf("khatriRaoDecomposition", W);
+  if (!Array.isArray(rows) || rows.length !== 2) {
+    throw new ShapeError(
+      `khatriRaoDecomposition: rows must be a pair [m1, m2] with m1·m2 = ${m}, got ${
+        JSON.stringify(rows) ?? String(rows)
+      }`,
+    );
+  }
   const [m1, m2] = rows;
   if (!(Number.isInteger(m1) && Number.isInteger(m2) && m1 >= 1 && m2 >= 1) || m1 * m2 !== m) {
     throw new ShapeError(

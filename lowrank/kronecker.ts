@@ -5,7 +5,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { mul, reshape, slice, sqrt, transpose } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -28,6 +28,11 @@ import { matrixOf } from "./error.ts";
  */
 export function rearrange(W: Tensor, a: readonly [number, number], b: readonly [number, number]): Tensor {
   const [m, n] = matrixOf("rearrange", W);
+  for (const [name, f] of [["a", a], ["b", b]] as const) {
+    if (!Array.isArray(f) || f.length !== 2) {
+      throw new ShapeError(`rearrange: the factor shape ${name} must be a pair [rows, columns], got ${String(f)}`);
+    }
+  }
   const [m1, n1] = a, [m2, n2] = b;
   if (m1 * m2 !== m || n1 * n2 !== n) {
     throw new ShapeError(
@@ -68,6 +73,7 @@ export interface KroneckerOptions {
  * ```
  */
 export function kroneckerDecomposition(W: Tensor, opts: KroneckerOptions): { A: Tensor; B: Tensor } {
+  requireOptions("kroneckerDecomposition", opts, "{ a: [2, 2], b: [3, 3] }");
   checkOptions(
     "kroneckerDecomposition",
     opts,

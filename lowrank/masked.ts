@@ -10,7 +10,7 @@ import { checkOptions } from "../core/options.ts";
 import { astype, matmul, mul, notEqual, slice, sum, transpose, where } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import { type Key, key as makeKey, normal } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import { ALS_KEYS, checkRank, type Factorization, ridge, sweepOptions } from "./als.ts";
 import { matrixOf } from "./error.ts";
 import { weightedLeastSquares } from "./weighted.ts";
@@ -66,6 +66,7 @@ export interface AlsMaskedOptions {
 export function alsMasked(W: Tensor, mask: Tensor, opts: AlsMaskedOptions): Factorization {
   checkOptions("alsMasked", opts, ALS_KEYS, "{ rank: 4 }");
   const [m, n] = matrixOf("alsMasked", W);
+  checkTensor("alsMasked", mask, "mask");
   if (mask.shape.join() !== W.shape.join()) {
     throw new ShapeError(`alsMasked: mask ${fmtShape(mask.shape)} must have W's shape ${fmtShape(W.shape)}`);
   }

@@ -7,7 +7,7 @@
 import { fmtShape, ShapeError } from "../core/errors.ts";
 import { add, expandDims, eye, matmulT, mul, reshape, transpose } from "../core/ops/mod.ts";
 import { solve } from "../core/linalg/mod.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 
 /**
  * For each column j, `r_j = argmin ‖(C r_j) ∘ p_j − t_j‖² + λ‖r_j‖²`, i.e.
@@ -30,6 +30,9 @@ import type { Tensor } from "../core/tensor.ts";
  * ```
  */
 export function weightedLeastSquares(C: Tensor, T: Tensor, P: Tensor, lambda: number): Tensor {
+  checkTensor("weightedLeastSquares", C, "C");
+  checkTensor("weightedLeastSquares", T, "T");
+  checkTensor("weightedLeastSquares", P, "P");
   const [m, k] = C.shape, n = T.shape[1];
   if (C.ndim !== 2 || T.ndim !== 2 || T.shape[0] !== m || P.shape.join() !== T.shape.join()) {
     throw new ShapeError(

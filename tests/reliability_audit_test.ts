@@ -225,3 +225,22 @@ Deno.test("adapter constructors called without options name the options they nee
     }
   }
 });
+
+Deno.test("lowrank: missing options, factor shapes that are not pairs and non-tensor masks or weights are named errors (TypeErrors: 'a is not iterable', 'rows is not iterable')", () => {
+  const L = T.lowrank, W = T.ones([4, 4], { dtype: "float64" });
+  for (
+    const [op, kind, call] of [
+      ["alsMasked", T.DTypeError, () => L.alsMasked(W, bad(1), { rank: 1 })],
+      ["hadamardAls", T.DomainError, () => L.hadamardAls(W, bad({}))],
+      ["hadamardAls", T.DomainError, () => L.hadamardAls(W, bad(undefined))],
+      ["khatriRaoDecomposition", T.ShapeError, () => L.khatriRaoDecomposition(W, bad(1))],
+      ["rearrange", T.ShapeError, () => L.rearrange(W, bad(1), [2, 2])],
+      ["rearrange", T.ShapeError, () => L.nearestKronecker(W, bad(1), [2, 2])],
+      ["kroneckerDecomposition", T.DomainError, () => L.kroneckerDecomposition(W, bad(undefined))],
+      ["weightedLeastSquares", T.DTypeError, () => L.weightedLeastSquares(bad(1), W, W, 0)],
+    ] as const
+  ) {
+    assert.throws(call, (e: unknown) => e instanceof kind && e.message.startsWith(`${op}: `), op);
+  }
+  assert.deepEqual(L.nearestKronecker(W, [2, 2], [2, 2]).A.shape, [2, 2]);
+});
