@@ -100,7 +100,7 @@ function fusable(n: { rec: Rec; ins: number[] }, count: number, avals: Aval[]): 
  * optimizer's update of many same-shaped leaves is one run of all of them); a generated loop of tens
  * of thousands of values overflowed the stack (an Adam step of 2,000 leaves of 4 elements: RangeError).
  */
-const MAX_RUN = 256;
+const MAX_RUN = 1024;
 
 /** Groups runs of fusable applications into fused loops (only values used later are written). */
 export function fuseChains(
