@@ -3,6 +3,7 @@
  * @module
  */
 import { FormatError } from "../core/errors.ts";
+import { requireOptions } from "../core/options.ts";
 import { add, full } from "../core/ops/mod.ts";
 import { foldIn, type Key, key as makeKey } from "../core/random.ts";
 import { Tensor } from "../core/tensor.ts";
@@ -67,6 +68,12 @@ function isModule(x: unknown): x is LinearBase {
 export function targetMatcher(t: AdaptTarget): (path: string) => boolean {
   if (typeof t === "function") return t;
   if (t instanceof RegExp) return (p) => t.test(p);
+  if (typeof t !== "string" && !(Array.isArray(t) && t.every((n) => typeof n === "string"))) {
+    throw new FormatError(
+      `targetMatcher: the target must be module names ("q_proj,v_proj" or a list), a RegExp or a function of the ` +
+        `path, got ${Array.isArray(t) ? "a list holding a non-string" : String(t)}`,
+    );
+  }
   const names = (typeof t === "string" ? t.split(",") : t).map((n) => n.trim()).filter((n) => n.length > 0);
   return (p) => names.some((n) => p === n || p.endsWith(`.${n}`));
 }
@@ -104,6 +111,7 @@ function replaceAt(tree: unknown, path: readonly string[], fn: (m: LinearBase) =
  * ```
  */
 export function adapt<P, F extends LinearBase>(model: unknown, opts: AdaptOptions<P, F>): Adapted<P, F> {
+  requireOptions("adapt", opts, '{ target: "q_proj,v_proj", adapter: lora({ r: 8 }) }');
   const match = targetMatcher(opts.target);
   const found = modules(model).filter(([p]) => match(p));
   if (found.length === 0) {

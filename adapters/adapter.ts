@@ -11,7 +11,7 @@ import { add, full, matmulT, reshape } from "../core/ops/mod.ts";
 import { treeLeaves, treePaths } from "../core/pytree.ts";
 import { stopGradient } from "../autodiff/grad.ts";
 import { type Key, uniform } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import { getBackend, registerBackend } from "../core/backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 
@@ -95,6 +95,11 @@ export function withTangentExtras(config: PeftConfig, extras: Record<string, unk
  * ```
  */
 export function tangentPeftConfig(peftType: string, fields: Record<string, unknown>): PeftConfig {
+  if (typeof peftType !== "string" || peftType.length === 0) {
+    throw new FormatError(
+      `tangentPeftConfig: the PEFT type must be a non-empty string such as "MY_METHOD", got ${String(peftType)}`,
+    );
+  }
   const reader = TANGENT_TYPES.has(peftType.toUpperCase())
     ? "Tangent's loadPeftAdapter / fromPeft loads it"
     : `a method of your own: Tangent's loadPeftAdapter reads it given a reader, loadPeftAdapter(model, dir, { adapters: { ${peftType}: ({ config, base, tensors }) => ({ adapter, params, frozen }) } })`;
@@ -285,6 +290,8 @@ export interface PeftAdapter<P = unknown, F extends LinearBase = Frozen> extends
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  checkTensor("linear", x, "x");
+  checkTensor("linear", weight, "weight");
   const [out, inF] = weight.shape;
   if (x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError(
@@ -309,6 +316,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
  * ```
  */
 export function frozenLinear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  checkTensor("frozenLinear", x, "x");
+  checkTensor("frozenLinear", weight, "weight");
   const x2 = x.ndim === 2 ? x : reshape(x, [-1, x.shape[x.ndim - 1]]);
   if (x2.shape[1] !== weight.shape[1]) {
     throw new ShapeError(

@@ -12,7 +12,7 @@ import { unitTriangularInverse } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
 import { oblique, stiefel } from "../manifolds/mod.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   countScalars,
@@ -115,6 +115,7 @@ export function householderWY(Uhat: Tensor): Tensor {
  * ```
  */
 export function gramSchmidt(U: Tensor): Tensor {
+  checkTensor("gramSchmidt", U);
   const cols: Tensor[] = [];
   for (let i = 0; i < U.shape[1]; i++) {
     let v = slice(U, [null, [i, i + 1]]);

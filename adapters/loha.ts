@@ -8,7 +8,7 @@ import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   checkAlpha,
@@ -70,6 +70,7 @@ const NAMES = [
  * ```
  */
 export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor): [Tensor, Tensor] {
+  [a1, b1, a2, b2].forEach((t, i) => checkTensor("hadamardFactors", t, ["a1", "b1", "a2", "b2"][i]));
   const [out, r1] = a1.shape, r2 = a2.shape[1], inF = b1.shape[1];
   const C = reshape(mul(reshape(a1, [out, r1, 1]), reshape(a2, [out, 1, r2])), [out, r1 * r2]);
   const D = reshape(mul(reshape(b1, [r1, 1, inF]), reshape(b2, [1, r2, inF])), [r1 * r2, inF]);

@@ -136,6 +136,7 @@ export function kron(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
+  [x, w1, w2].forEach((t, i) => checkTensor("kronApply", t, ["x", "w1", "w2"][i]));
   const [outL, inM] = w1.shape, [outK, inN] = w2.shape;
   const x2 = reshape(x, [-1, inM * inN]);
   const n = x2.shape[0];

@@ -74,6 +74,7 @@ export const LORA_KEYS: readonly string[] = optionKeys<LoraOptions>({ r: true, a
  * ```
  */
 export function loraScale(opts: LoraOptions): number {
+  requireOptions("loraScale", opts, "{ r: 8, alpha: 16 }");
   const alpha = opts.alpha ?? opts.r;
   return opts.rslora ? alpha / Math.sqrt(opts.r) : alpha / opts.r;
 }

@@ -7,7 +7,7 @@ import { DomainError, ShapeError } from "../core/errors.ts";
 import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transpose, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   countScalars,
@@ -94,6 +94,7 @@ export function blockSizeOfPacked(n: number): number {
  * ```
  */
 export function skewFromPacked(v: Tensor): Tensor {
+  checkTensor("skewFromPacked", v);
   const [nb, n] = v.shape;
   const bs = blockSizeOfPacked(n);
   const src = concat([zeros([nb, 1], { dtype: v.dtype, like: v }), v, neg(v)], 1);
@@ -110,6 +111,7 @@ export function skewFromPacked(v: Tensor): Tensor {
  * ```
  */
 export function cayleyNeumann(Q: Tensor, terms: number): Tensor {
+  checkTensor("cayleyNeumann", Q);
   const bs = Q.shape[Q.ndim - 1];
   const I = broadcastTo(eye(bs, { dtype: Q.dtype, like: Q }), Q.shape);
   if (terms <= 1) return I;
@@ -150,6 +152,8 @@ export function cayleyExact(Q: Tensor): Tensor {
  * ```
  */
 export function blockRotate(M: Tensor, R: Tensor, transposeBlocks = false): Tensor {
+  checkTensor("blockRotate", M, "M");
+  checkTensor("blockRotate", R, "R");
   const [nb, bs] = R.shape;
   const m3 = reshape(M, [-1, nb, bs]);
   const rows = m3.shape[0];

@@ -5,7 +5,7 @@
  * @module
  */
 import { FormatError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys } from "../core/options.ts";
+import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { diag, matrixTranspose } from "../core/ops/mod.ts";
 import { key as makeKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -541,6 +541,7 @@ export function checkPeftFields(config: PeftConfig): void {
  * ```
  */
 export function fromPeft(opts: FromPeftOptions): FromPeftResult {
+  requireOptions("fromPeft", opts, "{ config, base, tensors }");
   const { config } = opts;
   if (!config || typeof config !== "object" || typeof config.peft_type !== "string") {
     throw new FormatError(`fromPeft: config must be an object with a string peft_type, got ${JSON.stringify(config)}`);

@@ -9,7 +9,7 @@ import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
 import { add, eye, matmulT, mul, norm, reshape, slice, sub } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Key } from "../core/random.ts";
-import type { Tensor } from "../core/tensor.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import {
   baseShape,
   checkAlpha,
@@ -68,6 +68,8 @@ const NAMES = [peftName("A", "sorsa_A", ".weight"), peftName("B", "sorsa_B", ".w
  * ```
  */
 export function sorsaOrthonormality(p: SorsaParams): Tensor {
+  checkTensor("sorsaOrthonormality", p?.U, "p.U");
+  checkTensor("sorsaOrthonormality", p?.V, "p.V");
   const dev = (M: Tensor) => {
     const G = matmulT(M, M, true, false);
     return norm(sub(G, eye(G.shape[0], { dtype: G.dtype, like: G })));

@@ -9,7 +9,7 @@
  * `euclidean` factor has elementwise components, as geoopt's `Euclidean()` (not `Euclidean(ndim=1)`).
  * @module
  */
-import { ShapeError } from "../core/errors.ts";
+import { DTypeError, ShapeError } from "../core/errors.ts";
 import { add, broadcastTo, concat, mul, reshape, slice, sqrt } from "../core/ops/mod.ts";
 import { type Key, split as splitKey } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -174,5 +174,14 @@ class ProductImpl<Ms extends readonly Manifold[]> extends ManifoldBase implement
  */
 export function product<Ms extends readonly Manifold[]>(...factors: Ms): Product<Ms> {
   if (factors.length === 0) throw new ShapeError("product: needs at least one manifold");
+  factors.forEach((m, i) => {
+    if (m === null || typeof m !== "object" || !Array.isArray(m.shape) || typeof m.project !== "function") {
+      throw new DTypeError(
+        `product: factor ${i} must be a manifold (sphere(3), stiefel(4, 2), ...), got ${
+          m === null ? "null" : typeof m
+        }`,
+      );
+    }
+  });
   return new ProductImpl(factors);
 }

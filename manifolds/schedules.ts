@@ -124,6 +124,9 @@ export function learningRateAt(lr: LearningRate, count: number, op?: string): nu
 /** The rate at the step count tensor, as a scalar tensor beside it. */
 export function learningRateAt(lr: LearningRate, count: Tensor, op?: string): Tensor;
 export function learningRateAt(lr: LearningRate, count: number | Tensor, op = "learningRateAt"): number | Tensor {
+  if (typeof lr !== "number" && typeof lr !== "function") {
+    throw new DomainError(`${op}: lr must be a number or a schedule (a function of the step), got ${String(lr)}`);
+  }
   if (!(count instanceof Tensor)) return checkRate(op, count, typeof lr === "number" ? lr : lr(count));
   const dtype = stepDType(count);
   if (typeof lr === "number") return full([], checkRate(op, "(any)", lr), { dtype, like: count });

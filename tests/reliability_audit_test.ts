@@ -244,3 +244,31 @@ Deno.test("lowrank: missing options, factor shapes that are not pairs and non-te
   }
   assert.deepEqual(L.nearestKronecker(W, [2, 2], [2, 2]).A.shape, [2, 2]);
 });
+
+Deno.test("adapter, schedule and product helpers given garbage are named errors (TypeErrors before: 'lr is not a function', 'reading shape')", () => {
+  const A = T.adapters, M = T.manifolds, W = T.ones([4, 4]);
+  for (
+    const [op, kind, call] of [
+      ["linear", T.DTypeError, () => A.linear(bad(1), W)],
+      ["frozenLinear", T.DTypeError, () => A.frozenLinear(T.ones([2, 4]), bad(undefined))],
+      ["gramSchmidt", T.DTypeError, () => A.gramSchmidt(bad(null))],
+      ["hadamardFactors", T.DTypeError, () => A.hadamardFactors(W, W, bad(1), W)],
+      ["kronApply", T.DTypeError, () => A.kronApply(W, bad(1), W)],
+      ["skewFromPacked", T.DTypeError, () => A.skewFromPacked(bad([1, 2]))],
+      ["cayleyNeumann", T.DTypeError, () => A.cayleyNeumann(bad(1), 3)],
+      ["blockRotate", T.DTypeError, () => A.blockRotate(W, bad(1))],
+      ["sorsaOrthonormality", T.DTypeError, () => A.sorsaOrthonormality(bad({}))],
+      ["loraScale", T.DomainError, () => A.loraScale(bad(undefined))],
+      ["fromPeft", T.DomainError, () => A.fromPeft(bad(null))],
+      ["adapt", T.DomainError, () => A.adapt({}, bad(undefined))],
+      ["targetMatcher", T.FormatError, () => A.targetMatcher(bad(1))],
+      ["tangentPeftConfig", T.FormatError, () => A.tangentPeftConfig(bad(1), {})],
+      ["learningRateAt", T.DomainError, () => M.learningRateAt(bad("x"), 1)],
+      ["product", T.DTypeError, () => M.product(M.sphere(2), bad(null))],
+    ] as const
+  ) {
+    assert.throws(call, (e: unknown) => e instanceof kind && e.message.startsWith(`${op}: `), op);
+  }
+  assert.equal(A.targetMatcher(["q_proj"])("model.layers.0.q_proj"), true);
+  assert.equal(M.learningRateAt(0.5, 3), 0.5);
+});
