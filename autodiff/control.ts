@@ -14,6 +14,7 @@ import { isFloat } from "../core/dtype.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
 import { jit } from "./jit.ts";
+import type { VmapOut } from "./vmap.ts";
 
 let warnedClosure = false;
 
@@ -190,7 +191,8 @@ function sameAval(a: Tensor, b: Tensor): boolean {
  * length), `[carry, y] = f(carry, x)`; returns the last carry and the `y`s stacked along a new
  * axis 0 (pytrees allowed; with no steps, empty `[0, ...y.shape]` tensors from one run of `f` on
  * zeros). A plain number (boolean) in `y` is stacked too, into a float32 (bool) tensor `[n]`, as
- * `jax.lax.scan` stacks a Python scalar (JAX gives an `int` int32; JavaScript has one number type). With `xs` null, `length` steps run with `x` undefined. The carry keeps `init`'s structure,
+ * `jax.lax.scan` stacks a Python scalar (JAX gives an `int` int32; JavaScript has one number type); a key in `y` becomes an
+ * array of the steps' keys (JAX stacks a key array). With `xs` null, `length` steps run with `x` undefined. The carry keeps `init`'s structure,
  * shapes and dtypes (a step that changes them is a `ShapeError`, as in JAX). The body is
  * traced once (`jit`) and replayed for the other steps; differentiable through every step.
  * @example
@@ -205,7 +207,7 @@ export function scan<C, X, Y>(
   init: C,
   xs: X | null,
   opts: { length?: number; reverse?: boolean } = {},
-): [C, Y] {
+): [C, VmapOut<Y>] {
   checkFunction("scan", f, "the body");
   const xLeaves = xs === null ? [] : treeLeaves(xs);
   if (opts.length !== undefined && !(Number.isInteger(opts.length) && opts.length >= 0)) {
@@ -225,9 +227,8 @@ export function scan<C, X, Y>(
       xs,
       xLeaves.map((t) => o.zeros(t.shape.slice(1), { dtype: t.dtype, like: t })),
     )) as X;
-    const y0 = scalarTensors(carryAndY(f(init, x0))[1], xLeaves[0]) as Y;
-    const empty = treeLeaves(y0).map((t) => o.zeros([0, ...t.shape], { dtype: t.dtype, like: t }));
-    return [init, (y0 instanceof Tensor ? empty[0] : treeUnflatten(y0, empty)) as Y];
+    const y0 = scalarTensors(carryAndY(f(init, x0))[1], xLeaves[0]);
+    return [init, emptySteps(y0) as VmapOut<Y>];
   }
   // the body is traced once and replayed for the other steps (under grad or vmap it simply runs)
   const body = jit(f);
@@ -242,9 +243,30 @@ export function scan<C, X, Y>(
     carry = c;
     ys[i] = scalarTensors(y, xLeaves[0]) as Y;
   }
-  const first = treeLeaves(ys[0]);
-  const stacked = first.map((_, j) => o.stack(ys.map((y) => treeLeaves(y)[j])));
-  return [carry, (ys[0] instanceof Tensor ? stacked[0] : treeUnflatten(ys[0], stacked)) as Y];
+  return [carry, stackSteps(ys) as VmapOut<Y>];
+}
+
+/** `y` of no steps: each tensor as an empty `[0, ...shape]` one, each key as an empty array of keys. */
+function emptySteps(y: unknown): unknown {
+  if (y instanceof Tensor) return o.zeros([0, ...y.shape], { dtype: y.dtype, like: y });
+  if (isKey(y)) return [];
+  if (Array.isArray(y)) return y.map(emptySteps);
+  if (!isPlainObject(y)) return y;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(y)) out[k] = emptySteps(y[k]);
+  return out;
+}
+
+/** The steps' `y`s stacked leaf by leaf: tensors along a new axis 0, keys into an array of keys (one per step). */
+function stackSteps(ys: readonly unknown[]): unknown {
+  const y0 = ys[0];
+  if (y0 instanceof Tensor) return o.stack(ys as Tensor[]);
+  if (isKey(y0)) return [...ys];
+  if (Array.isArray(y0)) return y0.map((_, j) => stackSteps(ys.map((y) => (y as unknown[])[j])));
+  if (!isPlainObject(y0)) return y0;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(y0)) out[k] = stackSteps(ys.map((y) => (y as Record<string, unknown>)[k]));
+  return out;
 }
 
 /**

@@ -105,7 +105,7 @@ Deno.test("vmap over keys: nested vmaps draw a Key[a][b] grid in one kernel; key
 });
 
 Deno.test("vmap over keys: keys batched unevenly across levels still draw each example's bits", () => {
-  // an inner key array mixing an outer-batched key with a plain one: drawn per inner example
+  // an inner key array mixing an outer-batched key with a plain one: one draw over both levels (tests/random_vmap_uneven_test.ts counts it)
   const outer = split(key(8), 3), plain = key(9);
   const f = (k: Key) => vmap((kk: Key) => uniform(kk, [2]))([k, plain]);
   assertSame(vmap(f)(outer), stack(outer.map(f)), "uneven");

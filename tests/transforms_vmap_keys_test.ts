@@ -28,6 +28,7 @@ import {
   tensor,
   uniform,
   vmap,
+  zeros,
 } from "../mod.ts";
 
 const keys5 = split(key(0), 5);
@@ -273,4 +274,29 @@ Deno.test("vmap over keys: errors name vmap, the argument and the fix", () => {
   assert.throws(() => split(leaked!), err(/split: the key was batched by a vmap/));
   // a batched key's words are one pair per example: reading them is refused
   assert.throws(() => vmap((k: Key) => tensor([...k.words]))(keys5), err(/Key.words: this key is batched by vmap/));
+});
+
+const words = (k: Key) => [...k.words];
+
+Deno.test("scan: keys in the per-step output y become an array of each step's key (it returned the first step's alone)", () => {
+  const body = (k: Key, _x: Tensor): [Key, { k: Key; u: Tensor }] => {
+    const [next, use] = split(k);
+    return [next, { k: use, u: uniform(use, [2]) }];
+  };
+  const [last, ys] = scan(body, key(0), tensor([1, 2, 3]));
+  let k = key(0);
+  const want: Key[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [next, use] = split(k);
+    want.push(use);
+    k = next;
+  }
+  assert.deepEqual(words(last), words(k));
+  assert.ok(Array.isArray(ys.k) && ys.k.length === 3, "one key per step");
+  assert.deepEqual(ys.k.map(words), want.map(words));
+  assert.deepEqual(ys.u.dataSync(), stack(want.map((w) => uniform(w, [2]))).dataSync());
+  // no steps: an empty array of keys beside the empty tensors
+  const [, none] = scan(body, key(0), zeros([0]));
+  assert.deepEqual(none.k, []);
+  assert.deepEqual(none.u.shape, [0, 2]);
 });
