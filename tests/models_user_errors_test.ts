@@ -150,10 +150,13 @@ Deno.test("generate: running out of the model's positions names maxNewTokens and
   const ids = tensor([[1, 2, 3, 4, 5]], { dtype: "int32" });
   const fits = await generate(model, model.params, ids, { maxNewTokens: P - T + 1, eosTokenId: null });
   assert.equal(fits[0].length, P + 1, "the last token is never fed back, so P − T + 1 new tokens fit");
-  await assert.rejects(generate(model, model.params, ids, { maxNewTokens: P - T + 2, eosTokenId: null }), (e: Error) => {
-    assert.ok(e instanceof TangentError, `${e.name}: ${e.message}`);
-    assert.match(e.message, new RegExp(`^generate: .*the model's ${P} positions`));
-    assert.match(e.message, new RegExp(`maxNewTokens ≤ ${P - T + 1}`));
-    return true;
-  });
+  await assert.rejects(
+    generate(model, model.params, ids, { maxNewTokens: P - T + 2, eosTokenId: null }),
+    (e: Error) => {
+      assert.ok(e instanceof TangentError, `${e.name}: ${e.message}`);
+      assert.match(e.message, new RegExp(`^generate: .*the model's ${P} positions`));
+      assert.match(e.message, new RegExp(`maxNewTokens ≤ ${P - T + 1}`));
+      return true;
+    },
+  );
 });
