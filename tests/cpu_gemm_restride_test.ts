@@ -97,9 +97,13 @@ Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the
               }
             }
             // the path under test was taken for the rank-r product with op(B) in the memory (a row-major op(A),
-            // as one row always is, is read in place instead; float64 products of more than 12 rows pack op(B); products
+            // as one row always is, is read in place instead; float64 products of more than 12 rows pack op(B); those of k ≤ 8 and 16 rows or more take the
+            // row-streaming kernel; products
             // under 1024 multiply-adds take a scalar loop)
-            if (inHeap && label === "op(A)·B" && ta && m > 1 && (es === 4 || m <= 8) && m * w * k >= 1024) {
+            if (
+              inHeap && label === "op(A)·B" && ta && m > 1 && (es === 4 || m <= 8) && m * w * k >= 1024 &&
+              (k > 8 || m < 16)
+            ) {
               assert.ok(restrideJobs() > before, `${dtype} ${label} ${mm}×${nn}×${k}: no task restrided op(B)`);
             }
           }

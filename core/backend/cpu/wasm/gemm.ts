@@ -30,6 +30,7 @@
 import type { KernelShape } from "./gemm_kernel.ts";
 import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
+import { stream } from "./gemm_stream.ts";
 import { findPanels, type Panels, reservePanels } from "./panels.ts";
 import {
   align,
@@ -45,6 +46,7 @@ import {
 } from "./gemm_layout.ts";
 
 export { setMatmulThreads, workerTaskCount } from "./engine.ts";
+export { setStreamK, streamJobs } from "./gemm_stream.ts";
 
 /** Jobs whose tasks packed their own B panels (`gemmCore`'s fused path), for tests. */
 let fusedJobs = 0;
@@ -213,7 +215,7 @@ export function wasmGemm(
       gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, f64 ? e.v64 : e.v32, t0, n, m, k, cache);
       views(e);
       const cAt = heapAddress(C);
-      if (cAt >= 0) e.fns[f64 ? TRANSPOSE64 : TRANSPOSE32](t, cAt + co * es, m, n);
+      if (cAt >= 0) e.fns[f64 ? TRANSPOSE64 : TRANSPOSE32](t, cAt + co * es, m, n, n);
       else {
         const V = f64 ? e.v64 : e.v32;
         for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[co + i * n + j] = V[t0 + j * m + i];
@@ -221,6 +223,7 @@ export function wasmGemm(
       return true;
     }
   }
+  if (stream(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k)) return true;
   gemmCore(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k, cache);
   return true;
 }

@@ -58,6 +58,7 @@ import {
   V128,
 } from "./emit.ts";
 import { rotationFunction } from "./rotations_kernel.ts";
+import { streamFunction } from "./skinny_kernel.ts";
 import { rank1RowsFunction, reflectRowsFunction, sumRowsFunction } from "./reflect_kernel.ts";
 
 /** Shape of a generated kernel. */
@@ -371,15 +372,16 @@ export function copyRowsFunction(): FuncDef {
 }
 
 /**
- * `transpose{32,64}(src, dst, m, n)`: `dst[i·n + j] = src[j·m + i]` (0 ≤ i < m, 0 ≤ j < n; element
- * offsets, addresses in bytes), bits moved with integer loads and stores. `wasmGemm` transposes a
- * product it computed the other way round (Cᵀ in scratch) into C with it.
+ * `transpose{32,64}(src, dst, m, n, ld)`: `dst[i·ld + j] = src[j·m + i]` (0 ≤ i < m, 0 ≤ j < n;
+ * element offsets, addresses in bytes), bits moved with integer loads and stores. `wasmGemm`
+ * transposes a product it computed the other way round (Cᵀ in scratch) into C with it, and a
+ * column-major op(B) of few rows into the row-major scratch the row-streaming kernel reads.
  */
 export function transposeFunction(name: string, es: 4 | 8): FuncDef {
   const [load, store, al] = es === 4 ? [I32_LOAD, I32_STORE, 2] : [I64_LOAD, I64_STORE, 3];
-  const SRC = 0, DST = 1, M = 2, N = 3, J = 4, I = 5, D = 6, STEP = 7;
+  const SRC = 0, DST = 1, M = 2, N = 3, LD = 4, J = 5, I = 6, D = 7, STEP = 8;
   const c = new Code();
-  c.get(N).i32(es).mul().set(STEP);
+  c.get(LD).i32(es).mul().set(STEP);
   c.block();
   c.get(M).eqz().get(N).eqz().or().brIf(0);
   c.i32(0).set(J);
@@ -397,7 +399,7 @@ export function transposeFunction(name: string, es: 4 | 8): FuncDef {
   }
   c.end();
   c.end();
-  return { name, params: Array(4).fill(I32), locals: [I32, I32, I32, I32], code: c };
+  return { name, params: Array(5).fill(I32), locals: [I32, I32, I32, I32], code: c };
 }
 
 /** Export names, in the order of `gemmModuleBytes`. */
@@ -430,6 +432,8 @@ export const EXPORTS = [
   "copyRows",
   "transpose32",
   "transpose64",
+  "stream32",
+  "stream64",
 ] as const;
 
 /**
@@ -468,5 +472,7 @@ export function gemmModuleBytes(
     copyRowsFunction(),
     transposeFunction("transpose32", 4),
     transposeFunction("transpose64", 8),
+    streamFunction("stream32", 4, n32.fma),
+    streamFunction("stream64", 8, n64.fma),
   ]);
 }
