@@ -22,6 +22,7 @@ import {
   checkEuclidean,
   checkHyper,
   checkLearningRate,
+  checkState,
   everyKth,
   fusedOnCpu,
   leafGeometry,
@@ -142,6 +143,7 @@ function makeAdam(
   function step<P>(grads: unknown, state: AdamState, params: P): OptimizerUpdate<P, AdamState> {
     const [xs, gs] = pairLeaves(op, params, grads);
     if (!riemannian) checkEuclidean(op, xs, o.strict, params);
+    checkState(op, state, xs, { mu: true, nu: false });
     // t, 1 − β₁ᵗ, 1 − β₂ᵗ and the rate as scalar tensors from the count: float64 on the CPU, the
     // same bits as on numbers (PyTorch's); in float32 (WebGPU) as −expm1(t·ln β), since β rounded to
     // float32 alone moves 1 − β₂ᵗ by 1.3e−5 of itself at t = 1; each cast once to the leaves' dtype

@@ -116,6 +116,41 @@ export function pairLeaves(op: string, params: unknown, grads: unknown): [Tensor
 }
 
 /**
+ * Throws a DomainError naming `op` unless `state` is one that this optimizer's `init` made for these
+ * parameters: an object with a step count, and per leaf one buffer in each list of `buffers` (of
+ * the leaf's shape where its flag is true; Riemannian second moments may have another). A state
+ * from another tree or optimizer failed inside an op (`add: shapes [3] and [2] do not broadcast`)
+ * or as a TypeError.
+ * @internal
+ */
+export function checkState(op: string, state: unknown, xs: readonly Tensor[], buffers: Record<string, boolean>): void {
+  const fix = "pass the state that this optimizer's init(params) made for these params";
+  const count = state !== null && typeof state === "object" ? (state as { count?: unknown }).count : undefined;
+  if (!(count instanceof Tensor)) {
+    throw new DomainError(`${op}: the state has no step count (got ${state === null ? "null" : typeof state}); ${fix}`);
+  }
+  for (const [key, sameShape] of Object.entries(buffers)) {
+    const b = (state as Record<string, unknown>)[key];
+    if (!Array.isArray(b) || b.length !== xs.length) {
+      throw new DomainError(
+        `${op}: the state's ${key} holds ${Array.isArray(b) ? b.length : "no"} buffers for ${xs.length} ` +
+          `parameters; ${fix}`,
+      );
+    }
+    b.forEach((t, i) => {
+      if (!(t instanceof Tensor) || (sameShape && t.shape.join() !== xs[i].shape.join())) {
+        throw new DomainError(
+          `${op}: the state's ${key}[${i}] is ${
+            t instanceof Tensor ? `of shape ${fmtShape(t.shape)}` : "not a tensor"
+          }` +
+            ` but parameter ${i} has shape ${fmtShape(xs[i].shape)}; ${fix}`,
+        );
+      }
+    });
+  }
+}
+
+/**
  * `v` when it is a finite number in [lo, hi] (or undefined when `optional`); otherwise a DomainError
  * naming the optimizer and the hyperparameter, before any step runs.
  * @internal

@@ -20,6 +20,7 @@ import {
   checkEuclidean,
   checkHyper,
   checkLearningRate,
+  checkState,
   everyKth,
   fusedOnCpu,
   leafGeometry,
@@ -115,6 +116,7 @@ function makeSgd(op: string, o: RiemannianSgdOptions, riemannian: boolean): Opti
   function step<P>(grads: unknown, state: SgdState, params: P): OptimizerUpdate<P, SgdState> {
     const [xs, gs] = pairLeaves(op, params, grads);
     if (!riemannian) checkEuclidean(op, xs, o.strict, params);
+    checkState(op, state, xs, mu > 0 ? { momentum: true } : {});
     const count = nextCount(state.count), lr = neg(learningRateAt(o.lr, state.count, op));
     const negLr = new Map<DType, Tensor>();
     const lrAs = (d: DType) => negLr.get(d) ?? negLr.set(d, astype(lr, d)).get(d)!;

@@ -272,3 +272,28 @@ Deno.test("adapter, schedule and product helpers given garbage are named errors 
   assert.equal(A.targetMatcher(["q_proj"])("model.layers.0.q_proj"), true);
   assert.equal(M.learningRateAt(0.5, 3), 0.5);
 });
+
+Deno.test("sgd and adam check the state against the params (another tree's state failed inside add; another optimizer's was a TypeError)", () => {
+  const O = T.optim, f64 = { dtype: "float64" } as const;
+  const p = { w: T.ones([2], f64) }, g = { w: T.ones([2], f64) };
+  const sgd = O.sgd({ lr: 0.1, momentum: 0.9 }), adam = O.adam({ lr: 0.1 });
+  for (
+    const [op, call, words] of [
+      [
+        "sgd",
+        () => sgd.update(g, sgd.init({ v: T.ones([3], f64) }), p),
+        "momentum[0] is of shape [3] but parameter 0 has shape [2]",
+      ],
+      ["adam", () => adam.update(g, bad(O.sgd({ lr: 0.1 }).init(p)), p), "mu holds no buffers for 1 parameters"],
+      ["adam", () => adam.update(g, bad(undefined), p), "the state has no step count"],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof T.DomainError && e.message.startsWith(`${op}: the state`) && e.message.includes(words) &&
+        e.message.includes("init(params)"),
+    );
+  }
+  assert.ok(Math.abs(adam.update(g, adam.init(p), p).params.w.dataSync()[0] - 0.9) < 1e-9);
+});
