@@ -3,9 +3,9 @@ import { gemm } from "../core/backend/cpu/matmul.ts";
 import {
   restrideJobs,
   setDirectPanels,
-  setFusedRestride,
   setMatmulThreads,
   setPassBytes,
+  setWasmRestride,
 } from "../core/backend/cpu/wasm/gemm.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 
@@ -51,9 +51,9 @@ function packed<T>(f: () => T): T {
   }
 }
 
-Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the tasks keeps the packed path's bits", () => {
+Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided in Wasm keeps the packed path's bits", () => {
   // op(B) row-major with rows whose byte length makes them share few L1 sets (1024, 128 and 1020 float32
-  // columns, 512, 64 and 510 float64): the tasks copy the columns they read with longer rows. Odd m and k, every op(A) layout, a partial
+  // columns, 512, 64 and 510 float64) is copied with longer rows (by the module's copyRows when it is in the memory). Odd m and k, every op(A) layout, a partial
   // last column panel (n not a multiple of the tile), the rank-8 gradient shapes (m ≤ 16) and their swapped
   // form gᵀ·u (n ≤ 16, transA), on one thread and two, with operands in the memory and outside it.
   const cases: [number, number, number, boolean][] = [];
@@ -86,11 +86,11 @@ Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the
                   want,
                   `${dtype} ${label} ${mm}×${nn}×${k} ta=${ta} heap=${inHeap} threads=${threads}`,
                 );
-                const whole = setFusedRestride(false);
+                const wasm = setWasmRestride(false);
                 try {
-                  assert.deepEqual(product(x, tx, y, ty, mm, nn, k, inHeap), want, "op(B) copied whole first");
+                  assert.deepEqual(product(x, tx, y, ty, mm, nn, k, inHeap), want, "op(B) copied by copyWithin");
                 } finally {
-                  setFusedRestride(whole);
+                  setWasmRestride(wasm);
                 }
               } finally {
                 setMatmulThreads(navigator.hardwareConcurrency);
@@ -104,7 +104,7 @@ Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the
               inHeap && label === "op(A)·B" && ta && m > 1 && (es === 4 || m <= 8) && m * w * k >= 1024 &&
               (k > 8 || m < 16)
             ) {
-              assert.ok(restrideJobs() > before, `${dtype} ${label} ${mm}×${nn}×${k}: no task restrided op(B)`);
+              assert.ok(restrideJobs() > before, `${dtype} ${label} ${mm}×${nn}×${k}: op(B) not restrided in Wasm`);
             }
           }
         }
@@ -113,7 +113,7 @@ Deno.test("cpu gemm: an in-place op(B) with 4 KiB-multiple rows restrided by the
   }
 });
 
-Deno.test("cpu gemm: a restrided op(B) split into passes keeps the bits (copied whole before the passes)", () => {
+Deno.test("cpu gemm: a restrided op(B) split into passes keeps the bits", () => {
   for (const dtype of ["float32", "float64"] as const) {
     const w = 4096 / (dtype === "float32" ? 4 : 8), m = 8, k = 200;
     const [a, b] = operands(dtype, m * k, k * w, true, 5);

@@ -16,11 +16,11 @@
  * Rank-r shapes (issue 12): a product of at most 16 rows uses the narrow 4×8 / 8×2 tiles of
  * `gemm_kernel.ts` when they fill more of their rows; a row-major op(B) read in place whose rows
  * are a multiple of 4 KiB apart (1024 float32 columns) is copied with rows one cache line longer
- * (else a column of tiles evicts itself from L1: 23 → 48 GFLOP/s), by the multiplying tasks, each
- * the columns it reads; and a product whose operands could only be packed but could be read in
- * place the other way round (gᵀ·u: op(A) column-major, few columns of C) is computed as
- * Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed (in Wasm). None of these
- * changes a bit: every output is still summed in order of k from zero, one multiply-add a step.
+ * (else a column of tiles evicts itself from L1: 23 → 48 GFLOP/s); a product whose operands could
+ * only be packed but could be read in place the other way round (gᵀ·u: op(A) column-major, few
+ * columns of C) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed (in Wasm); and products with
+ * k ≤ 8 go through the row-streaming kernel of `gemm_stream.ts`. None of these changes a bit:
+ * every output is still summed in order of k from zero, one multiply-add a step.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges, about four
  * per thread) that `engine.ts` runs on the calling thread and its workers. The packing of a pass and
@@ -56,12 +56,12 @@ export function fusedPackJobs(): number {
   return fusedJobs;
 }
 
-/** Passes whose tasks restrided the columns of op(B) they read (`gemmCore`), for tests. */
-let restrideTasks = 0;
+/** Products whose op(B) the Wasm `copyRows` copied with longer rows (`gemmCore`), for tests. */
+let restrideCopies = 0;
 
-/** How many products so far copied op(B) with longer rows inside their multiplying tasks (testing hook). */
+/** How many products so far copied an op(B) in the memory with longer rows in Wasm (testing hook). */
 export function restrideJobs(): number {
-  return restrideTasks;
+  return restrideCopies;
 }
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
@@ -228,18 +228,18 @@ export function wasmGemm(
   return true;
 }
 
-/** Whether the tasks restride op(B) (see `gemmCore`; a testing and measuring hook turns it off). */
-let fusedRestride = true;
+/** Whether `gemmCore` copies an op(B) in the memory to longer rows in Wasm (a testing and measuring hook turns it off). */
+let wasmRestride = true;
 const COPY_ROWS = fnIndex("copyRows"), TRANSPOSE32 = fnIndex("transpose32"), TRANSPOSE64 = fnIndex("transpose64");
 
 /**
- * Testing and measuring hook: whether an op(B) read through a copy with longer rows is copied by the
- * multiplying tasks, each the columns it reads (true, the default), or whole before them in
- * JavaScript (the earlier path); returns the previous setting. Either gives the same bits.
+ * Testing and measuring hook: whether an op(B) in the memory read through a copy with longer rows
+ * is copied by the module's `copyRows` (true, the default) or by `copyWithin` row by row (the
+ * earlier path); returns the previous setting. Either gives the same bits.
  */
-export function setFusedRestride(on: boolean): boolean {
-  const old = fusedRestride;
-  fusedRestride = on;
+export function setWasmRestride(on: boolean): boolean {
+  const old = wasmRestride;
+  wasmRestride = on;
   return old;
 }
 
@@ -286,18 +286,18 @@ function gemmCore(
   const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + 8) * es;
   const { s, fn0, direct } = chooseKernel(e, f64, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
   const { mr, nr, unroll } = s;
-  // op(B) read in place through a copy whose rows are a cache line longer (one copy of each row). One in
-  // the memory is copied by the multiplying tasks, each the columns it reads right before its tiles
-  // (`restride`: on two threads the copy is shared; on one, a Wasm copy, 63 → 56 µs for 512 rows of
-  // 4 KiB beside `copyWithin`); one outside it is copied here.
-  let restride: { src: number; ss: number; dst: number; ds: number } | null = null;
+  // op(B) read in place through a copy whose rows are a cache line longer (one copy of each row): in
+  // Wasm when op(B) is in the memory (512 rows of 4 KiB: 56 µs, `copyWithin` 63), on the calling
+  // thread before the tasks (copying in the tasks, each its columns, was slower on two threads)
   if (direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax) {
     const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
     if (at >= 0) {
       views(e);
       const V = f64 ? e.v64 : e.v32, d0 = at / es;
-      if (bAt >= 0 && fusedRestride) restride = { src: bAt + bo * es, ss: brs * es, dst: at, ds: ldb * es };
-      else {
+      if (bAt >= 0 && wasmRestride) {
+        e.fns[COPY_ROWS](bAt + bo * es, brs * es, at, ldb * es, k, n * es);
+        restrideCopies++;
+      } else {
         for (let p = 0; p < k; p++) {
           const src = bo + p * brs;
           if (bAt >= 0) V.copyWithin(d0 + p * ldb, bAt / es + src, bAt / es + src + n);
@@ -323,12 +323,6 @@ function gemmCore(
     ].filter(([a, b, c]) => a < mc || b < nc || c < kc);
     if (options.length === 0) break;
     [mc, nc, kc] = options.reduce((x, y) => (passBytes(x[0], x[1], x[2]) <= passBytes(y[0], y[1], y[2]) ? x : y));
-  }
-  if (restride && (mc !== m || nc !== n || kc !== k)) {
-    // (several passes: copied here, whole)
-    const r = restride;
-    e.fns[COPY_ROWS](r.src, r.ss, r.dst, r.ds, k, n * es);
-    restride = null;
   }
   const flops = 2 * m * n * k, t0 = performance.now();
   const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
@@ -400,25 +394,6 @@ function gemmCore(
         const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
         const fresh = p0 === 0 ? 1 : 0;
         const tasks: number[][] = [];
-        if (restride) {
-          // per column range: copy the columns of op(B) it reads, then its tiles in every region
-          const r = restride, then: number[][][] = [];
-          for (const [ja, jb] of ranges(np, want)) {
-            const c0 = ja * nr, c1 = Math.min(jb * nr, nj);
-            const rows: number[][] = [[COPY_ROWS, r.src + c0 * es, r.ss, r.dst + c0 * es, r.ds, kk, (c1 - c0) * es]];
-            for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
-              const j0p = Math.max(ja, rj0), j1p = Math.min(jb, rj1);
-              if (j1p > j0p && ri1 > ri0) {
-                rows.push(gemmTask(fn0, direct, srcA, sa, mi, srcB, sb, cp, ri0, ri1, j0p, j1p, kk, kp, ldc, fresh));
-              }
-            }
-            tasks.push(rows[0]);
-            then.push(rows.slice(1));
-          }
-          runTasks(e, tasks, parallel, undefined, then);
-          restrideTasks++;
-          continue;
-        }
         if (fuse) {
           // per column range: pack its whole B panels, then its tiles in every region
           const fullN = Math.floor(nj / nr), then: number[][][] = [];

@@ -329,8 +329,8 @@ export function packFunction(name: string, s: KernelShape, w: number): FuncDef {
 /**
  * `copyRows(src, ss, dst, ds, rows, bytes)`: copies `rows` rows of `bytes` bytes (rounded up to a
  * multiple of 16: the caller leaves 15 readable and writable bytes of slack) from `src` (rows `ss`
- * bytes apart) to `dst` (rows `ds` bytes apart) as whole v128 moves. The GEMM's tasks restride a
- * column range of an operand read in place with it (see `gemm.ts`): bits are moved unchanged.
+ * bytes apart) to `dst` (rows `ds` bytes apart) as whole v128 moves, 64 bytes a step while they
+ * last. `gemm.ts` restrides an operand read in place with it: bits are moved unchanged.
  */
 export function copyRowsFunction(): FuncDef {
   const SRC = 0, SS = 1, DST = 2, DS = 3, ROWS = 4, BYTES = 5, X = 6, S = 7, D = 8;
