@@ -81,8 +81,8 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     bind(ALL_PRIMITIVES.slice, [x], { starts: [0, ...starts], stops: [x.shape[0], ...stops] }),
   pad: ([x], _b, { widths, value }) => bind(ALL_PRIMITIVES.pad, [x], { widths: [[0, 0], ...widths], value }),
   concat: (xs, batched, { axis }, size) => bind(ALL_PRIMITIVES.concat, all(xs, batched, size), { axis: axis + 1 }),
-  gather: ([x, idx], batched, { axis, ids }, size) => {
-    if (!batched[1]) return bind(ALL_PRIMITIVES.gather, [x, idx], { axis: axis + 1, ids });
+  gather: ([x, idx], batched, { axis, ids, op }, size) => {
+    if (!batched[1]) return bind(ALL_PRIMITIVES.gather, [x, idx], { axis: axis + 1, ids, op });
     // out[b, p, i, q] = x[b, p, idx[b, i], q]: one gather over the batch and the axis merged
     const xb = batched[0] ? x : repeat(x, size);
     const pre = xb.shape.slice(1, axis + 1), post = xb.shape.slice(axis + 2), d = xb.shape[axis + 1];
@@ -94,7 +94,7 @@ export const BATCH_RULES: { readonly [N in PrimitiveName]: BatchRule<ParamsOf<N>
     // the example's extent; an index past it would otherwise read the next example's rows), the
     // zeros added so the check stays in a jit graph
     const checked =
-      bind(ALL_PRIMITIVES.gather, [o.zeros([d], { dtype: "int32", like: idx }), idx], { axis: 0, ids })[0];
+      bind(ALL_PRIMITIVES.gather, [o.zeros([d], { dtype: "int32", like: idx }), idx], { axis: 0, ids, op })[0];
     const flat = o.reshape(
       o.add(
         o.reshape(o.add(wrapIndex(idx, d), checked), [size, I]),

@@ -334,7 +334,8 @@ export const concatP = definePrimitive<{ axis: number }>({
  * (an op's name), the indices are that op's token ids: a negative one is an error too, not counted
  * from the end, and the message names the op (so a jit replay checks ids as the eager call does).
  */
-export const gatherP = definePrimitive<{ axis: number; ids?: string }>({
+/** `x` at `idx` along `axis`; `op` names the function in an index error (default `take`), `ids` makes it a token-id lookup. */
+export const gatherP = definePrimitive<{ axis: number; ids?: string; op?: string }>({
   name: "gather",
   abstract([x, idx], { axis }) {
     if (idx.dtype !== "int32") {

@@ -259,7 +259,7 @@ export const ERROR_CASES: ErrorCase[] = [
     name: "takeAlongAxis: an index out of range (read on WebGPU)",
     call: () => T.takeAlongAxis(T.ones([2, 3]), i32([0, 5]).reshape([2, 1]), 1),
     error: T.DomainError,
-    words: ["index 5", "out of range", "[-3, 2]"],
+    words: ["takeAlongAxis (axis 1)", "index 5", "out of range", "[-3, 2]"],
   },
   {
     name: "linalg.solveTriangular: a singular triangle",

@@ -357,14 +357,10 @@ export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor 
   const is = broadcastTo(transpose(indices, perm), [...batch, k]);
   // each index checked against its own row's extent (a gather of zeros: take's error, and it stays in a jit
   // graph), wrapped, then offset to its row of the flattened x
-  let checked: Tensor;
-  try {
-    checked = take(tensor(new Int32Array(n), { like: is }), is);
-  } catch (e) {
-    // the CPU checks at once: name the function called (other backends report at the next read)
-    if (e instanceof DomainError) throw new DomainError(e.message.replace(/^take:/, `${op}: along axis ${a},`));
-    throw e;
-  }
+  const checked = bind1(gatherP, [tensor(new Int32Array(n), { like: is }), is], {
+    axis: 0,
+    op: `${op} (axis ${a})`,
+  });
   const wrapped = add(where(less(is, 0), add(is, n), is), checked);
   const rows = reshape(mul(arange(m, undefined, 1, { like: is }), n), [...batch, 1]);
   const picked = take(reshape(xs, [m * n]), reshape(add(wrapped, rows), [m * k]));

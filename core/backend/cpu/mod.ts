@@ -178,7 +178,7 @@ function checkedIndex(op: string, v: number, d: number): number {
   return j;
 }
 
-k("gather", ([x, idx], [xa], p: { axis: number; ids?: string }, [o]) => {
+k("gather", ([x, idx], [xa], p: { axis: number; ids?: string; op?: string }, [o]) => {
   const src = arr(x), ix = arr(idx);
   const D = xa.shape[p.axis];
   const A = size(xa.shape.slice(0, p.axis)), B = size(xa.shape.slice(p.axis + 1));
@@ -186,7 +186,7 @@ k("gather", ([x, idx], [xa], p: { axis: number; ids?: string }, [o]) => {
   const I = ix.length;
   const ids = p.ids;
   const fixed = ids === undefined
-    ? Int32Array.from(ix, (v) => checkedIndex("take", v, D))
+    ? Int32Array.from(ix, (v) => checkedIndex(p.op ?? "take", v, D))
     : Int32Array.from(ix, (v, i) => {
       if (v < 0 || v >= D) throw tokenIdError(ids, v, i, D);
       return v;

@@ -155,14 +155,14 @@ ${entry("u.n")}
     }
     return [gpu.wrap(out, o)];
   });
-  k.set("gather", ([x, idx], [xa, ia], p: { axis: number; ids?: string }, [o]) => {
+  k.set("gather", ([x, idx], [xa, ia], p: { axis: number; ids?: string; op?: string }, [o]) => {
     // out[a, i, b] = x[a, idx[i], b]  (negative indices count from the end; out of range gives 0 here
     // and a DomainError at the next read)
     const out = gpu.alloc(o);
     const n = sizeOf(o.shape);
     const D = xa.shape[p.axis], B = sizeOf(xa.shape.slice(p.axis + 1)), I = sizeOf(ia.shape);
     const t = wgslType(o.dtype, "take");
-    checkIndices(gpu, "take", idx, gpu.buf(idx), I, D, p.ids); // a bad index fails the next read, as on the cpu
+    checkIndices(gpu, p.op ?? "take", idx, gpu.buf(idx), I, D, p.ids); // a bad index fails the next read, as on the cpu
     const code = memoCode(`ga|${t}`, () =>
       `struct U { n: u32, D: u32, B: u32, I: u32 }
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
