@@ -38,7 +38,15 @@ import {
 import type { Tensor } from "../core/tensor.ts";
 import type { Manifold } from "./manifold.ts";
 import { eyeOf, mm, tmm } from "./matrix.ts";
-import { asEuclidean, checkHyper, checkLearningRate, type Optimizer, pairLeaves, rebuild } from "./optimizer.ts";
+import {
+  asEuclidean,
+  checkHyper,
+  checkLearningRate,
+  checkState,
+  type Optimizer,
+  pairLeaves,
+  rebuild,
+} from "./optimizer.ts";
 import { asPoint, manifoldOf } from "./point.ts";
 import { type LearningRate, learningRateAt, nextCount, zeroCount } from "./schedules.ts";
 
@@ -168,6 +176,7 @@ export function landing(opts: LandingOptions): Optimizer<LandingState> {
     },
     update<P>(grads: unknown, state: LandingState, params: P) {
       const [xs, gs] = pairLeaves("landing", params, grads);
+      checkState("landing", state, xs, {});
       const ms = xs.map((x) => manifoldOf(x) as Manifold | undefined);
       const fields = xs.map((x, i) => (landable(ms[i]) ? landingField(x, gs[i], lambda) : gs[i]));
       const count = nextCount(state.count);

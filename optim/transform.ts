@@ -12,7 +12,7 @@ import { add, astype, div, maximum, mul, neg, sqrt, sum, zerosLike } from "../co
 import { treeLeaves, treePaths, treeUnflatten } from "../core/pytree.ts";
 import { Tensor } from "../core/tensor.ts";
 import type { Optimizer, OptimizerUpdate } from "../manifolds/optimizer.ts";
-import { checkEuclidean, checkLearningRate, pairLeaves } from "../manifolds/optimizer.ts";
+import { checkEuclidean, checkLearningRate, checkState, pairLeaves } from "../manifolds/optimizer.ts";
 import { type LearningRate, learningRateAt, nextCount, zeroCount } from "../manifolds/schedules.ts";
 
 /** What a transformation's `update` returns: the transformed updates and its new state. */
@@ -99,6 +99,7 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation<Co
     kind: "transformation",
     init: (params) => ({ count: zeroCount(treeLeaves(params)[0]) }),
     update(updates, state) {
+      checkState("scaleByLearningRate", state, [], {});
       const r = neg(learningRateAt(lr, state.count, "scaleByLearningRate"));
       return {
         updates: mapLeaves(updates, (g) => mul(g, astype(r, g.dtype))),
@@ -172,7 +173,15 @@ export function chain(
     throw new ShapeError(`chain: piece ${bad} is an optimizer; only the last piece may be one (it takes the step)`);
   }
   const ts = transforms as GradientTransformation[];
+  const pieceCount = pieces.length;
   const run = <P>(grads: unknown, states: unknown[], params: P): [unknown, unknown[]] => {
+    if (!Array.isArray(states) || states.length !== pieceCount) {
+      throw new DomainError(
+        `chain: the state must be an array of ${pieceCount} states, one per piece, got ${
+          Array.isArray(states) ? `an array of ${states.length}` : states === null ? "null" : typeof states
+        }; pass the state that this chain's init(params) made`,
+      );
+    }
     let u = grads;
     const next = ts.map((t, i) => {
       const r = t.update(u, states[i], params);
@@ -437,6 +446,16 @@ export function partition<L extends string>(
     update<P>(grads: unknown, state: Record<L, unknown>, params: P): OptimizerUpdate<P, Record<L, unknown>> {
       const ls = labelLeaves(params), paths = treePaths(params);
       const [ps, gs] = pairLeaves("partition", params, grads);
+      const missing = state !== null && typeof state === "object"
+        ? names.filter((l) => !Object.hasOwn(state, l))
+        : names;
+      if (missing.length) {
+        throw new DomainError(
+          `partition: the state must be an object with one state per label (${list}), got ${
+            state === null || typeof state !== "object" ? String(state) : `one without ${missing.join(", ")}`
+          }; pass the state that this partition's init(params) made`,
+        );
+      }
       const out = ps.slice();
       const next = {} as Record<L, unknown>;
       for (const l of names) {

@@ -297,3 +297,34 @@ Deno.test("sgd and adam check the state against the params (another tree's state
   }
   assert.ok(Math.abs(adam.update(g, adam.init(p), p).params.w.dataSync()[0] - 0.9) < 1e-9);
 });
+
+Deno.test("chain, partition, scaleByLearningRate and landing check their state (a null or another piece's state was a TypeError)", () => {
+  const O = T.optim, f64 = { dtype: "float64" } as const;
+  const p = { w: T.ones([2], f64) }, g = { w: T.ones([2], f64) };
+  const chained = O.chain(O.clipByGlobalNorm(1), O.adam({ lr: 0.1 }));
+  const parts = O.partition({ a: O.adam({ lr: 0.1 }) }, { w: "a" });
+  const scaled = O.scaleByLearningRate(0.1);
+  const X = T.manifolds.stiefel(4, 2).random(T.key(0));
+  const land = O.landing({ lr: 0.1 });
+  for (
+    const [op, call, words] of [
+      ["chain", () => chained.update(g, bad(null), p), "an array of 2 states, one per piece, got null"],
+      ["chain", () => chained.update(g, bad(O.chain(O.adam({ lr: 1 })).init(p)), p), "got an array of 1"],
+      ["partition", () => parts.update(g, bad(null), p), 'one state per label ("a"), got null'],
+      ["partition", () => parts.update(g, bad({}), p), "got one without a"],
+      ["scaleByLearningRate", () => scaled.update(g, bad(null), p), "the state has no step count"],
+      ["landing", () => land.update({ X }, bad(null), { X }), "the state has no step count"],
+    ] as const
+  ) {
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof T.DomainError && e.message.startsWith(`${op}: the state`) && e.message.includes(words),
+      op,
+    );
+  }
+  // their own states still step
+  assert.ok(chained.update(g, chained.init(p), p).params.w.dataSync()[0] < 1);
+  assert.ok(parts.update(g, parts.init(p), p).params.w.dataSync()[0] < 1);
+  assert.equal(land.update({ X }, land.init({ X }), { X }).params.X.shape.join(), "4,2");
+});
