@@ -28,10 +28,10 @@ import {
   treeMap,
   valueAndGrad,
   zeros,
-} from "../mod.ts";
-import { type Adapter, countScalars, frozenLinear, tangentPeftConfig, zeroLike } from "../adapters/mod.ts";
-import { manifoldOf, type Point, type Stiefel, stiefel } from "../manifolds/mod.ts";
-import { adamw, partition, riemannianAdam } from "../optim/mod.ts";
+} from "@tangent/tangent";
+import { type Adapter, countScalars, frozenLinear, tangentPeftConfig, zeroLike } from "@tangent/tangent/adapters";
+import { manifoldOf, type Point, type Stiefel, stiefel } from "@tangent/tangent/manifolds";
+import { adamw, partition, riemannianAdam } from "@tangent/tangent/optim";
 
 /** The trainable parameters: an orthonormal frame U (`in × r`) and the scales d (`[r]`). */
 export type ScaledRotationParams = { U: Point<Stiefel>; d: Tensor };

@@ -20,7 +20,7 @@ import {
   type Tensor,
   tensor,
   valueAndGrad,
-} from "../mod.ts";
+} from "@tangent/tangent";
 
 const [kw, kd, kx, ka] = split(key(0), 4);
 const d = 32, tokens = 256, dtype = "float64";
