@@ -3,6 +3,7 @@
  * @module
  */
 import type { Architecture, ModelConfig } from "./config.ts";
+import { FormatError } from "../core/errors.ts";
 import { gpt2 } from "./gpt2.ts";
 import { llama } from "./llama.ts";
 import { type ArchitectureSpec, type CausalLM, linearPathsOf, type ModelParams } from "./model.ts";
@@ -10,8 +11,16 @@ import { type ArchitectureSpec, type CausalLM, linearPathsOf, type ModelParams }
 const SPECS: Record<Architecture, ArchitectureSpec> = { gpt2, llama };
 
 /** The architecture spec that runs `config`. */
-export function specOf(config: ModelConfig): ArchitectureSpec {
-  return SPECS[config.architecture];
+export function specOf(config: ModelConfig, op = "model"): ArchitectureSpec {
+  const spec = config !== null && typeof config === "object" ? SPECS[config.architecture] : undefined;
+  if (!spec) {
+    throw new FormatError(
+      `${op}: config must be a ModelConfig, got ${
+        config === null || typeof config !== "object" ? String(config) : "an object without a known architecture"
+      }; make one with parseConfig(JSON.parse(config.json text)) or take loadModel(dir).config`,
+    );
+  }
+  return spec;
 }
 
 /**
@@ -26,7 +35,13 @@ export function specOf(config: ModelConfig): ArchitectureSpec {
  * ```
  */
 export function createModel(config: ModelConfig, params: ModelParams): CausalLM {
-  const spec = specOf(config);
+  const spec = specOf(config, "createModel");
+  if (params === null || typeof params !== "object") {
+    throw new FormatError(
+      `createModel: params must be the model's parameter tree, got ${String(params)}; make it with ` +
+        `initModel(config, key(0)) or take loadModel(dir).params`,
+    );
+  }
   const embeddings = ["transformer.wte.weight", "transformer.wpe.weight", "model.embed_tokens.weight"];
   return {
     config,

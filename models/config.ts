@@ -320,9 +320,16 @@ export function parseConfig(raw: Record<string, unknown>): ModelConfig {
   }
   const modelType = String(raw.model_type ?? "");
   const architecture = SUPPORTED_MODEL_TYPES[modelType];
+  if (!modelType) {
+    throw new FormatError(
+      `config: config.json has no model_type; add the one the checkpoint was saved with (Tangent loads ${
+        Object.keys(SUPPORTED_MODEL_TYPES).join(", ")
+      })`,
+    );
+  }
   if (!architecture) {
     throw new FormatError(
-      `config: model_type '${modelType || "(none)"}' is not supported; Tangent loads ${
+      `config: model_type '${modelType}' is not supported; Tangent loads ${
         Object.keys(SUPPORTED_MODEL_TYPES).join(", ")
       }`,
     );

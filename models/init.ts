@@ -22,9 +22,9 @@ import { specOf } from "./architectures.ts";
  * ```
  */
 export function initModel(config: ModelConfig, key: Key, opts: { dtype?: "float32" | "float64" } = {}): ModelParams {
+  const spec = specOf(config, "initModel");
   const dtype = opts.dtype ?? "float32";
   const std = Number(config.raw.initializer_range ?? 0.02);
-  const spec = specOf(config);
   const tensors: Record<string, Tensor> = {};
   spec.expected(config).forEach((e, i) => {
     const leaf = e.name.split(".").pop();

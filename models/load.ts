@@ -94,7 +94,10 @@ async function weightFiles(dir: string): Promise<string[]> {
  * or a config with tensors already in memory. GPT-2 (`gpt2`) and the Llama family (`llama`,
  * `mistral`, `qwen2`) are supported; any other `model_type` is a `FormatError` naming these. Every
  * tensor the config needs must be present with its shape, and nothing else (buffers such as
- * GPT-2's causal mask excepted). The file is read tensor by tensor, never whole.
+ * GPT-2's causal mask excepted). The file is read tensor by tensor, never whole. With `{ backend: "webgpu" }` the
+ * parameters live on the GPU, and token ids go there too (`await toBackend(ids, "webgpu")`, or make them under
+ * `useBackend("webgpu")`): ops run where their inputs are, and ids on the CPU are a `BackendError` naming both
+ * backends, as PyTorch refuses tensors on two devices.
  * @example
  * ```ts
  * import { loadModel, tensor } from "@tangent/tangent";

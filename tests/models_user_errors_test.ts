@@ -6,11 +6,15 @@ import assert from "node:assert/strict";
 import {
   adapters,
   adaptModel,
+  createModel,
   DTypeError,
   FormatError,
   generate,
+  initModel,
+  key,
   loadModel,
   loadTokenizer,
+  parseConfig,
   safetensors,
   savePeftAdapter,
   TangentError,
@@ -159,4 +163,21 @@ Deno.test("generate: running out of the model's positions names maxNewTokens and
       return true;
     },
   );
+});
+
+Deno.test("createModel, initModel and parseConfig name a missing config, params or model_type (TypeErrors before)", () => {
+  const bad = (v: unknown) => v as never;
+  const says = (re: RegExp) => (e: unknown) => e instanceof FormatError && re.test(e.message);
+  assert.throws(
+    () => createModel(bad(undefined), bad({})),
+    says(/^createModel: config must be a ModelConfig, got undefined; make one with parseConfig/),
+  );
+  assert.throws(() => initModel(bad(undefined), key(0)), says(/^initModel: config must be a ModelConfig/));
+  const config = parseConfig({ model_type: "gpt2", vocab_size: 8, n_embd: 4, n_layer: 1, n_head: 2, n_positions: 4 });
+  assert.throws(
+    () => createModel(config, bad(undefined)),
+    says(/^createModel: params must be the model's parameter tree/),
+  );
+  assert.throws(() => parseConfig({ vocab_size: 8 }), says(/^config: config\.json has no model_type; add the one/));
+  assert.equal(createModel(config, initModel(config, key(0))).config.architecture, "gpt2");
 });
