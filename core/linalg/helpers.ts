@@ -13,6 +13,9 @@ import { failureError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchElementsSync, type Tensor } from "../tensor.ts";
 import type { FloatArray, KernelFailure } from "./kernels.ts";
+import type { WebGPUBackend } from "../backend/webgpu/backend.ts";
+import { StatusWarning, warningShown } from "../backend/webgpu/linalg_status.ts";
+import { encodeDroppedGapCheck } from "../backend/webgpu/spectral_gaps.ts";
 
 /** Machine epsilon per float dtype. */
 export const EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52 };
@@ -93,19 +96,47 @@ export function gapMatrix(v: Tensor, scale: Tensor): Tensor {
 
 const warned = new Set<string>();
 
+/** The tensor holding every example's elements: under vmap the batched value (nested vmaps unwrapped). */
+function unbatched(t: Tensor): Tensor {
+  let v = t;
+  while (v._bt) v = v._bt.value;
+  return v;
+}
+
 /**
- * Warns (once per op and dtype) when a spectral VJP dropped 1/(vⱼ − vᵢ) terms that the loss needs:
+ * Warns (once per op, dtype and backend kind: the CPU, WebGPU) when a spectral VJP dropped 1/(vⱼ − vᵢ) terms that the loss needs:
  * pairs closer than the tolerance where the cotangent term (`k`'s skew part, or `k` itself when
  * `skewPart` is false; `k` is (…, n, n)) is not at rounding level, i.e. the loss depends on the
- * basis chosen inside a near-repeated eigenspace. Only where the values can be read without waiting
- * (the cpu); elsewhere the terms are dropped without a word (README, "Errors and guarantees").
+ * basis chosen inside a near-repeated eigenspace. The CPU reads the values and warns at once; WebGPU
+ * encodes the same check as kernels (core/backend/webgpu/spectral_gaps.ts) whose status the next
+ * read of any tensor finds and prints (README, "Errors and guarantees"); neither waits on WebGPU.
+ * Under `vmap` every example is checked (when all three are batched; none is, when only some are);
+ * under `jit` the check runs while tracing (on the CPU that read makes the function run eagerly
+ * until it has warned; on WebGPU the replays skip it).
  */
 export function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor, skewPart: boolean): void {
-  if (v.backend.name !== "cpu" || warned.has(`${op}|${v.dtype}`)) return;
+  const once = `${op}|${v.dtype}`;
+  const gpu = v.backend.name === "webgpu";
+  // each backend warns once (the cpu here, WebGPU in its failure log's read)
+  if (gpu ? warningShown(once) : v.backend.name !== "cpu" || warned.has(once)) return;
   const n = v.shape[v.ndim - 1], tol = spectralGapTolerance(v.dtype, n);
   // under vmap every example is checked (the batch leads in all three), unless only some are batched
   const batched = [v, scale, k].filter((t) => t._bt !== undefined).length;
   if (batched !== 0 && batched !== 3) return;
+  if (gpu) {
+    const [vb, sb, kb] = [v, scale, k].map(unbatched);
+    if (v.dtype !== "float32" || vb.size !== sb.size * n || kb.size !== vb.size * n) return;
+    encodeDroppedGapCheck(
+      v.backend as WebGPUBackend,
+      vb._live(op),
+      sb._live(op),
+      kb._live(op),
+      { count: sb.size, n, tol, root: Math.sqrt(EPS[v.dtype]), skewPart },
+      `${once}|${vb.shape}|${skewPart}`,
+      (f) => new StatusWarning(droppedGapsMessage(op, v.dtype, n, tol, f.index, f.value), once),
+    );
+    return;
+  }
   const vs = batchElementsSync(v), sc = batchElementsSync(scale), ks = batchElementsSync(k);
   let kmax = 0;
   for (const x of ks) kmax = Math.max(kmax, Math.abs(x));
@@ -125,14 +156,24 @@ export function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor,
     }
   }
   if (dropped === 0) return;
-  warned.add(`${op}|${v.dtype}`);
-  console.warn(
-    `${op} (gradient): dropped ${dropped} term(s) 1/(λⱼ − λᵢ) of ${v.dtype} values closer than ` +
-      `${tol.toExponential(1)} relative (2·n·ε, n = ${n}; closest ${closest.toExponential(1)}) although the loss ` +
-      `depends on the basis inside those near-repeated eigenspaces, so that part of the gradient is missing. ` +
-      `Compute in float64 (astype(a, "float64")), or make the loss invariant to rotations within each ` +
-      `eigenspace. (Shown once.)`,
-  );
+  warned.add(once);
+  console.warn(droppedGapsMessage(op, v.dtype, n, tol, dropped, closest));
+}
+
+/** The dropped-gap warning: `dropped` terms, the closest relative gap `closest`. */
+function droppedGapsMessage(
+  op: string,
+  dtype: DType,
+  n: number,
+  tol: number,
+  dropped: number,
+  closest: number,
+): string {
+  return `${op} (gradient): dropped ${dropped} term(s) 1/(λⱼ − λᵢ) of ${dtype} values closer than ` +
+    `${tol.toExponential(1)} relative (2·n·ε, n = ${n}; closest ${closest.toExponential(1)}) although the loss ` +
+    `depends on the basis inside those near-repeated eigenspaces, so that part of the gradient is missing. ` +
+    `Compute in float64 (astype(a, "float64")), or make the loss invariant to rotations within each ` +
+    `eigenspace. (Shown once.)`;
 }
 
 /**

@@ -13,6 +13,12 @@
  *    throws the first one as the DomainError the CPU would have thrown (same message, built by
  *    core/linalg/failure.ts); each later read throws the next one kept.
  *
+ * A kernel may also report a warning (kind `STATUS.warning`, e.g. spectral_gaps.ts: a gradient that
+ * dropped terms the loss needs): its describer returns a {@linkcode StatusWarning}, which the read
+ * prints with console.warn, once per its `once` key, and neither throws nor counts as a failure (a
+ * later failure still throws). The fold appends a warning only when the log holds none of the same
+ * describer, so a loop that never reads adds one entry, not one per step.
+ *
  * So every failure surfaces, at the latest when a result is read — the first read after the
  * failing op, whichever tensor it reads, like WebGPU's own validation errors; two failures before
  * a read are thrown by two reads (the log kept only the first: the second op's tensors then read as
@@ -39,6 +45,8 @@ export const STATUS = {
   notSymmetric: 5,
   /** A non-finite entry in the second input (a right-hand side). */
   nonFiniteB: 6,
+  /** Not a failure: a warning (`index` and `value` carry what the describer needs). */
+  warning: 7,
 } as const;
 
 /** Words per matrix in a status region: kind, index, value (f32 bits), unused. */
@@ -56,8 +64,47 @@ export interface GpuFailure {
   value: number;
 }
 
-/** Builds the error for a failure of one kind of call (op, shapes). */
-export type Describe = (f: GpuFailure) => DomainError;
+/**
+ * A warning a status reports: printed (console.warn) by the read that finds it, once per `once`
+ * key; never thrown.
+ * @example
+ * ```ts
+ * import { StatusWarning } from "./linalg_status.ts";
+ * const w = new StatusWarning("eigh (gradient): dropped 1 term(s) …", "eigh|float32");
+ * console.assert(w.once === "eigh|float32");
+ * ```
+ */
+export class StatusWarning {
+  /** The text printed. */
+  readonly message: string;
+  /** Shown once per this key (e.g. `eigh|float32`). */
+  readonly once: string;
+  /**
+   * @param message the text printed
+   * @param once the key it is shown once per
+   */
+  constructor(message: string, once: string) {
+    this.message = message;
+    this.once = once;
+  }
+}
+
+const shownWarnings = new Set<string>();
+
+/**
+ * Whether a read has already printed the warning of key `once` (then encoding its check is moot).
+ * @example
+ * ```ts
+ * import { warningShown } from "./linalg_status.ts";
+ * console.assert(typeof warningShown("eigh|float32") === "boolean");
+ * ```
+ */
+export function warningShown(once: string): boolean {
+  return shownWarnings.has(once);
+}
+
+/** Builds the error (or, for `STATUS.warning`, the warning) for a status of one kind of call (op, shapes). */
+export type Describe = (f: GpuFailure) => DomainError | StatusWarning;
 
 // log words: [seq, describer id, batch, kind, index, value]
 /** Failures the GPU log holds between two reads (more are counted, and said with the last one). */
@@ -80,19 +127,28 @@ fn main(@builtin(local_invocation_index) t: u32) {
     // a non-symmetric matrix anywhere in the batch comes first (the CPU checks symmetry before
     // decomposing), then the first failing matrix
     if (k != 0u) { atomicMin(&best, select(b | 0x80000000u, b, k == 5u)); }
+    // (a warning's region has one entry, so it never competes with failures here)
   }
   workgroupBarrier();
   if (t == 0u) {
     let key = atomicLoad(&best);
     if (key != 0xffffffffu) {
       let n = L[0];
-      if (n < ${LOG_ENTRIES}u) {
+      var known = false;
+      if (R[4u * (key & 0x7fffffffu)] == ${STATUS.warning}u) {
+        // one pending warning per describer: a loop that never reads does not fill the log
+        for (var i = 0u; i < min(n, ${LOG_ENTRIES}u); i++) {
+          known = known || (L[2u + ${ENTRY}u * i] == u.id && L[2u + ${ENTRY}u * i + 2u] == ${STATUS.warning}u);
+        }
+        if (!known && n >= ${LOG_ENTRIES}u) { known = true; } // no room: lost, and not counted as a failure
+      }
+      if (!known && n < ${LOG_ENTRIES}u) {
         let b = key & 0x7fffffffu;
         let o = 2u + ${ENTRY}u * n;
         L[o] = u.id; L[o + 1u] = b; L[o + 2u] = R[4u * b]; L[o + 3u] = R[4u * b + 1u]; L[o + 4u] = R[4u * b + 2u];
         L[o + 5u] = u.serial;
         L[0] = n + 1u;
-      } else {
+      } else if (!known) {
         L[1] = L[1] + 1u;
       }
     }
@@ -236,6 +292,15 @@ export class FailureLog {
         for (let i = 0; i < n; i++) {
           const o = 2 + ENTRY * i;
           const serial = w[o + 5];
+          const d = this.describers[w[o]]({ batch: w[o + 1], kind: w[o + 2], index: w[o + 3], value: f[o + 4] });
+          if (d instanceof StatusWarning) {
+            // not a failure: shown now (once per key), neither thrown nor suppressing later failures
+            if (!shownWarnings.has(d.once)) {
+              shownWarnings.add(d.once);
+              console.warn(d.message);
+            }
+            continue;
+          }
           // a kernel that failed on an input made by a failed kernel: the CPU raised only the first
           // or another kernel of a call (expm, inv, ...) one of whose kernels failed first
           const c = this.callOf.get(serial) ?? 0;
@@ -248,7 +313,7 @@ export class FailureLog {
             if (this.failedCalls.size > 4096) this.failedCalls.delete(this.failedCalls.values().next().value!);
           }
           if (caused) continue;
-          this.held.push(this.describers[w[o]]({ batch: w[o + 1], kind: w[o + 2], index: w[o + 3], value: f[o + 4] }));
+          this.held.push(d);
         }
         if (dropped > 0 && this.held.length > 0) {
           const last = this.held[this.held.length - 1];
