@@ -54,7 +54,16 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
     }
     return a < 0 ? a + ndim : a;
   });
-  return [...new Set(out)].sort((a, b) => a - b);
+  const seen = new Set<number>();
+  out.forEach((a, i) => {
+    if (seen.has(a)) {
+      throw new ShapeError(
+        `${op}: axes [${list.join(", ")}] name axis ${a} of the ${ndim}-d input twice; name each axis once`,
+      );
+    }
+    seen.add(a);
+  });
+  return out.sort((a, b) => a - b);
 }
 
 const REDUCE_KEYS: readonly string[] = optionKeys<ReduceOptions>({ axis: true, keepdims: true });
@@ -107,7 +116,8 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
   checkOptions("mean", opts, REDUCE_KEYS, "{ axis: 1 }");
   if (x.dtype === "float16") return via32(x, (t) => mean(t, opts));
   const t = isFloat(x.dtype) ? x : astype(x, "float32");
-  return div(sum(t, opts), count(x, opts));
+  const n = count(x, opts); // checks the axes first, naming mean
+  return div(sum(t, opts), n);
 }
 
 /**
@@ -154,8 +164,9 @@ export function logsumexp(x: Tensor, opts: ReduceOptions = {}): Tensor {
 /**
  * `eˣ / Σ eˣ` along `axis` (default −1), computed as `e / Σ e` with `e = e^{x − max}` (a non-finite
  * maximum shifts by 0, as in `logsumexp`): five passes over x-sized data instead of the six of
- * `exp(logSoftmax(x))`, and fewer small ones (30% faster forward on attention scores). A row of −∞, or
- * one holding +∞ or NaN, gives NaN where `exp(logSoftmax(x))` does.
+ * `exp(logSoftmax(x))` when logSoftmax was composed (30% faster forward on attention scores then;
+ * composed, its chains fuse under `jit`). A row of −∞, or one holding +∞ or NaN, gives NaN where
+ * `exp(logSoftmax(x))` does.
  * @example
  * ```ts
  * import { softmax, tensor } from "@tangent/tangent";
@@ -180,7 +191,8 @@ export function softmax(x: Tensor, opts: { axis?: number } = {}): Tensor {
  * `g − softmax(x)·Σg`, backward (a cross-entropy step runs it on a small batch, where each of the
  * ten operations it was composed of cost its dispatch more than its arithmetic). A row holding NaN,
  * or all −∞, gives NaN; one holding +∞ gives NaN there and −∞ elsewhere; −∞ beside a finite maximum
- * gives −∞. float32 rows are computed in float64 and rounded once; float16 goes through float32.
+ * gives −∞. On the CPU, float32 rows are computed in float64 and rounded once; float16 goes through
+ * float32.
  * @example
  * ```ts
  * import { logSoftmax, tensor } from "@tangent/tangent";

@@ -9,7 +9,8 @@
  *
  * The rows holding NaN or ±∞ are written by explicit cases on the bits (NaN everywhere for a NaN or
  * an all −∞ row; NaN at +∞ and −∞ elsewhere for a row holding +∞), since WGSL lets a compiler assume
- * that no value is ∞ or NaN. Sums are float32 (the CPU's are float64).
+ * that no value is ∞ or NaN. Sums are float32 (the CPU's are float64). The threads of a team past
+ * the last row skip the work rather than return early, as in the argReduce kernel.
  * @module
  */
 import type { Storage } from "../backend.ts";
@@ -79,8 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
   }
   let l = t_log(red[li - lane]);
-  if (!live) { return; }
-  for (var j = lane; j < u.n; j += S) {
+  for (var j = lane; live && j < u.n; j += S) {
     let at = base + j * u.inner;
     let v = src[at];
     var y: f32;
@@ -118,8 +118,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
   }
   let sg = red[li - lane];
-  if (!live) { return; }
-  for (var j = lane; j < u.n; j += S) {
+  for (var j = lane; live && j < u.n; j += S) {
     let at = base + j * u.inner;
     let pv = p[at];
     dst[at] = select(g[at] - pv * sg, t_nan(), is_nan(pv));
