@@ -61,12 +61,22 @@ Deno.test({
     assert.deepEqual(gpuApart, [], "a well-separated spectrum does not warn");
     assert.deepEqual([...gApart], [...T.grad(loss)(apart).dataSync()], "the gradient is the cpu's");
 
+    // near-repeated, but a loss that does not depend on the basis inside the pair: no warning
+    const invariant = (g: Tensor) => (a: Tensor) => {
+      const { eigenvalues: w, eigenvectors: v } = L.eigh(a);
+      return T.sum(T.mul(T.matmul(T.mul(v, T.expandDims(w, -2)), T.matrixTranspose(v)), g));
+    };
+    const [cpuInv] = await warnings(() => T.grad(invariant(G))(near).data());
+    assert.deepEqual(cpuInv, []);
+    const gn = await T.toBackend(near, "webgpu");
+    const [gpuInv] = await warnings(() => onGpu(() => T.grad(invariant(gG))(gn).data()));
+    assert.deepEqual(gpuInv, [], "a basis-invariant loss does not warn");
+
     // near-repeated: the cpu warns at once
     const [cpuNear] = await warnings(() => T.grad(loss)(near));
     assert.equal(cpuNear.length, 1, "the cpu warns");
     assert.match(cpuNear[0], /^eigh \(gradient\): dropped 1 term\(s\) .* float32 .*closest 9\.5e-8\)/);
     // WebGPU: nothing while the gradient is computed (no wait), the cpu's message at the first read
-    const gn = await T.toBackend(near, "webgpu");
     const [before, g] = await warnings(() => onGpu(() => Promise.resolve(T.grad(gpuLoss)(gn))));
     assert.deepEqual(before, [], "the gradient itself does not read");
     const [atRead, values] = await warnings(() => g.data());
@@ -137,5 +147,28 @@ Deno.test({
       await assert.rejects(c.data(), pdError);
     });
     assert.deepEqual(w4, ["w4: 1 at 0"]);
+  },
+});
+
+Deno.test({
+  name: "webgpu spectral warning: under jit(vmap(...)) every example is checked (svd) while tracing, as on the cpu",
+  ...opt,
+  async fn() {
+    // σ = 5, 1 + 2⁻²¹, 1, 3 in the second example only: σ² apart by 2⁻²⁰ (3.8e-8 of max σ² = 25)
+    const a = T.stack([T.mul(T.eye(4), T.tensor([5, 1, 2, 3])), T.mul(T.eye(4), T.tensor([5, 1 + 2 ** -21, 1, 3]))]);
+    const svdLoss = (w: Tensor) => (x: Tensor) => T.sum(T.mul(L.svd(x).U, w));
+    const f = (w: Tensor) => T.vmap(T.grad(svdLoss(w)));
+    const [cpu, want] = await warnings(() => f(G)(a).dataSync());
+    assert.equal(cpu.length, 1, "the cpu warns");
+    assert.match(cpu[0], /^svd \(gradient\): dropped 1 term\(s\) .*closest 3\.8e-8\)/);
+    const ga = await T.toBackend(a, "webgpu"), gG = await T.toBackend(G, "webgpu");
+    const j = T.jit(f(gG));
+    const [gpu, got] = await warnings(() => onGpu(() => j(ga).data()));
+    assert.deepEqual(gpu, cpu, "WebGPU prints the cpu's warning at the read");
+    assert.deepEqual([...got], [...want]);
+    // the replay computes the same gradient (and skips the check: shown already)
+    const [again, replay] = await warnings(() => onGpu(() => j(ga).data()));
+    assert.deepEqual(again, []);
+    assert.deepEqual([...replay], [...want]);
   },
 });
