@@ -172,3 +172,59 @@ Deno.test({
     assert.deepEqual([...replay], [...want]);
   },
 });
+
+Deno.test({
+  name: "webgpu spectral warning: the check counts every pair of a large batch (grid-stride, many workgroups)",
+  ...opt,
+  async fn() {
+    const n = 12, tol = 2e-6, root = 2 ** -11.5;
+    for (const count of [1, 700, 4000]) {
+      // per matrix: values i·(1 + b%3) with some pairs repeated; k with a large term on some pairs
+      const v = new Float32Array(count * n), s = new Float32Array(count), k = new Float32Array(count * n * n);
+      let r = 12345 + count;
+      const rand = () => (r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let b = 0; b < count; b++) {
+        for (let i = 0; i < n; i++) {
+          // a tenth of the values repeat the previous one by 2-8 ulps (gap ≤ 1.5e-5, tol·scale ≥ 2.4e-5)
+          const p = v[b * n + i - 1];
+          v[b * n + i] = rand() < 0.1 && i > 0 ? p + p * 2 ** -22 * (1 + b % 4) : i + 1 + b % 3;
+        }
+        s[b] = v[b * n + n - 1] + 2 ** -(b % 7);
+        for (let e = 0; e < n * n; e++) k[b * n * n + e] = rand() < 0.3 ? rand() * 4 - 2 : 0;
+      }
+      let kmax = 0;
+      for (const x of k) kmax = Math.max(kmax, Math.abs(x));
+      let want = 0, closest = Infinity;
+      for (let b = 0; b < count; b++) {
+        for (let i = 0; i < n; i++) {
+          for (let j = i + 1; j < n; j++) {
+            const gap = Math.abs(v[b * n + j] - v[b * n + i]);
+            const term = Math.abs(k[b * n * n + i * n + j] - k[b * n * n + j * n + i]);
+            if (gap <= tol * s[b] && term > root * kmax) want++, closest = Math.min(closest, gap / s[b]);
+          }
+        }
+      }
+      assert.ok(want > 0 || count === 1, `count ${count}: the data has dropped pairs`);
+      const [vg, sg, kg] = await Promise.all(
+        [T.tensor(v), T.tensor(s), T.tensor(k)].map((t) => T.toBackend(t, "webgpu")),
+      );
+      let seen: [number, number] | null = null;
+      encodeDroppedGapCheck(
+        vg.backend as WebGPUBackend,
+        vg._storage,
+        sg._storage,
+        kg._storage,
+        { count, n, tol, root, skewPart: true },
+        `test|big|${count}`,
+        (f) => (seen = [f.index, f.value], new StatusWarning("", `big|${count}`)),
+      );
+      await vg.data();
+      if (want === 0) assert.equal(seen, null, `count ${count}: no status`);
+      else {
+        assert.equal(seen![0], want, `count ${count}: pairs dropped`);
+        assert.ok(Math.abs(seen![1] - closest) <= 1e-6 * closest, `count ${count}: closest ${seen![1]} vs ${closest}`);
+      }
+      if (count === 4000) assert.ok(closest > 0, "some close pairs are not equal");
+    }
+  },
+});
