@@ -104,15 +104,16 @@ function unbatched(t: Tensor): Tensor {
 }
 
 /**
- * Warns (once per op, dtype and backend kind: the CPU, WebGPU) when a spectral VJP dropped 1/(vⱼ − vᵢ) terms that the loss needs:
- * pairs closer than the tolerance where the cotangent term (`k`'s skew part, or `k` itself when
- * `skewPart` is false; `k` is (…, n, n)) is not at rounding level, i.e. the loss depends on the
- * basis chosen inside a near-repeated eigenspace. The CPU reads the values and warns at once; WebGPU
- * encodes the same check as kernels (core/backend/webgpu/spectral_gaps.ts) whose status the next
- * read of any tensor finds and prints (README, "Errors and guarantees"); neither waits on WebGPU.
- * Under `vmap` every example is checked (when all three are batched; none is, when only some are);
- * under `jit` the check runs while tracing (on the CPU that read makes the function run eagerly
- * until it has warned; on WebGPU the replays skip it).
+ * Warns (once per op and dtype on each of the CPU and WebGPU) when a spectral VJP dropped
+ * 1/(vⱼ − vᵢ) terms that the loss needs: pairs closer than the tolerance where the cotangent term
+ * (`k`'s skew part, or `k` itself when `skewPart` is false; `k` is (…, n, n)) is not at rounding
+ * level, i.e. the loss depends on the basis chosen inside a near-repeated eigenspace. The CPU reads
+ * the values and warns at once; WebGPU encodes the same check as kernels
+ * (core/backend/webgpu/spectral_gaps.ts) whose status the next read of any tensor finds and prints
+ * (README, "Errors and guarantees"), so nothing waits. Under `vmap` every example is checked (when
+ * all three are batched; none is, when only some are). Under `jit` the check runs while tracing: on
+ * the CPU that read (before the warning was shown) makes jit run the function eagerly for that
+ * signature; on WebGPU nothing is read, so the graph is kept and its replays skip the check.
  */
 export function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor, skewPart: boolean): void {
   const once = `${op}|${v.dtype}`;
