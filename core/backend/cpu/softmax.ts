@@ -15,6 +15,7 @@
 import type { Aval, Kernel, Storage } from "../backend.ts";
 import type { TypedArray } from "../../dtype.ts";
 import { expCore } from "./fastmath.ts";
+import { compileLoop, tagOf } from "./loops.ts";
 import { takeArray } from "./pool.ts";
 
 /** `[outer, n, inner]` of `shape` around `axis`. */
@@ -27,94 +28,92 @@ function split(shape: readonly number[], axis: number): [number, number, number]
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** The exponential a dtype's kernel uses. */
-const expFor = (dtype: string): (x: number) => number => (dtype === "float32" ? expCore : Math.exp);
-
-/** One row of n contiguous elements at `base`: log-softmax into `out`, softmax into `prob`. */
-function rowForward(
-  x: TypedArray,
-  out: TypedArray,
-  prob: TypedArray,
-  base: number,
-  n: number,
-  ex: (x: number) => number,
-): void {
-  let m = -Infinity;
-  for (let k = 0; k < n; k++) {
-    const v = x[base + k];
-    if (v > m || v !== v) m = v; // NaN sticks: v > NaN is false and a later v is not NaN
+/**
+ * The forward loops over `outer × n × inner` (rows along the middle axis; a contiguous row when
+ * inner is 1), compiled once per array types (`loops.ts`'s `compileLoop`), so the element reads stay
+ * monomorphic: one shared function that had seen float64 and float32 arrays ran float32 rows 2.4×
+ * slower. `EXP` is `expCore` for float32, `Math.exp` otherwise. A NaN maximum sticks (v > NaN is
+ * false, and a later v is not NaN); a non-finite one shifts by 0.
+ */
+const FORWARD = `
+if (inner === 1) {
+  for (let a = 0; a < outer; a++) {
+    const base = a * n;
+    let m = -Infinity;
+    for (let k = 0; k < n; k++) { const v = x[base + k]; if (v > m || v !== v) m = v; }
+    const shift = Math.abs(m) < Infinity ? m : 0;
+    let s = 0;
+    for (let k = 0; k < n; k++) s += prob[base + k] = EXP(x[base + k] - shift);
+    const l = Math.log(s);
+    for (let k = 0; k < n; k++) { out[base + k] = x[base + k] - shift - l; prob[base + k] /= s; }
   }
-  const shift = Math.abs(m) < Infinity ? m : 0;
-  let s = 0;
-  for (let k = 0; k < n; k++) s += prob[base + k] = ex(x[base + k] - shift);
-  const l = Math.log(s);
-  for (let k = 0; k < n; k++) {
-    out[base + k] = x[base + k] - shift - l;
-    prob[base + k] /= s;
-  }
+  return;
 }
+const m = new Float64Array(inner), s = new Float64Array(inner), l = new Float64Array(inner);
+for (let a = 0; a < outer; a++) {
+  const base = a * n * inner;
+  m.fill(-Infinity);
+  s.fill(0);
+  for (let k = 0; k < n; k++) {
+    const at = base + k * inner;
+    for (let b = 0; b < inner; b++) { const v = x[at + b]; if (v > m[b] || v !== v) m[b] = v; }
+  }
+  for (let b = 0; b < inner; b++) if (!(Math.abs(m[b]) < Infinity)) m[b] = 0;
+  for (let k = 0; k < n; k++) {
+    const at = base + k * inner;
+    for (let b = 0; b < inner; b++) s[b] += prob[at + b] = EXP(x[at + b] - m[b]);
+  }
+  for (let b = 0; b < inner; b++) l[b] = Math.log(s[b]);
+  for (let k = 0; k < n; k++) {
+    const at = base + k * inner;
+    for (let b = 0; b < inner; b++) { out[at + b] = x[at + b] - m[b] - l[b]; prob[at + b] /= s[b]; }
+  }
+}`;
+
+/** The VJP's loops, compiled the same way: `out = g − p·Σg` per row. */
+const BACKWARD = `
+if (inner === 1) {
+  for (let a = 0; a < outer; a++) {
+    const base = a * n;
+    let s = 0;
+    for (let k = 0; k < n; k++) s += g[base + k];
+    for (let k = 0; k < n; k++) out[base + k] = g[base + k] - p[base + k] * s;
+  }
+  return;
+}
+const s = new Float64Array(inner);
+for (let a = 0; a < outer; a++) {
+  const base = a * n * inner;
+  s.fill(0);
+  for (let k = 0; k < n; k++) {
+    const at = base + k * inner;
+    for (let b = 0; b < inner; b++) s[b] += g[at + b];
+  }
+  for (let k = 0; k < n; k++) {
+    const at = base + k * inner;
+    for (let b = 0; b < inner; b++) out[at + b] = g[at + b] - p[at + b] * s[b];
+  }
+}`;
 
 /** Log-softmax of `x` (aval `xa`) along `axis` into `out`, and softmax (`eᶻ / Σ eᶻ`) into `prob`. */
 export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: TypedArray, prob: TypedArray): void {
   const [outer, n, inner] = split(xa.shape, axis);
-  const ex = expFor(xa.dtype);
-  if (inner === 1) {
-    for (let a = 0; a < outer; a++) rowForward(x, out, prob, a * n, n, ex);
-    return;
-  }
-  const m = new Float64Array(inner), s = new Float64Array(inner), l = new Float64Array(inner);
-  for (let a = 0; a < outer; a++) {
-    const base = a * n * inner;
-    m.fill(-Infinity);
-    s.fill(0);
-    for (let k = 0; k < n; k++) {
-      const at = base + k * inner;
-      for (let b = 0; b < inner; b++) {
-        const v = x[at + b];
-        if (v > m[b] || v !== v) m[b] = v;
-      }
-    }
-    for (let b = 0; b < inner; b++) if (!(Math.abs(m[b]) < Infinity)) m[b] = 0;
-    for (let k = 0; k < n; k++) {
-      const at = base + k * inner;
-      for (let b = 0; b < inner; b++) s[b] += prob[at + b] = ex(x[at + b] - m[b]);
-    }
-    for (let b = 0; b < inner; b++) l[b] = Math.log(s[b]);
-    for (let k = 0; k < n; k++) {
-      const at = base + k * inner;
-      for (let b = 0; b < inner; b++) {
-        out[at + b] = x[at + b] - m[b] - l[b];
-        prob[at + b] /= s[b];
-      }
-    }
-  }
+  const exp = xa.dtype === "float32" ? "expCore" : "Math.exp";
+  const loop = compileLoop("logSoftmax", `${tagOf(x)}${tagOf(out)}${tagOf(prob)}${exp}`, () => [
+    "x, out, prob, outer, n, inner",
+    FORWARD.replaceAll("EXP", exp),
+  ], { expCore });
+  loop(x, out, prob, outer, n, inner);
 }
 
 /** `g − p·Σg` along `axis` (p's aval `pa`) into `out`. */
 export function logSoftmaxVjpKernel(p: TypedArray, g: TypedArray, pa: Aval, axis: number, out: TypedArray): void {
   const [outer, n, inner] = split(pa.shape, axis);
-  if (inner === 1) {
-    for (let a = 0; a < outer; a++) {
-      const base = a * n;
-      let s = 0;
-      for (let k = 0; k < n; k++) s += g[base + k];
-      for (let k = 0; k < n; k++) out[base + k] = g[base + k] - p[base + k] * s;
-    }
-    return;
-  }
-  const s = new Float64Array(inner);
-  for (let a = 0; a < outer; a++) {
-    const base = a * n * inner;
-    s.fill(0);
-    for (let k = 0; k < n; k++) {
-      const at = base + k * inner;
-      for (let b = 0; b < inner; b++) s[b] += g[at + b];
-    }
-    for (let k = 0; k < n; k++) {
-      const at = base + k * inner;
-      for (let b = 0; b < inner; b++) out[at + b] = g[at + b] - p[at + b] * s[b];
-    }
-  }
+  const loop = compileLoop("logSoftmaxVjp", `${tagOf(p)}${tagOf(g)}${tagOf(out)}`, () => [
+    "p, g, out, outer, n, inner",
+    BACKWARD,
+  ]);
+  loop(p, g, out, outer, n, inner);
 }
 
 /** Registers `logSoftmax` and `logSoftmaxVjp` through `k` (the CPU backend's registration function). */
