@@ -328,3 +328,21 @@ Deno.test("chain, partition, scaleByLearningRate and landing check their state (
   assert.ok(parts.update(g, parts.init(p), p).params.w.dataSync()[0] < 1);
   assert.equal(land.update({ X }, land.init({ X }), { X }).params.X.shape.join(), "4,2");
 });
+
+Deno.test("reductions refuse an axis named twice (sum over [0, -2] of a matrix was silently one sum over axis 0; NumPy raises)", () => {
+  const x = T.ones([2, 3]);
+  for (
+    const [op, f] of [
+      ["sum", () => T.sum(x, { axis: [0, -2] })],
+      ["mean", () => T.mean(x, { axis: [1, 1] })],
+      ["max", () => T.max(x, { axis: [-1, 1] })],
+    ] as const
+  ) {
+    assert.throws(
+      f,
+      (e: unknown) => e instanceof T.ShapeError && e.message.startsWith(`${op}: axes [`) && e.message.includes("twice"),
+      op,
+    );
+  }
+  assert.deepEqual(T.sum(x, { axis: [-1, 0] }).shape, []);
+});
