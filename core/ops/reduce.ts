@@ -55,7 +55,7 @@ export function normAxes(op: string, ndim: number, axis?: number | readonly numb
     return a < 0 ? a + ndim : a;
   });
   const seen = new Set<number>();
-  out.forEach((a, i) => {
+  out.forEach((a) => {
     if (seen.has(a)) {
       throw new ShapeError(
         `${op}: axes [${list.join(", ")}] name axis ${a} of the ${ndim}-d input twice; name each axis once`,
