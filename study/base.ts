@@ -73,48 +73,12 @@ export interface BaseModel {
   accuracy: number;
 }
 
-/**
- * The default base model in `dir`: read back when `dir/pretraining.json` records the same
- * settings, else pretrained now (GPT-2 architecture, `n_embd` 64, 2 blocks, 4 heads, vocabulary
- * `abcdefghij=;`, on reversing 6 letters) and saved there with its tokenizer.
- */
-export async function defaultBaseModel(opts: {
-  dir: string;
-  quick?: boolean;
-  seed?: number;
-  /** Letters per example (default 6). */
-  length?: number;
-  backend?: "cpu" | "webgpu";
-  /** Called once before pretraining with why the folder's model is not reused. */
-  onPretrain?: (reason: string) => void;
-  onProgress?: (step: number, total: number, loss: number) => void;
-}): Promise<BaseModel> {
-  const settings = baseSettings(opts);
+/** Pretraining steps rerun from the seed when a saved base model is reused (see `defaultBaseModel`). */
+const CHECK_STEPS = 3;
+
+/** The pretraining run of `settings` (model, data, optimizer) for `steps` steps, with its losses. */
+async function pretrain(settings: BaseSettings, steps: number, onProgress?: (step: number, loss: number) => void) {
   const task = transductionTask({ rule: "reverse", alphabet: settings.alphabet, length: settings.length, seed: 1 });
-  const recordPath = join(opts.dir, "pretraining.json");
-  let reason = `no pretrained base model in ${opts.dir} yet`;
-  try {
-    const record = JSON.parse(await readFile(recordPath, "utf8"));
-    const differ = Object.keys(settings).filter((k) =>
-      JSON.stringify(record.settings?.[k]) !== JSON.stringify(settings[k as keyof BaseSettings])
-    );
-    reason = `the base model in ${opts.dir} was pretrained with ` +
-      differ.map((k) => `${k} ${JSON.stringify(record.settings?.[k])}`).join(", ") + `; this run asks for ` +
-      differ.map((k) => `${k} ${JSON.stringify(settings[k as keyof BaseSettings])}`).join(", ");
-    if (differ.length === 0) {
-      const model = await loadModel(opts.dir, { backend: opts.backend });
-      return {
-        model,
-        tokenizer: await loadTokenizer(opts.dir),
-        dir: opts.dir,
-        reused: true,
-        accuracy: record.accuracy,
-      };
-    }
-  } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
-  }
-  opts.onPretrain?.(reason);
   const vocab = task.vocabulary;
   const config = parseConfig({
     architectures: ["GPT2LMHeadModel"],
@@ -140,12 +104,66 @@ export async function defaultBaseModel(opts: {
   const r = await train({
     params: model.params,
     optimizer: adamw({ lr: settings.lr, weightDecay: 0 }),
-    steps: settings.steps,
+    steps,
     loss: (p, x, y) => crossEntropy(model.apply(p, x), y),
     batch: (step) => task.trainBatch(step, settings.batch),
     like,
-    onProgress: (step, loss) => opts.onProgress?.(step, settings.steps, loss),
+    onProgress,
   });
+  return { task, config, like, r, backend: like.backend.name };
+}
+
+/**
+ * The default base model in `dir`: read back when `dir/pretraining.json` records the same
+ * settings and the first pretraining steps, rerun from the seed, give the losses it recorded (so a
+ * model pretrained by another version of Tangent, whose arithmetic differs at rounding level, is
+ * not taken for this version's), else pretrained now (GPT-2 architecture, `n_embd` 64, 2 blocks, 4 heads, vocabulary
+ * `abcdefghij=;`, on reversing 6 letters) and saved there with its tokenizer.
+ */
+export async function defaultBaseModel(opts: {
+  dir: string;
+  quick?: boolean;
+  seed?: number;
+  /** Letters per example (default 6). */
+  length?: number;
+  backend?: "cpu" | "webgpu";
+  /** Called once before pretraining with why the folder's model is not reused. */
+  onPretrain?: (reason: string) => void;
+  onProgress?: (step: number, total: number, loss: number) => void;
+}): Promise<BaseModel> {
+  const settings = baseSettings(opts);
+  const task = transductionTask({ rule: "reverse", alphabet: settings.alphabet, length: settings.length, seed: 1 });
+  const recordPath = join(opts.dir, "pretraining.json");
+  let reason = `no pretrained base model in ${opts.dir} yet`;
+  try {
+    const record = JSON.parse(await readFile(recordPath, "utf8"));
+    const differ = Object.keys(settings).filter((k) =>
+      JSON.stringify(record.settings?.[k]) !== JSON.stringify(settings[k as keyof BaseSettings])
+    );
+    reason = `the base model in ${opts.dir} was pretrained with ` +
+      differ.map((k) => `${k} ${JSON.stringify(record.settings?.[k])}`).join(", ") + `; this run asks for ` +
+      differ.map((k) => `${k} ${JSON.stringify(settings[k as keyof BaseSettings])}`).join(", ");
+    const check = differ.length === 0 ? await checkLosses(settings, record) : undefined;
+    if (check) reason = `the base model in ${opts.dir} was pretrained by another version of Tangent (${check})`;
+    if (differ.length === 0 && !check) {
+      const model = await loadModel(opts.dir, { backend: opts.backend });
+      return {
+        model,
+        tokenizer: await loadTokenizer(opts.dir),
+        dir: opts.dir,
+        reused: true,
+        accuracy: record.accuracy,
+      };
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
+  }
+  opts.onPretrain?.(reason);
+  const { config, like, r } = await pretrain(
+    settings,
+    settings.steps,
+    (step, loss) => opts.onProgress?.(step, settings.steps, loss),
+  );
   const trained = createModel(config, r.params);
   const { heldOutAccuracy } = await evaluate(trained, trained.params, task, 512, like);
   // the record is the cache's seal: dropped before the folder's files change, so a run stopped while
@@ -153,10 +171,17 @@ export async function defaultBaseModel(opts: {
   // weights under another run's settings
   await rm(recordPath, { force: true });
   await saveModel(opts.dir, trained);
-  const { tokenizerJson, tokenizerConfig } = charTokenizerJson(vocab);
+  const { tokenizerJson, tokenizerConfig } = charTokenizerJson(task.vocabulary);
   await writeFileAtomic(join(opts.dir, "tokenizer.json"), JSON.stringify(tokenizerJson, null, 2) + "\n");
   await writeFileAtomic(join(opts.dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2) + "\n");
-  const record = { settings, task: task.description, accuracy: heldOutAccuracy, finalLoss: r.losses.at(-1) };
+  const record = {
+    settings,
+    task: task.description,
+    accuracy: heldOutAccuracy,
+    finalLoss: r.losses.at(-1),
+    // what a later run reruns to tell this version's model from another's (see checkLosses)
+    check: { backend: like.backend.name, losses: r.losses.slice(0, CHECK_STEPS) },
+  };
   await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + "\n");
   return {
     model: trained,
@@ -165,4 +190,17 @@ export async function defaultBaseModel(opts: {
     reused: false,
     accuracy: heldOutAccuracy,
   };
+}
+
+/**
+ * Why a saved model's record does not match this version's pretraining (its first `CHECK_STEPS`
+ * losses, rerun from the seed on the same backend, bit for bit), or undefined when it does.
+ */
+async function checkLosses(settings: BaseSettings, record: { check?: { backend?: string; losses?: number[] } }) {
+  const want = record.check?.losses;
+  if (!Array.isArray(want) || want.length !== CHECK_STEPS) return "its record has no check losses";
+  const { r, backend } = await pretrain(settings, CHECK_STEPS);
+  if (backend !== record.check?.backend) return undefined; // another backend's rounding: not comparable
+  const i = r.losses.findIndex((l, j) => l !== want[j]);
+  return i < 0 ? undefined : `pretraining step ${i} gives loss ${r.losses[i]}, the record ${want[i]}`;
 }

@@ -42,3 +42,31 @@ Deno.test("defaultBaseModel: a run stopped after the weights changed leaves no r
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("defaultBaseModel: a model pretrained by another version (other rounding) is not reused as this one's", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp" });
+  try {
+    const opts = { dir, quick: true, length: 2, seed: 0 };
+    const reasons: string[] = [];
+    const first = await defaultBaseModel({ ...opts, onPretrain: (r) => reasons.push(r) });
+    assert.equal(first.reused, false);
+    const record = JSON.parse(await readFile(`${dir}/pretraining.json`, "utf8"));
+    assert.equal(record.check.losses.length, 3);
+    // the same version: reused, its first steps rerun to the same losses bit for bit
+    assert.equal((await defaultBaseModel({ ...opts, onPretrain: (r) => reasons.push(r) })).reused, true);
+    assert.equal(reasons.length, 1);
+    // another version's record: the same settings, a first loss one ulp away
+    const other = { ...record, check: { ...record.check, losses: [...record.check.losses] } };
+    other.check.losses[1] = other.check.losses[1] * (1 + 2 ** -52);
+    await Deno.writeTextFile(`${dir}/pretraining.json`, JSON.stringify(other));
+    assert.equal((await defaultBaseModel({ ...opts, onPretrain: (r) => reasons.push(r) })).reused, false);
+    assert.match(reasons[1], /was pretrained by another version of Tangent \(pretraining step 1 gives loss/);
+    // a record from before the check (no check losses) is pretrained again too
+    const { check: _, ...bare } = record;
+    await Deno.writeTextFile(`${dir}/pretraining.json`, JSON.stringify(bare));
+    assert.equal((await defaultBaseModel({ ...opts, onPretrain: (r) => reasons.push(r) })).reused, false);
+    assert.match(reasons[2], /another version of Tangent \(its record has no check losses\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
