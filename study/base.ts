@@ -1,7 +1,8 @@
 /**
  * The study's embedded default base model: a small GPT-2 pretrained in-process on string
  * reversal, saved as a Hugging Face folder (so transformers, `loadModel` and `deno task generate`
- * all read it) and reused while its settings are unchanged.
+ * all read it) and reused while its settings are unchanged and its first pretraining steps, rerun,
+ * give the losses it recorded (a model pretrained by another version of Tangent is pretrained again).
  * @module
  */
 import { readFile, rm } from "node:fs/promises";
