@@ -14,7 +14,7 @@ import { isFloat } from "../core/dtype.ts";
 import * as o from "../core/ops/mod.ts";
 import { vjp } from "./grad.ts";
 import { jit } from "./jit.ts";
-import type { VmapOut } from "./vmap.ts";
+import { scalarsToTensors, type VmapOut } from "./vmap.ts";
 
 let warnedClosure = false;
 
@@ -132,22 +132,6 @@ function describe(y: unknown): string {
   return y === null ? "null" : Array.isArray(y) ? `an array with no tensor` : typeof y;
 }
 
-/**
- * `y` with each plain number or boolean leaf made a scalar tensor (float32 or bool, on `like`'s
- * backend), so scan stacks it over the steps as `jax.lax.scan` stacks a Python scalar; keys and
- * other values stay as they are.
- */
-function scalarTensors(y: unknown, like: Tensor | undefined): unknown {
-  if (typeof y === "number") return o.full([], y, { like });
-  if (typeof y === "boolean") return o.full([], y ? 1 : 0, { dtype: "bool", like });
-  if (y instanceof Tensor || isKey(y)) return y;
-  if (Array.isArray(y)) return y.map((c) => scalarTensors(c, like));
-  if (!isPlainObject(y)) return y;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(y)) out[k] = scalarTensors(y[k], like);
-  return out;
-}
-
 /** Slice `t` at step `i` of axis 0. */
 function step(t: Tensor, i: number): Tensor {
   return o.squeeze(o.slice(t, [[i, i + 1]]), 0);
@@ -227,7 +211,7 @@ export function scan<C, X, Y>(
       xs,
       xLeaves.map((t) => o.zeros(t.shape.slice(1), { dtype: t.dtype, like: t })),
     )) as X;
-    const y0 = scalarTensors(carryAndY(f(init, x0))[1], xLeaves[0]);
+    const y0 = scalarsToTensors(undefined, carryAndY(f(init, x0))[1], xLeaves[0]);
     return [init, emptySteps(y0) as VmapOut<Y>];
   }
   // the body is traced once and replayed for the other steps (under grad or vmap it simply runs)
@@ -241,7 +225,7 @@ export function scan<C, X, Y>(
     const [c, y] = carryAndY(body(carry, x));
     checkCarry(initLeaves, init, c, k);
     carry = c;
-    ys[i] = scalarTensors(y, xLeaves[0]) as Y;
+    ys[i] = scalarsToTensors(undefined, y, xLeaves[0]) as Y;
   }
   return [carry, stackSteps(ys) as VmapOut<Y>];
 }

@@ -280,8 +280,9 @@ function unbatchKeys(node: unknown, shape: number[], axis: number | null, level:
  * along the batch axis, as `jax.vmap` broadcasts a Python scalar the function returns. Keys, strings,
  * null and leaves under a `null` entry stay as they are; a spec that does not fit is left to
  * `axesOf` to report.
+ * @internal
  */
-function scalarsToTensors(spec: AxisSpec | undefined, tree: unknown, like: Tensor | undefined): unknown {
+export function scalarsToTensors(spec: AxisSpec | undefined, tree: unknown, like: Tensor | undefined): unknown {
   if (spec === null) return tree;
   if (typeof tree === "number") return o.full([], tree, { like });
   if (typeof tree === "boolean") return o.full([], tree ? 1 : 0, { dtype: "bool", like });
