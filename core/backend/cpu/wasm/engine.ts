@@ -31,6 +31,8 @@ export function fnIndex(name: (typeof EXPORTS)[number]): number {
 }
 
 const MAX_THREADS = 8;
+/** Products of at least this many flops (2·m·n·k) are run on several threads. */
+export const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
 // control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
 const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;

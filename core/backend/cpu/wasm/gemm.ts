@@ -28,7 +28,17 @@
  * @module
  */
 import type { KernelShape } from "./gemm_kernel.ts";
-import { type Engine, fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
+import {
+  type Engine,
+  fnIndex,
+  getEngine,
+  recordJob,
+  runTasks,
+  startWorkers,
+  THREAD_MIN_FLOPS,
+  useWorkers,
+  views,
+} from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { stream } from "./gemm_stream.ts";
 import { findPanels, type Panels, reservePanels } from "./panels.ts";
@@ -66,8 +76,6 @@ export function restrideJobs(): number {
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
 let passBytesMax = 256 * 1024 * 1024;
-/** Products of at least this many flops (2·m·n·k) are run on several threads. */
-const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
 // function indices (EXPORTS): kernels with both operands packed, op(A) direct, op(B) direct (packing: 3, 4,
 // `gemm_layout.ts`); + 5 for float64
@@ -228,20 +236,7 @@ export function wasmGemm(
   return true;
 }
 
-/** Whether `gemmCore` copies an op(B) in the memory to longer rows in Wasm (a testing and measuring hook turns it off). */
-let wasmRestride = true;
 const COPY_ROWS = fnIndex("copyRows"), TRANSPOSE32 = fnIndex("transpose32"), TRANSPOSE64 = fnIndex("transpose64");
-
-/**
- * Testing and measuring hook: whether an op(B) in the memory read through a copy with longer rows
- * is copied by the module's `copyRows` (true, the default) or by `copyWithin` row by row (the
- * earlier path); returns the previous setting. Either gives the same bits.
- */
-export function setWasmRestride(on: boolean): boolean {
-  const old = wasmRestride;
-  wasmRestride = on;
-  return old;
-}
 
 /**
  * Largest C (bytes) computed transposed in scratch by `wasmGemm` (transposed back into C by the
@@ -294,15 +289,11 @@ function gemmCore(
     if (at >= 0) {
       views(e);
       const V = f64 ? e.v64 : e.v32, d0 = at / es;
-      if (bAt >= 0 && wasmRestride) {
+      if (bAt >= 0) {
         e.fns[COPY_ROWS](bAt + bo * es, brs * es, at, ldb * es, k, n * es);
         restrideCopies++;
       } else {
-        for (let p = 0; p < k; p++) {
-          const src = bo + p * brs;
-          if (bAt >= 0) V.copyWithin(d0 + p * ldb, bAt / es + src, bAt / es + src + n);
-          else V.set(B.subarray(src, src + n), d0 + p * ldb);
-        }
+        for (let p = 0; p < k; p++) V.set(B.subarray(bo + p * brs, bo + p * brs + n), d0 + p * ldb);
       }
       [B, bo, brs, bAt] = [V, d0, ldb, 0];
     }

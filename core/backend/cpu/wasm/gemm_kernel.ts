@@ -374,8 +374,7 @@ export function copyRowsFunction(): FuncDef {
 /**
  * `transpose{32,64}(src, dst, m, n, ld)`: `dst[i·ld + j] = src[j·m + i]` (0 ≤ i < m, 0 ≤ j < n;
  * element offsets, addresses in bytes), bits moved with integer loads and stores. `wasmGemm`
- * transposes a product it computed the other way round (Cᵀ in scratch) into C with it, and a
- * column-major op(B) of few rows into the row-major scratch the row-streaming kernel reads.
+ * transposes a product it computed the other way round (Cᵀ in scratch) into C with it.
  */
 export function transposeFunction(name: string, es: 4 | 8): FuncDef {
   const [load, store, al] = es === 4 ? [I32_LOAD, I32_STORE, 2] : [I64_LOAD, I64_STORE, 3];

@@ -5,7 +5,16 @@
  * the tiled path (each output summed in order of k from zero, one multiply-add a step).
  * @module
  */
-import { type Engine, fnIndex, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
+import {
+  type Engine,
+  fnIndex,
+  recordJob,
+  runTasks,
+  startWorkers,
+  THREAD_MIN_FLOPS,
+  useWorkers,
+  views,
+} from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { type Float, ranges, roundUp } from "./gemm_layout.ts";
 import { STREAM_MAX_K } from "./skinny_kernel.ts";
@@ -18,8 +27,6 @@ export function streamJobs(): number {
   return streamedJobs;
 }
 
-/** Products of at least this many flops (2·m·n·k) are run on several threads (as in `gemm.ts`). */
-const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 // the narrow kernels' B packing function (EXPORTS)
 const PACK32N = fnIndex("packB32n"), PACK64N = fnIndex("packB64n");
 
