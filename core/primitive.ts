@@ -208,7 +208,7 @@ export function record<P>(prim: Primitive<P>, inputs: readonly Tensor[], outputs
 }
 
 /** Public names of primitives whose own names users never call. */
-const PUBLIC: Readonly<Record<string, string>> = { gather: "take", concat: "concatenate" };
+const PUBLIC: Readonly<Record<string, string>> = { gather: "take" };
 
 /**
  * The name an error gives an application: the public function's when `bind` was told it, else the

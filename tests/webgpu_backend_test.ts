@@ -69,7 +69,7 @@ Deno.test({
       /^BackendError: add: inputs live on different backends \(\[2, 2\] on webgpu, \[2, 2\] on cpu\); move them/,
     );
     assert.throws(() => T.take(x, T.tensor([0], { dtype: "int32" }), 0), /^BackendError: take: inputs live on/);
-    assert.throws(() => T.stack([x, T.ones([2, 2])]), /^BackendError: concatenate: inputs live on/);
+    assert.throws(() => T.stack([x, T.ones([2, 2])]), /^BackendError: concat: inputs live on/);
     await assert.rejects(() => T.useBackend("tpu"), /unknown backend "tpu"; known: cpu, webgpu$/);
   },
 });
