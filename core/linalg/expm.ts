@@ -5,7 +5,7 @@
  */
 import { registerKernel } from "../backend/backend.ts";
 import { cpu, wrap } from "../backend/cpu/mod.ts";
-import { activeTraces, bind, definePrimitive, jitTrace, liveVmapLevels } from "../primitive.ts";
+import { bind, definePrimitive, jitTrace, needsBind } from "../primitive.ts";
 import { scope } from "../memory.ts";
 import { asOneCall, expmNonFiniteError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
@@ -96,12 +96,10 @@ function squaringsOnHost(sT: Tensor): number {
  */
 export function expm(a: Tensor): Tensor {
   checkTensor("expm", a);
-  // on the GPU the masked path makes ~60 intermediates a call: outside any transformation (which may
-  // keep them for its backward pass or replay) they go back to the pool at once, not when collected
-  if (a.backend.name !== "cpu" && activeTraces().length === 0 && jitTrace.trace === null && liveVmapLevels.size === 0) {
-    return asOneCall(() => scope(() => expmIn(a)));
-  }
-  return asOneCall(() => expmIn(a));
+  // on the GPU the masked path makes ~60 intermediates a call: when no transformation sees them (none
+  // keeps them for a backward pass or a replay) they go back to the pool at once, not when collected
+  const plain = a.backend.name !== "cpu" && !needsBind(a);
+  return asOneCall(() => (plain ? scope(() => expmIn(a)) : expmIn(a)));
 }
 
 function expmIn(a: Tensor): Tensor {
