@@ -345,10 +345,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: { ignoreIndex
   const ignored = equal(flatLabels, opts.ignoreIndex ?? -100);
   // each label is checked against [0, V) (a DomainError naming it; on WebGPU when a result is read): picked
   // from an arange of the classes, it comes back unchanged (PyTorch raises too; a label of V read the next row's)
-  const safe = bind1(gatherP, [arange(V, undefined, 1, { like: labels }), where(ignored, 0, flatLabels)], {
-    axis: 0,
-    ids: "crossEntropy",
-  });
+  const safe = embedding(arange(V, undefined, 1, { like: labels }), where(ignored, 0, flatLabels), "crossEntropy");
   const idx = add(mul(arange(N, undefined, 1, { like: labels }), V), safe);
   // −log softmax(z)_y picked from the log-probabilities: one kernel forward (logSoftmax), one backward
   const flat = reshape(logSoftmax(reshape(logits, [N, V]), { axis: -1 }), [N * V]);

@@ -21,8 +21,7 @@
  *
  * So every failure surfaces, at the latest when a result is read — the first read after the
  * failing op, whichever tensor it reads, like WebGPU's own validation errors; two failures before
- * a read are thrown by two reads (the log kept only the first: the second op's tensors then read as
- * zeros or NaN without an error). A training step that never reads pays one tiny dispatch per
+ * a read are thrown by two reads. A training step that never reads pays one tiny dispatch per
  * fallible kernel and no wait.
  * @module
  */
