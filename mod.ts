@@ -33,7 +33,7 @@ export { type Tree, treeDifference, treeLeaves, treeMap, treeUnflatten } from ".
 export { scope } from "./core/memory.ts";
 export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";
-export { setMatmulThreads } from "./core/backend/cpu/wasm/gemm.ts";
+export { setMatmulSpin, setMatmulThreads } from "./core/backend/cpu/wasm/gemm.ts";
 export {
   flushWebGPU,
   syncWebGPU,

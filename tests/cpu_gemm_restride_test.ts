@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { gemm } from "../core/backend/cpu/matmul.ts";
-import { restrideJobs, setDirectPanels, setMatmulThreads, setPassBytes } from "../core/backend/cpu/wasm/gemm.ts";
+import {
+  restrideJobs,
+  restrideTaskJobs,
+  setDirectPanels,
+  setMatmulSpin,
+  setMatmulThreads,
+  setPassBytes,
+} from "../core/backend/cpu/wasm/gemm.ts";
+import { DomainError } from "../core/errors.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
 
 /** Deterministic values in [-1, 1) (a linear congruential generator). */
@@ -115,4 +123,58 @@ Deno.test("cpu gemm: a restrided op(B) split into passes keeps the bits", () => 
       }
     }
   }
+});
+
+Deno.test({
+  name: "cpu gemm: tasks on threads that restride their own columns of op(B) give the bits of one thread",
+  ignore: navigator.hardwareConcurrency < 2,
+  fn: () => {
+    // the rank-8 gradients of a LoRA step ((gB)ᵀ·x and gᵀ·u computed as uᵀ·g: 8 rows, 1024 float32 columns of
+    // 4 KiB rows) and a partial last panel (1020 columns; 2·m·n·k over THREAD_MIN_FLOPS), in float32 and float64 (512 columns of 4 KiB rows);
+    // with and without polling (setMatmulSpin), which changes when the threads claim tasks, not what they compute
+    for (const dtype of ["float32", "float64"] as const) {
+      const es = dtype === "float32" ? 4 : 8;
+      for (const [m, n, k] of [[8, 4096 / es, 512], [11, 4080 / es, 401]]) {
+        // two operand pairs, alternated: the restriding copy's scratch holds the other pair's op(B), so a column
+        // a task failed to copy would be read stale and differ
+        const pairs = [operands(dtype, m * k, k * n, true, m + k), operands(dtype, m * k, k * n, true, m + k + 7)];
+        setMatmulThreads(1);
+        let want: F[];
+        try {
+          want = pairs.map(([a, b]) => product(a, true, b, false, m, n, k, true));
+        } finally {
+          setMatmulThreads(navigator.hardwareConcurrency);
+        }
+        for (const spin of [0, 1000]) {
+          setMatmulSpin(spin);
+          try {
+            // the thread chooser runs every 8th product of a size on the other mode at least: 64 tries suffice
+            const before = restrideTaskJobs();
+            for (let t = 0; t < 64 && restrideTaskJobs() === before; t++) {
+              const [a, b] = pairs[t % 2];
+              assert.deepEqual(
+                product(a, true, b, false, m, n, k, true),
+                want[t % 2],
+                `${dtype} ${m}×${n}×${k}, try ${t}`,
+              );
+            }
+            assert.ok(restrideTaskJobs() > before, `${dtype} ${m}×${n}×${k}: no product restrided op(B) in its tasks`);
+          } finally {
+            setMatmulSpin(1000);
+          }
+        }
+      }
+    }
+  },
+});
+
+Deno.test("cpu gemm: setMatmulSpin takes microseconds in [0, 1e6] and names itself otherwise", () => {
+  for (const bad of [-1, NaN, Infinity, 2e6, "10" as unknown as number]) {
+    assert.throws(
+      () => setMatmulSpin(bad),
+      (e: unknown) => e instanceof DomainError && /setMatmulSpin/.test(e.message),
+    );
+  }
+  setMatmulSpin(0);
+  setMatmulSpin(1000);
 });

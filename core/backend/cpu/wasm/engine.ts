@@ -6,8 +6,11 @@
  * Threads: a job is a table of tasks (rows `[function index, ...int32 arguments]`) that the calling
  * thread and `threads − 1` workers (`node:worker_threads`, unref'd so they never keep the process
  * alive, started lazily by the first job that wants them) claim from a shared counter. The calling
- * thread blocks in `Atomics.wait` until all tasks are done; it never waits for a worker to start (a
- * task nobody else claimed, it runs itself), so a slow or missing worker costs speed, never a hang.
+ * thread waits until all tasks are done; it never waits for a worker to start (a task nobody else
+ * claimed, it runs itself), so a slow or missing worker costs speed, never a hang. A waiting thread
+ * (a worker between jobs, the caller for the workers' last tasks) polls for `spin` µs before it
+ * sleeps in `Atomics.wait` (`setMatmulSpin`): a sleeping thread takes ~8 µs to wake, often more,
+ * which is as long as a rank-8 product's share of work.
  * Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
  * @module
  */
@@ -21,6 +24,7 @@ import {
   type KernelShape,
 } from "./gemm_kernel.ts";
 import { getHeap, type WasmHeap } from "./heap.ts";
+import { DomainError } from "../../../errors.ts";
 
 /** A function of the module: int32 arguments, no result. */
 export type WasmFn = (...args: number[]) => void;
@@ -35,7 +39,7 @@ const MAX_THREADS = 8;
 export const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
 // control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
-const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5;
+const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5, SPIN = 6;
 const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
 /** Per row of the table, the row the same thread runs next (a task's chain, see `runTasks`), or −1. */
 const THEN0 = TASK0 + TASK_INTS * MAX_TASKS;
@@ -54,6 +58,8 @@ try {
   const ctrl = new Int32Array(memory.buffer, 0, ${CTRL_INTS});
   let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
+    const until = performance.now() + Atomics.load(ctrl, ${SPIN}) / 1000;
+    while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < until);
     Atomics.wait(ctrl, ${SEQ}, seen);
     seen = Atomics.load(ctrl, ${SEQ});
     for (;;) {
@@ -108,6 +114,8 @@ export interface Engine {
 
 let engine: Engine | null | undefined;
 let threads = Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareConcurrency ?? 1));
+/** µs a waiting thread polls before it sleeps (see `setMatmulSpin`). */
+let spinUs = 1000;
 
 /**
  * Sets how many threads (the caller included) large CPU matrix products use; 1 disables workers.
@@ -121,6 +129,30 @@ let threads = Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareCo
  */
 export function setMatmulThreads(n: number): void {
   threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
+}
+
+/**
+ * Sets how long (µs, default 1000) a thread of the CPU's matrix products polls for work before it
+ * sleeps: a worker between jobs, and the calling thread waiting for the workers' last tasks. A
+ * sleeping thread takes ~8 µs or more to wake, as long as a rank-8 product's share of work, so
+ * polling is what lets products of 0.1–0.2 ms use the second core (gᵀ·u of a LoRA step, 512 tokens:
+ * 230 → 140 µs on two cores); 0 sleeps at once, leaving idle cores to other processes (as
+ * `OMP_WAIT_POLICY=PASSIVE` does for OpenMP). Results never depend on it.
+ * @example
+ * ```ts
+ * import { setMatmulSpin } from "@tangent/tangent";
+ * setMatmulSpin(0); // on a machine shared with other busy processes
+ * setMatmulSpin(1000);
+ * ```
+ */
+export function setMatmulSpin(microseconds: number): void {
+  if (typeof microseconds !== "number" || !(microseconds >= 0) || microseconds > 1e6) {
+    throw new DomainError(
+      `setMatmulSpin: expected microseconds in [0, 1000000], got ${String(microseconds)}; pass 0 to sleep at once`,
+    );
+  }
+  spinUs = Math.round(microseconds);
+  if (engine) Atomics.store(engine.ctrl, SPIN, spinUs);
 }
 
 /** How many tasks workers have run so far (0 before any ran; for tests and diagnostics). */
@@ -167,6 +199,7 @@ export function getEngine(): Engine | null {
       canThread: heap.shared,
       seq: 0,
     };
+    Atomics.store(engine.ctrl, SPIN, spinUs);
   } catch {
     // no SIMD: the JS kernels
   }
@@ -328,6 +361,8 @@ export function runTasks(
   Atomics.notify(ctrl, SEQ);
   meanwhile?.();
   drain(e, seq);
+  const until = performance.now() + spinUs / 1000;
+  while (Atomics.load(ctrl, DONE) < tasks.length && performance.now() < until);
   for (let d; (d = Atomics.load(ctrl, DONE)) < tasks.length;) Atomics.wait(ctrl, DONE, d, 1000);
   if (Atomics.load(ctrl, ERR) !== 0) throw new Error("cpu wasm: a task failed");
 }

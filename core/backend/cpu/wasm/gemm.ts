@@ -55,7 +55,7 @@ import {
   roundUp,
 } from "./gemm_layout.ts";
 
-export { setMatmulThreads, workerTaskCount } from "./engine.ts";
+export { setMatmulSpin, setMatmulThreads, workerTaskCount } from "./engine.ts";
 export { setStreamK, streamJobs } from "./gemm_stream.ts";
 
 /** Jobs whose tasks packed their own B panels (`gemmCore`'s fused path), for tests. */
@@ -72,6 +72,14 @@ let restrideCopies = 0;
 /** How many products so far copied an op(B) in the memory with longer rows in Wasm (testing hook). */
 export function restrideJobs(): number {
   return restrideCopies;
+}
+
+/** Products whose restriding copy the multiplying tasks made, each of its columns (`gemmCore`). */
+let copiedInTasks = 0;
+
+/** How many products so far copied op(B) with longer rows inside their tasks on threads (testing hook). */
+export function restrideTaskJobs(): number {
+  return copiedInTasks;
 }
 
 /** Bytes of scratch one pass may use; larger products are split into passes. */
@@ -281,16 +289,19 @@ function gemmCore(
   const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + 8) * es;
   const { s, fn0, direct } = chooseKernel(e, f64, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
   const { mr, nr, unroll } = s;
+  const flops = 2 * m * n * k, t0 = performance.now();
   // op(B) read in place through a copy whose rows are a cache line longer (one copy of each row): in
-  // Wasm when op(B) is in the memory (512 rows of 4 KiB: 56 µs, `copyWithin` 63), on the calling
-  // thread before the tasks (copying in the tasks, each its columns, was slower on two threads)
+  // Wasm when op(B) is in the memory (512 rows of 4 KiB: 47 µs, `copyWithin` 63), by the tasks, each
+  // the columns it multiplies, when they run on threads (`copyB`: source, its row stride, copy, its
+  // row stride; gᵀ·u of 512 tokens on two threads: 175 → 140 µs), else on the calling thread now
+  let copyB: number[] | null = null;
   if (direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax) {
     const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
     if (at >= 0) {
       views(e);
       const V = f64 ? e.v64 : e.v32, d0 = at / es;
       if (bAt >= 0) {
-        e.fns[COPY_ROWS](bAt + bo * es, brs * es, at, ldb * es, k, n * es);
+        copyB = [bAt + bo * es, brs * es, at, ldb * es];
         restrideCopies++;
       } else {
         for (let p = 0; p < k; p++) V.set(B.subarray(bo + p * brs, bo + p * brs + n), d0 + p * ldb);
@@ -315,10 +326,11 @@ function gemmCore(
     if (options.length === 0) break;
     [mc, nc, kc] = options.reduce((x, y) => (passBytes(x[0], x[1], x[2]) <= passBytes(y[0], y[1], y[2]) ? x : y));
   }
-  const flops = 2 * m * n * k, t0 = performance.now();
   const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
   const parallel = eligible && useWorkers("gemm", flops);
   const nThreads = parallel ? e.workers + 1 : 1;
+  const copyInTasks = copyB !== null && nThreads > 1 && mc === m && nc === n && kc === k;
+  if (copyB && !copyInTasks) e.fns[COPY_ROWS](copyB[0], copyB[1], copyB[2], copyB[3], k, n * es);
   // scratch layout (bytes, 64-aligned): packed A | packed B | C scratch | raw A | raw B
   const mpMax = Math.ceil(mc / mr), npMax = Math.ceil(nc / nr), kpMax = roundUp(kc, unroll);
   // packed panels kept for operands read again (one-pass products of the public matmul only)
@@ -385,12 +397,15 @@ function gemmCore(
         const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
         const fresh = p0 === 0 ? 1 : 0;
         const tasks: number[][] = [];
-        if (fuse) {
-          // per column range: pack its whole B panels, then its tiles in every region
+        if (fuse || copyInTasks) {
+          // per column range: pack its whole B panels (or copy its columns of op(B)), then its tiles in every region
           const fullN = Math.floor(nj / nr), then: number[][][] = [];
           for (const [ja, jb] of ranges(np, want)) {
             const rows: number[][] = [];
-            if (Math.min(jb, fullN) > ja) {
+            if (copyB) {
+              const c0 = ja * nr * es, bytes = Math.min(jb * nr, nj) * es - c0;
+              rows.push([COPY_ROWS, copyB[0] + c0, copyB[1], copyB[2] + c0, copyB[3], kk, bytes]);
+            } else if (Math.min(jb, fullN) > ja) {
               rows.push(packBTask(fn0, placedB, b, ja, Math.min(jb, fullN), kk, kp, bp, np));
             }
             for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
@@ -405,7 +420,8 @@ function gemmCore(
             }
           }
           runTasks(e, tasks, parallel, undefined, then);
-          fusedJobs++;
+          if (copyB) copiedInTasks++;
+          else fusedJobs++;
           continue;
         }
         // multiply: per region, column ranges (and row ranges when there are few columns), ~4 tasks per thread
