@@ -39,20 +39,22 @@ const MAX_THREADS = 8;
 export const THREAD_MIN_FLOPS = 2 * 128 * 128 * 128;
 
 // control block (int32 indices, at the bottom of the memory): header, then a task table of [fn, ...args] rows
-const SEQ = 0, NEXT = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5, SPIN = 6;
+const SEQ = 0, NTHREADS = 1, DONE = 2, ERR = 3, NTASKS = 4, BY_WORKERS = 5, SPIN = 6;
 const TASK0 = 16, TASK_INTS = 16, MAX_TASKS = 255;
 /** Per row of the table, the row the same thread runs next (a task's chain, see `runTasks`), or −1. */
 const THEN0 = TASK0 + TASK_INTS * MAX_TASKS;
-const CTRL_INTS = THEN0 + MAX_TASKS;
+/** Per task: 2·seq while task i of job seq is unclaimed, 2·seq + 1 once a thread claimed it. */
+const CLAIM0 = THEN0 + MAX_TASKS;
+const CTRL_INTS = CLAIM0 + MAX_TASKS;
 
 /**
  * Source of a worker: instantiate the module on the shared memory, then forever wait for a new job
- * sequence number and claim tasks of it (`next` = seq·256 + task index, claimed by compare-exchange,
- * so a stale worker can never claim a task of a later job).
+ * sequence number and claim tasks of it as `claim` does (by compare-exchange of a task's word from
+ * 2·seq, so a stale worker can never claim a task of a later job).
  */
 const WORKER_SRC = `
 try {
-  const { memory, module: mod, names } = require("node:worker_threads").workerData;
+  const { memory, module: mod, names, pos } = require("node:worker_threads").workerData;
   const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports;
   const fns = names.map((n) => ex[n]);
   const ctrl = new Int32Array(memory.buffer, 0, ${CTRL_INTS});
@@ -62,12 +64,13 @@ try {
     while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < until);
     Atomics.wait(ctrl, ${SEQ}, seen);
     seen = Atomics.load(ctrl, ${SEQ});
-    for (;;) {
-      const v = Atomics.load(ctrl, ${NEXT});
-      if ((v >>> 8) !== seen || (v & 255) >= Atomics.load(ctrl, ${NTASKS})) break;
-      if (Atomics.compareExchange(ctrl, ${NEXT}, v, v + 1) !== v) continue;
+    const n = Math.min(Atomics.load(ctrl, ${NTASKS}), ${MAX_TASKS}), tag = 2 * seen;
+    const start = Math.min(n - 1, Math.floor((pos * n) / Math.max(1, Atomics.load(ctrl, ${NTHREADS}))));
+    for (let j = 0; j < n; j++) {
+      const i = (start + j) % n;
+      if (Atomics.compareExchange(ctrl, ${CLAIM0} + i, tag, tag + 1) !== tag) continue;
       try {
-        for (let r = v & 255; r >= 0; r = ctrl[${THEN0} + r]) {
+        for (let r = i; r >= 0; r = ctrl[${THEN0} + r]) {
           const t = ${TASK0} + r * ${TASK_INTS};
           fns[ctrl[t]](ctrl[t + 1], ctrl[t + 2], ctrl[t + 3], ctrl[t + 4], ctrl[t + 5], ctrl[t + 6],
             ctrl[t + 7], ctrl[t + 8], ctrl[t + 9], ctrl[t + 10], ctrl[t + 11], ctrl[t + 12], ctrl[t + 13],
@@ -235,7 +238,7 @@ export function startWorkers(e: Engine): boolean {
     for (; e.workers < threads - 1; e.workers++) {
       const w = new wt.Worker(WORKER_SRC, {
         eval: true,
-        workerData: { memory: e.heap.memory, module: e.module, names: EXPORTS },
+        workerData: { memory: e.heap.memory, module: e.module, names: EXPORTS, pos: e.workers + 1 },
       });
       w.on("error", () => {}); // a worker that fails to start just never claims tasks
       w.unref();
@@ -297,15 +300,23 @@ export function recordJob(kind: string, work: number, parallel: boolean, ms: num
   else s.one = next;
 }
 
-/** Claims and runs tasks of job `seq` until none are left. */
-function drain(e: Engine, seq: number): void {
-  const ctrl = e.ctrl;
-  for (;;) {
-    const v = Atomics.load(ctrl, NEXT);
-    if (v >>> 8 !== seq || (v & 255) >= Atomics.load(ctrl, NTASKS)) return;
-    if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
+/**
+ * Claims and runs tasks of job `seq` until none are left, as the calling thread (position 0 of the
+ * job's threads; worker w is position w + 1, and the workers run the same loop in `WORKER_SRC`): a
+ * thread at position t of T starts at task ⌊t·n/T⌋ and walks up, wrapping, claiming each task not
+ * yet claimed. So each thread runs the same block of a job's tasks call after call, and takes
+ * another's tasks only when that one is late: the operand columns, copies and results a task
+ * touches stay in one core's cache. (With one shared counter, the tasks went to whichever thread
+ * came first, and where the two cores did not share a cache, as between dies, each call moved half
+ * the copied operand of gᵀ·u from one core's cache to the other's: its restriding copy took 150
+ * instead of 50 µs.)
+ */
+function drain(e: Engine, seq: number, n: number): void {
+  const ctrl = e.ctrl, tag = 2 * seq;
+  for (let i = 0; i < n; i++) {
+    if (Atomics.compareExchange(ctrl, CLAIM0 + i, tag, tag + 1) !== tag) continue;
     try {
-      for (let r = v & 255; r >= 0; r = ctrl[THEN0 + r]) {
+      for (let r = i; r >= 0; r = ctrl[THEN0 + r]) {
         const t = TASK0 + r * TASK_INTS;
         e.fns[ctrl[t]](...ctrl.subarray(t + 1, t + TASK_INTS));
       }
@@ -341,7 +352,7 @@ export function runTasks(
   const seq = e.seq = (e.seq + 1) & 0x7fffff;
   const rows = tasks.length + (then ?? []).reduce((n, c) => n + c.length, 0);
   if (rows > MAX_TASKS) throw new Error(`cpu wasm: ${rows} task rows posted, at most ${MAX_TASKS}`);
-  Atomics.store(ctrl, NEXT, -1); // invalidate claims of the previous job before rewriting the table
+  // (every task of the previous job is claimed: its words are odd, and a stale worker claims none)
   let extra = tasks.length;
   for (let i = 0; i < tasks.length; i++) {
     ctrl.set(tasks[i], TASK0 + i * TASK_INTS);
@@ -353,14 +364,15 @@ export function runTasks(
     }
     ctrl[THEN0 + last] = -1;
   }
+  ctrl.fill(2 * seq, CLAIM0, CLAIM0 + tasks.length);
   Atomics.store(ctrl, NTASKS, tasks.length);
+  Atomics.store(ctrl, NTHREADS, e.workers + 1);
   Atomics.store(ctrl, DONE, 0);
   Atomics.store(ctrl, ERR, 0);
-  Atomics.store(ctrl, NEXT, seq << 8);
   Atomics.store(ctrl, SEQ, seq);
   Atomics.notify(ctrl, SEQ);
   meanwhile?.();
-  drain(e, seq);
+  drain(e, seq, tasks.length);
   const until = performance.now() + spinUs / 1000;
   while (Atomics.load(ctrl, DONE) < tasks.length && performance.now() < until);
   for (let d; (d = Atomics.load(ctrl, DONE)) < tasks.length;) Atomics.wait(ctrl, DONE, d, 1000);
