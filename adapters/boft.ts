@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { add, div, eye, mul, ones, reshape, slice, sub, take, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -99,12 +99,11 @@ function isIdentity(perm: readonly number[]): boolean {
  * ```
  */
 export function boft(opts: BoftOptions): PeftAdapter<BoftParams, Frozen> {
-  requireOptions("boft", opts, "{ blockSize: 4 }");
-  checkOptions(
+  requireOptions(
     "boft",
     opts,
-    optionKeys<BoftOptions>({ blockSize: true, blockNum: true, butterflyFactors: true }),
     "{ blockSize: 4 }",
+    optionKeys<BoftOptions>({ blockSize: true, blockNum: true, butterflyFactors: true }),
   );
   const N = opts.butterflyFactors ?? 1;
   if (!Number.isInteger(N) || N < 1) throw new DomainError(`boft: butterflyFactors must be ≥ 1, got ${N}`);

@@ -4,7 +4,7 @@
  * row-normalised LoRA-adapted direction.
  * @module
  */
-import { checkOptions, requireOptions } from "../core/options.ts";
+import { requireOptions } from "../core/options.ts";
 import { div, matmul, mul, norm, sub } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -59,8 +59,7 @@ const NAMES = [
  * ```
  */
 export function dora(opts: LoraOptions): PeftAdapter<DoraParams, Frozen> {
-  requireOptions("dora", opts, "{ r: 8 }");
-  checkOptions("dora", opts, LORA_KEYS, "{ r: 8 }");
+  requireOptions("dora", opts, "{ r: 8 }", LORA_KEYS);
   checkAlpha("dora", opts?.alpha);
   const s = loraScale(opts);
   const adapted = (p: LoraParamsLike, W: Tensor) => W.add(mul(matmul(p.B, p.A), s));

@@ -6,7 +6,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { broadcastTo, concat, div, eye, matmulT, mul, norm, slice, sub, sum } from "../core/ops/mod.ts";
 import { unitTriangularInverse } from "../core/linalg/mod.ts";
 import { split } from "../core/random.ts";
@@ -201,12 +201,11 @@ export function hraFoldedWeight(weight: Tensor, U0: Tensor, gramSchmidt: boolean
  * ```
  */
 export function hra(opts: HraOptions): PeftAdapter<HraParams, Frozen> {
-  requireOptions("hra", opts, "{ r: 8 }");
-  checkOptions(
+  requireOptions(
     "hra",
     opts,
-    optionKeys<HraOptions>({ r: true, lambda: true, gramSchmidt: true, manifold: true, foldInit: true }),
     "{ r: 8 }",
+    optionKeys<HraOptions>({ r: true, lambda: true, gramSchmidt: true, manifold: true, foldInit: true }),
   );
   const r = opts.r, lambda = opts.lambda ?? 0, gs = opts.gramSchmidt ?? false, on = opts.manifold;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`hra: r must be a positive integer, got ${r}`);

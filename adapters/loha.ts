@@ -4,7 +4,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -93,8 +93,7 @@ export function hadamardFactors(a1: Tensor, b1: Tensor, a2: Tensor, b2: Tensor):
  * ```
  */
 export function loha(opts: LohaOptions): PeftAdapter<LohaParams, Frozen> {
-  requireOptions("loha", opts, "{ r: 8 }");
-  checkOptions("loha", opts, optionKeys<LohaOptions>({ r: true, alpha: true }), "{ r: 8 }");
+  requireOptions("loha", opts, "{ r: 8 }", optionKeys<LohaOptions>({ r: true, alpha: true }));
   checkAlpha("loha", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`loha: r must be a positive integer, got ${r}`);

@@ -20,7 +20,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -172,12 +172,11 @@ function kronCascadeApply(x: Tensor, bs: readonly Tensor[]): Tensor {
  * ```
  */
 export function lokh(opts: LokhOptions): PeftAdapter<LokhParams, Frozen> {
-  requireOptions("lokh", opts, "{ r: 8 }");
-  checkOptions(
+  requireOptions(
     "lokh",
     opts,
-    optionKeys<LokhOptions>({ r: true, alpha: true, factors: true, outFactors: true }),
     "{ r: 8 }",
+    optionKeys<LokhOptions>({ r: true, alpha: true, factors: true, outFactors: true }),
   );
   checkAlpha("lokh", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r, k = opts.factors ?? 2;

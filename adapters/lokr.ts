@@ -4,7 +4,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, reshape, sub, transpose, zeros } from "../core/ops/mod.ts";
 import { split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -165,12 +165,11 @@ export function kronApply(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
  * ```
  */
 export function lokr(opts: LokrOptions): PeftAdapter<LokrParams, Frozen> {
-  requireOptions("lokr", opts, "{ r: 8 }");
-  checkOptions(
+  requireOptions(
     "lokr",
     opts,
-    optionKeys<LokrOptions>({ r: true, alpha: true, decomposeBoth: true, decomposeFactor: true, init: true }),
     "{ r: 8 }",
+    optionKeys<LokrOptions>({ r: true, alpha: true, decomposeBoth: true, decomposeFactor: true, init: true }),
   );
   checkAlpha("lokr", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r;

@@ -5,7 +5,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { div, matmul, mul, slice, sqrt, sub, zeros } from "../core/ops/mod.ts";
 import { normal, split } from "../core/random.ts";
 import type { Key } from "../core/random.ts";
@@ -168,8 +168,7 @@ export function loraPeftConfig(opts: LoraOptions, dora: boolean): PeftConfig {
  * ```
  */
 export function lora(opts: LoraOptions): PeftAdapter<LoraParams, Frozen> {
-  requireOptions("lora", opts, "{ r: 8 }");
-  checkOptions("lora", opts, LORA_KEYS, "{ r: 8 }");
+  requireOptions("lora", opts, "{ r: 8 }", LORA_KEYS);
   checkAlpha("lora", opts?.alpha);
   const s = loraScale(opts);
   const delta = (p: LoraParams) => mul(matmul(p.B, p.A), s);

@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { add, broadcastTo, concat, eye, matmulT, mul, neg, reshape, take, transpose, zeros } from "../core/ops/mod.ts";
 import type { Key } from "../core/random.ts";
 import { checkTensor, type Tensor } from "../core/tensor.ts";
@@ -201,12 +201,11 @@ export function resolveBlocks(op: string, inF: number, blockSize?: number, r?: n
  * ```
  */
 export function oft(opts: OftOptions): PeftAdapter<OftParams, Frozen> {
-  requireOptions("oft", opts, "{ blockSize: 4 }");
-  checkOptions(
+  requireOptions(
     "oft",
     opts,
-    optionKeys<OftOptions>({ blockSize: true, r: true, cayley: true, terms: true, blockShare: true }),
     "{ blockSize: 4 }",
+    optionKeys<OftOptions>({ blockSize: true, r: true, cayley: true, terms: true, blockShare: true }),
   );
   const mode = opts.cayley ?? "neumann", terms = opts.terms ?? 5, share = opts.blockShare ?? false;
   if (mode !== "exact" && mode !== "neumann") {

@@ -4,7 +4,7 @@
  * @module
  */
 import { DomainError, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { diag, matmulT, mul, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -84,8 +84,7 @@ const NAMES = [
  * ```
  */
 export function polar(opts: PolarOptions): PeftAdapter<PolarParams, Frozen> {
-  requireOptions("polar", opts, "{ r: 8 }");
-  checkOptions("polar", opts, optionKeys<PolarOptions>({ r: true, alpha: true, theta: true }), "{ r: 8 }");
+  requireOptions("polar", opts, "{ r: 8 }", optionKeys<PolarOptions>({ r: true, alpha: true, theta: true }));
   checkAlpha("polar", opts?.alpha);
   const r = opts.r, s = (opts.alpha ?? r) / r, theta = opts.theta ?? "full";
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`polar: r must be a positive integer, got ${r}`);

@@ -5,7 +5,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { add, eye, matmulT, mul, norm, reshape, slice, sub } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Key } from "../core/random.ts";
@@ -101,12 +101,11 @@ export function sorsaOrthonormality(p: SorsaParams): Tensor {
  * ```
  */
 export function sorsa(opts: SorsaOptions): PeftAdapter<SorsaParams, Frozen> {
-  requireOptions("sorsa", opts, "{ r: 8 }");
-  checkOptions(
+  requireOptions(
     "sorsa",
     opts,
-    optionKeys<SorsaOptions>({ r: true, gamma: true, peakLr: true, alpha: true }),
     "{ r: 8 }",
+    optionKeys<SorsaOptions>({ r: true, gamma: true, peakLr: true, alpha: true }),
   );
   checkAlpha("sorsa", opts?.alpha);
   const r = opts.r, s = opts.alpha === undefined ? 1 : opts.alpha / r;

@@ -4,7 +4,7 @@
  * @module
  */
 import { ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { full, mul, reshape, slice, sub, zeros } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, split, uniform } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -88,12 +88,11 @@ const FROZEN_NAMES = [peftName("A", "vera_A"), peftName("B", "vera_B")];
  * ```
  */
 export function vera(opts: VeraOptions): PeftAdapter<VeraParams, VeraFrozen> {
-  requireOptions("vera", opts, "{ r: 8 }");
-  checkOptions(
+  requireOptions(
     "vera",
     opts,
-    optionKeys<VeraOptions>({ r: true, dInitial: true, projection: true, projectionKey: true }),
     "{ r: 8 }",
+    optionKeys<VeraOptions>({ r: true, dInitial: true, projection: true, projectionKey: true }),
   );
   const r = opts.r;
   if (!Number.isInteger(r) || r < 1) throw new ShapeError(`vera: r must be a positive integer, got ${r}`);

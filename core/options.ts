@@ -76,13 +76,15 @@ function describe(v: unknown): string {
 
 /**
  * Throws a DomainError naming `op` when its required options object is missing (undefined or
- * null): `lora()` read `opts.alpha` of undefined, a TypeError.
+ * null): `lora()` read `opts.alpha` of undefined, a TypeError. Given `keys`, then checks its keys as
+ * `checkOptions` does.
  * @internal
  */
-export function requireOptions(op: string, opts: unknown, example: string): void {
+export function requireOptions(op: string, opts: unknown, example: string, keys?: readonly string[]): void {
   if (opts === undefined || opts === null) {
     throw new DomainError(`${op}: needs an options object such as ${example}, got ${opts}`);
   }
+  if (keys) checkOptions(op, opts, keys, example);
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import { DomainError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { matmul, mul, transpose } from "../core/ops/mod.ts";
 import { type Key, key as makeKey, normal, split } from "../core/random.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -108,10 +108,10 @@ function sweep(W: Tensor, s: State, lam: number): State {
  * ```
  */
 export function hadamardAls(W: Tensor, opts: HadamardOptions): HadamardFactorization {
-  requireOptions("hadamardAls", opts, "{ ranks: [2, 2] }");
-  checkOptions(
+  requireOptions(
     "hadamardAls",
     opts,
+    "{ ranks: [2, 2] }",
     optionKeys<HadamardOptions>({
       ranks: true,
       lambda: true,
@@ -122,7 +122,6 @@ export function hadamardAls(W: Tensor, opts: HadamardOptions): HadamardFactoriza
       key: true,
       onSweep: true,
     }),
-    "{ ranks: [2, 2] }",
   );
   const [m, n] = matrixOf("hadamardAls", W);
   if (!Array.isArray(opts.ranks) || opts.ranks.length !== 2) {

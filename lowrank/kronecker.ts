@@ -5,7 +5,7 @@
  * @module
  */
 import { fmtShape, ShapeError } from "../core/errors.ts";
-import { checkOptions, optionKeys, requireOptions } from "../core/options.ts";
+import { optionKeys, requireOptions } from "../core/options.ts";
 import { mul, reshape, slice, sqrt, transpose } from "../core/ops/mod.ts";
 import { svd } from "../core/linalg/mod.ts";
 import type { Tensor } from "../core/tensor.ts";
@@ -73,12 +73,11 @@ export interface KroneckerOptions {
  * ```
  */
 export function kroneckerDecomposition(W: Tensor, opts: KroneckerOptions): { A: Tensor; B: Tensor } {
-  requireOptions("kroneckerDecomposition", opts, "{ a: [2, 2], b: [3, 3] }");
-  checkOptions(
+  requireOptions(
     "kroneckerDecomposition",
     opts,
-    optionKeys<KroneckerOptions>({ a: true, b: true, rank: true }),
     "{ a: [2, 2], b: [3, 3] }",
+    optionKeys<KroneckerOptions>({ a: true, b: true, rank: true }),
   );
   const Rw = rearrange(W, opts.a, opts.b);
   const r = opts.rank ?? 1, k = Math.min(...Rw.shape);
