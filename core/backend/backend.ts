@@ -52,6 +52,17 @@ export interface Backend {
 }
 
 /**
+ * `[outer, n, inner]` of `shape` around `axis`: the rows a kernel along one axis walks (outer ·
+ * inner of them, n elements apart by inner).
+ */
+export function axisSplit(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1, inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[axis], inner];
+}
+
+/**
  * Index storages known to hold indices in `[0, bound)` (made by `take` from a list it checked on the
  * host): a backend that checks indices on the device skips the check against an axis of extent ≥
  * bound.

@@ -12,19 +12,11 @@
  * `Math.exp`, the reference. The backward pass reads p instead of computing eʸ again.
  * @module
  */
-import type { Aval, Kernel, Storage } from "../backend.ts";
+import { type Aval, axisSplit, type Kernel, type Storage } from "../backend.ts";
 import type { TypedArray } from "../../dtype.ts";
 import { expCore } from "./fastmath.ts";
 import { compileLoop, tagOf } from "./loops.ts";
 import { takeArray } from "./pool.ts";
-
-/** `[outer, n, inner]` of `shape` around `axis`. */
-function split(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -97,7 +89,7 @@ for (let a = 0; a < outer; a++) {
 
 /** Log-softmax of `x` (aval `xa`) along `axis` into `out`, and softmax (`eᶻ / Σ eᶻ`) into `prob`. */
 export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: TypedArray, prob: TypedArray): void {
-  const [outer, n, inner] = split(xa.shape, axis);
+  const [outer, n, inner] = axisSplit(xa.shape, axis);
   const exp = xa.dtype === "float32" ? "expCore" : "Math.exp";
   const loop = compileLoop("logSoftmax", `${tagOf(x)}${tagOf(out)}${tagOf(prob)}${exp}`, () => [
     "x, out, prob, outer, n, inner",
@@ -108,7 +100,7 @@ export function logSoftmaxKernel(x: TypedArray, xa: Aval, axis: number, out: Typ
 
 /** `g − p·Σg` along `axis` (p's aval `pa`) into `out`. */
 export function logSoftmaxVjpKernel(p: TypedArray, g: TypedArray, pa: Aval, axis: number, out: TypedArray): void {
-  const [outer, n, inner] = split(pa.shape, axis);
+  const [outer, n, inner] = axisSplit(pa.shape, axis);
   const loop = compileLoop("logSoftmaxVjp", `${tagOf(p)}${tagOf(g)}${tagOf(out)}`, () => [
     "p, g, out, outer, n, inner",
     BACKWARD,

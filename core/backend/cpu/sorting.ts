@@ -4,17 +4,9 @@
  * contiguous array: `outer × n × inner`.
  * @module
  */
-import type { Aval, Kernel, Storage } from "../backend.ts";
+import { type Aval, axisSplit, type Kernel, type Storage } from "../backend.ts";
 import type { TypedArray } from "../../dtype.ts";
 import { allocate } from "../../dtype.ts";
-
-/** `[outer, n, inner]` of `shape` around `axis`. */
-function split(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
 
 /** Index of the first maximum (minimum) per row; the first NaN wins. */
 export function argReduceKernel(
@@ -22,7 +14,7 @@ export function argReduceKernel(
   xa: Aval,
   p: { op: "max" | "min"; axis: number },
 ): Int32Array {
-  const [outer, n, inner] = split(xa.shape, p.axis);
+  const [outer, n, inner] = axisSplit(xa.shape, p.axis);
   const out = new Int32Array(outer * inner);
   const max = p.op === "max";
   for (let a = 0; a < outer; a++) {
@@ -51,7 +43,7 @@ export function sortKernel(
   xa: Aval,
   p: { axis: number; descending: boolean },
 ): [TypedArray, Int32Array] {
-  const [outer, n, inner] = split(xa.shape, p.axis);
+  const [outer, n, inner] = axisSplit(xa.shape, p.axis);
   const vals = allocate(xa.dtype, x.length);
   const idx = new Int32Array(x.length);
   const row = new Float64Array(n);
@@ -84,7 +76,7 @@ export function cumulativeKernel(
   xa: Aval,
   p: { op: "sum" | "prod"; axis: number; reverse: boolean },
 ): TypedArray {
-  const [outer, n, inner] = split(xa.shape, p.axis);
+  const [outer, n, inner] = axisSplit(xa.shape, p.axis);
   const out = allocate(xa.dtype, x.length);
   const prod = p.op === "prod", int32 = xa.dtype === "int32";
   for (let a = 0; a < outer; a++) {

@@ -13,22 +13,10 @@
  * the last row skip the work rather than return early, as in the argReduce kernel.
  * @module
  */
-import type { Storage } from "../backend.ts";
+import { axisSplit, type Storage } from "../backend.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { mathLib, memoCode, WG, wgslType } from "./wgsl.ts";
-
-function split(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
-
-/** Team size for rows of n: ~16 elements per thread, a power of two, at most a workgroup. */
-function team(n: number): number {
-  return Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 16)))));
-}
+import { mathLib, memoCode, rowTeam, WG, wgslType } from "./wgsl.ts";
 
 /** The shared head of both kernels: bindings (inputs, then outputs, then the uniforms) and helpers. */
 function head(inputs: string[], outputs: string[]): string {
@@ -130,8 +118,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 export function registerSoftmax(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
   const run = (code: string, ins: Storage[], shape: readonly number[], axis: number, outs: Storage[]) => {
-    const [outer, n, inner] = split(shape, axis);
-    const rows = outer * inner, S = team(n);
+    const [outer, n, inner] = axisSplit(shape, axis);
+    const rows = outer * inner, S = rowTeam(n);
     if (rows === 0 || n === 0) return;
     gpu.runtime.dispatch({
       code,

@@ -15,32 +15,20 @@
  *   rows round in another order than the CPU's sequential ones.
  * @module
  */
-import type { Storage } from "../backend.ts";
+import { axisSplit, type Storage } from "../backend.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { encodeSort, sortingTuning } from "./sorting_bitonic.ts";
-import { entry, memoCode, WG, wgslType } from "./wgsl.ts";
+import { entry, memoCode, rowTeam, WG, wgslType } from "./wgsl.ts";
 
 export { sortingTuning } from "./sorting_bitonic.ts";
-
-function split(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[axis], inner];
-}
 
 /** Smallest power of two ≥ x (x ≥ 1). */
 const pow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
 /** WGSL: whether a value of type `t` is NaN (by its bits: a compiler may assume v == v). */
 const isNaN = (t: string, v: string) => (t === "f32" ? `(bitcast<u32>(${v}) & 0x7fffffffu) > 0x7f800000u` : "false");
-
-/** Team size of the argReduce kernel for rows of n: ~16 elements per thread, at most a workgroup. */
-function argTeam(n: number): number {
-  return Math.min(WG, pow2(Math.ceil(n / 16)));
-}
 
 /** Elements of a row segment that one workgroup reduces when long rows are split (few rows). */
 const ARG_SEGMENT = 4096;
@@ -128,7 +116,7 @@ function encodeArg(
   const G = Math.min(Math.ceil(n / ARG_SEGMENT), Math.ceil(ARG_GROUPS / rows));
   const code = argCode(t);
   const run = (mode: number, vrows: number, len: number, L: number, pv: GPUBuffer, pi: GPUBuffer) => {
-    const S = argTeam(len);
+    const S = rowTeam(len);
     const uniforms = new Uniforms().u(vrows, n, inner, Math.log2(S), max ? 1 : 0, mode, Math.max(G, 1), L).u32;
     rt.dispatch({
       code,
@@ -299,7 +287,7 @@ function encodeScan(
 export function registerSorting(gpu: WebGPUBackend): void {
   const k = gpu.kernels;
   k.set("argReduce", ([x], [xa], p: { op: "max" | "min"; axis: number }, [o]): Storage[] => {
-    const [outer, n, inner] = split(xa.shape, p.axis);
+    const [outer, n, inner] = axisSplit(xa.shape, p.axis);
     const t = wgslType(xa.dtype, `arg${p.op}`);
     const out = gpu.alloc(o);
     const rows = outer * inner;
@@ -308,7 +296,7 @@ export function registerSorting(gpu: WebGPUBackend): void {
   });
 
   k.set("sort", ([x], [xa], p: { axis: number; descending: boolean }, [vo, io]): Storage[] => {
-    const [outer, n, inner] = split(xa.shape, p.axis);
+    const [outer, n, inner] = axisSplit(xa.shape, p.axis);
     const t = wgslType(xa.dtype, "sort");
     const vals = gpu.alloc(vo), idx = gpu.alloc(io);
     encodeSort(gpu, t, p.descending, gpu.buf(x), vals, idx, outer * inner, n, inner);
@@ -316,7 +304,7 @@ export function registerSorting(gpu: WebGPUBackend): void {
   });
 
   k.set("cumulative", ([x], [xa], p: { op: "sum" | "prod"; axis: number; reverse: boolean }, [o]): Storage[] => {
-    const [outer, n, inner] = split(xa.shape, p.axis);
+    const [outer, n, inner] = axisSplit(xa.shape, p.axis);
     const t = wgslType(xa.dtype, `cum${p.op}`);
     const out = gpu.alloc(o);
     const rows = outer * inner;

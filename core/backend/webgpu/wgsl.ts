@@ -23,6 +23,14 @@ export function memoCode(key: string, make: () => string): string {
 /** Workgroup size of the one-dimensional kernels. */
 export const WG = 256;
 
+/**
+ * Threads of a team that reduces one row of n elements (argReduce, logSoftmax): ~16 elements a
+ * thread, a power of two, at most a workgroup.
+ */
+export function rowTeam(n: number): number {
+  return Math.min(WG, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / 16)))));
+}
+
 /** The WGSL element type storing `d` (bool is stored as u32 0/1). */
 export function wgslType(d: DType, op = "webgpu"): "f32" | "i32" | "u32" {
   switch (d) {
