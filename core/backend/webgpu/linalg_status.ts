@@ -252,6 +252,12 @@ export class FailureLog {
    */
   track(kernel: Kernel): Kernel {
     return (inputs, inAvals, params, outAvals) => {
+      if (this.serial === 0) {
+        // no fold has run: no storage was produced by one, nothing to look up or keep
+        const outs = kernel(inputs, inAvals, params, outAvals);
+        if (this.serial !== 0) { for (const s of outs) this.producedBy.set(s, this.serial); }
+        return outs;
+      }
       const from: number[] = [];
       for (const s of inputs) {
         const p = this.producedBy.get(s);
