@@ -15,7 +15,10 @@
  * Each case runs `--rounds` rounds (default 3) that alternate the peer and Tangent, so load from
  * other work hits both; a round's figure is the median over its reps, and the table keeps each
  * side's lowest median over the rounds (the least single rep in parentheses). PyTorch runs with
- * `torch.set_num_threads(2)` and `OMP_WAIT_POLICY=PASSIVE` (`--threads`). Peers are run only when
+ * `torch.set_num_threads(2)` and `OMP_WAIT_POLICY=PASSIVE` (`--threads`). The table's header gives the
+ * load average and the core-to-core round trip (`core_latency.ts`) before and after the cases: on a
+ * cloud machine whose cores may or may not share a cache, the products split between threads scale
+ * only when they do. Peers are run only when
  * installed (`bench/cpu_peer.py` for PyTorch/NumPy, `bench/jaxjs_matmul.ts` for jax-js from the
  * Deno cache); `--no-peer` skips them. Peers are never a dependency of the library or its tests.
  *
@@ -44,6 +47,7 @@ import { lora } from "../adapters/mod.ts";
 import { adam } from "../optim/mod.ts";
 import { type Mlp, mlpProblem, mlpStep } from "./core_mlp.ts";
 import { commandLine } from "../examples/cli.ts";
+import { coreRoundTripNs } from "./core_latency.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -339,7 +343,7 @@ async function main(): Promise<void> {
     ...(want.has("matmul") ? matmulCases() : []),
   ];
   const rounds = Number(values.rounds), threads = Number(values.threads);
-  const load0 = Deno.loadavg();
+  const load0 = Deno.loadavg(), trip0 = await coreRoundTripNs();
   const rows: Row[] = [];
   let peerNote = values["no-peer"] ? "skipped (--no-peer)" : "";
   for (const c of cases) {
@@ -372,9 +376,10 @@ async function main(): Promise<void> {
     }
     rows.push(row);
   }
-  const load1 = Deno.loadavg();
+  const load1 = Deno.loadavg(), trip1 = await coreRoundTripNs();
   console.log(
-    `CPU, ${navigator.hardwareConcurrency} cores, load average ${load0[0].toFixed(1)} → ${load1[0].toFixed(1)}; ` +
+    `CPU, ${navigator.hardwareConcurrency} cores, load average ${load0[0].toFixed(1)} → ${load1[0].toFixed(1)}, ` +
+      `core-to-core round trip ${trip0.toFixed(0)} → ${trip1.toFixed(0)} ns (core_latency.ts); ` +
       `best of ${rounds} rounds: median ms (least in parentheses); ratio = Tangent / peer (of medians)` +
       (peerNote ? `; peers: ${peerNote}` : ""),
   );
