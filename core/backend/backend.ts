@@ -49,6 +49,35 @@ export interface Backend {
   toHostSync(storage: Storage, aval: Aval): TypedArray;
   /** Frees a storage now (used by `scope`); later uses throw. */
   release(storage: Storage): void;
+  /**
+   * Optional: encodes on the device, without waiting, the check of a spectral VJP's dropped
+   * 1/(vⱼ − vᵢ) terms (`warnDroppedGaps` in core/linalg/helpers.ts, which checks on the host where a
+   * backend lacks this); the next read of any tensor prints `message(index, value)` when a term the
+   * loss needs was dropped, once per `once`. `key` names the kernels' shape for caching.
+   */
+  checkDroppedGaps?(
+    v: Storage,
+    scale: Storage,
+    k: Storage,
+    check: GapCheck,
+    once: string,
+    key: string,
+    message: (index: number, value: number) => string,
+  ): void;
+}
+
+/** What `Backend.checkDroppedGaps` checks: `count` matrices' n values, scales and n×n cotangent terms. */
+export interface GapCheck {
+  /** Matrices in the batch. */
+  count: number;
+  /** Values per matrix. */
+  n: number;
+  /** The relative gap at or below which a term was dropped (2·n·ε). */
+  tol: number;
+  /** √ε of the dtype: a term counts when above this times max |k|. */
+  root: number;
+  /** Whether the term is kᵢⱼ − kⱼᵢ (eigh) rather than max(|kᵢⱼ|, |kⱼᵢ|) (svd). */
+  skewPart: boolean;
 }
 
 /**

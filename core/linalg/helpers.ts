@@ -13,9 +13,6 @@ import { failureError } from "./failure.ts";
 import * as o from "../ops/mod.ts";
 import { batchElementsSync, type Tensor } from "../tensor.ts";
 import type { FloatArray, KernelFailure } from "./kernels.ts";
-import type { WebGPUBackend } from "../backend/webgpu/backend.ts";
-import { StatusWarning, warningShown } from "../backend/webgpu/linalg_status.ts";
-import { encodeDroppedGapCheck } from "../backend/webgpu/spectral_gaps.ts";
 
 /** Machine epsilon per float dtype. */
 export const EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52 };
@@ -108,33 +105,33 @@ function unbatched(t: Tensor): Tensor {
  * 1/(vⱼ − vᵢ) terms that the loss needs: pairs closer than the tolerance where the cotangent term
  * (`k`'s skew part, or `k` itself when `skewPart` is false; `k` is (…, n, n)) is not at rounding
  * level, i.e. the loss depends on the basis chosen inside a near-repeated eigenspace. The CPU reads
- * the values and warns at once; WebGPU encodes the same check as kernels
- * (core/backend/webgpu/spectral_gaps.ts) whose status the next read of any tensor finds and prints
- * (README, "Errors and guarantees"), so nothing waits. Under `vmap` every example is checked (when
+ * the values and warns at once; a backend with `checkDroppedGaps` (WebGPU) encodes the same check
+ * as kernels (core/backend/webgpu/spectral_gaps.ts) whose status the next read of any tensor finds
+ * and prints (README, "Errors and guarantees"), so nothing waits. Under `vmap` every example is checked (when
  * all three are batched; none is, when only some are). Under `jit` the check runs while tracing: on
  * the CPU that read (before the warning was shown) makes jit run the function eagerly for that
  * signature; on WebGPU nothing is read, so the graph is kept and its replays skip the check.
  */
 export function warnDroppedGaps(op: string, v: Tensor, scale: Tensor, k: Tensor, skewPart: boolean): void {
   const once = `${op}|${v.dtype}`;
-  const gpu = v.backend.name === "webgpu";
-  // each backend warns once (the cpu here, WebGPU in its failure log's read)
-  if (gpu ? warningShown(once) : v.backend.name !== "cpu" || warned.has(once)) return;
+  // a backend that checks on the device warns once in its own read (WebGPU: its failure log), the cpu here
+  const device = v.backend.checkDroppedGaps !== undefined;
+  if (!device && (v.backend.name !== "cpu" || warned.has(once))) return;
   const n = v.shape[v.ndim - 1], tol = spectralGapTolerance(v.dtype, n);
   // under vmap every example is checked (the batch leads in all three), unless only some are batched
   const batched = [v, scale, k].filter((t) => t._bt !== undefined).length;
   if (batched !== 0 && batched !== 3) return;
-  if (gpu) {
+  if (device) {
     const [vb, sb, kb] = [v, scale, k].map(unbatched);
     if (v.dtype !== "float32" || vb.size !== sb.size * n || kb.size !== vb.size * n) return;
-    encodeDroppedGapCheck(
-      v.backend as WebGPUBackend,
+    v.backend.checkDroppedGaps!(
       vb._live(op),
       sb._live(op),
       kb._live(op),
       { count: sb.size, n, tol, root: Math.sqrt(EPS[v.dtype]), skewPart },
+      once,
       `${once}|${vb.shape}|${skewPart}`,
-      (f) => new StatusWarning(droppedGapsMessage(op, v.dtype, n, tol, f.index, f.value), once),
+      (index, value) => droppedGapsMessage(op, v.dtype, n, tol, index, value),
     );
     return;
   }

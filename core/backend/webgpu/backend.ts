@@ -6,7 +6,7 @@
  * when its count drops to zero (storage released by a scope, or garbage-collected).
  * @module
  */
-import type { Aval, Backend, Kernel, Storage } from "../backend.ts";
+import type { Aval, Backend, GapCheck, Kernel, Storage } from "../backend.ts";
 import { float16Array, isFloat16Array, type TypedArray } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
@@ -23,6 +23,8 @@ import {
 import type { GpuRuntime, WebGPUMemory } from "./runtime.ts";
 import { GPU_ITEM, wgslType } from "./wgsl.ts";
 import { packedBytes, packHost, unpackHost } from "./half.ts";
+import { StatusWarning, warningShown } from "./linalg_status.ts";
+import { encodeDroppedGapCheck } from "./spectral_gaps.ts";
 
 /** What a storage keeps alive; the finalizer releases it. */
 interface Holder {
@@ -363,6 +365,23 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Pool counters. */
+  /**
+   * The dropped-gap check as kernels (`spectral_gaps.ts`) whose status the failure log's next read
+   * finds and prints as a warning (`linalg_status.ts`), once per `once`.
+   */
+  checkDroppedGaps(
+    v: Storage,
+    scale: Storage,
+    k: Storage,
+    check: GapCheck,
+    once: string,
+    key: string,
+    message: (index: number, value: number) => string,
+  ): void {
+    if (warningShown(once)) return;
+    encodeDroppedGapCheck(this, v, scale, k, check, key, (f) => new StatusWarning(message(f.index, f.value), once));
+  }
+
   memory(): WebGPUMemory {
     return this.runtime.memory();
   }

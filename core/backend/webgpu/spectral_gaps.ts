@@ -8,7 +8,7 @@
  * appends to the log; the next read prints the describer's warning (linalg_status.ts).
  * @module
  */
-import type { Storage } from "../backend.ts";
+import type { GapCheck, Storage } from "../backend.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { type Describe, failureLog, STATUS } from "./linalg_status.ts";
 import { Uniforms } from "./runtime.ts";
@@ -96,20 +96,6 @@ fn main() {
 
 /** Most workgroups one pass uses (the rest of the elements by a grid-stride loop). */
 const MAX_GROUPS = 1024;
-
-/** What {@linkcode encodeDroppedGapCheck} checks. */
-export interface GapCheck {
-  /** Matrices in the batch. */
-  count: number;
-  /** Values per matrix. */
-  n: number;
-  /** The relative gap at or below which a term was dropped (2·n·ε). */
-  tol: number;
-  /** √ε of the dtype: a term counts when above this times max |k|. */
-  root: number;
-  /** Whether the term is kᵢⱼ − kⱼᵢ (eigh) rather than max(|kᵢⱼ|, |kⱼᵢ|) (svd). */
-  skewPart: boolean;
-}
 
 /**
  * Encodes the dropped-gap check of `v` (count·n values), `scale` (count) and `k` (count·n·n), all
