@@ -332,18 +332,25 @@ function format(a: NestedArray): string {
 
 /**
  * Throws a DTypeError naming `op` unless `x` is a Tensor (so a missing or mistyped argument fails
- * at the public boundary, not as a TypeError inside).
+ * at the public boundary, not as a TypeError inside); `fix` ends the message.
  */
-export function checkTensor(op: string, x: unknown, what = "the input"): asserts x is Tensor {
+export function checkTensor(
+  op: string,
+  x: unknown,
+  what = "the input",
+  fix = "build one with tensor(...)",
+): asserts x is Tensor {
   if (x instanceof Tensor) return;
   const got = x === null || x === undefined
     ? String(x)
     : Array.isArray(x)
     ? "an array"
+    : x instanceof Promise
+    ? "a promise (await it: toBackend and the loaders are async)"
     : typeof x === "object"
     ? "an object"
     : `${typeof x} ${typeof x === "string" ? `"${x}"` : String(x)}`;
-  throw new DTypeError(`${op}: ${what} must be a tensor, got ${got}; build one with tensor(...)`);
+  throw new DTypeError(`${op}: ${what} must be a tensor, got ${got}; ${fix}`);
 }
 
 /** True when `x` is a Tensor. */

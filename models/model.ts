@@ -9,8 +9,8 @@
  * (they are transposed on load and back on save).
  * @module
  */
-import { DTypeError, fmtShape, FormatError, ShapeError } from "../core/errors.ts";
-import { isTensor, type Tensor } from "../core/tensor.ts";
+import { fmtShape, FormatError, ShapeError } from "../core/errors.ts";
+import { checkTensor, type Tensor } from "../core/tensor.ts";
 import { linear } from "../adapters/adapter.ts";
 import type { ModelConfig } from "./config.ts";
 import type { LayerCache } from "./nn.ts";
@@ -225,17 +225,7 @@ export function linearPathsOf(spec: ArchitectureSpec, config: ModelConfig, embed
  * of an un-awaited `toBackend`, would otherwise fail inside as a TypeError).
  */
 export function checkIdsTensor(op: string, ids: unknown): asserts ids is Tensor {
-  if (isTensor(ids)) return;
-  const got = Array.isArray(ids)
-    ? "an array"
-    : ids instanceof Promise
-    ? "a promise (await it)"
-    : ids === null
-    ? "null"
-    : typeof ids;
-  throw new DTypeError(
-    `${op}: inputIds must be a tensor, got ${got}; build them with tensor(ids, { dtype: "int32" })`,
-  );
+  checkTensor(op, ids, "inputIds", 'build them with tensor(ids, { dtype: "int32" })');
 }
 
 /**

@@ -346,3 +346,14 @@ Deno.test("reductions refuse an axis named twice (sum over [0, -2] of a matrix w
   }
   assert.deepEqual(T.sum(x, { axis: [-1, 0] }).shape, []);
 });
+
+Deno.test("an op given the promise of an un-awaited toBackend says to await it (it said 'an object')", async () => {
+  const x = T.tensor([[1, 2], [3, 4]]);
+  const pending = T.toBackend(x, "cpu");
+  assert.throws(
+    () => T.matmul(bad(pending), x),
+    (e: unknown) =>
+      e instanceof T.DTypeError && /^matmul: .* must be a tensor, got a promise \(await it/.test(e.message),
+  );
+  await pending;
+});
