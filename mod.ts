@@ -31,7 +31,15 @@ export * from "./core/ops/mod.ts";
 export { foldIn, type Key, key, type KeyLayout, normal, randomBits, split, uniform } from "./core/random.ts";
 export { type Tree, treeDifference, treeLeaves, treeMap, treeUnflatten } from "./core/pytree.ts";
 export { scope } from "./core/memory.ts";
-export { type Aval, type Backend, getBackend, type Kernel, type Storage, useBackend } from "./core/backend/backend.ts";
+export {
+  type Aval,
+  type Backend,
+  type GapCheck,
+  getBackend,
+  type Kernel,
+  type Storage,
+  useBackend,
+} from "./core/backend/backend.ts";
 export { toBackend } from "./core/device.ts";
 export { setMatmulSpin, setMatmulThreads } from "./core/backend/cpu/wasm/gemm.ts";
 export {
