@@ -1,6 +1,6 @@
 /**
  * The check behind the eigh / SVD gradients' dropped-gap warning on WebGPU, without a host wait.
- * The CPU reads the values and warns at once (core/linalg/helpers.ts, `warnDroppedGaps`); here four
+ * The CPU reads the values and warns at once (core/linalg/helpers.ts, `warnDroppedGaps`); here three
  * small kernels count, over the whole batch, the pairs i < j whose gap |vⱼ − vᵢ| is at most
  * tol·scale[b] while the cotangent term (|kᵢⱼ − kⱼᵢ|, or max(|kᵢⱼ|, |kⱼᵢ|)) exceeds √ε·max|k|
  * (the CPU's rule), and find the closest such gap relative to its scale. They write one status
@@ -82,16 +82,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) g: vec3<
   workgroupBarrier();
   if (t == 0u) {
     let h = atomicLoad(&hits);
-    if (h > 0u) { atomicAdd(&R[1], h); atomicMin(&R[2], atomicLoad(&near)); }
+    if (h > 0u) {
+      atomicAdd(&R[1], h);
+      atomicMin(&R[2], atomicLoad(&near));
+      atomicStore(&R[0], ${STATUS.warning}u);
+    }
   }
-}`;
-
-const FINISH = `struct U { pad: u32 }
-@group(0) @binding(0) var<storage, read_write> R: array<u32>;
-@group(0) @binding(1) var<uniform> u: U;
-@compute @workgroup_size(1)
-fn main() {
-  R[0] = select(0u, ${STATUS.warning}u, R[1] > 0u);
 }`;
 
 /** Most workgroups one pass uses (the rest of the elements by a grid-stride loop). */
@@ -127,12 +123,11 @@ export function encodeDroppedGapCheck(
   const log = failureLog(gpu), rt = gpu.runtime;
   const vb = gpu.buf(v), sb = gpu.buf(scale), kb = gpu.buf(k);
   const region = log.region(1);
-  const pad = new Uniforms().u(0).u32;
   rt.dispatch({
     code: memoCode("gaps-init", () => INIT),
     inputs: [],
     output: region,
-    uniforms: pad,
+    uniforms: new Uniforms().u(0).u32,
     groups: [1, 1, 1],
   });
   const total = c.count * c.n * c.n;
@@ -150,13 +145,6 @@ export function encodeDroppedGapCheck(
     output: region,
     uniforms: new Uniforms().u(c.count, c.n, groups * 256, c.skewPart ? 1 : 0).f(c.tol, c.root).u32,
     groups: [groups, 1, 1],
-  });
-  rt.dispatch({
-    code: memoCode("gaps-finish", () => FINISH),
-    inputs: [],
-    output: region,
-    uniforms: pad,
-    groups: [1, 1, 1],
   });
   log.fold(region, 1, key, describe);
 }
