@@ -244,6 +244,25 @@ export function wasmGemm(
   return true;
 }
 
+/**
+ * Per column range of a product on threads, a block of scratch where the task of that range copies its
+ * columns of a row-major op(B) (k rows, each a cache line longer than the range): `[address, row
+ * bytes]`, or null when the memory cannot hold them. A block of its own per task, rather than its
+ * columns of one restrided copy: where the two cores share no cache, the hardware prefetchers
+ * fetched the lines next to each task's piece of every row, the other task's, and the two cores
+ * passed those lines back and forth (gᵀ·u of 512 tokens on two such cores: 254 → 184 µs median).
+ */
+function restrideBlocks(e: Engine, strips: [number, number][], nr: number, es: number, k: number): number[][] | null {
+  const lds = strips.map(([ja, jb]) => (roundUp((jb - ja) * nr, 64 / es) + 64 / es) * es);
+  // (the kernel may read nr elements past a block's last row: the next block, or 64 bytes of slack)
+  const sizes = lds.map((ld) => align(ld * k));
+  const at0 = scratch("gemmBlocks", sizes.reduce((x, y) => x + y, 0) + 64);
+  if (at0 < 0) return null;
+  views(e);
+  let at = at0;
+  return sizes.map((size, t) => [(at += size) - size, lds[t]]);
+}
+
 const COPY_ROWS = fnIndex("copyRows"), TRANSPOSE32 = fnIndex("transpose32"), TRANSPOSE64 = fnIndex("transpose64");
 
 /**
@@ -290,22 +309,19 @@ function gemmCore(
   const { s, fn0, direct } = chooseKernel(e, f64, m, n, acs, bcs, bAt < 0 || bEnd <= e.heap.memory.buffer.byteLength);
   const { mr, nr, unroll } = s;
   const flops = 2 * m * n * k, t0 = performance.now();
-  // op(B) read in place through a copy whose rows are a cache line longer (one copy of each row): in
-  // Wasm when op(B) is in the memory (512 rows of 4 KiB: 47 µs, `copyWithin` 63), by the tasks, each
-  // the columns it multiplies, when they run on threads (`copyB`: source, its row stride, copy, its
-  // row stride; gᵀ·u of 512 tokens on two threads: 175 → 140 µs), else on the calling thread now
-  let copyB: number[] | null = null;
-  if (direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax) {
+  // op(B) read in place through a copy whose rows are a cache line longer (one copy of each row). In
+  // JavaScript now when op(B) is outside the memory; in Wasm when it is in it (512 rows of 4 KiB: 47
+  // µs, `copyWithin` 63), once the thread count is known (`copyB`: its address and row stride): on
+  // threads by the tasks, each its columns into a block of its own (`restrideBlocks`), else on the
+  // calling thread before the tasks
+  const restride = direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax;
+  const copyB = restride && bAt >= 0 ? [bAt + bo * es, brs * es] : null;
+  if (restride && bAt < 0) {
     const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
     if (at >= 0) {
       views(e);
       const V = f64 ? e.v64 : e.v32, d0 = at / es;
-      if (bAt >= 0) {
-        copyB = [bAt + bo * es, brs * es, at, ldb * es];
-        restrideCopies++;
-      } else {
-        for (let p = 0; p < k; p++) V.set(B.subarray(bo + p * brs, bo + p * brs + n), d0 + p * ldb);
-      }
+      for (let p = 0; p < k; p++) V.set(B.subarray(bo + p * brs, bo + p * brs + n), d0 + p * ldb);
       [B, bo, brs, bAt] = [V, d0, ldb, 0];
     }
   }
@@ -329,8 +345,19 @@ function gemmCore(
   const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
   const parallel = eligible && useWorkers("gemm", flops);
   const nThreads = parallel ? e.workers + 1 : 1;
-  const copyInTasks = copyB !== null && nThreads > 1 && mc === m && nc === n && kc === k;
-  if (copyB && !copyInTasks) e.fns[COPY_ROWS](copyB[0], copyB[1], copyB[2], copyB[3], k, n * es);
+  const want = nThreads === 1 ? 1 : 4 * nThreads;
+  const blocks = copyB && nThreads > 1 && mc === m && nc === n && kc === k
+    ? restrideBlocks(e, ranges(Math.ceil(n / nr), want), nr, es, k)
+    : null;
+  if (copyB && !blocks) {
+    const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
+    if (at >= 0) {
+      views(e);
+      e.fns[COPY_ROWS](copyB[0], copyB[1], at, ldb * es, k, n * es);
+      [B, bo, brs, bAt] = [f64 ? e.v64 : e.v32, at / es, ldb, 0];
+    }
+  }
+  if (copyB) restrideCopies++;
   // scratch layout (bytes, 64-aligned): packed A | packed B | C scratch | raw A | raw B
   const mpMax = Math.ceil(mc / mr), npMax = Math.ceil(nc / nr), kpMax = roundUp(kc, unroll);
   // packed panels kept for operands read again (one-pass products of the public matmul only)
@@ -361,7 +388,6 @@ function gemmCore(
   // with enough column panels for ~4 tasks a thread: each task packs the B panels of its columns and
   // multiplies them at once (one job instead of a packing job and a multiplying job, each waited for,
   // and each thread's panels still in its cache). The same panels and products: the same bits.
-  const want = nThreads === 1 ? 1 : 4 * nThreads;
   const fuse = parallel && nThreads > 1 && mc === m && nc === n && kc === k && direct !== "B" && !hitB &&
     (direct === "A" || hitA) && Math.ceil(n / nr) >= want;
   for (let i0 = 0; i0 < m; i0 += mc) {
@@ -397,21 +423,25 @@ function gemmCore(
         const sa = direct === "A" ? ars * es : mp, sb = direct === "B" ? brs * es : np;
         const fresh = p0 === 0 ? 1 : 0;
         const tasks: number[][] = [];
-        if (fuse || copyInTasks) {
-          // per column range: pack its whole B panels (or copy its columns of op(B)), then its tiles in every region
+        if (fuse || blocks) {
+          // per column range: pack its whole B panels (or copy its columns of op(B) into its block), then its
+          // tiles in every region
           const fullN = Math.floor(nj / nr), then: number[][][] = [];
-          for (const [ja, jb] of ranges(np, want)) {
+          for (const [t, [ja, jb]] of ranges(np, want).entries()) {
             const rows: number[][] = [];
-            if (copyB) {
-              const c0 = ja * nr * es, bytes = Math.min(jb * nr, nj) * es - c0;
-              rows.push([COPY_ROWS, copyB[0] + c0, copyB[1], copyB[2] + c0, copyB[3], kk, bytes]);
+            let [srcBt, sbt] = [srcB, sb];
+            if (copyB && blocks) {
+              // the kernel reads panel j at srcBt + j·nr·es: the block holds panels ja… (i32 arithmetic wraps)
+              const c0 = ja * nr * es, bytes = Math.min(jb * nr, nj) * es - c0, [at, ld] = blocks[t];
+              rows.push([COPY_ROWS, copyB[0] + c0, copyB[1], at, ld, kk, bytes]);
+              [srcBt, sbt] = [(at - c0) | 0, ld];
             } else if (Math.min(jb, fullN) > ja) {
               rows.push(packBTask(fn0, placedB, b, ja, Math.min(jb, fullN), kk, kp, bp, np));
             }
             for (const [cp, ldc, ri0, ri1, rj0, rj1] of layout.regions) {
               const j0p = Math.max(ja, rj0), j1p = Math.min(jb, rj1);
               if (j1p > j0p && ri1 > ri0) {
-                rows.push(gemmTask(fn0, direct, srcA, sa, mi, srcB, sb, cp, ri0, ri1, j0p, j1p, kk, kp, ldc, fresh));
+                rows.push(gemmTask(fn0, direct, srcA, sa, mi, srcBt, sbt, cp, ri0, ri1, j0p, j1p, kk, kp, ldc, fresh));
               }
             }
             if (rows.length > 0) {
@@ -420,7 +450,7 @@ function gemmCore(
             }
           }
           runTasks(e, tasks, parallel, undefined, then);
-          if (copyB) copiedInTasks++;
+          if (blocks) copiedInTasks++;
           else fusedJobs++;
           continue;
         }
