@@ -129,38 +129,39 @@ Deno.test({
   name: "cpu gemm: tasks on threads that restride their own columns of op(B) give the bits of one thread",
   ignore: navigator.hardwareConcurrency < 2,
   fn: () => {
-    // the rank-8 gradients of a LoRA step ((gB)ᵀ·x and gᵀ·u computed as uᵀ·g: 8 rows, 1024 float32 columns of
-    // 4 KiB rows) and a partial last panel (1020 columns; 2·m·n·k over THREAD_MIN_FLOPS), in float32 and float64 (512 columns of 4 KiB rows);
+    // the rank-8 gradients of a LoRA step: (gB)ᵀ·x = op(A)·B (8 rows, 1024 float32 columns of 4 KiB rows), and
+    // gᵀ·u = Bᵀ·op(A)ᵀ, computed as uᵀ·g into scratch whose columns each task then transposes into C; a partial
+    // last panel (1020 columns; 2·m·n·k over THREAD_MIN_FLOPS); float32 and float64 (512 columns of 4 KiB rows);
     // with and without polling (setMatmulSpin), which changes when the threads claim tasks, not what they compute
     for (const dtype of ["float32", "float64"] as const) {
       const es = dtype === "float32" ? 4 : 8;
       for (const [m, n, k] of [[8, 4096 / es, 512], [11, 4080 / es, 401]]) {
-        // two operand pairs, alternated: the restriding copy's scratch holds the other pair's op(B), so a column
-        // a task failed to copy would be read stale and differ
+        // two operand pairs, alternated: the restriding copy's scratch (and Cᵀ's) holds the other pair's, so a
+        // column a task failed to copy or transpose would be read stale and differ
         const pairs = [operands(dtype, m * k, k * n, true, m + k), operands(dtype, m * k, k * n, true, m + k + 7)];
-        setMatmulThreads(1);
-        let want: F[];
-        try {
-          want = pairs.map(([a, b]) => product(a, true, b, false, m, n, k, true));
-        } finally {
-          setMatmulThreads(navigator.hardwareConcurrency);
-        }
-        for (const spin of [0, 1000]) {
-          setMatmulSpin(spin);
+        for (const swapped of [false, true]) {
+          const run = ([a, b]: [F, F]) =>
+            swapped ? product(b, true, a, false, n, m, k, true) : product(a, true, b, false, m, n, k, true);
+          const what = `${dtype} ${swapped ? `${n}×${m}` : `${m}×${n}`}×${k}${swapped ? " (Bᵀ·op(A)ᵀ)" : ""}`;
+          setMatmulThreads(1);
+          let want: F[];
           try {
-            // the thread chooser runs every 8th product of a size on the other mode at least: 64 tries suffice
-            const before = restrideTaskJobs();
-            for (let t = 0; t < 64 && restrideTaskJobs() === before; t++) {
-              const [a, b] = pairs[t % 2];
-              assert.deepEqual(
-                product(a, true, b, false, m, n, k, true),
-                want[t % 2],
-                `${dtype} ${m}×${n}×${k}, try ${t}`,
-              );
-            }
-            assert.ok(restrideTaskJobs() > before, `${dtype} ${m}×${n}×${k}: no product restrided op(B) in its tasks`);
+            want = pairs.map(run);
           } finally {
-            setMatmulSpin(1000);
+            setMatmulThreads(navigator.hardwareConcurrency);
+          }
+          for (const spin of [0, 1000]) {
+            setMatmulSpin(spin);
+            try {
+              // the thread chooser runs every 8th product of a size on the other mode at least: 64 tries suffice
+              const before = restrideTaskJobs();
+              for (let t = 0; t < 64 && restrideTaskJobs() === before; t++) {
+                assert.deepEqual(run(pairs[t % 2]), want[t % 2], `${what}, try ${t}`);
+              }
+              assert.ok(restrideTaskJobs() > before, `${what}: no product restrided op(B) in its tasks`);
+            } finally {
+              setMatmulSpin(1000);
+            }
           }
         }
       }

@@ -227,11 +227,34 @@ export function wasmGemm(
     const t = scratch("gemmT", m * n * es);
     if (t >= 0) {
       views(e);
-      const t0 = t / es;
-      gemmCore(e, B, bo, bcs, brs, A, ao, acs, ars, f64 ? e.v64 : e.v32, t0, n, m, k, cache);
+      const t0 = t / es, cAt = heapAddress(C), TRANSPOSE = f64 ? TRANSPOSE64 : TRANSPOSE32;
+      // on threads, each task transposes the columns of Cᵀ it computed (rows of C), so no core reads
+      // another's part of Cᵀ; else the calling thread transposes it whole
+      const piece = (j0: number, j1: number) => {
+        const w = j1 - j0; // rows j0… of C from columns j0… of Cᵀ (rows m apart)
+        return [TRANSPOSE, t + j0 * es, cAt + (co + j0 * n) * es, w, n, n, (m - w) * es];
+      };
+      const inTasks = gemmCore(
+        e,
+        B,
+        bo,
+        bcs,
+        brs,
+        A,
+        ao,
+        acs,
+        ars,
+        f64 ? e.v64 : e.v32,
+        t0,
+        n,
+        m,
+        k,
+        cache,
+        cAt >= 0 ? piece : undefined,
+      );
       views(e);
-      const cAt = heapAddress(C);
-      if (cAt >= 0) e.fns[f64 ? TRANSPOSE64 : TRANSPOSE32](t, cAt + co * es, m, n, n);
+      if (inTasks) return true;
+      if (cAt >= 0) e.fns[TRANSPOSE](t, cAt + co * es, m, n, n, 0);
       else {
         const V = f64 ? e.v64 : e.v32;
         for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[co + i * n + j] = V[t0 + j * m + i];
@@ -282,7 +305,11 @@ function conflicts(bytes: number): boolean {
   return sets.size < 16;
 }
 
-/** `wasmGemm` for m, n, k > 0 (on the engine `e`). */
+/**
+ * `wasmGemm` for m, n, k > 0 (on the engine `e`). `after(j0, j1)`, when given, is a task row that
+ * the thread which computed columns j0…j1 of C runs right after them, where the product runs on
+ * threads and restrides op(B) into blocks (see `restrideBlocks`); returns whether it was so run.
+ */
 function gemmCore(
   e: Engine,
   A: Float,
@@ -299,10 +326,12 @@ function gemmCore(
   n: number,
   k: number,
   cache: boolean,
-): void {
+  after?: (j0: number, j1: number) => number[],
+): boolean {
   const f64 = C instanceof Float64Array;
   const es = f64 ? 8 : 4;
   const aAt = heapAddress(A), cAt = heapAddress(C);
+  let afterDone = false;
   let bAt = heapAddress(B);
   // (op(B) read in place may be read up to 8 elements past its end: nr of any shape)
   const bEnd = bAt + (bo + rawLen(n, k, bcs, brs) + 8) * es;
@@ -425,8 +454,10 @@ function gemmCore(
         const tasks: number[][] = [];
         if (fuse || blocks) {
           // per column range: pack its whole B panels (or copy its columns of op(B) into its block), then its
-          // tiles in every region
+          // tiles in every region, then `after` when every tile is written in place (no partial tile is
+          // finished later, by `layout.finish`)
           const fullN = Math.floor(nj / nr), then: number[][][] = [];
+          const tail = blocks && cAt >= 0 && mi % mr === 0 && nj % nr === 0 ? after : undefined;
           for (const [t, [ja, jb]] of ranges(np, want).entries()) {
             const rows: number[][] = [];
             let [srcBt, sbt] = [srcB, sb];
@@ -444,12 +475,14 @@ function gemmCore(
                 rows.push(gemmTask(fn0, direct, srcA, sa, mi, srcBt, sbt, cp, ri0, ri1, j0p, j1p, kk, kp, ldc, fresh));
               }
             }
+            if (tail) rows.push(tail(ja * nr, Math.min(jb * nr, nj)));
             if (rows.length > 0) {
               tasks.push(rows[0]);
               then.push(rows.slice(1));
             }
           }
           runTasks(e, tasks, parallel, undefined, then);
+          afterDone = tail !== undefined;
           if (blocks) copiedInTasks++;
           else fusedJobs++;
           continue;
@@ -471,6 +504,7 @@ function gemmCore(
     }
   }
   if (eligible) recordJob("gemm", flops, parallel, performance.now() - t0);
+  return afterDone;
 }
 
 /**

@@ -372,13 +372,14 @@ export function copyRowsFunction(): FuncDef {
 }
 
 /**
- * `transpose{32,64}(src, dst, m, n, ld)`: `dst[i·ld + j] = src[j·m + i]` (0 ≤ i < m, 0 ≤ j < n;
- * element offsets, addresses in bytes), bits moved with integer loads and stores. `wasmGemm`
- * transposes a product it computed the other way round (Cᵀ in scratch) into C with it.
+ * `transpose{32,64}(src, dst, m, n, ld, skip)`: `dst[i·ld + j] = src[j·(m + skip/es) + i]` (0 ≤ i <
+ * m, 0 ≤ j < n; element offsets, addresses and `skip` in bytes), bits moved with integer loads and
+ * stores. `wasmGemm` transposes a product it computed the other way round (Cᵀ in scratch) into C
+ * with it, whole (skip 0) or a range of Cᵀ's columns per task.
  */
 export function transposeFunction(name: string, es: 4 | 8): FuncDef {
   const [load, store, al] = es === 4 ? [I32_LOAD, I32_STORE, 2] : [I64_LOAD, I64_STORE, 3];
-  const SRC = 0, DST = 1, M = 2, N = 3, LD = 4, J = 5, I = 6, D = 7, STEP = 8;
+  const SRC = 0, DST = 1, M = 2, N = 3, LD = 4, SKIP = 5, J = 6, I = 7, D = 8, STEP = 9;
   const c = new Code();
   c.get(LD).i32(es).mul().set(STEP);
   c.block();
@@ -394,11 +395,12 @@ export function transposeFunction(name: string, es: 4 | 8): FuncDef {
     c.get(D).get(STEP).add().set(D);
     c.get(I).i32(1).sub().tee(I).brIf(0);
     c.end();
+    c.get(SRC).get(SKIP).add().set(SRC);
     c.get(J).i32(1).add().tee(J).get(N).ltU().brIf(0);
   }
   c.end();
   c.end();
-  return { name, params: Array(5).fill(I32), locals: [I32, I32, I32, I32], code: c };
+  return { name, params: Array(6).fill(I32), locals: [I32, I32, I32, I32], code: c };
 }
 
 /** Export names, in the order of `gemmModuleBytes`. */
