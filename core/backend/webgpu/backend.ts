@@ -6,7 +6,7 @@
  * when its count drops to zero (storage released by a scope, or garbage-collected).
  * @module
  */
-import type { Aval, Backend, GapCheck, Kernel, Storage } from "../backend.ts";
+import type { Aval, Backend, Kernel, Storage } from "../backend.ts";
 import { float16Array, isFloat16Array, type TypedArray } from "../../dtype.ts";
 import { BackendError } from "../../errors.ts";
 import type { GPUBuffer } from "./gpu_types.ts";
@@ -364,24 +364,16 @@ export class WebGPUBackend implements Backend {
     this.drop(g.holder);
   }
 
-  /** Pool counters. */
   /**
    * The dropped-gap check as kernels (`spectral_gaps.ts`) whose status the failure log's next read
    * finds and prints as a warning (`linalg_status.ts`), once per `once`.
    */
-  checkDroppedGaps(
-    v: Storage,
-    scale: Storage,
-    k: Storage,
-    check: GapCheck,
-    once: string,
-    key: string,
-    message: (index: number, value: number) => string,
-  ): void {
+  checkDroppedGaps: NonNullable<Backend["checkDroppedGaps"]> = (v, scale, k, check, once, key, message) => {
     if (warningShown(once)) return;
     encodeDroppedGapCheck(this, v, scale, k, check, key, (f) => new StatusWarning(message(f.index, f.value), once));
-  }
+  };
 
+  /** Pool counters. */
   memory(): WebGPUMemory {
     return this.runtime.memory();
   }
