@@ -5,13 +5,12 @@
  *
  * Threads: a job is a table of tasks (rows `[function index, ...int32 arguments]`) that the calling
  * thread and `threads − 1` workers (`node:worker_threads`, unref'd so they never keep the process
- * alive, started lazily by the first job that wants them) claim from a shared counter. The calling
- * thread waits until all tasks are done; it never waits for a worker to start (a task nobody else
- * claimed, it runs itself), so a slow or missing worker costs speed, never a hang. A waiting thread
- * (a worker between jobs, the caller for the workers' last tasks) polls for `spin` µs before it
- * sleeps in `Atomics.wait` (`setMatmulSpin`): a sleeping thread takes ~8 µs to wake, often more,
- * which is as long as a rank-8 product's share of work.
- * Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
+ * alive, started lazily by the first job that wants them) claim, each from its own starting point
+ * (see `drain`). The calling thread waits until all tasks are done; it never waits for a worker to
+ * start (a task nobody else claimed, it runs itself), so a slow or missing worker costs speed, never
+ * a hang. A waiting thread (a worker between jobs, the caller for the workers' last tasks) polls
+ * for `spin` µs before it sleeps in `Atomics.wait` (`setMatmulSpin`): a sleeping thread takes ~8 µs
+ * to wake, often more, which is as long as a rank-8 product's share of work. Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
  * @module
  */
 import {
@@ -49,7 +48,7 @@ const CTRL_INTS = CLAIM0 + MAX_TASKS;
 
 /**
  * Source of a worker: instantiate the module on the shared memory, then forever wait for a new job
- * sequence number and claim tasks of it as `claim` does (by compare-exchange of a task's word from
+ * sequence number and claim tasks of it as `drain` does (by compare-exchange of a task's word from
  * 2·seq, so a stale worker can never claim a task of a later job).
  */
 const WORKER_SRC = `
