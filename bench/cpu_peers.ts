@@ -94,6 +94,35 @@ interface Row {
   note: string[];
   /** Flops per run, for GFLOP/s. */
   flops?: number;
+  goal?: Goal;
+  /** jax-js's timing (the 1024³ product). */
+  jax?: Timing;
+}
+
+/**
+ * Issue 12's goal for a case: Tangent's median at most `max` times the peer's (`ratio`); Tangent's
+ * GFLOP/s at least `min` times jax-js's (`jaxjs`); or at least half the 1024³ product's GFLOP/s of
+ * the same run (`half`), all from medians.
+ */
+type Goal = { kind: "ratio"; max: number } | { kind: "jaxjs"; min: number } | { kind: "half" };
+
+/** The goal's verdict for a row ("" when the run lacks what it compares with). */
+function verdict(r: Row, big: Row | undefined): string {
+  const g = r.goal, t = r.tangent;
+  if (!g || !t) return "";
+  const gflops = (x: Row, ms: number) => (x.flops ?? 0) / (ms * 1e6);
+  const say = (ok: boolean, text: string) => `${text}: ${ok ? "met" : "**missed**"}`;
+  if (g.kind === "ratio") {
+    return r.other ? say(t.ms / r.other.ms <= g.max, `≤ ${g.max}× ${r.peer}`) : "";
+  }
+  if (g.kind === "jaxjs") {
+    if (!r.jax) return "";
+    const x = r.jax.ms / t.ms;
+    return say(x >= g.min, `≥ ${g.min}× jax-js (${x.toFixed(2)}×)`);
+  }
+  if (!big?.tangent || !big.flops) return "";
+  const mine = gflops(r, t.ms), bar = gflops(big, big.tangent.ms) / 2;
+  return say(mine >= bar, `≥ ½ the 1024³ GFLOP/s (${mine.toFixed(0)}/${bar.toFixed(0)})`);
 }
 
 /** A benchmark case: Tangent's runner and the peer's job(s). */
@@ -106,6 +135,7 @@ interface Case {
   reps: number;
   warmup: number;
   flops?: number;
+  goal?: Goal;
   make: () => { step: () => void; note?: () => string };
 }
 
@@ -119,6 +149,7 @@ function mlpCase(jitted = false): Case {
     // fresh process ran 5.2, 2.9, 2.7, 2.6, then 2.5 ms (load 2.8)
     job: { job: "mlp", warmup: 200 },
     reps: 60,
+    goal: { kind: "ratio", max: 1.5 },
     warmup: 200,
     make: () => {
       const { params, x, y } = mlpProblem();
@@ -144,6 +175,7 @@ function loraCase(jitted = false): Case {
     peer: "PyTorch+PEFT",
     job: { job: "lora" },
     reps: 30,
+    goal: { kind: "ratio", max: 1.5 },
     warmup: 5,
     make: () => {
       const D = 1024, N = 512;
@@ -185,6 +217,7 @@ function linalgCases(): Case[] {
       peer: "NumPy",
       job: { job: "svd", m: 512, n: 512, dtype, reps: 5 },
       reps: 5,
+      goal: { kind: "ratio", max: 2 },
       warmup: 1,
       make: () => {
         const a = uniformMatrix(512, 512, dtype, 3);
@@ -206,6 +239,7 @@ function linalgCases(): Case[] {
       peer: "NumPy",
       job: { job: "qr", m: 4096, n: 64, dtype, reps: 15 },
       reps: 15,
+      goal: { kind: "ratio", max: 2 },
       warmup: 2,
       make: () => {
         const a = uniformMatrix(4096, 64, dtype, 2);
@@ -251,6 +285,7 @@ function matmulCases(): Case[] {
     peer: i === 0 ? "jax-js Wasm; PyTorch" : "PyTorch",
     job: { job: "matmul", m, k, n, ta, tb },
     jaxjs: i === 0 ? "1024x1024x1024" : undefined,
+    goal: i === 0 ? { kind: "jaxjs", min: 1.2 } : { kind: "half" },
     reps: Math.max(9, Math.min(200, Math.round(4e9 / (2 * m * n * k)))),
     warmup: 3,
     flops: 2 * m * n * k,
@@ -347,7 +382,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let peerNote = values["no-peer"] ? "skipped (--no-peer)" : "";
   for (const c of cases) {
-    const row: Row = { name: c.name, peer: c.peer, note: [], flops: c.flops };
+    const row: Row = { name: c.name, peer: c.peer, note: [], flops: c.flops, goal: c.goal };
     const runner = c.make();
     let jax: Timing | undefined;
     for (let r = 0; r < rounds; r++) {
@@ -373,6 +408,7 @@ async function main(): Promise<void> {
     }
     if (jax && c.flops) {
       row.note[2] = `jax-js Wasm ${(c.flops / (jax.ms * 1e6)).toFixed(1)} GFLOP/s (${fmt(jax.ms)} ms)`;
+      row.jax = jax;
     }
     rows.push(row);
   }
@@ -384,8 +420,10 @@ async function main(): Promise<void> {
       (peerNote ? `; peers: ${peerNote}` : ""),
   );
   console.log(
-    "| work | Tangent ms | peer | peer ms | Tangent / peer | notes |\n| --- | ---: | --- | ---: | ---: | --- |",
+    "| work | Tangent ms | peer | peer ms | Tangent / peer | goal (issue 12) | notes |\n" +
+      "| --- | ---: | --- | ---: | ---: | --- | --- |",
   );
+  const big = rows.find((r) => r.name.endsWith("1024³"));
   for (const r of rows) {
     const t = r.tangent!, o = r.other;
     const g = (ms: number) => (r.flops ? ` = ${(r.flops / (ms * 1e6)).toFixed(1)} GFLOP/s` : "");
@@ -394,7 +432,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.name} | ${fmt(t.ms)} (${fmt(t.min)}) | ${r.peer} | ${o ? `${fmt(o.ms)} (${fmt(o.min)})` : "–"} | ${
         o ? `${(t.ms / o.ms).toFixed(2)}×` : "–"
-      } | ${notes.join("; ")} |`,
+      } | ${verdict(r, big)} | ${notes.join("; ")} |`,
     );
   }
 }
