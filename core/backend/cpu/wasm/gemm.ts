@@ -268,6 +268,15 @@ export function wasmGemm(
 }
 
 /**
+ * Scratch for the whole of a k × n op(B) restrided (rows a cache line longer than n elements):
+ * `[row stride in elements, byte address]`, the address −1 when the memory cannot hold it.
+ */
+function restrideScratch(n: number, k: number, es: number): [number, number] {
+  const ldb = roundUp(n, 64 / es) + 64 / es;
+  return [ldb, scratch("gemmB", (ldb * k + 16) * es)];
+}
+
+/**
  * Per column range of a product on threads, a block of scratch where the task of that range copies its
  * columns of a row-major op(B) (k rows, each a cache line longer than the range): `[address, row
  * bytes]`, or null when the memory cannot hold them. A block of its own per task, rather than its
@@ -346,7 +355,7 @@ function gemmCore(
   const restride = direct === "B" && conflicts(brs * es) && n * k * es <= passBytesMax;
   const copyB = restride && bAt >= 0 ? [bAt + bo * es, brs * es] : null;
   if (restride && bAt < 0) {
-    const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
+    const [ldb, at] = restrideScratch(n, k, es);
     if (at >= 0) {
       views(e);
       const V = f64 ? e.v64 : e.v32, d0 = at / es;
@@ -379,7 +388,7 @@ function gemmCore(
     ? restrideBlocks(e, ranges(Math.ceil(n / nr), want), nr, es, k)
     : null;
   if (copyB && !blocks) {
-    const ldb = roundUp(n, 64 / es) + 64 / es, at = scratch("gemmB", (ldb * k + 16) * es);
+    const [ldb, at] = restrideScratch(n, k, es);
     if (at >= 0) {
       views(e);
       e.fns[COPY_ROWS](copyB[0], copyB[1], at, ldb * es, k, n * es);

@@ -50,8 +50,8 @@ export function setStreamK(k: number): number {
  * C = op(A)·op(B) by the row-streaming kernel of `skinny_kernel.ts` when k ≤ `streamMaxK`, C has
  * at least 16 rows and whole panels of columns, and A, B and C are in the memory: op(B) is packed
  * into the narrow kernels' B panels (any layout), then each strip of `STREAM_COLS` columns is a
- * task (on threads, of one band of rows per thread). Same bits as the tiled path. Returns false (nothing written) where the shape or placement
- * does not fit.
+ * task (on threads, of one band of rows per thread). Same bits as the tiled path. Returns false
+ * (nothing written) where the shape or placement does not fit.
  */
 export function stream(
   e: Engine,
