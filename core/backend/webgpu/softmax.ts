@@ -16,7 +16,7 @@
 import { axisSplit, type Storage } from "../backend.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
-import { mathLib, memoCode, rowTeam, WG, wgslType } from "./wgsl.ts";
+import { mathLib, memoCode, rowTeam, teamEntry, WG, wgslType } from "./wgsl.ts";
 
 /** The shared head of both kernels: bindings (inputs, then outputs, then the uniforms) and helpers. */
 function head(inputs: string[], outputs: string[]): string {
@@ -32,28 +32,27 @@ fn fbits(v: f32) -> u32 { return bitcast<u32>(v) & 0x7fffffffu; }
 fn is_nan(v: f32) -> bool { return fbits(v) > 0x7f800000u; }`;
 }
 
+/** WGSL: `red[li]` combined over each team by `op`, as a tree; the team's result is then `red[li − lane]`. */
+const teamTree = (op: (a: string, b: string) => string) =>
+  `workgroupBarrier();
+  for (var s = S >> 1u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[li] = ${op("red[li]", "red[li + s]")}; }
+    workgroupBarrier();
+  }`;
+
 /** WGSL of the forward kernel. */
 function forwardCode(): string {
   return memoCode("logsoftmax", () =>
     `${head(["src"], ["dst", "prob"])}
 // the maximum, a NaN preferred over any number
 fn mx(a: f32, b: f32) -> f32 { return select(a, b, is_nan(b) || (!is_nan(a) && b > a)); }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let S = 1u << u.lgS;
-  let lane = li & (S - 1u);
-  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+${teamEntry()}
   let live = r < u.rows;
   let base = (r / u.inner) * u.n * u.inner + r % u.inner;
   var m = -t_inf();
   if (live) { for (var j = lane; j < u.n; j += S) { m = mx(m, src[base + j * u.inner]); } }
   red[li] = m;
-  workgroupBarrier();
-  for (var s = S >> 1u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[li] = mx(red[li], red[li + s]); }
-    workgroupBarrier();
-  }
+  ${teamTree((x, y) => `mx(${x}, ${y})`)}
   let M = red[li - lane];
   workgroupBarrier();
   let mb = bitcast<u32>(M);
@@ -62,11 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var acc = 0.0;
   if (live && finite) { for (var j = lane; j < u.n; j += S) { acc += t_exp(src[base + j * u.inner] - sh); } }
   red[li] = acc;
-  workgroupBarrier();
-  for (var s = S >> 1u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[li] = red[li] + red[li + s]; }
-    workgroupBarrier();
-  }
+  ${teamTree((x, y) => `${x} + ${y}`)}
   let l = t_log(red[li - lane]);
   for (var j = lane; live && j < u.n; j += S) {
     let at = base + j * u.inner;
@@ -89,22 +84,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 function vjpCode(): string {
   return memoCode("logsoftmax-vjp", () =>
     `${head(["p", "g"], ["dst"])}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let S = 1u << u.lgS;
-  let lane = li & (S - 1u);
-  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+${teamEntry()}
   let live = r < u.rows;
   let base = (r / u.inner) * u.n * u.inner + r % u.inner;
   var acc = 0.0;
   if (live) { for (var j = lane; j < u.n; j += S) { acc += g[base + j * u.inner]; } }
   red[li] = acc;
-  workgroupBarrier();
-  for (var s = S >> 1u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[li] = red[li] + red[li + s]; }
-    workgroupBarrier();
-  }
+  ${teamTree((x, y) => `${x} + ${y}`)}
   let sg = red[li - lane];
   for (var j = lane; live && j < u.n; j += S) {
     let at = base + j * u.inner;

@@ -20,7 +20,7 @@ import type { GPUBuffer } from "./gpu_types.ts";
 import type { WebGPUBackend } from "./backend.ts";
 import { grid, Uniforms } from "./runtime.ts";
 import { encodeSort, sortingTuning } from "./sorting_bitonic.ts";
-import { entry, memoCode, rowTeam, WG, wgslType } from "./wgsl.ts";
+import { entry, memoCode, rowTeam, teamEntry, WG, wgslType } from "./wgsl.ts";
 
 export { sortingTuning } from "./sorting_bitonic.ts";
 
@@ -61,12 +61,7 @@ fn better(a: ${t}, ia: u32, b: ${t}, ib: u32) -> bool {
   if (na || nb) { return na && (!nb || ia < ib); }
   return select((a < b), (a > b), u.max == 1u) || (a == b && ia < ib);
 }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let S = 1u << u.lgS;
-  let lane = li & (S - 1u);
-  let r = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+${teamEntry()}
   var best: ${t}; var at = NONE;
   if (r < u.rows) {
     if ((u.mode & 1u) == 0u) {
@@ -182,12 +177,7 @@ function blockScanCode(t: string): string {
 var<workgroup> tot: array<${t}, ${WG}>;
 fn op(a: ${t}, b: ${t}) -> ${t} { return select(a + b, a * b, u.prod == 1u); }
 fn pos(base: u32, k: u32) -> u32 { return base + select(k, u.n - 1u - k, u.flag == 1u) * u.inner; }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let S = 1u << u.lgS;
-  let lane = li & (S - 1u);
-  let w = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);
+${teamEntry("w")}
   let row = w / u.nb; let blk = w % u.nb;
   let live = row < u.rows;
   let base = (row / u.inner) * u.n * u.inner + row % u.inner;

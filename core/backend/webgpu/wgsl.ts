@@ -63,6 +63,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (i >= ${limit}) { return; }`;
 }
 
+/**
+ * Kernel entry for teams of `S` = 2^`u.lgS` threads (`rowTeam`): a thread's `lane` in its team and
+ * its team's index, named `team` (a row, or a block of one), over a 2-D grid (see `grid`); the
+ * uniforms `u` have a `lgS` field.
+ */
+export function teamEntry(team = "r"): string {
+  return `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let S = 1u << u.lgS;
+  let lane = li & (S - 1u);
+  let ${team} = (wg.y * nwg.x + wg.x) * (${WG}u >> u.lgS) + (li >> u.lgS);`;
+}
+
 /** Reads element `ax` of a `array<vec4<u32>, N>` uniform field. */
 export const AT = `fn at8(v: array<vec4<u32>, 2>, ax: u32) -> u32 { return v[ax >> 2u][ax & 3u]; }`;
 
