@@ -5,42 +5,8 @@
  * example at a time, then stacked). Only a batch mixing the two key layouts draws per example.
  */
 import assert from "node:assert/strict";
-import {
-  getBackend,
-  jit,
-  type Key,
-  key,
-  normal,
-  randomBits,
-  split,
-  stack,
-  type Tensor,
-  tensor,
-  uniform,
-  vmap,
-} from "../mod.ts";
-import type { Kernel } from "../core/backend/backend.ts";
-
-const vals = (t: Tensor) => Array.from(t.dataSync(), Number);
-
-function assertSame(a: Tensor, b: Tensor, what: string) {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  assert.equal(a.dtype, b.dtype, `${what}: dtype`);
-  assert.deepEqual(vals(a), vals(b), `${what}: values`);
-}
-
-/** Runs `f` counting the current backend's `random` kernel calls. */
-function countDraws<T>(f: () => T): [T, number] {
-  const kernels = getBackend().kernels;
-  const real = kernels.get("random")!;
-  let n = 0;
-  kernels.set("random", ((...a: Parameters<Kernel>) => (n++, real(...a))) as Kernel);
-  try {
-    return [f(), n];
-  } finally {
-    kernels.set("random", real);
-  }
-}
+import { jit, type Key, key, normal, randomBits, split, stack, type Tensor, tensor, uniform, vmap } from "../mod.ts";
+import { assertSame, countDraws } from "./random_helpers.ts";
 
 const draws: [string, (k: Key) => Tensor][] = [
   ["uniform float32 [2]", (k) => uniform(k, [2])],

@@ -9,7 +9,6 @@ import {
   BackendError,
   DTypeError,
   foldIn,
-  getBackend,
   jit,
   jitInfo,
   type Key,
@@ -27,29 +26,7 @@ import {
   vmap,
 } from "../mod.ts";
 import { webgpuAvailable } from "../core/backend/webgpu/mod.ts";
-import type { Kernel } from "../core/backend/backend.ts";
-
-/** The elements of `t` as plain numbers (bits compared exactly: NaN never occurs in draws). */
-const vals = (t: Tensor) => Array.from(t.dataSync(), Number);
-
-function assertSame(a: Tensor, b: Tensor, what: string) {
-  assert.deepEqual(a.shape, b.shape, `${what}: shape`);
-  assert.equal(a.dtype, b.dtype, `${what}: dtype`);
-  assert.deepEqual(vals(a), vals(b), `${what}: values`);
-}
-
-/** Runs `f` counting the current backend's `random` kernel calls. */
-function countDraws<T>(f: () => T): [T, number] {
-  const kernels = getBackend().kernels;
-  const real = kernels.get("random")!;
-  let n = 0;
-  kernels.set("random", ((...a: Parameters<Kernel>) => (n++, real(...a))) as Kernel);
-  try {
-    return [f(), n];
-  } finally {
-    kernels.set("random", real);
-  }
-}
+import { assertSame, countDraws, vals } from "./random_helpers.ts";
 
 type Draw = (k: Key) => Tensor;
 const draws: [string, Draw][] = [];
