@@ -5,37 +5,11 @@
  * prompt is empty or continuing a different prompt without a word (needs --allow-run).
  */
 import assert from "node:assert/strict";
-import { createModel, initModel, key, parseConfig, saveModel } from "../mod.ts";
-import { charTokenizerJson } from "../models/mod.ts";
+import { canRun, runGenerate, writeCharModel } from "./cli_helpers.ts";
 
-const canRun = (await Deno.permissions.query({ name: "run", command: Deno.execPath() })).state === "granted";
-
-async function generate(
-  dir: string,
-  prompt: string,
-  extra: string[] = [],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "examples/generate.ts",
-      "--model",
-      dir,
-      "--prompt",
-      prompt,
-      "--max-new-tokens",
-      "2",
-      ...extra,
-    ],
-    env: { DENO_NO_UPDATE_CHECK: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await cmd.output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+/** The continuation of `prompt` by the model in `dir`, at most 2 new tokens. */
+function generate(dir: string, prompt: string, extra: string[] = []) {
+  return runGenerate(["--model", dir, "--prompt", prompt, "--max-new-tokens", "2", ...extra]);
 }
 
 Deno.test({
@@ -44,18 +18,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "tangent-generate-" });
     try {
-      const { tokenizerJson, tokenizerConfig } = charTokenizerJson("abc=");
-      const config = parseConfig({
-        model_type: "gpt2",
-        vocab_size: 4,
-        n_embd: 8,
-        n_layer: 1,
-        n_head: 2,
-        n_positions: 16,
-      });
-      await saveModel(dir, createModel(config, initModel(config, key(0))));
-      await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(tokenizerJson));
-      await Deno.writeTextFile(`${dir}/tokenizer_config.json`, JSON.stringify(tokenizerConfig));
+      await writeCharModel(dir);
 
       const none = await generate(dir, "xyz");
       assert.equal(none.code, 1, none.stderr);
