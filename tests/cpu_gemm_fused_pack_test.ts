@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { matmulT, tensor } from "../mod.ts";
 import { fusedPackJobs, setMatmulThreads } from "../core/backend/cpu/wasm/gemm.ts";
-
-/** Deterministic values in [-1, 1) (a linear congruential generator). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-}
+import { values } from "./gemm_helpers.ts";
 
 Deno.test({
   name: "cpu gemm: tasks that pack their own B panels give the bits of one thread (partial panels, padding, cached A)",

@@ -1,30 +1,8 @@
 import assert from "node:assert/strict";
-import { gemm } from "../core/backend/cpu/matmul.ts";
 import { setMatmulThreads, setStreamK, streamJobs } from "../core/backend/cpu/wasm/gemm.ts";
 import { F32_NARROW, F32_SHAPE, F64_NARROW, F64_SHAPE, gemmModuleBytes } from "../core/backend/cpu/wasm/gemm_kernel.ts";
+import { array, product, values } from "./gemm_helpers.ts";
 import { heapArray } from "../core/backend/cpu/wasm/heap.ts";
-
-/** Deterministic values in [-1, 1) (a linear congruential generator). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
-}
-
-type F = Float32Array | Float64Array;
-type D = "float32" | "float64";
-
-/** An array of `len` elements in the Wasm memory (or a plain one where there is no shared memory). */
-function array(dtype: D, len: number): F {
-  return (heapArray(dtype, len, false) as F | null) ??
-    (dtype === "float32" ? new Float32Array(len) : new Float64Array(len));
-}
-
-/** op(A)·op(B) (m × n, inner k) with the given transposes into a fresh C (filled with 7 first). */
-function product(dtype: D, a: F, ta: boolean, b: F, tb: boolean, m: number, n: number, k: number): F {
-  const c = array(dtype, m * n).fill(7);
-  gemm(a, 0, ta, b, 0, tb, c, 0, m, n, k);
-  return c.slice();
-}
 
 /** `f` on the tiled path (the row-streaming kernel off). */
 function tiled<T>(f: () => T): T {

@@ -18,8 +18,11 @@
  * are a multiple of 4 KiB apart (1024 float32 columns) is copied with rows one cache line longer
  * (else a column of tiles evicts itself from L1: 23 → 48 GFLOP/s); a product whose operands could
  * only be packed but could be read in place the other way round (gᵀ·u: op(A) column-major, few
- * columns of C) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed (in Wasm); and products with
- * k ≤ 8 go through the row-streaming kernel of `gemm_stream.ts`. None of these changes a bit:
+ * columns of C) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed (in Wasm); products with
+ * k ≤ 8 go through the row-streaming kernel of `gemm_stream.ts`; and the rank-r gradients of long
+ * k (gᵀ·u and (gB)ᵀ·x of a LoRA step: one outer dimension of one or two vectors, the long operand
+ * adjacent along the other) through the outer-product kernel of `gemm_outer.ts`, which reads the
+ * long operand along its rows and needs none of the copies above. None of these changes a bit:
  * every output is still summed in order of k from zero, one multiply-add a step.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges, about four
@@ -41,6 +44,7 @@ import {
 } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { stream } from "./gemm_stream.ts";
+import { outer } from "./gemm_outer.ts";
 import { findPanels, type Panels, reservePanels } from "./panels.ts";
 import {
   align,
@@ -57,6 +61,7 @@ import {
 
 export { setMatmulSpin, setMatmulThreads, workerTaskCount } from "./engine.ts";
 export { setStreamK, streamJobs } from "./gemm_stream.ts";
+export { outerJobs, setOuter } from "./gemm_outer.ts";
 
 /** Jobs whose tasks packed their own B panels (`gemmCore`'s fused path), for tests. */
 let fusedJobs = 0;
@@ -216,6 +221,7 @@ export function wasmGemm(
     C.fill(0, co, co + m * n);
     return true;
   }
+  if (outer(e, A, ao, ars, acs, B, bo, brs, bcs, C, co, m, n, k)) return true;
   const f64 = C instanceof Float64Array, es = f64 ? 8 : 4;
   // Neither operand readable in place, but both are the other way round (op(A) column-major with
   // few columns of C, op(B) row-major: a rank-r gradient gᵀ·u): Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch,

@@ -59,6 +59,7 @@ import {
 } from "./emit.ts";
 import { rotationFunction } from "./rotations_kernel.ts";
 import { streamFunction } from "./skinny_kernel.ts";
+import { outerTallFunction } from "./outer_kernel.ts";
 import { rank1RowsFunction, reflectRowsFunction, sumRowsFunction } from "./reflect_kernel.ts";
 
 /** Shape of a generated kernel. */
@@ -435,6 +436,8 @@ export const EXPORTS = [
   "transpose64",
   "stream32",
   "stream64",
+  "outerTall32",
+  "outerTall64",
 ] as const;
 
 /**
@@ -475,5 +478,7 @@ export function gemmModuleBytes(
     transposeFunction("transpose64", 8),
     streamFunction("stream32", 4, n32.fma),
     streamFunction("stream64", 8, n64.fma),
+    outerTallFunction("outerTall32", 4, n32.fma),
+    outerTallFunction("outerTall64", 8, n64.fma),
   ]);
 }
