@@ -293,8 +293,11 @@ export function recordJob(kind: string, work: number, parallel: boolean, ms: num
   const per = ms / work, old = parallel ? s.all : s.one;
   // faster than the average: taken at once (one slow job, a worker descheduled while the machine was
   // busy, had kept 1024³ products on one thread at 65 ms for 25 jobs after a probe ran on two in 28);
-  // slower: averaged in, so one slow job does not flip the mode
-  const next = Number.isNaN(old) || per < old ? per : 0.7 * old + 0.3 * per;
+  // slower: averaged in as at most twice the average, so one slow job moves it little (a thread
+  // descheduled for a millisecond mid-task, 1–2% of 128³ products on two threads at 50–55 µs, had
+  // raised it 6-fold, and one thread, 86 µs, was then probed every 8 jobs rather than every 32) while a
+  // lasting slowdown still moves it, by up to 30% a job
+  const next = Number.isNaN(old) || per < old ? per : 0.7 * old + 0.3 * Math.min(per, 2 * old);
   if (parallel) s.all = next;
   else s.one = next;
 }
