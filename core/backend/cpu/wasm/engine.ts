@@ -248,8 +248,13 @@ export function startWorkers(e: Engine): boolean {
   return e.workers > 0;
 }
 
-/** Moving averages of ms per unit of work, on one thread and on all, per kind of job and size. */
-const speeds = new Map<string, { one: number; all: number; jobs: number }>();
+/**
+ * Per kind of job and size: moving averages of ms per unit of work on one thread and on all, jobs
+ * so far, and the state of a probe of all threads (see `useWorkers`).
+ */
+const speeds = new Map<string, { one: number; all: number; jobs: number; coldProbe: boolean; again: boolean }>();
+/** When the last job shared with the workers ended (they poll `spinUs` after it, then sleep). */
+let lastShared = -Infinity;
 /** Every this many jobs of a kind and size, the mode not chosen lately is measured again. */
 const PROBE = 8;
 /** When the workers were started (their first jobs, run while they instantiate, are not measured). */
@@ -272,11 +277,21 @@ export function useWorkers(kind: string, work: number): boolean {
   if (!s) return true;
   s.jobs++;
   if (Number.isNaN(s.one) || Number.isNaN(s.all)) return Number.isNaN(s.all);
+  if (s.again) {
+    s.again = false;
+    return true;
+  }
   const best = s.all <= s.one;
   // one thread, when 1.5× slower than all, is probed 4× less often (a 1024³ probe on one thread costs
   // 40 ms here); all threads, whose speed comes and goes with the machine's load, every PROBE jobs
   const period = best && s.one > 1.5 * s.all ? 4 * PROBE : PROBE;
-  return s.jobs % period === 0 ? !best : best;
+  const shared = s.jobs % period === 0 ? !best : best;
+  // a probe of all threads after the workers fell asleep (jobs on one thread for longer than they
+  // poll) measures their waking, which jobs back to back do not pay: it is not counted, and the next
+  // job of the kind and size runs on all threads too and is (else the probes of (gB)ᵀ·x, 8.4 Mflop,
+  // took 200 µs against 120 warm, and its products stayed on one thread, at 200 µs)
+  s.coldProbe = shared && !best && spinUs > 0 && performance.now() - lastShared > spinUs / 1000;
+  return shared;
 }
 
 /** Records how long a job took (`ms`) in the mode it ran (see `useWorkers`). */
@@ -287,7 +302,12 @@ export function recordJob(kind: string, work: number, parallel: boolean, ms: num
   if (!s) {
     // the first job of a kind and size is not measured: it grew the memory (page faults: 20 ms for a
     // 1024³ product's scratch) and ran cold, and counted against whichever mode it ran in
-    speeds.set(key, { one: NaN, all: NaN, jobs: 0 });
+    speeds.set(key, { one: NaN, all: NaN, jobs: 0, coldProbe: false, again: false });
+    return;
+  }
+  if (parallel && s.coldProbe) {
+    s.coldProbe = false;
+    s.again = true;
     return;
   }
   const per = ms / work, old = parallel ? s.all : s.one;
@@ -378,5 +398,6 @@ export function runTasks(
   const until = performance.now() + spinUs / 1000;
   while (Atomics.load(ctrl, DONE) < tasks.length && performance.now() < until);
   for (let d; (d = Atomics.load(ctrl, DONE)) < tasks.length;) Atomics.wait(ctrl, DONE, d, 1000);
+  lastShared = performance.now();
   if (Atomics.load(ctrl, ERR) !== 0) throw new Error("cpu wasm: a task failed");
 }
