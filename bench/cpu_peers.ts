@@ -270,17 +270,22 @@ function reconstructionError(a: Tensor, r: Tensor): number {
   return e / m;
 }
 
+/**
+ * The matmul cases' float32 products: label, m, n, k, transposed A, transposed B (`matmulT(a, b, ta,
+ * tb)`, a of [m, k] or [k, m]); after 1024³ the small ones and the four rank-8 products of a LoRA step.
+ */
+export const MATMUL_SHAPES: readonly [string, number, number, number, boolean, boolean][] = [
+  ["1024³", 1024, 1024, 1024, false, false],
+  ["256³", 256, 256, 256, false, false],
+  ["128³", 128, 128, 128, false, false],
+  ["512×1024 · (8×1024)ᵀ (x·Aᵀ)", 512, 8, 1024, false, true],
+  ["512×8 · (1024×8)ᵀ ((xAᵀ)·Bᵀ)", 512, 1024, 8, false, true],
+  ["(512×1024)ᵀ · 512×8 (gᵀ·u)", 1024, 8, 512, true, false],
+  ["(512×8)ᵀ · 512×1024 ((gB)ᵀ·x)", 8, 1024, 512, true, false],
+];
+
 function matmulCases(): Case[] {
-  const shapes: [string, number, number, number, boolean, boolean][] = [
-    ["1024³", 1024, 1024, 1024, false, false],
-    ["256³", 256, 256, 256, false, false],
-    ["128³", 128, 128, 128, false, false],
-    ["512×1024 · (8×1024)ᵀ (x·Aᵀ)", 512, 8, 1024, false, true],
-    ["512×8 · (1024×8)ᵀ ((xAᵀ)·Bᵀ)", 512, 1024, 8, false, true],
-    ["(512×1024)ᵀ · 512×8 (gᵀ·u)", 1024, 8, 512, true, false],
-    ["(512×8)ᵀ · 512×1024 ((gB)ᵀ·x)", 8, 1024, 512, true, false],
-  ];
-  return shapes.map(([label, m, n, k, ta, tb], i) => ({
+  return MATMUL_SHAPES.map(([label, m, n, k, ta, tb], i) => ({
     name: `matmul float32 ${label}`,
     peer: i === 0 ? "jax-js Wasm; PyTorch" : "PyTorch",
     job: { job: "matmul", m, k, n, ta, tb },

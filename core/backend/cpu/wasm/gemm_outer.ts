@@ -3,10 +3,10 @@
  * `outer_kernel.ts`, for `gemm.ts`'s `wasmGemm`: the weight gradients of a LoRA step.
  *
  * - "tall", gᵀ·u (1024 × 512 · 512 × 8): op(A) adjacent along its rows i (the transpose of a
- *   row-major g), op(B) row-major with n of one to four vectors (up to 16 float32 or 8 float64
- *   columns); C is written directly.
- * - "wide", (gB)ᵀ·x (8 × 512 · 512 × 1024): op(B) row-major, op(A) adjacent along i with m of one
- *   to four vectors; computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch, each task then transposing its
+ *   row-major g), op(B) row-major with n of one, two or four vectors (4, 8 or 16 float32
+ *   columns, 2, 4 or 8 float64); C is written directly.
+ * - "wide", (gB)ᵀ·x (8 × 512 · 512 × 1024): op(B) row-major, op(A) adjacent along i with m of one,
+ *   two or four vectors (four only for k ≥ `WIDE4_MIN_K`); computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch, each task then transposing its
  *   columns into C.
  *
  * The long operand is read once, in place, along its rows: no restriding copy or packing. On
@@ -40,13 +40,18 @@ export function outerJobs(): number {
 /** Fewest steps k for the outer-product kernel (the tiled path's copies cost little below). */
 const OUTER_MIN_K = 64;
 /**
- * Most vectors of the rank side (16 float32 or 8 float64 columns). On one thread, float32 r = 16 took
- * 0.73–0.95 of the tiled path's time and r = 12 0.93–1.06; wider, the tiles reuse more of what they load.
+ * Vectors the rank side may have (4, 8 or 16 float32 columns; 2, 4 or 8 float64). One thread, against
+ * the tiles, long sides of 256–4096 and k of 64–2048 (`bench/cpu_rank_products.ts --sweep`; the same
+ * path both ways read 0.92–1.11, the figures' noise): one or two vectors took 0.20–1.14 of the time,
+ * four 0.23–1.08 (the wide form 1.76–1.94 at k = 64, whence `WIDE4_MIN_K`), three 0.37–1.72 (float32
+ * r = 12, mostly over 1): left to the tiles.
  */
-const OUTER_MAX_VECTORS = 4;
+const OUTER_VECTORS = [1, 2, 4];
+/** Fewest steps k for the wide form with four vectors. */
+const WIDE4_MIN_K = 256;
 let outerOn = true;
 
-/** Testing and measuring hook: whether the outer-product kernel are used; returns the previous setting. */
+/** Testing and measuring hook: whether the outer-product kernel is used; returns the previous setting. */
 export function setOuter(on: boolean): boolean {
   const old = outerOn;
   outerOn = on;
@@ -78,10 +83,10 @@ export function outer(
 ): boolean {
   if (!outerOn || k < OUTER_MIN_K) return false;
   const f64 = C instanceof Float64Array, es = f64 ? 8 : 4, lanes = 16 / es, line = 64 / es;
-  const narrow = (r: number) => r % lanes === 0 && r <= OUTER_MAX_VECTORS * lanes;
-  // tall: op(A) read along its rows i (gᵀ), op(B) rows of n ≤ four vectors; wide: the same for Cᵀ = op(B)ᵀ·op(A)ᵀ
+  const narrow = (r: number) => r % lanes === 0 && OUTER_VECTORS.includes(r / lanes);
+  // tall: op(A) read along its rows i (gᵀ), op(B) rows of 1, 2 or 4 vectors; wide: the same for Cᵀ = op(B)ᵀ·op(A)ᵀ
   const tall = ars === 1 && bcs === 1 && narrow(n) && m >= 4 * line;
-  const wide = !tall && ars === 1 && bcs === 1 && narrow(m) && n >= 4 * line;
+  const wide = !tall && ars === 1 && bcs === 1 && narrow(m) && n >= 4 * line && (m < 4 * lanes || k >= WIDE4_MIN_K);
   if (!tall && !wide) return false;
   const aAt = heapAddress(A), bAt = heapAddress(B), cAt = heapAddress(C);
   if (aAt < 0 || bAt < 0 || cAt < 0) return false;
