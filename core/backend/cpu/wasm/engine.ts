@@ -323,6 +323,26 @@ export function recordJob(kind: string, work: number, parallel: boolean, ms: num
 }
 
 /**
+ * Runs one job of `kind` and `work` units (flops, rotations × bytes) on the threads the chooser picks
+ * (`useWorkers`; one thread under `minWork` or without workers) and records its time: `plan(threads)`
+ * returns its tasks for that many threads, and the rows each task's thread runs after it (`runTasks`).
+ */
+export function runJob(
+  e: Engine,
+  kind: string,
+  work: number,
+  minWork: number,
+  plan: (threads: number) => { tasks: number[][]; then?: number[][][] },
+): void {
+  const t0 = performance.now();
+  const eligible = work >= minWork && startWorkers(e);
+  const parallel = eligible && useWorkers(kind, work);
+  const { tasks, then } = plan(parallel ? e.workers + 1 : 1);
+  runTasks(e, tasks, parallel, undefined, then);
+  if (eligible) recordJob(kind, work, parallel, performance.now() - t0);
+}
+
+/**
  * Claims and runs tasks of job `seq` until none are left, as the calling thread (position 0 of the
  * job's threads; worker w is position w + 1, and the workers run the same loop in `WORKER_SRC`): a
  * thread at position t of T starts at task ⌊t·n/T⌋ and walks up, wrapping, claiming each task not

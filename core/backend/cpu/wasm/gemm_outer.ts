@@ -16,16 +16,7 @@
  * the tiled path: each output summed in order of k from zero, one multiply-add a step.
  * @module
  */
-import {
-  type Engine,
-  fnIndex,
-  recordJob,
-  runTasks,
-  startWorkers,
-  THREAD_MIN_FLOPS,
-  useWorkers,
-  views,
-} from "./engine.ts";
+import { type Engine, fnIndex, runJob, THREAD_MIN_FLOPS, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { type Float, ranges } from "./gemm_layout.ts";
 
@@ -94,24 +85,22 @@ export function outer(
   const t = wide ? scratch("gemmOuter", long * r * es) : -1;
   if (wide && t < 0) return false;
   views(e);
-  const flops = 2 * m * n * k, t0 = performance.now();
-  const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
-  const parallel = eligible && useWorkers("outer", flops);
   // the long operand: its element (x, p) at `at` + x·es + p·`sp`; the short one's row p at `bt` + p·`sb`
   const [at, sp, bt, sb] = tall
     ? [aAt + ao * es, acs * es, bAt + bo * es, brs * es]
     : [bAt + bo * es, brs * es, aAt + ao * es, acs * es];
-  // a range of whole cache lines of the long dimension per task; wide: then its columns of Cᵀ into C
-  const parts = parallel ? 2 * (e.workers + 1) : 1;
-  const tasks: number[][] = [], then: number[][][] = [];
-  for (const [l0, l1] of ranges(Math.ceil(long / line), parts)) {
-    const x0 = l0 * line, x1 = Math.min(long, l1 * line);
-    const c = tall ? cAt + (co + x0 * n) * es : t + x0 * r * es;
-    tasks.push([f64 ? TALL64 : TALL32, at + x0 * es, sp, bt, sb, c, x1 - x0, k, r / lanes]);
-    then.push(wide ? [[f64 ? TRANSPOSE64 : TRANSPOSE32, c, cAt + (co + x0) * es, m, x1 - x0, n, 0]] : []);
-  }
-  runTasks(e, tasks, parallel, undefined, then);
+  // a range of whole cache lines of the long dimension per task (two a thread); wide: then its columns
+  // of Cᵀ into C
+  runJob(e, "outer", 2 * m * n * k, THREAD_MIN_FLOPS, (threads) => {
+    const tasks: number[][] = [], then: number[][][] = [];
+    for (const [l0, l1] of ranges(Math.ceil(long / line), threads > 1 ? 2 * threads : 1)) {
+      const x0 = l0 * line, x1 = Math.min(long, l1 * line);
+      const c = tall ? cAt + (co + x0 * n) * es : t + x0 * r * es;
+      tasks.push([f64 ? TALL64 : TALL32, at + x0 * es, sp, bt, sb, c, x1 - x0, k, r / lanes]);
+      then.push(wide ? [[f64 ? TRANSPOSE64 : TRANSPOSE32, c, cAt + (co + x0) * es, m, x1 - x0, n, 0]] : []);
+    }
+    return { tasks, then };
+  });
   outerCount++;
-  if (eligible) recordJob("outer", flops, parallel, performance.now() - t0);
   return true;
 }

@@ -5,16 +5,7 @@
  * the tiled path (each output summed in order of k from zero, one multiply-add a step).
  * @module
  */
-import {
-  type Engine,
-  fnIndex,
-  recordJob,
-  runTasks,
-  startWorkers,
-  THREAD_MIN_FLOPS,
-  useWorkers,
-  views,
-} from "./engine.ts";
+import { type Engine, fnIndex, runJob, THREAD_MIN_FLOPS, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { type Float, ranges, roundUp } from "./gemm_layout.ts";
 import { STREAM_MAX_K } from "./skinny_kernel.ts";
@@ -78,31 +69,27 @@ export function stream(
   if (bs < 0) return false;
   views(e);
   e.fns[f64 ? PACK64N : PACK32N](bAt + bo * es, bcs, brs, 0, np, k, kp, bs, np);
-  const flops = 2 * m * n * k, t0 = performance.now();
-  const eligible = flops >= THREAD_MIN_FLOPS && startWorkers(e);
-  const parallel = eligible && useWorkers("stream", flops);
   const fn = f64 ? STREAM64 : STREAM32, strips = ranges(np, Math.min(120, Math.ceil(n / STREAM_COLS)));
   // on threads, a band of rows per thread, its strips in order (each thread starts at its band, see
   // `engine.ts`): each writes whole rows of C, so no row's cache lines are shared between cores
   // ((xAᵀ)·Bᵀ of 512 tokens on two cores that share no cache: 158–177 → 117–124 µs median)
-  const bands = parallel ? ranges(m, e.workers + 1) : [[0, m]];
-  const tasks = bands.flatMap(([r0, r1]) =>
-    strips.map(([ta, tb]) => [
-      fn,
-      aAt + (ao + r0 * ars) * es,
-      ars * es,
-      acs * es,
-      bs + ta * kp * 32,
-      kp,
-      cAt + (co + r0 * n + ta * nr) * es,
-      n * es,
-      r1 - r0,
-      tb - ta,
-      k,
-    ])
-  );
-  runTasks(e, tasks, parallel);
+  runJob(e, "stream", 2 * m * n * k, THREAD_MIN_FLOPS, (threads) => ({
+    tasks: ranges(m, threads).flatMap(([r0, r1]) =>
+      strips.map(([ta, tb]) => [
+        fn,
+        aAt + (ao + r0 * ars) * es,
+        ars * es,
+        acs * es,
+        bs + ta * kp * 32,
+        kp,
+        cAt + (co + r0 * n + ta * nr) * es,
+        n * es,
+        r1 - r0,
+        tb - ta,
+        k,
+      ])
+    ),
+  }));
   streamedJobs++;
-  if (eligible) recordJob("stream", flops, parallel, performance.now() - t0);
   return true;
 }

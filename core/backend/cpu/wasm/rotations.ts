@@ -6,7 +6,7 @@
  * vectors' columns, chunk by chunk in cache, instead of one pass over whole rows per QR step.
  * @module
  */
-import { fnIndex, getEngine, recordJob, runTasks, startWorkers, useWorkers, views } from "./engine.ts";
+import { fnIndex, getEngine, runJob, views } from "./engine.ts";
 import { heapAddress, scratch } from "./heap.ts";
 import { ROT_STEP } from "./rotations_kernel.ts";
 
@@ -56,20 +56,17 @@ export function wasmRotateRows(
   }
   // column ranges: whole 16-byte steps split among the tasks, then an 8-byte rest
   const stride = len * 8, wide = Math.floor(stride / ROT_STEP.v) * ROT_STEP.v;
-  const work = rotations * stride, t0 = performance.now();
-  const eligible = work >= THREAD_MIN_WORK && startWorkers(e);
-  const parallel = eligible && useWorkers("rotations", work);
-  const parts = parallel ? 4 * (e.workers + 1) : 1;
-  const tasks: number[][] = [];
   const fv = fnIndex("rot64v"), fs = fnIndex("rot64s");
   const steps = wide / ROT_STEP.v;
-  for (let t = 0; t < parts; t++) {
-    const s0 = Math.floor((steps * t) / parts) * ROT_STEP.v, s1 = Math.floor((steps * (t + 1)) / parts) * ROT_STEP.v;
-    if (s1 > s0) tasks.push([fv, at, stride, s0, s1, opsAt, nops, csAt, CHUNK]);
-  }
-  if (stride > wide) tasks.push([fs, at, stride, wide, stride, opsAt, nops, csAt, CHUNK]);
-  runTasks(e, tasks, parallel);
-  if (eligible) recordJob("rotations", work, parallel, performance.now() - t0);
+  runJob(e, "rotations", rotations * stride, THREAD_MIN_WORK, (threads) => {
+    const parts = threads > 1 ? 4 * threads : 1, tasks: number[][] = [];
+    for (let t = 0; t < parts; t++) {
+      const s0 = Math.floor((steps * t) / parts) * ROT_STEP.v, s1 = Math.floor((steps * (t + 1)) / parts) * ROT_STEP.v;
+      if (s1 > s0) tasks.push([fv, at, stride, s0, s1, opsAt, nops, csAt, CHUNK]);
+    }
+    if (stride > wide) tasks.push([fs, at, stride, wide, stride, opsAt, nops, csAt, CHUNK]);
+    return { tasks };
+  });
   if (at === rowsAt) rows.set(e.v64.subarray(rowsAt / 8, rowsAt / 8 + count * len));
   return true;
 }
