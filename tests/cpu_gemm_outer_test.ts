@@ -37,10 +37,10 @@ function gradients(dtype: D, long: number, r: number, k: number, seed: number) {
 }
 
 Deno.test("cpu gemm: the outer-product kernel (rank-r gradients, long k) gives the tiled kernels' bits", () => {
-  // gᵀ·u and (gB)ᵀ·x: r of one, two and four vectors (groups of two and of one; the wide form of four only
-  // from k = 256 on), long dimensions that are whole cache lines and not
-  // (a task's last range partial), k of whole blocks of 4 steps and not, odd row counts (the kernel's
-  // two-row loop and its last row), NaN and -0 in the operands, one thread and two
+  // gᵀ·u and (gB)ᵀ·x: r of one, two and four vectors (one group of one or two vectors, or two groups of two;
+  // the wide form of four only from k = 256 on), long dimensions that are whole cache lines and not (a
+  // task's last range partial), k of whole blocks of 4 steps and not, odd row counts (the kernel's two-row
+  // loop and its last row), NaN and -0 in the operands, one thread and two
   for (const dtype of ["float32", "float64"] as const) {
     const lanes = dtype === "float32" ? 4 : 2;
     for (const r of [lanes, 2 * lanes, 4 * lanes]) {
