@@ -69,9 +69,9 @@ Deno.test({
   name: "cpu gemm: the outer-product kernel's tasks on two threads give the bits of one thread",
   ignore: navigator.hardwareConcurrency < 2,
   fn: () => {
-    // LoRA's gradients of 512 tokens (float32 r = 8, float64 r = 4, over 1024 columns; 2·m·n·k at least THREAD_MIN_FLOPS), two
-    // operand sets alternated so that a range a task skipped (or, wide, did not transpose) shows stale
-    // values; with and without polling
+    // LoRA's gradients of 512 tokens (float32 r = 8, float64 r = 4, over 1024 columns; 2·m·n·k at
+    // least THREAD_MIN_FLOPS), two operand sets alternated so that a range a task skipped (or, wide,
+    // did not transpose) shows stale values; with and without polling
     for (const dtype of ["float32", "float64"] as const) {
       const [long, r] = dtype === "float32" ? [1024, 8] : [1024, 4];
       const sets = [gradients(dtype, long, r, 512, 1), gradients(dtype, long, r, 512, 2)];
@@ -96,7 +96,8 @@ Deno.test({
 });
 
 Deno.test("cpu gemm: products outside the outer-product kernel's shapes keep to the tiled path", () => {
-  // k under 64, r not one, two or four whole vectors, the wide form of four vectors under k = 256, op(A) row-major (x·Aᵀ reads x along k), a short long side
+  // k under 64, r not one, two or four whole vectors, the wide form of four vectors under k = 256,
+  // op(A) row-major (x·Aᵀ reads x along k), a short long side
   const none: [string, () => F][] = [];
   const add = (what: string, dtype: D, a: F, ta: boolean, b: F, m: number, n: number, k: number) =>
     none.push([what, () => product(dtype, a, ta, b, false, m, n, k)]);

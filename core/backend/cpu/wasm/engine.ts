@@ -10,7 +10,8 @@
  * start (a task nobody else claimed, it runs itself), so a slow or missing worker costs speed, never
  * a hang. A waiting thread (a worker between jobs, the caller for the workers' last tasks) polls
  * for `spin` µs before it sleeps in `Atomics.wait` (`setMatmulSpin`): a sleeping thread takes ~8 µs
- * to wake, often more, which is as long as a rank-8 product's share of work. Without `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
+ * to wake, often more, which is as long as a rank-8 product's share of work. Without
+ * `node:worker_threads`, `Atomics.wait` or shared memory everything runs on one thread.
  * @module
  */
 import {

@@ -20,9 +20,9 @@
  * only be packed but could be read in place the other way round (gᵀ·u: op(A) column-major, few
  * columns of C) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ and transposed (in Wasm); products with
  * k ≤ 8 go through the row-streaming kernel of `gemm_stream.ts`; and the rank-r gradients of long
- * k (gᵀ·u and (gB)ᵀ·x of a LoRA step: one outer dimension of one, two or four vectors, the long operand
- * adjacent along the other) through the outer-product kernel of `gemm_outer.ts`, which reads the
- * long operand along its rows and needs none of the copies above. None of these changes a bit:
+ * k (gᵀ·u and (gB)ᵀ·x of a LoRA step: one outer dimension of one, two or four vectors, the long
+ * operand adjacent along the other) through the outer-product kernel of `gemm_outer.ts`, which
+ * reads the long operand along its rows and needs none of the copies above. None of these changes a bit:
  * every output is still summed in order of k from zero, one multiply-add a step.
  *
  * Threads: products of at least `THREAD_MIN_FLOPS` are split into tasks (panel ranges, about four

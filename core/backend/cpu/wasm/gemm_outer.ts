@@ -6,8 +6,8 @@
  *   row-major g), op(B) row-major with n of one, two or four vectors (4, 8 or 16 float32
  *   columns, 2, 4 or 8 float64); C is written directly.
  * - "wide", (gB)ᵀ·x (8 × 512 · 512 × 1024): op(B) row-major, op(A) adjacent along i with m of one,
- *   two or four vectors (four only for k ≥ `WIDE4_MIN_K`); computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into scratch, each task then transposing its
- *   columns into C.
+ *   two or four vectors (four only for k ≥ `WIDE4_MIN_K`); computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into
+ *   scratch, each task then transposing its columns into C.
  *
  * The long operand is read once, in place, along its rows: no restriding copy or packing. On
  * threads each task takes a range of the long operand's columns, whole cache lines of every row,
@@ -75,7 +75,8 @@ export function outer(
   if (!outerOn || k < OUTER_MIN_K) return false;
   const f64 = C instanceof Float64Array, es = f64 ? 8 : 4, lanes = 16 / es, line = 64 / es;
   const narrow = (r: number) => r % lanes === 0 && OUTER_VECTORS.includes(r / lanes);
-  // tall: op(A) read along its rows i (gᵀ), op(B) rows of 1, 2 or 4 vectors; wide: the same for Cᵀ = op(B)ᵀ·op(A)ᵀ
+  // tall: op(A) read along its rows i (gᵀ), op(B) rows of 1, 2 or 4 vectors; wide: the same for
+  // Cᵀ = op(B)ᵀ·op(A)ᵀ
   const tall = ars === 1 && bcs === 1 && narrow(n) && m >= 4 * line;
   const wide = !tall && ars === 1 && bcs === 1 && narrow(m) && n >= 4 * line && (m < 4 * lanes || k >= WIDE4_MIN_K);
   if (!tall && !wide) return false;

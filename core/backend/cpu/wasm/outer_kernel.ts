@@ -27,7 +27,7 @@
 import { Code, type FuncDef, I32, SIMD, V128 } from "./emit.ts";
 
 /** Steps p per block: the rows of op(B) the kernel holds in registers (4 × 2 vectors). */
-export const STEPS = 4;
+const STEPS = 4;
 /** Rows of C per iteration of the row loop (their factors are adjacent: one pointer per step). */
 const ROWS_UNROLL = 2;
 
